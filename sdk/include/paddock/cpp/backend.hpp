@@ -1,0 +1,236 @@
+// Header-only C++20 helper for writing Paddock backends in C++. Not part of the ABI: it
+// compiles into the plugin and produces a plain pdk_backend_vtable.
+//
+// Write a class `Conn` with
+//   static std::unique_ptr<Conn> open(const char* uri, uint32_t flags);
+// and any of the member functions below; a member that does not exist becomes a NULL entry
+// in the vtable ("unsupported"). Members report failure by throwing pdk::Error; any other
+// exception becomes PDK_ERR_INTERNAL. No exception ever crosses the C boundary.
+//
+//   bool isAlive();
+//   void hostInfo(uint32_t flags, pdk_host_info& out);
+//   void listDomains(uint32_t flags, pdk_domain_sink sink, void* user);
+//   void getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user);
+//   void defineDomain(const pdk_domain_spec& spec, uint32_t flags);
+//   void startDomain(const char* name, uint32_t flags);           (likewise shutdownDomain,
+//                                                                   destroyDomain, undefineDomain,
+//                                                                   saveDomain)
+//   void getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user);
+//   void setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags);
+//   std::string createOverlay(const pdk_volume_spec& spec, uint32_t flags);
+//   void deleteVolume(const char* path, uint32_t flags);
+//   void snapshotCreate(const char* domain, const char* snapshot, uint32_t flags);
+//   void snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user);
+//   void snapshotRevert(const char* domain, const char* snapshot, uint32_t flags);
+//   void snapshotDelete(const char* domain, const char* snapshot, uint32_t flags);
+//   void sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out);
+//   void subscribeEvents(pdk_event_sink sink, void* user, uint32_t flags);
+//
+// Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
+#pragma once
+
+#include <paddock/pdk_backend.h>
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace pdk {
+
+// The one way a C++ plugin reports an expected failure.
+class Error : public std::runtime_error {
+public:
+    Error(pdk_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    pdk_status status() const noexcept { return status_; }
+
+private:
+    pdk_status status_;
+};
+
+// Copies `message` into a caller-provided error record (when there is one) and returns `status`.
+inline pdk_status setError(pdk_error* err, pdk_status status, std::string_view message) noexcept {
+    if (err != nullptr && err->struct_size >= sizeof(pdk_error)) {
+        err->status = status;
+        const size_t n = message.size() < PDK_ERROR_MESSAGE_MAX - 1 ? message.size() : PDK_ERROR_MESSAGE_MAX - 1;
+        std::memcpy(err->message, message.data(), n);
+        err->message[n] = '\0';
+    }
+    return status;
+}
+
+// Throws PDK_ERR_BAD_FLAGS when `flags` has bits outside `allowed`.
+inline void checkFlags(uint32_t flags, uint32_t allowed) {
+    if ((flags & ~allowed) != 0) {
+        throw Error(PDK_ERR_BAD_FLAGS, "unsupported flag bits 0x" + [](uint32_t v) {
+            static const char* hex = "0123456789abcdef";
+            std::string s;
+            do { s.insert(s.begin(), hex[v & 0xF]); v >>= 4; } while (v != 0);
+            return s;
+        }(flags & ~allowed));
+    }
+}
+
+// Runs `body` and turns every exception into a status plus message: the exception barrier.
+template <class Body>
+pdk_status guard(pdk_error* err, Body&& body) noexcept {
+    try {
+        body();
+        return PDK_OK;
+    } catch (const Error& e) {
+        return setError(err, e.status(), e.what());
+    } catch (const std::bad_alloc&) {
+        return setError(err, PDK_ERR_INTERNAL, "out of memory");
+    } catch (const std::exception& e) {
+        return setError(err, PDK_ERR_INTERNAL, e.what());
+    } catch (...) {
+        return setError(err, PDK_ERR_INTERNAL, "unknown exception in plugin");
+    }
+}
+
+namespace detail {
+
+template <class Conn>
+Conn& self(pdk_backend_connection* c) {
+    if (c == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "connection is NULL");
+    return *reinterpret_cast<Conn*>(c);
+}
+
+inline const char* need(const char* s, const char* what) {
+    if (s == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+    return s;
+}
+
+template <class Conn>
+struct Trampolines {
+    static pdk_status open(const char* uri, uint32_t flags, pdk_backend_connection** out, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
+            std::unique_ptr<Conn> conn = Conn::open(uri == nullptr ? "" : uri, flags);
+            *out = reinterpret_cast<pdk_backend_connection*>(conn.release());
+        });
+    }
+    static void close(pdk_backend_connection* c) noexcept {
+        try { delete reinterpret_cast<Conn*>(c); } catch (...) {}
+    }
+    static int isAlive(pdk_backend_connection* c) noexcept {
+        try { return c != nullptr && self<Conn>(c).isAlive() ? 1 : 0; } catch (...) { return 0; }
+    }
+    static pdk_status hostInfo(pdk_backend_connection* c, uint32_t flags, pdk_host_info* out, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
+            self<Conn>(c).hostInfo(flags, *out);
+        });
+    }
+    static pdk_status listDomains(pdk_backend_connection* c, uint32_t flags, pdk_domain_sink sink, void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            self<Conn>(c).listDomains(flags, sink, user);
+        });
+    }
+    static pdk_status getDomain(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_domain_sink sink, void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            self<Conn>(c).getDomain(need(name, "name"), flags, sink, user);
+        });
+    }
+    static pdk_status defineDomain(pdk_backend_connection* c, const pdk_domain_spec* spec, uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (spec == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "spec is NULL");
+            self<Conn>(c).defineDomain(*spec, flags);
+        });
+    }
+#define PDK_NAME_OP(Member)                                                                          \
+    static pdk_status Member(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_error* err) noexcept { \
+        return guard(err, [&] { self<Conn>(c).Member(need(name, "name"), flags); });                \
+    }
+    PDK_NAME_OP(startDomain)
+    PDK_NAME_OP(shutdownDomain)
+    PDK_NAME_OP(destroyDomain)
+    PDK_NAME_OP(undefineDomain)
+    PDK_NAME_OP(saveDomain)
+#undef PDK_NAME_OP
+    static pdk_status getMetadata(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_kv_sink sink, void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            self<Conn>(c).getMetadata(need(name, "name"), flags, sink, user);
+        });
+    }
+    static pdk_status setMetadata(pdk_backend_connection* c, const char* name, const pdk_kv* pairs, size_t count, uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (pairs == nullptr && count != 0) throw Error(PDK_ERR_INVALID_ARGUMENT, "pairs is NULL");
+            self<Conn>(c).setMetadata(need(name, "name"), pairs, count, flags);
+        });
+    }
+    static pdk_status createOverlay(pdk_backend_connection* c, const pdk_volume_spec* spec, uint32_t flags, char* pathOut, size_t capacity, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (spec == nullptr || pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "spec or path_out is NULL");
+            const std::string path = self<Conn>(c).createOverlay(*spec, flags);
+            if (path.size() + 1 > capacity) throw Error(PDK_ERR_BUFFER_TOO_SMALL, "path_out too small for " + path);
+            std::memcpy(pathOut, path.c_str(), path.size() + 1);
+        });
+    }
+    static pdk_status deleteVolume(pdk_backend_connection* c, const char* path, uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] { self<Conn>(c).deleteVolume(need(path, "path"), flags); });
+    }
+#define PDK_SNAP_OP(Member)                                                                          \
+    static pdk_status Member(pdk_backend_connection* c, const char* domain, const char* snapshot, uint32_t flags, pdk_error* err) noexcept { \
+        return guard(err, [&] { self<Conn>(c).Member(need(domain, "domain"), need(snapshot, "snapshot"), flags); }); \
+    }
+    PDK_SNAP_OP(snapshotCreate)
+    PDK_SNAP_OP(snapshotRevert)
+    PDK_SNAP_OP(snapshotDelete)
+#undef PDK_SNAP_OP
+    static pdk_status snapshotList(pdk_backend_connection* c, const char* domain, uint32_t flags, pdk_name_sink sink, void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            self<Conn>(c).snapshotList(need(domain, "domain"), flags, sink, user);
+        });
+    }
+    static pdk_status sshTarget(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_ssh_target* out, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
+            self<Conn>(c).sshTarget(need(name, "name"), flags, *out);
+        });
+    }
+    static pdk_status subscribeEvents(pdk_backend_connection* c, pdk_event_sink sink, void* user, uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] { self<Conn>(c).subscribeEvents(sink, user, flags); });
+    }
+};
+
+}  // namespace detail
+
+// Builds the vtable for `Conn`; members `Conn` lacks stay NULL.
+template <class Conn>
+pdk_backend_vtable makeBackendVtable() {
+    using T = detail::Trampolines<Conn>;
+    pdk_backend_vtable v{};
+    v.struct_size = sizeof(pdk_backend_vtable);
+    v.open = &T::open;
+    v.close = &T::close;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.isAlive(); }) v.is_alive = &T::isAlive;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_host_info& o) { c.hostInfo(f, o); }) v.host_info = &T::hostInfo;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.listDomains(f, ds, u); }) v.list_domains = &T::listDomains;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.getDomain(s, f, ds, u); }) v.get_domain = &T::getDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, const pdk_domain_spec& sp) { c.defineDomain(sp, f); }) v.define_domain = &T::defineDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.startDomain(s, f); }) v.start_domain = &T::startDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.shutdownDomain(s, f); }) v.shutdown_domain = &T::shutdownDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.destroyDomain(s, f); }) v.destroy_domain = &T::destroyDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.undefineDomain(s, f); }) v.undefine_domain = &T::undefineDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.getMetadata(s, f, ks, u); }) v.get_metadata = &T::getMetadata;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, const pdk_kv* p) { c.setMetadata(s, p, size_t{0}, f); }) v.set_metadata = &T::setMetadata;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, const pdk_volume_spec& sp) { { c.createOverlay(sp, f) } -> std::convertible_to<std::string>; }) v.create_overlay = &T::createOverlay;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.deleteVolume(s, f); }) v.delete_volume = &T::deleteVolume;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotCreate(s, s, f); }) v.snapshot_create = &T::snapshotCreate;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotList(s, f, ns, u); }) v.snapshot_list = &T::snapshotList;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotRevert(s, s, f); }) v.snapshot_revert = &T::snapshotRevert;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotDelete(s, s, f); }) v.snapshot_delete = &T::snapshotDelete;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.saveDomain(s, f); }) v.save_domain = &T::saveDomain;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_ssh_target& o) { c.sshTarget(s, f, o); }) v.ssh_target = &T::sshTarget;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_event_sink es) { c.subscribeEvents(es, u, f); }) v.subscribe_events = &T::subscribeEvents;
+    return v;
+}
+
+}  // namespace pdk

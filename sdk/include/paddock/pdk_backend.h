@@ -1,0 +1,228 @@
+/*
+ * Paddock plugin ABI: hypervisor backends (PDK_PLUGIN_KIND_BACKEND).
+ *
+ * A backend exposes a flat table of nullable function pointers (pdk_backend_vtable).
+ * NULL means "this backend cannot do that"; the host turns it into one "unsupported by
+ * backend X" error. Every function:
+ *  - returns pdk_status and, when not PDK_OK, fills the caller's `err` (which may be NULL);
+ *  - rejects unknown bits in `flags` with PDK_ERR_BAD_FLAGS before doing anything;
+ *  - copies every input it needs to keep: input pointers are borrowed for the call only;
+ *  - delivers results through caller buffers or sinks that run synchronously on the calling
+ *    thread before the function returns; pointers handed to a sink are valid only during
+ *    that sink call.
+ *
+ * Threading: a pdk_backend_connection may be used from several host threads at once; the
+ * backend serialises internally where its hypervisor library needs it. open/close of one
+ * connection are never concurrent with other calls on that same connection.
+ */
+#ifndef PADDOCK_PDK_BACKEND_H
+#define PADDOCK_PDK_BACKEND_H
+
+#include "pdk_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opaque, backend-owned connection to one hypervisor URI. Freed by `close`. */
+typedef struct pdk_backend_connection pdk_backend_connection;
+
+/* Domain states; the numbers are libvirt's virDomainState, which old clients rely on. */
+typedef enum pdk_domain_state {
+    PDK_DOMAIN_NOSTATE = 0,
+    PDK_DOMAIN_RUNNING = 1,
+    PDK_DOMAIN_BLOCKED = 2,
+    PDK_DOMAIN_PAUSED = 3,
+    PDK_DOMAIN_SHUTDOWN = 4, /* being shut down */
+    PDK_DOMAIN_SHUTOFF = 5,
+    PDK_DOMAIN_CRASHED = 6,
+    PDK_DOMAIN_PMSUSPENDED = 7
+} pdk_domain_state;
+
+/* One domain as seen by the hypervisor. Produced by the backend, borrowed by the sink. */
+typedef struct pdk_domain_info {
+    uint32_t struct_size;
+    const char* name;
+    const char* uuid;            /* canonical 36-character form */
+    int32_t id;                  /* hypervisor id, -1 when not running */
+    pdk_domain_state state;
+    uint64_t max_memory_kib;
+    uint64_t memory_kib;
+    uint32_t vcpus;
+    uint64_t cpu_time_ns;
+    int32_t has_managed_save;    /* 1 when a saved memory image will be restored on start */
+    const pdk_kv* metadata;      /* Paddock's metadata of this domain (may be empty) */
+    size_t metadata_count;
+} pdk_domain_info;
+
+/* Receives domains one at a time. Threading: on the thread that called the listing function. */
+typedef void (*pdk_domain_sink)(void* user, const pdk_domain_info* info);
+
+/* Receives names (snapshots, ...) one at a time; same threading as pdk_domain_sink. */
+typedef void (*pdk_name_sink)(void* user, const char* name);
+
+/* Receives key/value pairs one at a time; same threading as pdk_domain_sink. */
+typedef void (*pdk_kv_sink)(void* user, const char* key, const char* value);
+
+typedef enum pdk_network_mode {
+    PDK_NETWORK_NONE = 0,
+    PDK_NETWORK_USER = 1,    /* user-mode NAT; guest port 22 forwarded from 127.0.0.1:ssh_forward_port */
+    PDK_NETWORK_LIBVIRT = 2  /* attached to the libvirt network `network_name` */
+} pdk_network_mode;
+
+/* What to define. Built and owned by the host; borrowed for the duration of `define_domain`. */
+typedef struct pdk_domain_spec {
+    uint32_t struct_size;
+    const char* name;
+    uint32_t vcpus;
+    uint64_t memory_mib;
+    const char* domain_type;     /* "kvm", "qemu", or NULL/"auto": the backend picks */
+    const char* disk_path;       /* primary disk (usually an overlay); NULL for a diskless domain */
+    const char* disk_format;     /* e.g. "qcow2"; NULL means "raw" */
+    const char* kernel_path;     /* direct kernel boot; NULL to boot from the disk */
+    const char* initrd_path;     /* NULL when none */
+    const char* kernel_cmdline;  /* NULL when none */
+    pdk_network_mode network_mode;
+    const char* network_name;    /* for PDK_NETWORK_LIBVIRT */
+    uint16_t ssh_forward_port;   /* for PDK_NETWORK_USER; 0 = no forward */
+    const pdk_kv* metadata;      /* stored under Paddock's XML namespace in the domain */
+    size_t metadata_count;
+} pdk_domain_spec;
+
+/* A copy-on-write overlay volume to create. Host-owned, borrowed for the call. */
+typedef struct pdk_volume_spec {
+    uint32_t struct_size;
+    const char* pool;            /* storage pool name */
+    const char* name;            /* volume name within the pool, e.g. "vm1.qcow2" */
+    const char* backing_path;    /* base image; never written */
+    const char* backing_format;  /* explicit format of the base, e.g. "qcow2" or "raw" */
+    uint64_t capacity_bytes;     /* 0 = the backing image's virtual size */
+} pdk_volume_spec;
+
+/* Where to reach a guest's SSH server. Caller-owned output. */
+typedef struct pdk_ssh_target {
+    uint32_t struct_size;
+    char host[256];
+    uint16_t port;
+} pdk_ssh_target;
+
+/* Facts about the connected host. Caller-owned output. */
+typedef struct pdk_host_info {
+    uint32_t struct_size;
+    char hypervisor[64];         /* e.g. "QEMU", "Test", "Xen" */
+    char auto_domain_type[16];   /* what "auto" resolves to here: "kvm" or "qemu" */
+    char hostname[256];
+    uint64_t library_version;    /* e.g. libvirt version as major*1e6+minor*1e3+release */
+} pdk_host_info;
+
+typedef enum pdk_lifecycle_event {
+    PDK_EVENT_DEFINED = 0,
+    PDK_EVENT_UNDEFINED = 1,
+    PDK_EVENT_STARTED = 2,
+    PDK_EVENT_SUSPENDED = 3,
+    PDK_EVENT_RESUMED = 4,
+    PDK_EVENT_STOPPED = 5,
+    PDK_EVENT_SHUTDOWN = 6,
+    PDK_EVENT_PMSUSPENDED = 7,
+    PDK_EVENT_CRASHED = 8,
+    PDK_EVENT_CONNECTION_LOST = 100  /* `name` is NULL; the connection must be reopened */
+} pdk_lifecycle_event;
+
+/*
+ * Lifecycle notification. Threading: called on a backend-owned event thread, never
+ * concurrently with itself for one connection; it must return quickly and must not call
+ * back into the same connection's `close`. `name` is valid only during the call.
+ */
+typedef void (*pdk_event_sink)(void* user, const char* name, pdk_lifecycle_event event);
+
+/* Flags */
+#define PDK_LIST_WITH_METADATA       (1u << 0) /* list_domains: also fill `metadata` (may cost a round trip per domain) */
+#define PDK_UNDEFINE_REMOVE_STORAGE  (1u << 0) /* also delete the domain's disk volumes */
+#define PDK_SNAPSHOT_DISK_ONLY       (1u << 0) /* create: disk state only, even when running */
+#define PDK_SNAPSHOT_REPLACE         (1u << 1) /* create: delete a same-named snapshot first */
+#define PDK_REVERT_START             (1u << 0) /* revert: leave the domain running afterwards */
+#define PDK_METADATA_LIVE            (1u << 0) /* set_metadata: also update the running domain */
+
+typedef struct pdk_backend_vtable {
+    uint32_t struct_size;
+
+    /* Open a connection to `uri`. On PDK_OK *out receives a connection the caller frees with
+     * `close`. Mandatory. */
+    pdk_status (*open)(const char* uri, uint32_t flags, pdk_backend_connection** out, pdk_error* err);
+
+    /* Free a connection. Mandatory. Never fails. */
+    void (*close)(pdk_backend_connection* conn);
+
+    /* 1 when the connection is alive, 0 when it must be reopened. */
+    int (*is_alive)(pdk_backend_connection* conn);
+
+    pdk_status (*host_info)(pdk_backend_connection* conn, uint32_t flags, pdk_host_info* out, pdk_error* err);
+
+    /* Every domain with its state, in one hypervisor round trip where possible; metadata only
+     * with PDK_LIST_WITH_METADATA (get_domain always fills it). */
+    pdk_status (*list_domains)(pdk_backend_connection* conn, uint32_t flags,
+                               pdk_domain_sink sink, void* user, pdk_error* err);
+
+    /* One domain; the sink is called exactly once on PDK_OK. PDK_ERR_NOT_FOUND when unknown. */
+    pdk_status (*get_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags,
+                             pdk_domain_sink sink, void* user, pdk_error* err);
+
+    /* Define (persistently, not started). PDK_ERR_ALREADY_EXISTS when the name is taken. */
+    pdk_status (*define_domain)(pdk_backend_connection* conn, const pdk_domain_spec* spec,
+                                uint32_t flags, pdk_error* err);
+
+    /* Start a defined domain (restores a managed save when there is one). A running domain
+     * answers PDK_ERR_CONFLICT; a paused one is resumed. */
+    pdk_status (*start_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
+
+    /* Ask the guest to power off (ACPI). Returns at once; the caller polls the state. */
+    pdk_status (*shutdown_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
+
+    /* Power off at once, no state saved. PDK_ERR_CONFLICT when not running. */
+    pdk_status (*destroy_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
+
+    /* Remove the definition (and its snapshots' metadata and managed save). The domain must
+     * not be running. PDK_UNDEFINE_REMOVE_STORAGE also deletes its disk volumes. */
+    pdk_status (*undefine_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
+
+    /* Paddock metadata: read all pairs / replace all pairs. */
+    pdk_status (*get_metadata)(pdk_backend_connection* conn, const char* name, uint32_t flags,
+                               pdk_kv_sink sink, void* user, pdk_error* err);
+    pdk_status (*set_metadata)(pdk_backend_connection* conn, const char* name, const pdk_kv* pairs,
+                               size_t count, uint32_t flags, pdk_error* err);
+
+    /* Create a qcow2 overlay on a base image; its path is written to path_out (NUL-terminated). */
+    pdk_status (*create_overlay)(pdk_backend_connection* conn, const pdk_volume_spec* spec, uint32_t flags,
+                                 char* path_out, size_t path_capacity, pdk_error* err);
+
+    /* Delete a volume by path. PDK_ERR_NOT_FOUND when there is none. */
+    pdk_status (*delete_volume)(pdk_backend_connection* conn, const char* path, uint32_t flags, pdk_error* err);
+
+    /* Snapshots (memory + disk while running unless PDK_SNAPSHOT_DISK_ONLY). */
+    pdk_status (*snapshot_create)(pdk_backend_connection* conn, const char* domain, const char* snapshot,
+                                  uint32_t flags, pdk_error* err);
+    pdk_status (*snapshot_list)(pdk_backend_connection* conn, const char* domain, uint32_t flags,
+                                pdk_name_sink sink, void* user, pdk_error* err);
+    pdk_status (*snapshot_revert)(pdk_backend_connection* conn, const char* domain, const char* snapshot,
+                                  uint32_t flags, pdk_error* err);
+    pdk_status (*snapshot_delete)(pdk_backend_connection* conn, const char* domain, const char* snapshot,
+                                  uint32_t flags, pdk_error* err);
+
+    /* Save memory state and stop (managed save); `start_domain` restores it. */
+    pdk_status (*save_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
+
+    /* Where to reach the guest's SSH server (user-mode forward, DHCP lease or guest agent). */
+    pdk_status (*ssh_target)(pdk_backend_connection* conn, const char* name, uint32_t flags,
+                             pdk_ssh_target* out, pdk_error* err);
+
+    /* Subscribe to lifecycle events; one subscription per connection, replaced by a later
+     * call, removed by passing sink = NULL. See pdk_event_sink for threading. */
+    pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user,
+                                   uint32_t flags, pdk_error* err);
+} pdk_backend_vtable;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PADDOCK_PDK_BACKEND_H */

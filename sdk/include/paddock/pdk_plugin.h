@@ -1,0 +1,104 @@
+/*
+ * Paddock plugin ABI, common part.
+ *
+ * Rules (see DESIGN.md, "The plugin ABI"):
+ *  - Pure C11; also compiles as C++17/20. No C++ type, exception or allocator crosses it.
+ *  - A plugin exports exactly one symbol, `pdk_plugin_entry`, returning its descriptor.
+ *  - The host checks `abi_major` first and refuses a mismatch.
+ *  - Every struct starts with `struct_size` and only ever grows: a reader uses a field only
+ *    when `struct_size` covers it (PDK_STRUCT_HAS).
+ *  - Every pointer has a documented owner; whoever allocates frees. Results reach the caller
+ *    through caller-provided buffers or sinks (callbacks), never through plugin-allocated memory
+ *    the caller must free.
+ *  - Errors: a pdk_status return value plus a message written into a caller-provided pdk_error.
+ *  - An operation a plugin cannot do is a NULL function pointer.
+ *  - Every operation takes `flags`; an implementation rejects unknown bits with PDK_ERR_BAD_FLAGS.
+ */
+#ifndef PADDOCK_PDK_PLUGIN_H
+#define PADDOCK_PDK_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PDK_ABI_VERSION_MAJOR 1u
+#define PDK_ABI_VERSION_MINOR 0u
+
+#if defined(_WIN32)
+#define PDK_EXPORT __declspec(dllexport)
+#else
+#define PDK_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* True when a struct of the given (reported) size contains the named field in full. */
+#define PDK_STRUCT_HAS(ptr, type, field) \
+    ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+
+typedef enum pdk_status {
+    PDK_OK = 0,
+    PDK_ERR_INVALID_ARGUMENT = 1, /* the input is malformed or out of range */
+    PDK_ERR_NOT_FOUND = 2,        /* the named object does not exist */
+    PDK_ERR_ALREADY_EXISTS = 3,   /* an object of that name exists already */
+    PDK_ERR_CONFLICT = 4,         /* the object is in the wrong state for the operation */
+    PDK_ERR_UNSUPPORTED = 5,      /* the backend (or its driver) cannot do this */
+    PDK_ERR_UNAVAILABLE = 6,      /* the hypervisor connection is down or unreachable */
+    PDK_ERR_BAD_FLAGS = 7,        /* unknown bits in `flags` */
+    PDK_ERR_BUFFER_TOO_SMALL = 8, /* a caller buffer cannot hold the result */
+    PDK_ERR_TIMEOUT = 9,          /* the operation did not finish in time */
+    PDK_ERR_INTERNAL = 10         /* anything else; the message says what */
+} pdk_status;
+
+#define PDK_ERROR_MESSAGE_MAX 1024
+
+/*
+ * Caller-owned error record. The caller sets struct_size = sizeof(pdk_error) and may pass it
+ * to any call; the callee writes `status` and a NUL-terminated `message` (truncated to fit)
+ * only when it returns something other than PDK_OK.
+ */
+typedef struct pdk_error {
+    uint32_t struct_size;
+    pdk_status status;
+    char message[PDK_ERROR_MESSAGE_MAX];
+} pdk_error;
+
+typedef enum pdk_plugin_kind {
+    PDK_PLUGIN_KIND_BACKEND = 1,     /* vtable: const pdk_backend_vtable* (pdk_backend.h) */
+    PDK_PLUGIN_KIND_PROVISIONER = 2, /* reserved for the provisioner ABI */
+    PDK_PLUGIN_KIND_RECORDER = 3     /* reserved for the recorder ABI */
+} pdk_plugin_kind;
+
+/* A key/value pair of NUL-terminated strings. Owner: whoever built the array. */
+typedef struct pdk_kv {
+    const char* key;
+    const char* value;
+} pdk_kv;
+
+/*
+ * What a plugin is. Returned by pdk_plugin_entry; owned by the plugin, static, valid for as
+ * long as the library stays loaded. The host never writes to it.
+ */
+typedef struct pdk_plugin_descriptor {
+    uint32_t struct_size;
+    uint16_t abi_major;                  /* PDK_ABI_VERSION_MAJOR the plugin was built against */
+    uint16_t abi_minor;                  /* PDK_ABI_VERSION_MINOR the plugin was built against */
+    pdk_plugin_kind kind;
+    const char* id;                      /* reverse-DNS id, e.g. "org.paddock.libvirt-qemu" */
+    const char* name;                    /* human-readable name */
+    const char* version;                 /* the plugin's own version, e.g. "1.0.0" */
+    const char* description;             /* one sentence */
+    const char* const* capabilities;     /* NULL-terminated list of capability ids */
+    const void* vtable;                  /* kind-specific function table, see `kind` */
+} pdk_plugin_descriptor;
+
+/* The one exported symbol. Threading: called once, on the host's loading thread. */
+#define PDK_PLUGIN_ENTRY_SYMBOL "pdk_plugin_entry"
+typedef const pdk_plugin_descriptor* (*pdk_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PADDOCK_PDK_PLUGIN_H */

@@ -1,0 +1,70 @@
+#include "test_support.hpp"
+
+#include <boost/filesystem.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace paddock::test {
+
+TempDir::TempDir() {
+    namespace fs = boost::filesystem;
+    const fs::path p = fs::temp_directory_path() / fs::unique_path("paddock-test-%%%%-%%%%-%%%%");
+    fs::create_directories(p);
+    path_ = p.string();
+}
+
+TempDir::~TempDir() {
+    boost::system::error_code ec;
+    boost::filesystem::remove_all(path_, ec);
+}
+
+uint16_t freeLoopbackPort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        throw std::runtime_error("bind() failed");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write " + path);
+    out << text;
+}
+
+std::string pluginDir() { return PADDOCK_PLUGIN_DIR; }
+std::string fixturePluginDir() { return PADDOCK_FIXTURE_PLUGIN_DIR; }
+std::string sourceDir() { return PADDOCK_SOURCE_DIR; }
+std::string binaryDir() { return PADDOCK_BINARY_DIR; }
+
+bool libvirtReachable(const std::string& uri) {
+    const std::string cmd = "virsh -c '" + uri + "' version >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+}
+
+}  // namespace paddock::test

@@ -1,0 +1,39 @@
+// Helpers shared by all test binaries.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace paddock::test {
+
+// A fresh directory under the system temp dir, removed (recursively) on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const noexcept { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+uint16_t freeLoopbackPort();
+
+std::string readFile(const std::string& path);
+void writeFile(const std::string& path, const std::string& text);
+
+// PADDOCK_PLUGIN_DIR etc. as std::string.
+std::string pluginDir();
+std::string fixturePluginDir();
+std::string sourceDir();
+std::string binaryDir();
+
+// True when `uri` (e.g. qemu:///system) answers; tests needing it SKIP otherwise only when
+// PADDOCK_ALLOW_SKIP=1 is set, and fail loudly by default.
+bool libvirtReachable(const std::string& uri);
+
+}  // namespace paddock::test
