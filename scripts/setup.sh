@@ -39,6 +39,12 @@ fi
 
 # libvirt daemons (no systemd): start them when they are not running and we may.
 if [ "$(id -u)" -eq 0 ]; then
+  # Without udev, /dev/kvm stays root:root 0600. libvirt then finds KVM unusable for its qemu
+  # user and re-probes QEMU's capabilities on every call (8 s per `virsh capabilities`, 40 s per
+  # define, measured here). The Debian udev rule's permissions fix that: 0.04 s.
+  if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
+    chown root:kvm /dev/kvm && chmod 0660 /dev/kvm
+  fi
   pgrep -x virtlogd >/dev/null || virtlogd -d
   if ! pgrep -x libvirtd >/dev/null; then
     libvirtd -d

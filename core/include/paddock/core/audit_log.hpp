@@ -1,0 +1,41 @@
+// Append-only audit trail of VM operations: one JSON object per line
+// {"time","actor","site","vm","action","result","error"}. Thread-safe. Never receives secrets:
+// callers pass names and outcomes only.
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+namespace paddock {
+
+struct AuditRecord {
+    std::string actor;   // token name, or "system"
+    std::string site;
+    std::string vm;
+    std::string action;  // "create", "start", "stop", ...
+    std::string result;  // "ok" or "error"
+    std::string error;   // the error message, empty on success
+};
+
+class AuditLog {
+public:
+    // Appends to `path` (created 0600 with its directory when missing). An empty path keeps
+    // records in memory only (for tests via lastLine()).
+    explicit AuditLog(std::string path);
+    ~AuditLog();
+    AuditLog(const AuditLog&) = delete;
+    AuditLog& operator=(const AuditLog&) = delete;
+
+    void write(const AuditRecord& record);
+    std::string lastLine() const;
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+    mutable std::mutex mutex_;
+    std::FILE* file_ = nullptr;
+    std::string last_;
+};
+
+}  // namespace paddock

@@ -1,0 +1,140 @@
+// Host-side C++ view of a backend plugin. Turns the C vtable into Result-returning calls; a
+// NULL vtable entry becomes ErrorCode::Unsupported "<op> is not supported by backend <id>".
+// Only the bytes of the plugin's vtable covered by its struct_size are read.
+#pragma once
+
+#include "paddock/core/plugin_host.hpp"
+#include "paddock/core/result.hpp"
+
+#include <paddock/pdk_backend.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace paddock {
+
+using Metadata = std::map<std::string, std::string>;
+
+enum class DomainState : int {
+    NoState = 0, Running = 1, Blocked = 2, Paused = 3, Shutdown = 4, Shutoff = 5, Crashed = 6, PmSuspended = 7
+};
+
+// "running", "blocked", "paused", "shutdown", "shut off", "crashed", "pmsuspended", "nostate"
+// (virsh's words, which the old clients compare against).
+std::string_view domainStateName(DomainState state) noexcept;
+
+struct DomainInfo {
+    std::string name;
+    std::string uuid;
+    int id = -1;
+    DomainState state = DomainState::NoState;
+    uint64_t max_memory_kib = 0;
+    uint64_t memory_kib = 0;
+    uint32_t vcpus = 0;
+    uint64_t cpu_time_ns = 0;
+    bool has_managed_save = false;
+    Metadata metadata;
+};
+
+struct DomainSpec {
+    std::string name;
+    uint32_t vcpus = 1;
+    uint64_t memory_mib = 512;
+    std::string domain_type = "auto";
+    std::string disk_path;      // empty: diskless
+    std::string disk_format = "qcow2";
+    std::string kernel_path, initrd_path, kernel_cmdline;
+    pdk_network_mode network_mode = PDK_NETWORK_NONE;
+    std::string network_name;
+    uint16_t ssh_forward_port = 0;
+    Metadata metadata;
+};
+
+struct OverlaySpec {
+    std::string pool;
+    std::string name;
+    std::string backing_path;
+    std::string backing_format = "qcow2";
+    uint64_t capacity_bytes = 0;
+};
+
+struct HostInfo {
+    std::string hypervisor;
+    std::string auto_domain_type;
+    std::string hostname;
+    uint64_t library_version = 0;
+};
+
+class BackendConnection;
+
+// A loaded backend plugin. Shared; keeps its library loaded.
+class BackendPlugin : public std::enable_shared_from_this<BackendPlugin> {
+public:
+    explicit BackendPlugin(std::shared_ptr<LoadedPlugin> plugin);
+    const PluginInfo& info() const noexcept { return plugin_->info(); }
+    const pdk_backend_vtable& vtable() const noexcept { return vtable_; }
+
+    // Opens a connection. Thread-safe.
+    Result<std::shared_ptr<BackendConnection>> connect(const std::string& uri);
+
+private:
+    std::shared_ptr<LoadedPlugin> plugin_;
+    pdk_backend_vtable vtable_{};   // zero beyond the plugin's struct_size
+};
+
+// The names of the non-NULL operations of a vtable, e.g. "define_domain", "snapshot_create".
+std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable);
+
+// One open connection. Thread-safe as far as the plugin is (pdk_backend.h). Closes on destruction.
+class BackendConnection {
+public:
+    using EventSink = std::function<void(const std::string& name, pdk_lifecycle_event event)>;
+
+    BackendConnection(std::shared_ptr<BackendPlugin> plugin, pdk_backend_connection* handle, std::string uri);
+    ~BackendConnection();
+    BackendConnection(const BackendConnection&) = delete;
+    BackendConnection& operator=(const BackendConnection&) = delete;
+
+    const std::string& uri() const noexcept { return uri_; }
+    const BackendPlugin& plugin() const noexcept { return *plugin_; }
+    bool supports(const char* operation) const;
+
+    bool isAlive();
+    Result<HostInfo> hostInfo();
+    // One bulk call; metadata only when asked (it may cost a round trip per domain).
+    Result<std::vector<DomainInfo>> listDomains(bool withMetadata = false);
+    Result<DomainInfo> getDomain(const std::string& name);
+    Status defineDomain(const DomainSpec& spec);
+    Status startDomain(const std::string& name);
+    Status shutdownDomain(const std::string& name);
+    Status destroyDomain(const std::string& name);
+    Status undefineDomain(const std::string& name, bool removeStorage);
+    Result<Metadata> getMetadata(const std::string& name);
+    Status setMetadata(const std::string& name, const Metadata& metadata, bool live);
+    Result<std::string> createOverlay(const OverlaySpec& spec);
+    Status deleteVolume(const std::string& path);
+    Status snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags);
+    Result<std::vector<std::string>> snapshotList(const std::string& domain);
+    Status snapshotRevert(const std::string& domain, const std::string& snapshot, bool start);
+    Status snapshotDelete(const std::string& domain, const std::string& snapshot);
+    Status saveDomain(const std::string& name);
+    Result<std::pair<std::string, uint16_t>> sshTarget(const std::string& name);
+    // The sink runs on the backend's event thread (see pdk_event_sink); it must not block.
+    Status subscribeEvents(EventSink sink);
+
+private:
+    std::shared_ptr<BackendPlugin> plugin_;
+    pdk_backend_connection* handle_;
+    std::string uri_;
+    std::unique_ptr<EventSink> eventSink_;
+};
+
+// Maps a pdk_status and message to a core Error.
+Error errorFromStatus(pdk_status status, const std::string& message);
+
+}  // namespace paddock

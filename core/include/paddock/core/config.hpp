@@ -1,0 +1,88 @@
+// Typed configuration. Loaded from YAML; every key can be overridden from the environment as
+// PADDOCK_<PATH> where PATH is the key path upper-cased and joined by '_' (list items by
+// index): PADDOCK_SERVER_PORT, PADDOCK_PATHS_STATE_DIR, PADDOCK_SITES_0_URI.
+// Unknown keys and bad values are errors that name the key.
+#pragma once
+
+#include "paddock/core/result.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace paddock {
+
+struct ServerConfig {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8000;
+    uint64_t max_body_bytes = 1024 * 1024;
+    unsigned threads = 16;                       // HTTP worker threads
+    std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
+};
+
+struct PathsConfig {
+    std::string state_dir = "state";
+    std::string log_dir = "logs";
+    std::vector<std::string> plugin_dirs = {"build/plugins"};
+    std::string web_dir = "server/web";          // static assets (docs, console)
+};
+
+struct TokenConfig {
+    std::string name;
+    std::string token;
+    std::string role = "admin";                  // admin | operator | viewer
+};
+
+struct AuthConfig {
+    std::string mode = "token";                  // token | none
+    std::vector<TokenConfig> tokens;
+};
+
+// A machine template: what a new VM is made from.
+struct TemplateConfig {
+    std::string name;
+    std::string base_image;                      // empty: diskless
+    std::string base_format = "qcow2";
+    std::string kernel;                          // optional direct kernel boot
+    std::string initrd;
+    std::string cmdline;
+    uint32_t vcpus = 0;                          // 0: the site's default
+    uint64_t memory_mb = 0;                      // 0: the site's default
+};
+
+struct SiteConfig {
+    std::string name;
+    std::string backend = "org.paddock.libvirt-qemu";
+    std::string uri = "qemu:///system";
+    std::string domain_type = "auto";            // auto | kvm | qemu
+    std::string storage_pool = "default";        // libvirt storage pool for overlays
+    std::string network_mode = "none";           // none | user | network
+    std::string network_name = "default";        // for network_mode: network
+    uint32_t default_vcpus = 1;
+    uint64_t default_memory_mb = 512;
+    uint32_t stop_timeout_s = 60;                // graceful shutdown before forcing
+    std::string default_template;                // empty: the first template, or none
+    std::vector<TemplateConfig> templates;
+};
+
+struct Config {
+    ServerConfig server;
+    PathsConfig paths;
+    AuthConfig auth;
+    std::vector<SiteConfig> sites;
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// The process environment as a map (only PADDOCK_* entries).
+Environment processEnvironment();
+
+// Parses YAML text, applies `env` overrides, validates. `origin` names the source in errors.
+Result<Config> parseConfig(const std::string& yamlText, const Environment& env, const std::string& origin = "config");
+
+// Reads and parses a file.
+Result<Config> loadConfig(const std::string& path, const Environment& env);
+
+}  // namespace paddock

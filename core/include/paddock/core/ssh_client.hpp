@@ -1,0 +1,41 @@
+// A small blocking SSH client on libssh2: connect with a deadline, handshake, authenticate
+// with Paddock's key, and either stop there (a readiness probe) or run one command.
+// Thread-safe: every call uses its own socket and session. Never logs or returns key material.
+#pragma once
+
+#include "paddock/core/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace paddock {
+
+struct SshEndpoint {
+    std::string host;
+    uint16_t port = 22;
+    std::string user;
+    std::string private_key_path;  // OpenSSH private key file (unencrypted, 0600)
+    std::string public_key_path;   // its .pub file
+};
+
+struct SshHostKey {
+    std::string type;         // e.g. "ssh-ed25519"
+    std::string fingerprint;  // "SHA256:<base64 without padding>", as OpenSSH prints it
+};
+
+struct SshCommandResult {
+    int exit_status = -1;
+    std::string output;       // stdout, at most 1 MiB kept
+    SshHostKey host_key;
+};
+
+// Handshake + public-key authentication, then disconnect. Unavailable while the guest's sshd
+// does not answer yet, Unauthorized when it rejects the key.
+Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout);
+
+// Runs `command` and collects its stdout and exit status.
+Result<SshCommandResult> runSshCommand(const SshEndpoint& endpoint, const std::string& command,
+                                       std::chrono::milliseconds timeout);
+
+}  // namespace paddock

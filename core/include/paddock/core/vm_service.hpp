@@ -1,0 +1,105 @@
+// VM lifecycle on one site: create (overlay disk + define + start), start, graceful stop with
+// forced fallback, restart, delete with storage, list and get straight from the backend.
+// Every operation is audited and counted. Thread-safe: operations on one VM are serialised,
+// different VMs proceed in parallel.
+#pragma once
+
+#include "paddock/core/audit_log.hpp"
+#include "paddock/core/backend.hpp"
+#include "paddock/core/config.hpp"
+#include "paddock/core/metrics.hpp"
+#include "paddock/core/result.hpp"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace paddock {
+
+// Keys Paddock stores in a domain's metadata (Paddock's XML namespace in libvirt).
+namespace meta {
+inline constexpr const char* kOwner = "owner";
+inline constexpr const char* kTemplate = "template";
+inline constexpr const char* kImage = "image";        // base image the overlay stands on
+inline constexpr const char* kDisk = "disk";          // the VM's own overlay
+inline constexpr const char* kCreatedAt = "created_at";
+inline constexpr const char* kCreatedBy = "created_by";
+}  // namespace meta
+
+struct CreateVmRequest {
+    std::string name;
+    std::optional<std::string> template_name;
+    std::optional<uint32_t> vcpus;
+    std::optional<uint64_t> memory_mb;
+    std::optional<std::string> owner;
+    bool start = true;
+};
+
+struct VmView {
+    DomainInfo domain;
+    std::string site;
+    std::string owner;         // from metadata; empty when none
+    std::string template_name;
+    std::string image;         // base image; empty for diskless
+    std::string disk;          // the overlay; empty for diskless
+    uint64_t memory_mb() const noexcept { return domain.max_memory_kib / 1024; }
+};
+
+enum class StopOutcome { Graceful, Forced, AlreadyStopped };
+
+class VmService {
+public:
+    VmService(SiteConfig site, std::shared_ptr<BackendConnection> connection, AuditLog& audit, CoreMetrics& metrics);
+
+    const SiteConfig& site() const noexcept { return site_; }
+    const std::shared_ptr<BackendConnection>& connection() const noexcept { return connection_; }
+
+    Result<std::vector<VmView>> list();
+    Result<VmView> get(const std::string& name);
+
+    // AlreadyExists when the name is taken; InvalidArgument for a bad name, unknown template
+    // or out-of-range sizes. On any failure nothing is left behind (no domain, no overlay).
+    Result<VmView> create(const CreateVmRequest& request, const std::string& actor);
+
+    // Conflict when already running; resumes a paused VM.
+    Status start(const std::string& name, const std::string& actor);
+    // ACPI shutdown, forced after the site's stop_timeout_s. A stopped VM is a no-op.
+    Result<StopOutcome> stop(const std::string& name, const std::string& actor);
+    // Force off (no state saved).
+    Status forceStop(const std::string& name, const std::string& actor);
+    Status restart(const std::string& name, const std::string& actor);
+    // Stops (forced) when running, then removes the domain and its overlay.
+    Status remove(const std::string& name, const std::string& actor);
+
+    // Overrides the graceful-stop timeout (tests).
+    void setStopTimeout(std::chrono::milliseconds timeout) { stopTimeout_ = timeout; }
+
+private:
+    Result<const TemplateConfig*> resolveTemplate(const std::optional<std::string>& name) const;
+    VmView toView(DomainInfo info) const;
+    std::shared_ptr<std::mutex> vmLock(const std::string& name);
+    template <class T>
+    T audited(const std::string& actor, const std::string& vm, const std::string& action, T result);
+    Status waitForState(const std::string& name, DomainState wanted, std::chrono::milliseconds timeout);
+    // Paddock's metadata changes only through Paddock, so it is cached by UUID: a listing then
+    // stays one bulk backend call instead of one call per domain.
+    Metadata cachedMetadata(const DomainInfo& info);
+    void forgetMetadata(const std::string& uuid);
+    void publishStateGauge(const std::vector<DomainInfo>& domains);
+
+    SiteConfig site_;
+    std::shared_ptr<BackendConnection> connection_;
+    AuditLog& audit_;
+    CoreMetrics& metrics_;
+    std::chrono::milliseconds stopTimeout_;
+    std::mutex locksMutex_;
+    std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks_;
+    std::mutex metadataMutex_;
+    std::unordered_map<std::string, Metadata> metadataByUuid_;
+};
+
+}  // namespace paddock

@@ -1,0 +1,311 @@
+#include "paddock/core/backend.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace paddock {
+
+namespace {
+
+pdk_error freshError() {
+    pdk_error err{};
+    err.struct_size = sizeof(pdk_error);
+    return err;
+}
+
+Error fromPdk(pdk_status status, const pdk_error& err) { return errorFromStatus(status, err.message); }
+
+DomainInfo toDomainInfo(const pdk_domain_info& in) {
+    DomainInfo out;
+    out.name = in.name != nullptr ? in.name : "";
+    out.uuid = in.uuid != nullptr ? in.uuid : "";
+    out.id = in.id;
+    out.state = static_cast<DomainState>(in.state);
+    out.max_memory_kib = in.max_memory_kib;
+    out.memory_kib = in.memory_kib;
+    out.vcpus = in.vcpus;
+    out.cpu_time_ns = in.cpu_time_ns;
+    out.has_managed_save = in.has_managed_save != 0;
+    if (PDK_STRUCT_HAS(&in, pdk_domain_info, metadata_count)) {
+        for (size_t i = 0; i < in.metadata_count; ++i) {
+            if (in.metadata[i].key != nullptr) out.metadata[in.metadata[i].key] = in.metadata[i].value ? in.metadata[i].value : "";
+        }
+    }
+    return out;
+}
+
+void collectDomain(void* user, const pdk_domain_info* info) {
+    if (info != nullptr) static_cast<std::vector<DomainInfo>*>(user)->push_back(toDomainInfo(*info));
+}
+
+void collectName(void* user, const char* name) {
+    if (name != nullptr) static_cast<std::vector<std::string>*>(user)->emplace_back(name);
+}
+
+void collectPair(void* user, const char* key, const char* value) {
+    if (key != nullptr) (*static_cast<Metadata*>(user))[key] = value != nullptr ? value : "";
+}
+
+void forwardEvent(void* user, const char* name, pdk_lifecycle_event event) {
+    const auto* sink = static_cast<const BackendConnection::EventSink*>(user);
+    try {
+        (*sink)(name != nullptr ? name : "", event);
+    } catch (...) {
+        // An exception must not unwind into the plugin's event thread.
+    }
+}
+
+// The entry names, in vtable order, used both for "unsupported" messages and capability lists.
+struct OperationEntry {
+    const char* name;
+    bool (*present)(const pdk_backend_vtable&);
+};
+
+#define PDK_OP(field) OperationEntry{#field, [](const pdk_backend_vtable& v) { return v.field != nullptr; }}
+constexpr OperationEntry kOperations[] = {
+    PDK_OP(is_alive),        PDK_OP(host_info),       PDK_OP(list_domains),   PDK_OP(get_domain),
+    PDK_OP(define_domain),   PDK_OP(start_domain),    PDK_OP(shutdown_domain), PDK_OP(destroy_domain),
+    PDK_OP(undefine_domain), PDK_OP(get_metadata),    PDK_OP(set_metadata),   PDK_OP(create_overlay),
+    PDK_OP(delete_volume),   PDK_OP(snapshot_create), PDK_OP(snapshot_list),  PDK_OP(snapshot_revert),
+    PDK_OP(snapshot_delete), PDK_OP(save_domain),     PDK_OP(ssh_target),     PDK_OP(subscribe_events),
+};
+#undef PDK_OP
+
+}  // namespace
+
+std::string_view domainStateName(DomainState state) noexcept {
+    switch (state) {
+        case DomainState::NoState: return "nostate";
+        case DomainState::Running: return "running";
+        case DomainState::Blocked: return "blocked";
+        case DomainState::Paused: return "paused";
+        case DomainState::Shutdown: return "shutdown";
+        case DomainState::Shutoff: return "shut off";
+        case DomainState::Crashed: return "crashed";
+        case DomainState::PmSuspended: return "pmsuspended";
+    }
+    return "nostate";
+}
+
+Error errorFromStatus(pdk_status status, const std::string& message) {
+    switch (status) {
+        case PDK_OK: return makeError(ErrorCode::Internal, "backend reported success as an error");
+        case PDK_ERR_INVALID_ARGUMENT: return makeError(ErrorCode::InvalidArgument, message);
+        case PDK_ERR_NOT_FOUND: return makeError(ErrorCode::NotFound, message);
+        case PDK_ERR_ALREADY_EXISTS: return makeError(ErrorCode::AlreadyExists, message);
+        case PDK_ERR_CONFLICT: return makeError(ErrorCode::Conflict, message);
+        case PDK_ERR_UNSUPPORTED: return makeError(ErrorCode::Unsupported, message);
+        case PDK_ERR_UNAVAILABLE: return makeError(ErrorCode::Unavailable, message);
+        case PDK_ERR_TIMEOUT: return makeError(ErrorCode::Timeout, message);
+        case PDK_ERR_BAD_FLAGS:
+        case PDK_ERR_BUFFER_TOO_SMALL:
+        case PDK_ERR_INTERNAL: break;
+    }
+    return makeError(ErrorCode::Internal, message.empty() ? "backend error" : message);
+}
+
+std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable) {
+    std::vector<std::string> out;
+    for (const auto& op : kOperations) {
+        if (op.present(vtable)) out.emplace_back(op.name);
+    }
+    return out;
+}
+
+BackendPlugin::BackendPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std::move(plugin)) {
+    // Copy only what the plugin declared; fields it does not know stay NULL (= unsupported).
+    const auto* theirs = static_cast<const pdk_backend_vtable*>(plugin_->descriptor().vtable);
+    const size_t n = std::min<size_t>(theirs->struct_size, sizeof(pdk_backend_vtable));
+    std::memcpy(&vtable_, theirs, n);
+    vtable_.struct_size = sizeof(pdk_backend_vtable);
+}
+
+Result<std::shared_ptr<BackendConnection>> BackendPlugin::connect(const std::string& uri) {
+    pdk_error err = freshError();
+    pdk_backend_connection* handle = nullptr;
+    const pdk_status st = vtable_.open(uri.c_str(), 0, &handle, &err);
+    if (st != PDK_OK) {
+        Error e = fromPdk(st, err);
+        e.message = "cannot connect to " + uri + " with backend " + info().id + ": " + e.message;
+        return e;
+    }
+    if (handle == nullptr) return makeError(ErrorCode::Internal, "backend " + info().id + " returned no connection");
+    return std::make_shared<BackendConnection>(shared_from_this(), handle, uri);
+}
+
+BackendConnection::BackendConnection(std::shared_ptr<BackendPlugin> plugin, pdk_backend_connection* handle, std::string uri)
+    : plugin_(std::move(plugin)), handle_(handle), uri_(std::move(uri)) {}
+
+BackendConnection::~BackendConnection() {
+    const auto& v = plugin_->vtable();
+    if (eventSink_ && v.subscribe_events != nullptr) {
+        pdk_error err = freshError();
+        (void)v.subscribe_events(handle_, nullptr, nullptr, 0, &err);
+    }
+    v.close(handle_);
+}
+
+bool BackendConnection::supports(const char* operation) const {
+    for (const auto& op : kOperations) {
+        if (std::strcmp(op.name, operation) == 0) return op.present(plugin_->vtable());
+    }
+    return false;
+}
+
+// Calls a vtable entry, or answers Unsupported when it is NULL: the one place that rule lives.
+#define PDK_CALL(field, ...)                                                                            \
+    do {                                                                                                \
+        const auto fn = plugin_->vtable().field;                                                        \
+        if (fn == nullptr)                                                                              \
+            return makeError(ErrorCode::Unsupported,                                                    \
+                             std::string(#field) + " is not supported by backend " + plugin_->info().id); \
+        pdk_error err = freshError();                                                                   \
+        const pdk_status st = fn(handle_, __VA_ARGS__, &err);                                           \
+        if (st != PDK_OK) return fromPdk(st, err);                                                      \
+    } while (0)
+
+bool BackendConnection::isAlive() {
+    const auto fn = plugin_->vtable().is_alive;
+    return fn == nullptr || fn(handle_) != 0;
+}
+
+Result<HostInfo> BackendConnection::hostInfo() {
+    pdk_host_info out{};
+    out.struct_size = sizeof out;
+    PDK_CALL(host_info, 0, &out);
+    return HostInfo{out.hypervisor, out.auto_domain_type, out.hostname, out.library_version};
+}
+
+Result<std::vector<DomainInfo>> BackendConnection::listDomains(bool withMetadata) {
+    std::vector<DomainInfo> out;
+    PDK_CALL(list_domains, withMetadata ? PDK_LIST_WITH_METADATA : 0u, &collectDomain, &out);
+    return out;
+}
+
+Result<DomainInfo> BackendConnection::getDomain(const std::string& name) {
+    std::vector<DomainInfo> out;
+    PDK_CALL(get_domain, name.c_str(), 0, &collectDomain, &out);
+    if (out.size() != 1) return makeError(ErrorCode::Internal, "backend returned no domain for " + name);
+    return std::move(out.front());
+}
+
+Status BackendConnection::defineDomain(const DomainSpec& spec) {
+    std::vector<pdk_kv> pairs;
+    pairs.reserve(spec.metadata.size());
+    for (const auto& [k, v] : spec.metadata) pairs.push_back({k.c_str(), v.c_str()});
+    const auto cstr = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    pdk_domain_spec c{};
+    c.struct_size = sizeof c;
+    c.name = spec.name.c_str();
+    c.vcpus = spec.vcpus;
+    c.memory_mib = spec.memory_mib;
+    c.domain_type = cstr(spec.domain_type);
+    c.disk_path = cstr(spec.disk_path);
+    c.disk_format = cstr(spec.disk_format);
+    c.kernel_path = cstr(spec.kernel_path);
+    c.initrd_path = cstr(spec.initrd_path);
+    c.kernel_cmdline = cstr(spec.kernel_cmdline);
+    c.network_mode = spec.network_mode;
+    c.network_name = cstr(spec.network_name);
+    c.ssh_forward_port = spec.ssh_forward_port;
+    c.metadata = pairs.data();
+    c.metadata_count = pairs.size();
+    PDK_CALL(define_domain, &c, 0);
+    return {};
+}
+
+Status BackendConnection::startDomain(const std::string& name) {
+    PDK_CALL(start_domain, name.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::shutdownDomain(const std::string& name) {
+    PDK_CALL(shutdown_domain, name.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::destroyDomain(const std::string& name) {
+    PDK_CALL(destroy_domain, name.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::undefineDomain(const std::string& name, bool removeStorage) {
+    PDK_CALL(undefine_domain, name.c_str(), removeStorage ? PDK_UNDEFINE_REMOVE_STORAGE : 0u);
+    return {};
+}
+
+Result<Metadata> BackendConnection::getMetadata(const std::string& name) {
+    Metadata out;
+    PDK_CALL(get_metadata, name.c_str(), 0, &collectPair, &out);
+    return out;
+}
+
+Status BackendConnection::setMetadata(const std::string& name, const Metadata& metadata, bool live) {
+    std::vector<pdk_kv> pairs;
+    for (const auto& [k, v] : metadata) pairs.push_back({k.c_str(), v.c_str()});
+    PDK_CALL(set_metadata, name.c_str(), pairs.data(), pairs.size(), live ? PDK_METADATA_LIVE : 0u);
+    return {};
+}
+
+Result<std::string> BackendConnection::createOverlay(const OverlaySpec& spec) {
+    pdk_volume_spec c{};
+    c.struct_size = sizeof c;
+    c.pool = spec.pool.c_str();
+    c.name = spec.name.c_str();
+    c.backing_path = spec.backing_path.c_str();
+    c.backing_format = spec.backing_format.c_str();
+    c.capacity_bytes = spec.capacity_bytes;
+    char path[4096] = {0};
+    PDK_CALL(create_overlay, &c, 0, path, sizeof path);
+    return std::string(path);
+}
+
+Status BackendConnection::deleteVolume(const std::string& path) {
+    PDK_CALL(delete_volume, path.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags) {
+    PDK_CALL(snapshot_create, domain.c_str(), snapshot.c_str(), flags);
+    return {};
+}
+
+Result<std::vector<std::string>> BackendConnection::snapshotList(const std::string& domain) {
+    std::vector<std::string> out;
+    PDK_CALL(snapshot_list, domain.c_str(), 0, &collectName, &out);
+    return out;
+}
+
+Status BackendConnection::snapshotRevert(const std::string& domain, const std::string& snapshot, bool start) {
+    PDK_CALL(snapshot_revert, domain.c_str(), snapshot.c_str(), start ? PDK_REVERT_START : 0u);
+    return {};
+}
+
+Status BackendConnection::snapshotDelete(const std::string& domain, const std::string& snapshot) {
+    PDK_CALL(snapshot_delete, domain.c_str(), snapshot.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::saveDomain(const std::string& name) {
+    PDK_CALL(save_domain, name.c_str(), 0);
+    return {};
+}
+
+Result<std::pair<std::string, uint16_t>> BackendConnection::sshTarget(const std::string& name) {
+    pdk_ssh_target out{};
+    out.struct_size = sizeof out;
+    PDK_CALL(ssh_target, name.c_str(), 0, &out);
+    return std::make_pair(std::string(out.host), out.port);
+}
+
+Status BackendConnection::subscribeEvents(EventSink sink) {
+    // The plugin keeps a raw pointer to the sink; replace it only after the plugin switched.
+    auto next = sink ? std::make_unique<EventSink>(std::move(sink)) : nullptr;
+    PDK_CALL(subscribe_events, next ? &forwardEvent : nullptr, next.get(), 0);
+    eventSink_ = std::move(next);
+    return {};
+}
+
+#undef PDK_CALL
+
+}  // namespace paddock

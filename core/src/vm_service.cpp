@@ -1,0 +1,328 @@
+#include "paddock/core/vm_service.hpp"
+
+#include "paddock/core/names.hpp"
+
+#include <array>
+#include <ctime>
+#include <thread>
+
+namespace paddock {
+
+namespace {
+
+constexpr uint32_t kMaxVcpus = 64;
+constexpr uint64_t kMinMemoryMb = 64;
+constexpr uint64_t kMaxMemoryMb = 262144;
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+
+std::string isoNow() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string valueOr(const Metadata& m, const char* key) {
+    const auto it = m.find(key);
+    return it == m.end() ? std::string() : it->second;
+}
+
+bool isActive(DomainState s) {
+    return s == DomainState::Running || s == DomainState::Blocked || s == DomainState::Paused ||
+           s == DomainState::Shutdown || s == DomainState::PmSuspended;
+}
+
+pdk_network_mode networkMode(const std::string& mode) {
+    if (mode == "user") return PDK_NETWORK_USER;
+    if (mode == "network") return PDK_NETWORK_LIBVIRT;
+    return PDK_NETWORK_NONE;
+}
+
+template <class T>
+bool isOk(const Result<T>& r) { return r.ok(); }
+
+template <class T>
+std::string errorText(const Result<T>& r) { return r.ok() ? std::string() : r.error().message; }
+
+}  // namespace
+
+VmService::VmService(SiteConfig site, std::shared_ptr<BackendConnection> connection, AuditLog& audit, CoreMetrics& metrics)
+    : site_(std::move(site)),
+      connection_(std::move(connection)),
+      audit_(audit),
+      metrics_(metrics),
+      stopTimeout_(std::chrono::seconds(site_.stop_timeout_s)) {}
+
+template <class T>
+T VmService::audited(const std::string& actor, const std::string& vm, const std::string& action, T result) {
+    audit_.write({actor, site_.name, vm, action, isOk(result) ? "ok" : "error", errorText(result)});
+    metrics_.countOperation(site_.name, action, isOk(result));
+    return result;
+}
+
+std::shared_ptr<std::mutex> VmService::vmLock(const std::string& name) {
+    std::lock_guard lock(locksMutex_);
+    auto& slot = locks_[name];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    return slot;
+}
+
+Metadata VmService::cachedMetadata(const DomainInfo& info) {
+    {
+        std::lock_guard lock(metadataMutex_);
+        const auto it = metadataByUuid_.find(info.uuid);
+        if (it != metadataByUuid_.end()) return it->second;
+    }
+    auto fetched = connection_->getMetadata(info.name);
+    if (!fetched) return {};  // unreadable now; try again on the next listing
+    std::lock_guard lock(metadataMutex_);
+    return metadataByUuid_[info.uuid] = std::move(fetched.value());
+}
+
+void VmService::forgetMetadata(const std::string& uuid) {
+    std::lock_guard lock(metadataMutex_);
+    metadataByUuid_.erase(uuid);
+}
+
+void VmService::publishStateGauge(const std::vector<DomainInfo>& domains) {
+    std::array<int, 8> counts{};
+    for (const auto& d : domains) {
+        const int s = static_cast<int>(d.state);
+        if (s >= 0 && s < static_cast<int>(counts.size())) ++counts[s];
+    }
+    for (int s = 0; s < static_cast<int>(counts.size()); ++s) {
+        metrics_.vmsByState()
+            .Add({{"site", site_.name}, {"state", std::string(domainStateName(static_cast<DomainState>(s)))}})
+            .Set(counts[s]);
+    }
+}
+
+VmView VmService::toView(DomainInfo info) const {
+    VmView v;
+    v.site = site_.name;
+    v.owner = valueOr(info.metadata, meta::kOwner);
+    v.template_name = valueOr(info.metadata, meta::kTemplate);
+    v.image = valueOr(info.metadata, meta::kImage);
+    v.disk = valueOr(info.metadata, meta::kDisk);
+    v.domain = std::move(info);
+    return v;
+}
+
+Result<std::vector<VmView>> VmService::list() {
+    auto domains = connection_->listDomains();
+    if (!domains) return std::move(domains).error();
+    publishStateGauge(domains.value());
+    std::vector<VmView> out;
+    out.reserve(domains->size());
+    for (auto& d : domains.value()) {
+        d.metadata = cachedMetadata(d);
+        out.push_back(toView(std::move(d)));
+    }
+    return out;
+}
+
+Result<VmView> VmService::get(const std::string& name) {
+    if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
+    auto info = connection_->getDomain(name);
+    if (!info) return std::move(info).error();
+    return toView(std::move(info.value()));
+}
+
+Result<const TemplateConfig*> VmService::resolveTemplate(const std::optional<std::string>& name) const {
+    const std::string wanted = name.value_or(site_.default_template);
+    if (wanted.empty()) {
+        if (site_.templates.empty()) return static_cast<const TemplateConfig*>(nullptr);
+        return &site_.templates.front();
+    }
+    std::string known;
+    for (const auto& t : site_.templates) {
+        if (t.name == wanted) return &t;
+        known += (known.empty() ? "" : ", ") + t.name;
+    }
+    return makeError(ErrorCode::InvalidArgument, "unknown template '" + wanted + "' on site " + site_.name +
+                                                     " (known: " + (known.empty() ? "none" : known) + ")");
+}
+
+Result<VmView> VmService::create(const CreateVmRequest& request, const std::string& actor) {
+    const auto started = std::chrono::steady_clock::now();
+    auto result = [&]() -> Result<VmView> {
+        if (auto valid = validateName(request.name, "VM name"); !valid) return std::move(valid).error();
+        auto tmpl = resolveTemplate(request.template_name);
+        if (!tmpl) return std::move(tmpl).error();
+        const TemplateConfig* t = tmpl.value();
+
+        const uint32_t vcpus = request.vcpus.value_or(t != nullptr && t->vcpus != 0 ? t->vcpus : site_.default_vcpus);
+        const uint64_t memoryMb =
+            request.memory_mb.value_or(t != nullptr && t->memory_mb != 0 ? t->memory_mb : site_.default_memory_mb);
+        if (vcpus < 1 || vcpus > kMaxVcpus)
+            return makeError(ErrorCode::InvalidArgument, "vcpus must be between 1 and " + std::to_string(kMaxVcpus));
+        if (memoryMb < kMinMemoryMb || memoryMb > kMaxMemoryMb)
+            return makeError(ErrorCode::InvalidArgument, "memory_mb must be between " + std::to_string(kMinMemoryMb) +
+                                                             " and " + std::to_string(kMaxMemoryMb));
+
+        const auto lock = vmLock(request.name);
+        std::lock_guard guard(*lock);
+
+        if (auto existing = connection_->getDomain(request.name); existing) {
+            return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' already exists");
+        } else if (existing.error().code != ErrorCode::NotFound) {
+            return std::move(existing).error();
+        }
+
+        DomainSpec spec;
+        spec.name = request.name;
+        spec.vcpus = vcpus;
+        spec.memory_mib = memoryMb;
+        spec.domain_type = site_.domain_type;
+        spec.network_mode = networkMode(site_.network_mode);
+        spec.network_name = site_.network_name;
+        spec.metadata[meta::kCreatedAt] = isoNow();
+        spec.metadata[meta::kCreatedBy] = actor;
+        if (request.owner && !request.owner->empty()) spec.metadata[meta::kOwner] = *request.owner;
+
+        if (t != nullptr) {
+            spec.metadata[meta::kTemplate] = t->name;
+            spec.kernel_path = t->kernel;
+            spec.initrd_path = t->initrd;
+            spec.kernel_cmdline = t->cmdline;
+            if (!t->base_image.empty()) {
+                auto disk = connection_->createOverlay(
+                    {site_.storage_pool, request.name + ".qcow2", t->base_image, t->base_format, 0});
+                if (!disk) {
+                    Error e = std::move(disk).error();
+                    e.message = "cannot create the overlay disk for '" + request.name + "' on " + t->base_image + ": " + e.message;
+                    return e;
+                }
+                spec.disk_path = disk.value();
+                spec.disk_format = "qcow2";
+                spec.metadata[meta::kImage] = t->base_image;
+                spec.metadata[meta::kDisk] = spec.disk_path;
+            }
+        }
+
+        // From here on, a failure undoes what was made: no orphan domain, no orphan overlay.
+        const auto rollback = [&](bool defined) {
+            if (defined) (void)connection_->undefineDomain(spec.name, false);
+            if (!spec.disk_path.empty()) (void)connection_->deleteVolume(spec.disk_path);
+        };
+        if (auto defined = connection_->defineDomain(spec); !defined) {
+            rollback(false);
+            return std::move(defined).error();
+        }
+        if (request.start) {
+            if (auto run = connection_->startDomain(spec.name); !run) {
+                rollback(true);
+                Error e = std::move(run).error();
+                e.message = "VM '" + spec.name + "' was defined but could not start, so it was removed again: " + e.message;
+                return e;
+            }
+        }
+        auto info = connection_->getDomain(spec.name);
+        if (!info) return std::move(info).error();
+        {
+            std::lock_guard metaLock(metadataMutex_);
+            metadataByUuid_[info->uuid] = spec.metadata;
+        }
+        return toView(std::move(info.value()));
+    }();
+    metrics_.observeOperation("create", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return audited(actor, request.name, "create", std::move(result));
+}
+
+Status VmService::start(const std::string& name, const std::string& actor) {
+    auto result = [&]() -> Status {
+        if (auto valid = validateName(name, "VM name"); !valid) return valid;
+        const auto lock = vmLock(name);
+        std::lock_guard guard(*lock);
+        return connection_->startDomain(name);
+    }();
+    return audited(actor, name, "start", std::move(result));
+}
+
+Status VmService::waitForState(const std::string& name, DomainState wanted, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto info = connection_->getDomain(name);
+        if (!info) return std::move(info).error();
+        if (info->state == wanted) return {};
+        if (std::chrono::steady_clock::now() >= deadline)
+            return makeError(ErrorCode::Timeout, "VM '" + name + "' did not reach state " +
+                                                     std::string(domainStateName(wanted)) + " in time");
+        std::this_thread::sleep_for(kPollInterval);
+    }
+}
+
+Result<StopOutcome> VmService::stop(const std::string& name, const std::string& actor) {
+    const auto started = std::chrono::steady_clock::now();
+    auto result = [&]() -> Result<StopOutcome> {
+        if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
+        const auto lock = vmLock(name);
+        std::lock_guard guard(*lock);
+        auto info = connection_->getDomain(name);
+        if (!info) return std::move(info).error();
+        if (!isActive(info->state)) return StopOutcome::AlreadyStopped;
+        // A paused guest cannot react to ACPI; only a running one gets the graceful path.
+        if (info->state != DomainState::Paused && connection_->shutdownDomain(name).ok() &&
+            waitForState(name, DomainState::Shutoff, stopTimeout_).ok()) {
+            return StopOutcome::Graceful;
+        }
+        if (auto forced = connection_->destroyDomain(name); !forced) {
+            // It may have powered off between our last look and the destroy.
+            auto now = connection_->getDomain(name);
+            if (now && !isActive(now->state)) return StopOutcome::Graceful;
+            return std::move(forced).error();
+        }
+        return StopOutcome::Forced;
+    }();
+    metrics_.observeOperation("stop", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return audited(actor, name, "stop", std::move(result));
+}
+
+Status VmService::forceStop(const std::string& name, const std::string& actor) {
+    auto result = [&]() -> Status {
+        if (auto valid = validateName(name, "VM name"); !valid) return valid;
+        const auto lock = vmLock(name);
+        std::lock_guard guard(*lock);
+        auto info = connection_->getDomain(name);
+        if (!info) return std::move(info).error();
+        if (!isActive(info->state)) return {};
+        return connection_->destroyDomain(name);
+    }();
+    return audited(actor, name, "force_stop", std::move(result));
+}
+
+Status VmService::restart(const std::string& name, const std::string& actor) {
+    auto result = [&]() -> Status {
+        auto stopped = stop(name, actor);
+        if (!stopped) return std::move(stopped).error();
+        return start(name, actor);
+    }();
+    return audited(actor, name, "restart", std::move(result));
+}
+
+Status VmService::remove(const std::string& name, const std::string& actor) {
+    auto result = [&]() -> Status {
+        if (auto valid = validateName(name, "VM name"); !valid) return valid;
+        const auto lock = vmLock(name);
+        std::lock_guard guard(*lock);
+        auto info = connection_->getDomain(name);
+        if (!info) return std::move(info).error();
+        if (isActive(info->state)) {
+            if (auto off = connection_->destroyDomain(name); !off) return off;
+        }
+        if (auto gone = connection_->undefineDomain(name, true); !gone) return gone;
+        // The backend removes the volumes it knows; an overlay it could not match is removed
+        // by path so that nothing of the VM stays behind.
+        const std::string disk = valueOr(info->metadata, meta::kDisk);
+        if (!disk.empty()) {
+            if (auto del = connection_->deleteVolume(disk); !del && del.error().code != ErrorCode::NotFound) return del;
+        }
+        forgetMetadata(info->uuid);
+        return {};
+    }();
+    return audited(actor, name, "delete", std::move(result));
+}
+
+}  // namespace paddock

@@ -1,0 +1,47 @@
+// The host-side backend wrapper: NULL entries become one "unsupported" error; the vtable is
+// read only as far as the plugin's struct_size.
+#include "paddock/core/backend.hpp"
+
+#include "paddock/core/plugin_host.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace paddock;
+
+TEST_CASE("missing operations answer Unsupported naming the backend", "[backend]") {
+    PluginHost host;
+    auto info = host.loadFile(test::fixturePluginDir() + "/good_backend.so");
+    REQUIRE(info.ok());
+    auto plugin = host.backend(info->id);
+    REQUIRE(plugin.ok());
+    auto conn = plugin.value()->connect("fixture://");
+    REQUIRE(conn.ok());
+
+    auto listed = conn.value()->listDomains();
+    REQUIRE(listed.ok());
+    CHECK(listed->size() == 2);
+
+    auto snap = conn.value()->snapshotCreate("a", "s", 0);
+    REQUIRE_FALSE(snap.ok());
+    CHECK(snap.error().code == ErrorCode::Unsupported);
+    CHECK(snap.error().message == "snapshot_create is not supported by backend " + info->id);
+    CHECK_FALSE(conn.value()->supports("snapshot_create"));
+    CHECK(conn.value()->supports("list_domains"));
+}
+
+TEST_CASE("pdk statuses map to core error codes", "[backend]") {
+    CHECK(errorFromStatus(PDK_ERR_NOT_FOUND, "x").code == ErrorCode::NotFound);
+    CHECK(errorFromStatus(PDK_ERR_CONFLICT, "x").code == ErrorCode::Conflict);
+    CHECK(errorFromStatus(PDK_ERR_ALREADY_EXISTS, "x").code == ErrorCode::AlreadyExists);
+    CHECK(errorFromStatus(PDK_ERR_UNSUPPORTED, "x").code == ErrorCode::Unsupported);
+    CHECK(errorFromStatus(PDK_ERR_UNAVAILABLE, "x").code == ErrorCode::Unavailable);
+    CHECK(errorFromStatus(PDK_ERR_BAD_FLAGS, "x").code == ErrorCode::Internal);
+    CHECK(errorFromStatus(PDK_ERR_INVALID_ARGUMENT, "why").message == "why");
+}
+
+TEST_CASE("state names are virsh's words", "[backend]") {
+    CHECK(domainStateName(DomainState::Shutoff) == "shut off");
+    CHECK(domainStateName(DomainState::Running) == "running");
+    CHECK(domainStateName(DomainState::Paused) == "paused");
+}

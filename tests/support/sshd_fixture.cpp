@@ -1,0 +1,116 @@
+#include "sshd_fixture.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+namespace paddock::test {
+
+namespace {
+
+void run(const std::string& command) {
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("command failed: " + command);
+}
+
+std::string capture(const std::string& command) {
+    std::string out;
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) throw std::runtime_error("popen failed: " + command);
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    ::pclose(p);
+    return out;
+}
+
+bool portAnswers(uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+SshdFixture::SshdFixture() {
+    ::mkdir("/run/sshd", 0755);  // sshd's privilege-separation directory
+    run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("host_key"));
+    run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("client_key"));
+    run("cp " + dir_.file("client_key.pub") + " " + dir_.file("authorized_keys"));
+    start();
+}
+
+SshdFixture::~SshdFixture() { stop(); }
+
+std::string SshdFixture::user() const {
+    const passwd* pw = ::getpwuid(::getuid());
+    return pw != nullptr ? pw->pw_name : "root";
+}
+
+std::string SshdFixture::hostKeyFingerprint() const {
+    const std::string line = capture("ssh-keygen -l -E sha256 -f " + dir_.file("host_key.pub"));
+    const auto start = line.find("SHA256:");
+    if (start == std::string::npos) throw std::runtime_error("cannot read host key fingerprint");
+    return line.substr(start, line.find(' ', start) - start);
+}
+
+void SshdFixture::rotateHostKey() {
+    stop();
+    run("rm -f " + dir_.file("host_key") + " " + dir_.file("host_key.pub"));
+    run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("host_key"));
+    start();
+}
+
+void SshdFixture::start() {
+    port_ = freeLoopbackPort();
+    writeFile(dir_.file("sshd_config"),
+              "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + dir_.file("host_key") +
+                  "\nAuthorizedKeysFile " + dir_.file("authorized_keys") +
+                  "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+                  "StrictModes no\nUsePAM no\nUseDNS no\nPrintMotd no\nPrintLastLog no\nPidFile none\n"
+                  "Subsystem sftp internal-sftp\nMaxSessions 200\nMaxStartups 200\n");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        const std::string cfg = dir_.file("sshd_config");
+        const std::string log = dir_.file("sshd.log");
+        ::execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", cfg.c_str(), "-E", log.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+        if (portAnswers(port_)) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    stop();
+    throw std::runtime_error("sshd did not start on port " + std::to_string(port_));
+}
+
+void SshdFixture::stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 50; ++i) {
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+            pid_ = -1;
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+}
+
+}  // namespace paddock::test
