@@ -1,0 +1,681 @@
+#include "paddock/core/config.hpp"
+
+#include "paddock/core/names.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
+
+extern char** environ;
+
+namespace paddock {
+
+namespace {
+
+constexpr std::string_view kEnvPrefix = "PADDOCK_";
+
+// PADDOCK_* variables read by scripts, tests and logging rather than by the config loader.
+// Without this list they would be rejected as misspelt overrides.
+constexpr std::array<std::string_view, 3> kNonConfigVariables = {
+    "PADDOCK_ALLOW_SKIP",
+    "PADDOCK_CONFIG",
+    "PADDOCK_LOG_LEVEL",
+};
+
+constexpr uint64_t kMaxVcpus = 1024;
+constexpr uint64_t kMinMemoryMb = 64;
+constexpr uint64_t kMaxMemoryMb = 16ULL * 1024 * 1024;
+constexpr uint64_t kMinTokenLength = 16;
+
+// The readers recurse through nested sections and lists; one file-local exception unwinds
+// them to parseConfig, which turns it into the Result every caller sees.
+struct ConfigError {
+    std::string message;
+};
+
+[[noreturn]] void fail(std::string message) { throw ConfigError{std::move(message)}; }
+
+// ---- key paths ---------------------------------------------------------------------------
+
+// Keys, and list indices as decimal digits; kAnyIndex stands for "every item" when the
+// schema is walked without data, so overrides of missing list items can be recognised.
+using KeyPath = std::vector<std::string>;
+constexpr std::string_view kAnyIndex = "#";
+
+bool isIndex(const std::string& segment) {
+    return !segment.empty() && (segment == kAnyIndex || std::isdigit(static_cast<unsigned char>(segment[0])));
+}
+
+KeyPath child(KeyPath path, std::string segment) {
+    path.push_back(std::move(segment));
+    return path;
+}
+
+std::string displayPath(const KeyPath& path) {
+    std::string out;
+    for (const auto& segment : path) {
+        if (isIndex(segment)) {
+            out += "[" + segment + "]";
+        } else {
+            if (!out.empty()) out += '.';
+            out += segment;
+        }
+    }
+    return out;
+}
+
+bool isNumber(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string envName(const KeyPath& path) {
+    std::string out(kEnvPrefix);
+    for (size_t i = 0; i < path.size(); ++i) out += (i ? "_" : "") + upper(path[i]);
+    return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t pos; (pos = s.find(sep, start)) != std::string_view::npos; start = pos + 1)
+        parts.emplace_back(s.substr(start, pos - start));
+    parts.emplace_back(s.substr(start));
+    return parts;
+}
+
+std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    return std::string(s.substr(first, s.find_last_not_of(" \t") - first + 1));
+}
+
+// ---- did you mean ------------------------------------------------------------------------
+
+size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+            diagonal = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+        }
+    }
+    return row[b.size()];
+}
+
+// The closest candidate, if close enough to be a plausible typo.
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
+    const size_t limit = std::max<size_t>(2, word.size() / 3);
+    std::optional<std::string> best;
+    size_t bestDistance = limit + 1;
+    for (const auto& candidate : candidates) {
+        const size_t d = editDistance(word, candidate);
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = candidate;
+        }
+    }
+    return best;
+}
+
+std::string didYouMean(const std::optional<std::string>& suggestion) {
+    return suggestion ? " (did you mean " + *suggestion + "?)" : "";
+}
+
+// ---- context shared by every section ----------------------------------------------------
+
+std::string nodeKind(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Scalar: return "a scalar";
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a mapping";
+        default: return "nothing";
+    }
+}
+
+class Context {
+public:
+    Context(const Environment& env, std::string origin) : env_(env), origin_(std::move(origin)) {}
+
+    std::string at(const YAML::Mark& mark) const {
+        if (mark.is_null()) return origin_;
+        return origin_ + ":" + std::to_string(mark.line + 1);
+    }
+
+    std::optional<std::string> takeOverride(const std::string& name) {
+        const auto it = env_.find(name);
+        if (it == env_.end()) return std::nullopt;
+        used_.insert(name);
+        return it->second;
+    }
+
+    void registerKey(KeyPath path) {
+        for (auto& segment : path)
+            if (isIndex(segment)) segment = kAnyIndex;
+        patterns_.insert(std::move(path));
+    }
+
+    void registerList(const KeyPath& path, size_t size) { listSizes_[displayPath(path)] = size; }
+
+    // Where a key's value came from ("at file:line" or "from environment variable X"), for
+    // checks that run after reading.
+    void remember(const KeyPath& path, std::string where) { locations_[displayPath(path)] = std::move(where); }
+
+    std::string where(KeyPath path) const {
+        for (; !path.empty(); path.pop_back()) {
+            const auto it = locations_.find(displayPath(path));
+            if (it != locations_.end()) return it->second;
+        }
+        return "in " + origin_;
+    }
+
+    // Every PADDOCK_* variable must have been consumed by some key.
+    void rejectUnusedOverrides() const {
+        for (const auto& [name, value] : env_) {
+            if (name.rfind(kEnvPrefix, 0) != 0 || used_.count(name)) continue;
+            if (std::find(kNonConfigVariables.begin(), kNonConfigVariables.end(), name) != kNonConfigVariables.end())
+                continue;
+            rejectMissingItem(name);
+            fail("unknown environment variable " + name + ": it matches no configuration key" + didYouMean(suggestVariable(name)));
+        }
+    }
+
+private:
+    // PADDOCK_SITES_3_URI with one site fits the schema but names an item that does not
+    // exist; say so rather than calling it unknown.
+    void rejectMissingItem(const std::string& name) const {
+        const auto tokens = split(std::string_view(name).substr(kEnvPrefix.size()), '_');
+        for (const auto& pattern : patterns_) {
+            const auto path = instantiate(pattern, tokens);
+            if (!path) continue;
+            for (size_t i = 0; i < path->size(); ++i) {
+                if (!isIndex((*path)[i])) continue;
+                const KeyPath list(path->begin(), path->begin() + static_cast<std::ptrdiff_t>(i));
+                const auto size = listSizes_.find(displayPath(list));
+                const size_t count = size == listSizes_.end() ? 0 : size->second;
+                if (std::stoull((*path)[i]) >= count)
+                    fail("environment variable " + name + " overrides " + displayPath(*path) + ", but " +
+                         displayPath(list) + " has " + std::to_string(count) + " item(s)");
+            }
+        }
+    }
+
+    // Compared with indices masked, so that items of empty lists can be suggested too; the
+    // suggestion keeps the caller's indices.
+    std::optional<std::string> suggestVariable(const std::string& name) const {
+        auto tokens = split(std::string_view(name).substr(kEnvPrefix.size()), '_');
+        std::vector<std::string> indices;
+        for (auto& t : tokens) {
+            if (isNumber(t)) indices.push_back(std::exchange(t, std::string(kAnyIndex)));
+        }
+        std::vector<std::string> candidates;
+        for (const auto& pattern : patterns_) candidates.push_back(envName(pattern).substr(kEnvPrefix.size()));
+        std::string masked;
+        for (const auto& t : tokens) masked += (masked.empty() ? "" : "_") + t;
+        const auto best = closest(masked, candidates);
+        if (!best) return std::nullopt;
+        std::string out(kEnvPrefix);
+        size_t next = 0;
+        for (const auto& t : split(*best, '_')) {
+            const bool index = t == kAnyIndex;
+            out += (out.size() == kEnvPrefix.size() ? "" : "_") + (!index ? t : next < indices.size() ? indices[next++] : "<n>");
+        }
+        return out;
+    }
+
+    // The concrete path if `tokens` (the variable name split at '_') fits `pattern`.
+    static std::optional<KeyPath> instantiate(const KeyPath& pattern, const std::vector<std::string>& tokens) {
+        KeyPath path;
+        size_t t = 0;
+        for (const auto& segment : pattern) {
+            if (segment == kAnyIndex) {
+                if (t >= tokens.size() || !isNumber(tokens[t]) || tokens[t].size() > 9) return std::nullopt;
+                path.push_back(tokens[t++]);
+                continue;
+            }
+            for (const auto& word : split(upper(segment), '_')) {
+                if (t >= tokens.size() || tokens[t++] != word) return std::nullopt;
+            }
+            path.push_back(segment);
+        }
+        if (t != tokens.size()) return std::nullopt;
+        return path;
+    }
+
+    const Environment& env_;
+    std::string origin_;
+    std::set<std::string> used_;
+    std::set<KeyPath> patterns_;
+    std::map<std::string, size_t> listSizes_;
+    std::map<std::string, std::string> locations_;
+};
+
+// ---- typed readers -------------------------------------------------------------------------
+
+// nullopt when not all digits; nullopt too, but with `tooLarge` set, when beyond 64 bits.
+std::optional<uint64_t> parseUint(const std::string& text, bool& tooLarge) {
+    uint64_t value = 0;
+    tooLarge = false;
+    if (!isNumber(text)) return std::nullopt;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    tooLarge = ec == std::errc::result_out_of_range;
+    if (ec != std::errc()) return std::nullopt;
+    return value;
+}
+
+std::optional<bool> parseBool(const std::string& text) {
+    const std::string t = upper(text);
+    if (t == "TRUE" || t == "YES" || t == "ON" || t == "1") return true;
+    if (t == "FALSE" || t == "NO" || t == "OFF" || t == "0") return false;
+    return std::nullopt;
+}
+
+// One YAML mapping (or an absent one) at a key path. Each reader registers its key as
+// known, applies the PADDOCK_<PATH> override, converts and range-checks. A schema-only
+// section has no data: it only registers keys, so that the set of valid variable names
+// includes items of empty lists.
+class Section {
+public:
+    Section(Context& ctx, const YAML::Node& node, KeyPath path, std::string where, bool schemaOnly)
+        : ctx_(ctx), path_(std::move(path)), where_(std::move(where)), schemaOnly_(schemaOnly) {
+        if (!schemaOnly_) index(node);
+    }
+
+    void string(const char* key, std::string& out, size_t minLength = 0) {
+        const auto raw = scalar(key, "a string");
+        if (raw) out = raw->text;
+        if (!schemaOnly_ && out.size() < minLength) fail(problem(key, "must not be empty", raw));
+    }
+
+    void name(const char* key, std::string& out, std::string_view what) {
+        const auto raw = scalar(key, "a string");
+        if (raw) out = raw->text;
+        if (schemaOnly_) return;
+        const Status valid = validateName(out, what);
+        if (!valid) fail(problem(key, valid.error().message, raw));
+    }
+
+    void oneOf(const char* key, std::string& out, std::initializer_list<std::string_view> allowed) {
+        const auto raw = scalar(key, "a string");
+        if (raw) out = raw->text;
+        if (schemaOnly_ || std::find(allowed.begin(), allowed.end(), out) != allowed.end()) return;
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        fail(problem(key, "'" + out + "' is not one of: " + list, raw));
+    }
+
+    // `allowZero`: 0 is accepted outside [min, max] because it means "use the default".
+    template <class T>
+    void uint(const char* key, T& out, uint64_t min, uint64_t max = std::numeric_limits<T>::max(), bool allowZero = false) {
+        const auto raw = scalar(key, "an unsigned integer");
+        if (!raw) return;
+        bool tooLarge = false;
+        const auto parsed = parseUint(raw->text, tooLarge);
+        if (tooLarge) fail(problem(key, raw->text + " is out of range " + std::to_string(min) + ".." + std::to_string(max), raw));
+        if (!parsed) fail(problem(key, "'" + raw->text + "' is not an unsigned integer", raw));
+        const uint64_t value = *parsed;
+        if ((value < min || value > max) && !(allowZero && value == 0)) {
+            fail(problem(key, std::to_string(value) + " is out of range " + std::to_string(min) + ".." +
+                                  std::to_string(max) + (allowZero ? " (or 0 for the default)" : ""), raw));
+        }
+        out = static_cast<T>(value);
+    }
+
+    void boolean(const char* key, bool& out) {
+        const auto raw = scalar(key, "a boolean");
+        if (!raw) return;
+        const auto value = parseBool(raw->text);
+        if (!value) fail(problem(key, "'" + raw->text + "' is not a boolean (true or false)", raw));
+        out = *value;
+    }
+
+    // From the environment: comma-separated, items trimmed, empty items dropped.
+    void stringList(const char* key, std::vector<std::string>& out) {
+        const KeyPath path = declare(key, true);
+        if (schemaOnly_) return;
+        if (auto text = ctx_.takeOverride(envName(path))) {
+            ctx_.remember(path, fromEnv(path));
+            out.clear();
+            for (const auto& item : split(*text, ',')) {
+                if (auto t = trim(item); !t.empty()) out.push_back(std::move(t));
+            }
+            return;
+        }
+        const auto entry = find(key);
+        if (!entry) return;
+        ctx_.remember(path, "at " + ctx_.at(entry->key.Mark()));
+        if (!entry->value.IsSequence()) fail(problem(key, "expected a list of strings, got " + nodeKind(entry->value), entry->key));
+        out.clear();
+        for (const auto& item : entry->value) {
+            if (!item.IsScalar()) fail(problem(key, "expected a list of strings, got an item that is " + nodeKind(item), item));
+            out.push_back(item.Scalar());
+        }
+    }
+
+    template <class T>
+    void section(const char* key, T& out, void (*read)(Section&, T&)) {
+        const KeyPath path = declare(key, false);
+        const auto entry = schemaOnly_ ? std::nullopt : find(key);
+        if (entry && !entry->value.IsMap())
+            fail(problem(key, "expected a mapping, got " + nodeKind(entry->value), entry->key));
+        const std::string where = entry ? "at " + ctx_.at(entry->key.Mark()) : where_;
+        Section inner(ctx_, entry ? entry->value : YAML::Node(), path, where, schemaOnly_);
+        read(inner, out);
+        inner.finish();
+    }
+
+    // Items are mappings. The environment can override keys of existing items, never add items.
+    template <class T>
+    void list(const char* key, std::vector<T>& out, void (*read)(Section&, T&)) {
+        const KeyPath path = declare(key, false);
+        if (!schemaOnly_) readItems(key, path, out, read);
+        T unused{};
+        Section schema(ctx_, YAML::Node(), child(path, std::string(kAnyIndex)), where_, true);
+        read(schema, unused);
+    }
+
+    // Every key present in the YAML must have been read.
+    void finish() const {
+        for (const auto& [key, entry] : entries_) {
+            if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+            auto best = closest(key, known_);
+            if (best) best = "'" + displayPath(child(path_, *best)) + "'";
+            fail("unknown key '" + displayPath(child(path_, key)) + "' in " + ctx_.at(entry.key.Mark()) + didYouMean(best));
+        }
+    }
+
+private:
+    struct Entry {
+        YAML::Node key;
+        YAML::Node value;
+    };
+    struct Raw {
+        std::string text;
+        std::string where;
+    };
+
+    void index(const YAML::Node& node) {
+        if (!node.IsMap()) return;
+        for (const auto& kv : node) {
+            if (!kv.first.IsScalar())
+                fail(displayPath(path_) + ": keys must be plain strings (at " + ctx_.at(kv.first.Mark()) + ")");
+            const std::string key = kv.first.Scalar();
+            if (entries_.count(key))
+                fail("duplicate key '" + displayPath(child(path_, key)) + "' in " + ctx_.at(kv.first.Mark()));
+            entries_.emplace(key, Entry{kv.first, kv.second});
+        }
+    }
+
+    KeyPath declare(const char* key, bool scalarKey) {
+        known_.emplace_back(key);
+        KeyPath path = child(path_, key);
+        if (scalarKey) ctx_.registerKey(path);
+        return path;
+    }
+
+    // A null value counts as absent, so `key:` with nothing after it keeps the default.
+    std::optional<Entry> find(const std::string& key) const {
+        const auto it = entries_.find(key);
+        if (it == entries_.end() || it->second.value.IsNull()) return std::nullopt;
+        return it->second;
+    }
+
+    // The text of a scalar key, from the environment if overridden; nullopt when absent.
+    std::optional<Raw> scalar(const char* key, std::string_view expected) {
+        const KeyPath path = declare(key, true);
+        if (schemaOnly_) return std::nullopt;
+        if (auto text = ctx_.takeOverride(envName(path))) {
+            ctx_.remember(path, fromEnv(path));
+            return Raw{*text, fromEnv(path)};
+        }
+        const auto entry = find(key);
+        if (!entry) return std::nullopt;
+        Raw raw{{}, "at " + ctx_.at(entry->key.Mark())};
+        ctx_.remember(path, raw.where);
+        if (!entry->value.IsScalar())
+            fail(problem(key, "expected " + std::string(expected) + ", got " + nodeKind(entry->value), raw));
+        raw.text = entry->value.Scalar();
+        return raw;
+    }
+
+    template <class T>
+    void readItems(const char* key, const KeyPath& path, std::vector<T>& out, void (*read)(Section&, T&)) {
+        const auto entry = find(key);
+        size_t count = out.size();
+        if (entry) {
+            if (!entry->value.IsSequence())
+                fail(problem(key, "expected a list, got " + nodeKind(entry->value), entry->key));
+            std::vector<T> items;
+            for (const auto& node : entry->value) {
+                const KeyPath itemPath = child(path, std::to_string(items.size()));
+                const std::string where = "at " + ctx_.at(node.Mark());
+                if (!node.IsMap()) fail(displayPath(itemPath) + ": expected a mapping, got " + nodeKind(node) + " (" + where + ")");
+                ctx_.remember(itemPath, where);
+                Section inner(ctx_, node, itemPath, where, false);
+                T item{};
+                read(inner, item);
+                inner.finish();
+                items.push_back(std::move(item));
+            }
+            out = std::move(items);
+            count = out.size();
+        }
+        ctx_.registerList(path, count);
+    }
+
+    std::string fromEnv(const KeyPath& path) const { return "from environment variable " + envName(path); }
+
+    std::string problem(const char* key, const std::string& what, const std::optional<Raw>& raw) const {
+        return displayPath(child(path_, key)) + ": " + what + " (" + (raw ? raw->where : where_) + ")";
+    }
+
+    std::string problem(const char* key, const std::string& what, const YAML::Node& node) const {
+        return displayPath(child(path_, key)) + ": " + what + " (at " + ctx_.at(node.Mark()) + ")";
+    }
+
+    Context& ctx_;
+    KeyPath path_;
+    std::string where_;
+    bool schemaOnly_;
+    std::map<std::string, Entry> entries_;
+    std::vector<std::string> known_;
+};
+
+// ---- the schema: one line per key --------------------------------------------------------
+
+void readServer(Section& s, ServerConfig& c) {
+    s.string("host", c.host, 1);
+    s.uint("port", c.port, 1, 65535);
+    s.uint("max_body_bytes", c.max_body_bytes, 1);
+    s.uint("threads", c.threads, 1, 1024);
+    s.stringList("public_paths", c.public_paths);
+}
+
+void readPaths(Section& s, PathsConfig& c) {
+    s.string("state_dir", c.state_dir, 1);
+    s.string("log_dir", c.log_dir, 1);
+    s.stringList("plugin_dirs", c.plugin_dirs);
+    s.string("web_dir", c.web_dir, 1);
+}
+
+void readToken(Section& s, TokenConfig& c) {
+    s.string("name", c.name, 1);
+    s.string("token", c.token, 1);
+    s.oneOf("role", c.role, {"admin", "operator", "viewer"});
+}
+
+void readAuth(Section& s, AuthConfig& c) {
+    s.oneOf("mode", c.mode, {"token", "none"});
+    s.list("tokens", c.tokens, readToken);
+}
+
+void readTemplate(Section& s, TemplateConfig& c) {
+    s.name("name", c.name, "template name");
+    s.string("base_image", c.base_image);
+    s.oneOf("base_format", c.base_format, {"qcow2", "raw"});
+    s.string("kernel", c.kernel);
+    s.string("initrd", c.initrd);
+    s.string("cmdline", c.cmdline);
+    s.uint("vcpus", c.vcpus, 1, kMaxVcpus, true);
+    s.uint("memory_mb", c.memory_mb, kMinMemoryMb, kMaxMemoryMb, true);
+}
+
+void readSite(Section& s, SiteConfig& c) {
+    s.name("name", c.name, "site name");
+    s.string("backend", c.backend, 1);
+    s.string("uri", c.uri, 1);
+    s.oneOf("domain_type", c.domain_type, {"auto", "kvm", "qemu"});
+    s.string("storage_pool", c.storage_pool, 1);
+    s.oneOf("network_mode", c.network_mode, {"none", "user", "network"});
+    s.string("network_name", c.network_name, 1);
+    s.uint("default_vcpus", c.default_vcpus, 1, kMaxVcpus);
+    s.uint("default_memory_mb", c.default_memory_mb, kMinMemoryMb, kMaxMemoryMb);
+    s.uint("stop_timeout_s", c.stop_timeout_s, 0, 86400);
+    s.string("default_template", c.default_template);
+    s.list("templates", c.templates, readTemplate);
+}
+
+void readConfig(Section& s, Config& c) {
+    s.section("server", c.server, readServer);
+    s.section("paths", c.paths, readPaths);
+    s.section("auth", c.auth, readAuth);
+    s.list("sites", c.sites, readSite);
+}
+
+// ---- checks across keys ------------------------------------------------------------------
+
+[[noreturn]] void failAt(const Context& ctx, const KeyPath& path, const std::string& what) {
+    fail(displayPath(path) + ": " + what + " (" + ctx.where(path) + ")");
+}
+
+void checkServer(const Context& ctx, const ServerConfig& c) {
+    for (const auto& p : c.public_paths) {
+        if (p.empty() || p.front() != '/') failAt(ctx, {"server", "public_paths"}, "'" + p + "' does not start with '/'");
+    }
+}
+
+void checkPaths(const Context& ctx, const PathsConfig& c) {
+    for (const auto& dir : c.plugin_dirs) {
+        if (dir.empty()) failAt(ctx, {"paths", "plugin_dirs"}, "must not contain an empty entry");
+    }
+}
+
+void checkAuth(const Context& ctx, const AuthConfig& c) {
+    std::map<std::string, size_t> names;
+    std::map<std::string, size_t> tokens;
+    for (size_t i = 0; i < c.tokens.size(); ++i) {
+        const auto& t = c.tokens[i];
+        const KeyPath item{"auth", "tokens", std::to_string(i)};
+        if (c.mode == "token" && t.token.size() < kMinTokenLength)
+            failAt(ctx, child(item, "token"), "tokens must be at least " + std::to_string(kMinTokenLength) + " characters long");
+        if (const auto [it, added] = names.emplace(t.name, i); !added)
+            failAt(ctx, child(item, "name"), "duplicate token name '" + t.name + "' (also auth.tokens[" + std::to_string(it->second) + "])");
+        // The value is a secret: name the other entry, never the token itself.
+        if (const auto [it, added] = tokens.emplace(t.token, i); !added)
+            failAt(ctx, child(item, "token"), "same token as auth.tokens[" + std::to_string(it->second) + "]");
+    }
+}
+
+void checkTemplates(const Context& ctx, const SiteConfig& site, const KeyPath& sitePath) {
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < site.templates.size(); ++i) {
+        const auto& t = site.templates[i];
+        const KeyPath item = child(child(sitePath, "templates"), std::to_string(i));
+        if (const auto [it, added] = seen.emplace(t.name, i); !added)
+            failAt(ctx, child(item, "name"), "duplicate template name '" + t.name + "' (also templates[" + std::to_string(it->second) + "])");
+        // libvirt ignores initrd and cmdline without a kernel, which would hide the mistake.
+        if (t.kernel.empty() && !t.initrd.empty()) failAt(ctx, child(item, "initrd"), "requires kernel to be set");
+        if (t.kernel.empty() && !t.cmdline.empty()) failAt(ctx, child(item, "cmdline"), "requires kernel to be set");
+    }
+    if (!site.default_template.empty() && !seen.count(site.default_template))
+        failAt(ctx, child(sitePath, "default_template"), "no template named '" + site.default_template + "' in this site");
+}
+
+void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
+    if (sites.empty()) failAt(ctx, {"sites"}, "at least one site is required");
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < sites.size(); ++i) {
+        const KeyPath path{"sites", std::to_string(i)};
+        if (const auto [it, added] = seen.emplace(sites[i].name, i); !added)
+            failAt(ctx, child(path, "name"), "duplicate site name '" + sites[i].name + "' (also sites[" + std::to_string(it->second) + "])");
+        checkTemplates(ctx, sites[i], path);
+    }
+}
+
+Config readAll(const std::string& yamlText, const Environment& env, const std::string& origin) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(yamlText);
+    } catch (const YAML::ParserException& e) {
+        fail("YAML syntax error in " + origin + ":" + std::to_string(e.mark.line + 1) + ":" +
+             std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+    if (!root.IsNull() && !root.IsMap()) fail(origin + ": expected a mapping at the top level, got " + nodeKind(root));
+    Context ctx(env, origin);
+    Config config;
+    Section top(ctx, root, {}, "in " + origin, false);
+    readConfig(top, config);
+    top.finish();
+    ctx.rejectUnusedOverrides();
+    checkServer(ctx, config.server);
+    checkPaths(ctx, config.paths);
+    checkAuth(ctx, config.auth);
+    checkSites(ctx, config.sites);
+    return config;
+}
+
+}  // namespace
+
+Environment processEnvironment() {
+    Environment env;
+    for (char** entry = environ; entry && *entry; ++entry) {
+        const std::string_view text(*entry);
+        const auto eq = text.find('=');
+        if (eq == std::string_view::npos || text.rfind(kEnvPrefix, 0) != 0) continue;
+        env.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+    }
+    return env;
+}
+
+Result<Config> parseConfig(const std::string& yamlText, const Environment& env, const std::string& origin) {
+    try {
+        return readAll(yamlText, env, origin);
+    } catch (const ConfigError& e) {
+        return makeError(ErrorCode::InvalidArgument, e.message);
+    } catch (const YAML::Exception& e) {
+        return makeError(ErrorCode::InvalidArgument, origin + ": " + e.what());
+    }
+}
+
+Result<Config> loadConfig(const std::string& path, const Environment& env) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorCode::InvalidArgument, "cannot read configuration file " + path + ": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return makeError(ErrorCode::InvalidArgument, "cannot read configuration file " + path);
+    return parseConfig(text.str(), env, path);
+}
+
+}  // namespace paddock

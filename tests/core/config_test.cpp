@@ -1,0 +1,379 @@
+#include "paddock/core/config.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+
+using paddock::Config;
+using paddock::Environment;
+using paddock::ErrorCode;
+using paddock::parseConfig;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kMinimal = "sites:\n  - name: local\n";
+
+const std::string kFull = R"(server:
+  host: 0.0.0.0
+  port: 9000
+  max_body_bytes: 4096
+  threads: 4
+  public_paths: [/healthz]
+paths:
+  state_dir: /var/lib/paddock
+  log_dir: /var/log/paddock
+  plugin_dirs: [/usr/lib/paddock/plugins, plugins]
+  web_dir: /usr/share/paddock/web
+auth:
+  mode: token
+  tokens:
+    - name: ci
+      token: 0123456789abcdef0123
+      role: operator
+    - name: dash
+      token: fedcba9876543210fedc
+      role: viewer
+sites:
+  - name: lab-1
+    backend: org.example.test
+    uri: test:///default
+    domain_type: qemu
+    storage_pool: default-pool
+    network_mode: network
+    network_name: labnet
+    default_vcpus: 2
+    default_memory_mb: 1024
+    stop_timeout_s: 5
+    default_template: small
+    templates:
+      - name: big
+        base_image: /img/debian.qcow2
+        vcpus: 4
+        memory_mb: 4096
+      - name: small
+        base_image: /img/tiny.raw
+        base_format: raw
+        kernel: /img/vmlinuz
+        initrd: /img/initrd
+        cmdline: console=ttyS0
+  - name: lab-2
+    uri: qemu+ssh://host/system
+)";
+
+Config parseOk(const std::string& yaml, const Environment& env = {}) {
+    auto result = parseConfig(yaml, env, "test.yaml");
+    INFO((result ? std::string("ok") : result.error().message));
+    REQUIRE(result.ok());
+    return std::move(result).value();
+}
+
+// The error message, after checking that parsing failed with InvalidArgument.
+std::string parseError(const std::string& yaml, const Environment& env = {}) {
+    auto result = parseConfig(yaml, env, "test.yaml");
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == ErrorCode::InvalidArgument);
+    return result.error().message;
+}
+
+std::string siteWith(const std::string& lines) { return "sites:\n  - name: local\n" + lines; }
+
+std::string templateWith(const std::string& lines) {
+    return "sites:\n  - name: local\n    templates:\n      - name: t1\n" + lines;
+}
+
+}  // namespace
+
+TEST_CASE("config: absent keys take the documented defaults", "[config]") {
+    const Config c = parseOk(kMinimal);
+    CHECK(c.server.host == "127.0.0.1");
+    CHECK(c.server.port == 8000);
+    CHECK(c.server.max_body_bytes == 1024 * 1024);
+    CHECK(c.server.threads == 16);
+    CHECK(c.server.public_paths == std::vector<std::string>{"/healthz", "/metrics"});
+    CHECK(c.paths.state_dir == "state");
+    CHECK(c.paths.log_dir == "logs");
+    CHECK(c.paths.plugin_dirs == std::vector<std::string>{"build/plugins"});
+    CHECK(c.paths.web_dir == "server/web");
+    CHECK(c.auth.mode == "token");
+    CHECK(c.auth.tokens.empty());
+    REQUIRE(c.sites.size() == 1);
+    const auto& s = c.sites[0];
+    CHECK(s.name == "local");
+    CHECK(s.backend == "org.paddock.libvirt-qemu");
+    CHECK(s.uri == "qemu:///system");
+    CHECK(s.domain_type == "auto");
+    CHECK(s.storage_pool == "default");
+    CHECK(s.network_mode == "none");
+    CHECK(s.network_name == "default");
+    CHECK(s.default_vcpus == 1);
+    CHECK(s.default_memory_mb == 512);
+    CHECK(s.stop_timeout_s == 60);
+    CHECK(s.default_template.empty());
+    CHECK(s.templates.empty());
+}
+
+TEST_CASE("config: a key with no value keeps its default", "[config]") {
+    const Config c = parseOk("server:\n  port:\n  public_paths:\n" + kMinimal);
+    CHECK(c.server.port == 8000);
+    CHECK(c.server.public_paths.size() == 2);
+}
+
+TEST_CASE("config: every key of a full file is read", "[config]") {
+    const Config c = parseOk(kFull);
+    CHECK(c.server.host == "0.0.0.0");
+    CHECK(c.server.port == 9000);
+    CHECK(c.server.max_body_bytes == 4096);
+    CHECK(c.server.threads == 4);
+    CHECK(c.server.public_paths == std::vector<std::string>{"/healthz"});
+    CHECK(c.paths.state_dir == "/var/lib/paddock");
+    CHECK(c.paths.log_dir == "/var/log/paddock");
+    CHECK(c.paths.plugin_dirs == std::vector<std::string>{"/usr/lib/paddock/plugins", "plugins"});
+    CHECK(c.paths.web_dir == "/usr/share/paddock/web");
+    REQUIRE(c.auth.tokens.size() == 2);
+    CHECK(c.auth.tokens[0].name == "ci");
+    CHECK(c.auth.tokens[0].token == "0123456789abcdef0123");
+    CHECK(c.auth.tokens[0].role == "operator");
+    CHECK(c.auth.tokens[1].role == "viewer");
+    REQUIRE(c.sites.size() == 2);
+    const auto& s = c.sites[0];
+    CHECK(s.name == "lab-1");
+    CHECK(s.backend == "org.example.test");
+    CHECK(s.uri == "test:///default");
+    CHECK(s.domain_type == "qemu");
+    CHECK(s.storage_pool == "default-pool");
+    CHECK(s.network_mode == "network");
+    CHECK(s.network_name == "labnet");
+    CHECK(s.default_vcpus == 2);
+    CHECK(s.default_memory_mb == 1024);
+    CHECK(s.stop_timeout_s == 5);
+    CHECK(s.default_template == "small");
+    REQUIRE(s.templates.size() == 2);
+    CHECK(s.templates[0].name == "big");
+    CHECK(s.templates[0].base_image == "/img/debian.qcow2");
+    CHECK(s.templates[0].base_format == "qcow2");
+    CHECK(s.templates[0].vcpus == 4);
+    CHECK(s.templates[0].memory_mb == 4096);
+    CHECK(s.templates[1].base_format == "raw");
+    CHECK(s.templates[1].kernel == "/img/vmlinuz");
+    CHECK(s.templates[1].initrd == "/img/initrd");
+    CHECK(s.templates[1].cmdline == "console=ttyS0");
+    CHECK(s.templates[1].vcpus == 0);
+    CHECK(s.templates[1].memory_mb == 0);
+    CHECK(c.sites[1].name == "lab-2");
+    CHECK(c.sites[1].uri == "qemu+ssh://host/system");
+}
+
+TEST_CASE("config: the repository's config/paddock.yaml parses", "[config]") {
+    auto result = paddock::loadConfig(paddock::test::sourceDir() + "/config/paddock.yaml", {});
+    INFO((result ? std::string("ok") : result.error().message));
+    REQUIRE(result.ok());
+    CHECK(result->server.port == 8000);
+    CHECK(result->auth.mode == "token");
+    CHECK(result->auth.tokens.empty());
+    REQUIRE(result->sites.size() == 1);
+    CHECK(result->sites[0].name == "local");
+    CHECK(result->sites[0].storage_pool == "paddock");
+    CHECK(result->sites[0].network_mode == "user");
+}
+
+TEST_CASE("config: loadConfig reads a file and names a missing one", "[config]") {
+    paddock::test::TempDir dir;
+    const std::string path = dir.file("paddock.yaml");
+    paddock::test::writeFile(path, "server:\n  prot: 1\n" + kMinimal);
+    auto bad = paddock::loadConfig(path, {});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Contains("unknown key 'server.prot' in " + path + ":2"));
+
+    paddock::test::writeFile(path, kMinimal);
+    CHECK(paddock::loadConfig(path, {}).ok());
+
+    auto missing = paddock::loadConfig(dir.file("nope.yaml"), {});
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == ErrorCode::InvalidArgument);
+    CHECK_THAT(missing.error().message, Contains("cannot read configuration file " + dir.file("nope.yaml")));
+    CHECK_THAT(missing.error().message, Contains("No such file"));
+}
+
+TEST_CASE("config: unknown keys are named with their full path and a suggestion", "[config]") {
+    CHECK(parseError("server:\n  prot: 1\n" + kMinimal) ==
+          "unknown key 'server.prot' in test.yaml:2 (did you mean 'server.port'?)");
+    CHECK_THAT(parseError("bogus: 1\n" + kMinimal), Contains("unknown key 'bogus' in test.yaml:1"));
+    CHECK_THAT(parseError("bogus: 1\n" + kMinimal), !Contains("did you mean"));
+    CHECK_THAT(parseError(siteWith("    urii: x\n")), Contains("unknown key 'sites[0].urii'") && Contains("did you mean 'sites[0].uri'"));
+    CHECK_THAT(parseError(templateWith("        base_imag: x\n")),
+               Contains("unknown key 'sites[0].templates[0].base_imag' in test.yaml:5") &&
+                   Contains("did you mean 'sites[0].templates[0].base_image'"));
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      rol: admin\n" + kMinimal),
+               Contains("unknown key 'auth.tokens[0].rol'"));
+}
+
+TEST_CASE("config: structural errors", "[config]") {
+    CHECK_THAT(parseError("server: [1, 2]\n" + kMinimal), Contains("server: expected a mapping, got a list (at test.yaml:1)"));
+    CHECK_THAT(parseError("- 1\n"), Contains("expected a mapping at the top level"));
+    CHECK_THAT(parseError("sites: local\n"), Contains("sites: expected a list"));
+    CHECK_THAT(parseError("sites:\n  - local\n"), Contains("sites[0]: expected a mapping"));
+    CHECK_THAT(parseError(siteWith("    uri: {a: 1}\n")), Contains("sites[0].uri: expected a string, got a mapping (at test.yaml:3)"));
+    CHECK_THAT(parseError("server:\n  port: 1\n  port: 2\n" + kMinimal), Contains("duplicate key 'server.port' in test.yaml:3"));
+    CHECK_THAT(parseError("server:\n  public_paths: /x\n" + kMinimal), Contains("server.public_paths: expected a list of strings"));
+    CHECK_THAT(parseError("server: {port: [1\n"), Contains("YAML syntax error in test.yaml:"));
+}
+
+TEST_CASE("config: numbers are checked for type and range", "[config]") {
+    CHECK_THAT(parseError("server:\n  port: 0\n" + kMinimal), Contains("server.port: 0 is out of range 1..65535 (at test.yaml:2)"));
+    CHECK_THAT(parseError("server:\n  port: 65536\n" + kMinimal), Contains("server.port: 65536 is out of range 1..65535"));
+    CHECK_THAT(parseError("server:\n  port: http\n" + kMinimal), Contains("server.port: 'http' is not an unsigned integer"));
+    CHECK_THAT(parseError("server:\n  port: -1\n" + kMinimal), Contains("server.port: '-1' is not an unsigned integer"));
+    CHECK_THAT(parseError("server:\n  port: 80.5\n" + kMinimal), Contains("server.port: '80.5' is not an unsigned integer"));
+    CHECK_THAT(parseError("server:\n  threads: 99999999999999999999999\n" + kMinimal),
+               Contains("server.threads: 99999999999999999999999 is out of range 1..1024"));
+    CHECK_THAT(parseError("server:\n  max_body_bytes: 0\n" + kMinimal), Contains("server.max_body_bytes: 0 is out of range 1.."));
+    CHECK_THAT(parseError("server:\n  threads: 0\n" + kMinimal), Contains("server.threads: 0 is out of range 1..1024"));
+    CHECK_THAT(parseError(siteWith("    default_vcpus: 0\n")), Contains("sites[0].default_vcpus: 0 is out of range 1..1024"));
+    CHECK_THAT(parseError(siteWith("    default_memory_mb: 63\n")), Contains("sites[0].default_memory_mb: 63 is out of range 64.."));
+    CHECK_THAT(parseError(templateWith("        memory_mb: 32\n")),
+               Contains("sites[0].templates[0].memory_mb: 32 is out of range 64..") && Contains("or 0 for the default"));
+    CHECK_THAT(parseError(templateWith("        vcpus: 5000\n")), Contains("sites[0].templates[0].vcpus: 5000 is out of range 1..1024"));
+    const Config c = parseOk(templateWith("        vcpus: 0\n        memory_mb: 0\n"));
+    CHECK(c.sites[0].templates[0].vcpus == 0);
+    CHECK(c.sites[0].templates[0].memory_mb == 0);
+}
+
+TEST_CASE("config: enumerations list the allowed values", "[config]") {
+    CHECK_THAT(parseError("auth:\n  mode: ldap\n" + kMinimal), Contains("auth.mode: 'ldap' is not one of: token, none (at test.yaml:2)"));
+    CHECK_THAT(parseError(siteWith("    domain_type: xen\n")), Contains("sites[0].domain_type: 'xen' is not one of: auto, kvm, qemu"));
+    CHECK_THAT(parseError(siteWith("    network_mode: bridge\n")), Contains("sites[0].network_mode: 'bridge' is not one of: none, user, network"));
+    CHECK_THAT(parseError(templateWith("        base_format: vmdk\n")), Contains("sites[0].templates[0].base_format: 'vmdk' is not one of: qcow2, raw"));
+    CHECK_THAT(parseError("auth:\n  tokens: [{name: a, token: 0123456789abcdef, role: root}]\n" + kMinimal),
+               Contains("auth.tokens[0].role: 'root' is not one of: admin, operator, viewer"));
+}
+
+TEST_CASE("config: names of sites and templates", "[config]") {
+    CHECK_THAT(parseError("sites:\n  - name: Local\n"), Contains("sites[0].name: site name 'Local' is invalid") && Contains("test.yaml:2"));
+    CHECK_THAT(parseError("sites:\n  - uri: qemu:///system\n"), Contains("sites[0].name: site name must not be empty (at test.yaml:2)"));
+    CHECK_THAT(parseError(templateWith("        cmdline: x\n        kernel: k\n      - name: -bad\n")),
+               Contains("sites[0].templates[1].name: template name '-bad' is invalid"));
+    CHECK_THAT(parseError("sites:\n  - name: a\n  - name: b\n  - name: a\n"),
+               Contains("sites[2].name: duplicate site name 'a' (also sites[0]) (at test.yaml:4)"));
+    CHECK_THAT(parseError(templateWith("      - name: t1\n")), Contains("sites[0].templates[1].name: duplicate template name 't1'"));
+    // The same template name in two sites is fine.
+    CHECK(parseOk("sites:\n  - name: a\n    templates: [{name: t}]\n  - name: b\n    templates: [{name: t}]\n").sites.size() == 2);
+}
+
+TEST_CASE("config: cross-key checks", "[config]") {
+    CHECK_THAT(parseError("sites: []\n"), Contains("sites: at least one site is required"));
+    CHECK_THAT(parseError(""), Contains("sites: at least one site is required"));
+    CHECK_THAT(parseError(siteWith("    default_template: missing\n")),
+               Contains("sites[0].default_template: no template named 'missing' in this site (at test.yaml:3)"));
+    CHECK(parseOk(templateWith("") + "    default_template: t1\n").sites[0].default_template == "t1");
+    CHECK_THAT(parseError(templateWith("        initrd: /i\n")), Contains("sites[0].templates[0].initrd: requires kernel"));
+    CHECK_THAT(parseError(siteWith("    uri: \"\"\n")), Contains("sites[0].uri: must not be empty"));
+    CHECK_THAT(parseError("server:\n  public_paths: [healthz]\n" + kMinimal), Contains("server.public_paths: 'healthz' does not start with '/'"));
+}
+
+TEST_CASE("config: tokens", "[config]") {
+    const std::string shortToken = "auth:\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal;
+    CHECK_THAT(parseError(shortToken), Contains("auth.tokens[0].token: tokens must be at least 16 characters long (at test.yaml:3)"));
+    CHECK_THAT(parseError(shortToken), !Contains("short"));
+    // Without authentication the tokens are unused, so their length does not matter.
+    CHECK(parseOk("auth:\n  mode: none\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal).auth.mode == "none");
+
+    const std::string twice =
+        "auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: b, token: 0123456789abcdef}\n" + kMinimal;
+    CHECK_THAT(parseError(twice), Contains("auth.tokens[1].token: same token as auth.tokens[0]"));
+    CHECK_THAT(parseError(twice), !Contains("0123456789abcdef"));
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: a, token: 0123456789abcdeX}\n" + kMinimal),
+               Contains("auth.tokens[1].name: duplicate token name 'a'"));
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - {token: 0123456789abcdef}\n" + kMinimal), Contains("auth.tokens[0].name: must not be empty"));
+    CHECK(parseOk("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n" + kMinimal).auth.tokens[0].role == "admin");
+}
+
+TEST_CASE("config: environment overrides scalar keys", "[config][env]") {
+    const Config c = parseOk(kFull, {{"PADDOCK_SERVER_PORT", "9100"},
+                                     {"PADDOCK_SERVER_MAX_BODY_BYTES", "77"},
+                                     {"PADDOCK_PATHS_STATE_DIR", "/tmp/st"},
+                                     {"PADDOCK_AUTH_MODE", "none"},
+                                     {"PADDOCK_AUTH_TOKENS_1_ROLE", "admin"}});
+    CHECK(c.server.port == 9100);
+    CHECK(c.server.max_body_bytes == 77);
+    CHECK(c.paths.state_dir == "/tmp/st");
+    CHECK(c.auth.mode == "none");
+    CHECK(c.auth.tokens[1].role == "admin");
+    CHECK(c.server.host == "0.0.0.0");
+}
+
+TEST_CASE("config: environment overrides apply to absent sections and keys", "[config][env]") {
+    const Config c = parseOk(kMinimal, {{"PADDOCK_SERVER_HOST", "::1"}, {"PADDOCK_SITES_0_DEFAULT_MEMORY_MB", "2048"}});
+    CHECK(c.server.host == "::1");
+    CHECK(c.sites[0].default_memory_mb == 2048);
+}
+
+TEST_CASE("config: environment overrides keys of list items", "[config][env]") {
+    const Config c = parseOk(kFull, {{"PADDOCK_SITES_0_URI", "qemu:///session"},
+                                     {"PADDOCK_SITES_1_NETWORK_MODE", "user"},
+                                     {"PADDOCK_SITES_0_TEMPLATES_1_BASE_IMAGE", "/img/other.qcow2"},
+                                     {"PADDOCK_SITES_0_TEMPLATES_0_MEMORY_MB", "128"}});
+    CHECK(c.sites[0].uri == "qemu:///session");
+    CHECK(c.sites[1].network_mode == "user");
+    CHECK(c.sites[0].templates[1].base_image == "/img/other.qcow2");
+    CHECK(c.sites[0].templates[0].base_image == "/img/debian.qcow2");
+    CHECK(c.sites[0].templates[0].memory_mb == 128);
+}
+
+TEST_CASE("config: environment overrides lists of strings with comma-separated values", "[config][env]") {
+    const Config c = parseOk(kMinimal, {{"PADDOCK_PATHS_PLUGIN_DIRS", "a, /b/c ,,d"}, {"PADDOCK_SERVER_PUBLIC_PATHS", ""}});
+    CHECK(c.paths.plugin_dirs == std::vector<std::string>{"a", "/b/c", "d"});
+    CHECK(c.server.public_paths.empty());
+}
+
+TEST_CASE("config: bad environment values name the variable and the key", "[config][env]") {
+    CHECK(parseError(kMinimal, {{"PADDOCK_SERVER_PORT", "abc"}}) ==
+          "server.port: 'abc' is not an unsigned integer (from environment variable PADDOCK_SERVER_PORT)");
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER_PORT", "70000"}}), Contains("server.port: 70000 is out of range"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DOMAIN_TYPE", "xen"}}),
+               Contains("sites[0].domain_type: 'xen' is not one of") && Contains("PADDOCK_SITES_0_DOMAIN_TYPE"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_NAME", "Bad Name"}}),
+               Contains("sites[0].name") && Contains("PADDOCK_SITES_0_NAME"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DEFAULT_TEMPLATE", "nope"}}),
+               Contains("sites[0].default_template: no template named 'nope'") && Contains("PADDOCK_SITES_0_DEFAULT_TEMPLATE"));
+}
+
+TEST_CASE("config: unknown environment variables are errors", "[config][env]") {
+    CHECK(parseError(kMinimal, {{"PADDOCK_SERVER_PROT", "1"}}) ==
+          "unknown environment variable PADDOCK_SERVER_PROT: it matches no configuration key (did you mean PADDOCK_SERVER_PORT?)");
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_TEMPLATE_2_KERNEL", "k"}}),
+               Contains("did you mean PADDOCK_SITES_0_TEMPLATES_2_KERNEL?"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_URI", "x"}}), Contains("did you mean PADDOCK_SITES_<n>_URI?"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_NOTHING_LIKE_IT", "1"}}), Contains("unknown environment variable PADDOCK_NOTHING_LIKE_IT"));
+    // Sections and lists are not scalars.
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER", "x"}}), Contains("unknown environment variable PADDOCK_SERVER"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES", "x"}}), Contains("unknown environment variable PADDOCK_SITES"));
+}
+
+TEST_CASE("config: overrides of list items that do not exist are errors", "[config][env]") {
+    CHECK(parseError(kMinimal, {{"PADDOCK_SITES_3_URI", "x"}}) ==
+          "environment variable PADDOCK_SITES_3_URI overrides sites[3].uri, but sites has 1 item(s)");
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_TEMPLATES_0_BASE_IMAGE", "x"}}),
+               Contains("overrides sites[0].templates[0].base_image, but sites[0].templates has 0 item(s)"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_AUTH_TOKENS_0_TOKEN", "0123456789abcdef"}}),
+               Contains("overrides auth.tokens[0].token, but auth.tokens has 0 item(s)"));
+    CHECK_THAT(parseError(kFull, {{"PADDOCK_SITES_1_TEMPLATES_0_NAME", "x"}}),
+               Contains("but sites[1].templates has 0 item(s)"));
+}
+
+TEST_CASE("config: non-config PADDOCK_ variables and other variables are ignored", "[config][env]") {
+    CHECK(parseOk(kMinimal, {{"PADDOCK_ALLOW_SKIP", "1"}, {"PADDOCK_LOG_LEVEL", "debug"}, {"PADDOCK_CONFIG", "x"}, {"HOME", "/root"}})
+              .server.port == 8000);
+}
+
+TEST_CASE("config: processEnvironment returns only PADDOCK_ variables", "[config][env]") {
+    ::setenv("PADDOCK_CONFIG_TEST_PROBE", "a=b", 1);
+    const Environment env = paddock::processEnvironment();
+    ::unsetenv("PADDOCK_CONFIG_TEST_PROBE");
+    REQUIRE(env.count("PADDOCK_CONFIG_TEST_PROBE") == 1);
+    CHECK(env.at("PADDOCK_CONFIG_TEST_PROBE") == "a=b");
+    for (const auto& [name, value] : env) CHECK(name.rfind("PADDOCK_", 0) == 0);
+}
