@@ -1,0 +1,272 @@
+#include "paddock/core/backend.hpp"
+#include "paddock/core/plugin_host.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/filesystem.hpp>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+using paddock::ErrorCode;
+using paddock::PluginHost;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string fixture(const std::string& name) { return paddock::test::fixturePluginDir() + "/" + name + ".so"; }
+
+// Loads one fixture that must be refused; returns the message after checking it names the file.
+paddock::Error refused(const std::string& name) {
+    PluginHost host;
+    const std::string path = fixture(name);
+    auto r = host.loadFile(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Contains(path));
+    REQUIRE(host.failures().size() == 1);
+    CHECK(host.failures()[0].path == path);
+    CHECK(host.failures()[0].message == r.error().message);
+    CHECK(host.plugins().empty());
+    return r.error();
+}
+
+// True while `path` is mapped in this process (RTLD_NOLOAD never loads it).
+bool isLoaded(const std::string& path) {
+    void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (h == nullptr) return false;
+    ::dlclose(h);
+    return true;
+}
+
+void collect(void* user, const pdk_domain_info* info) {
+    static_cast<std::vector<std::string>*>(user)->emplace_back(info->name);
+}
+
+}  // namespace
+
+TEST_CASE("plugin host loads a good backend and reports its descriptor", "[plugin_host]") {
+    PluginHost host;
+    auto r = host.loadFile(fixture("good_backend"));
+    REQUIRE(r.ok());
+    const paddock::PluginInfo& info = r.value();
+    CHECK(info.id == "org.paddock.test.good");
+    CHECK(info.name == "Good test backend");
+    CHECK(info.version == "1.2.3");
+    CHECK(info.description == "A fixture backend with two fake domains.");
+    CHECK(info.path == fixture("good_backend"));
+    CHECK(info.kind == PDK_PLUGIN_KIND_BACKEND);
+    CHECK(info.abi_major == PDK_ABI_VERSION_MAJOR);
+    CHECK(info.abi_minor == PDK_ABI_VERSION_MINOR);
+    CHECK(info.capabilities == std::vector<std::string>{"fixture.list", "fixture.fake"});
+
+    // Exactly the non-NULL entries: open, close (whether listed or not) and list_domains.
+    std::set<std::string> ops(info.operations.begin(), info.operations.end());
+    ops.erase("open");
+    ops.erase("close");
+    CHECK(ops == std::set<std::string>{"list_domains"});
+
+    REQUIRE(host.plugins().size() == 1);
+    CHECK(host.plugins()[0]->info().id == info.id);
+    CHECK(host.plugins()[0]->descriptor().kind == PDK_PLUGIN_KIND_BACKEND);
+    CHECK(host.plugins()[0]->library() != nullptr);
+    CHECK(host.failures().empty());
+}
+
+TEST_CASE("plugin kind names", "[plugin_host]") {
+    CHECK(paddock::pluginKindName(PDK_PLUGIN_KIND_BACKEND) == "backend");
+    CHECK(paddock::pluginKindName(PDK_PLUGIN_KIND_PROVISIONER) == "provisioner");
+    CHECK(paddock::pluginKindName(PDK_PLUGIN_KIND_RECORDER) == "recorder");
+}
+
+TEST_CASE("a backend keeps its library loaded after the host is gone", "[plugin_host]") {
+    // A private copy, so no other test's handle on the fixture can keep it mapped.
+    paddock::test::TempDir dir;
+    const std::string path = dir.file("lifetime_backend.so");
+    boost::filesystem::copy_file(fixture("good_backend"), path);
+    REQUIRE_FALSE(isLoaded(path));
+
+    std::shared_ptr<paddock::BackendPlugin> backend;
+    {
+        PluginHost host;
+        REQUIRE(host.loadFile(path).ok());
+        CHECK(isLoaded(path));
+        auto b = host.backend("org.paddock.test.good");
+        REQUIRE(b.ok());
+        backend = b.value();
+    }
+    REQUIRE(isLoaded(path));
+    CHECK(backend->info().id == "org.paddock.test.good");
+
+    // The plugin's code is still callable through the copied vtable.
+    const pdk_backend_vtable& vt = backend->vtable();
+    REQUIRE(vt.open != nullptr);
+    REQUIRE(vt.list_domains != nullptr);
+    pdk_backend_connection* conn = nullptr;
+    pdk_error err{};
+    err.struct_size = sizeof err;
+    REQUIRE(vt.open("fixture:///", 0, &conn, &err) == PDK_OK);
+    std::vector<std::string> names;
+    CHECK(vt.list_domains(conn, 0, &collect, &names, &err) == PDK_OK);
+    vt.close(conn);
+    CHECK(names == std::vector<std::string>{"fixture-a", "fixture-b"});
+    CHECK(vt.get_domain == nullptr);
+
+    backend.reset();
+    CHECK_FALSE(isLoaded(path));
+}
+
+TEST_CASE("plugin host refuses a file that is not a shared library", "[plugin_host]") {
+    paddock::test::TempDir dir;
+    const std::string path = dir.file("not_a_library.so");
+    paddock::test::writeFile(path, "this is text, not ELF\n");
+    PluginHost host;
+    auto r = host.loadFile(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::InvalidArgument);
+    CHECK_THAT(r.error().message, Contains("cannot load plugin " + path));
+    // dlopen's own words, e.g. "invalid ELF header" or "file too short".
+    CHECK_THAT(r.error().message, Contains("ELF") || Contains("too short"));
+}
+
+TEST_CASE("plugin host refuses a file that does not exist", "[plugin_host]") {
+    PluginHost host;
+    auto r = host.loadFile("/nonexistent/paddock/plugin.so");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::NotFound);
+    CHECK_THAT(r.error().message, Contains("/nonexistent/paddock/plugin.so") && Contains("no such file"));
+}
+
+TEST_CASE("plugin host binds symbols now: an unresolved symbol fails at load", "[plugin_host]") {
+    auto e = refused("unresolved_symbol");
+    CHECK(e.code == ErrorCode::InvalidArgument);
+    CHECK_THAT(e.message, Contains("pdk_fixture_function_that_does_not_exist"));
+}
+
+TEST_CASE("plugin host refuses a library without pdk_plugin_entry", "[plugin_host]") {
+    auto e = refused("missing_entry");
+    CHECK_THAT(e.message, Contains("does not export pdk_plugin_entry"));
+}
+
+TEST_CASE("plugin host refuses an entry that returns NULL", "[plugin_host]") {
+    auto e = refused("null_descriptor");
+    CHECK_THAT(e.message, Contains("pdk_plugin_entry returned NULL"));
+}
+
+TEST_CASE("plugin host refuses another ABI major version, naming both", "[plugin_host]") {
+    auto e = refused("abi_major_mismatch");
+    CHECK(e.code == ErrorCode::InvalidArgument);
+    CHECK_THAT(e.message, Contains("plugin " + fixture("abi_major_mismatch") +
+                                   " was built for Paddock plugin ABI 2.3; this paddockd speaks 1.0"));
+}
+
+TEST_CASE("plugin host refuses a descriptor smaller than ABI 1.0's", "[plugin_host]") {
+    auto e = refused("short_descriptor");
+    CHECK_THAT(e.message, Contains("descriptor struct_size " + std::to_string(offsetof(pdk_plugin_descriptor, id))));
+    CHECK_THAT(e.message, Contains("ABI 1.0"));
+}
+
+TEST_CASE("plugin host refuses an unknown plugin kind", "[plugin_host]") {
+    auto e = refused("unknown_kind");
+    CHECK_THAT(e.message, Contains("unknown plugin kind 42"));
+}
+
+TEST_CASE("plugin host refuses a backend with a NULL vtable", "[plugin_host]") {
+    auto e = refused("backend_null_vtable");
+    CHECK_THAT(e.message, Contains("org.paddock.test.null-vtable") && Contains("NULL vtable"));
+}
+
+TEST_CASE("plugin host refuses a backend without open", "[plugin_host]") {
+    auto e = refused("backend_missing_open");
+    CHECK_THAT(e.message, Contains("org.paddock.test.missing-open") && Contains("lacks the mandatory open"));
+}
+
+TEST_CASE("plugin host refuses a backend vtable too small for open and close", "[plugin_host]") {
+    auto e = refused("backend_short_vtable");
+    CHECK_THAT(e.message, Contains("vtable struct_size " + std::to_string(offsetof(pdk_backend_vtable, close))) &&
+                              Contains("mandatory open and close"));
+}
+
+TEST_CASE("plugin host refuses a second plugin with the same id", "[plugin_host]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(fixture("good_backend")).ok());
+    auto r = host.loadFile(fixture("good_backend_copy"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::AlreadyExists);
+    CHECK_THAT(r.error().message, Contains(fixture("good_backend_copy")) && Contains("'org.paddock.test.good'") &&
+                                      Contains("already loaded from " + fixture("good_backend")));
+    CHECK(host.plugins().size() == 1);
+    REQUIRE(host.failures().size() == 1);
+}
+
+TEST_CASE("backend() distinguishes unknown ids and other kinds", "[plugin_host]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(fixture("recorder_kind")).ok());
+    REQUIRE_FALSE(host.loadFile(fixture("null_descriptor")).ok());
+
+    auto other = host.backend("org.paddock.test.recorder");
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().code == ErrorCode::InvalidArgument);
+    CHECK_THAT(other.error().message, Contains("is a recorder plugin, not a backend"));
+
+    auto missing = host.backend("org.example.nope");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == ErrorCode::NotFound);
+    CHECK_THAT(missing.error().message, Contains("'org.example.nope'") && Contains("org.paddock.test.recorder"));
+    // The load failures are listed: the operator sees why the backend they wanted is absent.
+    CHECK_THAT(missing.error().message, Contains(fixture("null_descriptor")) && Contains("returned NULL"));
+}
+
+TEST_CASE("loadDirectory loads every .so in name order and collects failures", "[plugin_host]") {
+    paddock::test::TempDir dir;
+    namespace fs = boost::filesystem;
+    for (const char* name : {"good_backend", "good_backend_copy", "recorder_kind", "missing_entry",
+                             "abi_major_mismatch"}) {
+        fs::copy_file(fixture(name), dir.file(std::string(name) + ".so"));
+    }
+    paddock::test::writeFile(dir.file("not_a_library.so"), "text");
+    paddock::test::writeFile(dir.file("README.txt"), "ignored: not a .so");
+    fs::create_directory(dir.file("subdir.so"));  // not a regular file: ignored
+    fs::copy_file(fixture("good_backend"), dir.file("good_backend.so.bak"));
+
+    PluginHost host;
+    REQUIRE(host.loadDirectory(dir.path()).ok());
+
+    std::vector<std::string> ids;
+    for (const auto& p : host.plugins()) ids.push_back(p->info().id);
+    CHECK(ids == std::vector<std::string>{"org.paddock.test.good", "org.paddock.test.recorder"});
+    CHECK(host.plugins()[0]->info().path == dir.file("good_backend.so"));
+
+    std::vector<std::string> failed;
+    for (const auto& f : host.failures()) failed.push_back(f.path);
+    CHECK(failed == std::vector<std::string>{dir.file("abi_major_mismatch.so"), dir.file("good_backend_copy.so"),
+                                             dir.file("missing_entry.so"), dir.file("not_a_library.so")});
+
+    auto b = host.backend("org.paddock.test.good");
+    REQUIRE(b.ok());
+    CHECK(b.value()->info().path == dir.file("good_backend.so"));
+}
+
+TEST_CASE("loadDirectory on a missing directory is an error", "[plugin_host]") {
+    PluginHost host;
+    auto s = host.loadDirectory("/nonexistent/paddock/plugins");
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == ErrorCode::NotFound);
+    CHECK_THAT(s.error().message, Contains("/nonexistent/paddock/plugins"));
+}
+
+TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[plugin_host]") {
+    PluginHost host;
+    REQUIRE(host.loadDirectory(paddock::test::fixturePluginDir()).ok());
+    std::set<std::string> ids;
+    for (const auto& p : host.plugins()) ids.insert(p->info().id);
+    CHECK(ids.count("org.paddock.test.good") == 1);
+    CHECK(ids.count("org.paddock.test.recorder") == 1);
+    CHECK(ids.size() == 2);
+    CHECK(host.failures().size() >= 10);
+}

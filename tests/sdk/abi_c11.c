@@ -1,0 +1,68 @@
+/* The ABI headers as a strict C11 compiler sees them (-std=c11 -pedantic -Werror). */
+#include "abi_layout.h"
+
+#include <paddock/pdk_backend.h>
+#include <paddock/pdk_plugin.h>
+
+#include <string.h>
+
+/* Rule 3: every top-level struct starts with struct_size. */
+#define PDK_TEST_STARTS_WITH_SIZE(type) \
+    _Static_assert(offsetof(type, struct_size) == 0 && sizeof(((type*)0)->struct_size) == 4, #type);
+PDK_TEST_STARTS_WITH_SIZE(pdk_error)
+PDK_TEST_STARTS_WITH_SIZE(pdk_plugin_descriptor)
+PDK_TEST_STARTS_WITH_SIZE(pdk_domain_info)
+PDK_TEST_STARTS_WITH_SIZE(pdk_domain_spec)
+PDK_TEST_STARTS_WITH_SIZE(pdk_volume_spec)
+PDK_TEST_STARTS_WITH_SIZE(pdk_ssh_target)
+PDK_TEST_STARTS_WITH_SIZE(pdk_host_info)
+PDK_TEST_STARTS_WITH_SIZE(pdk_backend_vtable)
+
+/* The version fields sit right after struct_size, where any future major can still put them. */
+_Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
+_Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 0u, "ABI 1.0");
+
+/* Enums cross the boundary as int-sized values with fixed numbers. */
+_Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
+_Static_assert(sizeof(pdk_domain_state) == 4 && sizeof(pdk_lifecycle_event) == 4, "enum size");
+_Static_assert(PDK_OK == 0 && PDK_ERR_BAD_FLAGS == 7 && PDK_ERR_INTERNAL == 10, "status numbers");
+_Static_assert(PDK_DOMAIN_RUNNING == 1 && PDK_DOMAIN_SHUTOFF == 5 && PDK_DOMAIN_PMSUSPENDED == 7, "libvirt states");
+_Static_assert(PDK_PLUGIN_KIND_BACKEND == 1 && PDK_PLUGIN_KIND_RECORDER == 3, "kinds");
+_Static_assert(PDK_EVENT_CONNECTION_LOST == 100, "events");
+
+_Static_assert(sizeof(pdk_error) == 8 + PDK_ERROR_MESSAGE_MAX, "pdk_error");
+_Static_assert(sizeof(((pdk_ssh_target*)0)->host) == 256, "ssh host");
+_Static_assert(sizeof(((pdk_host_info*)0)->hypervisor) == 64, "hypervisor");
+
+/* The vtable is struct_size followed by nothing but function pointers, in declaration order. */
+#define PDK_TEST_COUNT(type, field) +1
+enum { kVtableEntries = 0 PDK_TEST_ABI_VTABLE_ENTRIES(PDK_TEST_COUNT) };
+_Static_assert(kVtableEntries == 22, "vtable entries");
+_Static_assert(sizeof(pdk_backend_vtable) ==
+                   offsetof(pdk_backend_vtable, open) + kVtableEntries * sizeof(void (*)(void)),
+               "vtable size");
+_Static_assert(offsetof(pdk_backend_vtable, subscribe_events) ==
+                   offsetof(pdk_backend_vtable, open) + (kVtableEntries - 1) * sizeof(void (*)(void)),
+               "vtable order");
+
+size_t pdk_test_c11_sizeof(const char* type) {
+#define PDK_TEST_SIZEOF(t) if (strcmp(type, #t) == 0) return sizeof(t);
+    PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
+#undef PDK_TEST_SIZEOF
+    return (size_t)-1;
+}
+
+size_t pdk_test_c11_offsetof(const char* type, const char* field) {
+#define PDK_TEST_OFFSETOF(t, f) if (strcmp(type, #t) == 0 && strcmp(field, #f) == 0) return offsetof(t, f);
+    PDK_TEST_ABI_FIELDS(PDK_TEST_OFFSETOF)
+#undef PDK_TEST_OFFSETOF
+    return (size_t)-1;
+}
+
+int pdk_test_c11_vtable_has_list_domains(uint32_t struct_size) {
+    pdk_backend_vtable v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = struct_size;
+    return PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains) ? 1 : 0;
+}

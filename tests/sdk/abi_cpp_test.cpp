@@ -1,0 +1,92 @@
+// The ABI headers as C++20 sees them, compared with the C11 and C++17 views of the same headers.
+#include "abi_layout.h"
+
+#include <paddock/pdk_backend.h>
+#include <paddock/pdk_plugin.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+namespace {
+
+size_t cpp20Sizeof(const std::string& type) {
+#define PDK_TEST_SIZEOF(t) if (type == #t) return sizeof(t);
+    PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
+#undef PDK_TEST_SIZEOF
+    return static_cast<size_t>(-1);
+}
+
+}  // namespace
+
+TEST_CASE("every ABI struct has the same size in C11, C++17 and C++20", "[sdk][abi]") {
+#define PDK_TEST_SAME_SIZE(t)                                \
+    SECTION(#t) {                                            \
+        CHECK(pdk_test_c11_sizeof(#t) == sizeof(t));         \
+        CHECK(pdk_test_cpp17_sizeof(#t) == sizeof(t));       \
+        CHECK(cpp20Sizeof(#t) == sizeof(t));                 \
+    }
+    PDK_TEST_ABI_TYPES(PDK_TEST_SAME_SIZE)
+#undef PDK_TEST_SAME_SIZE
+    CHECK(pdk_test_c11_sizeof("no_such_type") == static_cast<size_t>(-1));
+}
+
+TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][abi]") {
+    int fields = 0;
+#define PDK_TEST_SAME_OFFSET(t, f)                                           \
+    {                                                                        \
+        INFO(#t "." #f);                                                     \
+        CHECK(pdk_test_c11_offsetof(#t, #f) == offsetof(t, f));              \
+        CHECK(pdk_test_cpp17_offsetof(#t, #f) == offsetof(t, f));            \
+        ++fields;                                                            \
+    }
+    PDK_TEST_ABI_FIELDS(PDK_TEST_SAME_OFFSET)
+#undef PDK_TEST_SAME_OFFSET
+    CHECK(fields > 60);
+}
+
+TEST_CASE("ABI structs are plain C data in C++", "[sdk][abi]") {
+#define PDK_TEST_PLAIN(t) \
+    STATIC_REQUIRE((std::is_standard_layout_v<t> && std::is_trivial_v<t>));
+    PDK_TEST_ABI_TYPES(PDK_TEST_PLAIN)
+#undef PDK_TEST_PLAIN
+    STATIC_REQUIRE(std::is_same_v<pdk_plugin_entry_fn, const pdk_plugin_descriptor* (*)()>);
+    CHECK(std::string(PDK_PLUGIN_ENTRY_SYMBOL) == "pdk_plugin_entry");
+    CHECK(PDK_ABI_VERSION_MAJOR == 1u);
+    CHECK(sizeof(pdk_error::message) == PDK_ERROR_MESSAGE_MAX);
+}
+
+TEST_CASE("PDK_STRUCT_HAS covers a field only when struct_size includes all of it", "[sdk][abi]") {
+    pdk_backend_vtable v{};
+    const auto start = static_cast<uint32_t>(offsetof(pdk_backend_vtable, list_domains));
+    const auto end = static_cast<uint32_t>(start + sizeof(v.list_domains));
+
+    v.struct_size = sizeof v;
+    CHECK(PDK_STRUCT_HAS(&v, pdk_backend_vtable, subscribe_events));
+    CHECK(PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains));
+
+    v.struct_size = end;
+    CHECK(PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains));
+    CHECK_FALSE(PDK_STRUCT_HAS(&v, pdk_backend_vtable, get_domain));
+
+    v.struct_size = end - 1;  // partly covered is not covered
+    CHECK_FALSE(PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains));
+    v.struct_size = start;
+    CHECK_FALSE(PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains));
+    v.struct_size = 0;
+    CHECK_FALSE(PDK_STRUCT_HAS(&v, pdk_backend_vtable, open));
+
+    // The C compiler agrees at every boundary.
+    for (uint32_t size : {0u, start, end - 1, end, static_cast<uint32_t>(sizeof v)}) {
+        v.struct_size = size;
+        CHECK(pdk_test_c11_vtable_has_list_domains(size) == (PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains) ? 1 : 0));
+    }
+
+    // A descriptor from an older, smaller minor version: fields beyond its size are absent.
+    pdk_plugin_descriptor d{};
+    d.struct_size = static_cast<uint32_t>(offsetof(pdk_plugin_descriptor, vtable));
+    CHECK(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, capabilities));
+    CHECK_FALSE(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, vtable));
+}

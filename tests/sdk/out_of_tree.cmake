@@ -1,0 +1,64 @@
+# Installs the SDK component of a configured Paddock build into a fresh prefix, builds the C
+# sample backend against that prefix only (as a plugin author would), and loads the result with
+# paddock_plugin_probe. Run by ctest: sdk_example_out_of_tree.
+foreach(var PADDOCK_BINARY_DIR EXAMPLE_SOURCE_DIR WORK_DIR PROBE GENERATOR C_COMPILER)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "out_of_tree.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
+  endif()
+  set(run_output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+set(build ${WORK_DIR}/build)
+
+run("installing the SDK" ${CMAKE_COMMAND} --install ${PADDOCK_BINARY_DIR} --component sdk --prefix ${prefix})
+if(NOT EXISTS ${prefix}/include/paddock/pdk_backend.h)
+  message(FATAL_ERROR "the SDK install has no include/paddock/pdk_backend.h")
+endif()
+file(GLOB_RECURSE installed RELATIVE ${prefix} ${prefix}/*)
+foreach(f IN LISTS installed)
+  if(NOT f MATCHES "^(include/paddock/|lib[^/]*/cmake/PaddockSDK/)")
+    message(FATAL_ERROR "the sdk component installed something that is not the SDK: ${f}")
+  endif()
+endforeach()
+
+# CMAKE_FIND_USE_PACKAGE_REGISTRY/SYSTEM off: only the prefix above may satisfy find_package.
+run("configuring the sample" ${CMAKE_COMMAND} -S ${EXAMPLE_SOURCE_DIR} -B ${build} -G ${GENERATOR}
+  -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH=${prefix}
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+  -DCMAKE_C_FLAGS=-Werror)
+run("building the sample" ${CMAKE_COMMAND} --build ${build})
+
+set(plugin ${build}/paddock_c_sample_backend.so)
+if(NOT EXISTS ${plugin})
+  message(FATAL_ERROR "the sample build did not produce ${plugin}")
+endif()
+
+# Hidden visibility: the entry point must be the only exported function.
+find_program(NM nm)
+if(NM)
+  run("listing exported symbols" ${NM} -D --defined-only ${plugin})
+  string(REGEX MATCHALL "[^ \n]+\n" symbols "${run_output}")
+  list(TRANSFORM symbols STRIP)
+  list(REMOVE_ITEM symbols _init _fini)
+  if(NOT symbols STREQUAL "pdk_plugin_entry")
+    message(FATAL_ERROR "the plugin should export only pdk_plugin_entry, it exports: ${symbols}")
+  endif()
+endif()
+
+run("probing the plugin" ${PROBE} ${plugin} sample:///default)
+message(STATUS "${run_output}")
+foreach(expected "id: org.paddock.example.c-sample" "kind: backend" "abi: 1.0" "define_domain" "smoke ok")
+  string(FIND "${run_output}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "probe output lacks '${expected}':\n${run_output}")
+  endif()
+endforeach()
