@@ -1,0 +1,91 @@
+// The libvirt-qemu backend's connection: one virConnectPtr plus Paddock's conventions on top
+// (domain XML, metadata namespace, overlays, events). Exposed to the host through
+// pdk::makeBackendVtable<Connection>().
+//
+// Threading: every member may be called from several threads at once (libvirt connections are
+// thread-safe); the event subscription is guarded by its own mutex. Event sinks run on the
+// libvirt event-loop thread (see event_loop.hpp), never concurrently with themselves, and
+// never after subscribeEvents(NULL) or the destructor has returned.
+// Errors: members throw pdk::Error; unknown flag bits are rejected before anything else.
+#pragma once
+
+#include "domain_xml.hpp"
+#include "libvirt_util.hpp"
+
+#include <paddock/pdk_backend.h>
+
+#include <libvirt/libvirt.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace paddock::lvq {
+
+// Shared between a Connection and libvirt's callback registrations (which free their copy
+// through libvirt's free callback), so a late event never touches a destroyed Connection.
+struct EventRelay {
+    std::mutex mutex;
+    pdk_event_sink sink = nullptr;
+    void* user = nullptr;
+    std::atomic<bool> lost{false};
+    void emit(const char* name, pdk_lifecycle_event event);
+};
+
+class Connection {
+public:
+    static std::unique_ptr<Connection> open(const char* uri, uint32_t flags);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    bool isAlive();
+    void hostInfo(uint32_t flags, pdk_host_info& out);
+    void listDomains(uint32_t flags, pdk_domain_sink sink, void* user);
+    void getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user);
+    void defineDomain(const pdk_domain_spec& spec, uint32_t flags);
+    void startDomain(const char* name, uint32_t flags);
+    void shutdownDomain(const char* name, uint32_t flags);
+    void destroyDomain(const char* name, uint32_t flags);
+    void undefineDomain(const char* name, uint32_t flags);
+    void saveDomain(const char* name, uint32_t flags);
+    void getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user);
+    void setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags);
+    // Capacity 0 takes the base's virtual size: from its storage volume, else (local URIs
+    // only) from the file's qcow2 header or size; on libvirt's test driver, whose base images
+    // are usually imaginary, a missing local file means 1 GiB.
+    std::string createOverlay(const pdk_volume_spec& spec, uint32_t flags);
+    void deleteVolume(const char* path, uint32_t flags);
+    void snapshotCreate(const char* domain, const char* snapshot, uint32_t flags);
+    void snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user);
+    void snapshotRevert(const char* domain, const char* snapshot, uint32_t flags);
+    void snapshotDelete(const char* domain, const char* snapshot, uint32_t flags);
+    // User-mode networking: 127.0.0.1 and the "ssh_port" metadata entry; otherwise the first
+    // IPv4 address from DHCP leases, then from the guest agent, port 22.
+    void sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out);
+    void subscribeEvents(pdk_event_sink sink, void* user, uint32_t flags);
+
+private:
+    explicit Connection(virConnectPtr conn);
+    DomainHandle lookupDomain(const char* name);
+    DomainXmlOptions xmlOptionsFor(const pdk_domain_spec& spec) const;
+    std::string resolveAutoDomainType();
+    KeyValues readMetadata(virDomainPtr dom);
+    uint64_t backingCapacity(const pdk_volume_spec& spec);
+    bool listWithStats(uint32_t flags, pdk_domain_sink sink, void* user);
+    void listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user);
+
+    virConnectPtr conn_;
+    std::string driverType_;     // virConnectGetType: "QEMU", "TEST", ...
+    bool isTestDriver_ = false;
+    bool isLocal_ = false;       // the URI names no remote host
+    std::string autoDomainType_; // what "auto" resolves to on this host
+    std::atomic<bool> statsUnsupported_{false};
+    std::shared_ptr<EventRelay> relay_;
+    std::mutex eventMutex_;      // guards lifecycleCallbackId_
+    int lifecycleCallbackId_ = -1;
+    bool closeCallbackRegistered_ = false;
+};
+
+}  // namespace paddock::lvq

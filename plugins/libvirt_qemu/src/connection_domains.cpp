@@ -1,0 +1,357 @@
+// Domain listing, lifecycle and metadata members of Connection.
+#include "connection.hpp"
+
+#include <paddock/cpp/backend.hpp>
+
+#include <libvirt/virterror.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <vector>
+
+namespace paddock::lvq {
+
+namespace {
+
+struct DomainRecord {
+    std::string name;
+    std::string uuid;
+    int32_t id = -1;
+    int state = VIR_DOMAIN_NOSTATE;
+    uint64_t maxMemoryKib = 0;
+    uint64_t memoryKib = 0;
+    uint32_t vcpus = 0;
+    uint64_t cpuTimeNs = 0;
+    bool managedSave = false;
+    KeyValues metadata;
+};
+
+DomainRecord baseRecord(virDomainPtr dom) {
+    DomainRecord r;
+    const char* name = virDomainGetName(dom);
+    r.name = name != nullptr ? name : "";
+    char uuid[VIR_UUID_STRING_BUFLEN] = {};
+    if (virDomainGetUUIDString(dom, uuid) == 0) r.uuid = uuid;
+    const unsigned int id = virDomainGetID(dom);
+    r.id = id == static_cast<unsigned int>(-1) ? -1 : static_cast<int32_t>(id);
+    return r;
+}
+
+void emit(const DomainRecord& r, pdk_domain_sink sink, void* user) {
+    std::vector<pdk_kv> kvs;
+    kvs.reserve(r.metadata.size());
+    for (const auto& [k, v] : r.metadata) kvs.push_back(pdk_kv{k.c_str(), v.c_str()});
+    pdk_domain_info info{};
+    info.struct_size = sizeof info;
+    info.name = r.name.c_str();
+    info.uuid = r.uuid.c_str();
+    info.id = r.id;
+    info.state = static_cast<pdk_domain_state>(r.state);
+    info.max_memory_kib = r.maxMemoryKib;
+    info.memory_kib = r.memoryKib;
+    info.vcpus = r.vcpus;
+    info.cpu_time_ns = r.cpuTimeNs;
+    info.has_managed_save = r.managedSave ? 1 : 0;
+    info.metadata = kvs.empty() ? nullptr : kvs.data();
+    info.metadata_count = kvs.size();
+    sink(user, &info);
+}
+
+void fillFromInfo(virDomainPtr dom, DomainRecord& r) {
+    virDomainInfo info{};
+    if (virDomainGetInfo(dom, &info) < 0) throwLastError("domain '" + r.name + "'");
+    r.state = info.state;
+    r.maxMemoryKib = info.maxMem;
+    r.memoryKib = info.memory;
+    r.vcpus = info.nrVirtCpu;
+    r.cpuTimeNs = info.cpuTime;
+}
+
+int domainState(virDomainPtr dom) {
+    int state = VIR_DOMAIN_NOSTATE;
+    int reason = 0;
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) throwLastError("cannot read the domain state");
+    return state;
+}
+
+bool isActive(virDomainPtr dom) {
+    const int active = virDomainIsActive(dom);
+    if (active < 0) throwLastError("cannot read the domain state");
+    return active == 1;
+}
+
+// Frees an array of domains from virConnectListAllDomains / virConnectGetAllDomainStats.
+struct DomainList {
+    virDomainPtr* doms = nullptr;
+    int count = 0;
+    ~DomainList() {
+        for (int i = 0; i < count; ++i) virDomainFree(doms[i]);
+        free(doms);
+    }
+};
+
+// The managed-save filter answers for all domains in one round trip instead of one per domain.
+std::set<std::string> managedSaveUuids(virConnectPtr conn) {
+    DomainList list;
+    list.count = virConnectListAllDomains(conn, &list.doms, VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE);
+    if (list.count < 0) {
+        list.count = 0;
+        throwLastError("cannot list domains with a managed save");
+    }
+    std::set<std::string> uuids;
+    for (int i = 0; i < list.count; ++i) uuids.insert(baseRecord(list.doms[i]).uuid);
+    return uuids;
+}
+
+}  // namespace
+
+KeyValues Connection::readMetadata(virDomainPtr dom) {
+    char* xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, kMetadataUri, VIR_DOMAIN_AFFECT_CURRENT);
+    if (xml == nullptr) {
+        if (lastErrorCode() == VIR_ERR_NO_DOMAIN_METADATA) {
+            virResetLastError();
+            return {};
+        }
+        throwLastError("cannot read the metadata of domain '" + std::string(virDomainGetName(dom)) + "'");
+    }
+    return parseMetadataElement(takeString(xml));
+}
+
+bool Connection::listWithStats(uint32_t flags, pdk_domain_sink sink, void* user) {
+    if (statsUnsupported_) return false;
+    virDomainStatsRecordPtr* records = nullptr;
+    const unsigned int stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
+                               VIR_DOMAIN_STATS_VCPU;
+    const int n = virConnectGetAllDomainStats(conn_, stats, &records, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS);
+    if (n < 0) {
+        if (!lastErrorIsUnsupported()) throwLastError("cannot list domains");
+        virResetLastError();
+        statsUnsupported_ = true;
+        return false;
+    }
+    std::unique_ptr<virDomainStatsRecordPtr, void (*)(virDomainStatsRecordPtr*)> guard(records,
+                                                                                       &virDomainStatsRecordListFree);
+    const std::set<std::string> saved = managedSaveUuids(conn_);
+    for (int i = 0; i < n; ++i) {
+        const virDomainStatsRecordPtr rec = records[i];
+        DomainRecord r = baseRecord(rec->dom);
+        int state = VIR_DOMAIN_NOSTATE;
+        unsigned long long ull = 0;
+        unsigned int ui = 0;
+        if (virTypedParamsGetInt(rec->params, rec->nparams, "state.state", &state) == 1) r.state = state;
+        if (virTypedParamsGetULLong(rec->params, rec->nparams, "cpu.time", &ull) == 1) r.cpuTimeNs = ull;
+        if (virTypedParamsGetULLong(rec->params, rec->nparams, "balloon.maximum", &ull) == 1) r.maxMemoryKib = ull;
+        if (virTypedParamsGetULLong(rec->params, rec->nparams, "balloon.current", &ull) == 1) r.memoryKib = ull;
+        if (virTypedParamsGetUInt(rec->params, rec->nparams, "vcpu.current", &ui) == 1) r.vcpus = ui;
+        r.managedSave = saved.count(r.uuid) != 0;
+        if (flags & PDK_LIST_WITH_METADATA) r.metadata = readMetadata(rec->dom);
+        emit(r, sink, user);
+    }
+    return true;
+}
+
+void Connection::listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user) {
+    DomainList list;
+    list.count = virConnectListAllDomains(conn_, &list.doms, 0);
+    if (list.count < 0) {
+        list.count = 0;
+        throwLastError("cannot list domains");
+    }
+    const std::set<std::string> saved = managedSaveUuids(conn_);
+    for (int i = 0; i < list.count; ++i) {
+        DomainRecord r = baseRecord(list.doms[i]);
+        try {
+            fillFromInfo(list.doms[i], r);
+        } catch (const pdk::Error& e) {
+            // A domain undefined between the listing and this call is simply gone.
+            if (e.status() == PDK_ERR_NOT_FOUND) continue;
+            throw;
+        }
+        r.managedSave = saved.count(r.uuid) != 0;
+        if (flags & PDK_LIST_WITH_METADATA) r.metadata = readMetadata(list.doms[i]);
+        emit(r, sink, user);
+    }
+}
+
+void Connection::listDomains(uint32_t flags, pdk_domain_sink sink, void* user) {
+    pdk::checkFlags(flags, PDK_LIST_WITH_METADATA);
+    if (!listWithStats(flags, sink, user)) listWithInfo(flags, sink, user);
+}
+
+void Connection::getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    DomainRecord r = baseRecord(dom.get());
+    fillFromInfo(dom.get(), r);
+    const int saved = virDomainHasManagedSaveImage(dom.get(), 0);
+    if (saved < 0) throwLastError("domain '" + r.name + "'");
+    r.managedSave = saved == 1;
+    r.metadata = readMetadata(dom.get());
+    emit(r, sink, user);
+}
+
+void Connection::defineDomain(const pdk_domain_spec& spec, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    const std::string xml = buildDomainXml(spec, xmlOptionsFor(spec));
+    // Checked first because libvirt reports a taken name as a generic "operation failed".
+    if (DomainHandle existing{virDomainLookupByName(conn_, spec.name)}) {
+        throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("domain '") + spec.name + "' already exists");
+    }
+    virResetLastError();
+    DomainHandle dom(virDomainDefineXMLFlags(conn_, xml.c_str(), VIR_DOMAIN_DEFINE_VALIDATE));
+    if (!dom && lastErrorIsUnsupported()) {
+        virResetLastError();
+        dom.reset(virDomainDefineXML(conn_, xml.c_str()));
+    }
+    if (!dom) throwLastError(std::string("cannot define domain '") + spec.name + "'");
+}
+
+void Connection::startDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    const int state = domainState(dom.get());
+    if (state == VIR_DOMAIN_PAUSED) {
+        if (virDomainResume(dom.get()) < 0) throwLastError(std::string("cannot resume domain '") + name + "'");
+        return;
+    }
+    if (state == VIR_DOMAIN_PMSUSPENDED) {
+        if (virDomainPMWakeup(dom.get(), 0) < 0) throwLastError(std::string("cannot wake up domain '") + name + "'");
+        return;
+    }
+    if (isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is already running");
+    if (virDomainCreate(dom.get()) < 0) throwLastError(std::string("cannot start domain '") + name + "'");
+}
+
+void Connection::shutdownDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
+    if (virDomainShutdown(dom.get()) < 0) throwLastError(std::string("cannot shut down domain '") + name + "'");
+}
+
+void Connection::destroyDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
+    if (virDomainDestroy(dom.get()) < 0) throwLastError(std::string("cannot destroy domain '") + name + "'");
+}
+
+void Connection::saveDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
+    if (virDomainManagedSave(dom.get(), 0) < 0) throwLastError(std::string("cannot save domain '") + name + "'");
+}
+
+void Connection::undefineDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, PDK_UNDEFINE_REMOVE_STORAGE);
+    DomainHandle dom = lookupDomain(name);
+    if (isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is running");
+
+    // Resolve every disk to a storage volume before undefining, so a disk we could not delete
+    // never leaves a half-removed VM behind.
+    std::vector<VolHandle> volumes;
+    if (flags & PDK_UNDEFINE_REMOVE_STORAGE) {
+        const std::string xml = takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE));
+        if (xml.empty()) throwLastError(std::string("cannot read the definition of domain '") + name + "'");
+        for (const std::string& path : parseDiskPaths(xml)) {
+            VolHandle vol(virStorageVolLookupByPath(conn_, path.c_str()));
+            if (!vol) {
+                virResetLastError();
+                throw pdk::Error(PDK_ERR_UNSUPPORTED, "cannot remove storage of domain '" + std::string(name) + "': " +
+                                                          path + " is not a libvirt storage volume (nothing was removed)");
+            }
+            volumes.push_back(std::move(vol));
+        }
+    }
+
+    // Drivers without some of these flags reject them; retry with fewer.
+    const unsigned int attempts[] = {
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM |
+            VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+        0};
+    int rc = -1;
+    for (const unsigned int f : attempts) {
+        rc = virDomainUndefineFlags(dom.get(), f);
+        if (rc == 0 || !lastErrorIsUnsupported()) break;
+        virResetLastError();
+    }
+    if (rc < 0) throwLastError(std::string("cannot undefine domain '") + name + "'");
+
+    for (const VolHandle& vol : volumes) {
+        if (virStorageVolDelete(vol.get(), 0) < 0) {
+            throwLastError(std::string("domain '") + name + "' was undefined but deleting volume " +
+                           takeString(virStorageVolGetPath(vol.get())) + " failed");
+        }
+    }
+}
+
+void Connection::getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    for (const auto& [k, v] : readMetadata(dom.get())) sink(user, k.c_str(), v.c_str());
+}
+
+void Connection::setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags) {
+    pdk::checkFlags(flags, PDK_METADATA_LIVE);
+    KeyValues kv;
+    for (size_t i = 0; i < count; ++i) {
+        if (pairs[i].key == nullptr) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata key is NULL");
+        kv.emplace_back(pairs[i].key, pairs[i].value != nullptr ? pairs[i].value : "");
+    }
+    const std::string xml = buildMetadataElement(kv);
+    DomainHandle dom = lookupDomain(name);
+    unsigned int affect = VIR_DOMAIN_AFFECT_CONFIG;
+    if ((flags & PDK_METADATA_LIVE) && isActive(dom.get())) affect |= VIR_DOMAIN_AFFECT_LIVE;
+    if (virDomainSetMetadata(dom.get(), VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri,
+                             affect) < 0) {
+        throwLastError(std::string("cannot set the metadata of domain '") + name + "'");
+    }
+}
+
+void Connection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out) {
+    pdk::checkFlags(flags, 0);
+    if (out.struct_size < sizeof(pdk_ssh_target))
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_ssh_target.struct_size is too small");
+    DomainHandle dom = lookupDomain(name);
+    for (const auto& [k, v] : readMetadata(dom.get())) {
+        if (k != kSshPortKey) continue;
+        char* end = nullptr;
+        const unsigned long port = std::strtoul(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || port == 0 || port > 65535)
+            throw pdk::Error(PDK_ERR_INTERNAL, "domain '" + std::string(name) + "' has a bad ssh_port '" + v + "'");
+        std::snprintf(out.host, sizeof out.host, "%s", "127.0.0.1");
+        out.port = static_cast<uint16_t>(port);
+        return;
+    }
+    if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
+    for (const unsigned int source : {VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT}) {
+        virDomainInterfacePtr* ifaces = nullptr;
+        const int n = virDomainInterfaceAddresses(dom.get(), &ifaces, source, 0);
+        if (n < 0) {
+            virResetLastError();
+            continue;
+        }
+        std::string found;
+        for (int i = 0; i < n; ++i) {
+            for (unsigned int a = 0; a < ifaces[i]->naddrs && found.empty(); ++a) {
+                const virDomainIPAddress& addr = ifaces[i]->addrs[a];
+                if (addr.type == VIR_IP_ADDR_TYPE_IPV4 && addr.addr != nullptr && std::string(addr.addr).rfind("127.", 0) != 0)
+                    found = addr.addr;
+            }
+            virDomainInterfaceFree(ifaces[i]);
+        }
+        free(ifaces);
+        if (!found.empty()) {
+            std::snprintf(out.host, sizeof out.host, "%s", found.c_str());
+            out.port = 22;
+            return;
+        }
+    }
+    throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("no IPv4 address known yet for domain '") + name +
+                                            "' (neither a DHCP lease nor the guest agent has one)");
+}
+
+}  // namespace paddock::lvq

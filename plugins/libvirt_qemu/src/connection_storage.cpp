@@ -1,0 +1,133 @@
+// Overlay volumes and snapshots: the members of Connection that create or remove state.
+#include "connection.hpp"
+
+#include "image_size.hpp"
+
+#include <paddock/cpp/backend.hpp>
+
+#include <libvirt/virterror.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace paddock::lvq {
+
+namespace {
+
+constexpr uint64_t kTestDriverDefaultCapacity = 1ull << 30;
+
+std::string required(const char* s, const char* what) {
+    if (s == nullptr || *s == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is required");
+    return s;
+}
+
+SnapshotHandle findSnapshot(virDomainPtr dom, const char* snapshot) {
+    SnapshotHandle snap(virDomainSnapshotLookupByName(dom, snapshot, 0));
+    if (!snap) {
+        if (lastErrorCode() != VIR_ERR_NO_DOMAIN_SNAPSHOT) throwLastError(std::string("snapshot '") + snapshot + "'");
+        virResetLastError();
+    }
+    return snap;
+}
+
+}  // namespace
+
+uint64_t Connection::backingCapacity(const pdk_volume_spec& spec) {
+    if (VolHandle base{virStorageVolLookupByPath(conn_, spec.backing_path)}) {
+        virStorageVolInfo info{};
+        if (virStorageVolGetInfo(base.get(), &info) < 0) throwLastError(std::string("base volume ") + spec.backing_path);
+        return info.capacity;
+    }
+    virResetLastError();
+    if (!isLocal_) {
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string("capacity_bytes is required: base image ") +
+                                                       spec.backing_path + " is not a storage volume on the remote host");
+    }
+    if (const auto size = localImageVirtualSize(spec.backing_path, spec.backing_format)) return *size;
+    if (isTestDriver_) return kTestDriverDefaultCapacity;
+    throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("base image ") + spec.backing_path + " does not exist");
+}
+
+std::string Connection::createOverlay(const pdk_volume_spec& spec, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    if (spec.struct_size < sizeof(pdk_volume_spec))
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_volume_spec.struct_size is too small");
+    const std::string poolName = required(spec.pool, "pool");
+    const std::string name = required(spec.name, "volume name");
+    const std::string backingPath = required(spec.backing_path, "backing_path");
+    const std::string backingFormat = required(spec.backing_format, "backing_format");
+
+    PoolHandle pool(virStoragePoolLookupByName(conn_, poolName.c_str()));
+    if (!pool) throwLastError("storage pool '" + poolName + "'");
+    if (VolHandle existing{virStorageVolLookupByName(pool.get(), name.c_str())}) {
+        throw pdk::Error(PDK_ERR_ALREADY_EXISTS, "volume '" + name + "' already exists in pool '" + poolName + "'");
+    }
+    virResetLastError();
+    const uint64_t capacity = spec.capacity_bytes != 0 ? spec.capacity_bytes : backingCapacity(spec);
+    const std::string xml = buildOverlayVolumeXml(name, capacity, backingPath, backingFormat);
+    VolHandle vol(virStorageVolCreateXML(pool.get(), xml.c_str(), 0));
+    if (!vol) throwLastError("cannot create volume '" + name + "' in pool '" + poolName + "'");
+    std::string path = takeString(virStorageVolGetPath(vol.get()));
+    if (path.empty()) throwLastError("cannot read the path of volume '" + name + "'");
+    return path;
+}
+
+void Connection::deleteVolume(const char* path, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    VolHandle vol(virStorageVolLookupByPath(conn_, path));
+    if (!vol) throwLastError(std::string("volume ") + path);
+    if (virStorageVolDelete(vol.get(), 0) < 0) throwLastError(std::string("cannot delete volume ") + path);
+}
+
+void Connection::snapshotCreate(const char* domain, const char* snapshot, uint32_t flags) {
+    pdk::checkFlags(flags, PDK_SNAPSHOT_DISK_ONLY | PDK_SNAPSHOT_REPLACE);
+    DomainHandle dom = lookupDomain(domain);
+    if (SnapshotHandle old = findSnapshot(dom.get(), snapshot)) {
+        if (!(flags & PDK_SNAPSHOT_REPLACE)) {
+            throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("snapshot '") + snapshot + "' of domain '" + domain +
+                                                         "' already exists");
+        }
+        if (virDomainSnapshotDelete(old.get(), 0) < 0) throwLastError(std::string("cannot replace snapshot '") + snapshot + "'");
+    }
+    const std::string xml = buildSnapshotXml(snapshot);
+    const unsigned int virFlags = (flags & PDK_SNAPSHOT_DISK_ONLY) ? VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY : 0;
+    SnapshotHandle snap(virDomainSnapshotCreateXML(dom.get(), xml.c_str(), virFlags));
+    if (!snap) throwLastError(std::string("cannot create snapshot '") + snapshot + "' of domain '" + domain + "'");
+}
+
+void Connection::snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(domain);
+    virDomainSnapshotPtr* snaps = nullptr;
+    const int n = virDomainListAllSnapshots(dom.get(), &snaps, 0);
+    if (n < 0) throwLastError(std::string("cannot list snapshots of domain '") + domain + "'");
+    std::vector<SnapshotHandle> owned;
+    owned.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) owned.emplace_back(snaps[i]);
+    free(snaps);
+    for (const SnapshotHandle& s : owned) sink(user, virDomainSnapshotGetName(s.get()));
+}
+
+void Connection::snapshotRevert(const char* domain, const char* snapshot, uint32_t flags) {
+    pdk::checkFlags(flags, PDK_REVERT_START);
+    DomainHandle dom = lookupDomain(domain);
+    SnapshotHandle snap(virDomainSnapshotLookupByName(dom.get(), snapshot, 0));
+    if (!snap) throwLastError(std::string("snapshot '") + snapshot + "' of domain '" + domain + "'");
+    const unsigned int virFlags = (flags & PDK_REVERT_START) ? VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING : 0;
+    if (virDomainRevertToSnapshot(snap.get(), virFlags) < 0)
+        throwLastError(std::string("cannot revert domain '") + domain + "' to snapshot '" + snapshot + "'");
+    // Some drivers (libvirt's test driver) ignore REVERT_RUNNING for a snapshot taken while off.
+    if ((flags & PDK_REVERT_START) && virDomainIsActive(dom.get()) == 0 && virDomainCreate(dom.get()) < 0)
+        throwLastError(std::string("reverted domain '") + domain + "' but cannot start it");
+}
+
+void Connection::snapshotDelete(const char* domain, const char* snapshot, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(domain);
+    SnapshotHandle snap(virDomainSnapshotLookupByName(dom.get(), snapshot, 0));
+    if (!snap) throwLastError(std::string("snapshot '") + snapshot + "' of domain '" + domain + "'");
+    if (virDomainSnapshotDelete(snap.get(), 0) < 0)
+        throwLastError(std::string("cannot delete snapshot '") + snapshot + "' of domain '" + domain + "'");
+}
+
+}  // namespace paddock::lvq

@@ -1,0 +1,186 @@
+#include "domain_xml.hpp"
+
+#include "xml_reader.hpp"
+#include "xml_writer.hpp"
+
+#include <paddock/cpp/backend.hpp>
+
+namespace paddock::lvq {
+
+namespace {
+
+std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+
+void requireSpec(const pdk_domain_spec& spec) {
+    if (spec.struct_size < sizeof(pdk_domain_spec))
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_domain_spec.struct_size is too small");
+    if (spec.name == nullptr || *spec.name == '\0')
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");
+    if (spec.vcpus == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "vcpus must be at least 1");
+    if (spec.memory_mib == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "memory_mib must be at least 1");
+    if (spec.network_mode == PDK_NETWORK_LIBVIRT && (spec.network_name == nullptr || *spec.network_name == '\0'))
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "network_name is required for a libvirt network");
+    if (spec.network_mode != PDK_NETWORK_NONE && spec.network_mode != PDK_NETWORK_USER &&
+        spec.network_mode != PDK_NETWORK_LIBVIRT)
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "unknown network_mode");
+    if (spec.metadata == nullptr && spec.metadata_count != 0)
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata is NULL but metadata_count is not 0");
+}
+
+void writeOs(XmlWriter& w, const pdk_domain_spec& spec, const DomainXmlOptions& o) {
+    w.start("os").start("type");
+    if (!o.arch.empty()) w.attr("arch", o.arch);
+    if (!o.machine.empty()) w.attr("machine", o.machine);
+    w.text("hvm").end();
+    if (spec.kernel_path != nullptr) {
+        w.element("kernel", spec.kernel_path);
+        if (spec.initrd_path != nullptr) w.element("initrd", spec.initrd_path);
+        if (spec.kernel_cmdline != nullptr) w.element("cmdline", spec.kernel_cmdline);
+    } else {
+        w.start("boot").attr("dev", "hd").end();
+    }
+    w.end();
+}
+
+void writeMetadata(XmlWriter& w, const KeyValues& pairs) {
+    w.start("metadata").start("vm", kMetadataPrefix, kMetadataUri);
+    for (const auto& [key, value] : pairs) {
+        w.start("entry", kMetadataPrefix).attr("key", key).text(value).end();
+    }
+    w.end().end();
+}
+
+void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
+    w.start("devices");
+    if (spec.disk_path != nullptr) {
+        w.start("disk").attr("type", "file").attr("device", "disk");
+        w.start("driver").attr("name", "qemu").attr("type", spec.disk_format != nullptr ? spec.disk_format : "raw").end();
+        w.start("source").attr("file", spec.disk_path).end();
+        w.start("target").attr("dev", "vda").attr("bus", "virtio").end();
+        w.end();
+    }
+    if (spec.network_mode == PDK_NETWORK_LIBVIRT) {
+        w.start("interface").attr("type", "network");
+        w.start("source").attr("network", spec.network_name).end();
+        w.start("model").attr("type", "virtio").end();
+        w.end();
+    }
+    // Lean device set for a fast TCG boot: no USB, no balloon, serial console only.
+    w.start("controller").attr("type", "usb").attr("model", "none").end();
+    w.start("serial").attr("type", "pty").start("target").attr("port", "0").end().end();
+    w.start("console").attr("type", "pty").start("target").attr("type", "serial").attr("port", "0").end().end();
+    w.start("memballoon").attr("model", "none").end();
+    w.end();
+}
+
+void writeUserNetwork(XmlWriter& w, const pdk_domain_spec& spec, const DomainXmlOptions& o) {
+    std::string netdev = "user,id=pdknet0";
+    if (spec.ssh_forward_port != 0) {
+        netdev += ",hostfwd=tcp:127.0.0.1:" + std::to_string(spec.ssh_forward_port) + "-:22";
+    }
+    const std::string device =
+        "virtio-net-pci,netdev=pdknet0,bus=" + rootBusFor(o.machine) + ",addr=" + o.userNicSlot;
+    w.start("commandline", "qemu");
+    for (const std::string& arg : {std::string("-netdev"), netdev, std::string("-device"), device}) {
+        w.start("arg", "qemu").attr("value", arg).end();
+    }
+    w.end();
+}
+
+}  // namespace
+
+std::string rootBusFor(const std::string& machine) {
+    return machine.find("q35") != std::string::npos ? "pcie.0" : "pci.0";
+}
+
+KeyValues metadataFor(const pdk_domain_spec& spec) {
+    KeyValues pairs;
+    bool hasSshPort = false;
+    for (size_t i = 0; i < spec.metadata_count; ++i) {
+        if (spec.metadata[i].key == nullptr || *spec.metadata[i].key == '\0')
+            throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata key is empty");
+        pairs.emplace_back(spec.metadata[i].key, str(spec.metadata[i].value));
+        hasSshPort = hasSshPort || pairs.back().first == kSshPortKey;
+    }
+    if (spec.network_mode == PDK_NETWORK_USER && spec.ssh_forward_port != 0 && !hasSshPort) {
+        pairs.emplace_back(kSshPortKey, std::to_string(spec.ssh_forward_port));
+    }
+    return pairs;
+}
+
+std::string buildDomainXml(const pdk_domain_spec& spec, const DomainXmlOptions& o) {
+    requireSpec(spec);
+    const bool userNet = spec.network_mode == PDK_NETWORK_USER;
+    XmlWriter w;
+    w.start("domain").attr("type", o.domainType);
+    if (userNet) w.attr("xmlns:qemu", kQemuNsUri);
+    w.element("name", spec.name);
+    const KeyValues pairs = metadataFor(spec);
+    if (!pairs.empty()) writeMetadata(w, pairs);
+    w.start("memory").attr("unit", "MiB").text(std::to_string(spec.memory_mib)).end();
+    w.element("vcpu", std::to_string(spec.vcpus));
+    writeOs(w, spec, o);
+    // ACPI is what virDomainShutdown signals; without it a guest cannot be asked to power off.
+    w.start("features").start("acpi").end().start("apic").end().end();
+    if (o.domainType == "kvm") w.start("cpu").attr("mode", "host-passthrough").end();
+    w.start("clock").attr("offset", "utc").end();
+    w.element("on_poweroff", "destroy");
+    w.element("on_reboot", "restart");
+    w.element("on_crash", "destroy");
+    writeDevices(w, spec);
+    if (userNet) writeUserNetwork(w, spec, o);
+    w.end();
+    return w.finish();
+}
+
+std::string buildMetadataElement(const KeyValues& pairs) {
+    XmlWriter w(false);
+    w.start("vm");
+    for (const auto& [key, value] : pairs) {
+        if (key.empty()) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata key is empty");
+        w.start("entry").attr("key", key).text(value).end();
+    }
+    w.end();
+    return w.finish();
+}
+
+KeyValues parseMetadataElement(const std::string& xml) {
+    return XmlDoc(xml, "domain metadata").rootChildren("entry", "key");
+}
+
+std::string buildSnapshotXml(const std::string& name) {
+    XmlWriter w(false);
+    w.start("domainsnapshot").element("name", name).end();
+    return w.finish();
+}
+
+std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes,
+                                  const std::string& backingPath, const std::string& backingFormat) {
+    XmlWriter w;
+    w.start("volume").element("name", name);
+    w.start("capacity").attr("unit", "bytes").text(std::to_string(capacityBytes)).end();
+    // compat 1.1: qcow2 v2 (libvirt's default) cannot hold the dirty bitmaps incremental backup needs.
+    w.start("target").start("format").attr("type", "qcow2").end().element("compat", "1.1").end();
+    w.start("backingStore").element("path", backingPath);
+    w.start("format").attr("type", backingFormat).end().end();
+    w.end();
+    return w.finish();
+}
+
+std::vector<std::string> parseDiskPaths(const std::string& domainXml) {
+    return XmlDoc(domainXml, "domain XML")
+        .strings("/domain/devices/disk[@device='disk']/source/@file | /domain/devices/disk[@device='disk']/source/@dev");
+}
+
+bool capsListDomainType(const std::string& capsXml, const std::string& arch, const std::string& domainType) {
+    // Both values are our own constants; a quote would break out of the XPath literal.
+    if (arch.find('\'') != std::string::npos || domainType.find('\'') != std::string::npos) return false;
+    const std::string xpath = "/capabilities/guest[arch/@name='" + arch + "']/arch/domain[@type='" + domainType + "']";
+    return XmlDoc(capsXml, "capabilities").any(xpath.c_str());
+}
+
+bool capsHostHasVirtualization(const std::string& capsXml) {
+    return XmlDoc(capsXml, "capabilities").any("/capabilities/host/cpu/feature[@name='vmx' or @name='svm']");
+}
+
+}  // namespace paddock::lvq

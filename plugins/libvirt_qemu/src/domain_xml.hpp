@@ -1,0 +1,73 @@
+// Pure builders and parsers for the XML the libvirt-qemu backend exchanges with libvirt:
+// domain definitions, Paddock's metadata element, snapshot and overlay-volume definitions.
+// No libvirt calls here, so the unit is tested directly against golden files.
+//
+// Ownership: inputs are borrowed for the call; results are returned by value.
+// Threading: every function is reentrant.
+// Errors: pdk::Error(PDK_ERR_INVALID_ARGUMENT) for inputs XML cannot carry or a malformed spec.
+#pragma once
+
+#include <paddock/pdk_backend.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace paddock::lvq {
+
+inline constexpr const char* kMetadataUri = "https://paddock.dev/xmlns/vm/1";
+inline constexpr const char* kMetadataPrefix = "paddock";
+inline constexpr const char* kQemuNsUri = "http://libvirt.org/schemas/domain/qemu/1.0";
+// Metadata key holding the host port forwarded to guest port 22 (user-mode networking).
+inline constexpr const char* kSshPortKey = "ssh_port";
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// How a spec becomes XML on one particular driver; resolved by the connection.
+struct DomainXmlOptions {
+    std::string domainType = "qemu"; // "kvm", "qemu", or "test" for libvirt's test driver
+    std::string arch = "x86_64";     // empty: let the driver choose
+    // Empty: let the driver choose. "pc" has fewer emulated devices than q35 (no AHCI, no PCIe
+    // root ports) for SeaBIOS and the guest kernel to probe under TCG.
+    std::string machine = "pc";
+    // PCI slot of the user-mode NIC added through <qemu:commandline>: libvirt assigns slots
+    // from the bottom up and never learns about this device, so it takes the last slot.
+    std::string userNicSlot = "0x1f";
+};
+
+// The PCI root bus name qemu uses for `machine` ("pcie.0" for q35, "pci.0" otherwise).
+std::string rootBusFor(const std::string& machine);
+
+// The full <domain> definition for `spec`. The spec's metadata goes under Paddock's namespace;
+// with PDK_NETWORK_USER and a forward port, "ssh_port" is added when the spec lacks it.
+std::string buildDomainXml(const pdk_domain_spec& spec, const DomainXmlOptions& options);
+
+// The metadata pairs the domain will carry for `spec` (spec pairs + implied ssh_port).
+KeyValues metadataFor(const pdk_domain_spec& spec);
+
+// Paddock's metadata element (<vm><entry key="..">value</entry>...</vm>, no namespace: libvirt
+// applies it) for virDomainSetMetadata.
+std::string buildMetadataElement(const KeyValues& pairs);
+
+// Reads the entries of a Paddock metadata element as returned by virDomainGetMetadata
+// (namespaced or not). Malformed XML -> PDK_ERR_INTERNAL.
+KeyValues parseMetadataElement(const std::string& xml);
+
+// <domainsnapshot><name>..</name></domainsnapshot>
+std::string buildSnapshotXml(const std::string& name);
+
+// A qcow2 (compat 1.1) overlay volume over `backingPath` of format `backingFormat`.
+std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes,
+                                  const std::string& backingPath, const std::string& backingFormat);
+
+// Paths of the primary sources (<source file|dev>) of every device='disk' disk in a domain XML.
+std::vector<std::string> parseDiskPaths(const std::string& domainXml);
+
+// True when a capabilities document lists a `domainType` guest domain for `arch`.
+bool capsListDomainType(const std::string& capsXml, const std::string& arch, const std::string& domainType);
+
+// True when the host CPU in a capabilities document has hardware virtualisation (vmx or svm).
+bool capsHostHasVirtualization(const std::string& capsXml);
+
+}  // namespace paddock::lvq

@@ -1,0 +1,459 @@
+// The libvirt-qemu backend through its real shared object, against libvirt's in-process test
+// driver (test:///default). Note: every open of test:///default in one process shares the
+// same driver state while any of them stays open, so names are unique per test case.
+#include "plugin_fixture.hpp"
+
+#include <paddock/pdk_backend.h>
+
+#include <libvirt/libvirt.h>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+using namespace lvqtest;
+namespace t = paddock::test;
+
+namespace {
+
+constexpr const char* kUri = "test:///default";
+
+pdk_status define(Conn& c, const pdk_domain_spec& s, Err& err) { return vt().define_domain(c.get(), &s, 0, &err); }
+
+void mustDefine(Conn& c, const pdk_domain_spec& s) {
+    Err err;
+    INFO(err.text());
+    REQUIRE(define(c, s, err) == PDK_OK);
+}
+
+#define OK_CALL(expr)                                 \
+    do {                                              \
+        Err err;                                      \
+        const pdk_status st_ = (expr);                \
+        INFO(#expr << ": " << err.text());            \
+        REQUIRE(st_ == PDK_OK);                       \
+    } while (0)
+
+// The volume XML as libvirt stores it, read through a separate connection to the shared state.
+std::string volumeXml(const std::string& path) {
+    virConnectPtr conn = virConnectOpen(kUri);
+    REQUIRE(conn != nullptr);
+    virStorageVolPtr vol = virStorageVolLookupByPath(conn, path.c_str());
+    std::string xml;
+    if (vol != nullptr) {
+        char* s = virStorageVolGetXMLDesc(vol, 0);
+        xml = s != nullptr ? s : "";
+        free(s);
+        virStorageVolFree(vol);
+    }
+    virConnectClose(conn);
+    return xml;
+}
+
+pdk_volume_spec overlaySpec(const char* name, const char* backing, const char* format, uint64_t capacity) {
+    pdk_volume_spec v{};
+    v.struct_size = sizeof v;
+    v.pool = "default-pool";
+    v.name = name;
+    v.backing_path = backing;
+    v.backing_format = format;
+    v.capacity_bytes = capacity;
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("descriptor", "[libvirt_qemu]") {
+    const pdk_plugin_descriptor& d = descriptor();
+    CHECK(d.struct_size == sizeof(pdk_plugin_descriptor));
+    CHECK(d.abi_major == PDK_ABI_VERSION_MAJOR);
+    CHECK(d.abi_minor == PDK_ABI_VERSION_MINOR);
+    CHECK(d.kind == PDK_PLUGIN_KIND_BACKEND);
+    CHECK(std::string(d.id) == "org.paddock.libvirt-qemu");
+    std::vector<std::string> caps;
+    for (const char* const* c = d.capabilities; *c != nullptr; ++c) caps.emplace_back(*c);
+    for (const char* want : {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target", "metadata"}) {
+        CHECK(std::find(caps.begin(), caps.end(), want) != caps.end());
+    }
+    const pdk_backend_vtable& v = vt();
+    CHECK(v.struct_size == sizeof(pdk_backend_vtable));
+    for (const void* fn : {(const void*)v.open, (const void*)v.close, (const void*)v.is_alive, (const void*)v.host_info,
+                           (const void*)v.list_domains, (const void*)v.get_domain, (const void*)v.define_domain,
+                           (const void*)v.start_domain, (const void*)v.shutdown_domain, (const void*)v.destroy_domain,
+                           (const void*)v.undefine_domain, (const void*)v.get_metadata, (const void*)v.set_metadata,
+                           (const void*)v.create_overlay, (const void*)v.delete_volume, (const void*)v.snapshot_create,
+                           (const void*)v.snapshot_list, (const void*)v.snapshot_revert, (const void*)v.snapshot_delete,
+                           (const void*)v.save_domain, (const void*)v.ssh_target, (const void*)v.subscribe_events}) {
+        CHECK(fn != nullptr);
+    }
+}
+
+TEST_CASE("open, is_alive and host_info", "[libvirt_qemu]") {
+    Conn c(kUri);
+    CHECK(vt().is_alive(c.get()) == 1);
+    pdk_host_info info{};
+    info.struct_size = sizeof info;
+    OK_CALL(vt().host_info(c.get(), 0, &info, &err));
+    CHECK(std::string(info.hypervisor) == "TEST");
+    CHECK(std::string(info.auto_domain_type) == "qemu");
+    CHECK(std::strlen(info.hostname) > 0);
+    CHECK(info.library_version >= 9000000);
+
+    pdk_backend_connection* bad = nullptr;
+    Err err;
+    CHECK(vt().open("nosuchdriver:///system", 0, &bad, &err) == PDK_ERR_UNAVAILABLE);
+    CHECK(std::string(err.message).find("nosuchdriver") != std::string::npos);
+    CHECK(vt().open(kUri, 0x100, &bad, &err) == PDK_ERR_BAD_FLAGS);
+}
+
+TEST_CASE("define, list, get, start, shutdown, destroy, undefine", "[libvirt_qemu]") {
+    Conn c(kUri);
+    pdk_domain_spec s = diskless("pdk-t-life");
+    const pdk_kv kv[] = {{"owner", "alice"}};
+    s.metadata = kv;
+    s.metadata_count = 1;
+    mustDefine(c, s);
+    Err err;
+    CHECK(define(c, s, err) == PDK_ERR_ALREADY_EXISTS);
+
+    bool seen = false;
+    for (const DomainView& d : c.list()) {
+        if (d.name != "pdk-t-life") continue;
+        seen = true;
+        CHECK(d.state == PDK_DOMAIN_SHUTOFF);
+        CHECK(d.id == -1);
+        CHECK(d.uuid.size() == 36);
+        CHECK(d.vcpus == 1);
+        CHECK(d.maxMemoryKib == 128 * 1024);
+        CHECK(d.metadata.empty()); // only with PDK_LIST_WITH_METADATA
+        CHECK_FALSE(d.managedSave);
+    }
+    CHECK(seen);
+    CHECK(c.get("pdk-t-life").metadata.at("owner") == "alice");
+
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-life", 0, &err));
+    CHECK(vt().start_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
+    CHECK(std::string(err.message).find("already running") != std::string::npos);
+    DomainView running = c.get("pdk-t-life");
+    CHECK(running.state == PDK_DOMAIN_RUNNING);
+    CHECK(running.id > 0);
+    CHECK(vt().undefine_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
+
+    OK_CALL(vt().shutdown_domain(c.get(), "pdk-t-life", 0, &err));
+    CHECK(c.get("pdk-t-life").state == PDK_DOMAIN_SHUTOFF); // the test driver powers off at once
+    CHECK(vt().shutdown_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
+    CHECK(vt().destroy_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
+
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-life", 0, &err));
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-life", 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-life", 0, &err));
+    DomainView gone;
+    CHECK(c.get("pdk-t-life", gone, err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message).find("pdk-t-life") != std::string::npos);
+}
+
+TEST_CASE("invalid specs are refused", "[libvirt_qemu]") {
+    Conn c(kUri);
+    Err err;
+    pdk_domain_spec s = diskless("pdk-t-badtype");
+    s.domain_type = "xen";
+    CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
+    s = diskless("pdk-t-badsize");
+    s.struct_size = 8;
+    CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("every network mode defines on the test driver", "[libvirt_qemu]") {
+    Conn c(kUri);
+    pdk_domain_spec user = diskless("pdk-t-usernet");
+    user.network_mode = PDK_NETWORK_USER;
+    user.ssh_forward_port = 40222;
+    mustDefine(c, user);
+    pdk_ssh_target target{};
+    target.struct_size = sizeof target;
+    OK_CALL(vt().ssh_target(c.get(), "pdk-t-usernet", 0, &target, &err));
+    CHECK(std::string(target.host) == "127.0.0.1");
+    CHECK(target.port == 40222);
+
+    pdk_domain_spec net = diskless("pdk-t-libvirtnet");
+    net.network_mode = PDK_NETWORK_LIBVIRT;
+    net.network_name = "default";
+    mustDefine(c, net);
+    Err err;
+    CHECK(vt().ssh_target(c.get(), "pdk-t-libvirtnet", 0, &target, &err) == PDK_ERR_CONFLICT); // not running
+
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-usernet", 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-libvirtnet", 0, &err));
+}
+
+TEST_CASE("metadata round trip with characters needing escaping", "[libvirt_qemu]") {
+    Conn c(kUri);
+    mustDefine(c, diskless("pdk-t-meta"));
+    std::map<std::string, std::string> got;
+    OK_CALL(vt().get_metadata(c.get(), "pdk-t-meta", 0, &collectKv, &got, &err));
+    CHECK(got.empty());
+
+    const pdk_kv kv[] = {{"owner", "<&>\"'"}, {"note", "a & b < c"}, {"ssh_port", "2201"}};
+    OK_CALL(vt().set_metadata(c.get(), "pdk-t-meta", kv, 3, 0, &err));
+    OK_CALL(vt().get_metadata(c.get(), "pdk-t-meta", 0, &collectKv, &got, &err));
+    CHECK(got == std::map<std::string, std::string>{{"owner", "<&>\"'"}, {"note", "a & b < c"}, {"ssh_port", "2201"}});
+
+    // Replacing drops pairs that are not given again.
+    const pdk_kv one[] = {{"owner", "bob"}};
+    OK_CALL(vt().set_metadata(c.get(), "pdk-t-meta", one, 1, 0, &err));
+    got.clear();
+    OK_CALL(vt().get_metadata(c.get(), "pdk-t-meta", 0, &collectKv, &got, &err));
+    CHECK(got == std::map<std::string, std::string>{{"owner", "bob"}});
+
+    // Live too while running.
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-meta", 0, &err));
+    const pdk_kv live[] = {{"owner", "carol"}};
+    OK_CALL(vt().set_metadata(c.get(), "pdk-t-meta", live, 1, PDK_METADATA_LIVE, &err));
+    CHECK(c.get("pdk-t-meta").metadata.at("owner") == "carol");
+
+    bool seen = false;
+    for (const DomainView& d : c.list(PDK_LIST_WITH_METADATA)) {
+        if (d.name == "pdk-t-meta") {
+            seen = true;
+            CHECK(d.metadata.at("owner") == "carol");
+        }
+    }
+    CHECK(seen);
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-meta", 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-meta", 0, &err));
+    Err err;
+    CHECK(vt().get_metadata(c.get(), "pdk-t-meta", 0, &collectKv, &got, &err) == PDK_ERR_NOT_FOUND);
+}
+
+TEST_CASE("overlays in default-pool", "[libvirt_qemu]") {
+    Conn c(kUri);
+    char path[512] = {};
+    pdk_volume_spec v = overlaySpec("pdk-t-ov1.qcow2", "/images/base.qcow2", "qcow2", 2ull << 30);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    CHECK(std::string(path) == "/default-pool/pdk-t-ov1.qcow2");
+    const std::string xml = volumeXml(path);
+    CHECK(xml.find("<format type='qcow2'/>") != std::string::npos);
+    CHECK(xml.find("<compat>1.1</compat>") != std::string::npos);
+    CHECK(xml.find("<backingStore>\n    <path>/images/base.qcow2</path>\n    <format type='qcow2'/>") != std::string::npos);
+    CHECK(xml.find("<capacity unit='bytes'>2147483648</capacity>") != std::string::npos);
+
+    Err err;
+    CHECK(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err) == PDK_ERR_ALREADY_EXISTS);
+    CHECK(vt().create_overlay(c.get(), &v, 0, path, 4, &err) == PDK_ERR_ALREADY_EXISTS);
+    pdk_volume_spec noPool = overlaySpec("x.qcow2", "/images/base.qcow2", "qcow2", 1 << 20);
+    noPool.pool = "no-such-pool";
+    CHECK(vt().create_overlay(c.get(), &noPool, 0, path, sizeof path, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message).find("no-such-pool") != std::string::npos);
+
+    OK_CALL(vt().delete_volume(c.get(), "/default-pool/pdk-t-ov1.qcow2", 0, &err));
+    CHECK(volumeXml("/default-pool/pdk-t-ov1.qcow2").empty());
+    CHECK(vt().delete_volume(c.get(), "/default-pool/pdk-t-ov1.qcow2", 0, &err) == PDK_ERR_NOT_FOUND);
+}
+
+TEST_CASE("overlay capacity 0 takes the base image's virtual size", "[libvirt_qemu]") {
+    Conn c(kUri);
+    t::TempDir dir;
+    const std::string qcow = dir.file("base.qcow2");
+    REQUIRE(std::system(("qemu-img create -q -f qcow2 '" + qcow + "' 96M").c_str()) == 0);
+    const std::string raw = dir.file("base.raw");
+    REQUIRE(std::system(("truncate -s 5M '" + raw + "'").c_str()) == 0);
+    char path[512] = {};
+
+    pdk_volume_spec v = overlaySpec("pdk-t-ov-q.qcow2", qcow.c_str(), "qcow2", 0);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    CHECK(volumeXml(path).find("<capacity unit='bytes'>100663296</capacity>") != std::string::npos);
+    OK_CALL(vt().delete_volume(c.get(), path, 0, &err));
+
+    v = overlaySpec("pdk-t-ov-r.qcow2", raw.c_str(), "raw", 0);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    CHECK(volumeXml(path).find("<capacity unit='bytes'>5242880</capacity>") != std::string::npos);
+    CHECK(volumeXml(path).find("<format type='raw'/>") != std::string::npos);
+    OK_CALL(vt().delete_volume(c.get(), path, 0, &err));
+
+    // The test driver's base images are imaginary: a missing file means 1 GiB there.
+    v = overlaySpec("pdk-t-ov-m.qcow2", "/nonexistent/base.qcow2", "qcow2", 0);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    CHECK(volumeXml(path).find("<capacity unit='bytes'>1073741824</capacity>") != std::string::npos);
+    OK_CALL(vt().delete_volume(c.get(), path, 0, &err));
+
+    // A base that is itself a volume in a pool gives its capacity.
+    pdk_volume_spec base = overlaySpec("pdk-t-ov-base.qcow2", "/nonexistent/b0.qcow2", "qcow2", 3ull << 30);
+    char basePath[512] = {};
+    OK_CALL(vt().create_overlay(c.get(), &base, 0, basePath, sizeof basePath, &err));
+    v = overlaySpec("pdk-t-ov-v.qcow2", basePath, "qcow2", 0);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    CHECK(volumeXml(path).find("<capacity unit='bytes'>3221225472</capacity>") != std::string::npos);
+    OK_CALL(vt().delete_volume(c.get(), path, 0, &err));
+    OK_CALL(vt().delete_volume(c.get(), basePath, 0, &err));
+}
+
+TEST_CASE("undefine with storage removal deletes the disk volume", "[libvirt_qemu]") {
+    Conn c(kUri);
+    char path[512] = {};
+    pdk_volume_spec v = overlaySpec("pdk-t-rm.qcow2", "/images/base.qcow2", "qcow2", 1 << 30);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    pdk_domain_spec s = diskless("pdk-t-rm");
+    s.disk_path = path;
+    s.disk_format = "qcow2";
+    mustDefine(c, s);
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-rm", PDK_UNDEFINE_REMOVE_STORAGE, &err));
+    CHECK(volumeXml(path).empty());
+
+    // A disk that is no storage volume: refused before anything is removed.
+    pdk_domain_spec f = diskless("pdk-t-rmfile");
+    f.disk_path = "/not/a/volume.qcow2";
+    mustDefine(c, f);
+    Err err;
+    CHECK(vt().undefine_domain(c.get(), "pdk-t-rmfile", PDK_UNDEFINE_REMOVE_STORAGE, &err) == PDK_ERR_UNSUPPORTED);
+    CHECK(std::string(err.message).find("/not/a/volume.qcow2") != std::string::npos);
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-rmfile", 0, &err));
+}
+
+TEST_CASE("snapshots", "[libvirt_qemu]") {
+    Conn c(kUri);
+    mustDefine(c, diskless("pdk-t-snap"));
+    OK_CALL(vt().snapshot_create(c.get(), "pdk-t-snap", "ready", 0, &err));
+    Err err;
+    CHECK(vt().snapshot_create(c.get(), "pdk-t-snap", "ready", 0, &err) == PDK_ERR_ALREADY_EXISTS);
+    OK_CALL(vt().snapshot_create(c.get(), "pdk-t-snap", "ready", PDK_SNAPSHOT_REPLACE, &err));
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-snap", 0, &err));
+    OK_CALL(vt().snapshot_create(c.get(), "pdk-t-snap", "live<1>", 0, &err));
+
+    std::vector<std::string> names;
+    OK_CALL(vt().snapshot_list(c.get(), "pdk-t-snap", 0, &collectName, &names, &err));
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"live<1>", "ready"});
+
+    OK_CALL(vt().snapshot_revert(c.get(), "pdk-t-snap", "ready", 0, &err));
+    CHECK(c.get("pdk-t-snap").state == PDK_DOMAIN_SHUTOFF); // "ready" was taken while off
+    OK_CALL(vt().snapshot_revert(c.get(), "pdk-t-snap", "ready", PDK_REVERT_START, &err));
+    CHECK(c.get("pdk-t-snap").state == PDK_DOMAIN_RUNNING);
+
+    CHECK(vt().snapshot_revert(c.get(), "pdk-t-snap", "nope", 0, &err) == PDK_ERR_NOT_FOUND);
+    OK_CALL(vt().snapshot_delete(c.get(), "pdk-t-snap", "live<1>", 0, &err));
+    CHECK(vt().snapshot_delete(c.get(), "pdk-t-snap", "live<1>", 0, &err) == PDK_ERR_NOT_FOUND);
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-snap", 0, &err));
+    // Undefine also drops the remaining snapshot's metadata.
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-snap", 0, &err));
+}
+
+TEST_CASE("managed save and restore", "[libvirt_qemu]") {
+    Conn c(kUri);
+    mustDefine(c, diskless("pdk-t-save"));
+    Err err;
+    CHECK(vt().save_domain(c.get(), "pdk-t-save", 0, &err) == PDK_ERR_CONFLICT);
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-save", 0, &err));
+    OK_CALL(vt().save_domain(c.get(), "pdk-t-save", 0, &err));
+    DomainView saved = c.get("pdk-t-save");
+    CHECK(saved.state == PDK_DOMAIN_SHUTOFF);
+    CHECK(saved.managedSave);
+    bool listed = false;
+    for (const DomainView& d : c.list()) {
+        if (d.name == "pdk-t-save") listed = d.managedSave;
+    }
+    CHECK(listed);
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-save", 0, &err));
+    DomainView restored = c.get("pdk-t-save");
+    CHECK(restored.state == PDK_DOMAIN_RUNNING);
+    CHECK_FALSE(restored.managedSave);
+    OK_CALL(vt().save_domain(c.get(), "pdk-t-save", 0, &err));
+    // Undefine drops the saved image too.
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-save", 0, &err));
+}
+
+TEST_CASE("unknown flag bits are refused first", "[libvirt_qemu]") {
+    Conn c(kUri);
+    const uint32_t bad = 0x80000000u;
+    pdk_backend_connection* k = c.get();
+    Err err;
+    std::vector<DomainView> doms;
+    std::vector<std::string> names;
+    std::map<std::string, std::string> kvs;
+    pdk_host_info hi{};
+    hi.struct_size = sizeof hi;
+    pdk_ssh_target st{};
+    st.struct_size = sizeof st;
+    pdk_domain_spec s = diskless("pdk-t-flags");
+    pdk_volume_spec v = overlaySpec("pdk-t-flags.qcow2", "/b", "qcow2", 1);
+    char path[256];
+    // Unknown bits win even over a missing domain: nothing is looked up first.
+    CHECK(vt().host_info(k, bad, &hi, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().list_domains(k, bad, &collectDomain, &doms, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().get_domain(k, "nope", bad, &collectDomain, &doms, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().define_domain(k, &s, bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().start_domain(k, "nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().shutdown_domain(k, "nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().destroy_domain(k, "nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().undefine_domain(k, "nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().save_domain(k, "nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().get_metadata(k, "nope", bad, &collectKv, &kvs, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().set_metadata(k, "nope", nullptr, 0, bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().create_overlay(k, &v, bad, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().delete_volume(k, "/nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_create(k, "nope", "s", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_list(k, "nope", bad, &collectName, &names, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_revert(k, "nope", "s", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_delete(k, "nope", "s", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().ssh_target(k, "nope", bad, &st, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().subscribe_events(k, nullptr, nullptr, bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(std::string(err.message).find("0x80000000") != std::string::npos);
+}
+
+TEST_CASE("unknown domains answer NOT_FOUND", "[libvirt_qemu]") {
+    Conn c(kUri);
+    pdk_backend_connection* k = c.get();
+    Err err;
+    std::vector<std::string> names;
+    CHECK(vt().start_domain(k, "pdk-t-missing", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message).find("pdk-t-missing") != std::string::npos);
+    CHECK(vt().destroy_domain(k, "pdk-t-missing", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().undefine_domain(k, "pdk-t-missing", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().snapshot_list(k, "pdk-t-missing", 0, &collectName, &names, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().set_metadata(k, "pdk-t-missing", nullptr, 0, 0, &err) == PDK_ERR_NOT_FOUND);
+}
+
+namespace {
+
+struct EventLog {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::pair<std::string, pdk_lifecycle_event>> events;
+
+    static void sink(void* user, const char* name, pdk_lifecycle_event e) {
+        auto* log = static_cast<EventLog*>(user);
+        std::lock_guard lock(log->m);
+        log->events.emplace_back(name != nullptr ? name : "", e);
+        log->cv.notify_all();
+    }
+    bool waitFor(const std::string& name, pdk_lifecycle_event e) {
+        std::unique_lock lock(m);
+        return cv.wait_for(lock, std::chrono::seconds(5), [&] {
+            return std::find(events.begin(), events.end(), std::make_pair(name, e)) != events.end();
+        });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("lifecycle events reach the subscriber", "[libvirt_qemu]") {
+    Conn c(kUri);
+    EventLog log;
+    OK_CALL(vt().subscribe_events(c.get(), &EventLog::sink, &log, 0, &err));
+    mustDefine(c, diskless("pdk-t-events"));
+    CHECK(log.waitFor("pdk-t-events", PDK_EVENT_DEFINED));
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-events", 0, &err));
+    CHECK(log.waitFor("pdk-t-events", PDK_EVENT_STARTED));
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-events", 0, &err));
+    CHECK(log.waitFor("pdk-t-events", PDK_EVENT_STOPPED));
+
+    OK_CALL(vt().subscribe_events(c.get(), nullptr, nullptr, 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-events", 0, &err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::lock_guard lock(log.m);
+    for (const auto& [name, e] : log.events) CHECK(e != PDK_EVENT_UNDEFINED);
+}

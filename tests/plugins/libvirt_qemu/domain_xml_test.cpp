@@ -1,0 +1,147 @@
+// Golden-file tests for the domain XML builder (one case per feature, like libvirt's
+// qemuxml2argvdata), each also checked by virt-xml-validate against libvirt's schema.
+// PADDOCK_UPDATE_GOLDEN=1 rewrites the golden files from the current output.
+#include "domain_xml.hpp"
+#include "xml_writer.hpp"
+
+#include "plugin_fixture.hpp"
+
+#include <test_support.hpp>
+
+#include <paddock/cpp/backend.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace paddock::lvq;
+namespace t = paddock::test;
+
+namespace {
+
+void checkGolden(const std::string& file, const std::string& xml) {
+    const std::string path = std::string(LVQ_TEST_DATA_DIR) + "/" + file;
+    const char* update = std::getenv("PADDOCK_UPDATE_GOLDEN");
+    if (update != nullptr && std::string(update) == "1") t::writeFile(path, xml);
+    CHECK(xml == t::readFile(path));
+
+    t::TempDir dir;
+    const std::string tmp = dir.file(file);
+    t::writeFile(tmp, xml);
+    const std::string cmd = "virt-xml-validate '" + tmp + "' domain >/dev/null 2>&1";
+    INFO(file << " must satisfy libvirt's domain schema");
+    CHECK(std::system(cmd.c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("domain xml: diskless domain", "[domain_xml]") {
+    const pdk_domain_spec s = lvqtest::diskless("pdk-diskless");
+    checkGolden("diskless.xml", buildDomainXml(s, DomainXmlOptions{}));
+}
+
+TEST_CASE("domain xml: qcow2 disk with direct kernel boot on kvm", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-kernel");
+    s.vcpus = 2;
+    s.memory_mib = 1024;
+    s.disk_path = "/var/lib/paddock/vms/pdk-kernel.qcow2";
+    s.disk_format = "qcow2";
+    s.kernel_path = "/var/lib/paddock/images/vmlinuz";
+    s.initrd_path = "/var/lib/paddock/images/initrd.img";
+    s.kernel_cmdline = "console=ttyS0 root=/dev/vda rw quiet";
+    DomainXmlOptions o;
+    o.domainType = "kvm";
+    checkGolden("disk_kernel_boot.xml", buildDomainXml(s, o));
+}
+
+TEST_CASE("domain xml: user-mode network with an SSH port forward", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-usernet");
+    s.disk_path = "/var/lib/paddock/vms/pdk-usernet.qcow2";
+    s.disk_format = "qcow2";
+    s.network_mode = PDK_NETWORK_USER;
+    s.ssh_forward_port = 40022;
+    checkGolden("user_network.xml", buildDomainXml(s, DomainXmlOptions{}));
+}
+
+TEST_CASE("domain xml: user-mode network on q35 uses the pcie.0 root bus", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-q35");
+    s.network_mode = PDK_NETWORK_USER;
+    s.ssh_forward_port = 40023;
+    DomainXmlOptions o;
+    o.machine = "q35";
+    const std::string xml = buildDomainXml(s, o);
+    CHECK(xml.find("virtio-net-pci,netdev=pdknet0,bus=pcie.0,addr=0x1f") != std::string::npos);
+}
+
+TEST_CASE("domain xml: libvirt network", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-libvirtnet");
+    s.network_mode = PDK_NETWORK_LIBVIRT;
+    s.network_name = "paddock-net";
+    checkGolden("libvirt_network.xml", buildDomainXml(s, DomainXmlOptions{}));
+}
+
+TEST_CASE("domain xml: metadata values are escaped", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-metadata");
+    const pdk_kv kv[] = {{"owner", "alice <admin> & \"bob\" 'o'"}, {"pool", "lab&1"}, {"k<&>\"'", "v"}};
+    s.metadata = kv;
+    s.metadata_count = 3;
+    const std::string xml = buildDomainXml(s, DomainXmlOptions{});
+    checkGolden("metadata_escaping.xml", xml);
+}
+
+TEST_CASE("domain xml: inputs XML cannot carry are refused", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-bad");
+    const pdk_kv kv[] = {{"owner", "a\x01b"}};
+    s.metadata = kv;
+    s.metadata_count = 1;
+    try {
+        buildDomainXml(s, DomainXmlOptions{});
+        FAIL("expected an error");
+    } catch (const pdk::Error& e) {
+        CHECK(e.status() == PDK_ERR_INVALID_ARGUMENT);
+    }
+    pdk_domain_spec noName = lvqtest::diskless("");
+    CHECK_THROWS_AS(buildDomainXml(noName, DomainXmlOptions{}), pdk::Error);
+    pdk_domain_spec noNet = lvqtest::diskless("x");
+    noNet.network_mode = PDK_NETWORK_LIBVIRT;
+    CHECK_THROWS_AS(buildDomainXml(noNet, DomainXmlOptions{}), pdk::Error);
+}
+
+TEST_CASE("metadata element round trip", "[domain_xml]") {
+    const KeyValues in = {{"owner", "<&>\"'"}, {"ssh_port", "2222"}, {"multi", "line\none"}};
+    const std::string xml = buildMetadataElement(in);
+    CHECK(xml.find("<vm>") == 0);
+    CHECK(parseMetadataElement(xml) == in);
+    // libvirt hands the element back with its prefix and sometimes without the declaration.
+    CHECK(parseMetadataElement("<paddock:vm xmlns:paddock=\"https://paddock.dev/xmlns/vm/1\">"
+                               "<paddock:entry key=\"a\">1</paddock:entry></paddock:vm>") == KeyValues{{"a", "1"}});
+    CHECK(parseMetadataElement("<paddock:vm><paddock:entry key=\"b\">2</paddock:entry></paddock:vm>") ==
+          KeyValues{{"b", "2"}});
+    CHECK(parseMetadataElement("<vm/>").empty());
+}
+
+TEST_CASE("overlay volume and snapshot xml", "[domain_xml]") {
+    const std::string vol = buildOverlayVolumeXml("vm1.qcow2", 1073741824, "/img/base&1.qcow2", "qcow2");
+    CHECK(vol.find("<compat>1.1</compat>") != std::string::npos);
+    CHECK(vol.find("<path>/img/base&amp;1.qcow2</path>") != std::string::npos);
+    CHECK(vol.find("<capacity unit=\"bytes\">1073741824</capacity>") != std::string::npos);
+    CHECK(buildSnapshotXml("ready<1>") == "<domainsnapshot><name>ready&lt;1&gt;</name></domainsnapshot>\n");
+}
+
+TEST_CASE("disk paths and capabilities are read from libvirt XML", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-disk");
+    s.disk_path = "/pool/a.qcow2";
+    CHECK(parseDiskPaths(buildDomainXml(s, DomainXmlOptions{})) == std::vector<std::string>{"/pool/a.qcow2"});
+
+    const std::string caps = R"(<capabilities><host><cpu><arch>x86_64</arch><feature name='hypervisor'/></cpu></host>
+        <guest><os_type>hvm</os_type><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest>
+        </capabilities>)";
+    CHECK(capsListDomainType(caps, "x86_64", "kvm"));
+    CHECK_FALSE(capsListDomainType(caps, "i686", "kvm"));
+    CHECK_FALSE(capsHostHasVirtualization(caps));
+    std::string vmx = caps;
+    vmx.replace(vmx.find("hypervisor"), 10, "vmx");
+    CHECK(capsHostHasVirtualization(vmx));
+}
