@@ -89,7 +89,10 @@ std::string upper(std::string_view s) {
 
 std::string envName(const KeyPath& path) {
     std::string out(kEnvPrefix);
-    for (size_t i = 0; i < path.size(); ++i) out += (i ? "_" : "") + upper(path[i]);
+    for (size_t i = 0; i < path.size(); ++i) {
+        if (i != 0) out += '_';
+        out += upper(path[i]);
+    }
     return out;
 }
 
@@ -553,6 +556,10 @@ void readSite(Section& s, SiteConfig& c) {
     s.uint("default_vcpus", c.default_vcpus, 1, kMaxVcpus);
     s.uint("default_memory_mb", c.default_memory_mb, kMinMemoryMb, kMaxMemoryMb);
     s.uint("stop_timeout_s", c.stop_timeout_s, 0, 86400);
+    s.string("ssh_user", c.ssh_user, 1);
+    s.uint("ssh_port_min", c.ssh_port_min, 1024, 65535);
+    s.uint("ssh_port_max", c.ssh_port_max, 1024, 65535);
+    s.uint("ready_timeout_s", c.ready_timeout_s, 1, 86400);
     s.string("default_template", c.default_template);
     s.list("templates", c.templates, readTemplate);
 }
@@ -620,6 +627,9 @@ void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
         const KeyPath path{"sites", std::to_string(i)};
         if (const auto [it, added] = seen.emplace(sites[i].name, i); !added)
             failAt(ctx, child(path, "name"), "duplicate site name '" + sites[i].name + "' (also sites[" + std::to_string(it->second) + "])");
+        if (sites[i].ssh_port_min > sites[i].ssh_port_max)
+            failAt(ctx, child(path, "ssh_port_max"), "must not be below ssh_port_min (" +
+                                                          std::to_string(sites[i].ssh_port_min) + ")");
         checkTemplates(ctx, sites[i], path);
     }
 }

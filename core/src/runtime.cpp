@@ -8,6 +8,11 @@ namespace paddock {
 
 Runtime::Runtime(Config config) : config_(std::move(config)) {}
 
+Runtime::~Runtime() {
+    // Sites stop their threads before the audit log and metrics they write to go away.
+    services_.clear();
+}
+
 Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
     std::unique_ptr<Runtime> rt(new Runtime(config));
     try {
@@ -15,6 +20,13 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
     } catch (const std::exception& e) {
         return makeError(ErrorCode::Unavailable, e.what());
     }
+    auto identity = ensureSshIdentity(config.paths.state_dir);
+    if (!identity) {
+        Error e = std::move(identity).error();
+        e.message = "paths.state_dir: " + e.message;
+        return e;
+    }
+    rt->identity_ = identity.value();
     for (const auto& dir : config.paths.plugin_dirs) {
         if (auto loaded = rt->plugins_.loadDirectory(dir); !loaded) {
             Error e = std::move(loaded).error();
@@ -22,6 +34,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             return e;
         }
     }
+    for (const auto& failure : rt->plugins_.failures()) rt->warnings_.push_back(failure.message);
     for (const auto& site : config.sites) {
         auto plugin = rt->plugins_.backend(site.backend);
         if (!plugin) {
@@ -29,13 +42,13 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             e.message = "site '" + site.name + "': " + e.message;
             return e;
         }
-        auto connection = plugin.value()->connect(site.uri);
-        if (!connection) {
-            Error e = std::move(connection).error();
-            e.message = "site '" + site.name + "': " + e.message;
-            return e;
+        auto service = std::make_unique<VmService>(site, plugin.value(), *rt->audit_, rt->metrics_, rt->events_,
+                                                   rt->identity_);
+        if (auto connected = service->connect(); !connected) {
+            rt->warnings_.push_back("site '" + site.name + "': " + connected.error().message +
+                                    " (retrying in the background)");
         }
-        rt->services_.push_back(std::make_unique<VmService>(site, connection.value(), *rt->audit_, rt->metrics_));
+        rt->services_.push_back(std::move(service));
     }
     return rt;
 }
@@ -51,11 +64,26 @@ Result<VmService*> Runtime::site(const std::string& name) {
     return makeError(ErrorCode::NotFound, "unknown site '" + name + "' (known: " + known + ")");
 }
 
+std::vector<VmService*> Runtime::services() {
+    std::vector<VmService*> out;
+    for (const auto& s : services_) out.push_back(s.get());
+    return out;
+}
+
 std::vector<SiteStatus> Runtime::sites() {
     std::vector<SiteStatus> out;
     for (const auto& s : services_) {
-        SiteStatus status{s->site().name, s->site().backend, s->site().uri, {}};
-        if (auto host = s->connection()->hostInfo(); host) status.host = host.value();
+        SiteStatus status{s->site().name, s->site().backend, s->site().uri, false, {}, {}};
+        auto conn = s->connection();
+        if (!conn) {
+            status.error = conn.error().message;
+        } else if (auto host = conn.value()->hostInfo(); host) {
+            status.reachable = true;
+            status.host = host.value();
+        } else {
+            status.reachable = host.error().code != ErrorCode::Unavailable;
+            if (!status.reachable) status.error = host.error().message;
+        }
         out.push_back(std::move(status));
     }
     return out;

@@ -48,6 +48,10 @@ sites:
     default_vcpus: 2
     default_memory_mb: 1024
     stop_timeout_s: 5
+    ssh_user: learner
+    ssh_port_min: 30000
+    ssh_port_max: 30009
+    ready_timeout_s: 120
     default_template: small
     templates:
       - name: big
@@ -112,6 +116,10 @@ TEST_CASE("config: absent keys take the documented defaults", "[config]") {
     CHECK(s.default_vcpus == 1);
     CHECK(s.default_memory_mb == 512);
     CHECK(s.stop_timeout_s == 60);
+    CHECK(s.ssh_user == "student");
+    CHECK(s.ssh_port_min == 22000);
+    CHECK(s.ssh_port_max == 22999);
+    CHECK(s.ready_timeout_s == 300);
     CHECK(s.default_template.empty());
     CHECK(s.templates.empty());
 }
@@ -150,6 +158,10 @@ TEST_CASE("config: every key of a full file is read", "[config]") {
     CHECK(s.default_vcpus == 2);
     CHECK(s.default_memory_mb == 1024);
     CHECK(s.stop_timeout_s == 5);
+    CHECK(s.ssh_user == "learner");
+    CHECK(s.ssh_port_min == 30000);
+    CHECK(s.ssh_port_max == 30009);
+    CHECK(s.ready_timeout_s == 120);
     CHECK(s.default_template == "small");
     REQUIRE(s.templates.size() == 2);
     CHECK(s.templates[0].name == "big");
@@ -271,6 +283,8 @@ TEST_CASE("config: cross-key checks", "[config]") {
     CHECK(parseOk(templateWith("") + "    default_template: t1\n").sites[0].default_template == "t1");
     CHECK_THAT(parseError(templateWith("        initrd: /i\n")), Contains("sites[0].templates[0].initrd: requires kernel"));
     CHECK_THAT(parseError(siteWith("    uri: \"\"\n")), Contains("sites[0].uri: must not be empty"));
+    CHECK_THAT(parseError(siteWith("    ssh_port_min: 23000\n    ssh_port_max: 22000\n")),
+               Contains("sites[0].ssh_port_max: must not be below ssh_port_min (23000)"));
     CHECK_THAT(parseError("server:\n  public_paths: [healthz]\n" + kMinimal), Contains("server.public_paths: 'healthz' does not start with '/'"));
 }
 

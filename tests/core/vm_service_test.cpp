@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <mutex>
+#include <thread>
 
 using namespace paddock;
 
@@ -19,19 +21,19 @@ struct TestSite {
         REQUIRE(loaded.ok());
         auto plugin = host.backend("org.paddock.libvirt-qemu");
         REQUIRE(plugin.ok());
-        auto conn = plugin.value()->connect("test:///default");
-        REQUIRE(conn.ok());
-        connection = conn.value();
         cfg.name = "test";
         cfg.uri = "test:///default";
         if (cfg.storage_pool == SiteConfig{}.storage_pool) cfg.storage_pool = "default-pool";
-        service = std::make_unique<VmService>(cfg, connection, audit, metrics);
+        service = std::make_unique<VmService>(cfg, plugin.value(), audit, metrics, events, SshIdentity{});
+        REQUIRE(service->connect().ok());
+        connection = service->connection().value();
     }
     PluginHost host;
-    std::shared_ptr<BackendConnection> connection;
     AuditLog audit{""};
     CoreMetrics metrics;
+    std::shared_ptr<EventHub> events = EventHub::create();
     std::unique_ptr<VmService> service;
+    std::shared_ptr<BackendConnection> connection;
 };
 
 CreateVmRequest request(const std::string& name, bool start = false) {
@@ -188,4 +190,75 @@ TEST_CASE("operations on unknown VMs are NotFound", "[vm_service]") {
     CHECK(svc.stop("ghost", "t").error().code == ErrorCode::NotFound);
     CHECK(svc.remove("ghost", "t").error().code == ErrorCode::NotFound);
     CHECK(svc.get("ghost").error().code == ErrorCode::NotFound);
+}
+
+TEST_CASE("user-mode VMs get distinct SSH forward ports recorded in metadata", "[vm_service]") {
+    SiteConfig cfg;
+    cfg.network_mode = "user";
+    cfg.ssh_port_min = static_cast<uint16_t>(test::freeLoopbackPort());
+    cfg.ssh_port_max = cfg.ssh_port_min;  // room for exactly one VM
+    cfg.ready_timeout_s = 1;
+    TestSite site(cfg);
+    auto& svc = *site.service;
+
+    auto first = svc.create(request("port-a"), "tester");
+    REQUIRE(first.ok());
+    CHECK(first->ssh_port == cfg.ssh_port_min);
+    CHECK(first->ssh_host == "127.0.0.1");
+    CHECK(first->ssh_user == "student");
+    CHECK(site.connection->getMetadata("port-a")->at("ssh_port") == std::to_string(cfg.ssh_port_min));
+
+    // The only port is recorded by a live VM: the next create fails cleanly, leaving nothing.
+    auto second = svc.create(request("port-b"), "tester");
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.error().code == ErrorCode::Unavailable);
+    CHECK(second.error().message.find("no free SSH forward port") != std::string::npos);
+    CHECK_FALSE(exists(*site.connection, "port-b"));
+
+    // Deleting the first frees the port for the next VM.
+    REQUIRE(svc.remove("port-a", "tester").ok());
+    auto third = svc.create(request("port-c"), "tester");
+    REQUIRE(third.ok());
+    CHECK(third->ssh_port == cfg.ssh_port_min);
+}
+
+TEST_CASE("lifecycle events are published for changes made behind Paddock's back", "[vm_service][events]") {
+    TestSite site;
+    std::mutex m;
+    std::vector<VmEvent> seen;
+    auto sub = site.events->subscribe([&](const VmEvent& e) {
+        std::lock_guard lock(m);
+        seen.push_back(e);
+    });
+    REQUIRE(site.service->create(request("evented"), "tester").ok());
+    REQUIRE(site.connection->startDomain("evented").ok());  // not through VmService
+    for (int i = 0; i < 50; ++i) {
+        {
+            std::lock_guard lock(m);
+            if (std::any_of(seen.begin(), seen.end(), [](const VmEvent& e) { return e.vm == "evented" && e.event == "started"; }))
+                break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::lock_guard lock(m);
+    const auto started = std::find_if(seen.begin(), seen.end(), [](const VmEvent& e) { return e.vm == "evented" && e.event == "started"; });
+    REQUIRE(started != seen.end());
+    CHECK(started->kind == "lifecycle");
+    CHECK(started->state_code == 1);
+    CHECK(started->site == "test");
+}
+
+TEST_CASE("a dropped hypervisor connection answers Unavailable, then heals", "[vm_service][reconnect]") {
+    TestSite site;
+    site.service->link().dropForTest();
+    auto during = site.service->list();
+    REQUIRE_FALSE(during.ok());
+    CHECK(during.error().code == ErrorCode::Unavailable);
+    CHECK(during.error().message.find("reconnecting") != std::string::npos);
+    bool healed = false;
+    for (int i = 0; i < 100 && !healed; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        healed = site.service->list().ok();
+    }
+    CHECK(healed);
 }

@@ -63,6 +63,10 @@ struct SiteConfig {
     uint32_t default_vcpus = 1;
     uint64_t default_memory_mb = 512;
     uint32_t stop_timeout_s = 60;                // graceful shutdown before forcing
+    std::string ssh_user = "student";            // account Paddock's key logs into
+    uint16_t ssh_port_min = 22000;               // network_mode user: 127.0.0.1 ports forwarded to guest 22
+    uint16_t ssh_port_max = 22999;
+    uint32_t ready_timeout_s = 300;              // SSH must answer this long after a start
     std::string default_template;                // empty: the first template, or none
     std::vector<TemplateConfig> templates;
 };

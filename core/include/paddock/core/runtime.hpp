@@ -4,9 +4,11 @@
 
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/config.hpp"
+#include "paddock/core/events.hpp"
 #include "paddock/core/metrics.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/result.hpp"
+#include "paddock/core/ssh_identity.hpp"
 #include "paddock/core/vm_service.hpp"
 
 #include <memory>
@@ -19,23 +21,33 @@ struct SiteStatus {
     std::string name;
     std::string backend;
     std::string uri;
+    bool reachable = false;
+    std::string error;    // why not, when not reachable
     HostInfo host;
 };
 
 class Runtime {
 public:
-    // Loads plugins from config.paths.plugin_dirs, connects every site, opens the audit log at
-    // <log_dir>/audit.log. Fails naming the site/plugin that could not be set up.
+    // Loads plugins from config.paths.plugin_dirs, opens the audit log at <log_dir>/audit.log,
+    // makes sure Paddock's SSH key exists in <state_dir>/ssh, and connects every site. Fails
+    // naming the site/plugin that could not be set up; a hypervisor that does not answer yet
+    // is only a warning (its site reconnects in the background and answers 503 meanwhile).
     static Result<std::unique_ptr<Runtime>> create(const Config& config);
+    ~Runtime();
 
     const Config& config() const noexcept { return config_; }
     PluginHost& plugins() noexcept { return plugins_; }
     AuditLog& audit() noexcept { return *audit_; }
     CoreMetrics& metrics() noexcept { return metrics_; }
+    const std::shared_ptr<EventHub>& events() const noexcept { return events_; }
+    const SshIdentity& sshIdentity() const noexcept { return identity_; }
+    // Problems met during create() that did not stop it, for the caller to log.
+    const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
     // The named site, or the first one when `name` is empty. NotFound otherwise.
     Result<VmService*> site(const std::string& name = {});
     std::vector<SiteStatus> sites();
+    std::vector<VmService*> services();
 
 private:
     explicit Runtime(Config config);
@@ -43,6 +55,9 @@ private:
     Config config_;
     PluginHost plugins_;
     CoreMetrics metrics_;
+    std::shared_ptr<EventHub> events_ = EventHub::create();
+    SshIdentity identity_;
+    std::vector<std::string> warnings_;
     std::unique_ptr<AuditLog> audit_;
     std::vector<std::unique_ptr<VmService>> services_;
 };

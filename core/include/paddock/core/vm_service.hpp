@@ -1,5 +1,6 @@
-// VM lifecycle on one site: create (overlay disk + define + start), start, graceful stop with
-// forced fallback, restart, delete with storage, list and get straight from the backend.
+// VM lifecycle on one site: create (overlay disk + SSH port + define + start), start, graceful
+// stop with forced fallback, restart, delete with storage, list and get straight from the
+// backend; readiness (SSH login works) tracked per VM and lifecycle events published.
 // Every operation is audited and counted. Thread-safe: operations on one VM are serialised,
 // different VMs proceed in parallel.
 #pragma once
@@ -7,13 +8,19 @@
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/backend.hpp"
 #include "paddock/core/config.hpp"
+#include "paddock/core/events.hpp"
 #include "paddock/core/metrics.hpp"
+#include "paddock/core/port_allocator.hpp"
+#include "paddock/core/readiness.hpp"
 #include "paddock/core/result.hpp"
+#include "paddock/core/site_link.hpp"
+#include "paddock/core/ssh_identity.hpp"
 
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +35,7 @@ inline constexpr const char* kImage = "image";        // base image the overlay 
 inline constexpr const char* kDisk = "disk";          // the VM's own overlay
 inline constexpr const char* kCreatedAt = "created_at";
 inline constexpr const char* kCreatedBy = "created_by";
+inline constexpr const char* kSshPort = "ssh_port";   // user-mode forward 127.0.0.1:PORT -> guest 22
 }  // namespace meta
 
 struct CreateVmRequest {
@@ -46,6 +54,10 @@ struct VmView {
     std::string template_name;
     std::string image;         // base image; empty for diskless
     std::string disk;          // the overlay; empty for diskless
+    ReadinessInfo readiness;
+    std::string ssh_host;      // empty when unknown
+    uint16_t ssh_port = 0;
+    std::string ssh_user;
     uint64_t memory_mb() const noexcept { return domain.max_memory_kib / 1024; }
 };
 
@@ -53,10 +65,19 @@ enum class StopOutcome { Graceful, Forced, AlreadyStopped };
 
 class VmService {
 public:
-    VmService(SiteConfig site, std::shared_ptr<BackendConnection> connection, AuditLog& audit, CoreMetrics& metrics);
+    VmService(SiteConfig site, std::shared_ptr<BackendPlugin> backend, AuditLog& audit, CoreMetrics& metrics,
+              std::shared_ptr<EventHub> events, SshIdentity identity);
+    ~VmService();
+
+    // Connects (a failure is returned but not fatal: the link keeps retrying) and starts
+    // readiness probes for running VMs found there.
+    Status connect();
 
     const SiteConfig& site() const noexcept { return site_; }
-    const std::shared_ptr<BackendConnection>& connection() const noexcept { return connection_; }
+    SiteLink& link() noexcept { return link_; }
+    // The live connection, or Unavailable while the hypervisor is unreachable.
+    Result<std::shared_ptr<BackendConnection>> connection() { return link_.connection(); }
+    ReadinessTracker& readiness() noexcept { return readiness_; }
 
     Result<std::vector<VmView>> list();
     Result<VmView> get(const std::string& name);
@@ -80,26 +101,39 @@ public:
 
 private:
     Result<const TemplateConfig*> resolveTemplate(const std::optional<std::string>& name) const;
+    Result<VmView> createLocked(const CreateVmRequest& request, const std::string& actor, BackendConnection& conn);
     VmView toView(DomainInfo info) const;
+    bool probesSsh() const noexcept { return site_.network_mode != "none"; }
+    Result<SshEndpoint> sshEndpoint(const std::string& vm);
+    void onLifecycle(const std::string& vm, pdk_lifecycle_event event);
+    void onConnected();
+    std::set<uint16_t> portsInUse(BackendConnection& conn);
     std::shared_ptr<std::mutex> vmLock(const std::string& name);
     template <class T>
     T audited(const std::string& actor, const std::string& vm, const std::string& action, T result);
-    Status waitForState(const std::string& name, DomainState wanted, std::chrono::milliseconds timeout);
+    Status waitForState(BackendConnection& conn, const std::string& name, DomainState wanted,
+                        std::chrono::milliseconds timeout);
     // Paddock's metadata changes only through Paddock, so it is cached by UUID: a listing then
     // stays one bulk backend call instead of one call per domain.
-    Metadata cachedMetadata(const DomainInfo& info);
+    Metadata cachedMetadata(BackendConnection& conn, const DomainInfo& info);
     void forgetMetadata(const std::string& uuid);
     void publishStateGauge(const std::vector<DomainInfo>& domains);
 
     SiteConfig site_;
-    std::shared_ptr<BackendConnection> connection_;
     AuditLog& audit_;
     CoreMetrics& metrics_;
+    std::shared_ptr<EventHub> events_;
+    SshIdentity identity_;
+    PortAllocator ports_;
     std::chrono::milliseconds stopTimeout_;
     std::mutex locksMutex_;
     std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks_;
     std::mutex metadataMutex_;
     std::unordered_map<std::string, Metadata> metadataByUuid_;
+    // ~VmService stops the link's monitor and events first; then the tracker (whose probes
+    // still use the link) goes before the link itself.
+    SiteLink link_;
+    ReadinessTracker readiness_;
 };
 
 }  // namespace paddock

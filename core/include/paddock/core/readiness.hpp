@@ -1,0 +1,68 @@
+// Tracks whether each started VM answers SSH with Paddock's key. begin() starts a probe on
+// its own thread that retries until the guest answers, the VM is cancelled, or the timeout
+// passes; changes are published on the EventHub. Thread-safe; begin() and cancel() never
+// block on a probe, so they may be called from a backend's event thread.
+#pragma once
+
+#include "paddock/core/events.hpp"
+#include "paddock/core/result.hpp"
+#include "paddock/core/ssh_client.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace paddock {
+
+enum class Readiness { Unknown, Stopped, Booting, Ready, Unreachable };
+std::string_view readinessName(Readiness r) noexcept;
+
+struct ReadinessInfo {
+    Readiness state = Readiness::Unknown;
+    std::chrono::system_clock::time_point since{};
+    double seconds_to_ready = 0;  // from begin() to the first successful login
+    SshHostKey host_key;          // as seen at the first successful login
+    std::string error;            // the last probe error while Booting/Unreachable
+};
+
+class ReadinessTracker {
+public:
+    // Resolves where and how to log into a VM (may fail while the VM is still being set up).
+    using EndpointResolver = std::function<Result<SshEndpoint>(const std::string& vm)>;
+
+    ReadinessTracker(std::string site, EndpointResolver resolver, std::shared_ptr<EventHub> events,
+                     std::chrono::milliseconds timeout);
+    // Cancels every probe and waits for their threads to finish.
+    ~ReadinessTracker();
+    ReadinessTracker(const ReadinessTracker&) = delete;
+    ReadinessTracker& operator=(const ReadinessTracker&) = delete;
+
+    // (Re)starts probing `vm`; a probe already running for it is cancelled.
+    void begin(const std::string& vm);
+    // Stops probing and records `state` (Stopped when the VM went off, Unknown when deleted).
+    void cancel(const std::string& vm, Readiness state = Readiness::Stopped);
+    ReadinessInfo get(const std::string& vm) const;
+    // Waits until `vm` is Ready or Unreachable or the wait times out; returns the info then.
+    ReadinessInfo waitSettled(const std::string& vm, std::chrono::milliseconds timeout) const;
+
+private:
+    struct Probe;
+    void run(std::shared_ptr<Probe> probe);
+    void set(const std::string& vm, const std::shared_ptr<Probe>& probe, ReadinessInfo info);
+
+    std::string site_;
+    EndpointResolver resolver_;
+    std::shared_ptr<EventHub> events_;
+    std::chrono::milliseconds timeout_;
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    std::map<std::string, ReadinessInfo> infos_;
+    std::map<std::string, std::shared_ptr<Probe>> probes_;
+    int running_ = 0;
+};
+
+}  // namespace paddock

@@ -1,0 +1,69 @@
+// A site's connection to its hypervisor that heals itself. A monitor thread notices a dead
+// connection (the backend's keepalive/close callback reports it, or is_alive() says so) and
+// reopens it with exponential backoff (0.5 s doubling to 30 s); meanwhile connection() answers
+// Unavailable with the reason, which the API turns into 503. After every (re)connect the
+// lifecycle event subscription is renewed. Thread-safe.
+#pragma once
+
+#include "paddock/core/backend.hpp"
+#include "paddock/core/result.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace paddock {
+
+class SiteLink {
+public:
+    // Called on the backend's event thread; see pdk_event_sink. Must not block.
+    using EventSink = std::function<void(const std::string& vm, pdk_lifecycle_event event)>;
+    // Called on the monitor thread after each successful (re)connect.
+    using ConnectedHook = std::function<void()>;
+
+    SiteLink(std::string site, std::shared_ptr<BackendPlugin> plugin, std::string uri);
+    // Calls stop().
+    ~SiteLink();
+    SiteLink(const SiteLink&) = delete;
+    SiteLink& operator=(const SiteLink&) = delete;
+
+    // Tries to connect once now, then starts the monitor. Returns the first attempt's result
+    // (a failure is not fatal: the monitor keeps trying).
+    Status start(EventSink events, ConnectedHook onConnected);
+
+    // The live connection, or Unavailable ("site X: connection to URI lost: ...; retrying").
+    Result<std::shared_ptr<BackendConnection>> connection();
+    bool connected();
+    const std::string& uri() const noexcept { return uri_; }
+
+    // Stops the monitor and unsubscribes events: after it returns the EventSink and the
+    // ConnectedHook are never called again. connection() keeps answering. Idempotent.
+    void stop();
+
+    // Test hook: drop the connection as if the hypervisor went away.
+    void dropForTest();
+
+private:
+    Status connectOnce();
+    void monitor();
+    void markLost(const std::string& why);
+
+    std::string site_;
+    std::shared_ptr<BackendPlugin> plugin_;
+    std::string uri_;
+    EventSink events_;
+    ConnectedHook onConnected_;
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::shared_ptr<BackendConnection> connection_;
+    std::string lastError_;
+    bool stopping_ = false;
+    std::thread monitor_;
+};
+
+}  // namespace paddock

@@ -1,0 +1,145 @@
+#include "paddock/core/readiness.hpp"
+
+#include <thread>
+
+namespace paddock {
+
+namespace {
+constexpr auto kRetryInterval = std::chrono::milliseconds(500);
+constexpr auto kAttemptTimeout = std::chrono::seconds(5);
+}  // namespace
+
+std::string_view readinessName(Readiness r) noexcept {
+    switch (r) {
+        case Readiness::Unknown: return "unknown";
+        case Readiness::Stopped: return "stopped";
+        case Readiness::Booting: return "booting";
+        case Readiness::Ready: return "ready";
+        case Readiness::Unreachable: return "unreachable";
+    }
+    return "unknown";
+}
+
+struct ReadinessTracker::Probe {
+    std::string vm;
+    bool cancelled = false;  // guarded by the tracker's mutex
+};
+
+ReadinessTracker::ReadinessTracker(std::string site, EndpointResolver resolver, std::shared_ptr<EventHub> events,
+                                   std::chrono::milliseconds timeout)
+    : site_(std::move(site)), resolver_(std::move(resolver)), events_(std::move(events)), timeout_(timeout) {}
+
+ReadinessTracker::~ReadinessTracker() {
+    std::unique_lock lock(mutex_);
+    for (auto& [vm, probe] : probes_) probe->cancelled = true;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return running_ == 0; });
+}
+
+void ReadinessTracker::begin(const std::string& vm) {
+    auto probe = std::make_shared<Probe>();
+    probe->vm = vm;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = probes_.find(vm); it != probes_.end()) it->second->cancelled = true;
+        probes_[vm] = probe;
+        ++running_;
+    }
+    set(vm, probe, ReadinessInfo{Readiness::Booting, std::chrono::system_clock::now(), 0, {}, {}});
+    changed_.notify_all();
+    std::thread([this, probe] { run(probe); }).detach();
+}
+
+void ReadinessTracker::cancel(const std::string& vm, Readiness state) {
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = probes_.find(vm); it != probes_.end()) {
+            it->second->cancelled = true;
+            probes_.erase(it);
+        }
+        if (state == Readiness::Unknown) {
+            infos_.erase(vm);
+            changed_.notify_all();
+            return;
+        }
+    }
+    changed_.notify_all();
+    set(vm, nullptr, ReadinessInfo{state, std::chrono::system_clock::now(), 0, {}, {}});
+}
+
+ReadinessInfo ReadinessTracker::get(const std::string& vm) const {
+    std::lock_guard lock(mutex_);
+    const auto it = infos_.find(vm);
+    return it == infos_.end() ? ReadinessInfo{} : it->second;
+}
+
+ReadinessInfo ReadinessTracker::waitSettled(const std::string& vm, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout, [&] {
+        const auto it = infos_.find(vm);
+        return it != infos_.end() && it->second.state != Readiness::Booting;
+    });
+    const auto it = infos_.find(vm);
+    return it == infos_.end() ? ReadinessInfo{} : it->second;
+}
+
+void ReadinessTracker::set(const std::string& vm, const std::shared_ptr<Probe>& probe, ReadinessInfo info) {
+    {
+        std::lock_guard lock(mutex_);
+        // A probe that was replaced or cancelled must not overwrite the newer truth.
+        if (probe != nullptr && probe->cancelled) return;
+        auto& slot = infos_[vm];
+        if (slot.state == info.state && info.state == Readiness::Booting && slot.error != info.error) {
+            slot.error = info.error;  // same state, fresher error: no event
+            return;
+        }
+        slot = info;
+    }
+    changed_.notify_all();
+    VmEvent e;
+    e.site = site_;
+    e.vm = vm;
+    e.kind = "readiness";
+    e.event = std::string(readinessName(info.state));
+    e.readiness = e.event;
+    events_->publish(std::move(e));
+}
+
+void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + timeout_;
+    std::string lastError = "no attempt yet";
+    for (;;) {
+        {
+            std::lock_guard lock(mutex_);
+            if (probe->cancelled) break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            set(probe->vm, probe,
+                ReadinessInfo{Readiness::Unreachable, std::chrono::system_clock::now(), 0, {},
+                              "no SSH login within " + std::to_string(timeout_.count() / 1000) + " s: " + lastError});
+            break;
+        }
+        auto endpoint = resolver_(probe->vm);
+        if (endpoint) {
+            auto key = probeSsh(endpoint.value(), kAttemptTimeout);
+            if (key) {
+                const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                set(probe->vm, probe, ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, key.value(), {}});
+                break;
+            }
+            lastError = key.error().message;
+        } else {
+            lastError = endpoint.error().message;
+        }
+        set(probe->vm, probe, ReadinessInfo{Readiness::Booting, std::chrono::system_clock::now(), 0, {}, lastError});
+        std::unique_lock lock(mutex_);
+        changed_.wait_for(lock, kRetryInterval, [&] { return probe->cancelled; });
+    }
+    std::lock_guard lock(mutex_);
+    if (auto it = probes_.find(probe->vm); it != probes_.end() && it->second == probe) probes_.erase(it);
+    --running_;
+    changed_.notify_all();
+}
+
+}  // namespace paddock
