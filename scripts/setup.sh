@@ -33,7 +33,7 @@ fi
 if [ ! -f "$here/server/web/node_modules/.paddock-installed" ] || \
    [ "$here/server/web/package.json" -nt "$here/server/web/node_modules/.paddock-installed" ]; then
   if [ -f "$here/server/web/package.json" ]; then
-    (cd "$here/server/web" && npm install --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.paddock-installed)
+    (cd "$here/server/web" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.paddock-installed)
   fi
 fi
 

@@ -1,0 +1,44 @@
+// Poco's side of the server: one handler object per request that runs the pipeline
+// parse URI -> route -> authenticate -> 404/405 -> authorize -> body limit -> handler -> metrics
+// -> one log line. Every exception is caught and answered with 500. Never logs the
+// Authorization header, tokens or bodies.
+#pragma once
+
+#include "paddock/server/auth.hpp"
+#include "paddock/server/http_metrics.hpp"
+#include "paddock/server/router.hpp"
+
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+
+#include <cstdint>
+
+namespace paddock::server {
+
+// Shared by all request threads; everything it holds is read-only after construction or
+// internally synchronised. All references must outlive the HTTPServer using it.
+class Dispatcher {
+public:
+    Dispatcher(const Router& router, const Authenticator& auth, HttpMetrics& metrics, uint64_t maxBodyBytes,
+               Poco::Logger& logger);
+    void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) const;
+
+private:
+    const Router& router_;
+    const Authenticator& auth_;
+    HttpMetrics& metrics_;
+    uint64_t maxBodyBytes_;
+    Poco::Logger& logger_;
+};
+
+// Hands every request to the Dispatcher. Owned by the HTTPServer.
+class DispatcherFactory : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    explicit DispatcherFactory(const Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
+
+private:
+    const Dispatcher& dispatcher_;
+};
+
+}  // namespace paddock::server

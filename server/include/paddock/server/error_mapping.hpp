@@ -1,0 +1,24 @@
+// The one place an error becomes an HTTP answer. Body: {"error":{"code":..., "message":...}}.
+#pragma once
+
+#include "paddock/core/result.hpp"
+#include "paddock/server/http_types.hpp"
+
+#include <string_view>
+
+namespace paddock::server {
+
+// InvalidArgument 400, Unauthorized 401, Forbidden 403, NotFound 404, AlreadyExists 409,
+// Conflict 409, PayloadTooLarge 413, Unsupported 501, Unavailable 503, Timeout 504, Internal 500.
+int httpStatus(ErrorCode code) noexcept;
+
+// The response for `error`; Unauthorized carries WWW-Authenticate: Bearer.
+Response errorResponse(const Error& error);
+
+// 405 with an Allow header (the only error with no ErrorCode: it is about HTTP, not Paddock).
+Response methodNotAllowedResponse(const std::string& method, const std::string& allow);
+
+// 500 for an exception that escaped a handler; the message is the exception's what().
+Response internalErrorResponse(std::string_view what);
+
+}  // namespace paddock::server

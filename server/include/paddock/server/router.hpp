@@ -1,0 +1,55 @@
+// Route table: method + path pattern -> handler. Patterns are '/'-separated segments, each a
+// literal or a {param} matching one non-empty segment. When several patterns match a path the
+// most specific wins (a literal beats a {param} at the first differing segment). Build the
+// table once at startup; matching is read-only and safe from any number of threads.
+#pragma once
+
+#include "paddock/server/http_types.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace paddock::server {
+
+struct Route {
+    std::string method;
+    std::string pattern;
+    Handler handler;
+    Role minimumRole = Role::Viewer;
+};
+
+struct RouteMatch {
+    enum class Kind { Found, NotFound, MethodNotAllowed };
+    Kind kind = Kind::NotFound;
+    const Route* route = nullptr;                      // Found only; owned by the Router
+    std::map<std::string, std::string> params;         // Found only
+    std::vector<std::string> allowedMethods;           // MethodNotAllowed only, sorted
+};
+
+class Router {
+public:
+    // Registers a route. `minimumRole` defaults to Viewer for GET and Operator otherwise.
+    // Throws std::invalid_argument for a malformed pattern or a duplicate method + pattern.
+    void add(std::string method, std::string pattern, Handler handler,
+             std::optional<Role> minimumRole = std::nullopt);
+
+    // `path` is the decoded path without query. A single trailing '/' is ignored.
+    RouteMatch match(const std::string& method, const std::string& path) const;
+
+    const std::vector<Route>& routes() const noexcept { return routes_; }
+
+private:
+    struct Segment {
+        std::string text;     // literal text or the parameter name
+        bool isParam = false;
+    };
+    std::vector<Route> routes_;
+    std::vector<std::vector<Segment>> segments_;       // parallel to routes_
+};
+
+// "GET, POST" for an Allow header.
+std::string joinMethods(const std::vector<std::string>& methods);
+
+}  // namespace paddock::server

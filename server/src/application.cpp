@@ -1,0 +1,204 @@
+#include "paddock/server/application.hpp"
+
+#include "paddock/core/runtime.hpp"
+#include "paddock/server/auth.hpp"
+#include "paddock/server/dispatcher.hpp"
+#include "paddock/server/http_metrics.hpp"
+#include "paddock/server/routes.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/File.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Path.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#ifndef PADDOCK_VERSION
+#define PADDOCK_VERSION "0.0.0"
+#endif
+
+namespace paddock::server {
+
+namespace {
+
+constexpr int kExitStartupError = 1;
+
+std::string absolutePath(const std::string& path) { return Poco::Path(path).absolute().toString(); }
+
+std::string siteNames(const Config& config) {
+    std::string names;
+    for (const auto& site : config.sites) names += (names.empty() ? "" : ", ") + site.name;
+    return names;
+}
+
+std::vector<std::string> publicPaths(const Config& config) {
+    std::vector<std::string> paths = config.server.public_paths;
+    for (const char* path : kAlwaysPublicPaths) paths.emplace_back(path);
+    return paths;
+}
+
+}  // namespace
+
+Application::Application() {
+    setUnixOptions(true);
+    if (const char* path = std::getenv("PADDOCK_CONFIG"); path != nullptr && *path != '\0') configPath_ = path;
+}
+
+void Application::initialize(Poco::Util::Application& self) {
+    Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, new Poco::ConsoleChannel));
+    Poco::Logger::root().setChannel(channel);
+    logger().setChannel(channel);
+    ServerApplication::initialize(self);
+    if (const char* level = std::getenv("PADDOCK_LOG_LEVEL"); level != nullptr && *level != '\0') {
+        try {
+            Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+        } catch (const Poco::Exception&) {
+            Poco::Logger::get("paddockd").warning("PADDOCK_LOG_LEVEL=%s is not a log level (debug, information, warning, error, ...)",
+                                                  std::string(level));
+        }
+    }
+}
+
+void Application::defineOptions(Poco::Util::OptionSet& options) {
+    ServerApplication::defineOptions(options);
+    options.addOption(Poco::Util::Option("help", "h", "show this help and exit")
+                          .required(false).repeatable(false)
+                          .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleHelp)));
+    options.addOption(Poco::Util::Option("config", "c", "configuration file (default $PADDOCK_CONFIG, else config/paddock.yaml)")
+                          .required(false).repeatable(false).argument("FILE")
+                          .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleConfig)));
+    options.addOption(Poco::Util::Option("check-config", "", "validate the configuration and exit (0 valid, 2 invalid)")
+                          .required(false).repeatable(false)
+                          .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleCheckConfig)));
+}
+
+void Application::handleHelp(const std::string&, const std::string&) {
+    helpRequested_ = true;
+    Poco::Util::HelpFormatter help(options());
+    help.setCommand(commandName());
+    help.setUsage("[--config FILE] [--check-config]");
+    help.setHeader("Paddock VM manager daemon. Environment variables PADDOCK_<KEY_PATH> override config keys;"
+                   " PADDOCK_LOG_LEVEL sets the log level (debug, information, warning, error).");
+    help.format(std::cout);
+    std::cout << std::endl;
+    stopOptionsProcessing();
+}
+
+void Application::handleConfig(const std::string&, const std::string& value) { configPath_ = value; }
+
+void Application::handleCheckConfig(const std::string&, const std::string&) { checkOnly_ = true; }
+
+int Application::main(const std::vector<std::string>&) {
+    if (helpRequested_) return EXIT_OK;
+    if (checkOnly_) {
+        auto config = loadConfig(configPath_, processEnvironment());
+        if (config) {
+            if (auto auth = Authenticator::create(config->auth, {}); !auth) config = auth.error();
+        }
+        if (!config) {
+            std::cerr << "config error: " << configPath_ << ": " << config.error().message << std::endl;
+            return kExitConfigError;
+        }
+        std::cout << "config OK: " << configPath_ << " (" << config->sites.size() << " site(s): " << siteNames(*config)
+                  << "; listen " << config->server.host << ":" << config->server.port << "; auth mode "
+                  << config->auth.mode << ")" << std::endl;
+        return EXIT_OK;
+    }
+    return serve();
+}
+
+int Application::serve() {
+    Poco::Logger& log = Poco::Logger::get("paddockd");
+    auto loaded = loadConfig(configPath_, processEnvironment());
+    if (!loaded) {
+        log.fatal("config error: %s: %s", configPath_, loaded.error().message);
+        return kExitConfigError;
+    }
+    const Config config = std::move(loaded.value());
+    try {
+        Poco::File(config.paths.state_dir).createDirectories();
+        Poco::File(config.paths.log_dir).createDirectories();
+    } catch (const Poco::Exception& e) {
+        log.fatal("cannot create state/log directories: %s", e.displayText());
+        return kExitStartupError;
+    }
+
+    std::string adminToken;
+    if (config.auth.mode == "token" && config.auth.tokens.empty()) {
+        auto token = ensureAdminToken(config.paths.state_dir);
+        if (!token) {
+            log.fatal("admin token: %s", token.error().message);
+            return kExitStartupError;
+        }
+        adminToken = std::move(token.value());
+        log.information("no tokens configured: admin token is in %s", absolutePath(adminTokenPath(config.paths.state_dir)));
+    } else if (config.auth.mode == "none") {
+        log.warning("auth.mode is none: every caller is admin");
+    }
+    auto auth = Authenticator::create(config.auth, publicPaths(config), adminToken);
+    if (!auth) {
+        log.fatal("config error: %s", auth.error().message);
+        return kExitConfigError;
+    }
+
+    auto created = Runtime::create(config);
+    if (!created) {
+        log.fatal("startup failed: %s", created.error().message);
+        return kExitStartupError;
+    }
+    std::unique_ptr<Runtime> runtime = std::move(created.value());
+
+    Router router;
+    const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION};
+    addSystemRoutes(router, context);
+    addVmRoutes(router, context);
+    addCompatRoutes(router, context);
+    HttpMetrics metrics(*runtime->metrics().registry());
+    Dispatcher dispatcher(router, auth.value(), metrics, config.server.max_body_bytes, Poco::Logger::get("paddockd.http"));
+
+    const int threads = static_cast<int>(std::max(1u, config.server.threads));
+    Poco::ThreadPool pool(std::min(2, threads), threads);
+    Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
+    params->setMaxThreads(threads);
+    params->setMaxQueued(256);
+    params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
+    params->setMaxKeepAliveRequests(1000);
+    params->setTimeout(Poco::Timespan(30, 0));   // per socket read/write, guards against slow clients
+    params->setServerName("paddockd");
+    params->setSoftwareVersion(std::string("paddockd/") + PADDOCK_VERSION);
+
+    std::unique_ptr<Poco::Net::HTTPServer> server;
+    try {
+        Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(config.server.host, config.server.port), 128);
+        server = std::make_unique<Poco::Net::HTTPServer>(new DispatcherFactory(dispatcher), pool, socket, params);
+        server->start();
+    } catch (const Poco::Exception& e) {
+        log.fatal("cannot listen on %s:%hu: %s", config.server.host, config.server.port, e.displayText());
+        return kExitStartupError;
+    }
+    const std::string base = "http://" + config.server.host + ":" + std::to_string(config.server.port);
+    log.information("paddockd %s listening on %s with %d threads; API docs at %s/docs", std::string(PADDOCK_VERSION),
+                    base, threads, base);
+
+    waitForTerminationRequest();
+    log.information("shutting down: waiting for requests in progress");
+    server->stopAll(false);
+    pool.joinAll();
+    server.reset();
+    log.information("stopped");
+    return EXIT_OK;
+}
+
+}  // namespace paddock::server

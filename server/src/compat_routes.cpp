@@ -1,0 +1,118 @@
+// Shapes here are fixed by the earlier Python services' clients (/work/shared/COMPAT.md); do
+// not "improve" them. Unknown body fields are ignored, as the old services did.
+#include "paddock/server/json.hpp"
+#include "paddock/server/routes.hpp"
+
+namespace paddock::server {
+
+namespace {
+
+constexpr uint64_t kMinMemoryMb = 256, kMaxMemoryMb = 262144, kDefaultMemoryMb = 512;
+constexpr uint64_t kMinVcpus = 1, kMaxVcpus = 64, kDefaultVcpus = 1;
+
+Response statusResponse(int status, std::string_view word, const std::string& name) {
+    JsonWriter json;
+    json.beginObject().field("status", word).field("vm_name", name).endObject();
+    return jsonResponse(status, json.str());
+}
+
+Result<Response> create(Runtime& runtime, const Request& request) {
+    auto document = parseJsonObject(request.body);
+    if (!document) return std::move(document).error();
+    const rapidjson::Value& body = document.value();
+    auto name = requireString(body, "name");
+    if (!name) return std::move(name).error();
+    auto memory = optionalUint(body, "memory_mb", kMinMemoryMb, kMaxMemoryMb);
+    if (!memory) return std::move(memory).error();
+    auto vcpus = optionalUint(body, "vcpus", kMinVcpus, kMaxVcpus);
+    if (!vcpus) return std::move(vcpus).error();
+    auto owner = optionalString(body, "owner");
+    if (!owner) return std::move(owner).error();
+
+    auto service = runtime.site();
+    if (!service) return std::move(service).error();
+    CreateVmRequest create;
+    create.name = name.value();
+    create.memory_mb = memory.value().value_or(kDefaultMemoryMb);
+    create.vcpus = static_cast<uint32_t>(vcpus.value().value_or(kDefaultVcpus));
+    create.owner = owner.value();
+    create.start = true;
+    auto vm = service.value()->create(create, request.identity.name);
+    if (!vm) return std::move(vm).error();
+
+    const VmView& v = vm.value();
+    JsonWriter json;
+    json.beginObject().field("status", "created").key("vm").beginObject()
+        .field("name", v.domain.name)
+        .field("uuid", v.domain.uuid)
+        // The old service reported the VM's own disk image here.
+        .field("image", v.disk.empty() ? v.image : v.disk)
+        .field("memory_mb", v.memory_mb())
+        .field("vcpus", v.domain.vcpus);
+    json.key("owner").stringOrNull(v.owner);
+    json.endObject().endObject();
+    return jsonResponse(201, json.str());
+}
+
+Result<Response> list(Runtime& runtime) {
+    auto service = runtime.site();
+    if (!service) return std::move(service).error();
+    auto vms = service.value()->list();
+    if (!vms) return std::move(vms).error();
+    JsonWriter json;
+    json.beginObject().key("vms").beginArray();
+    for (const auto& vm : vms.value()) {
+        const DomainInfo& d = vm.domain;
+        json.beginObject()
+            .field("name", d.name)
+            .field("id", d.id)
+            .field("state", static_cast<int>(d.state))
+            .field("max_memory", d.max_memory_kib)
+            .field("memory", d.memory_kib)
+            .field("vcpus", d.vcpus)
+            .field("cpu_time", d.cpu_time_ns)
+            .endObject();
+    }
+    json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+// start/stop/delete on the default site; `owner` in the query is accepted and not checked,
+// like the old service (authorisation is the bearer token's job now).
+template <class Operation>
+Result<Response> act(Runtime& runtime, const Request& request, std::string_view word, Operation operation) {
+    auto service = runtime.site();
+    if (!service) return std::move(service).error();
+    const std::string& name = request.param("name");
+    if (Status done = operation(*service.value(), name, request.identity.name); !done) return std::move(done).error();
+    return statusResponse(200, word, name);
+}
+
+}  // namespace
+
+void addCompatRoutes(Router& router, const RouteContext& context) {
+    Runtime& rt = context.runtime;
+    const std::string version = context.version;
+    router.add("GET", "/", [version](Request&) -> Result<Response> {
+        JsonWriter json;
+        json.beginObject().field("message", "Paddock VM manager API").field("version", version).endObject();
+        return jsonResponse(200, json.str());
+    });
+    router.add("POST", "/vms/create", [&rt](Request& r) { return create(rt, r); });
+    router.add("GET", "/vms/list", [&rt](Request&) { return list(rt); });
+    router.add("POST", "/vms/start/{name}", [&rt](Request& r) {
+        return act(rt, r, "started", [](VmService& s, const std::string& n, const std::string& a) { return s.start(n, a); });
+    });
+    router.add("POST", "/vms/stop/{name}", [&rt](Request& r) {
+        return act(rt, r, "stopped", [](VmService& s, const std::string& n, const std::string& a) -> Status {
+            auto outcome = s.stop(n, a);
+            if (!outcome) return std::move(outcome).error();
+            return {};
+        });
+    });
+    router.add("DELETE", "/vms/delete/{name}", [&rt](Request& r) {
+        return act(rt, r, "deleted", [](VmService& s, const std::string& n, const std::string& a) { return s.remove(n, a); });
+    });
+}
+
+}  // namespace paddock::server

@@ -1,0 +1,103 @@
+#include "paddock/server/json.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include <limits>
+
+namespace paddock::server {
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+    writer_.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view text) {
+    writer_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+    writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+    return *this;
+}
+
+Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
+    rapidjson::Document document;
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        if (!allowEmpty) return makeError(ErrorCode::InvalidArgument, "request body is empty; a JSON object is required");
+        document.SetObject();
+        return document;
+    }
+    // kParseValidateEncodingFlag: invalid UTF-8 would otherwise end up in names and the audit log.
+    document.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+    if (document.HasParseError())
+        return makeError(ErrorCode::InvalidArgument,
+                         std::string("request body is not valid JSON: ") +
+                             rapidjson::GetParseError_En(document.GetParseError()) + " (at offset " +
+                             std::to_string(document.GetErrorOffset()) + ")");
+    if (!document.IsObject()) return makeError(ErrorCode::InvalidArgument, "request body must be a JSON object");
+    return document;
+}
+
+Status rejectUnknownFields(const rapidjson::Value& object, std::initializer_list<std::string_view> known) {
+    std::string unknown;
+    for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+        const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+        bool isKnown = false;
+        for (const auto k : known) isKnown = isKnown || k == name;
+        if (isKnown) continue;
+        if (!unknown.empty()) unknown += ", ";
+        unknown += "'" + std::string(name) + "'";
+    }
+    if (unknown.empty()) return {};
+    return makeError(ErrorCode::InvalidArgument, "unknown field(s) in request body: " + unknown);
+}
+
+Result<std::string> requireString(const rapidjson::Value& object, const char* field) {
+    const auto it = object.FindMember(field);
+    if (it == object.MemberEnd() || it->value.IsNull())
+        return makeError(ErrorCode::InvalidArgument, std::string("field '") + field + "' is required");
+    if (!it->value.IsString())
+        return makeError(ErrorCode::InvalidArgument, std::string("field '") + field + "' must be a string");
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+Result<std::optional<std::string>> optionalString(const rapidjson::Value& object, const char* field) {
+    const auto it = object.FindMember(field);
+    if (it == object.MemberEnd() || it->value.IsNull()) return std::optional<std::string>{};
+    if (!it->value.IsString())
+        return makeError(ErrorCode::InvalidArgument, std::string("field '") + field + "' must be a string or null");
+    return std::optional<std::string>(std::string(it->value.GetString(), it->value.GetStringLength()));
+}
+
+Result<std::optional<uint64_t>> optionalUint(const rapidjson::Value& object, const char* field, uint64_t min,
+                                             uint64_t max) {
+    const auto it = object.FindMember(field);
+    if (it == object.MemberEnd() || it->value.IsNull()) return std::optional<uint64_t>{};
+    const auto& v = it->value;
+    // 2.0 is accepted as 2 (some clients send all numbers as doubles); 2.5 is not.
+    bool integral = v.IsUint64();
+    uint64_t number = integral ? v.GetUint64() : 0;
+    if (!integral && v.IsDouble()) {
+        const double d = v.GetDouble();
+        if (d >= 0 && d <= static_cast<double>(std::numeric_limits<uint32_t>::max()) &&
+            d == static_cast<double>(static_cast<uint64_t>(d))) {
+            integral = true;
+            number = static_cast<uint64_t>(d);
+        }
+    }
+    if (!integral || number < min || number > max)
+        return makeError(ErrorCode::InvalidArgument, std::string("field '") + field + "' must be an integer between " +
+                                                         std::to_string(min) + " and " + std::to_string(max));
+    return std::optional<uint64_t>(number);
+}
+
+Result<std::optional<bool>> optionalBool(const rapidjson::Value& object, const char* field) {
+    const auto it = object.FindMember(field);
+    if (it == object.MemberEnd() || it->value.IsNull()) return std::optional<bool>{};
+    if (!it->value.IsBool())
+        return makeError(ErrorCode::InvalidArgument, std::string("field '") + field + "' must be true or false");
+    return std::optional<bool>(it->value.GetBool());
+}
+
+}  // namespace paddock::server

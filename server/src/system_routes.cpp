@@ -1,0 +1,141 @@
+#include "paddock/server/error_mapping.hpp"
+#include "paddock/server/http_metrics.hpp"
+#include "paddock/server/json.hpp"
+#include "paddock/server/openapi.hpp"
+#include "paddock/server/routes.hpp"
+#include "paddock/server/static_files.hpp"
+
+#include <map>
+
+namespace paddock::server {
+
+namespace {
+
+void writeStrings(JsonWriter& json, const std::vector<std::string>& items) {
+    json.beginArray();
+    for (const auto& item : items) json.value(item);
+    json.endArray();
+}
+
+bool siteReachable(Runtime& runtime, const std::string& name) {
+    auto service = runtime.site(name);
+    if (!service) return false;
+    auto connection = service.value()->connection();
+    return connection && connection.value()->isAlive();
+}
+
+Result<Response> healthz(Runtime& runtime) {
+    std::vector<std::pair<std::string, bool>> reachability;
+    bool allReachable = true;
+    for (const auto& site : runtime.config().sites) {
+        reachability.emplace_back(site.name, siteReachable(runtime, site.name));
+        allReachable = allReachable && reachability.back().second;
+    }
+    JsonWriter json;
+    json.beginObject().field("status", allReachable ? "ok" : "degraded").key("sites").beginArray();
+    for (const auto& [name, reachable] : reachability)
+        json.beginObject().field("name", name).field("reachable", reachable).endObject();
+    json.endArray().endObject();
+    return jsonResponse(allReachable ? 200 : 503, json.str());
+}
+
+Result<Response> plugins(Runtime& runtime) {
+    JsonWriter json;
+    json.beginObject().key("plugins").beginArray();
+    for (const auto& plugin : runtime.plugins().plugins()) {
+        const auto& info = plugin->info();
+        json.beginObject()
+            .field("id", info.id)
+            .field("name", info.name)
+            .field("version", info.version)
+            .field("description", info.description)
+            .field("kind", pluginKindName(info.kind))
+            .field("abi_version", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor))
+            .field("path", info.path);
+        json.key("capabilities");
+        writeStrings(json, info.capabilities);
+        json.key("operations");
+        writeStrings(json, info.operations);
+        json.endObject();
+    }
+    json.endArray().key("failures").beginArray();
+    for (const auto& failure : runtime.plugins().failures())
+        json.beginObject().field("path", failure.path).field("message", failure.message).endObject();
+    json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> sites(Runtime& runtime) {
+    std::map<std::string, SiteStatus> statuses;
+    for (auto& status : runtime.sites()) statuses[status.name] = std::move(status);
+    JsonWriter json;
+    json.beginObject().key("sites").beginArray();
+    for (const auto& site : runtime.config().sites) {
+        json.beginObject()
+            .field("name", site.name)
+            .field("backend", site.backend)
+            .field("uri", site.uri)
+            .field("reachable", siteReachable(runtime, site.name))
+            .field("domain_type", site.domain_type)
+            .field("storage_pool", site.storage_pool)
+            .field("network_mode", site.network_mode)
+            .field("default_vcpus", site.default_vcpus)
+            .field("default_memory_mb", site.default_memory_mb)
+            .field("stop_timeout_s", site.stop_timeout_s);
+        json.key("default_template").stringOrNull(site.default_template);
+        json.key("templates").beginArray();
+        for (const auto& t : site.templates) json.value(t.name);
+        json.endArray();
+        json.key("host");
+        if (const auto it = statuses.find(site.name); it != statuses.end()) {
+            const HostInfo& host = it->second.host;
+            json.beginObject()
+                .field("hypervisor", host.hypervisor)
+                .field("hostname", host.hostname)
+                .field("auto_domain_type", host.auto_domain_type)
+                .field("library_version", host.library_version)
+                .endObject();
+        } else {
+            json.null();
+        }
+        json.key("operations");
+        // From the plugin, not the connection, so an unreachable site still shows them.
+        if (auto backend = runtime.plugins().backend(site.backend))
+            writeStrings(json, backend.value()->info().operations);
+        else
+            json.beginArray().endArray();
+        json.endObject();
+    }
+    json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+}  // namespace
+
+void addSystemRoutes(Router& router, const RouteContext& context) {
+    Runtime& runtime = context.runtime;
+    const std::string webDir = context.webDir;
+
+    router.add("GET", "/healthz", [&runtime](Request&) { return healthz(runtime); });
+    router.add("GET", "/metrics", [&runtime](Request&) -> Result<Response> {
+        Response response;
+        response.contentType = kMetricsContentType;
+        response.body = serializeMetrics(*runtime.metrics().registry());
+        return response;
+    });
+    router.add("GET", "/openapi.json", [](Request&) -> Result<Response> {
+        return jsonResponse(200, std::string(openApiDocument()));
+    });
+    router.add("GET", "/docs", [webDir](Request&) { return serveFile(webDir, "docs.html"); });
+    router.add("GET", "/static/swagger-ui/{file}", [webDir](Request& request) -> Result<Response> {
+        auto file = serveFile(webDir + "/node_modules/swagger-ui-dist", request.param("file"));
+        if (!file && file.error().code == ErrorCode::NotFound)
+            return makeError(ErrorCode::NotFound, file.error().message +
+                                                      " (Swagger UI assets come from npm: scripts/setup.sh installs them)");
+        return file;
+    });
+    router.add("GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); });
+    router.add("GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); });
+}
+
+}  // namespace paddock::server

@@ -1,0 +1,215 @@
+#include "paddock/server/json.hpp"
+#include "paddock/server/routes.hpp"
+
+namespace paddock::server {
+
+namespace {
+
+constexpr uint64_t kMinVcpus = 1, kMaxVcpus = 64;
+constexpr uint64_t kMinMemoryMb = 64, kMaxMemoryMb = 262144;
+
+void writeVm(JsonWriter& json, const VmView& vm) {
+    const DomainInfo& d = vm.domain;
+    json.beginObject()
+        .field("name", d.name)
+        .field("uuid", d.uuid)
+        .field("site", vm.site)
+        .field("state", domainStateName(d.state))
+        .field("state_code", static_cast<int>(d.state))
+        .field("id", d.id)
+        .field("vcpus", d.vcpus)
+        .field("memory_mb", vm.memory_mb())
+        .field("max_memory_kib", d.max_memory_kib)
+        .field("memory_kib", d.memory_kib)
+        .field("cpu_time_ns", d.cpu_time_ns);
+    json.key("owner").stringOrNull(vm.owner);
+    json.key("template").stringOrNull(vm.template_name);
+    json.field("image", vm.image).field("disk", vm.disk).field("has_managed_save", d.has_managed_save);
+    json.endObject();
+}
+
+Response vmResponse(int status, const VmView& vm) {
+    JsonWriter json;
+    json.beginObject().key("vm");
+    writeVm(json, vm);
+    json.endObject();
+    return jsonResponse(status, json.str());
+}
+
+struct Located {
+    VmService* service;
+    VmView vm;
+};
+
+// The VM on the site named by ?site=, or else on whichever site has it.
+Result<Located> locate(Runtime& runtime, const Request& request, const std::string& name) {
+    if (const auto site = request.queryValue("site")) {
+        auto service = runtime.site(*site);
+        if (!service) return std::move(service).error();
+        auto vm = service.value()->get(name);
+        if (!vm) return std::move(vm).error();
+        return Located{service.value(), std::move(vm.value())};
+    }
+    std::optional<Error> firstFailure;
+    for (const auto& site : runtime.config().sites) {
+        auto service = runtime.site(site.name);
+        if (!service) return std::move(service).error();
+        auto vm = service.value()->get(name);
+        if (vm) return Located{service.value(), std::move(vm.value())};
+        if (vm.error().code != ErrorCode::NotFound && !firstFailure) firstFailure = vm.error();
+    }
+    if (firstFailure) return *firstFailure;
+    return makeError(ErrorCode::NotFound, "VM '" + name + "' not found");
+}
+
+Result<Response> listVms(Runtime& runtime, const Request& request) {
+    std::vector<VmService*> services;
+    if (const auto site = request.queryValue("site")) {
+        auto service = runtime.site(*site);
+        if (!service) return std::move(service).error();
+        services.push_back(service.value());
+    } else {
+        for (const auto& site : runtime.config().sites) {
+            auto service = runtime.site(site.name);
+            if (!service) return std::move(service).error();
+            services.push_back(service.value());
+        }
+    }
+    JsonWriter json;
+    json.beginObject().key("vms").beginArray();
+    for (auto* service : services) {
+        auto vms = service->list();
+        if (!vms) return std::move(vms).error();
+        for (const auto& vm : vms.value()) writeVm(json, vm);
+    }
+    json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> createVm(Runtime& runtime, const Request& request) {
+    auto document = parseJsonObject(request.body);
+    if (!document) return std::move(document).error();
+    const rapidjson::Value& body = document.value();
+    if (auto known = rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"}); !known)
+        return std::move(known).error();
+
+    auto name = requireString(body, "name");
+    if (!name) return std::move(name).error();
+    auto templateName = optionalString(body, "template");
+    if (!templateName) return std::move(templateName).error();
+    auto vcpus = optionalUint(body, "vcpus", kMinVcpus, kMaxVcpus);
+    if (!vcpus) return std::move(vcpus).error();
+    auto memory = optionalUint(body, "memory_mb", kMinMemoryMb, kMaxMemoryMb);
+    if (!memory) return std::move(memory).error();
+    auto owner = optionalString(body, "owner");
+    if (!owner) return std::move(owner).error();
+    auto start = optionalBool(body, "start");
+    if (!start) return std::move(start).error();
+    auto site = optionalString(body, "site");
+    if (!site) return std::move(site).error();
+
+    auto service = runtime.site(site.value().value_or(request.queryValue("site").value_or("")));
+    if (!service) return std::move(service).error();
+
+    CreateVmRequest create;
+    create.name = name.value();
+    create.template_name = templateName.value();
+    if (vcpus.value()) create.vcpus = static_cast<uint32_t>(*vcpus.value());
+    create.memory_mb = memory.value();
+    create.owner = owner.value();
+    create.start = start.value().value_or(true);
+    auto vm = service.value()->create(create, request.identity.name);
+    if (!vm) return std::move(vm).error();
+    Response response = vmResponse(201, vm.value());
+    response.headers.emplace_back("Location", "/api/v1/vms/" + vm.value().domain.name);
+    return response;
+}
+
+Result<bool> forceFlag(const Request& request) {
+    const auto force = request.queryValue("force");
+    if (!force || *force == "false" || *force == "0") return false;
+    if (*force == "true" || *force == "1" || force->empty()) return true;
+    return makeError(ErrorCode::InvalidArgument, "query parameter 'force' must be true or false");
+}
+
+std::string_view outcomeName(StopOutcome outcome) {
+    switch (outcome) {
+    case StopOutcome::Graceful: return "graceful";
+    case StopOutcome::Forced: return "forced";
+    case StopOutcome::AlreadyStopped: return "already_stopped";
+    }
+    return "graceful";
+}
+
+Result<Response> stopVm(Runtime& runtime, const Request& request) {
+    const std::string& name = request.param("name");
+    auto force = forceFlag(request);
+    if (!force) return std::move(force).error();
+    auto located = locate(runtime, request, name);
+    if (!located) return std::move(located).error();
+    VmService& service = *located.value().service;
+
+    StopOutcome outcome = StopOutcome::AlreadyStopped;
+    if (force.value()) {
+        if (located.value().vm.domain.state != DomainState::Shutoff) {
+            if (auto stopped = service.forceStop(name, request.identity.name); !stopped) return std::move(stopped).error();
+            outcome = StopOutcome::Forced;
+        }
+    } else {
+        auto stopped = service.stop(name, request.identity.name);
+        if (!stopped) return std::move(stopped).error();
+        outcome = stopped.value();
+    }
+    auto vm = service.get(name);
+    if (!vm) return std::move(vm).error();
+    JsonWriter json;
+    json.beginObject().key("vm");
+    writeVm(json, vm.value());
+    json.field("outcome", outcomeName(outcome)).endObject();
+    return jsonResponse(200, json.str());
+}
+
+// start and restart: run the operation, answer with the VM as it is afterwards.
+template <class Operation>
+Result<Response> actOnVm(Runtime& runtime, const Request& request, Operation operation) {
+    const std::string& name = request.param("name");
+    auto located = locate(runtime, request, name);
+    if (!located) return std::move(located).error();
+    VmService& service = *located.value().service;
+    if (Status done = operation(service, name, request.identity.name); !done) return std::move(done).error();
+    auto vm = service.get(name);
+    if (!vm) return std::move(vm).error();
+    return vmResponse(200, vm.value());
+}
+
+}  // namespace
+
+void addVmRoutes(Router& router, const RouteContext& context) {
+    Runtime& rt = context.runtime;
+    router.add("GET", "/api/v1/vms", [&rt](Request& r) { return listVms(rt, r); });
+    router.add("POST", "/api/v1/vms", [&rt](Request& r) { return createVm(rt, r); });
+    router.add("GET", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
+        auto located = locate(rt, r, r.param("name"));
+        if (!located) return std::move(located).error();
+        return vmResponse(200, located.value().vm);
+    });
+    router.add("DELETE", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
+        const std::string& name = r.param("name");
+        auto located = locate(rt, r, name);
+        if (!located) return std::move(located).error();
+        if (auto removed = located.value().service->remove(name, r.identity.name); !removed)
+            return std::move(removed).error();
+        JsonWriter json;
+        json.beginObject().field("status", "deleted").field("name", name).endObject();
+        return jsonResponse(200, json.str());
+    });
+    router.add("POST", "/api/v1/vms/{name}/start", [&rt](Request& r) {
+        return actOnVm(rt, r, [](VmService& s, const std::string& n, const std::string& a) { return s.start(n, a); });
+    });
+    router.add("POST", "/api/v1/vms/{name}/restart", [&rt](Request& r) {
+        return actOnVm(rt, r, [](VmService& s, const std::string& n, const std::string& a) { return s.restart(n, a); });
+    });
+    router.add("POST", "/api/v1/vms/{name}/stop", [&rt](Request& r) { return stopVm(rt, r); });
+}
+
+}  // namespace paddock::server

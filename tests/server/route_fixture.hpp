@@ -1,0 +1,62 @@
+// The server's real route table on a Runtime with the test driver, without HTTP: for tests
+// that inspect routes or call handlers directly. Single-threaded use.
+#pragma once
+
+#include "paddock/core/runtime.hpp"
+#include "paddock/server/error_mapping.hpp"
+#include "paddock/server/routes.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace paddock::test {
+
+struct RouteFixture {
+    TempDir dir;
+    std::unique_ptr<Runtime> runtime;
+    server::Router router;
+
+    // `extraSites`: YAML list items appended after the site "local" (test:///default).
+    explicit RouteFixture(const std::string& extraSites = {}) {
+        const std::string yaml = "paths:\n"
+                                 "  state_dir: " + dir.file("state") + "\n"
+                                 "  log_dir: " + dir.file("logs") + "\n"
+                                 "  plugin_dirs: [" + pluginDir() + "]\n"
+                                 "sites:\n"
+                                 "  - name: local\n"
+                                 "    uri: test:///default\n"
+                                 "    network_mode: none\n" + extraSites;
+        auto config = parseConfig(yaml, {}, "route_fixture");
+        INFO((config.ok() ? std::string() : config.error().message));
+        REQUIRE(config.ok());
+        auto created = Runtime::create(config.value());
+        INFO((created.ok() ? std::string() : created.error().message));
+        REQUIRE(created.ok());
+        runtime = std::move(created.value());
+        const server::RouteContext context{*runtime, dir.path(), "test"};
+        server::addSystemRoutes(router, context);
+        server::addVmRoutes(router, context);
+        server::addCompatRoutes(router, context);
+    }
+
+    // Runs the handler of a route that must exist; errors go through the real error mapping.
+    server::Response call(const std::string& method, const std::string& path,
+                          std::map<std::string, std::string> query = {}) {
+        auto match = router.match(method, path);
+        REQUIRE(match.kind == server::RouteMatch::Kind::Found);
+        server::Request request;
+        request.method = method;
+        request.path = path;
+        request.params = match.params;
+        request.query = std::move(query);
+        auto result = match.route->handler(request);
+        return result ? result.value() : server::errorResponse(result.error());
+    }
+};
+
+}  // namespace paddock::test

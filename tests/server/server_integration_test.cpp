@@ -1,0 +1,674 @@
+// Starts the real paddockd (test:///default backend through the real plugin) and drives it over
+// HTTP. Every paddockd process starts with the test driver's default domain "test", running.
+#include "daemon_process.hpp"
+#include "test_support.hpp"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/StreamCopier.h>
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+
+using namespace paddock::test;
+
+namespace {
+
+struct Reply {
+    int status = 0;
+    std::string body;
+    std::string contentType;
+    std::map<std::string, std::string> headers;
+
+    rapidjson::Document json() const {
+        rapidjson::Document doc;
+        doc.Parse(body.c_str(), body.size());
+        INFO("body: " << body);
+        REQUIRE_FALSE(doc.HasParseError());
+        return doc;
+    }
+    std::string header(const std::string& name) const {
+        const auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+    // {"error":{"code":...}} or "" when the body is not an error object.
+    std::string errorCode() const {
+        rapidjson::Document doc;
+        doc.Parse(body.c_str(), body.size());
+        if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("error") || !doc["error"].IsObject()) return {};
+        const auto& e = doc["error"];
+        if (!e.HasMember("code") || !e["code"].IsString() || !e.HasMember("message") || !e["message"].IsString()) return {};
+        return e["code"].GetString();
+    }
+};
+
+struct RequestOptions {
+    std::string token;
+    std::optional<std::string> body;
+    bool chunked = false;
+    std::string contentType = "application/json";
+};
+
+Reply send(uint16_t port, const std::string& method, const std::string& path, const RequestOptions& options = {}) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(60, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!options.token.empty()) request.set("Authorization", "Bearer " + options.token);
+    const std::string body = options.body.value_or("");
+    if (options.body) request.setContentType(options.contentType);
+    if (options.chunked) request.setChunkedTransferEncoding(true);
+    else request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    Reply reply;
+    reply.status = static_cast<int>(response.getStatus());
+    Poco::StreamCopier::copyToString(in, reply.body);
+    reply.contentType = response.getContentType();
+    for (const auto& [name, value] : response) reply.headers[name] = value;
+    return reply;
+}
+
+std::string str(const rapidjson::Value& v) {
+    REQUIRE(v.IsString());
+    return v.GetString();
+}
+
+const rapidjson::Value* findByName(const rapidjson::Value& array, const std::string& name) {
+    for (const auto& item : array.GetArray())
+        if (item.HasMember("name") && item["name"].IsString() && name == item["name"].GetString()) return &item;
+    return nullptr;
+}
+
+// A running paddockd with its own temp dir, config and port.
+class Paddockd {
+public:
+    struct Options {
+        std::string auth = "  mode: token\n";
+        uint64_t maxBodyBytes = 4096;
+        std::optional<std::string> stateDir;   // reuse a state dir across processes
+    };
+
+    explicit Paddockd(const Options& options) : port_(freeLoopbackPort()) {
+        stateDir_ = options.stateDir.value_or(dir_.file("state"));
+        configPath_ = dir_.file("paddock.yaml");
+        writeFile(configPath_, configYaml(port_, options));
+        process_ = std::make_unique<DaemonProcess>(std::vector<std::string>{PADDOCKD_PATH, "--config", configPath_},
+                                                   dir_.file("paddockd.log"), port_);
+        if (std::filesystem::exists(tokenPath())) token_ = readFile(tokenPath()).substr(0, 64);
+    }
+    Paddockd() : Paddockd(Options{}) {}
+
+    std::string configYaml(uint16_t port, const Options& options) const {
+        return "server:\n"
+               "  host: 127.0.0.1\n"
+               "  port: " + std::to_string(port) + "\n"
+               "  max_body_bytes: " + std::to_string(options.maxBodyBytes) + "\n"
+               "  threads: 8\n"
+               "paths:\n"
+               "  state_dir: " + stateDir_ + "\n"
+               "  log_dir: " + dir_.file("logs") + "\n"
+               "  plugin_dirs: [" + pluginDir() + "]\n"
+               "  web_dir: " + sourceDir() + "/server/web\n"
+               "auth:\n" + options.auth +
+               "sites:\n"
+               "  - name: local\n"
+               "    backend: org.paddock.libvirt-qemu\n"
+               "    uri: test:///default\n"
+               "    storage_pool: default-pool\n"
+               "    network_mode: none\n"
+               "    stop_timeout_s: 5\n";
+    }
+
+    Reply request(const std::string& method, const std::string& path, std::optional<std::string> body = std::nullopt) {
+        RequestOptions options;
+        options.token = token_;
+        options.body = std::move(body);
+        return send(port_, method, path, options);
+    }
+    Reply get(const std::string& path) { return request("GET", path); }
+    Reply post(const std::string& path, std::optional<std::string> body = std::nullopt) { return request("POST", path, std::move(body)); }
+    Reply del(const std::string& path) { return request("DELETE", path); }
+
+    uint16_t port() const noexcept { return port_; }
+    const std::string& token() const noexcept { return token_; }
+    std::string tokenPath() const { return stateDir_ + "/admin.token"; }
+    const std::string& stateDir() const noexcept { return stateDir_; }
+    TempDir& dir() noexcept { return dir_; }
+    DaemonProcess& process() noexcept { return *process_; }
+
+private:
+    TempDir dir_;
+    uint16_t port_;
+    std::string stateDir_;
+    std::string configPath_;
+    std::string token_;
+    std::unique_ptr<DaemonProcess> process_;
+};
+
+}  // namespace
+
+TEST_CASE("paddockd --check-config accepts a good config and names the key of a bad one", "[server][integration]") {
+    TempDir dir;
+    Paddockd::Options options;
+    const std::string good =
+        "server:\n  port: 8123\nauth:\n  mode: none\nsites:\n  - name: local\n    uri: test:///default\n";
+    writeFile(dir.file("good.yaml"), good);
+    std::string output;
+    CHECK(runToCompletion({PADDOCKD_PATH, "--check-config", "--config", dir.file("good.yaml")}, output, dir.file("out")) == 0);
+    CHECK_THAT(output, Catch::Contains("config OK"));
+
+    writeFile(dir.file("bad.yaml"), "server:\n  port: 70000\nsites:\n  - name: local\n    uri: test:///default\n");
+    CHECK(runToCompletion({PADDOCKD_PATH, "--config", dir.file("bad.yaml"), "--check-config"}, output, dir.file("out")) == 2);
+    CHECK_THAT(output, Catch::Contains("server.port"));
+
+    writeFile(dir.file("typo.yaml"), "server:\n  prot: 8000\nsites:\n  - name: local\n    uri: test:///default\n");
+    CHECK(runToCompletion({PADDOCKD_PATH, "--check-config", "--config=" + dir.file("typo.yaml")}, output, dir.file("out")) == 2);
+    CHECK_THAT(output, Catch::Contains("server.prot"));
+
+    CHECK(runToCompletion({PADDOCKD_PATH, "--check-config", "--config", dir.file("missing.yaml")}, output, dir.file("out")) == 2);
+    CHECK_THAT(output, Catch::Contains("missing.yaml"));
+
+    CHECK(runToCompletion({PADDOCKD_PATH, "--help"}, output, dir.file("out")) == 0);
+    CHECK_THAT(output, Catch::Contains("--check-config") && Catch::Contains("--config"));
+}
+
+TEST_CASE("without configured tokens an admin token is generated, kept private and required", "[server][integration]") {
+    std::string token;
+    TempDir shared;
+    const std::string stateDir = shared.file("state");
+    {
+        Paddockd::Options options;
+        options.stateDir = stateDir;
+        Paddockd server(options);
+        token = server.token();
+        REQUIRE(token.size() == 64);
+        struct stat st {};
+        REQUIRE(::stat(server.tokenPath().c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+
+        const auto missing = send(server.port(), "GET", "/api/v1/vms");
+        CHECK(missing.status == 401);
+        CHECK_THAT(missing.header("WWW-Authenticate"), Catch::StartsWith("Bearer"));
+        CHECK(missing.errorCode() == "unauthorized");
+        RequestOptions wrong;
+        wrong.token = std::string(64, 'a');
+        CHECK(send(server.port(), "GET", "/api/v1/vms", wrong).status == 401);
+        CHECK(send(server.port(), "GET", "/vms/list").status == 401);   // compat routes too
+        CHECK(server.get("/api/v1/vms").status == 200);
+
+        // Public: health, metrics, docs and what they load.
+        CHECK(send(server.port(), "GET", "/healthz").status == 200);
+        CHECK(send(server.port(), "GET", "/metrics").status == 200);
+        CHECK(send(server.port(), "GET", "/openapi.json").status == 200);
+        CHECK(send(server.port(), "GET", "/docs").status == 200);
+
+        CHECK(server.process().stop() == 0);
+        const std::string log = server.process().log();
+        CHECK_THAT(log, Catch::Contains("admin.token"));
+        CHECK_THAT(log, !Catch::Contains(token));
+        CHECK_THAT(log, Catch::Contains("/docs"));
+    }
+    Paddockd::Options again;
+    again.stateDir = stateDir;
+    Paddockd restarted(again);
+    CHECK(restarted.token() == token);
+    CHECK(restarted.get("/api/v1/vms").status == 200);
+}
+
+TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integration]") {
+    Paddockd::Options options;
+    options.auth = "  mode: token\n  tokens:\n"
+                   "    - {name: viewer-bot, token: viewer-token-0123456789, role: viewer}\n"
+                   "    - {name: ops-bot, token: operator-token-0123456789, role: operator}\n";
+    Paddockd server(options);
+    CHECK_FALSE(std::filesystem::exists(server.tokenPath()));
+    RequestOptions viewer;
+    viewer.token = "viewer-token-0123456789";
+    CHECK(send(server.port(), "GET", "/api/v1/vms", viewer).status == 200);
+    viewer.body = R"({"name":"by-viewer","start":false})";
+    const auto forbidden = send(server.port(), "POST", "/api/v1/vms", viewer);
+    CHECK(forbidden.status == 403);
+    CHECK(forbidden.errorCode() == "forbidden");
+
+    RequestOptions op;
+    op.token = "operator-token-0123456789";
+    op.body = R"({"name":"by-operator","start":false})";
+    CHECK(send(server.port(), "POST", "/api/v1/vms", op).status == 201);
+    CHECK(server.process().stop() == 0);
+    const std::string audit = readFile(server.dir().file("logs/audit.log"));
+    CHECK_THAT(audit, Catch::Contains("ops-bot") && Catch::Contains("by-operator"));
+}
+
+TEST_CASE("auth mode none needs no token", "[server][integration]") {
+    Paddockd::Options options;
+    options.auth = "  mode: none\n";
+    Paddockd server(options);
+    CHECK(server.token().empty());
+    CHECK(send(server.port(), "GET", "/api/v1/vms").status == 200);
+    RequestOptions create;
+    create.body = R"({"name":"anon-vm","start":false})";
+    CHECK(send(server.port(), "POST", "/api/v1/vms", create).status == 201);
+    CHECK(send(server.port(), "GET", "/vms/list").status == 200);
+}
+
+TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
+    Paddockd server;
+    const auto health = send(server.port(), "GET", "/healthz");
+    REQUIRE(health.status == 200);
+    CHECK(health.contentType == "application/json");
+    auto h = health.json();
+    CHECK(str(h["status"]) == "ok");
+    REQUIRE(h["sites"].Size() == 1);
+    CHECK(str(h["sites"][0]["name"]) == "local");
+    CHECK(h["sites"][0]["reachable"].GetBool());
+
+    const auto plugins = server.get("/api/v1/plugins");
+    REQUIRE(plugins.status == 200);
+    auto p = plugins.json();
+    const auto* qemu = [&]() -> const rapidjson::Value* {
+        for (const auto& item : p["plugins"].GetArray())
+            if (str(item["id"]) == "org.paddock.libvirt-qemu") return &item;
+        return nullptr;
+    }();
+    REQUIRE(qemu != nullptr);
+    CHECK(str((*qemu)["kind"]) == "backend");
+    CHECK((*qemu)["operations"].IsArray());
+    CHECK((*qemu)["operations"].Size() > 0);
+    CHECK(p["failures"].IsArray());
+
+    const auto sites = server.get("/api/v1/sites");
+    REQUIRE(sites.status == 200);
+    auto s = sites.json();
+    REQUIRE(s["sites"].Size() == 1);
+    const auto& site = s["sites"][0];
+    CHECK(str(site["name"]) == "local");
+    CHECK(str(site["backend"]) == "org.paddock.libvirt-qemu");
+    CHECK(str(site["uri"]) == "test:///default");
+    CHECK(site["reachable"].GetBool());
+    CHECK(site["host"].IsObject());
+    CHECK(site["operations"].Size() > 0);
+}
+
+TEST_CASE("errors have the documented status codes and JSON shape", "[server][integration]") {
+    Paddockd server;   // max_body_bytes 4096
+
+    const auto badJson = server.post("/api/v1/vms", "{\"name\": ");
+    CHECK(badJson.status == 400);
+    CHECK(badJson.errorCode() == "invalid_argument");
+
+    const auto badName = server.post("/api/v1/vms", R"({"name":"Bad_Name","start":false})");
+    CHECK(badName.status == 400);
+    CHECK(badName.errorCode() == "invalid_argument");
+
+    const auto unknownField = server.post("/api/v1/vms", R"({"name":"ok-name","colour":"red"})");
+    CHECK(unknownField.status == 400);
+    CHECK_THAT(unknownField.body, Catch::Contains("colour"));
+
+    for (const char* body : {R"({"name":"x1","vcpus":0})", R"({"name":"x1","vcpus":65})", R"({"name":"x1","vcpus":"2"})",
+                             R"({"name":"x1","memory_mb":63})", R"({"name":"x1","memory_mb":262145})",
+                             R"({"name":"x1","start":"yes"})", R"({"name":7})", R"({})", R"([1])"}) {
+        INFO(body);
+        const auto r = server.post("/api/v1/vms", body);
+        CHECK(r.status == 400);
+        CHECK(r.errorCode() == "invalid_argument");
+    }
+    CHECK(server.get("/api/v1/vms/x1").status == 404);   // none of those created anything
+
+    const auto tooLarge = server.post("/api/v1/vms", std::string(8192, ' '));
+    CHECK(tooLarge.status == 413);
+    CHECK(tooLarge.errorCode() == "payload_too_large");
+    RequestOptions chunked;
+    chunked.token = server.token();
+    chunked.chunked = true;
+    chunked.body = "{\"name\":\"" + std::string(8000, 'a') + "\"}";
+    const auto tooLargeChunked = send(server.port(), "POST", "/api/v1/vms", chunked);
+    CHECK(tooLargeChunked.status == 413);
+    chunked.body = R"({"name":"chunked-ok","start":false})";
+    CHECK(send(server.port(), "POST", "/api/v1/vms", chunked).status == 201);
+
+    const auto unknownVm = server.get("/api/v1/vms/no-such-vm");
+    CHECK(unknownVm.status == 404);
+    CHECK(unknownVm.errorCode() == "not_found");
+    CHECK(server.post("/api/v1/vms/no-such-vm/start").status == 404);
+
+    const auto unknownRoute = server.get("/api/v1/nothing-here");
+    CHECK(unknownRoute.status == 404);
+    CHECK(unknownRoute.errorCode() == "not_found");
+
+    const auto wrongMethod = server.request("PUT", "/api/v1/vms");
+    CHECK(wrongMethod.status == 405);
+    CHECK(wrongMethod.header("Allow") == "GET, POST");
+    CHECK(wrongMethod.errorCode() == "method_not_allowed");
+
+    const auto running = server.post("/api/v1/vms/test/start");   // the driver's default domain runs
+    CHECK(running.status == 409);
+    CHECK(running.errorCode() == "conflict");
+
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"dup","start":false})").status == 201);
+    const auto duplicate = server.post("/api/v1/vms", R"({"name":"dup","start":false})");
+    CHECK(duplicate.status == 409);
+    CHECK(duplicate.errorCode() == "already_exists");
+
+    CHECK(server.get("/healthz").status == 200);   // still serving after all that
+}
+
+TEST_CASE("a POST without Content-Length has an empty body and does not hang", "[server][integration]") {
+    Paddockd::Options options;
+    options.auth = "  mode: none\n";
+    Paddockd server(options);
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    socket.setReceiveTimeout(Poco::Timespan(10, 0));
+    const std::string request = "POST /vms/stop/test HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    socket.sendBytes(request.data(), static_cast<int>(request.size()));
+    std::string answer;
+    char buffer[4096];
+    int n = 0;
+    while ((n = socket.receiveBytes(buffer, sizeof buffer)) > 0) answer.append(buffer, n);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(answer, Catch::Contains(R"("status":"stopped")"));
+}
+
+TEST_CASE("native VM lifecycle", "[server][integration]") {
+    Paddockd server;
+
+    const auto created = server.post("/api/v1/vms", R"({"name":"life-1","start":false,"owner":"alice","vcpus":2,"memory_mb":256})");
+    REQUIRE(created.status == 201);
+    CHECK(created.header("Location") == "/api/v1/vms/life-1");
+    {
+        auto doc = created.json();
+        const auto& vm = doc["vm"];
+        CHECK(str(vm["name"]) == "life-1");
+        CHECK(str(vm["uuid"]).size() == 36);
+        CHECK(str(vm["site"]) == "local");
+        CHECK(str(vm["state"]) == "shut off");
+        CHECK(vm["state_code"].GetInt() == 5);
+        CHECK(vm["id"].GetInt() == -1);
+        CHECK(vm["vcpus"].GetInt() == 2);
+        CHECK(vm["memory_mb"].GetInt() == 256);
+        CHECK(vm["max_memory_kib"].GetUint64() == 256 * 1024);
+        CHECK(vm["memory_kib"].IsUint64());
+        CHECK(vm["cpu_time_ns"].IsUint64());
+        CHECK(str(vm["owner"]) == "alice");
+        CHECK(vm["template"].IsNull());
+        CHECK(vm["image"].IsString());
+        CHECK(vm["disk"].IsString());
+        CHECK(vm["has_managed_save"].IsBool());
+    }
+
+    const auto got = server.get("/api/v1/vms/life-1");
+    REQUIRE(got.status == 200);
+    CHECK(str(got.json()["vm"]["state"]) == "shut off");
+    CHECK(server.get("/api/v1/vms/life-1?site=local").status == 200);
+    CHECK(server.get("/api/v1/vms/life-1?site=nowhere").status == 404);
+
+    const auto list = server.get("/api/v1/vms");
+    REQUIRE(list.status == 200);
+    {
+        auto doc = list.json();
+        CHECK(findByName(doc["vms"], "life-1") != nullptr);
+        const auto* test = findByName(doc["vms"], "test");
+        REQUIRE(test != nullptr);
+        CHECK(str((*test)["state"]) == "running");
+        CHECK((*test)["owner"].IsNull());
+    }
+    CHECK(server.get("/api/v1/vms?site=local").status == 200);
+    CHECK(server.get("/api/v1/vms?site=nowhere").status == 404);
+
+    const auto started = server.post("/api/v1/vms/life-1/start");
+    REQUIRE(started.status == 200);
+    CHECK(str(started.json()["vm"]["state"]) == "running");
+    CHECK(started.json()["vm"]["id"].GetInt() > 0);
+    CHECK(server.post("/api/v1/vms/life-1/start").status == 409);
+
+    const auto stopped = server.post("/api/v1/vms/life-1/stop");
+    REQUIRE(stopped.status == 200);
+    {
+        auto doc = stopped.json();
+        CHECK((str(doc["outcome"]) == "graceful" || str(doc["outcome"]) == "forced"));
+        CHECK(str(doc["vm"]["state"]) == "shut off");
+    }
+    const auto again = server.post("/api/v1/vms/life-1/stop");
+    REQUIRE(again.status == 200);
+    CHECK(str(again.json()["outcome"]) == "already_stopped");
+
+    REQUIRE(server.post("/api/v1/vms/life-1/start").status == 200);
+    const auto restarted = server.post("/api/v1/vms/life-1/restart");
+    REQUIRE(restarted.status == 200);
+    CHECK(str(restarted.json()["vm"]["state"]) == "running");
+
+    const auto forced = server.post("/api/v1/vms/life-1/stop?force=true");
+    REQUIRE(forced.status == 200);
+    CHECK(str(forced.json()["outcome"]) == "forced");
+    CHECK(str(forced.json()["vm"]["state"]) == "shut off");
+    CHECK(server.post("/api/v1/vms/life-1/stop?force=maybe").status == 400);
+
+    const auto deleted = server.del("/api/v1/vms/life-1");
+    REQUIRE(deleted.status == 200);
+    CHECK(str(deleted.json()["status"]) == "deleted");
+    CHECK(str(deleted.json()["name"]) == "life-1");
+    CHECK(server.get("/api/v1/vms/life-1").status == 404);
+    CHECK(server.del("/api/v1/vms/life-1").status == 404);
+
+    // start defaults to true.
+    const auto running = server.post("/api/v1/vms", R"({"name":"life-2"})");
+    REQUIRE(running.status == 201);
+    CHECK(str(running.json()["vm"]["state"]) == "running");
+    CHECK(running.json()["vm"]["owner"].IsNull());
+    CHECK(server.del("/api/v1/vms/life-2").status == 200);   // deleting a running VM forces it off
+}
+
+TEST_CASE("compatibility routes answer exactly like the old VM manager", "[server][integration][compat]") {
+    Paddockd server;
+
+    const auto root = server.get("/");
+    REQUIRE(root.status == 200);
+    {
+        auto doc = root.json();
+        CHECK(doc.MemberCount() == 2);
+        CHECK_FALSE(str(doc["message"]).empty());
+        CHECK_FALSE(str(doc["version"]).empty());
+    }
+
+    const auto created = server.post("/vms/create", R"({"name":"compat-1","memory_mb":1024,"vcpus":2,"owner":"alice","legacy_flag":true})");
+    REQUIRE(created.status == 201);
+    {
+        auto doc = created.json();
+        CHECK(doc.MemberCount() == 2);
+        CHECK(str(doc["status"]) == "created");
+        const auto& vm = doc["vm"];
+        CHECK(vm.MemberCount() == 6);
+        CHECK(str(vm["name"]) == "compat-1");
+        CHECK(str(vm["uuid"]).size() == 36);
+        CHECK(vm["image"].IsString());
+        CHECK(vm["memory_mb"].GetInt() == 1024);
+        CHECK(vm["vcpus"].GetInt() == 2);
+        CHECK(str(vm["owner"]) == "alice");
+    }
+    const auto defaults = server.post("/vms/create", R"({"name":"compat-2","owner":null})");
+    REQUIRE(defaults.status == 201);
+    {
+        auto doc = defaults.json();
+        CHECK(doc["vm"]["memory_mb"].GetInt() == 512);
+        CHECK(doc["vm"]["vcpus"].GetInt() == 1);
+        CHECK(doc["vm"]["owner"].IsNull());
+    }
+    const auto duplicate = server.post("/vms/create", R"({"name":"compat-1"})");
+    CHECK((duplicate.status == 409 || duplicate.status == 400));
+    CHECK(server.post("/vms/create", R"({"name":"compat-3","memory_mb":255})").status == 400);
+    CHECK(server.post("/vms/create", R"({"name":"compat-3","vcpus":0})").status == 400);
+    CHECK(server.post("/vms/create", R"({"memory_mb":512})").status == 400);
+    CHECK(server.post("/vms/create", "not json").status == 400);
+
+    const auto list = server.get("/vms/list");
+    REQUIRE(list.status == 200);
+    {
+        auto doc = list.json();
+        CHECK(doc.MemberCount() == 1);
+        const auto* vm = findByName(doc["vms"], "compat-1");
+        REQUIRE(vm != nullptr);
+        CHECK(vm->MemberCount() == 7);
+        CHECK((*vm)["id"].GetInt() > 0);
+        CHECK((*vm)["state"].GetInt() == 1);   // created and started
+        CHECK((*vm)["max_memory"].GetUint64() == 1024 * 1024);
+        CHECK((*vm)["memory"].IsUint64());
+        CHECK((*vm)["vcpus"].GetInt() == 2);
+        CHECK((*vm)["cpu_time"].IsUint64());
+    }
+
+    const auto startRunning = server.post("/vms/start/compat-1");
+    CHECK(startRunning.status == 409);
+    CHECK(server.post("/vms/start/no-such-vm").status == 404);
+
+    const auto stopped = server.post("/vms/stop/compat-1?owner=alice");
+    REQUIRE(stopped.status == 200);
+    {
+        auto doc = stopped.json();
+        CHECK(doc.MemberCount() == 2);
+        CHECK(str(doc["status"]) == "stopped");
+        CHECK(str(doc["vm_name"]) == "compat-1");
+    }
+    CHECK(server.post("/vms/stop/compat-1").status == 200);   // already off: same answer
+    CHECK(str(server.post("/vms/stop/compat-1").json()["status"]) == "stopped");
+    CHECK(server.post("/vms/stop/no-such-vm").status == 404);
+    {
+        auto doc = server.get("/vms/list").json();
+        const auto* vm = findByName(doc["vms"], "compat-1");
+        REQUIRE(vm != nullptr);
+        CHECK((*vm)["state"].GetInt() == 5);
+        CHECK((*vm)["id"].GetInt() == -1);
+    }
+
+    const auto started = server.post("/vms/start/compat-1?owner=alice");
+    REQUIRE(started.status == 200);
+    {
+        auto doc = started.json();
+        CHECK(doc.MemberCount() == 2);
+        CHECK(str(doc["status"]) == "started");
+        CHECK(str(doc["vm_name"]) == "compat-1");
+    }
+
+    const auto deleted = server.del("/vms/delete/compat-1?owner=alice");
+    REQUIRE(deleted.status == 200);
+    {
+        auto doc = deleted.json();
+        CHECK(doc.MemberCount() == 2);
+        CHECK(str(doc["status"]) == "deleted");
+        CHECK(str(doc["vm_name"]) == "compat-1");
+    }
+    CHECK(server.del("/vms/delete/compat-1").status == 404);
+    CHECK(findByName(server.get("/vms/list").json()["vms"], "compat-1") == nullptr);
+
+    const auto wrongMethod = server.get("/vms/create");
+    CHECK(wrongMethod.status == 405);
+    CHECK(wrongMethod.errorCode() == "method_not_allowed");
+}
+
+TEST_CASE("/metrics passes promtool and has the http and vm families", "[server][integration][metrics]") {
+    Paddockd server;
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"metered","start":false})").status == 201);
+    REQUIRE(server.get("/api/v1/vms/metered").status == 200);
+    REQUIRE(server.get("/api/v1/vms/no-such").status == 404);
+
+    const auto metrics = send(server.port(), "GET", "/metrics");
+    REQUIRE(metrics.status == 200);
+    CHECK_THAT(metrics.contentType, Catch::StartsWith("text/plain; version=0.0.4"));
+    CHECK_THAT(metrics.body, Catch::Contains("paddock_http_requests_total{"));
+    CHECK_THAT(metrics.body, Catch::Contains("paddock_http_request_duration_seconds_bucket{"));
+    CHECK_THAT(metrics.body, Catch::Contains(R"(route="/api/v1/vms/{name}")"));
+    CHECK_THAT(metrics.body, !Catch::Contains(R"(route="/api/v1/vms/metered")"));
+    CHECK_THAT(metrics.body, Catch::Contains("paddock_vm_operations_total"));
+
+    const std::string file = server.dir().file("metrics.txt");
+    writeFile(file, metrics.body);
+    const std::string command = "promtool check metrics < '" + file + "' > '" + file + ".out' 2>&1";
+    const int rc = std::system(command.c_str());
+    INFO(readFile(file + ".out"));
+    CHECK(rc == 0);
+}
+
+TEST_CASE("every path and method in /openapi.json is served", "[server][integration][openapi]") {
+    Paddockd server;
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"openapi-vm","start":false})").status == 201);
+
+    const auto reply = send(server.port(), "GET", "/openapi.json");
+    REQUIRE(reply.status == 200);
+    auto doc = reply.json();
+    CHECK(str(doc["openapi"]) == "3.0.3");
+    REQUIRE(doc["paths"].IsObject());
+
+    struct Operation { std::string method, path; };
+    std::vector<Operation> operations;
+    for (const auto& path : doc["paths"].GetObject())
+        for (const auto& op : path.value.GetObject()) {
+            std::string method = op.name.GetString();
+            if (method == "parameters") continue;
+            std::transform(method.begin(), method.end(), method.begin(), ::toupper);
+            operations.push_back({method, path.name.GetString()});
+        }
+    CHECK(operations.size() >= 20);
+    // DELETE last, so the VM is there for every other operation.
+    std::stable_sort(operations.begin(), operations.end(),
+                     [](const Operation& a, const Operation& b) { return (a.method == "DELETE") < (b.method == "DELETE"); });
+    for (const auto& op : operations) {
+        std::string path = op.path;
+        for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}}) {
+            const auto at = path.find(param);
+            if (at != std::string::npos) path.replace(at, param.size(), value);
+        }
+        REQUIRE(path.find('{') == std::string::npos);
+        const auto answer = server.request(op.method, path, op.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
+        INFO(op.method << " " << path << " -> " << answer.status << " " << answer.body.substr(0, 200));
+        CHECK(answer.status != 405);
+        CHECK_FALSE((answer.status == 404 && answer.body.find("no route for") != std::string::npos));
+    }
+}
+
+TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[server][integration][docs]") {
+    Paddockd server;
+    const auto docs = send(server.port(), "GET", "/docs");
+    REQUIRE(docs.status == 200);
+    CHECK_THAT(docs.contentType, Catch::StartsWith("text/html"));
+    CHECK_THAT(docs.body, Catch::Contains("/static/swagger-ui/swagger-ui-bundle.js") && Catch::Contains("/openapi.json"));
+
+    const bool assetsInstalled = std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js");
+    if (!assetsInstalled) {
+        WARN("server/web/node_modules is missing (run scripts/setup.sh); asset checks skipped");
+    } else {
+        const auto bundle = send(server.port(), "GET", "/static/swagger-ui/swagger-ui-bundle.js");
+        REQUIRE(bundle.status == 200);
+        CHECK_THAT(bundle.contentType, Catch::StartsWith("application/javascript"));
+        CHECK(bundle.body.size() > 100000);
+        const auto css = send(server.port(), "GET", "/static/swagger-ui/swagger-ui.css");
+        CHECK(css.status == 200);
+        CHECK_THAT(css.contentType, Catch::StartsWith("text/css"));
+    }
+    for (const char* bad : {"/static/swagger-ui/..%2Fpackage.json", "/static/swagger-ui/%2E%2E%2F%2E%2E%2Fdocs.html",
+                            "/static/swagger-ui/../../docs.html", "/static/swagger-ui/.package-lock.json",
+                            "/static/swagger-ui/%2Fetc%2Fpasswd"}) {
+        INFO(bad);
+        const auto r = send(server.port(), "GET", bad);
+        CHECK((r.status == 404 || r.status == 400));
+        CHECK_THAT(r.body, !Catch::Contains("root:"));
+    }
+}
+
+TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly", "[server][integration]") {
+    Paddockd server;   // 8 worker threads
+    std::vector<Poco::Net::StreamSocket> idle;
+    for (int i = 0; i < 4; ++i) idle.emplace_back(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    for (int i = 0; i < 10; ++i) CHECK(send(server.port(), "GET", "/healthz").status == 200);
+    idle.clear();
+    CHECK(server.process().stop() == 0);
+}
