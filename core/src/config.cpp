@@ -514,6 +514,7 @@ void readServer(Section& s, ServerConfig& c) {
     s.uint("max_body_bytes", c.max_body_bytes, 1);
     s.uint("threads", c.threads, 1, 1024);
     s.stringList("public_paths", c.public_paths);
+    s.stringList("allowed_origins", c.allowed_origins);
 }
 
 void readPaths(Section& s, PathsConfig& c) {

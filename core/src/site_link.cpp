@@ -103,6 +103,10 @@ void SiteLink::monitor() {
                 }
                 lock.unlock();
                 current.reset();  // closed here, on the monitor thread
+                // A restarting hypervisor is not back at once: first reconnect after one backoff.
+                backoff = kFirstBackoff;
+                lock.lock();
+                continue;
             }
             if (connectOnce().ok()) {
                 backoff = kFirstBackoff;

@@ -15,6 +15,8 @@ constexpr uint32_t kMaxVcpus = 64;
 constexpr uint64_t kMinMemoryMb = 64;
 constexpr uint64_t kMaxMemoryMb = 262144;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
+// Counters (cpu_time, balloon) change by themselves; state changes arrive as events at once.
+constexpr auto kCacheRefreshInterval = std::chrono::seconds(1);
 
 std::string isoNow() {
     const std::time_t t = std::time(nullptr);
@@ -59,17 +61,34 @@ VmService::VmService(SiteConfig site, std::shared_ptr<BackendPlugin> backend, Au
       ports_(site_.ssh_port_min, site_.ssh_port_max),
       stopTimeout_(std::chrono::seconds(site_.stop_timeout_s)),
       link_(site_.name, std::move(backend), site_.uri),
+      cache_(kCacheRefreshInterval),
       readiness_(site_.name, [this](const std::string& vm) { return sshEndpoint(vm); }, events_,
                  std::chrono::seconds(site_.ready_timeout_s)) {}
 
-VmService::~VmService() { link_.stop(); }
+VmService::~VmService() {
+    link_.stop();
+    cache_.stop();
+}
 
 Status VmService::connect() {
+    cache_.start(
+        [this]() -> Result<std::vector<DomainInfo>> {
+            auto conn = link_.connection();
+            if (!conn) return std::move(conn).error();
+            return conn.value()->listDomains();
+        },
+        [this](const std::string& name) -> Result<DomainInfo> {
+            auto conn = link_.connection();
+            if (!conn) return std::move(conn).error();
+            return conn.value()->getDomain(name);
+        },
+        [this](const std::vector<DomainInfo>& domains) { publishStateGauge(domains); });
     return link_.start([this](const std::string& vm, pdk_lifecycle_event e) { onLifecycle(vm, e); },
                        [this] { onConnected(); });
 }
 
 void VmService::onConnected() {
+    cache_.invalidate();
     // After a (re)start of paddockd or libvirtd: whatever runs gets its readiness re-checked.
     auto conn = link_.connection();
     if (!conn) return;
@@ -101,6 +120,11 @@ void VmService::onLifecycle(const std::string& vm, pdk_lifecycle_event event) {
     e.event = it != kNames.end() ? it->second.first : "unknown";
     e.state_code = it != kNames.end() ? it->second.second : -1;
 
+    if (event == PDK_EVENT_CONNECTION_LOST) {
+        cache_.invalidate();
+    } else {
+        cache_.touch(vm);
+    }
     // Readiness follows the hypervisor even for changes made behind Paddock's back.
     switch (event) {
         case PDK_EVENT_STARTED:
@@ -128,6 +152,17 @@ Result<SshEndpoint> VmService::sshEndpoint(const std::string& vm) {
     if (!target) return std::move(target).error();
     return SshEndpoint{target->first, target->second, site_.ssh_user, identity_.private_key_path,
                        identity_.public_key_path};
+}
+
+void VmService::refreshCached(BackendConnection& conn, const std::string& name) {
+    auto info = conn.getDomain(name);
+    if (info) {
+        cache_.put(std::move(info.value()));
+    } else if (info.error().code == ErrorCode::NotFound) {
+        cache_.erase(name);
+    } else {
+        cache_.touch(name);
+    }
 }
 
 std::set<uint16_t> VmService::portsInUse(BackendConnection& conn) {
@@ -206,9 +241,11 @@ VmView VmService::toView(DomainInfo info) const {
 Result<std::vector<VmView>> VmService::list() {
     auto conn = link_.connection();
     if (!conn) return std::move(conn).error();
-    auto domains = conn.value()->listDomains();
+    // Served from the cache when it is valid; otherwise (just connected) one live bulk call.
+    std::optional<std::vector<DomainInfo>> cached = cache_.snapshot();
+    Result<std::vector<DomainInfo>> domains = cached ? Result<std::vector<DomainInfo>>(std::move(*cached))
+                                                     : conn.value()->listDomains();
     if (!domains) return std::move(domains).error();
-    publishStateGauge(domains.value());
     std::vector<VmView> out;
     out.reserve(domains->size());
     for (auto& d : domains.value()) {
@@ -359,6 +396,7 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
         std::lock_guard metaLock(metadataMutex_);
         metadataByUuid_[info->uuid] = spec.metadata;
     }
+    cache_.put(info.value());
     return toView(std::move(info.value()));
 }
 
@@ -371,6 +409,7 @@ Status VmService::start(const std::string& name, const std::string& actor) {
         std::lock_guard guard(*lock);
         if (auto started = conn.value()->startDomain(name); !started) return started;
         if (probesSsh()) readiness_.begin(name);
+        refreshCached(*conn.value(), name);
         return {};
     }();
     return audited(actor, name, "start", std::move(result));
@@ -416,6 +455,9 @@ Result<StopOutcome> VmService::stop(const std::string& name, const std::string& 
         }
         return StopOutcome::Forced;
     }();
+    if (result.ok()) {
+        if (auto conn = link_.connection(); conn) refreshCached(*conn.value(), name);
+    }
     metrics_.observeOperation("stop", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return audited(actor, name, "stop", std::move(result));
 }
@@ -431,7 +473,9 @@ Status VmService::forceStop(const std::string& name, const std::string& actor) {
         if (!info) return std::move(info).error();
         if (!isActive(info->state)) return {};
         readiness_.cancel(name, Readiness::Stopped);
-        return conn.value()->destroyDomain(name);
+        Status off = conn.value()->destroyDomain(name);
+        refreshCached(*conn.value(), name);
+        return off;
     }();
     return audited(actor, name, "force_stop", std::move(result));
 }
@@ -467,6 +511,7 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
             if (auto del = c.deleteVolume(disk); !del && del.error().code != ErrorCode::NotFound) return del;
         }
         forgetMetadata(info->uuid);
+        cache_.erase(name);
         return {};
     }();
     return audited(actor, name, "delete", std::move(result));

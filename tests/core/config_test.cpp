@@ -23,6 +23,7 @@ const std::string kFull = R"(server:
   max_body_bytes: 4096
   threads: 4
   public_paths: [/healthz]
+  allowed_origins: ["https://lab.example.org", "http://localhost:3000"]
 paths:
   state_dir: /var/lib/paddock
   log_dir: /var/log/paddock
@@ -98,6 +99,7 @@ TEST_CASE("config: absent keys take the documented defaults", "[config]") {
     CHECK(c.server.max_body_bytes == 1024 * 1024);
     CHECK(c.server.threads == 16);
     CHECK(c.server.public_paths == std::vector<std::string>{"/healthz", "/metrics"});
+    CHECK(c.server.allowed_origins.empty());
     CHECK(c.paths.state_dir == "state");
     CHECK(c.paths.log_dir == "logs");
     CHECK(c.paths.plugin_dirs == std::vector<std::string>{"build/plugins"});
@@ -137,6 +139,7 @@ TEST_CASE("config: every key of a full file is read", "[config]") {
     CHECK(c.server.max_body_bytes == 4096);
     CHECK(c.server.threads == 4);
     CHECK(c.server.public_paths == std::vector<std::string>{"/healthz"});
+    CHECK(c.server.allowed_origins == std::vector<std::string>{"https://lab.example.org", "http://localhost:3000"});
     CHECK(c.paths.state_dir == "/var/lib/paddock");
     CHECK(c.paths.log_dir == "/var/log/paddock");
     CHECK(c.paths.plugin_dirs == std::vector<std::string>{"/usr/lib/paddock/plugins", "plugins"});

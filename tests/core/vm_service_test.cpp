@@ -262,3 +262,21 @@ TEST_CASE("a dropped hypervisor connection answers Unavailable, then heals", "[v
     }
     CHECK(healed);
 }
+
+TEST_CASE("a domain defined behind Paddock's back appears in the listing", "[vm_service][events]") {
+    TestSite site;
+    REQUIRE(site.service->list().ok());
+    DomainSpec spec;
+    spec.name = "outsider";
+    spec.memory_mib = 128;
+    REQUIRE(site.connection->defineDomain(spec).ok());  // not through VmService
+    bool seen = false;
+    for (int i = 0; i < 50 && !seen; ++i) {
+        auto listed = site.service->list();
+        REQUIRE(listed.ok());
+        seen = std::any_of(listed->begin(), listed->end(), [](const VmView& v) { return v.domain.name == "outsider"; });
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(seen);
+    REQUIRE(site.connection->undefineDomain("outsider", false).ok());
+}

@@ -20,6 +20,7 @@ struct ServerConfig {
     uint64_t max_body_bytes = 1024 * 1024;
     unsigned threads = 16;                       // HTTP worker threads
     std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
+    std::vector<std::string> allowed_origins;   // WebSocket Origins accepted besides same-origin
 };
 
 struct PathsConfig {

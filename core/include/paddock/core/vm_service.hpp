@@ -8,6 +8,7 @@
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/backend.hpp"
 #include "paddock/core/config.hpp"
+#include "paddock/core/domain_cache.hpp"
 #include "paddock/core/events.hpp"
 #include "paddock/core/metrics.hpp"
 #include "paddock/core/port_allocator.hpp"
@@ -108,6 +109,8 @@ private:
     void onLifecycle(const std::string& vm, pdk_lifecycle_event event);
     void onConnected();
     std::set<uint16_t> portsInUse(BackendConnection& conn);
+    // Re-reads one domain into the cache after an operation changed it.
+    void refreshCached(BackendConnection& conn, const std::string& name);
     std::shared_ptr<std::mutex> vmLock(const std::string& name);
     template <class T>
     T audited(const std::string& actor, const std::string& vm, const std::string& action, T result);
@@ -130,9 +133,10 @@ private:
     std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks_;
     std::mutex metadataMutex_;
     std::unordered_map<std::string, Metadata> metadataByUuid_;
-    // ~VmService stops the link's monitor and events first; then the tracker (whose probes
-    // still use the link) goes before the link itself.
+    // ~VmService stops the link's monitor and events and the cache's refresher first; then
+    // the tracker (whose probes still use the link) goes before the link itself.
     SiteLink link_;
+    DomainCache cache_;
     ReadinessTracker readiness_;
 };
 

@@ -1,0 +1,43 @@
+# Shared helpers for the benchmarks: start a private paddockd on a free loopback port with a
+# generated config, wait for it, stop it on exit. Source it; never run it directly.
+set -euo pipefail
+bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+paddockd="$bench_root/build/server/paddockd"
+[ -x "$paddockd" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_paddockd URI [extra site YAML lines]: sets PORT, TOKEN, PID, WORK.
+start_paddockd() {
+  local uri="$1" extra="${2:-}"
+  WORK="$(mktemp -d /tmp/paddock-bench.XXXXXX)"
+  PORT="$(free_port)"
+  TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  cat > "$WORK/paddock.yaml" <<YAML
+server: {host: 127.0.0.1, port: $PORT, threads: 32}
+paths: {state_dir: $WORK/state, log_dir: $WORK/logs, plugin_dirs: [$bench_root/build/plugins], web_dir: $bench_root/server/web}
+auth:
+  mode: token
+  tokens: [{name: bench, token: $TOKEN, role: admin}]
+sites:
+  - name: bench
+    uri: $uri
+    storage_pool: paddock
+$extra
+YAML
+  "$paddockd" --config "$WORK/paddock.yaml" >"$WORK/paddockd.log" 2>&1 &
+  PID=$!
+  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "paddockd did not start:" >&2; cat "$WORK/paddockd.log" >&2; exit 1
+}
+
+api() { # api METHOD PATH [JSON]
+  curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "http://127.0.0.1:$PORT$2"
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
