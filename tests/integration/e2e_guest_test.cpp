@@ -1,0 +1,130 @@
+// End to end with a real guest: the Debian image from scripts/build-guest-image.sh (paths in
+// PADDOCK_GUEST_* from run_e2e.sh) boots under qemu:///system from a POST, becomes ready, runs
+// a command over SSH with Paddock's own key, powers off by ACPI, restarts, and is deleted with
+// its overlay while the base image stays byte-for-byte the same.
+#include "paddockd_site.hpp"
+
+#include "paddock/core/ssh_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+using namespace paddock::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') FAIL(std::string(name) + " is not set: run this test through run_e2e.sh");
+    return v;
+}
+
+std::string sha256(const std::string& path) {
+    std::string out;
+    FILE* p = ::popen(("sha256sum '" + path + "'").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    ::pclose(p);
+    return out.substr(0, 64);
+}
+
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Polls GET /api/v1/vms/{name} until readiness is "ready" (or fails the test on "unreachable").
+rapidjson::Document waitReady(SystemPaddockd& paddockd, const std::string& name, int timeoutS) {
+    const auto deadline = Clock::now() + std::chrono::seconds(timeoutS);
+    std::string last;
+    while (Clock::now() < deadline) {
+        auto reply = paddockd.call("GET", "/api/v1/vms/" + name);
+        REQUIRE(reply.status == 200);
+        auto doc = reply.json();
+        last = reply.body;
+        const std::string readiness = doc["vm"]["readiness"].GetString();
+        if (readiness == "ready") return doc;
+        INFO(last << "\n" << paddockd.log());
+        REQUIRE(readiness != "unreachable");
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    FAIL("not ready within " << timeoutS << " s: " << last);
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and is cleaned up", "[e2e]") {
+    REQUIRE(libvirtReachable("qemu:///system"));
+    const std::string image = env("PADDOCK_GUEST_IMAGE");
+    const std::string before = sha256(image);
+    const auto total = Clock::now();
+
+    SystemPaddockd paddockd("    network_mode: user\n"
+                            "    ssh_port_min: 23000\n"
+                            "    ssh_port_max: 23999\n"
+                            "    stop_timeout_s: 90\n"
+                            "    ready_timeout_s: 300\n"
+                            "    templates:\n"
+                            "      - name: debian\n"
+                            "        base_image: " + image + "\n"
+                            "        kernel: " + env("PADDOCK_GUEST_KERNEL") + "\n"
+                            "        initrd: " + env("PADDOCK_GUEST_INITRD") + "\n"
+                            "        cmdline: \"" + env("PADDOCK_GUEST_CMDLINE") + "\"\n"
+                            "        memory_mb: 512\n");
+    const std::string name = "pdk-e2e-" + std::to_string(::getpid());
+
+    auto t0 = Clock::now();
+    auto created = paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","owner":"student-1"})");
+    INFO(created.body << "\n" << paddockd.log());
+    REQUIRE(created.status == 201);
+    const std::string disk = created.json()["vm"]["disk"].GetString();
+    REQUIRE(std::filesystem::exists(disk));
+
+    auto readyDoc = waitReady(paddockd, name, 300);
+    const double createToReady = secondsSince(t0);
+    const auto& ready = readyDoc["vm"];
+    REQUIRE(ready["ssh"].IsObject());
+    CHECK(std::string(ready["ssh"]["host"].GetString()) == "127.0.0.1");
+    const auto sshPort = static_cast<uint16_t>(ready["ssh"]["port"].GetUint());
+    CHECK(sshPort >= 23000);
+    CHECK(sshPort <= 23999);
+
+    const paddock::SshEndpoint endpoint{"127.0.0.1", sshPort, "student", paddockd.stateDir() + "/ssh/id_ed25519",
+                                        paddockd.stateDir() + "/ssh/id_ed25519.pub"};
+    auto uname = paddock::runSshCommand(endpoint, "uname -a", std::chrono::seconds(30));
+    REQUIRE(uname.ok());
+    CHECK(uname->exit_status == 0);
+    CHECK(uname->output.find("Linux") != std::string::npos);
+    // Host keys are made on the guest's first boot, never baked into the image.
+    CHECK(uname->host_key.fingerprint == std::string(ready["host_key"]["fingerprint"].GetString()));
+
+    // Graceful: the guest powers itself off on the ACPI power button.
+    t0 = Clock::now();
+    auto stopped = paddockd.call("POST", "/api/v1/vms/" + name + "/stop");
+    REQUIRE(stopped.status == 200);
+    CHECK(std::string(stopped.json()["outcome"].GetString()) == "graceful");
+    const double acpiStop = secondsSince(t0);
+
+    t0 = Clock::now();
+    REQUIRE(paddockd.call("POST", "/api/v1/vms/" + name + "/start").status == 200);
+    CHECK(paddockd.call("POST", "/api/v1/vms/" + name + "/start").status == 409);
+    waitReady(paddockd, name, 300);
+    const double startToReady = secondsSince(t0);
+    auto again = paddock::runSshCommand(endpoint, "cat /proc/uptime", std::chrono::seconds(30));
+    REQUIRE(again.ok());
+
+    REQUIRE(paddockd.call("DELETE", "/api/v1/vms/" + name).status == 200);
+    CHECK_FALSE(std::filesystem::exists(disk));
+    CHECK(paddockd.call("GET", "/api/v1/vms/" + name).status == 404);
+    CHECK(sha256(image) == before);
+
+    std::printf("e2e: create->ready %.1f s, ACPI stop %.1f s, start->ready %.1f s, test wall time %.1f s\n",
+                createToReady, acpiStop, startToReady, secondsSince(total));
+}

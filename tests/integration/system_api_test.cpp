@@ -1,0 +1,67 @@
+// paddockd against the real qemu:///system: a diskless guest under TCG through the native and
+// compatibility routes. (The real-guest, SSH-reachable path is e2e_guest_test.cpp.)
+#include "paddockd_site.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+using namespace paddock::test;
+
+namespace {
+std::string uniqueName(const std::string& stem) { return "pdk-it-" + stem + "-" + std::to_string(::getpid()); }
+}  // namespace
+
+TEST_CASE("a diskless VM on qemu:///system: create, start, 409, stop, delete", "[system]") {
+    REQUIRE(libvirtReachable("qemu:///system"));
+    // Nothing in a diskless guest answers ACPI, so stop falls back to force after 2 s.
+    SystemPaddockd paddockd("    stop_timeout_s: 2\n");
+    const std::string name = uniqueName("native");
+
+    auto created = paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","memory_mb":128})");
+    INFO(created.body << "\n" << paddockd.log());
+    REQUIRE(created.status == 201);
+    auto doc = created.json();
+    const auto& vm = doc["vm"];
+    CHECK(std::string(vm["state"].GetString()) == "running");
+    CHECK(vm["state_code"].GetInt() == 1);
+    CHECK(vm["memory_mb"].GetUint64() == 128);
+
+    CHECK(paddockd.call("POST", "/api/v1/vms/" + name + "/start").status == 409);
+
+    auto stopped = paddockd.call("POST", "/api/v1/vms/" + name + "/stop");
+    REQUIRE(stopped.status == 200);
+    CHECK(std::string(stopped.json()["outcome"].GetString()) == "forced");
+    CHECK(std::string(paddockd.call("GET", "/api/v1/vms/" + name).json()["vm"]["state"].GetString()) == "shut off");
+
+    REQUIRE(paddockd.call("POST", "/api/v1/vms/" + name + "/start").status == 200);
+    CHECK(paddockd.call("DELETE", "/api/v1/vms/" + name).status == 200);
+    CHECK(paddockd.call("GET", "/api/v1/vms/" + name).status == 404);
+    const int dominfo = std::system(("virsh -q -c qemu:///system dominfo " + name + " >/dev/null 2>&1").c_str());
+    CHECK(dominfo != 0);  // libvirt no longer knows the domain
+}
+
+TEST_CASE("compatibility routes on qemu:///system define and start", "[system]") {
+    SystemPaddockd paddockd("    stop_timeout_s: 2\n");
+    const std::string name = uniqueName("compat");
+    auto created = paddockd.call("POST", "/vms/create", R"({"name":")" + name + R"(","memory_mb":256,"vcpus":1,"owner":"alice"})");
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto doc = created.json();
+    CHECK(std::string(doc["status"].GetString()) == "created");
+    CHECK(std::string(doc["vm"]["owner"].GetString()) == "alice");
+
+    auto list = paddockd.call("GET", "/vms/list").json();
+    bool found = false;
+    for (const auto& v : list["vms"].GetArray()) {
+        if (name == v["name"].GetString()) {
+            found = true;
+            CHECK(v["state"].GetInt() == 1);
+            CHECK(v["id"].GetInt() > 0);
+            CHECK(v["max_memory"].GetUint64() == 256 * 1024);
+        }
+    }
+    CHECK(found);
+    CHECK(paddockd.call("POST", "/vms/stop/" + name).status == 200);
+    CHECK(paddockd.call("DELETE", "/vms/delete/" + name).status == 200);
+}

@@ -1,0 +1,37 @@
+// A minimal blocking HTTP client for tests (Poco), against servers on loopback.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace paddock::test {
+
+struct HttpReply {
+    int status = 0;
+    std::string body;
+    std::string content_type;
+    std::map<std::string, std::string> headers;
+
+    // The body parsed as JSON; throws std::runtime_error (with the body) when it is not JSON.
+    rapidjson::Document json() const;
+    // The "code" of a {"error":{"code","message"}} body, or "" when the body is not one.
+    std::string errorCode() const;
+};
+
+struct HttpOptions {
+    std::string token;                                        // sent as a bearer token when set
+    std::optional<std::string> body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    int timeout_s = 120;
+};
+
+HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& path, const HttpOptions& options = {});
+
+}  // namespace paddock::test
