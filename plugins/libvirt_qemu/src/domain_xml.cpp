@@ -69,6 +69,8 @@ void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
     w.start("controller").attr("type", "usb").attr("model", "none").end();
     w.start("serial").attr("type", "pty").start("target").attr("port", "0").end().end();
     w.start("console").attr("type", "pty").start("target").attr("type", "serial").attr("port", "0").end().end();
+    // The guest agent's channel (Paddock's guest starts qemu-ga when it is there).
+    w.start("channel").attr("type", "unix").start("target").attr("type", "virtio").attr("name", "org.qemu.guest_agent.0").end().end();
     w.start("memballoon").attr("model", "none").end();
     w.end();
 }
@@ -79,7 +81,7 @@ void writeUserNetwork(XmlWriter& w, const pdk_domain_spec& spec, const DomainXml
         netdev += ",hostfwd=tcp:127.0.0.1:" + std::to_string(spec.ssh_forward_port) + "-:22";
     }
     const std::string device =
-        "virtio-net-pci,netdev=pdknet0,bus=" + rootBusFor(o.machine) + ",addr=" + o.userNicSlot;
+        "virtio-net-pci,netdev=pdknet0,bus=" + rootBusFor(o.machine) + ",addr=" + userNicSlotFor(o.machine);
     w.start("commandline", "qemu");
     for (const std::string& arg : {std::string("-netdev"), netdev, std::string("-device"), device}) {
         w.start("arg", "qemu").attr("value", arg).end();
@@ -91,6 +93,10 @@ void writeUserNetwork(XmlWriter& w, const pdk_domain_spec& spec, const DomainXml
 
 std::string rootBusFor(const std::string& machine) {
     return machine.find("q35") != std::string::npos ? "pcie.0" : "pci.0";
+}
+
+std::string userNicSlotFor(const std::string& machine) {
+    return machine.find("q35") != std::string::npos ? "0x10" : "0x1f";
 }
 
 KeyValues metadataFor(const pdk_domain_spec& spec) {
@@ -122,7 +128,9 @@ std::string buildDomainXml(const pdk_domain_spec& spec, const DomainXmlOptions& 
     writeOs(w, spec, o);
     // ACPI is what virDomainShutdown signals; without it a guest cannot be asked to power off.
     w.start("features").start("acpi").end().start("apic").end().end();
+    // Under TCG "maximum" (-cpu max) gives the guest every feature qemu can emulate.
     if (o.domainType == "kvm") w.start("cpu").attr("mode", "host-passthrough").end();
+    if (o.domainType == "qemu") w.start("cpu").attr("mode", "maximum").end();
     w.start("clock").attr("offset", "utc").end();
     w.element("on_poweroff", "destroy");
     w.element("on_reboot", "restart");

@@ -65,14 +65,15 @@ TEST_CASE("domain xml: user-mode network with an SSH port forward", "[domain_xml
     checkGolden("user_network.xml", buildDomainXml(s, DomainXmlOptions{}));
 }
 
-TEST_CASE("domain xml: user-mode network on q35 uses the pcie.0 root bus", "[domain_xml]") {
+TEST_CASE("domain xml: the user-mode NIC avoids the slots libvirt and the chipset use", "[domain_xml]") {
     pdk_domain_spec s = lvqtest::diskless("pdk-q35");
     s.network_mode = PDK_NETWORK_USER;
     s.ssh_forward_port = 40023;
     DomainXmlOptions o;
-    o.machine = "q35";
-    const std::string xml = buildDomainXml(s, o);
-    CHECK(xml.find("virtio-net-pci,netdev=pdknet0,bus=pcie.0,addr=0x1f") != std::string::npos);
+    o.machine = "q35";  // 00:1f belongs to the ICH9 LPC/SATA/SMBus functions
+    CHECK(buildDomainXml(s, o).find("virtio-net-pci,netdev=pdknet0,bus=pcie.0,addr=0x10") != std::string::npos);
+    o.machine = "pc";
+    CHECK(buildDomainXml(s, o).find("virtio-net-pci,netdev=pdknet0,bus=pci.0,addr=0x1f") != std::string::npos);
 }
 
 TEST_CASE("domain xml: libvirt network", "[domain_xml]") {
