@@ -12,36 +12,64 @@
 using paddock::ErrorCode;
 using paddock::PortAllocator;
 
+namespace {
+
+// Ports below Linux's ephemeral range (32768+), so the free ports other tests pick in parallel
+// never land here. Each test uses its own band.
+constexpr uint16_t kBandA = 29100;
+constexpr uint16_t kBandB = 29200;
+
+// Holds a port bound on 127.0.0.1 like a process outside Paddock would.
+class Holder {
+public:
+    explicit Holder(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        held_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    }
+    ~Holder() { ::close(fd_); }
+    bool held() const { return held_; }
+
+private:
+    int fd_;
+    bool held_ = false;
+};
+
+}  // namespace
+
 TEST_CASE("ports in use, reserved or bound elsewhere are skipped", "[ports]") {
-    const uint16_t base = paddock::test::freeLoopbackPort();
-    if (base > 65530) return;  // not enough room above; the kernel picks again next run
-    PortAllocator ports(base, static_cast<uint16_t>(base + 3));
+    const uint16_t first = kBandA, last = kBandA + 15;
+    PortAllocator ports(first, last);
+    Holder outside(first + 1);
+    REQUIRE(outside.held());
 
-    // Something outside Paddock listens on base+1.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(base + 1));
-    const bool held = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-
-    auto a = ports.reserve({base});  // base is recorded by a live VM
+    auto a = ports.reserve({first});  // `first` is recorded by a live VM
+    auto b = ports.reserve({first});
     REQUIRE(a.ok());
-    CHECK(a.value() == (held ? base + 2 : base + 1));
-    auto b = ports.reserve({base});
     REQUIRE(b.ok());
-    CHECK(b.value() != a.value());
-    ::close(fd);
+    for (uint16_t p : {a.value(), b.value()}) {
+        CHECK(p >= first);
+        CHECK(p <= last);
+        CHECK(p != first);      // in use by a VM
+        CHECK(p != first + 1);  // bound by someone else
+    }
+    CHECK(a.value() != b.value());  // reserved ports are not handed out twice
 }
 
 TEST_CASE("an exhausted range is Unavailable and a release makes room", "[ports]") {
-    const uint16_t port = paddock::test::freeLoopbackPort();
-    PortAllocator ports(port, port);
+    PortAllocator ports(kBandB, kBandB + 1);
     auto a = ports.reserve({});
-    REQUIRE(a.ok());
     auto b = ports.reserve({});
-    REQUIRE_FALSE(b.ok());
-    CHECK(b.error().code == ErrorCode::Unavailable);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    auto c = ports.reserve({});
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code == ErrorCode::Unavailable);
+    CHECK(c.error().message.find("no free SSH forward port") != std::string::npos);
     ports.release(a.value());
-    CHECK(ports.reserve({}).ok());
+    auto d = ports.reserve({});
+    REQUIRE(d.ok());
+    CHECK(d.value() == a.value());
 }

@@ -1,0 +1,28 @@
+// How the server finds a VM and presents it, shared by the REST routes and the WebSocket
+// streams so both show exactly the same object. Stateless; safe from any thread.
+#pragma once
+
+#include "paddock/core/runtime.hpp"
+#include "paddock/server/json.hpp"
+
+#include <optional>
+#include <string>
+
+namespace paddock::server {
+
+struct LocatedVm {
+    VmService* service;
+    VmView vm;
+};
+
+// The VM on `site` when given, else on whichever configured site has it. NotFound when none.
+Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name);
+
+// The native VM object of /api/v1/vms (documented as VM in openapi.json).
+void writeVm(JsonWriter& json, const VmView& vm);
+
+// The earlier VM manager's object: {"name", ["id",] "state" (number), "max_memory", "memory",
+// "vcpus", "cpu_time"}; "id" only in GET /vms/list, not in its status WebSocket.
+void writeCompatVm(JsonWriter& json, const DomainInfo& domain, bool withId);
+
+}  // namespace paddock::server

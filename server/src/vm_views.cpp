@@ -1,0 +1,73 @@
+#include "paddock/server/vm_views.hpp"
+
+namespace paddock::server {
+
+Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name) {
+    if (site) {
+        auto service = runtime.site(*site);
+        if (!service) return std::move(service).error();
+        auto vm = service.value()->get(name);
+        if (!vm) return std::move(vm).error();
+        return LocatedVm{service.value(), std::move(vm.value())};
+    }
+    std::optional<Error> firstFailure;
+    for (const auto& configured : runtime.config().sites) {
+        auto service = runtime.site(configured.name);
+        if (!service) return std::move(service).error();
+        auto vm = service.value()->get(name);
+        if (vm) return LocatedVm{service.value(), std::move(vm.value())};
+        if (vm.error().code != ErrorCode::NotFound && !firstFailure) firstFailure = vm.error();
+    }
+    if (firstFailure) return *firstFailure;
+    return makeError(ErrorCode::NotFound, "VM '" + name + "' not found");
+}
+
+void writeVm(JsonWriter& json, const VmView& vm) {
+    const DomainInfo& d = vm.domain;
+    const ReadinessInfo& r = vm.readiness;
+    json.beginObject()
+        .field("name", d.name)
+        .field("uuid", d.uuid)
+        .field("site", vm.site)
+        .field("state", domainStateName(d.state))
+        .field("state_code", static_cast<int>(d.state))
+        .field("id", d.id)
+        .field("vcpus", d.vcpus)
+        .field("memory_mb", vm.memory_mb())
+        .field("max_memory_kib", d.max_memory_kib)
+        .field("memory_kib", d.memory_kib)
+        .field("cpu_time_ns", d.cpu_time_ns);
+    json.key("owner").stringOrNull(vm.owner);
+    json.key("template").stringOrNull(vm.template_name);
+    json.field("image", vm.image).field("disk", vm.disk).field("has_managed_save", d.has_managed_save);
+    json.field("readiness", readinessName(r.state)).field("ready", r.state == Readiness::Ready);
+    json.key("readiness_error").stringOrNull(r.error);
+    json.key("seconds_to_ready");
+    if (r.state == Readiness::Ready) json.value(r.seconds_to_ready);
+    else json.null();
+    json.key("ssh");
+    if (vm.ssh_host.empty() || vm.ssh_port == 0) {
+        json.null();
+    } else {
+        json.beginObject().field("host", vm.ssh_host).field("port", vm.ssh_port);
+        json.key("user").stringOrNull(vm.ssh_user);
+        json.endObject();
+    }
+    json.key("host_key");
+    if (r.host_key.type.empty() && r.host_key.fingerprint.empty()) json.null();
+    else json.beginObject().field("type", r.host_key.type).field("fingerprint", r.host_key.fingerprint).endObject();
+    json.endObject();
+}
+
+void writeCompatVm(JsonWriter& json, const DomainInfo& d, bool withId) {
+    json.beginObject().field("name", d.name);
+    if (withId) json.field("id", d.id);
+    json.field("state", static_cast<int>(d.state))
+        .field("max_memory", d.max_memory_kib)
+        .field("memory", d.memory_kib)
+        .field("vcpus", d.vcpus)
+        .field("cpu_time", d.cpu_time_ns)
+        .endObject();
+}
+
+}  // namespace paddock::server
