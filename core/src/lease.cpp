@@ -1,0 +1,90 @@
+#include "paddock/core/lease.hpp"
+
+#include <ctime>
+#include <random>
+
+namespace paddock {
+
+std::string_view operationStatusName(Operation::Status status) noexcept {
+    switch (status) {
+    case Operation::Status::Pending: return "pending";
+    case Operation::Status::Done: return "done";
+    case Operation::Status::Failed: return "failed";
+    }
+    return "pending";
+}
+
+std::string randomId(std::string_view prefix, size_t hexDigits) {
+    // Ids double as capabilities in URLs, so they come from the OS's random source.
+    thread_local std::random_device device;
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(prefix);
+    while (hexDigits > 0) {
+        uint32_t bits = device();
+        for (int i = 0; i < 8 && hexDigits > 0; ++i, --hexDigits, bits >>= 4) out += kHex[bits & 0xf];
+    }
+    return out;
+}
+
+std::string isoTime(SystemTime t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::optional<SystemTime> parseIsoTime(const std::string& text) {
+    std::tm tm{};
+    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == nullptr || *end != '\0') return std::nullopt;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+Operation OperationRegistry::begin(const std::string& pool, const std::string& owner) {
+    Operation op;
+    op.id = randomId("op-", 24);
+    op.pool = pool;
+    op.owner = owner;
+    op.created_at = std::chrono::system_clock::now();
+    std::lock_guard lock(mutex_);
+    operations_[op.id] = op;
+    return op;
+}
+
+void OperationRegistry::finish(const std::string& id, Lease lease) {
+    std::lock_guard lock(mutex_);
+    const auto it = operations_.find(id);
+    if (it == operations_.end()) return;
+    it->second.status = Operation::Status::Done;
+    it->second.lease = std::move(lease);
+    finished_.push_back(id);
+    pruneLocked();
+}
+
+void OperationRegistry::fail(const std::string& id, Error error) {
+    std::lock_guard lock(mutex_);
+    const auto it = operations_.find(id);
+    if (it == operations_.end()) return;
+    it->second.status = Operation::Status::Failed;
+    it->second.error = std::move(error);
+    finished_.push_back(id);
+    pruneLocked();
+}
+
+Result<Operation> OperationRegistry::get(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = operations_.find(id);
+    if (it == operations_.end()) return makeError(ErrorCode::NotFound, "unknown operation '" + id + "'");
+    return it->second;
+}
+
+void OperationRegistry::pruneLocked() {
+    while (finished_.size() > capacity_) {
+        operations_.erase(finished_.front());
+        finished_.erase(finished_.begin());
+    }
+}
+
+}  // namespace paddock

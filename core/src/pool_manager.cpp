@@ -1,0 +1,694 @@
+#include "paddock/core/pool_manager.hpp"
+
+#include <algorithm>
+
+namespace paddock {
+
+namespace {
+
+constexpr const char* kFilling = "filling";
+constexpr const char* kIdle = "idle";
+constexpr const char* kAllocated = "allocated";
+constexpr const char* kReleasing = "releasing";
+constexpr size_t kMaxOwnerLength = 128;
+constexpr size_t kMaxKeyLength = 200;
+constexpr int kAllocateAttempts = 3;
+constexpr auto kReadySlice = std::chrono::milliseconds(250);
+constexpr auto kGraveyardTtl = std::chrono::minutes(5);
+constexpr auto kMaxFillBackoff = std::chrono::seconds(60);
+
+std::string valueOr(const Metadata& m, const char* key) {
+    const auto it = m.find(key);
+    return it == m.end() ? std::string() : it->second;
+}
+
+Status checkText(const std::string& text, const char* what, size_t maxLength, bool required) {
+    if (required && text.empty()) return makeError(ErrorCode::InvalidArgument, std::string(what) + " must not be empty");
+    if (text.size() > maxLength)
+        return makeError(ErrorCode::InvalidArgument, std::string(what) + " is longer than " + std::to_string(maxLength) + " characters");
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            return makeError(ErrorCode::InvalidArgument, std::string(what) + " must not contain control characters");
+    }
+    return {};
+}
+
+}  // namespace
+
+PoolManager::PoolManager(PoolConfig config, VmService& service, AuditLog& audit, PoolMetrics& metrics,
+                         OperationRegistry& operations, std::shared_ptr<EventHub> events, Options options)
+    : config_(std::move(config)),
+      site_(service.site().name),
+      service_(service),
+      audit_(audit),
+      metrics_(metrics),
+      operations_(operations),
+      events_(std::move(events)),
+      options_(options),
+      prefix_(config_.name + "-") {
+    if (options_.ready_timeout.count() == 0) options_.ready_timeout = std::chrono::seconds(service.site().ready_timeout_s);
+    if (options_.workers == 0) options_.workers = 1;
+}
+
+PoolManager::~PoolManager() { stop(); }
+
+void PoolManager::start() {
+    {
+        std::lock_guard lock(mutex_);
+        if (started_) return;
+        started_ = true;
+    }
+    subscription_ = events_->subscribe([this](const VmEvent& e) {
+        if (e.site != site_) return;
+        if (e.kind == "connection" || e.vm.rfind(prefix_, 0) == 0) wake();
+    });
+    reconciler_ = std::thread([this] { reconcileLoop(); });
+    for (unsigned i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { workerLoop(); });
+}
+
+void PoolManager::stop() {
+    subscription_.reset();
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    tasksReady_.notify_all();
+    {
+        std::lock_guard lock(wakeMutex_);
+        wakeRequested_ = true;
+    }
+    wakeCv_.notify_all();
+    if (reconciler_.joinable()) reconciler_.join();
+    for (auto& w : workers_)
+        if (w.joinable()) w.join();
+    workers_.clear();
+}
+
+void PoolManager::wake() {
+    {
+        std::lock_guard lock(wakeMutex_);
+        wakeRequested_ = true;
+    }
+    wakeCv_.notify_one();
+}
+
+// ---- background threads ------------------------------------------------------------------
+
+void PoolManager::reconcileLoop() {
+    for (;;) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+        }
+        reconcile();
+        std::unique_lock lock(wakeMutex_);
+        wakeCv_.wait_for(lock, options_.reconcile_interval, [this] { return wakeRequested_; });
+        wakeRequested_ = false;
+    }
+}
+
+void PoolManager::workerLoop() {
+    for (;;) {
+        std::function<void()> task;
+        {
+            std::unique_lock lock(mutex_);
+            tasksReady_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+            if (stopping_) return;
+            task = std::move(tasks_.front());
+            tasks_.pop_front();
+        }
+        task();
+    }
+}
+
+void PoolManager::reconcile() {
+    auto conn = service_.connection();
+    if (!conn) {
+        std::lock_guard lock(mutex_);
+        lastError_ = conn.error().message;
+        return;
+    }
+    const auto listedAt = Clock::now();
+    auto domains = conn.value()->listDomains(true);
+    if (!domains) {
+        std::lock_guard lock(mutex_);
+        lastError_ = domains.error().message;
+        return;
+    }
+    bool first = false;
+    {
+        std::lock_guard lock(mutex_);
+        first = !recovered_;
+    }
+    if (first) {
+        for (const auto& d : domains.value())
+            if (valueOr(d.metadata, meta::kPool) == config_.name) recoverOrAdopt(d, true);
+        {
+            std::lock_guard lock(mutex_);
+            recovered_ = true;
+        }
+        changed_.notify_all();
+    } else {
+        sync(domains.value(), listedAt);
+    }
+    expireLeases();
+    removeDoomed();
+    scheduleRefills();
+    publishCounts();
+}
+
+// A pool VM found in libvirt that the table does not know: after a restart (atStart), or one
+// made by another process. Leases are taken over as they are; anything half-made is doomed.
+void PoolManager::recoverOrAdopt(const DomainInfo& domain, bool atStart) {
+    const std::string state = valueOr(domain.metadata, meta::kPoolState);
+    Entry entry;
+    std::string why;
+    if (state == kAllocated && !valueOr(domain.metadata, meta::kLeaseId).empty()) {
+        entry.state = VmState::Allocated;
+        entry.lease = leaseFromMetadata(domain.name, domain.metadata);
+        fillSsh(entry.lease);
+    } else if (state == kIdle && idleStateOk(domain)) {
+        entry.state = VmState::Idle;
+    } else {
+        entry.state = VmState::Doomed;
+        why = "pool_state '" + state + "' in libvirt state '" + std::string(domainStateName(domain.state)) +
+              (domain.has_managed_save ? "' with a managed save" : "'") + ": destroyed and replaced";
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (vms_.count(domain.name)) return;
+        vms_[domain.name] = entry;
+    }
+    audit("system", domain.name, atStart ? "pool_recover" : "pool_adopt",
+          why.empty() ? Status{} : Status(makeError(ErrorCode::Conflict, why)));
+}
+
+void PoolManager::sync(const std::vector<DomainInfo>& domains, Clock::time_point listedAt) {
+    std::map<std::string, const DomainInfo*> ours;
+    for (const auto& d : domains)
+        if (valueOr(d.metadata, meta::kPool) == config_.name) ours[d.name] = &d;
+
+    std::vector<std::pair<std::string, std::string>> lost;      // vm, why
+    std::vector<const DomainInfo*> strangers;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = vms_.begin(); it != vms_.end();) {
+            Entry& e = it->second;
+            // Entries in flight are judged by the thread working on them.
+            const bool busy = e.state == VmState::Filling || e.state == VmState::Claimed || e.state == VmState::Removing;
+            const auto found = ours.find(it->first);
+            if (busy || e.changed >= listedAt) {
+                ++it;
+                continue;
+            }
+            if (found == ours.end()) {
+                if (e.state == VmState::Idle) lost.emplace_back(it->first, "idle VM deleted behind Paddock's back: replaced");
+                if (e.state == VmState::Allocated)
+                    lost.emplace_back(it->first, "VM of lease " + e.lease.id + " deleted behind Paddock's back: lease ended");
+                graveyard_[it->first] = Clock::now();
+                it = vms_.erase(it);
+                continue;
+            }
+            if (e.state == VmState::Idle && !idleStateOk(*found->second)) {
+                e.state = VmState::Doomed;
+                e.changed = Clock::now();
+                lost.emplace_back(it->first, "idle VM found in state '" +
+                                                 std::string(domainStateName(found->second->state)) + "': replaced");
+            }
+            ++it;
+        }
+        for (const auto& [name, d] : ours)
+            if (!vms_.count(name) && !graveyard_.count(name)) strangers.push_back(d);
+        const auto now = Clock::now();
+        for (auto it = graveyard_.begin(); it != graveyard_.end();)
+            it = now - it->second > kGraveyardTtl ? graveyard_.erase(it) : std::next(it);
+    }
+    for (const auto& [vm, why] : lost) audit("system", vm, "pool_replace", makeError(ErrorCode::Conflict, why));
+    for (const DomainInfo* d : strangers) recoverOrAdopt(*d, false);
+}
+
+void PoolManager::expireLeases() {
+    std::vector<std::string> expired;
+    {
+        std::lock_guard lock(mutex_);
+        const auto now = std::chrono::system_clock::now();
+        for (auto& [name, e] : vms_) {
+            if (e.state != VmState::Allocated || e.lease.expires_at > now) continue;
+            e.state = VmState::Removing;
+            e.changed = Clock::now();
+            expired.push_back(name);
+        }
+    }
+    for (const auto& name : expired) {
+        (void)service_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
+        metrics_.countExpiry(site_, config_.name);
+        removeVm(name, "pool_expire", "system");
+    }
+}
+
+void PoolManager::removeDoomed() {
+    std::vector<std::string> doomed;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [name, e] : vms_) {
+            if (e.state != VmState::Doomed) continue;
+            e.state = VmState::Removing;
+            e.changed = Clock::now();
+            doomed.push_back(name);
+        }
+    }
+    for (const auto& name : doomed) removeVm(name, "pool_destroy", "system");
+}
+
+void PoolManager::scheduleRefills() {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || Clock::now() < fillBackoffUntil_) return;
+    size_t ready = 0;
+    for (const auto& [name, e] : vms_) {
+        if (e.state == VmState::Idle || (e.state == VmState::Filling && e.cold_operation.empty())) ++ready;
+    }
+    size_t total = vms_.size();
+    while (ready < config_.min_idle && total < config_.max_total) {
+        const std::string name = newVmName();
+        if (vms_.count(name)) continue;
+        vms_[name] = Entry{};
+        tasks_.push_back([this, name] { fill(name); });
+        ++ready;
+        ++total;
+    }
+    tasksReady_.notify_all();
+}
+
+// ---- making VMs --------------------------------------------------------------------------
+
+std::string PoolManager::newVmName() const { return randomId(prefix_, 8); }
+
+Status PoolManager::waitReady(const std::string& name) {
+    if (!service_.probesSsh()) return {};
+    const auto deadline = Clock::now() + options_.ready_timeout;
+    // In slices, so that stop() does not wait for a guest that never answers.
+    for (;;) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return makeError(ErrorCode::Unavailable, "pool " + config_.name + " is stopping");
+        }
+        const ReadinessInfo info = service_.readiness().waitSettled(name, kReadySlice);
+        if (info.state == Readiness::Ready) return {};
+        if (info.state == Readiness::Unreachable)
+            return makeError(ErrorCode::Unavailable, "VM '" + name + "' did not answer SSH: " + info.error);
+        if (Clock::now() >= deadline)
+            return makeError(ErrorCode::Timeout, "VM '" + name + "' was not ready within " +
+                                                     std::to_string(options_.ready_timeout.count() / 1000) + " s");
+    }
+}
+
+Status PoolManager::bootUntilReady(const std::string& name, bool start) {
+    CreateVmRequest request;
+    request.name = name;
+    if (!config_.template_name.empty()) request.template_name = config_.template_name;
+    request.start = start;
+    request.metadata = {{meta::kPool, config_.name}, {meta::kPoolState, kFilling}};
+    auto created = service_.create(request, "system");
+    if (!created) return std::move(created).error();
+    if (start) return waitReady(name);
+    return {};
+}
+
+void PoolManager::fill(const std::string& name) {
+    const auto started = Clock::now();
+    Status made = bootUntilReady(name, config_.mode != "shutoff");
+    // The metadata says idle before the save, so the saved image carries it too.
+    if (made) made = service_.updateMetadata(name, {{meta::kPoolState, kIdle}});
+    if (made && config_.mode == "saved") made = service_.save(name, "system");
+    audit("system", name, "pool_refill", made);
+    if (made) {
+        metrics_.observeRefill(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
+        {
+            std::lock_guard lock(mutex_);
+            fillFailures_ = 0;
+            auto it = vms_.find(name);
+            if (it != vms_.end()) {
+                it->second.state = VmState::Idle;
+                it->second.changed = Clock::now();
+            }
+        }
+        changed_.notify_all();
+        publishCounts();
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;   // left half-made on purpose: the next start replaces it
+        lastError_ = "refill: " + made.error().message;
+        ++fillFailures_;
+        // A broken template must not turn into a tight create/destroy loop.
+        const auto backoff = std::min<std::chrono::seconds>(kMaxFillBackoff, std::chrono::seconds(1u << std::min(fillFailures_, 6u)));
+        fillBackoffUntil_ = Clock::now() + backoff;
+        auto it = vms_.find(name);
+        if (it != vms_.end()) {
+            it->second.state = VmState::Removing;
+            it->second.changed = Clock::now();
+        }
+    }
+    removeVm(name, "pool_destroy", "system");
+}
+
+void PoolManager::coldAllocate(const std::string& name, const std::string& operationId) {
+    const auto started = Clock::now();
+    Lease lease;
+    {
+        std::lock_guard lock(mutex_);
+        lease = vms_.at(name).lease;
+    }
+    Status made = bootUntilReady(name, true);
+    if (made) made = recordLease(name, lease);
+    audit(lease.owner, name, "pool_allocate", made);
+    if (made) {
+        {
+            std::lock_guard lock(mutex_);
+            auto& e = vms_.at(name);
+            e.state = VmState::Allocated;
+            e.lease = lease;
+            e.cold_operation.clear();
+            e.changed = Clock::now();
+        }
+        changed_.notify_all();
+        operations_.finish(operationId, lease);
+        metrics_.countAllocation(site_, config_.name);
+        metrics_.observeAllocate(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
+        publishCounts();
+        return;
+    }
+    operations_.fail(operationId, made.error());
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        auto& e = vms_.at(name);
+        e.state = VmState::Removing;
+        e.cold_operation.clear();
+        e.changed = Clock::now();
+    }
+    changed_.notify_all();
+    removeVm(name, "pool_destroy", "system");
+}
+
+Status PoolManager::recordLease(const std::string& name, Lease& lease) {
+    Metadata m = {{meta::kPoolState, kAllocated},
+                  {meta::kLeaseId, lease.id},
+                  {meta::kLeaseOwner, lease.owner},
+                  {meta::kOwner, lease.owner},
+                  {meta::kLeaseCreatedAt, isoTime(lease.created_at)},
+                  {meta::kLeaseExpiresAt, isoTime(lease.expires_at)}};
+    if (!lease.idempotency_key.empty()) m[meta::kLeaseIdempotencyKey] = lease.idempotency_key;
+    if (Status written = service_.updateMetadata(name, m); !written) return written;
+    fillSsh(lease);
+    return {};
+}
+
+void PoolManager::fillSsh(Lease& lease) {
+    auto vm = service_.get(lease.vm);
+    if (!vm || vm->ssh_host.empty()) return;
+    lease.ssh_host = vm->ssh_host;
+    lease.ssh_port = vm->ssh_port;
+    lease.ssh_user = vm->ssh_user;
+}
+
+void PoolManager::removeVm(const std::string& name, const std::string& action, const std::string& actor) {
+    Status removed = service_.remove(name, actor);
+    const bool gone = removed.ok() || removed.error().code == ErrorCode::NotFound;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = vms_.find(name);
+        if (gone) {
+            if (it != vms_.end()) vms_.erase(it);
+            graveyard_[name] = Clock::now();
+        } else {
+            // Retried by the next reconcile pass.
+            if (it != vms_.end()) {
+                it->second.state = VmState::Doomed;
+                it->second.changed = Clock::now();
+            }
+            lastError_ = "cannot destroy '" + name + "': " + removed.error().message;
+        }
+    }
+    audit(actor, name, action, gone ? Status{} : removed);
+    publishCounts();
+    wake();
+}
+
+// ---- state checks and views ----------------------------------------------------------------
+
+bool PoolManager::idleStateOk(const DomainInfo& d) const {
+    if (config_.mode == "running") return d.state == DomainState::Running || d.state == DomainState::Blocked;
+    if (config_.mode == "saved") return d.state == DomainState::Shutoff && d.has_managed_save;
+    return d.state == DomainState::Shutoff;
+}
+
+Lease PoolManager::leaseFromMetadata(const std::string& vm, const Metadata& m) const {
+    Lease l;
+    l.id = valueOr(m, meta::kLeaseId);
+    l.pool = config_.name;
+    l.site = site_;
+    l.vm = vm;
+    l.owner = valueOr(m, meta::kLeaseOwner);
+    l.idempotency_key = valueOr(m, meta::kLeaseIdempotencyKey);
+    const auto now = std::chrono::system_clock::now();
+    l.created_at = parseIsoTime(valueOr(m, meta::kLeaseCreatedAt)).value_or(now);
+    // An unreadable expiry ends the lease now rather than never.
+    l.expires_at = parseIsoTime(valueOr(m, meta::kLeaseExpiresAt)).value_or(now);
+    return l;
+}
+
+PoolCounts PoolManager::countsLocked() const {
+    PoolCounts c;
+    for (const auto& [name, e] : vms_) {
+        switch (e.state) {
+        case VmState::Idle: ++c.idle; break;
+        case VmState::Allocated: ++c.allocated; break;
+        case VmState::Filling:
+        case VmState::Claimed: ++c.booting; break;
+        default: break;
+        }
+    }
+    c.total = vms_.size();
+    return c;
+}
+
+void PoolManager::publishCounts() {
+    PoolCounts c;
+    {
+        std::lock_guard lock(mutex_);
+        c = countsLocked();
+    }
+    metrics_.setCounts(site_, config_.name, c);
+}
+
+void PoolManager::audit(const std::string& actor, const std::string& vm, const std::string& action, const Status& result) {
+    audit_.write({actor, site_, vm, action, result.ok() ? "ok" : "error", result.ok() ? std::string() : result.error().message});
+}
+
+PoolStatus PoolManager::status() const {
+    std::lock_guard lock(mutex_);
+    return PoolStatus{config_, site_, countsLocked(), recovered_, lastError_};
+}
+
+std::vector<std::string> PoolManager::vmNames() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> names;
+    for (const auto& [name, e] : vms_) names.push_back(name);
+    return names;
+}
+
+std::vector<Lease> PoolManager::leases(const std::optional<std::string>& owner) const {
+    std::lock_guard lock(mutex_);
+    std::vector<Lease> out;
+    for (const auto& [name, e] : vms_) {
+        if (e.state == VmState::Allocated && (!owner || e.lease.owner == *owner)) out.push_back(e.lease);
+    }
+    return out;
+}
+
+std::optional<Lease> PoolManager::lease(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, e] : vms_)
+        if (e.state == VmState::Allocated && e.lease.id == id) return e.lease;
+    return std::nullopt;
+}
+
+// ---- the API -------------------------------------------------------------------------------
+
+Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
+    if (auto ok = checkText(request.owner, "owner", kMaxOwnerLength, true); !ok) return std::move(ok).error();
+    if (auto ok = checkText(request.idempotency_key, "Idempotency-Key", kMaxKeyLength, false); !ok) return std::move(ok).error();
+    if (request.ttl_s && *request.ttl_s == 0) return makeError(ErrorCode::InvalidArgument, "ttl_s must be at least 1");
+    const uint64_t ttl = std::min<uint64_t>(request.ttl_s.value_or(config_.default_ttl_s), config_.max_ttl_s);
+    const auto started = Clock::now();
+    Error lastError = makeError(ErrorCode::Unavailable, "pool " + config_.name + " has no idle VM");
+
+    for (int attempt = 0; attempt < kAllocateAttempts; ++attempt) {
+        std::string name;
+        Lease lease;
+        {
+            std::unique_lock lock(mutex_);
+            if (!recovered_)
+                return makeError(ErrorCode::Unavailable, "pool " + config_.name + " is still recovering its state from the hypervisor");
+            if (!request.idempotency_key.empty()) {
+                const auto sameKey = [&](const Entry& e) { return e.lease.idempotency_key == request.idempotency_key; };
+                // A retry racing the first attempt waits for its outcome instead of claiming a second VM.
+                changed_.wait(lock, [&] {
+                    return stopping_ || std::none_of(vms_.begin(), vms_.end(), [&](const auto& kv) {
+                               return kv.second.state == VmState::Claimed && sameKey(kv.second);
+                           });
+                });
+                for (const auto& [vm, e] : vms_) {
+                    const bool allocated = e.state == VmState::Allocated;
+                    const bool cold = e.state == VmState::Filling && !e.cold_operation.empty();
+                    if (!(allocated || cold) || !sameKey(e)) continue;
+                    if (e.lease.owner != request.owner)
+                        return makeError(ErrorCode::Conflict, "Idempotency-Key '" + request.idempotency_key +
+                                                                  "' was already used by another owner");
+                    Allocation replay;
+                    replay.replayed = true;
+                    if (allocated) {
+                        replay.lease = e.lease;
+                    } else if (auto op = operations_.get(e.cold_operation); op) {
+                        replay.operation = op.value();
+                    }
+                    if (replay.lease || replay.operation) return replay;
+                }
+            }
+            if (config_.max_per_owner != 0 && request.enforce_owner_cap) {
+                size_t held = 0;
+                for (const auto& [vm, e] : vms_) {
+                    const bool holds = e.state == VmState::Allocated || e.state == VmState::Claimed ||
+                                       (e.state == VmState::Filling && !e.cold_operation.empty());
+                    if (holds && e.lease.owner == request.owner) ++held;
+                }
+                if (held >= config_.max_per_owner)
+                    return makeError(ErrorCode::Conflict, "owner '" + request.owner + "' already holds " + std::to_string(held) +
+                                                              " lease(s) in pool " + config_.name + " (max_per_owner " +
+                                                              std::to_string(config_.max_per_owner) + ")");
+            }
+            const auto now = std::chrono::system_clock::now();
+            lease.id = randomId("lease-", 24);
+            lease.pool = config_.name;
+            lease.site = site_;
+            lease.owner = request.owner;
+            lease.idempotency_key = request.idempotency_key;
+            lease.created_at = now;
+            lease.expires_at = now + std::chrono::seconds(ttl);
+
+            const auto idle = std::find_if(vms_.begin(), vms_.end(), [](const auto& kv) { return kv.second.state == VmState::Idle; });
+            if (idle == vms_.end()) {
+                metrics_.countMiss(site_, config_.name);
+                const PoolCounts c = countsLocked();
+                if (request.allow_cold && config_.on_empty == "cold" && c.total < config_.max_total && !stopping_) {
+                    name = newVmName();
+                    lease.vm = name;
+                    const Operation op = operations_.begin(config_.name, request.owner);
+                    Entry e;
+                    e.lease = lease;
+                    e.cold_operation = op.id;
+                    vms_[name] = e;
+                    tasks_.push_front([this, name, id = op.id] { coldAllocate(name, id); });
+                    tasksReady_.notify_all();
+                    Allocation cold;
+                    cold.operation = op;
+                    return cold;
+                }
+                return makeError(ErrorCode::Unavailable,
+                                 "pool " + config_.name + " has no idle VM (" + std::to_string(c.allocated) + " allocated, " +
+                                     std::to_string(c.booting) + " booting, max_total " + std::to_string(config_.max_total) +
+                                     "); retry later");
+            }
+            name = idle->first;
+            lease.vm = name;
+            idle->second.state = VmState::Claimed;
+            idle->second.lease = lease;
+            idle->second.changed = Clock::now();
+        }
+        wake();   // refill behind the claim
+
+        // Outside the lock: the VM is ours alone now.
+        Status ready;
+        if (config_.mode != "running") {
+            ready = service_.start(name, request.actor);
+            if (!ready && ready.error().code == ErrorCode::Conflict) ready = {};   // already running
+        }
+        if (ready) ready = waitReady(name);
+        if (ready) ready = recordLease(name, lease);
+        audit(request.actor, name, "pool_allocate", ready);
+        {
+            std::lock_guard lock(mutex_);
+            auto& e = vms_.at(name);
+            e.state = ready ? VmState::Allocated : VmState::Doomed;
+            e.lease = lease;
+            if (!ready) e.lease.idempotency_key.clear();
+            e.changed = Clock::now();
+        }
+        changed_.notify_all();
+        publishCounts();
+        if (ready) {
+            metrics_.countAllocation(site_, config_.name);
+            metrics_.observeAllocate(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
+            Allocation done;
+            done.lease = lease;
+            return done;
+        }
+        lastError = ready.error();
+        wake();
+        if (lastError.code == ErrorCode::Timeout) break;   // another VM would take as long again
+    }
+    return lastError;
+}
+
+Result<Lease> PoolManager::extend(const std::string& id, uint64_t ttlSeconds, const std::string& actor) {
+    if (ttlSeconds == 0) return makeError(ErrorCode::InvalidArgument, "ttl_s must be at least 1");
+    std::string name;
+    Lease lease;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [vm, e] : vms_) {
+            if (e.state == VmState::Allocated && e.lease.id == id) {
+                name = vm;
+                lease = e.lease;
+            }
+        }
+    }
+    if (name.empty()) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "' in pool " + config_.name);
+    const auto wanted = std::chrono::system_clock::now() + std::chrono::seconds(ttlSeconds);
+    lease.expires_at = std::min(wanted, lease.created_at + std::chrono::seconds(config_.max_ttl_s));
+    Status written = service_.updateMetadata(name, {{meta::kLeaseExpiresAt, isoTime(lease.expires_at)}});
+    audit(actor, name, "pool_extend", written);
+    if (!written) return std::move(written).error();
+    std::lock_guard lock(mutex_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second.state != VmState::Allocated || it->second.lease.id != id)
+        return makeError(ErrorCode::NotFound, "lease '" + id + "' ended while it was being extended");
+    it->second.lease.expires_at = lease.expires_at;
+    return it->second.lease;
+}
+
+Status PoolManager::release(const std::string& id, const std::string& actor) {
+    std::string name;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [vm, e] : vms_) {
+            if (e.state == VmState::Allocated && e.lease.id == id) {
+                e.state = VmState::Removing;
+                e.changed = Clock::now();
+                name = vm;
+                break;
+            }
+        }
+    }
+    if (name.empty()) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "' in pool " + config_.name);
+    // Should paddockd die during the removal, the restart destroys this VM instead of reviving the lease.
+    (void)service_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
+    metrics_.countRelease(site_, config_.name);
+    removeVm(name, "pool_release", actor);
+    return {};
+}
+
+}  // namespace paddock

@@ -1,0 +1,271 @@
+// Hot pools and leases (/api/v1/pools, /api/v1/leases, /api/v1/operations) and the earlier
+// Python tool's /pool/status and /pool/allocate, now backed by real leases (COMPAT.md).
+#include "paddock/server/json.hpp"
+#include "paddock/server/routes.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace paddock::server {
+
+namespace {
+
+constexpr uint64_t kMaxTtlSeconds = 31536000;
+constexpr const char* kCompatOwner = "anonymous";
+
+// The template a pool's VMs are made from, as the site resolves an empty name.
+std::string templateOf(Runtime& runtime, const PoolStatus& status) {
+    if (!status.config.template_name.empty()) return status.config.template_name;
+    auto site = runtime.site(status.site);
+    if (!site) return {};
+    const SiteConfig& cfg = site.value()->site();
+    if (!cfg.default_template.empty()) return cfg.default_template;
+    return cfg.templates.empty() ? std::string() : cfg.templates.front().name;
+}
+
+void writePool(JsonWriter& json, Runtime& runtime, const PoolStatus& s) {
+    json.beginObject()
+        .field("name", s.config.name)
+        .field("site", s.site)
+        .field("mode", s.config.mode)
+        .field("template", templateOf(runtime, s))
+        .field("min_idle", s.config.min_idle)
+        .field("max_total", s.config.max_total)
+        .field("max_per_owner", s.config.max_per_owner)
+        .field("on_empty", s.config.on_empty)
+        .field("default_ttl_s", s.config.default_ttl_s)
+        .field("max_ttl_s", s.config.max_ttl_s)
+        .field("idle", s.counts.idle)
+        .field("allocated", s.counts.allocated)
+        .field("booting", s.counts.booting)
+        .field("total", s.counts.total)
+        .field("recovered", s.recovered);
+    json.key("last_error").stringOrNull(s.last_error);
+    json.endObject();
+}
+
+void writeLease(JsonWriter& json, const Lease& lease) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(lease.expires_at - std::chrono::system_clock::now());
+    json.beginObject()
+        .field("id", lease.id)
+        .field("pool", lease.pool)
+        .field("site", lease.site)
+        .field("vm", lease.vm)
+        .field("owner", lease.owner)
+        .field("created_at", isoTime(lease.created_at))
+        .field("expires_at", isoTime(lease.expires_at))
+        .field("ttl_s", std::max<int64_t>(0, remaining.count()));
+    json.key("ssh");
+    if (lease.ssh_host.empty()) {
+        json.null();
+    } else {
+        json.beginObject().field("host", lease.ssh_host).field("port", lease.ssh_port).field("user", lease.ssh_user).endObject();
+    }
+    json.endObject();
+}
+
+void writeOperation(JsonWriter& json, const Operation& op) {
+    json.beginObject()
+        .field("id", op.id)
+        .field("status", operationStatusName(op.status))
+        .field("pool", op.pool)
+        .field("owner", op.owner)
+        .field("created_at", isoTime(op.created_at));
+    if (op.lease) {
+        json.key("lease");
+        writeLease(json, *op.lease);
+    }
+    if (op.error) {
+        json.key("error").beginObject().field("code", errorCodeId(op.error->code)).field("message", op.error->message).endObject();
+    }
+    json.endObject();
+}
+
+Response leaseResponse(int status, const Lease& lease) {
+    JsonWriter json;
+    writeLease(json, lease);
+    return jsonResponse(status, json.str());
+}
+
+Result<Response> listPools(Runtime& runtime) {
+    JsonWriter json;
+    json.beginObject().key("pools").beginArray();
+    for (auto* pool : runtime.pools()) writePool(json, runtime, pool->status());
+    json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> getPool(Runtime& runtime, const Request& request) {
+    auto pool = runtime.pool(request.param("pool"));
+    if (!pool) return std::move(pool).error();
+    JsonWriter json;
+    writePool(json, runtime, pool.value()->status());
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> allocate(Runtime& runtime, const Request& request) {
+    auto pool = runtime.pool(request.param("pool"));
+    if (!pool) return std::move(pool).error();
+    auto document = parseJsonObject(request.body, true);
+    if (!document) return std::move(document).error();
+    const rapidjson::Value& body = document.value();
+    if (auto known = rejectUnknownFields(body, {"owner", "ttl_s"}); !known) return std::move(known).error();
+    auto owner = optionalString(body, "owner");
+    if (!owner) return std::move(owner).error();
+    auto ttl = optionalUint(body, "ttl_s", 1, kMaxTtlSeconds);
+    if (!ttl) return std::move(ttl).error();
+
+    AllocateRequest allocation;
+    allocation.owner = owner.value().value_or(request.identity.name);
+    allocation.ttl_s = ttl.value();
+    allocation.idempotency_key = request.header("idempotency-key").value_or("");
+    allocation.actor = request.identity.name;
+    auto done = pool.value()->allocate(allocation);
+    if (!done) return std::move(done).error();
+    JsonWriter json;
+    Response response;
+    if (done->operation) {
+        writeOperation(json, *done->operation);
+        response = jsonResponse(202, json.str());
+        response.headers.emplace_back("Location", "/api/v1/operations/" + done->operation->id);
+    } else {
+        response = leaseResponse(200, *done->lease);
+    }
+    if (done->replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
+    return response;
+}
+
+Result<Response> listLeases(Runtime& runtime, const Request& request) {
+    std::vector<PoolManager*> pools;
+    if (const auto name = request.queryValue("pool")) {
+        auto pool = runtime.pool(*name);
+        if (!pool) return std::move(pool).error();
+        pools.push_back(pool.value());
+    } else {
+        pools = runtime.pools();
+    }
+    const auto owner = request.queryValue("owner");
+    JsonWriter json;
+    json.beginObject().key("leases").beginArray();
+    for (auto* pool : pools)
+        for (const auto& lease : pool->leases(owner)) writeLease(json, lease);
+    json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> getLease(Runtime& runtime, const Request& request) {
+    const std::string& id = request.param("id");
+    auto pool = runtime.poolOfLease(id);
+    if (!pool) return std::move(pool).error();
+    auto lease = pool.value()->lease(id);
+    if (!lease) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "'");
+    return leaseResponse(200, *lease);
+}
+
+Result<Response> extendLease(Runtime& runtime, const Request& request) {
+    const std::string& id = request.param("id");
+    auto document = parseJsonObject(request.body);
+    if (!document) return std::move(document).error();
+    if (auto known = rejectUnknownFields(document.value(), {"ttl_s"}); !known) return std::move(known).error();
+    auto ttl = optionalUint(document.value(), "ttl_s", 1, kMaxTtlSeconds);
+    if (!ttl) return std::move(ttl).error();
+    if (!ttl.value()) return makeError(ErrorCode::InvalidArgument, "field 'ttl_s' is required");
+    auto pool = runtime.poolOfLease(id);
+    if (!pool) return std::move(pool).error();
+    auto lease = pool.value()->extend(id, *ttl.value(), request.identity.name);
+    if (!lease) return std::move(lease).error();
+    return leaseResponse(200, lease.value());
+}
+
+Result<Response> releaseLease(Runtime& runtime, const Request& request) {
+    const std::string& id = request.param("id");
+    auto pool = runtime.poolOfLease(id);
+    if (!pool) return std::move(pool).error();
+    if (auto released = pool.value()->release(id, request.identity.name); !released) return std::move(released).error();
+    JsonWriter json;
+    json.beginObject().field("status", "released").field("id", id).endObject();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> getOperation(Runtime& runtime, const Request& request) {
+    auto op = runtime.operations().get(request.param("id"));
+    if (!op) return std::move(op).error();
+    JsonWriter json;
+    writeOperation(json, op.value());
+    return jsonResponse(200, json.str());
+}
+
+// ---- compatibility (COMPAT.md): the first pool of the first site ----------------------------
+
+PoolManager* compatPool(Runtime& runtime) {
+    const auto& sites = runtime.config().sites;
+    if (sites.empty() || sites.front().pools.empty()) return nullptr;
+    auto pool = runtime.pool(sites.front().pools.front().name);
+    return pool ? pool.value() : nullptr;
+}
+
+Result<Response> compatStatus(Runtime& runtime) {
+    JsonWriter json;
+    json.beginArray();
+    if (PoolManager* pool = compatPool(runtime)) {
+        auto service = runtime.site(pool->site());
+        if (!service) return std::move(service).error();
+        auto vms = service.value()->list();
+        if (!vms) return std::move(vms).error();
+        for (const auto& name : pool->vmNames()) {
+            const auto it = std::find_if(vms->begin(), vms->end(), [&](const VmView& v) { return v.domain.name == name; });
+            json.beginObject().field("name", name);
+            if (it == vms->end()) {
+                json.key("state_code").null().field("state", "not_found");
+            } else {
+                json.field("state_code", static_cast<int>(it->domain.state)).field("state", domainStateName(it->domain.state));
+            }
+            json.endObject();
+        }
+    }
+    json.endArray();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> compatAllocate(Runtime& runtime, const Request& request) {
+    PoolManager* pool = compatPool(runtime);
+    if (pool == nullptr) return makeError(ErrorCode::Unavailable, "no pool is configured (sites[0].pools)");
+    auto document = parseJsonObject(request.body, true);
+    if (!document) return std::move(document).error();
+    auto owner = optionalString(document.value(), "owner");
+    if (!owner) return std::move(owner).error();
+    auto ttl = optionalUint(document.value(), "ttl_s", 1, kMaxTtlSeconds);
+    if (!ttl) return std::move(ttl).error();
+
+    AllocateRequest allocation;
+    allocation.owner = owner.value().value_or(kCompatOwner);
+    // The old clients never named an owner and allocated as often as they liked.
+    allocation.enforce_owner_cap = owner.value().has_value();
+    allocation.ttl_s = ttl.value();
+    allocation.idempotency_key = request.header("idempotency-key").value_or("");
+    allocation.actor = request.identity.name;
+    allocation.allow_cold = false;
+    auto done = pool->allocate(allocation);
+    if (!done) return std::move(done).error();
+    JsonWriter json;
+    json.beginObject().field("vm_name", done->lease->vm).endObject();
+    return jsonResponse(200, json.str());
+}
+
+}  // namespace
+
+void addPoolRoutes(Router& router, const RouteContext& context) {
+    Runtime& rt = context.runtime;
+    router.add("GET", "/api/v1/pools", [&rt](Request&) { return listPools(rt); });
+    router.add("GET", "/api/v1/pools/{pool}", [&rt](Request& r) { return getPool(rt, r); });
+    router.add("POST", "/api/v1/pools/{pool}/allocate", [&rt](Request& r) { return allocate(rt, r); });
+    router.add("GET", "/api/v1/leases", [&rt](Request& r) { return listLeases(rt, r); });
+    router.add("GET", "/api/v1/leases/{id}", [&rt](Request& r) { return getLease(rt, r); });
+    router.add("POST", "/api/v1/leases/{id}/extend", [&rt](Request& r) { return extendLease(rt, r); });
+    router.add("DELETE", "/api/v1/leases/{id}", [&rt](Request& r) { return releaseLease(rt, r); });
+    router.add("GET", "/api/v1/operations/{id}", [&rt](Request& r) { return getOperation(rt, r); });
+    router.add("GET", "/pool/status", [&rt](Request&) { return compatStatus(rt); });
+    router.add("POST", "/pool/allocate", [&rt](Request& r) { return compatAllocate(rt, r); });
+}
+
+}  // namespace paddock::server

@@ -1,0 +1,143 @@
+// End to end on qemu:///system with the real guest (PADDOCK_GUEST_* from run_e2e.sh): a pool
+// of 2 in saved mode fills (boot until SSH answers, then libvirt managed save), an allocation
+// restores one and hands out a lease whose SSH target works with Paddock's key, the release
+// destroys it with its overlay, the pool refills, and the next student sees a fresh disk.
+#include "paddockd_site.hpp"
+
+#include "paddock/core/ssh_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+using namespace paddock::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') FAIL(std::string(name) + " is not set: run this test through run_e2e.sh");
+    return v;
+}
+
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Whatever the test leaves in libvirt under the pool's prefix goes, once paddockd has stopped.
+struct DomainSweeper {
+    std::string prefix;
+    ~DomainSweeper() {
+        const std::string list = "virsh -q -c qemu:///system list --all --name | grep '^" + prefix + "'";
+        FILE* p = ::popen(list.c_str(), "r");
+        if (p == nullptr) return;
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, p) != nullptr) {
+            std::string name(buf);
+            while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+            if (name.empty()) continue;
+            (void)std::system(("virsh -q -c qemu:///system destroy '" + name + "' >/dev/null 2>&1").c_str());
+            (void)std::system(("virsh -q -c qemu:///system undefine '" + name +
+                               "' --managed-save --remove-all-storage >/dev/null 2>&1").c_str());
+        }
+        ::pclose(p);
+    }
+};
+
+rapidjson::Document waitForIdle(SystemPaddockd& paddockd, const std::string& pool, unsigned idle, int timeoutS) {
+    const auto deadline = Clock::now() + std::chrono::seconds(timeoutS);
+    std::string last;
+    while (Clock::now() < deadline) {
+        auto reply = paddockd.call("GET", "/api/v1/pools/" + pool);
+        REQUIRE(reply.status == 200);
+        last = reply.body;
+        auto doc = reply.json();
+        if (doc["recovered"].GetBool() && doc["idle"].GetUint() == idle && doc["booting"].GetUint() == 0) return doc;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    FAIL("pool " << pool << " did not reach " << idle << " idle VMs within " << timeoutS << " s: " << last << "\n" << paddockd.log());
+    return {};
+}
+
+paddock::SshEndpoint endpointOf(SystemPaddockd& paddockd, const rapidjson::Value& lease) {
+    REQUIRE(lease["ssh"].IsObject());
+    return {lease["ssh"]["host"].GetString(), static_cast<uint16_t>(lease["ssh"]["port"].GetUint()),
+            lease["ssh"]["user"].GetString(), paddockd.stateDir() + "/ssh/id_ed25519",
+            paddockd.stateDir() + "/ssh/id_ed25519.pub"};
+}
+
+}  // namespace
+
+TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, refill", "[e2e][pool]") {
+    REQUIRE(libvirtReachable("qemu:///system"));
+    const auto total = Clock::now();
+    const std::string pool = "pdk-e2e-pool-" + std::to_string(::getpid());
+    DomainSweeper sweeper{pool + "-"};
+    SystemPaddockd paddockd("    network_mode: user\n"
+                            "    ssh_port_min: 24000\n"
+                            "    ssh_port_max: 24499\n"
+                            "    stop_timeout_s: 30\n"
+                            "    ready_timeout_s: 300\n"
+                            "    templates:\n"
+                            "      - name: debian\n"
+                            "        base_image: " + env("PADDOCK_GUEST_IMAGE") + "\n"
+                            "        kernel: " + env("PADDOCK_GUEST_KERNEL") + "\n"
+                            "        initrd: " + env("PADDOCK_GUEST_INITRD") + "\n"
+                            "        cmdline: \"" + env("PADDOCK_GUEST_CMDLINE") + "\"\n"
+                            "        memory_mb: 512\n"
+                            "    pools:\n"
+                            "      - {name: " + pool + ", template: debian, mode: saved, min_idle: 2, max_total: 3}\n");
+
+    auto t0 = Clock::now();
+    waitForIdle(paddockd, pool, 2, 600);
+    const double fill = secondsSince(t0);
+    auto status = paddockd.call("GET", "/pool/status");
+    REQUIRE(status.status == 200);
+    const auto statusDoc = status.json();
+    for (const auto& vm : statusDoc.GetArray()) CHECK(std::string(vm["state"].GetString()) == "shut off");
+
+    // Allocate: restored from the managed save, SSH-ready before the answer.
+    t0 = Clock::now();
+    auto first = paddockd.call("POST", "/api/v1/pools/" + pool + "/allocate", R"({"owner":"student-1","ttl_s":600})");
+    INFO(first.body << "\n" << paddockd.log());
+    REQUIRE(first.status == 200);
+    const double allocateToReady = secondsSince(t0);
+    const auto lease = first.json();
+    const std::string vm = lease["vm"].GetString();
+    const auto endpoint = endpointOf(paddockd, lease);
+    t0 = Clock::now();
+    auto marked = paddock::runSshCommand(endpoint, "uname -s && touch ~/last-student-was-here", std::chrono::seconds(60));
+    REQUIRE(marked.ok());
+    const double firstCommand = secondsSince(t0);
+    CHECK(marked->exit_status == 0);
+    CHECK(marked->output.find("Linux") != std::string::npos);
+    auto vmReply = paddockd.call("GET", "/api/v1/vms/" + vm);
+    REQUIRE(vmReply.status == 200);
+    const std::string disk = vmReply.json()["vm"]["disk"].GetString();
+    CHECK(std::filesystem::exists(disk));
+
+    // Release: VM and overlay gone, the pool refills.
+    REQUIRE(paddockd.call("DELETE", "/api/v1/leases/" + std::string(lease["id"].GetString())).status == 200);
+    CHECK(paddockd.call("GET", "/api/v1/vms/" + vm).status == 404);
+    CHECK_FALSE(std::filesystem::exists(disk));
+    t0 = Clock::now();
+    waitForIdle(paddockd, pool, 2, 600);
+    const double refill = secondsSince(t0);
+
+    // The next student gets a fresh disk.
+    auto second = paddockd.call("POST", "/api/v1/pools/" + pool + "/allocate", R"({"owner":"student-2"})");
+    REQUIRE(second.status == 200);
+    auto fresh = paddock::runSshCommand(endpointOf(paddockd, second.json()), "ls ~/last-student-was-here 2>/dev/null | wc -l",
+                                        std::chrono::seconds(60));
+    REQUIRE(fresh.ok());
+    CHECK(fresh->output.find('0') != std::string::npos);
+    REQUIRE(paddockd.call("DELETE", "/api/v1/leases/" + std::string(second.json()["id"].GetString())).status == 200);
+
+    std::printf("e2e_pool: fill 2 saved VMs %.1f s, allocate->SSH-ready %.1f s (first command %.1f s), refill %.1f s, "
+                "test wall time %.1f s\n", fill, allocateToReady, firstCommand, refill, secondsSince(total));
+}
