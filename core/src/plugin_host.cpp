@@ -1,8 +1,10 @@
 #include "paddock/core/plugin_host.hpp"
 
 #include "paddock/core/backend.hpp"
+#include "paddock/core/recorder.hpp"
 
 #include <paddock/pdk_backend.h>
+#include <paddock/pdk_recorder.h>
 
 #include <boost/dll/shared_library.hpp>
 #include <boost/filesystem.hpp>
@@ -23,6 +25,7 @@ namespace {
 constexpr size_t kDescriptorVersionEnd = offsetof(pdk_plugin_descriptor, abi_minor) + sizeof(uint16_t);
 constexpr size_t kDescriptorMinSize = offsetof(pdk_plugin_descriptor, vtable) + sizeof(const void*);
 constexpr size_t kBackendVtableMinSize = offsetof(pdk_backend_vtable, close) + sizeof(void (*)(void*));
+constexpr size_t kRecorderVtableMinSize = offsetof(pdk_recorder_vtable, write_event) + sizeof(void (*)(void*));
 
 std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
@@ -94,6 +97,24 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
         std::memcpy(&copy, vt, std::min<size_t>(vt->struct_size, sizeof copy));
         copy.struct_size = sizeof copy;
         info.operations = backendOperations(copy);
+    } else if (info.kind == PDK_PLUGIN_KIND_RECORDER) {
+        const auto* vt = static_cast<const pdk_recorder_vtable*>(d->vtable);
+        if (vt == nullptr) return refuse(path, "recorder '" + info.id + "' has a NULL vtable");
+        if (vt->struct_size < kRecorderVtableMinSize) {
+            return refuse(path, "recorder '" + info.id + "' vtable struct_size " + std::to_string(vt->struct_size) +
+                                    " does not cover the mandatory open_session, close_session and write_event");
+        }
+        const char* missing = vt->open_session == nullptr    ? "open_session"
+                              : vt->close_session == nullptr ? "close_session"
+                              : vt->write_event == nullptr   ? "write_event"
+                                                             : nullptr;
+        if (missing != nullptr) {
+            return refuse(path, "recorder '" + info.id + "' vtable lacks the mandatory " + missing);
+        }
+        pdk_recorder_vtable copy{};
+        std::memcpy(&copy, vt, std::min<size_t>(vt->struct_size, sizeof copy));
+        copy.struct_size = sizeof copy;
+        info.operations = recorderOperations(copy);
     }
     return info;
 }
@@ -172,17 +193,18 @@ Status PluginHost::loadDirectory(const std::string& dir) {
     return {};
 }
 
-Result<std::shared_ptr<BackendPlugin>> PluginHost::backend(const std::string& id) const {
+Result<std::shared_ptr<LoadedPlugin>> PluginHost::find(const std::string& id, pdk_plugin_kind kind) const {
+    const std::string kindName(pluginKindName(kind));
     for (const auto& p : plugins_) {
         if (p->info().id != id) continue;
-        if (p->info().kind != PDK_PLUGIN_KIND_BACKEND) {
+        if (p->info().kind != kind) {
             return makeError(ErrorCode::InvalidArgument, "plugin '" + id + "' is a " +
                                                              std::string(pluginKindName(p->info().kind)) +
-                                                             " plugin, not a backend");
+                                                             " plugin, not a " + kindName);
         }
-        return std::make_shared<BackendPlugin>(p);
+        return p;
     }
-    std::string message = "no backend plugin with id '" + id + "' is loaded";
+    std::string message = "no " + kindName + " plugin with id '" + id + "' is loaded";
     if (plugins_.empty()) {
         message += " (no plugins are loaded)";
     } else {
@@ -195,6 +217,18 @@ Result<std::shared_ptr<BackendPlugin>> PluginHost::backend(const std::string& id
         for (const auto& f : failures_) message += "\n  " + f.message;
     }
     return makeError(ErrorCode::NotFound, message);
+}
+
+Result<std::shared_ptr<BackendPlugin>> PluginHost::backend(const std::string& id) const {
+    auto p = find(id, PDK_PLUGIN_KIND_BACKEND);
+    if (!p) return std::move(p).error();
+    return std::make_shared<BackendPlugin>(p.value());
+}
+
+Result<std::shared_ptr<RecorderPlugin>> PluginHost::recorder(const std::string& id) const {
+    auto p = find(id, PDK_PLUGIN_KIND_RECORDER);
+    if (!p) return std::move(p).error();
+    return std::make_shared<RecorderPlugin>(p.value());
 }
 
 }  // namespace paddock

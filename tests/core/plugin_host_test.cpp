@@ -1,5 +1,6 @@
 #include "paddock/core/backend.hpp"
 #include "paddock/core/plugin_host.hpp"
+#include "paddock/core/recorder.hpp"
 
 #include "test_support.hpp"
 
@@ -269,4 +270,60 @@ TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[
     CHECK(ids.count("org.paddock.test.recorder") == 1);
     CHECK(ids.size() == 2);
     CHECK(host.failures().size() >= 10);
+}
+
+TEST_CASE("plugin host loads a recorder and lists its vtable entries", "[plugin_host][recorder]") {
+    PluginHost host;
+    auto r = host.loadFile(fixture("recorder_kind"));
+    REQUIRE(r.ok());
+    CHECK(r->kind == PDK_PLUGIN_KIND_RECORDER);
+    // flush is NULL in the fixture: optional, so not listed and not refused.
+    CHECK(r->operations == std::vector<std::string>{"open_session", "close_session", "write_event"});
+
+    auto rec = host.recorder("org.paddock.test.recorder");
+    REQUIRE(rec.ok());
+    pdk_recording_info info{};
+    info.struct_size = sizeof info;
+    auto session = rec.value()->open(info);
+    REQUIRE(session.ok());
+    CHECK(session.value()->write(0.5, 'o', "hi").ok());
+    CHECK(session.value()->flush().ok());  // NULL flush: nothing to do
+    session.value()->close();
+    CHECK(session.value()->write(0.6, 'o', "x").error().code == ErrorCode::Conflict);
+
+    auto bad = rec.value()->open(info, 1u << 7);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Contains("org.paddock.test.recorder"));
+}
+
+TEST_CASE("plugin host refuses a recorder with a NULL vtable", "[plugin_host][recorder]") {
+    auto e = refused("recorder_null_vtable");
+    CHECK(e.code == ErrorCode::InvalidArgument);
+    CHECK_THAT(e.message, Contains("recorder 'org.paddock.test.recorder-null-vtable' has a NULL vtable"));
+}
+
+TEST_CASE("plugin host refuses a recorder without write_event", "[plugin_host][recorder]") {
+    auto e = refused("recorder_missing_write");
+    CHECK_THAT(e.message, Contains("org.paddock.test.recorder-missing-write") &&
+                              Contains("lacks the mandatory write_event"));
+}
+
+TEST_CASE("plugin host refuses a recorder vtable too small for its mandatory entries", "[plugin_host][recorder]") {
+    auto e = refused("recorder_short_vtable");
+    CHECK_THAT(e.message, Contains("vtable struct_size " + std::to_string(offsetof(pdk_recorder_vtable, write_event))) &&
+                              Contains("open_session, close_session and write_event"));
+}
+
+TEST_CASE("recorder() distinguishes unknown ids and other kinds", "[plugin_host][recorder]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(fixture("good_backend")).ok());
+    auto other = host.recorder("org.paddock.test.good");
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().code == ErrorCode::InvalidArgument);
+    CHECK_THAT(other.error().message, Contains("is a backend plugin, not a recorder"));
+    auto missing = host.recorder("org.paddock.asciinema");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == ErrorCode::NotFound);
+    CHECK_THAT(missing.error().message, Contains("no recorder plugin with id 'org.paddock.asciinema'") &&
+                                            Contains("org.paddock.test.good"));
 }

@@ -3,6 +3,7 @@
 
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
+#include <paddock/pdk_recorder.h>
 
 #include <string.h>
 
@@ -17,6 +18,8 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_volume_spec)
 PDK_TEST_STARTS_WITH_SIZE(pdk_ssh_target)
 PDK_TEST_STARTS_WITH_SIZE(pdk_host_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_backend_vtable)
+PDK_TEST_STARTS_WITH_SIZE(pdk_recording_info)
+PDK_TEST_STARTS_WITH_SIZE(pdk_recorder_vtable)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
@@ -45,6 +48,27 @@ _Static_assert(sizeof(pdk_backend_vtable) ==
 _Static_assert(offsetof(pdk_backend_vtable, subscribe_events) ==
                    offsetof(pdk_backend_vtable, open) + (kVtableEntries - 1) * sizeof(void (*)(void)),
                "vtable order");
+
+/* The recorder vtable: struct_size, then function pointers only; the fixed fields of
+ * pdk_recording_info keep their places (the strings follow the 64-bit timestamp). */
+enum { kRecorderEntries = 0 PDK_TEST_ABI_RECORDER_ENTRIES(PDK_TEST_COUNT) };
+_Static_assert(kRecorderEntries == 4, "recorder vtable entries");
+_Static_assert(sizeof(pdk_recorder_vtable) ==
+                   offsetof(pdk_recorder_vtable, open_session) + kRecorderEntries * sizeof(void (*)(void)),
+               "recorder vtable size");
+_Static_assert(offsetof(pdk_recorder_vtable, flush) ==
+                   offsetof(pdk_recorder_vtable, open_session) + 3 * sizeof(void (*)(void)),
+               "recorder vtable order");
+_Static_assert(offsetof(pdk_recording_info, width) == 4 && offsetof(pdk_recording_info, height) == 6 &&
+                   offsetof(pdk_recording_info, start_timestamp) == 8 &&
+                   offsetof(pdk_recording_info, directory) == 16,
+               "recording info head");
+_Static_assert(sizeof(((pdk_recording_info*)0)->start_timestamp) == 8, "64-bit timestamp");
+_Static_assert(PDK_RECORDING_OUTPUT == 'o' && PDK_RECORDING_INPUT == 'i' && PDK_RECORDING_RESIZE == 'r' &&
+                   PDK_RECORDING_MARKER == 'm',
+               "asciicast event codes");
+_Static_assert(PDK_RECORDING_REPLACE == 1u && PDK_RECORDING_EVENT_FLUSH == 1u && PDK_RECORDING_FLUSH_SYNC == 1u,
+               "recorder flags");
 
 size_t pdk_test_c11_sizeof(const char* type) {
 #define PDK_TEST_SIZEOF(t) if (strcmp(type, #t) == 0) return sizeof(t);

@@ -3,6 +3,7 @@
 
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
+#include <paddock/pdk_recorder.h>
 
 #include <catch2/catch.hpp>
 

@@ -4,10 +4,12 @@
 #define PADDOCK_TEST_ABI_LAYOUT_H
 
 #include <paddock/pdk_backend.h>
+#include <paddock/pdk_recorder.h>
 
 #define PDK_TEST_ABI_TYPES(X) \
     X(pdk_error) X(pdk_kv) X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) \
-    X(pdk_volume_spec) X(pdk_ssh_target) X(pdk_host_info) X(pdk_backend_vtable)
+    X(pdk_volume_spec) X(pdk_ssh_target) X(pdk_host_info) X(pdk_backend_vtable) \
+    X(pdk_recording_info) X(pdk_recorder_vtable)
 
 #define PDK_TEST_ABI_FIELDS(X)                                                                     \
     X(pdk_error, struct_size) X(pdk_error, status) X(pdk_error, message)                           \
@@ -34,7 +36,12 @@
     X(pdk_ssh_target, struct_size) X(pdk_ssh_target, host) X(pdk_ssh_target, port)                 \
     X(pdk_host_info, struct_size) X(pdk_host_info, hypervisor) X(pdk_host_info, auto_domain_type)  \
     X(pdk_host_info, hostname) X(pdk_host_info, library_version)                                   \
-    PDK_TEST_ABI_VTABLE_ENTRIES(X)
+    X(pdk_recording_info, struct_size) X(pdk_recording_info, width) X(pdk_recording_info, height)  \
+    X(pdk_recording_info, start_timestamp) X(pdk_recording_info, directory)                        \
+    X(pdk_recording_info, session_id) X(pdk_recording_info, term) X(pdk_recording_info, shell)     \
+    X(pdk_recording_info, title) X(pdk_recording_info, site) X(pdk_recording_info, vm)             \
+    X(pdk_recording_info, owner) X(pdk_recording_info, lease) X(pdk_recording_info, record_input)  \
+    PDK_TEST_ABI_VTABLE_ENTRIES(X) PDK_TEST_ABI_RECORDER_ENTRIES(X)
 
 /* In declaration order: the order is the ABI. */
 #define PDK_TEST_ABI_VTABLE_ENTRIES(X)                                                             \
@@ -49,6 +56,11 @@
     X(pdk_backend_vtable, snapshot_revert) X(pdk_backend_vtable, snapshot_delete)                  \
     X(pdk_backend_vtable, save_domain) X(pdk_backend_vtable, ssh_target)                           \
     X(pdk_backend_vtable, subscribe_events)
+
+/* In declaration order: mandatory entries first, so one struct_size check covers them. */
+#define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                           \
+    X(pdk_recorder_vtable, open_session) X(pdk_recorder_vtable, close_session)                     \
+    X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush)
 
 #ifdef __cplusplus
 extern "C" {

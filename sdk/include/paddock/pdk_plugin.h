@@ -67,7 +67,7 @@ typedef struct pdk_error {
 typedef enum pdk_plugin_kind {
     PDK_PLUGIN_KIND_BACKEND = 1,     /* vtable: const pdk_backend_vtable* (pdk_backend.h) */
     PDK_PLUGIN_KIND_PROVISIONER = 2, /* reserved for the provisioner ABI */
-    PDK_PLUGIN_KIND_RECORDER = 3     /* reserved for the recorder ABI */
+    PDK_PLUGIN_KIND_RECORDER = 3     /* vtable: const pdk_recorder_vtable* (pdk_recorder.h) */
 } pdk_plugin_kind;
 
 /* A key/value pair of NUL-terminated strings. Owner: whoever built the array. */

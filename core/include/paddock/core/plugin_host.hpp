@@ -17,6 +17,7 @@ namespace boost::dll { class shared_library; }
 namespace paddock {
 
 class BackendPlugin;
+class RecorderPlugin;
 
 std::string_view pluginKindName(pdk_plugin_kind kind) noexcept;
 
@@ -30,7 +31,7 @@ struct PluginInfo {
     unsigned abi_major = 0;
     unsigned abi_minor = 0;
     std::vector<std::string> capabilities;   // as declared by the plugin
-    std::vector<std::string> operations;     // backends: the vtable entries that are not NULL
+    std::vector<std::string> operations;     // backends, recorders: the vtable entries that are not NULL
 };
 
 // One loaded library and its descriptor. Owned through shared_ptr.
@@ -70,8 +71,12 @@ public:
     // The backend plugin with this id; NotFound (listing load failures) or InvalidArgument
     // when the id names a plugin of another kind.
     Result<std::shared_ptr<BackendPlugin>> backend(const std::string& id) const;
+    // The recorder plugin with this id; same errors as backend().
+    Result<std::shared_ptr<RecorderPlugin>> recorder(const std::string& id) const;
 
 private:
+    Result<std::shared_ptr<LoadedPlugin>> find(const std::string& id, pdk_plugin_kind kind) const;
+
     std::vector<std::shared_ptr<LoadedPlugin>> plugins_;
     std::vector<PluginLoadFailure> failures_;
 };

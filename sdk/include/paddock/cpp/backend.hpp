@@ -29,6 +29,7 @@
 // Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
 #pragma once
 
+#include <paddock/cpp/error.hpp>
 #include <paddock/pdk_backend.h>
 
 #include <cstring>
@@ -39,56 +40,6 @@
 #include <string_view>
 
 namespace pdk {
-
-// The one way a C++ plugin reports an expected failure.
-class Error : public std::runtime_error {
-public:
-    Error(pdk_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-    pdk_status status() const noexcept { return status_; }
-
-private:
-    pdk_status status_;
-};
-
-// Copies `message` into a caller-provided error record (when there is one) and returns `status`.
-inline pdk_status setError(pdk_error* err, pdk_status status, std::string_view message) noexcept {
-    if (err != nullptr && err->struct_size >= sizeof(pdk_error)) {
-        err->status = status;
-        const size_t n = message.size() < PDK_ERROR_MESSAGE_MAX - 1 ? message.size() : PDK_ERROR_MESSAGE_MAX - 1;
-        std::memcpy(err->message, message.data(), n);
-        err->message[n] = '\0';
-    }
-    return status;
-}
-
-// Throws PDK_ERR_BAD_FLAGS when `flags` has bits outside `allowed`.
-inline void checkFlags(uint32_t flags, uint32_t allowed) {
-    if ((flags & ~allowed) != 0) {
-        throw Error(PDK_ERR_BAD_FLAGS, "unsupported flag bits 0x" + [](uint32_t v) {
-            static const char* hex = "0123456789abcdef";
-            std::string s;
-            do { s.insert(s.begin(), hex[v & 0xF]); v >>= 4; } while (v != 0);
-            return s;
-        }(flags & ~allowed));
-    }
-}
-
-// Runs `body` and turns every exception into a status plus message: the exception barrier.
-template <class Body>
-pdk_status guard(pdk_error* err, Body&& body) noexcept {
-    try {
-        body();
-        return PDK_OK;
-    } catch (const Error& e) {
-        return setError(err, e.status(), e.what());
-    } catch (const std::bad_alloc&) {
-        return setError(err, PDK_ERR_INTERNAL, "out of memory");
-    } catch (const std::exception& e) {
-        return setError(err, PDK_ERR_INTERNAL, e.what());
-    } catch (...) {
-        return setError(err, PDK_ERR_INTERNAL, "unknown exception in plugin");
-    }
-}
 
 namespace detail {
 

@@ -1,0 +1,77 @@
+// Header-only C++20 helper for writing Paddock recorders in C++. Not part of the ABI: it
+// compiles into the plugin and produces a plain pdk_recorder_vtable.
+//
+// Write a class `Rec` (one object per recording) with
+//   static std::unique_ptr<Rec> open(const pdk_recording_info& info, uint32_t flags);
+//   void write(double seconds, char kind, std::string_view data, uint32_t flags);
+// and optionally
+//   void flush(uint32_t flags);                  (absent: the vtable's flush is NULL)
+// Its destructor is close_session and must not throw. Members report failure by throwing
+// pdk::Error; any other exception becomes PDK_ERR_INTERNAL. No exception crosses the C boundary.
+// The trampolines check NULL pointers and the struct_size of `info` (it must cover
+// `record_input`, the last field of ABI 1.0) before calling the class.
+//
+// Usage:  static const pdk_recorder_vtable kVtable = pdk::makeRecorderVtable<MyRecording>();
+#pragma once
+
+#include <paddock/cpp/error.hpp>
+#include <paddock/pdk_recorder.h>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace pdk {
+
+namespace detail {
+
+template <class Rec>
+struct RecorderTrampolines {
+    static Rec& self(pdk_recording* r) {
+        if (r == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "recording is NULL");
+        return *reinterpret_cast<Rec*>(r);
+    }
+    static pdk_status openSession(const pdk_recording_info* info, uint32_t flags, pdk_recording** out,
+                                  pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
+            if (info == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "info is NULL");
+            if (!PDK_STRUCT_HAS(info, pdk_recording_info, record_input)) {
+                throw Error(PDK_ERR_INVALID_ARGUMENT, "pdk_recording_info struct_size is too small");
+            }
+            std::unique_ptr<Rec> rec = Rec::open(*info, flags);
+            if (!rec) throw Error(PDK_ERR_INTERNAL, "recorder returned no recording");
+            *out = reinterpret_cast<pdk_recording*>(rec.release());
+        });
+    }
+    static void closeSession(pdk_recording* r) noexcept {
+        try { delete reinterpret_cast<Rec*>(r); } catch (...) {}
+    }
+    static pdk_status writeEvent(pdk_recording* r, double seconds, char kind, const char* data, size_t len,
+                                 uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (data == nullptr && len != 0) throw Error(PDK_ERR_INVALID_ARGUMENT, "data is NULL");
+            self(r).write(seconds, kind, std::string_view(data == nullptr ? "" : data, len), flags);
+        });
+    }
+    static pdk_status flush(pdk_recording* r, uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] { self(r).flush(flags); });
+    }
+};
+
+}  // namespace detail
+
+// Builds the vtable for `Rec`; flush stays NULL when `Rec` has no flush(uint32_t).
+template <class Rec>
+pdk_recorder_vtable makeRecorderVtable() {
+    using T = detail::RecorderTrampolines<Rec>;
+    pdk_recorder_vtable v{};
+    v.struct_size = sizeof(pdk_recorder_vtable);
+    v.open_session = &T::openSession;
+    v.close_session = &T::closeSession;
+    v.write_event = &T::writeEvent;
+    if constexpr (requires(Rec& r, uint32_t f) { r.flush(f); }) v.flush = &T::flush;
+    return v;
+}
+
+}  // namespace pdk

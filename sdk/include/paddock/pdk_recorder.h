@@ -1,0 +1,101 @@
+/*
+ * Paddock plugin ABI: terminal-session recorders (PDK_PLUGIN_KIND_RECORDER).
+ *
+ * A recorder turns the byte streams of one terminal session into one stored recording
+ * (org.paddock.asciinema writes an asciinema v2 cast). The host opens one pdk_recording per
+ * session, feeds it timed events, flushes it about once a second and closes it at the end.
+ *
+ * Every function:
+ *  - returns pdk_status and, when not PDK_OK, fills the caller's `err` (which may be NULL);
+ *  - rejects unknown bits in `flags` with PDK_ERR_BAD_FLAGS before doing anything;
+ *  - copies every input it needs to keep: input pointers are borrowed for the call only.
+ *
+ * Threading: open_session may be called from any host thread, concurrently with itself and
+ * with calls on other recordings. The calls on one pdk_recording (write_event, flush,
+ * close_session) are serialised by the host: never concurrent with each other, though they
+ * may come from different threads over the recording's life. Recordings share no state the
+ * host can see, so different recordings may be written concurrently.
+ */
+#ifndef PADDOCK_PDK_RECORDER_H
+#define PADDOCK_PDK_RECORDER_H
+
+#include "pdk_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opaque, recorder-owned state of one recording. Freed by `close_session`. */
+typedef struct pdk_recording pdk_recording;
+
+/*
+ * What to record. Built and owned by the host; borrowed for the duration of `open_session`
+ * (the recorder copies what it keeps). Strings are NUL-terminated UTF-8; an optional string
+ * may be NULL or empty, meaning "not known".
+ */
+typedef struct pdk_recording_info {
+    uint32_t struct_size;
+    uint16_t width;              /* initial terminal columns, > 0 */
+    uint16_t height;             /* initial terminal rows, > 0 */
+    int64_t start_timestamp;     /* unix seconds at the start of the session */
+    const char* directory;       /* where recordings are stored; created (0750) when missing. Mandatory. */
+    const char* session_id;      /* unique, [A-Za-z0-9_.-]{1,128}, not starting with '.'; names
+                                    the stored file (asciinema: <directory>/<session_id>.cast). Mandatory. */
+    const char* term;            /* TERM of the session, e.g. "xterm-256color" */
+    const char* shell;           /* the login shell, e.g. "/bin/bash" */
+    const char* title;           /* human-readable title */
+    const char* site;            /* Paddock site of the VM */
+    const char* vm;              /* VM name */
+    const char* owner;           /* who opened the terminal */
+    const char* lease;           /* lease id the VM is held under */
+    int32_t record_input;        /* 1: keep 'i' events (keystrokes may hold passwords); 0: drop them */
+} pdk_recording_info;
+
+/* Event kinds for write_event (asciicast v2 event codes). */
+#define PDK_RECORDING_OUTPUT 'o' /* bytes the session printed */
+#define PDK_RECORDING_INPUT  'i' /* bytes the user typed; dropped unless record_input */
+#define PDK_RECORDING_RESIZE 'r' /* data is "COLSxROWS", e.g. "120x40" */
+#define PDK_RECORDING_MARKER 'm' /* a marker; data is its label (may be empty) */
+
+/* Flags */
+#define PDK_RECORDING_REPLACE      (1u << 0) /* open_session: replace an existing recording of that id
+                                                (without it: PDK_ERR_ALREADY_EXISTS) */
+#define PDK_RECORDING_EVENT_FLUSH  (1u << 0) /* write_event: flush to the file system after this event */
+#define PDK_RECORDING_FLUSH_SYNC   (1u << 0) /* flush: also fsync, so the data survives a power loss */
+
+typedef struct pdk_recorder_vtable {
+    uint32_t struct_size;
+
+    /* Start a recording. On PDK_OK *out receives a recording the caller frees with
+     * `close_session`; the stored recording exists (with its header) before this returns.
+     * PDK_ERR_INVALID_ARGUMENT for a missing directory/session_id, a malformed session id or a
+     * zero size; PDK_ERR_ALREADY_EXISTS (see PDK_RECORDING_REPLACE); PDK_ERR_UNAVAILABLE when
+     * the directory or file cannot be created. Mandatory. */
+    pdk_status (*open_session)(const pdk_recording_info* info, uint32_t flags, pdk_recording** out,
+                               pdk_error* err);
+
+    /* Finish the recording: write what is still buffered, close the file, free `rec`. Never
+     * fails (errors are lost: there is no one left to tell); NULL is ignored. Mandatory. */
+    void (*close_session)(pdk_recording* rec);
+
+    /* Append one event. `seconds` is the time since the session started (non-decreasing; a
+     * smaller value is clamped to the previous one); `kind` is one of PDK_RECORDING_*; `data`
+     * holds `len` arbitrary bytes (need not be valid UTF-8 nor NUL-terminated; NULL when len is
+     * 0). A multi-byte UTF-8 character split across two calls of the same kind is kept whole;
+     * invalid bytes are stored as U+FFFD. The recorder flushes by itself at least once per
+     * second of `seconds`. PDK_ERR_INVALID_ARGUMENT for an unknown kind or a malformed resize.
+     * Mandatory. */
+    pdk_status (*write_event)(pdk_recording* rec, double seconds, char kind, const char* data, size_t len,
+                              uint32_t flags, pdk_error* err);
+
+    /* Hand everything written so far to the file system, so that a crash of the host loses
+     * nothing before this call. The host calls it about once a second from a timer. NULL: the
+     * recorder writes through and needs no flushing. */
+    pdk_status (*flush)(pdk_recording* rec, uint32_t flags, pdk_error* err);
+} pdk_recorder_vtable;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PADDOCK_PDK_RECORDER_H */

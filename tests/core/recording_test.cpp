@@ -1,0 +1,496 @@
+// Session recording end to end: SessionRecorder -> the real org.paddock.asciinema plugin -> a
+// cast file, checked line by line and by the real `asciinema cat`.
+#include "paddock/core/plugin_host.hpp"
+#include "paddock/core/recorder.hpp"
+#include "paddock/core/recording.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <pty.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using paddock::ErrorCode;
+using paddock::RecordingInfo;
+using paddock::SessionRecorder;
+using paddock::test::TempDir;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::shared_ptr<paddock::RecorderPlugin> asciinemaPlugin() {
+    static paddock::PluginHost host;  // keeps the library loaded for the whole test binary
+    static std::shared_ptr<paddock::RecorderPlugin> plugin = [] {
+        auto loaded = host.loadFile(paddock::test::pluginDir() + "/paddock_asciinema.so");
+        INFO((loaded ? std::string("ok") : loaded.error().message));
+        REQUIRE(loaded.ok());
+        auto r = host.recorder("org.paddock.asciinema");
+        REQUIRE(r.ok());
+        return r.value();
+    }();
+    return plugin;
+}
+
+RecordingInfo infoFor(const std::string& id, const std::string& vm = "vm1", const std::string& owner = "alice") {
+    RecordingInfo info;
+    info.session_id = id;
+    info.site = "local";
+    info.vm = vm;
+    info.owner = owner;
+    info.lease = "lease-" + id;
+    info.cols = 120;
+    info.rows = 40;
+    return info;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+struct Event {
+    double time = 0;
+    std::string kind;
+    std::string data;
+};
+
+// Parses an event line; fails the test when it is not a valid [number, string, string].
+Event event(const std::string& line) {
+    rapidjson::Document d;
+    d.Parse(line.data(), line.size());
+    INFO(line);
+    REQUIRE_FALSE(d.HasParseError());
+    REQUIRE(d.IsArray());
+    REQUIRE(d.Size() == 3);
+    REQUIRE(d[0].IsNumber());
+    REQUIRE(d[1].IsString());
+    REQUIRE(d[2].IsString());
+    return {d[0].GetDouble(), d[1].GetString(), std::string(d[2].GetString(), d[2].GetStringLength())};
+}
+
+std::vector<Event> events(const std::string& path) {
+    const auto all = lines(paddock::test::readFile(path));
+    std::vector<Event> out;
+    for (size_t i = 1; i < all.size(); ++i) out.push_back(event(all[i]));
+    return out;
+}
+
+// Concatenated data of the events of one kind.
+std::string joined(const std::vector<Event>& evs, const std::string& kind) {
+    std::string out;
+    for (const auto& e : evs)
+        if (e.kind == kind) out += e.data;
+    return out;
+}
+
+// Runs the real `asciinema cat <path>` on a pseudo-terminal (it insists on /dev/tty) and returns
+// what it printed. It puts the terminal in raw mode, so the bytes arrive untranslated.
+std::string asciinemaCat(const std::string& path) {
+    int master = -1;
+    const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::setenv("LC_ALL", "C.UTF-8", 1);
+        ::setenv("HOME", "/tmp", 1);  // asciinema reads its config from there
+        ::execlp("asciinema", "asciinema", "cat", path.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(master, buf, sizeof buf);
+        if (n > 0) {
+            out.append(buf, static_cast<size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;  // EOF, or EIO once the child closed the terminal
+        }
+    }
+    ::close(master);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    INFO(out);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("recording: the header carries size, time, env and Paddock's keys", "[recording]") {
+    TempDir tmp;
+    const std::string dir = tmp.file("casts/nested");  // created by the plugin
+    SessionRecorder recorder(asciinemaPlugin(), dir, false);
+    const auto before = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    auto info = infoFor("s-header");
+    info.term = "xterm";
+    info.shell = "/bin/sh";
+    auto rec = recorder.begin(info);
+    REQUIRE(rec.ok());
+    (*rec)->close();
+
+    const std::string path = dir + "/s-header.cast";
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0640);
+    REQUIRE(::stat(dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0750);
+
+    const auto all = lines(paddock::test::readFile(path));
+    REQUIRE(all.size() == 1);
+    rapidjson::Document h;
+    h.Parse(all[0].c_str());
+    REQUIRE_FALSE(h.HasParseError());
+    CHECK(h["version"].GetInt() == 2);
+    CHECK(h["width"].GetInt() == 120);
+    CHECK(h["height"].GetInt() == 40);
+    CHECK(h["timestamp"].GetInt64() >= before);
+    CHECK(h["timestamp"].GetInt64() <= before + 60);
+    CHECK(std::string(h["env"]["TERM"].GetString()) == "xterm");
+    CHECK(std::string(h["env"]["SHELL"].GetString()) == "/bin/sh");
+    CHECK(std::string(h["title"].GetString()) == "vm1 (s-header)");
+    CHECK(std::string(h["site"].GetString()) == "local");
+    CHECK(std::string(h["vm"].GetString()) == "vm1");
+    CHECK(std::string(h["owner"].GetString()) == "alice");
+    CHECK(std::string(h["lease"].GetString()) == "lease-s-header");
+}
+
+TEST_CASE("recording: output and resize events in order", "[recording]") {
+    TempDir tmp;
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+    auto rec = recorder.begin(infoFor("s-events"));
+    REQUIRE(rec.ok());
+    (*rec)->output("hello\r\n");
+    (*rec)->resize(100, 30);
+    (*rec)->output("");  // nothing to record
+    (*rec)->output("$ ");
+    (*rec)->close();
+    (*rec)->output("after close");  // ignored
+
+    const auto evs = events(tmp.file("s-events.cast"));
+    REQUIRE(evs.size() == 3);
+    CHECK((evs[0].kind == "o" && evs[0].data == "hello\r\n"));
+    CHECK((evs[1].kind == "r" && evs[1].data == "100x30"));
+    CHECK((evs[2].kind == "o" && evs[2].data == "$ "));
+    CHECK(evs[0].time >= 0);
+    CHECK(evs[1].time >= evs[0].time);
+    CHECK(evs[2].time >= evs[1].time);
+    CHECK(recorder.bytesRecorded() == 7 + 6 + 2);  // "100x30" counts too
+}
+
+TEST_CASE("recording: arbitrary bytes become valid JSON and UTF-8", "[recording]") {
+    TempDir tmp;
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+    auto rec = recorder.begin(infoFor("s-bytes"));
+    REQUIRE(rec.ok());
+    std::string all;
+    for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+    (*rec)->output(all);
+    (*rec)->output("quote\" backslash\\ esc\x1b[31m tab\t nul" + std::string(1, '\0') + " del\x7f");
+    (*rec)->output("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xA7");          // valid 2-, 3- and 4-byte characters
+    (*rec)->output("bad:\xC0\xAF|\xED\xA0\x80|\xF4\x90\x80\x80|\xE2\x82|");  // overlong, surrogate, > U+10FFFF, truncated
+    (*rec)->close();
+
+    const auto evs = events(tmp.file("s-bytes.cast"));
+    REQUIRE(evs.size() == 4);
+    std::string expected;
+    for (int b = 0; b < 128; ++b) expected.push_back(static_cast<char>(b));
+    for (int b = 128; b < 256; ++b) expected += "\xEF\xBF\xBD";  // each stray byte: one U+FFFD
+    CHECK(evs[0].data == expected);
+    CHECK(evs[1].data == "quote\" backslash\\ esc\x1b[31m tab\t nul" + std::string(1, '\0') + " del\x7f");
+    CHECK(evs[2].data == "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xA7");
+    const std::string r = "\xEF\xBF\xBD";
+    CHECK(evs[3].data == "bad:" + r + r + "|" + r + r + r + "|" + r + r + r + r + "|" + r + "|");
+
+    // The raw line escapes control characters, so every line stays one line of JSON.
+    const auto raw = lines(paddock::test::readFile(tmp.file("s-bytes.cast")));
+    REQUIRE(raw.size() == 5);
+    CHECK_THAT(raw[2], Contains("\\u001b[31m") && Contains("\\t") && Contains("\\u0000") && Contains("\\\"") &&
+                           Contains("\\\\") && Contains("\\u007f"));
+}
+
+TEST_CASE("recording: a character split across writes is kept whole", "[recording]") {
+    TempDir tmp;
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+    auto rec = recorder.begin(infoFor("s-split"));
+    REQUIRE(rec.ok());
+    (*rec)->output("a\xE2\x82");      // euro sign, first two bytes
+    (*rec)->output("\xAC" "b");       // its last byte
+    (*rec)->output("\xF0");           // penguin, one byte at a time
+    (*rec)->output("\x9F");
+    (*rec)->output("\x90");
+    (*rec)->output("\xA7!");
+    (*rec)->output("end\xC3");        // the session ends inside a character
+    (*rec)->close();
+
+    const auto evs = events(tmp.file("s-split.cast"));
+    CHECK(joined(evs, "o") == "a\xE2\x82\xAC" "b\xF0\x9F\x90\xA7!end\xEF\xBF\xBD");
+    // No piece was cut inside a character: each event is valid UTF-8 on its own.
+    REQUIRE(evs.size() >= 3);
+    CHECK(evs[0].data == "a");
+    CHECK(evs[1].data == "\xE2\x82\xAC" "b");
+}
+
+TEST_CASE("recording: input is recorded only when enabled", "[recording]") {
+    TempDir tmp;
+    {
+        SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+        CHECK_FALSE(recorder.recordInput());
+        auto rec = recorder.begin(infoFor("s-noinput"));
+        REQUIRE(rec.ok());
+        (*rec)->input("hunter2\r");
+        (*rec)->output("ok");
+        (*rec)->close();
+        const auto evs = events(tmp.file("s-noinput.cast"));
+        REQUIRE(evs.size() == 1);
+        CHECK(evs[0].kind == "o");
+        CHECK(paddock::test::readFile(tmp.file("s-noinput.cast")).find("hunter2") == std::string::npos);
+    }
+    {
+        SessionRecorder recorder(asciinemaPlugin(), tmp.path(), true);
+        auto rec = recorder.begin(infoFor("s-input"));
+        REQUIRE(rec.ok());
+        (*rec)->input("ls\r");
+        (*rec)->output("file\r\n");
+        (*rec)->close();
+        const auto evs = events(tmp.file("s-input.cast"));
+        REQUIRE(evs.size() == 2);
+        CHECK((evs[0].kind == "i" && evs[0].data == "ls\r"));
+        CHECK((evs[1].kind == "o" && evs[1].data == "file\r\n"));
+    }
+}
+
+TEST_CASE("recording: events reach the file at least once per second of session time", "[recording]") {
+    // Driven through the plugin session directly, so the event times are ours: no sleeping.
+    TempDir tmp;
+    pdk_recording_info spec{};
+    spec.struct_size = sizeof spec;
+    spec.width = 80;
+    spec.height = 24;
+    spec.directory = tmp.path().c_str();
+    spec.session_id = "s-flush";
+    auto session = asciinemaPlugin()->open(spec);
+    REQUIRE(session.ok());
+    auto& s = *session.value();
+    const std::string path = tmp.file("s-flush.cast");
+    CHECK(lines(paddock::test::readFile(path)).size() == 1);  // the header is there at once
+
+    REQUIRE(s.write(0.10, 'o', "a").ok());
+    REQUIRE(s.write(0.90, 'o', "b").ok());
+    CHECK(lines(paddock::test::readFile(path)).size() == 1);  // buffered: less than a second
+    REQUIRE(s.write(1.05, 'o', "c").ok());
+    CHECK(lines(paddock::test::readFile(path)).size() == 4);  // a second passed: all on disk
+    REQUIRE(s.write(1.50, 'o', "d").ok());
+    CHECK(lines(paddock::test::readFile(path)).size() == 4);
+    REQUIRE(s.flush().ok());                                   // the host's timer
+    CHECK(lines(paddock::test::readFile(path)).size() == 5);
+    REQUIRE(s.write(1.60, 'o', "e", PDK_RECORDING_EVENT_FLUSH).ok());
+    CHECK(lines(paddock::test::readFile(path)).size() == 6);
+    REQUIRE(s.flush(PDK_RECORDING_FLUSH_SYNC).ok());
+
+    // Time never runs backwards in the file; bad input is refused with the plugin's words.
+    REQUIRE(s.write(0.5, 'o', "f", PDK_RECORDING_EVENT_FLUSH).ok());
+    CHECK(events(path).back().time == Approx(1.6));
+    auto bad = s.write(2, 'q', "x");
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Contains("unknown event kind"));
+    CHECK(s.write(2, 'r', "80by24").error().code == ErrorCode::InvalidArgument);
+    CHECK(s.write(2, 'o', "x", 1u << 5).error().code == ErrorCode::Internal);  // PDK_ERR_BAD_FLAGS
+    CHECK(s.flush(1u << 5).error().code == ErrorCode::Internal);
+
+    // Through SessionRecorder: flush() makes the output visible.
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+    auto rec = recorder.begin(infoFor("s-flush2"));
+    REQUIRE(rec.ok());
+    (*rec)->output("visible");
+    (*rec)->flush();
+    const auto evs = events(tmp.file("s-flush2.cast"));
+    REQUIRE(evs.size() == 1);
+    CHECK(evs[0].data == "visible");
+}
+
+TEST_CASE("recording: the plugin refuses bad session specs", "[recording]") {
+    TempDir tmp;
+    pdk_recording_info spec{};
+    spec.struct_size = sizeof spec;
+    spec.width = 80;
+    spec.height = 24;
+    spec.directory = tmp.path().c_str();
+    spec.session_id = "../escape";
+    auto r = asciinemaPlugin()->open(spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::InvalidArgument);
+    CHECK_THAT(r.error().message, Contains("org.paddock.asciinema") && Contains("invalid session id"));
+    spec.session_id = "ok";
+    spec.width = 0;
+    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::InvalidArgument);
+    spec.width = 80;
+    spec.directory = nullptr;
+    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::InvalidArgument);
+    spec.directory = tmp.path().c_str();
+    REQUIRE(asciinemaPlugin()->open(spec).ok());
+    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::AlreadyExists);  // never overwritten silently
+    CHECK(asciinemaPlugin()->open(spec, PDK_RECORDING_REPLACE).ok());
+    spec.directory = "/proc/paddock-no-such-dir";
+    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::Unavailable);
+}
+
+TEST_CASE("recording: list reads the cast files and knows the active sessions", "[recording]") {
+    TempDir tmp;
+    // A finished recording written by someone else (e.g. an earlier paddockd).
+    paddock::test::writeFile(tmp.file("old-1.cast"),
+                             "{\"version\": 2, \"width\": 80, \"height\": 24, \"timestamp\": 1700000000, "
+                             "\"vm\": \"vm2\", \"owner\": \"bob\", \"lease\": \"l-9\", \"site\": \"far\"}\n"
+                             "[0.5, \"o\", \"x\"]\n[12.25, \"o\", \"y\"]\n[12.5, \"o\", \"trunc");  // crash mid-line
+    paddock::test::writeFile(tmp.file("junk.cast"), "not json\n");
+    paddock::test::writeFile(tmp.file("v1.cast"), "{\"version\": 1, \"width\": 80, \"height\": 24}\n");
+    paddock::test::writeFile(tmp.file("notes.txt"), "ignored");
+
+    prometheus::Registry registry;
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false, &registry);
+    auto a = recorder.begin(infoFor("s-a", "vm1", "alice"));
+    REQUIRE(a.ok());
+    (*a)->output("12345");
+    (*a)->flush();
+    CHECK(recorder.activeCount() == 1);
+
+    auto all = recorder.list();
+    REQUIRE(all.size() == 2);
+    const auto& newest = all[0];  // started now, so listed first
+    CHECK(newest.id == "s-a");
+    CHECK(newest.active);
+    CHECK(newest.vm == "vm1");
+    CHECK(newest.owner == "alice");
+    CHECK(newest.lease == "lease-s-a");
+    CHECK(newest.site == "local");
+    CHECK(newest.path == tmp.file("s-a.cast"));
+    CHECK(newest.bytes > 0);
+    const auto& old = all[1];
+    CHECK(old.id == "old-1");
+    CHECK_FALSE(old.active);
+    CHECK(old.started_unix == 1700000000);
+    CHECK(old.duration_s == Approx(12.25));
+    CHECK((old.vm == "vm2" && old.owner == "bob" && old.lease == "l-9" && old.site == "far"));
+    CHECK(old.bytes == paddock::test::readFile(tmp.file("old-1.cast")).size());
+
+    CHECK(recorder.list("vm2").size() == 1);
+    CHECK(recorder.list("", "alice").size() == 1);
+    CHECK(recorder.list("vm1", "bob").empty());
+
+    // One id is recorded once at a time.
+    auto dup = recorder.begin(infoFor("s-a"));
+    REQUIRE_FALSE(dup.ok());
+    CHECK(dup.error().code == ErrorCode::AlreadyExists);
+
+    const std::string metrics = prometheus::TextSerializer().Serialize(registry.Collect());
+    CHECK_THAT(metrics, Contains("paddock_recordings_active 1") && Contains("paddock_recording_bytes_total 5") &&
+                            Contains("paddock_recordings_total 1") && Contains("paddock_recording_errors_total 0"));
+
+    (*a)->close();
+    CHECK(recorder.activeCount() == 0);
+    const auto closed = recorder.list("vm1");
+    REQUIRE(closed.size() == 1);
+    CHECK_FALSE(closed[0].active);
+    CHECK(closed[0].duration_s >= 0);
+}
+
+TEST_CASE("recording: castPath validates ids and knows only existing casts", "[recording]") {
+    TempDir tmp;
+    paddock::test::writeFile(tmp.file("known.cast"), "{\"version\": 2, \"width\": 80, \"height\": 24}\n");
+    paddock::test::writeFile(tmp.file("secret"), "outside");
+    SessionRecorder recorder(asciinemaPlugin(), tmp.file("casts"), false);
+    SessionRecorder here(asciinemaPlugin(), tmp.path(), false);
+
+    auto ok = here.castPath("known");
+    REQUIRE(ok.ok());
+    CHECK(ok.value() == tmp.file("known.cast"));
+    CHECK(here.castPath("unknown").error().code == ErrorCode::NotFound);
+    CHECK(recorder.castPath("known").error().code == ErrorCode::NotFound);  // other directory
+    for (const char* bad : {"", "../known", "..", ".known", "a/b", "known.cast/..", "x\ny", "%2e%2e"}) {
+        INFO(bad);
+        CHECK(here.castPath(bad).error().code == ErrorCode::InvalidArgument);
+    }
+    CHECK(here.castPath(std::string(129, 'a')).error().code == ErrorCode::InvalidArgument);
+    CHECK(SessionRecorder::validSessionId(std::string(128, 'a')));
+    CHECK(SessionRecorder::validSessionId("2024-05-01T10.00_vm1-abc"));
+
+    auto traversal = here.begin(infoFor("../secret"));
+    REQUIRE_FALSE(traversal.ok());
+    CHECK(traversal.error().code == ErrorCode::InvalidArgument);
+    CHECK(paddock::test::readFile(tmp.file("secret")) == "outside");
+}
+
+TEST_CASE("recording: disabled recording hands out recordings that store nothing", "[recording]") {
+    TempDir tmp;
+    SessionRecorder recorder(nullptr, tmp.path(), true);
+    CHECK_FALSE(recorder.enabled());
+    auto rec = recorder.begin(infoFor("s-off"));
+    REQUIRE(rec.ok());
+    (*rec)->output("x");
+    (*rec)->input("y");
+    (*rec)->resize(1, 1);
+    (*rec)->flush();
+    (*rec)->close();
+    CHECK(recorder.list().empty());
+    CHECK(recorder.castPath("s-off").error().code == ErrorCode::NotFound);
+    CHECK(recorder.begin(infoFor("bad/id")).error().code == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("recording: a recording may outlive its SessionRecorder", "[recording]") {
+    TempDir tmp;
+    std::unique_ptr<paddock::Recording> rec;
+    {
+        SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+        auto r = recorder.begin(infoFor("s-orphan"));
+        REQUIRE(r.ok());
+        rec = std::move(r).value();
+    }
+    rec->output("still here");
+    rec.reset();  // the destructor closes
+    CHECK(joined(events(tmp.file("s-orphan.cast")), "o") == "still here");
+}
+
+TEST_CASE("recording: the real asciinema CLI plays a produced cast", "[recording][asciinema]") {
+    REQUIRE(::access("/usr/bin/asciinema", X_OK) == 0);
+    TempDir tmp;
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), true);
+    auto rec = recorder.begin(infoFor("s-cli"));
+    REQUIRE(rec.ok());
+    const std::vector<std::string> pieces = {
+        "Debian GNU/Linux 12\r\n",
+        "\x1b[1;32mstudent@vm1\x1b[0m:~$ ",
+        "caf\xC3",            // split character
+        "\xA9 \xE2\x82\xAC \"quoted\" back\\slash\ttab\r\n",
+        "\xF0\x9F\x90\xA7\x07\r\n",
+    };
+    std::string written;
+    for (const auto& p : pieces) {
+        (*rec)->output(p);
+        written += p;
+    }
+    (*rec)->input("exit\r");
+    (*rec)->resize(132, 43);
+    (*rec)->output("logout\r\n");
+    written += "logout\r\n";
+    (*rec)->close();
+
+    // `asciinema cat` prints the "o" events only, exactly as they were written.
+    CHECK(asciinemaCat(tmp.file("s-cli.cast")) == written);
+}

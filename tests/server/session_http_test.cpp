@@ -1,0 +1,192 @@
+// Recorded sessions over HTTP through the real paddockd: the listing (read from the cast files
+// in the configured directory), filters, the cast download, the replay page and its assets,
+// ids that try to leave the directory, metrics, and startup without the recorder plugin.
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+using namespace paddock::test;
+
+namespace {
+
+std::string str(const rapidjson::Value& v) {
+    REQUIRE(v.IsString());
+    return v.GetString();
+}
+
+const std::string kToken = "session-http-token-0123456789";
+
+const std::string kCastA =
+    "{\"version\": 2, \"width\": 120, \"height\": 40, \"timestamp\": 1714557600, \"env\": {\"TERM\": "
+    "\"xterm-256color\", \"SHELL\": \"/bin/bash\"}, \"title\": \"vm-a (s-a)\", \"site\": \"local\", \"vm\": "
+    "\"vm-a\", \"owner\": \"alice\", \"lease\": \"lease-1\"}\n"
+    "[0.100000, \"o\", \"hello \\u001b[1mworld\\u001b[0m\\r\\n\"]\n"
+    "[2.500000, \"r\", \"100x30\"]\n"
+    "[7.250000, \"o\", \"bye\\r\\n\"]\n";
+
+const std::string kCastB =
+    "{\"version\": 2, \"width\": 80, \"height\": 24, \"timestamp\": 1714644000, \"env\": {\"TERM\": \"xterm\", "
+    "\"SHELL\": \"/bin/sh\"}, \"vm\": \"vm-b\", \"owner\": \"bob\"}\n"
+    "[1.000000, \"o\", \"$ \"]\n";
+
+class SessionDaemon {
+public:
+    explicit SessionDaemon(const std::string& recordingYaml = {}) : port_(freeLoopbackPort()) {
+        writeFile(dir_.file("paddock.yaml"), config(port_, recordingYaml));
+        process_ = std::make_unique<DaemonProcess>(
+            std::vector<std::string>{PADDOCKD_PATH, "--config", dir_.file("paddock.yaml")}, dir_.file("paddockd.log"), port_);
+    }
+
+    std::string config(uint16_t port, const std::string& recordingYaml) const {
+        return "server: {host: 127.0.0.1, port: " + std::to_string(port) + "}\n"
+               "paths: {state_dir: " + dir_.file("state") + ", log_dir: " + dir_.file("logs") +
+               ", plugin_dirs: [" + pluginDir() + "], web_dir: " + sourceDir() + "/server/web}\n"
+               "auth:\n  mode: token\n  tokens: [{name: viewer-app, token: " + kToken + ", role: viewer}]\n"
+               "recording:\n  directory: " + castDir() + "\n" + recordingYaml +
+               "sites:\n  - name: local\n    uri: test:///default\n    network_mode: none\n";
+    }
+
+    std::string castDir() const { return dir_.file("casts"); }
+
+    HttpReply get(const std::string& path, bool withToken = true) {
+        HttpOptions options;
+        if (withToken) options.token = kToken;
+        return httpRequest(port_, "GET", path, options);
+    }
+
+    std::string log() const { return process_->log(); }
+    TempDir& dir() { return dir_; }
+
+private:
+    TempDir dir_;
+    uint16_t port_;
+    std::unique_ptr<DaemonProcess> process_;
+};
+
+}  // namespace
+
+TEST_CASE("sessions over HTTP: list, filters, cast download, replay page", "[session][http]") {
+    SessionDaemon d;
+    INFO(d.log());
+    // paddockd created the directory at startup; the casts are written afterwards, since the
+    // listing reads the directory on every request.
+    writeFile(d.castDir() + "/s-a.cast", kCastA);
+    writeFile(d.castDir() + "/s-b.cast", kCastB);
+    writeFile(d.castDir() + "/notes.txt", "not a cast");
+
+    auto list = d.get("/api/v1/sessions");
+    REQUIRE(list.status == 200);
+    auto doc = list.json();
+    CHECK(doc["recording_enabled"].GetBool());
+    REQUIRE(doc["sessions"].Size() == 2);
+    const auto& b = doc["sessions"][0];  // newest first
+    const auto& a = doc["sessions"][1];
+    CHECK(str(b["id"]) == "s-b");
+    CHECK(b["lease"].IsNull());
+    CHECK(b["site"].IsNull());
+    CHECK(str(a["id"]) == "s-a");
+    CHECK(str(a["site"]) == "local");
+    CHECK(str(a["vm"]) == "vm-a");
+    CHECK(str(a["owner"]) == "alice");
+    CHECK(str(a["lease"]) == "lease-1");
+    CHECK(str(a["started_at"]) == "2024-05-01T10:00:00Z");
+    CHECK(a["duration_s"].GetDouble() == Approx(7.25));
+    CHECK(a["bytes"].GetUint64() == kCastA.size());
+    CHECK_FALSE(a["active"].GetBool());
+    CHECK(str(a["cast_url"]) == "/api/v1/sessions/s-a/cast");
+    CHECK(str(a["replay_url"]) == "/sessions/s-a");
+
+    auto byVm = d.get("/api/v1/sessions?vm=vm-b").json();
+    REQUIRE(byVm["sessions"].Size() == 1);
+    CHECK(str(byVm["sessions"][0]["id"]) == "s-b");
+    auto byOwner = d.get("/api/v1/sessions?owner=alice").json();
+    REQUIRE(byOwner["sessions"].Size() == 1);
+    CHECK(str(byOwner["sessions"][0]["id"]) == "s-a");
+    CHECK(d.get("/api/v1/sessions?vm=vm-a&owner=bob").json()["sessions"].Size() == 0);
+
+    auto cast = d.get("/api/v1/sessions/s-a/cast");
+    REQUIRE(cast.status == 200);
+    CHECK(cast.content_type == "application/x-asciicast");
+    CHECK(cast.body == kCastA);
+    CHECK(cast.headers["Cache-Control"] == "no-store");
+
+    auto unknown = d.get("/api/v1/sessions/s-zzz/cast");
+    CHECK(unknown.status == 404);
+    CHECK(unknown.errorCode() == "not_found");
+
+    // A token is needed for the listing and the casts, not for the page.
+    CHECK(d.get("/api/v1/sessions", false).status == 401);
+    CHECK(d.get("/api/v1/sessions/s-a/cast", false).status == 401);
+    auto page = d.get("/sessions/s-a", false);
+    REQUIRE(page.status == 200);
+    CHECK(page.content_type.rfind("text/html", 0) == 0);
+    CHECK(page.body.find("/static/asciinema-player/asciinema-player.min.js") != std::string::npos);
+    CHECK(page.body.find("/api/v1/sessions/") != std::string::npos);
+    CHECK(page.headers["Cache-Control"] == "no-store");
+    CHECK(page.headers["Referrer-Policy"] == "no-referrer");
+    auto js = d.get("/static/asciinema-player/asciinema-player.min.js", false);
+    REQUIRE(js.status == 200);
+    CHECK(js.content_type.rfind("application/javascript", 0) == 0);
+    CHECK(js.body.find("AsciinemaPlayer") != std::string::npos);
+    auto css = d.get("/static/asciinema-player/asciinema-player.css", false);
+    REQUIRE(css.status == 200);
+    CHECK(css.content_type.rfind("text/css", 0) == 0);
+    CHECK(d.get("/static/asciinema-player/nope.js", false).status == 404);
+
+    auto metrics = d.get("/metrics", false);
+    REQUIRE(metrics.status == 200);
+    CHECK(metrics.body.find("paddock_recordings_active 0") != std::string::npos);
+    CHECK(metrics.body.find("paddock_recording_bytes_total") != std::string::npos);
+}
+
+TEST_CASE("sessions over HTTP: ids cannot leave the recording directory", "[session][http]") {
+    SessionDaemon d;
+    INFO(d.log());
+    writeFile(d.castDir() + "/s-a.cast", kCastA);
+    writeFile(d.dir().file("secret.cast"), kCastB);  // one level above the cast directory
+    writeFile(d.dir().file("logs/secret.cast"), kCastB);
+
+    for (const char* path : {"/api/v1/sessions/..%2Fsecret/cast", "/api/v1/sessions/%2e%2e%2Fsecret/cast",
+                             "/api/v1/sessions/..%2F..%2Fsecret/cast", "/api/v1/sessions/%2e%2e/cast",
+                             "/api/v1/sessions/.hidden/cast", "/api/v1/sessions/s-a.cast/cast",
+                             "/api/v1/sessions/s-a%00/cast", "/api/v1/sessions/%2Fetc%2Fpasswd/cast"}) {
+        INFO(path);
+        auto reply = d.get(path);
+        CHECK((reply.status == 400 || reply.status == 404));
+        CHECK(reply.body.find("\"version\"") == std::string::npos);
+    }
+    // The only cast there is stays reachable.
+    CHECK(d.get("/api/v1/sessions/s-a/cast").status == 200);
+}
+
+TEST_CASE("sessions over HTTP: disabled recording still lists earlier casts", "[session][http]") {
+    SessionDaemon d("  enabled: false\n");
+    INFO(d.log());
+    std::filesystem::create_directories(d.castDir());  // nothing creates it while recording is off
+    writeFile(d.castDir() + "/s-b.cast", kCastB);
+    auto doc = d.get("/api/v1/sessions").json();
+    CHECK_FALSE(doc["recording_enabled"].GetBool());
+    REQUIRE(doc["sessions"].Size() == 1);
+    CHECK(d.get("/api/v1/sessions/s-b/cast").body == kCastB);
+}
+
+TEST_CASE("paddockd refuses to start when the recorder plugin is missing", "[session][http]") {
+    TempDir dir;
+    writeFile(dir.file("paddock.yaml"),
+              "server: {host: 127.0.0.1, port: " + std::to_string(freeLoopbackPort()) + "}\n"
+              "paths: {state_dir: " + dir.file("state") + ", log_dir: " + dir.file("logs") +
+              ", plugin_dirs: [" + pluginDir() + "]}\n"
+              "recording: {plugin: org.example.no-such-recorder}\n"
+              "sites:\n  - name: local\n    uri: test:///default\n");
+    std::string output;
+    CHECK(runToCompletion({PADDOCKD_PATH, "--config", dir.file("paddock.yaml")}, output, dir.file("out")) != 0);
+    CHECK_THAT(output, Catch::Contains("recording.plugin") &&
+                           Catch::Contains("no recorder plugin with id 'org.example.no-such-recorder'") &&
+                           Catch::Contains("org.paddock.asciinema"));
+}
