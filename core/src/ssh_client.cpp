@@ -127,7 +127,7 @@ public:
         }
     }
 
-    Status open(const SshEndpoint& ep, std::chrono::milliseconds timeout) {
+    Status open(const SshEndpoint& ep, std::chrono::milliseconds timeout, const std::string& pinned = {}) {
         initLibssh2Once();
         const auto deadline = Clock::now() + timeout;
         if (auto c = connectWithDeadline(socket_, ep.host, ep.port, deadline); !c) return c;
@@ -146,6 +146,12 @@ public:
         const char* hash = libssh2_hostkey_hash(session_, LIBSSH2_HOSTKEY_HASH_SHA256);
         if (hash != nullptr)
             hostKey_.fingerprint = "SHA256:" + base64NoPadding(reinterpret_cast<const unsigned char*>(hash), 32);
+        // Checked before authenticating: a host that changed its key gets nothing from us.
+        if (!pinned.empty() && hostKey_.fingerprint != pinned)
+            return makeError(ErrorCode::Conflict, "SSH host key of " + ep.host + ":" + std::to_string(ep.port) +
+                                                      " does not match the pinned key: expected " + pinned + ", got " +
+                                                      (hostKey_.fingerprint.empty() ? "none" : hostKey_.fingerprint) +
+                                                      " (refused; if the VM was rebuilt, clear its pinned host_key)");
         if (libssh2_userauth_publickey_fromfile(session_, ep.user.c_str(), ep.public_key_path.c_str(),
                                                 ep.private_key_path.c_str(), nullptr) != 0)
             return makeError(ErrorCode::Unauthorized, "SSH key authentication as '" + ep.user + "' at " + ep.host + ":" +
@@ -154,6 +160,7 @@ public:
     }
 
     LIBSSH2_SESSION* get() const { return session_; }
+    int fd() const { return socket_.fd(); }
     const SshHostKey& hostKey() const { return hostKey_; }
 
 private:
@@ -163,6 +170,23 @@ private:
 };
 
 }  // namespace
+
+struct SshConnection::Impl {
+    Session session;
+};
+
+SshConnection::SshConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SshConnection::~SshConnection() = default;
+LIBSSH2_SESSION* SshConnection::session() const noexcept { return impl_->session.get(); }
+int SshConnection::socket() const noexcept { return impl_->session.fd(); }
+const SshHostKey& SshConnection::hostKey() const noexcept { return impl_->session.hostKey(); }
+
+Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout,
+                                                           const std::string& pinnedFingerprint) {
+    auto impl = std::make_unique<Impl>();
+    if (auto opened = impl->session.open(endpoint, timeout, pinnedFingerprint); !opened) return std::move(opened).error();
+    return std::unique_ptr<SshConnection>(new SshConnection(std::move(impl)));
+}
 
 Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout) {
     Session session;

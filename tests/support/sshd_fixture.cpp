@@ -46,7 +46,7 @@ bool portAnswers(uint16_t port) {
 
 }  // namespace
 
-SshdFixture::SshdFixture() {
+SshdFixture::SshdFixture(uint16_t port) : fixedPort_(port) {
     ::mkdir("/run/sshd", 0755);  // sshd's privilege-separation directory
     run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("host_key"));
     run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("client_key"));
@@ -56,7 +56,7 @@ SshdFixture::SshdFixture() {
 
 SshdFixture::~SshdFixture() { stop(); }
 
-std::string SshdFixture::user() const {
+std::string SshdFixture::currentUser() {
     const passwd* pw = ::getpwuid(::getuid());
     return pw != nullptr ? pw->pw_name : "root";
 }
@@ -75,8 +75,12 @@ void SshdFixture::rotateHostKey() {
     start();
 }
 
+void SshdFixture::authorize(const std::string& publicKeyPath) {
+    run("cat " + publicKeyPath + " >> " + dir_.file("authorized_keys"));
+}
+
 void SshdFixture::start() {
-    port_ = freeLoopbackPort();
+    port_ = fixedPort_ != 0 ? fixedPort_ : freeLoopbackPort();
     writeFile(dir_.file("sshd_config"),
               "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + dir_.file("host_key") +
                   "\nAuthorizedKeysFile " + dir_.file("authorized_keys") +

@@ -14,18 +14,22 @@ namespace paddock::test {
 
 class SshdFixture {
 public:
-    SshdFixture();
+    // `port` 0: a free port is picked (again at every restart); otherwise that port is kept.
+    explicit SshdFixture(uint16_t port = 0);
     ~SshdFixture();
     SshdFixture(const SshdFixture&) = delete;
     SshdFixture& operator=(const SshdFixture&) = delete;
 
     uint16_t port() const noexcept { return port_; }
-    std::string user() const;                                   // the current user's name
+    std::string user() const { return currentUser(); }
+    static std::string currentUser();                           // the current user's name
     std::string clientKey() const { return dir_.file("client_key"); }        // private key
     std::string clientPublicKey() const { return dir_.file("client_key.pub"); }
     std::string hostKeyFingerprint() const;                     // "SHA256:..." of its host key
     // Replaces the host key and restarts sshd (for host-key mismatch tests).
     void rotateHostKey();
+    // Also accepts logins with the key in `publicKeyPath` (e.g. Paddock's id_ed25519.pub).
+    void authorize(const std::string& publicKeyPath);
 
 private:
     void start();
@@ -33,6 +37,7 @@ private:
 
     TempDir dir_;
     uint16_t port_ = 0;
+    uint16_t fixedPort_ = 0;
     pid_t pid_ = -1;
 };
 

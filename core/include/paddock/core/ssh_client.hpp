@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+typedef struct _LIBSSH2_SESSION LIBSSH2_SESSION;
 
 namespace paddock {
 
@@ -37,5 +40,29 @@ Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::millisecon
 // Runs `command` and collects its stdout and exit status.
 Result<SshCommandResult> runSshCommand(const SshEndpoint& endpoint, const std::string& command,
                                        std::chrono::milliseconds timeout);
+
+// An authenticated connection for callers that drive their own channels (the terminal).
+// open() blocks: connect, handshake, host-key check, key authentication, all within `timeout`.
+// Afterwards one thread at a time may use session(); destruction disconnects (blocking, bounded
+// by the session's timeout, so run it off latency-sensitive threads).
+class SshConnection {
+public:
+    // With `pinnedFingerprint` set, a host presenting another key is refused with Conflict
+    // before Paddock authenticates to it.
+    static Result<std::unique_ptr<SshConnection>> open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout,
+                                                       const std::string& pinnedFingerprint = {});
+    ~SshConnection();
+    SshConnection(const SshConnection&) = delete;
+    SshConnection& operator=(const SshConnection&) = delete;
+
+    LIBSSH2_SESSION* session() const noexcept;
+    int socket() const noexcept;
+    const SshHostKey& hostKey() const noexcept;
+
+private:
+    struct Impl;
+    explicit SshConnection(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace paddock
