@@ -2,7 +2,8 @@
 # generated config, wait for it, stop it on exit. Source it; never run it directly.
 set -euo pipefail
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-paddockd="$bench_root/build/server/paddockd"
+build_dir="${BENCH_BUILD_DIR:-$bench_root/build}"   # another build tree: BENCH_BUILD_DIR=...
+paddockd="$build_dir/server/paddockd"
 [ -x "$paddockd" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -15,7 +16,7 @@ start_paddockd() {
   TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   cat > "$WORK/paddock.yaml" <<YAML
 server: {host: 127.0.0.1, port: $PORT, threads: 32}
-paths: {state_dir: $WORK/state, log_dir: $WORK/logs, plugin_dirs: [$bench_root/build/plugins], web_dir: $bench_root/server/web}
+paths: {state_dir: $WORK/state, log_dir: $WORK/logs, plugin_dirs: [$build_dir/plugins], web_dir: $bench_root/server/web}
 auth:
   mode: token
   tokens: [{name: bench, token: $TOKEN, role: admin}]

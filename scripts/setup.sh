@@ -36,6 +36,11 @@ if [ ! -f "$here/server/web/node_modules/.paddock-installed" ] || \
     (cd "$here/server/web" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.paddock-installed)
   fi
 fi
+# playwright-core for the browser test (it drives the system Chromium; no browser download).
+if [ -f "$here/tests/browser/package.json" ] && { [ ! -f "$here/tests/browser/node_modules/.paddock-installed" ] || \
+   [ "$here/tests/browser/package.json" -nt "$here/tests/browser/node_modules/.paddock-installed" ]; }; then
+  (cd "$here/tests/browser" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.paddock-installed)
+fi
 
 # libvirt daemons (no systemd): start them when they are not running and we may.
 if [ "$(id -u)" -eq 0 ]; then

@@ -524,6 +524,13 @@ void readPaths(Section& s, PathsConfig& c) {
     s.string("web_dir", c.web_dir, 1);
 }
 
+void readRecording(Section& s, RecordingConfig& c) {
+    s.boolean("enabled", c.enabled);
+    s.string("plugin", c.plugin, 1);
+    s.string("directory", c.directory);
+    s.boolean("record_input", c.record_input);
+}
+
 void readToken(Section& s, TokenConfig& c) {
     s.string("name", c.name, 1);
     s.string("token", c.token, 1);
@@ -546,6 +553,18 @@ void readTemplate(Section& s, TemplateConfig& c) {
     s.uint("memory_mb", c.memory_mb, kMinMemoryMb, kMaxMemoryMb, true);
 }
 
+void readPool(Section& s, PoolConfig& c) {
+    s.name("name", c.name, "pool name");
+    s.string("template", c.template_name);
+    s.uint("min_idle", c.min_idle, 0, 10000);
+    s.uint("max_total", c.max_total, 1, 10000);
+    s.oneOf("mode", c.mode, {"running", "saved", "shutoff"});
+    s.uint("max_per_owner", c.max_per_owner, 0, 10000);
+    s.oneOf("on_empty", c.on_empty, {"503", "cold"});
+    s.uint("default_ttl_s", c.default_ttl_s, 1, 31536000);
+    s.uint("max_ttl_s", c.max_ttl_s, 1, 31536000);
+}
+
 void readSite(Section& s, SiteConfig& c) {
     s.name("name", c.name, "site name");
     s.string("backend", c.backend, 1);
@@ -563,12 +582,14 @@ void readSite(Section& s, SiteConfig& c) {
     s.uint("ready_timeout_s", c.ready_timeout_s, 1, 86400);
     s.string("default_template", c.default_template);
     s.list("templates", c.templates, readTemplate);
+    s.list("pools", c.pools, readPool);
 }
 
 void readConfig(Section& s, Config& c) {
     s.section("server", c.server, readServer);
     s.section("paths", c.paths, readPaths);
     s.section("auth", c.auth, readAuth);
+    s.section("recording", c.recording, readRecording);
     s.list("sites", c.sites, readSite);
 }
 
@@ -621,9 +642,33 @@ void checkTemplates(const Context& ctx, const SiteConfig& site, const KeyPath& s
         failAt(ctx, child(sitePath, "default_template"), "no template named '" + site.default_template + "' in this site");
 }
 
+// Pool VMs are named <pool>-<8 hex digits>, which must stay a valid VM name.
+constexpr size_t kMaxPoolNameLength = 54;
+
+void checkPools(const Context& ctx, const SiteConfig& site, const KeyPath& sitePath, std::map<std::string, std::string>& seen) {
+    for (size_t i = 0; i < site.pools.size(); ++i) {
+        const auto& p = site.pools[i];
+        const KeyPath item = child(child(sitePath, "pools"), std::to_string(i));
+        if (p.name.size() > kMaxPoolNameLength)
+            failAt(ctx, child(item, "name"), "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
+        if (const auto [it, added] = seen.emplace(p.name, site.name); !added)
+            failAt(ctx, child(item, "name"), "duplicate pool name '" + p.name + "' (also in site '" + it->second + "'); pool names are global");
+        const std::string& t = p.template_name.empty() ? site.default_template : p.template_name;
+        const bool known = t.empty() ? !site.templates.empty()
+                                     : std::any_of(site.templates.begin(), site.templates.end(),
+                                                   [&](const TemplateConfig& x) { return x.name == t; });
+        if (!known) failAt(ctx, child(item, "template"), "no template named '" + t + "' in this site");
+        if (p.min_idle > p.max_total)
+            failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
+        if (p.default_ttl_s > p.max_ttl_s)
+            failAt(ctx, child(item, "default_ttl_s"), "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
+    }
+}
+
 void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
     if (sites.empty()) failAt(ctx, {"sites"}, "at least one site is required");
     std::map<std::string, size_t> seen;
+    std::map<std::string, std::string> pools;
     for (size_t i = 0; i < sites.size(); ++i) {
         const KeyPath path{"sites", std::to_string(i)};
         if (const auto [it, added] = seen.emplace(sites[i].name, i); !added)
@@ -632,6 +677,7 @@ void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
             failAt(ctx, child(path, "ssh_port_max"), "must not be below ssh_port_min (" +
                                                           std::to_string(sites[i].ssh_port_min) + ")");
         checkTemplates(ctx, sites[i], path);
+        checkPools(ctx, sites[i], path, pools);
     }
 }
 

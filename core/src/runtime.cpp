@@ -1,6 +1,7 @@
 #include "paddock/core/runtime.hpp"
 
 #include "paddock/core/backend.hpp"
+#include "paddock/core/recorder.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -9,7 +10,9 @@ namespace paddock {
 Runtime::Runtime(Config config) : config_(std::move(config)) {}
 
 Runtime::~Runtime() {
-    // Sites stop their threads before the audit log and metrics they write to go away.
+    // Pools stop before the sites they use; sites stop their threads before the audit log
+    // and metrics they write to go away.
+    pools_.clear();
     services_.clear();
 }
 
@@ -35,6 +38,28 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         }
     }
     for (const auto& failure : rt->plugins_.failures()) rt->warnings_.push_back(failure.message);
+    std::shared_ptr<RecorderPlugin> recorderPlugin;
+    if (config.recording.enabled) {
+        auto recorder = rt->plugins_.recorder(config.recording.plugin);
+        if (!recorder) {
+            Error e = std::move(recorder).error();
+            e.message = "recording.plugin: " + e.message + " (or set recording.enabled: false)";
+            return e;
+        }
+        recorderPlugin = recorder.value();
+    }
+    const std::string castDir = config.recording.directory.empty()
+                                    ? (boost::filesystem::path(config.paths.log_dir) / "ssh").string()
+                                    : config.recording.directory;
+    if (recorderPlugin) {
+        // Created now (0750, like the plugin would) so a directory that cannot exist stops the start.
+        boost::system::error_code ec;
+        if (boost::filesystem::create_directories(castDir, ec) && !ec)
+            boost::filesystem::permissions(castDir, boost::filesystem::perms(0750), ec);
+        if (ec) return makeError(ErrorCode::Unavailable, "recording.directory: cannot create " + castDir + ": " + ec.message());
+    }
+    rt->recorder_ = std::make_unique<SessionRecorder>(std::move(recorderPlugin), castDir, config.recording.record_input,
+                                                      rt->metrics_.registry().get());
     for (const auto& site : config.sites) {
         auto plugin = rt->plugins_.backend(site.backend);
         if (!plugin) {
@@ -50,6 +75,14 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         }
         rt->services_.push_back(std::move(service));
     }
+    rt->poolMetrics_ = std::make_unique<PoolMetrics>(*rt->metrics_.registry());
+    for (size_t i = 0; i < config.sites.size(); ++i) {
+        for (const auto& pool : config.sites[i].pools) {
+            rt->pools_.push_back(std::make_unique<PoolManager>(pool, *rt->services_[i], *rt->audit_, *rt->poolMetrics_,
+                                                               rt->operations_, rt->events_));
+            rt->pools_.back()->start();
+        }
+    }
     return rt;
 }
 
@@ -62,6 +95,27 @@ Result<VmService*> Runtime::site(const std::string& name) {
         known += (known.empty() ? "" : ", ") + s->site().name;
     }
     return makeError(ErrorCode::NotFound, "unknown site '" + name + "' (known: " + known + ")");
+}
+
+Result<PoolManager*> Runtime::pool(const std::string& name) {
+    std::string known;
+    for (const auto& p : pools_) {
+        if (p->config().name == name) return p.get();
+        known += (known.empty() ? "" : ", ") + p->config().name;
+    }
+    return makeError(ErrorCode::NotFound, "unknown pool '" + name + "' (known: " + (known.empty() ? "none" : known) + ")");
+}
+
+std::vector<PoolManager*> Runtime::pools() {
+    std::vector<PoolManager*> out;
+    for (const auto& p : pools_) out.push_back(p.get());
+    return out;
+}
+
+Result<PoolManager*> Runtime::poolOfLease(const std::string& leaseId) {
+    for (const auto& p : pools_)
+        if (p->lease(leaseId)) return p.get();
+    return makeError(ErrorCode::NotFound, "unknown lease '" + leaseId + "'");
 }
 
 std::vector<VmService*> Runtime::services() {

@@ -332,6 +332,7 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
     spec.metadata[meta::kCreatedAt] = isoNow();
     spec.metadata[meta::kCreatedBy] = actor;
     if (request.owner && !request.owner->empty()) spec.metadata[meta::kOwner] = *request.owner;
+    for (const auto& [key, value] : request.metadata) spec.metadata.emplace(key, value);
 
     // The reservation only bridges the gap until the port is in the domain's metadata.
     struct PortReservation {
@@ -400,18 +401,23 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
     return toView(std::move(info.value()));
 }
 
+template <class R, class Body>
+R VmService::locked(const std::string& name, Body&& body) {
+    if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    const auto lock = vmLock(name);
+    std::lock_guard guard(*lock);
+    return body(*conn.value());
+}
+
 Status VmService::start(const std::string& name, const std::string& actor) {
-    auto result = [&]() -> Status {
-        if (auto valid = validateName(name, "VM name"); !valid) return valid;
-        auto conn = link_.connection();
-        if (!conn) return std::move(conn).error();
-        const auto lock = vmLock(name);
-        std::lock_guard guard(*lock);
-        if (auto started = conn.value()->startDomain(name); !started) return started;
+    auto result = locked<Status>(name, [&](BackendConnection& c) -> Status {
+        if (auto started = c.startDomain(name); !started) return started;
         if (probesSsh()) readiness_.begin(name);
-        refreshCached(*conn.value(), name);
+        refreshCached(c, name);
         return {};
-    }();
+    });
     return audited(actor, name, "start", std::move(result));
 }
 
@@ -431,13 +437,7 @@ Status VmService::waitForState(BackendConnection& conn, const std::string& name,
 
 Result<StopOutcome> VmService::stop(const std::string& name, const std::string& actor) {
     const auto started = std::chrono::steady_clock::now();
-    auto result = [&]() -> Result<StopOutcome> {
-        if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
-        auto conn = link_.connection();
-        if (!conn) return std::move(conn).error();
-        BackendConnection& c = *conn.value();
-        const auto lock = vmLock(name);
-        std::lock_guard guard(*lock);
+    auto result = locked<Result<StopOutcome>>(name, [&](BackendConnection& c) -> Result<StopOutcome> {
         auto info = c.getDomain(name);
         if (!info) return std::move(info).error();
         if (!isActive(info->state)) return StopOutcome::AlreadyStopped;
@@ -454,7 +454,7 @@ Result<StopOutcome> VmService::stop(const std::string& name, const std::string& 
             return std::move(forced).error();
         }
         return StopOutcome::Forced;
-    }();
+    });
     if (result.ok()) {
         if (auto conn = link_.connection(); conn) refreshCached(*conn.value(), name);
     }
@@ -463,20 +463,15 @@ Result<StopOutcome> VmService::stop(const std::string& name, const std::string& 
 }
 
 Status VmService::forceStop(const std::string& name, const std::string& actor) {
-    auto result = [&]() -> Status {
-        if (auto valid = validateName(name, "VM name"); !valid) return valid;
-        auto conn = link_.connection();
-        if (!conn) return std::move(conn).error();
-        const auto lock = vmLock(name);
-        std::lock_guard guard(*lock);
-        auto info = conn.value()->getDomain(name);
+    auto result = locked<Status>(name, [&](BackendConnection& c) -> Status {
+        auto info = c.getDomain(name);
         if (!info) return std::move(info).error();
         if (!isActive(info->state)) return {};
         readiness_.cancel(name, Readiness::Stopped);
-        Status off = conn.value()->destroyDomain(name);
-        refreshCached(*conn.value(), name);
+        Status off = c.destroyDomain(name);
+        refreshCached(c, name);
         return off;
-    }();
+    });
     return audited(actor, name, "force_stop", std::move(result));
 }
 
@@ -489,14 +484,42 @@ Status VmService::restart(const std::string& name, const std::string& actor) {
     return audited(actor, name, "restart", std::move(result));
 }
 
+Status VmService::updateMetadata(const std::string& name, const Metadata& changes) {
+    return locked<Status>(name, [&](BackendConnection& c) -> Status {
+        // set_metadata replaces every pair, so read-modify-write under the VM's lock.
+        auto info = c.getDomain(name);
+        if (!info) return std::move(info).error();
+        Metadata merged = info->metadata;
+        for (const auto& [key, value] : changes) {
+            if (value.empty()) merged.erase(key);
+            else merged[key] = value;
+        }
+        if (auto set = c.setMetadata(name, merged, true); !set) return set;
+        std::lock_guard metaLock(metadataMutex_);
+        metadataByUuid_[info->uuid] = std::move(merged);
+        return {};
+    });
+}
+
+Result<Metadata> VmService::metadata(const std::string& name) {
+    if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    return conn.value()->getMetadata(name);
+}
+
+Status VmService::save(const std::string& name, const std::string& actor) {
+    auto result = locked<Status>(name, [&](BackendConnection& c) -> Status {
+        readiness_.cancel(name, Readiness::Stopped);
+        Status saved = c.saveDomain(name);
+        refreshCached(c, name);
+        return saved;
+    });
+    return audited(actor, name, "save", std::move(result));
+}
+
 Status VmService::remove(const std::string& name, const std::string& actor) {
-    auto result = [&]() -> Status {
-        if (auto valid = validateName(name, "VM name"); !valid) return valid;
-        auto conn = link_.connection();
-        if (!conn) return std::move(conn).error();
-        BackendConnection& c = *conn.value();
-        const auto lock = vmLock(name);
-        std::lock_guard guard(*lock);
+    auto result = locked<Status>(name, [&](BackendConnection& c) -> Status {
         auto info = c.getDomain(name);
         if (!info) return std::move(info).error();
         readiness_.cancel(name, Readiness::Unknown);
@@ -513,7 +536,7 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
         forgetMetadata(info->uuid);
         cache_.erase(name);
         return {};
-    }();
+    });
     return audited(actor, name, "delete", std::move(result));
 }
 

@@ -2,9 +2,14 @@
 
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/auth.hpp"
+#include "paddock/server/console_tickets.hpp"
 #include "paddock/server/dispatcher.hpp"
+#include "paddock/server/event_stream.hpp"
 #include "paddock/server/http_metrics.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/status_stream.hpp"
+#include "paddock/server/terminal_bridge.hpp"
+#include "paddock/server/websocket_hub.hpp"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -159,13 +164,29 @@ int Application::serve() {
     }
     std::unique_ptr<Runtime> runtime = std::move(created.value());
 
+    // WebSockets live on the hub's own thread, not on HTTP workers; declared before the Router
+    // so they outlive every handler referring to them.
+    WebSocketHub hub(*runtime->metrics().registry(), Poco::Logger::get("paddockd.ws"));
+    StatusStreams statusStreams(*runtime, hub);
+    EventStream eventStream(runtime->events(), hub);
+    // Browser terminals: one terminal I/O thread for all sessions; the hub is stopped before
+    // these go, so no WebSocket callback reaches them afterwards.
+    TerminalMux terminalMux(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
+    TerminalBridge terminalBridge(terminalMux, hub);
+    ConsoleTickets consoleTickets;
+
     Router router;
     const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION};
     addSystemRoutes(router, context);
     addVmRoutes(router, context);
     addCompatRoutes(router, context);
+    addPoolRoutes(router, context);
+    addSessionRoutes(router, context);
+    addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
+    addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets});
     HttpMetrics metrics(*runtime->metrics().registry());
-    Dispatcher dispatcher(router, auth.value(), metrics, config.server.max_body_bytes, Poco::Logger::get("paddockd.http"));
+    Dispatcher dispatcher(router, auth.value(), metrics, config.server.max_body_bytes, Poco::Logger::get("paddockd.http"),
+                          config.server.allowed_origins);
 
     const int threads = static_cast<int>(std::max(1u, config.server.threads));
     Poco::ThreadPool pool(std::min(2, threads), threads);
@@ -197,6 +218,7 @@ int Application::serve() {
     server->stopAll(false);
     pool.joinAll();
     server.reset();
+    hub.stop();   // WebSocket clients get 1001 "going away"
     log.information("stopped");
     return EXIT_OK;
 }

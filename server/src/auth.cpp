@@ -91,6 +91,41 @@ Status authorize(const Identity& identity, Role required) {
                                                "; this needs " + std::string(roleName(required)));
 }
 
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// "host:port" with the scheme's default port added when absent (IPv6 literals keep their brackets).
+std::string withPort(std::string authority, std::string_view scheme) {
+    const size_t bracket = authority.rfind(']');
+    const size_t colon = authority.rfind(':');
+    if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket))
+        authority += (scheme == "https" || scheme == "wss") ? ":443" : ":80";
+    return authority;
+}
+
+}  // namespace
+
+bool originAllowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
+    std::string o = lower(origin);
+    while (!o.empty() && o.back() == '/') o.pop_back();
+    for (const auto& entry : allowed) {
+        std::string a = lower(entry);
+        while (!a.empty() && a.back() == '/') a.pop_back();
+        if (!a.empty() && a == o) return true;
+    }
+    const size_t sep = o.find("://");
+    if (sep == std::string::npos || host.empty()) return false;   // includes the opaque origin "null"
+    const std::string scheme = o.substr(0, sep);
+    std::string authority = o.substr(sep + 3);
+    if (authority.empty() || authority.find('/') != std::string::npos) return false;
+    return withPort(authority, scheme) == withPort(lower(host), scheme);
+}
+
 std::string adminTokenPath(const std::string& stateDir) { return stateDir + "/admin.token"; }
 
 namespace {

@@ -2,6 +2,7 @@
 // not "improve" them. Unknown body fields are ignored, as the old services did.
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/vm_views.hpp"
 
 namespace paddock::server {
 
@@ -62,16 +63,7 @@ Result<Response> list(Runtime& runtime) {
     JsonWriter json;
     json.beginObject().key("vms").beginArray();
     for (const auto& vm : vms.value()) {
-        const DomainInfo& d = vm.domain;
-        json.beginObject()
-            .field("name", d.name)
-            .field("id", d.id)
-            .field("state", static_cast<int>(d.state))
-            .field("max_memory", d.max_memory_kib)
-            .field("memory", d.memory_kib)
-            .field("vcpus", d.vcpus)
-            .field("cpu_time", d.cpu_time_ns)
-            .endObject();
+        writeCompatVm(json, vm.domain, true);
     }
     json.endArray().endObject();
     return jsonResponse(200, json.str());

@@ -6,6 +6,9 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
 #include <chrono>
@@ -47,8 +50,13 @@ std::string methodLabel(const std::string& method) {
     return "other";
 }
 
+bool isWebSocketHandshake(const Poco::Net::HTTPServerRequest& request) {
+    return Poco::icompare(request.get("Upgrade", ""), "websocket") == 0;
+}
+
 struct Outcome {
     Response response;
+    bool upgraded = false;              // the socket now belongs to a WebSocket stream
     bool bodyConsumed = false;
     bool closeConnection = false;
     std::string logDetail;   // why a 5xx happened
@@ -61,8 +69,13 @@ Poco::Net::HTTPRequestHandler* DispatcherFactory::createRequestHandler(const Poc
 }
 
 Dispatcher::Dispatcher(const Router& router, const Authenticator& auth, HttpMetrics& metrics, uint64_t maxBodyBytes,
-                       Poco::Logger& logger)
-    : router_(router), auth_(auth), metrics_(metrics), maxBodyBytes_(maxBodyBytes), logger_(logger) {}
+                       Poco::Logger& logger, std::vector<std::string> allowedOrigins)
+    : router_(router),
+      auth_(auth),
+      metrics_(metrics),
+      maxBodyBytes_(maxBodyBytes),
+      logger_(logger),
+      allowedOrigins_(std::move(allowedOrigins)) {}
 
 void Dispatcher::handle(Poco::Net::HTTPServerRequest& httpRequest, Poco::Net::HTTPServerResponse& httpResponse) const {
     const auto started = std::chrono::steady_clock::now();
@@ -88,9 +101,27 @@ void Dispatcher::handle(Poco::Net::HTTPServerRequest& httpRequest, Poco::Net::HT
         // HEAD is GET without the body (the body is dropped when sending).
         auto match = router_.match(request.method == "HEAD" ? "GET" : request.method, request.path);
         if (match.kind == RouteMatch::Kind::Found) routeLabel = match.route->pattern;
-        auto identity = auth_.authenticate(request.path, httpRequest.get("Authorization", ""));
+        const bool websocket = match.kind == RouteMatch::Kind::Found && match.route->websocket;
+        std::string authorization = httpRequest.get("Authorization", "");
+        if (websocket) {
+            // Browsers send cookies and Origin, never our token, on a cross-site WebSocket:
+            // refuse foreign pages before anything else.
+            if (httpRequest.has("Origin") && !originAllowed(httpRequest.get("Origin"), httpRequest.getHost(), allowedOrigins_))
+                return makeError(ErrorCode::Forbidden, "WebSocket from this Origin is not allowed (server.allowed_origins)");
+            if (authorization.empty()) {
+                if (const auto token = request.queryValue("access_token")) authorization = "Bearer " + *token;
+            }
+        }
+        // A console ticket stands in for a token on the routes that take one; they redeem it.
+        const bool byTicket = websocket && match.route->acceptsTicket && authorization.empty() && request.query.count("ticket") != 0;
+        auto identity = byTicket ? Result<Identity>(Identity{"console-ticket", Role::Viewer})
+                                 : auth_.authenticate(request.path, authorization);
         if (!identity) return std::move(identity).error();
         request.identity = std::move(identity.value());
+        for (const auto& [name, value] : httpRequest) {
+            const std::string lower = Poco::toLower(name);
+            if (lower != "authorization" && lower != "cookie") request.headers[lower] = value;
+        }
 
         if (match.kind == RouteMatch::Kind::NotFound)
             return makeError(ErrorCode::NotFound, "no route for " + request.method + " " + request.path);
@@ -100,7 +131,9 @@ void Dispatcher::handle(Poco::Net::HTTPServerRequest& httpRequest, Poco::Net::HT
         const Route& route = *match.route;
         request.route = route.pattern;
         request.params = std::move(match.params);
-        if (auto allowed = authorize(request.identity, route.minimumRole); !allowed) return std::move(allowed).error();
+        if (auto allowed = authorize(request.identity, route.minimumRole); !allowed && !byTicket) return std::move(allowed).error();
+        if (route.websocket && !isWebSocketHandshake(httpRequest))
+            return makeError(ErrorCode::InvalidArgument, "this route is a WebSocket: send an upgrade request (Upgrade: websocket)");
 
         if (hasBody) {
             if (auto ok = checkDeclaredLength(declaredLength, maxBodyBytes_); !ok) return std::move(ok).error();
@@ -116,6 +149,21 @@ void Dispatcher::handle(Poco::Net::HTTPServerRequest& httpRequest, Poco::Net::HT
         auto result = run();
         outcome.response = result ? std::move(result.value()) : errorResponse(result.error());
         if (!result && outcome.response.status >= 500) outcome.logDetail = result.error().message;
+        if (outcome.response.upgrade) {
+            auto handOver = std::move(outcome.response.upgrade);
+            try {
+                // Sends 101 and detaches the socket from this HTTP connection, so the worker
+                // thread is free again as soon as the stream has taken the socket.
+                Poco::Net::WebSocket socket(httpRequest, httpResponse);
+                outcome.upgraded = true;
+                outcome.response = Response{};
+                outcome.response.status = 101;
+                handOver(socket);
+            } catch (const Poco::Net::WebSocketException& e) {
+                if (outcome.upgraded) throw;
+                outcome.response = errorResponse(makeError(ErrorCode::InvalidArgument, "WebSocket handshake refused: " + e.message()));
+            }
+        }
     } catch (const Poco::Exception& e) {
         outcome.response = internalErrorResponse(e.displayText());
         outcome.logDetail = "exception: " + e.displayText();
@@ -128,26 +176,28 @@ void Dispatcher::handle(Poco::Net::HTTPServerRequest& httpRequest, Poco::Net::HT
     }
 
     try {
-        if (!outcome.bodyConsumed)
+        if (!outcome.bodyConsumed && !outcome.upgraded)
             outcome.closeConnection = declaredLength.value_or(0) > kDrainCap || !discardBody(httpRequest.stream(), kDrainCap);
     } catch (const std::exception&) {
         outcome.closeConnection = true;
     }
 
     const Response& response = outcome.response;
-    try {
-        httpResponse.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
-        httpResponse.setContentType(response.contentType);
-        for (const auto& [name, value] : response.headers) httpResponse.set(name, value);
-        if (outcome.closeConnection) httpResponse.setKeepAlive(false);
-        if (request.method == "HEAD") {
-            httpResponse.setContentLength64(static_cast<Poco::Int64>(response.body.size()));
-            httpResponse.send();
-        } else {
-            httpResponse.sendBuffer(response.body.data(), response.body.size());
+    if (!outcome.upgraded) {   // an upgrade has already answered 101
+        try {
+            httpResponse.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
+            httpResponse.setContentType(response.contentType);
+            for (const auto& [name, value] : response.headers) httpResponse.set(name, value);
+            if (outcome.closeConnection) httpResponse.setKeepAlive(false);
+            if (request.method == "HEAD") {
+                httpResponse.setContentLength64(static_cast<Poco::Int64>(response.body.size()));
+                httpResponse.send();
+            } else {
+                httpResponse.sendBuffer(response.body.data(), response.body.size());
+            }
+        } catch (const std::exception& e) {
+            logger_.debug("could not send the response: %s", std::string(e.what()));
         }
-    } catch (const std::exception& e) {
-        logger_.debug("could not send the response: %s", std::string(e.what()));
     }
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

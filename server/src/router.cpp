@@ -43,6 +43,12 @@ void Router::add(std::string method, std::string pattern, Handler handler, std::
     segments_.push_back(std::move(segments));
 }
 
+void Router::addWebSocket(std::string pattern, Handler handler, std::optional<Role> minimumRole, bool acceptsTicket) {
+    add("GET", std::move(pattern), std::move(handler), minimumRole);
+    routes_.back().websocket = true;
+    routes_.back().acceptsTicket = acceptsTicket;
+}
+
 RouteMatch Router::match(const std::string& method, const std::string& path) const {
     const auto parts = splitPath(path);
     RouteMatch result;

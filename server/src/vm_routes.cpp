@@ -1,5 +1,6 @@
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/vm_views.hpp"
 
 namespace paddock::server {
 
@@ -7,26 +8,6 @@ namespace {
 
 constexpr uint64_t kMinVcpus = 1, kMaxVcpus = 64;
 constexpr uint64_t kMinMemoryMb = 64, kMaxMemoryMb = 262144;
-
-void writeVm(JsonWriter& json, const VmView& vm) {
-    const DomainInfo& d = vm.domain;
-    json.beginObject()
-        .field("name", d.name)
-        .field("uuid", d.uuid)
-        .field("site", vm.site)
-        .field("state", domainStateName(d.state))
-        .field("state_code", static_cast<int>(d.state))
-        .field("id", d.id)
-        .field("vcpus", d.vcpus)
-        .field("memory_mb", vm.memory_mb())
-        .field("max_memory_kib", d.max_memory_kib)
-        .field("memory_kib", d.memory_kib)
-        .field("cpu_time_ns", d.cpu_time_ns);
-    json.key("owner").stringOrNull(vm.owner);
-    json.key("template").stringOrNull(vm.template_name);
-    json.field("image", vm.image).field("disk", vm.disk).field("has_managed_save", d.has_managed_save);
-    json.endObject();
-}
 
 Response vmResponse(int status, const VmView& vm) {
     JsonWriter json;
@@ -36,30 +17,9 @@ Response vmResponse(int status, const VmView& vm) {
     return jsonResponse(status, json.str());
 }
 
-struct Located {
-    VmService* service;
-    VmView vm;
-};
-
 // The VM on the site named by ?site=, or else on whichever site has it.
-Result<Located> locate(Runtime& runtime, const Request& request, const std::string& name) {
-    if (const auto site = request.queryValue("site")) {
-        auto service = runtime.site(*site);
-        if (!service) return std::move(service).error();
-        auto vm = service.value()->get(name);
-        if (!vm) return std::move(vm).error();
-        return Located{service.value(), std::move(vm.value())};
-    }
-    std::optional<Error> firstFailure;
-    for (const auto& site : runtime.config().sites) {
-        auto service = runtime.site(site.name);
-        if (!service) return std::move(service).error();
-        auto vm = service.value()->get(name);
-        if (vm) return Located{service.value(), std::move(vm.value())};
-        if (vm.error().code != ErrorCode::NotFound && !firstFailure) firstFailure = vm.error();
-    }
-    if (firstFailure) return *firstFailure;
-    return makeError(ErrorCode::NotFound, "VM '" + name + "' not found");
+Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name) {
+    return locateVm(runtime, request.queryValue("site"), name);
 }
 
 Result<Response> listVms(Runtime& runtime, const Request& request) {

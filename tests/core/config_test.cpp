@@ -394,3 +394,62 @@ TEST_CASE("config: processEnvironment returns only PADDOCK_ variables", "[config
     CHECK(env.at("PADDOCK_CONFIG_TEST_PROBE") == "a=b");
     for (const auto& [name, value] : env) CHECK(name.rfind("PADDOCK_", 0) == 0);
 }
+
+TEST_CASE("config: pools", "[config][pool]") {
+    const std::string site = "sites:\n  - name: a\n    templates: [{name: t}]\n    pools:\n";
+    const Config c = parseOk(site + "      - {name: lab, template: t, min_idle: 2, max_total: 5, mode: saved, max_per_owner: 0,"
+                                    " on_empty: cold, default_ttl_s: 60, max_ttl_s: 120}\n      - {name: other}\n");
+    REQUIRE(c.sites[0].pools.size() == 2);
+    const auto& p = c.sites[0].pools[0];
+    CHECK(p.template_name == "t");
+    CHECK(p.min_idle == 2);
+    CHECK(p.max_total == 5);
+    CHECK(p.mode == "saved");
+    CHECK(p.max_per_owner == 0);
+    CHECK(p.on_empty == "cold");
+    CHECK(p.default_ttl_s == 60);
+    CHECK(p.max_ttl_s == 120);
+    const auto& d = c.sites[0].pools[1];
+    CHECK((d.template_name.empty() && d.min_idle == 1 && d.max_total == 4 && d.mode == "running" && d.on_empty == "503"));
+    CHECK(parseOk(site + "      - {name: lab}\n", {{"PADDOCK_SITES_0_POOLS_0_MIN_IDLE", "3"}}).sites[0].pools[0].min_idle == 3);
+
+    CHECK_THAT(parseError(site + "      - {name: lab, template: nope}\n"),
+               Contains("sites[0].pools[0].template: no template named 'nope' in this site"));
+    CHECK_THAT(parseError("sites:\n  - name: a\n    pools: [{name: lab}]\n"), Contains("sites[0].pools[0].template: no template"));
+    CHECK_THAT(parseError(site + "      - {name: lab, min_idle: 5, max_total: 2}\n"),
+               Contains("sites[0].pools[0].min_idle: must not exceed max_total (2)"));
+    CHECK_THAT(parseError(site + "      - {name: lab, default_ttl_s: 500, max_ttl_s: 100}\n"),
+               Contains("sites[0].pools[0].default_ttl_s: must not exceed max_ttl_s (100)"));
+    CHECK_THAT(parseError(site + "      - {name: lab, mode: paused}\n"), Contains("'paused' is not one of: running, saved, shutoff"));
+    CHECK_THAT(parseError(site + "      - {name: lab, on_empty: wait}\n"), Contains("'wait' is not one of: 503, cold"));
+    CHECK_THAT(parseError(site + "      - {name: " + std::string(60, 'p') + "}\n"), Contains("at most 54 characters"));
+    CHECK_THAT(parseError(site + "      - {name: lab}\n  - name: b\n    templates: [{name: t}]\n    pools: [{name: lab}]\n"),
+               Contains("sites[1].pools[0].name: duplicate pool name 'lab' (also in site 'a')"));
+}
+
+TEST_CASE("config: recording", "[config][recording]") {
+    const Config d = parseOk(kMinimal);
+    CHECK(d.recording.enabled);
+    CHECK(d.recording.plugin == "org.paddock.asciinema");
+    CHECK(d.recording.directory.empty());
+    CHECK_FALSE(d.recording.record_input);
+
+    const Config c = parseOk("recording:\n  enabled: false\n  plugin: org.example.rec\n  directory: /var/lib/casts\n"
+                             "  record_input: true\n" + kMinimal);
+    CHECK_FALSE(c.recording.enabled);
+    CHECK(c.recording.plugin == "org.example.rec");
+    CHECK(c.recording.directory == "/var/lib/casts");
+    CHECK(c.recording.record_input);
+
+    CHECK(parseOk(kMinimal, {{"PADDOCK_RECORDING_RECORD_INPUT", "true"}}).recording.record_input);
+    CHECK(parseOk(kMinimal, {{"PADDOCK_RECORDING_DIRECTORY", "/tmp/x"}}).recording.directory == "/tmp/x");
+    CHECK_THAT(parseError("recording:\n  enabled: maybe\n" + kMinimal), Contains("recording.enabled"));
+    CHECK_THAT(parseError("recording:\n  plugin: \"\"\n" + kMinimal), Contains("recording.plugin"));
+    CHECK_THAT(parseError("recording:\n  record: true\n" + kMinimal), Contains("recording.record"));
+
+    auto repo = paddock::loadConfig(paddock::test::sourceDir() + "/config/paddock.yaml", {});
+    REQUIRE(repo.ok());
+    CHECK(repo->recording.enabled);
+    CHECK(repo->recording.plugin == "org.paddock.asciinema");
+    CHECK_FALSE(repo->recording.record_input);
+}

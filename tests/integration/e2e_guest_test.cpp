@@ -3,9 +3,13 @@
 // a command over SSH with Paddock's own key, powers off by ACPI, restarts, and is deleted with
 // its overlay while the base image stays byte-for-byte the same.
 #include "paddockd_site.hpp"
+#include "terminal_client.hpp"
 
 #include "paddock/core/ssh_client.hpp"
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -104,6 +108,25 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     CHECK(uname->output.find("Linux") != std::string::npos);
     // Host keys are made on the guest's first boot, never baked into the image.
     CHECK(uname->host_key.fingerprint == std::string(ready["host_key"]["fingerprint"].GetString()));
+
+    // The browser terminal reaches the guest's shell with a one-time console ticket.
+    {
+        auto console = paddockd.call("POST", "/api/v1/vms/" + name + "/console");
+        REQUIRE(console.status == 201);
+        const std::string ticket = console.json()["ticket"].GetString();
+        Poco::Net::HTTPClientSession session("127.0.0.1", paddockd.port());
+        Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/api/v1/vms/" + name + "/terminal?ticket=" + ticket,
+                                       Poco::Net::HTTPMessage::HTTP_1_1);
+        Poco::Net::HTTPResponse response;
+        TerminalClient term(std::make_unique<Poco::Net::WebSocket>(session, request, response));
+        const auto opened = term.nextControl(std::chrono::seconds(60));
+        REQUIRE(opened.has_value());
+        CHECK(opened->find("\"session\"") != std::string::npos);
+        term.type("echo paddock-e2e | tr a-z A-Z\n");   // the output differs from the typed echo
+        CHECK(term.waitFor("PADDOCK-E2E", std::chrono::seconds(60)));
+        term.type("exit\n");
+        CHECK(term.waitClosed(std::chrono::seconds(30)));
+    }
 
     // Graceful: the guest powers itself off on the ACPI power button.
     t0 = Clock::now();

@@ -153,3 +153,25 @@ TEST_CASE("a corrupt admin token file is an error, not silently replaced", "[aut
     REQUIRE_FALSE(token.ok());
     CHECK_THAT(token.error().message, Catch::Contains("admin.token"));
 }
+
+TEST_CASE("WebSocket origins: same origin or listed; no match otherwise", "[auth][websocket]") {
+    const std::vector<std::string> none;
+    CHECK(originAllowed("http://127.0.0.1:8000", "127.0.0.1:8000", none));
+    CHECK(originAllowed("HTTP://Paddock.Example:8000", "paddock.example:8000", none));
+    CHECK(originAllowed("http://paddock.example", "paddock.example:80", none));
+    CHECK(originAllowed("https://paddock.example", "paddock.example", none));
+    CHECK(originAllowed("http://[::1]:8000", "[::1]:8000", none));
+    CHECK_FALSE(originAllowed("http://127.0.0.1:8001", "127.0.0.1:8000", none));
+    CHECK_FALSE(originAllowed("https://paddock.example", "paddock.example:80", none));
+    CHECK_FALSE(originAllowed("http://evil.example", "paddock.example", none));
+    CHECK_FALSE(originAllowed("null", "paddock.example", none));
+    CHECK_FALSE(originAllowed("http://paddock.example", "", none));
+    CHECK_FALSE(originAllowed("http://paddock.example/path", "paddock.example", none));
+
+    const std::vector<std::string> listed = {"https://lab.example.org/", "http://localhost:3000"};
+    CHECK(originAllowed("https://lab.example.org", "paddock.example", listed));
+    CHECK(originAllowed("HTTPS://LAB.example.org", "paddock.example", listed));
+    CHECK(originAllowed("http://localhost:3000", "paddock.example", listed));
+    CHECK_FALSE(originAllowed("http://localhost:3001", "paddock.example", listed));
+    CHECK_FALSE(originAllowed("https://lab.example.org.evil", "paddock.example", listed));
+}

@@ -4,7 +4,12 @@
 
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/error_mapping.hpp"
+#include "paddock/server/event_stream.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/status_stream.hpp"
+#include "paddock/server/console_tickets.hpp"
+#include "paddock/server/terminal_bridge.hpp"
+#include "paddock/server/websocket_hub.hpp"
 
 #include "test_support.hpp"
 
@@ -19,6 +24,12 @@ namespace paddock::test {
 struct RouteFixture {
     TempDir dir;
     std::unique_ptr<Runtime> runtime;
+    std::unique_ptr<server::WebSocketHub> hub;
+    std::unique_ptr<server::StatusStreams> statusStreams;
+    std::unique_ptr<server::EventStream> eventStream;
+    std::unique_ptr<TerminalMux> terminalMux;
+    std::unique_ptr<server::TerminalBridge> terminalBridge;
+    server::ConsoleTickets consoleTickets;
     server::Router router;
 
     // `extraSites`: YAML list items appended after the site "local" (test:///default).
@@ -42,6 +53,15 @@ struct RouteFixture {
         server::addSystemRoutes(router, context);
         server::addVmRoutes(router, context);
         server::addCompatRoutes(router, context);
+        server::addPoolRoutes(router, context);
+        server::addSessionRoutes(router, context);
+        hub = std::make_unique<server::WebSocketHub>(*runtime->metrics().registry(), Poco::Logger::get("test.ws"));
+        statusStreams = std::make_unique<server::StatusStreams>(*runtime, *hub);
+        eventStream = std::make_unique<server::EventStream>(runtime->events(), *hub);
+        server::addWebSocketRoutes(router, context, server::StreamContext{*statusStreams, *eventStream});
+        terminalMux = std::make_unique<TerminalMux>(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
+        terminalBridge = std::make_unique<server::TerminalBridge>(*terminalMux, *hub);
+        server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets});
     }
 
     // Runs the handler of a route that must exist; errors go through the real error mapping.

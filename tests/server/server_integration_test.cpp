@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
 #include <rapidjson/document.h>
 
@@ -15,11 +16,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <thread>
 
 using namespace paddock::test;
 
@@ -58,6 +63,7 @@ struct RequestOptions {
     std::optional<std::string> body;
     bool chunked = false;
     std::string contentType = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 Reply send(uint16_t port, const std::string& method, const std::string& path, const RequestOptions& options = {}) {
@@ -65,6 +71,7 @@ Reply send(uint16_t port, const std::string& method, const std::string& path, co
     session.setTimeout(Poco::Timespan(60, 0));
     Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     if (!options.token.empty()) request.set("Authorization", "Bearer " + options.token);
+    for (const auto& [name, value] : options.headers) request.set(name, value);
     const std::string body = options.body.value_or("");
     if (options.body) request.setContentType(options.contentType);
     if (options.chunked) request.setChunkedTransferEncoding(true);
@@ -98,6 +105,8 @@ public:
         std::string auth = "  mode: token\n";
         uint64_t maxBodyBytes = 4096;
         std::optional<std::string> stateDir;   // reuse a state dir across processes
+        unsigned threads = 8;
+        std::string serverExtra;                // more YAML lines under server:
     };
 
     explicit Paddockd(const Options& options) : port_(freeLoopbackPort()) {
@@ -115,7 +124,7 @@ public:
                "  host: 127.0.0.1\n"
                "  port: " + std::to_string(port) + "\n"
                "  max_body_bytes: " + std::to_string(options.maxBodyBytes) + "\n"
-               "  threads: 8\n"
+               "  threads: " + std::to_string(options.threads) + "\n" + options.serverExtra +
                "paths:\n"
                "  state_dir: " + stateDir_ + "\n"
                "  log_dir: " + dir_.file("logs") + "\n"
@@ -623,7 +632,8 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
                      [](const Operation& a, const Operation& b) { return (a.method == "DELETE") < (b.method == "DELETE"); });
     for (const auto& op : operations) {
         std::string path = op.path;
-        for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}}) {
+        for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"},
+                                                                                  {"{pool}", "no-pool"}, {"{id}", "no-id"}}) {
             const auto at = path.find(param);
             if (at != std::string::npos) path.replace(at, param.size(), value);
         }
@@ -671,4 +681,333 @@ TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly",
     for (int i = 0; i < 10; ++i) CHECK(send(server.port(), "GET", "/healthz").status == 200);
     idle.clear();
     CHECK(server.process().stop() == 0);
+}
+
+// ---- WebSocket streams ------------------------------------------------------------------
+
+namespace {
+
+// Headers of a WebSocket handshake, for checking refusals with the plain HTTP helper.
+std::vector<std::pair<std::string, std::string>> upgradeHeaders(const std::string& origin = {}) {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
+        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
+    if (!origin.empty()) headers.emplace_back("Origin", origin);
+    return headers;
+}
+
+Reply upgradeRequest(uint16_t port, const std::string& path, const std::string& token, const std::string& origin = {}) {
+    RequestOptions options;
+    options.token = token;
+    options.headers = upgradeHeaders(origin);
+    return send(port, "GET", path, options);
+}
+
+// A client WebSocket (Poco's); throws when the server does not answer 101.
+std::unique_ptr<Poco::Net::WebSocket> openWebSocket(uint16_t port, const std::string& path, const std::string& token,
+                                                    const std::string& origin = {}) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!token.empty()) request.set("Authorization", "Bearer " + token);
+    if (!origin.empty()) request.set("Origin", origin);
+    Poco::Net::HTTPResponse response;
+    return std::make_unique<Poco::Net::WebSocket>(session, request, response);
+}
+
+// The next text frame, or nullopt on timeout or close.
+std::optional<std::string> nextText(Poco::Net::WebSocket& ws, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::vector<char> buffer(256 * 1024);
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        ws.setReceiveTimeout(Poco::Timespan(left.count()));
+        int flags = 0;
+        int n = 0;
+        try {
+            n = ws.receiveFrame(buffer.data(), static_cast<int>(buffer.size()), flags);
+        } catch (const Poco::TimeoutException&) {
+            return std::nullopt;
+        } catch (const Poco::Exception&) {
+            return std::nullopt;
+        }
+        const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+        if ((n == 0 && flags == 0) || op == Poco::Net::WebSocket::FRAME_OP_CLOSE) return std::nullopt;
+        if (op == Poco::Net::WebSocket::FRAME_OP_TEXT) return std::string(buffer.data(), static_cast<size_t>(n));
+    }
+}
+
+rapidjson::Document parse(const std::string& text) {
+    rapidjson::Document doc;
+    doc.Parse(text.c_str(), text.size());
+    INFO(text);
+    REQUIRE_FALSE(doc.HasParseError());
+    return doc;
+}
+
+// Reads frames until one satisfies `wanted`; false when none did within `timeout`.
+template <class Predicate>
+bool waitForFrame(Poco::Net::WebSocket& ws, std::chrono::milliseconds timeout, Predicate wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto text = nextText(ws, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+        if (!text) return false;
+        if (wanted(parse(*text))) return true;
+    }
+    return false;
+}
+
+std::set<std::string> memberNames(const rapidjson::Value& object) {
+    std::set<std::string> names;
+    for (const auto& m : object.GetObject()) names.insert(m.name.GetString());
+    return names;
+}
+
+// The value of one sample line of /metrics, or -1 when absent.
+double metricValue(const std::string& metrics, const std::string& sample) {
+    const auto at = metrics.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(metrics.substr(at + sample.size() + 2));
+}
+
+// Polls /metrics until `sample` has `value`; the last value seen.
+double waitForMetric(uint16_t port, const std::string& sample, double value, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    double seen = -1;
+    while (true) {
+        seen = metricValue(send(port, "GET", "/metrics").body, sample);
+        if (seen == value || std::chrono::steady_clock::now() > deadline) return seen;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("VM JSON carries readiness and SSH details", "[server][integration][websocket]") {
+    Paddockd server;
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"ready-1","start":false})").status == 201);
+    auto doc = server.get("/api/v1/vms/ready-1").json();
+    const auto& vm = doc["vm"];
+    CHECK(str(vm["readiness"]) == "stopped");
+    CHECK(vm["ready"].IsBool());
+    CHECK_FALSE(vm["ready"].GetBool());
+    CHECK(vm["readiness_error"].IsNull());
+    CHECK(vm["seconds_to_ready"].IsNull());
+    CHECK(vm["ssh"].IsNull());        // network_mode none: nothing to log into
+    CHECK(vm["host_key"].IsNull());
+    const auto compat = server.get("/vms/list").json();
+    const auto* item = findByName(compat["vms"], "ready-1");
+    REQUIRE(item != nullptr);
+    CHECK(item->MemberCount() == 7);   // compat shapes do not change
+}
+
+TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, periodic frames, deletion",
+          "[server][integration][websocket]") {
+    Paddockd server;
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"ws-1","start":false})").status == 201);
+    auto ws = openWebSocket(server.port(), "/api/v1/vms/ws-1/status", server.token());
+
+    const auto first = nextText(*ws, std::chrono::seconds(3));
+    REQUIRE(first);
+    {
+        auto doc = parse(*first);
+        CHECK(str(doc["type"]) == "status");
+        CHECK(str(doc["vm"]["name"]) == "ws-1");
+        CHECK(str(doc["vm"]["state"]) == "shut off");
+        auto rest = server.get("/api/v1/vms/ws-1").json();
+        CHECK(memberNames(doc["vm"]) == memberNames(rest["vm"]));   // the same object as GET
+    }
+
+    REQUIRE(server.post("/api/v1/vms/ws-1/start").status == 200);
+    CHECK(waitForFrame(*ws, std::chrono::seconds(3), [](const rapidjson::Document& d) {
+        return str(d["type"]) == "status" && str(d["vm"]["state"]) == "running";
+    }));
+    REQUIRE(server.post("/api/v1/vms/ws-1/stop?force=true").status == 200);
+    CHECK(waitForFrame(*ws, std::chrono::seconds(3), [](const rapidjson::Document& d) {
+        return str(d["type"]) == "status" && str(d["vm"]["state"]) == "shut off";
+    }));
+
+    // Nothing changes now: a frame still comes within the 5 s period (plus slack).
+    while (nextText(*ws, std::chrono::milliseconds(300))) {
+    }
+    const auto quiet = std::chrono::steady_clock::now();
+    const auto periodic = nextText(*ws, std::chrono::milliseconds(6500));
+    REQUIRE(periodic);
+    CHECK(std::chrono::steady_clock::now() - quiet > std::chrono::seconds(3));
+    CHECK(str(parse(*periodic)["vm"]["state"]) == "shut off");
+
+    REQUIRE(server.del("/api/v1/vms/ws-1").status == 200);
+    CHECK(waitForFrame(*ws, std::chrono::seconds(3), [](const rapidjson::Document& d) { return str(d["type"]) == "deleted"; }));
+    CHECK_FALSE(nextText(*ws, std::chrono::seconds(3)));   // then closed
+}
+
+TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about every second",
+          "[server][integration][websocket][compat]") {
+    Paddockd server;
+    auto ws = openWebSocket(server.port(), "/ws/vm/test/status", server.token());
+    const auto started = std::chrono::steady_clock::now();
+    int frames = 0;
+    while (std::chrono::steady_clock::now() - started < std::chrono::seconds(3)) {
+        const auto text = nextText(*ws, std::chrono::milliseconds(500));
+        if (!text) continue;
+        ++frames;
+        auto doc = parse(*text);
+        CHECK(memberNames(doc) == std::set<std::string>{"name", "state", "max_memory", "memory", "vcpus", "cpu_time"});
+        CHECK(str(doc["name"]) == "test");
+        CHECK(doc["state"].IsInt());
+        CHECK(doc["state"].GetInt() == 1);
+        CHECK(doc["max_memory"].IsUint64());
+        CHECK(doc["cpu_time"].IsUint64());
+    }
+    CHECK(frames >= 2);
+    CHECK(frames <= 6);
+
+    // A change is sent at once, not at the next tick.
+    REQUIRE(server.post("/vms/stop/test").status == 200);
+    CHECK(waitForFrame(*ws, std::chrono::milliseconds(1500), [](const rapidjson::Document& d) { return d["state"].GetInt() == 5; }));
+}
+
+TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][websocket]") {
+    Paddockd server;
+    auto ws = openWebSocket(server.port(), "/api/v1/events", server.token());
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"ev-1","start":true})").status == 201);
+    const auto isEvent = [](const char* name) {
+        return [name](const rapidjson::Document& d) {
+            return str(d["type"]) == "event" && d["vm"].IsString() && str(d["vm"]) == "ev-1" && str(d["kind"]) == "lifecycle" &&
+                   str(d["event"]) == name;
+        };
+    };
+    CHECK(waitForFrame(*ws, std::chrono::seconds(3), isEvent("started")));
+    REQUIRE(server.post("/api/v1/vms/ev-1/stop?force=true").status == 200);
+    std::optional<std::string> stopped;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!stopped && std::chrono::steady_clock::now() < deadline) {
+        auto text = nextText(*ws, std::chrono::seconds(3));
+        if (!text) break;
+        if (isEvent("stopped")(parse(*text))) stopped = text;
+    }
+    REQUIRE(stopped);
+    auto doc = parse(*stopped);
+    CHECK(memberNames(doc) == std::set<std::string>{"type", "site", "vm", "kind", "event", "state_code", "readiness", "time_ms"});
+    CHECK(str(doc["site"]) == "local");
+    CHECK(doc["state_code"].GetInt() == 5);
+    CHECK(doc["time_ms"].GetInt64() > 1600000000000);
+}
+
+TEST_CASE("WebSocket upgrades: auth by header or access_token, Origin check, refusals before upgrading",
+          "[server][integration][websocket]") {
+    Paddockd::Options options;
+    options.serverExtra = "  allowed_origins: [\"https://lab.example.org\"]\n";
+    Paddockd server(options);
+    const uint16_t port = server.port();
+    const std::string token = server.token();
+
+    const auto unknown = upgradeRequest(port, "/api/v1/vms/no-such-vm/status", token);
+    CHECK(unknown.status == 404);
+    CHECK(unknown.errorCode() == "not_found");
+    CHECK(upgradeRequest(port, "/ws/vm/no-such-vm/status", token).status == 404);
+
+    const auto missing = upgradeRequest(port, "/api/v1/vms/test/status", "");
+    CHECK(missing.status == 401);
+    CHECK(missing.errorCode() == "unauthorized");
+    CHECK(upgradeRequest(port, "/api/v1/events?access_token=wrong-token", "").status == 401);
+    // The query token is for WebSockets only.
+    CHECK(send(port, "GET", "/api/v1/vms?access_token=" + token).status == 401);
+
+    auto viaQuery = openWebSocket(port, "/api/v1/vms/test/status?access_token=" + token, "");
+    CHECK(nextText(*viaQuery, std::chrono::seconds(3)));
+
+    const auto foreign = upgradeRequest(port, "/api/v1/events", token, "https://evil.example");
+    CHECK(foreign.status == 403);
+    CHECK(foreign.errorCode() == "forbidden");
+    CHECK(upgradeRequest(port, "/api/v1/events", token, "http://127.0.0.1:" + std::to_string(port + 1)).status == 403);
+    auto sameOrigin = openWebSocket(port, "/api/v1/vms/test/status", token, "http://127.0.0.1:" + std::to_string(port));
+    CHECK(nextText(*sameOrigin, std::chrono::seconds(3)));
+    auto listed = openWebSocket(port, "/api/v1/vms/test/status", token, "https://lab.example.org");
+    CHECK(nextText(*listed, std::chrono::seconds(3)));
+
+    const auto notUpgrade = server.get("/api/v1/vms/test/status");
+    CHECK(notUpgrade.status == 400);
+    CHECK(notUpgrade.errorCode() == "invalid_argument");
+
+    const auto metrics = send(port, "GET", "/metrics").body;
+    CHECK(metricValue(metrics, R"(paddock_websocket_connections{route="/api/v1/vms/{name}/status"})") == 3);
+
+    // Clients that close are cleaned up.
+    viaQuery->shutdown();
+    sameOrigin->shutdown();
+    CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/vms/{name}/status"})", 1, std::chrono::seconds(5)) == 1);
+
+    CHECK(server.process().stop() == 0);   // with a WebSocket still open
+    const std::string log = server.process().log();
+    CHECK_THAT(log, Catch::Contains("/api/v1/vms/test/status 101"));
+    CHECK_THAT(log, !Catch::Contains(token));
+    CHECK_THAT(log, !Catch::Contains("access_token"));
+}
+
+TEST_CASE("a WebSocket client that does not read is dropped; the others keep receiving",
+          "[server][integration][websocket]") {
+    Paddockd server;
+    const uint16_t port = server.port();
+
+    // The slow client: a tiny receive buffer, a handshake, and never a read.
+    Poco::Net::StreamSocket slow(Poco::Net::SocketAddress::IPv4);
+    slow.setReceiveBufferSize(4096);
+    slow.connect(Poco::Net::SocketAddress("127.0.0.1", port));
+    const std::string handshake = "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                                  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                  "Authorization: Bearer " + server.token() + "\r\n\r\n";
+    slow.sendBytes(handshake.data(), static_cast<int>(handshake.size()));
+
+    auto good = openWebSocket(port, "/api/v1/events", server.token());
+    std::atomic<int> received{0};
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        while (!done) {
+            if (nextText(*good, std::chrono::milliseconds(200))) ++received;
+        }
+    });
+
+    REQUIRE(server.post("/api/v1/vms", R"({"name":"busy-1","start":false})").status == 201);
+    const std::string dropped = R"(paddock_websocket_dropped_total{reason="queue_overflow",route="/api/v1/events"})";
+    int cycles = 0;
+    bool wasDropped = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+    while (!wasDropped && std::chrono::steady_clock::now() < deadline) {
+        for (int i = 0; i < 25; ++i, ++cycles) {
+            REQUIRE(server.post("/api/v1/vms/busy-1/start").status == 200);
+            REQUIRE(server.post("/api/v1/vms/busy-1/stop?force=true").status == 200);
+        }
+        wasDropped = metricValue(send(port, "GET", "/metrics").body, dropped) >= 1;
+    }
+    INFO("cycles: " << cycles);
+    CHECK(wasDropped);
+
+    // The reader kept up with every event (two lifecycle events per cycle at least).
+    const auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (received < 2 * cycles && std::chrono::steady_clock::now() < settle) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    done = true;
+    reader.join();
+    CHECK(received >= 2 * cycles);
+    // The slow client's close frame cannot get through either: it is cut after the close timeout.
+    CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/events"})", 1, std::chrono::seconds(5)) == 1);
+}
+
+TEST_CASE("50 open WebSockets do not hold HTTP worker threads", "[server][integration][websocket]") {
+    Paddockd::Options options;
+    options.threads = 16;
+    Paddockd server(options);
+    std::vector<std::unique_ptr<Poco::Net::WebSocket>> sockets;
+    for (int i = 0; i < 50; ++i)
+        sockets.push_back(openWebSocket(server.port(), i % 2 == 0 ? "/api/v1/vms/test/status" : "/ws/vm/test/status", server.token()));
+    for (auto& ws : sockets) CHECK(nextText(*ws, std::chrono::seconds(5)));
+
+    for (int i = 0; i < 20; ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        CHECK(server.get("/api/v1/vms").status == 200);
+        CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+    }
+    const auto metrics = send(server.port(), "GET", "/metrics").body;
+    CHECK(metricValue(metrics, R"(paddock_websocket_connections{route="/api/v1/vms/{name}/status"})") == 25);
+    CHECK(metricValue(metrics, R"(paddock_websocket_connections{route="/ws/vm/{name}/status"})") == 25);
 }

@@ -41,6 +41,14 @@ struct AuthConfig {
     std::vector<TokenConfig> tokens;
 };
 
+// Terminal-session recording (recording.hpp).
+struct RecordingConfig {
+    bool enabled = true;
+    std::string plugin = "org.paddock.asciinema";   // recorder plugin id; must be loaded when enabled
+    std::string directory;                       // empty: <paths.log_dir>/ssh
+    bool record_input = false;                   // also keep keystrokes (they may hold passwords)
+};
+
 // A machine template: what a new VM is made from.
 struct TemplateConfig {
     std::string name;
@@ -51,6 +59,19 @@ struct TemplateConfig {
     std::string cmdline;
     uint32_t vcpus = 0;                          // 0: the site's default
     uint64_t memory_mb = 0;                      // 0: the site's default
+};
+
+// A hot pool of VMs made from one template, handed out as leases (pool_manager.hpp).
+struct PoolConfig {
+    std::string name;                            // unique across all sites, at most 54 characters
+    std::string template_name;                   // YAML key `template`; empty: the site's default template
+    uint32_t min_idle = 1;                       // idle VMs kept ready
+    uint32_t max_total = 4;                      // idle + allocated + booting, never more
+    std::string mode = "running";                // running | saved (managed save) | shutoff
+    uint32_t max_per_owner = 1;                  // leases one owner may hold at once; 0: no limit
+    std::string on_empty = "503";                // 503: refuse | cold: boot one now, answer 202 + operation
+    uint32_t default_ttl_s = 3600;               // lease length when the request names none
+    uint32_t max_ttl_s = 86400;                  // a lease never lasts longer than this from its creation
 };
 
 struct SiteConfig {
@@ -70,12 +91,14 @@ struct SiteConfig {
     uint32_t ready_timeout_s = 300;              // SSH must answer this long after a start
     std::string default_template;                // empty: the first template, or none
     std::vector<TemplateConfig> templates;
+    std::vector<PoolConfig> pools;
 };
 
 struct Config {
     ServerConfig server;
     PathsConfig paths;
     AuthConfig auth;
+    RecordingConfig recording;
     std::vector<SiteConfig> sites;
 };
 

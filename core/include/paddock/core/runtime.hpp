@@ -6,7 +6,11 @@
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
 #include "paddock/core/metrics.hpp"
+#include "paddock/core/lease.hpp"
 #include "paddock/core/plugin_host.hpp"
+#include "paddock/core/pool_manager.hpp"
+#include "paddock/core/pool_metrics.hpp"
+#include "paddock/core/recording.hpp"
 #include "paddock/core/result.hpp"
 #include "paddock/core/ssh_identity.hpp"
 #include "paddock/core/vm_service.hpp"
@@ -49,6 +53,17 @@ public:
     std::vector<SiteStatus> sites();
     std::vector<VmService*> services();
 
+    // Hot pools (sites[].pools), each started in the background by create(). Pool names are
+    // global. NotFound for an unknown pool or a lease no pool holds.
+    Result<PoolManager*> pool(const std::string& name);
+    std::vector<PoolManager*> pools();
+    Result<PoolManager*> poolOfLease(const std::string& leaseId);
+    OperationRegistry& operations() noexcept { return operations_; }
+
+    // Terminal-session recordings (config.recording). Always present; when recording is
+    // disabled, begin() hands out recordings that store nothing.
+    SessionRecorder& recorder() noexcept { return *recorder_; }
+
 private:
     explicit Runtime(Config config);
 
@@ -59,7 +74,11 @@ private:
     SshIdentity identity_;
     std::vector<std::string> warnings_;
     std::unique_ptr<AuditLog> audit_;
+    std::unique_ptr<SessionRecorder> recorder_;
     std::vector<std::unique_ptr<VmService>> services_;
+    std::unique_ptr<PoolMetrics> poolMetrics_;
+    OperationRegistry operations_;
+    std::vector<std::unique_ptr<PoolManager>> pools_;   // stopped before the services they use
 };
 
 }  // namespace paddock

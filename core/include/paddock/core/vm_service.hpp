@@ -37,6 +37,7 @@ inline constexpr const char* kDisk = "disk";          // the VM's own overlay
 inline constexpr const char* kCreatedAt = "created_at";
 inline constexpr const char* kCreatedBy = "created_by";
 inline constexpr const char* kSshPort = "ssh_port";   // user-mode forward 127.0.0.1:PORT -> guest 22
+inline constexpr const char* kHostKey = "host_key";   // "SHA256:..." pinned at the first terminal login
 }  // namespace meta
 
 struct CreateVmRequest {
@@ -46,6 +47,7 @@ struct CreateVmRequest {
     std::optional<uint64_t> memory_mb;
     std::optional<std::string> owner;
     bool start = true;
+    Metadata metadata;         // extra metadata entries (e.g. a pool's); Paddock's own keys win
 };
 
 struct VmView {
@@ -97,6 +99,19 @@ public:
     // Stops (forced) when running, then removes the domain and its overlay.
     Status remove(const std::string& name, const std::string& actor);
 
+    // Merges `changes` into the VM's metadata (an empty value erases the key), in the persistent
+    // definition and, when running, the live one. Not audited: the caller audits its operation.
+    Status updateMetadata(const std::string& name, const Metadata& changes);
+    // The VM's metadata as the backend has it now (uncached).
+    Result<Metadata> metadata(const std::string& name);
+    // Where and as whom Paddock logs into `vm` (Paddock's key, the site's ssh_user). Unavailable
+    // without a key or hypervisor; the backend's error when the VM has no SSH target.
+    Result<SshEndpoint> sshEndpoint(const std::string& vm);
+    // Managed save (memory state to disk, domain off); a later start() restores it.
+    Status save(const std::string& name, const std::string& actor);
+    // Whether started VMs get an SSH readiness probe (network_mode is not none).
+    bool probesSsh() const noexcept { return site_.network_mode != "none"; }
+
     // Overrides the graceful-stop timeout (tests).
     void setStopTimeout(std::chrono::milliseconds timeout) { stopTimeout_ = timeout; }
 
@@ -104,14 +119,16 @@ private:
     Result<const TemplateConfig*> resolveTemplate(const std::optional<std::string>& name) const;
     Result<VmView> createLocked(const CreateVmRequest& request, const std::string& actor, BackendConnection& conn);
     VmView toView(DomainInfo info) const;
-    bool probesSsh() const noexcept { return site_.network_mode != "none"; }
-    Result<SshEndpoint> sshEndpoint(const std::string& vm);
     void onLifecycle(const std::string& vm, pdk_lifecycle_event event);
     void onConnected();
     std::set<uint16_t> portsInUse(BackendConnection& conn);
     // Re-reads one domain into the cache after an operation changed it.
     void refreshCached(BackendConnection& conn, const std::string& name);
     std::shared_ptr<std::mutex> vmLock(const std::string& name);
+    // What every single-VM operation starts with: a valid name, the live connection, the VM's
+    // lock held; then `body(connection)`. Returns the first failure as an R.
+    template <class R, class Body>
+    R locked(const std::string& name, Body&& body);
     template <class T>
     T audited(const std::string& actor, const std::string& vm, const std::string& action, T result);
     Status waitForState(BackendConnection& conn, const std::string& name, DomainState wanted,

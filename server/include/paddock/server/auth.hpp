@@ -48,6 +48,11 @@ private:
 // Forbidden when `identity.role` is below `required`.
 Status authorize(const Identity& identity, Role required);
 
+// Whether a browser page from `origin` (the Origin header) may open a WebSocket on the server
+// addressed as `host` (the Host header): same origin (scheme default ports filled in), or
+// listed in `allowed` (server.allowed_origins; compared without case and trailing '/').
+bool originAllowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed);
+
 // Compares without an early exit so timing does not reveal how much of a token matched.
 bool constantTimeEquals(std::string_view a, std::string_view b) noexcept;
 

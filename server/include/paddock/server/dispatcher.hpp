@@ -1,7 +1,8 @@
 // Poco's side of the server: one handler object per request that runs the pipeline
-// parse URI -> route -> authenticate -> 404/405 -> authorize -> body limit -> handler -> metrics
-// -> one log line. Every exception is caught and answered with 500. Never logs the
-// Authorization header, tokens or bodies.
+// parse URI -> route -> (WebSocket routes: Origin check) -> authenticate -> 404/405 -> authorize
+// -> body limit -> handler -> (WebSocket routes: handshake, hand-over) -> metrics -> one log line.
+// Every exception is caught and answered with 500. Never logs the Authorization header, query
+// strings (a WebSocket token may be in one), tokens or bodies.
 #pragma once
 
 #include "paddock/server/auth.hpp"
@@ -12,6 +13,8 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace paddock::server {
 
@@ -19,8 +22,9 @@ namespace paddock::server {
 // internally synchronised. All references must outlive the HTTPServer using it.
 class Dispatcher {
 public:
+    // `allowedOrigins`: server.allowed_origins, for WebSocket upgrades.
     Dispatcher(const Router& router, const Authenticator& auth, HttpMetrics& metrics, uint64_t maxBodyBytes,
-               Poco::Logger& logger);
+               Poco::Logger& logger, std::vector<std::string> allowedOrigins = {});
     void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) const;
 
 private:
@@ -29,6 +33,7 @@ private:
     HttpMetrics& metrics_;
     uint64_t maxBodyBytes_;
     Poco::Logger& logger_;
+    std::vector<std::string> allowedOrigins_;
 };
 
 // Hands every request to the Dispatcher. Owned by the HTTPServer.

@@ -12,6 +12,10 @@
 #include <utility>
 #include <vector>
 
+namespace Poco::Net {
+class WebSocket;
+}
+
 namespace paddock::server {
 
 // Ordered: a higher role may do everything a lower one may.
@@ -35,7 +39,15 @@ struct Request {
     std::map<std::string, std::string> query;          // percent-decoded; the last value wins
     std::string body;
     Identity identity;
+    // Request headers by lower-case name (the last value wins); never Authorization or Cookie.
+    std::map<std::string, std::string> headers;
 
+    // The header (name in lower case), or nullopt when absent.
+    std::optional<std::string> header(const std::string& lowerName) const {
+        const auto it = headers.find(lowerName);
+        if (it == headers.end()) return std::nullopt;
+        return it->second;
+    }
     // The query parameter, or nullopt when absent.
     std::optional<std::string> queryValue(const std::string& name) const;
     // The path parameter; throws std::out_of_range when the route has none of that name (a bug).
@@ -47,6 +59,10 @@ struct Response {
     std::string contentType = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    // Set by WebSocket routes that accept the request: the dispatcher completes the handshake
+    // (101) and passes the upgraded socket here, on the HTTP worker thread, which must not be
+    // kept: hand the socket to the WebSocketHub and return.
+    std::function<void(Poco::Net::WebSocket&)> upgrade;
 };
 
 // A JSON response; `body` must already be JSON text.

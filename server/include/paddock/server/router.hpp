@@ -18,6 +18,12 @@ struct Route {
     std::string pattern;
     Handler handler;
     Role minimumRole = Role::Viewer;
+    // A GET that must be a WebSocket upgrade: the dispatcher also accepts the token as the
+    // `access_token` query parameter (browsers cannot set headers on WebSockets) and checks Origin.
+    bool websocket = false;
+    // A WebSocket that also admits a one-time console ticket (query `ticket`) instead of a token:
+    // such a request skips the token and role checks, and the handler must redeem the ticket.
+    bool acceptsTicket = false;
 };
 
 struct RouteMatch {
@@ -34,6 +40,11 @@ public:
     // Throws std::invalid_argument for a malformed pattern or a duplicate method + pattern.
     void add(std::string method, std::string pattern, Handler handler,
              std::optional<Role> minimumRole = std::nullopt);
+
+    // Registers a WebSocket route (GET with Route::websocket set); the handler answers with
+    // Response::upgrade set, or an error to refuse before upgrading.
+    void addWebSocket(std::string pattern, Handler handler, std::optional<Role> minimumRole = std::nullopt,
+                      bool acceptsTicket = false);
 
     // `path` is the decoded path without query. A single trailing '/' is ignored.
     RouteMatch match(const std::string& method, const std::string& path) const;

@@ -10,6 +10,11 @@
 
 namespace paddock::server {
 
+class StatusStreams;
+class EventStream;
+class TerminalBridge;
+class ConsoleTickets;
+
 struct RouteContext {
     Runtime& runtime;
     std::string webDir;      // absolute; holds docs.html and node_modules/
@@ -22,8 +27,31 @@ void addSystemRoutes(Router& router, const RouteContext& context);
 void addVmRoutes(Router& router, const RouteContext& context);
 // The earlier Python tools' routes (COMPAT.md): /, /vms/...
 void addCompatRoutes(Router& router, const RouteContext& context);
+// /api/v1/pools..., /api/v1/leases..., /api/v1/operations/{id}, and the compat /pool/status, /pool/allocate
+void addPoolRoutes(Router& router, const RouteContext& context);
+// Recorded terminal sessions: GET /api/v1/sessions, GET /api/v1/sessions/{id}/cast, the replay page
+// GET /sessions/{id} and its asciinema-player assets /static/asciinema-player/{file}.
+void addSessionRoutes(Router& router, const RouteContext& context);
+
+// The streams WebSocket routes hand their sockets to; both must outlive the Router.
+struct StreamContext {
+    StatusStreams& status;
+    EventStream& events;
+};
+// WS /api/v1/vms/{name}/status, WS /api/v1/events and the compat WS /ws/vm/{name}/status.
+void addWebSocketRoutes(Router& router, const RouteContext& context, const StreamContext& streams);
+
+// Browser terminals: POST /api/v1/vms/{name}/console (one-time ticket), WS /api/v1/vms/{name}/terminal,
+// the compat WS /ws/vm/{name}/terminal, the console page GET /console/{name} and its xterm.js assets.
+struct TerminalContext {
+    TerminalBridge& bridge;
+    ConsoleTickets& tickets;
+};
+void addTerminalRoutes(Router& router, const RouteContext& context, const TerminalContext& terminal);
 
 // Paths that never need a token whatever the config says: the docs and what they load.
-inline constexpr const char* kAlwaysPublicPaths[] = {"/docs", "/openapi.json", "/static/*"};
+// The console page holds no secret: its WebSocket needs a ticket or token. Nor does the replay
+// page: it fetches the cast with a token.
+inline constexpr const char* kAlwaysPublicPaths[] = {"/docs", "/openapi.json", "/static/*", "/console/*", "/sessions/*"};
 
 }  // namespace paddock::server
