@@ -61,7 +61,11 @@ if [ "$(id -u)" -eq 0 ]; then
     virsh -q -c qemu:///system pool-define-as paddock dir --target /var/lib/paddock/images >/dev/null
     virsh -q -c qemu:///system pool-autostart paddock >/dev/null
   fi
-  virsh -q -c qemu:///system pool-info paddock 2>/dev/null | grep -q running || \
-    virsh -q -c qemu:///system pool-start paddock >/dev/null
+  # Read the state first: `virsh | grep -q` under pipefail fails when grep exits early (SIGPIPE).
+  pool_state="$(virsh -q -c qemu:///system pool-info paddock 2>/dev/null || true)"
+  case "$pool_state" in
+    *running*) ;;
+    *) virsh -q -c qemu:///system pool-start paddock >/dev/null ;;
+  esac
 fi
 echo "setup: ok"
