@@ -257,7 +257,7 @@ msg "  initramfs modules: ${order[*]}"
 ird="$scratch/initramfs"
 mkdir -p "$ird"/{bin,dev,proc,sys,newroot,lib/modules}
 cp "$root/bin/busybox" "$ird/bin/busybox"
-"$ird/bin/busybox" --list | grep -qx switch_root || die "guest busybox lacks switch_root"
+"$ird/bin/busybox" --list | grep -x switch_root >/dev/null || die "guest busybox lacks switch_root"
 for a in sh mount umount switch_root insmod usleep cat echo findfs sleep ls; do ln -s busybox "$ird/bin/$a"; done
 mknod -m 0600 "$ird/dev/console" c 5 1
 : > "$ird/modules"
@@ -298,7 +298,7 @@ extract_vmlinux() { # bzImage output
 }
 kernel_file=vmlinuz
 if extract_vmlinux "$stage/vmlinuz" "$scratch/vmlinux" &&
-  { ! command -v readelf >/dev/null || readelf -n "$scratch/vmlinux" | grep -q 'Unknown note type: (0x00000012)'; } &&
+  { ! command -v readelf >/dev/null || readelf -n "$scratch/vmlinux" | grep 'Unknown note type: (0x00000012)' >/dev/null; } &&
   grep -qx 'CONFIG_PVH=y' "$root/boot/config-$kver"; then
   mv "$scratch/vmlinux" "$stage/vmlinux"
   kernel_file=vmlinux
