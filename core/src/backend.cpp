@@ -7,12 +7,6 @@ namespace paddock {
 
 namespace {
 
-pdk_error freshError() {
-    pdk_error err{};
-    err.struct_size = sizeof(pdk_error);
-    return err;
-}
-
 Error fromPdk(pdk_status status, const pdk_error& err) { return errorFromStatus(status, err.message); }
 
 DomainInfo toDomainInfo(const pdk_domain_info& in) {
@@ -113,15 +107,11 @@ std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable) {
 }
 
 BackendPlugin::BackendPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std::move(plugin)) {
-    // Copy only what the plugin declared; fields it does not know stay NULL (= unsupported).
-    const auto* theirs = static_cast<const pdk_backend_vtable*>(plugin_->descriptor().vtable);
-    const size_t n = std::min<size_t>(theirs->struct_size, sizeof(pdk_backend_vtable));
-    std::memcpy(&vtable_, theirs, n);
-    vtable_.struct_size = sizeof(pdk_backend_vtable);
+    vtable_ = copyVtable<pdk_backend_vtable>(plugin_->descriptor().vtable);
 }
 
 Result<std::shared_ptr<BackendConnection>> BackendPlugin::connect(const std::string& uri) {
-    pdk_error err = freshError();
+    pdk_error err = emptyPdkError();
     pdk_backend_connection* handle = nullptr;
     const pdk_status st = vtable_.open(uri.c_str(), 0, &handle, &err);
     if (st != PDK_OK) {
@@ -139,7 +129,7 @@ BackendConnection::BackendConnection(std::shared_ptr<BackendPlugin> plugin, pdk_
 BackendConnection::~BackendConnection() {
     const auto& v = plugin_->vtable();
     if (eventSink_ && v.subscribe_events != nullptr) {
-        pdk_error err = freshError();
+        pdk_error err = emptyPdkError();
         (void)v.subscribe_events(handle_, nullptr, nullptr, 0, &err);
     }
     v.close(handle_);
@@ -159,7 +149,7 @@ bool BackendConnection::supports(const char* operation) const {
         if (fn == nullptr)                                                                              \
             return makeError(ErrorCode::Unsupported,                                                    \
                              std::string(#field) + " is not supported by backend " + plugin_->info().id); \
-        pdk_error err = freshError();                                                                   \
+        pdk_error err = emptyPdkError();                                                                   \
         const pdk_status st = fn(handle_, __VA_ARGS__, &err);                                           \
         if (st != PDK_OK) return fromPdk(st, err);                                                      \
     } while (0)

@@ -92,11 +92,7 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
             return refuse(path, "backend '" + info.id + "' vtable lacks the mandatory " +
                                     (vt->open == nullptr ? "open" : "close"));
         }
-        // Same rule as BackendPlugin: never read past the plugin's own struct_size.
-        pdk_backend_vtable copy{};
-        std::memcpy(&copy, vt, std::min<size_t>(vt->struct_size, sizeof copy));
-        copy.struct_size = sizeof copy;
-        info.operations = backendOperations(copy);
+        info.operations = backendOperations(copyVtable<pdk_backend_vtable>(vt));
     } else if (info.kind == PDK_PLUGIN_KIND_RECORDER) {
         const auto* vt = static_cast<const pdk_recorder_vtable*>(d->vtable);
         if (vt == nullptr) return refuse(path, "recorder '" + info.id + "' has a NULL vtable");
@@ -111,15 +107,18 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
         if (missing != nullptr) {
             return refuse(path, "recorder '" + info.id + "' vtable lacks the mandatory " + missing);
         }
-        pdk_recorder_vtable copy{};
-        std::memcpy(&copy, vt, std::min<size_t>(vt->struct_size, sizeof copy));
-        copy.struct_size = sizeof copy;
-        info.operations = recorderOperations(copy);
+        info.operations = recorderOperations(copyVtable<pdk_recorder_vtable>(vt));
     }
     return info;
 }
 
 }  // namespace
+
+pdk_error emptyPdkError() noexcept {
+    pdk_error err{};
+    err.struct_size = sizeof(pdk_error);
+    return err;
+}
 
 std::string_view pluginKindName(pdk_plugin_kind kind) noexcept {
     switch (kind) {

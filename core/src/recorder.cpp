@@ -9,24 +9,16 @@ namespace paddock {
 
 namespace {
 
-pdk_error freshError() {
-    pdk_error err{};
-    err.struct_size = sizeof(pdk_error);
-    return err;
-}
-
 Error closedError() { return makeError(ErrorCode::Conflict, "the recording is closed"); }
 
 }  // namespace
 
 RecorderPlugin::RecorderPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std::move(plugin)) {
-    const auto* theirs = static_cast<const pdk_recorder_vtable*>(plugin_->descriptor().vtable);
-    std::memcpy(&vtable_, theirs, std::min<size_t>(theirs->struct_size, sizeof(pdk_recorder_vtable)));
-    vtable_.struct_size = sizeof(pdk_recorder_vtable);
+    vtable_ = copyVtable<pdk_recorder_vtable>(plugin_->descriptor().vtable);
 }
 
 Result<std::unique_ptr<RecorderSession>> RecorderPlugin::open(const pdk_recording_info& spec, uint32_t flags) {
-    pdk_error err = freshError();
+    pdk_error err = emptyPdkError();
     pdk_recording* handle = nullptr;
     const pdk_status st = vtable_.open_session(&spec, flags, &handle, &err);
     if (st != PDK_OK) {
@@ -60,7 +52,7 @@ void RecorderSession::close() noexcept {
 
 Status RecorderSession::write(double seconds, char kind, std::string_view data, uint32_t flags) {
     if (handle_ == nullptr) return closedError();
-    pdk_error err = freshError();
+    pdk_error err = emptyPdkError();
     const pdk_status st = plugin_->vtable().write_event(handle_, seconds, kind, data.data(), data.size(), flags, &err);
     if (st != PDK_OK) return errorFromStatus(st, err.message);
     return {};
@@ -70,7 +62,7 @@ Status RecorderSession::flush(uint32_t flags) {
     if (handle_ == nullptr) return closedError();
     const auto fn = plugin_->vtable().flush;
     if (fn == nullptr) return {};
-    pdk_error err = freshError();
+    pdk_error err = emptyPdkError();
     const pdk_status st = fn(handle_, flags, &err);
     if (st != PDK_OK) return errorFromStatus(st, err.message);
     return {};

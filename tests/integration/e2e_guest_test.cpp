@@ -25,12 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    if (v == nullptr || *v == '\0') FAIL(std::string(name) + " is not set: run this test through run_e2e.sh");
-    return v;
-}
-
 std::string sha256(const std::string& path) {
     std::string out;
     FILE* p = ::popen(("sha256sum '" + path + "'").c_str(), "r");
@@ -40,8 +34,6 @@ std::string sha256(const std::string& path) {
     ::pclose(p);
     return out.substr(0, 64);
 }
-
-double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Polls GET /api/v1/vms/{name} until readiness is "ready" (or fails the test on "unreachable").
 rapidjson::Document waitReady(SystemPaddockd& paddockd, const std::string& name, int timeoutS) {
@@ -66,7 +58,7 @@ rapidjson::Document waitReady(SystemPaddockd& paddockd, const std::string& name,
 
 TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and is cleaned up", "[e2e]") {
     REQUIRE(libvirtReachable("qemu:///system"));
-    const std::string image = env("PADDOCK_GUEST_IMAGE");
+    const std::string image = guestEnv("PADDOCK_GUEST_IMAGE");
     const std::string before = sha256(image);
     const auto total = Clock::now();
 
@@ -78,9 +70,9 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
                             "    templates:\n"
                             "      - name: debian\n"
                             "        base_image: " + image + "\n"
-                            "        kernel: " + env("PADDOCK_GUEST_KERNEL") + "\n"
-                            "        initrd: " + env("PADDOCK_GUEST_INITRD") + "\n"
-                            "        cmdline: \"" + env("PADDOCK_GUEST_CMDLINE") + "\"\n"
+                            "        kernel: " + guestEnv("PADDOCK_GUEST_KERNEL") + "\n"
+                            "        initrd: " + guestEnv("PADDOCK_GUEST_INITRD") + "\n"
+                            "        cmdline: \"" + guestEnv("PADDOCK_GUEST_CMDLINE") + "\"\n"
                             "        memory_mb: 512\n");
     const std::string name = "pdk-e2e-" + std::to_string(::getpid());
 

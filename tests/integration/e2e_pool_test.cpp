@@ -21,14 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    if (v == nullptr || *v == '\0') FAIL(std::string(name) + " is not set: run this test through run_e2e.sh");
-    return v;
-}
-
-double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 // Whatever the test leaves in libvirt under the pool's prefix goes, once paddockd has stopped.
 struct DomainSweeper {
     std::string prefix;
@@ -85,10 +77,10 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
                             "    ready_timeout_s: 300\n"
                             "    templates:\n"
                             "      - name: debian\n"
-                            "        base_image: " + env("PADDOCK_GUEST_IMAGE") + "\n"
-                            "        kernel: " + env("PADDOCK_GUEST_KERNEL") + "\n"
-                            "        initrd: " + env("PADDOCK_GUEST_INITRD") + "\n"
-                            "        cmdline: \"" + env("PADDOCK_GUEST_CMDLINE") + "\"\n"
+                            "        base_image: " + guestEnv("PADDOCK_GUEST_IMAGE") + "\n"
+                            "        kernel: " + guestEnv("PADDOCK_GUEST_KERNEL") + "\n"
+                            "        initrd: " + guestEnv("PADDOCK_GUEST_INITRD") + "\n"
+                            "        cmdline: \"" + guestEnv("PADDOCK_GUEST_CMDLINE") + "\"\n"
                             "        memory_mb: 512\n"
                             "    pools:\n"
                             "      - {name: " + pool + ", template: debian, mode: saved, min_idle: 2, max_total: 3}\n");

@@ -6,10 +6,24 @@
 #include "http_client.hpp"
 #include "test_support.hpp"
 
+#include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace paddock::test {
+
+// A PADDOCK_GUEST_* path that run_e2e.sh exports after building (or reusing) the guest image.
+inline std::string guestEnv(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set: run this test through run_e2e.sh");
+    return v;
+}
+
+inline double secondsSince(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 class SystemPaddockd {
 public:

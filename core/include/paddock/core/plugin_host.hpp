@@ -8,6 +8,8 @@
 
 #include <paddock/pdk_plugin.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +22,20 @@ class BackendPlugin;
 class RecorderPlugin;
 
 std::string_view pluginKindName(pdk_plugin_kind kind) noexcept;
+
+// An error record for a plugin call to fill (struct_size set, no message).
+pdk_error emptyPdkError() noexcept;
+
+// A host-side copy of a plugin's vtable: only the bytes its struct_size covers are read, so
+// entries an older plugin does not know stay NULL (= unsupported).
+template <class Vtable>
+Vtable copyVtable(const void* theirs) noexcept {
+    Vtable v{};
+    const auto* t = static_cast<const Vtable*>(theirs);
+    std::memcpy(&v, t, std::min<size_t>(t->struct_size, sizeof(Vtable)));
+    v.struct_size = sizeof(Vtable);
+    return v;
+}
 
 struct PluginInfo {
     std::string id;
