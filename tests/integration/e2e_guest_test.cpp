@@ -101,6 +101,28 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     // Host keys are made on the guest's first boot, never baked into the image.
     CHECK(uname->host_key.fingerprint == std::string(ready["host_key"]["fingerprint"].GetString()));
 
+    // The repository's playbook configures the real guest through real ansible-playbook, with
+    // Paddock's key (no password anywhere).
+    {
+        TempDir scratch;
+        const std::string log = scratch.file("ansible.log");
+        const std::string cmd = "ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=" + scratch.path() +
+                                " ansible-playbook -i '127.0.0.1,' -e ansible_port=" + std::to_string(sshPort) +
+                                " -e ansible_python_interpreter=/usr/bin/python3 -e vm_name=" + name +
+                                " -u student --private-key " + endpoint.private_key_path + " " + sourceDir() +
+                                "/ansible/playbooks/configure_vm.yml >" + log + " 2>&1";
+        const auto t = Clock::now();
+        const int rc = std::system(cmd.c_str());
+        INFO(readFile(log));
+        REQUIRE(rc == 0);
+        std::printf("e2e: ansible-playbook configure_vm.yml %.1f s\n", secondsSince(t));
+        auto configured = paddock::runSshCommand(endpoint, "cat /etc/motd; test -f ~/lab/WELCOME.md && echo welcome-ok",
+                                                 std::chrono::seconds(30));
+        REQUIRE(configured.ok());
+        CHECK(configured->output.find("Paddock lab VM " + name) != std::string::npos);
+        CHECK(configured->output.find("welcome-ok") != std::string::npos);
+    }
+
     // The browser terminal reaches the guest's shell with a one-time console ticket.
     {
         auto console = paddockd.call("POST", "/api/v1/vms/" + name + "/console");
