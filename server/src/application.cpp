@@ -163,6 +163,20 @@ int Application::serve() {
         return kExitStartupError;
     }
     std::unique_ptr<Runtime> runtime = std::move(created.value());
+    for (const auto& warning : runtime->warnings()) log.warning("%s", warning);
+    for (const auto& site : runtime->sites()) {
+        const auto* cfg = runtime->site(site.name).ok() ? &runtime->site(site.name).value()->site() : nullptr;
+        if (!site.reachable) {
+            log.warning("site %s: %s via %s is not reachable yet: %s", site.name, site.uri, site.backend, site.error);
+            continue;
+        }
+        // "auto" is resolved by the backend from what the host can really run (kvm or TCG).
+        const std::string wanted = cfg != nullptr ? cfg->domain_type : std::string("auto");
+        const std::string used = wanted == "auto" ? site.host.auto_domain_type : wanted;
+        log.information("site %s: %s via %s on %s (%s), domain type %s%s", site.name, site.uri, site.backend,
+                        site.host.hostname, site.host.hypervisor, used,
+                        std::string(wanted == "auto" ? " (auto)" : " (configured)"));
+    }
 
     // WebSockets live on the hub's own thread, not on HTTP workers; declared before the Router
     // so they outlive every handler referring to them.
