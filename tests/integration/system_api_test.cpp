@@ -65,3 +65,35 @@ TEST_CASE("compatibility routes on qemu:///system define and start", "[system]")
     CHECK(paddockd.call("POST", "/vms/stop/" + name).status == 200);
     CHECK(paddockd.call("DELETE", "/vms/delete/" + name).status == 200);
 }
+
+TEST_CASE("a libvirtd restart answers 503 meanwhile and heals by itself", "[reconnect]") {
+    REQUIRE(libvirtReachable("qemu:///system"));
+    SystemPaddockd paddockd("");
+    REQUIRE(paddockd.call("GET", "/api/v1/vms").status == 200);
+
+    REQUIRE(std::system("pkill -x libvirtd") == 0);
+    for (int i = 0; i < 100 && libvirtReachable("qemu:///system"); ++i) ::usleep(100 * 1000);
+    // The keepalive/close callback or the health check notices; until then requests may still
+    // pass on the old connection, so poll for the 503.
+    HttpReply down;
+    for (int i = 0; i < 100; ++i) {
+        down = paddockd.call("GET", "/api/v1/vms");
+        if (down.status == 503) break;
+        ::usleep(100 * 1000);
+    }
+    const int restarted = std::system("libvirtd -d");
+    INFO(down.body);
+    CHECK(down.status == 503);
+    CHECK(down.errorCode() == "unavailable");
+    CHECK(down.body.find("reconnecting") != std::string::npos);
+    CHECK(paddockd.call("GET", "/healthz").status == 503);
+    REQUIRE(restarted == 0);
+
+    bool healed = false;
+    for (int i = 0; i < 600 && !healed; ++i) {  // backoff tops out at 30 s
+        healed = paddockd.call("GET", "/api/v1/vms").status == 200;
+        if (!healed) ::usleep(100 * 1000);
+    }
+    CHECK(healed);
+    CHECK(paddockd.call("GET", "/healthz").status == 200);
+}
