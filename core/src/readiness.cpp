@@ -5,8 +5,11 @@
 namespace paddock {
 
 namespace {
-constexpr auto kRetryInterval = std::chrono::milliseconds(500);
-constexpr auto kAttemptTimeout = std::chrono::seconds(5);
+constexpr auto kRetryInterval = std::chrono::milliseconds(250);
+// A banner arrives within milliseconds once sshd listens; until then a QEMU port forward holds
+// the connection open silently, so each wait is kept short and retried.
+constexpr auto kBannerTimeout = std::chrono::seconds(1);
+constexpr auto kAttemptTimeout = std::chrono::seconds(10);
 }  // namespace
 
 std::string_view readinessName(Readiness r) noexcept {
@@ -121,16 +124,17 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
             break;
         }
         auto endpoint = resolver_(probe->vm);
-        if (endpoint) {
-            auto key = probeSsh(endpoint.value(), kAttemptTimeout);
-            if (key) {
-                const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-                set(probe->vm, probe, ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, key.value(), {}});
-                break;
-            }
-            lastError = key.error().message;
-        } else {
+        Status banner = endpoint ? awaitSshBanner(endpoint->host, endpoint->port, kBannerTimeout) : Status{};
+        if (!endpoint) {
             lastError = endpoint.error().message;
+        } else if (!banner) {
+            lastError = banner.error().message;
+        } else if (auto key = probeSsh(endpoint.value(), kAttemptTimeout); key) {
+            const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            set(probe->vm, probe, ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, key.value(), {}});
+            break;
+        } else {
+            lastError = key.error().message;
         }
         set(probe->vm, probe, ReadinessInfo{Readiness::Booting, std::chrono::system_clock::now(), 0, {}, lastError});
         std::unique_lock lock(mutex_);

@@ -188,6 +188,28 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshEndpoint& en
     return std::unique_ptr<SshConnection>(new SshConnection(std::move(impl)));
 }
 
+Status awaitSshBanner(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    Socket sock;
+    if (auto c = connectWithDeadline(sock, host, port, deadline); !c) return c;
+    std::string seen;
+    while (seen.size() < 4) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        pollfd pfd{sock.fd(), POLLIN, 0};
+        if (left <= 0 || ::poll(&pfd, 1, static_cast<int>(left)) != 1)
+            return makeError(ErrorCode::Unavailable, "no SSH banner from " + host + ":" + std::to_string(port) + " yet");
+        char buf[64];
+        const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
+        if (n <= 0)
+            return makeError(ErrorCode::Unavailable, "connection to " + host + ":" + std::to_string(port) +
+                                                         " closed before the SSH banner");
+        seen.append(buf, static_cast<size_t>(n));
+    }
+    if (seen.compare(0, 4, "SSH-") != 0)
+        return makeError(ErrorCode::Unavailable, host + ":" + std::to_string(port) + " does not speak SSH");
+    return {};
+}
+
 Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout) {
     Session session;
     if (auto opened = session.open(endpoint, timeout); !opened) return std::move(opened).error();

@@ -6,6 +6,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace paddock;
 using namespace std::chrono_literals;
 
@@ -47,4 +52,24 @@ TEST_CASE("a closed port is Unavailable, a wrong key Unauthorized", "[ssh]") {
     auto denied = probeSsh(wrong, 5s);
     REQUIRE_FALSE(denied.ok());
     CHECK(denied.error().code == ErrorCode::Unauthorized);
+}
+
+TEST_CASE("the SSH banner check tells a listening sshd from a silent port", "[ssh]") {
+    test::SshdFixture sshd;
+    CHECK(awaitSshBanner("127.0.0.1", sshd.port(), 5s).ok());
+
+    // A port that accepts but never speaks, like QEMU's forward to a guest still booting.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    auto silent = awaitSshBanner("127.0.0.1", ntohs(addr.sin_port), 300ms);
+    ::close(fd);
+    REQUIRE_FALSE(silent.ok());
+    CHECK(silent.error().code == ErrorCode::Unavailable);
+    CHECK(silent.error().message.find("no SSH banner") != std::string::npos);
 }

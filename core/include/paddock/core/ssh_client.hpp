@@ -33,6 +33,11 @@ struct SshCommandResult {
     SshHostKey host_key;
 };
 
+// Connects and waits for the server's "SSH-" identification line, then disconnects. Cheap to
+// retry often: behind QEMU's user-mode port forward the TCP connect always succeeds at once,
+// and only the banner tells that the guest's sshd is really listening. Unavailable otherwise.
+Status awaitSshBanner(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+
 // Handshake + public-key authentication, then disconnect. Unavailable while the guest's sshd
 // does not answer yet, Unauthorized when it rejects the key.
 Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout);
