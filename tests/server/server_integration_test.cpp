@@ -1,6 +1,7 @@
 // Starts the real paddockd (test:///default backend through the real plugin) and drives it over
 // HTTP. Every paddockd process starts with the test driver's default domain "test", running.
 #include "daemon_process.hpp"
+#include "http_client.hpp"
 #include "test_support.hpp"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -8,7 +9,6 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
-#include <Poco/StreamCopier.h>
 #include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
@@ -30,61 +30,12 @@ using namespace paddock::test;
 
 namespace {
 
-struct Reply {
-    int status = 0;
-    std::string body;
-    std::string contentType;
-    std::map<std::string, std::string> headers;
+using Reply = HttpReply;
+using RequestOptions = HttpOptions;
 
-    rapidjson::Document json() const {
-        rapidjson::Document doc;
-        doc.Parse(body.c_str(), body.size());
-        INFO("body: " << body);
-        REQUIRE_FALSE(doc.HasParseError());
-        return doc;
-    }
-    std::string header(const std::string& name) const {
-        const auto it = headers.find(name);
-        return it == headers.end() ? std::string() : it->second;
-    }
-    // {"error":{"code":...}} or "" when the body is not an error object.
-    std::string errorCode() const {
-        rapidjson::Document doc;
-        doc.Parse(body.c_str(), body.size());
-        if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("error") || !doc["error"].IsObject()) return {};
-        const auto& e = doc["error"];
-        if (!e.HasMember("code") || !e["code"].IsString() || !e.HasMember("message") || !e["message"].IsString()) return {};
-        return e["code"].GetString();
-    }
-};
-
-struct RequestOptions {
-    std::string token;
-    std::optional<std::string> body;
-    bool chunked = false;
-    std::string contentType = "application/json";
-    std::vector<std::pair<std::string, std::string>> headers;
-};
-
-Reply send(uint16_t port, const std::string& method, const std::string& path, const RequestOptions& options = {}) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(60, 0));
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!options.token.empty()) request.set("Authorization", "Bearer " + options.token);
-    for (const auto& [name, value] : options.headers) request.set(name, value);
-    const std::string body = options.body.value_or("");
-    if (options.body) request.setContentType(options.contentType);
-    if (options.chunked) request.setChunkedTransferEncoding(true);
-    else request.setContentLength64(static_cast<Poco::Int64>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session.receiveResponse(response);
-    Reply reply;
-    reply.status = static_cast<int>(response.getStatus());
-    Poco::StreamCopier::copyToString(in, reply.body);
-    reply.contentType = response.getContentType();
-    for (const auto& [name, value] : response) reply.headers[name] = value;
-    return reply;
+Reply send(uint16_t port, const std::string& method, const std::string& path, RequestOptions options = {}) {
+    options.timeout_s = 60;
+    return httpRequest(port, method, path, options);
 }
 
 std::string str(const rapidjson::Value& v) {
@@ -276,7 +227,7 @@ TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
     Paddockd server;
     const auto health = send(server.port(), "GET", "/healthz");
     REQUIRE(health.status == 200);
-    CHECK(health.contentType == "application/json");
+    CHECK(health.content_type == "application/json");
     auto h = health.json();
     CHECK(str(h["status"]) == "ok");
     REQUIRE(h["sites"].Size() == 1);
@@ -592,7 +543,7 @@ TEST_CASE("/metrics passes promtool and has the http and vm families", "[server]
 
     const auto metrics = send(server.port(), "GET", "/metrics");
     REQUIRE(metrics.status == 200);
-    CHECK_THAT(metrics.contentType, Catch::StartsWith("text/plain; version=0.0.4"));
+    CHECK_THAT(metrics.content_type, Catch::StartsWith("text/plain; version=0.0.4"));
     CHECK_THAT(metrics.body, Catch::Contains("paddock_http_requests_total{"));
     CHECK_THAT(metrics.body, Catch::Contains("paddock_http_request_duration_seconds_bucket{"));
     CHECK_THAT(metrics.body, Catch::Contains(R"(route="/api/v1/vms/{name}")"));
@@ -649,7 +600,7 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
     Paddockd server;
     const auto docs = send(server.port(), "GET", "/docs");
     REQUIRE(docs.status == 200);
-    CHECK_THAT(docs.contentType, Catch::StartsWith("text/html"));
+    CHECK_THAT(docs.content_type, Catch::StartsWith("text/html"));
     CHECK_THAT(docs.body, Catch::Contains("/static/swagger-ui/swagger-ui-bundle.js") && Catch::Contains("/openapi.json"));
 
     const bool assetsInstalled = std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js");
@@ -658,11 +609,11 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
     } else {
         const auto bundle = send(server.port(), "GET", "/static/swagger-ui/swagger-ui-bundle.js");
         REQUIRE(bundle.status == 200);
-        CHECK_THAT(bundle.contentType, Catch::StartsWith("application/javascript"));
+        CHECK_THAT(bundle.content_type, Catch::StartsWith("application/javascript"));
         CHECK(bundle.body.size() > 100000);
         const auto css = send(server.port(), "GET", "/static/swagger-ui/swagger-ui.css");
         CHECK(css.status == 200);
-        CHECK_THAT(css.contentType, Catch::StartsWith("text/css"));
+        CHECK_THAT(css.content_type, Catch::StartsWith("text/css"));
     }
     for (const char* bad : {"/static/swagger-ui/..%2Fpackage.json", "/static/swagger-ui/%2E%2E%2F%2E%2E%2Fdocs.html",
                             "/static/swagger-ui/../../docs.html", "/static/swagger-ui/.package-lock.json",

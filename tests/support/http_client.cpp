@@ -25,6 +25,11 @@ std::string HttpReply::errorCode() const {
     return e["code"].GetString();
 }
 
+std::string HttpReply::header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+}
+
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& path, const HttpOptions& options) {
     Poco::Net::HTTPClientSession session("127.0.0.1", port);
     session.setTimeout(Poco::Timespan(options.timeout_s, 0));
@@ -33,7 +38,8 @@ HttpReply httpRequest(uint16_t port, const std::string& method, const std::strin
     for (const auto& [name, value] : options.headers) request.set(name, value);
     const std::string body = options.body.value_or("");
     if (options.body) request.setContentType(options.content_type);
-    request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    if (options.chunked) request.setChunkedTransferEncoding(true);
+    else request.setContentLength64(static_cast<Poco::Int64>(body.size()));
     session.sendRequest(request) << body;
     Poco::Net::HTTPResponse response;
     std::istream& in = session.receiveResponse(response);

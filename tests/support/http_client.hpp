@@ -22,6 +22,8 @@ struct HttpReply {
     rapidjson::Document json() const;
     // The "code" of a {"error":{"code","message"}} body, or "" when the body is not one.
     std::string errorCode() const;
+    // A response header's value, or "" when absent.
+    std::string header(const std::string& name) const;
 };
 
 struct HttpOptions {
@@ -29,6 +31,7 @@ struct HttpOptions {
     std::optional<std::string> body;
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
+    bool chunked = false;                                     // send the body chunked, no Content-Length
     int timeout_s = 120;
 };
 
