@@ -5,10 +5,7 @@
 // resizes the window and checks `stty size` follows, then takes a screenshot. Exit code 0 on
 // success. Deterministic: polls with generous deadlines, never asserts on time.
 "use strict";
-const { chromium } = require("playwright-core");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+const { runInChromium } = require("./chromium_page");
 
 const [url, screenshot] = process.argv.slice(2);
 if (!url || !screenshot) {
@@ -36,47 +33,25 @@ async function waitForLine(page, wanted, what) {
   throw new Error(`${what}: no line "${wanted}" in the terminal:\n${lines.filter((l) => l.trim()).join("\n")}`);
 }
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "paddock-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1000, height: 700 },
-  });
-  let ok = false;
-  const page = context.pages()[0] || (await context.newPage());
-  try {
-    page.on("console", (message) => console.log("page:", message.text()));
-    await page.goto(url);
-    await page.waitForFunction(() => document.getElementById("status").textContent === "Connected", null, { timeout: 60000 })
-      .catch(async (e) => { throw new Error("not connected: " + (await page.textContent("#status")) + " (" + e.message + ")"); });
-    if (await page.evaluate(() => location.search.includes("ticket"))) throw new Error("the ticket stayed in the address bar");
+runInChromium(screenshot, async (page) => {
+  await page.goto(url);
+  await page.waitForFunction(() => document.getElementById("status").textContent === "Connected", null, { timeout: 60000 })
+    .catch(async (e) => { throw new Error("not connected: " + (await page.textContent("#status")) + " (" + e.message + ")"); });
+  if (await page.evaluate(() => location.search.includes("ticket"))) throw new Error("the ticket stayed in the address bar");
 
-    await page.click("#terminal");
-    await page.keyboard.type("echo browser-ok");
-    await page.keyboard.press("Enter");
-    await waitForLine(page, "browser-ok", "echo");
+  await page.click("#terminal");
+  await page.keyboard.type("echo browser-ok");
+  await page.keyboard.press("Enter");
+  await waitForLine(page, "browser-ok", "echo");
 
-    // The window shrinks: the fit addon resizes xterm.js, which sends a resize frame.
-    const before = await page.evaluate(() => [window.paddockTerminal.cols, window.paddockTerminal.rows]);
-    await page.setViewportSize({ width: 640, height: 420 });
-    await page.waitForFunction((b) => window.paddockTerminal.cols !== b[0] || window.paddockTerminal.rows !== b[1], before, { timeout: 60000 });
-    const after = await page.evaluate(() => [window.paddockTerminal.cols, window.paddockTerminal.rows]);
-    await page.keyboard.type("clear; stty size");
-    await page.keyboard.press("Enter");
-    await waitForLine(page, `${after[1]} ${after[0]}`, "stty size after resize");
+  // The window shrinks: the fit addon resizes xterm.js, which sends a resize frame.
+  const before = await page.evaluate(() => [window.paddockTerminal.cols, window.paddockTerminal.rows]);
+  await page.setViewportSize({ width: 640, height: 420 });
+  await page.waitForFunction((b) => window.paddockTerminal.cols !== b[0] || window.paddockTerminal.rows !== b[1], before, { timeout: 60000 });
+  const after = await page.evaluate(() => [window.paddockTerminal.cols, window.paddockTerminal.rows]);
+  await page.keyboard.type("clear; stty size");
+  await page.keyboard.press("Enter");
+  await waitForLine(page, `${after[1]} ${after[0]}`, "stty size after resize");
 
-    await page.screenshot({ path: screenshot });
-    console.log(`console OK: browser-ok seen, resized ${before.join("x")} -> ${after.join("x")}, screenshot ${screenshot}`);
-    ok = true;
-  } catch (e) {
-    console.error(String(e && e.stack || e));
-    try { await page.screenshot({ path: screenshot }); } catch (_) {}
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-  process.exit(ok ? 0 : 1);
-})();
+  return `console OK: browser-ok seen, resized ${before.join("x")} -> ${after.join("x")}, screenshot ${screenshot}`;
+});

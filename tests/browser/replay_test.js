@@ -4,10 +4,7 @@
 // terminal shows every expected text and that the token left the address bar. Exit code 0 on
 // success. Deterministic: polls with generous deadlines, never asserts on time.
 "use strict";
-const { chromium } = require("playwright-core");
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
+const { runInChromium } = require("./chromium_page");
 
 const [url, screenshot, ...expected] = process.argv.slice(2);
 if (!url || !screenshot) {
@@ -15,52 +12,29 @@ if (!url || !screenshot) {
   process.exit(2);
 }
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "paddock-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1000, height: 700 },
-  });
-  let ok = false;
-  const page = context.pages()[0] || (await context.newPage());
-  try {
-    page.on("console", (message) => console.log("page:", message.text()));
-    page.on("pageerror", (error) => console.log("page error:", error.message));
-    await page.goto(url);
-    await page.waitForFunction(() => window.paddockPlayer || document.getElementById("status").className === "error",
-                               null, { timeout: 60000 });
-    const status = await page.textContent("#status");
-    if (status) throw new Error("the page says: " + status);
-    if (await page.evaluate(() => location.search.includes("access_token"))) throw new Error("the token stayed in the address bar");
+runInChromium(screenshot, async (page) => {
+  await page.goto(url);
+  await page.waitForFunction(() => window.paddockPlayer || document.getElementById("status").className === "error",
+                             null, { timeout: 60000 });
+  const status = await page.textContent("#status");
+  if (status) throw new Error("the page says: " + status);
+  if (await page.evaluate(() => location.search.includes("access_token"))) throw new Error("the token stayed in the address bar");
 
-    // The player parses the cast asynchronously (preload: true); the duration says it is done.
-    await page.waitForFunction(async () => typeof (await window.paddockPlayer.getDuration()) === "number", null,
-                               { timeout: 60000 });
-    const duration = await page.evaluate(() => window.paddockPlayer.getDuration());
-    console.log("duration", duration);
-    await page.evaluate((d) => window.paddockPlayer.seek(d), duration);
-    const deadline = Date.now() + 60000;
-    let text = "";
-    while (Date.now() < deadline) {
-      text = await page.evaluate(() => (document.querySelector(".ap-term") || document.body).textContent);
-      if (expected.every((e) => text.includes(e))) break;
-      await page.waitForTimeout(100);
-    }
-    const missing = expected.filter((e) => !text.includes(e));
-    if (missing.length) throw new Error("the player does not show " + JSON.stringify(missing) + "; it shows:\n" + text);
-    const meta = await page.textContent("#meta");
-    await page.screenshot({ path: screenshot });
-    console.log(`replay OK: ${JSON.stringify(expected)} seen after seeking to ${duration}s; meta "${meta}"`);
-    ok = true;
-  } catch (e) {
-    console.error(String(e && e.stack || e));
-    try { await page.screenshot({ path: screenshot }); } catch (_) {}
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+  // The player parses the cast asynchronously (preload: true); the duration says it is done.
+  await page.waitForFunction(async () => typeof (await window.paddockPlayer.getDuration()) === "number", null,
+                             { timeout: 60000 });
+  const duration = await page.evaluate(() => window.paddockPlayer.getDuration());
+  console.log("duration", duration);
+  await page.evaluate((d) => window.paddockPlayer.seek(d), duration);
+  const deadline = Date.now() + 60000;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await page.evaluate(() => (document.querySelector(".ap-term") || document.body).textContent);
+    if (expected.every((e) => text.includes(e))) break;
+    await page.waitForTimeout(100);
   }
-  process.exit(ok ? 0 : 1);
-})();
+  const missing = expected.filter((e) => !text.includes(e));
+  if (missing.length) throw new Error("the player does not show " + JSON.stringify(missing) + "; it shows:\n" + text);
+  const meta = await page.textContent("#meta");
+  return `replay OK: ${JSON.stringify(expected)} seen after seeking to ${duration}s; meta "${meta}"`;
+});
