@@ -1,6 +1,5 @@
 #include "paddock/core/lease.hpp"
 
-#include <ctime>
 #include <random>
 
 namespace paddock {
@@ -24,22 +23,6 @@ std::string randomId(std::string_view prefix, size_t hexDigits) {
         for (int i = 0; i < 8 && hexDigits > 0; ++i, --hexDigits, bits >>= 4) out += kHex[bits & 0xf];
     }
     return out;
-}
-
-std::string isoTime(SystemTime t) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::optional<SystemTime> parseIsoTime(const std::string& text) {
-    std::tm tm{};
-    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == nullptr || *end != '\0') return std::nullopt;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 Operation OperationRegistry::begin(const std::string& pool, const std::string& owner) {

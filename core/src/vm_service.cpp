@@ -1,10 +1,10 @@
 #include "paddock/core/vm_service.hpp"
 
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/names.hpp"
 
 #include <array>
 #include <map>
-#include <ctime>
 #include <thread>
 
 namespace paddock {
@@ -17,15 +17,6 @@ constexpr uint64_t kMaxMemoryMb = 262144;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 // Counters (cpu_time, balloon) change by themselves; state changes arrive as events at once.
 constexpr auto kCacheRefreshInterval = std::chrono::seconds(1);
-
-std::string isoNow() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string valueOr(const Metadata& m, const char* key) {
     const auto it = m.find(key);
@@ -329,7 +320,7 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
     spec.domain_type = site_.domain_type;
     spec.network_mode = networkMode(site_.network_mode);
     spec.network_name = site_.network_name;
-    spec.metadata[meta::kCreatedAt] = isoNow();
+    spec.metadata[meta::kCreatedAt] = isoTime(std::chrono::system_clock::now());
     spec.metadata[meta::kCreatedBy] = actor;
     if (request.owner && !request.owner->empty()) spec.metadata[meta::kOwner] = *request.owner;
     for (const auto& [key, value] : request.metadata) spec.metadata.emplace(key, value);

@@ -5,6 +5,7 @@
 // its id answers NotFound.
 #pragma once
 
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/result.hpp"
 
 #include <chrono>
@@ -17,7 +18,6 @@
 
 namespace paddock {
 
-using SystemTime = std::chrono::system_clock::time_point;
 
 struct Lease {
     std::string id;
@@ -48,10 +48,6 @@ std::string_view operationStatusName(Operation::Status status) noexcept;
 
 // A random identifier: `prefix` followed by `hexDigits` lower-case hex digits.
 std::string randomId(std::string_view prefix, size_t hexDigits);
-
-// "2024-05-01T12:00:00Z" and back; nullopt for anything else.
-std::string isoTime(SystemTime t);
-std::optional<SystemTime> parseIsoTime(const std::string& text);
 
 // Every operation of the process, shared by all pools. Keeps at most `capacity` finished
 // operations (the oldest are forgotten first). Thread-safe.

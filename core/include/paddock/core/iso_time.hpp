@@ -1,0 +1,16 @@
+// UTC timestamps as Paddock writes them into metadata and JSON: "2024-05-01T12:00:00Z".
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace paddock {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// "2024-05-01T12:00:00Z" (whole seconds) and back; nullopt for anything else.
+std::string isoTime(SystemTime t);
+std::optional<SystemTime> parseIsoTime(const std::string& text);
+
+}  // namespace paddock

@@ -1,0 +1,23 @@
+#include "paddock/core/iso_time.hpp"
+
+#include <ctime>
+
+namespace paddock {
+
+std::string isoTime(SystemTime t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::optional<SystemTime> parseIsoTime(const std::string& text) {
+    std::tm tm{};
+    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == nullptr || *end != '\0') return std::nullopt;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+}  // namespace paddock
