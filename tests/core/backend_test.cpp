@@ -4,6 +4,7 @@
 
 #include "paddock/core/plugin_host.hpp"
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,8 +25,8 @@ TEST_CASE("missing operations answer Unsupported naming the backend", "[backend]
 
     auto snap = conn.value()->snapshotCreate("a", "s", 0);
     REQUIRE_FALSE(snap.ok());
-    CHECK(snap.error().code == ErrorCode::Unsupported);
-    CHECK(snap.error().message == "snapshot_create is not supported by backend " + info->id);
+    CHECK(failure(snap).code == ErrorCode::Unsupported);
+    CHECK(failure(snap).message == "snapshot_create is not supported by backend " + info->id);
     CHECK_FALSE(conn.value()->supports("snapshot_create"));
     CHECK(conn.value()->supports("list_domains"));
 }

@@ -1,6 +1,7 @@
 #include "paddock/core/config.hpp"
 
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -80,7 +81,7 @@ Config parseOk(const std::string& yaml, const Environment& env = {}) {
 std::string parseError(const std::string& yaml, const Environment& env = {}) {
     auto result = parseConfig(yaml, env, "test.yaml");
     REQUIRE_FALSE(result.ok());
-    CHECK(result.error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(result).code == ErrorCode::InvalidArgument);
     return result.error().message;
 }
 
@@ -201,16 +202,16 @@ TEST_CASE("config: loadConfig reads a file and names a missing one", "[config]")
     paddock::test::writeFile(path, "server:\n  prot: 1\n" + kMinimal);
     auto bad = paddock::loadConfig(path, {});
     REQUIRE_FALSE(bad.ok());
-    CHECK_THAT(bad.error().message, Contains("unknown key 'server.prot' in " + path + ":2"));
+    CHECK_THAT(failure(bad).message, Contains("unknown key 'server.prot' in " + path + ":2"));
 
     paddock::test::writeFile(path, kMinimal);
     CHECK(paddock::loadConfig(path, {}).ok());
 
     auto missing = paddock::loadConfig(dir.file("nope.yaml"), {});
     REQUIRE_FALSE(missing.ok());
-    CHECK(missing.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(missing.error().message, Contains("cannot read configuration file " + dir.file("nope.yaml")));
-    CHECK_THAT(missing.error().message, Contains("No such file"));
+    CHECK(failure(missing).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(missing).message, Contains("cannot read configuration file " + dir.file("nope.yaml")));
+    CHECK_THAT(failure(missing).message, Contains("No such file"));
 }
 
 TEST_CASE("config: unknown keys are named with their full path and a suggestion", "[config]") {

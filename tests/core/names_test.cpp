@@ -1,5 +1,7 @@
 #include "paddock/core/names.hpp"
 
+#include "result_checks.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -21,7 +23,7 @@ TEST_CASE("invalid names are InvalidArgument naming the field", "[names]") {
         INFO(name);
         const auto r = validateName(name, "VM name");
         REQUIRE_FALSE(r.ok());
-        CHECK(r.error().code == ErrorCode::InvalidArgument);
-        CHECK(r.error().message.find("VM name") != std::string::npos);
+        CHECK(failure(r).code == ErrorCode::InvalidArgument);
+        CHECK(failure(r).message.find("VM name") != std::string::npos);
     }
 }

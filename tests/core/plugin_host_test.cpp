@@ -3,6 +3,7 @@
 #include "paddock/core/recorder.hpp"
 
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -29,10 +30,10 @@ paddock::Error refused(const std::string& name) {
     const std::string path = fixture(name);
     auto r = host.loadFile(path);
     REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.error().message, Contains(path));
+    CHECK_THAT(failure(r).message, Contains(path));
     REQUIRE(host.failures().size() == 1);
     CHECK(host.failures()[0].path == path);
-    CHECK(host.failures()[0].message == r.error().message);
+    CHECK(host.failures()[0].message == failure(r).message);
     CHECK(host.plugins().empty());
     return r.error();
 }
@@ -129,18 +130,18 @@ TEST_CASE("plugin host refuses a file that is not a shared library", "[plugin_ho
     PluginHost host;
     auto r = host.loadFile(path);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(r.error().message, Contains("cannot load plugin " + path));
+    CHECK(failure(r).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(r).message, Contains("cannot load plugin " + path));
     // dlopen's own words, e.g. "invalid ELF header" or "file too short".
-    CHECK_THAT(r.error().message, Contains("ELF") || Contains("too short"));
+    CHECK_THAT(failure(r).message, Contains("ELF") || Contains("too short"));
 }
 
 TEST_CASE("plugin host refuses a file that does not exist", "[plugin_host]") {
     PluginHost host;
     auto r = host.loadFile("/nonexistent/paddock/plugin.so");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == ErrorCode::NotFound);
-    CHECK_THAT(r.error().message, Contains("/nonexistent/paddock/plugin.so") && Contains("no such file"));
+    CHECK(failure(r).code == ErrorCode::NotFound);
+    CHECK_THAT(failure(r).message, Contains("/nonexistent/paddock/plugin.so") && Contains("no such file"));
 }
 
 TEST_CASE("plugin host binds symbols now: an unresolved symbol fails at load", "[plugin_host]") {
@@ -198,8 +199,8 @@ TEST_CASE("plugin host refuses a second plugin with the same id", "[plugin_host]
     REQUIRE(host.loadFile(fixture("good_backend")).ok());
     auto r = host.loadFile(fixture("good_backend_copy"));
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == ErrorCode::AlreadyExists);
-    CHECK_THAT(r.error().message, Contains(fixture("good_backend_copy")) && Contains("'org.paddock.test.good'") &&
+    CHECK(failure(r).code == ErrorCode::AlreadyExists);
+    CHECK_THAT(failure(r).message, Contains(fixture("good_backend_copy")) && Contains("'org.paddock.test.good'") &&
                                       Contains("already loaded from " + fixture("good_backend")));
     CHECK(host.plugins().size() == 1);
     REQUIRE(host.failures().size() == 1);
@@ -212,15 +213,15 @@ TEST_CASE("backend() distinguishes unknown ids and other kinds", "[plugin_host]"
 
     auto other = host.backend("org.paddock.test.recorder");
     REQUIRE_FALSE(other.ok());
-    CHECK(other.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(other.error().message, Contains("is a recorder plugin, not a backend"));
+    CHECK(failure(other).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(other).message, Contains("is a recorder plugin, not a backend"));
 
     auto missing = host.backend("org.example.nope");
     REQUIRE_FALSE(missing.ok());
-    CHECK(missing.error().code == ErrorCode::NotFound);
-    CHECK_THAT(missing.error().message, Contains("'org.example.nope'") && Contains("org.paddock.test.recorder"));
+    CHECK(failure(missing).code == ErrorCode::NotFound);
+    CHECK_THAT(failure(missing).message, Contains("'org.example.nope'") && Contains("org.paddock.test.recorder"));
     // The load failures are listed: the operator sees why the backend they wanted is absent.
-    CHECK_THAT(missing.error().message, Contains(fixture("null_descriptor")) && Contains("returned NULL"));
+    CHECK_THAT(failure(missing).message, Contains(fixture("null_descriptor")) && Contains("returned NULL"));
 }
 
 TEST_CASE("loadDirectory loads every .so in name order and collects failures", "[plugin_host]") {
@@ -257,8 +258,8 @@ TEST_CASE("loadDirectory on a missing directory is an error", "[plugin_host]") {
     PluginHost host;
     auto s = host.loadDirectory("/nonexistent/paddock/plugins");
     REQUIRE_FALSE(s.ok());
-    CHECK(s.error().code == ErrorCode::NotFound);
-    CHECK_THAT(s.error().message, Contains("/nonexistent/paddock/plugins"));
+    CHECK(failure(s).code == ErrorCode::NotFound);
+    CHECK_THAT(failure(s).message, Contains("/nonexistent/paddock/plugins"));
 }
 
 TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[plugin_host]") {
@@ -289,11 +290,11 @@ TEST_CASE("plugin host loads a recorder and lists its vtable entries", "[plugin_
     CHECK(session.value()->write(0.5, 'o', "hi").ok());
     CHECK(session.value()->flush().ok());  // NULL flush: nothing to do
     session.value()->close();
-    CHECK(session.value()->write(0.6, 'o', "x").error().code == ErrorCode::Conflict);
+    CHECK(failure(session.value()->write(0.6, 'o', "x")).code == ErrorCode::Conflict);
 
     auto bad = rec.value()->open(info, 1u << 7);
     REQUIRE_FALSE(bad.ok());
-    CHECK_THAT(bad.error().message, Contains("org.paddock.test.recorder"));
+    CHECK_THAT(failure(bad).message, Contains("org.paddock.test.recorder"));
 }
 
 TEST_CASE("plugin host refuses a recorder with a NULL vtable", "[plugin_host][recorder]") {
@@ -319,11 +320,11 @@ TEST_CASE("recorder() distinguishes unknown ids and other kinds", "[plugin_host]
     REQUIRE(host.loadFile(fixture("good_backend")).ok());
     auto other = host.recorder("org.paddock.test.good");
     REQUIRE_FALSE(other.ok());
-    CHECK(other.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(other.error().message, Contains("is a backend plugin, not a recorder"));
+    CHECK(failure(other).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(other).message, Contains("is a backend plugin, not a recorder"));
     auto missing = host.recorder("org.paddock.asciinema");
     REQUIRE_FALSE(missing.ok());
-    CHECK(missing.error().code == ErrorCode::NotFound);
-    CHECK_THAT(missing.error().message, Contains("no recorder plugin with id 'org.paddock.asciinema'") &&
+    CHECK(failure(missing).code == ErrorCode::NotFound);
+    CHECK_THAT(failure(missing).message, Contains("no recorder plugin with id 'org.paddock.asciinema'") &&
                                             Contains("org.paddock.test.good"));
 }

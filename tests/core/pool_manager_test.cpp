@@ -6,6 +6,7 @@
 
 #include "paddock/core/plugin_host.hpp"
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -234,17 +235,17 @@ TEST_CASE("max_per_owner is enforced with a clear message", "[pool]") {
     allocateOk(*pool, forOwner("alice"));
     auto third = pool->allocate(forOwner("alice"));
     REQUIRE_FALSE(third.ok());
-    CHECK(third.error().code == ErrorCode::Conflict);
-    CHECK_THAT(third.error().message, Catch::Contains("alice") && Catch::Contains("max_per_owner 2"));
+    CHECK(failure(third).code == ErrorCode::Conflict);
+    CHECK_THAT(failure(third).message, Catch::Contains("alice") && Catch::Contains("max_per_owner 2"));
     allocateOk(*pool, forOwner("bob"));
     auto uncapped = forOwner("alice");
     uncapped.enforce_owner_cap = false;
     REQUIRE(eventually([&] { return pool->status().counts.idle > 0; }));
     allocateOk(*pool, uncapped);
 
-    CHECK(pool->allocate(forOwner("")).error().code == ErrorCode::InvalidArgument);
-    CHECK(pool->allocate(forOwner("a\nb")).error().code == ErrorCode::InvalidArgument);
-    CHECK(pool->allocate(forOwner("carol", 0)).error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(pool->allocate(forOwner(""))).code == ErrorCode::InvalidArgument);
+    CHECK(failure(pool->allocate(forOwner("a\nb"))).code == ErrorCode::InvalidArgument);
+    CHECK(failure(pool->allocate(forOwner("carol", 0))).code == ErrorCode::InvalidArgument);
 }
 
 TEST_CASE("an empty pool answers Unavailable, or a cold operation when configured", "[pool]") {
@@ -255,8 +256,8 @@ TEST_CASE("an empty pool answers Unavailable, or a cold operation when configure
         REQUIRE(eventually([&] { return pool->status().recovered; }));
         auto a = pool->allocate(forOwner("alice"));
         REQUIRE_FALSE(a.ok());
-        CHECK(a.error().code == ErrorCode::Unavailable);
-        CHECK_THAT(a.error().message, Catch::Contains("no idle VM"));
+        CHECK(failure(a).code == ErrorCode::Unavailable);
+        CHECK_THAT(failure(a).message, Catch::Contains("no idle VM"));
     }
     SECTION("cold") {
         cfg.on_empty = "cold";
@@ -274,7 +275,7 @@ TEST_CASE("an empty pool answers Unavailable, or a cold operation when configure
         // max_total reached: no second cold VM, and never through the compat path.
         auto full = pool->allocate(forOwner("bob"));
         REQUIRE_FALSE(full.ok());
-        CHECK(full.error().code == ErrorCode::Unavailable);
+        CHECK(failure(full).code == ErrorCode::Unavailable);
     }
 }
 
@@ -288,9 +289,9 @@ TEST_CASE("release and expiry destroy the VM and its overlay, and the pool refil
     REQUIRE_FALSE(disk.empty());
     REQUIRE(pool->release(released.id, "tester").ok());
     CHECK_FALSE(site.exists(released.vm));
-    CHECK(site.connection->deleteVolume(disk).error().code == ErrorCode::NotFound);
+    CHECK(failure(site.connection->deleteVolume(disk)).code == ErrorCode::NotFound);
     CHECK_FALSE(pool->lease(released.id).has_value());
-    CHECK(pool->release(released.id, "tester").error().code == ErrorCode::NotFound);
+    CHECK(failure(pool->release(released.id, "tester")).code == ErrorCode::NotFound);
 
     const Lease expiring = allocateOk(*pool, forOwner("bob", 1));
     REQUIRE(eventually([&] { return !site.exists(expiring.vm); }));
@@ -319,8 +320,8 @@ TEST_CASE("extend moves the expiry, capped at max_ttl_s from creation", "[pool]"
     auto capped = pool->extend(lease.id, 100000, "tester");
     REQUIRE(capped.ok());
     CHECK(capped->expires_at == lease.created_at + std::chrono::seconds(300));
-    CHECK(pool->extend(lease.id, 0, "tester").error().code == ErrorCode::InvalidArgument);
-    CHECK(pool->extend("lease-nope", 10, "tester").error().code == ErrorCode::NotFound);
+    CHECK(failure(pool->extend(lease.id, 0, "tester")).code == ErrorCode::InvalidArgument);
+    CHECK(failure(pool->extend("lease-nope", 10, "tester")).code == ErrorCode::NotFound);
 }
 
 TEST_CASE("an Idempotency-Key returns the same lease to the same owner only", "[pool]") {
@@ -355,7 +356,7 @@ TEST_CASE("an Idempotency-Key returns the same lease to the same owner only", "[
     thief.owner = "mallory";
     auto stolen = pool->allocate(thief);
     REQUIRE_FALSE(stolen.ok());
-    CHECK(stolen.error().code == ErrorCode::Conflict);
+    CHECK(failure(stolen).code == ErrorCode::Conflict);
 }
 
 TEST_CASE("pool VMs deleted or broken behind Paddock's back are replaced", "[pool][healing]") {
@@ -431,7 +432,7 @@ TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and rep
     REQUIRE(replay.ok());
     CHECK(replay->replayed);
     CHECK(replay->lease->id == lease.id);
-    CHECK(second->allocate(forOwner("alice")).error().code == ErrorCode::Conflict);
+    CHECK(failure(second->allocate(forOwner("alice"))).code == ErrorCode::Conflict);
     for (int i = 0; i < 2; ++i) {
         const Lease other = allocateOk(*second, forOwner("user-" + std::to_string(i)));
         CHECK(other.vm != lease.vm);

@@ -1,6 +1,7 @@
 #include "paddock/core/port_allocator.hpp"
 
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -66,8 +67,8 @@ TEST_CASE("an exhausted range is Unavailable and a release makes room", "[ports]
     REQUIRE(b.ok());
     auto c = ports.reserve({});
     REQUIRE_FALSE(c.ok());
-    CHECK(c.error().code == ErrorCode::Unavailable);
-    CHECK(c.error().message.find("no free SSH forward port") != std::string::npos);
+    CHECK(failure(c).code == ErrorCode::Unavailable);
+    CHECK(failure(c).message.find("no free SSH forward port") != std::string::npos);
     ports.release(a.value());
     auto d = ports.reserve({});
     REQUIRE(d.ok());

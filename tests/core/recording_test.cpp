@@ -5,6 +5,7 @@
 #include "paddock/core/recording.hpp"
 
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
@@ -310,10 +311,10 @@ TEST_CASE("recording: events reach the file at least once per second of session 
     CHECK(events(path).back().time == Approx(1.6));
     auto bad = s.write(2, 'q', "x");
     REQUIRE_FALSE(bad.ok());
-    CHECK_THAT(bad.error().message, Contains("unknown event kind"));
-    CHECK(s.write(2, 'r', "80by24").error().code == ErrorCode::InvalidArgument);
-    CHECK(s.write(2, 'o', "x", 1u << 5).error().code == ErrorCode::Internal);  // PDK_ERR_BAD_FLAGS
-    CHECK(s.flush(1u << 5).error().code == ErrorCode::Internal);
+    CHECK_THAT(failure(bad).message, Contains("unknown event kind"));
+    CHECK(failure(s.write(2, 'r', "80by24")).code == ErrorCode::InvalidArgument);
+    CHECK(failure(s.write(2, 'o', "x", 1u << 5)).code == ErrorCode::Internal);  // PDK_ERR_BAD_FLAGS
+    CHECK(failure(s.flush(1u << 5)).code == ErrorCode::Internal);
 
     // Through SessionRecorder: flush() makes the output visible.
     SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
@@ -336,20 +337,20 @@ TEST_CASE("recording: the plugin refuses bad session specs", "[recording]") {
     spec.session_id = "../escape";
     auto r = asciinemaPlugin()->open(spec);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(r.error().message, Contains("org.paddock.asciinema") && Contains("invalid session id"));
+    CHECK(failure(r).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(r).message, Contains("org.paddock.asciinema") && Contains("invalid session id"));
     spec.session_id = "ok";
     spec.width = 0;
-    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(asciinemaPlugin()->open(spec)).code == ErrorCode::InvalidArgument);
     spec.width = 80;
     spec.directory = nullptr;
-    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(asciinemaPlugin()->open(spec)).code == ErrorCode::InvalidArgument);
     spec.directory = tmp.path().c_str();
     REQUIRE(asciinemaPlugin()->open(spec).ok());
-    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::AlreadyExists);  // never overwritten silently
+    CHECK(failure(asciinemaPlugin()->open(spec)).code == ErrorCode::AlreadyExists);  // never overwritten silently
     CHECK(asciinemaPlugin()->open(spec, PDK_RECORDING_REPLACE).ok());
     spec.directory = "/proc/paddock-no-such-dir";
-    CHECK(asciinemaPlugin()->open(spec).error().code == ErrorCode::Unavailable);
+    CHECK(failure(asciinemaPlugin()->open(spec)).code == ErrorCode::Unavailable);
 }
 
 TEST_CASE("recording: list reads the cast files and knows the active sessions", "[recording]") {
@@ -397,7 +398,7 @@ TEST_CASE("recording: list reads the cast files and knows the active sessions", 
     // One id is recorded once at a time.
     auto dup = recorder.begin(infoFor("s-a"));
     REQUIRE_FALSE(dup.ok());
-    CHECK(dup.error().code == ErrorCode::AlreadyExists);
+    CHECK(failure(dup).code == ErrorCode::AlreadyExists);
 
     const std::string metrics = prometheus::TextSerializer().Serialize(registry.Collect());
     CHECK_THAT(metrics, Contains("paddock_recordings_active 1") && Contains("paddock_recording_bytes_total 5") &&
@@ -421,19 +422,19 @@ TEST_CASE("recording: castPath validates ids and knows only existing casts", "[r
     auto ok = here.castPath("known");
     REQUIRE(ok.ok());
     CHECK(ok.value() == tmp.file("known.cast"));
-    CHECK(here.castPath("unknown").error().code == ErrorCode::NotFound);
-    CHECK(recorder.castPath("known").error().code == ErrorCode::NotFound);  // other directory
+    CHECK(failure(here.castPath("unknown")).code == ErrorCode::NotFound);
+    CHECK(failure(recorder.castPath("known")).code == ErrorCode::NotFound);  // other directory
     for (const char* bad : {"", "../known", "..", ".known", "a/b", "known.cast/..", "x\ny", "%2e%2e"}) {
         INFO(bad);
-        CHECK(here.castPath(bad).error().code == ErrorCode::InvalidArgument);
+        CHECK(failure(here.castPath(bad)).code == ErrorCode::InvalidArgument);
     }
-    CHECK(here.castPath(std::string(129, 'a')).error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(here.castPath(std::string(129, 'a'))).code == ErrorCode::InvalidArgument);
     CHECK(SessionRecorder::validSessionId(std::string(128, 'a')));
     CHECK(SessionRecorder::validSessionId("2024-05-01T10.00_vm1-abc"));
 
     auto traversal = here.begin(infoFor("../secret"));
     REQUIRE_FALSE(traversal.ok());
-    CHECK(traversal.error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(traversal).code == ErrorCode::InvalidArgument);
     CHECK(paddock::test::readFile(tmp.file("secret")) == "outside");
 }
 
@@ -449,8 +450,8 @@ TEST_CASE("recording: disabled recording hands out recordings that store nothing
     (*rec)->flush();
     (*rec)->close();
     CHECK(recorder.list().empty());
-    CHECK(recorder.castPath("s-off").error().code == ErrorCode::NotFound);
-    CHECK(recorder.begin(infoFor("bad/id")).error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(recorder.castPath("s-off")).code == ErrorCode::NotFound);
+    CHECK(failure(recorder.begin(infoFor("bad/id"))).code == ErrorCode::InvalidArgument);
 }
 
 TEST_CASE("recording: a recording may outlive its SessionRecorder", "[recording]") {

@@ -3,6 +3,7 @@
 
 #include "sshd_fixture.hpp"
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -42,7 +43,7 @@ TEST_CASE("a closed port is Unavailable, a wrong key Unauthorized", "[ssh]") {
     ep.port = test::freeLoopbackPort();
     auto closed = probeSsh(ep, 2s);
     REQUIRE_FALSE(closed.ok());
-    CHECK(closed.error().code == ErrorCode::Unavailable);
+    CHECK(failure(closed).code == ErrorCode::Unavailable);
 
     test::TempDir other;
     REQUIRE(std::system(("ssh-keygen -q -t ed25519 -N '' -f " + other.file("k")).c_str()) == 0);
@@ -51,7 +52,7 @@ TEST_CASE("a closed port is Unavailable, a wrong key Unauthorized", "[ssh]") {
     wrong.public_key_path = other.file("k.pub");
     auto denied = probeSsh(wrong, 5s);
     REQUIRE_FALSE(denied.ok());
-    CHECK(denied.error().code == ErrorCode::Unauthorized);
+    CHECK(failure(denied).code == ErrorCode::Unauthorized);
 }
 
 TEST_CASE("the SSH banner check tells a listening sshd from a silent port", "[ssh]") {
@@ -70,6 +71,6 @@ TEST_CASE("the SSH banner check tells a listening sshd from a silent port", "[ss
     auto silent = awaitSshBanner("127.0.0.1", ntohs(addr.sin_port), 300ms);
     ::close(fd);
     REQUIRE_FALSE(silent.ok());
-    CHECK(silent.error().code == ErrorCode::Unavailable);
-    CHECK(silent.error().message.find("no SSH banner") != std::string::npos);
+    CHECK(failure(silent).code == ErrorCode::Unavailable);
+    CHECK(failure(silent).message.find("no SSH banner") != std::string::npos);
 }

@@ -3,6 +3,7 @@
 
 #include "paddock/core/plugin_host.hpp"
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -70,7 +71,7 @@ TEST_CASE("create, start, stop, restart and delete a diskless VM", "[vm_service]
 
     auto again = svc.start("vm-1", "tester");
     REQUIRE_FALSE(again.ok());
-    CHECK(again.error().code == ErrorCode::Conflict);
+    CHECK(failure(again).code == ErrorCode::Conflict);
     CHECK(site.audit.lastLine().find("\"result\":\"error\"") != std::string::npos);
 
     auto stopped = svc.stop("vm-1", "tester");
@@ -85,7 +86,7 @@ TEST_CASE("create, start, stop, restart and delete a diskless VM", "[vm_service]
     REQUIRE(svc.remove("vm-1", "tester").ok());
     auto gone = svc.get("vm-1");
     REQUIRE_FALSE(gone.ok());
-    CHECK(gone.error().code == ErrorCode::NotFound);
+    CHECK(failure(gone).code == ErrorCode::NotFound);
 }
 
 TEST_CASE("create starts the VM unless start is false", "[vm_service]") {
@@ -101,14 +102,14 @@ TEST_CASE("create rejects bad input and leaves nothing behind", "[vm_service]") 
 
     auto bad = svc.create(request("Bad_Name"), "tester");
     REQUIRE_FALSE(bad.ok());
-    CHECK(bad.error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(bad).code == ErrorCode::InvalidArgument);
 
     auto tooBig = request("big");
     tooBig.vcpus = 65;
-    CHECK(svc.create(tooBig, "tester").error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(svc.create(tooBig, "tester")).code == ErrorCode::InvalidArgument);
     auto tooSmall = request("small");
     tooSmall.memory_mb = 8;
-    CHECK(svc.create(tooSmall, "tester").error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(svc.create(tooSmall, "tester")).code == ErrorCode::InvalidArgument);
     CHECK_FALSE(exists(*site.connection, "big"));
     CHECK_FALSE(exists(*site.connection, "small"));
 
@@ -116,13 +117,13 @@ TEST_CASE("create rejects bad input and leaves nothing behind", "[vm_service]") 
     unknownTemplate.template_name = "nope";
     auto r = svc.create(unknownTemplate, "tester");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == ErrorCode::InvalidArgument);
-    CHECK(r.error().message.find("nope") != std::string::npos);
+    CHECK(failure(r).code == ErrorCode::InvalidArgument);
+    CHECK(failure(r).message.find("nope") != std::string::npos);
 
     REQUIRE(svc.create(request("dup"), "tester").ok());
     auto dup = svc.create(request("dup"), "tester");
     REQUIRE_FALSE(dup.ok());
-    CHECK(dup.error().code == ErrorCode::AlreadyExists);
+    CHECK(failure(dup).code == ErrorCode::AlreadyExists);
 }
 
 TEST_CASE("a VM from a template gets its own overlay, removed with the VM", "[vm_service]") {
@@ -154,7 +155,7 @@ TEST_CASE("a VM from a template gets its own overlay, removed with the VM", "[vm
     REQUIRE(svc.remove("with-disk", "tester").ok());
     auto del = site.connection->deleteVolume(created->disk);
     REQUIRE_FALSE(del.ok());
-    CHECK(del.error().code == ErrorCode::NotFound);
+    CHECK(failure(del).code == ErrorCode::NotFound);
 }
 
 TEST_CASE("a failed overlay leaves no domain and names the cause", "[vm_service]") {
@@ -167,8 +168,8 @@ TEST_CASE("a failed overlay leaves no domain and names the cause", "[vm_service]
     TestSite site(cfg);
     auto r = site.service->create(request("orphan-check"), "tester");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == ErrorCode::NotFound);
-    CHECK(r.error().message.find("no-such-pool") != std::string::npos);
+    CHECK(failure(r).code == ErrorCode::NotFound);
+    CHECK(failure(r).message.find("no-such-pool") != std::string::npos);
     CHECK_FALSE(exists(*site.connection, "orphan-check"));
 }
 
@@ -186,10 +187,10 @@ TEST_CASE("list comes from the backend with states", "[vm_service]") {
 TEST_CASE("operations on unknown VMs are NotFound", "[vm_service]") {
     TestSite site;
     auto& svc = *site.service;
-    CHECK(svc.start("ghost", "t").error().code == ErrorCode::NotFound);
-    CHECK(svc.stop("ghost", "t").error().code == ErrorCode::NotFound);
-    CHECK(svc.remove("ghost", "t").error().code == ErrorCode::NotFound);
-    CHECK(svc.get("ghost").error().code == ErrorCode::NotFound);
+    CHECK(failure(svc.start("ghost", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.stop("ghost", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.remove("ghost", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.get("ghost")).code == ErrorCode::NotFound);
 }
 
 TEST_CASE("user-mode VMs get distinct SSH forward ports recorded in metadata", "[vm_service]") {
@@ -211,8 +212,8 @@ TEST_CASE("user-mode VMs get distinct SSH forward ports recorded in metadata", "
     // The only port is recorded by a live VM: the next create fails cleanly, leaving nothing.
     auto second = svc.create(request("port-b"), "tester");
     REQUIRE_FALSE(second.ok());
-    CHECK(second.error().code == ErrorCode::Unavailable);
-    CHECK(second.error().message.find("no free SSH forward port") != std::string::npos);
+    CHECK(failure(second).code == ErrorCode::Unavailable);
+    CHECK(failure(second).message.find("no free SSH forward port") != std::string::npos);
     CHECK_FALSE(exists(*site.connection, "port-b"));
 
     // Deleting the first frees the port for the next VM.
@@ -253,8 +254,8 @@ TEST_CASE("a dropped hypervisor connection answers Unavailable, then heals", "[v
     site.service->link().dropForTest();
     auto during = site.service->list();
     REQUIRE_FALSE(during.ok());
-    CHECK(during.error().code == ErrorCode::Unavailable);
-    CHECK(during.error().message.find("reconnecting") != std::string::npos);
+    CHECK(failure(during).code == ErrorCode::Unavailable);
+    CHECK(failure(during).message.find("reconnecting") != std::string::npos);
     bool healed = false;
     for (int i = 0; i < 100 && !healed; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

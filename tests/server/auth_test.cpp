@@ -1,6 +1,7 @@
 #include "paddock/server/auth.hpp"
 
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -56,8 +57,8 @@ TEST_CASE("bearer tokens identify the caller by token name and role", "[auth]") 
                                "Bearer alice-secre", "Bearer alice-secrett"}) {
         auto denied = auth.authenticate("/api/v1/vms", header);
         REQUIRE_FALSE(denied.ok());
-        CHECK(denied.error().code == ErrorCode::Unauthorized);
-        CHECK_THAT(denied.error().message, !Catch::Contains("secret"));
+        CHECK(failure(denied).code == ErrorCode::Unauthorized);
+        CHECK_THAT(failure(denied).message, !Catch::Contains("secret"));
     }
 }
 
@@ -83,7 +84,7 @@ TEST_CASE("roles are ordered admin > operator > viewer", "[auth]") {
     const Identity viewer{"v", Role::Viewer}, op{"o", Role::Operator}, admin{"a", Role::Admin};
     CHECK(authorize(viewer, Role::Viewer).ok());
     CHECK_FALSE(authorize(viewer, Role::Operator).ok());
-    CHECK(authorize(viewer, Role::Operator).error().code == ErrorCode::Forbidden);
+    CHECK(failure(authorize(viewer, Role::Operator)).code == ErrorCode::Forbidden);
     CHECK(authorize(op, Role::Operator).ok());
     CHECK_FALSE(authorize(op, Role::Admin).ok());
     CHECK(authorize(admin, Role::Admin).ok());
@@ -97,7 +98,7 @@ TEST_CASE("token configuration errors name the entry", "[auth]") {
     auth.tokens = {{"ok", "t1", "admin"}, {"bad", "t2", "superuser"}};
     auto a = Authenticator::create(auth, {});
     REQUIRE_FALSE(a.ok());
-    CHECK_THAT(a.error().message, Catch::Contains("auth.tokens[1].role"));
+    CHECK_THAT(failure(a).message, Catch::Contains("auth.tokens[1].role"));
     auth.tokens = {{"", "t", "admin"}};
     CHECK_FALSE(Authenticator::create(auth, {}).ok());
     auth.tokens = {{"n", "", "admin"}};
@@ -151,7 +152,7 @@ TEST_CASE("a corrupt admin token file is an error, not silently replaced", "[aut
     test::writeFile(adminTokenPath(dir.path()), "not a token\n");
     auto token = ensureAdminToken(dir.path());
     REQUIRE_FALSE(token.ok());
-    CHECK_THAT(token.error().message, Catch::Contains("admin.token"));
+    CHECK_THAT(failure(token).message, Catch::Contains("admin.token"));
 }
 
 TEST_CASE("WebSocket origins: same origin or listed; no match otherwise", "[auth][websocket]") {

@@ -1,5 +1,7 @@
 #include "paddock/server/body_limit.hpp"
 
+#include "result_checks.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -12,8 +14,8 @@ TEST_CASE("a declared Content-Length over the limit is refused before reading", 
     CHECK(checkDeclaredLength(10, 10).ok());
     auto tooBig = checkDeclaredLength(11, 10);
     REQUIRE_FALSE(tooBig.ok());
-    CHECK(tooBig.error().code == ErrorCode::PayloadTooLarge);
-    CHECK_THAT(tooBig.error().message, Catch::Contains("10 bytes"));
+    CHECK(failure(tooBig).code == ErrorCode::PayloadTooLarge);
+    CHECK_THAT(failure(tooBig).message, Catch::Contains("10 bytes"));
 }
 
 TEST_CASE("bodies are read up to the limit and cut off beyond it", "[body_limit]") {
@@ -25,7 +27,7 @@ TEST_CASE("bodies are read up to the limit and cut off beyond it", "[body_limit]
     std::istringstream over(std::string(20001, 'x'));
     auto tooBig = readLimitedBody(over, 20000);
     REQUIRE_FALSE(tooBig.ok());
-    CHECK(tooBig.error().code == ErrorCode::PayloadTooLarge);
+    CHECK(failure(tooBig).code == ErrorCode::PayloadTooLarge);
 
     std::istringstream empty("");
     CHECK(readLimitedBody(empty, 0).value().empty());

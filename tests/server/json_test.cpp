@@ -1,5 +1,7 @@
 #include "paddock/server/json.hpp"
 
+#include "result_checks.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <limits>
@@ -32,16 +34,16 @@ TEST_CASE("parseJsonObject turns bad bodies into InvalidArgument", "[json]") {
 
     auto bad = parseJsonObject("{\"a\":");
     REQUIRE_FALSE(bad.ok());
-    CHECK(bad.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(bad.error().message, Catch::Contains("not valid JSON"));
+    CHECK(failure(bad).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(bad).message, Catch::Contains("not valid JSON"));
 
     auto array = parseJsonObject("[1,2]");
     REQUIRE_FALSE(array.ok());
-    CHECK_THAT(array.error().message, Catch::Contains("must be a JSON object"));
+    CHECK_THAT(failure(array).message, Catch::Contains("must be a JSON object"));
 
     auto empty = parseJsonObject("  \n");
     REQUIRE_FALSE(empty.ok());
-    CHECK(empty.error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(empty).code == ErrorCode::InvalidArgument);
     auto allowed = parseJsonObject("", true);
     REQUIRE(allowed.ok());
     CHECK(allowed.value().IsObject());
@@ -49,7 +51,7 @@ TEST_CASE("parseJsonObject turns bad bodies into InvalidArgument", "[json]") {
 
     auto badUtf8 = parseJsonObject("{\"a\":\"\xff\xfe\"}");
     REQUIRE_FALSE(badUtf8.ok());
-    CHECK(badUtf8.error().code == ErrorCode::InvalidArgument);
+    CHECK(failure(badUtf8).code == ErrorCode::InvalidArgument);
 }
 
 TEST_CASE("rejectUnknownFields names every unknown field", "[json]") {
@@ -57,9 +59,9 @@ TEST_CASE("rejectUnknownFields names every unknown field", "[json]") {
     REQUIRE(doc.ok());
     auto status = rejectUnknownFields(doc.value(), {"name"});
     REQUIRE_FALSE(status.ok());
-    CHECK(status.error().code == ErrorCode::InvalidArgument);
-    CHECK_THAT(status.error().message, Catch::Contains("'colour'") && Catch::Contains("'size'"));
-    CHECK_THAT(status.error().message, !Catch::Contains("'name'"));
+    CHECK(failure(status).code == ErrorCode::InvalidArgument);
+    CHECK_THAT(failure(status).message, Catch::Contains("'colour'") && Catch::Contains("'size'"));
+    CHECK_THAT(failure(status).message, !Catch::Contains("'name'"));
     CHECK(rejectUnknownFields(doc.value(), {"name", "colour", "size"}).ok());
 }
 
@@ -72,11 +74,11 @@ TEST_CASE("typed field readers check types and ranges and name the field", "[jso
     CHECK(requireString(o, "name").value() == "vm");
     auto missing = requireString(o, "absent");
     REQUIRE_FALSE(missing.ok());
-    CHECK_THAT(missing.error().message, Catch::Contains("'absent'") && Catch::Contains("required"));
+    CHECK_THAT(failure(missing).message, Catch::Contains("'absent'") && Catch::Contains("required"));
     CHECK_FALSE(requireString(o, "nul").ok());
     auto notString = requireString(o, "num");
     REQUIRE_FALSE(notString.ok());
-    CHECK_THAT(notString.error().message, Catch::Contains("'num'") && Catch::Contains("string"));
+    CHECK_THAT(failure(notString).message, Catch::Contains("'num'") && Catch::Contains("string"));
 
     CHECK(optionalString(o, "name").value() == std::optional<std::string>("vm"));
     CHECK_FALSE(optionalString(o, "absent").value().has_value());
@@ -90,8 +92,8 @@ TEST_CASE("typed field readers check types and ranges and name the field", "[jso
     for (const char* field : {"big", "neg", "frac", "text", "flag"}) {
         auto r = optionalUint(o, field, 1, 64);
         REQUIRE_FALSE(r.ok());
-        CHECK(r.error().code == ErrorCode::InvalidArgument);
-        CHECK_THAT(r.error().message, Catch::Contains(std::string("'") + field + "'") && Catch::Contains("between 1 and 64"));
+        CHECK(failure(r).code == ErrorCode::InvalidArgument);
+        CHECK_THAT(failure(r).message, Catch::Contains(std::string("'") + field + "'") && Catch::Contains("between 1 and 64"));
     }
     CHECK_FALSE(optionalUint(o, "num", 6, 64).ok());
     CHECK(optionalUint(o, "num", 5, 5).ok());
@@ -100,5 +102,5 @@ TEST_CASE("typed field readers check types and ranges and name the field", "[jso
     CHECK_FALSE(optionalBool(o, "absent").value().has_value());
     auto notBool = optionalBool(o, "num");
     REQUIRE_FALSE(notBool.ok());
-    CHECK_THAT(notBool.error().message, Catch::Contains("'num'"));
+    CHECK_THAT(failure(notBool).message, Catch::Contains("'num'"));
 }

@@ -1,6 +1,7 @@
 #include "paddock/server/static_files.hpp"
 
 #include "test_support.hpp"
+#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -40,7 +41,7 @@ TEST_CASE("files under the root are served; nothing outside it is", "[static_fil
         auto r = serveFile(root, bad);
         INFO(bad);
         REQUIRE_FALSE(r.ok());
-        CHECK(r.error().code == ErrorCode::NotFound);
+        CHECK(failure(r).code == ErrorCode::NotFound);
     }
     CHECK_FALSE(serveFile(root, std::string("app.js\0x", 8)).ok());
     CHECK_FALSE(serveFile(dir.file("no-such-root"), "app.js").ok());

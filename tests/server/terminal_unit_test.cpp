@@ -2,6 +2,8 @@
 #include "paddock/server/console_tickets.hpp"
 #include "paddock/server/terminal_bridge.hpp"
 
+#include "result_checks.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -48,11 +50,11 @@ TEST_CASE("console tickets are random, single use and bound to one VM", "[termin
     CHECK(granted->issued_by == "teacher-app");
     auto again = tickets.redeem(a->ticket, "vm-a");
     REQUIRE_FALSE(again.ok());
-    CHECK(again.error().code == ErrorCode::Unauthorized);
-    CHECK(again.error().message.find(a->ticket) == std::string::npos);
+    CHECK(failure(again).code == ErrorCode::Unauthorized);
+    CHECK(failure(again).message.find(a->ticket) == std::string::npos);
 
     // Presented for another VM: refused, and burnt.
-    CHECK(tickets.redeem(b->ticket, "vm-b").error().code == ErrorCode::Unauthorized);
+    CHECK(failure(tickets.redeem(b->ticket, "vm-b")).code == ErrorCode::Unauthorized);
     CHECK_FALSE(tickets.redeem(b->ticket, "vm-a").ok());
     CHECK_FALSE(tickets.redeem("", "vm-a").ok());
 }
@@ -63,10 +65,10 @@ TEST_CASE("expired console tickets are refused; outstanding tickets are bounded"
     REQUIRE(t.ok());
     auto redeemed = expired.redeem(t->ticket, "vm-a");
     REQUIRE_FALSE(redeemed.ok());
-    CHECK(redeemed.error().code == ErrorCode::Unauthorized);
+    CHECK(failure(redeemed).code == ErrorCode::Unauthorized);
 
     ConsoleTickets few(std::chrono::seconds(60), 2);
     REQUIRE(few.issue("local", "v", "x").ok());
     REQUIRE(few.issue("local", "v", "x").ok());
-    CHECK(few.issue("local", "v", "x").error().code == ErrorCode::Unavailable);
+    CHECK(failure(few.issue("local", "v", "x")).code == ErrorCode::Unavailable);
 }

@@ -1,9 +1,16 @@
 // Expected failures as values. One error type for all of core; the server maps ErrorCode to
 // HTTP status in exactly one place (server/src/error_mapping.cpp).
+//
+// Asking a Result for the alternative it does not hold is a bug: value() of a failure and
+// error() of a success throw (std::bad_variant_access, std::logic_error), they never invent a
+// default. map()/and_then() chain steps without the `if (!r) return std::move(r).error();` ladder.
 #pragma once
 
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -33,10 +40,22 @@ struct Error {
 
 inline Error makeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
-// Either a T or an Error. Accessing the wrong alternative is a bug and throws std::bad_variant_access.
+template <class T>
+class Result;
+
+namespace detail {
+template <class R>
+struct IsResult : std::false_type {};
+template <class T>
+struct IsResult<Result<T>> : std::true_type {};
+}  // namespace detail
+
+// Either a T or an Error.
 template <class T>
 class [[nodiscard]] Result {
 public:
+    using value_type = T;
+
     Result(T value) : v_(std::move(value)) {}
     Result(Error error) : v_(std::move(error)) {}
 
@@ -54,6 +73,27 @@ public:
     const Error& error() const& { return std::get<1>(v_); }
     Error&& error() && { return std::get<1>(std::move(v_)); }
 
+    // Result<U> holding f(value), or this error. f returns a plain U (not a Result).
+    template <class F>
+    auto map(F&& f) && -> Result<std::invoke_result_t<F, T&&>> {
+        if (!ok()) return std::move(*this).error();
+        if constexpr (std::is_void_v<std::invoke_result_t<F, T&&>>) {
+            std::invoke(std::forward<F>(f), std::move(*this).value());
+            return {};
+        } else {
+            return std::invoke(std::forward<F>(f), std::move(*this).value());
+        }
+    }
+
+    // f(value), which returns a Result itself, or this error.
+    template <class F>
+    auto and_then(F&& f) && -> std::invoke_result_t<F, T&&> {
+        using Next = std::invoke_result_t<F, T&&>;
+        static_assert(detail::IsResult<Next>::value, "and_then needs a function returning a Result");
+        if (!ok()) return std::move(*this).error();
+        return std::invoke(std::forward<F>(f), std::move(*this).value());
+    }
+
 private:
     std::variant<T, Error> v_;
 };
@@ -61,19 +101,55 @@ private:
 template <>
 class [[nodiscard]] Result<void> {
 public:
+    using value_type = void;
+
     Result() = default;
     Result(Error error) : error_(std::move(error)), ok_(false) {}
 
     bool ok() const noexcept { return ok_; }
     explicit operator bool() const noexcept { return ok_; }
-    const Error& error() const& { return error_; }
-    Error&& error() && { return std::move(error_); }
+    const Error& error() const& {
+        requireFailure();
+        return error_;
+    }
+    Error&& error() && {
+        requireFailure();
+        return std::move(error_);
+    }
+
+    template <class F>
+    auto map(F&& f) && -> Result<std::invoke_result_t<F>> {
+        if (!ok()) return std::move(*this).error();
+        if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+            std::invoke(std::forward<F>(f));
+            return {};
+        } else {
+            return std::invoke(std::forward<F>(f));
+        }
+    }
+
+    template <class F>
+    auto and_then(F&& f) && -> std::invoke_result_t<F> {
+        static_assert(detail::IsResult<std::invoke_result_t<F>>::value, "and_then needs a function returning a Result");
+        if (!ok()) return std::move(*this).error();
+        return std::invoke(std::forward<F>(f));
+    }
 
 private:
+    void requireFailure() const {
+        if (ok_) throw std::logic_error("Result<void>::error() called on a success");
+    }
+
     Error error_{};
     bool ok_ = true;
 };
 
 using Status = Result<void>;
+
+// The error of `result`, or nullptr on success: for code that reports an optional failure.
+template <class T>
+const Error* errorOrNull(const Result<T>& result) noexcept {
+    return result.ok() ? nullptr : &result.error();
+}
 
 }  // namespace paddock
