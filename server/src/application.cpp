@@ -117,7 +117,7 @@ int Application::main(const std::vector<std::string>&) {
         }
         std::cout << "config OK: " << configPath_ << " (" << config->sites.size() << " site(s): " << siteNames(*config)
                   << "; listen " << config->server.host << ":" << config->server.port << "; auth mode "
-                  << config->auth.mode << ")" << std::endl;
+                  << enumName(config->auth.mode) << ")" << std::endl;
         return EXIT_OK;
     }
     return serve();
@@ -140,7 +140,7 @@ int Application::serve() {
     }
 
     std::string adminToken;
-    if (config.auth.mode == "token" && config.auth.tokens.empty()) {
+    if (config.auth.mode == AuthMode::Token && config.auth.tokens.empty()) {
         auto token = ensureAdminToken(config.paths.state_dir);
         if (!token) {
             log.fatal("admin token: %s", token.error().message);
@@ -148,7 +148,7 @@ int Application::serve() {
         }
         adminToken = std::move(token.value());
         log.information("no tokens configured: admin token is in %s", absolutePath(adminTokenPath(config.paths.state_dir)));
-    } else if (config.auth.mode == "none") {
+    } else if (config.auth.mode == AuthMode::None) {
         log.warning("auth.mode is none: every caller is admin");
     }
     auto auth = Authenticator::create(config.auth, publicPaths(config), adminToken);
@@ -164,18 +164,18 @@ int Application::serve() {
     }
     std::unique_ptr<Runtime> runtime = std::move(created.value());
     for (const auto& warning : runtime->warnings()) log.warning("%s", warning);
-    for (const auto& site : runtime->sites()) {
-        const auto* cfg = runtime->site(site.name).ok() ? &runtime->site(site.name).value()->site() : nullptr;
-        if (!site.reachable) {
-            log.warning("site %s: %s via %s is not reachable yet: %s", site.name, site.uri, site.backend, site.error);
+    for (Site* site : runtime->sites()) {
+        const SiteStatus status = site->status();
+        if (!status.reachable) {
+            log.warning("site %s: %s via %s is not reachable yet: %s", status.name, status.uri, status.backend, status.error);
             continue;
         }
         // "auto" is resolved by the backend from what the host can really run (kvm or TCG).
-        const std::string wanted = cfg != nullptr ? cfg->domain_type : std::string("auto");
-        const std::string used = wanted == "auto" ? site.host.auto_domain_type : wanted;
-        log.information("site %s: %s via %s on %s (%s), domain type %s%s", site.name, site.uri, site.backend,
-                        site.host.hostname, site.host.hypervisor, used,
-                        std::string(wanted == "auto" ? " (auto)" : " (configured)"));
+        const DomainType wanted = site->config().domain_type;
+        const std::string used = wanted == DomainType::Auto ? status.host.auto_domain_type : std::string(enumName(wanted));
+        log.information("site %s: %s via %s on %s (%s), domain type %s%s", status.name, status.uri, status.backend,
+                        status.host.hostname, status.host.hypervisor, used,
+                        std::string(wanted == DomainType::Auto ? " (auto)" : " (configured)"));
     }
 
     // WebSockets live on the hub's own thread, not on HTTP workers; declared before the Router
@@ -199,8 +199,13 @@ int Application::serve() {
     addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
     addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets});
     HttpMetrics metrics(*runtime->metrics().registry());
-    Dispatcher dispatcher(router, auth.value(), metrics, config.server.max_body_bytes, Poco::Logger::get("paddockd.http"),
-                          config.server.allowed_origins);
+    Dispatcher::Options dispatch;
+    dispatch.max_body_bytes = config.server.max_body_bytes;
+    dispatch.allowed_origins = config.server.allowed_origins;
+    dispatch.redeem_ticket = [&consoleTickets](const std::string& ticket, const std::string& vm) {
+        return consoleTickets.redeem(ticket, vm);
+    };
+    Dispatcher dispatcher(router, auth.value(), metrics, Poco::Logger::get("paddockd.http"), std::move(dispatch));
 
     const int threads = static_cast<int>(std::max(1u, config.server.threads));
     Poco::ThreadPool pool(std::min(2, threads), threads);

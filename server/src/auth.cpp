@@ -30,16 +30,14 @@ bool constantTimeEquals(std::string_view a, std::string_view b) noexcept {
 Result<Authenticator> Authenticator::create(const AuthConfig& auth, std::vector<std::string> publicPaths,
                                             const std::string& generatedAdminToken) {
     Authenticator result;
-    result.enabled_ = auth.mode != "none";
+    result.enabled_ = auth.mode != AuthMode::None;
     result.publicPaths_ = std::move(publicPaths);
     for (size_t i = 0; i < auth.tokens.size(); ++i) {
         const auto& t = auth.tokens[i];
         const std::string where = "auth.tokens[" + std::to_string(i) + "]";
-        const auto role = parseRole(t.role);
-        if (!role) return makeError(ErrorCode::InvalidArgument, where + ".role must be admin, operator or viewer");
         if (t.name.empty()) return makeError(ErrorCode::InvalidArgument, where + ".name must not be empty");
         if (t.token.empty()) return makeError(ErrorCode::InvalidArgument, where + ".token must not be empty");
-        result.tokens_.push_back({t.name, t.token, *role});
+        result.tokens_.push_back({t.name, t.token, t.role});
     }
     if (!generatedAdminToken.empty()) result.tokens_.push_back({"admin", generatedAdminToken, Role::Admin});
     return result;

@@ -2,14 +2,12 @@
 // not "improve" them. Unknown body fields are ignored, as the old services did.
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/vm_requests.hpp"
 #include "paddock/server/vm_views.hpp"
 
 namespace paddock::server {
 
 namespace {
-
-constexpr uint64_t kMinMemoryMb = 256, kMaxMemoryMb = 262144, kDefaultMemoryMb = 512;
-constexpr uint64_t kMinVcpus = 1, kMaxVcpus = 64, kDefaultVcpus = 1;
 
 Response statusResponse(int status, std::string_view word, const std::string& name) {
     JsonWriter json;
@@ -18,27 +16,11 @@ Response statusResponse(int status, std::string_view word, const std::string& na
 }
 
 Result<Response> create(Runtime& runtime, const Request& request) {
-    auto document = parseJsonObject(request.body);
-    if (!document) return std::move(document).error();
-    const rapidjson::Value& body = document.value();
-    auto name = requireString(body, "name");
-    if (!name) return std::move(name).error();
-    auto memory = optionalUint(body, "memory_mb", kMinMemoryMb, kMaxMemoryMb);
-    if (!memory) return std::move(memory).error();
-    auto vcpus = optionalUint(body, "vcpus", kMinVcpus, kMaxVcpus);
-    if (!vcpus) return std::move(vcpus).error();
-    auto owner = optionalString(body, "owner");
-    if (!owner) return std::move(owner).error();
-
-    auto service = runtime.site();
-    if (!service) return std::move(service).error();
-    CreateVmRequest create;
-    create.name = name.value();
-    create.memory_mb = memory.value().value_or(kDefaultMemoryMb);
-    create.vcpus = static_cast<uint32_t>(vcpus.value().value_or(kDefaultVcpus));
-    create.owner = owner.value();
-    create.start = true;
-    auto vm = service.value()->create(create, request.identity.name);
+    auto body = parseCreateBody(request.body, CreateDialect::Compat);
+    if (!body) return std::move(body).error();
+    auto vms = runtime.vms();
+    if (!vms) return std::move(vms).error();
+    auto vm = vms.value()->create(body->request, request.identity.name);
     if (!vm) return std::move(vm).error();
 
     const VmView& v = vm.value();
@@ -56,9 +38,7 @@ Result<Response> create(Runtime& runtime, const Request& request) {
 }
 
 Result<Response> list(Runtime& runtime) {
-    auto service = runtime.site();
-    if (!service) return std::move(service).error();
-    auto vms = service.value()->list();
+    auto vms = runtime.vms().and_then([](VmService* service) { return service->list(); });
     if (!vms) return std::move(vms).error();
     JsonWriter json;
     json.beginObject().key("vms").beginArray();
@@ -73,10 +53,10 @@ Result<Response> list(Runtime& runtime) {
 // like the old service (authorisation is the bearer token's job now).
 template <class Operation>
 Result<Response> act(Runtime& runtime, const Request& request, std::string_view word, Operation operation) {
-    auto service = runtime.site();
-    if (!service) return std::move(service).error();
+    auto vms = runtime.vms();
+    if (!vms) return std::move(vms).error();
     const std::string& name = request.param("name");
-    if (Status done = operation(*service.value(), name, request.identity.name); !done) return std::move(done).error();
+    if (Status done = operation(*vms.value(), name, request.identity.name); !done) return std::move(done).error();
     return statusResponse(200, word, name);
 }
 

@@ -21,11 +21,19 @@ int httpStatus(ErrorCode code) noexcept {
     return 500;
 }
 
+void writeErrorObject(JsonWriter& json, std::string_view code, std::string_view message) {
+    json.beginObject().field("code", code).field("message", message).endObject();
+}
+
+void writeErrorObject(JsonWriter& json, const Error& error) { writeErrorObject(json, errorCodeId(error.code), error.message); }
+
 namespace {
 
 Response errorBody(int status, std::string_view code, std::string_view message) {
     JsonWriter json;
-    json.beginObject().key("error").beginObject().field("code", code).field("message", message).endObject().endObject();
+    json.beginObject().key("error");
+    writeErrorObject(json, code, message);
+    json.endObject();
     return jsonResponse(status, json.str());
 }
 

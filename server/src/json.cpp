@@ -6,21 +6,6 @@
 
 namespace paddock::server {
 
-JsonWriter& JsonWriter::key(std::string_view name) {
-    writer_.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-    return *this;
-}
-
-JsonWriter& JsonWriter::value(std::string_view text) {
-    writer_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-    return *this;
-}
-
-JsonWriter& JsonWriter::raw(std::string_view json) {
-    writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
-    return *this;
-}
-
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
     rapidjson::Document document;
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {

@@ -1,5 +1,7 @@
 // Hot pools and leases (/api/v1/pools, /api/v1/leases, /api/v1/operations) and the earlier
 // Python tool's /pool/status and /pool/allocate, now backed by real leases (COMPAT.md).
+#include "paddock/core/limits.hpp"
+#include "paddock/server/error_mapping.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
 
@@ -10,17 +12,13 @@ namespace paddock::server {
 
 namespace {
 
-constexpr uint64_t kMaxTtlSeconds = 31536000;
 constexpr const char* kCompatOwner = "anonymous";
 
-// The template a pool's VMs are made from, as the site resolves an empty name.
+// The template a pool's VMs are made from, as the site resolves it.
 std::string templateOf(Runtime& runtime, const PoolStatus& status) {
-    if (!status.config.template_name.empty()) return status.config.template_name;
-    auto site = runtime.site(status.site);
-    if (!site) return {};
-    const SiteConfig& cfg = site.value()->site();
-    if (!cfg.default_template.empty()) return cfg.default_template;
-    return cfg.templates.empty() ? std::string() : cfg.templates.front().name;
+    auto tmpl = runtime.site(status.site).and_then(
+        [&](Site* site) { return site->resolveTemplate(status.config.template_name); });
+    return tmpl && tmpl.value() != nullptr ? tmpl.value()->name : std::string();
 }
 
 void writePool(JsonWriter& json, Runtime& runtime, const PoolStatus& s) {
@@ -76,7 +74,8 @@ void writeOperation(JsonWriter& json, const Operation& op) {
         writeLease(json, *op.lease);
     }
     if (op.error) {
-        json.key("error").beginObject().field("code", errorCodeId(op.error->code)).field("message", op.error->message).endObject();
+        json.key("error");
+        writeErrorObject(json, *op.error);
     }
     json.endObject();
 }
@@ -112,7 +111,7 @@ Result<Response> allocate(Runtime& runtime, const Request& request) {
     if (auto known = rejectUnknownFields(body, {"owner", "ttl_s"}); !known) return std::move(known).error();
     auto owner = optionalString(body, "owner");
     if (!owner) return std::move(owner).error();
-    auto ttl = optionalUint(body, "ttl_s", 1, kMaxTtlSeconds);
+    auto ttl = optionalUint(body, "ttl_s", 1, limits::kMaxLeaseTtlSeconds);
     if (!ttl) return std::move(ttl).error();
 
     AllocateRequest allocation;
@@ -167,7 +166,7 @@ Result<Response> extendLease(Runtime& runtime, const Request& request) {
     auto document = parseJsonObject(request.body);
     if (!document) return std::move(document).error();
     if (auto known = rejectUnknownFields(document.value(), {"ttl_s"}); !known) return std::move(known).error();
-    auto ttl = optionalUint(document.value(), "ttl_s", 1, kMaxTtlSeconds);
+    auto ttl = optionalUint(document.value(), "ttl_s", 1, limits::kMaxLeaseTtlSeconds);
     if (!ttl) return std::move(ttl).error();
     if (!ttl.value()) return makeError(ErrorCode::InvalidArgument, "field 'ttl_s' is required");
     auto pool = runtime.poolOfLease(id);
@@ -208,9 +207,7 @@ Result<Response> compatStatus(Runtime& runtime) {
     JsonWriter json;
     json.beginArray();
     if (PoolManager* pool = compatPool(runtime)) {
-        auto service = runtime.site(pool->site());
-        if (!service) return std::move(service).error();
-        auto vms = service.value()->list();
+        auto vms = runtime.vms(pool->site()).and_then([](VmService* service) { return service->list(); });
         if (!vms) return std::move(vms).error();
         for (const auto& name : pool->vmNames()) {
             const auto it = std::find_if(vms->begin(), vms->end(), [&](const VmView& v) { return v.domain.name == name; });
@@ -234,7 +231,7 @@ Result<Response> compatAllocate(Runtime& runtime, const Request& request) {
     if (!document) return std::move(document).error();
     auto owner = optionalString(document.value(), "owner");
     if (!owner) return std::move(owner).error();
-    auto ttl = optionalUint(document.value(), "ttl_s", 1, kMaxTtlSeconds);
+    auto ttl = optionalUint(document.value(), "ttl_s", 1, limits::kMaxLeaseTtlSeconds);
     if (!ttl) return std::move(ttl).error();
 
     AllocateRequest allocation;

@@ -68,21 +68,8 @@ void addSessionRoutes(Router& router, const RouteContext& context) {
 
     router.add("GET", "/api/v1/sessions", [&rt](Request& r) { return listSessions(rt, r); });
     router.add("GET", "/api/v1/sessions/{id}/cast", [&rt](Request& r) { return castFile(rt, r); });
-    router.add("GET", "/sessions/{id}", [webDir](Request&) -> Result<Response> {
-        auto page = serveFile(webDir, "replay.html");
-        if (!page) return page;
-        // The URL may carry an access token: keep it out of caches and other sites' Referer headers.
-        page->headers.emplace_back("Cache-Control", "no-store");
-        page->headers.emplace_back("Referrer-Policy", "no-referrer");
-        return page;
-    });
-    router.add("GET", "/static/asciinema-player/{file}", [webDir](Request& r) -> Result<Response> {
-        auto file = serveFile(webDir + "/node_modules/asciinema-player/dist/bundle", r.param("file"));
-        if (!file && file.error().code == ErrorCode::NotFound)
-            return makeError(ErrorCode::NotFound, file.error().message +
-                                                      " (asciinema-player assets come from npm: scripts/setup.sh installs them)");
-        return file;
-    });
+    router.add("GET", "/sessions/{id}", [webDir](Request&) { return servePrivatePage(webDir, "replay.html"); });
+    addAssetRoute(router, "/static/asciinema-player", webDir, {"asciinema-player/dist/bundle"}, "asciinema-player");
 }
 
 }  // namespace paddock::server

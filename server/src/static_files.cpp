@@ -70,4 +70,25 @@ Result<Response> serveFile(const std::string& root, std::string_view relative) {
     return response;
 }
 
+Result<Response> servePrivatePage(const std::string& webDir, std::string_view page) {
+    auto file = serveFile(webDir, page);
+    if (!file) return file;
+    file->headers.emplace_back("Cache-Control", "no-store");
+    file->headers.emplace_back("Referrer-Policy", "no-referrer");
+    return file;
+}
+
+void addAssetRoute(Router& router, const std::string& prefix, const std::string& webDir, std::vector<std::string> dirs,
+                   const std::string& package) {
+    router.add("GET", prefix + "/{file}", [webDir, dirs = std::move(dirs), package](Request& r) -> Result<Response> {
+        Result<Response> file = makeError(ErrorCode::NotFound, "no such file: " + r.param("file"));
+        for (const auto& dir : dirs) {
+            file = serveFile(webDir + "/node_modules/" + dir, r.param("file"));
+            if (file || file.error().code != ErrorCode::NotFound) return file;
+        }
+        return makeError(ErrorCode::NotFound,
+                         file.error().message + " (" + package + " assets come from npm: scripts/setup.sh installs them)");
+    });
+}
+
 }  // namespace paddock::server

@@ -110,8 +110,7 @@ void StatusStreams::run() {
         for (const auto& [id, stream] : due) {
             auto& view = views[{stream.site, stream.vm}];
             if (!view) {
-                auto service = runtime_.site(stream.site);
-                view = service ? service.value()->get(stream.vm) : Result<VmView>(std::move(service).error());
+                view = runtime_.vms(stream.site).and_then([&](VmService* vms) { return vms->get(stream.vm); });
             }
             const Result<VmView>& vm = *view;
             if (!vm) {

@@ -5,8 +5,6 @@
 #include "paddock/server/routes.hpp"
 #include "paddock/server/static_files.hpp"
 
-#include <map>
-
 namespace paddock::server {
 
 namespace {
@@ -17,18 +15,11 @@ void writeStrings(JsonWriter& json, const std::vector<std::string>& items) {
     json.endArray();
 }
 
-bool siteReachable(Runtime& runtime, const std::string& name) {
-    auto service = runtime.site(name);
-    if (!service) return false;
-    auto connection = service.value()->connection();
-    return connection && connection.value()->isAlive();
-}
-
 Result<Response> healthz(Runtime& runtime) {
     std::vector<std::pair<std::string, bool>> reachability;
     bool allReachable = true;
-    for (const auto& site : runtime.config().sites) {
-        reachability.emplace_back(site.name, siteReachable(runtime, site.name));
+    for (Site* site : runtime.sites()) {
+        reachability.emplace_back(site->name(), site->reachable());
         allReachable = allReachable && reachability.back().second;
     }
     JsonWriter json;
@@ -66,16 +57,16 @@ Result<Response> plugins(Runtime& runtime) {
 }
 
 Result<Response> sites(Runtime& runtime) {
-    std::map<std::string, SiteStatus> statuses;
-    for (auto& status : runtime.sites()) statuses[status.name] = std::move(status);
     JsonWriter json;
     json.beginObject().key("sites").beginArray();
-    for (const auto& site : runtime.config().sites) {
+    for (Site* where : runtime.sites()) {
+        const SiteConfig& site = where->config();
+        const SiteStatus status = where->status();
         json.beginObject()
             .field("name", site.name)
             .field("backend", site.backend)
             .field("uri", site.uri)
-            .field("reachable", siteReachable(runtime, site.name))
+            .field("reachable", status.reachable)
             .field("domain_type", site.domain_type)
             .field("storage_pool", site.storage_pool)
             .field("network_mode", site.network_mode)
@@ -87,8 +78,8 @@ Result<Response> sites(Runtime& runtime) {
         for (const auto& t : site.templates) json.value(t.name);
         json.endArray();
         json.key("host");
-        if (const auto it = statuses.find(site.name); it != statuses.end()) {
-            const HostInfo& host = it->second.host;
+        if (status.reachable) {
+            const HostInfo& host = status.host;
             json.beginObject()
                 .field("hypervisor", host.hypervisor)
                 .field("hostname", host.hostname)
@@ -127,13 +118,7 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
         return jsonResponse(200, std::string(openApiDocument()));
     });
     router.add("GET", "/docs", [webDir](Request&) { return serveFile(webDir, "docs.html"); });
-    router.add("GET", "/static/swagger-ui/{file}", [webDir](Request& request) -> Result<Response> {
-        auto file = serveFile(webDir + "/node_modules/swagger-ui-dist", request.param("file"));
-        if (!file && file.error().code == ErrorCode::NotFound)
-            return makeError(ErrorCode::NotFound, file.error().message +
-                                                      " (Swagger UI assets come from npm: scripts/setup.sh installs them)");
-        return file;
-    });
+    addAssetRoute(router, "/static/swagger-ui", webDir, {"swagger-ui-dist"}, "Swagger UI");
     router.add("GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); });
     router.add("GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); });
 }

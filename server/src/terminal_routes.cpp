@@ -16,39 +16,27 @@ namespace paddock::server {
 namespace {
 
 struct TerminalTarget {
-    VmService* service = nullptr;
+    Site* site = nullptr;
     std::string actor;
 };
 
-// Who may open the terminal of `name`: the holder of a console ticket for it, or an
-// operator/admin token (the dispatcher has checked the role when no ticket was given).
+// Where the terminal of `name` is and who opens it: the holder of a console ticket (redeemed
+// by the dispatcher for this VM), or an operator/admin token (role checked by the dispatcher).
 // `site`: where to look without a ticket (nullopt: the default site, as the compat routes do).
-Result<TerminalTarget> resolveTarget(Runtime& rt, ConsoleTickets& tickets, const Request& r,
-                                     const std::optional<std::optional<std::string>>& site) {
-    const std::string& name = r.param("name");
-    TerminalTarget target;
-    if (const auto ticket = r.queryValue("ticket")) {
-        auto grant = tickets.redeem(*ticket, name);
-        if (!grant) return std::move(grant).error();
-        auto service = rt.site(grant->site);
-        if (!service) return std::move(service).error();
-        target.service = service.value();
-        target.actor = grant->issued_by + " (console ticket)";
+Result<TerminalTarget> resolveTarget(Runtime& rt, const Request& r, const std::optional<std::optional<std::string>>& site) {
+    std::optional<std::string> where;
+    if (r.grant) {
+        where = r.grant->site;
+    } else if (site) {
+        where = *site;
     } else {
-        if (r.identity.role < Role::Operator) return makeError(ErrorCode::Forbidden, "opening a terminal needs an operator token or a console ticket");
-        if (site) {
-            auto located = locateVm(rt, *site, name);
-            if (!located) return std::move(located).error();
-            target.service = located->service;
-        } else {
-            auto service = rt.site();
-            if (!service) return std::move(service).error();
-            target.service = service.value();
-        }
-        target.actor = r.identity.name;
+        auto fallback = rt.site();
+        if (!fallback) return std::move(fallback).error();
+        where = fallback.value()->name();
     }
-    if (auto vm = target.service->get(name); !vm) return std::move(vm).error();
-    return target;
+    return locateVm(rt, where, r.param("name")).map([&](LocatedVm located) {
+        return TerminalTarget{located.site, r.identity.name};
+    });
 }
 
 Result<uint16_t> dimension(const Request& r, const char* name, uint16_t fallback) {
@@ -61,30 +49,23 @@ Result<uint16_t> dimension(const Request& r, const char* name, uint16_t fallback
     return clampTerminalDimension(value);
 }
 
-Response upgradeTo(std::function<void(Poco::Net::WebSocket&)> handOver) {
-    Response response;
-    response.status = 101;
-    response.upgrade = std::move(handOver);
-    return response;
-}
-
 Result<Response> openTerminal(Runtime& rt, const TerminalContext& terminal, Request& r, TerminalProtocol protocol) {
     const auto site = protocol == TerminalProtocol::Native ? std::optional<std::optional<std::string>>(r.queryValue("site"))
                                                            : std::nullopt;
-    auto target = resolveTarget(rt, terminal.tickets, r, site);
+    auto target = resolveTarget(rt, r, site);
     if (!target) return std::move(target).error();
     auto cols = dimension(r, "cols", 80);
     if (!cols) return std::move(cols).error();
     auto rows = dimension(r, "rows", 24);
     if (!rows) return std::move(rows).error();
     TerminalRequest request;
-    request.service = target->service;
+    request.site = target->site;
     request.vm = r.param("name");
     request.owner = r.queryValue("owner").value_or("");
     request.actor = target->actor;
     request.cols = cols.value();
     request.rows = rows.value();
-    return upgradeTo([&bridge = terminal.bridge, route = r.route, request, protocol](Poco::Net::WebSocket& socket) {
+    return upgradeResponse([&bridge = terminal.bridge, route = r.route, request, protocol](Poco::Net::WebSocket& socket) {
         bridge.attach(socket, route, request, protocol);
     });
 }
@@ -94,12 +75,6 @@ std::string baseUrl(const Request& r, bool websocket) {
     const bool tls = r.header("x-forwarded-proto").value_or("") == "https";
     const std::string scheme = websocket ? (tls ? "wss" : "ws") : (tls ? "https" : "http");
     return scheme + "://" + r.header("host").value_or("127.0.0.1");
-}
-
-Result<Response> withAssetHint(Result<Response> file) {
-    if (!file && file.error().code == ErrorCode::NotFound)
-        return makeError(ErrorCode::NotFound, file.error().message + " (xterm.js assets come from npm: scripts/setup.sh installs them)");
-    return file;
 }
 
 }  // namespace
@@ -112,7 +87,7 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
         auto located = locateVm(rt, r.queryValue("site"), r.param("name"));
         if (!located) return std::move(located).error();
         const std::string& name = r.param("name");
-        const std::string site = located->service->site().name;
+        const std::string site = located->site->name();
         auto ticket = terminal.tickets.issue(site, name, r.identity.name);
         if (!ticket) return std::move(ticket).error();
         JsonWriter json;
@@ -139,23 +114,9 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
         [&rt, terminal](Request& r) { return openTerminal(rt, terminal, r, TerminalProtocol::Compat); }, Role::Operator,
         true);
 
-    router.add("GET", "/console/{name}", [webDir](Request&) -> Result<Response> {
-        auto page = serveFile(webDir, "console.html");
-        if (!page) return page;
-        // The URL carries a ticket: keep it out of caches and other sites' Referer headers.
-        page->headers.emplace_back("Cache-Control", "no-store");
-        page->headers.emplace_back("Referrer-Policy", "no-referrer");
-        return page;
-    });
-    router.add("GET", "/static/xterm/{file}", [webDir](Request& r) -> Result<Response> {
-        const std::string root = webDir + "/node_modules/@xterm/xterm";
-        auto file = serveFile(root + "/lib", r.param("file"));
-        if (!file && file.error().code == ErrorCode::NotFound) file = serveFile(root + "/css", r.param("file"));
-        return withAssetHint(std::move(file));
-    });
-    router.add("GET", "/static/xterm-addon-fit/{file}", [webDir](Request& r) -> Result<Response> {
-        return withAssetHint(serveFile(webDir + "/node_modules/@xterm/addon-fit/lib", r.param("file")));
-    });
+    router.add("GET", "/console/{name}", [webDir](Request&) { return servePrivatePage(webDir, "console.html"); });
+    addAssetRoute(router, "/static/xterm", webDir, {"@xterm/xterm/lib", "@xterm/xterm/css"}, "xterm.js");
+    addAssetRoute(router, "/static/xterm-addon-fit", webDir, {"@xterm/addon-fit/lib"}, "xterm.js");
 }
 
 }  // namespace paddock::server

@@ -1,13 +1,11 @@
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/vm_requests.hpp"
 #include "paddock/server/vm_views.hpp"
 
 namespace paddock::server {
 
 namespace {
-
-constexpr uint64_t kMinVcpus = 1, kMaxVcpus = 64;
-constexpr uint64_t kMinMemoryMb = 64, kMaxMemoryMb = 262144;
 
 Response vmResponse(int status, const VmView& vm) {
     JsonWriter json;
@@ -23,22 +21,18 @@ Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::st
 }
 
 Result<Response> listVms(Runtime& runtime, const Request& request) {
-    std::vector<VmService*> services;
+    std::vector<Site*> sites;
     if (const auto site = request.queryValue("site")) {
-        auto service = runtime.site(*site);
-        if (!service) return std::move(service).error();
-        services.push_back(service.value());
+        auto one = runtime.site(*site);
+        if (!one) return std::move(one).error();
+        sites.push_back(one.value());
     } else {
-        for (const auto& site : runtime.config().sites) {
-            auto service = runtime.site(site.name);
-            if (!service) return std::move(service).error();
-            services.push_back(service.value());
-        }
+        sites = runtime.sites();
     }
     JsonWriter json;
     json.beginObject().key("vms").beginArray();
-    for (auto* service : services) {
-        auto vms = service->list();
+    for (Site* site : sites) {
+        auto vms = runtime.vms(site->name()).and_then([](VmService* service) { return service->list(); });
         if (!vms) return std::move(vms).error();
         for (const auto& vm : vms.value()) writeVm(json, vm);
     }
@@ -47,38 +41,11 @@ Result<Response> listVms(Runtime& runtime, const Request& request) {
 }
 
 Result<Response> createVm(Runtime& runtime, const Request& request) {
-    auto document = parseJsonObject(request.body);
-    if (!document) return std::move(document).error();
-    const rapidjson::Value& body = document.value();
-    if (auto known = rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"}); !known)
-        return std::move(known).error();
-
-    auto name = requireString(body, "name");
-    if (!name) return std::move(name).error();
-    auto templateName = optionalString(body, "template");
-    if (!templateName) return std::move(templateName).error();
-    auto vcpus = optionalUint(body, "vcpus", kMinVcpus, kMaxVcpus);
-    if (!vcpus) return std::move(vcpus).error();
-    auto memory = optionalUint(body, "memory_mb", kMinMemoryMb, kMaxMemoryMb);
-    if (!memory) return std::move(memory).error();
-    auto owner = optionalString(body, "owner");
-    if (!owner) return std::move(owner).error();
-    auto start = optionalBool(body, "start");
-    if (!start) return std::move(start).error();
-    auto site = optionalString(body, "site");
-    if (!site) return std::move(site).error();
-
-    auto service = runtime.site(site.value().value_or(request.queryValue("site").value_or("")));
-    if (!service) return std::move(service).error();
-
-    CreateVmRequest create;
-    create.name = name.value();
-    create.template_name = templateName.value();
-    if (vcpus.value()) create.vcpus = static_cast<uint32_t>(*vcpus.value());
-    create.memory_mb = memory.value();
-    create.owner = owner.value();
-    create.start = start.value().value_or(true);
-    auto vm = service.value()->create(create, request.identity.name);
+    auto body = parseCreateBody(request.body, CreateDialect::Native);
+    if (!body) return std::move(body).error();
+    auto vms = runtime.vms(body->site.value_or(request.queryValue("site").value_or("")));
+    if (!vms) return std::move(vms).error();
+    auto vm = vms.value()->create(body->request, request.identity.name);
     if (!vm) return std::move(vm).error();
     Response response = vmResponse(201, vm.value());
     response.headers.emplace_back("Location", "/api/v1/vms/" + vm.value().domain.name);
@@ -107,7 +74,7 @@ Result<Response> stopVm(Runtime& runtime, const Request& request) {
     if (!force) return std::move(force).error();
     auto located = locate(runtime, request, name);
     if (!located) return std::move(located).error();
-    VmService& service = *located.value().service;
+    VmService& service = *located.value().vms;
 
     StopOutcome outcome = StopOutcome::AlreadyStopped;
     if (force.value()) {
@@ -135,7 +102,7 @@ Result<Response> actOnVm(Runtime& runtime, const Request& request, Operation ope
     const std::string& name = request.param("name");
     auto located = locate(runtime, request, name);
     if (!located) return std::move(located).error();
-    VmService& service = *located.value().service;
+    VmService& service = *located.value().vms;
     if (Status done = operation(service, name, request.identity.name); !done) return std::move(done).error();
     auto vm = service.get(name);
     if (!vm) return std::move(vm).error();
@@ -157,7 +124,7 @@ void addVmRoutes(Router& router, const RouteContext& context) {
         const std::string& name = r.param("name");
         auto located = locate(rt, r, name);
         if (!located) return std::move(located).error();
-        if (auto removed = located.value().service->remove(name, r.identity.name); !removed)
+        if (auto removed = located.value().vms->remove(name, r.identity.name); !removed)
             return std::move(removed).error();
         JsonWriter json;
         json.beginObject().field("status", "deleted").field("name", name).endObject();

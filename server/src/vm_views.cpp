@@ -3,20 +3,17 @@
 namespace paddock::server {
 
 Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name) {
-    if (site) {
-        auto service = runtime.site(*site);
-        if (!service) return std::move(service).error();
-        auto vm = service.value()->get(name);
-        if (!vm) return std::move(vm).error();
-        return LocatedVm{service.value(), std::move(vm.value())};
-    }
+    const auto lookIn = [&](Site* where) -> Result<LocatedVm> {
+        auto vms = runtime.vms(where->name());
+        if (!vms) return std::move(vms).error();
+        return vms.value()->get(name).map([&](VmView vm) { return LocatedVm{where, vms.value(), std::move(vm)}; });
+    };
+    if (site) return runtime.site(*site).and_then(lookIn);
     std::optional<Error> firstFailure;
-    for (const auto& configured : runtime.config().sites) {
-        auto service = runtime.site(configured.name);
-        if (!service) return std::move(service).error();
-        auto vm = service.value()->get(name);
-        if (vm) return LocatedVm{service.value(), std::move(vm.value())};
-        if (vm.error().code != ErrorCode::NotFound && !firstFailure) firstFailure = vm.error();
+    for (Site* candidate : runtime.sites()) {
+        auto found = lookIn(candidate);
+        if (found) return found;
+        if (found.error().code != ErrorCode::NotFound && !firstFailure) firstFailure = found.error();
     }
     if (firstFailure) return *firstFailure;
     return makeError(ErrorCode::NotFound, "VM '" + name + "' not found");

@@ -7,17 +7,6 @@
 
 namespace paddock::server {
 
-namespace {
-
-Response upgradeTo(std::function<void(Poco::Net::WebSocket&)> handOver) {
-    Response response;
-    response.status = 101;
-    response.upgrade = std::move(handOver);
-    return response;
-}
-
-}  // namespace
-
 void addWebSocketRoutes(Router& router, const RouteContext& context, const StreamContext& streams) {
     Runtime& rt = context.runtime;
     StatusStreams& status = streams.status;
@@ -26,24 +15,24 @@ void addWebSocketRoutes(Router& router, const RouteContext& context, const Strea
     router.addWebSocket("/api/v1/vms/{name}/status", [&rt, &status](Request& r) -> Result<Response> {
         auto located = locateVm(rt, r.queryValue("site"), r.param("name"));
         if (!located) return std::move(located).error();
-        const std::string site = located.value().service->site().name;
-        return upgradeTo([&status, route = r.route, site, name = r.param("name")](Poco::Net::WebSocket& socket) {
+        const std::string site = located.value().site->name();
+        return upgradeResponse([&status, route = r.route, site, name = r.param("name")](Poco::Net::WebSocket& socket) {
             status.attach(socket, route, site, name, StatusFormat::Native);
         });
     });
 
     router.addWebSocket("/api/v1/events", [&events](Request& r) -> Result<Response> {
-        return upgradeTo([&events, route = r.route](Poco::Net::WebSocket& socket) { events.attach(socket, route); });
+        return upgradeResponse([&events, route = r.route](Poco::Net::WebSocket& socket) { events.attach(socket, route); });
     });
 
     // Compat: the default site, like the rest of the earlier VM manager's routes.
     router.addWebSocket("/ws/vm/{name}/status", [&rt, &status](Request& r) -> Result<Response> {
-        auto service = rt.site();
-        if (!service) return std::move(service).error();
-        auto vm = service.value()->get(r.param("name"));
+        auto vms = rt.vms();
+        if (!vms) return std::move(vms).error();
+        auto vm = vms.value()->get(r.param("name"));
         if (!vm) return std::move(vm).error();
-        const std::string site = service.value()->site().name;
-        return upgradeTo([&status, route = r.route, site, name = r.param("name")](Poco::Net::WebSocket& socket) {
+        const std::string site = vm->site;
+        return upgradeResponse([&status, route = r.route, site, name = r.param("name")](Poco::Net::WebSocket& socket) {
             status.attach(socket, route, site, name, StatusFormat::Compat);
         });
     });

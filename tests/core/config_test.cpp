@@ -8,7 +8,13 @@
 #include <cstdlib>
 #include <string>
 
+using paddock::AuthMode;
 using paddock::Config;
+using paddock::DomainType;
+using paddock::EmptyPoolPolicy;
+using paddock::NetworkMode;
+using paddock::PoolMode;
+using paddock::Role;
 using paddock::Environment;
 using paddock::ErrorCode;
 using paddock::parseConfig;
@@ -105,16 +111,16 @@ TEST_CASE("config: absent keys take the documented defaults", "[config]") {
     CHECK(c.paths.log_dir == "logs");
     CHECK(c.paths.plugin_dirs == std::vector<std::string>{"build/plugins"});
     CHECK(c.paths.web_dir == "server/web");
-    CHECK(c.auth.mode == "token");
+    CHECK(c.auth.mode == AuthMode::Token);
     CHECK(c.auth.tokens.empty());
     REQUIRE(c.sites.size() == 1);
     const auto& s = c.sites[0];
     CHECK(s.name == "local");
     CHECK(s.backend == "org.paddock.libvirt-qemu");
     CHECK(s.uri == "qemu:///system");
-    CHECK(s.domain_type == "auto");
+    CHECK(s.domain_type == DomainType::Auto);
     CHECK(s.storage_pool == "default");
-    CHECK(s.network_mode == "none");
+    CHECK(s.network_mode == NetworkMode::None);
     CHECK(s.network_name == "default");
     CHECK(s.default_vcpus == 1);
     CHECK(s.default_memory_mb == 512);
@@ -148,16 +154,16 @@ TEST_CASE("config: every key of a full file is read", "[config]") {
     REQUIRE(c.auth.tokens.size() == 2);
     CHECK(c.auth.tokens[0].name == "ci");
     CHECK(c.auth.tokens[0].token == "0123456789abcdef0123");
-    CHECK(c.auth.tokens[0].role == "operator");
-    CHECK(c.auth.tokens[1].role == "viewer");
+    CHECK(c.auth.tokens[0].role == Role::Operator);
+    CHECK(c.auth.tokens[1].role == Role::Viewer);
     REQUIRE(c.sites.size() == 2);
     const auto& s = c.sites[0];
     CHECK(s.name == "lab-1");
     CHECK(s.backend == "org.example.test");
     CHECK(s.uri == "test:///default");
-    CHECK(s.domain_type == "qemu");
+    CHECK(s.domain_type == DomainType::Qemu);
     CHECK(s.storage_pool == "default-pool");
-    CHECK(s.network_mode == "network");
+    CHECK(s.network_mode == NetworkMode::Network);
     CHECK(s.network_name == "labnet");
     CHECK(s.default_vcpus == 2);
     CHECK(s.default_memory_mb == 1024);
@@ -188,12 +194,12 @@ TEST_CASE("config: the repository's config/paddock.yaml parses", "[config]") {
     INFO((result ? std::string("ok") : result.error().message));
     REQUIRE(result.ok());
     CHECK(result->server.port == 8000);
-    CHECK(result->auth.mode == "token");
+    CHECK(result->auth.mode == AuthMode::Token);
     CHECK(result->auth.tokens.empty());
     REQUIRE(result->sites.size() == 1);
     CHECK(result->sites[0].name == "local");
     CHECK(result->sites[0].storage_pool == "paddock");
-    CHECK(result->sites[0].network_mode == "user");
+    CHECK(result->sites[0].network_mode == NetworkMode::User);
 }
 
 TEST_CASE("config: loadConfig reads a file and names a missing one", "[config]") {
@@ -248,11 +254,11 @@ TEST_CASE("config: numbers are checked for type and range", "[config]") {
                Contains("server.threads: 99999999999999999999999 is out of range 1..1024"));
     CHECK_THAT(parseError("server:\n  max_body_bytes: 0\n" + kMinimal), Contains("server.max_body_bytes: 0 is out of range 1.."));
     CHECK_THAT(parseError("server:\n  threads: 0\n" + kMinimal), Contains("server.threads: 0 is out of range 1..1024"));
-    CHECK_THAT(parseError(siteWith("    default_vcpus: 0\n")), Contains("sites[0].default_vcpus: 0 is out of range 1..1024"));
+    CHECK_THAT(parseError(siteWith("    default_vcpus: 0\n")), Contains("sites[0].default_vcpus: 0 is out of range 1..64"));
     CHECK_THAT(parseError(siteWith("    default_memory_mb: 63\n")), Contains("sites[0].default_memory_mb: 63 is out of range 64.."));
     CHECK_THAT(parseError(templateWith("        memory_mb: 32\n")),
                Contains("sites[0].templates[0].memory_mb: 32 is out of range 64..") && Contains("or 0 for the default"));
-    CHECK_THAT(parseError(templateWith("        vcpus: 5000\n")), Contains("sites[0].templates[0].vcpus: 5000 is out of range 1..1024"));
+    CHECK_THAT(parseError(templateWith("        vcpus: 5000\n")), Contains("sites[0].templates[0].vcpus: 5000 is out of range 1..64"));
     const Config c = parseOk(templateWith("        vcpus: 0\n        memory_mb: 0\n"));
     CHECK(c.sites[0].templates[0].vcpus == 0);
     CHECK(c.sites[0].templates[0].memory_mb == 0);
@@ -297,7 +303,7 @@ TEST_CASE("config: tokens", "[config]") {
     CHECK_THAT(parseError(shortToken), Contains("auth.tokens[0].token: tokens must be at least 16 characters long (at test.yaml:3)"));
     CHECK_THAT(parseError(shortToken), !Contains("short"));
     // Without authentication the tokens are unused, so their length does not matter.
-    CHECK(parseOk("auth:\n  mode: none\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal).auth.mode == "none");
+    CHECK(parseOk("auth:\n  mode: none\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal).auth.mode == AuthMode::None);
 
     const std::string twice =
         "auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: b, token: 0123456789abcdef}\n" + kMinimal;
@@ -306,7 +312,7 @@ TEST_CASE("config: tokens", "[config]") {
     CHECK_THAT(parseError("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: a, token: 0123456789abcdeX}\n" + kMinimal),
                Contains("auth.tokens[1].name: duplicate token name 'a'"));
     CHECK_THAT(parseError("auth:\n  tokens:\n    - {token: 0123456789abcdef}\n" + kMinimal), Contains("auth.tokens[0].name: must not be empty"));
-    CHECK(parseOk("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n" + kMinimal).auth.tokens[0].role == "admin");
+    CHECK(parseOk("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n" + kMinimal).auth.tokens[0].role == Role::Admin);
 }
 
 TEST_CASE("config: environment overrides scalar keys", "[config][env]") {
@@ -318,8 +324,8 @@ TEST_CASE("config: environment overrides scalar keys", "[config][env]") {
     CHECK(c.server.port == 9100);
     CHECK(c.server.max_body_bytes == 77);
     CHECK(c.paths.state_dir == "/tmp/st");
-    CHECK(c.auth.mode == "none");
-    CHECK(c.auth.tokens[1].role == "admin");
+    CHECK(c.auth.mode == AuthMode::None);
+    CHECK(c.auth.tokens[1].role == Role::Admin);
     CHECK(c.server.host == "0.0.0.0");
 }
 
@@ -335,7 +341,7 @@ TEST_CASE("config: environment overrides keys of list items", "[config][env]") {
                                      {"PADDOCK_SITES_0_TEMPLATES_1_BASE_IMAGE", "/img/other.qcow2"},
                                      {"PADDOCK_SITES_0_TEMPLATES_0_MEMORY_MB", "128"}});
     CHECK(c.sites[0].uri == "qemu:///session");
-    CHECK(c.sites[1].network_mode == "user");
+    CHECK(c.sites[1].network_mode == NetworkMode::User);
     CHECK(c.sites[0].templates[1].base_image == "/img/other.qcow2");
     CHECK(c.sites[0].templates[0].base_image == "/img/debian.qcow2");
     CHECK(c.sites[0].templates[0].memory_mb == 128);
@@ -405,13 +411,13 @@ TEST_CASE("config: pools", "[config][pool]") {
     CHECK(p.template_name == "t");
     CHECK(p.min_idle == 2);
     CHECK(p.max_total == 5);
-    CHECK(p.mode == "saved");
+    CHECK(p.mode == PoolMode::Saved);
     CHECK(p.max_per_owner == 0);
-    CHECK(p.on_empty == "cold");
+    CHECK(p.on_empty == EmptyPoolPolicy::Cold);
     CHECK(p.default_ttl_s == 60);
     CHECK(p.max_ttl_s == 120);
     const auto& d = c.sites[0].pools[1];
-    CHECK((d.template_name.empty() && d.min_idle == 1 && d.max_total == 4 && d.mode == "running" && d.on_empty == "503"));
+    CHECK((d.template_name.empty() && d.min_idle == 1 && d.max_total == 4 && d.mode == PoolMode::Running && d.on_empty == EmptyPoolPolicy::Refuse));
     CHECK(parseOk(site + "      - {name: lab}\n", {{"PADDOCK_SITES_0_POOLS_0_MIN_IDLE", "3"}}).sites[0].pools[0].min_idle == 3);
 
     CHECK_THAT(parseError(site + "      - {name: lab, template: nope}\n"),

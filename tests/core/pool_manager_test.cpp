@@ -38,7 +38,7 @@ PoolConfig poolConfig(const std::string& mode, uint32_t minIdle, uint32_t maxTot
     PoolConfig p;
     p.name = "lab";
     p.template_name = "tiny";
-    p.mode = mode;
+    p.mode = parseEnum<PoolMode>(mode).value();
     p.min_idle = minIdle;
     p.max_total = maxTotal;
     p.max_per_owner = 0;
@@ -60,16 +60,17 @@ struct PoolSite {
         t.base_image = kBaseImage;
         t.memory_mb = 128;
         cfg.templates.push_back(t);
-        service = std::make_unique<VmService>(cfg, plugin.value(), audit, metrics, events, SshIdentity{});
-        REQUIRE(service->connect().ok());
-        connection = service->connection().value();
+        site = std::make_unique<Site>(cfg, plugin.value(), events, SshIdentity{}, metrics);
+        REQUIRE(site->connect().ok());
+        service = std::make_unique<VmService>(*site, audit, metrics);
+        connection = site->connection().value();
     }
 
     std::unique_ptr<PoolManager> makePool(const PoolConfig& config) {
         PoolManager::Options options;
         options.reconcile_interval = 100ms;
         options.workers = 4;
-        auto pool = std::make_unique<PoolManager>(config, *service, audit, poolMetrics, operations, events, options);
+        auto pool = std::make_unique<PoolManager>(config, *site, *service, audit, poolMetrics, operations, options);
         pool->start();
         return pool;
     }
@@ -87,7 +88,8 @@ struct PoolSite {
     PoolMetrics poolMetrics{*metrics.registry()};
     OperationRegistry operations;
     std::shared_ptr<EventHub> events = EventHub::create();
-    std::unique_ptr<VmService> service;
+    std::unique_ptr<Site> site;
+    std::unique_ptr<VmService> service;   // declared after the site it uses: destroyed first
     std::shared_ptr<BackendConnection> connection;
 };
 
@@ -179,7 +181,7 @@ TEST_CASE("100 concurrent allocations never hand one VM to two owners", "[pool][
     const auto onEmpty = GENERATE(std::string("503"), std::string("cold"));
     INFO("on_empty " << onEmpty);
     auto cfg = poolConfig("running", 10, 15);
-    cfg.on_empty = onEmpty;
+    cfg.on_empty = parseEnum<EmptyPoolPolicy>(onEmpty).value();
     auto pool = site.makePool(cfg);
     REQUIRE(eventually([&] { return settled(*pool, 10); }));
 
@@ -260,7 +262,7 @@ TEST_CASE("an empty pool answers Unavailable, or a cold operation when configure
         CHECK_THAT(failure(a).message, Catch::Contains("no idle VM"));
     }
     SECTION("cold") {
-        cfg.on_empty = "cold";
+        cfg.on_empty = EmptyPoolPolicy::Cold;
         auto pool = site.makePool(cfg);
         REQUIRE(eventually([&] { return pool->status().recovered; }));
         auto a = pool->allocate(forOwner("alice"));

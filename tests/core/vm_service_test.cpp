@@ -25,15 +25,17 @@ struct TestSite {
         cfg.name = "test";
         cfg.uri = "test:///default";
         if (cfg.storage_pool == SiteConfig{}.storage_pool) cfg.storage_pool = "default-pool";
-        service = std::make_unique<VmService>(cfg, plugin.value(), audit, metrics, events, SshIdentity{});
-        REQUIRE(service->connect().ok());
-        connection = service->connection().value();
+        site = std::make_unique<Site>(cfg, plugin.value(), events, SshIdentity{}, metrics);
+        REQUIRE(site->connect().ok());
+        service = std::make_unique<VmService>(*site, audit, metrics);
+        connection = site->connection().value();
     }
     PluginHost host;
     AuditLog audit{""};
     CoreMetrics metrics;
     std::shared_ptr<EventHub> events = EventHub::create();
-    std::unique_ptr<VmService> service;
+    std::unique_ptr<Site> site;
+    std::unique_ptr<VmService> service;   // declared after the site it uses: destroyed first
     std::shared_ptr<BackendConnection> connection;
 };
 
@@ -195,7 +197,7 @@ TEST_CASE("operations on unknown VMs are NotFound", "[vm_service]") {
 
 TEST_CASE("user-mode VMs get distinct SSH forward ports recorded in metadata", "[vm_service]") {
     SiteConfig cfg;
-    cfg.network_mode = "user";
+    cfg.network_mode = NetworkMode::User;
     cfg.ssh_port_min = static_cast<uint16_t>(test::freeLoopbackPort());
     cfg.ssh_port_max = cfg.ssh_port_min;  // room for exactly one VM
     cfg.ready_timeout_s = 1;
@@ -251,7 +253,7 @@ TEST_CASE("lifecycle events are published for changes made behind Paddock's back
 
 TEST_CASE("a dropped hypervisor connection answers Unavailable, then heals", "[vm_service][reconnect]") {
     TestSite site;
-    site.service->link().dropForTest();
+    site.site->dropConnectionForTest();
     auto during = site.service->list();
     REQUIRE_FALSE(during.ok());
     CHECK(failure(during).code == ErrorCode::Unavailable);

@@ -1,5 +1,8 @@
 #include "paddock/core/audit_log.hpp"
 
+#include "paddock/core/iso_time.hpp"
+#include "paddock/core/json_writer.hpp"
+
 #include <boost/filesystem.hpp>
 
 #include <fcntl.h>
@@ -8,48 +11,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <stdexcept>
 
 namespace paddock {
-
-namespace {
-
-void appendJsonString(std::string& out, const std::string& s) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
-}
-
-std::string isoNow() {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
-}
-
-}  // namespace
 
 AuditLog::AuditLog(std::string path) : path_(std::move(path)) {
     if (path_.empty()) return;
@@ -70,23 +34,17 @@ AuditLog::~AuditLog() {
 }
 
 void AuditLog::write(const AuditRecord& r) {
-    std::string line = "{\"time\":";
-    appendJsonString(line, isoNow());
-    const std::pair<const char*, const std::string*> fields[] = {
-        {"actor", &r.actor}, {"site", &r.site}, {"vm", &r.vm}, {"action", &r.action}, {"result", &r.result}};
-    for (const auto& [key, value] : fields) {
-        line += ",\"";
-        line += key;
-        line += "\":";
-        appendJsonString(line, *value);
-    }
-    line += ",\"error\":";
-    if (r.error.empty()) {
-        line += "null";
-    } else {
-        appendJsonString(line, r.error);
-    }
-    line += '}';
+    JsonWriter json;
+    json.beginObject()
+        .field("time", isoTimeMillis(std::chrono::system_clock::now()))
+        .field("actor", r.actor)
+        .field("site", r.site)
+        .field("vm", r.vm)
+        .field("action", r.action)
+        .field("result", r.result);
+    json.key("error").stringOrNull(r.error);
+    json.endObject();
+    const std::string line = json.str();
 
     std::lock_guard lock(mutex_);
     last_ = line;

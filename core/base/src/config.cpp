@@ -1,5 +1,6 @@
 #include "paddock/core/config.hpp"
 
+#include "paddock/core/limits.hpp"
 #include "paddock/core/names.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -35,9 +36,6 @@ constexpr std::array<std::string_view, 3> kNonConfigVariables = {
     "PADDOCK_LOG_LEVEL",
 };
 
-constexpr uint64_t kMaxVcpus = 1024;
-constexpr uint64_t kMinMemoryMb = 64;
-constexpr uint64_t kMaxMemoryMb = 16ULL * 1024 * 1024;
 constexpr uint64_t kMinTokenLength = 16;
 
 // The readers recurse through nested sections and lists; one file-local exception unwinds
@@ -329,6 +327,16 @@ public:
         fail(problem(key, "'" + out + "' is not one of: " + list, raw));
     }
 
+    // A word from the enum's table (enum_names.hpp).
+    template <class E>
+    void choice(const char* key, E& out) {
+        const auto raw = scalar(key, "a string");
+        if (!raw) return;
+        const auto value = parseEnum<E>(raw->text);
+        if (!value) fail(problem(key, "'" + raw->text + "' is not one of: " + enumChoices<E>(), raw));
+        out = *value;
+    }
+
     // `allowZero`: 0 is accepted outside [min, max] because it means "use the default".
     template <class T>
     void uint(const char* key, T& out, uint64_t min, uint64_t max = std::numeric_limits<T>::max(), bool allowZero = false) {
@@ -534,11 +542,11 @@ void readRecording(Section& s, RecordingConfig& c) {
 void readToken(Section& s, TokenConfig& c) {
     s.string("name", c.name, 1);
     s.string("token", c.token, 1);
-    s.oneOf("role", c.role, {"admin", "operator", "viewer"});
+    s.choice("role", c.role);
 }
 
 void readAuth(Section& s, AuthConfig& c) {
-    s.oneOf("mode", c.mode, {"token", "none"});
+    s.choice("mode", c.mode);
     s.list("tokens", c.tokens, readToken);
 }
 
@@ -549,8 +557,8 @@ void readTemplate(Section& s, TemplateConfig& c) {
     s.string("kernel", c.kernel);
     s.string("initrd", c.initrd);
     s.string("cmdline", c.cmdline);
-    s.uint("vcpus", c.vcpus, 1, kMaxVcpus, true);
-    s.uint("memory_mb", c.memory_mb, kMinMemoryMb, kMaxMemoryMb, true);
+    s.uint("vcpus", c.vcpus, limits::kMinVcpus, limits::kMaxVcpus, true);
+    s.uint("memory_mb", c.memory_mb, limits::kMinMemoryMb, limits::kMaxMemoryMb, true);
 }
 
 void readPool(Section& s, PoolConfig& c) {
@@ -558,23 +566,23 @@ void readPool(Section& s, PoolConfig& c) {
     s.string("template", c.template_name);
     s.uint("min_idle", c.min_idle, 0, 10000);
     s.uint("max_total", c.max_total, 1, 10000);
-    s.oneOf("mode", c.mode, {"running", "saved", "shutoff"});
+    s.choice("mode", c.mode);
     s.uint("max_per_owner", c.max_per_owner, 0, 10000);
-    s.oneOf("on_empty", c.on_empty, {"503", "cold"});
-    s.uint("default_ttl_s", c.default_ttl_s, 1, 31536000);
-    s.uint("max_ttl_s", c.max_ttl_s, 1, 31536000);
+    s.choice("on_empty", c.on_empty);
+    s.uint("default_ttl_s", c.default_ttl_s, 1, limits::kMaxLeaseTtlSeconds);
+    s.uint("max_ttl_s", c.max_ttl_s, 1, limits::kMaxLeaseTtlSeconds);
 }
 
 void readSite(Section& s, SiteConfig& c) {
     s.name("name", c.name, "site name");
     s.string("backend", c.backend, 1);
     s.string("uri", c.uri, 1);
-    s.oneOf("domain_type", c.domain_type, {"auto", "kvm", "qemu"});
+    s.choice("domain_type", c.domain_type);
     s.string("storage_pool", c.storage_pool, 1);
-    s.oneOf("network_mode", c.network_mode, {"none", "user", "network"});
+    s.choice("network_mode", c.network_mode);
     s.string("network_name", c.network_name, 1);
-    s.uint("default_vcpus", c.default_vcpus, 1, kMaxVcpus);
-    s.uint("default_memory_mb", c.default_memory_mb, kMinMemoryMb, kMaxMemoryMb);
+    s.uint("default_vcpus", c.default_vcpus, limits::kMinVcpus, limits::kMaxVcpus);
+    s.uint("default_memory_mb", c.default_memory_mb, limits::kMinMemoryMb, limits::kMaxMemoryMb);
     s.uint("stop_timeout_s", c.stop_timeout_s, 0, 86400);
     s.string("ssh_user", c.ssh_user, 1);
     s.uint("ssh_port_min", c.ssh_port_min, 1024, 65535);
@@ -617,7 +625,7 @@ void checkAuth(const Context& ctx, const AuthConfig& c) {
     for (size_t i = 0; i < c.tokens.size(); ++i) {
         const auto& t = c.tokens[i];
         const KeyPath item{"auth", "tokens", std::to_string(i)};
-        if (c.mode == "token" && t.token.size() < kMinTokenLength)
+        if (c.mode == AuthMode::Token && t.token.size() < kMinTokenLength)
             failAt(ctx, child(item, "token"), "tokens must be at least " + std::to_string(kMinTokenLength) + " characters long");
         if (const auto [it, added] = names.emplace(t.name, i); !added)
             failAt(ctx, child(item, "name"), "duplicate token name '" + t.name + "' (also auth.tokens[" + std::to_string(it->second) + "])");
@@ -653,11 +661,10 @@ void checkPools(const Context& ctx, const SiteConfig& site, const KeyPath& siteP
             failAt(ctx, child(item, "name"), "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
         if (const auto [it, added] = seen.emplace(p.name, site.name); !added)
             failAt(ctx, child(item, "name"), "duplicate pool name '" + p.name + "' (also in site '" + it->second + "'); pool names are global");
-        const std::string& t = p.template_name.empty() ? site.default_template : p.template_name;
-        const bool known = t.empty() ? !site.templates.empty()
-                                     : std::any_of(site.templates.begin(), site.templates.end(),
-                                                   [&](const TemplateConfig& x) { return x.name == t; });
-        if (!known) failAt(ctx, child(item, "template"), "no template named '" + t + "' in this site");
+        if (findTemplate(site, p.template_name) == nullptr) {
+            const std::string& t = p.template_name.empty() ? site.default_template : p.template_name;
+            failAt(ctx, child(item, "template"), t.empty() ? "no template to use: the site has none" : "no template named '" + t + "' in this site");
+        }
         if (p.min_idle > p.max_total)
             failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
         if (p.default_ttl_s > p.max_ttl_s)
@@ -704,6 +711,14 @@ Config readAll(const std::string& yamlText, const Environment& env, const std::s
 }
 
 }  // namespace
+
+const TemplateConfig* findTemplate(const SiteConfig& site, std::string_view name) noexcept {
+    const std::string_view wanted = name.empty() ? std::string_view(site.default_template) : name;
+    if (wanted.empty()) return site.templates.empty() ? nullptr : &site.templates.front();
+    for (const auto& t : site.templates)
+        if (t.name == wanted) return &t;
+    return nullptr;
+}
 
 Environment processEnvironment() {
     Environment env;

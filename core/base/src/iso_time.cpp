@@ -1,5 +1,6 @@
 #include "paddock/core/iso_time.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 namespace paddock {
@@ -11,6 +12,15 @@ std::string isoTime(SystemTime t) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
+}
+
+std::string isoTimeMillis(SystemTime t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    std::string text = isoTime(t);
+    char fraction[8];
+    std::snprintf(fraction, sizeof fraction, ".%03d", static_cast<int>(ms));
+    text.insert(text.size() - 1, fraction);   // before the 'Z'
+    return text;
 }
 
 std::optional<SystemTime> parseIsoTime(const std::string& text) {

@@ -81,6 +81,11 @@ std::string_view domainStateName(DomainState state) noexcept {
     return "nostate";
 }
 
+bool domainIsActive(DomainState s) noexcept {
+    return s == DomainState::Running || s == DomainState::Blocked || s == DomainState::Paused ||
+           s == DomainState::Shutdown || s == DomainState::PmSuspended;
+}
+
 Error errorFromStatus(pdk_status status, const std::string& message) {
     switch (status) {
         case PDK_OK: return makeError(ErrorCode::Internal, "backend reported success as an error");

@@ -1,6 +1,5 @@
 #include "paddock/core/lease.hpp"
 
-#include <random>
 
 namespace paddock {
 
@@ -11,18 +10,6 @@ std::string_view operationStatusName(Operation::Status status) noexcept {
     case Operation::Status::Failed: return "failed";
     }
     return "pending";
-}
-
-std::string randomId(std::string_view prefix, size_t hexDigits) {
-    // Ids double as capabilities in URLs, so they come from the OS's random source.
-    thread_local std::random_device device;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(prefix);
-    while (hexDigits > 0) {
-        uint32_t bits = device();
-        for (int i = 0; i < 8 && hexDigits > 0; ++i, --hexDigits, bits >>= 4) out += kHex[bits & 0xf];
-    }
-    return out;
 }
 
 Operation OperationRegistry::begin(const std::string& pool, const std::string& owner) {

@@ -17,11 +17,6 @@ constexpr auto kReadySlice = std::chrono::milliseconds(250);
 constexpr auto kGraveyardTtl = std::chrono::minutes(5);
 constexpr auto kMaxFillBackoff = std::chrono::seconds(60);
 
-std::string valueOr(const Metadata& m, const char* key) {
-    const auto it = m.find(key);
-    return it == m.end() ? std::string() : it->second;
-}
-
 Status checkText(const std::string& text, const char* what, size_t maxLength, bool required) {
     if (required && text.empty()) return makeError(ErrorCode::InvalidArgument, std::string(what) + " must not be empty");
     if (text.size() > maxLength)
@@ -35,18 +30,17 @@ Status checkText(const std::string& text, const char* what, size_t maxLength, bo
 
 }  // namespace
 
-PoolManager::PoolManager(PoolConfig config, VmService& service, AuditLog& audit, PoolMetrics& metrics,
-                         OperationRegistry& operations, std::shared_ptr<EventHub> events, Options options)
+PoolManager::PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog& audit, PoolMetrics& metrics,
+                         OperationRegistry& operations, Options options)
     : config_(std::move(config)),
-      site_(service.site().name),
-      service_(service),
+      site_(site),
+      vmService_(vms),
       audit_(audit),
       metrics_(metrics),
       operations_(operations),
-      events_(std::move(events)),
       options_(options),
       prefix_(config_.name + "-") {
-    if (options_.ready_timeout.count() == 0) options_.ready_timeout = std::chrono::seconds(service.site().ready_timeout_s);
+    if (options_.ready_timeout.count() == 0) options_.ready_timeout = std::chrono::seconds(site.config().ready_timeout_s);
     if (options_.workers == 0) options_.workers = 1;
 }
 
@@ -58,8 +52,8 @@ void PoolManager::start() {
         if (started_) return;
         started_ = true;
     }
-    subscription_ = events_->subscribe([this](const VmEvent& e) {
-        if (e.site != site_) return;
+    subscription_ = site_.events()->subscribe([this](const VmEvent& e) {
+        if (e.site != site_.name()) return;
         if (e.kind == "connection" || e.vm.rfind(prefix_, 0) == 0) wake();
     });
     reconciler_ = std::thread([this] { reconcileLoop(); });
@@ -123,7 +117,7 @@ void PoolManager::workerLoop() {
 }
 
 void PoolManager::reconcile() {
-    auto conn = service_.connection();
+    auto conn = site_.connection();
     if (!conn) {
         std::lock_guard lock(mutex_);
         lastError_ = conn.error().message;
@@ -143,7 +137,7 @@ void PoolManager::reconcile() {
     }
     if (first) {
         for (const auto& d : domains.value())
-            if (valueOr(d.metadata, meta::kPool) == config_.name) recoverOrAdopt(d, true);
+            if (metaValue(d.metadata, meta::kPool) == config_.name) recoverOrAdopt(d, true);
         {
             std::lock_guard lock(mutex_);
             recovered_ = true;
@@ -161,10 +155,10 @@ void PoolManager::reconcile() {
 // A pool VM found in libvirt that the table does not know: after a restart (atStart), or one
 // made by another process. Leases are taken over as they are; anything half-made is doomed.
 void PoolManager::recoverOrAdopt(const DomainInfo& domain, bool atStart) {
-    const std::string state = valueOr(domain.metadata, meta::kPoolState);
+    const std::string state = metaValue(domain.metadata, meta::kPoolState);
     Entry entry;
     std::string why;
-    if (state == kAllocated && !valueOr(domain.metadata, meta::kLeaseId).empty()) {
+    if (state == kAllocated && !metaValue(domain.metadata, meta::kLeaseId).empty()) {
         entry.state = VmState::Allocated;
         entry.lease = leaseFromMetadata(domain.name, domain.metadata);
         fillSsh(entry.lease);
@@ -187,7 +181,7 @@ void PoolManager::recoverOrAdopt(const DomainInfo& domain, bool atStart) {
 void PoolManager::sync(const std::vector<DomainInfo>& domains, Clock::time_point listedAt) {
     std::map<std::string, const DomainInfo*> ours;
     for (const auto& d : domains)
-        if (valueOr(d.metadata, meta::kPool) == config_.name) ours[d.name] = &d;
+        if (metaValue(d.metadata, meta::kPool) == config_.name) ours[d.name] = &d;
 
     std::vector<std::pair<std::string, std::string>> lost;      // vm, why
     std::vector<const DomainInfo*> strangers;
@@ -241,8 +235,8 @@ void PoolManager::expireLeases() {
         }
     }
     for (const auto& name : expired) {
-        (void)service_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
-        metrics_.countExpiry(site_, config_.name);
+        (void)site_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
+        metrics_.countExpiry(site_.name(), config_.name);
         removeVm(name, "pool_expire", "system");
     }
 }
@@ -285,7 +279,7 @@ void PoolManager::scheduleRefills() {
 std::string PoolManager::newVmName() const { return randomId(prefix_, 8); }
 
 Status PoolManager::waitReady(const std::string& name) {
-    if (!service_.probesSsh()) return {};
+    if (!site_.probesSsh()) return {};
     const auto deadline = Clock::now() + options_.ready_timeout;
     // In slices, so that stop() does not wait for a guest that never answers.
     for (;;) {
@@ -293,7 +287,7 @@ Status PoolManager::waitReady(const std::string& name) {
             std::lock_guard lock(mutex_);
             if (stopping_) return makeError(ErrorCode::Unavailable, "pool " + config_.name + " is stopping");
         }
-        const ReadinessInfo info = service_.readiness().waitSettled(name, kReadySlice);
+        const ReadinessInfo info = site_.readiness().waitSettled(name, kReadySlice);
         if (info.state == Readiness::Ready) return {};
         if (info.state == Readiness::Unreachable)
             return makeError(ErrorCode::Unavailable, "VM '" + name + "' did not answer SSH: " + info.error);
@@ -309,7 +303,7 @@ Status PoolManager::bootUntilReady(const std::string& name, bool start) {
     if (!config_.template_name.empty()) request.template_name = config_.template_name;
     request.start = start;
     request.metadata = {{meta::kPool, config_.name}, {meta::kPoolState, kFilling}};
-    auto created = service_.create(request, "system");
+    auto created = vmService_.create(request, "system");
     if (!created) return std::move(created).error();
     if (start) return waitReady(name);
     return {};
@@ -317,10 +311,10 @@ Status PoolManager::bootUntilReady(const std::string& name, bool start) {
 
 void PoolManager::fill(const std::string& name) {
     const auto started = Clock::now();
-    Status made = bootUntilReady(name, config_.mode != "shutoff");
+    Status made = bootUntilReady(name, config_.mode != PoolMode::Shutoff);
     // The metadata says idle before the save, so the saved image carries it too.
-    if (made) made = service_.updateMetadata(name, {{meta::kPoolState, kIdle}});
-    if (made && config_.mode == "saved") made = service_.save(name, "system");
+    if (made) made = site_.updateMetadata(name, {{meta::kPoolState, kIdle}});
+    if (made && config_.mode == PoolMode::Saved) made = vmService_.save(name, "system");
     audit("system", name, "pool_refill", made);
     if (made) {
         metrics_.observeRefill(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
@@ -375,7 +369,7 @@ void PoolManager::coldAllocate(const std::string& name, const std::string& opera
         }
         changed_.notify_all();
         operations_.finish(operationId, lease);
-        metrics_.countAllocation(site_, config_.name);
+        metrics_.countAllocation(site_.name(), config_.name);
         metrics_.observeAllocate(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
         publishCounts();
         return;
@@ -401,13 +395,13 @@ Status PoolManager::recordLease(const std::string& name, Lease& lease) {
                   {meta::kLeaseCreatedAt, isoTime(lease.created_at)},
                   {meta::kLeaseExpiresAt, isoTime(lease.expires_at)}};
     if (!lease.idempotency_key.empty()) m[meta::kLeaseIdempotencyKey] = lease.idempotency_key;
-    if (Status written = service_.updateMetadata(name, m); !written) return written;
+    if (Status written = site_.updateMetadata(name, m); !written) return written;
     fillSsh(lease);
     return {};
 }
 
 void PoolManager::fillSsh(Lease& lease) {
-    auto vm = service_.get(lease.vm);
+    auto vm = vmService_.get(lease.vm);
     if (!vm || vm->ssh_host.empty()) return;
     lease.ssh_host = vm->ssh_host;
     lease.ssh_port = vm->ssh_port;
@@ -415,7 +409,7 @@ void PoolManager::fillSsh(Lease& lease) {
 }
 
 void PoolManager::removeVm(const std::string& name, const std::string& action, const std::string& actor) {
-    Status removed = service_.remove(name, actor);
+    Status removed = vmService_.remove(name, actor);
     const bool gone = removed.ok() || removed.error().code == ErrorCode::NotFound;
     {
         std::lock_guard lock(mutex_);
@@ -440,23 +434,23 @@ void PoolManager::removeVm(const std::string& name, const std::string& action, c
 // ---- state checks and views ----------------------------------------------------------------
 
 bool PoolManager::idleStateOk(const DomainInfo& d) const {
-    if (config_.mode == "running") return d.state == DomainState::Running || d.state == DomainState::Blocked;
-    if (config_.mode == "saved") return d.state == DomainState::Shutoff && d.has_managed_save;
+    if (config_.mode == PoolMode::Running) return d.state == DomainState::Running || d.state == DomainState::Blocked;
+    if (config_.mode == PoolMode::Saved) return d.state == DomainState::Shutoff && d.has_managed_save;
     return d.state == DomainState::Shutoff;
 }
 
 Lease PoolManager::leaseFromMetadata(const std::string& vm, const Metadata& m) const {
     Lease l;
-    l.id = valueOr(m, meta::kLeaseId);
+    l.id = metaValue(m, meta::kLeaseId);
     l.pool = config_.name;
-    l.site = site_;
+    l.site = site_.name();
     l.vm = vm;
-    l.owner = valueOr(m, meta::kLeaseOwner);
-    l.idempotency_key = valueOr(m, meta::kLeaseIdempotencyKey);
+    l.owner = metaValue(m, meta::kLeaseOwner);
+    l.idempotency_key = metaValue(m, meta::kLeaseIdempotencyKey);
     const auto now = std::chrono::system_clock::now();
-    l.created_at = parseIsoTime(valueOr(m, meta::kLeaseCreatedAt)).value_or(now);
+    l.created_at = parseIsoTime(metaValue(m, meta::kLeaseCreatedAt)).value_or(now);
     // An unreadable expiry ends the lease now rather than never.
-    l.expires_at = parseIsoTime(valueOr(m, meta::kLeaseExpiresAt)).value_or(now);
+    l.expires_at = parseIsoTime(metaValue(m, meta::kLeaseExpiresAt)).value_or(now);
     return l;
 }
 
@@ -481,16 +475,16 @@ void PoolManager::publishCounts() {
         std::lock_guard lock(mutex_);
         c = countsLocked();
     }
-    metrics_.setCounts(site_, config_.name, c);
+    metrics_.setCounts(site_.name(), config_.name, c);
 }
 
-void PoolManager::audit(const std::string& actor, const std::string& vm, const std::string& action, const Status& result) {
-    audit_.write({actor, site_, vm, action, result.ok() ? "ok" : "error", result.ok() ? std::string() : result.error().message});
+void PoolManager::audit(const std::string& actor, const std::string& vm, const std::string& action, Status result) {
+    (void)audit_.record(actor, site_.name(), vm, action, std::move(result));
 }
 
 PoolStatus PoolManager::status() const {
     std::lock_guard lock(mutex_);
-    return PoolStatus{config_, site_, countsLocked(), recovered_, lastError_};
+    return PoolStatus{config_, site_.name(), countsLocked(), recovered_, lastError_};
 }
 
 std::vector<std::string> PoolManager::vmNames() const {
@@ -573,7 +567,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             const auto now = std::chrono::system_clock::now();
             lease.id = randomId("lease-", 24);
             lease.pool = config_.name;
-            lease.site = site_;
+            lease.site = site_.name();
             lease.owner = request.owner;
             lease.idempotency_key = request.idempotency_key;
             lease.created_at = now;
@@ -581,9 +575,9 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
 
             const auto idle = std::find_if(vms_.begin(), vms_.end(), [](const auto& kv) { return kv.second.state == VmState::Idle; });
             if (idle == vms_.end()) {
-                metrics_.countMiss(site_, config_.name);
+                metrics_.countMiss(site_.name(), config_.name);
                 const PoolCounts c = countsLocked();
-                if (request.allow_cold && config_.on_empty == "cold" && c.total < config_.max_total && !stopping_) {
+                if (request.allow_cold && config_.on_empty == EmptyPoolPolicy::Cold && c.total < config_.max_total && !stopping_) {
                     name = newVmName();
                     lease.vm = name;
                     const Operation op = operations_.begin(config_.name, request.owner);
@@ -612,8 +606,8 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
 
         // Outside the lock: the VM is ours alone now.
         Status ready;
-        if (config_.mode != "running") {
-            ready = service_.start(name, request.actor);
+        if (config_.mode != PoolMode::Running) {
+            ready = vmService_.start(name, request.actor);
             if (!ready && ready.error().code == ErrorCode::Conflict) ready = {};   // already running
         }
         if (ready) ready = waitReady(name);
@@ -630,7 +624,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
         changed_.notify_all();
         publishCounts();
         if (ready) {
-            metrics_.countAllocation(site_, config_.name);
+            metrics_.countAllocation(site_.name(), config_.name);
             metrics_.observeAllocate(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
             Allocation done;
             done.lease = lease;
@@ -659,7 +653,7 @@ Result<Lease> PoolManager::extend(const std::string& id, uint64_t ttlSeconds, co
     if (name.empty()) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "' in pool " + config_.name);
     const auto wanted = std::chrono::system_clock::now() + std::chrono::seconds(ttlSeconds);
     lease.expires_at = std::min(wanted, lease.created_at + std::chrono::seconds(config_.max_ttl_s));
-    Status written = service_.updateMetadata(name, {{meta::kLeaseExpiresAt, isoTime(lease.expires_at)}});
+    Status written = site_.updateMetadata(name, {{meta::kLeaseExpiresAt, isoTime(lease.expires_at)}});
     audit(actor, name, "pool_extend", written);
     if (!written) return std::move(written).error();
     std::lock_guard lock(mutex_);
@@ -685,8 +679,8 @@ Status PoolManager::release(const std::string& id, const std::string& actor) {
     }
     if (name.empty()) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "' in pool " + config_.name);
     // Should paddockd die during the removal, the restart destroys this VM instead of reviving the lease.
-    (void)service_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
-    metrics_.countRelease(site_, config_.name);
+    (void)site_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
+    metrics_.countRelease(site_.name(), config_.name);
     removeVm(name, "pool_release", actor);
     return {};
 }

@@ -13,7 +13,7 @@ Runtime::~Runtime() {
     // Pools stop before the sites they use; sites stop their threads before the audit log
     // and metrics they write to go away.
     pools_.clear();
-    services_.clear();
+    sites_.clear();
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
@@ -67,34 +67,50 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             e.message = "site '" + site.name + "': " + e.message;
             return e;
         }
-        auto service = std::make_unique<VmService>(site, plugin.value(), *rt->audit_, rt->metrics_, rt->events_,
-                                                   rt->identity_);
-        if (auto connected = service->connect(); !connected) {
+        SiteEntry entry;
+        entry.site = std::make_unique<Site>(site, plugin.value(), rt->events_, rt->identity_, rt->metrics_);
+        if (auto connected = entry.site->connect(); !connected) {
             rt->warnings_.push_back("site '" + site.name + "': " + connected.error().message +
                                     " (retrying in the background)");
         }
-        rt->services_.push_back(std::move(service));
+        entry.vms = std::make_unique<VmService>(*entry.site, *rt->audit_, rt->metrics_);
+        rt->sites_.push_back(std::move(entry));
     }
     rt->poolMetrics_ = std::make_unique<PoolMetrics>(*rt->metrics_.registry());
     for (size_t i = 0; i < config.sites.size(); ++i) {
         for (const auto& pool : config.sites[i].pools) {
-            rt->pools_.push_back(std::make_unique<PoolManager>(pool, *rt->services_[i], *rt->audit_, *rt->poolMetrics_,
-                                                               rt->operations_, rt->events_));
+            const SiteEntry& entry = rt->sites_[i];
+            rt->pools_.push_back(std::make_unique<PoolManager>(pool, *entry.site, *entry.vms, *rt->audit_,
+                                                               *rt->poolMetrics_, rt->operations_));
             rt->pools_.back()->start();
         }
     }
     return rt;
 }
 
-Result<VmService*> Runtime::site(const std::string& name) {
-    if (services_.empty()) return makeError(ErrorCode::Unavailable, "no site is configured");
-    if (name.empty()) return services_.front().get();
+Result<Site*> Runtime::site(const std::string& name) {
+    return entry(name).map([](const SiteEntry* e) { return e->site.get(); });
+}
+
+Result<VmService*> Runtime::vms(const std::string& site) {
+    return entry(site).map([](const SiteEntry* e) { return e->vms.get(); });
+}
+
+Result<const Runtime::SiteEntry*> Runtime::entry(const std::string& name) const {
+    if (sites_.empty()) return makeError(ErrorCode::Unavailable, "no site is configured");
+    if (name.empty()) return &sites_.front();
     std::string known;
-    for (const auto& s : services_) {
-        if (s->site().name == name) return s.get();
-        known += (known.empty() ? "" : ", ") + s->site().name;
+    for (const auto& e : sites_) {
+        if (e.site->name() == name) return &e;
+        known += (known.empty() ? "" : ", ") + e.site->name();
     }
     return makeError(ErrorCode::NotFound, "unknown site '" + name + "' (known: " + known + ")");
+}
+
+std::vector<Site*> Runtime::sites() {
+    std::vector<Site*> out;
+    for (const auto& e : sites_) out.push_back(e.site.get());
+    return out;
 }
 
 Result<PoolManager*> Runtime::pool(const std::string& name) {
@@ -116,31 +132,6 @@ Result<PoolManager*> Runtime::poolOfLease(const std::string& leaseId) {
     for (const auto& p : pools_)
         if (p->lease(leaseId)) return p.get();
     return makeError(ErrorCode::NotFound, "unknown lease '" + leaseId + "'");
-}
-
-std::vector<VmService*> Runtime::services() {
-    std::vector<VmService*> out;
-    for (const auto& s : services_) out.push_back(s.get());
-    return out;
-}
-
-std::vector<SiteStatus> Runtime::sites() {
-    std::vector<SiteStatus> out;
-    for (const auto& s : services_) {
-        SiteStatus status{s->site().name, s->site().backend, s->site().uri, false, {}, {}};
-        auto conn = s->connection();
-        if (!conn) {
-            status.error = conn.error().message;
-        } else if (auto host = conn.value()->hostInfo(); host) {
-            status.reachable = true;
-            status.host = host.value();
-        } else {
-            status.reachable = host.error().code != ErrorCode::Unavailable;
-            if (!status.reachable) status.error = host.error().message;
-        }
-        out.push_back(std::move(status));
-    }
-    return out;
 }
 
 }  // namespace paddock

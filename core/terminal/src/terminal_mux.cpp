@@ -1,8 +1,9 @@
 #include "paddock/core/terminal_mux.hpp"
 
-#include "paddock/core/pool_manager.hpp"
+#include "paddock/core/ids.hpp"
+#include "paddock/core/site.hpp"
 #include "paddock/core/terminal_session.hpp"
-#include "paddock/core/vm_service.hpp"
+#include "paddock/core/vm_metadata.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -10,7 +11,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <random>
 #include <set>
 #include <stdexcept>
 
@@ -20,11 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string valueOr(const Metadata& metadata, const char* key) {
-    const auto it = metadata.find(key);
-    return it == metadata.end() ? std::string() : it->second;
-}
-
 // "<vm>-<UTC time>-<random>": sorts by VM then time in a directory listing, and a teacher can
 // tell from the name alone whose session it was and when.
 std::string newSessionId(const std::string& vm) {
@@ -33,10 +28,7 @@ std::string newSessionId(const std::string& vm) {
     ::gmtime_r(&now, &utc);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
-    static thread_local std::mt19937_64 random{std::random_device{}()};
-    char suffix[17];
-    std::snprintf(suffix, sizeof suffix, "%08llx", static_cast<unsigned long long>(random() & 0xffffffffULL));
-    return vm + "-" + stamp + "-" + suffix;
+    return vm + "-" + stamp + "-" + randomId("", 8);
 }
 
 }  // namespace
@@ -224,15 +216,15 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
             if (stopping_ || it == inbox_.end() || it->second.end)
                 return fail(makeError(ErrorCode::Unavailable, "the terminal session was abandoned"));
         }
-        VmService& service = *request.service;
-        auto endpoint = service.sshEndpoint(request.vm);
+        Site& site = *request.site;
+        auto endpoint = site.sshEndpoint(request.vm);
         if (!endpoint) return fail(std::move(endpoint).error());
-        auto metadata = service.metadata(request.vm);
+        auto metadata = site.metadata(request.vm);
         if (!metadata) return fail(std::move(metadata).error());
 
         TerminalOptions options;
         options.endpoint = std::move(endpoint.value());
-        options.pinned_host_key = valueOr(metadata.value(), meta::kHostKey);
+        options.pinned_host_key = metaValue(metadata.value(), meta::kHostKey);
         options.cols = request.cols;
         options.rows = request.rows;
         options.connect_timeout = limits_.connect_timeout;
@@ -242,19 +234,19 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
         result.ssh = std::move(opened.value());
         result.opened.host_key = result.ssh->hostKey();
         if (options.pinned_host_key.empty() && !result.opened.host_key.fingerprint.empty()) {
-            if (auto pinned = service.updateMetadata(request.vm, {{meta::kHostKey, result.opened.host_key.fingerprint}}); !pinned)
+            if (auto pinned = site.updateMetadata(request.vm, {{meta::kHostKey, result.opened.host_key.fingerprint}}); !pinned)
                 return fail(makeError(pinned.error().code, "cannot pin the VM's SSH host key: " + pinned.error().message));
             result.opened.pinned_now = true;
         }
 
         RecordingInfo info;
         info.session_id = newSessionId(request.vm);
-        info.site = service.site().name;
+        info.site = site.name();
         info.vm = request.vm;
         info.owner = request.owner;
-        if (info.owner.empty()) info.owner = valueOr(metadata.value(), meta::kLeaseOwner);
-        if (info.owner.empty()) info.owner = valueOr(metadata.value(), meta::kOwner);
-        info.lease = valueOr(metadata.value(), meta::kLeaseId);
+        if (info.owner.empty()) info.owner = metaValue(metadata.value(), meta::kLeaseOwner);
+        if (info.owner.empty()) info.owner = metaValue(metadata.value(), meta::kOwner);
+        info.lease = metaValue(metadata.value(), meta::kLeaseId);
         info.cols = request.cols;
         info.rows = request.rows;
         info.term = options.term;
@@ -265,8 +257,8 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
         result.opened.session_id = info.session_id;
     }();
 
-    audit_.write(AuditRecord{request.actor, request.service->site().name, request.vm, "terminal",
-                             result.error ? "error" : "ok", result.error ? result.error->message : std::string()});
+    (void)audit_.record(request.actor, request.site->name(), request.vm, "terminal",
+                        result.error ? Status(*result.error) : Status{});
     {
         std::lock_guard lock(taskMutex_);
         --pendingConnects_;

@@ -23,7 +23,7 @@ struct TokenEntry {
 
 class Authenticator {
 public:
-    // InvalidArgument naming the entry for an unknown role or an empty name/token.
+    // InvalidArgument naming the entry for an empty name/token (roles are parsed with the config).
     static Result<Authenticator> create(const AuthConfig& auth, std::vector<std::string> publicPaths,
                                         const std::string& generatedAdminToken = {});
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "paddock/core/result.hpp"
+#include "paddock/server/http_types.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -20,13 +21,6 @@ namespace paddock::server {
 struct ConsoleTicket {
     std::string ticket;                                   // 64 hex digits from the OS's random source
     std::chrono::system_clock::time_point expires_at{};
-};
-
-// What a redeemed ticket grants.
-struct ConsoleGrant {
-    std::string site;
-    std::string vm;
-    std::string issued_by;   // the token name that asked for the ticket (the audit actor)
 };
 
 class ConsoleTickets {

@@ -1,6 +1,8 @@
 // The one place an error becomes an HTTP answer. Body: {"error":{"code":..., "message":...}}.
+// Other documents that report an error (an operation's outcome) embed the same object.
 #pragma once
 
+#include "paddock/core/json_writer.hpp"
 #include "paddock/core/result.hpp"
 #include "paddock/server/http_types.hpp"
 
@@ -11,6 +13,10 @@ namespace paddock::server {
 // InvalidArgument 400, Unauthorized 401, Forbidden 403, NotFound 404, AlreadyExists 409,
 // Conflict 409, PayloadTooLarge 413, Unsupported 501, Unavailable 503, Timeout 504, Internal 500.
 int httpStatus(ErrorCode code) noexcept;
+
+// {"code": ..., "message": ...}: the error object of every error body.
+void writeErrorObject(JsonWriter& json, std::string_view code, std::string_view message);
+void writeErrorObject(JsonWriter& json, const Error& error);
 
 // The response for `error`; Unauthorized carries WWW-Authenticate: Bearer.
 Response errorResponse(const Error& error);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "paddock/core/result.hpp"
+#include "paddock/core/role.hpp"
 
 #include <functional>
 #include <map>
@@ -18,17 +19,17 @@ class WebSocket;
 
 namespace paddock::server {
 
-// Ordered: a higher role may do everything a lower one may.
-enum class Role { Viewer = 0, Operator = 1, Admin = 2 };
-
-std::string_view roleName(Role role) noexcept;
-// "admin" | "operator" | "viewer"; nullopt for anything else.
-std::optional<Role> parseRole(std::string_view name) noexcept;
-
 // Who is calling. `name` is the token's name (the audit actor), "anonymous" without a token.
 struct Identity {
     std::string name = "anonymous";
     Role role = Role::Viewer;
+};
+
+// What a redeemed one-time console ticket grants: the terminal of one VM.
+struct ConsoleGrant {
+    std::string site;
+    std::string vm;
+    std::string issued_by;   // the token name that asked for the ticket (the audit actor)
 };
 
 struct Request {
@@ -39,6 +40,9 @@ struct Request {
     std::map<std::string, std::string> query;          // percent-decoded; the last value wins
     std::string body;
     Identity identity;
+    // Set when a console ticket authorised the request (Route::acceptsTicket): the dispatcher
+    // has redeemed it for the VM in the path.
+    std::optional<ConsoleGrant> grant;
     // Request headers by lower-case name (the last value wins); never Authorization or Cookie.
     std::map<std::string, std::string> headers;
 
@@ -67,6 +71,9 @@ struct Response {
 
 // A JSON response; `body` must already be JSON text.
 Response jsonResponse(int status, std::string body);
+
+// A WebSocket route's acceptance: the dispatcher answers 101 and hands the socket over.
+Response upgradeResponse(std::function<void(Poco::Net::WebSocket&)> handOver);
 
 // Expected failures come back as Error and are turned into HTTP by error_mapping; exceptions
 // are caught by the dispatcher and answered with 500.

@@ -1,16 +1,13 @@
-// The one way the server reads and writes JSON (RapidJSON underneath).
-// JsonWriter: a streaming writer producing compact UTF-8 text; one per response, not shared.
-// Readers: parse a request body into an object and read typed fields; every failure is an
-// ErrorCode::InvalidArgument whose message names the offending field.
+// The one way the server reads JSON request bodies (RapidJSON underneath); it writes with
+// core's JsonWriter (paddock/core/json_writer.hpp). Readers parse a body into an object and
+// read typed fields; every failure is an ErrorCode::InvalidArgument naming the field.
 #pragma once
 
+#include "paddock/core/json_writer.hpp"
 #include "paddock/core/result.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
-#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -18,45 +15,6 @@
 #include <string_view>
 
 namespace paddock::server {
-
-class JsonWriter {
-public:
-    JsonWriter() : writer_(buffer_) {}
-    JsonWriter(const JsonWriter&) = delete;
-    JsonWriter& operator=(const JsonWriter&) = delete;
-
-    JsonWriter& beginObject() { writer_.StartObject(); return *this; }
-    JsonWriter& endObject() { writer_.EndObject(); return *this; }
-    JsonWriter& beginArray() { writer_.StartArray(); return *this; }
-    JsonWriter& endArray() { writer_.EndArray(); return *this; }
-    JsonWriter& key(std::string_view name);
-    JsonWriter& null() { writer_.Null(); return *this; }
-    JsonWriter& value(std::string_view text);
-    JsonWriter& value(const char* text) { return value(std::string_view(text)); }
-    JsonWriter& value(const std::string& text) { return value(std::string_view(text)); }
-    JsonWriter& value(bool flag) { writer_.Bool(flag); return *this; }
-    JsonWriter& value(double number) { writer_.Double(number); return *this; }
-    template <std::integral T>
-        requires(!std::same_as<T, bool>)
-    JsonWriter& value(T number) {
-        if constexpr (std::is_signed_v<T>) writer_.Int64(static_cast<int64_t>(number));
-        else writer_.Uint64(static_cast<uint64_t>(number));
-        return *this;
-    }
-    // A string, or null when `text` is empty.
-    JsonWriter& stringOrNull(std::string_view text) { return text.empty() ? null() : value(text); }
-    // Inserts already-serialised JSON text verbatim.
-    JsonWriter& raw(std::string_view json);
-
-    template <class T>
-    JsonWriter& field(std::string_view name, const T& v) { key(name); return value(v); }
-
-    std::string str() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
-
-private:
-    rapidjson::StringBuffer buffer_;
-    rapidjson::Writer<rapidjson::StringBuffer> writer_;
-};
 
 // Parses `body` as a JSON object. An empty body gives an empty object when `allowEmpty`.
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty = false);

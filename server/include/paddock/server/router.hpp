@@ -22,7 +22,8 @@ struct Route {
     // `access_token` query parameter (browsers cannot set headers on WebSockets) and checks Origin.
     bool websocket = false;
     // A WebSocket that also admits a one-time console ticket (query `ticket`) instead of a token:
-    // such a request skips the token and role checks, and the handler must redeem the ticket.
+    // the dispatcher redeems it for the path's {name} and sets Request::grant; the role check
+    // is then skipped (the ticket is the authorisation).
     bool acceptsTicket = false;
 };
 

@@ -11,11 +11,14 @@
 namespace paddock::server {
 
 struct LocatedVm {
-    VmService* service;
+    Site* site;
+    VmService* vms;
     VmView vm;
 };
 
-// The VM on `site` when given, else on whichever configured site has it. NotFound when none.
+// The VM on `site` when given, else on the first configured site that has it (configuration
+// order). NotFound when none has it; a site's other error (e.g. unreachable) when a site
+// could not answer and none had the VM.
 Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name);
 
 // The native VM object of /api/v1/vms (documented as VM in openapi.json).

@@ -3,6 +3,8 @@
 // callers pass names and outcomes only.
 #pragma once
 
+#include "paddock/core/result.hpp"
+
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -28,6 +30,15 @@ public:
     AuditLog& operator=(const AuditLog&) = delete;
 
     void write(const AuditRecord& record);
+
+    // The one way an operation's outcome becomes a record: "ok", or "error" with the error's
+    // message. Returns `result` so a call can be audited where it is returned.
+    template <class R>
+    R record(const std::string& actor, const std::string& site, const std::string& vm, const std::string& action,
+             R result) {
+        write({actor, site, vm, action, result.ok() ? "ok" : "error", result.ok() ? std::string() : result.error().message});
+        return result;
+    }
     std::string lastLine() const;
     const std::string& path() const noexcept { return path_; }
 

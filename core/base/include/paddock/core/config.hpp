@@ -4,7 +4,9 @@
 // Unknown keys and bad values are errors that name the key.
 #pragma once
 
+#include "paddock/core/enum_names.hpp"
 #include "paddock/core/result.hpp"
+#include "paddock/core/role.hpp"
 
 #include <cstdint>
 #include <map>
@@ -13,6 +15,39 @@
 #include <vector>
 
 namespace paddock {
+
+// The configuration's enumerated values, parsed once when the file is read. Their spellings
+// (EnumTable) are the YAML words and what the API reports.
+enum class AuthMode { Token, None };
+enum class DomainType { Auto, Kvm, Qemu };
+enum class NetworkMode { None, User, Network };
+enum class PoolMode { Running, Saved, Shutoff };
+enum class EmptyPoolPolicy { Refuse, Cold };
+
+template <>
+struct EnumTable<AuthMode> {
+    static constexpr std::array<EnumSpelling<AuthMode>, 2> values{{{"token", AuthMode::Token}, {"none", AuthMode::None}}};
+};
+template <>
+struct EnumTable<DomainType> {
+    static constexpr std::array<EnumSpelling<DomainType>, 3> values{
+        {{"auto", DomainType::Auto}, {"kvm", DomainType::Kvm}, {"qemu", DomainType::Qemu}}};
+};
+template <>
+struct EnumTable<NetworkMode> {
+    static constexpr std::array<EnumSpelling<NetworkMode>, 3> values{
+        {{"none", NetworkMode::None}, {"user", NetworkMode::User}, {"network", NetworkMode::Network}}};
+};
+template <>
+struct EnumTable<PoolMode> {
+    static constexpr std::array<EnumSpelling<PoolMode>, 3> values{
+        {{"running", PoolMode::Running}, {"saved", PoolMode::Saved}, {"shutoff", PoolMode::Shutoff}}};
+};
+template <>
+struct EnumTable<EmptyPoolPolicy> {
+    static constexpr std::array<EnumSpelling<EmptyPoolPolicy>, 2> values{
+        {{"503", EmptyPoolPolicy::Refuse}, {"cold", EmptyPoolPolicy::Cold}}};
+};
 
 struct ServerConfig {
     std::string host = "127.0.0.1";
@@ -33,11 +68,11 @@ struct PathsConfig {
 struct TokenConfig {
     std::string name;
     std::string token;
-    std::string role = "admin";                  // admin | operator | viewer
+    Role role = Role::Admin;
 };
 
 struct AuthConfig {
-    std::string mode = "token";                  // token | none
+    AuthMode mode = AuthMode::Token;             // none: no auth, every caller is admin
     std::vector<TokenConfig> tokens;
 };
 
@@ -67,9 +102,9 @@ struct PoolConfig {
     std::string template_name;                   // YAML key `template`; empty: the site's default template
     uint32_t min_idle = 1;                       // idle VMs kept ready
     uint32_t max_total = 4;                      // idle + allocated + booting, never more
-    std::string mode = "running";                // running | saved (managed save) | shutoff
+    PoolMode mode = PoolMode::Running;           // saved: libvirt managed save; shutoff: defined, off
     uint32_t max_per_owner = 1;                  // leases one owner may hold at once; 0: no limit
-    std::string on_empty = "503";                // 503: refuse | cold: boot one now, answer 202 + operation
+    EmptyPoolPolicy on_empty = EmptyPoolPolicy::Refuse;   // cold: boot one now, answer 202 + operation
     uint32_t default_ttl_s = 3600;               // lease length when the request names none
     uint32_t max_ttl_s = 86400;                  // a lease never lasts longer than this from its creation
 };
@@ -78,9 +113,9 @@ struct SiteConfig {
     std::string name;
     std::string backend = "org.paddock.libvirt-qemu";
     std::string uri = "qemu:///system";
-    std::string domain_type = "auto";            // auto | kvm | qemu
+    DomainType domain_type = DomainType::Auto;   // auto: kvm when the host can, else qemu (TCG)
     std::string storage_pool = "default";        // libvirt storage pool for overlays
-    std::string network_mode = "none";           // none | user | network
+    NetworkMode network_mode = NetworkMode::None;
     std::string network_name = "default";        // for network_mode: network
     uint32_t default_vcpus = 1;
     uint64_t default_memory_mb = 512;
@@ -101,6 +136,10 @@ struct Config {
     RecordingConfig recording;
     std::vector<SiteConfig> sites;
 };
+
+// The template `name` names in `site`; an empty name means the site's default_template, or
+// its first template when it names none. nullptr when there is no such template (or none at all).
+const TemplateConfig* findTemplate(const SiteConfig& site, std::string_view name) noexcept;
 
 using Environment = std::map<std::string, std::string>;
 

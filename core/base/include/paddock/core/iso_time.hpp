@@ -11,6 +11,8 @@ using SystemTime = std::chrono::system_clock::time_point;
 
 // "2024-05-01T12:00:00Z" (whole seconds) and back; nullopt for anything else.
 std::string isoTime(SystemTime t);
+// "2024-05-01T12:00:00.123Z": with milliseconds, for logs and audit records.
+std::string isoTimeMillis(SystemTime t);
 std::optional<SystemTime> parseIsoTime(const std::string& text);
 
 }  // namespace paddock

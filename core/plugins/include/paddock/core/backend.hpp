@@ -27,6 +27,8 @@ enum class DomainState : int {
 // "running", "blocked", "paused", "shutdown", "shut off", "crashed", "pmsuspended", "nostate"
 // (virsh's words, which the old clients compare against).
 std::string_view domainStateName(DomainState state) noexcept;
+// Running, blocked, paused, being shut down or PM-suspended: the domain has a live process.
+bool domainIsActive(DomainState state) noexcept;
 
 struct DomainInfo {
     std::string name;

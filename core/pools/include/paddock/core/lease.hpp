@@ -5,6 +5,7 @@
 // its id answers NotFound.
 #pragma once
 
+#include "paddock/core/ids.hpp"
 #include "paddock/core/iso_time.hpp"
 #include "paddock/core/result.hpp"
 
@@ -45,9 +46,6 @@ struct Operation {
 };
 
 std::string_view operationStatusName(Operation::Status status) noexcept;
-
-// A random identifier: `prefix` followed by `hexDigits` lower-case hex digits.
-std::string randomId(std::string_view prefix, size_t hexDigits);
 
 // Every operation of the process, shared by all pools. Keeps at most `capacity` finished
 // operations (the oldest are forgotten first). Thread-safe.

@@ -4,7 +4,7 @@
 //
 // State: libvirt is the source of truth. Every pool VM carries the meta:: keys below in its
 // Paddock metadata; the in-memory table is rebuilt from them at start, so a restarted paddockd
-// recovers every lease and idle VM. Half-made VMs (pool_state filling or releasing, or an idle
+// recovers every lease and idle VM (keys: vm_metadata.hpp). Half-made VMs (pool_state filling or releasing, or an idle
 // VM not in the state its mode requires) are destroyed and replaced.
 //
 // Atomicity: a VM is claimed in memory under the manager's mutex before anything slow happens,
@@ -15,8 +15,8 @@
 // pool VM or a reconnect: recover/sync, expire leases, destroy doomed VMs, schedule refills)
 // and `workers` fill threads (making idle VMs, and cold allocations first). Public methods are
 // thread-safe and block only for the VM operations they perform themselves. Never calls
-// VmService while holding its own mutex. The VmService, AuditLog, PoolMetrics, OperationRegistry
-// must outlive the manager; the destructor stops and joins every thread.
+// VmService or the Site while holding its own mutex. The Site, VmService, AuditLog, PoolMetrics
+// and OperationRegistry must outlive the manager; the destructor stops and joins every thread.
 #pragma once
 
 #include "paddock/core/audit_log.hpp"
@@ -24,6 +24,8 @@
 #include "paddock/core/events.hpp"
 #include "paddock/core/lease.hpp"
 #include "paddock/core/pool_metrics.hpp"
+#include "paddock/core/site.hpp"
+#include "paddock/core/vm_metadata.hpp"
 #include "paddock/core/vm_service.hpp"
 
 #include <chrono>
@@ -38,16 +40,6 @@
 #include <vector>
 
 namespace paddock {
-
-namespace meta {
-inline constexpr const char* kPool = "pool";
-inline constexpr const char* kPoolState = "pool_state";     // filling | idle | allocated | releasing
-inline constexpr const char* kLeaseId = "lease_id";
-inline constexpr const char* kLeaseOwner = "lease_owner";
-inline constexpr const char* kLeaseCreatedAt = "lease_created_at";   // ISO 8601 UTC
-inline constexpr const char* kLeaseExpiresAt = "lease_expires_at";   // ISO 8601 UTC
-inline constexpr const char* kLeaseIdempotencyKey = "lease_idempotency_key";
-}  // namespace meta
 
 struct AllocateRequest {
     std::string owner;
@@ -82,11 +74,11 @@ public:
         unsigned workers = 2;                         // parallel fills
     };
 
-    PoolManager(PoolConfig config, VmService& service, AuditLog& audit, PoolMetrics& metrics,
-                OperationRegistry& operations, std::shared_ptr<EventHub> events, Options options);
-    PoolManager(PoolConfig config, VmService& service, AuditLog& audit, PoolMetrics& metrics,
-                OperationRegistry& operations, std::shared_ptr<EventHub> events)
-        : PoolManager(std::move(config), service, audit, metrics, operations, std::move(events), Options{}) {}
+    PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog& audit, PoolMetrics& metrics,
+                OperationRegistry& operations, Options options);
+    PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog& audit, PoolMetrics& metrics,
+                OperationRegistry& operations)
+        : PoolManager(std::move(config), site, vms, audit, metrics, operations, Options{}) {}
     ~PoolManager();
     PoolManager(const PoolManager&) = delete;
     PoolManager& operator=(const PoolManager&) = delete;
@@ -98,7 +90,7 @@ public:
     void stop();
 
     const PoolConfig& config() const noexcept { return config_; }
-    const std::string& site() const noexcept { return site_; }
+    const std::string& site() const noexcept { return site_.name(); }
     PoolStatus status() const;
     // Names of the pool's VMs (any state), sorted.
     std::vector<std::string> vmNames() const;
@@ -145,18 +137,17 @@ private:
     bool idleStateOk(const DomainInfo& domain) const;
     PoolCounts countsLocked() const;
     void publishCounts();
-    void audit(const std::string& actor, const std::string& vm, const std::string& action, const Status& result);
+    void audit(const std::string& actor, const std::string& vm, const std::string& action, Status result);
     std::string newVmName() const;
     Lease leaseFromMetadata(const std::string& vm, const Metadata& m) const;
     void fillSsh(Lease& lease);
 
     PoolConfig config_;
-    std::string site_;
-    VmService& service_;
+    Site& site_;
+    VmService& vmService_;
     AuditLog& audit_;
     PoolMetrics& metrics_;
     OperationRegistry& operations_;
-    std::shared_ptr<EventHub> events_;
     Options options_;
     std::string prefix_;   // "<pool>-": the pool's VM names
 

@@ -1,5 +1,6 @@
-// The assembled framework: configuration, plugins, one VmService per site, audit log and
-// metrics. What the server (or any other front end) talks to. Built once at startup.
+// The assembled framework: configuration, plugins, the sites (each a Site with its VmService),
+// hot pools, audit log, recordings and metrics. What the server (or any other front end) talks
+// to. Built once at startup.
 #pragma once
 
 #include "paddock/core/audit_log.hpp"
@@ -12,6 +13,7 @@
 #include "paddock/core/pool_metrics.hpp"
 #include "paddock/core/recording.hpp"
 #include "paddock/core/result.hpp"
+#include "paddock/core/site.hpp"
 #include "paddock/core/ssh_identity.hpp"
 #include "paddock/core/vm_service.hpp"
 
@@ -20,15 +22,6 @@
 #include <vector>
 
 namespace paddock {
-
-struct SiteStatus {
-    std::string name;
-    std::string backend;
-    std::string uri;
-    bool reachable = false;
-    std::string error;    // why not, when not reachable
-    HostInfo host;
-};
 
 class Runtime {
 public:
@@ -48,10 +41,13 @@ public:
     // Problems met during create() that did not stop it, for the caller to log.
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
-    // The named site, or the first one when `name` is empty. NotFound otherwise.
-    Result<VmService*> site(const std::string& name = {});
-    std::vector<SiteStatus> sites();
-    std::vector<VmService*> services();
+    // The named site, or the first one when `name` is empty. NotFound (naming the known
+    // sites) otherwise; Unavailable when no site is configured.
+    Result<Site*> site(const std::string& name = {});
+    // The VM service of that site; same lookup and errors as site().
+    Result<VmService*> vms(const std::string& site = {});
+    // Every site, in configuration order.
+    std::vector<Site*> sites();
 
     // Hot pools (sites[].pools), each started in the background by create(). Pool names are
     // global. NotFound for an unknown pool or a lease no pool holds.
@@ -65,7 +61,9 @@ public:
     SessionRecorder& recorder() noexcept { return *recorder_; }
 
 private:
+    struct SiteEntry;
     explicit Runtime(Config config);
+    Result<const SiteEntry*> entry(const std::string& name) const;
 
     Config config_;
     PluginHost plugins_;
@@ -75,10 +73,14 @@ private:
     std::vector<std::string> warnings_;
     std::unique_ptr<AuditLog> audit_;
     std::unique_ptr<SessionRecorder> recorder_;
-    std::vector<std::unique_ptr<VmService>> services_;
+    struct SiteEntry {
+        std::unique_ptr<Site> site;
+        std::unique_ptr<VmService> vms;   // declared after the site it uses: destroyed first
+    };
+    std::vector<SiteEntry> sites_;
     std::unique_ptr<PoolMetrics> poolMetrics_;
     OperationRegistry operations_;
-    std::vector<std::unique_ptr<PoolManager>> pools_;   // stopped before the services they use
+    std::vector<std::unique_ptr<PoolManager>> pools_;   // stopped before the sites they use
 };
 
 }  // namespace paddock

@@ -15,7 +15,7 @@
 // Metrics: paddock_terminal_sessions_active{vm}, paddock_terminal_bytes_total{direction="in"|"out"},
 // paddock_terminal_session_duration_seconds.
 // Thread-safe: start/input/resize/wake/end may be called from any thread. The SessionRecorder,
-// the registry, the AuditLog and every VmService named in a request must outlive the mux.
+// the registry, the AuditLog and every Site named in a request must outlive the mux.
 #pragma once
 
 #include "paddock/core/audit_log.hpp"
@@ -45,7 +45,7 @@
 
 namespace paddock {
 
-class VmService;
+class Site;
 class TerminalSession;
 
 struct TerminalOpened {
@@ -70,7 +70,7 @@ public:
 };
 
 struct TerminalRequest {
-    VmService* service = nullptr;
+    Site* site = nullptr;       // where the VM is; must outlive the session
     std::string vm;
     std::string owner;          // recorded as the session's owner; empty: from the VM's metadata
     std::string actor;          // who opened it, for the audit log (never a ticket or token)

@@ -1,0 +1,163 @@
+// One hypervisor host as Paddock sees it: the per-site infrastructure every VM feature shares.
+// A Site owns
+//  - the link to the backend (SiteLink: reconnects by itself, 503 meanwhile),
+//  - the domain view (DomainCache: listings cost no hypervisor round trip) and the cache of
+//    Paddock's metadata by domain UUID,
+//  - readiness tracking (ReadinessTracker: SSH with Paddock's key), fed by lifecycle events,
+//  - the SSH forward port allocator, the per-VM locks, and template resolution,
+// and publishes lifecycle, readiness and connection events on the EventHub.
+// VmService, PoolManager, the terminal and the watchdog take a Site&; nothing else reaches
+// into the link, the cache or the tracker.
+//
+// Thread-safe. The EventHub and CoreMetrics must outlive the Site; the destructor stops the
+// link's monitor and events and the cache's refresher before anything else goes.
+#pragma once
+
+#include "paddock/core/backend.hpp"
+#include "paddock/core/config.hpp"
+#include "paddock/core/domain_cache.hpp"
+#include "paddock/core/events.hpp"
+#include "paddock/core/metrics.hpp"
+#include "paddock/core/port_allocator.hpp"
+#include "paddock/core/readiness.hpp"
+#include "paddock/core/result.hpp"
+#include "paddock/core/site_link.hpp"
+#include "paddock/core/ssh_identity.hpp"
+#include "paddock/core/vm_locks.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace paddock {
+
+struct SiteStatus {
+    std::string name;
+    std::string backend;
+    std::string uri;
+    bool reachable = false;
+    std::string error;    // why not, when not reachable
+    HostInfo host;
+};
+
+// A host port reserved for one VM's SSH forward until the VM's metadata records it (then the
+// port counts as in use through the metadata). Releases the reservation on destruction.
+class PortReservation {
+public:
+    PortReservation(PortAllocator& ports, uint16_t port) : ports_(&ports), port_(port) {}
+    PortReservation(PortReservation&& other) noexcept : ports_(other.ports_), port_(std::exchange(other.port_, 0)) {}
+    PortReservation& operator=(PortReservation&&) = delete;
+    ~PortReservation() {
+        if (port_ != 0) ports_->release(port_);
+    }
+    uint16_t port() const noexcept { return port_; }
+
+private:
+    PortAllocator* ports_;
+    uint16_t port_;
+};
+
+class Site {
+public:
+    Site(SiteConfig config, std::shared_ptr<BackendPlugin> backend, std::shared_ptr<EventHub> events,
+         SshIdentity identity, CoreMetrics& metrics);
+    ~Site();
+    Site(const Site&) = delete;
+    Site& operator=(const Site&) = delete;
+
+    // Starts the domain view and connects (a failure is returned but not fatal: the link keeps
+    // retrying); running VMs found there get their readiness probed.
+    Status connect();
+
+    const SiteConfig& config() const noexcept { return config_; }
+    const std::string& name() const noexcept { return config_.name; }
+    const std::shared_ptr<EventHub>& events() const noexcept { return events_; }
+    const SshIdentity& identity() const noexcept { return identity_; }
+
+    // ---- the link -------------------------------------------------------------------------
+    // The live connection, or Unavailable while the hypervisor is unreachable.
+    Result<std::shared_ptr<BackendConnection>> connection() { return link_.connection(); }
+    // Connected and the backend says the connection is alive: the one meaning of "reachable".
+    bool reachable();
+    // Name, backend, URI, reachability (with the reason when not) and host facts.
+    SiteStatus status();
+    // Test hook: drop the connection as if the hypervisor went away.
+    void dropConnectionForTest() { link_.dropForTest(); }
+
+    // ---- the domain view ------------------------------------------------------------------
+    // Every domain with Paddock's metadata, from the view when it is valid (else one live bulk
+    // listing), sorted by name.
+    Result<std::vector<DomainInfo>> domains();
+    // After Paddock changed a domain: re-read it into the view (gone: removed from it).
+    void refresh(BackendConnection& conn, const std::string& name);
+    // After Paddock made a domain: the view and the metadata cache know it at once.
+    void remember(const DomainInfo& info, const Metadata& metadata);
+    // After Paddock removed a domain.
+    void forget(const std::string& name, const std::string& uuid);
+
+    // ---- metadata -------------------------------------------------------------------------
+    // The VM's metadata as the backend has it now (uncached).
+    Result<Metadata> metadata(const std::string& vm);
+    // Merges `changes` (an empty value erases the key) into the persistent definition and,
+    // when running, the live one, under the VM's lock. Not audited: the caller audits.
+    Status updateMetadata(const std::string& vm, const Metadata& changes);
+
+    // ---- readiness and SSH ----------------------------------------------------------------
+    ReadinessTracker& readiness() noexcept { return readiness_; }
+    // Whether started VMs get an SSH readiness probe (the site gives guests a network).
+    bool probesSsh() const noexcept { return config_.network_mode != NetworkMode::None; }
+    // Where and as whom Paddock logs into `vm` (Paddock's key, the site's ssh_user).
+    // Unavailable without a key or hypervisor; the backend's error when there is no target.
+    Result<SshEndpoint> sshEndpoint(const std::string& vm);
+    // A host port for a new VM's SSH forward (user-mode networking), not used by any VM.
+    Result<PortReservation> reserveSshPort();
+
+    // ---- templates and locks --------------------------------------------------------------
+    // The named template (empty: the site's default, see findTemplate); nullptr when the site
+    // has no templates and none was named. InvalidArgument naming the known ones otherwise.
+    Result<const TemplateConfig*> resolveTemplate(const std::string& name) const;
+    // What every single-VM operation starts with: a valid name, the live connection, the VM's
+    // lock held for the duration of `body(connection)`. Returns the first failure as an R.
+    template <class R, class Body>
+    R withVm(const std::string& name, Body&& body);
+    const VmLocks& locks() const noexcept { return locks_; }
+
+private:
+    void onLifecycle(const std::string& vm, pdk_lifecycle_event event);
+    void onConnected();
+    Status checkVmName(const std::string& name) const;
+    // Paddock's metadata changes only through Paddock, so it is cached by UUID: a listing then
+    // stays one bulk backend call instead of one call per domain.
+    Metadata cachedMetadata(BackendConnection& conn, const DomainInfo& info);
+    void publishStateGauge(const std::vector<DomainInfo>& domains);
+
+    SiteConfig config_;
+    std::shared_ptr<EventHub> events_;
+    SshIdentity identity_;
+    CoreMetrics& metrics_;
+    PortAllocator ports_;
+    VmLocks locks_;
+    std::mutex metadataMutex_;
+    std::unordered_map<std::string, Metadata> metadataByUuid_;
+    // Destroyed in reverse: the tracker (whose probes use the link) goes before the link;
+    // ~Site stops the link's monitor and the cache's refresher first.
+    SiteLink link_;
+    DomainCache cache_;
+    ReadinessTracker readiness_;
+};
+
+template <class R, class Body>
+R Site::withVm(const std::string& name, Body&& body) {
+    if (auto valid = checkVmName(name); !valid) return std::move(valid).error();
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    const auto guard = locks_.lock(name);
+    return body(*conn.value());
+}
+
+}  // namespace paddock

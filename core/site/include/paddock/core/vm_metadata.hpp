@@ -1,0 +1,46 @@
+// The facts Paddock keeps about a VM in the domain's libvirt metadata (Paddock's own XML
+// namespace), so that a restarted paddockd, or another one, reads them back from libvirt
+// alone. Every key Paddock writes is named here, once.
+#pragma once
+
+#include "paddock/core/backend.hpp"
+
+#include <string>
+
+namespace paddock {
+
+namespace meta {
+// Every Paddock VM.
+inline constexpr const char* kOwner = "owner";
+inline constexpr const char* kTemplate = "template";
+inline constexpr const char* kImage = "image";        // base image the overlay stands on
+inline constexpr const char* kDisk = "disk";          // the VM's own overlay
+inline constexpr const char* kCreatedAt = "created_at";
+inline constexpr const char* kCreatedBy = "created_by";
+inline constexpr const char* kSshPort = "ssh_port";   // user-mode forward 127.0.0.1:PORT -> guest 22
+inline constexpr const char* kHostKey = "host_key";   // "SHA256:..." pinned at the first terminal login
+// Pool VMs (pool_manager.hpp).
+inline constexpr const char* kPool = "pool";
+inline constexpr const char* kPoolState = "pool_state";     // filling | idle | allocated | releasing
+inline constexpr const char* kLeaseId = "lease_id";
+inline constexpr const char* kLeaseOwner = "lease_owner";
+inline constexpr const char* kLeaseCreatedAt = "lease_created_at";   // ISO 8601 UTC
+inline constexpr const char* kLeaseExpiresAt = "lease_expires_at";   // ISO 8601 UTC
+inline constexpr const char* kLeaseIdempotencyKey = "lease_idempotency_key";
+}  // namespace meta
+
+// The value of `key`, or "" when the VM has none.
+inline std::string metaValue(const Metadata& metadata, const char* key) {
+    const auto it = metadata.find(key);
+    return it == metadata.end() ? std::string() : it->second;
+}
+
+// Applies `changes` to `metadata`: a key with an empty value is erased, others are set.
+inline void mergeMetadata(Metadata& metadata, const Metadata& changes) {
+    for (const auto& [key, value] : changes) {
+        if (value.empty()) metadata.erase(key);
+        else metadata[key] = value;
+    }
+}
+
+}  // namespace paddock

@@ -1,0 +1,250 @@
+#include "paddock/core/site.hpp"
+
+#include "paddock/core/names.hpp"
+#include "paddock/core/vm_metadata.hpp"
+
+#include <array>
+#include <map>
+#include <set>
+
+namespace paddock {
+
+namespace {
+
+// Counters (cpu_time, balloon) change by themselves; state changes arrive as events at once.
+constexpr auto kCacheRefreshInterval = std::chrono::seconds(1);
+
+struct LifecycleName {
+    const char* event;
+    int state_code;   // the domain state after the event, -1 when it says nothing about it
+};
+
+LifecycleName lifecycleName(pdk_lifecycle_event event) {
+    static const std::map<pdk_lifecycle_event, LifecycleName> kNames = {
+        {PDK_EVENT_DEFINED, {"defined", -1}},       {PDK_EVENT_UNDEFINED, {"undefined", -1}},
+        {PDK_EVENT_STARTED, {"started", 1}},        {PDK_EVENT_SUSPENDED, {"suspended", 3}},
+        {PDK_EVENT_RESUMED, {"resumed", 1}},        {PDK_EVENT_STOPPED, {"stopped", 5}},
+        {PDK_EVENT_SHUTDOWN, {"shutdown", 4}},      {PDK_EVENT_PMSUSPENDED, {"pmsuspended", 7}},
+        {PDK_EVENT_CRASHED, {"crashed", 6}},        {PDK_EVENT_CONNECTION_LOST, {"connection_lost", -1}}};
+    const auto it = kNames.find(event);
+    return it != kNames.end() ? it->second : LifecycleName{"unknown", -1};
+}
+
+}  // namespace
+
+Site::Site(SiteConfig config, std::shared_ptr<BackendPlugin> backend, std::shared_ptr<EventHub> events,
+           SshIdentity identity, CoreMetrics& metrics)
+    : config_(std::move(config)),
+      events_(std::move(events)),
+      identity_(std::move(identity)),
+      metrics_(metrics),
+      ports_(config_.ssh_port_min, config_.ssh_port_max),
+      link_(config_.name, std::move(backend), config_.uri),
+      cache_(kCacheRefreshInterval),
+      readiness_(config_.name, [this](const std::string& vm) { return sshEndpoint(vm); }, events_,
+                 std::chrono::seconds(config_.ready_timeout_s)) {}
+
+Site::~Site() {
+    link_.stop();
+    cache_.stop();
+}
+
+Status Site::connect() {
+    cache_.start(
+        [this]() { return link_.connection().and_then([](auto conn) { return conn->listDomains(); }); },
+        [this](const std::string& name) {
+            return link_.connection().and_then([&](auto conn) { return conn->getDomain(name); });
+        },
+        [this](const std::vector<DomainInfo>& domains) { publishStateGauge(domains); });
+    return link_.start([this](const std::string& vm, pdk_lifecycle_event e) { onLifecycle(vm, e); },
+                       [this] { onConnected(); });
+}
+
+bool Site::reachable() {
+    auto conn = link_.connection();
+    return conn && conn.value()->isAlive();
+}
+
+SiteStatus Site::status() {
+    SiteStatus status{config_.name, config_.backend, config_.uri, false, {}, {}};
+    auto conn = link_.connection();
+    if (!conn) {
+        status.error = conn.error().message;
+        return status;
+    }
+    status.reachable = conn.value()->isAlive();
+    if (!status.reachable) {
+        status.error = "the connection to " + config_.uri + " is not alive; reconnecting";
+        return status;
+    }
+    // A backend without host_info is still reachable; it just tells nothing about the host.
+    if (auto host = conn.value()->hostInfo(); host) status.host = host.value();
+    return status;
+}
+
+void Site::onConnected() {
+    cache_.invalidate();
+    // After a (re)start of paddockd or libvirtd: whatever runs gets its readiness re-checked.
+    auto domains = link_.connection().and_then([](auto conn) { return conn->listDomains(); });
+    if (!domains) return;
+    for (const auto& d : domains.value()) {
+        if (d.state == DomainState::Running && probesSsh() && readiness_.get(d.name).state != Readiness::Ready)
+            readiness_.begin(d.name);
+    }
+    VmEvent e;
+    e.site = config_.name;
+    e.kind = "connection";
+    e.event = "connected";
+    events_->publish(std::move(e));
+}
+
+void Site::onLifecycle(const std::string& vm, pdk_lifecycle_event event) {
+    const LifecycleName name = lifecycleName(event);
+    VmEvent e;
+    e.site = config_.name;
+    e.vm = vm;
+    e.kind = event == PDK_EVENT_CONNECTION_LOST ? "connection" : "lifecycle";
+    e.event = name.event;
+    e.state_code = name.state_code;
+
+    if (event == PDK_EVENT_CONNECTION_LOST) {
+        cache_.invalidate();
+    } else {
+        cache_.touch(vm);
+    }
+    // Readiness follows the hypervisor even for changes made behind Paddock's back.
+    switch (event) {
+        case PDK_EVENT_STARTED:
+        case PDK_EVENT_RESUMED: {
+            const Readiness r = readiness_.get(vm).state;
+            if (probesSsh() && r != Readiness::Booting && r != Readiness::Ready) readiness_.begin(vm);
+            break;
+        }
+        case PDK_EVENT_STOPPED:
+        case PDK_EVENT_CRASHED:
+        case PDK_EVENT_SUSPENDED:
+        case PDK_EVENT_PMSUSPENDED: readiness_.cancel(vm, Readiness::Stopped); break;
+        case PDK_EVENT_UNDEFINED: readiness_.cancel(vm, Readiness::Unknown); break;
+        default: break;
+    }
+    e.readiness = std::string(readinessName(readiness_.get(vm).state));
+    events_->publish(std::move(e));
+}
+
+Result<std::vector<DomainInfo>> Site::domains() {
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    // From the view when it is valid; otherwise (just connected) one live bulk call.
+    std::optional<std::vector<DomainInfo>> cached = cache_.snapshot();
+    Result<std::vector<DomainInfo>> listed = cached ? Result<std::vector<DomainInfo>>(std::move(*cached))
+                                                    : conn.value()->listDomains();
+    if (!listed) return listed;
+    for (auto& d : listed.value()) d.metadata = cachedMetadata(*conn.value(), d);
+    return listed;
+}
+
+void Site::refresh(BackendConnection& conn, const std::string& name) {
+    auto info = conn.getDomain(name);
+    if (info) {
+        cache_.put(std::move(info.value()));
+    } else if (info.error().code == ErrorCode::NotFound) {
+        cache_.erase(name);
+    } else {
+        cache_.touch(name);
+    }
+}
+
+void Site::remember(const DomainInfo& info, const Metadata& metadata) {
+    {
+        std::lock_guard lock(metadataMutex_);
+        metadataByUuid_[info.uuid] = metadata;
+    }
+    cache_.put(info);
+}
+
+void Site::forget(const std::string& name, const std::string& uuid) {
+    {
+        std::lock_guard lock(metadataMutex_);
+        metadataByUuid_.erase(uuid);
+    }
+    cache_.erase(name);
+}
+
+Metadata Site::cachedMetadata(BackendConnection& conn, const DomainInfo& info) {
+    {
+        std::lock_guard lock(metadataMutex_);
+        const auto it = metadataByUuid_.find(info.uuid);
+        if (it != metadataByUuid_.end()) return it->second;
+    }
+    auto fetched = conn.getMetadata(info.name);
+    if (!fetched) return {};  // unreadable now; tried again on the next listing
+    std::lock_guard lock(metadataMutex_);
+    return metadataByUuid_[info.uuid] = std::move(fetched.value());
+}
+
+Result<Metadata> Site::metadata(const std::string& vm) {
+    if (auto valid = checkVmName(vm); !valid) return std::move(valid).error();
+    return link_.connection().and_then([&](auto conn) { return conn->getMetadata(vm); });
+}
+
+Status Site::updateMetadata(const std::string& vm, const Metadata& changes) {
+    return withVm<Status>(vm, [&](BackendConnection& c) -> Status {
+        // set_metadata replaces every pair, so read-modify-write under the VM's lock.
+        auto info = c.getDomain(vm);
+        if (!info) return std::move(info).error();
+        Metadata merged = info->metadata;
+        mergeMetadata(merged, changes);
+        if (auto set = c.setMetadata(vm, merged, true); !set) return set;
+        std::lock_guard lock(metadataMutex_);
+        metadataByUuid_[info->uuid] = std::move(merged);
+        return {};
+    });
+}
+
+Result<SshEndpoint> Site::sshEndpoint(const std::string& vm) {
+    if (identity_.private_key_path.empty()) return makeError(ErrorCode::Unavailable, "Paddock has no SSH key");
+    auto target = link_.connection().and_then([&](auto conn) { return conn->sshTarget(vm); });
+    if (!target) return std::move(target).error();
+    return SshEndpoint{target->first, target->second, config_.ssh_user, identity_.private_key_path,
+                       identity_.public_key_path};
+}
+
+Result<PortReservation> Site::reserveSshPort() {
+    auto listed = domains();
+    if (!listed) return std::move(listed).error();
+    std::set<uint16_t> used;
+    for (const auto& d : listed.value()) {
+        const std::string port = metaValue(d.metadata, meta::kSshPort);
+        if (!port.empty()) used.insert(static_cast<uint16_t>(std::stoul(port)));
+    }
+    auto port = ports_.reserve(used);
+    if (!port) return std::move(port).error();
+    return PortReservation(ports_, port.value());
+}
+
+Result<const TemplateConfig*> Site::resolveTemplate(const std::string& name) const {
+    if (const TemplateConfig* found = findTemplate(config_, name)) return found;
+    const std::string wanted = name.empty() ? config_.default_template : name;
+    if (wanted.empty()) return static_cast<const TemplateConfig*>(nullptr);   // diskless, no template
+    std::string known;
+    for (const auto& t : config_.templates) known += (known.empty() ? "" : ", ") + t.name;
+    return makeError(ErrorCode::InvalidArgument, "unknown template '" + wanted + "' on site " + config_.name +
+                                                     " (known: " + (known.empty() ? "none" : known) + ")");
+}
+
+Status Site::checkVmName(const std::string& name) const { return validateName(name, "VM name"); }
+
+void Site::publishStateGauge(const std::vector<DomainInfo>& domains) {
+    std::array<int, 8> counts{};
+    for (const auto& d : domains) {
+        const int s = static_cast<int>(d.state);
+        if (s >= 0 && s < static_cast<int>(counts.size())) ++counts[s];
+    }
+    for (int s = 0; s < static_cast<int>(counts.size()); ++s) {
+        metrics_.vmsByState()
+            .Add({{"site", config_.name}, {"state", std::string(domainStateName(static_cast<DomainState>(s)))}})
+            .Set(counts[s]);
+    }
+}
+
+}  // namespace paddock

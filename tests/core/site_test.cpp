@@ -1,0 +1,114 @@
+// Site: the per-site infrastructure (link, view, metadata, templates, locks) on libvirt's test
+// driver through the real libvirt-qemu plugin.
+#include "paddock/core/site.hpp"
+
+#include "paddock/core/plugin_host.hpp"
+#include "paddock/core/vm_metadata.hpp"
+#include "paddock/core/vm_service.hpp"
+#include "result_checks.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace paddock;
+
+namespace {
+
+SiteConfig testConfig() {
+    SiteConfig cfg;
+    cfg.name = "here";
+    cfg.uri = "test:///default";
+    cfg.storage_pool = "default-pool";
+    for (const char* name : {"small", "large"}) {
+        TemplateConfig t;
+        t.name = name;
+        cfg.templates.push_back(t);
+    }
+    cfg.default_template = "large";
+    return cfg;
+}
+
+struct SiteFixture {
+    explicit SiteFixture(SiteConfig cfg = testConfig()) {
+        REQUIRE(host.loadFile(test::pluginDir() + "/paddock_libvirt_qemu.so").ok());
+        auto plugin = host.backend("org.paddock.libvirt-qemu");
+        REQUIRE(plugin.ok());
+        site = std::make_unique<Site>(std::move(cfg), plugin.value(), events, SshIdentity{}, metrics);
+        REQUIRE(site->connect().ok());
+        vms = std::make_unique<VmService>(*site, audit, metrics);
+    }
+    PluginHost host;
+    AuditLog audit{""};
+    CoreMetrics metrics;
+    std::shared_ptr<EventHub> events = EventHub::create();
+    std::unique_ptr<Site> site;
+    std::unique_ptr<VmService> vms;
+};
+
+}  // namespace
+
+TEST_CASE("site: templates resolve by name, default, or first", "[site]") {
+    SiteFixture f;
+    CHECK(f.site->resolveTemplate("small").value()->name == "small");
+    CHECK(f.site->resolveTemplate("").value()->name == "large");   // default_template
+    const Error unknown = failure(f.site->resolveTemplate("huge"));
+    CHECK(unknown.code == ErrorCode::InvalidArgument);
+    CHECK_THAT(unknown.message, Catch::Contains("unknown template 'huge' on site here (known: small, large)"));
+
+    SiteConfig noDefault = testConfig();
+    noDefault.default_template.clear();
+    SiteFixture first(noDefault);
+    CHECK(first.site->resolveTemplate("").value()->name == "small");
+
+    SiteConfig none = testConfig();
+    none.templates.clear();
+    none.default_template.clear();
+    SiteFixture diskless(none);
+    CHECK(diskless.site->resolveTemplate("").value() == nullptr);
+    CHECK_THAT(failure(diskless.site->resolveTemplate("small")).message, Catch::Contains("(known: none)"));
+}
+
+TEST_CASE("site: metadata updates merge, erase with an empty value, and reach listings", "[site]") {
+    SiteFixture f;
+    CreateVmRequest request;
+    request.name = "meta-vm";
+    request.start = false;
+    request.owner = "alice";
+    REQUIRE(f.vms->create(request, "tester").ok());
+    REQUIRE(f.site->updateMetadata("meta-vm", {{"lease_id", "lease-1"}, {meta::kOwner, ""}}).ok());
+    const Metadata now = f.site->metadata("meta-vm").value();
+    CHECK(metaValue(now, "lease_id") == "lease-1");
+    CHECK(now.count(meta::kOwner) == 0);
+    CHECK(metaValue(now, meta::kTemplate) == "large");
+    // The cached metadata of the listing saw the same update.
+    auto listed = f.site->domains();
+    REQUIRE(listed.ok());
+    const auto it = std::find_if(listed->begin(), listed->end(), [](const DomainInfo& d) { return d.name == "meta-vm"; });
+    REQUIRE(it != listed->end());
+    CHECK(metaValue(it->metadata, "lease_id") == "lease-1");
+    CHECK(failure(f.site->updateMetadata("no-such-vm", {{"a", "b"}})).code == ErrorCode::NotFound);
+    CHECK(failure(f.site->updateMetadata("Bad Name", {{"a", "b"}})).code == ErrorCode::InvalidArgument);
+    REQUIRE(f.vms->remove("meta-vm", "tester").ok());
+}
+
+TEST_CASE("site: status and reachability come from one place", "[site]") {
+    SiteFixture f;
+    CHECK(f.site->reachable());
+    const SiteStatus up = f.site->status();
+    CHECK(up.reachable);
+    CHECK(up.name == "here");
+    CHECK(up.uri == "test:///default");
+    CHECK(up.error.empty());
+    CHECK_FALSE(up.host.hypervisor.empty());
+    f.site->dropConnectionForTest();
+    const SiteStatus down = f.site->status();
+    CHECK_FALSE(down.reachable);
+    CHECK_FALSE(f.site->reachable());
+    CHECK_THAT(down.error, Catch::Contains("reconnecting"));
+}
+
+TEST_CASE("site: per-VM locks do not pile up for unknown names", "[site]") {
+    SiteFixture f;
+    for (int i = 0; i < 300; ++i) CHECK(failure(f.vms->start("ghost-" + std::to_string(i), "t")).code == ErrorCode::NotFound);
+    CHECK(f.site->locks().size() == 0);
+}
