@@ -6,6 +6,7 @@
 #include "paddock/server/dispatcher.hpp"
 #include "paddock/server/event_stream.hpp"
 #include "paddock/server/http_metrics.hpp"
+#include "paddock/server/http_server.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/terminal_bridge.hpp"
@@ -15,15 +16,14 @@
 #include <Poco/ConsoleChannel.h>
 #include <Poco/File.h>
 #include <Poco/FormattingChannel.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Path.h>
 #include <Poco/PatternFormatter.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
+
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -44,6 +44,32 @@ std::string siteNames(const Config& config) {
     std::string names;
     for (const auto& site : config.sites) names += (names.empty() ? "" : ", ") + site.name;
     return names;
+}
+
+HttpServerLimits httpLimits(const ServerConfig& server) {
+    HttpServerLimits limits;
+    limits.max_connections = server.max_connections;
+    limits.max_connections_per_client = server.max_connections_per_client;
+    limits.max_body_bytes = server.max_body_bytes;
+    limits.head_timeout = std::chrono::seconds(server.head_timeout_s);
+    limits.body_timeout = std::chrono::seconds(server.body_timeout_s);
+    limits.idle_timeout = std::chrono::seconds(server.idle_timeout_s);
+    limits.write_timeout = std::chrono::seconds(server.write_timeout_s);
+    limits.workers = server.threads;
+    limits.server_header = std::string("paddockd/") + PADDOCK_VERSION;
+    return limits;
+}
+
+// Every open connection and WebSocket is a descriptor: take what the hard limit allows.
+void raiseFileLimit(Poco::Logger& log) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    const rlim_t before = limit.rlim_cur;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+    }
+    log.information("open file limit: %s (was %s)", std::to_string(limit.rlim_cur), std::to_string(before));
 }
 
 std::vector<std::string> publicPaths(const Config& config) {
@@ -200,42 +226,30 @@ int Application::serve() {
     addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets});
     HttpMetrics metrics(*runtime->metrics().registry());
     Dispatcher::Options dispatch;
-    dispatch.max_body_bytes = config.server.max_body_bytes;
     dispatch.allowed_origins = config.server.allowed_origins;
     dispatch.redeem_ticket = [&consoleTickets](const std::string& ticket, const std::string& vm) {
         return consoleTickets.redeem(ticket, vm);
     };
     Dispatcher dispatcher(router, auth.value(), metrics, Poco::Logger::get("paddockd.http"), std::move(dispatch));
 
-    const int threads = static_cast<int>(std::max(1u, config.server.threads));
-    Poco::ThreadPool pool(std::min(2, threads), threads);
-    Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(threads);
-    params->setMaxQueued(256);
-    params->setKeepAlive(true);
-    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
-    params->setMaxKeepAliveRequests(1000);
-    params->setTimeout(Poco::Timespan(30, 0));   // per socket read/write, guards against slow clients
-    params->setServerName("paddockd");
-    params->setSoftwareVersion(std::string("paddockd/") + PADDOCK_VERSION);
-
-    std::unique_ptr<Poco::Net::HTTPServer> server;
+    raiseFileLimit(log);
+    std::unique_ptr<HttpServer> server;
     try {
-        Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(config.server.host, config.server.port), 128);
-        server = std::make_unique<Poco::Net::HTTPServer>(new DispatcherFactory(dispatcher), pool, socket, params);
+        Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(config.server.host, config.server.port), 1024);
+        server = std::make_unique<HttpServer>(std::move(socket), dispatcher, httpLimits(config.server),
+                                              *runtime->metrics().registry(), Poco::Logger::get("paddockd.http"));
         server->start();
     } catch (const Poco::Exception& e) {
         log.fatal("cannot listen on %s:%hu: %s", config.server.host, config.server.port, e.displayText());
         return kExitStartupError;
     }
     const std::string base = "http://" + config.server.host + ":" + std::to_string(config.server.port);
-    log.information("paddockd %s listening on %s with %d threads; API docs at %s/docs", std::string(PADDOCK_VERSION),
-                    base, threads, base);
+    log.information("paddockd %s listening on %s with %u worker threads; API docs at %s/docs", std::string(PADDOCK_VERSION),
+                    base, config.server.threads, base);
 
     waitForTerminationRequest();
     log.information("shutting down: waiting for requests in progress");
-    server->stopAll(false);
-    pool.joinAll();
+    server->stop();
     server.reset();
     hub.stop();   // WebSocket clients get 1001 "going away"
     log.information("stopped");

@@ -21,7 +21,7 @@ std::string EventStream::frame(const VmEvent& event) {
     return json.str();
 }
 
-void EventStream::attach(Poco::Net::WebSocket& socket, const std::string& route) {
+void EventStream::attach(Poco::Net::StreamSocket& socket, const std::string& route) {
     const auto id = hub_.add(socket, route, [this](WebSocketHub::ClientId closed) {
         std::lock_guard lock(mutex_);
         clients_.erase(closed);

@@ -15,7 +15,7 @@ Response jsonResponse(int status, std::string body) {
     return response;
 }
 
-Response upgradeResponse(std::function<void(Poco::Net::WebSocket&)> handOver) {
+Response upgradeResponse(std::function<void(Poco::Net::StreamSocket&)> handOver) {
     Response response;
     response.status = 101;
     response.upgrade = std::move(handOver);

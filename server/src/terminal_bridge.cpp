@@ -54,7 +54,7 @@ public:
     TerminalClient(TerminalMux& mux, WebSocketHub& hub, TerminalProtocol protocol)
         : mux_(mux), hub_(hub), protocol_(protocol) {}
 
-    void attach(Poco::Net::WebSocket& socket, const std::string& route, TerminalRequest request) {
+    void attach(Poco::Net::StreamSocket& socket, const std::string& route, TerminalRequest request) {
         // Held until the session has an id, so a message arriving at once still finds it.
         std::lock_guard lock(mutex_);
         auto self = shared_from_this();
@@ -190,7 +190,7 @@ std::string Utf8Stream::finish() {
     return std::string(kReplacement);
 }
 
-void TerminalBridge::attach(Poco::Net::WebSocket& socket, const std::string& route, TerminalRequest request,
+void TerminalBridge::attach(Poco::Net::StreamSocket& socket, const std::string& route, TerminalRequest request,
                             TerminalProtocol protocol) {
     auto client = std::make_shared<TerminalClient>(mux_, hub_, protocol);
     client->attach(socket, route, std::move(request));

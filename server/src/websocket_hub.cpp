@@ -19,7 +19,7 @@ namespace paddock::server {
 
 struct WebSocketHub::Client {
     ClientId id = 0;
-    Poco::Net::WebSocket socket;
+    Poco::Net::StreamSocket socket;
     int fd = -1;
     std::string route;
     std::shared_ptr<const Handlers> handlers;
@@ -36,7 +36,7 @@ struct WebSocketHub::Client {
     bool messageBinary = false;
     size_t drainedBelow = SIZE_MAX;     // armed by room(): notify once queuedBytes <= this
 
-    Client(Poco::Net::WebSocket& ws, uint64_t maxPayload) : socket(ws), decoder(maxPayload) {}
+    Client(Poco::Net::StreamSocket& ws, uint64_t maxPayload) : socket(ws), decoder(maxPayload) {}
     void queue(std::string frame, bool isData) {
         queuedBytes += frame.size();
         if (isData) ++queuedDataFrames;
@@ -89,11 +89,11 @@ void WebSocketHub::wake() {
     [[maybe_unused]] const auto n = ::write(wakeFd_, &one, sizeof one);
 }
 
-WebSocketHub::ClientId WebSocketHub::add(Poco::Net::WebSocket& socket, const std::string& route, ClosedCallback onClosed) {
+WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, ClosedCallback onClosed) {
     return add(socket, route, Handlers{std::move(onClosed), {}, {}});
 }
 
-WebSocketHub::ClientId WebSocketHub::add(Poco::Net::WebSocket& socket, const std::string& route, Handlers handlers) {
+WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, Handlers handlers) {
     auto client = std::make_unique<Client>(socket, limits_.maxIncomingPayload);
     client->fd = socket.impl()->sockfd();
     client->route = route;

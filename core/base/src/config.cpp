@@ -521,6 +521,12 @@ void readServer(Section& s, ServerConfig& c) {
     s.uint("port", c.port, 1, 65535);
     s.uint("max_body_bytes", c.max_body_bytes, 1);
     s.uint("threads", c.threads, 1, 1024);
+    s.uint("max_connections", c.max_connections, 1, 1000000);
+    s.uint("max_connections_per_client", c.max_connections_per_client, 1, 1000000);
+    s.uint("head_timeout_s", c.head_timeout_s, 1, 3600);
+    s.uint("body_timeout_s", c.body_timeout_s, 1, 3600);
+    s.uint("idle_timeout_s", c.idle_timeout_s, 1, 86400);
+    s.uint("write_timeout_s", c.write_timeout_s, 1, 3600);
     s.stringList("public_paths", c.public_paths);
     s.stringList("allowed_origins", c.allowed_origins);
 }

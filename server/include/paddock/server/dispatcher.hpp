@@ -1,26 +1,27 @@
-// Poco's side of the server: one handler object per request runs the request through named
-// stages, each a small function with one job:
-//   parse      URI and route match
+// The request pipeline, as named stages, each a small function with one job:
+//   parse         the request-target into path and query, the route match, the headers
 //   authenticate  WebSocket Origin check; bearer token (or `access_token` on WebSocket routes),
-//              or a one-time console ticket on the routes that accept one (redeemed here, the
-//              only place tickets are redeemed) -> Request::identity, Request::grant
-//   authorize  404/405, the route's minimum role unless a ticket grants it, upgrade requests
-//   read body  size limits (413)
-//   invoke     the handler; WebSocket hand-over; exceptions become 500 here and nowhere else
-//   write      drain an unread body, send the response
-//   record     HTTP metrics and one log line
+//                 or a one-time console ticket on the routes that accept one (redeemed here, the
+//                 only place tickets are redeemed) -> Request::identity, Request::grant
+//   authorize     404/405, the route's minimum role unless a ticket grants it, an upgrade
+//                 request on WebSocket routes (the handshake itself is checked before the 101)
+//   read body     (the HttpServer, with its size limit and deadline)
+//   invoke        the handler; exceptions become 500 here and nowhere else
+//   write         (the HttpServer; a WebSocket is handed over after the 101)
+//   record        HTTP metrics and one log line
+// admit() runs parse, authenticate and authorize on the HttpServer's I/O thread as soon as a
+// head is complete, so a refused request never has its body read; none of them blocks.
 // Never logs the Authorization header, query strings (a WebSocket token or ticket may be in
 // one), tokens or bodies.
 #pragma once
 
 #include "paddock/server/auth.hpp"
 #include "paddock/server/http_metrics.hpp"
+#include "paddock/server/http_server.hpp"
 #include "paddock/server/router.hpp"
 
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 
-#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,47 +32,35 @@ namespace paddock::server {
 // Consumes a one-time console ticket presented for the VM `vm` (see ConsoleTickets::redeem).
 using TicketRedeemer = std::function<Result<ConsoleGrant>(const std::string& ticket, const std::string& vm)>;
 
-// Shared by all request threads; everything it holds is read-only after construction or
-// internally synchronised. All references must outlive the HTTPServer using it.
-class Dispatcher {
+// Shared by all threads; everything it holds is read-only after construction or internally
+// synchronised. All references must outlive the HttpServer using it.
+class Dispatcher final : public RequestHandler {
 public:
     struct Options {
-        uint64_t max_body_bytes = 1024 * 1024;
         std::vector<std::string> allowed_origins;   // server.allowed_origins, for WebSocket upgrades
         TicketRedeemer redeem_ticket;               // empty: no route accepts tickets
     };
 
     Dispatcher(const Router& router, const Authenticator& auth, HttpMetrics& metrics, Poco::Logger& logger,
                Options options);
-    void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) const;
+
+    bool admit(HttpExchange& x) override;
+    void invoke(HttpExchange& x) override;
+    void record(const HttpExchange& x) override;
+    Response errorAnswer(const Error& error) const override;
 
 private:
-    struct Exchange;
     // A stage's verdict: nothing (go on to the next stage) or the answer that ends the request.
     using Verdict = std::optional<Response>;
-    Verdict parse(Exchange& x) const;
-    Verdict authenticate(Exchange& x) const;
-    Verdict authorize(Exchange& x) const;
-    Verdict readBody(Exchange& x) const;
-    void invoke(Exchange& x) const;
-    void write(Exchange& x) const;
-    void record(const Exchange& x) const;
+    Verdict parse(HttpExchange& x, RouteMatch& match) const;
+    Verdict authenticate(HttpExchange& x, const RouteMatch& match) const;
+    Verdict authorize(HttpExchange& x, RouteMatch& match) const;
 
     const Router& router_;
     const Authenticator& auth_;
     HttpMetrics& metrics_;
     Poco::Logger& logger_;
     Options options_;
-};
-
-// Hands every request to the Dispatcher. Owned by the HTTPServer.
-class DispatcherFactory : public Poco::Net::HTTPRequestHandlerFactory {
-public:
-    explicit DispatcherFactory(const Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
-
-private:
-    const Dispatcher& dispatcher_;
 };
 
 }  // namespace paddock::server

@@ -23,7 +23,7 @@ public:
     EventStream& operator=(const EventStream&) = delete;
 
     // Hands the upgraded `socket` to the hub; it receives every event from now on.
-    void attach(Poco::Net::WebSocket& socket, const std::string& route);
+    void attach(Poco::Net::StreamSocket& socket, const std::string& route);
 
     // The frame for one event.
     static std::string frame(const VmEvent& event);

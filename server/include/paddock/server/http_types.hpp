@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace Poco::Net {
-class WebSocket;
+class StreamSocket;
 }
 
 namespace paddock::server {
@@ -39,6 +39,7 @@ struct Request {
     std::map<std::string, std::string> params;         // from {params} in the pattern
     std::map<std::string, std::string> query;          // percent-decoded; the last value wins
     std::string body;
+    std::string peer;                                  // the client's address, e.g. "127.0.0.1"
     Identity identity;
     // Set when a console ticket authorised the request (Route::acceptsTicket): the dispatcher
     // has redeemed it for the VM in the path.
@@ -63,17 +64,17 @@ struct Response {
     std::string contentType = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    // Set by WebSocket routes that accept the request: the dispatcher completes the handshake
-    // (101) and passes the upgraded socket here, on the HTTP worker thread, which must not be
-    // kept: hand the socket to the WebSocketHub and return.
-    std::function<void(Poco::Net::WebSocket&)> upgrade;
+    // Set by WebSocket routes that accept the request: the server completes the handshake
+    // (101) and passes the upgraded socket here, on its I/O thread, which must not be kept:
+    // hand the socket to the WebSocketHub and return.
+    std::function<void(Poco::Net::StreamSocket&)> upgrade;
 };
 
 // A JSON response; `body` must already be JSON text.
 Response jsonResponse(int status, std::string body);
 
 // A WebSocket route's acceptance: the dispatcher answers 101 and hands the socket over.
-Response upgradeResponse(std::function<void(Poco::Net::WebSocket&)> handOver);
+Response upgradeResponse(std::function<void(Poco::Net::StreamSocket&)> handOver);
 
 // Expected failures come back as Error and are turned into HTTP by error_mapping; exceptions
 // are caught by the dispatcher and answered with 500.

@@ -40,7 +40,7 @@ public:
     TerminalBridge(TerminalMux& mux, WebSocketHub& hub) : mux_(mux), hub_(hub) {}
 
     // Hands the upgraded socket to the hub and starts the session (connecting in the background).
-    void attach(Poco::Net::WebSocket& socket, const std::string& route, TerminalRequest request, TerminalProtocol protocol);
+    void attach(Poco::Net::StreamSocket& socket, const std::string& route, TerminalRequest request, TerminalProtocol protocol);
 
 private:
     TerminalMux& mux_;

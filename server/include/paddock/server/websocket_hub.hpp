@@ -13,7 +13,7 @@
 #include "paddock/server/websocket_frame.hpp"
 
 #include <Poco/Logger.h>
-#include <Poco/Net/WebSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -66,8 +66,8 @@ public:
     // Takes over an upgraded socket (the hub keeps its own reference; the caller's copy may go).
     // `route` labels the metrics. Returns the client's id (never 0); after stop() the socket is
     // closed at once and 0 is returned.
-    ClientId add(Poco::Net::WebSocket& socket, const std::string& route, ClosedCallback onClosed = {});
-    ClientId add(Poco::Net::WebSocket& socket, const std::string& route, Handlers handlers);
+    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, ClosedCallback onClosed = {});
+    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, Handlers handlers);
     // Queues one text frame. False when the client is gone or closing, or was just dropped
     // because its queue is full. Never blocks on the network.
     bool sendText(ClientId id, std::string_view text);

@@ -53,7 +53,13 @@ struct ServerConfig {
     std::string host = "127.0.0.1";
     uint16_t port = 8000;
     uint64_t max_body_bytes = 1024 * 1024;
-    unsigned threads = 16;                       // HTTP worker threads
+    unsigned threads = 16;                       // HTTP worker threads (a request holds one while its handler runs)
+    uint32_t max_connections = 10000;            // open client connections in total
+    uint32_t max_connections_per_client = 512;   // from one client address
+    uint32_t head_timeout_s = 10;                // a whole request head, from its first byte
+    uint32_t body_timeout_s = 30;                // a whole request body
+    uint32_t idle_timeout_s = 30;                // a kept-alive connection between requests
+    uint32_t write_timeout_s = 30;               // a whole response
     std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
     std::vector<std::string> allowed_origins;   // WebSocket Origins accepted besides same-origin
 };

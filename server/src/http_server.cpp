@@ -1,0 +1,685 @@
+#include "paddock/server/http_server.hpp"
+
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/StreamSocketImpl.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace paddock::server {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kListenerKey = 0;
+constexpr uint64_t kWakeKey = 1;
+constexpr uint64_t kFirstConnectionId = 2;
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxReadPerEvent = 256 * 1024;   // per connection per turn, for fairness
+constexpr uint64_t kDrainCap = 1024 * 1024;       // a refused body up to this size is read and dropped
+constexpr auto kDeadlineScan = std::chrono::milliseconds(100);
+constexpr int kMaxEvents = 256;
+
+std::string peerAddress(const sockaddr_storage& addr) {
+    char text[INET6_ADDRSTRLEN] = {0};
+    if (addr.ss_family == AF_INET) {
+        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, text, sizeof text);
+    } else if (addr.ss_family == AF_INET6) {
+        ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, text, sizeof text);
+    }
+    return text[0] != '\0' ? std::string(text) : std::string("unknown");
+}
+
+// A refusal written before any request was read: best effort, the socket is closed right after.
+void refuseAtAccept(int fd, const std::string& json) {
+    const std::string bytes = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(json.size()) + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + json;
+    [[maybe_unused]] const auto sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+    enum class Phase { Head, Body, Discard, Processing, Write };
+
+    struct Connection {
+        uint64_t id = 0;
+        Poco::Net::StreamSocket socket;
+        int fd = -1;
+        std::string peer;
+        Phase phase = Phase::Head;
+        bool idle = true;                    // in Head with nothing of the next request yet
+        std::string in;                      // received, not yet consumed
+        std::string out;                     // to send
+        size_t outSent = 0;
+        Clock::time_point deadline;
+        size_t requests = 0;                 // answered so far
+        uint32_t interest = 0;               // the epoll events asked for now
+        std::unique_ptr<HttpExchange> exchange;
+        uint64_t bodyLeft = 0;               // Body with Content-Length, and Discard
+        std::optional<wire::ChunkedDecoder> chunked;
+        bool headRequest = false;
+        bool keepAlive = true;
+        bool closeAfterWrite = false;
+        std::function<void(Poco::Net::StreamSocket&)> upgrade;
+        std::optional<Response> refusal;     // answered after Discard
+    };
+
+    struct Completion {
+        uint64_t id;
+        std::string bytes;
+        bool keepAlive;
+        std::function<void(Poco::Net::StreamSocket&)> upgrade;
+    };
+
+    struct Task {
+        uint64_t id;
+        std::unique_ptr<HttpExchange> exchange;
+        bool headRequest;
+        bool keepAlive;
+    };
+
+    Impl(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits, prometheus::Registry& registry,
+         Poco::Logger& logger)
+        : listener(std::move(socket)),
+          handler(handler),
+          limits(std::move(limits)),
+          logger(logger),
+          open(prometheus::BuildGauge()
+                   .Name("paddock_http_open_connections")
+                   .Help("Client HTTP connections open now (WebSockets handed to the hub not included)")
+                   .Register(registry)
+                   .Add({})),
+          refused(prometheus::BuildCounter()
+                      .Name("paddock_http_refused_connections_total")
+                      .Help("Connections or requests refused before a handler ran, by reason")
+                      .Register(registry)),
+          timeouts(prometheus::BuildCounter()
+                       .Name("paddock_http_timeouts_total")
+                       .Help("Connections closed because a phase missed its deadline, by phase")
+                       .Register(registry)) {}
+
+    // ---- shared state ---------------------------------------------------------------------
+    Poco::Net::ServerSocket listener;
+    RequestHandler& handler;
+    HttpServerLimits limits;
+    Poco::Logger& logger;
+    prometheus::Gauge& open;
+    prometheus::Family<prometheus::Counter>& refused;
+    prometheus::Family<prometheus::Counter>& timeouts;
+
+    int epfd = -1;
+    int wakeFd = -1;
+    std::atomic<bool> stopping{false};
+    std::atomic<size_t> connectionCount{0};
+    Clock::time_point stopDeadline{};
+    std::thread io;
+    std::vector<std::thread> workers;
+
+    std::mutex taskMutex;
+    std::condition_variable taskReady;
+    std::deque<Task> tasks;
+    bool workersStopping = false;
+
+    std::mutex doneMutex;
+    std::vector<Completion> done;
+
+    // ---- I/O thread only ------------------------------------------------------------------
+    std::map<uint64_t, std::unique_ptr<Connection>> connections;
+    std::map<std::string, size_t> perClient;
+    uint64_t nextId = kFirstConnectionId;
+    bool listening = true;
+
+    void wake() {
+        const uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(wakeFd, &one, sizeof one);
+    }
+
+    void watch(Connection& c, uint32_t events) {
+        if (c.interest == events) return;
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = c.id;
+        ::epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, &ev);
+        c.interest = events;
+    }
+
+    // What the connection waits for now: input in the reading phases, room while output is queued.
+    void rearm(Connection& c) {
+        uint32_t events = 0;
+        if (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard) events |= EPOLLIN;
+        if (c.outSent < c.out.size()) events |= EPOLLOUT;
+        watch(c, events);
+    }
+
+    void close(uint64_t id) {
+        const auto it = connections.find(id);
+        if (it == connections.end()) return;
+        Connection& c = *it->second;
+        ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
+        try {
+            c.socket.close();
+        } catch (const Poco::Exception&) {
+        }
+        release(c);
+        connections.erase(it);
+    }
+
+    // Forgets a connection's counts (closed, or handed over to the WebSocket hub).
+    void release(const Connection& c) {
+        if (auto p = perClient.find(c.peer); p != perClient.end() && --p->second == 0) perClient.erase(p);
+        --connectionCount;
+        open.Decrement();
+    }
+
+    // ---- accepting --------------------------------------------------------------------------
+    void acceptAll() {
+        const int listenFd = listener.impl()->sockfd();
+        for (;;) {
+            sockaddr_storage addr{};
+            socklen_t len = sizeof addr;
+            const int fd = ::accept4(listenFd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EMFILE || errno == ENFILE)
+                    logger.warning("accept: out of file descriptors (%s)", std::string(std::strerror(errno)));
+                return;   // EAGAIN, or an error that the next readiness will retry
+            }
+            const std::string peer = peerAddress(addr);
+            const char* reason = nullptr;
+            std::string message;
+            if (stopping) {
+                reason = "stopping";
+                message = "paddockd is shutting down";
+            } else if (connectionCount >= limits.max_connections) {
+                reason = "total_cap";
+                message = "too many open connections (server.max_connections " + std::to_string(limits.max_connections) + ")";
+            } else if (perClient[peer] >= limits.max_connections_per_client) {
+                reason = "client_cap";
+                message = "too many open connections from " + peer + " (server.max_connections_per_client " +
+                          std::to_string(limits.max_connections_per_client) + ")";
+            }
+            if (reason != nullptr) {
+                if (auto p = perClient.find(peer); p != perClient.end() && p->second == 0) perClient.erase(p);
+                refused.Add({{"reason", reason}}).Increment();
+                refuseAtAccept(fd, handler.errorAnswer(makeError(ErrorCode::Unavailable, message)).body);
+                ::close(fd);
+                continue;
+            }
+            const int on = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+            auto c = std::make_unique<Connection>();
+            c->id = nextId++;
+            c->socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd));
+            c->fd = fd;
+            c->peer = peer;
+            c->deadline = Clock::now() + limits.head_timeout;   // a new connection must start a request soon
+            c->interest = EPOLLIN;
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u64 = c->id;
+            if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) continue;   // the socket closes with `c`
+            ++perClient[peer];
+            ++connectionCount;
+            open.Increment();
+            connections.emplace(c->id, std::move(c));
+        }
+    }
+
+    // ---- reading and framing ----------------------------------------------------------------
+    // False when the peer closed or the socket failed.
+    bool readSome(Connection& c) {
+        char buffer[kReadChunk];
+        size_t total = 0;
+        while (total < kMaxReadPerEvent) {
+            const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
+            if (n > 0) {
+                c.in.append(buffer, static_cast<size_t>(n));
+                total += static_cast<size_t>(n);
+                continue;
+            }
+            if (n == 0) return false;
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        }
+        return true;
+    }
+
+    void answer(Connection& c, Response response, bool close) {
+        c.closeAfterWrite = close || !c.keepAlive;
+        c.out += wire::serializeResponse(response, c.headRequest, !c.closeAfterWrite, limits.server_header);
+        c.phase = Phase::Write;
+        c.deadline = Clock::now() + limits.write_timeout;
+        flush(c);
+    }
+
+    // An answer from the server itself, before or instead of the handler; recorded like any other.
+    void refuse(Connection& c, ErrorCode code, const std::string& message, bool close, int status = 0) {
+        HttpExchange& x = ensureExchange(c);
+        x.response = errorResponseFor(code, message);
+        if (status != 0) x.response.status = status;
+        handler.record(x);
+        answer(c, std::move(x.response), close);
+    }
+
+    Response errorResponseFor(ErrorCode code, const std::string& message) const;
+
+    HttpExchange& ensureExchange(Connection& c) {
+        if (!c.exchange) {
+            c.exchange = std::make_unique<HttpExchange>();
+            c.exchange->peer = c.peer;
+        }
+        return *c.exchange;
+    }
+
+    // Moves the connection on as far as its buffered input allows.
+    void advance(Connection& c) {
+        for (;;) {
+            switch (c.phase) {
+                case Phase::Head:
+                    if (!readHead(c)) return;
+                    break;
+                case Phase::Body:
+                    if (!readBody(c)) return;
+                    break;
+                case Phase::Discard: {
+                    const size_t n = static_cast<size_t>(std::min<uint64_t>(c.bodyLeft, c.in.size()));
+                    c.in.erase(0, n);
+                    c.bodyLeft -= n;
+                    if (c.bodyLeft > 0) return;
+                    Response refusal = std::move(*c.refusal);
+                    c.refusal.reset();
+                    answer(c, std::move(refusal), false);
+                    return;
+                }
+                case Phase::Processing:
+                case Phase::Write: return;
+            }
+        }
+    }
+
+    // False: wait for more input (or the connection is answered/closed).
+    bool readHead(Connection& c) {
+        if (c.in.empty()) return false;
+        if (c.idle) {
+            // The whole head must arrive within head_timeout of its first byte.
+            c.idle = false;
+            c.deadline = Clock::now() + limits.head_timeout;
+        }
+        const auto end = wire::headEnd(std::string_view(c.in).substr(0, limits.max_head_bytes + 4));
+        if (!end || *end > limits.max_head_bytes) {
+            if (c.in.size() > limits.max_head_bytes) {
+                refused.Add({{"reason", "head_too_large"}}).Increment();
+                refuse(c, ErrorCode::InvalidArgument,
+                       "request head larger than " + std::to_string(limits.max_head_bytes) + " bytes", true, 431);
+            }
+            return false;
+        }
+        auto head = wire::parseHead(std::string_view(c.in).substr(0, *end));
+        c.in.erase(0, *end);
+        if (!head) {
+            refuse(c, ErrorCode::InvalidArgument, head.error().message, true);
+            return false;
+        }
+        c.exchange = std::make_unique<HttpExchange>();
+        HttpExchange& x = *c.exchange;
+        x.peer = c.peer;
+        x.head = std::move(head.value());
+        c.headRequest = x.head.method == "HEAD";
+        c.keepAlive = x.head.keep_alive && c.requests + 1 < limits.max_requests_per_connection && !stopping;
+        if (!handler.admit(x)) {
+            handler.record(x);
+            if (!x.head.hasBody()) {
+                answer(c, std::move(x.response), false);
+            } else if (x.head.content_length && *x.head.content_length <= kDrainCap) {
+                // Read and drop the body so the client sees the answer and may keep the connection.
+                c.refusal = std::move(x.response);
+                c.bodyLeft = *x.head.content_length;
+                c.phase = Phase::Discard;
+                c.deadline = Clock::now() + limits.body_timeout;
+                return true;
+            } else {
+                answer(c, std::move(x.response), true);
+            }
+            return false;
+        }
+        if (x.head.content_length && *x.head.content_length > limits.max_body_bytes) {
+            refuse(c, ErrorCode::PayloadTooLarge, "request body is larger than the limit of " +
+                                                      std::to_string(limits.max_body_bytes) + " bytes (server.max_body_bytes)",
+                   true);
+            return false;
+        }
+        if (!x.head.hasBody()) {
+            dispatch(c);
+            return false;
+        }
+        if (x.head.expect_continue) c.out += wire::continueResponse();   // sent when the socket has room
+        if (x.head.chunked) c.chunked.emplace(limits.max_body_bytes);
+        else c.chunked.reset();
+        c.bodyLeft = x.head.content_length.value_or(0);
+        c.phase = Phase::Body;
+        c.deadline = Clock::now() + limits.body_timeout;
+        rearm(c);
+        return true;
+    }
+
+    bool readBody(Connection& c) {
+        HttpExchange& x = *c.exchange;
+        if (c.chunked) {
+            std::string_view input(c.in);
+            auto finished = c.chunked->feed(input, x.request.body);
+            c.in.erase(0, c.in.size() - input.size());
+            if (!finished) {
+                refuse(c, finished.error().code, finished.error().message, true);
+                return false;
+            }
+            if (!finished.value()) return false;
+        } else {
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(c.bodyLeft, c.in.size()));
+            x.request.body.append(c.in, 0, n);
+            c.in.erase(0, n);
+            c.bodyLeft -= n;
+            if (c.bodyLeft > 0) return false;
+        }
+        dispatch(c);
+        return false;
+    }
+
+    void dispatch(Connection& c) {
+        {
+            std::lock_guard lock(taskMutex);
+            if (tasks.size() < limits.max_queued_requests) {
+                tasks.push_back(Task{c.id, std::move(c.exchange), c.headRequest, c.keepAlive});
+                c.phase = Phase::Processing;
+                taskReady.notify_one();
+            }
+        }
+        if (c.phase == Phase::Processing) {
+            rearm(c);
+            return;
+        }
+        refused.Add({{"reason", "busy"}}).Increment();
+        refuse(c, ErrorCode::Unavailable,
+               "paddockd is busy: " + std::to_string(limits.max_queued_requests) + " requests are waiting; retry later", false);
+    }
+
+    // ---- writing ----------------------------------------------------------------------------
+    void flush(Connection& c) {
+        while (c.outSent < c.out.size()) {
+            const ssize_t n = ::send(c.fd, c.out.data() + c.outSent, c.out.size() - c.outSent, MSG_NOSIGNAL);
+            if (n > 0) {
+                c.outSent += static_cast<size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                rearm(c);
+                return;
+            }
+            close(c.id);
+            return;
+        }
+        c.out.clear();
+        c.outSent = 0;
+        if (c.phase == Phase::Write) {
+            written(c);
+        } else {
+            rearm(c);
+        }
+    }
+
+    // The answer is out: hand over, close, or wait for the next request.
+    void written(Connection& c) {
+        if (c.upgrade) {
+            auto upgrade = std::move(c.upgrade);
+            Poco::Net::StreamSocket socket = c.socket;
+            ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
+            release(c);
+            connections.erase(c.id);   // `c` is gone; the hub holds the socket now
+            try {
+                upgrade(socket);
+            } catch (const std::exception& e) {
+                logger.error("WebSocket hand-over failed: %s", std::string(e.what()));
+            }
+            return;
+        }
+        if (c.closeAfterWrite) {
+            close(c.id);
+            return;
+        }
+        ++c.requests;
+        c.exchange.reset();
+        c.phase = Phase::Head;
+        c.idle = true;
+        c.deadline = Clock::now() + limits.idle_timeout;
+        rearm(c);
+        advance(c);   // a pipelined request may be waiting in the buffer already
+    }
+
+    void complete(Completion completion) {
+        const auto it = connections.find(completion.id);
+        if (it == connections.end()) return;   // the client went away meanwhile
+        Connection& c = *it->second;
+        c.upgrade = std::move(completion.upgrade);
+        c.closeAfterWrite = !completion.keepAlive;
+        c.out += completion.bytes;
+        c.phase = Phase::Write;
+        c.deadline = Clock::now() + limits.write_timeout;
+        flush(c);
+    }
+
+    // ---- deadlines --------------------------------------------------------------------------
+    void expire(Clock::time_point now) {
+        std::vector<uint64_t> late;
+        for (const auto& [id, c] : connections)
+            if (c->phase != Phase::Processing && now >= c->deadline) late.push_back(id);
+        for (const uint64_t id : late) {
+            Connection& c = *connections.at(id);
+            switch (c.phase) {
+                case Phase::Head:
+                    if (c.idle) {
+                        timeouts.Add({{"phase", "idle"}}).Increment();
+                        close(id);
+                    } else {
+                        timeouts.Add({{"phase", "head"}}).Increment();
+                        c.keepAlive = false;
+                        refuse(c, ErrorCode::Timeout, "the request head did not arrive within " +
+                                                          std::to_string(limits.head_timeout.count()) + " ms", true, 408);
+                    }
+                    break;
+                case Phase::Body:
+                case Phase::Discard:
+                    timeouts.Add({{"phase", "body"}}).Increment();
+                    c.keepAlive = false;
+                    refuse(c, ErrorCode::Timeout, "the request body did not arrive within " +
+                                                      std::to_string(limits.body_timeout.count()) + " ms", true, 408);
+                    break;
+                case Phase::Write:
+                    timeouts.Add({{"phase", "write"}}).Increment();
+                    close(id);
+                    break;
+                case Phase::Processing: break;
+            }
+        }
+    }
+
+    // ---- the threads ------------------------------------------------------------------------
+    void ioLoop() {
+        std::vector<epoll_event> events(kMaxEvents);
+        auto nextScan = Clock::now() + kDeadlineScan;
+        for (;;) {
+            if (stopping && finishedStopping()) break;
+            const auto untilScan = std::chrono::duration_cast<std::chrono::milliseconds>(nextScan - Clock::now());
+            const int n = ::epoll_wait(epfd, events.data(), kMaxEvents, static_cast<int>(std::max<int64_t>(0, untilScan.count())));
+            for (int i = 0; i < n; ++i) {
+                const uint64_t key = events[i].data.u64;
+                if (key == kListenerKey) {
+                    acceptAll();
+                } else if (key == kWakeKey) {
+                    uint64_t count = 0;
+                    [[maybe_unused]] const auto r = ::read(wakeFd, &count, sizeof count);
+                    std::vector<Completion> batch;
+                    {
+                        std::lock_guard lock(doneMutex);
+                        batch.swap(done);
+                    }
+                    for (auto& completion : batch) complete(std::move(completion));
+                } else {
+                    onEvent(key, events[i].events);
+                }
+            }
+            const auto now = Clock::now();
+            if (now >= nextScan) {
+                expire(now);
+                nextScan = now + kDeadlineScan;
+            }
+        }
+        for (auto it = connections.begin(); it != connections.end();) close((it++)->first);
+    }
+
+    void onEvent(uint64_t id, uint32_t events) {
+        const auto it = connections.find(id);
+        if (it == connections.end()) return;
+        Connection& c = *it->second;
+        if ((events & EPOLLOUT) != 0 && c.outSent < c.out.size()) {
+            flush(c);
+            if (!connections.count(id)) return;
+        }
+        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+            (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard)) {
+            if (!readSome(c)) {
+                close(id);
+                return;
+            }
+            advance(c);
+        } else if ((events & (EPOLLHUP | EPOLLERR)) != 0 && c.phase != Phase::Processing) {
+            close(id);
+        }
+    }
+
+    // While stopping: no more accepts, idle connections go at once, the rest may finish until
+    // the grace period ends.
+    bool finishedStopping() {
+        if (listening) {
+            ::epoll_ctl(epfd, EPOLL_CTL_DEL, listener.impl()->sockfd(), nullptr);
+            try {
+                listener.close();
+            } catch (const Poco::Exception&) {
+            }
+            listening = false;
+        }
+        std::vector<uint64_t> idle;
+        for (auto& [id, c] : connections) {
+            c->keepAlive = false;
+            if (c->phase == Phase::Head && c->in.empty()) idle.push_back(id);
+        }
+        for (const uint64_t id : idle) close(id);
+        return connections.empty() || Clock::now() >= stopDeadline;
+    }
+
+    void workerLoop() {
+        for (;;) {
+            Task task;
+            {
+                std::unique_lock lock(taskMutex);
+                taskReady.wait(lock, [&] { return workersStopping || !tasks.empty(); });
+                if (tasks.empty()) return;
+                task = std::move(tasks.front());
+                tasks.pop_front();
+            }
+            HttpExchange& x = *task.exchange;
+            handler.invoke(x);
+            // A server that is stopping says so, so the client does not send another request.
+            Completion completion{task.id, {}, task.keepAlive && !stopping, {}};
+            if (x.response.upgrade) {
+                auto accept = wire::websocketAccept(x.head);
+                if (accept) {
+                    completion.bytes = wire::websocketHandshakeResponse(accept.value(), limits.server_header);
+                    completion.upgrade = std::move(x.response.upgrade);
+                    x.response = Response{};
+                    x.response.status = 101;
+                } else {
+                    x.response = errorResponseFor(ErrorCode::InvalidArgument,
+                                                  "WebSocket handshake refused: " + accept.error().message);
+                }
+            }
+            if (!completion.upgrade)
+                completion.bytes = wire::serializeResponse(x.response, task.headRequest, completion.keepAlive, limits.server_header);
+            handler.record(x);
+            {
+                std::lock_guard lock(doneMutex);
+                done.push_back(std::move(completion));
+            }
+            wake();
+        }
+    }
+};
+
+Response HttpServer::Impl::errorResponseFor(ErrorCode code, const std::string& message) const {
+    return handler.errorAnswer(makeError(code, message));
+}
+
+HttpServer::HttpServer(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
+                       prometheus::Registry& registry, Poco::Logger& logger)
+    : impl_(std::make_unique<Impl>(std::move(socket), handler, std::move(limits), registry, logger)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+    Impl& s = *impl_;
+    s.epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    s.wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s.epfd < 0 || s.wakeFd < 0) throw std::runtime_error(std::string("epoll/eventfd: ") + std::strerror(errno));
+    s.listener.setBlocking(false);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenerKey;
+    ::epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.listener.impl()->sockfd(), &ev);
+    ev.data.u64 = kWakeKey;
+    ::epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.wakeFd, &ev);
+    for (unsigned i = 0; i < std::max(1u, s.limits.workers); ++i) s.workers.emplace_back([&s] { s.workerLoop(); });
+    s.io = std::thread([&s] { s.ioLoop(); });
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+    Impl& s = *impl_;
+    if (!s.io.joinable()) return;
+    s.stopDeadline = Clock::now() + grace;
+    s.stopping = true;
+    s.wake();
+    s.io.join();
+    {
+        std::lock_guard lock(s.taskMutex);
+        s.workersStopping = true;
+        s.tasks.clear();   // their connections are closed already
+    }
+    s.taskReady.notify_all();
+    for (auto& w : s.workers) w.join();
+    s.workers.clear();
+    ::close(s.wakeFd);
+    ::close(s.epfd);
+}
+
+size_t HttpServer::connections() const { return impl_->connectionCount; }
+
+}  // namespace paddock::server
