@@ -8,14 +8,15 @@ paddockd="$build_dir/server/paddockd"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_paddockd URI [extra site YAML lines]: sets PORT, TOKEN, PID, WORK.
+# start_paddockd URI [extra site YAML lines] [extra server keys, "k: v, ..."] [storage pool]:
+# sets PORT, TOKEN, PID, WORK.
 start_paddockd() {
-  local uri="$1" extra="${2:-}"
+  local uri="$1" extra="${2:-}" server_extra="${3:-}" storage_pool="${4:-paddock}"
   WORK="$(mktemp -d /tmp/paddock-bench.XXXXXX)"
   PORT="$(free_port)"
   TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   cat > "$WORK/paddock.yaml" <<YAML
-server: {host: 127.0.0.1, port: $PORT, threads: 32}
+server: {host: 127.0.0.1, port: $PORT, threads: 32${server_extra:+, $server_extra}}
 paths: {state_dir: $WORK/state, log_dir: $WORK/logs, plugin_dirs: [$build_dir/plugins], web_dir: $bench_root/server/web}
 auth:
   mode: token
@@ -23,7 +24,7 @@ auth:
 sites:
   - name: bench
     uri: $uri
-    storage_pool: paddock
+    storage_pool: $storage_pool
 $extra
 YAML
   "$paddockd" --config "$WORK/paddock.yaml" >"$WORK/paddockd.log" 2>&1 &

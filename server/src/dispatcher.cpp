@@ -1,5 +1,6 @@
 #include "paddock/server/dispatcher.hpp"
 
+#include "paddock/core/utf8.hpp"
 #include "paddock/server/error_mapping.hpp"
 
 #include <Poco/Exception.h>
@@ -13,9 +14,9 @@ namespace paddock::server {
 
 namespace {
 
-// Paths come from the client: keep control characters out of the log.
+// Paths come from the client: keep control characters and invalid UTF-8 out of the log.
 std::string printable(const std::string& text) {
-    std::string out = text.empty() ? std::string("?") : text;
+    std::string out = text.empty() ? std::string("?") : toValidUtf8(text);
     for (char& c : out)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
     return out;
@@ -26,6 +27,12 @@ std::string methodLabel(const std::string& method) {
     for (const char* known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
         if (method == known) return method;
     return "other";
+}
+
+// Bodies are JSON: no Content-Type (as FastAPI took it), application/json or application/*+json.
+bool isJsonContentType(std::string_view type) {
+    const std::string media = Poco::trim(Poco::toLower(std::string(type.substr(0, type.find(';')))));
+    return media.empty() || media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
 }
 
 bool isWebSocketHandshake(const wire::RequestHead& head) {
@@ -146,6 +153,12 @@ Dispatcher::Verdict Dispatcher::authorize(HttpExchange& x, RouteMatch& match) co
     if (!request.grant) {
         if (auto allowed = paddock::server::authorize(request.identity, route.minimumRole); !allowed)
             return errorResponse(allowed.error());
+    }
+    if (x.head.hasBody()) {
+        if (const auto type = x.head.header("Content-Type"); type && !isJsonContentType(*type))
+            return errorResponse(makeError(ErrorCode::UnsupportedMediaType,
+                                           "request bodies are JSON (Content-Type: application/json), not '" +
+                                               type->substr(0, 64) + "'"));
     }
     // The rest of the handshake is checked when the route accepts (the server, before the 101),
     // so that an unknown VM is a 404 whatever the client's WebSocket headers.

@@ -2,9 +2,57 @@
 
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
 #include <limits>
+#include <optional>
+#include <set>
 
 namespace paddock::server {
+
+namespace {
+
+// The deepest nesting of arrays and objects outside strings, counted without recursion.
+// Stops counting once past `limit`.
+size_t nestingDepth(std::string_view text, size_t limit) {
+    size_t depth = 0, deepest = 0;
+    bool inString = false, escaped = false;
+    for (const char c : text) {
+        if (inString) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') inString = false;
+            continue;
+        }
+        if (c == '"') {
+            inString = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+            if (deepest > limit) return deepest;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+// The first member name that appears twice in one object, anywhere in `value` (whose depth
+// is already bounded).
+std::optional<std::string> duplicateKey(const rapidjson::Value& value) {
+    if (value.IsObject()) {
+        std::set<std::string_view> seen;
+        for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+            const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+            if (!seen.insert(name).second) return std::string(name);
+            if (auto inner = duplicateKey(it->value)) return inner;
+        }
+    } else if (value.IsArray()) {
+        for (const auto& item : value.GetArray())
+            if (auto inner = duplicateKey(item)) return inner;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
 
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
     rapidjson::Document document;
@@ -13,14 +61,21 @@ Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmp
         document.SetObject();
         return document;
     }
-    // kParseValidateEncodingFlag: invalid UTF-8 would otherwise end up in names and the audit log.
-    document.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+    if (nestingDepth(body, kMaxJsonDepth) > kMaxJsonDepth)
+        return makeError(ErrorCode::InvalidArgument, "request body nests arrays/objects deeper than " +
+                                                         std::to_string(kMaxJsonDepth) + " levels");
+    // Iterative: the parser's own stack is on the heap, whatever the input. Encoding checked:
+    // invalid UTF-8 would otherwise end up in names and the audit log.
+    document.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (document.HasParseError())
         return makeError(ErrorCode::InvalidArgument,
                          std::string("request body is not valid JSON: ") +
                              rapidjson::GetParseError_En(document.GetParseError()) + " (at offset " +
                              std::to_string(document.GetErrorOffset()) + ")");
     if (!document.IsObject()) return makeError(ErrorCode::InvalidArgument, "request body must be a JSON object");
+    // Two values for one key would let the first or the last win unseen.
+    if (auto key = duplicateKey(document))
+        return makeError(ErrorCode::InvalidArgument, "duplicate key '" + key->substr(0, 64) + "' in request body");
     return document;
 }
 

@@ -27,3 +27,23 @@ TEST_CASE("invalid names are InvalidArgument naming the field", "[names]") {
         CHECK(failure(r).message.find("VM name") != std::string::npos);
     }
 }
+
+TEST_CASE("owners and labels: one rule for length, UTF-8 and control characters", "[names][hostile]") {
+    using paddock::validateLabel;
+    using paddock::validateOwner;
+    CHECK(validateOwner("alice", true).ok());
+    CHECK(validateOwner("Zoë Ødegård (lab 3)", true).ok());
+    CHECK(validateOwner(std::string(128, 'a'), true).ok());
+    CHECK(validateOwner("", false).ok());
+    CHECK_THAT(failure(validateOwner("", true)).message, Catch::Contains("owner must not be empty"));
+    CHECK_THAT(failure(validateOwner(std::string(129, 'a'), true)).message, Catch::Contains("longer than 128 bytes"));
+    CHECK_THAT(failure(validateOwner(std::string(900 * 1024, 'a'), false)).message, Catch::Contains("longer than 128"));
+    for (const std::string bad : {std::string("a\nb"), std::string("a\tb"), std::string("a\x7f"), std::string("a\xc2\x85"),
+                                  std::string("\xc2\x9f"), std::string(1, '\0')}) {
+        INFO(bad);
+        CHECK_THAT(failure(validateOwner(bad, true)).message, Catch::Contains("control characters"));
+    }
+    CHECK_THAT(failure(validateOwner("\xff", true)).message, Catch::Contains("not valid UTF-8"));
+    CHECK(validateOwner("\xc2\xa0", true).ok());   // U+00A0 is not a control character
+    CHECK_THAT(failure(validateLabel("x\r", "Idempotency-Key", 200, false)).message, Catch::Contains("Idempotency-Key"));
+}

@@ -104,3 +104,38 @@ TEST_CASE("typed field readers check types and ranges and name the field", "[jso
     REQUIRE_FALSE(notBool.ok());
     CHECK_THAT(failure(notBool).message, Catch::Contains("'num'"));
 }
+
+TEST_CASE("parseJsonObject refuses deep nesting without recursing into it", "[json][hostile]") {
+    // 250,000 nested arrays crashed the recursive parser of wave 1.
+    for (const size_t depth : {size_t{65}, size_t{100000}, size_t{250000}}) {
+        INFO(depth);
+        const std::string body = "{\"a\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+        const Error e = failure(parseJsonObject(body));
+        CHECK(e.code == ErrorCode::InvalidArgument);
+        CHECK_THAT(e.message, Catch::Contains("deeper than 64 levels"));
+    }
+    // Unclosed, or brackets hidden in strings: the count follows the JSON, not the characters.
+    CHECK_THAT(failure(parseJsonObject(std::string(300000, '{'))).message, Catch::Contains("deeper than 64"));
+    CHECK(parseJsonObject("{\"s\":\"" + std::string(1000, '[') + "\"}").ok());
+    CHECK(parseJsonObject("{\"s\":\"\\\"[[[\"}").ok());
+    std::string deep64 = "{\"a\":";
+    for (int i = 0; i < 63; ++i) deep64 += "[";
+    for (int i = 0; i < 63; ++i) deep64 += "]";
+    CHECK(parseJsonObject(deep64 + "}").ok());   // exactly 64 levels with the outer object
+}
+
+TEST_CASE("parseJsonObject refuses duplicate keys at any depth", "[json][hostile]") {
+    CHECK_THAT(failure(parseJsonObject(R"({"name":"a","name":"b"})")).message, Catch::Contains("duplicate key 'name'"));
+    CHECK_THAT(failure(parseJsonObject(R"({"x":{"k":1,"k":2}})")).message, Catch::Contains("duplicate key 'k'"));
+    CHECK_THAT(failure(parseJsonObject(R"({"x":[{"k":1},{"j":1,"j":2}]})")).message, Catch::Contains("duplicate key 'j'"));
+    CHECK(parseJsonObject(R"({"x":[{"k":1},{"k":2}]})").ok());   // same key in different objects
+}
+
+TEST_CASE("JsonWriter always writes valid UTF-8", "[json][hostile]") {
+    JsonWriter json;
+    json.beginObject().field("path", std::string("/vms/\xff\xfe-\xc3\xa9")).key(std::string("k\xc0")).value(1).endObject();
+    CHECK(json.str() == "{\"path\":\"/vms/\xEF\xBF\xBD\xEF\xBF\xBD-\xc3\xa9\",\"k\xEF\xBF\xBD\":1}");
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseValidateEncodingFlag>(json.str().c_str());
+    CHECK_FALSE(doc.HasParseError());
+}

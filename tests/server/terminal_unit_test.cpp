@@ -10,7 +10,7 @@
 
 using paddock::ErrorCode;
 using paddock::server::ConsoleTickets;
-using paddock::server::Utf8Stream;
+using paddock::Utf8Stream;
 
 TEST_CASE("Utf8Stream holds back a character split across reads", "[terminal][utf8]") {
     Utf8Stream stream;

@@ -1,5 +1,7 @@
 #include "paddock/core/pool_manager.hpp"
 
+#include "paddock/core/names.hpp"
+
 #include <algorithm>
 
 namespace paddock {
@@ -10,23 +12,11 @@ constexpr const char* kFilling = "filling";
 constexpr const char* kIdle = "idle";
 constexpr const char* kAllocated = "allocated";
 constexpr const char* kReleasing = "releasing";
-constexpr size_t kMaxOwnerLength = 128;
 constexpr size_t kMaxKeyLength = 200;
 constexpr int kAllocateAttempts = 3;
 constexpr auto kReadySlice = std::chrono::milliseconds(250);
 constexpr auto kGraveyardTtl = std::chrono::minutes(5);
 constexpr auto kMaxFillBackoff = std::chrono::seconds(60);
-
-Status checkText(const std::string& text, const char* what, size_t maxLength, bool required) {
-    if (required && text.empty()) return makeError(ErrorCode::InvalidArgument, std::string(what) + " must not be empty");
-    if (text.size() > maxLength)
-        return makeError(ErrorCode::InvalidArgument, std::string(what) + " is longer than " + std::to_string(maxLength) + " characters");
-    for (const char c : text) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-            return makeError(ErrorCode::InvalidArgument, std::string(what) + " must not contain control characters");
-    }
-    return {};
-}
 
 }  // namespace
 
@@ -513,8 +503,8 @@ std::optional<Lease> PoolManager::lease(const std::string& id) const {
 // ---- the API -------------------------------------------------------------------------------
 
 Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
-    if (auto ok = checkText(request.owner, "owner", kMaxOwnerLength, true); !ok) return std::move(ok).error();
-    if (auto ok = checkText(request.idempotency_key, "Idempotency-Key", kMaxKeyLength, false); !ok) return std::move(ok).error();
+    if (auto ok = validateOwner(request.owner, true); !ok) return std::move(ok).error();
+    if (auto ok = validateLabel(request.idempotency_key, "Idempotency-Key", kMaxKeyLength, false); !ok) return std::move(ok).error();
     if (request.ttl_s && *request.ttl_s == 0) return makeError(ErrorCode::InvalidArgument, "ttl_s must be at least 1");
     const uint64_t ttl = std::min<uint64_t>(request.ttl_s.value_or(config_.default_ttl_s), config_.max_ttl_s);
     const auto started = Clock::now();

@@ -34,6 +34,7 @@ void DomainPlan::attachDisk(const std::string& path) {
 Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConfig* tmpl, const SiteFacts& site,
                               std::optional<uint16_t> sshForwardPort, const std::string& actor, SystemTime now) {
     if (auto valid = validateName(request.name, "VM name"); !valid) return std::move(valid).error();
+    if (auto valid = validateOwner(request.owner.value_or(""), false); !valid) return std::move(valid).error();
     const uint32_t vcpus = request.vcpus.value_or(tmpl != nullptr && tmpl->vcpus != 0 ? tmpl->vcpus : site.default_vcpus);
     const uint64_t memoryMb =
         request.memory_mb.value_or(tmpl != nullptr && tmpl->memory_mb != 0 ? tmpl->memory_mb : site.default_memory_mb);

@@ -16,7 +16,12 @@
 
 namespace paddock::server {
 
+// Arrays and objects nest at most this deep in a request body.
+inline constexpr size_t kMaxJsonDepth = 64;
+
 // Parses `body` as a JSON object. An empty body gives an empty object when `allowEmpty`.
+// InvalidArgument for invalid JSON or UTF-8, nesting deeper than kMaxJsonDepth, a duplicate key
+// in any object, or a value that is not an object.
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty = false);
 
 // InvalidArgument naming every member of `object` not in `known`.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "paddock/core/terminal_mux.hpp"
+#include "paddock/core/utf8.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
 #include <string>
@@ -19,18 +20,6 @@
 namespace paddock::server {
 
 enum class TerminalProtocol { Native, Compat };
-
-// A byte stream as valid UTF-8 text: a character split across chunks is held back until its
-// last byte arrives; bytes that can never be UTF-8 become U+FFFD. One stream per connection.
-class Utf8Stream {
-public:
-    std::string feed(std::string_view bytes);
-    // What is still held back, as U+FFFD (the stream ended inside a character).
-    std::string finish();
-
-private:
-    std::string pending_;
-};
 
 class TerminalBridge {
 public:

@@ -24,6 +24,7 @@ enum class ErrorCode {
     AlreadyExists,    // 409
     Conflict,         // 409: wrong state for the operation
     PayloadTooLarge,  // 413
+    UnsupportedMediaType,  // 415: a body that is not JSON
     Unsupported,      // 501: the backend cannot do this
     Unavailable,      // 503: hypervisor or resource unavailable
     Timeout,          // 504
