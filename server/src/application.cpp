@@ -206,7 +206,12 @@ int Application::serve() {
 
     // WebSockets live on the hub's own thread, not on HTTP workers; declared before the Router
     // so they outlive every handler referring to them.
-    WebSocketHub hub(*runtime->metrics().registry(), Poco::Logger::get("paddockd.ws"));
+    WebSocketLimits wsLimits;
+    wsLimits.maxClients = config.server.max_websockets;
+    wsLimits.maxClientsPerOwner = config.server.max_websockets_per_token;
+    wsLimits.pingInterval = std::chrono::seconds(config.server.websocket_ping_interval_s);
+    wsLimits.idleTimeout = std::chrono::seconds(config.server.websocket_idle_timeout_s);
+    WebSocketHub hub(*runtime->metrics().registry(), Poco::Logger::get("paddockd.ws"), wsLimits);
     StatusStreams statusStreams(*runtime, hub);
     EventStream eventStream(runtime->events(), hub);
     // Browser terminals: one terminal I/O thread for all sessions; the hub is stopped before
@@ -230,6 +235,7 @@ int Application::serve() {
     dispatch.redeem_ticket = [&consoleTickets](const std::string& ticket, const std::string& vm) {
         return consoleTickets.redeem(ticket, vm);
     };
+    dispatch.admit_websocket = [&hub](const Request& r) { return hub.admit(webSocketOwner(r)); };
     Dispatcher dispatcher(router, auth.value(), metrics, Poco::Logger::get("paddockd.http"), std::move(dispatch));
 
     raiseFileLimit(log);

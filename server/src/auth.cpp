@@ -77,7 +77,7 @@ Result<Identity> Authenticator::authenticate(std::string_view path, std::string_
         std::string_view token = authorization.substr(scheme.size());
         while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
         while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-        if (const auto* entry = find(token)) return Identity{entry->name, entry->role};
+        if (const auto* entry = find(token)) return Identity{entry->name, entry->role, true};
     }
     if (isPublicPath) return Identity{};
     return makeError(ErrorCode::Unauthorized, "invalid bearer token");

@@ -162,8 +162,13 @@ Dispatcher::Verdict Dispatcher::authorize(HttpExchange& x, RouteMatch& match) co
     }
     // The rest of the handshake is checked when the route accepts (the server, before the 101),
     // so that an unknown VM is a 404 whatever the client's WebSocket headers.
-    if (route.websocket && !isWebSocketHandshake(x.head))
-        return errorResponse(makeError(ErrorCode::InvalidArgument, "this route is a WebSocket: send an upgrade request (Upgrade: websocket)"));
+    if (route.websocket) {
+        if (!isWebSocketHandshake(x.head))
+            return errorResponse(makeError(ErrorCode::InvalidArgument, "this route is a WebSocket: send an upgrade request (Upgrade: websocket)"));
+        if (options_.admit_websocket) {
+            if (auto room = options_.admit_websocket(request); !room) return errorResponse(room.error());
+        }
+    }
     return std::nullopt;
 }
 

@@ -14,6 +14,7 @@ int httpStatus(ErrorCode code) noexcept {
     case ErrorCode::Conflict: return 409;
     case ErrorCode::PayloadTooLarge: return 413;
     case ErrorCode::UnsupportedMediaType: return 415;
+    case ErrorCode::TooManyRequests: return 429;
     case ErrorCode::Unsupported: return 501;
     case ErrorCode::Unavailable: return 503;
     case ErrorCode::Timeout: return 504;

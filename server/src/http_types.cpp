@@ -15,6 +15,10 @@ Response jsonResponse(int status, std::string body) {
     return response;
 }
 
+std::string webSocketOwner(const Request& request) {
+    return request.identity.token && !request.grant ? request.identity.name : std::string();
+}
+
 Response upgradeResponse(std::function<void(Poco::Net::StreamSocket&)> handOver) {
     Response response;
     response.status = 101;

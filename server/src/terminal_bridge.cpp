@@ -31,7 +31,7 @@ public:
     TerminalClient(TerminalMux& mux, WebSocketHub& hub, TerminalProtocol protocol)
         : mux_(mux), hub_(hub), protocol_(protocol) {}
 
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route, TerminalRequest request) {
+    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, TerminalRequest request) {
         // Held until the session has an id, so a message arriving at once still finds it.
         std::lock_guard lock(mutex_);
         auto self = shared_from_this();
@@ -41,7 +41,7 @@ public:
         };
         handlers.onDrained = [self](WebSocketHub::ClientId) { self->mux_.wake(self->session()); };
         handlers.onClosed = [self](WebSocketHub::ClientId) { self->mux_.end(self->session()); };
-        client_ = hub_.add(socket, route, std::move(handlers));
+        client_ = hub_.add(socket, route, owner, std::move(handlers));
         if (client_ == 0) return;   // shutting down: the socket is closed already
         session_ = mux_.start(std::move(request), self);
     }
@@ -119,10 +119,11 @@ private:
 
 }  // namespace
 
-void TerminalBridge::attach(Poco::Net::StreamSocket& socket, const std::string& route, TerminalRequest request,
+void TerminalBridge::attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
+                            TerminalRequest request,
                             TerminalProtocol protocol) {
     auto client = std::make_shared<TerminalClient>(mux_, hub_, protocol);
-    client->attach(socket, route, std::move(request));
+    client->attach(socket, route, owner, std::move(request));
 }
 
 }  // namespace paddock::server

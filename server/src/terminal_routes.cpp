@@ -65,8 +65,8 @@ Result<Response> openTerminal(Runtime& rt, const TerminalContext& terminal, Requ
     request.actor = target->actor;
     request.cols = cols.value();
     request.rows = rows.value();
-    return upgradeResponse([&bridge = terminal.bridge, route = r.route, request, protocol](Poco::Net::StreamSocket& socket) {
-        bridge.attach(socket, route, request, protocol);
+    return upgradeResponse([&bridge = terminal.bridge, route = r.route, owner = webSocketOwner(r), request,
+                            protocol](Poco::Net::StreamSocket& socket) { bridge.attach(socket, route, owner, request, protocol);
     });
 }
 

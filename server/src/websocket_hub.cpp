@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct WebSocketHub::Client {
     Poco::Net::StreamSocket socket;
     int fd = -1;
     std::string route;
+    std::string owner;                  // empty: counted in the total only
     std::shared_ptr<const Handlers> handlers;
     prometheus::Gauge* gauge = nullptr;
     WsFrameDecoder decoder;
@@ -35,6 +37,9 @@ struct WebSocketHub::Client {
     std::string message;                // a fragmented client message being joined
     bool messageBinary = false;
     size_t drainedBelow = SIZE_MAX;     // armed by room(): notify once queuedBytes <= this
+    std::optional<std::string> pendingPong;   // the answer to the latest unanswered ping
+    std::chrono::steady_clock::time_point lastHeard = std::chrono::steady_clock::now();
+    bool pinged = false;                // our keep-alive ping is out, not yet answered
 
     Client(Poco::Net::StreamSocket& ws, uint64_t maxPayload) : socket(ws), decoder(maxPayload) {}
     void queue(std::string frame, bool isData) {
@@ -89,14 +94,36 @@ void WebSocketHub::wake() {
     [[maybe_unused]] const auto n = ::write(wakeFd_, &one, sizeof one);
 }
 
-WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, ClosedCallback onClosed) {
-    return add(socket, route, Handlers{std::move(onClosed), {}, {}});
+Status WebSocketHub::admit(const std::string& owner) const {
+    std::lock_guard lock(mutex_);
+    return admitLocked(owner);
 }
 
-WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, Handlers handlers) {
+Status WebSocketHub::admitLocked(const std::string& owner) const {
+    if (clients_.size() >= limits_.maxClients)
+        return makeError(ErrorCode::TooManyRequests, "too many open WebSockets (server.max_websockets " +
+                                                         std::to_string(limits_.maxClients) + ")");
+    if (!owner.empty()) {
+        const auto it = perOwner_.find(owner);
+        if (it != perOwner_.end() && it->second >= limits_.maxClientsPerOwner)
+            return makeError(ErrorCode::TooManyRequests, "'" + owner + "' has " + std::to_string(it->second) +
+                                                             " WebSockets open (server.max_websockets_per_token " +
+                                                             std::to_string(limits_.maxClientsPerOwner) + ")");
+    }
+    return {};
+}
+
+WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
+                                         ClosedCallback onClosed) {
+    return add(socket, route, owner, Handlers{std::move(onClosed), {}, {}});
+}
+
+WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
+                                         Handlers handlers) {
     auto client = std::make_unique<Client>(socket, limits_.maxIncomingPayload);
     client->fd = socket.impl()->sockfd();
     client->route = route;
+    client->owner = owner;
     client->handlers = std::make_shared<const Handlers>(std::move(handlers));
     // Non-blocking so a reader that stopped reading costs us queue space, never time.
     ::fcntl(client->fd, F_SETFL, ::fcntl(client->fd, F_GETFL) | O_NONBLOCK);
@@ -106,13 +133,21 @@ WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const 
     ::setsockopt(client->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 
     std::lock_guard lock(mutex_);
-    if (stopping_) {
+    // admit() was asked before the upgrade; others may have taken the room since.
+    const bool full = !admitLocked(owner).ok();
+    if (stopping_ || full) {
+        if (full) {
+            dropped_.Add({{"route", route}, {"reason", "cap"}}).Increment();
+            const std::string frame = encodeWsClose(kWsCloseTryAgainLater, "too many WebSockets");
+            [[maybe_unused]] const auto n = ::send(client->fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
         try {
             client->socket.close();
         } catch (const Poco::Exception&) {
         }
         return 0;
     }
+    if (!owner.empty()) ++perOwner_[owner];
     client->id = nextId_++;
     client->gauge = &connections_.Add({{"route", route}});
     client->gauge->Increment();
@@ -200,6 +235,18 @@ void WebSocketHub::drop(Client& client, const char* reason, uint16_t code, std::
     wake();
 }
 
+// Quiet clients get a ping; silent ones (no frame, not even a pong) are dead and go.
+void WebSocketHub::keepAlive(Client& client, std::chrono::steady_clock::time_point now) {
+    if (client.closing) return;
+    const auto quiet = now - client.lastHeard;
+    if (quiet >= limits_.idleTimeout) {
+        drop(client, "idle_timeout", kWsCloseGoingAway, "no answer to pings");
+    } else if (quiet >= limits_.pingInterval && !client.pinged) {
+        client.queue(encodeWsFrame(WsOpcode::Ping, "paddock"), false);
+        client.pinged = true;
+    }
+}
+
 bool WebSocketHub::readFrom(Client& client) {
     char buffer[16 * 1024];
     while (true) {
@@ -212,9 +259,11 @@ bool WebSocketHub::readFrom(Client& client) {
         if (client.writeShut) continue;   // our close is out: anything but EOF is ignored
         client.decoder.feed(std::string_view(buffer, static_cast<size_t>(n)));
         while (auto frame = client.decoder.next()) {
+            client.lastHeard = std::chrono::steady_clock::now();
+            client.pinged = false;
             switch (frame->opcode) {
             case WsOpcode::Ping:
-                if (!client.closing) client.queue(encodeWsFrame(WsOpcode::Pong, frame->payload), false);
+                if (!client.closing) client.pendingPong = std::move(frame->payload);
                 break;
             case WsOpcode::Close:
                 if (client.closing) return false;   // the answer to our close: done
@@ -253,6 +302,13 @@ bool WebSocketHub::readFrom(Client& client) {
 }
 
 bool WebSocketHub::writeTo(Client& client) {
+    // A pong goes between frames, never inside one.
+    if (client.pendingPong && client.frontWritten == 0) {
+        std::string pong = encodeWsFrame(WsOpcode::Pong, *client.pendingPong);
+        client.pendingPong.reset();
+        client.queuedBytes += pong.size();
+        client.outbound.push_front(std::move(pong));
+    }
     while (!client.outbound.empty()) {
         const std::string& front = client.outbound.front();
         const ssize_t n = ::send(client.fd, front.data() + client.frontWritten, front.size() - client.frontWritten,
@@ -290,8 +346,9 @@ void WebSocketHub::run() {
             ids.assign(1, 0);
             const auto now = std::chrono::steady_clock::now();
             for (auto& [id, client] : clients_) {
+                keepAlive(*client, now);
                 short events = POLLIN;
-                if (!client->outbound.empty()) events |= POLLOUT;
+                if (!client->outbound.empty() || client->pendingPong) events |= POLLOUT;
                 fds.push_back(pollfd{client->fd, events, 0});
                 ids.push_back(id);
                 if (client->closing) {
@@ -317,7 +374,7 @@ void WebSocketHub::run() {
                 bool alive = true;
                 if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) alive = readFrom(client);
                 if (alive && (fds[i].revents & POLLNVAL)) alive = false;
-                if (alive && !client.outbound.empty()) alive = writeTo(client);
+                if (alive && (!client.outbound.empty() || client.pendingPong)) alive = writeTo(client);
                 if (alive && client.closing && client.outbound.empty() && !client.writeShut) alive = writeTo(client);
                 if (alive && client.closing && now >= client.closeDeadline) alive = false;
                 if (alive) noteDrained(client);
@@ -329,7 +386,7 @@ void WebSocketHub::run() {
             // Frames queued since poll() started were never polled for POLLOUT; try them now.
             for (auto it = clients_.begin(); it != clients_.end();) {
                 Client& client = *it->second;
-                if (!client.outbound.empty() && client.frontWritten == 0 && !writeTo(client)) {
+                if ((!client.outbound.empty() || client.pendingPong) && client.frontWritten == 0 && !writeTo(client)) {
                     finished.push_back(std::move(it->second));
                     it = clients_.erase(it);
                 } else {
@@ -346,6 +403,10 @@ void WebSocketHub::run() {
         notices.clear();
         for (auto& client : finished) {
             client->gauge->Decrement();
+            if (!client->owner.empty()) {
+                std::lock_guard lock(mutex_);
+                if (auto it = perOwner_.find(client->owner); it != perOwner_.end() && --it->second == 0) perOwner_.erase(it);
+            }
             try {
                 client->socket.close();
             } catch (const Poco::Exception&) {

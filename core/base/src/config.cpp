@@ -527,6 +527,10 @@ void readServer(Section& s, ServerConfig& c) {
     s.uint("body_timeout_s", c.body_timeout_s, 1, 3600);
     s.uint("idle_timeout_s", c.idle_timeout_s, 1, 86400);
     s.uint("write_timeout_s", c.write_timeout_s, 1, 3600);
+    s.uint("max_websockets", c.max_websockets, 1, 1000000);
+    s.uint("max_websockets_per_token", c.max_websockets_per_token, 1, 1000000);
+    s.uint("websocket_ping_interval_s", c.websocket_ping_interval_s, 1, 3600);
+    s.uint("websocket_idle_timeout_s", c.websocket_idle_timeout_s, 2, 86400);
     s.stringList("public_paths", c.public_paths);
     s.stringList("allowed_origins", c.allowed_origins);
 }
@@ -614,6 +618,10 @@ void readConfig(Section& s, Config& c) {
 }
 
 void checkServer(const Context& ctx, const ServerConfig& c) {
+    if (c.websocket_idle_timeout_s <= c.websocket_ping_interval_s)
+        failAt(ctx, {"server", "websocket_idle_timeout_s"},
+               "must be longer than websocket_ping_interval_s (" + std::to_string(c.websocket_ping_interval_s) +
+                   "), or clients never get a chance to answer a ping");
     for (const auto& p : c.public_paths) {
         if (p.empty() || p.front() != '/') failAt(ctx, {"server", "public_paths"}, "'" + p + "' does not start with '/'");
     }

@@ -12,6 +12,7 @@ std::string_view errorCodeId(ErrorCode code) noexcept {
         case ErrorCode::Conflict: return "conflict";
         case ErrorCode::PayloadTooLarge: return "payload_too_large";
         case ErrorCode::UnsupportedMediaType: return "unsupported_media_type";
+        case ErrorCode::TooManyRequests: return "too_many_requests";
         case ErrorCode::Unsupported: return "unsupported";
         case ErrorCode::Unavailable: return "unavailable";
         case ErrorCode::Timeout: return "timeout";

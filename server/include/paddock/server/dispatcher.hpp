@@ -3,8 +3,9 @@
 //   authenticate  WebSocket Origin check; bearer token (or `access_token` on WebSocket routes),
 //                 or a one-time console ticket on the routes that accept one (redeemed here, the
 //                 only place tickets are redeemed) -> Request::identity, Request::grant
-//   authorize     404/405, the route's minimum role unless a ticket grants it, an upgrade
-//                 request on WebSocket routes (the handshake itself is checked before the 101)
+//   authorize     404/405, the route's minimum role unless a ticket grants it, JSON bodies
+//                 only (415), an upgrade request and room for it on WebSocket routes (the
+//                 handshake itself is checked before the 101)
 //   read body     (the HttpServer, with its size limit and deadline)
 //   invoke        the handler; exceptions become 500 here and nowhere else
 //   write         (the HttpServer; a WebSocket is handed over after the 101)
@@ -39,6 +40,8 @@ public:
     struct Options {
         std::vector<std::string> allowed_origins;   // server.allowed_origins, for WebSocket upgrades
         TicketRedeemer redeem_ticket;               // empty: no route accepts tickets
+        // Asked before a WebSocket route runs (e.g. the hub's caps); empty: always admitted.
+        std::function<Status(const Request&)> admit_websocket;
     };
 
     Dispatcher(const Router& router, const Authenticator& auth, HttpMetrics& metrics, Poco::Logger& logger,

@@ -11,7 +11,7 @@
 namespace paddock::server {
 
 // InvalidArgument 400, Unauthorized 401, Forbidden 403, NotFound 404, AlreadyExists 409,
-// Conflict 409, PayloadTooLarge 413, UnsupportedMediaType 415, Unsupported 501, Unavailable 503, Timeout 504, Internal 500.
+// Conflict 409, PayloadTooLarge 413, UnsupportedMediaType 415, TooManyRequests 429, Unsupported 501, Unavailable 503, Timeout 504, Internal 500.
 int httpStatus(ErrorCode code) noexcept;
 
 // {"code": ..., "message": ...}: the error object of every error body.

@@ -23,7 +23,8 @@ public:
     EventStream& operator=(const EventStream&) = delete;
 
     // Hands the upgraded `socket` to the hub; it receives every event from now on.
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route);
+    // `owner`: whose WebSocket cap it counts against (empty: the total only).
+    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner);
 
     // The frame for one event.
     static std::string frame(const VmEvent& event);

@@ -23,6 +23,7 @@ namespace paddock::server {
 struct Identity {
     std::string name = "anonymous";
     Role role = Role::Viewer;
+    bool token = false;   // authenticated by a bearer token (not anonymous, not a console ticket)
 };
 
 // What a redeemed one-time console ticket grants: the terminal of one VM.
@@ -72,6 +73,11 @@ struct Response {
 
 // A JSON response; `body` must already be JSON text.
 Response jsonResponse(int status, std::string body);
+
+// Whose WebSocket cap a connection of this request counts against: the token's name; empty for
+// console tickets (single use, minted by an operator) and anonymous callers (auth.mode none),
+// which count against the total only.
+std::string webSocketOwner(const Request& request);
 
 // A WebSocket route's acceptance: the dispatcher answers 101 and hands the socket over.
 Response upgradeResponse(std::function<void(Poco::Net::StreamSocket&)> handOver);

@@ -29,7 +29,9 @@ public:
     TerminalBridge(TerminalMux& mux, WebSocketHub& hub) : mux_(mux), hub_(hub) {}
 
     // Hands the upgraded socket to the hub and starts the session (connecting in the background).
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route, TerminalRequest request, TerminalProtocol protocol);
+    // `owner`: whose WebSocket cap it counts against (empty: the total only).
+    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, TerminalRequest request,
+                TerminalProtocol protocol);
 
 private:
     TerminalMux& mux_;

@@ -5,11 +5,15 @@
 // client data (the terminal) pass Handlers: messages and "queue drained" notices then arrive on
 // the hub's thread, and room() lets a producer pace itself below the overflow limit.
 // Each client has a bounded outbound queue; a client that lets it overflow is closed with
-// 1008 and counted, so one slow reader never delays the others.
+// 1008 and counted, so one slow reader never delays the others. Pongs do not queue: only the
+// answer to the latest ping waits (RFC 6455 5.5.3), so pinging without reading costs nothing.
+// Clients are capped in total and per owner (a token's name); the hub pings clients that have
+// been quiet for ping_interval and closes those that stay silent past idle_timeout.
 // Metrics: paddock_websocket_connections{route} (gauge), paddock_websocket_dropped_total{route,reason}.
 // Thread-safe. Destroying the hub (or stop()) closes every client with 1001 and joins the thread.
 #pragma once
 
+#include "paddock/core/result.hpp"
 #include "paddock/server/websocket_frame.hpp"
 
 #include <Poco/Logger.h>
@@ -38,6 +42,10 @@ struct WebSocketLimits {
     int socketSendBuffer = 64 * 1024;                // SO_SNDBUF: what the kernel may hold per client
     uint64_t maxIncomingPayload = 64 * 1024;         // larger client frames close with 1009
     std::chrono::milliseconds closeTimeout{2000};    // wait for the peer's close before cutting
+    size_t maxClients = 4096;                        // open WebSockets in total
+    size_t maxClientsPerOwner = 256;                 // per owner (add()'s `owner`, when not empty)
+    std::chrono::milliseconds pingInterval{30000};   // quiet this long: the hub sends a ping
+    std::chrono::milliseconds idleTimeout{90000};    // silent this long (no frame, no pong): closed
 };
 
 class WebSocketHub {
@@ -63,11 +71,15 @@ public:
     WebSocketHub(const WebSocketHub&) = delete;
     WebSocketHub& operator=(const WebSocketHub&) = delete;
 
+    // Whether a client of `owner` (empty: counted in the total only) would be taken now.
+    // TooManyRequests naming the limit when not: for refusing before the upgrade.
+    Status admit(const std::string& owner) const;
     // Takes over an upgraded socket (the hub keeps its own reference; the caller's copy may go).
-    // `route` labels the metrics. Returns the client's id (never 0); after stop() the socket is
-    // closed at once and 0 is returned.
-    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, ClosedCallback onClosed = {});
-    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, Handlers handlers);
+    // `route` labels the metrics. Returns the client's id (never 0); after stop(), or when a cap
+    // was reached meanwhile, the socket is closed at once (1013) and 0 is returned.
+    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
+                 ClosedCallback onClosed = {});
+    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, Handlers handlers);
     // Queues one text frame. False when the client is gone or closing, or was just dropped
     // because its queue is full. Never blocks on the network.
     bool sendText(ClientId id, std::string_view text);
@@ -94,6 +106,8 @@ private:
     bool writeTo(Client& client);     // false: the connection is finished
     bool queueData(ClientId id, WsOpcode opcode, std::string_view payload);
     void noteDrained(Client& client);
+    void keepAlive(Client& client, std::chrono::steady_clock::time_point now);
+    Status admitLocked(const std::string& owner) const;
 
     WebSocketLimits limits_;
     Poco::Logger& logger_;
@@ -101,6 +115,7 @@ private:
     prometheus::Family<prometheus::Counter>& dropped_;
     mutable std::mutex mutex_;
     std::map<ClientId, std::unique_ptr<Client>> clients_;
+    std::map<std::string, size_t> perOwner_;
     ClientId nextId_ = 1;
     struct Notice;                    // a message or drained notice to deliver without the lock
     std::vector<Notice> notices_;

@@ -60,6 +60,10 @@ struct ServerConfig {
     uint32_t body_timeout_s = 30;                // a whole request body
     uint32_t idle_timeout_s = 30;                // a kept-alive connection between requests
     uint32_t write_timeout_s = 30;               // a whole response
+    uint32_t max_websockets = 4096;              // open WebSockets in total
+    uint32_t max_websockets_per_token = 256;     // open WebSockets per API token
+    uint32_t websocket_ping_interval_s = 30;     // a quiet WebSocket gets a ping
+    uint32_t websocket_idle_timeout_s = 90;      // a WebSocket silent this long is closed
     std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
     std::vector<std::string> allowed_origins;   // WebSocket Origins accepted besides same-origin
 };

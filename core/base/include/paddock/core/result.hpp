@@ -25,6 +25,7 @@ enum class ErrorCode {
     Conflict,         // 409: wrong state for the operation
     PayloadTooLarge,  // 413
     UnsupportedMediaType,  // 415: a body that is not JSON
+    TooManyRequests,  // 429: a per-client limit is reached
     Unsupported,      // 501: the backend cannot do this
     Unavailable,      // 503: hypervisor or resource unavailable
     Timeout,          // 504
