@@ -57,6 +57,7 @@ void writeFile(const std::string& path, const std::string& text) {
     out << text;
 }
 
+std::string paddockdPath() { return PADDOCKD_PATH; }
 std::string pluginDir() { return PADDOCK_PLUGIN_DIR; }
 std::string fixturePluginDir() { return PADDOCK_FIXTURE_PLUGIN_DIR; }
 std::string sourceDir() { return PADDOCK_SOURCE_DIR; }

@@ -27,6 +27,7 @@ std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& text);
 
 // PADDOCK_PLUGIN_DIR etc. as std::string.
+std::string paddockdPath();   // the paddockd binary of this build
 std::string pluginDir();
 std::string fixturePluginDir();
 std::string sourceDir();
