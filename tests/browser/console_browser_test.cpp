@@ -14,8 +14,10 @@ using namespace paddock::test;
 
 TEST_CASE("the web console connects with a ticket, runs a command and follows the window size", "[browser]") {
     const std::string script = sourceDir() + "/tests/browser/console_test.js";
-    INFO("playwright-core is missing: run scripts/setup.sh (npm install in tests/browser)");
-    REQUIRE(std::filesystem::exists(sourceDir() + "/tests/browser/node_modules/playwright-core"));
+    {
+        INFO("playwright-core is missing: run scripts/setup.sh (npm install in tests/browser)");
+        REQUIRE(std::filesystem::exists(sourceDir() + "/tests/browser/node_modules/playwright-core"));
+    }
 
     TerminalSite site;
     const auto console = site.console();

@@ -14,8 +14,10 @@ using namespace paddock::test;
 
 TEST_CASE("the replay page plays a recorded session with asciinema-player", "[browser][recording]") {
     const std::string script = sourceDir() + "/tests/browser/replay_test.js";
-    INFO("playwright-core is missing: run scripts/setup.sh (npm install in tests/browser)");
-    REQUIRE(std::filesystem::exists(sourceDir() + "/tests/browser/node_modules/playwright-core"));
+    {
+        INFO("playwright-core is missing: run scripts/setup.sh (npm install in tests/browser)");
+        REQUIRE(std::filesystem::exists(sourceDir() + "/tests/browser/node_modules/playwright-core"));
+    }
 
     DaemonOptions options;
     options.tokens = {{"viewer", "replay-browser-token-0123456789", "viewer"}};

@@ -57,9 +57,14 @@ TEST_CASE("a diskless domain runs on qemu:///system", "[system]") {
     pdk_domain_spec s = diskless(name.c_str());
     s.network_mode = PDK_NETWORK_USER;
     s.ssh_forward_port = paddock::test::freeLoopbackPort();
-    INFO(err.text());
-    REQUIRE(vt().define_domain(c.get(), &s, 0, &err) == PDK_OK);
-    REQUIRE(vt().start_domain(c.get(), name.c_str(), 0, &err) == PDK_OK);
+    {
+        const pdk_status defined = vt().define_domain(c.get(), &s, 0, &err);
+        INFO(err.text());   // after the call: the error it wrote
+        REQUIRE(defined == PDK_OK);
+        const pdk_status started = vt().start_domain(c.get(), name.c_str(), 0, &err);
+        INFO(err.text());
+        REQUIRE(started == PDK_OK);
+    }
     const DomainView running = c.get(name.c_str());
     CHECK(running.state == PDK_DOMAIN_RUNNING);
     CHECK(running.id > 0);
