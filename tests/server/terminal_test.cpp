@@ -238,11 +238,25 @@ TEST_CASE("a flood neither stalls Paddock nor grows its memory; Ctrl-C answers p
     REQUIRE(term.waitFor("flood-42", 300s, 64));
     const long rssAfterRead = rssKiB(site.pid());
 
-    // An endless flood towards a client that does not read for a while: Paddock stops reading
-    // SSH instead of buffering, and REST answers meanwhile.
+    // An endless flood towards a client that stops reading: Paddock stops reading SSH instead of
+    // buffering, so its count of bytes read from SSH stands still (polled: a Paddock that
+    // buffered would read `yes` without end), and REST answers meanwhile.
     term.type("yes\n");
     REQUIRE(term.drain(1 << 20, 60s) >= (1 << 20));
-    std::this_thread::sleep_for(2s);   // not reading: queues fill and the guest is throttled
+    const std::string readFromSsh = "paddock_terminal_bytes_total{direction=\"out\"}";
+    double read = site.metric(readFromSsh);
+    int stillPolls = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (stillPolls < 10 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+        const double now = site.metric(readFromSsh);
+        stillPolls = now == read ? stillPolls + 1 : 0;
+        read = now;
+    }
+    INFO("bytes read from SSH: " << read << ", received by the client: " << term.totalOutput());
+    REQUIRE(stillPolls == 10);
+    // What Paddock read and the client has not: its queue plus the socket buffers in between.
+    const double heldBack = read - static_cast<double>(term.totalOutput());
     const long rssWhileStalled = rssKiB(site.pid());
     CHECK(site.call("GET", "/api/v1/vms/term").status == 200);
     term.type("\x03");
@@ -250,13 +264,18 @@ TEST_CASE("a flood neither stalls Paddock nor grows its memory; Ctrl-C answers p
     const uint64_t before = term.totalOutput();
     REQUIRE(term.waitFor("after-9-ctrl-c", 120s, 64));
     const uint64_t drained = term.totalOutput() - before;
-    std::printf("flood: RSS %ld KiB before, %ld KiB after 50 MB, %ld KiB while the client stalled; %llu bytes drained after Ctrl-C\n",
-                rssBefore, rssAfterRead, rssWhileStalled, static_cast<unsigned long long>(drained));
+    std::printf("flood: RSS %ld KiB before, %ld KiB after 50 MB, %ld KiB while the client stalled; %.0f bytes held back "
+                "while stalled, %llu bytes drained after Ctrl-C\n",
+                rssBefore, rssAfterRead, rssWhileStalled, heldBack, static_cast<unsigned long long>(drained));
     // What sits between the guest and the client is bounded by SSH's window, the hub's queue
-    // and socket buffers: a few MB, not the flood.
+    // and the kernel's socket buffers (loopback autotuning lets those reach several MB): a few
+    // MB, not the flood (measured here: 1-2 MB).
+    CHECK(heldBack < 16.0 * 1024 * 1024);
     CHECK(drained < 16u * 1024 * 1024);
-    CHECK(rssWhileStalled - rssBefore < 64 * 1024);
-    CHECK(rssAfterRead - rssBefore < 64 * 1024);
+    // Paddock's own memory grows by its queues only (measured here: under 1 MiB, at ~33 MiB
+    // RSS); a Paddock that kept a fair part of the 50 MB flood would not stay under 8 MiB.
+    CHECK(rssWhileStalled - rssBefore < 8 * 1024);
+    CHECK(rssAfterRead - rssBefore < 8 * 1024);
 }
 
 TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][concurrency]") {
