@@ -1,7 +1,9 @@
 // The session replay page in a real browser: paddockd with a cast in its recording directory,
 // and tests/browser/replay_test.js driving the system Chromium headless through
-// /sessions/{id}?access_token=... The screenshot lands in the build directory (replay_browser.png).
+// /sessions/{id}?access_token=... The screenshot lands in the build directory (replay_browser.png),
+// made anew by every run.
 #include "paddockd_fixture.hpp"
+#include "screenshot.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -34,10 +36,13 @@ TEST_CASE("the replay page plays a recorded session with asciinema-player", "[br
         "http://127.0.0.1:" + std::to_string(daemon.port()) + "/sessions/s-replay?access_token=" + daemon.token();
     const std::string screenshot = binaryDir() + "/replay_browser.png";
     const std::string log = binaryDir() + "/replay_browser.log";
+    forgetScreenshot(screenshot);
     const int status = std::system(("node '" + script + "' '" + url + "' '" + screenshot +
                                     "' 'hello world caf\xC3\xA9' 'bye' > '" + log + "' 2>&1").c_str());
     INFO(readFile(log));
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
-    CHECK(std::filesystem::exists(screenshot));
+    // chromium_page.js's viewport. A blank page of that size is about 3 KiB as PNG; the player
+    // with the cast's text is about 15 KiB here.
+    checkScreenshot(screenshot, 1000, 700, 8192);
 }
