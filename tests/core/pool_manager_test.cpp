@@ -238,7 +238,7 @@ TEST_CASE("max_per_owner is enforced with a clear message", "[pool]") {
     auto third = pool->allocate(forOwner("alice"));
     REQUIRE_FALSE(third.ok());
     CHECK(failure(third).code == ErrorCode::Conflict);
-    CHECK_THAT(failure(third).message, Catch::Contains("alice") && Catch::Contains("max_per_owner 2"));
+    CHECK_THAT(failure(third).message, Catch::Contains("alice") && Catch::Contains("(max_per_owner 2)"));
     allocateOk(*pool, forOwner("bob"));
     auto uncapped = forOwner("alice");
     uncapped.enforce_owner_cap = false;

@@ -104,7 +104,7 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     // Per-owner cap; bad input.
     auto capped = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"alice"})");
     CHECK(capped.status == 409);
-    CHECK(capped.body.find("max_per_owner 1") != std::string::npos);
+    CHECK(capped.body.find("(max_per_owner 1)") != std::string::npos);
     CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob","ttl_s":0})").status == 400);
     CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob","color":"red"})").status == 400);
 

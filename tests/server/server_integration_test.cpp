@@ -326,7 +326,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     REQUIRE(stopped.status == 200);
     {
         auto doc = stopped.json();
-        CHECK((str(doc["outcome"]) == "graceful" || str(doc["outcome"]) == "forced"));
+        CHECK(str(doc["outcome"]) == "graceful");   // the test driver powers off on the ACPI request at once
         CHECK(str(doc["vm"]["state"]) == "shut off");
     }
     const auto again = server.post("/api/v1/vms/life-1/stop");
@@ -395,7 +395,7 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
         CHECK(doc["vm"]["owner"].IsNull());
     }
     const auto duplicate = server.post("/vms/create", R"({"name":"compat-1"})");
-    CHECK((duplicate.status == 409 || duplicate.status == 400));
+    CHECK(duplicate.status == 409);   // COMPAT.md allows 400 or 409; Paddock answers 409 like the native route
     CHECK(server.post("/vms/create", R"({"name":"compat-3","memory_mb":255})").status == 400);
     CHECK(server.post("/vms/create", R"({"name":"compat-3","vcpus":0})").status == 400);
     CHECK(server.post("/vms/create", R"({"memory_mb":512})").status == 400);
@@ -512,6 +512,34 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
     std::stable_sort(operations.begin(), operations.end(),
                      [](const Operation& a, const Operation& b) { return (a.method == "DELETE") < (b.method == "DELETE"); });
 
+    // What each operation answers here, exactly (a 500 is not "served"): admin token, body "{}",
+    // the parameters below, in document order with DELETEs last. "openapi-vm" starts off; start,
+    // stop and restart leave it running, so the compat start is a 409; the native DELETE goes
+    // before the compat one. WebSocket routes refuse a plain GET with 400.
+    const bool assetsInstalled = std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui.css");
+    const std::map<std::string, int> expected = {
+        {"GET /healthz", 200}, {"GET /metrics", 200}, {"GET /openapi.json", 200}, {"GET /docs", 200},
+        {"GET /console/{name}", 200},
+        {"GET /static/xterm/{file}", 404}, {"GET /static/xterm-addon-fit/{file}", 404},   // swagger-ui.css is not theirs
+        {"GET /static/swagger-ui/{file}", assetsInstalled ? 200 : 404},
+        {"GET /static/asciinema-player/{file}", 404},
+        {"GET /api/v1/plugins", 200}, {"GET /api/v1/sites", 200},
+        {"GET /api/v1/vms", 200}, {"POST /api/v1/vms", 400},   // no name
+        {"GET /api/v1/vms/{name}", 200}, {"DELETE /api/v1/vms/{name}", 200},
+        {"POST /api/v1/vms/{name}/start", 200}, {"POST /api/v1/vms/{name}/stop", 200},
+        {"POST /api/v1/vms/{name}/restart", 200}, {"POST /api/v1/vms/{name}/console", 201},
+        {"GET /api/v1/vms/{name}/status", 400}, {"GET /api/v1/vms/{name}/terminal", 400}, {"GET /api/v1/events", 400},
+        {"GET /", 200}, {"POST /vms/create", 400}, {"POST /vms/start/{name}", 409}, {"POST /vms/stop/{name}", 200},
+        {"DELETE /vms/delete/{name}", 404}, {"GET /vms/list", 200},
+        {"GET /api/v1/pools", 200}, {"GET /api/v1/pools/{pool}", 404}, {"POST /api/v1/pools/{pool}/allocate", 404},
+        {"GET /api/v1/leases", 200}, {"GET /api/v1/leases/{id}", 404}, {"DELETE /api/v1/leases/{id}", 404},
+        {"POST /api/v1/leases/{id}/extend", 400},   // no ttl_s
+        {"GET /api/v1/operations/{id}", 404},
+        {"GET /api/v1/sessions", 200}, {"GET /api/v1/sessions/{id}/cast", 404}, {"GET /sessions/{id}", 200},
+        {"GET /pool/status", 200}, {"POST /pool/allocate", 503},   // no pool configured
+        {"GET /ws/vm/{name}/terminal", 400}, {"GET /ws/vm/{name}/status", 400},
+    };
+    CHECK(operations.size() == expected.size());   // a route left the document, or one is new here
     for (const auto& op : operations) {
         std::string path = op.path;
         for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"},
@@ -522,7 +550,12 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         REQUIRE(path.find('{') == std::string::npos);
         const auto answer = server.call(op.method, path, op.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
         INFO(op.method << " " << path << " -> " << answer.status << " " << answer.body.substr(0, 200));
-        CHECK(answer.status != 405);
+        const auto want = expected.find(op.method + " " + op.path);
+        if (want == expected.end()) {
+            FAIL_CHECK(op.method << " " << op.path << " has no expected status in this test");
+            continue;
+        }
+        CHECK(answer.status == want->second);
         CHECK_FALSE((answer.status == 404 && answer.body.find("no route for") != std::string::npos));
     }
 }
@@ -546,16 +579,20 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
         CHECK(css.status == 200);
         CHECK_THAT(css.content_type, Catch::StartsWith("text/css"));
     }
+    // Decoded slashes leave the route ("no route for"), the rest is no such asset: 404 either way.
     for (const char* bad : {"/static/swagger-ui/..%2Fpackage.json", "/static/swagger-ui/%2E%2E%2F%2E%2E%2Fdocs.html",
                             "/static/swagger-ui/../../docs.html", "/static/swagger-ui/.package-lock.json",
                             "/static/swagger-ui/%2Fetc%2Fpasswd"}) {
         INFO(bad);
         const auto r = send(server.port(), "GET", bad);
-        CHECK((r.status == 404 || r.status == 400));
+        CHECK(r.status == 404);
         CHECK_THAT(r.body, !Catch::Contains("root:"));
     }
 }
 
+// Weak on purpose, for now: 4 idle sockets against 8 workers would also pass on a server that a
+// few more idle sockets starve. Opening more idle sockets than workers fails until the server
+// parks idle connections without a worker (issue 9, hardening); that issue strengthens this test.
 TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly", "[server][integration]") {
     PaddockdFixture server(serverOptions());   // 8 worker threads
     std::vector<Poco::Net::StreamSocket> idle;

@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace paddock::test;
 
@@ -126,7 +128,7 @@ TEST_CASE("sessions over HTTP: list, filters, cast download, replay page", "[ses
 
     auto metrics = d.get("/metrics", false);
     REQUIRE(metrics.status == 200);
-    CHECK(metrics.body.find("paddock_recordings_active 0") != std::string::npos);
+    CHECK(metricValue(metrics.body, "paddock_recordings_active") == 0);
     CHECK(metrics.body.find("paddock_recording_bytes_total") != std::string::npos);
 }
 
@@ -136,13 +138,17 @@ TEST_CASE("sessions over HTTP: ids cannot leave the recording directory", "[sess
     writeFile(d.dir().file("secret.cast"), kCastB);  // one level above the cast directory
     writeFile(d.dir().file("logs/secret.cast"), kCastB);
 
-    for (const char* path : {"/api/v1/sessions/..%2Fsecret/cast", "/api/v1/sessions/%2e%2e%2Fsecret/cast",
-                             "/api/v1/sessions/..%2F..%2Fsecret/cast", "/api/v1/sessions/%2e%2e/cast",
-                             "/api/v1/sessions/.hidden/cast", "/api/v1/sessions/s-a.cast/cast",
-                             "/api/v1/sessions/s-a%00/cast", "/api/v1/sessions/%2Fetc%2Fpasswd/cast"}) {
+    // A decoded slash takes the path off the route (404 "no route for"); an id the route does
+    // get is refused when it is not one (400), or is simply not there (404).
+    const std::vector<std::pair<std::string, int>> attempts = {
+        {"/api/v1/sessions/..%2Fsecret/cast", 404},   {"/api/v1/sessions/%2e%2e%2Fsecret/cast", 404},
+        {"/api/v1/sessions/..%2F..%2Fsecret/cast", 404}, {"/api/v1/sessions/%2e%2e/cast", 400},
+        {"/api/v1/sessions/.hidden/cast", 400},        {"/api/v1/sessions/s-a.cast/cast", 404},
+        {"/api/v1/sessions/s-a%00/cast", 400},         {"/api/v1/sessions/%2Fetc%2Fpasswd/cast", 404}};
+    for (const auto& [path, status] : attempts) {
         INFO(path);
         auto reply = d.get(path);
-        CHECK((reply.status == 400 || reply.status == 404));
+        CHECK(reply.status == status);
         CHECK(reply.body.find("\"version\"") == std::string::npos);
     }
     // The only cast there is stays reachable.
