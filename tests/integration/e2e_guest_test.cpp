@@ -54,7 +54,7 @@ rapidjson::Document waitReady(PaddockdFixture& paddockd, const std::string& name
 }  // namespace
 
 TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and is cleaned up", "[e2e]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
+    requireLibvirt("qemu:///system");
     const std::string image = guestEnv("PADDOCK_GUEST_IMAGE");
     const std::string before = sha256(image);
     const auto total = Clock::now();

@@ -67,7 +67,7 @@ paddock::SshEndpoint endpointOf(PaddockdFixture& paddockd, const rapidjson::Valu
 }  // namespace
 
 TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, refill", "[e2e][pool]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
+    requireLibvirt("qemu:///system");
     const auto total = Clock::now();
     const std::string pool = "pdk-e2e-pool-" + std::to_string(::getpid());
     DomainSweeper sweeper{pool + "-"};

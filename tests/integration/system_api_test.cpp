@@ -21,7 +21,7 @@ DaemonOptions disklessOptions() {
 }  // namespace
 
 TEST_CASE("a diskless VM on qemu:///system: create, start, 409, stop, delete", "[system]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
+    requireLibvirt("qemu:///system");
     PaddockdFixture paddockd(disklessOptions());
     const std::string name = uniqueName("native");
 
@@ -51,6 +51,7 @@ TEST_CASE("a diskless VM on qemu:///system: create, start, 409, stop, delete", "
 }
 
 TEST_CASE("compatibility routes on qemu:///system define and start", "[system]") {
+    requireLibvirt("qemu:///system");
     PaddockdFixture paddockd(disklessOptions());
     const std::string name = uniqueName("compat");
     auto created = paddockd.call("POST", "/vms/create", R"({"name":")" + name + R"(","memory_mb":256,"vcpus":1,"owner":"alice"})");
@@ -78,7 +79,7 @@ TEST_CASE("compatibility routes on qemu:///system define and start", "[system]")
 }
 
 TEST_CASE("a libvirtd restart answers 503 meanwhile and heals by itself", "[reconnect]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
+    requireLibvirt("qemu:///system");
     PaddockdFixture paddockd(systemOptions());
     REQUIRE(paddockd.call("GET", "/api/v1/vms").status == 200);
 

@@ -36,14 +36,7 @@ bool cpuHasVirtualization() {
 }  // namespace
 
 TEST_CASE("a diskless domain runs on qemu:///system", "[system]") {
-    if (!paddock::test::libvirtReachable(kUri)) {
-        const char* allow = std::getenv("PADDOCK_ALLOW_SKIP");
-        if (allow != nullptr && std::string(allow) == "1") {
-            WARN("qemu:///system unreachable; skipped");
-            return;
-        }
-        FAIL("qemu:///system is not reachable (start it with: virtlogd -d; libvirtd -d)");
-    }
+    paddock::test::requireLibvirt(kUri);
     Conn c(kUri);
     pdk_host_info info{};
     info.struct_size = sizeof info;
