@@ -845,13 +845,30 @@ TEST_CASE("a WebSocket client that does not read is dropped; the others keep rec
     slow.sendBytes(handshake.data(), static_cast<int>(handshake.size()));
 
     auto good = server.openWebSocket("/api/v1/events", server.token());
+    // The reader thread only counts (Catch2 is not thread-safe) and keeps an exception's text
+    // for the main thread to judge.
     std::atomic<int> received{0};
     std::atomic<bool> done{false};
+    std::string readerError;
     std::thread reader([&] {
-        while (!done) {
-            if (nextText(*good, std::chrono::milliseconds(200))) ++received;
+        try {
+            while (!done) {
+                if (nextText(*good, std::chrono::milliseconds(200))) ++received;
+            }
+        } catch (const std::exception& e) {
+            readerError = e.what();
         }
     });
+    // Joins the reader however the test ends: a failing REQUIRE throws, and unwinding past a
+    // joinable std::thread would terminate the binary instead of reporting.
+    struct Joiner {
+        std::atomic<bool>& done;
+        std::thread& thread;
+        ~Joiner() {
+            done = true;
+            if (thread.joinable()) thread.join();
+        }
+    } joiner{done, reader};
 
     REQUIRE(server.post("/api/v1/vms", R"({"name":"busy-1","start":false})").status == 201);
     const std::string dropped = R"(paddock_websocket_dropped_total{reason="queue_overflow",route="/api/v1/events"})";
@@ -873,6 +890,7 @@ TEST_CASE("a WebSocket client that does not read is dropped; the others keep rec
     while (received < 2 * cycles && std::chrono::steady_clock::now() < settle) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     done = true;
     reader.join();
+    CHECK(readerError.empty());
     CHECK(received >= 2 * cycles);
     // The slow client's close frame cannot get through either: it is cut after the close timeout.
     CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/events"})", 1, std::chrono::seconds(5)) == 1);
