@@ -401,8 +401,9 @@ TEST_CASE("recording: list reads the cast files and knows the active sessions", 
     CHECK(failure(dup).code == ErrorCode::AlreadyExists);
 
     const std::string metrics = prometheus::TextSerializer().Serialize(registry.Collect());
-    CHECK_THAT(metrics, Contains("paddock_recordings_active 1") && Contains("paddock_recording_bytes_total 5") &&
-                            Contains("paddock_recordings_total 1") && Contains("paddock_recording_errors_total 0"));
+    // Whole sample lines: "active 1" alone would also match "active 10".
+    CHECK_THAT(metrics, Contains("\npaddock_recordings_active 1\n") && Contains("\npaddock_recording_bytes_total 5\n") &&
+                            Contains("\npaddock_recordings_total 1\n") && Contains("\npaddock_recording_errors_total 0\n"));
 
     (*a)->close();
     CHECK(recorder.activeCount() == 0);

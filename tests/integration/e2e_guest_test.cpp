@@ -7,9 +7,6 @@
 
 #include "paddock/core/ssh_client.hpp"
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -36,7 +33,7 @@ std::string sha256(const std::string& path) {
 }
 
 // Polls GET /api/v1/vms/{name} until readiness is "ready" (or fails the test on "unreachable").
-rapidjson::Document waitReady(SystemPaddockd& paddockd, const std::string& name, int timeoutS) {
+rapidjson::Document waitReady(PaddockdFixture& paddockd, const std::string& name, int timeoutS) {
     const auto deadline = Clock::now() + std::chrono::seconds(timeoutS);
     std::string last;
     while (Clock::now() < deadline) {
@@ -46,7 +43,7 @@ rapidjson::Document waitReady(SystemPaddockd& paddockd, const std::string& name,
         last = reply.body;
         const std::string readiness = doc["vm"]["readiness"].GetString();
         if (readiness == "ready") return doc;
-        INFO(last << "\n" << paddockd.log());
+        INFO(last);
         REQUIRE(readiness != "unreachable");
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
@@ -57,29 +54,20 @@ rapidjson::Document waitReady(SystemPaddockd& paddockd, const std::string& name,
 }  // namespace
 
 TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and is cleaned up", "[e2e]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
+    requireLibvirt("qemu:///system");
     const std::string image = guestEnv("PADDOCK_GUEST_IMAGE");
     const std::string before = sha256(image);
     const auto total = Clock::now();
 
-    SystemPaddockd paddockd("    network_mode: user\n"
-                            "    ssh_port_min: 23000\n"
-                            "    ssh_port_max: 23999\n"
-                            "    stop_timeout_s: 90\n"
-                            "    ready_timeout_s: 300\n"
-                            "    templates:\n"
-                            "      - name: debian\n"
-                            "        base_image: " + image + "\n"
-                            "        kernel: " + guestEnv("PADDOCK_GUEST_KERNEL") + "\n"
-                            "        initrd: " + guestEnv("PADDOCK_GUEST_INITRD") + "\n"
-                            "        cmdline: \"" + guestEnv("PADDOCK_GUEST_CMDLINE") + "\"\n"
-                            "        memory_mb: 512\n");
+    PaddockdFixture paddockd(guestOptions(23000, 23999, 90));
     const std::string name = "pdk-e2e-" + std::to_string(::getpid());
 
     auto t0 = Clock::now();
     auto created = paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","owner":"student-1"})");
-    INFO(created.body << "\n" << paddockd.log());
-    REQUIRE(created.status == 201);
+    {
+        INFO(created.body);
+        REQUIRE(created.status == 201);
+    }
     const std::string disk = created.json()["vm"]["disk"].GetString();
     REQUIRE(std::filesystem::exists(disk));
 
@@ -128,11 +116,7 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
         auto console = paddockd.call("POST", "/api/v1/vms/" + name + "/console");
         REQUIRE(console.status == 201);
         const std::string ticket = console.json()["ticket"].GetString();
-        Poco::Net::HTTPClientSession session("127.0.0.1", paddockd.port());
-        Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/api/v1/vms/" + name + "/terminal?ticket=" + ticket,
-                                       Poco::Net::HTTPMessage::HTTP_1_1);
-        Poco::Net::HTTPResponse response;
-        TerminalClient term(std::make_unique<Poco::Net::WebSocket>(session, request, response));
+        TerminalClient term(paddockd.openWebSocket("/api/v1/vms/" + name + "/terminal?ticket=" + ticket));
         const auto opened = term.nextControl(std::chrono::seconds(60));
         REQUIRE(opened.has_value());
         CHECK(opened->find("\"session\"") != std::string::npos);

@@ -1,14 +1,12 @@
-// A private paddockd on a free loopback port talking to qemu:///system, with its own state
-// and log directories, a fixed admin token, and SSH forward ports outside run.sh's range.
+// What the qemu:///system tests share: a private paddockd (PaddockdFixture) on a free loopback
+// port talking to qemu:///system, with its own state and log directories and a fixed admin
+// token; and the guest image's paths from run_e2e.sh.
 #pragma once
 
-#include "daemon_process.hpp"
-#include "http_client.hpp"
-#include "test_support.hpp"
+#include "paddockd_fixture.hpp"
 
 #include <chrono>
 #include <cstdlib>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -25,36 +23,36 @@ inline double secondsSince(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-class SystemPaddockd {
-public:
-    // `siteExtra`: more YAML lines for the site (indented by four spaces).
-    explicit SystemPaddockd(const std::string& siteExtra) : port_(freeLoopbackPort()) {
-        writeFile(dir_.file("paddock.yaml"),
-                  "server: {host: 127.0.0.1, port: " + std::to_string(port_) + "}\n"
-                  "paths: {state_dir: " + dir_.file("state") + ", log_dir: " + dir_.file("logs") +
-                  ", plugin_dirs: [" + pluginDir() + "], web_dir: " + sourceDir() + "/server/web}\n"
-                  "auth:\n  mode: token\n  tokens: [{name: e2e, token: " + token() + ", role: admin}]\n"
-                  "sites:\n  - name: system\n    uri: qemu:///system\n    storage_pool: paddock\n" + siteExtra);
-        process_ = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{PADDOCKD_PATH, "--config", dir_.file("paddock.yaml")}, dir_.file("paddockd.log"), port_);
-    }
+// One site "system" on qemu:///system with the storage pool "paddock" (scripts/setup.sh); the
+// caller adds what its test needs to sites.front().
+inline DaemonOptions systemOptions() {
+    DaemonOptions options;
+    options.tokens = {{"e2e", "integration-token-0123456789", "admin"}};
+    SiteOptions& site = options.sites.front();
+    site.name = "system";
+    site.uri = "qemu:///system";
+    site.storage_pool = "paddock";
+    site.network_mode.clear();
+    return options;
+}
 
-    static std::string token() { return "integration-token-0123456789"; }
-    uint16_t port() const noexcept { return port_; }
-    std::string stateDir() const { return dir_.file("state"); }
-    std::string log() const { return process_->log(); }
-
-    HttpReply call(const std::string& method, const std::string& path, std::optional<std::string> body = std::nullopt) {
-        HttpOptions options;
-        options.token = token();
-        options.body = std::move(body);
-        return httpRequest(port_, method, path, options);
-    }
-
-private:
-    TempDir dir_;
-    uint16_t port_;
-    std::unique_ptr<DaemonProcess> process_;
-};
+// systemOptions() for the real guest built by scripts/build-guest-image.sh: template "debian"
+// (512 MiB), user-mode networking with SSH forwards in [sshPortMin, sshPortMax], 300 s to ready.
+inline DaemonOptions guestOptions(uint16_t sshPortMin, uint16_t sshPortMax, unsigned stopTimeoutS) {
+    auto options = systemOptions();
+    SiteOptions& site = options.sites.front();
+    site.network_mode = "user";
+    site.ssh_port_min = sshPortMin;
+    site.ssh_port_max = sshPortMax;
+    site.stop_timeout_s = stopTimeoutS;
+    site.ready_timeout_s = 300;
+    site.templates = {{.name = "debian",
+                       .base_image = guestEnv("PADDOCK_GUEST_IMAGE"),
+                       .kernel = guestEnv("PADDOCK_GUEST_KERNEL"),
+                       .initrd = guestEnv("PADDOCK_GUEST_INITRD"),
+                       .cmdline = guestEnv("PADDOCK_GUEST_CMDLINE"),
+                       .memory_mb = 512}};
+    return options;
+}
 
 }  // namespace paddock::test

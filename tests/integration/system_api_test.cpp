@@ -10,17 +10,26 @@ using namespace paddock::test;
 
 namespace {
 std::string uniqueName(const std::string& stem) { return "pdk-it-" + stem + "-" + std::to_string(::getpid()); }
+
+// Nothing in a diskless guest answers ACPI, so stop falls back to force after 2 s.
+DaemonOptions disklessOptions() {
+    auto options = systemOptions();
+    options.sites.front().stop_timeout_s = 2;
+    return options;
+}
+
 }  // namespace
 
 TEST_CASE("a diskless VM on qemu:///system: create, start, 409, stop, delete", "[system]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
-    // Nothing in a diskless guest answers ACPI, so stop falls back to force after 2 s.
-    SystemPaddockd paddockd("    stop_timeout_s: 2\n");
+    requireLibvirt("qemu:///system");
+    PaddockdFixture paddockd(disklessOptions());
     const std::string name = uniqueName("native");
 
     auto created = paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","memory_mb":128})");
-    INFO(created.body << "\n" << paddockd.log());
-    REQUIRE(created.status == 201);
+    {
+        INFO(created.body);
+        REQUIRE(created.status == 201);
+    }
     auto doc = created.json();
     const auto& vm = doc["vm"];
     CHECK(std::string(vm["state"].GetString()) == "running");
@@ -42,11 +51,14 @@ TEST_CASE("a diskless VM on qemu:///system: create, start, 409, stop, delete", "
 }
 
 TEST_CASE("compatibility routes on qemu:///system define and start", "[system]") {
-    SystemPaddockd paddockd("    stop_timeout_s: 2\n");
+    requireLibvirt("qemu:///system");
+    PaddockdFixture paddockd(disklessOptions());
     const std::string name = uniqueName("compat");
     auto created = paddockd.call("POST", "/vms/create", R"({"name":")" + name + R"(","memory_mb":256,"vcpus":1,"owner":"alice"})");
-    INFO(created.body);
-    REQUIRE(created.status == 201);
+    {
+        INFO(created.body);
+        REQUIRE(created.status == 201);
+    }
     auto doc = created.json();
     CHECK(std::string(doc["status"].GetString()) == "created");
     CHECK(std::string(doc["vm"]["owner"].GetString()) == "alice");
@@ -67,8 +79,8 @@ TEST_CASE("compatibility routes on qemu:///system define and start", "[system]")
 }
 
 TEST_CASE("a libvirtd restart answers 503 meanwhile and heals by itself", "[reconnect]") {
-    REQUIRE(libvirtReachable("qemu:///system"));
-    SystemPaddockd paddockd("");
+    requireLibvirt("qemu:///system");
+    PaddockdFixture paddockd(systemOptions());
     REQUIRE(paddockd.call("GET", "/api/v1/vms").status == 200);
 
     REQUIRE(std::system("pkill -x libvirtd") == 0);

@@ -2,18 +2,14 @@
 // native routes, the compatibility routes, metrics, and claim atomicity under 100 concurrent
 // HTTP requests. Restart recovery is covered at the core level (pool_manager_test.cpp): the
 // test driver's state does not outlive the process.
-#include "daemon_process.hpp"
-#include "http_client.hpp"
-#include "test_support.hpp"
+#include "paddockd_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
-#include <memory>
-#include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -37,65 +33,40 @@ std::string str(const rapidjson::Value& v) {
 }
 
 // paddockd with three pools on one test:///default site.
-class PoolDaemon {
+class PoolDaemon : public PaddockdFixture {
 public:
-    PoolDaemon() : port_(freeLoopbackPort()) {
-        writeFile(dir_.file("paddock.yaml"),
-                  "server: {host: 127.0.0.1, port: " + std::to_string(port_) + ", threads: 32}\n"
-                  "paths: {state_dir: " + dir_.file("state") + ", log_dir: " + dir_.file("logs") +
-                  ", plugin_dirs: [" + pluginDir() + "], web_dir: " + sourceDir() + "/server/web}\n"
-                  "auth:\n  mode: token\n  tokens: [{name: lab-app, token: " + token() + ", role: operator}]\n"
-                  "sites:\n"
-                  "  - name: local\n"
-                  "    uri: test:///default\n"
-                  "    storage_pool: default-pool\n"
-                  "    network_mode: none\n"
-                  "    templates: [{name: tiny, base_image: /var/lib/paddock/test/base.qcow2, memory_mb: 128}]\n"
-                  "    pools:\n"
-                  "      - {name: lab, template: tiny, mode: saved, min_idle: 5, max_total: 5, max_per_owner: 1,"
-                  " default_ttl_s: 600, max_ttl_s: 900}\n"
-                  "      - {name: burst, template: tiny, mode: running, min_idle: 0, max_total: 2, on_empty: cold}\n"
-                  "      - {name: crowd, template: tiny, mode: running, min_idle: 10, max_total: 10, max_per_owner: 0}\n");
-        process_ = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{PADDOCKD_PATH, "--config", dir_.file("paddock.yaml")}, dir_.file("paddockd.log"), port_);
-    }
-
-    static std::string token() { return "pool-http-token-0123456789"; }
-
-    HttpReply call(const std::string& method, const std::string& path, std::optional<std::string> body = std::nullopt,
-                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-        HttpOptions options;
-        options.token = token();
-        options.body = std::move(body);
-        options.headers = std::move(headers);
-        return httpRequest(port_, method, path, options);
-    }
+    PoolDaemon() : PaddockdFixture(options()) {}
 
     // GET /api/v1/pools/{pool}
-    rapidjson::Document pool(const std::string& name) {
-        auto reply = call("GET", "/api/v1/pools/" + name);
-        REQUIRE(reply.status == 200);
-        return reply.json();
-    }
+    rapidjson::Document pool(const std::string& name) { return getJson("/api/v1/pools/" + name); }
 
     bool idle(const std::string& name, unsigned count) {
         auto p = pool(name);
         return p["recovered"].GetBool() && p["idle"].GetUint() == count && p["booting"].GetUint() == 0;
     }
 
-    std::string log() const { return process_->log(); }
-
 private:
-    TempDir dir_;
-    uint16_t port_;
-    std::unique_ptr<DaemonProcess> process_;
+    static DaemonOptions options() {
+        DaemonOptions options;
+        options.threads = 32;
+        options.tokens = {{"lab-app", "pool-http-token-0123456789", "operator"}};
+        SiteOptions& site = options.sites.front();
+        site.storage_pool = "default-pool";
+        site.templates = {{.name = "tiny", .base_image = "/var/lib/paddock/test/base.qcow2", .memory_mb = 128}};
+        site.pools = {
+            {.name = "lab", .template_name = "tiny", .mode = "saved", .min_idle = 5, .max_total = 5, .max_per_owner = 1,
+             .default_ttl_s = 600, .max_ttl_s = 900},
+            {.name = "burst", .template_name = "tiny", .mode = "running", .min_idle = 0, .max_total = 2, .on_empty = "cold"},
+            {.name = "crowd", .template_name = "tiny", .mode = "running", .min_idle = 10, .max_total = 10, .max_per_owner = 0},
+        };
+        return options;
+    }
 };
 
 }  // namespace
 
 TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, expiry", "[pool][http]") {
     PoolDaemon d;
-    INFO(d.log());
     REQUIRE(eventually([&] { return d.idle("lab", 5); }));
 
     auto pools = d.call("GET", "/api/v1/pools");
@@ -133,19 +104,19 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     // Per-owner cap; bad input.
     auto capped = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"alice"})");
     CHECK(capped.status == 409);
-    CHECK(capped.body.find("max_per_owner 1") != std::string::npos);
+    CHECK(capped.body.find("(max_per_owner 1)") != std::string::npos);
     CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob","ttl_s":0})").status == 400);
     CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob","color":"red"})").status == 400);
 
     // Idempotency-Key: the same lease again, for the same owner only.
     const std::vector<std::pair<std::string, std::string>> key{{"Idempotency-Key", "req-42"}};
-    auto bob = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})", key);
+    auto bob = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})", std::nullopt, key);
     REQUIRE(bob.status == 200);
-    auto bobAgain = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})", key);
+    auto bobAgain = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})", std::nullopt, key);
     REQUIRE(bobAgain.status == 200);
     CHECK(str(bobAgain.json()["id"]) == str(bob.json()["id"]));
     CHECK(bobAgain.headers["Idempotent-Replayed"] == "true");
-    CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"carol"})", key).status == 409);
+    CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"carol"})", std::nullopt, key).status == 409);
 
     // Without an owner, the token's name owns the lease.
     auto app = d.call("POST", "/api/v1/pools/lab/allocate");
@@ -197,25 +168,38 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
 
 TEST_CASE("100 concurrent HTTP allocations: each VM to at most one owner, the rest 503", "[pool][http][atomicity]") {
     PoolDaemon d;
-    INFO(d.log());
     REQUIRE(eventually([&] { return d.idle("crowd", 10); }));
-    std::mutex mutex;
-    std::map<std::string, std::string> ownerOfVm;
-    std::vector<std::string> duplicates;
-    std::map<int, int> statuses;
+    // Catch2 is not thread-safe, and json() throws on a body that is not JSON: the threads only
+    // keep what they got (or the exception's text); everything is judged here afterwards.
+    struct Outcome {
+        std::string owner;
+        std::optional<HttpReply> reply;
+        std::string error;
+    };
+    std::vector<Outcome> outcomes(100);
     std::vector<std::thread> threads;
     for (int i = 0; i < 100; ++i) {
-        threads.emplace_back([&, i] {
-            const std::string owner = "student-" + std::to_string(i);
-            auto reply = d.call("POST", "/api/v1/pools/crowd/allocate", R"({"owner":")" + owner + R"("})");
-            std::lock_guard lock(mutex);
-            ++statuses[reply.status];
-            if (reply.status != 200) return;
-            const auto doc = reply.json();
-            if (!ownerOfVm.emplace(doc["vm"].GetString(), owner).second) duplicates.push_back(doc["vm"].GetString());
+        threads.emplace_back([&d, &outcome = outcomes[i], i] {
+            outcome.owner = "student-" + std::to_string(i);
+            try {
+                outcome.reply = d.call("POST", "/api/v1/pools/crowd/allocate", R"({"owner":")" + outcome.owner + R"("})");
+            } catch (const std::exception& e) {
+                outcome.error = e.what();
+            }
         });
     }
     for (auto& t : threads) t.join();
+    std::map<std::string, std::string> ownerOfVm;
+    std::vector<std::string> duplicates;
+    std::map<int, int> statuses;
+    for (const auto& outcome : outcomes) {
+        INFO(outcome.owner << ": " << outcome.error);
+        REQUIRE(outcome.reply.has_value());
+        ++statuses[outcome.reply->status];
+        if (outcome.reply->status != 200) continue;
+        const auto doc = outcome.reply->json();
+        if (!ownerOfVm.emplace(str(doc["vm"]), outcome.owner).second) duplicates.push_back(str(doc["vm"]));
+    }
     CHECK(duplicates.empty());
     CHECK(statuses[200] == 10);
     CHECK(statuses[503] == 90);
@@ -226,7 +210,6 @@ TEST_CASE("100 concurrent HTTP allocations: each VM to at most one owner, the re
 
 TEST_CASE("an empty cold pool answers 202 with an operation that ends in a lease", "[pool][http]") {
     PoolDaemon d;
-    INFO(d.log());
     REQUIRE(eventually([&] { return d.pool("burst")["recovered"].GetBool(); }));
     auto accepted = d.call("POST", "/api/v1/pools/burst/allocate", R"({"owner":"erin"})");
     REQUIRE(accepted.status == 202);
@@ -249,7 +232,6 @@ TEST_CASE("an empty cold pool answers 202 with an operation that ends in a lease
 
 TEST_CASE("compat /pool/status and /pool/allocate keep the old shapes, backed by leases", "[pool][http][compat]") {
     PoolDaemon d;
-    INFO(d.log());
     REQUIRE(eventually([&] { return d.idle("lab", 5); }));
     auto status = d.call("GET", "/pool/status");
     REQUIRE(status.status == 200);

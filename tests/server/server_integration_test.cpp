@@ -1,12 +1,7 @@
 // Starts the real paddockd (test:///default backend through the real plugin) and drives it over
 // HTTP. Every paddockd process starts with the test driver's default domain "test", running.
-#include "daemon_process.hpp"
-#include "http_client.hpp"
-#include "test_support.hpp"
+#include "paddockd_fixture.hpp"
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <rapidjson/document.h>
@@ -49,150 +44,85 @@ const rapidjson::Value* findByName(const rapidjson::Value& array, const std::str
     return nullptr;
 }
 
-// A running paddockd with its own temp dir, config and port.
-class Paddockd {
-public:
-    struct Options {
-        std::string auth = "  mode: token\n";
-        uint64_t maxBodyBytes = 4096;
-        std::optional<std::string> stateDir;   // reuse a state dir across processes
-        unsigned threads = 8;
-        std::string serverExtra;                // more YAML lines under server:
-    };
-
-    explicit Paddockd(const Options& options) : port_(freeLoopbackPort()) {
-        stateDir_ = options.stateDir.value_or(dir_.file("state"));
-        configPath_ = dir_.file("paddock.yaml");
-        writeFile(configPath_, configYaml(port_, options));
-        process_ = std::make_unique<DaemonProcess>(std::vector<std::string>{PADDOCKD_PATH, "--config", configPath_},
-                                                   dir_.file("paddockd.log"), port_);
-        if (std::filesystem::exists(tokenPath())) token_ = readFile(tokenPath()).substr(0, 64);
-    }
-    Paddockd() : Paddockd(Options{}) {}
-
-    std::string configYaml(uint16_t port, const Options& options) const {
-        return "server:\n"
-               "  host: 127.0.0.1\n"
-               "  port: " + std::to_string(port) + "\n"
-               "  max_body_bytes: " + std::to_string(options.maxBodyBytes) + "\n"
-               "  threads: " + std::to_string(options.threads) + "\n" + options.serverExtra +
-               "paths:\n"
-               "  state_dir: " + stateDir_ + "\n"
-               "  log_dir: " + dir_.file("logs") + "\n"
-               "  plugin_dirs: [" + pluginDir() + "]\n"
-               "  web_dir: " + sourceDir() + "/server/web\n"
-               "auth:\n" + options.auth +
-               "sites:\n"
-               "  - name: local\n"
-               "    backend: org.paddock.libvirt-qemu\n"
-               "    uri: test:///default\n"
-               "    storage_pool: default-pool\n"
-               "    network_mode: none\n"
-               "    stop_timeout_s: 5\n";
-    }
-
-    Reply request(const std::string& method, const std::string& path, std::optional<std::string> body = std::nullopt) {
-        RequestOptions options;
-        options.token = token_;
-        options.body = std::move(body);
-        return send(port_, method, path, options);
-    }
-    Reply get(const std::string& path) { return request("GET", path); }
-    Reply post(const std::string& path, std::optional<std::string> body = std::nullopt) { return request("POST", path, std::move(body)); }
-    Reply del(const std::string& path) { return request("DELETE", path); }
-
-    uint16_t port() const noexcept { return port_; }
-    const std::string& token() const noexcept { return token_; }
-    std::string tokenPath() const { return stateDir_ + "/admin.token"; }
-    const std::string& stateDir() const noexcept { return stateDir_; }
-    TempDir& dir() noexcept { return dir_; }
-    DaemonProcess& process() noexcept { return *process_; }
-
-private:
-    TempDir dir_;
-    uint16_t port_;
-    std::string stateDir_;
-    std::string configPath_;
-    std::string token_;
-    std::unique_ptr<DaemonProcess> process_;
-};
+// The config of every paddockd here: one test:///default site, 8 workers, 4 KiB bodies, and a
+// generated admin token unless a test configures tokens.
+DaemonOptions serverOptions() {
+    DaemonOptions options;
+    options.max_body_bytes = 4096;
+    options.threads = 8;
+    SiteOptions& site = options.sites.front();
+    site.backend = "org.paddock.libvirt-qemu";
+    site.storage_pool = "default-pool";
+    site.stop_timeout_s = 5;
+    return options;
+}
 
 }  // namespace
 
 TEST_CASE("paddockd --check-config accepts a good config and names the key of a bad one", "[server][integration]") {
     TempDir dir;
-    Paddockd::Options options;
     const std::string good =
         "server:\n  port: 8123\nauth:\n  mode: none\nsites:\n  - name: local\n    uri: test:///default\n";
     writeFile(dir.file("good.yaml"), good);
     std::string output;
-    CHECK(runToCompletion({PADDOCKD_PATH, "--check-config", "--config", dir.file("good.yaml")}, output, dir.file("out")) == 0);
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("good.yaml")}, output, dir.file("out")) == 0);
     CHECK_THAT(output, Catch::Contains("config OK"));
 
     writeFile(dir.file("bad.yaml"), "server:\n  port: 70000\nsites:\n  - name: local\n    uri: test:///default\n");
-    CHECK(runToCompletion({PADDOCKD_PATH, "--config", dir.file("bad.yaml"), "--check-config"}, output, dir.file("out")) == 2);
+    CHECK(runToCompletion({paddockdPath(), "--config", dir.file("bad.yaml"), "--check-config"}, output, dir.file("out")) == 2);
     CHECK_THAT(output, Catch::Contains("server.port"));
 
     writeFile(dir.file("typo.yaml"), "server:\n  prot: 8000\nsites:\n  - name: local\n    uri: test:///default\n");
-    CHECK(runToCompletion({PADDOCKD_PATH, "--check-config", "--config=" + dir.file("typo.yaml")}, output, dir.file("out")) == 2);
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config=" + dir.file("typo.yaml")}, output, dir.file("out")) == 2);
     CHECK_THAT(output, Catch::Contains("server.prot"));
 
-    CHECK(runToCompletion({PADDOCKD_PATH, "--check-config", "--config", dir.file("missing.yaml")}, output, dir.file("out")) == 2);
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("missing.yaml")}, output, dir.file("out")) == 2);
     CHECK_THAT(output, Catch::Contains("missing.yaml"));
 
-    CHECK(runToCompletion({PADDOCKD_PATH, "--help"}, output, dir.file("out")) == 0);
+    CHECK(runToCompletion({paddockdPath(), "--help"}, output, dir.file("out")) == 0);
     CHECK_THAT(output, Catch::Contains("--check-config") && Catch::Contains("--config"));
 }
 
 TEST_CASE("without configured tokens an admin token is generated, kept private and required", "[server][integration]") {
-    std::string token;
-    TempDir shared;
-    const std::string stateDir = shared.file("state");
-    {
-        Paddockd::Options options;
-        options.stateDir = stateDir;
-        Paddockd server(options);
-        token = server.token();
-        REQUIRE(token.size() == 64);
-        struct stat st {};
-        REQUIRE(::stat(server.tokenPath().c_str(), &st) == 0);
-        CHECK((st.st_mode & 0777) == 0600);
+    PaddockdFixture server(serverOptions());
+    const std::string token = server.token();
+    REQUIRE(token.size() == 64);
+    struct stat st {};
+    REQUIRE(::stat(server.tokenPath().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
 
-        const auto missing = send(server.port(), "GET", "/api/v1/vms");
-        CHECK(missing.status == 401);
-        CHECK_THAT(missing.header("WWW-Authenticate"), Catch::StartsWith("Bearer"));
-        CHECK(missing.errorCode() == "unauthorized");
-        RequestOptions wrong;
-        wrong.token = std::string(64, 'a');
-        CHECK(send(server.port(), "GET", "/api/v1/vms", wrong).status == 401);
-        CHECK(send(server.port(), "GET", "/vms/list").status == 401);   // compat routes too
-        CHECK(server.get("/api/v1/vms").status == 200);
+    const auto missing = send(server.port(), "GET", "/api/v1/vms");
+    CHECK(missing.status == 401);
+    CHECK_THAT(missing.header("WWW-Authenticate"), Catch::StartsWith("Bearer"));
+    CHECK(missing.errorCode() == "unauthorized");
+    RequestOptions wrong;
+    wrong.token = std::string(64, 'a');
+    CHECK(send(server.port(), "GET", "/api/v1/vms", wrong).status == 401);
+    CHECK(send(server.port(), "GET", "/vms/list").status == 401);   // compat routes too
+    CHECK(server.get("/api/v1/vms").status == 200);
 
-        // Public: health, metrics, docs and what they load.
-        CHECK(send(server.port(), "GET", "/healthz").status == 200);
-        CHECK(send(server.port(), "GET", "/metrics").status == 200);
-        CHECK(send(server.port(), "GET", "/openapi.json").status == 200);
-        CHECK(send(server.port(), "GET", "/docs").status == 200);
+    // Public: health, metrics, docs and what they load.
+    CHECK(send(server.port(), "GET", "/healthz").status == 200);
+    CHECK(send(server.port(), "GET", "/metrics").status == 200);
+    CHECK(send(server.port(), "GET", "/openapi.json").status == 200);
+    CHECK(send(server.port(), "GET", "/docs").status == 200);
 
-        CHECK(server.process().stop() == 0);
-        const std::string log = server.process().log();
-        CHECK_THAT(log, Catch::Contains("admin.token"));
-        CHECK_THAT(log, !Catch::Contains(token));
-        CHECK_THAT(log, Catch::Contains("/docs"));
-    }
-    Paddockd::Options again;
-    again.stateDir = stateDir;
-    Paddockd restarted(again);
-    CHECK(restarted.token() == token);
-    CHECK(restarted.get("/api/v1/vms").status == 200);
+    CHECK(server.stop() == 0);
+    const std::string log = server.log();
+    CHECK_THAT(log, Catch::Contains("admin.token"));
+    CHECK_THAT(log, !Catch::Contains(token));
+    CHECK_THAT(log, Catch::Contains("/docs"));
+
+    // A new process on the same state directory keeps the token.
+    server.start();
+    CHECK(server.token() == token);
+    CHECK(server.get("/api/v1/vms").status == 200);
 }
 
 TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integration]") {
-    Paddockd::Options options;
-    options.auth = "  mode: token\n  tokens:\n"
-                   "    - {name: viewer-bot, token: viewer-token-0123456789, role: viewer}\n"
-                   "    - {name: ops-bot, token: operator-token-0123456789, role: operator}\n";
-    Paddockd server(options);
+    auto options = serverOptions();
+    options.tokens = {{"viewer-bot", "viewer-token-0123456789", "viewer"}, {"ops-bot", "operator-token-0123456789", "operator"}};
+    PaddockdFixture server(options);
     CHECK_FALSE(std::filesystem::exists(server.tokenPath()));
     RequestOptions viewer;
     viewer.token = "viewer-token-0123456789";
@@ -206,15 +136,15 @@ TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integ
     op.token = "operator-token-0123456789";
     op.body = R"({"name":"by-operator","start":false})";
     CHECK(send(server.port(), "POST", "/api/v1/vms", op).status == 201);
-    CHECK(server.process().stop() == 0);
-    const std::string audit = readFile(server.dir().file("logs/audit.log"));
+    CHECK(server.stop() == 0);
+    const std::string audit = readFile(server.logDir() + "/audit.log");
     CHECK_THAT(audit, Catch::Contains("ops-bot") && Catch::Contains("by-operator"));
 }
 
 TEST_CASE("auth mode none needs no token", "[server][integration]") {
-    Paddockd::Options options;
-    options.auth = "  mode: none\n";
-    Paddockd server(options);
+    auto options = serverOptions();
+    options.auth_mode = "none";
+    PaddockdFixture server(options);
     CHECK(server.token().empty());
     CHECK(send(server.port(), "GET", "/api/v1/vms").status == 200);
     RequestOptions create;
@@ -224,7 +154,7 @@ TEST_CASE("auth mode none needs no token", "[server][integration]") {
 }
 
 TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     const auto health = send(server.port(), "GET", "/healthz");
     REQUIRE(health.status == 200);
     CHECK(health.content_type == "application/json");
@@ -262,7 +192,7 @@ TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
 }
 
 TEST_CASE("errors have the documented status codes and JSON shape", "[server][integration]") {
-    Paddockd server;   // max_body_bytes 4096
+    PaddockdFixture server(serverOptions());   // max_body_bytes 4096
 
     const auto badJson = server.post("/api/v1/vms", "{\"name\": ");
     CHECK(badJson.status == 400);
@@ -307,7 +237,7 @@ TEST_CASE("errors have the documented status codes and JSON shape", "[server][in
     CHECK(unknownRoute.status == 404);
     CHECK(unknownRoute.errorCode() == "not_found");
 
-    const auto wrongMethod = server.request("PUT", "/api/v1/vms");
+    const auto wrongMethod = server.call("PUT", "/api/v1/vms");
     CHECK(wrongMethod.status == 405);
     CHECK(wrongMethod.header("Allow") == "GET, POST");
     CHECK(wrongMethod.errorCode() == "method_not_allowed");
@@ -325,9 +255,9 @@ TEST_CASE("errors have the documented status codes and JSON shape", "[server][in
 }
 
 TEST_CASE("a POST without Content-Length has an empty body and does not hang", "[server][integration]") {
-    Paddockd::Options options;
-    options.auth = "  mode: none\n";
-    Paddockd server(options);
+    auto options = serverOptions();
+    options.auth_mode = "none";
+    PaddockdFixture server(options);
     Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", server.port()));
     socket.setReceiveTimeout(Poco::Timespan(10, 0));
     const std::string request = "POST /vms/stop/test HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
@@ -341,7 +271,7 @@ TEST_CASE("a POST without Content-Length has an empty body and does not hang", "
 }
 
 TEST_CASE("native VM lifecycle", "[server][integration]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
 
     const auto created = server.post("/api/v1/vms", R"({"name":"life-1","start":false,"owner":"alice","vcpus":2,"memory_mb":256})");
     REQUIRE(created.status == 201);
@@ -396,7 +326,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     REQUIRE(stopped.status == 200);
     {
         auto doc = stopped.json();
-        CHECK((str(doc["outcome"]) == "graceful" || str(doc["outcome"]) == "forced"));
+        CHECK(str(doc["outcome"]) == "graceful");   // the test driver powers off on the ACPI request at once
         CHECK(str(doc["vm"]["state"]) == "shut off");
     }
     const auto again = server.post("/api/v1/vms/life-1/stop");
@@ -430,7 +360,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
 }
 
 TEST_CASE("compatibility routes answer exactly like the old VM manager", "[server][integration][compat]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
 
     const auto root = server.get("/");
     REQUIRE(root.status == 200);
@@ -465,7 +395,7 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
         CHECK(doc["vm"]["owner"].IsNull());
     }
     const auto duplicate = server.post("/vms/create", R"({"name":"compat-1"})");
-    CHECK((duplicate.status == 409 || duplicate.status == 400));
+    CHECK(duplicate.status == 409);   // COMPAT.md allows 400 or 409; Paddock answers 409 like the native route
     CHECK(server.post("/vms/create", R"({"name":"compat-3","memory_mb":255})").status == 400);
     CHECK(server.post("/vms/create", R"({"name":"compat-3","vcpus":0})").status == 400);
     CHECK(server.post("/vms/create", R"({"memory_mb":512})").status == 400);
@@ -536,7 +466,7 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
 }
 
 TEST_CASE("/metrics passes promtool and has the http and vm families", "[server][integration][metrics]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"metered","start":false})").status == 201);
     REQUIRE(server.get("/api/v1/vms/metered").status == 200);
     REQUIRE(server.get("/api/v1/vms/no-such").status == 404);
@@ -559,7 +489,7 @@ TEST_CASE("/metrics passes promtool and has the http and vm families", "[server]
 }
 
 TEST_CASE("every path and method in /openapi.json is served", "[server][integration][openapi]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"openapi-vm","start":false})").status == 201);
 
     const auto reply = send(server.port(), "GET", "/openapi.json");
@@ -581,6 +511,35 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
     // DELETE last, so the VM is there for every other operation.
     std::stable_sort(operations.begin(), operations.end(),
                      [](const Operation& a, const Operation& b) { return (a.method == "DELETE") < (b.method == "DELETE"); });
+
+    // What each operation answers here, exactly (a 500 is not "served"): admin token, body "{}",
+    // the parameters below, in document order with DELETEs last. "openapi-vm" starts off; start,
+    // stop and restart leave it running, so the compat start is a 409; the native DELETE goes
+    // before the compat one. WebSocket routes refuse a plain GET with 400.
+    const bool assetsInstalled = std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui.css");
+    const std::map<std::string, int> expected = {
+        {"GET /healthz", 200}, {"GET /metrics", 200}, {"GET /openapi.json", 200}, {"GET /docs", 200},
+        {"GET /console/{name}", 200},
+        {"GET /static/xterm/{file}", 404}, {"GET /static/xterm-addon-fit/{file}", 404},   // swagger-ui.css is not theirs
+        {"GET /static/swagger-ui/{file}", assetsInstalled ? 200 : 404},
+        {"GET /static/asciinema-player/{file}", 404},
+        {"GET /api/v1/plugins", 200}, {"GET /api/v1/sites", 200},
+        {"GET /api/v1/vms", 200}, {"POST /api/v1/vms", 400},   // no name
+        {"GET /api/v1/vms/{name}", 200}, {"DELETE /api/v1/vms/{name}", 200},
+        {"POST /api/v1/vms/{name}/start", 200}, {"POST /api/v1/vms/{name}/stop", 200},
+        {"POST /api/v1/vms/{name}/restart", 200}, {"POST /api/v1/vms/{name}/console", 201},
+        {"GET /api/v1/vms/{name}/status", 400}, {"GET /api/v1/vms/{name}/terminal", 400}, {"GET /api/v1/events", 400},
+        {"GET /", 200}, {"POST /vms/create", 400}, {"POST /vms/start/{name}", 409}, {"POST /vms/stop/{name}", 200},
+        {"DELETE /vms/delete/{name}", 404}, {"GET /vms/list", 200},
+        {"GET /api/v1/pools", 200}, {"GET /api/v1/pools/{pool}", 404}, {"POST /api/v1/pools/{pool}/allocate", 404},
+        {"GET /api/v1/leases", 200}, {"GET /api/v1/leases/{id}", 404}, {"DELETE /api/v1/leases/{id}", 404},
+        {"POST /api/v1/leases/{id}/extend", 400},   // no ttl_s
+        {"GET /api/v1/operations/{id}", 404},
+        {"GET /api/v1/sessions", 200}, {"GET /api/v1/sessions/{id}/cast", 404}, {"GET /sessions/{id}", 200},
+        {"GET /pool/status", 200}, {"POST /pool/allocate", 503},   // no pool configured
+        {"GET /ws/vm/{name}/terminal", 400}, {"GET /ws/vm/{name}/status", 400},
+    };
+    CHECK(operations.size() == expected.size());   // a route left the document, or one is new here
     for (const auto& op : operations) {
         std::string path = op.path;
         for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"},
@@ -589,15 +548,20 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
             if (at != std::string::npos) path.replace(at, param.size(), value);
         }
         REQUIRE(path.find('{') == std::string::npos);
-        const auto answer = server.request(op.method, path, op.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
+        const auto answer = server.call(op.method, path, op.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
         INFO(op.method << " " << path << " -> " << answer.status << " " << answer.body.substr(0, 200));
-        CHECK(answer.status != 405);
+        const auto want = expected.find(op.method + " " + op.path);
+        if (want == expected.end()) {
+            FAIL_CHECK(op.method << " " << op.path << " has no expected status in this test");
+            continue;
+        }
+        CHECK(answer.status == want->second);
         CHECK_FALSE((answer.status == 404 && answer.body.find("no route for") != std::string::npos));
     }
 }
 
 TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[server][integration][docs]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     const auto docs = send(server.port(), "GET", "/docs");
     REQUIRE(docs.status == 200);
     CHECK_THAT(docs.content_type, Catch::StartsWith("text/html"));
@@ -615,55 +579,32 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
         CHECK(css.status == 200);
         CHECK_THAT(css.content_type, Catch::StartsWith("text/css"));
     }
+    // Decoded slashes leave the route ("no route for"), the rest is no such asset: 404 either way.
     for (const char* bad : {"/static/swagger-ui/..%2Fpackage.json", "/static/swagger-ui/%2E%2E%2F%2E%2E%2Fdocs.html",
                             "/static/swagger-ui/../../docs.html", "/static/swagger-ui/.package-lock.json",
                             "/static/swagger-ui/%2Fetc%2Fpasswd"}) {
         INFO(bad);
         const auto r = send(server.port(), "GET", bad);
-        CHECK((r.status == 404 || r.status == 400));
+        CHECK(r.status == 404);
         CHECK_THAT(r.body, !Catch::Contains("root:"));
     }
 }
 
+// Weak on purpose, for now: 4 idle sockets against 8 workers would also pass on a server that a
+// few more idle sockets starve. Opening more idle sockets than workers fails until the server
+// parks idle connections without a worker (issue 9, hardening); that issue strengthens this test.
 TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly", "[server][integration]") {
-    Paddockd server;   // 8 worker threads
+    PaddockdFixture server(serverOptions());   // 8 worker threads
     std::vector<Poco::Net::StreamSocket> idle;
     for (int i = 0; i < 4; ++i) idle.emplace_back(Poco::Net::SocketAddress("127.0.0.1", server.port()));
     for (int i = 0; i < 10; ++i) CHECK(send(server.port(), "GET", "/healthz").status == 200);
     idle.clear();
-    CHECK(server.process().stop() == 0);
+    CHECK(server.stop() == 0);
 }
 
 // ---- WebSocket streams ------------------------------------------------------------------
 
 namespace {
-
-// Headers of a WebSocket handshake, for checking refusals with the plain HTTP helper.
-std::vector<std::pair<std::string, std::string>> upgradeHeaders(const std::string& origin = {}) {
-    std::vector<std::pair<std::string, std::string>> headers = {
-        {"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
-        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
-    if (!origin.empty()) headers.emplace_back("Origin", origin);
-    return headers;
-}
-
-Reply upgradeRequest(uint16_t port, const std::string& path, const std::string& token, const std::string& origin = {}) {
-    RequestOptions options;
-    options.token = token;
-    options.headers = upgradeHeaders(origin);
-    return send(port, "GET", path, options);
-}
-
-// A client WebSocket (Poco's); throws when the server does not answer 101.
-std::unique_ptr<Poco::Net::WebSocket> openWebSocket(uint16_t port, const std::string& path, const std::string& token,
-                                                    const std::string& origin = {}) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!token.empty()) request.set("Authorization", "Bearer " + token);
-    if (!origin.empty()) request.set("Origin", origin);
-    Poco::Net::HTTPResponse response;
-    return std::make_unique<Poco::Net::WebSocket>(session, request, response);
-}
 
 // The next text frame, or nullopt on timeout or close.
 std::optional<std::string> nextText(Poco::Net::WebSocket& ws, std::chrono::milliseconds timeout) {
@@ -714,13 +655,6 @@ std::set<std::string> memberNames(const rapidjson::Value& object) {
     return names;
 }
 
-// The value of one sample line of /metrics, or -1 when absent.
-double metricValue(const std::string& metrics, const std::string& sample) {
-    const auto at = metrics.find("\n" + sample + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(metrics.substr(at + sample.size() + 2));
-}
-
 // Polls /metrics until `sample` has `value`; the last value seen.
 double waitForMetric(uint16_t port, const std::string& sample, double value, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -735,7 +669,7 @@ double waitForMetric(uint16_t port, const std::string& sample, double value, std
 }  // namespace
 
 TEST_CASE("VM JSON carries readiness and SSH details", "[server][integration][websocket]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"ready-1","start":false})").status == 201);
     auto doc = server.get("/api/v1/vms/ready-1").json();
     const auto& vm = doc["vm"];
@@ -754,9 +688,9 @@ TEST_CASE("VM JSON carries readiness and SSH details", "[server][integration][we
 
 TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, periodic frames, deletion",
           "[server][integration][websocket]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"ws-1","start":false})").status == 201);
-    auto ws = openWebSocket(server.port(), "/api/v1/vms/ws-1/status", server.token());
+    auto ws = server.openWebSocket("/api/v1/vms/ws-1/status", server.token());
 
     const auto first = nextText(*ws, std::chrono::seconds(3));
     REQUIRE(first);
@@ -794,8 +728,8 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
 
 TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about every second",
           "[server][integration][websocket][compat]") {
-    Paddockd server;
-    auto ws = openWebSocket(server.port(), "/ws/vm/test/status", server.token());
+    PaddockdFixture server(serverOptions());
+    auto ws = server.openWebSocket("/ws/vm/test/status", server.token());
     const auto started = std::chrono::steady_clock::now();
     int frames = 0;
     while (std::chrono::steady_clock::now() - started < std::chrono::seconds(3)) {
@@ -819,8 +753,8 @@ TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about ev
 }
 
 TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][websocket]") {
-    Paddockd server;
-    auto ws = openWebSocket(server.port(), "/api/v1/events", server.token());
+    PaddockdFixture server(serverOptions());
+    auto ws = server.openWebSocket("/api/v1/events", server.token());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"ev-1","start":true})").status == 201);
     const auto isEvent = [](const char* name) {
         return [name](const rapidjson::Document& d) {
@@ -847,34 +781,34 @@ TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][w
 
 TEST_CASE("WebSocket upgrades: auth by header or access_token, Origin check, refusals before upgrading",
           "[server][integration][websocket]") {
-    Paddockd::Options options;
-    options.serverExtra = "  allowed_origins: [\"https://lab.example.org\"]\n";
-    Paddockd server(options);
+    auto options = serverOptions();
+    options.allowed_origins = {"https://lab.example.org"};
+    PaddockdFixture server(options);
     const uint16_t port = server.port();
     const std::string token = server.token();
 
-    const auto unknown = upgradeRequest(port, "/api/v1/vms/no-such-vm/status", token);
+    const auto unknown = server.upgrade("/api/v1/vms/no-such-vm/status", token);
     CHECK(unknown.status == 404);
     CHECK(unknown.errorCode() == "not_found");
-    CHECK(upgradeRequest(port, "/ws/vm/no-such-vm/status", token).status == 404);
+    CHECK(server.upgrade("/ws/vm/no-such-vm/status", token).status == 404);
 
-    const auto missing = upgradeRequest(port, "/api/v1/vms/test/status", "");
+    const auto missing = server.upgrade("/api/v1/vms/test/status", "");
     CHECK(missing.status == 401);
     CHECK(missing.errorCode() == "unauthorized");
-    CHECK(upgradeRequest(port, "/api/v1/events?access_token=wrong-token", "").status == 401);
+    CHECK(server.upgrade("/api/v1/events?access_token=wrong-token", "").status == 401);
     // The query token is for WebSockets only.
     CHECK(send(port, "GET", "/api/v1/vms?access_token=" + token).status == 401);
 
-    auto viaQuery = openWebSocket(port, "/api/v1/vms/test/status?access_token=" + token, "");
+    auto viaQuery = server.openWebSocket("/api/v1/vms/test/status?access_token=" + token, "");
     CHECK(nextText(*viaQuery, std::chrono::seconds(3)));
 
-    const auto foreign = upgradeRequest(port, "/api/v1/events", token, "https://evil.example");
+    const auto foreign = server.upgrade("/api/v1/events", token, "https://evil.example");
     CHECK(foreign.status == 403);
     CHECK(foreign.errorCode() == "forbidden");
-    CHECK(upgradeRequest(port, "/api/v1/events", token, "http://127.0.0.1:" + std::to_string(port + 1)).status == 403);
-    auto sameOrigin = openWebSocket(port, "/api/v1/vms/test/status", token, "http://127.0.0.1:" + std::to_string(port));
+    CHECK(server.upgrade("/api/v1/events", token, "http://127.0.0.1:" + std::to_string(port + 1)).status == 403);
+    auto sameOrigin = server.openWebSocket("/api/v1/vms/test/status", token, "http://127.0.0.1:" + std::to_string(port));
     CHECK(nextText(*sameOrigin, std::chrono::seconds(3)));
-    auto listed = openWebSocket(port, "/api/v1/vms/test/status", token, "https://lab.example.org");
+    auto listed = server.openWebSocket("/api/v1/vms/test/status", token, "https://lab.example.org");
     CHECK(nextText(*listed, std::chrono::seconds(3)));
 
     const auto notUpgrade = server.get("/api/v1/vms/test/status");
@@ -889,8 +823,8 @@ TEST_CASE("WebSocket upgrades: auth by header or access_token, Origin check, ref
     sameOrigin->shutdown();
     CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/vms/{name}/status"})", 1, std::chrono::seconds(5)) == 1);
 
-    CHECK(server.process().stop() == 0);   // with a WebSocket still open
-    const std::string log = server.process().log();
+    CHECK(server.stop() == 0);   // with a WebSocket still open
+    const std::string log = server.log();
     CHECK_THAT(log, Catch::Contains("/api/v1/vms/test/status 101"));
     CHECK_THAT(log, !Catch::Contains(token));
     CHECK_THAT(log, !Catch::Contains("access_token"));
@@ -898,7 +832,7 @@ TEST_CASE("WebSocket upgrades: auth by header or access_token, Origin check, ref
 
 TEST_CASE("a WebSocket client that does not read is dropped; the others keep receiving",
           "[server][integration][websocket]") {
-    Paddockd server;
+    PaddockdFixture server(serverOptions());
     const uint16_t port = server.port();
 
     // The slow client: a tiny receive buffer, a handshake, and never a read.
@@ -910,14 +844,31 @@ TEST_CASE("a WebSocket client that does not read is dropped; the others keep rec
                                   "Authorization: Bearer " + server.token() + "\r\n\r\n";
     slow.sendBytes(handshake.data(), static_cast<int>(handshake.size()));
 
-    auto good = openWebSocket(port, "/api/v1/events", server.token());
+    auto good = server.openWebSocket("/api/v1/events", server.token());
+    // The reader thread only counts (Catch2 is not thread-safe) and keeps an exception's text
+    // for the main thread to judge.
     std::atomic<int> received{0};
     std::atomic<bool> done{false};
+    std::string readerError;
     std::thread reader([&] {
-        while (!done) {
-            if (nextText(*good, std::chrono::milliseconds(200))) ++received;
+        try {
+            while (!done) {
+                if (nextText(*good, std::chrono::milliseconds(200))) ++received;
+            }
+        } catch (const std::exception& e) {
+            readerError = e.what();
         }
     });
+    // Joins the reader however the test ends: a failing REQUIRE throws, and unwinding past a
+    // joinable std::thread would terminate the binary instead of reporting.
+    struct Joiner {
+        std::atomic<bool>& done;
+        std::thread& thread;
+        ~Joiner() {
+            done = true;
+            if (thread.joinable()) thread.join();
+        }
+    } joiner{done, reader};
 
     REQUIRE(server.post("/api/v1/vms", R"({"name":"busy-1","start":false})").status == 201);
     const std::string dropped = R"(paddock_websocket_dropped_total{reason="queue_overflow",route="/api/v1/events"})";
@@ -939,18 +890,19 @@ TEST_CASE("a WebSocket client that does not read is dropped; the others keep rec
     while (received < 2 * cycles && std::chrono::steady_clock::now() < settle) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     done = true;
     reader.join();
+    CHECK(readerError.empty());
     CHECK(received >= 2 * cycles);
     // The slow client's close frame cannot get through either: it is cut after the close timeout.
     CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/events"})", 1, std::chrono::seconds(5)) == 1);
 }
 
 TEST_CASE("50 open WebSockets do not hold HTTP worker threads", "[server][integration][websocket]") {
-    Paddockd::Options options;
+    auto options = serverOptions();
     options.threads = 16;
-    Paddockd server(options);
+    PaddockdFixture server(options);
     std::vector<std::unique_ptr<Poco::Net::WebSocket>> sockets;
     for (int i = 0; i < 50; ++i)
-        sockets.push_back(openWebSocket(server.port(), i % 2 == 0 ? "/api/v1/vms/test/status" : "/ws/vm/test/status", server.token()));
+        sockets.push_back(server.openWebSocket(i % 2 == 0 ? "/api/v1/vms/test/status" : "/ws/vm/test/status", server.token()));
     for (auto& ws : sockets) CHECK(nextText(*ws, std::chrono::seconds(5)));
 
     for (int i = 0; i < 20; ++i) {

@@ -21,7 +21,7 @@ namespace {
 double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 std::unique_ptr<TerminalClient> openTerminal(TerminalSite& site) {
-    auto term = std::make_unique<TerminalClient>(site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + TerminalSite::token()));
+    auto term = std::make_unique<TerminalClient>(site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + site.token()));
     REQUIRE(term->nextControl(60s).has_value());
     return term;
 }

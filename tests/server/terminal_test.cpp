@@ -71,15 +71,9 @@ long rssKiB(pid_t pid) {
     return -1;
 }
 
-double metric(TerminalSite& site, const std::string& sample) {
-    const std::string text = site.call("GET", "/metrics").body;
-    const auto at = text.find("\n" + sample + " ");
-    return at == std::string::npos ? -1 : std::stod(text.substr(at + sample.size() + 2));
-}
-
 // The cast of `sessionId`, once it has content (the recorder flushes about every second).
 std::string waitCast(TerminalSite& site, const std::string& sessionId, const std::string& needle) {
-    const std::string path = site.logDir() + "/ssh/" + sessionId + ".cast";
+    const std::string path = site.recordingDir() + "/" + sessionId + ".cast";
     for (int i = 0; i < 300; ++i) {
         if (std::filesystem::exists(path)) {
             std::ifstream in(path);
@@ -135,7 +129,7 @@ TEST_CASE("native terminal with a console ticket: echo, resize, exit, recorded a
     CHECK(header["width"].GetInt() == 80);
     CHECK(header["height"].GetInt() == 24);
     CHECK(headerLine.find(ticket) == std::string::npos);
-    CHECK(headerLine.find(TerminalSite::token()) == std::string::npos);
+    CHECK(headerLine.find(site.token()) == std::string::npos);
     // The real asciinema CLI replays it (it insists on a /dev/tty: script(1) lends it a PTY);
     // the resize is in the stream as an "r" event.
     const std::string replay = capture("script -qec \"asciinema cat '" + cast + "'\" /dev/null < /dev/null 2>&1");
@@ -146,10 +140,10 @@ TEST_CASE("native terminal with a console ticket: echo, resize, exit, recorded a
     CHECK(text.find("\"r\", \"100x40\"") != std::string::npos);
 
     // Metrics moved and the session is over.
-    CHECK(metric(site, "paddock_terminal_bytes_total{direction=\"out\"}") > 0);
-    CHECK(metric(site, "paddock_terminal_bytes_total{direction=\"in\"}") > 0);
-    CHECK(metric(site, "paddock_terminal_session_duration_seconds_count") >= 1);
-    CHECK(site.paddockd().log().find(ticket) == std::string::npos);
+    CHECK(site.metric("paddock_terminal_bytes_total{direction=\"out\"}") > 0);
+    CHECK(site.metric("paddock_terminal_bytes_total{direction=\"in\"}") > 0);
+    CHECK(site.metric("paddock_terminal_session_duration_seconds_count") >= 1);
+    CHECK(site.log().find(ticket) == std::string::npos);
 }
 
 TEST_CASE("terminal access: tickets are single use, bound to their VM; tokens need operator; Origin is checked",
@@ -173,7 +167,7 @@ TEST_CASE("terminal access: tickets are single use, bound to their VM; tokens ne
     // A foreign page cannot use a ticket or a token; the same origin can.
     const std::string foreign = "http://evil.example.org";
     CHECK(site.upgradeStatus(path + "?ticket=" + site.ticket(), {}, foreign) == 403);
-    CHECK(site.upgradeStatus(path, TerminalSite::token(), foreign) == 403);
+    CHECK(site.upgradeStatus(path, site.token(), foreign) == 403);
     {
         TerminalClient same(site.openWebSocket(path + "?ticket=" + site.ticket(), {},
                                                "http://127.0.0.1:" + std::to_string(site.port())));
@@ -181,16 +175,16 @@ TEST_CASE("terminal access: tickets are single use, bound to their VM; tokens ne
     }
 
     // Tokens: viewers may not, operators/admins may (header or access_token).
-    CHECK(site.upgradeStatus(path, TerminalSite::viewerToken()) == 403);
-    CHECK(site.call("POST", "/api/v1/vms/term/console", std::nullopt, TerminalSite::viewerToken()).status == 403);
-    TerminalClient byToken(site.openWebSocket(path + "?access_token=" + TerminalSite::token()));
+    CHECK(site.upgradeStatus(path, site.tokenFor("viewer")) == 403);
+    CHECK(site.call("POST", "/api/v1/vms/term/console", std::nullopt, site.tokenFor("viewer")).status == 403);
+    TerminalClient byToken(site.openWebSocket(path + "?access_token=" + site.token()));
     waitSession(byToken);
     byToken.type("echo token-$((2+3))\n");
     CHECK(byToken.waitFor("token-5", 60s));
 
-    CHECK(site.upgradeStatus("/api/v1/vms/ghost/terminal", TerminalSite::token()) == 404);
+    CHECK(site.upgradeStatus("/api/v1/vms/ghost/terminal", site.token()) == 404);
     CHECK(site.call("POST", "/api/v1/vms/ghost/console").status == 404);
-    CHECK(site.upgradeStatus(path + "?cols=0", TerminalSite::token()) == 400);
+    CHECK(site.upgradeStatus(path + "?cols=0", site.token()) == 400);
 }
 
 TEST_CASE("a changed host key is refused with a clear error on both routes", "[terminal][hostkey]") {
@@ -209,7 +203,7 @@ TEST_CASE("a changed host key is refused with a clear error on both routes", "[t
     CHECK_THAT(std::string(doc["message"].GetString()), Catch::Contains("host key") && Catch::Contains("pinned"));
     CHECK(native.waitClosed(30s));
 
-    TerminalClient compat(site.openWebSocket("/ws/vm/term/terminal?access_token=" + TerminalSite::token()), true);
+    TerminalClient compat(site.openWebSocket("/ws/vm/term/terminal?access_token=" + site.token()), true);
     REQUIRE(compat.waitClosed(60s));
     REQUIRE_FALSE(compat.textFrames().empty());
     CHECK_THAT(compat.output(), Catch::Contains("host key"));
@@ -217,7 +211,7 @@ TEST_CASE("a changed host key is refused with a clear error on both routes", "[t
 
 TEST_CASE("compat terminal: text frames both ways, valid UTF-8 even when a character is split", "[terminal][compat]") {
     TerminalSite site;
-    TerminalClient term(site.openWebSocket("/ws/vm/term/terminal?owner=alice&access_token=" + TerminalSite::token()), true);
+    TerminalClient term(site.openWebSocket("/ws/vm/term/terminal?owner=alice&access_token=" + site.token()), true);
     // The two bytes of "é" leave the guest in separate writes, a moment apart.
     term.type("printf 'split-\\303'; sleep 0.5; printf '\\251-done\\n'\n");
     REQUIRE(term.waitFor("split-\xC3\xA9-done", 60s));
@@ -237,32 +231,51 @@ TEST_CASE("a flood neither stalls Paddock nor grows its memory; Ctrl-C answers p
     TerminalSite site;
     TerminalClient term(site.openWebSocket("/api/v1/vms/term/terminal?ticket=" + site.ticket()));
     waitSession(term);
-    const long rssBefore = rssKiB(site.paddockd().pid());
+    const long rssBefore = rssKiB(site.pid());
 
     // 50 MB through a reading client.
     term.type("yes | head -c 50000000; echo flood-$((40+2))\n");
     REQUIRE(term.waitFor("flood-42", 300s, 64));
-    const long rssAfterRead = rssKiB(site.paddockd().pid());
+    const long rssAfterRead = rssKiB(site.pid());
 
-    // An endless flood towards a client that does not read for a while: Paddock stops reading
-    // SSH instead of buffering, and REST answers meanwhile.
+    // An endless flood towards a client that stops reading: Paddock stops reading SSH instead of
+    // buffering, so its count of bytes read from SSH stands still (polled: a Paddock that
+    // buffered would read `yes` without end), and REST answers meanwhile.
     term.type("yes\n");
     REQUIRE(term.drain(1 << 20, 60s) >= (1 << 20));
-    std::this_thread::sleep_for(2s);   // not reading: queues fill and the guest is throttled
-    const long rssWhileStalled = rssKiB(site.paddockd().pid());
+    const std::string readFromSsh = "paddock_terminal_bytes_total{direction=\"out\"}";
+    double read = site.metric(readFromSsh);
+    int stillPolls = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (stillPolls < 10 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+        const double now = site.metric(readFromSsh);
+        stillPolls = now == read ? stillPolls + 1 : 0;
+        read = now;
+    }
+    INFO("bytes read from SSH: " << read << ", received by the client: " << term.totalOutput());
+    REQUIRE(stillPolls == 10);
+    // What Paddock read and the client has not: its queue plus the socket buffers in between.
+    const double heldBack = read - static_cast<double>(term.totalOutput());
+    const long rssWhileStalled = rssKiB(site.pid());
     CHECK(site.call("GET", "/api/v1/vms/term").status == 200);
     term.type("\x03");
     term.type("echo after-$((3*3))-ctrl-c\n");
     const uint64_t before = term.totalOutput();
     REQUIRE(term.waitFor("after-9-ctrl-c", 120s, 64));
     const uint64_t drained = term.totalOutput() - before;
-    std::printf("flood: RSS %ld KiB before, %ld KiB after 50 MB, %ld KiB while the client stalled; %llu bytes drained after Ctrl-C\n",
-                rssBefore, rssAfterRead, rssWhileStalled, static_cast<unsigned long long>(drained));
+    std::printf("flood: RSS %ld KiB before, %ld KiB after 50 MB, %ld KiB while the client stalled; %.0f bytes held back "
+                "while stalled, %llu bytes drained after Ctrl-C\n",
+                rssBefore, rssAfterRead, rssWhileStalled, heldBack, static_cast<unsigned long long>(drained));
     // What sits between the guest and the client is bounded by SSH's window, the hub's queue
-    // and socket buffers: a few MB, not the flood.
+    // and the kernel's socket buffers (loopback autotuning lets those reach several MB): a few
+    // MB, not the flood (measured here: 1-2 MB).
+    CHECK(heldBack < 16.0 * 1024 * 1024);
     CHECK(drained < 16u * 1024 * 1024);
-    CHECK(rssWhileStalled - rssBefore < 64 * 1024);
-    CHECK(rssAfterRead - rssBefore < 64 * 1024);
+    // Paddock's own memory grows by its queues only (measured here: under 1 MiB, at ~33 MiB
+    // RSS); a Paddock that kept a fair part of the 50 MB flood would not stay under 8 MiB.
+    CHECK(rssWhileStalled - rssBefore < 8 * 1024);
+    CHECK(rssAfterRead - rssBefore < 8 * 1024);
 }
 
 TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][concurrency]") {
@@ -271,9 +284,9 @@ TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][con
     std::vector<std::unique_ptr<TerminalClient>> terms;
     for (int i = 0; i < kSessions; ++i)
         terms.push_back(std::make_unique<TerminalClient>(
-            site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + TerminalSite::token())));
+            site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + site.token())));
     for (auto& term : terms) waitSession(*term);
-    CHECK(metric(site, "paddock_terminal_sessions_active{vm=\"term\"}") == kSessions);
+    CHECK(site.metric("paddock_terminal_sessions_active{vm=\"term\"}") == kSessions);
 
     for (int i = 0; i < kSessions; ++i) terms[i]->type("echo session-$((" + std::to_string(i) + "*1000+7))\n");
     // REST is served while all of them are busy.
@@ -286,7 +299,7 @@ TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][con
     terms.clear();   // clients leave without exit: sessions end
     double active = -1;
     for (int i = 0; i < 300 && active != 0; ++i) {
-        active = metric(site, "paddock_terminal_sessions_active{vm=\"term\"}");
+        active = site.metric("paddock_terminal_sessions_active{vm=\"term\"}");
         if (active != 0) std::this_thread::sleep_for(100ms);
     }
     CHECK(active == 0);

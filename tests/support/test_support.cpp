@@ -1,14 +1,17 @@
 #include "test_support.hpp"
 
 #include <boost/filesystem.hpp>
+#include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -57,6 +60,7 @@ void writeFile(const std::string& path, const std::string& text) {
     out << text;
 }
 
+std::string paddockdPath() { return PADDOCKD_PATH; }
 std::string pluginDir() { return PADDOCK_PLUGIN_DIR; }
 std::string fixturePluginDir() { return PADDOCK_FIXTURE_PLUGIN_DIR; }
 std::string sourceDir() { return PADDOCK_SOURCE_DIR; }
@@ -65,6 +69,22 @@ std::string binaryDir() { return PADDOCK_BINARY_DIR; }
 bool libvirtReachable(const std::string& uri) {
     const std::string cmd = "virsh -c '" + uri + "' version >/dev/null 2>&1";
     return std::system(cmd.c_str()) == 0;
+}
+
+int skipExitCode() { return PADDOCK_SKIP_EXIT_CODE; }
+
+void requireLibvirt(const std::string& uri) {
+    if (libvirtReachable(uri)) return;
+    const char* allow = std::getenv("PADDOCK_ALLOW_SKIP");
+    if (allow != nullptr && std::string(allow) == "1") {
+        std::cout.flush();
+        std::cerr << uri << " is not reachable and PADDOCK_ALLOW_SKIP=1: skipping this test binary" << std::endl;
+        std::fflush(nullptr);
+        // Skips every test of the binary: each of them needs `uri`. _Exit, because the Catch
+        // session is still running on main's stack.
+        std::_Exit(skipExitCode());
+    }
+    FAIL(uri << " is not reachable (start it with: virtlogd -d; libvirtd -d), or set PADDOCK_ALLOW_SKIP=1 to skip");
 }
 
 }  // namespace paddock::test

@@ -27,13 +27,21 @@ std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& text);
 
 // PADDOCK_PLUGIN_DIR etc. as std::string.
+std::string paddockdPath();   // the paddockd binary of this build
 std::string pluginDir();
 std::string fixturePluginDir();
 std::string sourceDir();
 std::string binaryDir();
 
-// True when `uri` (e.g. qemu:///system) answers; tests needing it SKIP otherwise only when
-// PADDOCK_ALLOW_SKIP=1 is set, and fail loudly by default.
+// True when `uri` (e.g. qemu:///system) answers.
 bool libvirtReachable(const std::string& uri);
+
+// The exit code with which a test binary tells ctest that it skipped (its SKIP_RETURN_CODE).
+int skipExitCode();
+
+// Returns when `uri` answers. Otherwise fails the test (REQUIRE) naming how to start libvirtd,
+// unless PADDOCK_ALLOW_SKIP=1 is set: then the whole binary exits with skipExitCode() at once,
+// so ctest reports it as skipped, never as passed. Call it before starting anything.
+void requireLibvirt(const std::string& uri);
 
 }  // namespace paddock::test

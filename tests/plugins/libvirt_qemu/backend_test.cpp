@@ -27,8 +27,9 @@ pdk_status define(Conn& c, const pdk_domain_spec& s, Err& err) { return vt().def
 
 void mustDefine(Conn& c, const pdk_domain_spec& s) {
     Err err;
-    INFO(err.text());
-    REQUIRE(define(c, s, err) == PDK_OK);
+    const pdk_status st = define(c, s, err);
+    INFO(err.text());   // after the call: the error it wrote
+    REQUIRE(st == PDK_OK);
 }
 
 #define OK_CALL(expr)                                 \

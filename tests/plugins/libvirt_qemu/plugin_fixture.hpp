@@ -98,8 +98,9 @@ public:
     DomainView get(const char* name) {
         DomainView v;
         Err err;
-        INFO(err.text());
-        REQUIRE(get(name, v, err) == PDK_OK);
+        const pdk_status st = get(name, v, err);
+        INFO(err.text());   // after the call: the error it wrote
+        REQUIRE(st == PDK_OK);
         return v;
     }
 

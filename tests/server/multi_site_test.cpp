@@ -1,0 +1,153 @@
+// Two sites over HTTP: paddockd with sites "a" and "b", each an independent test hypervisor
+// (libvirt's test driver on data/site_a.xml and data/site_b.xml: domains "only-a" / "only-b",
+// and "twin" on both, 1 vCPU on a and 2 on b). Routes that name a VM without ?site= find it on
+// whichever site has it; a name that exists on both sites is the first configured site's.
+#include "paddockd_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+using namespace paddock::test;
+
+namespace {
+
+std::string str(const rapidjson::Value& v) {
+    REQUIRE(v.IsString());
+    return v.GetString();
+}
+
+SiteOptions testHost(const std::string& name) {
+    SiteOptions site;
+    site.name = name;
+    site.uri = "test://" + sourceDir() + "/tests/server/data/site_" + name + ".xml";
+    site.storage_pool = "default-pool";
+    site.stop_timeout_s = 5;
+    return site;
+}
+
+DaemonOptions twoSites() {
+    DaemonOptions options;
+    options.tokens = {{"ops", "multi-site-token-0123456789", "admin"}};
+    options.sites = {testHost("a"), testHost("b")};
+    return options;
+}
+
+// GET /api/v1/vms[?site=...] as "name@site" -> state.
+std::map<std::string, std::string> listing(const PaddockdFixture& d, const std::string& query = {}) {
+    const auto doc = d.getJson("/api/v1/vms" + query);
+    std::map<std::string, std::string> vms;
+    for (const auto& vm : doc["vms"].GetArray()) {
+        const std::string key = str(vm["name"]) + "@" + str(vm["site"]);
+        INFO(key);
+        CHECK(vms.emplace(key, str(vm["state"])).second);   // each VM once
+    }
+    return vms;
+}
+
+// The site that answered GET /api/v1/vms/{name}[?site=...].
+std::string siteOf(const PaddockdFixture& d, const std::string& name, const std::string& query = {}) {
+    return str(d.getJson("/api/v1/vms/" + name + query)["vm"]["site"]);
+}
+
+}  // namespace
+
+TEST_CASE("two sites: /api/v1/sites and /healthz show both", "[server][integration][sites]") {
+    PaddockdFixture d(twoSites());
+    const auto sites = d.getJson("/api/v1/sites");
+    REQUIRE(sites["sites"].Size() == 2);
+    CHECK(str(sites["sites"][0]["name"]) == "a");
+    CHECK(str(sites["sites"][1]["name"]) == "b");
+    CHECK(str(sites["sites"][0]["uri"]) == testHost("a").uri);
+    CHECK(str(sites["sites"][1]["uri"]) == testHost("b").uri);
+    for (const auto& site : sites["sites"].GetArray()) {
+        INFO(str(site["name"]));
+        CHECK(site["reachable"].GetBool());
+        CHECK(site["host"].IsObject());
+    }
+    const auto health = d.getJson("/healthz");
+    CHECK(str(health["status"]) == "ok");
+    REQUIRE(health["sites"].Size() == 2);
+    CHECK(str(health["sites"][0]["name"]) == "a");
+    CHECK(str(health["sites"][1]["name"]) == "b");
+}
+
+TEST_CASE("two sites: listings merge both, ?site= filters", "[server][integration][sites]") {
+    PaddockdFixture d(twoSites());
+    using Vms = std::map<std::string, std::string>;
+    CHECK(listing(d) == Vms{{"only-a@a", "running"}, {"twin@a", "running"}, {"only-b@b", "running"}, {"twin@b", "running"}});
+    CHECK(listing(d, "?site=a") == Vms{{"only-a@a", "running"}, {"twin@a", "running"}});
+    CHECK(listing(d, "?site=b") == Vms{{"only-b@b", "running"}, {"twin@b", "running"}});
+    const auto unknown = d.get("/api/v1/vms?site=c");
+    CHECK(unknown.status == 404);
+    CHECK(unknown.errorCode() == "not_found");
+}
+
+TEST_CASE("two sites: a VM created on site b is found there by name alone", "[server][integration][sites]") {
+    PaddockdFixture d(twoSites());
+    const auto created = d.post("/api/v1/vms", R"({"name":"made-on-b","site":"b","start":false})");
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    CHECK(str(created.json()["vm"]["site"]) == "b");
+    CHECK(d.post("/api/v1/vms", R"({"name":"made-on-c","site":"c","start":false})").status == 404);
+
+    // Only site b has it.
+    CHECK(siteOf(d, "made-on-b") == "b");
+    CHECK(siteOf(d, "made-on-b", "?site=b") == "b");
+    const auto elsewhere = d.get("/api/v1/vms/made-on-b?site=a");
+    CHECK(elsewhere.status == 404);
+    CHECK(elsewhere.errorCode() == "not_found");
+    CHECK(listing(d, "?site=a").count("made-on-b@a") == 0);
+    CHECK(listing(d, "?site=b").at("made-on-b@b") == "shut off");
+
+    // start, stop and delete without ?site= act on site b; with ?site=a they find nothing.
+    CHECK(d.post("/api/v1/vms/made-on-b/start?site=a").status == 404);
+    const auto started = d.post("/api/v1/vms/made-on-b/start");
+    REQUIRE(started.status == 200);
+    CHECK(str(started.json()["vm"]["site"]) == "b");
+    CHECK(str(started.json()["vm"]["state"]) == "running");
+    CHECK(listing(d).at("made-on-b@b") == "running");
+
+    CHECK(d.post("/api/v1/vms/made-on-b/stop?site=a&force=true").status == 404);
+    const auto stopped = d.post("/api/v1/vms/made-on-b/stop?force=true");
+    REQUIRE(stopped.status == 200);
+    CHECK(str(stopped.json()["vm"]["site"]) == "b");
+    CHECK(str(stopped.json()["outcome"]) == "forced");
+    CHECK(listing(d).at("made-on-b@b") == "shut off");
+
+    CHECK(d.del("/api/v1/vms/made-on-b?site=a").status == 404);
+    CHECK(siteOf(d, "made-on-b") == "b");   // still there
+    const auto deleted = d.del("/api/v1/vms/made-on-b");
+    REQUIRE(deleted.status == 200);
+    CHECK(d.get("/api/v1/vms/made-on-b").status == 404);
+    CHECK(d.get("/api/v1/vms/made-on-b?site=b").status == 404);
+    // Site a was never touched.
+    CHECK(listing(d, "?site=a") == std::map<std::string, std::string>{{"only-a@a", "running"}, {"twin@a", "running"}});
+}
+
+TEST_CASE("two sites: a name on both sites means the first configured site's VM unless ?site= says",
+          "[server][integration][sites]") {
+    PaddockdFixture d(twoSites());
+    // Lookup goes through the sites in config order: "a" answers for "twin".
+    const auto onA = d.getJson("/api/v1/vms/twin");
+    CHECK(str(onA["vm"]["site"]) == "a");
+    CHECK(onA["vm"]["vcpus"].GetInt() == 1);
+    const auto onB = d.getJson("/api/v1/vms/twin?site=b");
+    CHECK(str(onB["vm"]["site"]) == "b");
+    CHECK(onB["vm"]["vcpus"].GetInt() == 2);
+    CHECK(siteOf(d, "only-b") == "b");   // a name only b has is still found
+
+    // Acting by name alone acts on a's twin and leaves b's alone.
+    const auto stopped = d.post("/api/v1/vms/twin/stop?force=true");
+    REQUIRE(stopped.status == 200);
+    CHECK(str(stopped.json()["vm"]["site"]) == "a");
+    CHECK(listing(d).at("twin@a") == "shut off");
+    CHECK(listing(d).at("twin@b") == "running");
+
+    // Once a's twin is gone, the name means b's.
+    REQUIRE(d.del("/api/v1/vms/twin").status == 200);
+    CHECK(d.get("/api/v1/vms/twin?site=a").status == 404);
+    CHECK(siteOf(d, "twin") == "b");
+    CHECK(listing(d).at("twin@b") == "running");
+}
