@@ -12,11 +12,13 @@ namespace paddock::server {
 namespace {
 
 // A resize control message, or nullopt when `text` is anything else (then it is keystrokes).
+// The client chooses these bytes: parsed by the same bounded, iterative parser as request bodies.
 std::optional<std::pair<uint16_t, uint16_t>> parseResize(const std::string& text) {
     if (text.size() < 2 || text.front() != '{' || text.back() != '}') return std::nullopt;
-    rapidjson::Document doc;
-    doc.Parse(text.c_str(), text.size());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("type") || !doc["type"].IsString() ||
+    auto parsed = parseJsonObject(text);
+    if (!parsed) return std::nullopt;
+    const rapidjson::Document& doc = parsed.value();
+    if (!doc.HasMember("type") || !doc["type"].IsString() ||
         std::string_view(doc["type"].GetString()) != "resize" || !doc.HasMember("cols") || !doc["cols"].IsInt64() ||
         !doc.HasMember("rows") || !doc["rows"].IsInt64())
         return std::nullopt;

@@ -5,17 +5,14 @@
 #include "paddock/server/http_server.hpp"
 
 #include "paddock/server/error_mapping.hpp"
+#include "raw_client.hpp"
 #include "test_support.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -30,6 +27,7 @@ using namespace paddock::server;
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using paddock::test::RawClient;
 
 namespace {
 
@@ -117,69 +115,6 @@ struct ServerFixture {
     std::unique_ptr<HttpServer> server;
 };
 
-// A plain blocking TCP client on loopback.
-class Client {
-public:
-    explicit Client(uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    }
-    ~Client() { ::close(fd_); }
-    bool connected() const { return connected_; }
-    void send(const std::string& bytes) { [[maybe_unused]] auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-    // Reads until `until` appears in what was read, the peer closes, or the timeout passes.
-    std::string read(std::chrono::milliseconds timeout, const std::string& until = {}) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (!until.empty() && buffer_.find(until) != std::string::npos) break;
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            char chunk[65536];
-            const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n <= 0) {
-                closed_ = true;
-                break;
-            }
-            buffer_.append(chunk, static_cast<size_t>(n));
-        }
-        return buffer_;
-    }
-    // One complete response (head + Content-Length body), removed from the buffer.
-    std::string response(std::chrono::milliseconds timeout = 10s) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            const size_t end = buffer_.find("\r\n\r\n");
-            if (end != std::string::npos) {
-                size_t length = 0;
-                const size_t at = buffer_.find("Content-Length: ");
-                if (at != std::string::npos && at < end) length = std::stoul(buffer_.substr(at + 16));
-                if (buffer_.size() >= end + 4 + length) {
-                    std::string one = buffer_.substr(0, end + 4 + length);
-                    buffer_.erase(0, end + 4 + length);
-                    return one;
-                }
-            }
-            if (closed_ || std::chrono::steady_clock::now() >= deadline) return {};
-            read(50ms);
-        }
-    }
-    bool closedByPeer(std::chrono::milliseconds timeout) {
-        read(timeout);
-        return closed_;
-    }
-    int fd() const { return fd_; }
-
-private:
-    int fd_ = -1;
-    bool connected_ = false;
-    bool closed_ = false;
-    std::string buffer_;
-};
-
 std::string get(const std::string& target, const std::string& extra = {}) {
     return "GET " + target + " HTTP/1.1\r\nHost: t\r\n" + extra + "\r\n";
 }
@@ -191,14 +126,14 @@ TEST_CASE("http server: idle connections beyond the worker count do not block re
     limits.idle_timeout = 60s;
     limits.head_timeout = 60s;
     ServerFixture f(limits);
-    std::vector<std::unique_ptr<Client>> idle;
+    std::vector<std::unique_ptr<RawClient>> idle;
     for (int i = 0; i < 64; ++i) {   // 32 times the two workers
-        idle.push_back(std::make_unique<Client>(f.port));
+        idle.push_back(std::make_unique<RawClient>(f.port));
         REQUIRE(idle.back()->connected());
     }
     // Half of them even sent part of a head and stopped.
     for (int i = 0; i < 32; ++i) idle[i]->send("GET /slow HTTP/1.1\r\nHost: t\r\n");
-    Client c(f.port);
+    RawClient c(f.port);
     c.send(get("/hello"));
     const std::string reply = c.response();
     CHECK_THAT(reply, StartsWith("HTTP/1.1 200"));
@@ -208,7 +143,7 @@ TEST_CASE("http server: idle connections beyond the worker count do not block re
 
 TEST_CASE("http server: a request head must arrive whole within its deadline", "[http_server][hostile]") {
     ServerFixture f;
-    Client drip(f.port);
+    RawClient drip(f.port);
     drip.send("GET /x HTTP/1.1\r\n");
     std::this_thread::sleep_for(300ms);
     drip.send("X-A: 1\r\n");   // still trickling, but the deadline is for the whole head
@@ -217,13 +152,13 @@ TEST_CASE("http server: a request head must arrive whole within its deadline", "
     CHECK_THAT(reply, Contains("request_head") || Contains("did not arrive"));
     CHECK(drip.closedByPeer(5s));
 
-    Client silent(f.port);   // connects and never sends a byte
+    RawClient silent(f.port);   // connects and never sends a byte
     CHECK(silent.closedByPeer(10s));
 }
 
 TEST_CASE("http server: kept-alive connections are closed after the idle timeout", "[http_server]") {
     ServerFixture f;
-    Client c(f.port);
+    RawClient c(f.port);
     c.send(get("/one"));
     CHECK_THAT(c.response(), StartsWith("HTTP/1.1 200"));
     CHECK(c.closedByPeer(10s));
@@ -234,33 +169,33 @@ TEST_CASE("http server: connections are capped per client and in total, with a c
     limits.max_connections_per_client = 3;
     limits.head_timeout = 30s;
     ServerFixture f(limits);
-    std::vector<std::unique_ptr<Client>> held;
-    for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<Client>(f.port));
+    std::vector<std::unique_ptr<RawClient>> held;
+    for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<RawClient>(f.port));
     REQUIRE(held.back()->connected());
     for (int i = 0; i < 100 && f.server->connections() < 3; ++i) std::this_thread::sleep_for(20ms);
-    Client fourth(f.port);
+    RawClient fourth(f.port);
     const std::string refusal = fourth.read(10s);
     CHECK_THAT(refusal, StartsWith("HTTP/1.1 503"));
     CHECK_THAT(refusal, Contains("too many open connections from 127.0.0.1"));
     CHECK_THAT(refusal, Contains("server.max_connections_per_client 3"));
     held.pop_back();   // one goes: room for another
     for (int i = 0; i < 100 && f.server->connections() > 2; ++i) std::this_thread::sleep_for(20ms);
-    Client again(f.port);
+    RawClient again(f.port);
     again.send(get("/after"));
     CHECK_THAT(again.response(), StartsWith("HTTP/1.1 200"));
 
     HttpServerLimits total = ServerFixture::defaults();
     total.max_connections = 2;
     ServerFixture g(total);
-    Client a(g.port), b(g.port);
+    RawClient a(g.port), b(g.port);
     for (int i = 0; i < 100 && g.server->connections() < 2; ++i) std::this_thread::sleep_for(20ms);
-    Client c(g.port);
+    RawClient c(g.port);
     CHECK_THAT(c.read(10s), Contains("server.max_connections 2"));
 }
 
 TEST_CASE("http server: pipelined requests are answered in order", "[http_server]") {
     ServerFixture f;
-    Client c(f.port);
+    RawClient c(f.port);
     c.send(get("/a") + get("/b") + "POST /c HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz" + get("/d"));
     CHECK_THAT(c.response(), Contains("GET /a "));
     CHECK_THAT(c.response(), Contains("GET /b "));
@@ -270,7 +205,7 @@ TEST_CASE("http server: pipelined requests are answered in order", "[http_server
 
 TEST_CASE("http server: bodies by length, chunked and after 100-continue", "[http_server]") {
     ServerFixture f;
-    Client c(f.port);
+    RawClient c(f.port);
     c.send("POST /len HTTP/1.1\r\nContent-Length: 5\r\n\r\nhe");
     std::this_thread::sleep_for(100ms);
     c.send("llo");
@@ -298,7 +233,7 @@ TEST_CASE("http server: bodies by length, chunked and after 100-continue", "[htt
 TEST_CASE("http server: oversized, malformed and late requests get their status and lose nothing else", "[http_server][hostile]") {
     ServerFixture f;
     {
-        Client c(f.port);
+        RawClient c(f.port);
         c.send("POST /big HTTP/1.1\r\nContent-Length: 5000\r\n\r\n");
         const std::string reply = c.response();
         CHECK_THAT(reply, StartsWith("HTTP/1.1 413"));
@@ -306,33 +241,33 @@ TEST_CASE("http server: oversized, malformed and late requests get their status 
         CHECK(c.closedByPeer(5s));
     }
     {
-        Client c(f.port);
+        RawClient c(f.port);
         c.send("POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n");
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 413"));
     }
     {
-        Client c(f.port);
+        RawClient c(f.port);
         c.send("GET / HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 431"));
     }
     {
-        Client c(f.port);
+        RawClient c(f.port);
         c.send("BROKEN\r\n\r\n");
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 400"));
     }
     {
-        Client c(f.port);
+        RawClient c(f.port);
         c.send("POST /late HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");   // the rest never comes
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 408"));
     }
     {
         // Refused at the head, with a body: the body is read and dropped, the connection stays usable.
-        Client c(f.port);
+        RawClient c(f.port);
         c.send("POST /refuse HTTP/1.1\r\nContent-Length: 6\r\n\r\nsecret" + get("/next"));
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 403"));
         CHECK_THAT(c.response(), Contains("GET /next"));
     }
-    Client ok(f.port);
+    RawClient ok(f.port);
     ok.send(get("/still-fine"));
     CHECK_THAT(ok.response(), StartsWith("HTTP/1.1 200"));
 }
@@ -344,7 +279,7 @@ TEST_CASE("http server: workers are bounded and a full queue answers 503", "[htt
     limits.idle_timeout = 30s;
     limits.write_timeout = 30s;
     ServerFixture f(limits);
-    Client a(f.port), b(f.port), c(f.port), d(f.port);
+    RawClient a(f.port), b(f.port), c(f.port), d(f.port);
     a.send(get("/block"));
     REQUIRE(f.handler.waitBlocked(1));
     b.send(get("/block"));
@@ -363,12 +298,12 @@ TEST_CASE("http server: workers are bounded and a full queue answers 503", "[htt
 
 TEST_CASE("http server: a client that never reads its answer is cut off, others are served", "[http_server][hostile]") {
     ServerFixture f;
-    Client slow(f.port);
+    RawClient slow(f.port);
     const int small = 4096;
     ::setsockopt(slow.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     slow.send(get("/big"));
     std::this_thread::sleep_for(200ms);
-    Client other(f.port);
+    RawClient other(f.port);
     other.send(get("/other"));
     CHECK_THAT(other.response(), Contains("GET /other"));
     // The write deadline passes with most of the 8 MiB unread: the server closes.
@@ -379,7 +314,7 @@ TEST_CASE("http server: a client that never reads its answer is cut off, others 
 
 TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[http_server][websocket]") {
     ServerFixture f;
-    Client c(f.port);
+    RawClient c(f.port);
     c.send("GET /upgrade HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     const std::string reply = c.read(10s, "\r\n\r\n");
@@ -392,7 +327,7 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
     for (int i = 0; i < 100 && f.server->connections() > 0; ++i) std::this_thread::sleep_for(20ms);
     CHECK(f.server->connections() == 0u);   // the socket is the hub's now, not an HTTP connection
 
-    Client bad(f.port);
+    RawClient bad(f.port);
     bad.send("GET /upgrade HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     const std::string refused = bad.response();
     CHECK_THAT(refused, StartsWith("HTTP/1.1 400"));
@@ -401,7 +336,7 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
 
 TEST_CASE("http server: stopping finishes requests in progress", "[http_server]") {
     ServerFixture f;
-    Client c(f.port);
+    RawClient c(f.port);
     c.send(get("/block"));
     REQUIRE(f.handler.waitBlocked(1));
     std::thread stopper([&] { f.server->stop(10s); });

@@ -278,6 +278,20 @@ TEST_CASE("a flood neither stalls Paddock nor grows its memory; Ctrl-C answers p
     CHECK(rssAfterRead - rssBefore < 8 * 1024);
 }
 
+TEST_CASE("a resize message nested to the frame limit is input, not a crash", "[terminal][hostile]") {
+    TerminalSite site;
+    TerminalClient term(site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + site.token()));
+    waitSession(term);
+    // 60,000 levels fit in one 64 KiB message: the parse is bounded (64 levels), and a message
+    // that is no resize is keystrokes for the shell.
+    term.sendText("{" + std::string(60000, '[') + "}");
+    term.sendText("\x03");   // Ctrl-C drops whatever the shell made of it
+    term.clearOutput();
+    term.type("echo still-$((6*7))\n");
+    CHECK(term.waitFor("still-42", 60s));
+    CHECK(site.get("/healthz").status == 200);
+}
+
 TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][concurrency]") {
     TerminalSite site;
     constexpr int kSessions = 64;

@@ -90,6 +90,7 @@ std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, cons
     server.line("host", "127.0.0.1").line("port", std::to_string(port)).number("threads", options.threads).number(
         "max_body_bytes", options.max_body_bytes);
     if (!options.allowed_origins.empty()) server.line("allowed_origins", flowList(options.allowed_origins));
+    out << options.server_yaml;
     out << "paths:\n";
     Block(out, "  ")
         .text("state_dir", root + "/state")

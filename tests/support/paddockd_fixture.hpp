@@ -81,6 +81,7 @@ struct DaemonOptions {
     std::optional<bool> recording_enabled{};
     std::string recording_plugin{};
     std::string extra_yaml{};                           // more top-level keys
+    std::string server_yaml{};                          // more server keys, each line indented by two spaces
     bool start = true;                                  // false: only write the config (start() or runOnce() later)
 };
 

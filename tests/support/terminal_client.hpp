@@ -97,6 +97,12 @@ private:
             closed_ = true;
             return false;
         }
+        // A browser answers pings by itself (paddockd closes WebSockets that never do).
+        if (op == Poco::Net::WebSocket::FRAME_OP_PING) {
+            ws_->sendFrame(buffer_.data(), n, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PONG);
+            return true;
+        }
+        if (op == Poco::Net::WebSocket::FRAME_OP_PONG) return true;
         const std::string payload(buffer_.data(), static_cast<size_t>(n));
         if (op == Poco::Net::WebSocket::FRAME_OP_TEXT) {
             textFrames_.push_back(payload);

@@ -7,6 +7,9 @@ namespace paddock::test {
 DaemonOptions TerminalSite::options(uint16_t sshPort) {
     DaemonOptions options;
     options.threads = 8;
+    // Test clients read their WebSockets only while a test waits on them, so unlike browsers they
+    // leave pings unanswered for long stretches; keep-alive is tested on its own (hub tests).
+    options.server_yaml = "  websocket_idle_timeout_s: 3600\n";
     options.tokens = {{"teacher-app", "terminal-admin-token-0123456789", "admin"},
                       {"watcher", "terminal-viewer-token-0123456789", "viewer"}};
     SiteOptions& site = options.sites.front();
