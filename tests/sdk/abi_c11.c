@@ -70,6 +70,17 @@ _Static_assert(PDK_RECORDING_OUTPUT == 'o' && PDK_RECORDING_INPUT == 'i' && PDK_
 _Static_assert(PDK_RECORDING_REPLACE == 1u && PDK_RECORDING_EVENT_FLUSH == 1u && PDK_RECORDING_FLUSH_SYNC == 1u,
                "recorder flags");
 
+/* The frozen layout (abi_golden.h): a moved, resized or reordered field stops the build. */
+#if defined(__x86_64__)
+#define PDK_TEST_GOLDEN_FIELD(t, f, offset, size) \
+    _Static_assert(offsetof(t, f) == (offset) && sizeof(((t*)0)->f) == (size), #t "." #f " moved or resized");
+PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
+#undef PDK_TEST_GOLDEN_FIELD
+#define PDK_TEST_GOLDEN_SIZE(t, size) _Static_assert(sizeof(t) == (size), "sizeof " #t " changed");
+PDK_GOLDEN_SIZES(PDK_TEST_GOLDEN_SIZE)
+#undef PDK_TEST_GOLDEN_SIZE
+#endif
+
 size_t pdk_test_c11_sizeof(const char* type) {
 #define PDK_TEST_SIZEOF(t) if (strcmp(type, #t) == 0) return sizeof(t);
     PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
@@ -78,7 +89,8 @@ size_t pdk_test_c11_sizeof(const char* type) {
 }
 
 size_t pdk_test_c11_offsetof(const char* type, const char* field) {
-#define PDK_TEST_OFFSETOF(t, f) if (strcmp(type, #t) == 0 && strcmp(field, #f) == 0) return offsetof(t, f);
+#define PDK_TEST_OFFSETOF(t, f, offset, size) \
+    if (strcmp(type, #t) == 0 && strcmp(field, #f) == 0) return offsetof(t, f);
     PDK_TEST_ABI_FIELDS(PDK_TEST_OFFSETOF)
 #undef PDK_TEST_OFFSETOF
     return (size_t)-1;

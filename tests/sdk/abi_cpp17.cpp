@@ -23,7 +23,7 @@ extern "C" size_t pdk_test_cpp17_sizeof(const char* type) {
 }
 
 extern "C" size_t pdk_test_cpp17_offsetof(const char* type, const char* field) {
-#define PDK_TEST_OFFSETOF(t, f) \
+#define PDK_TEST_OFFSETOF(t, f, offset, size) \
     if (std::strcmp(type, #t) == 0 && std::strcmp(field, #f) == 0) return offsetof(t, f);
     PDK_TEST_ABI_FIELDS(PDK_TEST_OFFSETOF)
 #undef PDK_TEST_OFFSETOF

@@ -36,7 +36,7 @@ TEST_CASE("every ABI struct has the same size in C11, C++17 and C++20", "[sdk][a
 
 TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][abi]") {
     int fields = 0;
-#define PDK_TEST_SAME_OFFSET(t, f)                                           \
+#define PDK_TEST_SAME_OFFSET(t, f, offset, size)                             \
     {                                                                        \
         INFO(#t "." #f);                                                     \
         CHECK(pdk_test_c11_offsetof(#t, #f) == offsetof(t, f));              \
@@ -47,6 +47,36 @@ TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][
 #undef PDK_TEST_SAME_OFFSET
     CHECK(fields > 60);
 }
+
+#if defined(__x86_64__)
+TEST_CASE("every ABI field sits at its frozen x86-64 offset with its frozen size", "[sdk][abi][golden]") {
+    int fields = 0;
+#define PDK_TEST_GOLDEN_FIELD(t, f, offset, size)                            \
+    {                                                                        \
+        INFO(#t "." #f);                                                     \
+        CHECK(offsetof(t, f) == (offset));                                   \
+        CHECK(sizeof(t::f) == (size));                                       \
+        ++fields;                                                            \
+    }
+    PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
+#undef PDK_TEST_GOLDEN_FIELD
+    CHECK(fields >= 98);  // ABI 1.0 alone has 98
+
+    int types = 0;
+#define PDK_TEST_GOLDEN_SIZE(t, size) \
+    {                                 \
+        INFO("sizeof " #t);           \
+        CHECK(sizeof(t) == (size));   \
+        ++types;                      \
+    }
+    PDK_GOLDEN_SIZES(PDK_TEST_GOLDEN_SIZE)
+#undef PDK_TEST_GOLDEN_SIZE
+    // Every struct of the ABI has a frozen size.
+#define PDK_TEST_COUNT_TYPE(t) +1
+    CHECK(types == 0 PDK_TEST_ABI_TYPES(PDK_TEST_COUNT_TYPE));
+#undef PDK_TEST_COUNT_TYPE
+}
+#endif
 
 TEST_CASE("ABI structs are plain C data in C++", "[sdk][abi]") {
 #define PDK_TEST_PLAIN(t) \
