@@ -4,6 +4,7 @@
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
 #include <paddock/pdk_recorder.h>
+#include <paddock/pdk_struct.h>
 
 #include <string.h>
 
@@ -79,6 +80,9 @@ PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
 #define PDK_TEST_GOLDEN_SIZE(t, size) _Static_assert(sizeof(t) == (size), "sizeof " #t " changed");
 PDK_GOLDEN_SIZES(PDK_TEST_GOLDEN_SIZE)
 #undef PDK_TEST_GOLDEN_SIZE
+#define PDK_TEST_GOLDEN_MACRO(name, size) _Static_assert(name == (size), #name " changed");
+PDK_GOLDEN_SIZE_MACROS_1_0(PDK_TEST_GOLDEN_MACRO)
+#undef PDK_TEST_GOLDEN_MACRO
 #endif
 
 size_t pdk_test_c11_sizeof(const char* type) {

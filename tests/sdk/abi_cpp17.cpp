@@ -4,6 +4,7 @@
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
 #include <paddock/pdk_recorder.h>
+#include <paddock/pdk_struct.h>
 
 #include <cstring>
 #include <type_traits>

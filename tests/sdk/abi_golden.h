@@ -72,6 +72,13 @@
     X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) X(pdk_ssh_target, 264) X(pdk_host_info, 352)    \
     X(pdk_backend_vtable, 184) X(pdk_recording_info, 96) X(pdk_recorder_vtable, 40)
 
+/* Each struct's ABI 1.0 size as the headers name it: the end of its last 1.0 field. */
+#define PDK_GOLDEN_SIZE_MACROS_1_0(X)                                                              \
+    X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_0, 64) X(PDK_DOMAIN_INFO_SIZE_1_0, 88)                          \
+    X(PDK_DOMAIN_SPEC_SIZE_1_0, 120) X(PDK_VOLUME_SPEC_SIZE_1_0, 48) X(PDK_SSH_TARGET_SIZE_1_0, 262) \
+    X(PDK_HOST_INFO_SIZE_1_0, 352) X(PDK_BACKEND_VTABLE_SIZE_1_0, 184)                             \
+    X(PDK_RECORDING_INFO_SIZE_1_0, 92) X(PDK_RECORDER_VTABLE_SIZE_1_0, 40)
+
 /* The current version's lists: what the headers must match exactly. */
 #define PDK_GOLDEN_FIELDS(X) PDK_GOLDEN_FIELDS_1_0(X)
 #define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_0(X)

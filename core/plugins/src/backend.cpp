@@ -9,7 +9,9 @@ namespace {
 
 Error fromPdk(pdk_status status, const pdk_error& err) { return errorFromStatus(status, err.message); }
 
-DomainInfo toDomainInfo(const pdk_domain_info& in) {
+// Reads the plugin's domain info by the host's rules: a copy of what its struct_size covers.
+DomainInfo toDomainInfo(const pdk_domain_info* theirs) {
+    const auto in = copyPluginStruct<pdk_domain_info>(theirs);
     DomainInfo out;
     out.name = in.name != nullptr ? in.name : "";
     out.uuid = in.uuid != nullptr ? in.uuid : "";
@@ -20,7 +22,7 @@ DomainInfo toDomainInfo(const pdk_domain_info& in) {
     out.vcpus = in.vcpus;
     out.cpu_time_ns = in.cpu_time_ns;
     out.has_managed_save = in.has_managed_save != 0;
-    if (PDK_STRUCT_HAS(&in, pdk_domain_info, metadata_count)) {
+    if (in.metadata != nullptr) {
         for (size_t i = 0; i < in.metadata_count; ++i) {
             if (in.metadata[i].key != nullptr) out.metadata[in.metadata[i].key] = in.metadata[i].value ? in.metadata[i].value : "";
         }
@@ -29,7 +31,7 @@ DomainInfo toDomainInfo(const pdk_domain_info& in) {
 }
 
 void collectDomain(void* user, const pdk_domain_info* info) {
-    if (info != nullptr) static_cast<std::vector<DomainInfo>*>(user)->push_back(toDomainInfo(*info));
+    if (info != nullptr) static_cast<std::vector<DomainInfo>*>(user)->push_back(toDomainInfo(info));
 }
 
 void collectName(void* user, const char* name) {
@@ -107,7 +109,7 @@ std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable) {
 }
 
 BackendPlugin::BackendPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std::move(plugin)) {
-    vtable_ = copyVtable<pdk_backend_vtable>(plugin_->descriptor().vtable);
+    vtable_ = copyPluginStruct<pdk_backend_vtable>(plugin_->descriptor().vtable);
 }
 
 Result<std::shared_ptr<BackendConnection>> BackendPlugin::connect(const std::string& uri) {

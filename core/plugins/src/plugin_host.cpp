@@ -92,7 +92,7 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
             return refuse(path, "backend '" + info.id + "' vtable lacks the mandatory " +
                                     (vt->open == nullptr ? "open" : "close"));
         }
-        info.operations = backendOperations(copyVtable<pdk_backend_vtable>(vt));
+        info.operations = backendOperations(copyPluginStruct<pdk_backend_vtable>(vt));
     } else if (info.kind == PDK_PLUGIN_KIND_RECORDER) {
         const auto* vt = static_cast<const pdk_recorder_vtable*>(d->vtable);
         if (vt == nullptr) return refuse(path, "recorder '" + info.id + "' has a NULL vtable");
@@ -107,7 +107,7 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
         if (missing != nullptr) {
             return refuse(path, "recorder '" + info.id + "' vtable lacks the mandatory " + missing);
         }
-        info.operations = recorderOperations(copyVtable<pdk_recorder_vtable>(vt));
+        info.operations = recorderOperations(copyPluginStruct<pdk_recorder_vtable>(vt));
     }
     return info;
 }

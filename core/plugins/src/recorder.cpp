@@ -14,7 +14,7 @@ Error closedError() { return makeError(ErrorCode::Conflict, "the recording is cl
 }  // namespace
 
 RecorderPlugin::RecorderPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std::move(plugin)) {
-    vtable_ = copyVtable<pdk_recorder_vtable>(plugin_->descriptor().vtable);
+    vtable_ = copyPluginStruct<pdk_recorder_vtable>(plugin_->descriptor().vtable);
 }
 
 Result<std::unique_ptr<RecorderSession>> RecorderPlugin::open(const pdk_recording_info& spec, uint32_t flags) {

@@ -141,8 +141,6 @@ bool Connection::isAlive() {
 
 void Connection::hostInfo(uint32_t flags, pdk_host_info& out) {
     pdk::checkFlags(flags, 0);
-    if (out.struct_size < sizeof(pdk_host_info))
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_host_info.struct_size is too small");
     const std::string host = takeString(virConnectGetHostname(conn_));
     if (host.empty()) throwLastError("cannot read the hostname");
     unsigned long libVersion = 0;

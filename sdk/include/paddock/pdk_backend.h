@@ -54,6 +54,7 @@ typedef struct pdk_domain_info {
     const pdk_kv* metadata;      /* Paddock's metadata of this domain (may be empty) */
     size_t metadata_count;
 } pdk_domain_info;
+#define PDK_DOMAIN_INFO_SIZE_1_0 PDK_FIELD_END(pdk_domain_info, metadata_count)
 
 /* Receives domains one at a time. Threading: on the thread that called the listing function. */
 typedef void (*pdk_domain_sink)(void* user, const pdk_domain_info* info);
@@ -88,6 +89,7 @@ typedef struct pdk_domain_spec {
     const pdk_kv* metadata;      /* stored under Paddock's XML namespace in the domain */
     size_t metadata_count;
 } pdk_domain_spec;
+#define PDK_DOMAIN_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_domain_spec, metadata_count)
 
 /* A copy-on-write overlay volume to create. Host-owned, borrowed for the call. */
 typedef struct pdk_volume_spec {
@@ -98,6 +100,7 @@ typedef struct pdk_volume_spec {
     const char* backing_format;  /* explicit format of the base, e.g. "qcow2" or "raw" */
     uint64_t capacity_bytes;     /* 0 = the backing image's virtual size */
 } pdk_volume_spec;
+#define PDK_VOLUME_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_volume_spec, capacity_bytes)
 
 /* Where to reach a guest's SSH server. Caller-owned output. */
 typedef struct pdk_ssh_target {
@@ -105,6 +108,7 @@ typedef struct pdk_ssh_target {
     char host[256];
     uint16_t port;
 } pdk_ssh_target;
+#define PDK_SSH_TARGET_SIZE_1_0 PDK_FIELD_END(pdk_ssh_target, port)
 
 /* Facts about the connected host. Caller-owned output. */
 typedef struct pdk_host_info {
@@ -114,6 +118,7 @@ typedef struct pdk_host_info {
     char hostname[256];
     uint64_t library_version;    /* e.g. libvirt version as major*1e6+minor*1e3+release */
 } pdk_host_info;
+#define PDK_HOST_INFO_SIZE_1_0 PDK_FIELD_END(pdk_host_info, library_version)
 
 typedef enum pdk_lifecycle_event {
     PDK_EVENT_DEFINED = 0,
@@ -220,6 +225,7 @@ typedef struct pdk_backend_vtable {
     pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user,
                                    uint32_t flags, pdk_error* err);
 } pdk_backend_vtable;
+#define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
 
 #ifdef __cplusplus
 }

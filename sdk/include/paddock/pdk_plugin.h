@@ -5,8 +5,13 @@
  *  - Pure C11; also compiles as C++17/20. No C++ type, exception or allocator crosses it.
  *  - A plugin exports exactly one symbol, `pdk_plugin_entry`, returning its descriptor.
  *  - The host checks `abi_major` first and refuses a mismatch.
- *  - Every struct starts with `struct_size` and only ever grows: a reader uses a field only
- *    when `struct_size` covers it (PDK_STRUCT_HAS).
+ *  - Every struct starts with `struct_size` and only ever grows, by fields appended after the
+ *    end of the previous version's struct. Whoever receives a struct uses a field only when
+ *    `struct_size` covers it (PDK_STRUCT_HAS); whoever fills a struct the other side owns writes
+ *    only the bytes its `struct_size` covers and leaves `struct_size` alone. PDK_*_SIZE_1_0
+ *    is each struct's size in ABI 1.0: a host never hands a plugin less (pdk_error aside, a
+ *    plugin refuses it with PDK_ERR_INVALID_ARGUMENT), so only later fields need PDK_STRUCT_HAS.
+ *    pdk_struct.h has inline helpers that apply these rules (the C++ helper uses them).
  *  - Every pointer has a documented owner; whoever allocates frees. Results reach the caller
  *    through caller-provided buffers or sinks (callbacks), never through plugin-allocated memory
  *    the caller must free.
@@ -33,9 +38,11 @@ extern "C" {
 #define PDK_EXPORT __attribute__((visibility("default")))
 #endif
 
+/* The offset just past a field: a struct_size of at least this much holds the field in full. */
+#define PDK_FIELD_END(type, field) (offsetof(type, field) + sizeof(((type*)0)->field))
+
 /* True when a struct of the given (reported) size contains the named field in full. */
-#define PDK_STRUCT_HAS(ptr, type, field) \
-    ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+#define PDK_STRUCT_HAS(ptr, type, field) ((ptr)->struct_size >= PDK_FIELD_END(type, field))
 
 typedef enum pdk_status {
     PDK_OK = 0,
@@ -54,9 +61,11 @@ typedef enum pdk_status {
 #define PDK_ERROR_MESSAGE_MAX 1024
 
 /*
- * Caller-owned error record. The caller sets struct_size = sizeof(pdk_error) and may pass it
- * to any call; the callee writes `status` and a NUL-terminated `message` (truncated to fit)
- * only when it returns something other than PDK_OK.
+ * Caller-owned error record. The caller sets struct_size (normally sizeof(pdk_error)) and may
+ * pass it to any call; only when it returns something other than PDK_OK, the callee writes what
+ * fits in struct_size: `status` when it is covered, then a NUL-terminated `message` truncated to
+ * the room there is (pdk_write_error in pdk_struct.h). A record too small for `status` gets
+ * nothing; one too small for a byte of message gets the status only.
  */
 typedef struct pdk_error {
     uint32_t struct_size;
@@ -92,6 +101,8 @@ typedef struct pdk_plugin_descriptor {
     const char* const* capabilities;     /* NULL-terminated list of capability ids */
     const void* vtable;                  /* kind-specific function table, see `kind` */
 } pdk_plugin_descriptor;
+
+#define PDK_PLUGIN_DESCRIPTOR_SIZE_1_0 PDK_FIELD_END(pdk_plugin_descriptor, vtable)
 
 /* The one exported symbol. Threading: called once, on the host's loading thread. */
 #define PDK_PLUGIN_ENTRY_SYMBOL "pdk_plugin_entry"

@@ -50,6 +50,7 @@ typedef struct pdk_recording_info {
     const char* lease;           /* lease id the VM is held under */
     int32_t record_input;        /* 1: keep 'i' events (keystrokes may hold passwords); 0: drop them */
 } pdk_recording_info;
+#define PDK_RECORDING_INFO_SIZE_1_0 PDK_FIELD_END(pdk_recording_info, record_input)
 
 /* Event kinds for write_event (asciicast v2 event codes). */
 #define PDK_RECORDING_OUTPUT 'o' /* bytes the session printed */
@@ -93,6 +94,7 @@ typedef struct pdk_recorder_vtable {
      * recorder writes through and needs no flushing. */
     pdk_status (*flush)(pdk_recording* rec, uint32_t flags, pdk_error* err);
 } pdk_recorder_vtable;
+#define PDK_RECORDER_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_recorder_vtable, flush)
 
 #ifdef __cplusplus
 }

@@ -8,13 +8,15 @@
 //   void flush(uint32_t flags);                  (absent: the vtable's flush is NULL)
 // Its destructor is close_session and must not throw. Members report failure by throwing
 // pdk::Error; any other exception becomes PDK_ERR_INTERNAL. No exception crosses the C boundary.
-// The trampolines check NULL pointers and the struct_size of `info` (it must cover
-// `record_input`, the last field of ABI 1.0) before calling the class.
+// The trampolines refuse NULL pointers and hand `open` a full-size copy of the host's `info`
+// (cpp/structs.hpp: a struct_size below its ABI 1.0 size is refused; fields an older host does not
+// know are zero), so the class never reads struct_size.
 //
 // Usage:  static const pdk_recorder_vtable kVtable = pdk::makeRecorderVtable<MyRecording>();
 #pragma once
 
 #include <paddock/cpp/error.hpp>
+#include <paddock/cpp/structs.hpp>
 #include <paddock/pdk_recorder.h>
 
 #include <cstddef>
@@ -35,11 +37,8 @@ struct RecorderTrampolines {
                                   pdk_error* err) noexcept {
         return guard(err, [&] {
             if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
-            if (info == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "info is NULL");
-            if (!PDK_STRUCT_HAS(info, pdk_recording_info, record_input)) {
-                throw Error(PDK_ERR_INVALID_ARGUMENT, "pdk_recording_info struct_size is too small");
-            }
-            std::unique_ptr<Rec> rec = Rec::open(*info, flags);
+            const pdk_recording_info ours = copyIn(info, "info");
+            std::unique_ptr<Rec> rec = Rec::open(ours, flags);
             if (!rec) throw Error(PDK_ERR_INTERNAL, "recorder returned no recording");
             *out = reinterpret_cast<pdk_recording*>(rec.release());
         });

@@ -7,9 +7,8 @@
 #include "paddock/core/result.hpp"
 
 #include <paddock/pdk_plugin.h>
+#include <paddock/pdk_struct.h>
 
-#include <algorithm>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,14 +25,13 @@ std::string_view pluginKindName(pdk_plugin_kind kind) noexcept;
 // An error record for a plugin call to fill (struct_size set, no message).
 pdk_error emptyPdkError() noexcept;
 
-// A host-side copy of a plugin's vtable: only the bytes its struct_size covers are read, so
-// entries an older plugin does not know stay NULL (= unsupported).
-template <class Vtable>
-Vtable copyVtable(const void* theirs) noexcept {
-    Vtable v{};
-    const auto* t = static_cast<const Vtable*>(theirs);
-    std::memcpy(&v, t, std::min<size_t>(t->struct_size, sizeof(Vtable)));
-    v.struct_size = sizeof(Vtable);
+// A host-side copy of a struct a plugin made (vtable, domain info, ...): only the bytes its
+// struct_size covers are read, so fields an older plugin does not know stay zero (a NULL vtable
+// entry = unsupported). struct_size of the copy is sizeof(T).
+template <class T>
+T copyPluginStruct(const void* theirs) noexcept {
+    T v;
+    pdk_copy_in(&v, sizeof v, theirs, 0);
     return v;
 }
 
