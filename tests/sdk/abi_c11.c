@@ -21,11 +21,12 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_host_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_backend_vtable)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recording_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recorder_vtable)
+PDK_TEST_STARTS_WITH_SIZE(pdk_host)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 0u, "ABI 1.0");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 1u, "ABI 1.1");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
@@ -81,9 +82,19 @@ PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
 PDK_GOLDEN_SIZES(PDK_TEST_GOLDEN_SIZE)
 #undef PDK_TEST_GOLDEN_SIZE
 #define PDK_TEST_GOLDEN_MACRO(name, size) _Static_assert(name == (size), #name " changed");
-PDK_GOLDEN_SIZE_MACROS_1_0(PDK_TEST_GOLDEN_MACRO)
+PDK_GOLDEN_SIZE_MACROS(PDK_TEST_GOLDEN_MACRO)
 #undef PDK_TEST_GOLDEN_MACRO
+/* Appended fields start past their struct's 1.0 sizeof. */
+#define PDK_TEST_SIZE_1_0(t, size) enum { pdk_test_size_1_0_##t = (size) };
+PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)
+#undef PDK_TEST_SIZE_1_0
+#define PDK_TEST_APPENDED(t, f, offset, size) \
+    _Static_assert((offset) >= pdk_test_size_1_0_##t, #t "." #f " lies inside the 1.0 struct");
+PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
+#undef PDK_TEST_APPENDED
 #endif
+_Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,
+               "the golden layout describes another ABI version");
 
 size_t pdk_test_c11_sizeof(const char* type) {
 #define PDK_TEST_SIZEOF(t) if (strcmp(type, #t) == 0) return sizeof(t);

@@ -79,8 +79,35 @@
     X(PDK_HOST_INFO_SIZE_1_0, 352) X(PDK_BACKEND_VTABLE_SIZE_1_0, 184)                             \
     X(PDK_RECORDING_INFO_SIZE_1_0, 92) X(PDK_RECORDER_VTABLE_SIZE_1_0, 40)
 
-/* The current version's lists: what the headers must match exactly. */
-#define PDK_GOLDEN_FIELDS(X) PDK_GOLDEN_FIELDS_1_0(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_0(X)
+/* ---- ABI 1.1 ---------------------------------------------------------------------------- */
+
+/* Fields appended to structs that exist since 1.0: each starts at or after its struct's 1.0
+ * sizeof (not inside the 1.0 tail padding, which a 1.0 peer's struct_size already covers). */
+#define PDK_GOLDEN_APPENDED_1_1(X)                                                                 \
+    X(pdk_plugin_descriptor, init, 64, 8) X(pdk_plugin_descriptor, deinit, 72, 8)                  \
+    X(pdk_plugin_descriptor, next, 80, 8)                                                          \
+    X(pdk_host_info, hypervisor_version, 352, 8)
+
+/* Structs new in 1.1. */
+#define PDK_GOLDEN_NEW_1_1(X)                                                                      \
+    X(pdk_host, struct_size, 0, 4) X(pdk_host, abi_major, 4, 2) X(pdk_host, abi_minor, 6, 2)       \
+    X(pdk_host, host_data, 8, 8) X(pdk_host, log, 16, 8)
+
+#define PDK_GOLDEN_SIZES_1_1(X)                                                                    \
+    X(pdk_error, 1032) X(pdk_kv, 16) X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88)           \
+    X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) X(pdk_ssh_target, 264) X(pdk_host_info, 360)    \
+    X(pdk_backend_vtable, 184) X(pdk_recording_info, 96) X(pdk_recorder_vtable, 40)                \
+    X(pdk_host, 24)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_1(X)                                                              \
+    X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_1, 88) X(PDK_HOST_SIZE_1_1, 24)
+
+/* ---- The current version: what the headers must match exactly ------------------------------ */
+
+#define PDK_GOLDEN_VERSION_MAJOR 1
+#define PDK_GOLDEN_VERSION_MINOR 1
+#define PDK_GOLDEN_FIELDS(X) PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_1(X)
+#define PDK_GOLDEN_SIZE_MACROS(X) PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

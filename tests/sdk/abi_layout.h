@@ -12,7 +12,7 @@
 #define PDK_TEST_ABI_TYPES(X) \
     X(pdk_error) X(pdk_kv) X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) \
     X(pdk_volume_spec) X(pdk_ssh_target) X(pdk_host_info) X(pdk_backend_vtable) \
-    X(pdk_recording_info) X(pdk_recorder_vtable)
+    X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host)
 
 /* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
 #define PDK_TEST_ABI_FIELDS(X) PDK_GOLDEN_FIELDS(X)

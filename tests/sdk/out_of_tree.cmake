@@ -56,7 +56,7 @@ endif()
 
 run("probing the plugin" ${PROBE} ${plugin} sample:///default)
 message(STATUS "${run_output}")
-foreach(expected "id: org.paddock.example.c-sample" "kind: backend" "abi: 1.0" "define_domain" "smoke ok")
+foreach(expected "id: org.paddock.example.c-sample" "kind: backend" "abi: 1.1" "define_domain" "smoke ok")
   string(FIND "${run_output}" "${expected}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "probe output lacks '${expected}':\n${run_output}")

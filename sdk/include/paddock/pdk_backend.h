@@ -117,6 +117,8 @@ typedef struct pdk_host_info {
     char auto_domain_type[16];   /* what "auto" resolves to here: "kvm" or "qemu" */
     char hostname[256];
     uint64_t library_version;    /* e.g. libvirt version as major*1e6+minor*1e3+release */
+    /* ABI 1.1 */
+    uint64_t hypervisor_version; /* e.g. QEMU's version as major*1e6+minor*1e3+release; 0: unknown */
 } pdk_host_info;
 #define PDK_HOST_INFO_SIZE_1_0 PDK_FIELD_END(pdk_host_info, library_version)
 
@@ -136,7 +138,8 @@ typedef enum pdk_lifecycle_event {
 /*
  * Lifecycle notification. Threading: called on a backend-owned event thread, never
  * concurrently with itself for one connection; it must return quickly and must not call
- * back into the same connection's `close`. `name` is valid only during the call.
+ * back into the same connection's `subscribe_events` or `close`. `name` is valid only during
+ * the call. See subscribe_events for when the calls stop.
  */
 typedef void (*pdk_event_sink)(void* user, const char* name, pdk_lifecycle_event event);
 
@@ -221,7 +224,11 @@ typedef struct pdk_backend_vtable {
                              pdk_ssh_target* out, pdk_error* err);
 
     /* Subscribe to lifecycle events; one subscription per connection, replaced by a later
-     * call, removed by passing sink = NULL. See pdk_event_sink for threading. */
+     * call, removed by passing sink = NULL. See pdk_event_sink for threading.
+     * Guarantee (the host frees the sink's `user` data relying on it): once this call returns,
+     * the sink and `user` it replaced or removed are never called again, and no call of them is
+     * still running; the same holds for the current sink once `close` returns. A backend whose
+     * events arrive on its own thread therefore waits here for a sink call in progress. */
     pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user,
                                    uint32_t flags, pdk_error* err);
 } pdk_backend_vtable;
