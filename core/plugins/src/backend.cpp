@@ -165,7 +165,11 @@ Result<HostInfo> BackendConnection::hostInfo() {
     pdk_host_info out{};
     out.struct_size = sizeof out;
     PDK_CALL(host_info, 0, &out);
-    return HostInfo{out.hypervisor, out.auto_domain_type, out.hostname, out.library_version};
+    HostInfo info{out.hypervisor, out.auto_domain_type, out.hostname, out.library_version};
+    // A 1.0 backend leaves the field zero; one that wrongly wrote its own, shorter struct_size
+    // back says the field is not there.
+    if (PDK_STRUCT_HAS(&out, pdk_host_info, hypervisor_version)) info.hypervisor_version = out.hypervisor_version;
+    return info;
 }
 
 Result<std::vector<DomainInfo>> BackendConnection::listDomains(bool withMetadata) {

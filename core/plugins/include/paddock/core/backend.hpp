@@ -68,6 +68,7 @@ struct HostInfo {
     std::string auto_domain_type;
     std::string hostname;
     uint64_t library_version = 0;
+    uint64_t hypervisor_version = 0;   // 0: unknown (a 1.0 backend never says)
 };
 
 class BackendConnection;
