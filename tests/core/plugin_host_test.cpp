@@ -553,3 +553,42 @@ TEST_CASE("an id already loaded by another library refuses every plugin of the c
     CHECK(failure(again).code == ErrorCode::AlreadyExists);
     CHECK(host.plugins().size() == 2);
 }
+
+namespace {
+
+int libvirtEventLoopThreads() {
+    int n = 0;
+    for (const auto& task : boost::filesystem::directory_iterator("/proc/self/task")) {
+        if (paddock::test::readFile((task.path() / "comm").string()) == "pdk-lvq-events\n") ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("the libvirt backend is unloaded for real once its deinit has stopped its event loop", "[plugin_host][libvirt]") {
+    paddock::test::TempDir dir;
+    const std::string path = dir.file("libvirt_qemu_copy.so");
+    boost::filesystem::copy_file(paddock::test::pluginDir() + "/paddock_libvirt_qemu.so", path);
+    const int before = libvirtEventLoopThreads();
+    auto log = std::make_shared<CapturedLog>();
+    {
+        PluginHost host;
+        host.setLogSink(log->sink());
+        REQUIRE(host.loadFile(path).ok());
+        auto backend = host.backend("org.paddock.libvirt-qemu");
+        REQUIRE(backend.ok());
+        auto conn = backend.value()->connect("test:///default");
+        REQUIRE(conn.ok());
+        REQUIRE(conn.value()->subscribeEvents([](const std::string&, pdk_lifecycle_event) {}).ok());
+        auto info = conn.value()->hostInfo();
+        REQUIRE(info.ok());
+        CHECK(info->hypervisor == "TEST");
+        CHECK(info->hypervisor_version == 2);  // libvirt's test driver; an ABI 1.1 field
+        CHECK(libvirtEventLoopThreads() == before + 1);
+    }
+    CHECK(log->count("debug|org.paddock.libvirt-qemu|libvirt event loop started") == 1);
+    CHECK(log->count("debug|org.paddock.libvirt-qemu|libvirt event loop stopped") == 1);
+    CHECK(libvirtEventLoopThreads() == before);
+    CHECK_FALSE(isLoaded(path));  // no -z nodelete, and nothing pinned it
+}

@@ -1,7 +1,9 @@
 // The plugin's one exported symbol and its static descriptor.
 #include "connection.hpp"
+#include "event_loop.hpp"
 
 #include <paddock/cpp/backend.hpp>
+#include <paddock/cpp/plugin.hpp>
 
 namespace {
 
@@ -22,8 +24,9 @@ const pdk_plugin_descriptor kDescriptor = {
     .description = "Runs VMs under QEMU (KVM or TCG) through libvirt, locally or on remote libvirt hosts.",
     .capabilities = kCapabilities,
     .vtable = &kVtable,
-    .init = nullptr,
-    .deinit = nullptr,
+    // init checks libvirt; deinit stops and joins the event-loop thread (event_loop.hpp).
+    .init = &pdk::libraryInit<paddock::lvq::Library>,
+    .deinit = &pdk::libraryDeinit<paddock::lvq::Library>,
     .next = nullptr,
 };
 
