@@ -466,6 +466,8 @@ TEST_CASE("setLogSink reaches libraries loaded before; an empty sink means stder
     }  // deinit logs through the sink set after loading
     std::cerr.rdbuf(old);
     CHECK_THAT(captured.str(), Contains("paddock: plugin org.paddock.test.pair-a: info: init: host ABI"));
+    CHECK_THAT(captured.str(), Contains("paddock: plugin org.paddock.test.pair-a: error: odd level"));
+    CHECK(captured.str().find(": debug:") == std::string::npos);  // the default leaves debug out
     CHECK(captured.str().find("deinit") == std::string::npos);
     CHECK(log->snapshot() == std::vector<std::string>{"info|org.paddock.test.pair-a|deinit"});
 }

@@ -40,6 +40,7 @@ struct PluginLogRouter {
             (*current)(level, pluginId, message);
             return;
         }
+        if (level == PDK_LOG_DEBUG) return;  // stderr is for operators: no debug chatter
         std::ostringstream line;  // one write, so concurrent lines do not interleave
         line << "paddock: plugin " << pluginId << ": " << logLevelName(level) << ": " << message << "\n";
         std::cerr << line.str() << std::flush;

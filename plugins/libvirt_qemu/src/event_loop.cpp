@@ -53,7 +53,6 @@ std::string lastLibvirtError() {
 }
 
 void runLoop(std::atomic<bool>* stop) {
-    ::pthread_setname_np(::pthread_self(), kLoopThreadName);
     pdk::log(PDK_LOG_DEBUG, "libvirt event loop started");
     while (!stop->load()) {
         if (virEventRunDefaultImpl() < 0) pdk::log(PDK_LOG_WARNING, "libvirt event loop: " + lastLibvirtError());
@@ -102,6 +101,8 @@ void ensureLibvirtRuntime() {
     }
     r.stop = false;
     r.thread = std::thread(runLoop, &r.stop);
+    // Named here rather than by the thread itself, so the name is there once this returns.
+    ::pthread_setname_np(r.thread.native_handle(), kLoopThreadName);
     if (!pdk::hostAttached()) pinLibrary();
 }
 

@@ -95,7 +95,7 @@ public:
 
     // Where plugin log lines go from now on, for libraries loaded before and after (they may
     // outlive the host: the sink is shared with them). An empty sink restores the default:
-    // "paddock: plugin <id>: <level>: <message>" on stderr. Thread-safe.
+    // "paddock: plugin <id>: <level>: <message>" on stderr, debug lines left out. Thread-safe.
     void setLogSink(PluginLogSink sink);
 
     // Loads one library and registers every plugin of its descriptor chain; the result describes
