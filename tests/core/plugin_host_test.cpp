@@ -276,7 +276,8 @@ TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[
     CHECK(ids.count("org.paddock.test.pair-a") == 1);
     CHECK(ids.count("org.paddock.test.pair-b") == 1);
     CHECK(ids.count("org.paddock.test.legacy") == 1);
-    CHECK(ids.size() == 6);
+    CHECK(ids.count("org.paddock.test.lister") == 1);
+    CHECK(ids.size() == 7);
     CHECK(host.failures().size() >= 16);
 }
 

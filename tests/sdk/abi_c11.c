@@ -22,6 +22,7 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_backend_vtable)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recording_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recorder_vtable)
 PDK_TEST_STARTS_WITH_SIZE(pdk_host)
+PDK_TEST_STARTS_WITH_SIZE(pdk_session_info)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
@@ -54,7 +55,7 @@ _Static_assert(offsetof(pdk_backend_vtable, subscribe_events) ==
 /* The recorder vtable: struct_size, then function pointers only; the fixed fields of
  * pdk_recording_info keep their places (the strings follow the 64-bit timestamp). */
 enum { kRecorderEntries = 0 PDK_TEST_ABI_RECORDER_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kRecorderEntries == 4, "recorder vtable entries");
+_Static_assert(kRecorderEntries == 6, "recorder vtable entries");
 _Static_assert(sizeof(pdk_recorder_vtable) ==
                    offsetof(pdk_recorder_vtable, open_session) + kRecorderEntries * sizeof(void (*)(void)),
                "recorder vtable size");

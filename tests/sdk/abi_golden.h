@@ -86,21 +86,30 @@
 #define PDK_GOLDEN_APPENDED_1_1(X)                                                                 \
     X(pdk_plugin_descriptor, init, 64, 8) X(pdk_plugin_descriptor, deinit, 72, 8)                  \
     X(pdk_plugin_descriptor, next, 80, 8)                                                          \
-    X(pdk_host_info, hypervisor_version, 352, 8)
+    X(pdk_host_info, hypervisor_version, 352, 8)                                                   \
+    X(pdk_recorder_vtable, list_sessions, 40, 8) X(pdk_recorder_vtable, read_session, 48, 8)
 
 /* Structs new in 1.1. */
 #define PDK_GOLDEN_NEW_1_1(X)                                                                      \
     X(pdk_host, struct_size, 0, 4) X(pdk_host, abi_major, 4, 2) X(pdk_host, abi_minor, 6, 2)       \
-    X(pdk_host, host_data, 8, 8) X(pdk_host, log, 16, 8)
+    X(pdk_host, host_data, 8, 8) X(pdk_host, log, 16, 8)                                           \
+    X(pdk_session_info, struct_size, 0, 4) X(pdk_session_info, session_id, 8, 8)                   \
+    X(pdk_session_info, site, 16, 8) X(pdk_session_info, vm, 24, 8)                                \
+    X(pdk_session_info, owner, 32, 8) X(pdk_session_info, lease, 40, 8)                            \
+    X(pdk_session_info, start_timestamp, 48, 8) X(pdk_session_info, duration_seconds, 56, 8)       \
+    X(pdk_session_info, size_bytes, 64, 8) X(pdk_session_info, media_type, 72, 8)                  \
+    X(pdk_session_info, format, 80, 8) X(pdk_session_info, file_extension, 88, 8)                  \
+    X(pdk_session_info, location, 96, 8)
 
 #define PDK_GOLDEN_SIZES_1_1(X)                                                                    \
     X(pdk_error, 1032) X(pdk_kv, 16) X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88)           \
     X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) X(pdk_ssh_target, 264) X(pdk_host_info, 360)    \
-    X(pdk_backend_vtable, 184) X(pdk_recording_info, 96) X(pdk_recorder_vtable, 40)                \
-    X(pdk_host, 24)
+    X(pdk_backend_vtable, 184) X(pdk_recording_info, 96) X(pdk_recorder_vtable, 56)                \
+    X(pdk_host, 24) X(pdk_session_info, 104)
 
 #define PDK_GOLDEN_SIZE_MACROS_1_1(X)                                                              \
-    X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_1, 88) X(PDK_HOST_SIZE_1_1, 24)
+    X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_1, 88) X(PDK_HOST_SIZE_1_1, 24)                                 \
+    X(PDK_RECORDER_VTABLE_SIZE_1_1, 56) X(PDK_SESSION_INFO_SIZE_1_1, 104)
 
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 

@@ -12,7 +12,7 @@
 #define PDK_TEST_ABI_TYPES(X) \
     X(pdk_error) X(pdk_kv) X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) \
     X(pdk_volume_spec) X(pdk_ssh_target) X(pdk_host_info) X(pdk_backend_vtable) \
-    X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host)
+    X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host) X(pdk_session_info)
 
 /* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
 #define PDK_TEST_ABI_FIELDS(X) PDK_GOLDEN_FIELDS(X)
@@ -34,7 +34,8 @@
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                           \
     X(pdk_recorder_vtable, open_session) X(pdk_recorder_vtable, close_session)                     \
-    X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush)
+    X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush)                              \
+    X(pdk_recorder_vtable, list_sessions) X(pdk_recorder_vtable, read_session)
 
 #ifdef __cplusplus
 extern "C" {

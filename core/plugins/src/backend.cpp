@@ -7,8 +7,6 @@ namespace paddock {
 
 namespace {
 
-Error fromPdk(pdk_status status, const pdk_error& err) { return errorFromStatus(status, err.message); }
-
 // Reads the plugin's domain info by the host's rules: a copy of what its struct_size covers.
 DomainInfo toDomainInfo(const pdk_domain_info* theirs) {
     const auto in = copyPluginStruct<pdk_domain_info>(theirs);
@@ -83,23 +81,6 @@ std::string_view domainStateName(DomainState state) noexcept {
     return "nostate";
 }
 
-Error errorFromStatus(pdk_status status, const std::string& message) {
-    switch (status) {
-        case PDK_OK: return makeError(ErrorCode::Internal, "backend reported success as an error");
-        case PDK_ERR_INVALID_ARGUMENT: return makeError(ErrorCode::InvalidArgument, message);
-        case PDK_ERR_NOT_FOUND: return makeError(ErrorCode::NotFound, message);
-        case PDK_ERR_ALREADY_EXISTS: return makeError(ErrorCode::AlreadyExists, message);
-        case PDK_ERR_CONFLICT: return makeError(ErrorCode::Conflict, message);
-        case PDK_ERR_UNSUPPORTED: return makeError(ErrorCode::Unsupported, message);
-        case PDK_ERR_UNAVAILABLE: return makeError(ErrorCode::Unavailable, message);
-        case PDK_ERR_TIMEOUT: return makeError(ErrorCode::Timeout, message);
-        case PDK_ERR_BAD_FLAGS:
-        case PDK_ERR_BUFFER_TOO_SMALL:
-        case PDK_ERR_INTERNAL: break;
-    }
-    return makeError(ErrorCode::Internal, message.empty() ? "backend error" : message);
-}
-
 std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable) {
     std::vector<std::string> out;
     for (const auto& op : kOperations) {
@@ -113,11 +94,9 @@ BackendPlugin::BackendPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std
 }
 
 Result<std::shared_ptr<BackendConnection>> BackendPlugin::connect(const std::string& uri) {
-    pdk_error err = emptyPdkError();
     pdk_backend_connection* handle = nullptr;
-    const pdk_status st = vtable_.open(uri.c_str(), 0, &handle, &err);
-    if (st != PDK_OK) {
-        Error e = fromPdk(st, err);
+    if (Status st = callPlugin(vtable_.open, "open", "backend", info().id, uri.c_str(), 0u, &handle); !st) {
+        Error e = std::move(st).error();
         e.message = "cannot connect to " + uri + " with backend " + info().id + ": " + e.message;
         return e;
     }
@@ -144,16 +123,14 @@ bool BackendConnection::supports(const char* operation) const {
     return false;
 }
 
-// Calls a vtable entry, or answers Unsupported when it is NULL: the one place that rule lives.
-#define PDK_CALL(field, ...)                                                                            \
-    do {                                                                                                \
-        const auto fn = plugin_->vtable().field;                                                        \
-        if (fn == nullptr)                                                                              \
-            return makeError(ErrorCode::Unsupported,                                                    \
-                             std::string(#field) + " is not supported by backend " + plugin_->info().id); \
-        pdk_error err = emptyPdkError();                                                                   \
-        const pdk_status st = fn(handle_, __VA_ARGS__, &err);                                           \
-        if (st != PDK_OK) return fromPdk(st, err);                                                      \
+// Calls a vtable entry on this connection and returns from the caller on failure (callPlugin:
+// NULL entries answer Unsupported).
+#define PDK_CALL(field, ...)                                                                             \
+    do {                                                                                                 \
+        if (Status st = callPlugin(plugin_->vtable().field, #field, "backend", plugin_->info().id, handle_, \
+                                   __VA_ARGS__);                                                         \
+            !st)                                                                                         \
+            return std::move(st).error();                                                                \
     } while (0)
 
 bool BackendConnection::isAlive() {

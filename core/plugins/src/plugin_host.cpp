@@ -254,6 +254,23 @@ pdk_error emptyPdkError() noexcept {
     return err;
 }
 
+Error errorFromStatus(pdk_status status, const std::string& message) {
+    switch (status) {
+        case PDK_OK: return makeError(ErrorCode::Internal, "plugin reported success as an error");
+        case PDK_ERR_INVALID_ARGUMENT: return makeError(ErrorCode::InvalidArgument, message);
+        case PDK_ERR_NOT_FOUND: return makeError(ErrorCode::NotFound, message);
+        case PDK_ERR_ALREADY_EXISTS: return makeError(ErrorCode::AlreadyExists, message);
+        case PDK_ERR_CONFLICT: return makeError(ErrorCode::Conflict, message);
+        case PDK_ERR_UNSUPPORTED: return makeError(ErrorCode::Unsupported, message);
+        case PDK_ERR_UNAVAILABLE: return makeError(ErrorCode::Unavailable, message);
+        case PDK_ERR_TIMEOUT: return makeError(ErrorCode::Timeout, message);
+        case PDK_ERR_BAD_FLAGS:
+        case PDK_ERR_BUFFER_TOO_SMALL:
+        case PDK_ERR_INTERNAL: break;
+    }
+    return makeError(ErrorCode::Internal, message.empty() ? "plugin error" : message);
+}
+
 std::string_view pluginKindName(pdk_plugin_kind kind) noexcept {
     switch (kind) {
         case PDK_PLUGIN_KIND_BACKEND: return "backend";

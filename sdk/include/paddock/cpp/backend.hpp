@@ -54,11 +54,6 @@ Conn& self(pdk_backend_connection* c) {
     return *reinterpret_cast<Conn*>(c);
 }
 
-inline const char* need(const char* s, const char* what) {
-    if (s == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
-    return s;
-}
-
 template <class Conn>
 struct Trampolines {
     static pdk_status open(const char* uri, uint32_t flags, pdk_backend_connection** out, pdk_error* err) noexcept {

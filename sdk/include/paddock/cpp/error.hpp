@@ -43,6 +43,16 @@ inline void checkFlags(uint32_t flags, uint32_t allowed) {
     }
 }
 
+namespace detail {
+
+// `s`, or PDK_ERR_INVALID_ARGUMENT "<what> is NULL".
+inline const char* need(const char* s, const char* what) {
+    if (s == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+    return s;
+}
+
+}  // namespace detail
+
 // Runs `body` and turns every exception into a status plus message: the exception barrier.
 template <class Body>
 pdk_status guard(pdk_error* err, Body&& body) noexcept {

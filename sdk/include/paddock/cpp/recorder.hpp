@@ -6,6 +6,11 @@
 //   void write(double seconds, char kind, std::string_view data, uint32_t flags);
 // and optionally
 //   void flush(uint32_t flags);                  (absent: the vtable's flush is NULL)
+//   static void listSessions(const char* directory, const char* sessionId, uint32_t flags,
+//                            pdk_session_sink sink, void* user);   (sessionId NULL: all)
+//   static void readSession(const char* directory, const char* sessionId, uint32_t flags,
+//                           pdk_bytes_sink sink, void* user);
+// (absent: list_sessions / read_session are NULL, "unsupported").
 // Its destructor is close_session and must not throw. Members report failure by throwing
 // pdk::Error; any other exception becomes PDK_ERR_INTERNAL. No exception crosses the C boundary.
 // The trampolines refuse NULL pointers and hand `open` a full-size copy of the host's `info`
@@ -56,11 +61,25 @@ struct RecorderTrampolines {
     static pdk_status flush(pdk_recording* r, uint32_t flags, pdk_error* err) noexcept {
         return guard(err, [&] { self(r).flush(flags); });
     }
+    static pdk_status listSessions(const char* directory, const char* sessionId, uint32_t flags, pdk_session_sink sink,
+                                   void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            Rec::listSessions(need(directory, "directory"), sessionId, flags, sink, user);
+        });
+    }
+    static pdk_status readSession(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink,
+                                  void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            Rec::readSession(need(directory, "directory"), need(sessionId, "session_id"), flags, sink, user);
+        });
+    }
 };
 
 }  // namespace detail
 
-// Builds the vtable for `Rec`; flush stays NULL when `Rec` has no flush(uint32_t).
+// Builds the vtable for `Rec`; the optional entries stay NULL when `Rec` lacks their member.
 template <class Rec>
 pdk_recorder_vtable makeRecorderVtable() {
     using T = detail::RecorderTrampolines<Rec>;
@@ -70,6 +89,10 @@ pdk_recorder_vtable makeRecorderVtable() {
     v.close_session = &T::closeSession;
     v.write_event = &T::writeEvent;
     if constexpr (requires(Rec& r, uint32_t f) { r.flush(f); }) v.flush = &T::flush;
+    if constexpr (requires(const char* s, uint32_t f, pdk_session_sink sink, void* u) { Rec::listSessions(s, s, f, sink, u); })
+        v.list_sessions = &T::listSessions;
+    if constexpr (requires(const char* s, uint32_t f, pdk_bytes_sink sink, void* u) { Rec::readSession(s, s, f, sink, u); })
+        v.read_session = &T::readSession;
     return v;
 }
 

@@ -135,7 +135,4 @@ private:
     std::unique_ptr<EventSink> eventSink_;
 };
 
-// Maps a pdk_status and message to a core Error.
-Error errorFromStatus(pdk_status status, const std::string& message);
-
 }  // namespace paddock

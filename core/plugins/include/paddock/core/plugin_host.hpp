@@ -38,6 +38,25 @@ using PluginLogSink =
 // An error record for a plugin call to fill (struct_size set, no message).
 pdk_error emptyPdkError() noexcept;
 
+// Maps a pdk_status and message to a core Error.
+Error errorFromStatus(pdk_status status, const std::string& message);
+
+// Calls one vtable entry that reports through a trailing pdk_error (`fn(args..., &err)`), or
+// answers Unsupported "<operation> is not supported by <kind> <id>" when it is NULL: the one
+// place both rules live, for every plugin kind.
+template <class Fn, class... Args>
+Status callPlugin(Fn fn, std::string_view operation, std::string_view kind, const std::string& pluginId,
+                  Args... args) {
+    if (fn == nullptr) {
+        return makeError(ErrorCode::Unsupported, std::string(operation) + " is not supported by " + std::string(kind) +
+                                                     " " + pluginId);
+    }
+    pdk_error err = emptyPdkError();
+    const pdk_status st = fn(args..., &err);
+    if (st != PDK_OK) return errorFromStatus(st, err.message);
+    return {};
+}
+
 // A host-side copy of a struct a plugin made (vtable, domain info, ...): only the bytes its
 // struct_size covers are read, so fields an older plugin does not know stay zero (a NULL vtable
 // entry = unsupported). struct_size of the copy is sizeof(T).
