@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     paddock::PluginHost host;
+    host.setLogSink([](pdk_log_level level, const std::string& id, const std::string& message) {
+        std::cout << "log: " << paddock::logLevelName(level) << " " << id << ": " << message << std::endl;
+    });
     auto info = host.loadFile(argv[1]);
     if (!info) {
         std::cerr << info.error().message << "\n";

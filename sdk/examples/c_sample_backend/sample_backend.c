@@ -336,6 +336,24 @@ static pdk_status sample_undefine_domain(pdk_backend_connection* conn, const cha
     return PDK_OK;
 }
 
+/* ---- the library ------------------------------------------------------------------------ */
+
+/* Library-wide init (ABI 1.1): the host says which ABI it speaks and lends a log callback until
+ * the matching deinit. A 1.0 host never calls it, so the backend needs nothing done here; and as
+ * the sample keeps no threads or process-wide state, it has no deinit (NULL). */
+static pdk_status sample_init(const pdk_host* host_in, uint32_t flags, pdk_error* err) {
+    if (check_flags(flags, 0, err) != PDK_OK) return PDK_ERR_BAD_FLAGS;
+    pdk_host host; /* our own size; what a newer host added beyond it is left out */
+    if (!pdk_copy_in(&host, sizeof host, host_in, PDK_HOST_SIZE_1_1)) {
+        return fail(err, PDK_ERR_INVALID_ARGUMENT, "host is NULL or smaller than ABI 1.1's pdk_host");
+    }
+    char line[128];
+    snprintf(line, sizeof line, "sample backend ready (host speaks ABI %u.%u)", (unsigned)host.abi_major,
+             (unsigned)host.abi_minor);
+    host.log(host.host_data, PDK_LOG_INFO, line);
+    return PDK_OK;
+}
+
 /* Entries left NULL (metadata, storage, snapshots, save, ssh, events) are reported by paddockd
  * as "not supported by backend org.paddock.example.c-sample". */
 static const pdk_backend_vtable kVtable = {
@@ -366,6 +384,7 @@ static const pdk_plugin_descriptor kDescriptor = {
     .description = "An in-memory hypervisor written in plain C, to copy from.",
     .capabilities = kCapabilities,
     .vtable = &kVtable,
+    .init = sample_init, /* deinit and next stay NULL: no threads, one plugin in this library */
 };
 
 /* The only exported symbol (everything else is hidden by paddock_add_plugin). */
