@@ -1,6 +1,7 @@
-// Recorded terminal sessions: the listing, the cast files and the replay page. The recorder
-// (core's SessionRecorder) owns the directory and validates ids; nothing here builds a path
-// from user input.
+// Recorded terminal sessions: the listing, the recordings' bytes and the replay page. The
+// recorder (core's SessionRecorder, through the recorder plugin) owns the storage and validates
+// ids; nothing here builds a path from user input or knows the storage format: the media type
+// and file extension of a download come from the plugin.
 #include "paddock/core/lease.hpp"
 #include "paddock/core/recording.hpp"
 #include "paddock/server/json.hpp"
@@ -8,14 +9,10 @@
 #include "paddock/server/static_files.hpp"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 namespace paddock::server {
 
 namespace {
-
-constexpr const char* kCastContentType = "application/x-asciicast";
 
 Result<Response> listSessions(Runtime& rt, const Request& r) {
     const auto records = rt.recorder().list(r.queryValue("vm").value_or(""), r.queryValue("owner").value_or(""));
@@ -44,18 +41,19 @@ Result<Response> listSessions(Runtime& rt, const Request& r) {
 
 Result<Response> castFile(Runtime& rt, const Request& r) {
     const std::string& id = r.param("id");
-    auto path = rt.recorder().castPath(id);
-    if (!path) return std::move(path).error();
-    std::ifstream in(path.value(), std::ios::binary);
-    if (!in) return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'");
-    std::ostringstream content;
-    content << in.rdbuf();
     Response response;
-    response.contentType = kCastContentType;
-    response.body = content.str();
-    // An active session's cast still grows; the id is validated, so it is safe in the header.
+    // Responses are whole bodies here; the plugin hands the bytes over chunk by chunk.
+    auto session = rt.recorder().read(id, [&response](std::string_view chunk) {
+        response.body.append(chunk);
+        return true;
+    });
+    if (!session) return std::move(session).error();
+    response.contentType = session->media_type;
+    // An active session's recording still grows. The id and the extension are validated by
+    // core, so they are safe in the header.
+    const std::string filename = session->file_extension.empty() ? id : id + "." + session->file_extension;
     response.headers.emplace_back("Cache-Control", "no-store");
-    response.headers.emplace_back("Content-Disposition", "inline; filename=\"" + id + ".cast\"");
+    response.headers.emplace_back("Content-Disposition", "inline; filename=\"" + filename + "\"");
     response.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return response;
 }

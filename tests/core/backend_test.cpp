@@ -31,6 +31,31 @@ TEST_CASE("missing operations answer Unsupported naming the backend", "[backend]
     CHECK(conn.value()->supports("list_domains"));
 }
 
+TEST_CASE("domain infos are read only as far as the plugin's struct_size goes", "[backend]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(test::fixturePluginDir() + "/short_domain_info.so").ok());
+    auto plugin = host.backend("org.paddock.test.short-info");
+    REQUIRE(plugin.ok());
+    auto conn = plugin.value()->connect("fixture://");
+    REQUIRE(conn.ok());
+    // The fixture's metadata pointers are garbage past struct_size: reading them would crash.
+    auto listed = conn.value()->listDomains(true);
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 2);
+    const DomainInfo& a = listed->at(0);
+    CHECK(a.name == "short-a");
+    CHECK(a.state == DomainState::Running);
+    CHECK(a.cpu_time_ns == 77);
+    CHECK(a.has_managed_save);
+    CHECK(a.metadata.empty());
+    const DomainInfo& b = listed->at(1);
+    CHECK(b.name == "short-b");
+    CHECK(b.vcpus == 4);
+    CHECK(b.cpu_time_ns == 0);          // past its struct_size: zero, not 123456
+    CHECK_FALSE(b.has_managed_save);
+    CHECK(b.metadata.empty());
+}
+
 TEST_CASE("pdk statuses map to core error codes", "[backend]") {
     CHECK(errorFromStatus(PDK_ERR_NOT_FOUND, "x").code == ErrorCode::NotFound);
     CHECK(errorFromStatus(PDK_ERR_CONFLICT, "x").code == ErrorCode::Conflict);

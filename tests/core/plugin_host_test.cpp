@@ -12,7 +12,10 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <iostream>
+#include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -164,7 +167,7 @@ TEST_CASE("plugin host refuses another ABI major version, naming both", "[plugin
     auto e = refused("abi_major_mismatch");
     CHECK(e.code == ErrorCode::InvalidArgument);
     CHECK_THAT(e.message, Contains("plugin " + fixture("abi_major_mismatch") +
-                                   " was built for Paddock plugin ABI 2.3; this paddockd speaks 1.0"));
+                                   " was built for Paddock plugin ABI 2.3; this paddockd speaks 1.1"));
 }
 
 TEST_CASE("plugin host refuses a descriptor smaller than ABI 1.0's", "[plugin_host]") {
@@ -269,8 +272,13 @@ TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[
     for (const auto& p : host.plugins()) ids.insert(p->info().id);
     CHECK(ids.count("org.paddock.test.good") == 1);
     CHECK(ids.count("org.paddock.test.recorder") == 1);
-    CHECK(ids.size() == 2);
-    CHECK(host.failures().size() >= 10);
+    CHECK(ids.count("org.paddock.test.short-info") == 1);
+    CHECK(ids.count("org.paddock.test.pair-a") == 1);
+    CHECK(ids.count("org.paddock.test.pair-b") == 1);
+    CHECK(ids.count("org.paddock.test.legacy") == 1);
+    CHECK(ids.count("org.paddock.test.lister") == 1);
+    CHECK(ids.size() == 7);
+    CHECK(host.failures().size() >= 16);
 }
 
 TEST_CASE("plugin host loads a recorder and lists its vtable entries", "[plugin_host][recorder]") {
@@ -327,4 +335,263 @@ TEST_CASE("recorder() distinguishes unknown ids and other kinds", "[plugin_host]
     CHECK(failure(missing).code == ErrorCode::NotFound);
     CHECK_THAT(failure(missing).message, Contains("no recorder plugin with id 'org.paddock.asciinema'") &&
                                             Contains("org.paddock.test.good"));
+}
+
+namespace {
+
+// Log lines a host's sink received, safe to fill from any thread.
+struct CapturedLog {
+    std::mutex mutex;
+    std::vector<std::string> lines;  // "<level>|<plugin id>|<message>"
+    paddock::PluginLogSink sink() {
+        return [this](pdk_log_level level, const std::string& id, const std::string& message) {
+            std::lock_guard lock(mutex);
+            lines.push_back(std::string(paddock::logLevelName(level)) + "|" + id + "|" + message);
+        };
+    }
+    std::vector<std::string> snapshot() {
+        std::lock_guard lock(mutex);
+        return lines;
+    }
+    size_t count(const std::string& needle) {
+        std::lock_guard lock(mutex);
+        return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+            return l.find(needle) != std::string::npos;
+        }));
+    }
+};
+
+// A private copy of a fixture, so no other test's handle keeps it mapped.
+std::string privateCopy(paddock::test::TempDir& dir, const std::string& name) {
+    const std::string path = dir.file(name + "_copy.so");
+    boost::filesystem::copy_file(fixture(name), path);
+    return path;
+}
+
+std::vector<std::string> domainNames(paddock::BackendConnection& conn) {
+    auto listed = conn.listDomains();
+    REQUIRE(listed.ok());
+    std::vector<std::string> names;
+    for (const auto& d : listed.value()) names.push_back(d.name);
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("a library with two backends registers both; they share one library and one init", "[plugin_host][chain]") {
+    paddock::test::TempDir dir;
+    const std::string path = privateCopy(dir, "two_backends");
+    auto log = std::make_shared<CapturedLog>();
+    std::shared_ptr<paddock::BackendConnection> connB;
+    {
+        PluginHost host;
+        host.setLogSink(log->sink());
+        auto r = host.loadFile(path);
+        REQUIRE(r.ok());
+        CHECK(r->id == "org.paddock.test.pair-a");  // the entry plugin
+        REQUIRE(host.plugins().size() == 2);
+        CHECK(host.plugins()[0]->info().id == "org.paddock.test.pair-a");
+        CHECK(host.plugins()[1]->info().id == "org.paddock.test.pair-b");
+        CHECK(host.plugins()[1]->info().path == path);
+        CHECK(host.plugins()[0]->library() == host.plugins()[1]->library());
+        CHECK(host.failures().empty());
+
+        // init ran once, with our host struct; the chained descriptor's own init was ignored.
+        CHECK(log->count("info|org.paddock.test.pair-a|init: host ABI " + std::to_string(PDK_ABI_VERSION_MAJOR) + "." +
+                         std::to_string(PDK_ABI_VERSION_MINOR) + ", pdk_host of " +
+                         std::to_string(sizeof(pdk_host)) + " bytes") == 1);
+        CHECK(log->count("error|org.paddock.test.pair-a|odd level") == 1);  // level 42, clamped
+        CHECK(log->count("debug|org.paddock.test.pair-a|") == 1);           // a NULL message
+        CHECK(log->count("WRONG") == 0);
+
+        auto a = host.backend("org.paddock.test.pair-a");
+        auto b = host.backend("org.paddock.test.pair-b");
+        REQUIRE((a.ok() && b.ok()));
+        auto connA = a.value()->connect("vm-of-a");
+        REQUIRE(connA.ok());
+        CHECK(domainNames(*connA.value()) == std::vector<std::string>{"vm-of-a"});
+        auto hostInfo = connA.value()->hostInfo();
+        REQUIRE(hostInfo.ok());
+        CHECK(hostInfo->hypervisor_version == 7002001);  // a 1.1 field, read
+        CHECK(hostInfo->library_version == 1002003);
+        auto c = b.value()->connect("vm-of-b");
+        REQUIRE(c.ok());
+        connB = c.value();
+    }
+    // Host and plugin A are gone; B's connection still holds the library: no deinit yet.
+    CHECK(isLoaded(path));
+    CHECK(log->count("deinit") == 0);
+    CHECK(domainNames(*connB) == std::vector<std::string>{"vm-of-b"});
+
+    connB.reset();  // the last object: deinit once, then unload
+    CHECK(log->count("info|org.paddock.test.pair-a|deinit") == 1);
+    CHECK(log->count("deinit") == 1);
+    CHECK(log->count("WRONG") == 0);
+    CHECK_FALSE(isLoaded(path));
+}
+
+TEST_CASE("each host that loads a library gets its own init, deinit and log lines", "[plugin_host][chain]") {
+    paddock::test::TempDir dir;
+    const std::string path = privateCopy(dir, "two_backends");
+    auto first = std::make_shared<CapturedLog>();
+    auto second = std::make_shared<CapturedLog>();
+    {
+        PluginHost one;
+        one.setLogSink(first->sink());
+        REQUIRE(one.loadFile(path).ok());
+        {
+            PluginHost two;  // same file, same mapping
+            two.setLogSink(second->sink());
+            REQUIRE(two.loadFile(path).ok());
+            CHECK(first->count("|init:") == 1);
+            CHECK(second->count("|init:") == 1);
+        }
+        CHECK(second->count("deinit") == 1);
+        CHECK(first->count("deinit") == 0);
+        CHECK(isLoaded(path));
+    }
+    CHECK(first->count("deinit") == 1);
+    CHECK_FALSE(isLoaded(path));
+}
+
+TEST_CASE("setLogSink reaches libraries loaded before; an empty sink means stderr", "[plugin_host]") {
+    paddock::test::TempDir dir;
+    const std::string path = privateCopy(dir, "two_backends");
+    auto log = std::make_shared<CapturedLog>();
+    std::ostringstream captured;
+    auto* old = std::cerr.rdbuf(captured.rdbuf());
+    {
+        PluginHost host;  // default sink while loading: stderr
+        REQUIRE(host.loadFile(path).ok());
+        host.setLogSink(log->sink());
+    }  // deinit logs through the sink set after loading
+    std::cerr.rdbuf(old);
+    CHECK_THAT(captured.str(), Contains("paddock: plugin org.paddock.test.pair-a: info: init: host ABI"));
+    CHECK_THAT(captured.str(), Contains("paddock: plugin org.paddock.test.pair-a: error: odd level"));
+    CHECK(captured.str().find(": debug:") == std::string::npos);  // the default leaves debug out
+    CHECK(captured.str().find("deinit") == std::string::npos);
+    CHECK(log->snapshot() == std::vector<std::string>{"info|org.paddock.test.pair-a|deinit"});
+}
+
+TEST_CASE("plugin host refuses a library whose init fails, with its message, and never deinits it", "[plugin_host][chain]") {
+    paddock::test::TempDir dir;
+    const std::string path = privateCopy(dir, "init_fails");
+    auto log = std::make_shared<CapturedLog>();
+    {
+        PluginHost host;
+        host.setLogSink(log->sink());
+        auto r = host.loadFile(path);
+        REQUIRE_FALSE(r.ok());
+        CHECK(failure(r).code == ErrorCode::InvalidArgument);
+        CHECK(failure(r).message ==
+              "cannot load plugin " + path + ": its init failed: the fixture's hypervisor driver is missing");
+        CHECK(host.plugins().empty());
+        REQUIRE(host.failures().size() == 1);
+        CHECK(host.failures()[0].message == failure(r).message);
+        CHECK_FALSE(host.backend("org.paddock.test.init-fails").ok());
+    }
+    CHECK(log->count("init called") == 1);
+    CHECK(log->count("deinit called") == 0);
+    CHECK_FALSE(isLoaded(path));
+}
+
+TEST_CASE("plugin host refuses a descriptor chain with a cycle", "[plugin_host][chain]") {
+    auto e = refused("chain_cycle");
+    CHECK_THAT(e.message, Contains("descriptor chain has a cycle") && Contains("descriptor 3"));
+}
+
+TEST_CASE("plugin host refuses a descriptor chain longer than PDK_MAX_PLUGINS_PER_LIBRARY", "[plugin_host][chain]") {
+    auto e = refused("chain_too_long");
+    CHECK_THAT(e.message, Contains("descriptor chain is longer than 64 plugins"));
+}
+
+TEST_CASE("plugin host refuses an id twice in one chain", "[plugin_host][chain]") {
+    auto e = refused("chain_duplicate_id");
+    CHECK_THAT(e.message, Contains("'org.paddock.test.dup-in-chain' appears twice in its descriptor chain"));
+}
+
+TEST_CASE("plugin host refuses the whole library when one chained descriptor is invalid", "[plugin_host][chain]") {
+    auto e = refused("chain_bad_member");  // also checks that nothing of it was registered
+    CHECK_THAT(e.message, Contains("descriptor 2 of the chain: backend 'org.paddock.test.bad-member-b' has a NULL vtable"));
+}
+
+TEST_CASE("plugin host refuses a descriptor claiming ABI 1.1 with a 1.0 struct_size", "[plugin_host][chain]") {
+    auto e = refused("descriptor_v1_1_short");
+    CHECK_THAT(e.message, Contains("descriptor claims ABI 1.1 but its struct_size " +
+                                   std::to_string(PDK_PLUGIN_DESCRIPTOR_SIZE_1_0)) &&
+                              Contains("init, deinit, next"));
+}
+
+TEST_CASE("a 1.0 plugin loads, and nothing past its struct_size is read", "[plugin_host][chain]") {
+    auto log = std::make_shared<CapturedLog>();
+    PluginHost host;
+    host.setLogSink(log->sink());
+    auto r = host.loadFile(fixture("legacy_v1_0_backend"));
+    REQUIRE(r.ok());
+    CHECK(r->abi_minor == 0);
+    REQUIRE(host.plugins().size() == 1);  // its `next` was never followed
+    CHECK(host.plugins()[0]->info().id == "org.paddock.test.legacy");
+    CHECK(log->snapshot().empty());       // its `init` was never called
+    auto b = host.backend("org.paddock.test.legacy");
+    REQUIRE(b.ok());
+    auto conn = b.value()->connect("legacy-vm");
+    REQUIRE(conn.ok());
+    CHECK(domainNames(*conn.value()) == std::vector<std::string>{"legacy-vm"});
+    // It wrote back a 1.0 struct_size: the 1.1 field behind it does not count.
+    auto info = conn.value()->hostInfo();
+    REQUIRE(info.ok());
+    CHECK(info->hypervisor == "Legacy");
+    CHECK(info->library_version == 1000000);
+    CHECK(info->hypervisor_version == 0);
+}
+
+TEST_CASE("an id already loaded by another library refuses every plugin of the chain", "[plugin_host][chain]") {
+    paddock::test::TempDir dir;
+    auto log = std::make_shared<CapturedLog>();
+    PluginHost host;
+    host.setLogSink(log->sink());
+    REQUIRE(host.loadFile(fixture("two_backends")).ok());
+    auto again = host.loadFile(privateCopy(dir, "two_backends"));
+    REQUIRE_FALSE(again.ok());
+    CHECK(failure(again).code == ErrorCode::AlreadyExists);
+    CHECK(host.plugins().size() == 2);
+}
+
+namespace {
+
+int libvirtEventLoopThreads() {
+    int n = 0;
+    for (const auto& task : boost::filesystem::directory_iterator("/proc/self/task")) {
+        if (paddock::test::readFile((task.path() / "comm").string()) == "pdk-lvq-events\n") ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("the libvirt backend is unloaded for real once its deinit has stopped its event loop", "[plugin_host][libvirt]") {
+    paddock::test::TempDir dir;
+    const std::string path = dir.file("libvirt_qemu_copy.so");
+    boost::filesystem::copy_file(paddock::test::pluginDir() + "/paddock_libvirt_qemu.so", path);
+    const int before = libvirtEventLoopThreads();
+    auto log = std::make_shared<CapturedLog>();
+    {
+        PluginHost host;
+        host.setLogSink(log->sink());
+        REQUIRE(host.loadFile(path).ok());
+        auto backend = host.backend("org.paddock.libvirt-qemu");
+        REQUIRE(backend.ok());
+        auto conn = backend.value()->connect("test:///default");
+        REQUIRE(conn.ok());
+        REQUIRE(conn.value()->subscribeEvents([](const std::string&, pdk_lifecycle_event) {}).ok());
+        auto info = conn.value()->hostInfo();
+        REQUIRE(info.ok());
+        CHECK(info->hypervisor == "TEST");
+        CHECK(info->hypervisor_version == 2);  // libvirt's test driver; an ABI 1.1 field
+        CHECK(libvirtEventLoopThreads() == before + 1);
+    }
+    CHECK(log->count("debug|org.paddock.libvirt-qemu|libvirt event loop started") == 1);
+    CHECK(log->count("debug|org.paddock.libvirt-qemu|libvirt event loop stopped") == 1);
+    CHECK(libvirtEventLoopThreads() == before);
+    CHECK_FALSE(isLoaded(path));  // no -z nodelete, and nothing pinned it
 }

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <sstream>
@@ -31,6 +32,16 @@ using paddock::test::TempDir;
 using Catch::Matchers::Contains;
 
 namespace {
+
+std::shared_ptr<paddock::RecorderPlugin> fixtureRecorder(const std::string& file, const std::string& id) {
+    static paddock::PluginHost host;  // keeps the libraries loaded for the whole test binary
+    if (auto found = host.recorder(id)) return found.value();
+    auto loaded = host.loadFile(paddock::test::fixturePluginDir() + "/" + file + ".so");
+    REQUIRE(loaded.ok());
+    auto r = host.recorder(id);
+    REQUIRE(r.ok());
+    return r.value();
+}
 
 std::shared_ptr<paddock::RecorderPlugin> asciinemaPlugin() {
     static paddock::PluginHost host;  // keeps the library loaded for the whole test binary
@@ -413,23 +424,38 @@ TEST_CASE("recording: list reads the cast files and knows the active sessions", 
     CHECK(closed[0].duration_s >= 0);
 }
 
-TEST_CASE("recording: castPath validates ids and knows only existing casts", "[recording]") {
+TEST_CASE("recording: read validates ids and knows only existing recordings", "[recording]") {
     TempDir tmp;
-    paddock::test::writeFile(tmp.file("known.cast"), "{\"version\": 2, \"width\": 80, \"height\": 24}\n");
+    const std::string known = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.5, \"o\", \"hi\"]\n";
+    paddock::test::writeFile(tmp.file("known.cast"), known);
     paddock::test::writeFile(tmp.file("secret"), "outside");
     SessionRecorder recorder(asciinemaPlugin(), tmp.file("casts"), false);
     SessionRecorder here(asciinemaPlugin(), tmp.path(), false);
 
-    auto ok = here.castPath("known");
+    std::string body;
+    const auto collect = [&body](std::string_view chunk) {
+        body.append(chunk);
+        return true;
+    };
+    auto ok = here.read("known", collect);
     REQUIRE(ok.ok());
-    CHECK(ok.value() == tmp.file("known.cast"));
-    CHECK(failure(here.castPath("unknown")).code == ErrorCode::NotFound);
-    CHECK(failure(recorder.castPath("known")).code == ErrorCode::NotFound);  // other directory
+    CHECK(body == known);
+    CHECK(ok->id == "known");
+    CHECK(ok->path == tmp.file("known.cast"));
+    CHECK(ok->media_type == "application/x-asciicast");  // the plugin's word, not core's
+    CHECK(ok->file_extension == "cast");
+    CHECK(ok->format == "asciicast-v2");
+    CHECK(ok->duration_s == Approx(0.5));
+    CHECK_FALSE(ok->active);
+    body.clear();
+    CHECK(failure(here.read("unknown", collect)).code == ErrorCode::NotFound);
+    CHECK(failure(recorder.read("known", collect)).code == ErrorCode::NotFound);  // other directory
     for (const char* bad : {"", "../known", "..", ".known", "a/b", "known.cast/..", "x\ny", "%2e%2e"}) {
         INFO(bad);
-        CHECK(failure(here.castPath(bad)).code == ErrorCode::InvalidArgument);
+        CHECK(failure(here.read(bad, collect)).code == ErrorCode::InvalidArgument);
     }
-    CHECK(failure(here.castPath(std::string(129, 'a'))).code == ErrorCode::InvalidArgument);
+    CHECK(failure(here.read(std::string(129, 'a'), collect)).code == ErrorCode::InvalidArgument);
+    CHECK(body.empty());  // no bad id got as far as reading
     CHECK(SessionRecorder::validSessionId(std::string(128, 'a')));
     CHECK(SessionRecorder::validSessionId("2024-05-01T10.00_vm1-abc"));
 
@@ -437,6 +463,94 @@ TEST_CASE("recording: castPath validates ids and knows only existing casts", "[r
     REQUIRE_FALSE(traversal.ok());
     CHECK(failure(traversal).code == ErrorCode::InvalidArgument);
     CHECK(paddock::test::readFile(tmp.file("secret")) == "outside");
+}
+
+TEST_CASE("recording: read hands a large recording over in chunks and stops when asked", "[recording]") {
+    TempDir tmp;
+    std::string cast = "{\"version\": 2, \"width\": 80, \"height\": 24}\n";
+    const std::string payload(100, 'x');
+    for (int i = 0; cast.size() < 300 * 1024; ++i) {
+        cast += '[';
+        cast += std::to_string(i);
+        cast += ".0, \"o\", \"" + payload + "\"]\n";
+    }
+    paddock::test::writeFile(tmp.file("big.cast"), cast);
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+
+    std::vector<size_t> chunks;
+    std::string body;
+    auto all = recorder.read("big", [&](std::string_view chunk) {
+        chunks.push_back(chunk.size());
+        body.append(chunk);
+        return true;
+    });
+    REQUIRE(all.ok());
+    CHECK(body == cast);
+    CHECK(chunks.size() >= 3);  // never the whole recording at once
+    CHECK(*std::max_element(chunks.begin(), chunks.end()) <= 64 * 1024);
+    CHECK(all->bytes == cast.size());
+
+    int calls = 0;
+    auto first = recorder.read("big", [&](std::string_view) { return ++calls < 1; });
+    REQUIRE(first.ok());  // stopping is not an error
+    CHECK(calls == 1);
+}
+
+TEST_CASE("recording: the plugin checks list and read input itself", "[recording]") {
+    TempDir tmp;
+    paddock::test::writeFile(tmp.file("ok.cast"), "{\"version\": 2, \"width\": 80, \"height\": 24}\n");
+    REQUIRE(::symlink(tmp.file("ok.cast").c_str(), tmp.file("link.cast").c_str()) == 0);
+    const pdk_recorder_vtable& v = asciinemaPlugin()->vtable();
+    REQUIRE(v.list_sessions != nullptr);
+    REQUIRE(v.read_session != nullptr);
+    std::vector<std::string> ids;
+    const pdk_session_sink listed = [](void* user, const pdk_session_info* info) {
+        static_cast<std::vector<std::string>*>(user)->emplace_back(info->session_id);
+    };
+    const pdk_bytes_sink ignore = [](void*, const char*, size_t) { return 0; };
+    pdk_error err{};
+    err.struct_size = sizeof err;
+    const std::string dir = tmp.path();
+    CHECK(v.list_sessions(nullptr, nullptr, 0, listed, &ids, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.list_sessions("", nullptr, 0, listed, &ids, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.list_sessions(dir.c_str(), nullptr, 0, nullptr, &ids, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.list_sessions(dir.c_str(), nullptr, 1u << 2, listed, &ids, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(v.list_sessions(dir.c_str(), "../secret-outside", 0, listed, &ids, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session(dir.c_str(), "../secret-outside", 0, ignore, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session(dir.c_str(), nullptr, 0, ignore, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session(dir.c_str(), "ok", 0, nullptr, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session(dir.c_str(), "ok", 1u << 2, ignore, nullptr, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(v.read_session(nullptr, "ok", 0, ignore, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(ids.empty());
+    // Symbolic links are neither listed nor read.
+    CHECK(v.read_session(dir.c_str(), "link", 0, ignore, nullptr, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(v.list_sessions(dir.c_str(), "link", 0, listed, &ids, &err) == PDK_ERR_NOT_FOUND);
+    REQUIRE(v.list_sessions(dir.c_str(), nullptr, 0, listed, &ids, &err) == PDK_OK);
+    CHECK(ids == std::vector<std::string>{"ok"});
+    // A directory that does not exist holds no recordings.
+    ids.clear();
+    CHECK(v.list_sessions(tmp.file("nowhere").c_str(), nullptr, 0, listed, &ids, &err) == PDK_OK);
+    CHECK(ids.empty());
+}
+
+TEST_CASE("recording: read-only mode records nothing but lists and reads earlier recordings", "[recording]") {
+    TempDir tmp;
+    const std::string cast = "{\"version\": 2, \"width\": 80, \"height\": 24, \"vm\": \"vm9\"}\n";
+    paddock::test::writeFile(tmp.file("earlier.cast"), cast);
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false, nullptr, SessionRecorder::Mode::ReadOnly);
+    CHECK_FALSE(recorder.enabled());
+    auto rec = recorder.begin(infoFor("s-ro"));
+    REQUIRE(rec.ok());
+    (*rec)->output("not stored");
+    (*rec)->close();
+    CHECK_FALSE(::access(tmp.file("s-ro.cast").c_str(), F_OK) == 0);
+    const auto all = recorder.list();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].id == "earlier");
+    CHECK(all[0].vm == "vm9");
+    std::string body;
+    REQUIRE(recorder.read("earlier", [&](std::string_view c) { body.append(c); return true; }).ok());
+    CHECK(body == cast);
 }
 
 TEST_CASE("recording: disabled recording hands out recordings that store nothing", "[recording]") {
@@ -451,7 +565,7 @@ TEST_CASE("recording: disabled recording hands out recordings that store nothing
     (*rec)->flush();
     (*rec)->close();
     CHECK(recorder.list().empty());
-    CHECK(failure(recorder.castPath("s-off")).code == ErrorCode::NotFound);
+    CHECK(failure(recorder.read("s-off", [](std::string_view) { return true; })).code == ErrorCode::NotFound);
     CHECK(failure(recorder.begin(infoFor("bad/id"))).code == ErrorCode::InvalidArgument);
 }
 
@@ -495,4 +609,58 @@ TEST_CASE("recording: the real asciinema CLI plays a produced cast", "[recording
 
     // `asciinema cat` prints the "o" events only, exactly as they were written.
     CHECK(asciinemaCat(tmp.file("s-cli.cast")) == written);
+}
+
+TEST_CASE("recording: what a recorder lists is checked before it reaches HTTP headers", "[recording]") {
+    TempDir tmp;
+    SessionRecorder recorder(fixtureRecorder("recorder_lister", "org.paddock.test.lister"), tmp.path(), false);
+    const auto all = recorder.list();
+    std::vector<std::string> ids;
+    for (const auto& r : all) ids.push_back(r.id);
+    std::sort(ids.begin(), ids.end());
+    CHECK(ids == std::vector<std::string>{"header", "plain", "short"});  // "../escape" is dropped
+    for (const auto& r : all) {
+        INFO(r.id);
+        if (r.id == "plain") {
+            CHECK(r.media_type == "text/plain");
+            CHECK(r.file_extension == "txt");
+            CHECK(r.format == "fixture");
+            CHECK(r.bytes == 11);
+            CHECK(r.path == "/nowhere");
+        } else if (r.id == "header") {
+            CHECK(r.media_type == "application/octet-stream");  // had a CR LF in it
+            CHECK(r.file_extension.empty());                    // had a space in it
+        } else {
+            // Past its struct_size: not read (the media type pointer there is garbage).
+            CHECK(r.media_type == "application/octet-stream");
+            CHECK(r.bytes == 0);
+            CHECK(r.path.empty());
+            CHECK(r.vm == "vm1");
+        }
+    }
+    std::string body;
+    auto read = recorder.read("plain", [&](std::string_view c) { body.append(c); return true; });
+    REQUIRE(read.ok());
+    CHECK(body == "hello world");
+    CHECK(read->media_type == "text/plain");
+    CHECK(failure(recorder.read("missing", [](std::string_view) { return true; })).code == ErrorCode::NotFound);
+    // An exception in the host's sink stops the read without crossing into the plugin.
+    auto thrown = recorder.read("plain", [](std::string_view) -> bool { throw std::runtime_error("disk full"); });
+    CHECK(failure(thrown).code == ErrorCode::Internal);
+}
+
+TEST_CASE("recording: a recorder that cannot list or read leaves the active sessions only", "[recording]") {
+    TempDir tmp;
+    paddock::test::writeFile(tmp.file("old.cast"), "{\"version\": 2, \"width\": 80, \"height\": 24}\n");
+    SessionRecorder recorder(fixtureRecorder("recorder_kind", "org.paddock.test.recorder"), tmp.path(), false);
+    auto rec = recorder.begin(infoFor("s-live"));
+    REQUIRE(rec.ok());
+    const auto all = recorder.list();
+    REQUIRE(all.size() == 1);  // core does not read the directory itself
+    CHECK(all[0].id == "s-live");
+    CHECK(all[0].active);
+    auto read = recorder.read("old", [](std::string_view) { return true; });
+    CHECK(failure(read).code == ErrorCode::Unsupported);
+    CHECK_THAT(failure(read).message, Contains("read_session is not supported by recorder org.paddock.test.recorder"));
+    (*rec)->close();
 }

@@ -4,6 +4,7 @@
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
 #include <paddock/pdk_recorder.h>
+#include <paddock/pdk_struct.h>
 
 #include <string.h>
 
@@ -20,11 +21,13 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_host_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_backend_vtable)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recording_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recorder_vtable)
+PDK_TEST_STARTS_WITH_SIZE(pdk_host)
+PDK_TEST_STARTS_WITH_SIZE(pdk_session_info)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 0u, "ABI 1.0");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 1u, "ABI 1.1");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
@@ -52,7 +55,7 @@ _Static_assert(offsetof(pdk_backend_vtable, subscribe_events) ==
 /* The recorder vtable: struct_size, then function pointers only; the fixed fields of
  * pdk_recording_info keep their places (the strings follow the 64-bit timestamp). */
 enum { kRecorderEntries = 0 PDK_TEST_ABI_RECORDER_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kRecorderEntries == 4, "recorder vtable entries");
+_Static_assert(kRecorderEntries == 6, "recorder vtable entries");
 _Static_assert(sizeof(pdk_recorder_vtable) ==
                    offsetof(pdk_recorder_vtable, open_session) + kRecorderEntries * sizeof(void (*)(void)),
                "recorder vtable size");
@@ -70,6 +73,30 @@ _Static_assert(PDK_RECORDING_OUTPUT == 'o' && PDK_RECORDING_INPUT == 'i' && PDK_
 _Static_assert(PDK_RECORDING_REPLACE == 1u && PDK_RECORDING_EVENT_FLUSH == 1u && PDK_RECORDING_FLUSH_SYNC == 1u,
                "recorder flags");
 
+/* The frozen layout (abi_golden.h): a moved, resized or reordered field stops the build. */
+#if defined(__x86_64__)
+#define PDK_TEST_GOLDEN_FIELD(t, f, offset, size) \
+    _Static_assert(offsetof(t, f) == (offset) && sizeof(((t*)0)->f) == (size), #t "." #f " moved or resized");
+PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
+#undef PDK_TEST_GOLDEN_FIELD
+#define PDK_TEST_GOLDEN_SIZE(t, size) _Static_assert(sizeof(t) == (size), "sizeof " #t " changed");
+PDK_GOLDEN_SIZES(PDK_TEST_GOLDEN_SIZE)
+#undef PDK_TEST_GOLDEN_SIZE
+#define PDK_TEST_GOLDEN_MACRO(name, size) _Static_assert(name == (size), #name " changed");
+PDK_GOLDEN_SIZE_MACROS(PDK_TEST_GOLDEN_MACRO)
+#undef PDK_TEST_GOLDEN_MACRO
+/* Appended fields start past their struct's 1.0 sizeof. */
+#define PDK_TEST_SIZE_1_0(t, size) enum { pdk_test_size_1_0_##t = (size) };
+PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)
+#undef PDK_TEST_SIZE_1_0
+#define PDK_TEST_APPENDED(t, f, offset, size) \
+    _Static_assert((offset) >= pdk_test_size_1_0_##t, #t "." #f " lies inside the 1.0 struct");
+PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
+#undef PDK_TEST_APPENDED
+#endif
+_Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,
+               "the golden layout describes another ABI version");
+
 size_t pdk_test_c11_sizeof(const char* type) {
 #define PDK_TEST_SIZEOF(t) if (strcmp(type, #t) == 0) return sizeof(t);
     PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
@@ -78,7 +105,8 @@ size_t pdk_test_c11_sizeof(const char* type) {
 }
 
 size_t pdk_test_c11_offsetof(const char* type, const char* field) {
-#define PDK_TEST_OFFSETOF(t, f) if (strcmp(type, #t) == 0 && strcmp(field, #f) == 0) return offsetof(t, f);
+#define PDK_TEST_OFFSETOF(t, f, offset, size) \
+    if (strcmp(type, #t) == 0 && strcmp(field, #f) == 0) return offsetof(t, f);
     PDK_TEST_ABI_FIELDS(PDK_TEST_OFFSETOF)
 #undef PDK_TEST_OFFSETOF
     return (size_t)-1;

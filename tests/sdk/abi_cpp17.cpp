@@ -4,6 +4,7 @@
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
 #include <paddock/pdk_recorder.h>
+#include <paddock/pdk_struct.h>
 
 #include <cstring>
 #include <type_traits>
@@ -23,7 +24,7 @@ extern "C" size_t pdk_test_cpp17_sizeof(const char* type) {
 }
 
 extern "C" size_t pdk_test_cpp17_offsetof(const char* type, const char* field) {
-#define PDK_TEST_OFFSETOF(t, f) \
+#define PDK_TEST_OFFSETOF(t, f, offset, size) \
     if (std::strcmp(type, #t) == 0 && std::strcmp(field, #f) == 0) return offsetof(t, f);
     PDK_TEST_ABI_FIELDS(PDK_TEST_OFFSETOF)
 #undef PDK_TEST_OFFSETOF

@@ -36,7 +36,7 @@ TEST_CASE("every ABI struct has the same size in C11, C++17 and C++20", "[sdk][a
 
 TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][abi]") {
     int fields = 0;
-#define PDK_TEST_SAME_OFFSET(t, f)                                           \
+#define PDK_TEST_SAME_OFFSET(t, f, offset, size)                             \
     {                                                                        \
         INFO(#t "." #f);                                                     \
         CHECK(pdk_test_c11_offsetof(#t, #f) == offsetof(t, f));              \
@@ -47,6 +47,61 @@ TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][
 #undef PDK_TEST_SAME_OFFSET
     CHECK(fields > 60);
 }
+
+#if defined(__x86_64__)
+TEST_CASE("every ABI field sits at its frozen x86-64 offset with its frozen size", "[sdk][abi][golden]") {
+    int fields = 0;
+#define PDK_TEST_GOLDEN_FIELD(t, f, offset, size)                            \
+    {                                                                        \
+        INFO(#t "." #f);                                                     \
+        CHECK(offsetof(t, f) == (offset));                                   \
+        CHECK(sizeof(t::f) == (size));                                       \
+        ++fields;                                                            \
+    }
+    PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
+#undef PDK_TEST_GOLDEN_FIELD
+    CHECK(fields >= 98);  // ABI 1.0 alone has 98
+
+    int types = 0;
+#define PDK_TEST_GOLDEN_SIZE(t, size) \
+    {                                 \
+        INFO("sizeof " #t);           \
+        CHECK(sizeof(t) == (size));   \
+        ++types;                      \
+    }
+    PDK_GOLDEN_SIZES(PDK_TEST_GOLDEN_SIZE)
+#undef PDK_TEST_GOLDEN_SIZE
+    // Every struct of the ABI has a frozen size.
+#define PDK_TEST_COUNT_TYPE(t) +1
+    CHECK(types == 0 PDK_TEST_ABI_TYPES(PDK_TEST_COUNT_TYPE));
+#undef PDK_TEST_COUNT_TYPE
+}
+
+TEST_CASE("structs grow only past their 1.0 end, and name their frozen sizes", "[sdk][abi][golden]") {
+    size_t size10 = 0;
+#define PDK_TEST_SIZE_1_0(t, size) \
+    if (std::string(#t) == type) size10 = (size);
+#define PDK_TEST_APPENDED(t, f, offset, size)                        \
+    {                                                                \
+        const std::string type = #t;                                 \
+        PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)                      \
+        INFO(#t "." #f " (1.0 sizeof " << size10 << ")");            \
+        CHECK(offsetof(t, f) >= size10);                             \
+    }
+    PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
+#undef PDK_TEST_APPENDED
+#undef PDK_TEST_SIZE_1_0
+#define PDK_TEST_MACRO(name, size) \
+    {                              \
+        INFO(#name);               \
+        CHECK((name) == (size));   \
+    }
+    PDK_GOLDEN_SIZE_MACROS(PDK_TEST_MACRO)
+#undef PDK_TEST_MACRO
+    CHECK(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR);
+    CHECK(PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR);
+}
+#endif
 
 TEST_CASE("ABI structs are plain C data in C++", "[sdk][abi]") {
 #define PDK_TEST_PLAIN(t) \
@@ -90,4 +145,11 @@ TEST_CASE("PDK_STRUCT_HAS covers a field only when struct_size includes all of i
     d.struct_size = static_cast<uint32_t>(offsetof(pdk_plugin_descriptor, vtable));
     CHECK(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, capabilities));
     CHECK_FALSE(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, vtable));
+    // A 1.0 descriptor has no init, deinit or next.
+    d.struct_size = PDK_PLUGIN_DESCRIPTOR_SIZE_1_0;
+    CHECK(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, vtable));
+    CHECK_FALSE(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, init));
+    CHECK_FALSE(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, next));
+    d.struct_size = sizeof d;
+    CHECK(PDK_STRUCT_HAS(&d, pdk_plugin_descriptor, next));
 }

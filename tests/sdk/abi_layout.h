@@ -1,47 +1,21 @@
 /* Every ABI struct and field, listed once, so that the C11, C++17 and C++20 views of the
- * headers can be compared field by field (abi_c11.c, abi_cpp17.cpp, abi_cpp_test.cpp). */
+ * headers can be compared field by field (abi_c11.c, abi_cpp17.cpp, abi_cpp_test.cpp), and with
+ * the frozen layout in abi_golden.h. */
 #ifndef PADDOCK_TEST_ABI_LAYOUT_H
 #define PADDOCK_TEST_ABI_LAYOUT_H
 
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_recorder.h>
 
+#include "abi_golden.h"
+
 #define PDK_TEST_ABI_TYPES(X) \
     X(pdk_error) X(pdk_kv) X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) \
     X(pdk_volume_spec) X(pdk_ssh_target) X(pdk_host_info) X(pdk_backend_vtable) \
-    X(pdk_recording_info) X(pdk_recorder_vtable)
+    X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host) X(pdk_session_info)
 
-#define PDK_TEST_ABI_FIELDS(X)                                                                     \
-    X(pdk_error, struct_size) X(pdk_error, status) X(pdk_error, message)                           \
-    X(pdk_kv, key) X(pdk_kv, value)                                                                \
-    X(pdk_plugin_descriptor, struct_size) X(pdk_plugin_descriptor, abi_major)                      \
-    X(pdk_plugin_descriptor, abi_minor) X(pdk_plugin_descriptor, kind) X(pdk_plugin_descriptor, id) \
-    X(pdk_plugin_descriptor, name) X(pdk_plugin_descriptor, version)                               \
-    X(pdk_plugin_descriptor, description) X(pdk_plugin_descriptor, capabilities)                   \
-    X(pdk_plugin_descriptor, vtable)                                                               \
-    X(pdk_domain_info, struct_size) X(pdk_domain_info, name) X(pdk_domain_info, uuid)              \
-    X(pdk_domain_info, id) X(pdk_domain_info, state) X(pdk_domain_info, max_memory_kib)            \
-    X(pdk_domain_info, memory_kib) X(pdk_domain_info, vcpus) X(pdk_domain_info, cpu_time_ns)       \
-    X(pdk_domain_info, has_managed_save) X(pdk_domain_info, metadata)                              \
-    X(pdk_domain_info, metadata_count)                                                             \
-    X(pdk_domain_spec, struct_size) X(pdk_domain_spec, name) X(pdk_domain_spec, vcpus)             \
-    X(pdk_domain_spec, memory_mib) X(pdk_domain_spec, domain_type) X(pdk_domain_spec, disk_path)   \
-    X(pdk_domain_spec, disk_format) X(pdk_domain_spec, kernel_path) X(pdk_domain_spec, initrd_path) \
-    X(pdk_domain_spec, kernel_cmdline) X(pdk_domain_spec, network_mode)                            \
-    X(pdk_domain_spec, network_name) X(pdk_domain_spec, ssh_forward_port)                          \
-    X(pdk_domain_spec, metadata) X(pdk_domain_spec, metadata_count)                                \
-    X(pdk_volume_spec, struct_size) X(pdk_volume_spec, pool) X(pdk_volume_spec, name)              \
-    X(pdk_volume_spec, backing_path) X(pdk_volume_spec, backing_format)                            \
-    X(pdk_volume_spec, capacity_bytes)                                                             \
-    X(pdk_ssh_target, struct_size) X(pdk_ssh_target, host) X(pdk_ssh_target, port)                 \
-    X(pdk_host_info, struct_size) X(pdk_host_info, hypervisor) X(pdk_host_info, auto_domain_type)  \
-    X(pdk_host_info, hostname) X(pdk_host_info, library_version)                                   \
-    X(pdk_recording_info, struct_size) X(pdk_recording_info, width) X(pdk_recording_info, height)  \
-    X(pdk_recording_info, start_timestamp) X(pdk_recording_info, directory)                        \
-    X(pdk_recording_info, session_id) X(pdk_recording_info, term) X(pdk_recording_info, shell)     \
-    X(pdk_recording_info, title) X(pdk_recording_info, site) X(pdk_recording_info, vm)             \
-    X(pdk_recording_info, owner) X(pdk_recording_info, lease) X(pdk_recording_info, record_input)  \
-    PDK_TEST_ABI_VTABLE_ENTRIES(X) PDK_TEST_ABI_RECORDER_ENTRIES(X)
+/* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
+#define PDK_TEST_ABI_FIELDS(X) PDK_GOLDEN_FIELDS(X)
 
 /* In declaration order: the order is the ABI. */
 #define PDK_TEST_ABI_VTABLE_ENTRIES(X)                                                             \
@@ -60,7 +34,8 @@
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                           \
     X(pdk_recorder_vtable, open_session) X(pdk_recorder_vtable, close_session)                     \
-    X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush)
+    X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush)                              \
+    X(pdk_recorder_vtable, list_sessions) X(pdk_recorder_vtable, read_session)
 
 #ifdef __cplusplus
 extern "C" {

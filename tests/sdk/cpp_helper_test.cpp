@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -165,11 +167,21 @@ TEST_CASE("the exception barrier maps every exception to a status", "[sdk][cpp]"
     SECTION("a NULL err is allowed") {
         CHECK(f.vt.start_domain(f.conn, "pdk", 0, nullptr) == PDK_ERR_CONFLICT);
     }
-    SECTION("an err whose struct_size is too small is not written") {
-        err.struct_size = 8;
+    SECTION("an err is written only as far as its struct_size goes") {
+        err.struct_size = 4;  // not even room for the status
         CHECK(f.vt.start_domain(f.conn, "pdk", 0, &err) == PDK_ERR_CONFLICT);
         CHECK(err.status == PDK_OK);
         CHECK(std::string(err.message) == "untouched");
+        err.struct_size = 8;  // the status, no message
+        CHECK(f.vt.start_domain(f.conn, "pdk", 0, &err) == PDK_ERR_CONFLICT);
+        CHECK(err.status == PDK_ERR_CONFLICT);
+        CHECK(std::string(err.message) == "untouched");
+        err = freshError();
+        err.struct_size = 8 + 5;  // four characters and the NUL
+        CHECK(f.vt.start_domain(f.conn, "pdk", 0, &err) == PDK_ERR_CONFLICT);
+        CHECK(err.status == PDK_ERR_CONFLICT);
+        CHECK(std::string(err.message) == "vm i");
+        CHECK(err.message[5] == 'c');  // "untouched" beyond the room is left alone
     }
     SECTION("NULL arguments are refused before the member runs") {
         CHECK(f.vt.start_domain(f.conn, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
@@ -253,4 +265,197 @@ TEST_CASE("createOverlay writes the path into the caller's buffer or says it is 
 
     CHECK(f.vt.create_overlay(f.conn, nullptr, 0, big, sizeof big, &err) == PDK_ERR_INVALID_ARGUMENT);
     CHECK(f.vt.create_overlay(f.conn, &spec, 0, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+}
+
+namespace {
+
+// Fills outputs and records what it was handed, to check the struct rules of the trampolines.
+struct StructConn {
+    static std::unique_ptr<StructConn> open(const char*, uint32_t) { return std::make_unique<StructConn>(); }
+    void hostInfo(uint32_t, pdk_host_info& out) {
+        seenOutputSize = out.struct_size;
+        std::memset(out.hypervisor, 'h', sizeof out.hypervisor - 1);
+        std::strcpy(out.hostname, "host.example");
+        out.library_version = 9000000;
+    }
+    void sshTarget(const char*, uint32_t, pdk_ssh_target& out) {
+        std::strcpy(out.host, "10.0.0.7");
+        out.port = 2222;
+    }
+    void defineDomain(const pdk_domain_spec& spec, uint32_t) {
+        seenSpec = spec;
+        if (std::string(spec.name) == "fail") throw pdk::Error(PDK_ERR_CONFLICT, "refused");
+    }
+    uint32_t seenOutputSize = 0;
+    pdk_domain_spec seenSpec{};
+};
+
+// A struct of some later ABI with one field more than its 1.0 form, to exercise the templates.
+struct GrowingSpec {
+    uint32_t struct_size;
+    uint32_t a;
+    uint64_t b;
+    uint64_t addedLater;
+};
+
+// Host memory around a struct: `guard` bytes of 0xA5 on both sides, so a write past the struct
+// (or before it) is seen.
+template <size_t Size>
+struct Guarded {
+    static constexpr size_t guard = 64;
+    alignas(16) unsigned char bytes[guard + Size + guard];
+    Guarded() { std::memset(bytes, 0xA5, sizeof bytes); }
+    void* at() { return bytes + guard; }
+    // True when no byte outside [guard, guard + used) changed.
+    bool intactOutside(size_t used) const {
+        for (size_t i = 0; i < sizeof bytes; ++i) {
+            if ((i < guard || i >= guard + used) && bytes[i] != 0xA5) return false;
+        }
+        return true;
+    }
+};
+
+}  // namespace
+
+template <>
+struct pdk::StructRule<GrowingSpec> {
+    static constexpr const char* name = "GrowingSpec";
+    static constexpr size_t minSize = PDK_FIELD_END(GrowingSpec, b);
+};
+
+TEST_CASE("pdk_write_error writes what fits, and never more than PDK_ERROR_MESSAGE_MAX", "[sdk][cpp][structs]") {
+    const std::string message = "0123456789";
+    for (uint32_t size : {0u, 3u, 4u, 7u, 8u, 9u, 10u, 8u + 5u, 8u + 11u, 8u + 12u}) {
+        INFO("struct_size " << size);
+        Guarded<sizeof(pdk_error)> host;  // the record is `size` bytes; the rest is not the host's
+        auto* err = static_cast<pdk_error*>(host.at());
+        err->struct_size = size;
+        CHECK(pdk::setError(err, PDK_ERR_TIMEOUT, message) == PDK_ERR_TIMEOUT);
+        CHECK(host.intactOutside(size < 4 ? 4 : size));
+        if (size >= 8) CHECK(err->status == PDK_ERR_TIMEOUT);
+        if (size > 8) {
+            const size_t room = size - 8 - 1;
+            CHECK(std::string(err->message) == message.substr(0, room));
+        }
+    }
+    // A record larger than ours (a later ABI's) gets at most our message length.
+    Guarded<sizeof(pdk_error) + 64> big;
+    std::memset(big.at(), 0, sizeof(pdk_error) + 64);
+    auto* err = static_cast<pdk_error*>(big.at());
+    err->struct_size = sizeof(pdk_error) + 64;
+    pdk::setError(err, PDK_ERR_INTERNAL, std::string(5000, 'z'));
+    CHECK(std::strlen(err->message) == PDK_ERROR_MESSAGE_MAX - 1);
+    const auto* tail = static_cast<const unsigned char*>(big.at()) + sizeof(pdk_error);
+    CHECK(std::all_of(tail, tail + 64, [](unsigned char c) { return c == 0; }));
+    CHECK(pdk_write_error(nullptr, PDK_ERR_TIMEOUT, "x", 1) == PDK_ERR_TIMEOUT);
+}
+
+TEST_CASE("copyIn hands plugin code a zeroed full-size copy of what the host's struct covers", "[sdk][cpp][structs]") {
+    // The host is one version older: its struct ends after `b`; the memory after it is not its.
+    Guarded<sizeof(GrowingSpec)> host;
+    auto* theirs = static_cast<GrowingSpec*>(host.at());
+    theirs->struct_size = PDK_FIELD_END(GrowingSpec, b);
+    theirs->a = 7;
+    theirs->b = 8;
+    const GrowingSpec ours = pdk::copyIn(theirs, "spec");
+    CHECK(ours.struct_size == sizeof(GrowingSpec));
+    CHECK(ours.a == 7);
+    CHECK(ours.b == 8);
+    CHECK(ours.addedLater == 0);  // not 0xA5A5...: never read from the host
+    CHECK(host.intactOutside(PDK_FIELD_END(GrowingSpec, b)));
+
+    theirs->struct_size = 8;  // smaller than its first version: malformed
+    try {
+        (void)pdk::copyIn(theirs, "spec");
+        FAIL("copyIn accepted a struct smaller than its ABI 1.0 size");
+    } catch (const pdk::Error& e) {
+        CHECK(e.status() == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(e.what()) == "GrowingSpec struct_size 8 is smaller than its 16 bytes in ABI 1.0");
+    }
+    CHECK_THROWS_AS(pdk::copyIn(static_cast<const GrowingSpec*>(nullptr), "spec"), pdk::Error);
+}
+
+TEST_CASE("copyOut writes back only what the host's struct_size covers", "[sdk][cpp][structs]") {
+    Guarded<sizeof(GrowingSpec)> host;
+    auto* theirs = static_cast<GrowingSpec*>(host.at());
+    theirs->struct_size = PDK_FIELD_END(GrowingSpec, b);  // an older host
+    GrowingSpec ours = pdk::outputFor(theirs, "out");
+    CHECK(ours.struct_size == sizeof(GrowingSpec));
+    ours.a = 1;
+    ours.b = 2;
+    ours.addedLater = 3;
+    pdk::copyOut(theirs, ours);
+    CHECK(theirs->struct_size == PDK_FIELD_END(GrowingSpec, b));  // the host's own size stays
+    CHECK(theirs->a == 1);
+    CHECK(theirs->b == 2);
+    CHECK(host.intactOutside(PDK_FIELD_END(GrowingSpec, b)));  // addedLater was not written
+
+    theirs->struct_size = 4;
+    CHECK_THROWS_AS(pdk::outputFor(theirs, "out"), pdk::Error);
+}
+
+TEST_CASE("backend trampolines apply the struct rules to host_info, ssh_target and define_domain", "[sdk][cpp][structs]") {
+    const pdk_backend_vtable vt = pdk::makeBackendVtable<StructConn>();
+    pdk_backend_connection* conn = nullptr;
+    pdk_error err = freshError();
+    REQUIRE(vt.open("s://", 0, &conn, &err) == PDK_OK);
+    StructConn& self = *reinterpret_cast<StructConn*>(conn);
+
+    SECTION("host_info: a host struct larger than ours gets our fields and nothing past them") {
+        Guarded<sizeof(pdk_host_info) + 32> host;
+        std::memset(host.at(), 0, sizeof(pdk_host_info) + 32);
+        auto* out = static_cast<pdk_host_info*>(host.at());
+        out->struct_size = sizeof(pdk_host_info) + 32;
+        REQUIRE(vt.host_info(conn, 0, out, &err) == PDK_OK);
+        CHECK(self.seenOutputSize == sizeof(pdk_host_info));  // the member never sees the host's size
+        CHECK(out->struct_size == sizeof(pdk_host_info) + 32);
+        CHECK(std::string(out->hostname) == "host.example");
+        CHECK(out->library_version == 9000000);
+        const auto* later = static_cast<const unsigned char*>(host.at()) + sizeof(pdk_host_info);
+        CHECK(std::all_of(later, later + 32, [](unsigned char c) { return c == 0; }));
+        CHECK(host.intactOutside(sizeof(pdk_host_info) + 32));
+    }
+    SECTION("host_info and ssh_target refuse NULL and structs smaller than ABI 1.0's, untouched") {
+        pdk_host_info info{};
+        info.struct_size = PDK_HOST_INFO_SIZE_1_0 - 1;
+        CHECK(vt.host_info(conn, 0, &info, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK_THAT(err.message, Contains("pdk_host_info struct_size"));
+        CHECK(info.library_version == 0);
+        CHECK(vt.host_info(conn, 0, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+        pdk_ssh_target target{};
+        target.struct_size = 8;
+        CHECK(vt.ssh_target(conn, "vm", 0, &target, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(target.port == 0);
+        target.struct_size = sizeof target;
+        CHECK(vt.ssh_target(conn, "vm", 0, &target, &err) == PDK_OK);
+        CHECK(std::string(target.host) == "10.0.0.7");
+        CHECK(target.port == 2222);
+    }
+    SECTION("define_domain: the member gets a copy of our size, whatever the host's") {
+        Guarded<sizeof(pdk_domain_spec) + 16> host;
+        std::memset(host.at(), 0x5A, sizeof(pdk_domain_spec) + 16);  // a later host's unknown fields
+        auto* spec = static_cast<pdk_domain_spec*>(host.at());
+        spec->struct_size = sizeof(pdk_domain_spec) + 16;
+        spec->name = "vm1";
+        spec->vcpus = 3;
+        spec->metadata = nullptr;
+        spec->metadata_count = 0;
+        REQUIRE(vt.define_domain(conn, spec, 0, &err) == PDK_OK);
+        CHECK(self.seenSpec.struct_size == sizeof(pdk_domain_spec));
+        CHECK(self.seenSpec.vcpus == 3);
+
+        spec->struct_size = PDK_DOMAIN_SPEC_SIZE_1_0 - 8;
+        CHECK(vt.define_domain(conn, spec, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK_THAT(err.message, Contains("pdk_domain_spec struct_size"));
+        CHECK(vt.define_domain(conn, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(err.message) == "spec is NULL");
+    }
+    SECTION("a failing member leaves the output untouched") {
+        pdk_domain_spec spec{};
+        spec.struct_size = sizeof spec;
+        spec.name = "fail";
+        CHECK(vt.define_domain(conn, &spec, 0, &err) == PDK_ERR_CONFLICT);
+        CHECK(std::string(err.message) == "refused");
+    }
+    vt.close(conn);
 }

@@ -1,7 +1,8 @@
 // paddock_plugin_probe PLUGIN.so [URI]
-// Loads one plugin with core's PluginHost and prints what the host sees; exits non-zero when the
-// host refuses it. With a URI (backends only) it also drives a short define/start/list/destroy/
-// undefine cycle through the raw vtable, so an out-of-tree build is checked end to end.
+// Loads one plugin library with core's PluginHost and prints what the host sees of each of its
+// plugins; exits non-zero when the host refuses it. With a URI (the entry plugin must be a
+// backend) it also drives a short define/start/list/destroy/undefine cycle through the raw
+// vtable, so an out-of-tree build is checked end to end.
 #include "paddock/core/backend.hpp"
 #include "paddock/core/plugin_host.hpp"
 
@@ -77,22 +78,29 @@ int main(int argc, char** argv) {
         return 2;
     }
     paddock::PluginHost host;
+    host.setLogSink([](pdk_log_level level, const std::string& id, const std::string& message) {
+        std::cout << "log: " << paddock::logLevelName(level) << " " << id << ": " << message << std::endl;
+    });
     auto info = host.loadFile(argv[1]);
     if (!info) {
         std::cerr << info.error().message << "\n";
         return 1;
     }
-    std::cout << "id: " << info->id << "\n"
-              << "name: " << info->name << "\n"
-              << "version: " << info->version << "\n"
-              << "kind: " << paddock::pluginKindName(info->kind) << "\n"
-              << "abi: " << info->abi_major << "." << info->abi_minor << "\n"
-              << "description: " << info->description << "\n";
-    std::cout << "capabilities:";
-    for (const auto& c : info->capabilities) std::cout << " " << c;
-    std::cout << "\noperations:";
-    for (const auto& o : info->operations) std::cout << " " << o;
-    std::cout << "\n";
+    // Every plugin of the library (a descriptor chain may hold several), entry first.
+    for (const auto& plugin : host.plugins()) {
+        const paddock::PluginInfo& p = plugin->info();
+        std::cout << "id: " << p.id << "\n"
+                  << "name: " << p.name << "\n"
+                  << "version: " << p.version << "\n"
+                  << "kind: " << paddock::pluginKindName(p.kind) << "\n"
+                  << "abi: " << p.abi_major << "." << p.abi_minor << "\n"
+                  << "description: " << p.description << "\n";
+        std::cout << "capabilities:";
+        for (const auto& c : p.capabilities) std::cout << " " << c;
+        std::cout << "\noperations:";
+        for (const auto& o : p.operations) std::cout << " " << o;
+        std::cout << "\n";
+    }
     if (argc == 3) {
         auto backend = host.backend(info->id);
         if (!backend) {

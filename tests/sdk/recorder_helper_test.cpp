@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,16 +62,84 @@ struct FullRec {
     }
 };
 
+// Lists and reads a made-up store: what the trampolines let through.
+struct StoreRec {
+    static std::unique_ptr<StoreRec> open(const pdk_recording_info&, uint32_t) { return std::make_unique<StoreRec>(); }
+    void write(double, char, std::string_view, uint32_t) {}
+    static inline int calls = 0;
+    static void listSessions(const char* directory, const char* sessionId, uint32_t flags, pdk_session_sink sink,
+                             void* user) {
+        ++calls;
+        pdk::checkFlags(flags, 0);
+        if (sessionId != nullptr && std::string(sessionId) == "gone") throw pdk::Error(PDK_ERR_NOT_FOUND, "gone");
+        pdk_session_info info{};
+        info.struct_size = sizeof info;
+        info.session_id = directory;  // echo, so the test sees what arrived
+        info.media_type = "text/plain";
+        sink(user, &info);
+    }
+    static void readSession(const char*, const char* sessionId, uint32_t flags, pdk_bytes_sink sink, void* user) {
+        ++calls;
+        pdk::checkFlags(flags, 0);
+        if (sink(user, sessionId, std::strlen(sessionId)) != 0) return;
+        sink(user, "!", 1);
+    }
+};
+
 }  // namespace
 
-TEST_CASE("makeRecorderVtable fills the mandatory entries and flush only when present", "[sdk][cpp][recorder]") {
+TEST_CASE("makeRecorderVtable fills the mandatory entries and optional ones only when present", "[sdk][cpp][recorder]") {
     const pdk_recorder_vtable minimal = pdk::makeRecorderVtable<NoFlushRec>();
     CHECK(minimal.struct_size == sizeof(pdk_recorder_vtable));
     CHECK(minimal.open_session != nullptr);
     CHECK(minimal.close_session != nullptr);
     CHECK(minimal.write_event != nullptr);
     CHECK(minimal.flush == nullptr);
+    CHECK(minimal.list_sessions == nullptr);
+    CHECK(minimal.read_session == nullptr);
     CHECK(pdk::makeRecorderVtable<FullRec>().flush != nullptr);
+    const pdk_recorder_vtable store = pdk::makeRecorderVtable<StoreRec>();
+    CHECK(store.list_sessions != nullptr);
+    CHECK(store.read_session != nullptr);
+}
+
+TEST_CASE("list_sessions and read_session trampolines check their input first", "[sdk][cpp][recorder]") {
+    const pdk_recorder_vtable v = pdk::makeRecorderVtable<StoreRec>();
+    StoreRec::calls = 0;
+    pdk_error err = freshError();
+    std::vector<std::string> listed;
+    const pdk_session_sink collect = [](void* user, const pdk_session_info* info) {
+        static_cast<std::vector<std::string>*>(user)->emplace_back(info->session_id);
+    };
+    CHECK(v.list_sessions("/rec", nullptr, 0, collect, &listed, &err) == PDK_OK);
+    CHECK(listed == std::vector<std::string>{"/rec"});
+    CHECK(v.list_sessions("/rec", "gone", 0, collect, &listed, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(v.list_sessions("/rec", nullptr, 8, collect, &listed, &err) == PDK_ERR_BAD_FLAGS);
+    const int classCalls = StoreRec::calls;
+    CHECK(v.list_sessions(nullptr, nullptr, 0, collect, &listed, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(err.message) == "directory is NULL");
+    CHECK(v.list_sessions("/rec", nullptr, 0, nullptr, &listed, &err) == PDK_ERR_INVALID_ARGUMENT);
+
+    std::string bytes;
+    const pdk_bytes_sink append = [](void* user, const char* data, size_t len) {
+        static_cast<std::string*>(user)->append(data, len);
+        return 0;
+    };
+    const pdk_bytes_sink stopAtOnce = [](void* user, const char* data, size_t len) {
+        static_cast<std::string*>(user)->append(data, len);
+        return 1;
+    };
+    CHECK(v.read_session("/rec", nullptr, 0, append, &bytes, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(err.message) == "session_id is NULL");
+    CHECK(v.read_session(nullptr, "s1", 0, append, &bytes, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session("/rec", "s1", 0, nullptr, &bytes, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(StoreRec::calls == classCalls);  // none of these reached the class
+    CHECK(bytes.empty());
+    CHECK(v.read_session("/rec", "s1", 0, append, &bytes, &err) == PDK_OK);
+    CHECK(bytes == "s1!");
+    bytes.clear();
+    CHECK(v.read_session("/rec", "s1", 0, stopAtOnce, &bytes, &err) == PDK_OK);
+    CHECK(bytes == "s1");
 }
 
 TEST_CASE("recorder trampolines own the object and never let an exception out", "[sdk][cpp][recorder]") {

@@ -7,9 +7,9 @@ namespace paddock {
 
 namespace {
 
-Error fromPdk(pdk_status status, const pdk_error& err) { return errorFromStatus(status, err.message); }
-
-DomainInfo toDomainInfo(const pdk_domain_info& in) {
+// Reads the plugin's domain info by the host's rules: a copy of what its struct_size covers.
+DomainInfo toDomainInfo(const pdk_domain_info* theirs) {
+    const auto in = copyPluginStruct<pdk_domain_info>(theirs);
     DomainInfo out;
     out.name = in.name != nullptr ? in.name : "";
     out.uuid = in.uuid != nullptr ? in.uuid : "";
@@ -20,7 +20,7 @@ DomainInfo toDomainInfo(const pdk_domain_info& in) {
     out.vcpus = in.vcpus;
     out.cpu_time_ns = in.cpu_time_ns;
     out.has_managed_save = in.has_managed_save != 0;
-    if (PDK_STRUCT_HAS(&in, pdk_domain_info, metadata_count)) {
+    if (in.metadata != nullptr) {
         for (size_t i = 0; i < in.metadata_count; ++i) {
             if (in.metadata[i].key != nullptr) out.metadata[in.metadata[i].key] = in.metadata[i].value ? in.metadata[i].value : "";
         }
@@ -29,7 +29,7 @@ DomainInfo toDomainInfo(const pdk_domain_info& in) {
 }
 
 void collectDomain(void* user, const pdk_domain_info* info) {
-    if (info != nullptr) static_cast<std::vector<DomainInfo>*>(user)->push_back(toDomainInfo(*info));
+    if (info != nullptr) static_cast<std::vector<DomainInfo>*>(user)->push_back(toDomainInfo(info));
 }
 
 void collectName(void* user, const char* name) {
@@ -86,23 +86,6 @@ bool domainIsActive(DomainState s) noexcept {
            s == DomainState::Shutdown || s == DomainState::PmSuspended;
 }
 
-Error errorFromStatus(pdk_status status, const std::string& message) {
-    switch (status) {
-        case PDK_OK: return makeError(ErrorCode::Internal, "backend reported success as an error");
-        case PDK_ERR_INVALID_ARGUMENT: return makeError(ErrorCode::InvalidArgument, message);
-        case PDK_ERR_NOT_FOUND: return makeError(ErrorCode::NotFound, message);
-        case PDK_ERR_ALREADY_EXISTS: return makeError(ErrorCode::AlreadyExists, message);
-        case PDK_ERR_CONFLICT: return makeError(ErrorCode::Conflict, message);
-        case PDK_ERR_UNSUPPORTED: return makeError(ErrorCode::Unsupported, message);
-        case PDK_ERR_UNAVAILABLE: return makeError(ErrorCode::Unavailable, message);
-        case PDK_ERR_TIMEOUT: return makeError(ErrorCode::Timeout, message);
-        case PDK_ERR_BAD_FLAGS:
-        case PDK_ERR_BUFFER_TOO_SMALL:
-        case PDK_ERR_INTERNAL: break;
-    }
-    return makeError(ErrorCode::Internal, message.empty() ? "backend error" : message);
-}
-
 std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable) {
     std::vector<std::string> out;
     for (const auto& op : kOperations) {
@@ -112,15 +95,13 @@ std::vector<std::string> backendOperations(const pdk_backend_vtable& vtable) {
 }
 
 BackendPlugin::BackendPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(std::move(plugin)) {
-    vtable_ = copyVtable<pdk_backend_vtable>(plugin_->descriptor().vtable);
+    vtable_ = copyPluginStruct<pdk_backend_vtable>(plugin_->descriptor().vtable);
 }
 
 Result<std::shared_ptr<BackendConnection>> BackendPlugin::connect(const std::string& uri) {
-    pdk_error err = emptyPdkError();
     pdk_backend_connection* handle = nullptr;
-    const pdk_status st = vtable_.open(uri.c_str(), 0, &handle, &err);
-    if (st != PDK_OK) {
-        Error e = fromPdk(st, err);
+    if (Status st = callPlugin(vtable_.open, "open", "backend", info().id, uri.c_str(), 0u, &handle); !st) {
+        Error e = std::move(st).error();
         e.message = "cannot connect to " + uri + " with backend " + info().id + ": " + e.message;
         return e;
     }
@@ -147,16 +128,14 @@ bool BackendConnection::supports(const char* operation) const {
     return false;
 }
 
-// Calls a vtable entry, or answers Unsupported when it is NULL: the one place that rule lives.
-#define PDK_CALL(field, ...)                                                                            \
-    do {                                                                                                \
-        const auto fn = plugin_->vtable().field;                                                        \
-        if (fn == nullptr)                                                                              \
-            return makeError(ErrorCode::Unsupported,                                                    \
-                             std::string(#field) + " is not supported by backend " + plugin_->info().id); \
-        pdk_error err = emptyPdkError();                                                                   \
-        const pdk_status st = fn(handle_, __VA_ARGS__, &err);                                           \
-        if (st != PDK_OK) return fromPdk(st, err);                                                      \
+// Calls a vtable entry on this connection and returns from the caller on failure (callPlugin:
+// NULL entries answer Unsupported).
+#define PDK_CALL(field, ...)                                                                             \
+    do {                                                                                                 \
+        if (Status st = callPlugin(plugin_->vtable().field, #field, "backend", plugin_->info().id, handle_, \
+                                   __VA_ARGS__);                                                         \
+            !st)                                                                                         \
+            return std::move(st).error();                                                                \
     } while (0)
 
 bool BackendConnection::isAlive() {
@@ -168,7 +147,11 @@ Result<HostInfo> BackendConnection::hostInfo() {
     pdk_host_info out{};
     out.struct_size = sizeof out;
     PDK_CALL(host_info, 0, &out);
-    return HostInfo{out.hypervisor, out.auto_domain_type, out.hostname, out.library_version};
+    HostInfo info{out.hypervisor, out.auto_domain_type, out.hostname, out.library_version};
+    // A 1.0 backend leaves the field zero; one that wrongly wrote its own, shorter struct_size
+    // back says the field is not there.
+    if (PDK_STRUCT_HAS(&out, pdk_host_info, hypervisor_version)) info.hypervisor_version = out.hypervisor_version;
+    return info;
 }
 
 Result<std::vector<DomainInfo>> BackendConnection::listDomains(bool withMetadata) {

@@ -5,19 +5,13 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
-
-#include <dirent.h>
-#include <sys/stat.h>
 
 namespace paddock {
 
@@ -25,68 +19,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
-constexpr size_t kTailBytes = 64 * 1024;
-constexpr const char* kCastSuffix = ".cast";
-
 double secondsSince(SteadyClock::time_point start) {
     return std::chrono::duration<double>(SteadyClock::now() - start).count();
-}
-
-std::string member(const rapidjson::Value& obj, const char* key) {
-    const auto it = obj.FindMember(key);
-    return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
-                                                         : std::string();
-}
-
-// The time of the last complete event line in the final kTailBytes of the file.
-double lastEventTime(std::ifstream& in, uint64_t size) {
-    const uint64_t from = size > kTailBytes ? size - kTailBytes : 0;
-    in.clear();
-    in.seekg(static_cast<std::streamoff>(from));
-    std::string tail(static_cast<size_t>(size - from), '\0');
-    in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
-    tail.resize(static_cast<size_t>(in.gcount()));
-    size_t end = tail.rfind('\n');
-    while (end != std::string::npos && end > 0) {
-        const size_t start = tail.rfind('\n', end - 1);
-        const size_t lineStart = start == std::string::npos ? 0 : start + 1;
-        if (start == std::string::npos && from > 0) break;  // the line began before the tail
-        const std::string_view line(tail.data() + lineStart, end - lineStart);
-        if (!line.empty() && line.front() == '[') {
-            double t = 0;
-            if (std::sscanf(std::string(line.substr(1, 32)).c_str(), "%lf", &t) == 1 && t >= 0) return t;
-        }
-        if (start == std::string::npos) break;
-        end = start;
-    }
-    return 0;
-}
-
-// Reads a cast's header and last event time. False when the file is not an asciicast v2.
-bool readCast(const std::string& path, SessionRecord& out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::string header;
-    header.reserve(512);
-    char c = 0;
-    while (header.size() < kMaxHeaderBytes && in.get(c) && c != '\n') header.push_back(c);
-    if (c != '\n') return false;
-    rapidjson::Document doc;
-    doc.Parse(header.data(), header.size());
-    if (doc.HasParseError() || !doc.IsObject()) return false;
-    const auto version = doc.FindMember("version");
-    if (version == doc.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 2) return false;
-    out.site = member(doc, "site");
-    out.vm = member(doc, "vm");
-    out.owner = member(doc, "owner");
-    out.lease = member(doc, "lease");
-    const auto ts = doc.FindMember("timestamp");
-    if (ts != doc.MemberEnd() && ts->value.IsNumber()) out.started_unix = static_cast<int64_t>(ts->value.GetDouble());
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) out.bytes = static_cast<uint64_t>(st.st_size);
-    out.duration_s = lastEventTime(in, out.bytes);
-    return true;
 }
 
 bool matches(const SessionRecord& r, const std::string& vm, const std::string& owner) {
@@ -187,8 +121,8 @@ private:
 }  // namespace
 
 SessionRecorder::SessionRecorder(std::shared_ptr<RecorderPlugin> recorder, std::string directory, bool recordInput,
-                                 prometheus::Registry* metrics)
-    : recorder_(std::move(recorder)), directory_(std::move(directory)), recordInput_(recordInput),
+                                 prometheus::Registry* metrics, Mode mode)
+    : recorder_(std::move(recorder)), directory_(std::move(directory)), recordInput_(recordInput), mode_(mode),
       state_(std::make_shared<detail::RecorderState>()) {
     while (directory_.size() > 1 && directory_.back() == '/') directory_.pop_back();
     if (metrics != nullptr) {
@@ -230,7 +164,7 @@ Result<std::unique_ptr<Recording>> SessionRecorder::begin(const RecordingInfo& i
         return makeError(ErrorCode::InvalidArgument, "invalid session id '" + info.session_id +
                                                          "' (allowed: 1-128 of [A-Za-z0-9_.-], not starting with '.')");
     }
-    if (!recorder_) return std::unique_ptr<Recording>(std::make_unique<NullRecording>());
+    if (!enabled()) return std::unique_ptr<Recording>(std::make_unique<NullRecording>());
 
     const auto now = std::chrono::system_clock::now();
     const auto start = SteadyClock::now();
@@ -240,7 +174,6 @@ Result<std::unique_ptr<Recording>> SessionRecorder::begin(const RecordingInfo& i
     record.vm = info.vm;
     record.owner = info.owner;
     record.lease = info.lease;
-    record.path = directory_ + "/" + info.session_id + kCastSuffix;
     record.started_unix = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     record.active = true;
     {
@@ -289,30 +222,23 @@ std::vector<SessionRecord> SessionRecorder::list(const std::string& vm, const st
         active = state_->active;
     }
     std::vector<SessionRecord> out;
-    if (!directory_.empty()) {
-        if (DIR* dir = ::opendir(directory_.c_str())) {
-            while (const dirent* entry = ::readdir(dir)) {
-                const std::string name = entry->d_name;
-                const size_t suffix = std::char_traits<char>::length(kCastSuffix);
-                if (name.size() <= suffix || name.compare(name.size() - suffix, suffix, kCastSuffix) != 0) continue;
-                SessionRecord r;
-                r.id = name.substr(0, name.size() - suffix);
-                if (!validSessionId(r.id)) continue;
-                r.path = directory_ + "/" + name;
-                struct stat st {};
-                if (::stat(r.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-                if (!readCast(r.path, r)) continue;
-                if (const auto it = active.find(r.id); it != active.end()) {
-                    r.active = true;
-                    r.duration_s = secondsSince(it->second.start);
-                    active.erase(it);
-                }
-                if (matches(r, vm, owner)) out.push_back(std::move(r));
+    if (recorder_ && !directory_.empty()) {
+        auto stored = recorder_->listSessions(directory_);
+        if (!stored && stored.error().code != ErrorCode::Unsupported) {
+            std::cerr << "paddock: cannot list recordings in " << directory_ << ": " << stored.error().message << std::endl;
+        }
+        for (auto& s : stored ? std::move(stored).value() : std::vector<StoredSession>{}) {
+            if (!validSessionId(s.id)) continue;  // the plugin's word is not trusted for ids
+            SessionRecord r{std::move(s)};
+            if (const auto it = active.find(r.id); it != active.end()) {
+                r.active = true;
+                r.duration_s = secondsSince(it->second.start);
+                active.erase(it);
             }
-            ::closedir(dir);
+            if (matches(r, vm, owner)) out.push_back(std::move(r));
         }
     }
-    // Active sessions whose file is not readable (yet): reported from memory.
+    // Active sessions the plugin did not list (yet): reported from memory.
     for (auto& [id, entry] : active) {
         entry.record.duration_s = secondsSince(entry.start);
         if (matches(entry.record, vm, owner)) out.push_back(entry.record);
@@ -323,14 +249,30 @@ std::vector<SessionRecord> SessionRecorder::list(const std::string& vm, const st
     return out;
 }
 
-Result<std::string> SessionRecorder::castPath(const std::string& id) const {
+Result<SessionRecord> SessionRecorder::read(const std::string& id, const ByteSink& sink) const {
     if (!validSessionId(id)) return makeError(ErrorCode::InvalidArgument, "invalid session id '" + id + "'");
-    const std::string path = directory_ + "/" + id + kCastSuffix;
-    struct stat st {};
-    if (directory_.empty() || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'");
+    const auto notFound = [&] { return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'"); };
+    if (!recorder_ || directory_.empty()) return notFound();
+    SessionRecord record;
+    record.id = id;
+    auto listed = recorder_->listSessions(directory_, id);
+    if (listed) {
+        if (listed->size() != 1 || listed->front().id != id) return notFound();
+        static_cast<StoredSession&>(record) = std::move(listed->front());
+    } else if (listed.error().code == ErrorCode::NotFound) {
+        return notFound();
+    } else if (listed.error().code != ErrorCode::Unsupported) {
+        return std::move(listed).error();
+    }  // a recorder that cannot list may still read: the defaults describe the bytes
+    {
+        std::lock_guard lock(state_->mutex);
+        record.active = state_->active.count(id) != 0;
     }
-    return path;
+    if (Status st = recorder_->readSession(directory_, id, sink); !st) {
+        if (st.error().code == ErrorCode::NotFound) return notFound();
+        return std::move(st).error();
+    }
+    return record;
 }
 
 size_t SessionRecorder::activeCount() const {

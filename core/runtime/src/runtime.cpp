@@ -39,27 +39,27 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
     }
     for (const auto& failure : rt->plugins_.failures()) rt->warnings_.push_back(failure.message);
     std::shared_ptr<RecorderPlugin> recorderPlugin;
-    if (config.recording.enabled) {
-        auto recorder = rt->plugins_.recorder(config.recording.plugin);
-        if (!recorder) {
-            Error e = std::move(recorder).error();
-            e.message = "recording.plugin: " + e.message + " (or set recording.enabled: false)";
-            return e;
-        }
-        recorderPlugin = recorder.value();
+    auto recorder = rt->plugins_.recorder(config.recording.plugin);
+    if (recorder) {
+        recorderPlugin = recorder.value();  // with recording off, still what lists and reads earlier ones
+    } else if (config.recording.enabled) {
+        Error e = std::move(recorder).error();
+        e.message = "recording.plugin: " + e.message + " (or set recording.enabled: false)";
+        return e;
     }
     const std::string castDir = config.recording.directory.empty()
                                     ? (boost::filesystem::path(config.paths.log_dir) / "ssh").string()
                                     : config.recording.directory;
-    if (recorderPlugin) {
+    if (config.recording.enabled) {
         // Created now (0750, like the plugin would) so a directory that cannot exist stops the start.
         boost::system::error_code ec;
         if (boost::filesystem::create_directories(castDir, ec) && !ec)
             boost::filesystem::permissions(castDir, boost::filesystem::perms(0750), ec);
         if (ec) return makeError(ErrorCode::Unavailable, "recording.directory: cannot create " + castDir + ": " + ec.message());
     }
-    rt->recorder_ = std::make_unique<SessionRecorder>(std::move(recorderPlugin), castDir, config.recording.record_input,
-                                                      rt->metrics_.registry().get());
+    rt->recorder_ = std::make_unique<SessionRecorder>(
+        std::move(recorderPlugin), castDir, config.recording.record_input, rt->metrics_.registry().get(),
+        config.recording.enabled ? SessionRecorder::Mode::Record : SessionRecorder::Mode::ReadOnly);
     for (const auto& site : config.sites) {
         auto plugin = rt->plugins_.backend(site.backend);
         if (!plugin) {

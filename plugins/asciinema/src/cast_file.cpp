@@ -1,5 +1,7 @@
 #include "cast_file.hpp"
 
+#include "cast_store.hpp"
+
 #include <paddock/cpp/error.hpp>
 
 #include <cerrno>
@@ -18,16 +20,6 @@ constexpr size_t kBufferSize = 64 * 1024;
 constexpr double kFlushInterval = 1.0;
 
 std::string errnoText(int e) { return std::strerror(e); }
-
-bool validSessionId(std::string_view id) {
-    if (id.empty() || id.size() > 128 || id.front() == '.') return false;
-    for (const char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                        c == '-' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
-}
 
 // mkdir -p with mode 0750 for the parts it creates.
 void makeDirectories(const std::string& dir) {
@@ -184,6 +176,16 @@ void CastRecording::write(double seconds, char kind, std::string_view data, uint
 void CastRecording::flush(uint32_t flags) {
     pdk::checkFlags(flags, PDK_RECORDING_FLUSH_SYNC);
     flushFile((flags & PDK_RECORDING_FLUSH_SYNC) != 0);
+}
+
+void CastRecording::listSessions(const char* directory, const char* sessionId, uint32_t flags, pdk_session_sink sink,
+                                 void* user) {
+    listCasts(directory, sessionId, flags, sink, user);
+}
+
+void CastRecording::readSession(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink,
+                                void* user) {
+    readCast(directory, sessionId, flags, sink, user);
 }
 
 void CastRecording::writeLine(double seconds, char kind, std::string_view utf8) {

@@ -26,6 +26,12 @@ public:
     void write(double seconds, char kind, std::string_view data, uint32_t flags);
     void flush(uint32_t flags);
 
+    // Reading back what the recordings of a directory stored (cast_store.hpp).
+    static void listSessions(const char* directory, const char* sessionId, uint32_t flags, pdk_session_sink sink,
+                             void* user);
+    static void readSession(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink,
+                            void* user);
+
 private:
     CastRecording(std::FILE* file, std::string path, bool recordInput);
     void writeLine(double seconds, char kind, std::string_view utf8);

@@ -11,16 +11,19 @@ const char* const kCapabilities[] = {"format.asciicast-v2", "events.output", "ev
                                      "events.marker", nullptr};
 
 const pdk_plugin_descriptor kDescriptor = {
-    sizeof(pdk_plugin_descriptor),
-    PDK_ABI_VERSION_MAJOR,
-    PDK_ABI_VERSION_MINOR,
-    PDK_PLUGIN_KIND_RECORDER,
-    "org.paddock.asciinema",
-    "asciinema recorder",
-    "1.0.0",
-    "Records terminal sessions as asciinema v2 casts (<directory>/<session_id>.cast).",
-    kCapabilities,
-    &kVtable,
+    .struct_size = sizeof(pdk_plugin_descriptor),
+    .abi_major = PDK_ABI_VERSION_MAJOR,
+    .abi_minor = PDK_ABI_VERSION_MINOR,
+    .kind = PDK_PLUGIN_KIND_RECORDER,
+    .id = "org.paddock.asciinema",
+    .name = "asciinema recorder",
+    .version = "1.0.0",
+    .description = "Records terminal sessions as asciinema v2 casts (<directory>/<session_id>.cast).",
+    .capabilities = kCapabilities,
+    .vtable = &kVtable,
+    .init = nullptr,    // nothing process-wide to set up or stop
+    .deinit = nullptr,
+    .next = nullptr,
 };
 
 }  // namespace

@@ -141,16 +141,21 @@ bool Connection::isAlive() {
 
 void Connection::hostInfo(uint32_t flags, pdk_host_info& out) {
     pdk::checkFlags(flags, 0);
-    if (out.struct_size < sizeof(pdk_host_info))
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_host_info.struct_size is too small");
     const std::string host = takeString(virConnectGetHostname(conn_));
     if (host.empty()) throwLastError("cannot read the hostname");
     unsigned long libVersion = 0;
     if (virConnectGetLibVersion(conn_, &libVersion) < 0) throwLastError("cannot read the libvirt version");
+    // Some drivers cannot tell the hypervisor's version: that is "unknown" (0), not a failure.
+    unsigned long hvVersion = 0;
+    if (virConnectGetVersion(conn_, &hvVersion) < 0) {
+        hvVersion = 0;
+        virResetLastError();
+    }
     copyTo(out.hypervisor, sizeof out.hypervisor, driverType_);
     copyTo(out.auto_domain_type, sizeof out.auto_domain_type, autoDomainType_);
     copyTo(out.hostname, sizeof out.hostname, host);
     out.library_version = libVersion;
+    out.hypervisor_version = hvVersion;
 }
 
 void Connection::subscribeEvents(pdk_event_sink sink, void* user, uint32_t flags) {

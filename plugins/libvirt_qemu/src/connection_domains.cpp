@@ -313,8 +313,6 @@ void Connection::setMetadata(const char* name, const pdk_kv* pairs, size_t count
 
 void Connection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out) {
     pdk::checkFlags(flags, 0);
-    if (out.struct_size < sizeof(pdk_ssh_target))
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_ssh_target.struct_size is too small");
     DomainHandle dom = lookupDomain(name);
     for (const auto& [k, v] : readMetadata(dom.get())) {
         if (k != kSshPortKey) continue;

@@ -50,8 +50,6 @@ uint64_t Connection::backingCapacity(const pdk_volume_spec& spec) {
 
 std::string Connection::createOverlay(const pdk_volume_spec& spec, uint32_t flags) {
     pdk::checkFlags(flags, 0);
-    if (spec.struct_size < sizeof(pdk_volume_spec))
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_volume_spec.struct_size is too small");
     const std::string poolName = required(spec.pool, "pool");
     const std::string name = required(spec.name, "volume name");
     const std::string backingPath = required(spec.backing_path, "backing_path");

@@ -12,8 +12,6 @@ namespace {
 std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
 void requireSpec(const pdk_domain_spec& spec) {
-    if (spec.struct_size < sizeof(pdk_domain_spec))
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "pdk_domain_spec.struct_size is too small");
     if (spec.name == nullptr || *spec.name == '\0')
         throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");
     if (spec.vcpus == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "vcpus must be at least 1");

@@ -16,6 +16,7 @@
  * thread with that mutex held, so a sink must not call back into the same connection.
  */
 #include <paddock/pdk_backend.h>
+#include <paddock/pdk_struct.h>
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -47,15 +48,15 @@ struct pdk_backend_connection {
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
+/* Formats the message, then writes as much of it as the caller's pdk_error has room for. */
 static pdk_status fail(pdk_error* err, pdk_status status, const char* format, ...) {
-    if (err != NULL && err->struct_size >= sizeof(pdk_error)) {
-        va_list args;
-        va_start(args, format);
-        err->status = status;
-        vsnprintf(err->message, sizeof err->message, format, args); /* truncates, always NUL-terminates */
-        va_end(args);
-    }
-    return status;
+    char message[PDK_ERROR_MESSAGE_MAX];
+    va_list args;
+    va_start(args, format);
+    const int n = vsnprintf(message, sizeof message, format, args); /* truncates, always NUL-terminates */
+    va_end(args);
+    const size_t length = n < 0 ? 0 : (size_t)n < sizeof message ? (size_t)n : sizeof message - 1;
+    return pdk_write_error(err, status, message, length);
 }
 
 static pdk_status check_flags(uint32_t flags, uint32_t allowed, pdk_error* err) {
@@ -157,13 +158,18 @@ static int sample_is_alive(pdk_backend_connection* conn) { return conn != NULL; 
 
 static pdk_status sample_host_info(pdk_backend_connection* conn, uint32_t flags, pdk_host_info* out, pdk_error* err) {
     if (check_flags(flags, 0, err) != PDK_OK) return PDK_ERR_BAD_FLAGS;
-    if (conn == NULL || out == NULL || out->struct_size < sizeof *out) {
-        return fail(err, PDK_ERR_INVALID_ARGUMENT, "connection or out is NULL, or out is too small");
+    if (conn == NULL) return fail(err, PDK_ERR_INVALID_ARGUMENT, "connection is NULL");
+    /* Fill our own, full-size struct; the host gets what its struct_size covers (an older host
+     * has a shorter one), so nothing is ever written past its end. */
+    pdk_host_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.hypervisor, sizeof info.hypervisor, "Sample");
+    snprintf(info.auto_domain_type, sizeof info.auto_domain_type, "qemu");
+    snprintf(info.hostname, sizeof info.hostname, "localhost");
+    info.library_version = 1000000u;
+    if (!pdk_copy_out(out, &info, sizeof info, PDK_HOST_INFO_SIZE_1_0)) {
+        return fail(err, PDK_ERR_INVALID_ARGUMENT, "out is NULL or smaller than ABI 1.0's pdk_host_info");
     }
-    snprintf(out->hypervisor, sizeof out->hypervisor, "Sample");
-    snprintf(out->auto_domain_type, sizeof out->auto_domain_type, "qemu");
-    snprintf(out->hostname, sizeof out->hostname, "localhost");
-    out->library_version = 1000000u;
     return PDK_OK;
 }
 
@@ -195,15 +201,18 @@ static pdk_status sample_get_domain(pdk_backend_connection* conn, const char* na
     return PDK_OK;
 }
 
-static pdk_status sample_define_domain(pdk_backend_connection* conn, const pdk_domain_spec* spec, uint32_t flags,
-                                       pdk_error* err) {
+static pdk_status sample_define_domain(pdk_backend_connection* conn, const pdk_domain_spec* host_spec,
+                                       uint32_t flags, pdk_error* err) {
     if (check_flags(flags, 0, err) != PDK_OK) return PDK_ERR_BAD_FLAGS;
-    if (conn == NULL || spec == NULL) return fail(err, PDK_ERR_INVALID_ARGUMENT, "connection or spec is NULL");
-    /* A spec from an older host may be shorter than ours: read only what it covers. */
-    if (!PDK_STRUCT_HAS(spec, pdk_domain_spec, memory_mib)) {
-        return fail(err, PDK_ERR_INVALID_ARGUMENT, "domain spec struct_size %u is too small",
-                    (unsigned)spec->struct_size);
+    if (conn == NULL || host_spec == NULL) return fail(err, PDK_ERR_INVALID_ARGUMENT, "connection or spec is NULL");
+    /* A spec from an older host may be shorter than ours: work on a zeroed copy of our size
+     * holding what it covers, so fields it does not know read as 0/NULL. */
+    pdk_domain_spec local;
+    if (!pdk_copy_in(&local, sizeof local, host_spec, PDK_DOMAIN_SPEC_SIZE_1_0)) {
+        return fail(err, PDK_ERR_INVALID_ARGUMENT, "domain spec struct_size %u is smaller than ABI 1.0's",
+                    (unsigned)host_spec->struct_size);
     }
+    const pdk_domain_spec* spec = &local;
     if (spec->name == NULL) return fail(err, PDK_ERR_INVALID_ARGUMENT, "domain name is NULL");
     const size_t name_len = strlen(spec->name);
     if (name_len == 0 || name_len >= SAMPLE_NAME_MAX) {
@@ -218,7 +227,7 @@ static pdk_status sample_define_domain(pdk_backend_connection* conn, const pdk_d
     d->state = PDK_DOMAIN_SHUTOFF;
     d->vcpus = spec->vcpus;
     d->memory_mib = spec->memory_mib;
-    const int has_metadata = PDK_STRUCT_HAS(spec, pdk_domain_spec, metadata_count) && spec->metadata_count > 0;
+    const int has_metadata = spec->metadata_count > 0;
     if (has_metadata) {
         if (spec->metadata == NULL) {
             free_domain(d);
@@ -327,6 +336,24 @@ static pdk_status sample_undefine_domain(pdk_backend_connection* conn, const cha
     return PDK_OK;
 }
 
+/* ---- the library ------------------------------------------------------------------------ */
+
+/* Library-wide init (ABI 1.1): the host says which ABI it speaks and lends a log callback until
+ * the matching deinit. A 1.0 host never calls it, so the backend needs nothing done here; and as
+ * the sample keeps no threads or process-wide state, it has no deinit (NULL). */
+static pdk_status sample_init(const pdk_host* host_in, uint32_t flags, pdk_error* err) {
+    if (check_flags(flags, 0, err) != PDK_OK) return PDK_ERR_BAD_FLAGS;
+    pdk_host host; /* our own size; what a newer host added beyond it is left out */
+    if (!pdk_copy_in(&host, sizeof host, host_in, PDK_HOST_SIZE_1_1)) {
+        return fail(err, PDK_ERR_INVALID_ARGUMENT, "host is NULL or smaller than ABI 1.1's pdk_host");
+    }
+    char line[128];
+    snprintf(line, sizeof line, "sample backend ready (host speaks ABI %u.%u)", (unsigned)host.abi_major,
+             (unsigned)host.abi_minor);
+    host.log(host.host_data, PDK_LOG_INFO, line);
+    return PDK_OK;
+}
+
 /* Entries left NULL (metadata, storage, snapshots, save, ssh, events) are reported by paddockd
  * as "not supported by backend org.paddock.example.c-sample". */
 static const pdk_backend_vtable kVtable = {
@@ -357,6 +384,7 @@ static const pdk_plugin_descriptor kDescriptor = {
     .description = "An in-memory hypervisor written in plain C, to copy from.",
     .capabilities = kCapabilities,
     .vtable = &kVtable,
+    .init = sample_init, /* deinit and next stay NULL: no threads, one plugin in this library */
 };
 
 /* The only exported symbol (everything else is hidden by paddock_add_plugin). */

@@ -54,6 +54,7 @@ typedef struct pdk_domain_info {
     const pdk_kv* metadata;      /* Paddock's metadata of this domain (may be empty) */
     size_t metadata_count;
 } pdk_domain_info;
+#define PDK_DOMAIN_INFO_SIZE_1_0 PDK_FIELD_END(pdk_domain_info, metadata_count)
 
 /* Receives domains one at a time. Threading: on the thread that called the listing function. */
 typedef void (*pdk_domain_sink)(void* user, const pdk_domain_info* info);
@@ -88,6 +89,7 @@ typedef struct pdk_domain_spec {
     const pdk_kv* metadata;      /* stored under Paddock's XML namespace in the domain */
     size_t metadata_count;
 } pdk_domain_spec;
+#define PDK_DOMAIN_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_domain_spec, metadata_count)
 
 /* A copy-on-write overlay volume to create. Host-owned, borrowed for the call. */
 typedef struct pdk_volume_spec {
@@ -98,6 +100,7 @@ typedef struct pdk_volume_spec {
     const char* backing_format;  /* explicit format of the base, e.g. "qcow2" or "raw" */
     uint64_t capacity_bytes;     /* 0 = the backing image's virtual size */
 } pdk_volume_spec;
+#define PDK_VOLUME_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_volume_spec, capacity_bytes)
 
 /* Where to reach a guest's SSH server. Caller-owned output. */
 typedef struct pdk_ssh_target {
@@ -105,6 +108,7 @@ typedef struct pdk_ssh_target {
     char host[256];
     uint16_t port;
 } pdk_ssh_target;
+#define PDK_SSH_TARGET_SIZE_1_0 PDK_FIELD_END(pdk_ssh_target, port)
 
 /* Facts about the connected host. Caller-owned output. */
 typedef struct pdk_host_info {
@@ -113,7 +117,10 @@ typedef struct pdk_host_info {
     char auto_domain_type[16];   /* what "auto" resolves to here: "kvm" or "qemu" */
     char hostname[256];
     uint64_t library_version;    /* e.g. libvirt version as major*1e6+minor*1e3+release */
+    /* ABI 1.1 */
+    uint64_t hypervisor_version; /* e.g. QEMU's version as major*1e6+minor*1e3+release; 0: unknown */
 } pdk_host_info;
+#define PDK_HOST_INFO_SIZE_1_0 PDK_FIELD_END(pdk_host_info, library_version)
 
 typedef enum pdk_lifecycle_event {
     PDK_EVENT_DEFINED = 0,
@@ -131,7 +138,8 @@ typedef enum pdk_lifecycle_event {
 /*
  * Lifecycle notification. Threading: called on a backend-owned event thread, never
  * concurrently with itself for one connection; it must return quickly and must not call
- * back into the same connection's `close`. `name` is valid only during the call.
+ * back into the same connection's `subscribe_events` or `close`. `name` is valid only during
+ * the call. See subscribe_events for when the calls stop.
  */
 typedef void (*pdk_event_sink)(void* user, const char* name, pdk_lifecycle_event event);
 
@@ -216,10 +224,15 @@ typedef struct pdk_backend_vtable {
                              pdk_ssh_target* out, pdk_error* err);
 
     /* Subscribe to lifecycle events; one subscription per connection, replaced by a later
-     * call, removed by passing sink = NULL. See pdk_event_sink for threading. */
+     * call, removed by passing sink = NULL. See pdk_event_sink for threading.
+     * Guarantee (the host frees the sink's `user` data relying on it): once this call returns,
+     * the sink and `user` it replaced or removed are never called again, and no call of them is
+     * still running; the same holds for the current sink once `close` returns. A backend whose
+     * events arrive on its own thread therefore waits here for a sink call in progress. */
     pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user,
                                    uint32_t flags, pdk_error* err);
 } pdk_backend_vtable;
+#define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
 
 #ifdef __cplusplus
 }

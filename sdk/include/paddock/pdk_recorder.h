@@ -4,6 +4,8 @@
  * A recorder turns the byte streams of one terminal session into one stored recording
  * (org.paddock.asciinema writes an asciinema v2 cast). The host opens one pdk_recording per
  * session, feeds it timed events, flushes it about once a second and closes it at the end.
+ * Since ABI 1.1 the recorder also lists what it stored and reads it back (list_sessions,
+ * read_session), so the host never needs to know the storage format.
  *
  * Every function:
  *  - returns pdk_status and, when not PDK_OK, fills the caller's `err` (which may be NULL);
@@ -14,7 +16,9 @@
  * with calls on other recordings. The calls on one pdk_recording (write_event, flush,
  * close_session) are serialised by the host: never concurrent with each other, though they
  * may come from different threads over the recording's life. Recordings share no state the
- * host can see, so different recordings may be written concurrently.
+ * host can see, so different recordings may be written concurrently. list_sessions and
+ * read_session may be called from any thread, concurrently with everything, including the
+ * writing of the recording they list or read; their sinks run on the calling thread.
  */
 #ifndef PADDOCK_PDK_RECORDER_H
 #define PADDOCK_PDK_RECORDER_H
@@ -50,12 +54,44 @@ typedef struct pdk_recording_info {
     const char* lease;           /* lease id the VM is held under */
     int32_t record_input;        /* 1: keep 'i' events (keystrokes may hold passwords); 0: drop them */
 } pdk_recording_info;
+#define PDK_RECORDING_INFO_SIZE_1_0 PDK_FIELD_END(pdk_recording_info, record_input)
 
 /* Event kinds for write_event (asciicast v2 event codes). */
 #define PDK_RECORDING_OUTPUT 'o' /* bytes the session printed */
 #define PDK_RECORDING_INPUT  'i' /* bytes the user typed; dropped unless record_input */
 #define PDK_RECORDING_RESIZE 'r' /* data is "COLSxROWS", e.g. "120x40" */
 #define PDK_RECORDING_MARKER 'm' /* a marker; data is its label (may be empty) */
+
+/*
+ * One stored recording as list_sessions reports it (1.1). Produced by the recorder, borrowed by
+ * the sink: the struct and its strings are valid only during the sink call. Strings are
+ * NUL-terminated UTF-8; optional ones may be NULL or empty, meaning "not known". Whether the
+ * session is still being recorded is the host's business, not the recorder's.
+ */
+typedef struct pdk_session_info {
+    uint32_t struct_size;
+    const char* session_id;      /* as given to open_session; never NULL */
+    const char* site;            /* as given in pdk_recording_info */
+    const char* vm;
+    const char* owner;
+    const char* lease;
+    int64_t start_timestamp;     /* unix seconds at the start of the session; 0: not known */
+    double duration_seconds;     /* time of the last event stored so far */
+    uint64_t size_bytes;         /* bytes read_session delivers right now */
+    const char* media_type;      /* of those bytes, e.g. "application/x-asciicast"; never NULL */
+    const char* format;          /* the storage format, e.g. "asciicast-v2" */
+    const char* file_extension;  /* for a downloaded copy's name, without the dot, e.g. "cast" */
+    const char* location;        /* where it is stored, for operators (e.g. a file path); may be NULL */
+} pdk_session_info;
+#define PDK_SESSION_INFO_SIZE_1_1 PDK_FIELD_END(pdk_session_info, location)
+
+/* Receives stored recordings one at a time (1.1). Threading: on the list_sessions caller's thread. */
+typedef void (*pdk_session_sink)(void* user, const pdk_session_info* info);
+
+/* Receives a recording's bytes in order, `len` > 0 bytes per call, borrowed for the call (1.1).
+ * Returns 0 to go on, anything else to stop: read_session then returns PDK_OK at once.
+ * Threading: on the read_session caller's thread. */
+typedef int (*pdk_bytes_sink)(void* user, const char* data, size_t len);
 
 /* Flags */
 #define PDK_RECORDING_REPLACE      (1u << 0) /* open_session: replace an existing recording of that id
@@ -92,7 +128,28 @@ typedef struct pdk_recorder_vtable {
      * nothing before this call. The host calls it about once a second from a timer. NULL: the
      * recorder writes through and needs no flushing. */
     pdk_status (*flush)(pdk_recording* rec, uint32_t flags, pdk_error* err);
+
+    /* ABI 1.1 */
+
+    /* The recordings stored in `directory` (the one given to open_session), one sink call each,
+     * in no particular order; with `session_id` non-NULL only that one, or PDK_ERR_NOT_FOUND.
+     * A recording being written is listed with what has been flushed so far. A directory that
+     * does not exist lists nothing. PDK_ERR_INVALID_ARGUMENT for a NULL or empty directory, a
+     * NULL sink or a malformed session_id (the rule of pdk_recording_info.session_id: the host
+     * checks it too). NULL: the recorder cannot list. */
+    pdk_status (*list_sessions)(const char* directory, const char* session_id, uint32_t flags,
+                                pdk_session_sink sink, void* user, pdk_error* err);
+
+    /* The stored bytes of one recording, in order, through `sink` in chunks of the recorder's
+     * choosing, so the caller never needs to hold all of it; a recording being written
+     * delivers what has been flushed so far. PDK_ERR_NOT_FOUND when it is not stored there;
+     * PDK_ERR_INVALID_ARGUMENT as for list_sessions (session_id is mandatory here);
+     * PDK_ERR_UNAVAILABLE when the storage cannot be read. NULL: the recorder cannot read back. */
+    pdk_status (*read_session)(const char* directory, const char* session_id, uint32_t flags,
+                               pdk_bytes_sink sink, void* user, pdk_error* err);
 } pdk_recorder_vtable;
+#define PDK_RECORDER_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_recorder_vtable, flush)
+#define PDK_RECORDER_VTABLE_SIZE_1_1 PDK_FIELD_END(pdk_recorder_vtable, read_session)
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -104,6 +105,17 @@ TEST_CASE("open, is_alive and host_info", "[libvirt_qemu]") {
     CHECK(std::string(info.auto_domain_type) == "qemu");
     CHECK(std::strlen(info.hostname) > 0);
     CHECK(info.library_version >= 9000000);
+    CHECK(info.hypervisor_version == 2);  // what libvirt's test driver reports (ABI 1.1 field)
+
+    // A 1.0 host's struct ends before hypervisor_version: nothing is written past it.
+    alignas(8) unsigned char bytes[sizeof(pdk_host_info)];
+    std::memset(bytes, 0xA5, sizeof bytes);
+    auto* old = reinterpret_cast<pdk_host_info*>(bytes);
+    old->struct_size = PDK_HOST_INFO_SIZE_1_0;
+    OK_CALL(vt().host_info(c.get(), 0, old, &err));
+    CHECK(std::string(old->hypervisor) == "TEST");
+    CHECK(old->struct_size == PDK_HOST_INFO_SIZE_1_0);
+    CHECK(std::all_of(bytes + PDK_HOST_INFO_SIZE_1_0, bytes + sizeof bytes, [](unsigned char b) { return b == 0xA5; }));
 
     pdk_backend_connection* bad = nullptr;
     Err err;
@@ -457,4 +469,76 @@ TEST_CASE("lifecycle events reach the subscriber", "[libvirt_qemu]") {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::lock_guard lock(log.m);
     for (const auto& [name, e] : log.events) CHECK(e != PDK_EVENT_UNDEFINED);
+}
+
+namespace {
+
+// Threads of this process running the backend's libvirt event loop (named by the plugin).
+int eventLoopThreads() {
+    int n = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        if (t::readFile((task.path() / "comm").string()) == "pdk-lvq-events\n") ++n;
+    }
+    return n;
+}
+
+struct HostLog {
+    std::mutex m;
+    std::vector<std::string> lines;
+    static void log(void* data, pdk_log_level, const char* message) {
+        auto* self = static_cast<HostLog*>(data);
+        std::lock_guard lock(self->m);
+        self->lines.emplace_back(message);
+    }
+    bool saw(const std::string& line) {
+        std::lock_guard lock(m);
+        return std::find(lines.begin(), lines.end(), line) != lines.end();
+    }
+};
+
+// One connection's life: events must arrive, which needs the loop thread.
+void eventsArrive(const char* domain) {
+    Conn c(kUri);
+    EventLog log;
+    OK_CALL(vt().subscribe_events(c.get(), &EventLog::sink, &log, 0, &err));
+    mustDefine(c, diskless(domain));
+    CHECK(log.waitFor(domain, PDK_EVENT_DEFINED));
+    OK_CALL(vt().subscribe_events(c.get(), nullptr, nullptr, 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), domain, 0, &err));
+}
+
+}  // namespace
+
+TEST_CASE("deinit stops and joins the event loop; a later init and connection restart it", "[libvirt_qemu]") {
+    const pdk_plugin_descriptor& d = descriptor();
+    REQUIRE(d.init != nullptr);
+    REQUIRE(d.deinit != nullptr);
+    HostLog hostLog;
+    pdk_host host{};
+    host.struct_size = sizeof host;
+    host.abi_major = PDK_ABI_VERSION_MAJOR;
+    host.abi_minor = PDK_ABI_VERSION_MINOR;
+    host.host_data = &hostLog;
+    host.log = &HostLog::log;
+
+    for (int round = 0; round < 2; ++round) {
+        INFO("round " << round);
+        Err err;
+        REQUIRE(d.init(&host, 0, &err) == PDK_OK);
+        eventsArrive(round == 0 ? "pdk-t-deinit-0" : "pdk-t-deinit-1");
+        CHECK(eventLoopThreads() == 1);
+        d.deinit(&host);
+        CHECK(eventLoopThreads() == 0);
+        CHECK(hostLog.saw("libvirt event loop stopped"));
+    }
+
+    // Under no host at all (as a 1.0 host uses it) the loop starts with the first connection.
+    eventsArrive("pdk-t-deinit-none");
+    CHECK(eventLoopThreads() == 1);
+
+    Err err;
+    CHECK(d.init(&host, 1u << 3, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(d.init(nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    d.deinit(&host);  // not attached: ignored, the loop keeps running for the host-less user
+    CHECK(eventLoopThreads() == 1);
 }

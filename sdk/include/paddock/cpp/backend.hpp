@@ -6,6 +6,10 @@
 // and any of the member functions below; a member that does not exist becomes a NULL entry
 // in the vtable ("unsupported"). Members report failure by throwing pdk::Error; any other
 // exception becomes PDK_ERR_INTERNAL. No exception ever crosses the C boundary.
+// The trampolines refuse NULL pointers, and apply the struct rules (cpp/structs.hpp): a member
+// receives every host struct as a full-size copy of the plugin's own version (fields an older
+// host does not know are zero) and fills full-size outputs, of which the host gets what its
+// struct_size covers. Members never read struct_size.
 //
 //   bool isAlive();
 //   void hostInfo(uint32_t flags, pdk_host_info& out);
@@ -30,6 +34,7 @@
 #pragma once
 
 #include <paddock/cpp/error.hpp>
+#include <paddock/cpp/structs.hpp>
 #include <paddock/pdk_backend.h>
 
 #include <cstring>
@@ -49,11 +54,6 @@ Conn& self(pdk_backend_connection* c) {
     return *reinterpret_cast<Conn*>(c);
 }
 
-inline const char* need(const char* s, const char* what) {
-    if (s == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
-    return s;
-}
-
 template <class Conn>
 struct Trampolines {
     static pdk_status open(const char* uri, uint32_t flags, pdk_backend_connection** out, pdk_error* err) noexcept {
@@ -71,8 +71,9 @@ struct Trampolines {
     }
     static pdk_status hostInfo(pdk_backend_connection* c, uint32_t flags, pdk_host_info* out, pdk_error* err) noexcept {
         return guard(err, [&] {
-            if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
-            self<Conn>(c).hostInfo(flags, *out);
+            pdk_host_info info = outputFor(out, "out");
+            self<Conn>(c).hostInfo(flags, info);
+            copyOut(out, info);
         });
     }
     static pdk_status listDomains(pdk_backend_connection* c, uint32_t flags, pdk_domain_sink sink, void* user, pdk_error* err) noexcept {
@@ -89,8 +90,8 @@ struct Trampolines {
     }
     static pdk_status defineDomain(pdk_backend_connection* c, const pdk_domain_spec* spec, uint32_t flags, pdk_error* err) noexcept {
         return guard(err, [&] {
-            if (spec == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "spec is NULL");
-            self<Conn>(c).defineDomain(*spec, flags);
+            const pdk_domain_spec ours = copyIn(spec, "spec");
+            self<Conn>(c).defineDomain(ours, flags);
         });
     }
 #define PDK_NAME_OP(Member)                                                                          \
@@ -117,8 +118,9 @@ struct Trampolines {
     }
     static pdk_status createOverlay(pdk_backend_connection* c, const pdk_volume_spec* spec, uint32_t flags, char* pathOut, size_t capacity, pdk_error* err) noexcept {
         return guard(err, [&] {
-            if (spec == nullptr || pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "spec or path_out is NULL");
-            const std::string path = self<Conn>(c).createOverlay(*spec, flags);
+            if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
+            const pdk_volume_spec ours = copyIn(spec, "spec");
+            const std::string path = self<Conn>(c).createOverlay(ours, flags);
             if (path.size() + 1 > capacity) throw Error(PDK_ERR_BUFFER_TOO_SMALL, "path_out too small for " + path);
             std::memcpy(pathOut, path.c_str(), path.size() + 1);
         });
@@ -142,8 +144,9 @@ struct Trampolines {
     }
     static pdk_status sshTarget(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_ssh_target* out, pdk_error* err) noexcept {
         return guard(err, [&] {
-            if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
-            self<Conn>(c).sshTarget(need(name, "name"), flags, *out);
+            pdk_ssh_target target = outputFor(out, "out");
+            self<Conn>(c).sshTarget(need(name, "name"), flags, target);
+            copyOut(out, target);
         });
     }
     static pdk_status subscribeEvents(pdk_backend_connection* c, pdk_event_sink sink, void* user, uint32_t flags, pdk_error* err) noexcept {

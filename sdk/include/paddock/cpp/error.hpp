@@ -4,6 +4,7 @@
 #pragma once
 
 #include <paddock/pdk_plugin.h>
+#include <paddock/pdk_struct.h>
 
 #include <cstring>
 #include <exception>
@@ -24,15 +25,10 @@ private:
     pdk_status status_;
 };
 
-// Copies `message` into a caller-provided error record (when there is one) and returns `status`.
+// Writes `status` and `message` into a caller-provided error record (when there is one) as far
+// as its struct_size goes, truncating the message to the room there is; returns `status`.
 inline pdk_status setError(pdk_error* err, pdk_status status, std::string_view message) noexcept {
-    if (err != nullptr && err->struct_size >= sizeof(pdk_error)) {
-        err->status = status;
-        const size_t n = message.size() < PDK_ERROR_MESSAGE_MAX - 1 ? message.size() : PDK_ERROR_MESSAGE_MAX - 1;
-        std::memcpy(err->message, message.data(), n);
-        err->message[n] = '\0';
-    }
-    return status;
+    return pdk_write_error(err, status, message.data(), message.size());
 }
 
 // Throws PDK_ERR_BAD_FLAGS when `flags` has bits outside `allowed`.
@@ -46,6 +42,16 @@ inline void checkFlags(uint32_t flags, uint32_t allowed) {
         }(flags & ~allowed));
     }
 }
+
+namespace detail {
+
+// `s`, or PDK_ERR_INVALID_ARGUMENT "<what> is NULL".
+inline const char* need(const char* s, const char* what) {
+    if (s == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+    return s;
+}
+
+}  // namespace detail
 
 // Runs `body` and turns every exception into a status plus message: the exception barrier.
 template <class Body>

@@ -6,15 +6,22 @@
 //   void write(double seconds, char kind, std::string_view data, uint32_t flags);
 // and optionally
 //   void flush(uint32_t flags);                  (absent: the vtable's flush is NULL)
+//   static void listSessions(const char* directory, const char* sessionId, uint32_t flags,
+//                            pdk_session_sink sink, void* user);   (sessionId NULL: all)
+//   static void readSession(const char* directory, const char* sessionId, uint32_t flags,
+//                           pdk_bytes_sink sink, void* user);
+// (absent: list_sessions / read_session are NULL, "unsupported").
 // Its destructor is close_session and must not throw. Members report failure by throwing
 // pdk::Error; any other exception becomes PDK_ERR_INTERNAL. No exception crosses the C boundary.
-// The trampolines check NULL pointers and the struct_size of `info` (it must cover
-// `record_input`, the last field of ABI 1.0) before calling the class.
+// The trampolines refuse NULL pointers and hand `open` a full-size copy of the host's `info`
+// (cpp/structs.hpp: a struct_size below its ABI 1.0 size is refused; fields an older host does not
+// know are zero), so the class never reads struct_size.
 //
 // Usage:  static const pdk_recorder_vtable kVtable = pdk::makeRecorderVtable<MyRecording>();
 #pragma once
 
 #include <paddock/cpp/error.hpp>
+#include <paddock/cpp/structs.hpp>
 #include <paddock/pdk_recorder.h>
 
 #include <cstddef>
@@ -35,11 +42,8 @@ struct RecorderTrampolines {
                                   pdk_error* err) noexcept {
         return guard(err, [&] {
             if (out == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "out is NULL");
-            if (info == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "info is NULL");
-            if (!PDK_STRUCT_HAS(info, pdk_recording_info, record_input)) {
-                throw Error(PDK_ERR_INVALID_ARGUMENT, "pdk_recording_info struct_size is too small");
-            }
-            std::unique_ptr<Rec> rec = Rec::open(*info, flags);
+            const pdk_recording_info ours = copyIn(info, "info");
+            std::unique_ptr<Rec> rec = Rec::open(ours, flags);
             if (!rec) throw Error(PDK_ERR_INTERNAL, "recorder returned no recording");
             *out = reinterpret_cast<pdk_recording*>(rec.release());
         });
@@ -57,11 +61,25 @@ struct RecorderTrampolines {
     static pdk_status flush(pdk_recording* r, uint32_t flags, pdk_error* err) noexcept {
         return guard(err, [&] { self(r).flush(flags); });
     }
+    static pdk_status listSessions(const char* directory, const char* sessionId, uint32_t flags, pdk_session_sink sink,
+                                   void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            Rec::listSessions(need(directory, "directory"), sessionId, flags, sink, user);
+        });
+    }
+    static pdk_status readSession(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink,
+                                  void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            Rec::readSession(need(directory, "directory"), need(sessionId, "session_id"), flags, sink, user);
+        });
+    }
 };
 
 }  // namespace detail
 
-// Builds the vtable for `Rec`; flush stays NULL when `Rec` has no flush(uint32_t).
+// Builds the vtable for `Rec`; the optional entries stay NULL when `Rec` lacks their member.
 template <class Rec>
 pdk_recorder_vtable makeRecorderVtable() {
     using T = detail::RecorderTrampolines<Rec>;
@@ -71,6 +89,10 @@ pdk_recorder_vtable makeRecorderVtable() {
     v.close_session = &T::closeSession;
     v.write_event = &T::writeEvent;
     if constexpr (requires(Rec& r, uint32_t f) { r.flush(f); }) v.flush = &T::flush;
+    if constexpr (requires(const char* s, uint32_t f, pdk_session_sink sink, void* u) { Rec::listSessions(s, s, f, sink, u); })
+        v.list_sessions = &T::listSessions;
+    if constexpr (requires(const char* s, uint32_t f, pdk_bytes_sink sink, void* u) { Rec::readSession(s, s, f, sink, u); })
+        v.read_session = &T::readSession;
     return v;
 }
 

@@ -70,6 +70,7 @@ struct HostInfo {
     std::string auto_domain_type;
     std::string hostname;
     uint64_t library_version = 0;
+    uint64_t hypervisor_version = 0;   // 0: unknown (a 1.0 backend never says)
 };
 
 class BackendConnection;
@@ -135,8 +136,5 @@ private:
     std::string uri_;
     std::unique_ptr<EventSink> eventSink_;
 };
-
-// Maps a pdk_status and message to a core Error.
-Error errorFromStatus(pdk_status status, const std::string& message);
 
 }  // namespace paddock

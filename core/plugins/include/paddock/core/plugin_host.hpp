@@ -1,20 +1,22 @@
 // Loads plugins (shared libraries exporting pdk_plugin_entry) with Boost.DLL and keeps them
 // loaded for as long as anything made from them lives: every wrapper holds a shared_ptr to its
-// library. Not thread-safe while loading; afterwards the lookups are read-only and may be used
-// from any thread.
+// library. A library may hold several plugins (a descriptor chain, ABI 1.1); they share one
+// PluginLibrary. The library's init runs once all its descriptors are valid; its deinit runs
+// exactly once, when the last object made from the library goes away, before it is unloaded.
+// Not thread-safe while loading; afterwards the lookups are read-only and may be used from any
+// thread.
 #pragma once
 
 #include "paddock/core/result.hpp"
 
 #include <paddock/pdk_plugin.h>
+#include <paddock/pdk_struct.h>
 
-#include <algorithm>
-#include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
-
-namespace boost::dll { class shared_library; }
 
 namespace paddock {
 
@@ -23,17 +25,45 @@ class RecorderPlugin;
 
 std::string_view pluginKindName(pdk_plugin_kind kind) noexcept;
 
+// "debug", "info", "warning", "error".
+std::string_view logLevelName(pdk_log_level level) noexcept;
+
+// Where plugins' log lines go: the level, the id of the library's entry plugin and the line.
+// Called on whatever thread the plugin logs from, possibly concurrently: it must be thread-safe,
+// return quickly and never call back into the plugin. Levels outside the ABI's arrive clamped
+// (above error: error; below debug: debug).
+using PluginLogSink =
+    std::function<void(pdk_log_level level, const std::string& pluginId, const std::string& message)>;
+
 // An error record for a plugin call to fill (struct_size set, no message).
 pdk_error emptyPdkError() noexcept;
 
-// A host-side copy of a plugin's vtable: only the bytes its struct_size covers are read, so
-// entries an older plugin does not know stay NULL (= unsupported).
-template <class Vtable>
-Vtable copyVtable(const void* theirs) noexcept {
-    Vtable v{};
-    const auto* t = static_cast<const Vtable*>(theirs);
-    std::memcpy(&v, t, std::min<size_t>(t->struct_size, sizeof(Vtable)));
-    v.struct_size = sizeof(Vtable);
+// Maps a pdk_status and message to a core Error.
+Error errorFromStatus(pdk_status status, const std::string& message);
+
+// Calls one vtable entry that reports through a trailing pdk_error (`fn(args..., &err)`), or
+// answers Unsupported "<operation> is not supported by <kind> <id>" when it is NULL: the one
+// place both rules live, for every plugin kind.
+template <class Fn, class... Args>
+Status callPlugin(Fn fn, std::string_view operation, std::string_view kind, const std::string& pluginId,
+                  Args... args) {
+    if (fn == nullptr) {
+        return makeError(ErrorCode::Unsupported, std::string(operation) + " is not supported by " + std::string(kind) +
+                                                     " " + pluginId);
+    }
+    pdk_error err = emptyPdkError();
+    const pdk_status st = fn(args..., &err);
+    if (st != PDK_OK) return errorFromStatus(st, err.message);
+    return {};
+}
+
+// A host-side copy of a struct a plugin made (vtable, domain info, ...): only the bytes its
+// struct_size covers are read, so fields an older plugin does not know stay zero (a NULL vtable
+// entry = unsupported). struct_size of the copy is sizeof(T).
+template <class T>
+T copyPluginStruct(const void* theirs) noexcept {
+    T v;
+    pdk_copy_in(&v, sizeof v, theirs, 0);
     return v;
 }
 
@@ -50,20 +80,25 @@ struct PluginInfo {
     std::vector<std::string> operations;     // backends, recorders: the vtable entries that are not NULL
 };
 
-// One loaded library and its descriptor. Owned through shared_ptr.
+// One loaded shared library: its Boost.DLL handle and the pdk_host its init received. Its
+// destructor calls the library's deinit (when init succeeded) and then unloads it.
+class PluginLibrary;
+
+// One plugin (one descriptor of a library). Owned through shared_ptr; keeps its library loaded.
 class LoadedPlugin {
 public:
-    LoadedPlugin(std::shared_ptr<boost::dll::shared_library> library, const pdk_plugin_descriptor* descriptor,
-                 PluginInfo info);
+    LoadedPlugin(std::shared_ptr<PluginLibrary> library, const pdk_plugin_descriptor* descriptor, PluginInfo info);
     const PluginInfo& info() const noexcept { return info_; }
     const pdk_plugin_descriptor& descriptor() const noexcept { return *descriptor_; }
-    const std::shared_ptr<boost::dll::shared_library>& library() const noexcept { return library_; }
+    const std::shared_ptr<PluginLibrary>& library() const noexcept { return library_; }
 
 private:
-    std::shared_ptr<boost::dll::shared_library> library_;
+    std::shared_ptr<PluginLibrary> library_;
     const pdk_plugin_descriptor* descriptor_;
     PluginInfo info_;
 };
+
+namespace detail { struct PluginLogRouter; }
 
 struct PluginLoadFailure {
     std::string path;
@@ -72,10 +107,23 @@ struct PluginLoadFailure {
 
 class PluginHost {
 public:
-    // Loads one library. Refuses (with a message naming the file and the reason): a file that
-    // is not a loadable library, a missing pdk_plugin_entry, a NULL or short descriptor, an ABI
-    // major version other than ours, an unknown kind, a missing vtable or mandatory entry, and
-    // a duplicate id.
+    PluginHost();
+    ~PluginHost();
+    PluginHost(const PluginHost&) = delete;
+    PluginHost& operator=(const PluginHost&) = delete;
+
+    // Where plugin log lines go from now on, for libraries loaded before and after (they may
+    // outlive the host: the sink is shared with them). An empty sink restores the default:
+    // "paddock: plugin <id>: <level>: <message>" on stderr, debug lines left out. Thread-safe.
+    void setLogSink(PluginLogSink sink);
+
+    // Loads one library and registers every plugin of its descriptor chain; the result describes
+    // the entry (first) plugin, plugins() lists them all. Refuses the whole library (with a
+    // message naming the file and the reason): a file that is not a loadable library, a missing
+    // pdk_plugin_entry, a NULL or short descriptor (a descriptor claiming ABI 1.1 must cover the
+    // 1.1 fields), an ABI major version other than ours, an unknown kind, a missing vtable or
+    // mandatory entry, a chain with a cycle or longer than PDK_MAX_PLUGINS_PER_LIBRARY, an id
+    // twice in the chain or already loaded, and a failing init (with the plugin's message).
     Result<PluginInfo> loadFile(const std::string& path);
 
     // Loads every *.so in `dir` (not recursive). Failures are collected, not fatal.
@@ -93,6 +141,7 @@ public:
 private:
     Result<std::shared_ptr<LoadedPlugin>> find(const std::string& id, pdk_plugin_kind kind) const;
 
+    std::shared_ptr<detail::PluginLogRouter> log_;
     std::vector<std::shared_ptr<LoadedPlugin>> plugins_;
     std::vector<PluginLoadFailure> failures_;
 };

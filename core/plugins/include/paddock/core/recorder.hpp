@@ -1,5 +1,6 @@
 // Host-side C++ view of a recorder plugin (pdk_recorder.h). Only the bytes of the plugin's
-// vtable covered by its struct_size are read; a NULL flush means "nothing to flush".
+// vtable covered by its struct_size are read; a NULL flush means "nothing to flush"; NULL
+// list_sessions / read_session (every 1.0 recorder) answer Unsupported.
 #pragma once
 
 #include "paddock/core/plugin_host.hpp"
@@ -7,6 +8,8 @@
 
 #include <paddock/pdk_recorder.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +18,23 @@
 namespace paddock {
 
 class RecorderSession;
+
+// One stored recording, as the recorder plugin lists it (pdk_session_info). The strings that end
+// up in HTTP headers are checked here: a media type that is not type/subtype of token characters
+// becomes "application/octet-stream", an extension that is not 1-16 letters or digits "".
+struct StoredSession {
+    std::string id, site, vm, owner, lease;
+    std::string path;                 // where the plugin stores it, for operators; may be empty
+    int64_t started_unix = 0;
+    double duration_s = 0;            // time of the last stored event
+    uint64_t bytes = 0;               // what readSession delivers
+    std::string media_type = "application/octet-stream";
+    std::string format;               // e.g. "asciicast-v2"
+    std::string file_extension;       // e.g. "cast", without the dot
+};
+
+// Receives a recording's bytes in order; returning false stops the read (not an error).
+using ByteSink = std::function<bool(std::string_view chunk)>;
 
 // A loaded recorder plugin. Shared; keeps its library loaded.
 class RecorderPlugin : public std::enable_shared_from_this<RecorderPlugin> {
@@ -26,12 +46,20 @@ public:
     // Starts one recording (open_session). Thread-safe. `info` is borrowed for the call.
     Result<std::unique_ptr<RecorderSession>> open(const pdk_recording_info& info, uint32_t flags = 0);
 
+    // The recordings stored in `directory` (list_sessions), or with `id` only that one
+    // (NotFound when it is not there). Thread-safe.
+    Result<std::vector<StoredSession>> listSessions(const std::string& directory, const std::string& id = {}) const;
+
+    // Hands one recording's bytes to `sink` chunk by chunk (read_session), never all at once.
+    // NotFound when it is not there. Thread-safe; the sink runs on the calling thread.
+    Status readSession(const std::string& directory, const std::string& id, const ByteSink& sink) const;
+
 private:
     std::shared_ptr<LoadedPlugin> plugin_;
     pdk_recorder_vtable vtable_{};   // zero beyond the plugin's struct_size
 };
 
-// The names of the non-NULL entries of a recorder vtable, e.g. "write_event", "flush".
+// The names of the non-NULL entries of a recorder vtable, e.g. "write_event", "list_sessions".
 std::vector<std::string> recorderOperations(const pdk_recorder_vtable& vtable);
 
 // One open recording. Not thread-safe: one thread at a time (pdk_recorder.h). Closes on destruction.

@@ -1,8 +1,10 @@
 // Terminal-session recording: the orchestration side. A SessionRecorder turns one terminal
 // session into one recording through the loaded recorder plugin (org.paddock.asciinema writes
-// asciinema v2 casts) and lists the recordings found in its directory.
+// asciinema v2 casts), and lists and reads back the recordings of its directory through the
+// same plugin: core knows no storage format.
 #pragma once
 
+#include "paddock/core/recorder.hpp"
 #include "paddock/core/result.hpp"
 
 #include <cstdint>
@@ -15,7 +17,6 @@ namespace prometheus { class Registry; }
 
 namespace paddock {
 
-class RecorderPlugin;
 namespace detail { struct RecorderState; }
 
 struct RecordingInfo {
@@ -39,27 +40,29 @@ public:
     virtual void close() = 0;
 };
 
-struct SessionRecord {
-    std::string id, site, vm, owner, lease, path;
-    int64_t started_unix = 0;
-    double duration_s = 0;
-    uint64_t bytes = 0;                     // size of the cast file
+// A recording as the plugin stores it, plus whether this process is still recording it.
+struct SessionRecord : StoredSession {
     bool active = false;                    // still being recorded by this process
 };
 
 // Thread-safe.
 class SessionRecorder {
 public:
-    // `recorder` may be null: then recordings are disabled (begin returns a no-op Recording).
-    // With `metrics`, registers paddock_recordings_active, paddock_recordings_total,
+    enum class Mode {
+        Record,    // begin() records through the plugin
+        ReadOnly   // begin() hands out no-op Recordings; earlier recordings are still listed and read
+    };
+
+    // `recorder` may be null: then nothing is recorded, listed or read (begin returns a no-op
+    // Recording). With `metrics`, registers paddock_recordings_active, paddock_recordings_total,
     // paddock_recording_bytes_total and paddock_recording_errors_total there.
     SessionRecorder(std::shared_ptr<RecorderPlugin> recorder, std::string directory, bool recordInput,
-                    prometheus::Registry* metrics = nullptr);
+                    prometheus::Registry* metrics = nullptr, Mode mode = Mode::Record);
     ~SessionRecorder();
     SessionRecorder(const SessionRecorder&) = delete;
     SessionRecorder& operator=(const SessionRecorder&) = delete;
 
-    bool enabled() const noexcept { return recorder_ != nullptr; }
+    bool enabled() const noexcept { return recorder_ != nullptr && mode_ == Mode::Record; }
     const std::string& directory() const noexcept { return directory_; }
     bool recordInput() const noexcept { return recordInput_; }
 
@@ -67,13 +70,16 @@ public:
     // that id is being recorded, or the plugin's error (e.g. the directory cannot be created).
     Result<std::unique_ptr<Recording>> begin(const RecordingInfo& info);
 
-    // From the cast files in the directory (header line + last event time) plus active sessions,
-    // newest first. Empty filters match everything.
+    // The recordings the plugin lists in the directory, merged with the sessions this process
+    // is recording, newest first. Empty filters match everything. A plugin that cannot list
+    // (or fails to) leaves only the active sessions (the failure goes to stderr).
     std::vector<SessionRecord> list(const std::string& vm = {}, const std::string& owner = {}) const;
 
-    // The cast file of a session. InvalidArgument for a malformed id (no path traversal),
-    // NotFound for unknown ids.
-    Result<std::string> castPath(const std::string& id) const;
+    // Streams one recording's stored bytes to `sink` through the plugin, chunk by chunk, and
+    // returns what the plugin knows of it (media type, file extension, ...). InvalidArgument for
+    // a malformed id (checked before the plugin sees it, which checks again), NotFound for
+    // unknown ids, Unsupported when the plugin cannot read back.
+    Result<SessionRecord> read(const std::string& id, const ByteSink& sink) const;
 
     // Number of recordings currently open, and bytes handed to the plugin so far (for metrics).
     size_t activeCount() const;
@@ -87,6 +93,7 @@ private:
     std::shared_ptr<RecorderPlugin> recorder_;
     std::string directory_;
     bool recordInput_;
+    Mode mode_;
     std::shared_ptr<detail::RecorderState> state_;   // shared with open recordings: they may outlive this
 };
 
