@@ -38,6 +38,7 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxReadPerEvent = 256 * 1024;   // per connection per turn, for fairness
 constexpr uint64_t kDrainCap = 1024 * 1024;       // a refused body up to this size is read and dropped
 constexpr auto kDeadlineScan = std::chrono::milliseconds(100);
+constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr int kMaxEvents = 256;
 
 std::string peerAddress(const sockaddr_storage& addr) {
@@ -60,7 +61,9 @@ void refuseAtAccept(int fd, const std::string& json) {
 }  // namespace
 
 struct HttpServer::Impl {
-    enum class Phase { Head, Body, Discard, Processing, Write };
+    // Linger: the answer is out and the write side shut; what the client still sends is read
+    // and dropped until it closes, so an early answer (413, 408) is not lost to a reset.
+    enum class Phase { Head, Body, Discard, Processing, Write, Linger };
 
     struct Connection {
         uint64_t id = 0;
@@ -167,7 +170,8 @@ struct HttpServer::Impl {
     // What the connection waits for now: input in the reading phases, room while output is queued.
     void rearm(Connection& c) {
         uint32_t events = 0;
-        if (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard) events |= EPOLLIN;
+        if (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard || c.phase == Phase::Linger)
+            events |= EPOLLIN;
         if (c.outSent < c.out.size()) events |= EPOLLOUT;
         watch(c, events);
     }
@@ -254,7 +258,7 @@ struct HttpServer::Impl {
         while (total < kMaxReadPerEvent) {
             const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
             if (n > 0) {
-                c.in.append(buffer, static_cast<size_t>(n));
+                if (c.phase != Phase::Linger) c.in.append(buffer, static_cast<size_t>(n));
                 total += static_cast<size_t>(n);
                 continue;
             }
@@ -312,6 +316,9 @@ struct HttpServer::Impl {
                     answer(c, std::move(refusal), false);
                     return;
                 }
+                case Phase::Linger:
+                    c.in.clear();
+                    return;
                 case Phase::Processing:
                 case Phase::Write: return;
             }
@@ -464,7 +471,11 @@ struct HttpServer::Impl {
             return;
         }
         if (c.closeAfterWrite) {
-            close(c.id);
+            ::shutdown(c.fd, SHUT_WR);
+            c.phase = Phase::Linger;
+            c.in.clear();
+            c.deadline = Clock::now() + kLingerTime;
+            rearm(c);
             return;
         }
         ++c.requests;
@@ -518,6 +529,7 @@ struct HttpServer::Impl {
                     timeouts.Add({{"phase", "write"}}).Increment();
                     close(id);
                     break;
+                case Phase::Linger: close(id); break;
                 case Phase::Processing: break;
             }
         }
@@ -566,7 +578,7 @@ struct HttpServer::Impl {
             if (!connections.count(id)) return;
         }
         if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
-            (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard)) {
+            (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard || c.phase == Phase::Linger)) {
             if (!readSome(c)) {
                 close(id);
                 return;
@@ -591,7 +603,7 @@ struct HttpServer::Impl {
         std::vector<uint64_t> idle;
         for (auto& [id, c] : connections) {
             c->keepAlive = false;
-            if (c->phase == Phase::Head && c->in.empty()) idle.push_back(id);
+            if ((c->phase == Phase::Head && c->in.empty()) || c->phase == Phase::Linger) idle.push_back(id);
         }
         for (const uint64_t id : idle) close(id);
         return connections.empty() || Clock::now() >= stopDeadline;

@@ -590,13 +590,13 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
     }
 }
 
-// Weak on purpose, for now: 4 idle sockets against 8 workers would also pass on a server that a
-// few more idle sockets starve. Opening more idle sockets than workers fails until the server
-// parks idle connections without a worker (issue 9, hardening); that issue strengthens this test.
+// More idle sockets than workers, some of them in the middle of a head: connections wait in the
+// server's I/O thread, not in workers, so requests are still answered.
 TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly", "[server][integration]") {
     PaddockdFixture server(serverOptions());   // 8 worker threads
     std::vector<Poco::Net::StreamSocket> idle;
-    for (int i = 0; i < 4; ++i) idle.emplace_back(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    for (int i = 0; i < 64; ++i) idle.emplace_back(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    for (int i = 0; i < 8; ++i) idle[i].sendBytes("GET /healthz HTTP/1.1\r\n", 24);
     for (int i = 0; i < 10; ++i) CHECK(send(server.port(), "GET", "/healthz").status == 200);
     idle.clear();
     CHECK(server.stop() == 0);
