@@ -203,10 +203,16 @@ Status Site::updateMetadata(const std::string& vm, const Metadata& changes) {
 
 Result<SshEndpoint> Site::sshEndpoint(const std::string& vm) {
     if (identity_.private_key_path.empty()) return makeError(ErrorCode::Unavailable, "Paddock has no SSH key");
-    auto target = link_.connection().and_then([&](auto conn) { return conn->sshTarget(vm); });
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    auto target = conn.value()->sshTarget(vm);
     if (!target) return std::move(target).error();
-    return SshEndpoint{target->first, target->second, config_.ssh_user, identity_.private_key_path,
-                       identity_.public_key_path};
+    // Every connection carrying Paddock's key checks the host key pinned at the first login, so
+    // a VM answering on another VM's address cannot pass for it.
+    auto metadata = conn.value()->getMetadata(vm);
+    if (!metadata) return std::move(metadata).error();
+    return SshEndpoint{target->first,   target->second, config_.ssh_user, identity_.private_key_path,
+                       identity_.public_key_path, metaValue(metadata.value(), meta::kHostKey)};
 }
 
 Result<PortReservation> Site::reserveSshPort() {
