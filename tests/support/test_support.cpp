@@ -14,8 +14,28 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace paddock::test {
+
+std::string commandOutput(const std::string& command) {
+    std::string out;
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) throw std::runtime_error("popen failed: " + command);
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    ::pclose(p);
+    return out;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout, std::chrono::milliseconds interval) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(interval);
+    }
+    return condition();
+}
 
 TempDir::TempDir() {
     namespace fs = boost::filesystem;
