@@ -119,11 +119,14 @@ bool describeCast(const std::string& path, const std::string& id, pdk_session_si
     rapidjson::Document doc;
     doc.Parse(head.data(), newline);
     if (doc.HasParseError() || !doc.IsObject()) return false;
-    const auto version = doc.FindMember("version");
-    if (version == doc.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 2) return false;
+    // Read through a const reference: comparing a const MemberIterator with a non-const one is
+    // ambiguous under C++20's reversed operators (clang warns, -Wambiguous-reversed-operator).
+    const rapidjson::Value& header = doc;
+    const auto version = header.FindMember("version");
+    if (version == header.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 2) return false;
 
-    const std::string site = member(doc, "site"), vm = member(doc, "vm"), owner = member(doc, "owner"),
-                      lease = member(doc, "lease");
+    const std::string site = member(header, "site"), vm = member(header, "vm"), owner = member(header, "owner"),
+                      lease = member(header, "lease");
     pdk_session_info info{};
     info.struct_size = sizeof info;
     info.session_id = id.c_str();
@@ -131,8 +134,8 @@ bool describeCast(const std::string& path, const std::string& id, pdk_session_si
     info.vm = vm.c_str();
     info.owner = owner.c_str();
     info.lease = lease.c_str();
-    const auto ts = doc.FindMember("timestamp");
-    if (ts != doc.MemberEnd() && ts->value.IsNumber()) info.start_timestamp = static_cast<int64_t>(ts->value.GetDouble());
+    const auto ts = header.FindMember("timestamp");
+    if (ts != header.MemberEnd() && ts->value.IsNumber()) info.start_timestamp = static_cast<int64_t>(ts->value.GetDouble());
     info.duration_seconds = lastEventTime(fd.get(), size);
     info.size_bytes = size;
     info.media_type = kCastMediaType;
