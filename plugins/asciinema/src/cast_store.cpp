@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -82,8 +83,11 @@ double lastEventTime(int fd, uint64_t size) {
         if (start == std::string::npos && from > 0) break;  // the line began before the tail
         const std::string_view line(tail.data() + lineStart, end - lineStart);
         if (!line.empty() && line.front() == '[') {
-            double t = 0;
-            if (std::sscanf(std::string(line.substr(1, 32)).c_str(), "%lf", &t) == 1 && t >= 0) return t;
+            // The whole number up to the comma, however many digits cast_json.cpp wrote.
+            const std::string number(line.substr(1, line.find(',') - 1));
+            char* parsed = nullptr;
+            const double t = std::strtod(number.c_str(), &parsed);
+            if (parsed != number.c_str() && t >= 0) return t;
         }
         if (start == std::string::npos) break;
         end = start;
