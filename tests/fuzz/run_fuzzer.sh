@@ -17,7 +17,10 @@ mkdir -p "$corpus" "$findings" "$(dirname "$log")"
 before="$(ls "$findings" | wc -l)"
 
 # New inputs go to the first directory, so the checked-in seeds are never written to.
+# Leaks of the fuzz build itself (not of Paddock) are suppressed, each with its reason, in
+# lsan_suppressions.txt.
 ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}" UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" \
+  LSAN_OPTIONS="suppressions=$here/lsan_suppressions.txt:print_suppressions=0:${LSAN_OPTIONS:-}" \
   "$binary" -max_total_time="$seconds" -timeout=60 -print_final_stats=1 -artifact_prefix="$findings/" \
   "$@" "$corpus" "$seeds" >"$log" 2>&1
 status=$?
