@@ -2,6 +2,7 @@
 #include "paddock/core/vm_service.hpp"
 
 #include "paddock/core/plugin_host.hpp"
+#include "paddock/core/vm_metadata.hpp"
 #include "test_support.hpp"
 #include "result_checks.hpp"
 
@@ -183,7 +184,49 @@ TEST_CASE("list comes from the backend with states", "[vm_service]") {
     std::vector<std::string> names;
     for (const auto& v : listed.value()) names.push_back(v.domain.name);
     CHECK(std::find(names.begin(), names.end(), "listed") != names.end());
-    CHECK(std::find(names.begin(), names.end(), "test") != names.end());  // the driver's own domain
+    // The driver's own domain "test" is not Paddock's: only listed when asked for all.
+    CHECK(std::find(names.begin(), names.end(), "test") == names.end());
+    auto all = site.service->list(Scope::All);
+    REQUIRE(all.ok());
+    const auto foreign = std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "test"; });
+    REQUIRE(foreign != all->end());
+    CHECK_FALSE(foreign->managed);
+    CHECK(std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "listed" && v.managed; }) != all->end());
+}
+
+TEST_CASE("foreign domains are never acted on until an admin adopts them", "[vm_service][foreign]") {
+    TestSite site;
+    DomainSpec spec;
+    spec.name = "foreign-1";
+    spec.memory_mib = 128;
+    REQUIRE(site.connection->defineDomain(spec).ok());   // made behind Paddock's back
+    REQUIRE(site.connection->startDomain("foreign-1").ok());
+    auto& svc = *site.service;
+    CHECK(failure(svc.get("foreign-1")).code == ErrorCode::NotFound);
+    CHECK(svc.get("foreign-1", Scope::All).ok());
+    CHECK(failure(svc.start("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.stop("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.forceStop("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.save("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.restart("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.remove("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(site.site->updateMetadata("foreign-1", {{"owner", "x"}})).code == ErrorCode::NotFound);
+    CHECK(failure(site.site->metadata("foreign-1")).code == ErrorCode::NotFound);
+    CHECK(failure(site.site->sshEndpoint("foreign-1")).code != ErrorCode::Internal);
+    REQUIRE(site.connection->getDomain("foreign-1")->state == DomainState::Running);   // untouched
+
+    auto adopted = svc.adopt("foreign-1", "alice", "root-admin");
+    REQUIRE(adopted.ok());
+    CHECK(adopted->managed);
+    CHECK(adopted->owner == "alice");
+    CHECK_THAT(site.audit.lastLine(), Catch::Contains("\"action\":\"adopt\""));
+    CHECK(failure(svc.adopt("foreign-1", "", "root-admin")).code == ErrorCode::Conflict);
+    CHECK(failure(svc.adopt("no-such-domain", "", "root-admin")).code == ErrorCode::NotFound);
+    CHECK(svc.get("foreign-1").ok());
+    auto stopped = svc.stop("foreign-1", "t");
+    REQUIRE(stopped.ok());
+    CHECK(svc.remove("foreign-1", "t").ok());
+    CHECK_FALSE(exists(*site.connection, "foreign-1"));
 }
 
 TEST_CASE("operations on unknown VMs are NotFound", "[vm_service]") {
@@ -266,7 +309,7 @@ TEST_CASE("a dropped hypervisor connection answers Unavailable, then heals", "[v
     CHECK(healed);
 }
 
-TEST_CASE("a domain defined behind Paddock's back appears in the listing", "[vm_service][events]") {
+TEST_CASE("a domain defined behind Paddock's back appears in the full listing", "[vm_service][events]") {
     TestSite site;
     REQUIRE(site.service->list().ok());
     DomainSpec spec;
@@ -275,11 +318,81 @@ TEST_CASE("a domain defined behind Paddock's back appears in the listing", "[vm_
     REQUIRE(site.connection->defineDomain(spec).ok());  // not through VmService
     bool seen = false;
     for (int i = 0; i < 50 && !seen; ++i) {
-        auto listed = site.service->list();
+        auto listed = site.service->list(Scope::All);
         REQUIRE(listed.ok());
         seen = std::any_of(listed->begin(), listed->end(), [](const VmView& v) { return v.domain.name == "outsider"; });
         if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     CHECK(seen);
     REQUIRE(site.connection->undefineDomain("outsider", false).ok());
+}
+
+TEST_CASE("create names the overlay in the definition before making it, and leaves no intent record", "[vm_service][crash]") {
+    SiteConfig cfg;
+    TemplateConfig t;
+    t.name = "base";
+    t.base_image = "/var/lib/paddock/test/base.qcow2";
+    cfg.templates.push_back(t);
+    TestSite site(cfg);
+    auto created = site.service->create(request("planned", true), "tester");
+    REQUIRE(created.ok());
+    CHECK(created->disk == "/default-pool/planned.qcow2");   // where volume_path said it would be
+    const Metadata m = site.connection->getMetadata("planned").value();
+    CHECK(m.count(meta::kIntent) == 0);
+    CHECK(m.count(meta::kIntentBy) == 0);
+    CHECK(m.count(meta::kIntentAt) == 0);
+    CHECK(m.at(meta::kDisk) == created->disk);
+
+    // A volume in the way is refused before anything is defined.
+    OverlaySpec squatter{"default-pool", "squatted.qcow2", t.base_image, "qcow2", 1 << 20};
+    REQUIRE(site.connection->createOverlay(squatter).ok());
+    CHECK(failure(site.service->create(request("squatted"), "tester")).code == ErrorCode::AlreadyExists);
+    CHECK_FALSE(exists(*site.connection, "squatted"));
+    CHECK(site.connection->deleteVolume("/default-pool/squatted.qcow2").ok());   // still there: not ours to remove
+}
+
+TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and deletes, another's only when old", "[vm_service][crash]") {
+    SiteConfig cfg;
+    TemplateConfig t;
+    t.name = "base";
+    t.base_image = "/var/lib/paddock/test/base.qcow2";
+    cfg.templates.push_back(t);
+    TestSite site(cfg);
+    VmService me(*site.site, site.audit, site.metrics, "pdk-me");
+    auto& conn = *site.connection;
+    // What a SIGKILL at various steps leaves: a VM that still carries its intent record.
+    const auto leave = [&](const std::string& name, const std::string& intent, const std::string& by, const std::string& at,
+                           Metadata extra = {}) {
+        auto made = me.create(request(name, true), "tester");
+        REQUIRE(made.ok());
+        Metadata m = conn.getMetadata(name).value();
+        m[meta::kIntent] = intent;
+        m[meta::kIntentBy] = by;
+        m[meta::kIntentAt] = at;
+        for (const auto& [k, v] : extra) m[k] = v;
+        REQUIRE(conn.setMetadata(name, m, true).ok());
+        return made->disk;
+    };
+    const std::string now = isoTime(std::chrono::system_clock::now());
+    const std::string creating = leave("crash-create", "creating", "pdk-me", now);
+    const std::string deleting = leave("crash-delete", "deleting", "pdk-me", now);
+    REQUIRE(conn.destroyDomain("crash-delete").ok());
+    REQUIRE(conn.deleteVolume(deleting).ok());   // killed after its overlay was deleted
+    const std::string busy = leave("other-busy", "creating", "pdk-other", now);
+    const std::string stale = leave("other-stale", "creating", "pdk-other", "2000-01-01T00:00:00Z");
+    const std::string pooled = leave("pool-vm", "creating", "pdk-me", now, {{meta::kPool, "lab"}});
+    const std::string whole = me.create(request("whole", true), "tester")->disk;
+
+    auto recovered = me.recoverInterrupted(std::chrono::seconds(600));
+    REQUIRE(recovered.ok());
+    CHECK(recovered.value() == 3);
+    for (const char* gone : {"crash-create", "crash-delete", "other-stale"}) CHECK_FALSE(exists(conn, gone));
+    for (const std::string& disk : {creating, stale})
+        CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
+    for (const char* kept : {"other-busy", "pool-vm", "whole"}) CHECK(exists(conn, kept));
+    CHECK(site.audit.lastLine().find("\"action\":\"recover\"") != std::string::npos);
+    // Nothing is left to do on a second pass.
+    CHECK(me.recoverInterrupted(std::chrono::seconds(600)).value() == 0);
+    for (const char* vm : {"other-busy", "pool-vm", "whole"}) CHECK(me.remove(vm, "tester").ok());
+    for (const std::string& disk : {busy, pooled, whole}) CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
 }
