@@ -11,6 +11,7 @@
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/terminal_bridge.hpp"
+#include "paddock/server/token_store.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
 #include <Poco/AutoPtr.h>
@@ -186,7 +187,12 @@ int Application::serve() {
     } else if (config.auth.mode == AuthMode::None) {
         log.warning("auth.mode is none: every caller is admin");
     }
-    auto auth = Authenticator::create(config.auth, publicPaths(config), adminToken);
+    auto tokenStore = TokenStore::open(config.paths.state_dir + "/tokens.json");
+    if (!tokenStore) {
+        log.fatal("owner tokens: %s", tokenStore.error().message);
+        return kExitStartupError;
+    }
+    auto auth = Authenticator::create(config.auth, publicPaths(config), adminToken, tokenStore.value().get());
     if (!auth) {
         log.fatal("config error: %s", auth.error().message);
         return kExitConfigError;
@@ -238,6 +244,8 @@ int Application::serve() {
     addSessionRoutes(router, context);
     addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
     addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets});
+    addTokenRoutes(router, context, TokenContext{*tokenStore.value(), config.auth.mode == AuthMode::Token});
+    openRoutesToOwnerTokens(router);
     HttpMetrics metrics(*runtime->metrics().registry());
     Dispatcher::Options dispatch;
     dispatch.allowed_origins = config.server.allowed_origins;

@@ -1,5 +1,7 @@
 #include "paddock/server/auth.hpp"
 
+#include "paddock/server/token_store.hpp"
+
 #include <Poco/Exception.h>
 #include <Poco/File.h>
 #include <Poco/RandomStream.h>
@@ -28,8 +30,9 @@ bool constantTimeEquals(std::string_view a, std::string_view b) noexcept {
 }
 
 Result<Authenticator> Authenticator::create(const AuthConfig& auth, std::vector<std::string> publicPaths,
-                                            const std::string& generatedAdminToken) {
+                                            const std::string& generatedAdminToken, const TokenStore* minted) {
     Authenticator result;
+    result.minted_ = minted;
     result.enabled_ = auth.mode != AuthMode::None;
     result.publicPaths_ = std::move(publicPaths);
     for (size_t i = 0; i < auth.tokens.size(); ++i) {
@@ -37,9 +40,9 @@ Result<Authenticator> Authenticator::create(const AuthConfig& auth, std::vector<
         const std::string where = "auth.tokens[" + std::to_string(i) + "]";
         if (t.name.empty()) return makeError(ErrorCode::InvalidArgument, where + ".name must not be empty");
         if (t.token.empty()) return makeError(ErrorCode::InvalidArgument, where + ".token must not be empty");
-        result.tokens_.push_back({t.name, t.token, t.role});
+        result.tokens_.push_back({t.name, t.token, t.role, t.owner});
     }
-    if (!generatedAdminToken.empty()) result.tokens_.push_back({"admin", generatedAdminToken, Role::Admin});
+    if (!generatedAdminToken.empty()) result.tokens_.push_back({"admin", generatedAdminToken, Role::Admin, {}});
     return result;
 }
 
@@ -62,7 +65,7 @@ const TokenEntry* Authenticator::find(std::string_view token) const {
 }
 
 Result<Identity> Authenticator::authenticate(std::string_view path, std::string_view authorization) const {
-    if (!enabled_) return Identity{"anonymous", Role::Admin};
+    if (!enabled_) return Identity{"anonymous", Role::Admin, false, {}};
     const bool isPublicPath = isPublic(path);
     constexpr std::string_view scheme = "Bearer ";
     if (authorization.empty()) {
@@ -77,7 +80,10 @@ Result<Identity> Authenticator::authenticate(std::string_view path, std::string_
         std::string_view token = authorization.substr(scheme.size());
         while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
         while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-        if (const auto* entry = find(token)) return Identity{entry->name, entry->role, true};
+        if (const auto* entry = find(token)) return Identity{entry->name, entry->role, true, entry->owner};
+        if (minted_ != nullptr) {
+            if (const auto owned = minted_->find(token)) return Identity{owned->name, owned->role, true, owned->owner};
+        }
     }
     if (isPublicPath) return Identity{};
     return makeError(ErrorCode::Unauthorized, "invalid bearer token");

@@ -129,7 +129,7 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
             const auto vm = match.params.find("name");
             auto grant = options_.redeem_ticket(*ticket, vm == match.params.end() ? std::string() : vm->second);
             if (!grant) return errorResponse(grant.error());
-            request.identity = Identity{grant->issued_by + " (console ticket)", Role::Viewer};
+            request.identity = Identity{grant->issued_by + " (console ticket)", Role::Viewer, false, {}};
             request.grant = std::move(grant.value());
             return std::nullopt;
         }
@@ -153,6 +153,12 @@ Dispatcher::Verdict Dispatcher::authorize(HttpExchange& x, RouteMatch& match) co
     if (!request.grant) {
         if (auto allowed = paddock::server::authorize(request.identity, route.minimumRole); !allowed)
             return errorResponse(allowed.error());
+        // Public paths need no token, so one that names an owner changes nothing there.
+        if (!request.identity.owner.empty() && !route.ownerTokens && !auth_.isPublic(request.path))
+            return errorResponse(makeError(ErrorCode::Forbidden, "'" + request.identity.name + "' is bound to owner '" +
+                                                                     request.identity.owner +
+                                                                     "': it reaches that owner's VMs, leases, consoles and "
+                                                                     "recordings only, not " + request.method + " " + route.pattern));
     }
     if (x.head.hasBody()) {
         if (const auto type = x.head.header("Content-Type"); type && !isJsonContentType(*type))

@@ -111,7 +111,10 @@ Result<Response> allocate(Runtime& runtime, const Request& request) {
     if (!body) return std::move(body).error();
 
     AllocateRequest allocation;
-    allocation.owner = body->owner.value_or(request.identity.name);
+    const std::string& bound = request.identity.owner;
+    if (!bound.empty() && body->owner && *body->owner != bound)
+        return makeError(ErrorCode::Forbidden, "'" + request.identity.name + "' allocates for owner '" + bound + "' only");
+    allocation.owner = body->owner.value_or(bound.empty() ? request.identity.name : bound);
     allocation.ttl_s = body->ttl_s;
     allocation.idempotency_key = request.header("idempotency-key").value_or("");
     allocation.actor = request.identity.name;
@@ -139,7 +142,11 @@ Result<Response> listLeases(Runtime& runtime, const Request& request) {
     } else {
         pools = runtime.pools();
     }
-    const auto owner = request.queryValue("owner");
+    auto owner = request.queryValue("owner");
+    if (!request.identity.owner.empty()) {
+        if (owner && *owner != request.identity.owner) return jsonResponse(200, R"({"leases":[]})");
+        owner = request.identity.owner;
+    }
     JsonWriter json;
     json.beginObject().key("leases").beginArray();
     for (auto* pool : pools)
@@ -148,9 +155,19 @@ Result<Response> listLeases(Runtime& runtime, const Request& request) {
     return jsonResponse(200, json.str());
 }
 
+// The pool holding lease `id`, when the caller may reach that lease: another owner's lease is
+// as unknown to an owner-scoped token as one that does not exist.
+Result<PoolManager*> poolOfReachableLease(Runtime& runtime, const Request& request, const std::string& id) {
+    auto pool = runtime.poolOfLease(id);
+    if (!pool) return pool;
+    const auto lease = pool.value()->lease(id);
+    if (!lease || !request.identity.mayReach(lease->owner)) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "'");
+    return pool;
+}
+
 Result<Response> getLease(Runtime& runtime, const Request& request) {
     const std::string& id = request.param("id");
-    auto pool = runtime.poolOfLease(id);
+    auto pool = poolOfReachableLease(runtime, request, id);
     if (!pool) return std::move(pool).error();
     auto lease = pool.value()->lease(id);
     if (!lease) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "'");
@@ -161,7 +178,7 @@ Result<Response> extendLease(Runtime& runtime, const Request& request) {
     const std::string& id = request.param("id");
     auto ttl = parseExtendBody(request.body);
     if (!ttl) return std::move(ttl).error();
-    auto pool = runtime.poolOfLease(id);
+    auto pool = poolOfReachableLease(runtime, request, id);
     if (!pool) return std::move(pool).error();
     auto lease = pool.value()->extend(id, ttl.value(), request.identity.name);
     if (!lease) return std::move(lease).error();
@@ -170,7 +187,7 @@ Result<Response> extendLease(Runtime& runtime, const Request& request) {
 
 Result<Response> releaseLease(Runtime& runtime, const Request& request) {
     const std::string& id = request.param("id");
-    auto pool = runtime.poolOfLease(id);
+    auto pool = poolOfReachableLease(runtime, request, id);
     if (!pool) return std::move(pool).error();
     if (auto released = pool.value()->release(id, request.identity.name); !released) return std::move(released).error();
     JsonWriter json;
@@ -181,6 +198,8 @@ Result<Response> releaseLease(Runtime& runtime, const Request& request) {
 Result<Response> getOperation(Runtime& runtime, const Request& request) {
     auto op = runtime.operations().get(request.param("id"));
     if (!op) return std::move(op).error();
+    if (!request.identity.mayReach(op->owner))
+        return makeError(ErrorCode::NotFound, "unknown operation '" + request.param("id") + "'");
     JsonWriter json;
     writeOperation(json, op.value());
     return jsonResponse(200, json.str());

@@ -91,6 +91,16 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     return result;
 }
 
+void Router::permitOwnerTokens(const std::string& method, const std::string& pattern) {
+    for (auto& route : routes_) {
+        if (route.method == method && route.pattern == pattern) {
+            route.ownerTokens = true;
+            return;
+        }
+    }
+    throw std::invalid_argument("no route " + method + " " + pattern + " to open to owner tokens");
+}
+
 std::string joinMethods(const std::vector<std::string>& methods) {
     std::string out;
     for (const auto& m : methods) {

@@ -8,6 +8,7 @@
 #include "paddock/server/routes.hpp"
 #include "paddock/server/static_files.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace paddock::server {
@@ -15,7 +16,12 @@ namespace paddock::server {
 namespace {
 
 Result<Response> listSessions(Runtime& rt, const Request& r) {
-    const auto records = rt.recorder().list(r.queryValue("vm").value_or(""), r.queryValue("owner").value_or(""));
+    // An owner-scoped token lists its owner's recordings, whatever ?owner= asks for.
+    const std::string asked = r.queryValue("owner").value_or("");
+    const std::string& bound = r.identity.owner;
+    std::vector<SessionRecord> records;
+    if (bound.empty() || asked.empty() || asked == bound)
+        records = rt.recorder().list(r.queryValue("vm").value_or(""), bound.empty() ? asked : bound);
     JsonWriter json;
     json.beginObject().key("sessions").beginArray();
     for (const auto& s : records) {
@@ -41,6 +47,13 @@ Result<Response> listSessions(Runtime& rt, const Request& r) {
 
 Result<Response> castFile(Runtime& rt, const Request& r) {
     const std::string& id = r.param("id");
+    if (!r.identity.owner.empty()) {
+        // An owner-scoped token reaches its owner's recordings only; another's is as unknown
+        // as a missing one.
+        const auto own = rt.recorder().list("", r.identity.owner);
+        if (std::none_of(own.begin(), own.end(), [&](const auto& s) { return s.id == id; }))
+            return makeError(ErrorCode::NotFound, "unknown session '" + id + "'");
+    }
     Response response;
     // Responses are whole bodies here; the plugin hands the bytes over chunk by chunk.
     auto session = rt.recorder().read(id, [&response](std::string_view chunk) {

@@ -34,7 +34,7 @@ Result<TerminalTarget> resolveTarget(Runtime& rt, const Request& r, const std::o
         if (!fallback) return std::move(fallback).error();
         where = fallback.value()->name();
     }
-    return locateVm(rt, where, r.param("name")).map([&](LocatedVm located) {
+    return locateVm(rt, r.identity, where, r.param("name")).map([&](LocatedVm located) {
         return TerminalTarget{located.site, r.identity.name};
     });
 }
@@ -61,7 +61,10 @@ Result<Response> openTerminal(Runtime& rt, const TerminalContext& terminal, Requ
     TerminalRequest request;
     request.site = target->site;
     request.vm = r.param("name");
-    request.owner = r.queryValue("owner").value_or("");
+    // Whose session the recording says it is: the VM's (or its lease's) owner. `?owner=` (the
+    // compat clients send it) may name it only for a plain token caller; a console ticket or an
+    // owner-scoped token never chooses it.
+    if (!r.grant && r.identity.owner.empty()) request.owner = r.queryValue("owner").value_or("");
     request.actor = target->actor;
     request.cols = cols.value();
     request.rows = rows.value();
@@ -84,7 +87,7 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
     const std::string webDir = context.webDir;
 
     router.add("POST", "/api/v1/vms/{name}/console", [&rt, terminal](Request& r) -> Result<Response> {
-        auto located = locateVm(rt, r.queryValue("site"), r.param("name"));
+        auto located = locateVm(rt, r.identity, r.queryValue("site"), r.param("name"));
         if (!located) return std::move(located).error();
         const std::string& name = r.param("name");
         const std::string site = located->site->name();

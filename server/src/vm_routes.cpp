@@ -28,7 +28,7 @@ Result<Scope> scopeOf(const Request& request) {
 
 // The VM on the site named by ?site=, or else on whichever site has it.
 Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name, Scope scope = Scope::Managed) {
-    return locateVm(runtime, request.queryValue("site"), name, scope);
+    return locateVm(runtime, request.identity, request.queryValue("site"), name, scope);
 }
 
 Result<Response> listVms(Runtime& runtime, const Request& request) {
@@ -47,7 +47,8 @@ Result<Response> listVms(Runtime& runtime, const Request& request) {
     for (Site* site : sites) {
         auto vms = runtime.vms(site->name()).and_then([&](VmService* service) { return service->list(scope.value()); });
         if (!vms) return std::move(vms).error();
-        for (const auto& vm : vms.value()) writeVm(json, vm);
+        for (const auto& vm : vms.value())
+            if (request.identity.mayReach(vm.owner)) writeVm(json, vm);
     }
     json.endArray().endObject();
     return jsonResponse(200, json.str());

@@ -2,11 +2,16 @@
 
 namespace paddock::server {
 
-Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name, Scope scope) {
+Result<LocatedVm> locateVm(Runtime& runtime, const Identity& caller, const std::optional<std::string>& site,
+                           const std::string& name, Scope scope) {
     const auto lookIn = [&](Site* where) -> Result<LocatedVm> {
         auto vms = runtime.vms(where->name());
         if (!vms) return std::move(vms).error();
-        return vms.value()->get(name, scope).map([&](VmView vm) { return LocatedVm{where, vms.value(), std::move(vm)}; });
+        auto vm = vms.value()->get(name, scope);
+        if (!vm) return std::move(vm).error();
+        // Another owner's VM is as absent as an unknown one: its name is not confirmed either.
+        if (!caller.mayReach(vm->owner)) return makeError(ErrorCode::NotFound, "VM '" + name + "' not found");
+        return LocatedVm{where, vms.value(), std::move(vm.value())};
     };
     if (site) return runtime.site(*site).and_then(lookIn);
     std::optional<Error> firstFailure;

@@ -231,6 +231,12 @@ TEST_CASE("config: unknown keys are named with their full path and a suggestion"
                    Contains("did you mean 'sites[0].templates[0].base_image'"));
     CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      rol: admin\n" + kMinimal),
                Contains("unknown key 'auth.tokens[0].rol'"));
+    // An owner-bound token: the owner follows the one owner rule (no control characters, 128 bytes).
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      owner: \"al\\tice\"\n" + kMinimal),
+               Contains("auth.tokens[0].owner"));
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      owner: " + std::string(129, 'a') + "\n" +
+                          kMinimal),
+               Contains("auth.tokens[0].owner"));
 }
 
 TEST_CASE("config: structural errors", "[config]") {

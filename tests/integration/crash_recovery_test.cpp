@@ -189,6 +189,9 @@ std::string inconsistency(CrashSite& s, Scenario scenario, const Done& done) {
     if (p["idle"].GetUint() + p["allocated"].GetUint() != p["total"].GetUint()) return "pool counts do not add up: " + pool.body;
     if (p["total"].GetUint() != domains.size())
         return "pool counts " + std::to_string(p["total"].GetUint()) + " VMs, libvirt has " + std::to_string(domains.size());
+    // Back to its target: min_idle 1 idle VM, unless max_total leaves no room for one.
+    if (scenario != Scenario::ColdAllocate && p["idle"].GetUint() < 1 && p["total"].GetUint() < p["max_total"].GetUint())
+        return "pool not back to its target: " + pool.body;
     const std::set<std::string> names(domains.begin(), domains.end());
     auto leases = d.call("GET", "/api/v1/leases?pool=" + s.prefix);
     if (leases.status != 200) return "leases answer " + std::to_string(leases.status);

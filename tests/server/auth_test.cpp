@@ -15,7 +15,7 @@ namespace {
 AuthConfig tokenConfig() {
     AuthConfig auth;
     auth.mode = AuthMode::Token;
-    auth.tokens = {{"alice", "alice-secret", Role::Admin}, {"ops", "ops-secret", Role::Operator}, {"watcher", "view-secret", Role::Viewer}};
+    auth.tokens = {{"alice", "alice-secret", Role::Admin, {}}, {"ops", "ops-secret", Role::Operator, {}}, {"watcher", "view-secret", Role::Viewer, {}}};
     return auth;
 }
 
@@ -81,7 +81,7 @@ TEST_CASE("public paths need no token; a valid token still names the caller", "[
 }
 
 TEST_CASE("roles are ordered admin > operator > viewer", "[auth]") {
-    const Identity viewer{"v", Role::Viewer}, op{"o", Role::Operator}, admin{"a", Role::Admin};
+    const Identity viewer{"v", Role::Viewer, false, {}}, op{"o", Role::Operator, false, {}}, admin{"a", Role::Admin, false, {}};
     CHECK(authorize(viewer, Role::Viewer).ok());
     CHECK_FALSE(authorize(viewer, Role::Operator).ok());
     CHECK(failure(authorize(viewer, Role::Operator)).code == ErrorCode::Forbidden);
@@ -96,12 +96,12 @@ TEST_CASE("roles are ordered admin > operator > viewer", "[auth]") {
 // An unknown role cannot reach the Authenticator: the config parses roles (config_test.cpp).
 TEST_CASE("token configuration errors name the entry", "[auth]") {
     AuthConfig auth;
-    auth.tokens = {{"ok", "t1", Role::Admin}, {"", "t", Role::Admin}};
+    auth.tokens = {{"ok", "t1", Role::Admin, {}}, {"", "t", Role::Admin, {}}};
     auto a = Authenticator::create(auth, {});
     CHECK_THAT(failure(a).message, Catch::Contains("auth.tokens[1].name"));
-    auth.tokens = {{"", "t", Role::Admin}};
+    auth.tokens = {{"", "t", Role::Admin, {}}};
     CHECK_FALSE(Authenticator::create(auth, {}).ok());
-    auth.tokens = {{"n", "", Role::Admin}};
+    auth.tokens = {{"n", "", Role::Admin, {}}};
     CHECK_FALSE(Authenticator::create(auth, {}).ok());
 }
 

@@ -26,7 +26,7 @@ struct DispatcherFixture {
             "/api/v1/vms/{name}/terminal",
             [](Request& r) -> Result<Response> { return jsonResponse(200, r.grant ? r.grant->site : "token"); }, Role::Operator, true);
         AuthConfig config;
-        config.tokens = {{"admin", kAdmin, Role::Admin}, {"watcher", kViewer, Role::Viewer}};
+        config.tokens = {{"admin", kAdmin, Role::Admin, {}}, {"watcher", kViewer, Role::Viewer, {}}};
         auth.emplace(Authenticator::create(config, {"/healthz"}).value());
         Dispatcher::Options options;
         options.allowed_origins = {"https://lab.example.org"};

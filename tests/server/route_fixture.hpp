@@ -9,6 +9,7 @@
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/console_tickets.hpp"
 #include "paddock/server/terminal_bridge.hpp"
+#include "paddock/server/token_store.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
 #include "test_support.hpp"
@@ -30,6 +31,7 @@ struct RouteFixture {
     std::unique_ptr<TerminalMux> terminalMux;
     std::unique_ptr<server::TerminalBridge> terminalBridge;
     server::ConsoleTickets consoleTickets;
+    std::unique_ptr<server::TokenStore> tokens;
     server::Router router;
 
     // `extraSites`: YAML list items appended after the site "local" (test:///default).
@@ -62,6 +64,12 @@ struct RouteFixture {
         terminalMux = std::make_unique<TerminalMux>(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
         terminalBridge = std::make_unique<server::TerminalBridge>(*terminalMux, *hub);
         server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets});
+        auto store = server::TokenStore::open(dir.file("tokens.json"));
+        REQUIRE(store.ok());
+        tokens = std::move(store.value());
+        server::addTokenRoutes(router, context, server::TokenContext{*tokens, true});
+        // Throws when a route open to owner tokens is not registered.
+        server::openRoutesToOwnerTokens(router);
     }
 
     // Runs the handler of a route that must exist; errors go through the real error mapping.

@@ -577,6 +577,7 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"POST /api/v1/vms/{name}/start", 200}, {"POST /api/v1/vms/{name}/stop", 200},
         {"POST /api/v1/vms/{name}/restart", 200}, {"POST /api/v1/vms/{name}/console", 201},
         {"POST /api/v1/vms/{name}/adopt", 409},   // managed already
+        {"POST /api/v1/tokens", 400}, {"GET /api/v1/tokens", 200}, {"DELETE /api/v1/tokens/{id}", 404},   // no owner; no such token
         {"GET /api/v1/vms/{name}/status", 400}, {"GET /api/v1/vms/{name}/terminal", 400}, {"GET /api/v1/events", 400},
         {"GET /", 200}, {"POST /vms/create", 400}, {"POST /vms/start/{name}", 409}, {"POST /vms/stop/{name}", 200},
         {"DELETE /vms/delete/{name}", 404}, {"GET /vms/list", 200},

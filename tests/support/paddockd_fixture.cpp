@@ -102,7 +102,8 @@ std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, cons
     if (!options.tokens.empty()) {
         out << "  tokens:\n";
         for (const auto& t : options.tokens)
-            out << "    - {name: " << quoted(t.name) << ", token: " << quoted(t.token) << ", role: " << quoted(t.role) << "}\n";
+            out << "    - {name: " << quoted(t.name) << ", token: " << quoted(t.token) << ", role: " << quoted(t.role)
+                << (t.owner.empty() ? std::string() : ", owner: " + quoted(t.owner)) << "}\n";
     }
     if (options.recording_directory || options.recording_enabled || !options.recording_plugin.empty()) {
         out << "recording:\n";

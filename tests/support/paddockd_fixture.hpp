@@ -68,6 +68,7 @@ struct TokenOptions {
     std::string name{};
     std::string token{};
     std::string role{};   // admin | operator | viewer
+    std::string owner{};  // non-empty: an owner-scoped token
 };
 
 struct DaemonOptions {

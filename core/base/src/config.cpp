@@ -554,6 +554,7 @@ void readToken(Section& s, TokenConfig& c) {
     s.string("name", c.name, 1);
     s.string("token", c.token, 1);
     s.choice("role", c.role);
+    s.string("owner", c.owner);
 }
 
 void readAuth(Section& s, AuthConfig& c) {
@@ -642,6 +643,7 @@ void checkAuth(const Context& ctx, const AuthConfig& c) {
         const KeyPath item{"auth", "tokens", std::to_string(i)};
         if (c.mode == AuthMode::Token && t.token.size() < kMinTokenLength)
             failAt(ctx, child(item, "token"), "tokens must be at least " + std::to_string(kMinTokenLength) + " characters long");
+        if (auto owner = validateOwner(t.owner, false); !owner) failAt(ctx, child(item, "owner"), owner.error().message);
         if (const auto [it, added] = names.emplace(t.name, i); !added)
             failAt(ctx, child(item, "name"), "duplicate token name '" + t.name + "' (also auth.tokens[" + std::to_string(it->second) + "])");
         // The value is a secret: name the other entry, never the token itself.

@@ -19,13 +19,18 @@ struct TokenEntry {
     std::string name;
     std::string token;
     Role role = Role::Viewer;
+    std::string owner;   // non-empty: owner-scoped
 };
+
+class TokenStore;
 
 class Authenticator {
 public:
     // InvalidArgument naming the entry for an empty name/token (roles are parsed with the config).
+    // `minted`, when given, also authenticates the owner tokens it holds; it must outlive the
+    // Authenticator.
     static Result<Authenticator> create(const AuthConfig& auth, std::vector<std::string> publicPaths,
-                                        const std::string& generatedAdminToken = {});
+                                        const std::string& generatedAdminToken = {}, const TokenStore* minted = nullptr);
 
     bool isPublic(std::string_view path) const;
 
@@ -43,6 +48,7 @@ private:
     bool enabled_ = true;
     std::vector<TokenEntry> tokens_;
     std::vector<std::string> publicPaths_;
+    const TokenStore* minted_ = nullptr;
 };
 
 // Forbidden when `identity.role` is below `required`.

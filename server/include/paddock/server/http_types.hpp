@@ -24,6 +24,13 @@ struct Identity {
     std::string name = "anonymous";
     Role role = Role::Viewer;
     bool token = false;   // authenticated by a bearer token (not anonymous, not a console ticket)
+    // Non-empty: an owner-scoped token. It reaches only routes that admit owner tokens
+    // (Route::ownerTokens), and on those only this owner's VMs, leases, operations and
+    // recordings: everything else is as absent as an unknown name (404).
+    std::string owner;
+
+    // Whether this caller may see an object belonging to `objectOwner`.
+    bool mayReach(std::string_view objectOwner) const noexcept { return owner.empty() || objectOwner == owner; }
 };
 
 // What a redeemed one-time console ticket grants: the terminal of one VM.

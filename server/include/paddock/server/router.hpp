@@ -25,6 +25,9 @@ struct Route {
     // the dispatcher redeems it for the path's {name} and sets Request::grant; the role check
     // is then skipped (the ticket is the authorisation).
     bool acceptsTicket = false;
+    // Owner-scoped tokens (Identity::owner) may call it: its handler shows and acts on that
+    // owner's objects only. Every other route answers 403 to them.
+    bool ownerTokens = false;
 };
 
 struct RouteMatch {
@@ -46,6 +49,10 @@ public:
     // Response::upgrade set, or an error to refuse before upgrading.
     void addWebSocket(std::string pattern, Handler handler, std::optional<Role> minimumRole = std::nullopt,
                       bool acceptsTicket = false);
+
+    // Lets owner-scoped tokens call the route `method` + `pattern` (Route::ownerTokens).
+    // Throws std::invalid_argument when no such route is registered.
+    void permitOwnerTokens(const std::string& method, const std::string& pattern);
 
     // `path` is the decoded path without query. A single trailing '/' is ignored.
     RouteMatch match(const std::string& method, const std::string& path) const;

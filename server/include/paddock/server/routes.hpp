@@ -49,6 +49,17 @@ struct TerminalContext {
 };
 void addTerminalRoutes(Router& router, const RouteContext& context, const TerminalContext& terminal);
 
+// Owner tokens (token_store.hpp): POST/GET /api/v1/tokens, DELETE /api/v1/tokens/{id}, admins only.
+class TokenStore;
+struct TokenContext {
+    TokenStore& store;
+    bool enabled;   // auth.mode token: minting under mode none is refused (409)
+};
+void addTokenRoutes(Router& router, const RouteContext& context, const TokenContext& tokens);
+// Marks the routes owner-scoped tokens may call (Route::ownerTokens); call it once every route
+// is registered. Every other route answers such a token 403.
+void openRoutesToOwnerTokens(Router& router);
+
 // Paths that never need a token whatever the config says: the docs and what they load.
 // The console page holds no secret: its WebSocket needs a ticket or token. Nor does the replay
 // page: it fetches the cast with a token.

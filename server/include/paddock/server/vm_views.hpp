@@ -3,6 +3,7 @@
 #pragma once
 
 #include "paddock/core/runtime.hpp"
+#include "paddock/server/http_types.hpp"
 #include "paddock/server/json.hpp"
 
 #include <optional>
@@ -17,10 +18,11 @@ struct LocatedVm {
 };
 
 // The VM on `site` when given, else on the first configured site that has it (configuration
-// order). NotFound when none has it; a site's other error (e.g. unreachable) when a site
+// order), as `caller` may see it. NotFound when none has it, or when it belongs to another
+// owner than an owner-scoped caller's; a site's other error (e.g. unreachable) when a site
 // could not answer and none had the VM. Foreign domains count only with Scope::All.
-Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name,
-                           Scope scope = Scope::Managed);
+Result<LocatedVm> locateVm(Runtime& runtime, const Identity& caller, const std::optional<std::string>& site,
+                           const std::string& name, Scope scope = Scope::Managed);
 
 // The native VM object of /api/v1/vms (documented as VM in openapi.json).
 void writeVm(JsonWriter& json, const VmView& vm);

@@ -79,6 +79,9 @@ struct TokenConfig {
     std::string name;
     std::string token;
     Role role = Role::Admin;
+    // Non-empty: the token reaches only this owner's VMs, leases, consoles and recordings
+    // (README, "Owner-scoped tokens"), whatever its role.
+    std::string owner;
 };
 
 struct AuthConfig {
