@@ -7,11 +7,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
-  libboost-dev libboost-filesystem-dev libpoco-dev libvirt-dev libssh2-1-dev
+  libboost-dev libboost-filesystem-dev libpoco-dev libssl-dev libvirt-dev libssh2-1-dev
   rapidjson-dev prometheus-cpp-dev catch2 libyaml-cpp-dev libxml2-utils
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   openssh-server openssh-client ansible asciinema debootstrap prometheus wrk
-  chromium curl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
+  chromium curl openssl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
 )
 # Node.js may already come from elsewhere on the machine; Debian's npm would conflict with it.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

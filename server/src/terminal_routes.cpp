@@ -66,7 +66,8 @@ Result<Response> openTerminal(Runtime& rt, const TerminalContext& terminal, Requ
     request.cols = cols.value();
     request.rows = rows.value();
     return upgradeResponse([&bridge = terminal.bridge, route = r.route, owner = webSocketOwner(r), request,
-                            protocol](Poco::Net::StreamSocket& socket) { bridge.attach(socket, route, owner, request, protocol);
+                            protocol](std::unique_ptr<Transport> transport) {
+        bridge.attach(std::move(transport), route, owner, request, protocol);
     });
 }
 

@@ -23,16 +23,6 @@ void run(const std::string& command) {
     if (std::system(command.c_str()) != 0) throw std::runtime_error("command failed: " + command);
 }
 
-std::string capture(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (p == nullptr) throw std::runtime_error("popen failed: " + command);
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-    return out;
-}
-
 bool portAnswers(uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -62,7 +52,7 @@ std::string SshdFixture::currentUser() {
 }
 
 std::string SshdFixture::hostKeyFingerprint() const {
-    const std::string line = capture("ssh-keygen -l -E sha256 -f " + dir_.file("host_key.pub"));
+    const std::string line = commandOutput("ssh-keygen -l -E sha256 -f " + dir_.file("host_key.pub"));
     const auto start = line.find("SHA256:");
     if (start == std::string::npos) throw std::runtime_error("cannot read host key fingerprint");
     return line.substr(start, line.find(' ', start) - start);

@@ -60,6 +60,17 @@ void writeFile(const std::string& path, const std::string& text) {
     out << text;
 }
 
+std::string commandOutput(const std::string& command) {
+    std::string out;
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) throw std::runtime_error("popen failed: " + command);
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+    return out;
+}
+
 std::string paddockdPath() { return PADDOCKD_PATH; }
 std::string pluginDir() { return PADDOCK_PLUGIN_DIR; }
 std::string fixturePluginDir() { return PADDOCK_FIXTURE_PLUGIN_DIR; }

@@ -26,6 +26,9 @@ uint16_t freeLoopbackPort();
 std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& text);
 
+// What a shell command prints on stdout (its exit status is not checked). Throws when it cannot run.
+std::string commandOutput(const std::string& command);
+
 // PADDOCK_PLUGIN_DIR etc. as std::string.
 std::string paddockdPath();   // the paddockd binary of this build
 std::string pluginDir();
