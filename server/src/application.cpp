@@ -7,6 +7,7 @@
 #include "paddock/server/event_stream.hpp"
 #include "paddock/server/http_metrics.hpp"
 #include "paddock/server/http_server.hpp"
+#include "paddock/server/public_urls.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/terminal_bridge.hpp"
@@ -83,6 +84,18 @@ std::vector<std::string> publicPaths(const Config& config) {
 Result<std::shared_ptr<const TlsContext>> loadTls(const ServerConfig& server) {
     if (!server.tls.enabled()) return std::shared_ptr<const TlsContext>();
     return TlsContext::load(server.tls);
+}
+
+// Where clients reach us, for the absolute URLs handed out (the config check parsed the proxies).
+PublicUrls publicUrls(const ServerConfig& server) {
+    PublicUrls::Options options;
+    options.public_url = server.public_url;
+    for (const auto& proxy : server.trusted_proxies) {
+        if (auto network = IpNetwork::parse(proxy)) options.trusted_proxies.push_back(std::move(network).value());
+    }
+    options.listen_host = server.host;
+    options.listen_port = server.port;
+    return PublicUrls(std::move(options));
 }
 
 }  // namespace
@@ -239,6 +252,7 @@ int Application::serve() {
     TerminalMux terminalMux(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
     TerminalBridge terminalBridge(terminalMux, hub);
     ConsoleTickets consoleTickets;
+    const PublicUrls urls = publicUrls(config.server);
 
     Router router;
     const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION};
@@ -248,7 +262,7 @@ int Application::serve() {
     addPoolRoutes(router, context);
     addSessionRoutes(router, context);
     addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
-    addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets});
+    addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets, urls});
     HttpMetrics metrics(*runtime->metrics().registry());
     Dispatcher::Options dispatch;
     dispatch.allowed_origins = config.server.allowed_origins;

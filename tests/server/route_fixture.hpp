@@ -5,6 +5,7 @@
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/error_mapping.hpp"
 #include "paddock/server/event_stream.hpp"
+#include "paddock/server/public_urls.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/console_tickets.hpp"
@@ -30,6 +31,7 @@ struct RouteFixture {
     std::unique_ptr<TerminalMux> terminalMux;
     std::unique_ptr<server::TerminalBridge> terminalBridge;
     server::ConsoleTickets consoleTickets;
+    server::PublicUrls urls{server::PublicUrls::Options{"", {}, "127.0.0.1", 8000}};
     server::Router router;
 
     // `extraSites`: YAML list items appended after the site "local" (test:///default).
@@ -61,7 +63,7 @@ struct RouteFixture {
         server::addWebSocketRoutes(router, context, server::StreamContext{*statusStreams, *eventStream});
         terminalMux = std::make_unique<TerminalMux>(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
         terminalBridge = std::make_unique<server::TerminalBridge>(*terminalMux, *hub);
-        server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets});
+        server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets, urls});
     }
 
     // Runs the handler of a route that must exist; errors go through the real error mapping.

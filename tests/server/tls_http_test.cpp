@@ -120,6 +120,47 @@ TEST_CASE("wss: event streams run over TLS, and the hub's pings and closes do to
     CHECK(d.metric("paddock_websocket_dropped_total{reason=\"idle_timeout\",route=\"/api/v1/events\"}") == 1);
 }
 
+TEST_CASE("console urls: https/wss from the listening address; forwarded headers from trusted proxies only; public_url first",
+          "[tls][console]") {
+    // POST /api/v1/vms/{vm}/console with `headers`: (websocket_url, console_url).
+    const auto urls = [](const PaddockdFixture& d, const std::vector<std::pair<std::string, std::string>>& headers) {
+        HttpOptions o;
+        o.token = kAdminToken;
+        o.body = "";
+        o.headers = headers;
+        const HttpReply reply = d.request("POST", "/api/v1/vms/url-vm/console", o);
+        REQUIRE(reply.status == 201);
+        const auto json = reply.json();
+        return std::make_pair(std::string(json["websocket_url"].GetString()), std::string(json["console_url"].GetString()));
+    };
+    const std::vector<std::pair<std::string, std::string>> forwarded{
+        {"Host", "evil.example.org"}, {"X-Forwarded-Proto", "http"}, {"X-Forwarded-Host", "proxy.example.org"}};
+    {
+        // No proxy is trusted: the headers and the client's Host are ignored.
+        PaddockdFixture d(tlsOptions());
+        REQUIRE(d.post("/api/v1/vms", std::string(R"({"name":"url-vm","start":false})")).status == 201);
+        const auto [ws, page] = urls(d, forwarded);
+        const std::string authority = "127.0.0.1:" + std::to_string(d.port());
+        CHECK_THAT(ws, StartsWith("wss://" + authority + "/api/v1/vms/url-vm/terminal?ticket="));
+        CHECK_THAT(page, StartsWith("https://" + authority + "/console/url-vm?ticket="));
+    }
+    {
+        // The test talks from 127.0.0.1, a trusted proxy here: its headers are believed.
+        PaddockdFixture d(tlsOptions("  trusted_proxies: [127.0.0.1]\n"));
+        REQUIRE(d.post("/api/v1/vms", std::string(R"({"name":"url-vm","start":false})")).status == 201);
+        const auto [ws, page] = urls(d, forwarded);
+        CHECK_THAT(ws, StartsWith("ws://proxy.example.org/api/v1/vms/url-vm/terminal?ticket="));
+        CHECK_THAT(page, StartsWith("http://proxy.example.org/console/url-vm?ticket="));
+    }
+    {
+        PaddockdFixture d(tlsOptions("  public_url: https://lab.example.org/paddock\n  trusted_proxies: [127.0.0.1]\n"));
+        REQUIRE(d.post("/api/v1/vms", std::string(R"({"name":"url-vm","start":false})")).status == 201);
+        const auto [ws, page] = urls(d, forwarded);
+        CHECK_THAT(ws, StartsWith("wss://lab.example.org/paddock/api/v1/vms/url-vm/terminal?ticket="));
+        CHECK_THAT(page, StartsWith("https://lab.example.org/paddock/console/url-vm?ticket="));
+    }
+}
+
 TEST_CASE("startup: clear text beyond loopback is warned about; TLS files are checked, naming the key", "[tls][config]") {
     // Binding the wildcard address for a moment: the test still talks to 127.0.0.1 only.
     DaemonOptions wide;
