@@ -8,6 +8,13 @@ std::optional<std::string> Request::queryValue(const std::string& name) const {
     return it->second;
 }
 
+Result<bool> Request::queryFlag(const std::string& name) const {
+    const auto value = queryValue(name);
+    if (!value || *value == "false" || *value == "0") return false;
+    if (*value == "true" || *value == "1" || value->empty()) return true;
+    return makeError(ErrorCode::InvalidArgument, "query parameter '" + name + "' must be true or false");
+}
+
 Response jsonResponse(int status, std::string body) {
     Response response;
     response.status = status;

@@ -119,8 +119,9 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
     });
     router.add("GET", "/docs", [webDir](Request&) { return serveFile(webDir, "docs.html"); });
     addAssetRoute(router, "/static/swagger-ui", webDir, {"swagger-ui-dist"}, "Swagger UI");
-    router.add("GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); });
-    router.add("GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); });
+    // What runs where (hosts, URIs, plugin paths) is for admins.
+    router.add("GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); }, Role::Admin);
+    router.add("GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); }, Role::Admin);
 }
 
 }  // namespace paddock::server

@@ -1,3 +1,4 @@
+#include "paddock/server/auth.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/vm_requests.hpp"
@@ -15,12 +16,24 @@ Response vmResponse(int status, const VmView& vm) {
     return jsonResponse(status, json.str());
 }
 
+// Whether the request asks for foreign domains too (?all=true): admins only.
+Result<Scope> scopeOf(const Request& request) {
+    auto all = request.queryFlag("all");
+    if (!all) return std::move(all).error();
+    if (!all.value()) return Scope::Managed;
+    if (auto admin = authorize(request.identity, Role::Admin); !admin)
+        return makeError(ErrorCode::Forbidden, "?all=true (domains Paddock does not manage) is for admins");
+    return Scope::All;
+}
+
 // The VM on the site named by ?site=, or else on whichever site has it.
-Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name) {
-    return locateVm(runtime, request.queryValue("site"), name);
+Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name, Scope scope = Scope::Managed) {
+    return locateVm(runtime, request.queryValue("site"), name, scope);
 }
 
 Result<Response> listVms(Runtime& runtime, const Request& request) {
+    auto scope = scopeOf(request);
+    if (!scope) return std::move(scope).error();
     std::vector<Site*> sites;
     if (const auto site = request.queryValue("site")) {
         auto one = runtime.site(*site);
@@ -32,7 +45,7 @@ Result<Response> listVms(Runtime& runtime, const Request& request) {
     JsonWriter json;
     json.beginObject().key("vms").beginArray();
     for (Site* site : sites) {
-        auto vms = runtime.vms(site->name()).and_then([](VmService* service) { return service->list(); });
+        auto vms = runtime.vms(site->name()).and_then([&](VmService* service) { return service->list(scope.value()); });
         if (!vms) return std::move(vms).error();
         for (const auto& vm : vms.value()) writeVm(json, vm);
     }
@@ -52,13 +65,6 @@ Result<Response> createVm(Runtime& runtime, const Request& request) {
     return response;
 }
 
-Result<bool> forceFlag(const Request& request) {
-    const auto force = request.queryValue("force");
-    if (!force || *force == "false" || *force == "0") return false;
-    if (*force == "true" || *force == "1" || force->empty()) return true;
-    return makeError(ErrorCode::InvalidArgument, "query parameter 'force' must be true or false");
-}
-
 std::string_view outcomeName(StopOutcome outcome) {
     switch (outcome) {
     case StopOutcome::Graceful: return "graceful";
@@ -70,7 +76,7 @@ std::string_view outcomeName(StopOutcome outcome) {
 
 Result<Response> stopVm(Runtime& runtime, const Request& request) {
     const std::string& name = request.param("name");
-    auto force = forceFlag(request);
+    auto force = request.queryFlag("force");
     if (!force) return std::move(force).error();
     auto located = locate(runtime, request, name);
     if (!located) return std::move(located).error();
@@ -116,10 +122,27 @@ void addVmRoutes(Router& router, const RouteContext& context) {
     router.add("GET", "/api/v1/vms", [&rt](Request& r) { return listVms(rt, r); });
     router.add("POST", "/api/v1/vms", [&rt](Request& r) { return createVm(rt, r); });
     router.add("GET", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
-        auto located = locate(rt, r, r.param("name"));
+        auto scope = scopeOf(r);
+        if (!scope) return std::move(scope).error();
+        auto located = locate(rt, r, r.param("name"), scope.value());
         if (!located) return std::move(located).error();
         return vmResponse(200, located.value().vm);
     });
+    router.add(
+        "POST", "/api/v1/vms/{name}/adopt",
+        [&rt](Request& r) -> Result<Response> {
+            auto document = parseJsonObject(r.body, true);
+            if (!document) return std::move(document).error();
+            if (auto known = rejectUnknownFields(document.value(), {"owner"}); !known) return std::move(known).error();
+            auto owner = optionalString(document.value(), "owner");
+            if (!owner) return std::move(owner).error();
+            auto located = locate(rt, r, r.param("name"), Scope::All);
+            if (!located) return std::move(located).error();
+            auto adopted = located->vms->adopt(r.param("name"), owner.value().value_or(""), r.identity.name);
+            if (!adopted) return std::move(adopted).error();
+            return vmResponse(200, adopted.value());
+        },
+        Role::Admin);
     router.add("DELETE", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
         const std::string& name = r.param("name");
         auto located = locate(rt, r, name);

@@ -2,11 +2,11 @@
 
 namespace paddock::server {
 
-Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name) {
+Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name, Scope scope) {
     const auto lookIn = [&](Site* where) -> Result<LocatedVm> {
         auto vms = runtime.vms(where->name());
         if (!vms) return std::move(vms).error();
-        return vms.value()->get(name).map([&](VmView vm) { return LocatedVm{where, vms.value(), std::move(vm)}; });
+        return vms.value()->get(name, scope).map([&](VmView vm) { return LocatedVm{where, vms.value(), std::move(vm)}; });
     };
     if (site) return runtime.site(*site).and_then(lookIn);
     std::optional<Error> firstFailure;
@@ -37,6 +37,7 @@ void writeVm(JsonWriter& json, const VmView& vm) {
     json.key("owner").stringOrNull(vm.owner);
     json.key("template").stringOrNull(vm.template_name);
     json.field("image", vm.image).field("disk", vm.disk).field("has_managed_save", d.has_managed_save);
+    json.field("managed", vm.managed);
     json.field("readiness", readinessName(r.state)).field("ready", r.state == Readiness::Ready);
     json.key("readiness_error").stringOrNull(r.error);
     json.key("seconds_to_ready");

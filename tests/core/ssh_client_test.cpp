@@ -55,6 +55,32 @@ TEST_CASE("a closed port is Unavailable, a wrong key Unauthorized", "[ssh]") {
     CHECK(failure(denied).code == ErrorCode::Unauthorized);
 }
 
+TEST_CASE("every connection refuses a host whose key is not the pinned one", "[ssh][hostile]") {
+    test::SshdFixture sshd;
+    auto pinned = endpointFor(sshd);
+    pinned.pinned_host_key = sshd.hostKeyFingerprint();
+    CHECK(probeSsh(pinned, 10s).ok());
+    CHECK(runSshCommand(pinned, "true", 10s).ok());
+
+    // Another machine answering on the address (or the VM rebuilt): refused before Paddock's key
+    // is offered, for readiness probes, commands and terminals alike.
+    const auto accepted = [&] {
+        const std::string log = sshd.log();
+        size_t n = 0;
+        for (size_t at = log.find("Accepted publickey"); at != std::string::npos; at = log.find("Accepted publickey", at + 1)) ++n;
+        return n;
+    };
+    const size_t before = accepted();
+    auto impostor = endpointFor(sshd);
+    impostor.pinned_host_key = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const Error probe = failure(probeSsh(impostor, 10s));
+    CHECK(probe.code == ErrorCode::Conflict);
+    CHECK_THAT(probe.message, Catch::Contains("does not match the pinned key"));
+    CHECK(failure(runSshCommand(impostor, "true", 10s)).code == ErrorCode::Conflict);
+    CHECK(failure(SshConnection::open(impostor, 10s)).code == ErrorCode::Conflict);
+    CHECK(accepted() == before);
+}
+
 TEST_CASE("the SSH banner check tells a listening sshd from a silent port", "[ssh]") {
     test::SshdFixture sshd;
     CHECK(awaitSshBanner("127.0.0.1", sshd.port(), 5s).ok());

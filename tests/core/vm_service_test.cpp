@@ -183,7 +183,49 @@ TEST_CASE("list comes from the backend with states", "[vm_service]") {
     std::vector<std::string> names;
     for (const auto& v : listed.value()) names.push_back(v.domain.name);
     CHECK(std::find(names.begin(), names.end(), "listed") != names.end());
-    CHECK(std::find(names.begin(), names.end(), "test") != names.end());  // the driver's own domain
+    // The driver's own domain "test" is not Paddock's: only listed when asked for all.
+    CHECK(std::find(names.begin(), names.end(), "test") == names.end());
+    auto all = site.service->list(Scope::All);
+    REQUIRE(all.ok());
+    const auto foreign = std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "test"; });
+    REQUIRE(foreign != all->end());
+    CHECK_FALSE(foreign->managed);
+    CHECK(std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "listed" && v.managed; }) != all->end());
+}
+
+TEST_CASE("foreign domains are never acted on until an admin adopts them", "[vm_service][foreign]") {
+    TestSite site;
+    DomainSpec spec;
+    spec.name = "foreign-1";
+    spec.memory_mib = 128;
+    REQUIRE(site.connection->defineDomain(spec).ok());   // made behind Paddock's back
+    REQUIRE(site.connection->startDomain("foreign-1").ok());
+    auto& svc = *site.service;
+    CHECK(failure(svc.get("foreign-1")).code == ErrorCode::NotFound);
+    CHECK(svc.get("foreign-1", Scope::All).ok());
+    CHECK(failure(svc.start("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.stop("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.forceStop("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.save("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.restart("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(svc.remove("foreign-1", "t")).code == ErrorCode::NotFound);
+    CHECK(failure(site.site->updateMetadata("foreign-1", {{"owner", "x"}})).code == ErrorCode::NotFound);
+    CHECK(failure(site.site->metadata("foreign-1")).code == ErrorCode::NotFound);
+    CHECK(failure(site.site->sshEndpoint("foreign-1")).code != ErrorCode::Internal);
+    REQUIRE(site.connection->getDomain("foreign-1")->state == DomainState::Running);   // untouched
+
+    auto adopted = svc.adopt("foreign-1", "alice", "root-admin");
+    REQUIRE(adopted.ok());
+    CHECK(adopted->managed);
+    CHECK(adopted->owner == "alice");
+    CHECK_THAT(site.audit.lastLine(), Catch::Contains("\"action\":\"adopt\""));
+    CHECK(failure(svc.adopt("foreign-1", "", "root-admin")).code == ErrorCode::Conflict);
+    CHECK(failure(svc.adopt("no-such-domain", "", "root-admin")).code == ErrorCode::NotFound);
+    CHECK(svc.get("foreign-1").ok());
+    auto stopped = svc.stop("foreign-1", "t");
+    REQUIRE(stopped.ok());
+    CHECK(svc.remove("foreign-1", "t").ok());
+    CHECK_FALSE(exists(*site.connection, "foreign-1"));
 }
 
 TEST_CASE("operations on unknown VMs are NotFound", "[vm_service]") {
@@ -266,7 +308,7 @@ TEST_CASE("a dropped hypervisor connection answers Unavailable, then heals", "[v
     CHECK(healed);
 }
 
-TEST_CASE("a domain defined behind Paddock's back appears in the listing", "[vm_service][events]") {
+TEST_CASE("a domain defined behind Paddock's back appears in the full listing", "[vm_service][events]") {
     TestSite site;
     REQUIRE(site.service->list().ok());
     DomainSpec spec;
@@ -275,7 +317,7 @@ TEST_CASE("a domain defined behind Paddock's back appears in the listing", "[vm_
     REQUIRE(site.connection->defineDomain(spec).ok());  // not through VmService
     bool seen = false;
     for (int i = 0; i < 50 && !seen; ++i) {
-        auto listed = site.service->list();
+        auto listed = site.service->list(Scope::All);
         REQUIRE(listed.ok());
         seen = std::any_of(listed->begin(), listed->end(), [](const VmView& v) { return v.domain.name == "outsider"; });
         if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));

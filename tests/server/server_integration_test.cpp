@@ -54,6 +54,7 @@ DaemonOptions serverOptions() {
     site.backend = "org.paddock.libvirt-qemu";
     site.storage_pool = "default-pool";
     site.stop_timeout_s = 5;
+    options.adopt = {"test"};   // the test driver's own running domain, used as a ready-made VM
     return options;
 }
 
@@ -122,6 +123,7 @@ TEST_CASE("without configured tokens an admin token is generated, kept private a
 TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integration]") {
     auto options = serverOptions();
     options.tokens = {{"viewer-bot", "viewer-token-0123456789", "viewer"}, {"ops-bot", "operator-token-0123456789", "operator"}};
+    options.adopt.clear();   // needs an admin
     PaddockdFixture server(options);
     CHECK_FALSE(std::filesystem::exists(server.tokenPath()));
     RequestOptions viewer;
@@ -136,9 +138,55 @@ TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integ
     op.token = "operator-token-0123456789";
     op.body = R"({"name":"by-operator","start":false})";
     CHECK(send(server.port(), "POST", "/api/v1/vms", op).status == 201);
+    // Operators act on VMs; what runs where, foreign domains and adoption are an admin's.
+    op.body.reset();
+    for (const char* adminOnly : {"/api/v1/sites", "/api/v1/plugins", "/api/v1/vms?all=true", "/api/v1/vms/test?all=true"}) {
+        INFO(adminOnly);
+        CHECK(send(server.port(), "GET", adminOnly, op).status == 403);
+    }
+    op.body = "{}";
+    CHECK(send(server.port(), "POST", "/api/v1/vms/test/adopt", op).status == 403);
+    CHECK(send(server.port(), "GET", "/api/v1/vms/test", op).status == 404);   // foreign: not shown
     CHECK(server.stop() == 0);
     const std::string audit = readFile(server.logDir() + "/audit.log");
     CHECK_THAT(audit, Catch::Contains("ops-bot") && Catch::Contains("by-operator"));
+}
+
+TEST_CASE("foreign domains are not acted on, listed only to admins who ask, until adopted", "[server][integration][foreign]") {
+    auto options = serverOptions();
+    options.adopt.clear();   // "test", the driver's own running domain, stays foreign here
+    PaddockdFixture server(options);
+    const auto names = [&](const std::string& path) {
+        std::set<std::string> out;
+        const auto doc = server.getJson(path);
+        for (const auto& vm : doc["vms"].GetArray()) out.insert(std::string(vm["name"].GetString()) + (vm["managed"].GetBool() ? "" : "(foreign)"));
+        return out;
+    };
+    CHECK(names("/api/v1/vms").count("test(foreign)") == 0);
+    CHECK(names("/api/v1/vms").count("test") == 0);
+    CHECK(names("/api/v1/vms?all=true").count("test(foreign)") == 1);
+    CHECK(server.get("/api/v1/vms/test").status == 404);
+    CHECK_FALSE(server.getJson("/api/v1/vms/test?all=true")["vm"]["managed"].GetBool());
+    // What an operator did to a foreign domain in wave 1: now nothing happens to it.
+    CHECK(server.post("/api/v1/vms/test/stop?force=true").status == 404);
+    CHECK(server.post("/api/v1/vms/test/restart").status == 404);
+    CHECK(server.del("/api/v1/vms/test").status == 404);
+    CHECK(server.post("/vms/stop/test").status == 404);
+    CHECK(server.call("DELETE", "/vms/delete/test").status == 404);
+    CHECK(server.post("/api/v1/vms/test/console").status == 404);
+    CHECK(server.upgradeStatus("/api/v1/vms/test/status", server.token()) == 404);
+    CHECK(server.getJson("/api/v1/vms/test?all=true")["vm"]["state"] == "running");   // untouched
+
+    const auto adopted = server.post("/api/v1/vms/test/adopt", R"({"owner":"museum"})");
+    REQUIRE(adopted.status == 200);
+    CHECK(adopted.json()["vm"]["managed"].GetBool());
+    CHECK(std::string(adopted.json()["vm"]["owner"].GetString()) == "museum");
+    CHECK(server.post("/api/v1/vms/test/adopt").status == 409);
+    CHECK(server.post("/api/v1/vms/no-such/adopt").status == 404);
+    CHECK(server.post("/api/v1/vms/test/adopt", R"({"owner":7})").status == 400);
+    CHECK(names("/api/v1/vms").count("test") == 1);
+    CHECK(server.post("/vms/stop/test").status == 200);   // the compatibility routes act on it now
+    CHECK_THAT(readFile(server.logDir() + "/audit.log"), Catch::Contains("\"action\":\"adopt\""));
 }
 
 TEST_CASE("auth mode none needs no token", "[server][integration]") {
@@ -528,6 +576,7 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"GET /api/v1/vms/{name}", 200}, {"DELETE /api/v1/vms/{name}", 200},
         {"POST /api/v1/vms/{name}/start", 200}, {"POST /api/v1/vms/{name}/stop", 200},
         {"POST /api/v1/vms/{name}/restart", 200}, {"POST /api/v1/vms/{name}/console", 201},
+        {"POST /api/v1/vms/{name}/adopt", 409},   // managed already
         {"GET /api/v1/vms/{name}/status", 400}, {"GET /api/v1/vms/{name}/terminal", 400}, {"GET /api/v1/events", 400},
         {"GET /", 200}, {"POST /vms/create", 400}, {"POST /vms/start/{name}", 409}, {"POST /vms/stop/{name}", 200},
         {"DELETE /vms/delete/{name}", 404}, {"GET /vms/list", 200},

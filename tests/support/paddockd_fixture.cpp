@@ -175,6 +175,11 @@ void PaddockdFixture::start() {
         const std::string text = readFile(tokenPath());
         token_ = text.substr(0, text.find_first_of(" \r\n"));
     }
+    for (const auto& name : options_.adopt) {
+        const auto adopted = call("POST", "/api/v1/vms/" + name + "/adopt");
+        if (adopted.status != 200 && adopted.status != 409)
+            throw std::runtime_error("cannot adopt " + name + ": " + std::to_string(adopted.status) + " " + adopted.body);
+    }
 }
 
 int PaddockdFixture::stop(int graceS) { return running() ? process_->stop(graceS) : -1; }

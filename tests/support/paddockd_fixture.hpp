@@ -86,6 +86,9 @@ struct DaemonOptions {
     std::string recording_plugin{};
     std::string extra_yaml{};                           // more top-level keys
     std::string server_yaml{};                          // more server keys, each line indented by two spaces
+    // Foreign domains to adopt after every start (e.g. "test", the test driver's own domain),
+    // with token() (an admin's) or anonymously under auth mode none.
+    std::vector<std::string> adopt{};
     bool start = true;                                  // false: only write the config (start() or runOnce() later)
 };
 

@@ -30,6 +30,8 @@ public:
     void rotateHostKey();
     // Also accepts logins with the key in `publicKeyPath` (e.g. Paddock's id_ed25519.pub).
     void authorize(const std::string& publicKeyPath);
+    // sshd's own log so far (e.g. to count "Accepted publickey" lines).
+    std::string log() const { return readFile(dir_.file("sshd.log")); }
 
 private:
     void start();

@@ -27,6 +27,13 @@ std::optional<std::vector<DomainInfo>> DomainCache::snapshot() const {
     return out;
 }
 
+std::optional<DomainInfo> DomainCache::find(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    const auto it = domains_.find(name);
+    if (it == domains_.end()) return std::nullopt;
+    return it->second;
+}
+
 void DomainCache::put(DomainInfo info) {
     std::lock_guard lock(mutex_);
     ++generation_;

@@ -85,10 +85,13 @@ SiteStatus Site::status() {
 void Site::onConnected() {
     cache_.invalidate();
     // After a (re)start of paddockd or libvirtd: whatever runs gets its readiness re-checked.
-    auto domains = link_.connection().and_then([](auto conn) { return conn->listDomains(); });
+    auto conn = link_.connection();
+    if (!conn) return;
+    auto domains = conn.value()->listDomains();
     if (!domains) return;
     for (const auto& d : domains.value()) {
-        if (d.state == DomainState::Running && probesSsh() && readiness_.get(d.name).state != Readiness::Ready)
+        if (d.state == DomainState::Running && probesSsh() && readiness_.get(d.name).state != Readiness::Ready &&
+            managedCached(*conn.value(), d))
             readiness_.begin(d.name);
     }
     VmEvent e;
@@ -116,8 +119,10 @@ void Site::onLifecycle(const std::string& vm, pdk_lifecycle_event event) {
     switch (event) {
         case PDK_EVENT_STARTED:
         case PDK_EVENT_RESUMED: {
+            // Foreign domains are never probed: Paddock's key is not theirs to see. A domain
+            // unknown to the metadata cache is probed; the probe itself refuses foreign ones.
             const Readiness r = readiness_.get(vm).state;
-            if (probesSsh() && r != Readiness::Booting && r != Readiness::Ready) readiness_.begin(vm);
+            if (probesSsh() && r != Readiness::Booting && r != Readiness::Ready && !knownForeign(vm)) readiness_.begin(vm);
             break;
         }
         case PDK_EVENT_STOPPED:
@@ -182,31 +187,61 @@ Metadata Site::cachedMetadata(BackendConnection& conn, const DomainInfo& info) {
     return metadataByUuid_[info.uuid] = std::move(fetched.value());
 }
 
+Result<DomainInfo> Site::managedDomain(BackendConnection& conn, const std::string& vm) {
+    auto info = conn.getDomain(vm);
+    if (!info) return info;
+    if (!isManaged(info->metadata)) return makeError(ErrorCode::NotFound, "VM '" + vm + "' not found");
+    return info;
+}
+
 Result<Metadata> Site::metadata(const std::string& vm) {
     if (auto valid = checkVmName(vm); !valid) return std::move(valid).error();
-    return link_.connection().and_then([&](auto conn) { return conn->getMetadata(vm); });
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    return managedDomain(*conn.value(), vm).map([](DomainInfo info) { return std::move(info.metadata); });
 }
 
 Status Site::updateMetadata(const std::string& vm, const Metadata& changes) {
     return withVm<Status>(vm, [&](BackendConnection& c) -> Status {
-        // set_metadata replaces every pair, so read-modify-write under the VM's lock.
-        auto info = c.getDomain(vm);
-        if (!info) return std::move(info).error();
-        Metadata merged = info->metadata;
-        mergeMetadata(merged, changes);
-        if (auto set = c.setMetadata(vm, merged, true); !set) return set;
-        std::lock_guard lock(metadataMutex_);
-        metadataByUuid_[info->uuid] = std::move(merged);
-        return {};
+        return managedDomain(c, vm).and_then([&](DomainInfo info) { return writeMetadata(c, info, changes); });
     });
+}
+
+Status Site::writeMetadata(BackendConnection& conn, const DomainInfo& domain, const Metadata& changes) {
+    // set_metadata replaces every pair, so read-modify-write under the VM's lock.
+    Metadata merged = domain.metadata;
+    mergeMetadata(merged, changes);
+    if (auto set = conn.setMetadata(domain.name, merged, true); !set) return set;
+    std::lock_guard lock(metadataMutex_);
+    metadataByUuid_[domain.uuid] = std::move(merged);
+    return {};
+}
+
+bool Site::knownForeign(const std::string& vm) {
+    const auto info = cache_.find(vm);
+    if (!info) return false;
+    std::lock_guard lock(metadataMutex_);
+    const auto it = metadataByUuid_.find(info->uuid);
+    return it != metadataByUuid_.end() && !isManaged(it->second);
+}
+
+bool Site::managedCached(BackendConnection& conn, const DomainInfo& info) {
+    return isManaged(cachedMetadata(conn, info));
 }
 
 Result<SshEndpoint> Site::sshEndpoint(const std::string& vm) {
     if (identity_.private_key_path.empty()) return makeError(ErrorCode::Unavailable, "Paddock has no SSH key");
-    auto target = link_.connection().and_then([&](auto conn) { return conn->sshTarget(vm); });
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    // Paddock's key goes only to VMs Paddock manages; every connection carrying it checks the
+    // host key pinned at the first login, so a VM answering on another VM's address cannot
+    // pass for it.
+    auto metadata = managedDomain(*conn.value(), vm).map([](DomainInfo info) { return std::move(info.metadata); });
+    if (!metadata) return std::move(metadata).error();
+    auto target = conn.value()->sshTarget(vm);
     if (!target) return std::move(target).error();
-    return SshEndpoint{target->first, target->second, config_.ssh_user, identity_.private_key_path,
-                       identity_.public_key_path};
+    return SshEndpoint{target->first,   target->second, config_.ssh_user, identity_.private_key_path,
+                       identity_.public_key_path, metaValue(metadata.value(), meta::kHostKey)};
 }
 
 Result<PortReservation> Site::reserveSshPort() {

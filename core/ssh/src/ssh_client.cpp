@@ -127,7 +127,8 @@ public:
         }
     }
 
-    Status open(const SshEndpoint& ep, std::chrono::milliseconds timeout, const std::string& pinned = {}) {
+    Status open(const SshEndpoint& ep, std::chrono::milliseconds timeout) {
+        const std::string& pinned = ep.pinned_host_key;
         initLibssh2Once();
         const auto deadline = Clock::now() + timeout;
         if (auto c = connectWithDeadline(socket_, ep.host, ep.port, deadline); !c) return c;
@@ -181,10 +182,9 @@ LIBSSH2_SESSION* SshConnection::session() const noexcept { return impl_->session
 int SshConnection::socket() const noexcept { return impl_->session.fd(); }
 const SshHostKey& SshConnection::hostKey() const noexcept { return impl_->session.hostKey(); }
 
-Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout,
-                                                           const std::string& pinnedFingerprint) {
+Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout) {
     auto impl = std::make_unique<Impl>();
-    if (auto opened = impl->session.open(endpoint, timeout, pinnedFingerprint); !opened) return std::move(opened).error();
+    if (auto opened = impl->session.open(endpoint, timeout); !opened) return std::move(opened).error();
     return std::unique_ptr<SshConnection>(new SshConnection(std::move(impl)));
 }
 

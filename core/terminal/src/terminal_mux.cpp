@@ -224,7 +224,6 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
 
         TerminalOptions options;
         options.endpoint = std::move(endpoint.value());
-        options.pinned_host_key = metaValue(metadata.value(), meta::kHostKey);
         options.cols = request.cols;
         options.rows = request.rows;
         options.connect_timeout = limits_.connect_timeout;
@@ -233,7 +232,7 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
         if (!opened) return fail(std::move(opened).error());
         result.ssh = std::move(opened.value());
         result.opened.host_key = result.ssh->hostKey();
-        if (options.pinned_host_key.empty() && !result.opened.host_key.fingerprint.empty()) {
+        if (options.endpoint.pinned_host_key.empty() && !result.opened.host_key.fingerprint.empty()) {
             if (auto pinned = site.updateMetadata(request.vm, {{meta::kHostKey, result.opened.host_key.fingerprint}}); !pinned)
                 return fail(makeError(pinned.error().code, "cannot pin the VM's SSH host key: " + pinned.error().message));
             result.opened.pinned_now = true;

@@ -24,7 +24,7 @@ std::string lastSessionError(LIBSSH2_SESSION* session) {
 uint16_t clampTerminalDimension(long value) noexcept { return static_cast<uint16_t>(std::clamp(value, 1L, 1000L)); }
 
 Result<std::unique_ptr<TerminalSession>> TerminalSession::open(const TerminalOptions& options) {
-    auto connection = SshConnection::open(options.endpoint, options.connect_timeout, options.pinned_host_key);
+    auto connection = SshConnection::open(options.endpoint, options.connect_timeout);
     if (!connection) return std::move(connection).error();
     std::unique_ptr<TerminalSession> terminal(new TerminalSession());
     terminal->connection_ = std::move(connection.value());

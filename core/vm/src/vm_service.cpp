@@ -1,5 +1,6 @@
 #include "paddock/core/vm_service.hpp"
 
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/names.hpp"
 #include "paddock/core/vm_metadata.hpp"
 
@@ -33,6 +34,7 @@ VmView VmService::toView(DomainInfo info) {
     v.template_name = metaValue(info.metadata, meta::kTemplate);
     v.image = metaValue(info.metadata, meta::kImage);
     v.disk = metaValue(info.metadata, meta::kDisk);
+    v.managed = isManaged(info.metadata);
     v.readiness = site_.readiness().get(info.name);
     if (!domainIsActive(info.state)) v.readiness.state = Readiness::Stopped;
     if (const std::string port = metaValue(info.metadata, meta::kSshPort); !port.empty()) {
@@ -44,20 +46,23 @@ VmView VmService::toView(DomainInfo info) {
     return v;
 }
 
-Result<std::vector<VmView>> VmService::list() {
-    return site_.domains().map([this](std::vector<DomainInfo> domains) {
+Result<std::vector<VmView>> VmService::list(Scope scope) {
+    return site_.domains().map([&](std::vector<DomainInfo> domains) {
         std::vector<VmView> out;
         out.reserve(domains.size());
-        for (auto& d : domains) out.push_back(toView(std::move(d)));
+        for (auto& d : domains) {
+            if (scope == Scope::Managed && !isManaged(d.metadata)) continue;
+            out.push_back(toView(std::move(d)));
+        }
         return out;
     });
 }
 
-Result<VmView> VmService::get(const std::string& name) {
+Result<VmView> VmService::get(const std::string& name, Scope scope) {
     if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
     auto conn = site_.connection();
     if (!conn) return std::move(conn).error();
-    auto info = conn.value()->getDomain(name);
+    auto info = scope == Scope::All ? conn.value()->getDomain(name) : site_.managedDomain(*conn.value(), name);
     if (!info) return std::move(info).error();
     VmView view = toView(std::move(info.value()));
     // A libvirt network: the address comes from DHCP leases or the guest agent.
@@ -138,6 +143,7 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
 
 Status VmService::start(const std::string& name, const std::string& actor) {
     auto result = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
+        if (auto managed = site_.managedDomain(c, name); !managed) return std::move(managed).error();
         if (auto started = c.startDomain(name); !started) return started;
         if (site_.probesSsh()) site_.readiness().begin(name);
         site_.refresh(c, name);
@@ -163,7 +169,7 @@ Status VmService::waitForState(BackendConnection& conn, const std::string& name,
 Result<StopOutcome> VmService::stop(const std::string& name, const std::string& actor) {
     const auto started = std::chrono::steady_clock::now();
     auto result = site_.withVm<Result<StopOutcome>>(name, [&](BackendConnection& c) -> Result<StopOutcome> {
-        auto info = c.getDomain(name);
+        auto info = site_.managedDomain(c, name);
         if (!info) return std::move(info).error();
         if (!domainIsActive(info->state)) return StopOutcome::AlreadyStopped;
         site_.readiness().cancel(name, Readiness::Stopped);
@@ -189,11 +195,9 @@ template <class Op>
 Status VmService::powerOff(const std::string& name, const std::string& action, const std::string& actor,
                            bool skipWhenOff, Op op) {
     auto result = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
-        if (skipWhenOff) {
-            auto info = c.getDomain(name);
-            if (!info) return std::move(info).error();
-            if (!domainIsActive(info->state)) return {};
-        }
+        auto info = site_.managedDomain(c, name);
+        if (!info) return std::move(info).error();
+        if (skipWhenOff && !domainIsActive(info->state)) return {};
         site_.readiness().cancel(name, Readiness::Stopped);
         Status done = op(c);
         site_.refresh(c, name);
@@ -217,7 +221,7 @@ Status VmService::restart(const std::string& name, const std::string& actor) {
 
 Status VmService::remove(const std::string& name, const std::string& actor) {
     auto result = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
-        auto info = c.getDomain(name);
+        auto info = site_.managedDomain(c, name);
         if (!info) return std::move(info).error();
         site_.readiness().cancel(name, Readiness::Unknown);
         if (domainIsActive(info->state)) {
@@ -234,6 +238,26 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
         return {};
     });
     return audited(actor, name, "delete", std::move(result));
+}
+
+Result<VmView> VmService::adopt(const std::string& name, const std::string& owner, const std::string& actor) {
+    auto result = site_.withVm<Result<VmView>>(name, [&](BackendConnection& c) -> Result<VmView> {
+        if (auto valid = validateOwner(owner, false); !valid) return std::move(valid).error();
+        auto info = c.getDomain(name);
+        if (!info) return std::move(info).error();
+        if (isManaged(info->metadata))
+            return makeError(ErrorCode::Conflict, "VM '" + name + "' is managed by Paddock already");
+        const std::string now = isoTime(std::chrono::system_clock::now());
+        Metadata changes = {{meta::kCreatedAt, now}, {meta::kCreatedBy, actor}, {meta::kAdoptedAt, now}};
+        if (!owner.empty()) changes[meta::kOwner] = owner;
+        if (auto written = site_.writeMetadata(c, info.value(), changes); !written) return std::move(written).error();
+        site_.refresh(c, name);
+        auto adopted = site_.managedDomain(c, name);
+        if (!adopted) return std::move(adopted).error();
+        if (domainIsActive(adopted->state) && site_.probesSsh()) site_.readiness().begin(name);
+        return toView(std::move(adopted.value()));
+    });
+    return audited(actor, name, "adopt", std::move(result));
 }
 
 }  // namespace paddock

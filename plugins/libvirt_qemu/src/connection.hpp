@@ -62,7 +62,8 @@ public:
     void snapshotRevert(const char* domain, const char* snapshot, uint32_t flags);
     void snapshotDelete(const char* domain, const char* snapshot, uint32_t flags);
     // User-mode networking: 127.0.0.1 and the "ssh_port" metadata entry; otherwise the first
-    // IPv4 address from DHCP leases, then from the guest agent, port 22.
+    // IPv4 address of the libvirt network's DHCP lease for the domain's MAC, port 22. Never an
+    // address the guest reports itself (guest agent).
     void sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out);
     void subscribeEvents(pdk_event_sink sink, void* user, uint32_t flags);
 

@@ -325,12 +325,14 @@ void Connection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out
         return;
     }
     if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
-    for (const unsigned int source : {VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT}) {
+    // Only the libvirt network's DHCP lease for the domain's own MAC: never the guest agent,
+    // whose answers the guest controls (it could steer Paddock's key to another machine).
+    {
         virDomainInterfacePtr* ifaces = nullptr;
-        const int n = virDomainInterfaceAddresses(dom.get(), &ifaces, source, 0);
+        const int n = virDomainInterfaceAddresses(dom.get(), &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0);
         if (n < 0) {
             virResetLastError();
-            continue;
+            throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("no DHCP lease is known for domain '") + name + "' yet");
         }
         std::string found;
         for (int i = 0; i < n; ++i) {
@@ -349,7 +351,7 @@ void Connection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out
         }
     }
     throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("no IPv4 address known yet for domain '") + name +
-                                            "' (neither a DHCP lease nor the guest agent has one)");
+                                            "' (the libvirt network has no DHCP lease for it)");
 }
 
 }  // namespace paddock::lvq

@@ -219,7 +219,10 @@ typedef struct pdk_backend_vtable {
     /* Save memory state and stop (managed save); `start_domain` restores it. */
     pdk_status (*save_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
 
-    /* Where to reach the guest's SSH server (user-mode forward, DHCP lease or guest agent). */
+    /* Where to reach the guest's SSH server: an address the host set up (a user-mode forward, a
+     * DHCP lease the hypervisor's network handed to the domain's MAC). Never an address the
+     * guest reports itself (e.g. through a guest agent): the host connects there with its own
+     * key and pins the host key it finds, so the answer must not be guest-controlled. */
     pdk_status (*ssh_target)(pdk_backend_connection* conn, const char* name, uint32_t flags,
                              pdk_ssh_target* out, pdk_error* err);
 

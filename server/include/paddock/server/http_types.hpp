@@ -60,6 +60,9 @@ struct Request {
     }
     // The query parameter, or nullopt when absent.
     std::optional<std::string> queryValue(const std::string& name) const;
+    // A boolean query parameter: absent, "false" or "0" is false; "true", "1" or empty is true;
+    // anything else InvalidArgument naming it.
+    Result<bool> queryFlag(const std::string& name) const;
     // The path parameter; throws std::out_of_range when the route has none of that name (a bug).
     const std::string& param(const std::string& name) const { return params.at(name); }
 };

@@ -18,8 +18,9 @@ struct LocatedVm {
 
 // The VM on `site` when given, else on the first configured site that has it (configuration
 // order). NotFound when none has it; a site's other error (e.g. unreachable) when a site
-// could not answer and none had the VM.
-Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name);
+// could not answer and none had the VM. Foreign domains count only with Scope::All.
+Result<LocatedVm> locateVm(Runtime& runtime, const std::optional<std::string>& site, const std::string& name,
+                           Scope scope = Scope::Managed);
 
 // The native VM object of /api/v1/vms (documented as VM in openapi.json).
 void writeVm(JsonWriter& json, const VmView& vm);

@@ -41,6 +41,9 @@ public:
     // invalidated because the connection was lost).
     std::optional<std::vector<DomainInfo>> snapshot() const;
 
+    // One domain of the view, whatever its validity; nullopt when the view does not have it.
+    std::optional<DomainInfo> find(const std::string& name) const;
+
     void put(DomainInfo info);
     void erase(const std::string& name);
     // Re-read one domain soon (from any thread, e.g. a backend's event thread; never blocks).

@@ -101,11 +101,18 @@ public:
     void forget(const std::string& name, const std::string& uuid);
 
     // ---- metadata -------------------------------------------------------------------------
-    // The VM's metadata as the backend has it now (uncached).
+    // The domain as the backend has it now, if Paddock manages it (isManaged); NotFound for a
+    // foreign domain as for a missing one.
+    Result<DomainInfo> managedDomain(BackendConnection& conn, const std::string& vm);
+    // The VM's metadata as the backend has it now (uncached); NotFound for foreign domains.
     Result<Metadata> metadata(const std::string& vm);
     // Merges `changes` (an empty value erases the key) into the persistent definition and,
     // when running, the live one, under the VM's lock. Not audited: the caller audits.
+    // NotFound for foreign domains.
     Status updateMetadata(const std::string& vm, const Metadata& changes);
+    // Writes `metadata` (merged as above) into a domain whatever its state, under the VM's lock
+    // held by the caller (withVm): the one way a foreign domain becomes managed (adoption).
+    Status writeMetadata(BackendConnection& conn, const DomainInfo& domain, const Metadata& changes);
 
     // ---- readiness and SSH ----------------------------------------------------------------
     ReadinessTracker& readiness() noexcept { return readiness_; }
@@ -130,6 +137,10 @@ public:
 private:
     void onLifecycle(const std::string& vm, pdk_lifecycle_event event);
     void onConnected();
+    // Whether `vm` is managed, from the metadata cache (one backend call when not cached).
+    bool managedCached(BackendConnection& conn, const DomainInfo& info);
+    // True when the caches know `vm` to be foreign; never calls the backend (event thread).
+    bool knownForeign(const std::string& vm);
     Status checkVmName(const std::string& name) const;
     // Paddock's metadata changes only through Paddock, so it is cached by UUID: a listing then
     // stays one bulk backend call instead of one call per domain.

@@ -19,6 +19,7 @@ inline constexpr const char* kCreatedAt = "created_at";
 inline constexpr const char* kCreatedBy = "created_by";
 inline constexpr const char* kSshPort = "ssh_port";   // user-mode forward 127.0.0.1:PORT -> guest 22
 inline constexpr const char* kHostKey = "host_key";   // "SHA256:..." pinned at the first terminal login
+inline constexpr const char* kAdoptedAt = "adopted_at";   // a domain Paddock did not make, adopted by an admin
 // Pool VMs (pool_manager.hpp).
 inline constexpr const char* kPool = "pool";
 inline constexpr const char* kPoolState = "pool_state";     // filling | idle | allocated | releasing
@@ -34,6 +35,11 @@ inline std::string metaValue(const Metadata& metadata, const char* key) {
     const auto it = metadata.find(key);
     return it == metadata.end() ? std::string() : it->second;
 }
+
+// Whether Paddock manages the domain: it made it, or an admin adopted it (both record
+// created_at). Other domains on the host are foreign: listed only to admins on request, never
+// acted on.
+inline bool isManaged(const Metadata& metadata) { return metadata.count(meta::kCreatedAt) != 0; }
 
 // Applies `changes` to `metadata`: a key with an empty value is erased, others are set.
 inline void mergeMetadata(Metadata& metadata, const Metadata& changes) {

@@ -20,6 +20,9 @@ struct SshEndpoint {
     std::string user;
     std::string private_key_path;  // OpenSSH private key file (unencrypted, 0600)
     std::string public_key_path;   // its .pub file
+    // "SHA256:..." the host must present; a host with another key is refused (Conflict) before
+    // Paddock authenticates to it. Empty: any key (trust on first use; the caller pins it).
+    std::string pinned_host_key;
 };
 
 struct SshHostKey {
@@ -38,8 +41,9 @@ struct SshCommandResult {
 // and only the banner tells that the guest's sshd is really listening. Unavailable otherwise.
 Status awaitSshBanner(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
 
-// Handshake + public-key authentication, then disconnect. Unavailable while the guest's sshd
-// does not answer yet, Unauthorized when it rejects the key.
+// Handshake + host-key check + public-key authentication, then disconnect. Unavailable while the
+// guest's sshd does not answer yet, Conflict for a host key other than the pinned one,
+// Unauthorized when it rejects the key.
 Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout);
 
 // Runs `command` and collects its stdout and exit status.
@@ -47,15 +51,13 @@ Result<SshCommandResult> runSshCommand(const SshEndpoint& endpoint, const std::s
                                        std::chrono::milliseconds timeout);
 
 // An authenticated connection for callers that drive their own channels (the terminal).
-// open() blocks: connect, handshake, host-key check, key authentication, all within `timeout`.
+// open() blocks: connect, handshake, host-key check (endpoint.pinned_host_key), key
+// authentication, all within `timeout`.
 // Afterwards one thread at a time may use session(); destruction disconnects (blocking, bounded
 // by the session's timeout, so run it off latency-sensitive threads).
 class SshConnection {
 public:
-    // With `pinnedFingerprint` set, a host presenting another key is refused with Conflict
-    // before Paddock authenticates to it.
-    static Result<std::unique_ptr<SshConnection>> open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout,
-                                                       const std::string& pinnedFingerprint = {});
+    static Result<std::unique_ptr<SshConnection>> open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout);
     ~SshConnection();
     SshConnection(const SshConnection&) = delete;
     SshConnection& operator=(const SshConnection&) = delete;

@@ -25,7 +25,6 @@ namespace paddock {
 
 struct TerminalOptions {
     SshEndpoint endpoint;
-    std::string pinned_host_key;                 // "SHA256:..."; empty: accept and report the key
     uint16_t cols = 80;
     uint16_t rows = 24;
     std::string term = "xterm-256color";
@@ -38,7 +37,7 @@ uint16_t clampTerminalDimension(long value) noexcept;
 
 class TerminalSession {
 public:
-    // Conflict when the host key differs from options.pinned_host_key; Unavailable when the
+    // Conflict when the host key differs from options.endpoint.pinned_host_key; Unavailable when the
     // host does not answer or refuses the channel; Unauthorized when it rejects Paddock's key.
     static Result<std::unique_ptr<TerminalSession>> open(const TerminalOptions& options);
     ~TerminalSession();

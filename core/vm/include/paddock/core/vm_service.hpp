@@ -1,7 +1,8 @@
 // VM lifecycle on one site: create (a plan from domain_plan.hpp, executed with rollback:
 // overlay disk, SSH port, define, start), start, graceful stop with forced fallback, restart,
-// managed save, delete with storage; listings and single VMs as VmView. Every operation is
-// audited and counted. Thread-safe: operations on one VM are serialised by the site's VM
+// managed save, delete with storage; listings and single VMs as VmView. Only Paddock's VMs
+// (made or adopted, vm_metadata.hpp isManaged) are acted on: a foreign domain is NotFound to
+// every operation but adopt(). Every operation is audited and counted. Thread-safe: operations on one VM are serialised by the site's VM
 // locks, different VMs proceed in parallel. The Site, AuditLog and CoreMetrics must outlive it.
 #pragma once
 
@@ -30,8 +31,12 @@ struct VmView {
     std::string ssh_host;      // empty when unknown
     uint16_t ssh_port = 0;
     std::string ssh_user;
+    bool managed = true;       // false: a foreign domain (only ever shown to admins who ask)
     uint64_t memory_mb() const noexcept { return domain.max_memory_kib / 1024; }
 };
+
+// Which domains a listing or lookup covers.
+enum class Scope { Managed, All };
 
 enum class StopOutcome { Graceful, Forced, AlreadyStopped };
 
@@ -42,8 +47,10 @@ public:
     Site& site() noexcept { return site_; }
     const Site& site() const noexcept { return site_; }
 
-    Result<std::vector<VmView>> list();
-    Result<VmView> get(const std::string& name);
+    // Paddock's VMs (made or adopted); Scope::All adds the foreign domains of the host.
+    Result<std::vector<VmView>> list(Scope scope = Scope::Managed);
+    // One VM; a foreign domain is NotFound unless Scope::All.
+    Result<VmView> get(const std::string& name, Scope scope = Scope::Managed);
 
     // AlreadyExists when the name is taken; InvalidArgument for a bad name, unknown template
     // or out-of-range sizes. On any failure nothing is left behind (no domain, no overlay).
@@ -60,6 +67,10 @@ public:
     Status save(const std::string& name, const std::string& actor);
     // Stops (forced) when running, then removes the domain and its overlay.
     Status remove(const std::string& name, const std::string& actor);
+    // Makes a foreign domain Paddock's (created_at, created_by, adopted_at, and `owner` when
+    // not empty in its metadata): from then on it is listed and acted on like any other.
+    // Conflict when Paddock manages it already; NotFound when there is no such domain.
+    Result<VmView> adopt(const std::string& name, const std::string& owner, const std::string& actor);
 
     // Overrides the graceful-stop timeout (tests).
     void setStopTimeout(std::chrono::milliseconds timeout) { stopTimeout_ = timeout; }
