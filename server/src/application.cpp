@@ -1,5 +1,6 @@
 #include "paddock/server/application.hpp"
 
+#include "paddock/core/crash_point.hpp"
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/auth.hpp"
 #include "paddock/server/console_tickets.hpp"
@@ -140,7 +141,8 @@ void Application::handleHelp(const std::string&, const std::string&) {
     help.setCommand(commandName());
     help.setUsage("[--config FILE] [--check-config]");
     help.setHeader("Paddock VM manager daemon. Environment variables PADDOCK_<KEY_PATH> override config keys;"
-                   " PADDOCK_LOG_LEVEL sets the log level (debug, information, warning, error).");
+                   " PADDOCK_LOG_LEVEL sets the log level (debug, information, warning, error);"
+                   " PADDOCK_CRASH_POINT=<name>[:<n>] (tests only) kills paddockd at a crash point.");
     help.format(std::cout);
     std::cout << std::endl;
     stopOptionsProcessing();
@@ -181,6 +183,13 @@ int Application::serve() {
         return kExitConfigError;
     }
     const Config config = std::move(loaded.value());
+    // Crash-consistency tests only (crash_point.hpp): armed before any thread can reach a point.
+    if (auto armed = armCrashPointFromEnvironment(); !armed) {
+        log.fatal("%s", armed.error().message);
+        return kExitConfigError;
+    } else if (const std::string point = armedCrashPoint(); !point.empty()) {
+        log.warning("PADDOCK_CRASH_POINT: paddockd kills itself at crash point %s", point);
+    }
     try {
         Poco::File(config.paths.state_dir).createDirectories();
         Poco::File(config.paths.log_dir).createDirectories();

@@ -1,6 +1,6 @@
 #include "paddock/server/console_tickets.hpp"
 
-#include "paddock/core/lease.hpp"
+#include "paddock/core/ids.hpp"
 
 namespace paddock::server {
 

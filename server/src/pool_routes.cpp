@@ -65,10 +65,13 @@ void writeLease(JsonWriter& json, const Lease& lease) {
 void writeOperation(JsonWriter& json, const Operation& op) {
     json.beginObject()
         .field("id", op.id)
+        .field("kind", op.kind)
         .field("status", operationStatusName(op.status))
         .field("pool", op.pool)
         .field("owner", op.owner)
         .field("created_at", isoTime(op.created_at));
+    json.key("started_at").stringOrNull(op.started_at ? isoTime(*op.started_at) : std::string());
+    json.key("finished_at").stringOrNull(op.finished_at ? isoTime(*op.finished_at) : std::string());
     if (op.lease) {
         json.key("lease");
         writeLease(json, *op.lease);

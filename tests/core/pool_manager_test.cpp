@@ -66,11 +66,12 @@ struct PoolSite {
         connection = site->connection().value();
     }
 
-    std::unique_ptr<PoolManager> makePool(const PoolConfig& config) {
+    std::unique_ptr<PoolManager> makePool(const PoolConfig& config, OperationRegistry* registry = nullptr) {
         PoolManager::Options options;
         options.reconcile_interval = 100ms;
         options.workers = 4;
-        auto pool = std::make_unique<PoolManager>(config, *site, *service, audit, poolMetrics, operations, options);
+        auto pool = std::make_unique<PoolManager>(config, *site, *service, audit, poolMetrics,
+                                                  registry != nullptr ? *registry : operations, options);
         pool->start();
         return pool;
     }
@@ -451,4 +452,57 @@ TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and rep
         CHECK(other.vm != lease.vm);
     }
     CHECK(second->leases().size() == 3);
+}
+
+TEST_CASE("a restarted manager settles the cold allocations a crash interrupted and replaces VMs left mid-operation", "[pool][recovery][crash]") {
+    test::TempDir dir;
+    const std::string file = dir.file("operations.json");
+    PoolSite site;
+    auto cfg = poolConfig("shutoff", 1, 4);
+    cfg.on_empty = EmptyPoolPolicy::Cold;
+    std::string leasedOp, lostOp;
+    Lease coldLease;
+    {
+        OperationRegistry before;
+        REQUIRE(before.persistTo(file).ok());
+        auto first = site.makePool(cfg, &before);
+        REQUIRE(eventually([&] { return settled(*first, 1); }));
+        (void)allocateOk(*first, forOwner("alice"));   // takes the idle VM: the next one is cold
+        auto cold = first->allocate(forOwner("bob"));
+        REQUIRE(cold.ok());
+        REQUIRE(cold->operation.has_value());
+        REQUIRE(eventually([&] { return before.get(cold->operation->id)->status != Operation::Status::Pending; }));
+        coldLease = before.get(cold->operation->id)->lease.value();
+        // As if paddockd had died after writing the lease but before recording the operation
+        // as done, and during another cold allocation whose VM never got a lease.
+        leasedOp = before.begin(kOperationPoolAllocate, "lab", "bob", coldLease.vm).value().id;
+        lostOp = before.begin(kOperationPoolAllocate, "lab", "carol", "lab-neverleased").value().id;
+        REQUIRE(eventually([&] { return settled(*first, 1); }));
+        // And a pool VM in the middle of its removal (VmService's intent record).
+        const std::string idle = [&] {
+            for (const auto& vm : first->vmNames())
+                if (site.metadata(vm)[meta::kPoolState] == "idle") return vm;
+            return std::string();
+        }();
+        REQUIRE_FALSE(idle.empty());
+        first.reset();
+        Metadata m = site.metadata(idle);
+        m[meta::kIntent] = "deleting";
+        m[meta::kIntentBy] = "pdk-test";
+        REQUIRE(site.connection->setMetadata(idle, m, false).ok());
+
+        OperationRegistry after;
+        REQUIRE(after.persistTo(file).ok());
+        CHECK(after.get(lostOp)->status == Operation::Status::Pending);   // not 404 while recovering
+        auto second = site.makePool(cfg, &after);
+        REQUIRE(eventually([&] { return second->status().recovered; }));
+        const Operation leased = after.get(leasedOp).value();
+        CHECK(leased.status == Operation::Status::Done);
+        CHECK(leased.lease->id == coldLease.id);
+        const Operation lost = after.get(lostOp).value();
+        CHECK(lost.status == Operation::Status::Failed);
+        CHECK(lost.error->message == kInterruptedByRestart);
+        REQUIRE(eventually([&] { return !site.exists(idle) && settled(*second, 1); }));
+        CHECK(second->leases().size() == 2);
+    }
 }

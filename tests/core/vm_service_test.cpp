@@ -2,6 +2,7 @@
 #include "paddock/core/vm_service.hpp"
 
 #include "paddock/core/plugin_host.hpp"
+#include "paddock/core/vm_metadata.hpp"
 #include "test_support.hpp"
 #include "result_checks.hpp"
 
@@ -324,4 +325,74 @@ TEST_CASE("a domain defined behind Paddock's back appears in the full listing", 
     }
     CHECK(seen);
     REQUIRE(site.connection->undefineDomain("outsider", false).ok());
+}
+
+TEST_CASE("create names the overlay in the definition before making it, and leaves no intent record", "[vm_service][crash]") {
+    SiteConfig cfg;
+    TemplateConfig t;
+    t.name = "base";
+    t.base_image = "/var/lib/paddock/test/base.qcow2";
+    cfg.templates.push_back(t);
+    TestSite site(cfg);
+    auto created = site.service->create(request("planned", true), "tester");
+    REQUIRE(created.ok());
+    CHECK(created->disk == "/default-pool/planned.qcow2");   // where volume_path said it would be
+    const Metadata m = site.connection->getMetadata("planned").value();
+    CHECK(m.count(meta::kIntent) == 0);
+    CHECK(m.count(meta::kIntentBy) == 0);
+    CHECK(m.count(meta::kIntentAt) == 0);
+    CHECK(m.at(meta::kDisk) == created->disk);
+
+    // A volume in the way is refused before anything is defined.
+    OverlaySpec squatter{"default-pool", "squatted.qcow2", t.base_image, "qcow2", 1 << 20};
+    REQUIRE(site.connection->createOverlay(squatter).ok());
+    CHECK(failure(site.service->create(request("squatted"), "tester")).code == ErrorCode::AlreadyExists);
+    CHECK_FALSE(exists(*site.connection, "squatted"));
+    CHECK(site.connection->deleteVolume("/default-pool/squatted.qcow2").ok());   // still there: not ours to remove
+}
+
+TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and deletes, another's only when old", "[vm_service][crash]") {
+    SiteConfig cfg;
+    TemplateConfig t;
+    t.name = "base";
+    t.base_image = "/var/lib/paddock/test/base.qcow2";
+    cfg.templates.push_back(t);
+    TestSite site(cfg);
+    VmService me(*site.site, site.audit, site.metrics, "pdk-me");
+    auto& conn = *site.connection;
+    // What a SIGKILL at various steps leaves: a VM that still carries its intent record.
+    const auto leave = [&](const std::string& name, const std::string& intent, const std::string& by, const std::string& at,
+                           Metadata extra = {}) {
+        auto made = me.create(request(name, true), "tester");
+        REQUIRE(made.ok());
+        Metadata m = conn.getMetadata(name).value();
+        m[meta::kIntent] = intent;
+        m[meta::kIntentBy] = by;
+        m[meta::kIntentAt] = at;
+        for (const auto& [k, v] : extra) m[k] = v;
+        REQUIRE(conn.setMetadata(name, m, true).ok());
+        return made->disk;
+    };
+    const std::string now = isoTime(std::chrono::system_clock::now());
+    const std::string creating = leave("crash-create", "creating", "pdk-me", now);
+    const std::string deleting = leave("crash-delete", "deleting", "pdk-me", now);
+    REQUIRE(conn.destroyDomain("crash-delete").ok());
+    REQUIRE(conn.deleteVolume(deleting).ok());   // killed after its overlay was deleted
+    const std::string busy = leave("other-busy", "creating", "pdk-other", now);
+    const std::string stale = leave("other-stale", "creating", "pdk-other", "2000-01-01T00:00:00Z");
+    const std::string pooled = leave("pool-vm", "creating", "pdk-me", now, {{meta::kPool, "lab"}});
+    const std::string whole = me.create(request("whole", true), "tester")->disk;
+
+    auto recovered = me.recoverInterrupted(std::chrono::seconds(600));
+    REQUIRE(recovered.ok());
+    CHECK(recovered.value() == 3);
+    for (const char* gone : {"crash-create", "crash-delete", "other-stale"}) CHECK_FALSE(exists(conn, gone));
+    for (const std::string& disk : {creating, stale})
+        CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
+    for (const char* kept : {"other-busy", "pool-vm", "whole"}) CHECK(exists(conn, kept));
+    CHECK(site.audit.lastLine().find("\"action\":\"recover\"") != std::string::npos);
+    // Nothing is left to do on a second pass.
+    CHECK(me.recoverInterrupted(std::chrono::seconds(600)).value() == 0);
+    for (const char* vm : {"other-busy", "pool-vm", "whole"}) CHECK(me.remove(vm, "tester").ok());
+    for (const std::string& disk : {busy, pooled, whole}) CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
 }

@@ -27,7 +27,7 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_session_info)
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 1u, "ABI 1.1");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 2u, "ABI 1.2");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
@@ -44,11 +44,11 @@ _Static_assert(sizeof(((pdk_host_info*)0)->hypervisor) == 64, "hypervisor");
 /* The vtable is struct_size followed by nothing but function pointers, in declaration order. */
 #define PDK_TEST_COUNT(type, field) +1
 enum { kVtableEntries = 0 PDK_TEST_ABI_VTABLE_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kVtableEntries == 22, "vtable entries");
+_Static_assert(kVtableEntries == 23, "vtable entries");
 _Static_assert(sizeof(pdk_backend_vtable) ==
                    offsetof(pdk_backend_vtable, open) + kVtableEntries * sizeof(void (*)(void)),
                "vtable size");
-_Static_assert(offsetof(pdk_backend_vtable, subscribe_events) ==
+_Static_assert(offsetof(pdk_backend_vtable, volume_path) ==
                    offsetof(pdk_backend_vtable, open) + (kVtableEntries - 1) * sizeof(void (*)(void)),
                "vtable order");
 
@@ -92,6 +92,7 @@ PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)
 #define PDK_TEST_APPENDED(t, f, offset, size) \
     _Static_assert((offset) >= pdk_test_size_1_0_##t, #t "." #f " lies inside the 1.0 struct");
 PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
+PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #endif
 _Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,

@@ -89,6 +89,7 @@ TEST_CASE("structs grow only past their 1.0 end, and name their frozen sizes", "
         CHECK(offsetof(t, f) >= size10);                             \
     }
     PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
+    PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #undef PDK_TEST_SIZE_1_0
 #define PDK_TEST_MACRO(name, size) \

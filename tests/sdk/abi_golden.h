@@ -111,12 +111,26 @@
     X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_1, 88) X(PDK_HOST_SIZE_1_1, 24)                                 \
     X(PDK_RECORDER_VTABLE_SIZE_1_1, 56) X(PDK_SESSION_INFO_SIZE_1_1, 104)
 
+/* ---- ABI 1.2 ---------------------------------------------------------------------------- */
+
+#define PDK_GOLDEN_APPENDED_1_2(X) X(pdk_backend_vtable, volume_path, 184, 8)
+
+#define PDK_GOLDEN_SIZES_1_2(X)                                                                    \
+    X(pdk_error, 1032) X(pdk_kv, 16) X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88)           \
+    X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) X(pdk_ssh_target, 264) X(pdk_host_info, 360)    \
+    X(pdk_backend_vtable, 192) X(pdk_recording_info, 96) X(pdk_recorder_vtable, 56)                \
+    X(pdk_host, 24) X(pdk_session_info, 104)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_2(X) X(PDK_BACKEND_VTABLE_SIZE_1_2, 192)
+
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 
 #define PDK_GOLDEN_VERSION_MAJOR 1
-#define PDK_GOLDEN_VERSION_MINOR 1
-#define PDK_GOLDEN_FIELDS(X) PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_1(X)
-#define PDK_GOLDEN_SIZE_MACROS(X) PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X)
+#define PDK_GOLDEN_VERSION_MINOR 2
+#define PDK_GOLDEN_FIELDS(X)                                                                       \
+    PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_2(X)
+#define PDK_GOLDEN_SIZE_MACROS(X)                                                                  \
+    PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

@@ -29,7 +29,7 @@
     X(pdk_backend_vtable, snapshot_create) X(pdk_backend_vtable, snapshot_list)                    \
     X(pdk_backend_vtable, snapshot_revert) X(pdk_backend_vtable, snapshot_delete)                  \
     X(pdk_backend_vtable, save_domain) X(pdk_backend_vtable, ssh_target)                           \
-    X(pdk_backend_vtable, subscribe_events)
+    X(pdk_backend_vtable, subscribe_events) X(pdk_backend_vtable, volume_path)
 
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                           \

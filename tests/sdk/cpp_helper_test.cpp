@@ -64,6 +64,11 @@ struct FullConn {
         pdk::checkFlags(flags, 0);
         return std::string("/var/lib/paddock/") + spec.name;
     }
+    std::string volumePath(const char* pool, const char* name, uint32_t flags) {
+        pdk::checkFlags(flags, 0);
+        if (std::string(name) == "taken.qcow2") throw pdk::Error(PDK_ERR_ALREADY_EXISTS, "volume 'taken.qcow2' exists");
+        return std::string("/var/lib/") + pool + "/" + name;
+    }
     std::vector<std::string> started;
 };
 
@@ -94,6 +99,7 @@ TEST_CASE("makeBackendVtable fills exactly the members the class has", "[sdk][cp
     CHECK(minimal.start_domain == nullptr);
     CHECK(minimal.create_overlay == nullptr);
     CHECK(minimal.subscribe_events == nullptr);
+    CHECK(minimal.volume_path == nullptr);
 
     const pdk_backend_vtable full = pdk::makeBackendVtable<FullConn>();
     CHECK(full.is_alive != nullptr);
@@ -101,6 +107,7 @@ TEST_CASE("makeBackendVtable fills exactly the members the class has", "[sdk][cp
     CHECK(full.start_domain != nullptr);
     CHECK(full.undefine_domain != nullptr);
     CHECK(full.create_overlay != nullptr);
+    CHECK(full.volume_path != nullptr);
     CHECK(full.get_domain == nullptr);
     CHECK(full.shutdown_domain == nullptr);
     CHECK(full.destroy_domain == nullptr);
@@ -265,6 +272,20 @@ TEST_CASE("createOverlay writes the path into the caller's buffer or says it is 
 
     CHECK(f.vt.create_overlay(f.conn, nullptr, 0, big, sizeof big, &err) == PDK_ERR_INVALID_ARGUMENT);
     CHECK(f.vt.create_overlay(f.conn, &spec, 0, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("volumePath writes the planned path, or passes the member's refusal on", "[sdk][cpp]") {
+    Fixture f;
+    pdk_error err = freshError();
+    char path[64];
+    CHECK(f.vt.volume_path(f.conn, "pool", "vm1.qcow2", 0, path, sizeof path, &err) == PDK_OK);
+    CHECK(std::string(path) == "/var/lib/pool/vm1.qcow2");
+    CHECK(f.vt.volume_path(f.conn, "pool", "vm1.qcow2", 0, path, 10, &err) == PDK_ERR_BUFFER_TOO_SMALL);
+    CHECK(f.vt.volume_path(f.conn, "pool", "taken.qcow2", 0, path, sizeof path, &err) == PDK_ERR_ALREADY_EXISTS);
+    CHECK_THAT(err.message, Contains("exists"));
+    CHECK(f.vt.volume_path(f.conn, nullptr, "vm1.qcow2", 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(f.vt.volume_path(f.conn, "pool", "vm1.qcow2", 0, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(f.vt.volume_path(f.conn, "pool", "vm1.qcow2", 0x4, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
 }
 
 namespace {

@@ -31,9 +31,10 @@ constexpr std::string_view kEnvPrefix = "PADDOCK_";
 
 // PADDOCK_* variables read by scripts, tests and logging rather than by the config loader.
 // Without this list they would be rejected as misspelt overrides.
-constexpr std::array<std::string_view, 3> kNonConfigVariables = {
+constexpr std::array<std::string_view, 4> kNonConfigVariables = {
     "PADDOCK_ALLOW_SKIP",
     "PADDOCK_CONFIG",
+    "PADDOCK_CRASH_POINT",
     "PADDOCK_LOG_LEVEL",
 };
 

@@ -21,4 +21,11 @@ std::string_view errorCodeId(ErrorCode code) noexcept {
     return "internal";
 }
 
+std::optional<ErrorCode> errorCodeFromId(std::string_view id) noexcept {
+    for (int c = static_cast<int>(ErrorCode::InvalidArgument); c <= static_cast<int>(ErrorCode::Internal); ++c) {
+        if (errorCodeId(static_cast<ErrorCode>(c)) == id) return static_cast<ErrorCode>(c);
+    }
+    return std::nullopt;
+}
+
 }  // namespace paddock

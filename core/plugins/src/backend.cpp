@@ -62,6 +62,7 @@ constexpr OperationEntry kOperations[] = {
     PDK_OP(undefine_domain), PDK_OP(get_metadata),    PDK_OP(set_metadata),   PDK_OP(create_overlay),
     PDK_OP(delete_volume),   PDK_OP(snapshot_create), PDK_OP(snapshot_list),  PDK_OP(snapshot_revert),
     PDK_OP(snapshot_delete), PDK_OP(save_domain),     PDK_OP(ssh_target),     PDK_OP(subscribe_events),
+    PDK_OP(volume_path),
 };
 #undef PDK_OP
 
@@ -235,6 +236,12 @@ Result<std::string> BackendConnection::createOverlay(const OverlaySpec& spec) {
     c.capacity_bytes = spec.capacity_bytes;
     char path[4096] = {0};
     PDK_CALL(create_overlay, &c, 0, path, sizeof path);
+    return std::string(path);
+}
+
+Result<std::string> BackendConnection::volumePath(const std::string& pool, const std::string& name) {
+    char path[4096] = {0};
+    PDK_CALL(volume_path, pool.c_str(), name.c_str(), 0, path, sizeof path);
     return std::string(path);
 }
 

@@ -1,5 +1,7 @@
 #include "paddock/core/pool_manager.hpp"
 
+#include "paddock/core/crash_point.hpp"
+#include "paddock/core/ids.hpp"
 #include "paddock/core/names.hpp"
 
 #include <algorithm>
@@ -128,6 +130,13 @@ void PoolManager::reconcile() {
     if (first) {
         for (const auto& d : domains.value())
             if (metaValue(d.metadata, meta::kPool) == config_.name) recoverOrAdopt(d, true);
+        // A cold allocation of an earlier process got its lease only if the lease reached libvirt.
+        operations_.settleInterrupted(config_.name, [this](const std::string& vm) -> std::optional<Lease> {
+            std::lock_guard lock(mutex_);
+            const auto it = vms_.find(vm);
+            if (it == vms_.end() || it->second.state != VmState::Allocated) return std::nullopt;
+            return it->second.lease;
+        });
         {
             std::lock_guard lock(mutex_);
             recovered_ = true;
@@ -148,7 +157,11 @@ void PoolManager::recoverOrAdopt(const DomainInfo& domain, bool atStart) {
     const std::string state = metaValue(domain.metadata, meta::kPoolState);
     Entry entry;
     std::string why;
-    if (state == kAllocated && !metaValue(domain.metadata, meta::kLeaseId).empty()) {
+    const std::string intent = metaValue(domain.metadata, meta::kIntent);
+    if (!intent.empty()) {
+        entry.state = VmState::Doomed;
+        why = "left " + intent + " (by " + metaValue(domain.metadata, meta::kIntentBy) + "): destroyed and replaced";
+    } else if (state == kAllocated && !metaValue(domain.metadata, meta::kLeaseId).empty()) {
         entry.state = VmState::Allocated;
         entry.lease = leaseFromMetadata(domain.name, domain.metadata);
         fillSsh(entry.lease);
@@ -226,6 +239,7 @@ void PoolManager::expireLeases() {
     }
     for (const auto& name : expired) {
         (void)site_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
+        crashPoint("pool.expire.after_mark");
         metrics_.countExpiry(site_.name(), config_.name);
         removeVm(name, "pool_expire", "system");
     }
@@ -302,9 +316,14 @@ Status PoolManager::bootUntilReady(const std::string& name, bool start) {
 void PoolManager::fill(const std::string& name) {
     const auto started = Clock::now();
     Status made = bootUntilReady(name, config_.mode != PoolMode::Shutoff);
+    if (made) crashPoint("pool.fill.after_create");
     // The metadata says idle before the save, so the saved image carries it too.
     if (made) made = site_.updateMetadata(name, {{meta::kPoolState, kIdle}});
-    if (made && config_.mode == PoolMode::Saved) made = vmService_.save(name, "system");
+    if (made) crashPoint("pool.fill.after_idle_mark");
+    if (made && config_.mode == PoolMode::Saved) {
+        made = vmService_.save(name, "system");
+        if (made) crashPoint("pool.fill.after_save");
+    }
     audit("system", name, "pool_refill", made);
     if (made) {
         metrics_.observeRefill(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
@@ -345,8 +364,13 @@ void PoolManager::coldAllocate(const std::string& name, const std::string& opera
         std::lock_guard lock(mutex_);
         lease = vms_.at(name).lease;
     }
+    operations_.start(operationId);
     Status made = bootUntilReady(name, true);
-    if (made) made = recordLease(name, lease);
+    if (made) {
+        crashPoint("pool.cold.after_create");
+        made = recordLease(name, lease);
+    }
+    if (made) crashPoint("pool.cold.after_lease");
     audit(lease.owner, name, "pool_allocate", made);
     if (made) {
         {
@@ -359,6 +383,7 @@ void PoolManager::coldAllocate(const std::string& name, const std::string& opera
         }
         changed_.notify_all();
         operations_.finish(operationId, lease);
+        crashPoint("pool.cold.after_finish");
         metrics_.countAllocation(site_.name(), config_.name);
         metrics_.observeAllocate(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
         publishCounts();
@@ -570,7 +595,11 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
                 if (request.allow_cold && config_.on_empty == EmptyPoolPolicy::Cold && c.total < config_.max_total && !stopping_) {
                     name = newVmName();
                     lease.vm = name;
-                    const Operation op = operations_.begin(config_.name, request.owner);
+                    // On disk before the 202: the id answers after a restart too.
+                    auto begun = operations_.begin(kOperationPoolAllocate, config_.name, request.owner, name);
+                    if (!begun) return std::move(begun).error();
+                    const Operation& op = begun.value();
+                    crashPoint("pool.cold.after_register");
                     Entry e;
                     e.lease = lease;
                     e.cold_operation = op.id;
@@ -592,6 +621,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             idle->second.lease = lease;
             idle->second.changed = Clock::now();
         }
+        crashPoint("pool.allocate.after_claim");
         wake();   // refill behind the claim
 
         // Outside the lock: the VM is ours alone now.
@@ -600,8 +630,10 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             ready = vmService_.start(name, request.actor);
             if (!ready && ready.error().code == ErrorCode::Conflict) ready = {};   // already running
         }
+        if (ready) crashPoint("pool.allocate.after_start");
         if (ready) ready = waitReady(name);
         if (ready) ready = recordLease(name, lease);
+        if (ready) crashPoint("pool.allocate.after_lease");
         audit(request.actor, name, "pool_allocate", ready);
         {
             std::lock_guard lock(mutex_);
@@ -670,6 +702,7 @@ Status PoolManager::release(const std::string& id, const std::string& actor) {
     if (name.empty()) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "' in pool " + config_.name);
     // Should paddockd die during the removal, the restart destroys this VM instead of reviving the lease.
     (void)site_.updateMetadata(name, {{meta::kPoolState, kReleasing}});
+    crashPoint("pool.release.after_mark");
     metrics_.countRelease(site_.name(), config_.name);
     removeVm(name, "pool_release", actor);
     return {};

@@ -1,11 +1,42 @@
 #include "paddock/core/runtime.hpp"
 
+#include "paddock/core/atomic_file.hpp"
 #include "paddock/core/backend.hpp"
+#include "paddock/core/ids.hpp"
 #include "paddock/core/recorder.hpp"
 
 #include <boost/filesystem.hpp>
 
+#include <set>
+
 namespace paddock {
+
+namespace {
+
+constexpr const char* kInstanceIdFile = "instance_id";
+constexpr const char* kOperationsFile = "operations.json";
+
+bool isInstanceId(const std::string& text) {
+    if (text.size() != 28 || text.rfind("pdk-", 0) != 0) return false;
+    return text.find_first_not_of("0123456789abcdef", 4) == std::string::npos;
+}
+
+// This paddockd's name in intent records: made once, then the same for every restart.
+Result<std::string> ensureInstanceId(const std::string& stateDir) {
+    const std::string path = (boost::filesystem::path(stateDir) / kInstanceIdFile).string();
+    if (auto text = readWholeFile(path); text) {
+        std::string id = text.value().substr(0, text.value().find_first_of(" \r\n"));
+        if (isInstanceId(id)) return id;
+        // Torn or edited: a new name only delays the recovery of this instance's old records.
+    } else if (text.error().code != ErrorCode::NotFound) {
+        return std::move(text).error();
+    }
+    const std::string id = randomId("pdk-", 24);
+    if (Status written = writeFileAtomically(path, id + "\n", 0644); !written) return std::move(written).error();
+    return id;
+}
+
+}  // namespace
 
 Runtime::Runtime(Config config) : config_(std::move(config)) {}
 
@@ -30,6 +61,17 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         return e;
     }
     rt->identity_ = identity.value();
+    auto instance = ensureInstanceId(config.paths.state_dir);
+    if (!instance) {
+        Error e = std::move(instance).error();
+        e.message = "paths.state_dir: " + e.message;
+        return e;
+    }
+    rt->instance_ = instance.value();
+    if (auto loaded = rt->operations_.persistTo((boost::filesystem::path(config.paths.state_dir) / kOperationsFile).string());
+        !loaded) {
+        rt->warnings_.push_back("operations: " + loaded.error().message);
+    }
     for (const auto& dir : config.paths.plugin_dirs) {
         if (auto loaded = rt->plugins_.loadDirectory(dir); !loaded) {
             Error e = std::move(loaded).error();
@@ -73,10 +115,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             rt->warnings_.push_back("site '" + site.name + "': " + connected.error().message +
                                     " (retrying in the background)");
         }
-        entry.vms = std::make_unique<VmService>(*entry.site, *rt->audit_, rt->metrics_);
+        entry.vms = std::make_unique<VmService>(*entry.site, *rt->audit_, rt->metrics_, rt->instance_);
+        entry.recovery = std::make_unique<VmRecovery>(*entry.vms);
+        entry.recovery->start();
         rt->sites_.push_back(std::move(entry));
     }
     rt->poolMetrics_ = std::make_unique<PoolMetrics>(*rt->metrics_.registry());
+    std::set<std::string> poolNames;
+    for (const auto& site : config.sites)
+        for (const auto& pool : site.pools) poolNames.insert(pool.name);
+    rt->operations_.failInterruptedOutside(poolNames);
     for (size_t i = 0; i < config.sites.size(); ++i) {
         for (const auto& pool : config.sites[i].pools) {
             const SiteEntry& entry = rt->sites_[i];

@@ -1,6 +1,7 @@
 #include "paddock/core/vm_service.hpp"
 
 #include "paddock/core/iso_time.hpp"
+#include "paddock/core/crash_point.hpp"
 #include "paddock/core/names.hpp"
 #include "paddock/core/vm_metadata.hpp"
 
@@ -11,15 +12,40 @@ namespace paddock {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
+constexpr const char* kCreating = "creating";
+constexpr const char* kDeleting = "deleting";
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The metadata without the intent record.
+Metadata withoutIntent(Metadata metadata) {
+    metadata.erase(meta::kIntent);
+    metadata.erase(meta::kIntentBy);
+    metadata.erase(meta::kIntentAt);
+    return metadata;
+}
+
+Error overlayError(Error e, const std::string& vm, const std::string& backing) {
+    e.message = "cannot create the overlay disk for '" + vm + "' on " + backing + ": " + e.message;
+    return e;
+}
+
 }  // namespace
 
-VmService::VmService(Site& site, AuditLog& audit, CoreMetrics& metrics)
-    : site_(site), audit_(audit), metrics_(metrics), stopTimeout_(std::chrono::seconds(site.config().stop_timeout_s)) {}
+VmService::VmService(Site& site, AuditLog& audit, CoreMetrics& metrics, std::string instance)
+    : site_(site),
+      audit_(audit),
+      metrics_(metrics),
+      instance_(std::move(instance)),
+      stopTimeout_(std::chrono::seconds(site.config().stop_timeout_s)) {}
+
+void VmService::markIntent(Metadata& metadata, const char* intent) const {
+    metadata[meta::kIntent] = intent;
+    metadata[meta::kIntentBy] = instance_;
+    metadata[meta::kIntentAt] = isoTime(std::chrono::system_clock::now());
+}
 
 template <class R>
 R VmService::audited(const std::string& actor, const std::string& vm, const std::string& action, R result) {
@@ -105,39 +131,78 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
                               std::chrono::system_clock::now());
     if (!planned) return std::move(planned).error();
     DomainPlan& plan = planned.value();
+    DomainSpec& spec = plan.spec;
+    markIntent(spec.metadata, kCreating);
 
+    // The domain is defined first, naming its overlay before the overlay exists: a crash at any
+    // later step leaves a record of everything made. A backend that cannot name the path in
+    // advance gets the overlay first (a crash between the two then leaves it unreferenced).
+    bool overlayFirst = false;
     if (plan.overlay) {
-        auto disk = conn.createOverlay(*plan.overlay);
-        if (!disk) {
-            Error e = std::move(disk).error();
-            e.message = "cannot create the overlay disk for '" + request.name + "' on " + plan.overlay->backing_path +
-                        ": " + e.message;
-            return e;
+        auto path = conn.volumePath(plan.overlay->pool, plan.overlay->name);
+        if (path) {
+            plan.attachDisk(path.value());
+        } else if (path.error().code == ErrorCode::Unsupported) {
+            overlayFirst = true;
+        } else {
+            return overlayError(std::move(path).error(), request.name, plan.overlay->backing_path);
         }
-        plan.attachDisk(disk.value());
     }
-    // From here on, a failure undoes what was made: no orphan domain, no orphan overlay.
-    const DomainSpec& spec = plan.spec;
-    const auto rollback = [&](bool defined) {
+    std::string overlay;    // the volume this create made, once it exists
+    bool defined = false;
+    // A failure undoes what was made, the domain (holding the intent record) last: should a
+    // step of the undo fail, the record stays and recoverInterrupted() finishes the job.
+    const auto undo = [&](Error e) -> Error {
+        if (defined) {
+            if (auto info = conn.getDomain(spec.name); info && domainIsActive(info->state)) (void)conn.destroyDomain(spec.name);
+        }
+        if (!overlay.empty()) {
+            if (auto del = conn.deleteVolume(overlay); !del && del.error().code != ErrorCode::NotFound) return e;
+        }
         if (defined) (void)conn.undefineDomain(spec.name, false);
-        if (!spec.disk_path.empty()) (void)conn.deleteVolume(spec.disk_path);
+        return e;
     };
-    if (auto defined = conn.defineDomain(spec); !defined) {
-        rollback(false);
-        return std::move(defined).error();
+    const auto makeOverlay = [&]() -> Status {
+        auto disk = conn.createOverlay(*plan.overlay);
+        if (!disk) return overlayError(std::move(disk).error(), request.name, plan.overlay->backing_path);
+        overlay = disk.value();
+        crashPoint("vm.create.after_overlay");
+        if (overlayFirst) {
+            plan.attachDisk(overlay);
+        } else if (overlay != spec.disk_path) {
+            return makeError(ErrorCode::Internal, "backend " + conn.plugin().info().id + " promised the overlay of '" +
+                                                      request.name + "' at " + spec.disk_path + " but made it at " + overlay);
+        }
+        return {};
+    };
+
+    if (overlayFirst) {
+        if (auto made = makeOverlay(); !made) return undo(std::move(made).error());
+    }
+    if (auto done = conn.defineDomain(spec); !done) return undo(std::move(done).error());
+    defined = true;
+    crashPoint("vm.create.after_define");
+    if (plan.overlay && !overlayFirst) {
+        if (auto made = makeOverlay(); !made) return undo(std::move(made).error());
     }
     if (request.start) {
         if (auto run = conn.startDomain(spec.name); !run) {
-            rollback(true);
             Error e = std::move(run).error();
             e.message = "VM '" + spec.name + "' was defined but could not start, so it was removed again: " + e.message;
-            return e;
+            return undo(std::move(e));
         }
+        crashPoint("vm.create.after_start");
         if (site_.probesSsh()) site_.readiness().begin(spec.name);
     }
     auto info = conn.getDomain(spec.name);
-    if (!info) return std::move(info).error();
-    site_.remember(info.value(), spec.metadata);
+    if (!info) return undo(std::move(info).error());
+    // Made: the intent record goes, as the last step.
+    const Metadata finished = withoutIntent(spec.metadata);
+    if (auto cleared = conn.setMetadata(spec.name, finished, domainIsActive(info->state)); !cleared)
+        return undo(std::move(cleared).error());
+    crashPoint("vm.create.after_metadata");
+    info->metadata = finished;
+    site_.remember(info.value(), finished);
     return toView(std::move(info.value()));
 }
 
@@ -223,19 +288,7 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
     auto result = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
         auto info = site_.managedDomain(c, name);
         if (!info) return std::move(info).error();
-        site_.readiness().cancel(name, Readiness::Unknown);
-        if (domainIsActive(info->state)) {
-            if (auto off = c.destroyDomain(name); !off) return off;
-        }
-        if (auto gone = c.undefineDomain(name, true); !gone) return gone;
-        // The backend removes the volumes it knows; an overlay it could not match is removed
-        // by path so that nothing of the VM stays behind.
-        const std::string disk = metaValue(info->metadata, meta::kDisk);
-        if (!disk.empty()) {
-            if (auto del = c.deleteVolume(disk); !del && del.error().code != ErrorCode::NotFound) return del;
-        }
-        site_.forget(name, info->uuid);
-        return {};
+        return removeLocked(c, info.value());
     });
     return audited(actor, name, "delete", std::move(result));
 }
@@ -258,6 +311,81 @@ Result<VmView> VmService::adopt(const std::string& name, const std::string& owne
         return toView(std::move(adopted.value()));
     });
     return audited(actor, name, "adopt", std::move(result));
+}
+
+Status VmService::removeLocked(BackendConnection& c, const DomainInfo& info) {
+    const std::string& name = info.name;
+    site_.readiness().cancel(name, Readiness::Unknown);
+    // The record first: from here on a crash leaves a VM the recovery removes, never a
+    // half-removed one that looks whole.
+    if (metaValue(info.metadata, meta::kIntent) != kDeleting) {
+        Metadata marked = info.metadata;
+        markIntent(marked, kDeleting);
+        if (auto set = c.setMetadata(name, marked, domainIsActive(info.state)); !set) return set;
+        crashPoint("vm.delete.after_mark");
+    }
+    if (domainIsActive(info.state)) {
+        if (auto off = c.destroyDomain(name); !off) {
+            // It may have powered off between our look and the destroy.
+            auto now = c.getDomain(name);
+            if (!now || domainIsActive(now->state)) return off;
+        }
+        crashPoint("vm.delete.after_destroy");
+    }
+    // The overlay goes while the domain (and its record) still names it; then the domain.
+    const std::string disk = metaValue(info.metadata, meta::kDisk);
+    if (!disk.empty()) {
+        if (auto del = c.deleteVolume(disk); !del && del.error().code != ErrorCode::NotFound) return del;
+        crashPoint("vm.delete.after_volume_delete");
+    }
+    // Without an overlay of Paddock's, the backend removes the volumes it knows.
+    if (auto gone = c.undefineDomain(name, disk.empty()); !gone) return gone;
+    crashPoint("vm.delete.after_undefine");
+    site_.forget(name, info.uuid);
+    return {};
+}
+
+bool VmService::interrupted(const Metadata& metadata, std::chrono::seconds foreignGrace) const {
+    const std::string intent = metaValue(metadata, meta::kIntent);
+    if (intent.empty() || !metaValue(metadata, meta::kPool).empty()) return false;
+    if (metaValue(metadata, meta::kIntentBy) == instance_) return true;
+    // No readable time: as old as can be.
+    const auto at = parseIsoTime(metaValue(metadata, meta::kIntentAt)).value_or(SystemTime{});
+    return std::chrono::system_clock::now() - at >= foreignGrace;
+}
+
+Result<size_t> VmService::recoverInterrupted(std::chrono::seconds foreignGrace) {
+    auto conn = site_.connection();
+    if (!conn) return std::move(conn).error();
+    auto domains = conn.value()->listDomains(true);
+    if (!domains) return std::move(domains).error();
+    size_t removed = 0;
+    std::optional<Error> firstError;
+    for (const auto& listed : domains.value()) {
+        if (!interrupted(listed.metadata, foreignGrace)) continue;
+        bool acted = false;
+        Status done = site_.withVm<Status>(listed.name, [&](BackendConnection& c) -> Status {
+            // Re-read under the lock: what was in progress when listed may have finished since.
+            auto info = c.getDomain(listed.name);
+            if (!info) return info.error().code == ErrorCode::NotFound ? Status{} : Status(std::move(info).error());
+            if (!interrupted(info->metadata, foreignGrace)) return {};
+            acted = true;
+            return removeLocked(c, info.value());
+        });
+        if (!acted && done) continue;
+        if (done) {
+            ++removed;
+        } else {
+            Error e = done.error();
+            e.message = "VM '" + listed.name + "' left unfinished (" + metaValue(listed.metadata, meta::kIntent) +
+                        " by " + metaValue(listed.metadata, meta::kIntentBy) + "): " + e.message;
+            done = e;
+            if (!firstError) firstError = e;
+        }
+        (void)audited("system", listed.name, "recover", std::move(done));
+    }
+    if (firstError) return *firstError;
+    return removed;
 }
 
 }  // namespace paddock

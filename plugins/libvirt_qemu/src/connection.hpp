@@ -57,6 +57,9 @@ public:
     // are usually imaginary, a missing local file means 1 GiB.
     std::string createOverlay(const pdk_volume_spec& spec, uint32_t flags);
     void deleteVolume(const char* path, uint32_t flags);
+    // Where createOverlay will put volume `name`: <target path>/<name> in the file-based pool
+    // types (dir, fs, netfs), which is how libvirt names their volumes; others: unsupported.
+    std::string volumePath(const char* pool, const char* name, uint32_t flags);
     void snapshotCreate(const char* domain, const char* snapshot, uint32_t flags);
     void snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user);
     void snapshotRevert(const char* domain, const char* snapshot, uint32_t flags);

@@ -2,11 +2,14 @@
 #include "connection.hpp"
 
 #include "image_size.hpp"
+#include "xml_reader.hpp"
 
 #include <paddock/cpp/backend.hpp>
 
 #include <libvirt/virterror.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <vector>
 
@@ -75,6 +78,34 @@ void Connection::deleteVolume(const char* path, uint32_t flags) {
     VolHandle vol(virStorageVolLookupByPath(conn_, path));
     if (!vol) throwLastError(std::string("volume ") + path);
     if (virStorageVolDelete(vol.get(), 0) < 0) throwLastError(std::string("cannot delete volume ") + path);
+}
+
+std::string Connection::volumePath(const char* pool, const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    const std::string poolName = required(pool, "pool");
+    const std::string volume = required(name, "volume name");
+    if (volume.find('/') != std::string::npos || volume == "." || volume == "..")
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "volume name '" + volume + "' is not a plain file name");
+    PoolHandle handle(virStoragePoolLookupByName(conn_, poolName.c_str()));
+    if (!handle) throwLastError("storage pool '" + poolName + "'");
+    if (VolHandle existing{virStorageVolLookupByName(handle.get(), volume.c_str())}) {
+        throw pdk::Error(PDK_ERR_ALREADY_EXISTS, "volume '" + volume + "' already exists in pool '" + poolName + "'");
+    }
+    virResetLastError();
+    const std::string xml = takeString(virStoragePoolGetXMLDesc(handle.get(), 0));
+    if (xml.empty()) throwLastError("cannot read the definition of storage pool '" + poolName + "'");
+    const XmlDoc doc(xml, "storage pool XML");
+    const auto types = doc.strings("/pool/@type");
+    const auto targets = doc.strings("/pool/target/path");
+    static constexpr std::array<std::string_view, 3> kFileBased = {"dir", "fs", "netfs"};
+    const std::string type = types.empty() ? std::string() : types.front();
+    if (std::find(kFileBased.begin(), kFileBased.end(), type) == kFileBased.end() || targets.empty() || targets.front().empty()) {
+        throw pdk::Error(PDK_ERR_UNSUPPORTED, "storage pool '" + poolName + "' of type '" + type +
+                                                  "' does not name its volumes by a path known in advance");
+    }
+    std::string dir = targets.front();
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir + (dir == "/" ? "" : "/") + volume;
 }
 
 void Connection::snapshotCreate(const char* domain, const char* snapshot, uint32_t flags) {

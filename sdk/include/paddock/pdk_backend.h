@@ -234,8 +234,22 @@ typedef struct pdk_backend_vtable {
      * events arrive on its own thread therefore waits here for a sink call in progress. */
     pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user,
                                    uint32_t flags, pdk_error* err);
+
+    /* ABI 1.2 */
+
+    /* The path `create_overlay` will give a new volume `name` in storage pool `pool`, written to
+     * path_out (NUL-terminated); nothing is created. The host names a disk in a domain's
+     * definition before it creates the disk, so that a crash between the two steps leaves a
+     * record of the disk instead of an unreferenced volume. PDK_ERR_ALREADY_EXISTS when the
+     * pool already holds a volume of that name; PDK_ERR_NOT_FOUND for an unknown pool;
+     * PDK_ERR_UNSUPPORTED when the pool's volume paths do not follow from their names;
+     * PDK_ERR_BUFFER_TOO_SMALL when path_capacity is too small. NULL: the host creates the
+     * overlay first and defines the domain after it (no record of the disk in between). */
+    pdk_status (*volume_path)(pdk_backend_connection* conn, const char* pool, const char* name, uint32_t flags,
+                              char* path_out, size_t path_capacity, pdk_error* err);
 } pdk_backend_vtable;
 #define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
+#define PDK_BACKEND_VTABLE_SIZE_1_2 PDK_FIELD_END(pdk_backend_vtable, volume_path)
 
 #ifdef __cplusplus
 }

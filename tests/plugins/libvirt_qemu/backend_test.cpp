@@ -268,6 +268,26 @@ TEST_CASE("overlays in default-pool", "[libvirt_qemu]") {
     CHECK(vt().delete_volume(c.get(), "/default-pool/pdk-t-ov1.qcow2", 0, &err) == PDK_ERR_NOT_FOUND);
 }
 
+TEST_CASE("volume_path names an overlay's path before it exists (1.2)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    char path[512] = {};
+    OK_CALL(vt().volume_path(c.get(), "default-pool", "pdk-t-vp.qcow2", 0, path, sizeof path, &err));
+    CHECK(std::string(path) == "/default-pool/pdk-t-vp.qcow2");
+    CHECK(volumeXml(path).empty());   // nothing was created
+
+    char made[512] = {};
+    pdk_volume_spec v = overlaySpec("pdk-t-vp.qcow2", "/images/base.qcow2", "qcow2", 1 << 20);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, made, sizeof made, &err));
+    CHECK(std::string(made) == path);   // the promise holds
+
+    Err err;
+    CHECK(vt().volume_path(c.get(), "default-pool", "pdk-t-vp.qcow2", 0, path, sizeof path, &err) == PDK_ERR_ALREADY_EXISTS);
+    CHECK(vt().volume_path(c.get(), "no-such-pool", "x.qcow2", 0, path, sizeof path, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().volume_path(c.get(), "default-pool", "../x.qcow2", 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().volume_path(c.get(), "default-pool", "y.qcow2", 0, path, 8, &err) == PDK_ERR_BUFFER_TOO_SMALL);
+    OK_CALL(vt().delete_volume(c.get(), made, 0, &err));
+}
+
 TEST_CASE("overlay capacity 0 takes the base image's virtual size", "[libvirt_qemu]") {
     Conn c(kUri);
     t::TempDir dir;
@@ -408,6 +428,7 @@ TEST_CASE("unknown flag bits are refused first", "[libvirt_qemu]") {
     CHECK(vt().set_metadata(k, "nope", nullptr, 0, bad, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().create_overlay(k, &v, bad, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().delete_volume(k, "/nope", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().volume_path(k, "no-such-pool", "nope.qcow2", bad, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().snapshot_create(k, "nope", "s", bad, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().snapshot_list(k, "nope", bad, &collectName, &names, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().snapshot_revert(k, "nope", "s", bad, &err) == PDK_ERR_BAD_FLAGS);

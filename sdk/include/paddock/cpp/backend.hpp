@@ -23,6 +23,7 @@
 //   void setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags);
 //   std::string createOverlay(const pdk_volume_spec& spec, uint32_t flags);
 //   void deleteVolume(const char* path, uint32_t flags);
+//   std::string volumePath(const char* pool, const char* name, uint32_t flags);   (1.2)
 //   void snapshotCreate(const char* domain, const char* snapshot, uint32_t flags);
 //   void snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user);
 //   void snapshotRevert(const char* domain, const char* snapshot, uint32_t flags);
@@ -128,6 +129,14 @@ struct Trampolines {
     static pdk_status deleteVolume(pdk_backend_connection* c, const char* path, uint32_t flags, pdk_error* err) noexcept {
         return guard(err, [&] { self<Conn>(c).deleteVolume(need(path, "path"), flags); });
     }
+    static pdk_status volumePath(pdk_backend_connection* c, const char* pool, const char* name, uint32_t flags, char* pathOut, size_t capacity, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
+            const std::string path = self<Conn>(c).volumePath(need(pool, "pool"), need(name, "name"), flags);
+            if (path.size() + 1 > capacity) throw Error(PDK_ERR_BUFFER_TOO_SMALL, "path_out too small for " + path);
+            std::memcpy(pathOut, path.c_str(), path.size() + 1);
+        });
+    }
 #define PDK_SNAP_OP(Member)                                                                          \
     static pdk_status Member(pdk_backend_connection* c, const char* domain, const char* snapshot, uint32_t flags, pdk_error* err) noexcept { \
         return guard(err, [&] { self<Conn>(c).Member(need(domain, "domain"), need(snapshot, "snapshot"), flags); }); \
@@ -184,6 +193,7 @@ pdk_backend_vtable makeBackendVtable() {
     if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.saveDomain(s, f); }) v.save_domain = &T::saveDomain;
     if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_ssh_target& o) { c.sshTarget(s, f, o); }) v.ssh_target = &T::sshTarget;
     if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_event_sink es) { c.subscribeEvents(es, u, f); }) v.subscribe_events = &T::subscribeEvents;
+    if constexpr (requires(Conn& c, const char* s, uint32_t f) { { c.volumePath(s, s, f) } -> std::convertible_to<std::string>; }) v.volume_path = &T::volumePath;
     return v;
 }
 

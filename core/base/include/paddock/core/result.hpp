@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +35,8 @@ enum class ErrorCode {
 
 // Stable snake_case id used in the API's {"error": {"code": ...}}.
 std::string_view errorCodeId(ErrorCode code) noexcept;
+// The code with that id (as errorCodeId spells it); nullopt for anything else.
+std::optional<ErrorCode> errorCodeFromId(std::string_view id) noexcept;
 
 struct Error {
     ErrorCode code = ErrorCode::Internal;

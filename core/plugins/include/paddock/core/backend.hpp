@@ -120,6 +120,10 @@ public:
     Result<Metadata> getMetadata(const std::string& name);
     Status setMetadata(const std::string& name, const Metadata& metadata, bool live);
     Result<std::string> createOverlay(const OverlaySpec& spec);
+    // The path createOverlay will give volume `name` in `pool`, before it exists (ABI 1.2).
+    // AlreadyExists when the pool holds that volume; Unsupported when the backend or the pool
+    // cannot tell in advance.
+    Result<std::string> volumePath(const std::string& pool, const std::string& name);
     Status deleteVolume(const std::string& path);
     Status snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags);
     Result<std::vector<std::string>> snapshotList(const std::string& domain);

@@ -4,8 +4,11 @@
 //
 // State: libvirt is the source of truth. Every pool VM carries the meta:: keys below in its
 // Paddock metadata; the in-memory table is rebuilt from them at start, so a restarted paddockd
-// recovers every lease and idle VM (keys: vm_metadata.hpp). Half-made VMs (pool_state filling or releasing, or an idle
-// VM not in the state its mode requires) are destroyed and replaced.
+// recovers every lease and idle VM (keys: vm_metadata.hpp). Half-made VMs (pool_state filling
+// or releasing, an intent record of VmService's, or an idle VM not in the state its mode
+// requires) are destroyed and replaced. Cold-allocation operations an earlier process left
+// pending are settled by the first pass: done when their lease is in libvirt, else failed
+// (operations.hpp).
 //
 // Atomicity: a VM is claimed in memory under the manager's mutex before anything slow happens,
 // so no two allocations get the same VM; the lease is written to libvirt before allocate()
@@ -23,6 +26,7 @@
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
 #include "paddock/core/lease.hpp"
+#include "paddock/core/operations.hpp"
 #include "paddock/core/pool_metrics.hpp"
 #include "paddock/core/site.hpp"
 #include "paddock/core/vm_metadata.hpp"

@@ -8,6 +8,7 @@
 #include "paddock/core/events.hpp"
 #include "paddock/core/metrics.hpp"
 #include "paddock/core/lease.hpp"
+#include "paddock/core/operations.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/pool_manager.hpp"
 #include "paddock/core/pool_metrics.hpp"
@@ -15,6 +16,7 @@
 #include "paddock/core/result.hpp"
 #include "paddock/core/site.hpp"
 #include "paddock/core/ssh_identity.hpp"
+#include "paddock/core/vm_recovery.hpp"
 #include "paddock/core/vm_service.hpp"
 
 #include <memory>
@@ -29,6 +31,9 @@ public:
     // makes sure Paddock's SSH key exists in <state_dir>/ssh, and connects every site. Fails
     // naming the site/plugin that could not be set up; a hypervisor that does not answer yet
     // is only a warning (its site reconnects in the background and answers 503 meanwhile).
+    // Crash recovery starts here too: this instance's name (<state_dir>/instance_id, made once)
+    // marks its intent records, a VmRecovery per site finishes interrupted creates and deletes,
+    // and operations persist in <state_dir>/operations.json (see operations.hpp).
     static Result<std::unique_ptr<Runtime>> create(const Config& config);
     ~Runtime();
 
@@ -38,6 +43,8 @@ public:
     CoreMetrics& metrics() noexcept { return metrics_; }
     const std::shared_ptr<EventHub>& events() const noexcept { return events_; }
     const SshIdentity& sshIdentity() const noexcept { return identity_; }
+    // This paddockd's name in intent records (stable across restarts with the same state_dir).
+    const std::string& instance() const noexcept { return instance_; }
     // Problems met during create() that did not stop it, for the caller to log.
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
@@ -70,12 +77,14 @@ private:
     CoreMetrics metrics_;
     std::shared_ptr<EventHub> events_ = EventHub::create();
     SshIdentity identity_;
+    std::string instance_;
     std::vector<std::string> warnings_;
     std::unique_ptr<AuditLog> audit_;
     std::unique_ptr<SessionRecorder> recorder_;
     struct SiteEntry {
         std::unique_ptr<Site> site;
         std::unique_ptr<VmService> vms;   // declared after the site it uses: destroyed first
+        std::unique_ptr<VmRecovery> recovery;
     };
     std::vector<SiteEntry> sites_;
     std::unique_ptr<PoolMetrics> poolMetrics_;

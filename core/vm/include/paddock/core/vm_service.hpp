@@ -4,6 +4,13 @@
 // (made or adopted, vm_metadata.hpp isManaged) are acted on: a foreign domain is NotFound to
 // every operation but adopt(). Every operation is audited and counted. Thread-safe: operations on one VM are serialised by the site's VM
 // locks, different VMs proceed in parallel. The Site, AuditLog and CoreMetrics must outlive it.
+//
+// Crash consistency: create and delete keep an intent record in the VM's metadata
+// (meta::kIntent "creating"/"deleting", with this instance's name and the time) from their
+// first durable step to their last, and the domain is defined before its overlay exists and
+// undefined after the overlay is gone (when the backend can name the overlay's path in
+// advance, ABI 1.2 volume_path). So whatever step paddockd dies after, libvirt holds a domain
+// that names everything left behind, marked unfinished; recoverInterrupted() removes it.
 #pragma once
 
 #include "paddock/core/audit_log.hpp"
@@ -42,7 +49,9 @@ enum class StopOutcome { Graceful, Forced, AlreadyStopped };
 
 class VmService {
 public:
-    VmService(Site& site, AuditLog& audit, CoreMetrics& metrics);
+    // `instance` names this paddockd in intent records (Runtime: the state directory's
+    // instance id), so that a restart tells its own interrupted work from another's.
+    VmService(Site& site, AuditLog& audit, CoreMetrics& metrics, std::string instance = {});
 
     Site& site() noexcept { return site_; }
     const Site& site() const noexcept { return site_; }
@@ -72,11 +81,25 @@ public:
     // Conflict when Paddock manages it already; NotFound when there is no such domain.
     Result<VmView> adopt(const std::string& name, const std::string& owner, const std::string& actor);
 
+    // Finishes what a crash interrupted: every VM outside a pool (a PoolManager recovers its
+    // own) whose intent record survived is removed with its overlay, so an unanswered create is
+    // rolled back and a delete completed. Records of this instance are acted on at once (work in
+    // progress holds the VM's lock, and the record is re-read under it); another instance's
+    // only once older than `foreignGrace`, as that paddockd may still be at work. Returns how
+    // many VMs were removed; the first error when one could not be (the rest are still tried).
+    Result<size_t> recoverInterrupted(std::chrono::seconds foreignGrace);
+    // Whether `metadata` carries an intent record that recoverInterrupted would act on now.
+    bool interrupted(const Metadata& metadata, std::chrono::seconds foreignGrace) const;
+    const std::string& instance() const noexcept { return instance_; }
+
     // Overrides the graceful-stop timeout (tests).
     void setStopTimeout(std::chrono::milliseconds timeout) { stopTimeout_ = timeout; }
 
 private:
     Result<VmView> createLocked(const CreateVmRequest& request, const std::string& actor, BackendConnection& conn);
+    // The steps of remove() after the lock is taken, recovery's too.
+    Status removeLocked(BackendConnection& conn, const DomainInfo& info);
+    void markIntent(Metadata& metadata, const char* intent) const;
     VmView toView(DomainInfo info);
     // Ends readiness, runs `op` (destroy or managed save) on a running VM, re-reads it: the
     // shared body of forceStop and save. `skipWhenOff`: a VM that is off already is a no-op.
@@ -90,6 +113,7 @@ private:
     Site& site_;
     AuditLog& audit_;
     CoreMetrics& metrics_;
+    std::string instance_;
     std::chrono::milliseconds stopTimeout_;
 };
 

@@ -1,0 +1,359 @@
+#include "paddock/core/operations.hpp"
+
+#include "paddock/core/atomic_file.hpp"
+#include "paddock/core/ids.hpp"
+#include "paddock/core/json_writer.hpp"
+
+#include <rapidjson/document.h>
+
+#include <cstdio>
+
+namespace paddock {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+void writeTime(JsonWriter& json, std::string_view key, const std::optional<SystemTime>& t) {
+    json.key(key);
+    if (t) json.value(isoTime(*t));
+    else json.null();
+}
+
+void writeLeaseRecord(JsonWriter& json, const Lease& l) {
+    json.beginObject()
+        .field("id", l.id)
+        .field("pool", l.pool)
+        .field("site", l.site)
+        .field("vm", l.vm)
+        .field("owner", l.owner)
+        .field("created_at", isoTime(l.created_at))
+        .field("expires_at", isoTime(l.expires_at))
+        .field("idempotency_key", l.idempotency_key)
+        .field("ssh_host", l.ssh_host)
+        .field("ssh_port", l.ssh_port)
+        .field("ssh_user", l.ssh_user)
+        .endObject();
+}
+
+// The readers below throw this on a malformed record; persistTo turns it into the Result.
+struct Malformed {
+    std::string what;
+};
+
+const rapidjson::Value& member(const rapidjson::Value& object, const char* key) {
+    if (!object.IsObject() || !object.HasMember(key)) throw Malformed{std::string("missing '") + key + "'"};
+    return object[key];
+}
+
+std::string text(const rapidjson::Value& object, const char* key) {
+    const auto& v = member(object, key);
+    if (!v.IsString()) throw Malformed{std::string("'") + key + "' is not a string"};
+    return std::string(v.GetString(), v.GetStringLength());
+}
+
+SystemTime time(const rapidjson::Value& object, const char* key) {
+    auto t = parseIsoTime(text(object, key));
+    if (!t) throw Malformed{std::string("'") + key + "' is not a time"};
+    return *t;
+}
+
+std::optional<SystemTime> optionalTime(const rapidjson::Value& object, const char* key) {
+    if (member(object, key).IsNull()) return std::nullopt;
+    return time(object, key);
+}
+
+Lease readLease(const rapidjson::Value& v) {
+    Lease l;
+    l.id = text(v, "id");
+    l.pool = text(v, "pool");
+    l.site = text(v, "site");
+    l.vm = text(v, "vm");
+    l.owner = text(v, "owner");
+    l.created_at = time(v, "created_at");
+    l.expires_at = time(v, "expires_at");
+    l.idempotency_key = text(v, "idempotency_key");
+    l.ssh_host = text(v, "ssh_host");
+    const auto& port = member(v, "ssh_port");
+    if (!port.IsUint() || port.GetUint() > 65535) throw Malformed{"'ssh_port' is not a port"};
+    l.ssh_port = static_cast<uint16_t>(port.GetUint());
+    l.ssh_user = text(v, "ssh_user");
+    return l;
+}
+
+Operation readOperation(const rapidjson::Value& v) {
+    Operation op;
+    op.id = text(v, "id");
+    op.kind = text(v, "kind");
+    op.pool = text(v, "pool");
+    op.owner = text(v, "owner");
+    op.vm = text(v, "vm");
+    const std::string status = text(v, "status");
+    if (status == "pending") op.status = Operation::Status::Pending;
+    else if (status == "done") op.status = Operation::Status::Done;
+    else if (status == "failed") op.status = Operation::Status::Failed;
+    else throw Malformed{"unknown status '" + status + "'"};
+    op.created_at = time(v, "created_at");
+    op.started_at = optionalTime(v, "started_at");
+    op.finished_at = optionalTime(v, "finished_at");
+    if (const auto& lease = member(v, "lease"); !lease.IsNull()) op.lease = readLease(lease);
+    if (const auto& error = member(v, "error"); !error.IsNull()) {
+        const auto code = errorCodeFromId(text(error, "code"));
+        if (!code) throw Malformed{"unknown error code '" + text(error, "code") + "'"};
+        op.error = makeError(*code, text(error, "message"));
+    }
+    if ((op.status == Operation::Status::Done) != op.lease.has_value() ||
+        (op.status == Operation::Status::Failed) != op.error.has_value())
+        throw Malformed{"operation " + op.id + " is " + status + " but has " + (op.lease ? "a lease" : "no lease") +
+                        " and " + (op.error ? "an error" : "no error")};
+    return op;
+}
+
+}  // namespace
+
+std::string_view operationStatusName(Operation::Status status) noexcept {
+    switch (status) {
+    case Operation::Status::Pending: return "pending";
+    case Operation::Status::Done: return "done";
+    case Operation::Status::Failed: return "failed";
+    }
+    return "pending";
+}
+
+Status OperationRegistry::persistTo(const std::string& path) {
+    Status loaded = [&]() -> Status {
+        auto content = readWholeFile(path);
+        if (!content) return content.error().code == ErrorCode::NotFound ? Status{} : Status(std::move(content).error());
+        rapidjson::Document doc;
+        doc.Parse(content->data(), content->size());
+        if (doc.HasParseError()) return makeError(ErrorCode::InvalidArgument, path + " is not JSON");
+        std::map<std::string, Operation> operations;
+        std::vector<std::string> finished;
+        std::set<std::string> interrupted;
+        try {
+            const auto& version = member(doc, "version");
+            if (!version.IsInt() || version.GetInt() != kFormatVersion)
+                throw Malformed{"unknown version (this paddockd writes " + std::to_string(kFormatVersion) + ")"};
+            const auto& list = member(doc, "operations");
+            if (!list.IsArray()) throw Malformed{"'operations' is not a list"};
+            for (const auto& item : list.GetArray()) {
+                Operation op = readOperation(item);
+                if (op.status == Operation::Status::Pending) interrupted.insert(op.id);
+                else finished.push_back(op.id);
+                operations[op.id] = std::move(op);
+            }
+        } catch (const Malformed& m) {
+            return makeError(ErrorCode::InvalidArgument, path + ": " + m.what);
+        }
+        std::lock_guard lock(mutex_);
+        operations_ = std::move(operations);
+        finished_ = std::move(finished);
+        interrupted_ = std::move(interrupted);
+        pruneLocked();
+        return {};
+    }();
+    if (!loaded && loaded.error().code == ErrorCode::Unavailable) return loaded;   // unreadable: not ours to replace
+    std::optional<Error> corrupt;
+    if (!loaded) {
+        // Kept for a human to look at; a fresh file takes its place.
+        corrupt = std::move(loaded).error();
+        if (std::rename(path.c_str(), (path + ".corrupt").c_str()) != 0) {
+            corrupt->message += " (and it could not be moved aside)";
+            return *corrupt;
+        }
+        corrupt->message += "; moved aside to " + path + ".corrupt, starting without earlier operations";
+    }
+    {
+        std::lock_guard lock(mutex_);
+        path_ = path;
+    }
+    if (Status written = persist(); !written) return written;
+    if (corrupt) return *corrupt;
+    return {};
+}
+
+Result<Operation> OperationRegistry::begin(const std::string& kind, const std::string& pool, const std::string& owner,
+                                           const std::string& vm) {
+    Operation op;
+    op.id = randomId("op-", 24);
+    op.kind = kind;
+    op.pool = pool;
+    op.owner = owner;
+    op.vm = vm;
+    op.created_at = std::chrono::system_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        operations_[op.id] = op;
+    }
+    if (Status written = persist(); !written) {
+        std::lock_guard lock(mutex_);
+        operations_.erase(op.id);
+        Error e = std::move(written).error();
+        e.message = "cannot record the operation: " + e.message;
+        return e;
+    }
+    return op;
+}
+
+void OperationRegistry::start(const std::string& id) {
+    // Not written by itself: a crash before the operation ends makes it interrupted anyway.
+    std::lock_guard lock(mutex_);
+    if (const auto it = operations_.find(id); it != operations_.end()) it->second.started_at = std::chrono::system_clock::now();
+}
+
+void OperationRegistry::finish(const std::string& id, Lease lease) {
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = operations_.find(id);
+        if (it == operations_.end()) return;
+        it->second.status = Operation::Status::Done;
+        it->second.lease = std::move(lease);
+        finishLocked(it->second);
+    }
+    (void)persist();
+}
+
+void OperationRegistry::fail(const std::string& id, Error error) {
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = operations_.find(id);
+        if (it == operations_.end()) return;
+        it->second.status = Operation::Status::Failed;
+        it->second.error = std::move(error);
+        finishLocked(it->second);
+    }
+    (void)persist();
+}
+
+Result<Operation> OperationRegistry::get(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = operations_.find(id);
+    if (it == operations_.end()) return makeError(ErrorCode::NotFound, "unknown operation '" + id + "'");
+    return it->second;
+}
+
+void OperationRegistry::settleInterrupted(const std::string& pool,
+                                          const std::function<std::optional<Lease>(const std::string& vm)>& leaseOf) {
+    std::vector<std::pair<std::string, std::string>> mine;   // id, vm
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& id : interrupted_) {
+            const auto it = operations_.find(id);
+            if (it != operations_.end() && it->second.pool == pool) mine.emplace_back(id, it->second.vm);
+        }
+    }
+    if (mine.empty()) return;
+    // Asked outside the lock: the caller may take its own locks, which also call in here.
+    std::map<std::string, std::optional<Lease>> leases;
+    for (const auto& [id, vm] : mine) leases[id] = leaseOf(vm);
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, lease] : leases) {
+            interrupted_.erase(id);
+            const auto it = operations_.find(id);
+            if (it == operations_.end() || it->second.status != Operation::Status::Pending) continue;
+            Operation& op = it->second;
+            if (lease) {
+                op.status = Operation::Status::Done;
+                op.lease = std::move(*lease);
+            } else {
+                op.status = Operation::Status::Failed;
+                op.error = makeError(ErrorCode::Unavailable, kInterruptedByRestart);
+            }
+            finishLocked(op);
+        }
+    }
+    (void)persist();
+}
+
+void OperationRegistry::failInterruptedOutside(const std::set<std::string>& pools) {
+    bool changed = false;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto id = interrupted_.begin(); id != interrupted_.end();) {
+            const auto it = operations_.find(*id);
+            if (it != operations_.end() && pools.count(it->second.pool) != 0) {
+                ++id;
+                continue;
+            }
+            if (it != operations_.end()) {
+                it->second.status = Operation::Status::Failed;
+                it->second.error = makeError(ErrorCode::Unavailable, std::string(kInterruptedByRestart) + " (pool " +
+                                                                         it->second.pool + " is no longer configured)");
+                finishLocked(it->second);
+                changed = true;
+            }
+            id = interrupted_.erase(id);
+        }
+    }
+    if (changed) (void)persist();
+}
+
+std::string OperationRegistry::persistError() const {
+    std::lock_guard lock(mutex_);
+    return persistError_;
+}
+
+void OperationRegistry::finishLocked(Operation& op) {
+    op.finished_at = std::chrono::system_clock::now();
+    finished_.push_back(op.id);
+    pruneLocked();
+}
+
+void OperationRegistry::pruneLocked() {
+    while (finished_.size() > capacity_) {
+        operations_.erase(finished_.front());
+        finished_.erase(finished_.begin());
+    }
+}
+
+std::string OperationRegistry::serializeLocked() const {
+    JsonWriter json;
+    json.beginObject().field("version", kFormatVersion).key("operations").beginArray();
+    // Finished ones in the order they finished (which pruning follows after a reload), then pending.
+    std::vector<const Operation*> ordered;
+    for (const auto& id : finished_)
+        if (const auto it = operations_.find(id); it != operations_.end()) ordered.push_back(&it->second);
+    for (const auto& [id, op] : operations_)
+        if (op.status == Operation::Status::Pending) ordered.push_back(&op);
+    for (const Operation* p : ordered) {
+        const Operation& op = *p;
+        json.beginObject()
+            .field("id", op.id)
+            .field("kind", op.kind)
+            .field("pool", op.pool)
+            .field("owner", op.owner)
+            .field("vm", op.vm)
+            .field("status", operationStatusName(op.status))
+            .field("created_at", isoTime(op.created_at));
+        writeTime(json, "started_at", op.started_at);
+        writeTime(json, "finished_at", op.finished_at);
+        json.key("lease");
+        if (op.lease) writeLeaseRecord(json, *op.lease);
+        else json.null();
+        json.key("error");
+        if (op.error) json.beginObject().field("code", errorCodeId(op.error->code)).field("message", op.error->message).endObject();
+        else json.null();
+        json.endObject();
+    }
+    json.endArray().endObject();
+    return json.str();
+}
+
+Status OperationRegistry::persist() {
+    std::lock_guard write(writeMutex_);
+    std::string content;
+    std::string path;
+    {
+        std::lock_guard lock(mutex_);
+        if (path_.empty()) return {};
+        path = path_;
+        content = serializeLocked();
+    }
+    Status written = writeFileAtomically(path, content, 0600);
+    std::lock_guard lock(mutex_);
+    persistError_ = written ? std::string() : written.error().message;
+    return written;
+}
+
+}  // namespace paddock
