@@ -12,6 +12,9 @@ packages=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   openssh-server openssh-client ansible asciinema debootstrap prometheus wrk
   chromium curl openssl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
+  # The fuzz tree (scripts/build-fuzz.sh): clang and libFuzzer. The sanitizer and libFuzzer
+  # runtimes are in libclang-rt-14-dev, which clang only recommends (not installed here).
+  clang libfuzzer-14-dev libclang-rt-14-dev
 )
 # Node.js may already come from elsewhere on the machine; Debian's npm would conflict with it.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -1,5 +1,7 @@
 #include "paddock/server/json.hpp"
 
+#include "paddock/core/utf8.hpp"
+
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
@@ -52,6 +54,23 @@ std::optional<std::string> duplicateKey(const rapidjson::Value& value) {
     return std::nullopt;
 }
 
+// Whether every member name and string in `value` (depth already bounded) is valid UTF-8.
+// RapidJSON 1.1.0 validates the raw bytes but decodes an escaped lone low surrogate ("\udc00")
+// into the three bytes of a surrogate, which UTF-8 does not allow.
+bool allValidUtf8(const rapidjson::Value& value) {
+    if (value.IsString()) return isValidUtf8({value.GetString(), value.GetStringLength()});
+    if (value.IsObject()) {
+        for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+            if (!isValidUtf8({it->name.GetString(), it->name.GetStringLength()}) || !allValidUtf8(it->value))
+                return false;
+        }
+    } else if (value.IsArray()) {
+        for (const auto& item : value.GetArray())
+            if (!allValidUtf8(item)) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
@@ -73,6 +92,9 @@ Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmp
                              rapidjson::GetParseError_En(document.GetParseError()) + " (at offset " +
                              std::to_string(document.GetErrorOffset()) + ")");
     if (!document.IsObject()) return makeError(ErrorCode::InvalidArgument, "request body must be a JSON object");
+    if (!allValidUtf8(document))
+        return makeError(ErrorCode::InvalidArgument,
+                         "request body is not valid UTF-8 (a \\u escape stands for a lone surrogate)");
     // Two values for one key would let the first or the last win unseen.
     if (auto key = duplicateKey(document))
         return makeError(ErrorCode::InvalidArgument, "duplicate key '" + key->substr(0, 64) + "' in request body");

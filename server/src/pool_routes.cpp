@@ -1,8 +1,7 @@
 // Hot pools and leases (/api/v1/pools, /api/v1/leases, /api/v1/operations) and the earlier
 // Python tool's /pool/status and /pool/allocate, now backed by real leases (COMPAT.md).
-#include "paddock/core/limits.hpp"
 #include "paddock/server/error_mapping.hpp"
-#include "paddock/server/json.hpp"
+#include "paddock/server/pool_requests.hpp"
 #include "paddock/server/routes.hpp"
 
 #include <algorithm>
@@ -108,18 +107,12 @@ Result<Response> getPool(Runtime& runtime, const Request& request) {
 Result<Response> allocate(Runtime& runtime, const Request& request) {
     auto pool = runtime.pool(request.param("pool"));
     if (!pool) return std::move(pool).error();
-    auto document = parseJsonObject(request.body, true);
-    if (!document) return std::move(document).error();
-    const rapidjson::Value& body = document.value();
-    if (auto known = rejectUnknownFields(body, {"owner", "ttl_s"}); !known) return std::move(known).error();
-    auto owner = optionalString(body, "owner");
-    if (!owner) return std::move(owner).error();
-    auto ttl = optionalUint(body, "ttl_s", 1, limits::kMaxLeaseTtlSeconds);
-    if (!ttl) return std::move(ttl).error();
+    auto body = parseAllocateBody(request.body, AllocateDialect::Native);
+    if (!body) return std::move(body).error();
 
     AllocateRequest allocation;
-    allocation.owner = owner.value().value_or(request.identity.name);
-    allocation.ttl_s = ttl.value();
+    allocation.owner = body->owner.value_or(request.identity.name);
+    allocation.ttl_s = body->ttl_s;
     allocation.idempotency_key = request.header("idempotency-key").value_or("");
     allocation.actor = request.identity.name;
     auto done = pool.value()->allocate(allocation);
@@ -166,15 +159,11 @@ Result<Response> getLease(Runtime& runtime, const Request& request) {
 
 Result<Response> extendLease(Runtime& runtime, const Request& request) {
     const std::string& id = request.param("id");
-    auto document = parseJsonObject(request.body);
-    if (!document) return std::move(document).error();
-    if (auto known = rejectUnknownFields(document.value(), {"ttl_s"}); !known) return std::move(known).error();
-    auto ttl = optionalUint(document.value(), "ttl_s", 1, limits::kMaxLeaseTtlSeconds);
+    auto ttl = parseExtendBody(request.body);
     if (!ttl) return std::move(ttl).error();
-    if (!ttl.value()) return makeError(ErrorCode::InvalidArgument, "field 'ttl_s' is required");
     auto pool = runtime.poolOfLease(id);
     if (!pool) return std::move(pool).error();
-    auto lease = pool.value()->extend(id, *ttl.value(), request.identity.name);
+    auto lease = pool.value()->extend(id, ttl.value(), request.identity.name);
     if (!lease) return std::move(lease).error();
     return leaseResponse(200, lease.value());
 }
@@ -230,18 +219,14 @@ Result<Response> compatStatus(Runtime& runtime) {
 Result<Response> compatAllocate(Runtime& runtime, const Request& request) {
     PoolManager* pool = compatPool(runtime);
     if (pool == nullptr) return makeError(ErrorCode::Unavailable, "no pool is configured (sites[0].pools)");
-    auto document = parseJsonObject(request.body, true);
-    if (!document) return std::move(document).error();
-    auto owner = optionalString(document.value(), "owner");
-    if (!owner) return std::move(owner).error();
-    auto ttl = optionalUint(document.value(), "ttl_s", 1, limits::kMaxLeaseTtlSeconds);
-    if (!ttl) return std::move(ttl).error();
+    auto body = parseAllocateBody(request.body, AllocateDialect::Compat);
+    if (!body) return std::move(body).error();
 
     AllocateRequest allocation;
-    allocation.owner = owner.value().value_or(kCompatOwner);
+    allocation.owner = body->owner.value_or(kCompatOwner);
     // The old clients never named an owner and allocated as often as they liked.
-    allocation.enforce_owner_cap = owner.value().has_value();
-    allocation.ttl_s = ttl.value();
+    allocation.enforce_owner_cap = body->owner.has_value();
+    allocation.ttl_s = body->ttl_s;
     allocation.idempotency_key = request.header("idempotency-key").value_or("");
     allocation.actor = request.identity.name;
     allocation.allow_cold = false;

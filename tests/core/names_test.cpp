@@ -38,7 +38,7 @@ TEST_CASE("owners and labels: one rule for length, UTF-8 and control characters"
     CHECK_THAT(failure(validateOwner("", true)).message, Catch::Contains("owner must not be empty"));
     CHECK_THAT(failure(validateOwner(std::string(129, 'a'), true)).message, Catch::Contains("longer than 128 bytes"));
     CHECK_THAT(failure(validateOwner(std::string(900 * 1024, 'a'), false)).message, Catch::Contains("longer than 128"));
-    for (const std::string bad : {std::string("a\nb"), std::string("a\tb"), std::string("a\x7f"), std::string("a\xc2\x85"),
+    for (const std::string& bad : {std::string("a\nb"), std::string("a\tb"), std::string("a\x7f"), std::string("a\xc2\x85"),
                                   std::string("\xc2\x9f"), std::string(1, '\0')}) {
         INFO(bad);
         CHECK_THAT(failure(validateOwner(bad, true)).message, Catch::Contains("control characters"));

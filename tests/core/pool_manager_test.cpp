@@ -19,20 +19,12 @@
 #include <thread>
 
 using namespace paddock;
+using paddock::test::eventually;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr const char* kBaseImage = "/var/lib/paddock/test/base.qcow2";
-
-bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
 
 PoolConfig poolConfig(const std::string& mode, uint32_t minIdle, uint32_t maxTotal) {
     PoolConfig p;

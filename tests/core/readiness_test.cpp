@@ -26,7 +26,7 @@ TEST_CASE("a VM becomes ready once SSH login works, and events say so", "[readin
         [&](const std::string&) -> Result<SshEndpoint> {
             // The first attempts see no address yet, as while a guest boots.
             if (++attempts < 3) return makeError(ErrorCode::Unavailable, "no address yet");
-            return SshEndpoint{"127.0.0.1", sshd.port(), sshd.user(), sshd.clientKey(), sshd.clientPublicKey()};
+            return SshEndpoint{"127.0.0.1", sshd.port(), sshd.user(), sshd.clientKey(), sshd.clientPublicKey(), {}};
         },
         hub, 30s);
     tracker.begin("vm-1");
@@ -44,7 +44,7 @@ TEST_CASE("a VM becomes ready once SSH login works, and events say so", "[readin
 TEST_CASE("a guest that never answers becomes unreachable with the reason", "[readiness]") {
     const uint16_t closed = test::freeLoopbackPort();
     ReadinessTracker tracker(
-        "site", [&](const std::string&) -> Result<SshEndpoint> { return SshEndpoint{"127.0.0.1", closed, "x", "/nonexistent", "/nonexistent.pub"}; },
+        "site", [&](const std::string&) -> Result<SshEndpoint> { return SshEndpoint{"127.0.0.1", closed, "x", "/nonexistent", "/nonexistent.pub", {}}; },
         EventHub::create(), 1500ms);
     tracker.begin("vm-2");
     const auto info = tracker.waitSettled("vm-2", 10s);
@@ -63,7 +63,7 @@ TEST_CASE("cancel stops a probe at once and destruction waits for probes", "[rea
         [&](const std::string&) -> Result<SshEndpoint> {
             ++resolving;
             ++calls;
-            SshEndpoint endpoint{"127.0.0.1", closed, "x", "/n", "/n.pub"};
+            SshEndpoint endpoint{"127.0.0.1", closed, "x", "/n", "/n.pub", {}};
             --resolving;
             return endpoint;
         },

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 SshEndpoint endpointFor(const test::SshdFixture& sshd) {
-    return {"127.0.0.1", sshd.port(), sshd.user(), sshd.clientKey(), sshd.clientPublicKey()};
+    return {"127.0.0.1", sshd.port(), sshd.user(), sshd.clientKey(), sshd.clientPublicKey(), {}};
 }
 }  // namespace
 

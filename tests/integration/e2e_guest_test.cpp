@@ -22,15 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string sha256(const std::string& path) {
-    std::string out;
-    FILE* p = ::popen(("sha256sum '" + path + "'").c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-    return out.substr(0, 64);
-}
+std::string sha256(const std::string& path) { return commandOutput("sha256sum '" + path + "'").substr(0, 64); }
 
 // Polls GET /api/v1/vms/{name} until readiness is "ready" (or fails the test on "unreachable").
 rapidjson::Document waitReady(PaddockdFixture& paddockd, const std::string& name, int timeoutS) {
@@ -81,7 +73,7 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     CHECK(sshPort <= 23999);
 
     const paddock::SshEndpoint endpoint{"127.0.0.1", sshPort, "student", paddockd.stateDir() + "/ssh/id_ed25519",
-                                        paddockd.stateDir() + "/ssh/id_ed25519.pub"};
+                                        paddockd.stateDir() + "/ssh/id_ed25519.pub", {}};
     auto uname = paddock::runSshCommand(endpoint, "uname -a", std::chrono::seconds(30));
     REQUIRE(uname.ok());
     CHECK(uname->exit_status == 0);

@@ -22,26 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Whatever the test leaves in libvirt under the pool's prefix goes, once paddockd has stopped.
-struct DomainSweeper {
-    std::string prefix;
-    ~DomainSweeper() {
-        const std::string list = "virsh -q -c qemu:///system list --all --name | grep '^" + prefix + "'";
-        FILE* p = ::popen(list.c_str(), "r");
-        if (p == nullptr) return;
-        char buf[256];
-        while (std::fgets(buf, sizeof buf, p) != nullptr) {
-            std::string name(buf);
-            while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-            if (name.empty()) continue;
-            (void)std::system(("virsh -q -c qemu:///system destroy '" + name + "' >/dev/null 2>&1").c_str());
-            (void)std::system(("virsh -q -c qemu:///system undefine '" + name +
-                               "' --managed-save --remove-all-storage >/dev/null 2>&1").c_str());
-        }
-        ::pclose(p);
-    }
-};
-
 rapidjson::Document waitForIdle(PaddockdFixture& paddockd, const std::string& pool, unsigned idle, int timeoutS) {
     const auto deadline = Clock::now() + std::chrono::seconds(timeoutS);
     std::string last;
@@ -61,7 +41,7 @@ paddock::SshEndpoint endpointOf(PaddockdFixture& paddockd, const rapidjson::Valu
     REQUIRE(lease["ssh"].IsObject());
     return {lease["ssh"]["host"].GetString(), static_cast<uint16_t>(lease["ssh"]["port"].GetUint()),
             lease["ssh"]["user"].GetString(), paddockd.stateDir() + "/ssh/id_ed25519",
-            paddockd.stateDir() + "/ssh/id_ed25519.pub"};
+            paddockd.stateDir() + "/ssh/id_ed25519.pub", {}};
 }
 
 }  // namespace

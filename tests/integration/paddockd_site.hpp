@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace paddock::test {
 
@@ -18,6 +20,48 @@ inline std::string guestEnv(const char* name) {
     if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set: run this test through run_e2e.sh");
     return v;
 }
+
+// The lines `command` printed, without blank ones.
+inline std::vector<std::string> outputLines(const std::string& command) {
+    std::vector<std::string> lines;
+    std::istringstream in(commandOutput(command));
+    for (std::string line; std::getline(in, line);) {
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+        if (!line.empty()) lines.push_back(line);
+    }
+    return lines;
+}
+
+// Every qemu:///system domain (any state) whose name starts with `prefix`.
+inline std::vector<std::string> systemDomains(const std::string& prefix) {
+    return outputLines("virsh -q -c qemu:///system list --all --name | grep '^" + prefix + "'");
+}
+
+// Every volume of qemu:///system's storage pool `pool` whose name starts with `prefix`.
+inline std::vector<std::string> systemVolumes(const std::string& pool, const std::string& prefix) {
+    std::vector<std::string> names;
+    for (const auto& line : outputLines("virsh -q -c qemu:///system vol-list " + pool)) {
+        const std::string name = line.substr(0, line.find(' '));
+        if (name.rfind(prefix, 0) == 0) names.push_back(name);
+    }
+    return names;
+}
+
+// Whatever a test leaves on qemu:///system under `prefix` (domains with their storage and
+// managed saves, volumes of the pool "paddock") goes, once paddockd has stopped: declare it
+// before the PaddockdFixture.
+struct DomainSweeper {
+    std::string prefix;
+    ~DomainSweeper() {
+        for (const auto& name : systemDomains(prefix)) {
+            (void)std::system(("virsh -q -c qemu:///system destroy '" + name + "' >/dev/null 2>&1").c_str());
+            (void)std::system(("virsh -q -c qemu:///system undefine '" + name +
+                               "' --managed-save --remove-all-storage >/dev/null 2>&1").c_str());
+        }
+        for (const auto& volume : systemVolumes("paddock", prefix))
+            (void)std::system(("virsh -q -c qemu:///system vol-delete --pool paddock '" + volume + "' >/dev/null 2>&1").c_str());
+    }
+};
 
 inline double secondsSince(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();

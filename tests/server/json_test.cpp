@@ -54,6 +54,22 @@ TEST_CASE("parseJsonObject turns bad bodies into InvalidArgument", "[json]") {
     CHECK(failure(badUtf8).code == ErrorCode::InvalidArgument);
 }
 
+TEST_CASE("parseJsonObject refuses escapes that stand for a lone surrogate", "[json][hostile]") {
+    // Found by tests/fuzz (request_bodies): RapidJSON refuses a lone high surrogate but decodes
+    // a lone low one into bytes that are not UTF-8, past kParseValidateEncodingFlag.
+    for (const char* body : {R"({"owner":"J\u00fcrgd\ude00"})", R"({"\udc00":1})", R"({"a":[{"b":"\udfff"}]})",
+                             R"({"owner":"\ud800"})", R"({"owner":"\ude00\ud800"})"}) {
+        INFO(body);
+        const auto parsed = parseJsonObject(body);
+        REQUIRE_FALSE(parsed.ok());
+        CHECK(failure(parsed).code == ErrorCode::InvalidArgument);
+    }
+    // A pair is one character.
+    const auto pair = parseJsonObject(R"({"owner":"\ud83d\ude00"})");
+    REQUIRE(pair.ok());
+    CHECK(std::string(pair.value()["owner"].GetString()) == "\xF0\x9F\x98\x80");
+}
+
 TEST_CASE("rejectUnknownFields names every unknown field", "[json]") {
     auto doc = parseJsonObject(R"({"name":"a","colour":"red","size":3})");
     REQUIRE(doc.ok());

@@ -675,7 +675,7 @@ std::optional<std::string> nextText(Poco::Net::WebSocket& ws, std::chrono::milli
         const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
         if ((n == 0 && flags == 0) || op == Poco::Net::WebSocket::FRAME_OP_CLOSE) return std::nullopt;
         if (op == Poco::Net::WebSocket::FRAME_OP_PING)   // as a browser does
-            ws.sendFrame(buffer.data(), n, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PONG);
+            ws.sendFrame(buffer.data(), n, static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
         if (op == Poco::Net::WebSocket::FRAME_OP_TEXT) return std::string(buffer.data(), static_cast<size_t>(n));
     }
 }

@@ -20,13 +20,14 @@ namespace paddock::test {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& outputFile) {
+pid_t spawn(const std::vector<std::string>& args, const std::string& outputFile, const std::vector<std::string>& env = {}) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
     for (char** e = environ; *e != nullptr; ++e)
         if (std::strncmp(*e, "PADDOCK_", 8) != 0) envp.push_back(*e);
+    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
     const pid_t pid = ::fork();
@@ -76,9 +77,10 @@ int runToCompletion(const std::vector<std::string>& args, std::string& output, c
     return code;
 }
 
-DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::string logFile, uint16_t port, int startTimeoutS)
+DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::string logFile, uint16_t port, int startTimeoutS,
+                             const std::vector<std::string>& env)
     : logFile_(std::move(logFile)) {
-    pid_ = spawn(args, logFile_);
+    pid_ = spawn(args, logFile_, env);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(startTimeoutS);
     while (true) {
         int status = 0;
@@ -111,6 +113,13 @@ int DaemonProcess::stop(int graceS) {
         code = waitFor(pid_, 10);
     }
     pid_ = -1;
+    return code;
+}
+
+int DaemonProcess::waitExit(int timeoutS) {
+    if (pid_ < 0) return -1;
+    const int code = waitFor(pid_, timeoutS);
+    if (code >= 0) pid_ = -1;
     return code;
 }
 

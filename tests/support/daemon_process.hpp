@@ -19,13 +19,18 @@ public:
     // Starts `args[0]` with the given arguments, output to `logFile`, and waits until
     // http://127.0.0.1:<port>/healthz answers (any status). Throws (with the log) when the
     // process exits first or does not answer within `startTimeoutS`.
-    DaemonProcess(const std::vector<std::string>& args, std::string logFile, uint16_t port, int startTimeoutS = 30);
+    // `env` ("NAME=value") is added to the environment, from which every other PADDOCK_* is dropped.
+    DaemonProcess(const std::vector<std::string>& args, std::string logFile, uint16_t port, int startTimeoutS = 30,
+                  const std::vector<std::string>& env = {});
     ~DaemonProcess();
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;
 
     // SIGTERM and wait; the exit code (128 + signal when killed after the grace period).
     int stop(int graceS = 20);
+    // Waits up to `timeoutS` for the process to end by itself: its exit code (128 + signal), or
+    // -1 when it still runs.
+    int waitExit(int timeoutS);
     std::string log() const;
     pid_t pid() const noexcept { return pid_; }
 

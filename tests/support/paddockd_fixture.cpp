@@ -163,11 +163,11 @@ PaddockdFixture::PaddockdFixture(DaemonOptions options)
 
 PaddockdFixture::~PaddockdFixture() { stop(); }
 
-void PaddockdFixture::start() {
+void PaddockdFixture::start(const std::vector<std::string>& env) {
     if (running()) throw std::logic_error("paddockd is already running");
     process_.reset();
     process_ = std::make_unique<DaemonProcess>(std::vector<std::string>{paddockdPath(), "--config", configPath()},
-                                               dir_.file("paddockd.log"), port_);
+                                               dir_.file("paddockd.log"), port_, 30, env);
     if (!options_.tokens.empty()) {
         token_ = options_.tokens.front().token;
     } else if (options_.auth_mode == "token") {
@@ -193,6 +193,8 @@ int PaddockdFixture::runOnce(std::string& output) {
     if (running()) throw std::logic_error("paddockd is running");
     return runToCompletion({paddockdPath(), "--config", configPath()}, output, dir_.file("paddockd-once.log"));
 }
+
+int PaddockdFixture::waitExit(int timeoutS) { return running() ? process_->waitExit(timeoutS) : -1; }
 
 bool PaddockdFixture::running() const noexcept { return process_ != nullptr && process_->pid() > 0; }
 

@@ -107,7 +107,8 @@ public:
 
     // Starts paddockd with the config (again, after stop(): same port, state and logs; the log
     // file starts over). Re-reads a generated admin token.
-    void start();
+    // `env` ("NAME=value", e.g. PADDOCK_CRASH_POINT=...) is added to paddockd's environment.
+    void start(const std::vector<std::string>& env = {});
     // SIGTERM and wait: the exit code (128 + signal when it had to be killed); -1 when not running.
     int stop(int graceS = 20);
     void restart();
@@ -115,6 +116,9 @@ public:
     // output in `output`. The fixture must not be running.
     int runOnce(std::string& output);
 
+    // Waits up to `timeoutS` for paddockd to end by itself (a crash point): its exit code
+    // (128 + signal), or -1 when it still runs.
+    int waitExit(int timeoutS);
     bool running() const noexcept;
     pid_t pid() const noexcept;
     uint16_t port() const noexcept { return port_; }

@@ -99,7 +99,7 @@ private:
         }
         // A browser answers pings by itself (paddockd closes WebSockets that never do).
         if (op == Poco::Net::WebSocket::FRAME_OP_PING) {
-            ws_->sendFrame(buffer_.data(), n, Poco::Net::WebSocket::FRAME_FLAG_FIN | Poco::Net::WebSocket::FRAME_OP_PONG);
+            ws_->sendFrame(buffer_.data(), n, static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
             return true;
         }
         if (op == Poco::Net::WebSocket::FRAME_OP_PONG) return true;

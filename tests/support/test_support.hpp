@@ -1,7 +1,9 @@
 // Helpers shared by all test binaries.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace paddock::test {
@@ -24,10 +26,10 @@ private:
 uint16_t freeLoopbackPort();
 
 std::string readFile(const std::string& path);
-void writeFile(const std::string& path, const std::string& text);
-
-// What a shell command prints on stdout (its exit status is not checked). Throws when it cannot run.
+// What `command` (run by /bin/sh) printed on stdout, all bytes; its exit status is ignored.
+// Throws when it cannot run.
 std::string commandOutput(const std::string& command);
+void writeFile(const std::string& path, const std::string& text);
 
 // PADDOCK_PLUGIN_DIR etc. as std::string.
 std::string paddockdPath();   // the paddockd binary of this build
@@ -35,6 +37,11 @@ std::string pluginDir();
 std::string fixturePluginDir();
 std::string sourceDir();
 std::string binaryDir();
+
+// Polls `condition` every `interval` until it holds (true) or `timeout` passes (false, after
+// one last look).
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout = std::chrono::seconds(60),
+                std::chrono::milliseconds interval = std::chrono::milliseconds(50));
 
 // True when `uri` (e.g. qemu:///system) answers.
 bool libvirtReachable(const std::string& uri);

@@ -109,9 +109,14 @@ void appendJsonString(std::string& out, std::string_view utf8) {
 }
 
 void appendSeconds(std::string& out, double seconds) {
-    char buf[32];
-    const int n = std::snprintf(buf, sizeof buf, "%.6f", seconds);
-    if (n > 0) out.append(buf, static_cast<size_t>(n) < sizeof buf ? static_cast<size_t>(n) : sizeof buf - 1);
+    // Written whole however long (a huge double has hundreds of digits): a shortened text would
+    // store another time than the event's, and could put a later event before an earlier one.
+    const int n = std::snprintf(nullptr, 0, "%.6f", seconds);
+    if (n <= 0) return;
+    const size_t at = out.size();
+    out.resize(at + static_cast<size_t>(n) + 1);
+    std::snprintf(out.data() + at, static_cast<size_t>(n) + 1, "%.6f", seconds);
+    out.resize(at + static_cast<size_t>(n));
 }
 
 }  // namespace paddock::asciinema

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -82,8 +83,11 @@ double lastEventTime(int fd, uint64_t size) {
         if (start == std::string::npos && from > 0) break;  // the line began before the tail
         const std::string_view line(tail.data() + lineStart, end - lineStart);
         if (!line.empty() && line.front() == '[') {
-            double t = 0;
-            if (std::sscanf(std::string(line.substr(1, 32)).c_str(), "%lf", &t) == 1 && t >= 0) return t;
+            // The whole number up to the comma, however many digits cast_json.cpp wrote.
+            const std::string number(line.substr(1, line.find(',') - 1));
+            char* parsed = nullptr;
+            const double t = std::strtod(number.c_str(), &parsed);
+            if (parsed != number.c_str() && t >= 0) return t;
         }
         if (start == std::string::npos) break;
         end = start;
@@ -119,11 +123,14 @@ bool describeCast(const std::string& path, const std::string& id, pdk_session_si
     rapidjson::Document doc;
     doc.Parse(head.data(), newline);
     if (doc.HasParseError() || !doc.IsObject()) return false;
-    const auto version = doc.FindMember("version");
-    if (version == doc.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 2) return false;
+    // Read through a const reference: comparing a const MemberIterator with a non-const one is
+    // ambiguous under C++20's reversed operators (clang warns, -Wambiguous-reversed-operator).
+    const rapidjson::Value& header = doc;
+    const auto version = header.FindMember("version");
+    if (version == header.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 2) return false;
 
-    const std::string site = member(doc, "site"), vm = member(doc, "vm"), owner = member(doc, "owner"),
-                      lease = member(doc, "lease");
+    const std::string site = member(header, "site"), vm = member(header, "vm"), owner = member(header, "owner"),
+                      lease = member(header, "lease");
     pdk_session_info info{};
     info.struct_size = sizeof info;
     info.session_id = id.c_str();
@@ -131,8 +138,8 @@ bool describeCast(const std::string& path, const std::string& id, pdk_session_si
     info.vm = vm.c_str();
     info.owner = owner.c_str();
     info.lease = lease.c_str();
-    const auto ts = doc.FindMember("timestamp");
-    if (ts != doc.MemberEnd() && ts->value.IsNumber()) info.start_timestamp = static_cast<int64_t>(ts->value.GetDouble());
+    const auto ts = header.FindMember("timestamp");
+    if (ts != header.MemberEnd() && ts->value.IsNumber()) info.start_timestamp = static_cast<int64_t>(ts->value.GetDouble());
     info.duration_seconds = lastEventTime(fd.get(), size);
     info.size_bytes = size;
     info.media_type = kCastMediaType;

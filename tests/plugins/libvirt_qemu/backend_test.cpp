@@ -179,6 +179,10 @@ TEST_CASE("invalid specs are refused", "[libvirt_qemu]") {
     s = diskless("pdk-t-badsize");
     s.struct_size = 8;
     CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
+    // Refused at the ABI boundary with a message, not turned into XML libvirt cannot read.
+    s = diskless("pdk-t-\xFB\x83");
+    CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(err.text(), Catch::Matchers::Contains("not valid UTF-8"));
 }
 
 TEST_CASE("every network mode defines on the test driver", "[libvirt_qemu]") {

@@ -17,6 +17,7 @@
 #include <vector>
 
 using namespace paddock::lvq;
+using Catch::Matchers::Contains;
 namespace t = paddock::test;
 
 namespace {
@@ -108,6 +109,40 @@ TEST_CASE("domain xml: inputs XML cannot carry are refused", "[domain_xml]") {
     pdk_domain_spec noNet = lvqtest::diskless("x");
     noNet.network_mode = PDK_NETWORK_LIBVIRT;
     CHECK_THROWS_AS(buildDomainXml(noNet, DomainXmlOptions{}), pdk::Error);
+}
+
+TEST_CASE("domain xml: strings that are not UTF-8 are refused, never written", "[domain_xml]") {
+    // Found by tests/fuzz (domain_xml): libxml2's writer copies such bytes as they are, and the
+    // document it made could not be parsed back (nor by libvirt). Hosts other than paddockd
+    // may pass any bytes through the ABI.
+    const auto refusal = [](const pdk_domain_spec& s) {
+        try {
+            buildDomainXml(s, DomainXmlOptions{});
+        } catch (const pdk::Error& e) {
+            CHECK(e.status() == PDK_ERR_INVALID_ARGUMENT);
+            return std::string(e.what());
+        }
+        FAIL("expected an error");
+        return std::string();
+    };
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-userne\xFB\x83\xC4" "B\xFC")), Contains("name is not valid UTF-8"));
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xED\xB8\x80")), Contains("not valid UTF-8"));   // a surrogate
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xC0\xAF")), Contains("not valid UTF-8"));        // overlong '/'
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xE2\x82")), Contains("not valid UTF-8"));        // cut short
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xEF\xBF\xBE")), Contains("U+FFFE"));
+    pdk_domain_spec s = lvqtest::diskless("pdk-meta");
+    const pdk_kv kv[] = {{"owner", "J\xFCrgen"}};
+    s.metadata = kv;
+    s.metadata_count = 1;
+    CHECK_THAT(refusal(s), Contains("not valid UTF-8"));
+    CHECK_THROWS_AS(buildSnapshotXml("snap\xFF"), pdk::Error);
+    CHECK_THROWS_AS(buildOverlayVolumeXml("vm\xFF.qcow2", 1, "/img/base.qcow2", "qcow2"), pdk::Error);
+    CHECK_THROWS_AS(buildMetadataElement({{"k", "\x80"}}), pdk::Error);
+
+    // Valid UTF-8 of every length goes through.
+    const std::string name = "pdk-\xC3\xBC\xE2\x82\xAC\xF0\x9F\x98\x80";
+    CHECK(buildDomainXml(lvqtest::diskless(name.c_str()), DomainXmlOptions{}).find("<name>" + name + "</name>") !=
+          std::string::npos);
 }
 
 TEST_CASE("metadata element round trip", "[domain_xml]") {

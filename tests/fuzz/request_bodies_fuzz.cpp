@@ -1,0 +1,130 @@
+// server json + vm_requests + pool_requests: a request body through every parser a route hands
+// it to: parseJsonObject, parseCreateBody (native and compatibility dialects),
+// parseAllocateBody (both dialects) and parseExtendBody. Checked: what is accepted keeps the
+// promises of json.hpp (an object, nesting bounded, no duplicate key, valid UTF-8) and the
+// limits of limits.hpp; an accepted create body, written back with JsonWriter, parses to the
+// same request; every error answer, written as the server writes it, is valid JSON.
+#include "fuzz_support.hpp"
+
+#include "paddock/core/limits.hpp"
+#include "paddock/core/utf8.hpp"
+#include "paddock/server/json.hpp"
+#include "paddock/server/pool_requests.hpp"
+#include "paddock/server/vm_requests.hpp"
+
+#include <rapidjson/document.h>
+
+#include <set>
+
+namespace {
+
+using namespace paddock;
+using namespace paddock::server;
+
+// Depth of nested arrays/objects (1 for a flat object); no duplicate key in any object; every
+// string valid UTF-8. Recursion is bounded by the depth limit parseJsonObject already enforced.
+size_t checkValue(const rapidjson::Value& value) {
+    size_t inner = 0;
+    if (value.IsString()) FUZZ_CHECK(isValidUtf8({value.GetString(), value.GetStringLength()}));
+    if (value.IsObject()) {
+        std::set<std::string_view> keys;
+        for (const auto& member : value.GetObject()) {
+            const std::string_view key(member.name.GetString(), member.name.GetStringLength());
+            FUZZ_CHECK(isValidUtf8(key));
+            FUZZ_CHECK(keys.insert(key).second);
+            inner = std::max(inner, checkValue(member.value));
+        }
+    }
+    if (value.IsArray())
+        for (const auto& item : value.GetArray()) inner = std::max(inner, checkValue(item));
+    return value.IsObject() || value.IsArray() ? inner + 1 : 0;
+}
+
+// The answer a route gives for `error`, as error_mapping.cpp writes it, must be valid JSON.
+void checkErrorAnswer(const Error& error) {
+    FUZZ_CHECK(error.code == ErrorCode::InvalidArgument);
+    JsonWriter json;
+    json.beginObject().key("error").beginObject().field("code", "invalid_argument").field("message", error.message);
+    json.endObject().endObject();
+    rapidjson::Document parsed;
+    const std::string text = json.str();
+    parsed.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+    FUZZ_CHECK(!parsed.HasParseError());
+}
+
+template <class T>
+void checkFailure(const Result<T>& result) {
+    if (!result) checkErrorAnswer(result.error());
+}
+
+// A native create body with the fields of `request`, written as a client library would.
+std::string writeCreateBody(const CreateBody& body) {
+    const CreateVmRequest& r = body.request;
+    JsonWriter json;
+    json.beginObject().field("name", r.name).field("start", r.start);
+    if (r.template_name) json.field("template", *r.template_name);
+    if (r.vcpus) json.field("vcpus", *r.vcpus);
+    if (r.memory_mb) json.field("memory_mb", *r.memory_mb);
+    if (r.owner) json.field("owner", *r.owner);
+    if (body.site) json.field("site", *body.site);
+    json.endObject();
+    return json.str();
+}
+
+void checkSizes(const CreateVmRequest& r, uint64_t minMemory) {
+    if (r.vcpus) FUZZ_CHECK(*r.vcpus >= limits::kMinVcpus && *r.vcpus <= limits::kMaxVcpus);
+    if (r.memory_mb) FUZZ_CHECK(*r.memory_mb >= minMemory && *r.memory_mb <= limits::kMaxMemoryMb);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string_view body = fuzz::asText(data, size);
+
+    const auto strict = parseJsonObject(body);
+    const auto lenient = parseJsonObject(body, true);
+    checkFailure(strict);
+    checkFailure(lenient);
+    if (strict) FUZZ_CHECK(lenient.ok());
+    if (lenient) {
+        FUZZ_CHECK(lenient.value().IsObject());
+        FUZZ_CHECK(checkValue(lenient.value()) <= kMaxJsonDepth);
+    }
+
+    const auto native = parseCreateBody(body, CreateDialect::Native);
+    checkFailure(native);
+    if (native) {
+        FUZZ_CHECK(strict.ok());
+        checkSizes(native->request, limits::kMinMemoryMb);
+        const auto again = parseCreateBody(writeCreateBody(native.value()), CreateDialect::Native);
+        FUZZ_CHECK(again.ok());
+        const CreateVmRequest& a = native->request;
+        const CreateVmRequest& b = again->request;
+        FUZZ_CHECK(a.name == b.name && a.template_name == b.template_name && a.vcpus == b.vcpus &&
+                   a.memory_mb == b.memory_mb && a.owner == b.owner && a.start == b.start);
+        FUZZ_CHECK(native->site == again->site);
+    }
+    const auto compat = parseCreateBody(body, CreateDialect::Compat);
+    checkFailure(compat);
+    if (compat) {
+        // The old service always started the VM and always had sizes.
+        FUZZ_CHECK(compat->request.start && compat->request.vcpus && compat->request.memory_mb);
+        checkSizes(compat->request, limits::kCompatMinMemoryMb);
+        FUZZ_CHECK(!compat->site);
+    }
+    // Whatever the native dialect accepts, the compat dialect accepts unless memory_mb is below its floor.
+    if (native && (!native->request.memory_mb || *native->request.memory_mb >= limits::kCompatMinMemoryMb))
+        FUZZ_CHECK(compat.ok());
+
+    for (const auto dialect : {AllocateDialect::Native, AllocateDialect::Compat}) {
+        const auto allocate = parseAllocateBody(body, dialect);
+        checkFailure(allocate);
+        if (allocate && allocate->ttl_s)
+            FUZZ_CHECK(*allocate->ttl_s >= 1 && *allocate->ttl_s <= limits::kMaxLeaseTtlSeconds);
+        if (allocate) FUZZ_CHECK(lenient.ok());
+    }
+    const auto extend = parseExtendBody(body);
+    checkFailure(extend);
+    if (extend) FUZZ_CHECK(extend.value() >= 1 && extend.value() <= limits::kMaxLeaseTtlSeconds);
+    return 0;
+}
