@@ -9,11 +9,19 @@ paddockd="$build_dir/server/paddockd"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_paddockd URI [extra site YAML lines] [extra server keys, "k: v, ..."] [storage pool]:
-# sets PORT, TOKEN, PID, WORK.
+# sets PORT, TOKEN, PID, WORK and BASE (the URL to talk to). With TLS_CERT and TLS_KEY set
+# (PEM files), paddockd serves HTTPS with them and curl trusts TLS_CERT.
 start_paddockd() {
   local uri="$1" extra="${2:-}" server_extra="${3:-}" storage_pool="${4:-paddock}"
   WORK="$(mktemp -d /tmp/paddock-bench.XXXXXX)"
   PORT="$(free_port)"
+  BASE="http://127.0.0.1:$PORT"
+  CURL_TLS=()
+  if [ -n "${TLS_CERT:-}" ]; then
+    server_extra="tls: {cert: $TLS_CERT, key: $TLS_KEY}${server_extra:+, $server_extra}"
+    BASE="https://127.0.0.1:$PORT"
+    CURL_TLS=(--cacert "$TLS_CERT")
+  fi
   TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   cat > "$WORK/paddock.yaml" <<YAML
 server: {host: 127.0.0.1, port: $PORT, threads: 32${server_extra:+, $server_extra}}
@@ -31,15 +39,18 @@ YAML
   PID=$!
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
   for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+    curl -fsS "${CURL_TLS[@]}" "$BASE/healthz" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "paddockd did not start:" >&2; cat "$WORK/paddockd.log" >&2; exit 1
 }
 
 api() { # api METHOD PATH [JSON]
-  curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    ${3:+--data "$3"} "http://127.0.0.1:$PORT$2"
+  curl -fsS "${CURL_TLS[@]}" -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "$BASE$2"
 }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# stop_paddockd: ends the paddockd start_paddockd started and removes its WORK dir.
+stop_paddockd() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; }

@@ -7,11 +7,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
-  libboost-dev libboost-filesystem-dev libpoco-dev libvirt-dev libssh2-1-dev
+  libboost-dev libboost-filesystem-dev libpoco-dev libssl-dev libvirt-dev libssh2-1-dev
   rapidjson-dev prometheus-cpp-dev catch2 libyaml-cpp-dev libxml2-utils
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   openssh-server openssh-client ansible asciinema debootstrap prometheus wrk
-  chromium curl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
+  chromium curl openssl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
   # The fuzz tree (scripts/build-fuzz.sh): clang and libFuzzer. The sanitizer and libFuzzer
   # runtimes are in libclang-rt-14-dev, which clang only recommends (not installed here).
   clang libfuzzer-14-dev libclang-rt-14-dev

@@ -8,10 +8,12 @@
 #include "paddock/server/event_stream.hpp"
 #include "paddock/server/http_metrics.hpp"
 #include "paddock/server/http_server.hpp"
+#include "paddock/server/public_urls.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/terminal_bridge.hpp"
 #include "paddock/server/token_store.hpp"
+#include "paddock/server/tls.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
 #include <Poco/AutoPtr.h>
@@ -80,6 +82,24 @@ std::vector<std::string> publicPaths(const Config& config) {
     return paths;
 }
 
+// The TLS context when server.tls is set, else null; an error names the key at fault.
+Result<std::shared_ptr<const TlsContext>> loadTls(const ServerConfig& server) {
+    if (!server.tls.enabled()) return std::shared_ptr<const TlsContext>();
+    return TlsContext::load(server.tls);
+}
+
+// Where clients reach us, for the absolute URLs handed out (the config check parsed the proxies).
+PublicUrls publicUrls(const ServerConfig& server) {
+    PublicUrls::Options options;
+    options.public_url = server.public_url;
+    for (const auto& proxy : server.trusted_proxies) {
+        if (auto network = IpNetwork::parse(proxy)) options.trusted_proxies.push_back(std::move(network).value());
+    }
+    options.listen_host = server.host;
+    options.listen_port = server.port;
+    return PublicUrls(std::move(options));
+}
+
 }  // namespace
 
 Application::Application() {
@@ -140,12 +160,16 @@ int Application::main(const std::vector<std::string>&) {
         if (config) {
             if (auto auth = Authenticator::create(config->auth, {}); !auth) config = auth.error();
         }
+        if (config) {
+            if (auto tls = loadTls(config->server); !tls) config = tls.error();
+        }
         if (!config) {
             std::cerr << "config error: " << configPath_ << ": " << config.error().message << std::endl;
             return kExitConfigError;
         }
         std::cout << "config OK: " << configPath_ << " (" << config->sites.size() << " site(s): " << siteNames(*config)
-                  << "; listen " << config->server.host << ":" << config->server.port << "; auth mode "
+                  << "; listen " << config->server.host << ":" << config->server.port
+                  << (config->server.tls.enabled() ? " (TLS)" : "") << "; auth mode "
                   << enumName(config->auth.mode) << ")" << std::endl;
         return EXIT_OK;
     }
@@ -197,6 +221,15 @@ int Application::serve() {
         log.fatal("config error: %s", auth.error().message);
         return kExitConfigError;
     }
+    auto tls = loadTls(config.server);
+    if (!tls) {
+        log.fatal("config error: %s", tls.error().message);
+        return kExitConfigError;
+    }
+    if (tls.value()) {
+        log.information("TLS: %s", tls.value()->summary());
+        if (tls.value()->expired()) log.warning("TLS: the certificate in server.tls.cert has expired: clients will refuse it");
+    }
 
     auto created = Runtime::create(config);
     if (!created) {
@@ -234,6 +267,7 @@ int Application::serve() {
     TerminalMux terminalMux(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
     TerminalBridge terminalBridge(terminalMux, hub);
     ConsoleTickets consoleTickets;
+    const PublicUrls urls = publicUrls(config.server);
 
     Router router;
     const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION};
@@ -243,7 +277,7 @@ int Application::serve() {
     addPoolRoutes(router, context);
     addSessionRoutes(router, context);
     addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
-    addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets});
+    addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets, urls});
     addTokenRoutes(router, context, TokenContext{*tokenStore.value(), config.auth.mode == AuthMode::Token});
     openRoutesToOwnerTokens(router);
     HttpMetrics metrics(*runtime->metrics().registry());
@@ -257,16 +291,24 @@ int Application::serve() {
 
     raiseFileLimit(log);
     std::unique_ptr<HttpServer> server;
+    bool loopbackOnly = false;
     try {
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(config.server.host, config.server.port), 1024);
+        loopbackOnly = socket.address().host().isLoopback();
         server = std::make_unique<HttpServer>(std::move(socket), dispatcher, httpLimits(config.server),
-                                              *runtime->metrics().registry(), Poco::Logger::get("paddockd.http"));
+                                              *runtime->metrics().registry(), Poco::Logger::get("paddockd.http"), tls.value());
         server->start();
     } catch (const Poco::Exception& e) {
         log.fatal("cannot listen on %s:%hu: %s", config.server.host, config.server.port, e.displayText());
         return kExitStartupError;
     }
-    const std::string base = "http://" + config.server.host + ":" + std::to_string(config.server.port);
+    // Tokens, console tickets and terminal keystrokes cross this port.
+    if (!tls.value() && !loopbackOnly)
+        log.warning("listening on %s beyond loopback without TLS: tokens and terminal sessions cross the network in "
+                    "clear text; set server.tls (or keep server.host on 127.0.0.1 behind a TLS proxy)",
+                    config.server.host);
+    const std::string base = std::string(tls.value() ? "https" : "http") + "://" + config.server.host + ":" +
+                             std::to_string(config.server.port);
     log.information("paddockd %s listening on %s with %u worker threads; API docs at %s/docs", std::string(PADDOCK_VERSION),
                     base, config.server.threads, base);
 

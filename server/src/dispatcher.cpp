@@ -91,6 +91,8 @@ Dispatcher::Verdict Dispatcher::parse(HttpExchange& x, RouteMatch& match) const 
     Request& request = x.request;
     request.method = x.head.method;
     request.peer = x.peer;
+    request.local = x.local;
+    request.secure = x.secure;
     try {
         const Poco::URI uri(x.head.target);
         request.path = uri.getPath();

@@ -21,8 +21,8 @@ std::string EventStream::frame(const VmEvent& event) {
     return json.str();
 }
 
-void EventStream::attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner) {
-    const auto id = hub_.add(socket, route, owner, [this](WebSocketHub::ClientId closed) {
+void EventStream::attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner) {
+    const auto id = hub_.add(std::move(transport), route, owner, [this](WebSocketHub::ClientId closed) {
         std::lock_guard lock(mutex_);
         clients_.erase(closed);
     });

@@ -1,7 +1,8 @@
 #include "paddock/server/http_server.hpp"
 
-#include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/StreamSocketImpl.h>
+#include "paddock/server/tls.hpp"
+#include "paddock/server/transport.hpp"
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -51,6 +52,17 @@ std::string peerAddress(const sockaddr_storage& addr) {
     return text[0] != '\0' ? std::string(text) : std::string("unknown");
 }
 
+// Where the client reached us on `fd`, as a URL authority: "127.0.0.1:8000", "[::1]:8000".
+std::string localAuthority(int fd) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return {};
+    const std::string host = peerAddress(addr);
+    const uint16_t port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(addr).sin6_port
+                                                           : reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+    return (addr.ss_family == AF_INET6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 // A refusal written before any request was read: best effort, the socket is closed right after.
 void refuseAtAccept(int fd, const std::string& json) {
     const std::string bytes = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -61,15 +73,17 @@ void refuseAtAccept(int fd, const std::string& json) {
 }  // namespace
 
 struct HttpServer::Impl {
+    // Handshake: TLS only, before the first request (its deadline is head_timeout).
     // Linger: the answer is out and the write side shut; what the client still sends is read
     // and dropped until it closes, so an early answer (413, 408) is not lost to a reset.
-    enum class Phase { Head, Body, Discard, Processing, Write, Linger };
+    enum class Phase { Handshake, Head, Body, Discard, Processing, Write, Linger };
 
     struct Connection {
         uint64_t id = 0;
-        Poco::Net::StreamSocket socket;
-        int fd = -1;
+        std::unique_ptr<Transport> transport;
+        int fd = -1;                         // the transport's, for epoll
         std::string peer;
+        std::string local;                   // the address:port the client connected to
         Phase phase = Phase::Head;
         bool idle = true;                    // in Head with nothing of the next request yet
         std::string in;                      // received, not yet consumed
@@ -84,7 +98,7 @@ struct HttpServer::Impl {
         bool headRequest = false;
         bool keepAlive = true;
         bool closeAfterWrite = false;
-        std::function<void(Poco::Net::StreamSocket&)> upgrade;
+        UpgradeHandOver upgrade;
         std::optional<Response> refusal;     // answered after Discard
     };
 
@@ -92,7 +106,7 @@ struct HttpServer::Impl {
         uint64_t id;
         std::string bytes;
         bool keepAlive;
-        std::function<void(Poco::Net::StreamSocket&)> upgrade;
+        UpgradeHandOver upgrade;
     };
 
     struct Task {
@@ -103,11 +117,12 @@ struct HttpServer::Impl {
     };
 
     Impl(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits, prometheus::Registry& registry,
-         Poco::Logger& logger)
+         Poco::Logger& logger, std::shared_ptr<const TlsContext> tls)
         : listener(std::move(socket)),
           handler(handler),
           limits(std::move(limits)),
           logger(logger),
+          tls(std::move(tls)),
           open(prometheus::BuildGauge()
                    .Name("paddock_http_open_connections")
                    .Help("Client HTTP connections open now (WebSockets handed to the hub not included)")
@@ -120,16 +135,22 @@ struct HttpServer::Impl {
           timeouts(prometheus::BuildCounter()
                        .Name("paddock_http_timeouts_total")
                        .Help("Connections closed because a phase missed its deadline, by phase")
-                       .Register(registry)) {}
+                       .Register(registry)),
+          handshakeFailures(prometheus::BuildCounter()
+                                .Name("paddock_http_tls_handshake_failures_total")
+                                .Help("TLS connections closed before their handshake completed, by reason")
+                                .Register(registry)) {}
 
     // ---- shared state ---------------------------------------------------------------------
     Poco::Net::ServerSocket listener;
     RequestHandler& handler;
     HttpServerLimits limits;
     Poco::Logger& logger;
+    const std::shared_ptr<const TlsContext> tls;   // null: plain HTTP
     prometheus::Gauge& open;
     prometheus::Family<prometheus::Counter>& refused;
     prometheus::Family<prometheus::Counter>& timeouts;
+    prometheus::Family<prometheus::Counter>& handshakeFailures;
 
     int epfd = -1;
     int wakeFd = -1;
@@ -167,12 +188,20 @@ struct HttpServer::Impl {
         c.interest = events;
     }
 
-    // What the connection waits for now: input in the reading phases, room while output is queued.
+    static bool reading(Phase phase) {
+        return phase == Phase::Handshake || phase == Phase::Head || phase == Phase::Body || phase == Phase::Discard ||
+               phase == Phase::Linger;
+    }
+
+    // What the connection waits for now: input in the reading phases, room while output is
+    // queued; a TLS read that must first write waits for room instead of input, a TLS write
+    // that must first read for input instead of room.
     void rearm(Connection& c) {
+        const Transport& t = *c.transport;
+        const bool lingering = c.phase == Phase::Linger;   // raw reads only: TLS state no longer matters
         uint32_t events = 0;
-        if (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard || c.phase == Phase::Linger)
-            events |= EPOLLIN;
-        if (c.outSent < c.out.size()) events |= EPOLLOUT;
+        if ((reading(c.phase) && (lingering || !t.wantsWrite())) || (!lingering && t.writeWantsRead())) events |= EPOLLIN;
+        if ((c.outSent < c.out.size() && !t.writeWantsRead()) || (!lingering && t.wantsWrite())) events |= EPOLLOUT;
         watch(c, events);
     }
 
@@ -181,12 +210,8 @@ struct HttpServer::Impl {
         if (it == connections.end()) return;
         Connection& c = *it->second;
         ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
-        try {
-            c.socket.close();
-        } catch (const Poco::Exception&) {
-        }
         release(c);
-        connections.erase(it);
+        connections.erase(it);   // the transport closes the socket
     }
 
     // Forgets a connection's counts (closed, or handed over to the WebSocket hub).
@@ -226,7 +251,9 @@ struct HttpServer::Impl {
             if (reason != nullptr) {
                 if (auto p = perClient.find(peer); p != perClient.end() && p->second == 0) perClient.erase(p);
                 refused.Add({{"reason", reason}}).Increment();
-                refuseAtAccept(fd, handler.errorAnswer(makeError(ErrorCode::Unavailable, message)).body);
+                // A TLS client could read the refusal only after a handshake, which would cost
+                // the very resources the cap protects: it just sees the connection close.
+                if (!tls) refuseAtAccept(fd, handler.errorAnswer(makeError(ErrorCode::Unavailable, message)).body);
                 ::close(fd);
                 continue;
             }
@@ -234,10 +261,14 @@ struct HttpServer::Impl {
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
             auto c = std::make_unique<Connection>();
             c->id = nextId++;
-            c->socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd));
+            c->transport = tls ? tls->accept(fd) : makePlainTransport(fd);
+            if (!c->transport) continue;   // closed already
             c->fd = fd;
             c->peer = peer;
-            c->deadline = Clock::now() + limits.head_timeout;   // a new connection must start a request soon
+            c->local = localAuthority(fd);
+            c->phase = tls ? Phase::Handshake : Phase::Head;
+            // A new connection must start a request soon (and finish its handshake before that).
+            c->deadline = Clock::now() + limits.head_timeout;
             c->interest = EPOLLIN;
             epoll_event ev{};
             ev.events = EPOLLIN;
@@ -250,21 +281,68 @@ struct HttpServer::Impl {
         }
     }
 
+    // ---- the TLS handshake ------------------------------------------------------------------
+    void handshake(Connection& c) {
+        Transport& t = *c.transport;
+        const IoResult r = t.handshake();
+        switch (r.status) {
+            case IoStatus::Done:
+                c.phase = Phase::Head;
+                c.idle = true;
+                c.deadline = Clock::now() + limits.head_timeout;
+                rearm(c);
+                // The first request may have arrived with the handshake's last flight.
+                if (!readSome(c)) {
+                    close(c.id);
+                    return;
+                }
+                advance(c);
+                return;
+            case IoStatus::WantRead:
+            case IoStatus::WantWrite:
+                rearm(c);
+                return;
+            case IoStatus::Closed:
+            case IoStatus::Error:
+                break;
+        }
+        if (t.plaintextPeer()) {
+            // Plain HTTP on the HTTPS port: answer it in plain HTTP, then close.
+            handshakeFailures.Add({{"reason", "plaintext"}}).Increment();
+            c.transport = makePlainTransport(t.release());
+            c.phase = Phase::Head;
+            c.keepAlive = false;
+            refuse(c, ErrorCode::InvalidArgument, "this port serves HTTPS only: use https://", true, 400);
+            return;
+        }
+        handshakeFailures.Add({{"reason", r.status == IoStatus::Closed ? "closed" : "protocol"}}).Increment();
+        logger.debug("TLS handshake with %s failed: %s", c.peer, t.error());
+        close(c.id);
+    }
+
     // ---- reading and framing ----------------------------------------------------------------
-    // False when the peer closed or the socket failed.
+    // False when the peer closed or the connection failed.
     bool readSome(Connection& c) {
+        Transport& t = *c.transport;
+        if (c.phase == Phase::Linger) {
+            const IoStatus status = t.discardInput().status;
+            return status == IoStatus::Done || status == IoStatus::WantRead;
+        }
         char buffer[kReadChunk];
         size_t total = 0;
-        while (total < kMaxReadPerEvent) {
-            const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
-            if (n > 0) {
-                if (c.phase != Phase::Linger) c.in.append(buffer, static_cast<size_t>(n));
-                total += static_cast<size_t>(n);
+        // A decoded TLS record left in the transport would never wake epoll: take it too.
+        while (total < kMaxReadPerEvent || t.buffered() > 0) {
+            const IoResult r = t.read(buffer, sizeof buffer);
+            if (r.status == IoStatus::Done) {
+                c.in.append(buffer, r.bytes);
+                total += r.bytes;
                 continue;
             }
-            if (n == 0) return false;
-            if (errno == EINTR) continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK;
+            if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
+                rearm(c);   // a TLS read may wait for room now
+                return true;
+            }
+            return false;
         }
         return true;
     }
@@ -292,6 +370,8 @@ struct HttpServer::Impl {
         if (!c.exchange) {
             c.exchange = std::make_unique<HttpExchange>();
             c.exchange->peer = c.peer;
+            c.exchange->local = c.local;
+            c.exchange->secure = c.transport->secure();
         }
         return *c.exchange;
     }
@@ -319,6 +399,7 @@ struct HttpServer::Impl {
                 case Phase::Linger:
                     c.in.clear();
                     return;
+                case Phase::Handshake:
                 case Phase::Processing:
                 case Phase::Write: return;
             }
@@ -348,9 +429,8 @@ struct HttpServer::Impl {
             refuse(c, ErrorCode::InvalidArgument, head.error().message, true);
             return false;
         }
-        c.exchange = std::make_unique<HttpExchange>();
-        HttpExchange& x = *c.exchange;
-        x.peer = c.peer;
+        c.exchange.reset();
+        HttpExchange& x = ensureExchange(c);
         x.head = std::move(head.value());
         c.headRequest = x.head.method == "HEAD";
         c.keepAlive = x.head.keep_alive && c.requests + 1 < limits.max_requests_per_connection && !stopping;
@@ -431,15 +511,16 @@ struct HttpServer::Impl {
     }
 
     // ---- writing ----------------------------------------------------------------------------
+    // Output only grows at its end until it is all sent, so a TLS write that has to be
+    // repeated always starts with the same bytes (transport.hpp).
     void flush(Connection& c) {
         while (c.outSent < c.out.size()) {
-            const ssize_t n = ::send(c.fd, c.out.data() + c.outSent, c.out.size() - c.outSent, MSG_NOSIGNAL);
-            if (n > 0) {
-                c.outSent += static_cast<size_t>(n);
+            const IoResult r = c.transport->write(std::string_view(c.out).substr(c.outSent));
+            if (r.status == IoStatus::Done) {
+                c.outSent += r.bytes;
                 continue;
             }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
                 rearm(c);
                 return;
             }
@@ -459,19 +540,19 @@ struct HttpServer::Impl {
     void written(Connection& c) {
         if (c.upgrade) {
             auto upgrade = std::move(c.upgrade);
-            Poco::Net::StreamSocket socket = c.socket;
+            std::unique_ptr<Transport> transport = std::move(c.transport);
             ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
             release(c);
-            connections.erase(c.id);   // `c` is gone; the hub holds the socket now
+            connections.erase(c.id);   // `c` is gone; the transport goes on to the hub
             try {
-                upgrade(socket);
+                upgrade(std::move(transport));
             } catch (const std::exception& e) {
                 logger.error("WebSocket hand-over failed: %s", std::string(e.what()));
             }
             return;
         }
         if (c.closeAfterWrite) {
-            ::shutdown(c.fd, SHUT_WR);
+            c.transport->shutdownWrite();
             c.phase = Phase::Linger;
             c.in.clear();
             c.deadline = Clock::now() + kLingerTime;
@@ -507,6 +588,12 @@ struct HttpServer::Impl {
         for (const uint64_t id : late) {
             Connection& c = *connections.at(id);
             switch (c.phase) {
+                case Phase::Handshake:
+                    // A TLS client cannot read a plain 408: it just loses the connection.
+                    timeouts.Add({{"phase", "handshake"}}).Increment();
+                    handshakeFailures.Add({{"reason", "timeout"}}).Increment();
+                    close(id);
+                    break;
                 case Phase::Head:
                     if (c.idle) {
                         timeouts.Add({{"phase", "idle"}}).Increment();
@@ -573,12 +660,19 @@ struct HttpServer::Impl {
         const auto it = connections.find(id);
         if (it == connections.end()) return;
         Connection& c = *it->second;
-        if ((events & EPOLLOUT) != 0 && c.outSent < c.out.size()) {
+        const bool readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+        const bool writable = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+        if (c.phase == Phase::Handshake) {
+            handshake(c);
+            return;
+        }
+        const Transport& t = *c.transport;
+        // Each operation is retried on the readiness it waits for (see rearm()).
+        if (c.outSent < c.out.size() && (t.writeWantsRead() ? readable : writable)) {
             flush(c);
             if (!connections.count(id)) return;
         }
-        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
-            (c.phase == Phase::Head || c.phase == Phase::Body || c.phase == Phase::Discard || c.phase == Phase::Linger)) {
+        if (reading(c.phase) && (c.phase != Phase::Linger && t.wantsWrite() ? writable : readable)) {
             if (!readSome(c)) {
                 close(id);
                 return;
@@ -603,7 +697,8 @@ struct HttpServer::Impl {
         std::vector<uint64_t> idle;
         for (auto& [id, c] : connections) {
             c->keepAlive = false;
-            if ((c->phase == Phase::Head && c->in.empty()) || c->phase == Phase::Linger) idle.push_back(id);
+            if ((c->phase == Phase::Head && c->in.empty()) || c->phase == Phase::Linger || c->phase == Phase::Handshake)
+                idle.push_back(id);
         }
         for (const uint64_t id : idle) close(id);
         return connections.empty() || Clock::now() >= stopDeadline;
@@ -652,8 +747,8 @@ Response HttpServer::Impl::errorResponseFor(ErrorCode code, const std::string& m
 }
 
 HttpServer::HttpServer(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
-                       prometheus::Registry& registry, Poco::Logger& logger)
-    : impl_(std::make_unique<Impl>(std::move(socket), handler, std::move(limits), registry, logger)) {}
+                       prometheus::Registry& registry, Poco::Logger& logger, std::shared_ptr<const TlsContext> tls)
+    : impl_(std::make_unique<Impl>(std::move(socket), handler, std::move(limits), registry, logger, std::move(tls))) {}
 
 HttpServer::~HttpServer() { stop(); }
 

@@ -26,7 +26,7 @@ std::string webSocketOwner(const Request& request) {
     return request.identity.token && !request.grant ? request.identity.name : std::string();
 }
 
-Response upgradeResponse(std::function<void(Poco::Net::StreamSocket&)> handOver) {
+Response upgradeResponse(UpgradeHandOver handOver) {
     Response response;
     response.status = 101;
     response.upgrade = std::move(handOver);

@@ -47,9 +47,9 @@ std::chrono::milliseconds StatusStreams::period(StatusFormat format) const {
     return format == StatusFormat::Native ? nativePeriod_ : compatPeriod_;
 }
 
-void StatusStreams::attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, const std::string& site,
+void StatusStreams::attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, const std::string& site,
                            const std::string& vm, StatusFormat format) {
-    const auto id = hub_.add(socket, route, owner, [this](WebSocketHub::ClientId closed) { detach(closed); });
+    const auto id = hub_.add(std::move(transport), route, owner, [this](WebSocketHub::ClientId closed) { detach(closed); });
     if (id == 0) return;
     {
         std::lock_guard lock(mutex_);

@@ -33,7 +33,7 @@ public:
     TerminalClient(TerminalMux& mux, WebSocketHub& hub, TerminalProtocol protocol)
         : mux_(mux), hub_(hub), protocol_(protocol) {}
 
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, TerminalRequest request) {
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, TerminalRequest request) {
         // Held until the session has an id, so a message arriving at once still finds it.
         std::lock_guard lock(mutex_);
         auto self = shared_from_this();
@@ -43,7 +43,7 @@ public:
         };
         handlers.onDrained = [self](WebSocketHub::ClientId) { self->mux_.wake(self->session()); };
         handlers.onClosed = [self](WebSocketHub::ClientId) { self->mux_.end(self->session()); };
-        client_ = hub_.add(socket, route, owner, std::move(handlers));
+        client_ = hub_.add(std::move(transport), route, owner, std::move(handlers));
         if (client_ == 0) return;   // shutting down: the socket is closed already
         session_ = mux_.start(std::move(request), self);
     }
@@ -121,11 +121,11 @@ private:
 
 }  // namespace
 
-void TerminalBridge::attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
+void TerminalBridge::attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
                             TerminalRequest request,
                             TerminalProtocol protocol) {
     auto client = std::make_shared<TerminalClient>(mux_, hub_, protocol);
-    client->attach(socket, route, owner, std::move(request));
+    client->attach(std::move(transport), route, owner, std::move(request));
 }
 
 }  // namespace paddock::server

@@ -4,6 +4,7 @@
 // TerminalContext (it only holds references), never refer to the caller's.
 #include "paddock/core/terminal_session.hpp"
 #include "paddock/server/console_tickets.hpp"
+#include "paddock/server/public_urls.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/static_files.hpp"
 #include "paddock/server/terminal_bridge.hpp"
@@ -69,15 +70,9 @@ Result<Response> openTerminal(Runtime& rt, const TerminalContext& terminal, Requ
     request.cols = cols.value();
     request.rows = rows.value();
     return upgradeResponse([&bridge = terminal.bridge, route = r.route, owner = webSocketOwner(r), request,
-                            protocol](Poco::Net::StreamSocket& socket) { bridge.attach(socket, route, owner, request, protocol);
+                            protocol](std::unique_ptr<Transport> transport) {
+        bridge.attach(std::move(transport), route, owner, request, protocol);
     });
-}
-
-// Where the client reached us, for URLs it can use as they are.
-std::string baseUrl(const Request& r, bool websocket) {
-    const bool tls = r.header("x-forwarded-proto").value_or("") == "https";
-    const std::string scheme = websocket ? (tls ? "wss" : "ws") : (tls ? "https" : "http");
-    return scheme + "://" + r.header("host").value_or("127.0.0.1");
 }
 
 }  // namespace
@@ -100,8 +95,8 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
             .field("expires_in_s", static_cast<int64_t>(terminal.tickets.ttl().count()))
             .field("vm", name)
             .field("site", site)
-            .field("websocket_url", baseUrl(r, true) + "/api/v1/vms/" + name + "/terminal?ticket=" + ticket->ticket)
-            .field("console_url", baseUrl(r, false) + "/console/" + name + "?ticket=" + ticket->ticket)
+            .field("websocket_url", terminal.urls.base(r, true) + "/api/v1/vms/" + name + "/terminal?ticket=" + ticket->ticket)
+            .field("console_url", terminal.urls.base(r, false) + "/console/" + name + "?ticket=" + ticket->ticket)
             .endObject();
         Response response = jsonResponse(201, json.str());
         response.headers.emplace_back("Cache-Control", "no-store");

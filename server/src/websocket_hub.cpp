@@ -20,7 +20,7 @@ namespace paddock::server {
 
 struct WebSocketHub::Client {
     ClientId id = 0;
-    Poco::Net::StreamSocket socket;
+    std::unique_ptr<Transport> transport;
     int fd = -1;
     std::string route;
     std::string owner;                  // empty: counted in the total only
@@ -29,6 +29,9 @@ struct WebSocketHub::Client {
     WsFrameDecoder decoder;
     std::deque<std::string> outbound;   // encoded frames; the front may be partly written
     size_t frontWritten = 0;
+    // The front was handed to the transport and is not all out: it must be finished before any
+    // other frame (a TLS write to repeat must start with the same bytes, see transport.hpp).
+    bool frontStarted = false;
     size_t queuedBytes = 0;
     size_t queuedDataFrames = 0;
     bool closing = false;               // our close frame is queued: no more data frames
@@ -41,7 +44,7 @@ struct WebSocketHub::Client {
     std::chrono::steady_clock::time_point lastHeard = std::chrono::steady_clock::now();
     bool pinged = false;                // our keep-alive ping is out, not yet answered
 
-    Client(Poco::Net::StreamSocket& ws, uint64_t maxPayload) : socket(ws), decoder(maxPayload) {}
+    Client(std::unique_ptr<Transport> t, uint64_t maxPayload) : transport(std::move(t)), fd(transport->fd()), decoder(maxPayload) {}
     void queue(std::string frame, bool isData) {
         queuedBytes += frame.size();
         if (isData) ++queuedDataFrames;
@@ -113,15 +116,14 @@ Status WebSocketHub::admitLocked(const std::string& owner) const {
     return {};
 }
 
-WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
-                                         ClosedCallback onClosed) {
-    return add(socket, route, owner, Handlers{std::move(onClosed), {}, {}});
+WebSocketHub::ClientId WebSocketHub::add(std::unique_ptr<Transport> transport, const std::string& route,
+                                         const std::string& owner, ClosedCallback onClosed) {
+    return add(std::move(transport), route, owner, Handlers{std::move(onClosed), {}, {}});
 }
 
-WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
-                                         Handlers handlers) {
-    auto client = std::make_unique<Client>(socket, limits_.maxIncomingPayload);
-    client->fd = socket.impl()->sockfd();
+WebSocketHub::ClientId WebSocketHub::add(std::unique_ptr<Transport> transport, const std::string& route,
+                                         const std::string& owner, Handlers handlers) {
+    auto client = std::make_unique<Client>(std::move(transport), limits_.maxIncomingPayload);
     client->route = route;
     client->owner = owner;
     client->handlers = std::make_shared<const Handlers>(std::move(handlers));
@@ -138,14 +140,9 @@ WebSocketHub::ClientId WebSocketHub::add(Poco::Net::StreamSocket& socket, const 
     if (stopping_ || full) {
         if (full) {
             dropped_.Add({{"route", route}, {"reason", "cap"}}).Increment();
-            const std::string frame = encodeWsClose(kWsCloseTryAgainLater, "too many WebSockets");
-            [[maybe_unused]] const auto n = ::send(client->fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            client->transport->write(encodeWsClose(kWsCloseTryAgainLater, "too many WebSockets"));   // best effort
         }
-        try {
-            client->socket.close();
-        } catch (const Poco::Exception&) {
-        }
-        return 0;
+        return 0;   // `client` closes the connection
     }
     if (!owner.empty()) ++perOwner_[owner];
     client->id = nextId_++;
@@ -216,8 +213,8 @@ size_t WebSocketHub::size() const {
 void WebSocketHub::beginClose(Client& client, uint16_t code, std::string_view reason, bool discardQueued) {
     if (client.closing) return;
     if (discardQueued) {
-        // A partly written frame must still be finished, or the stream is no longer framed.
-        while (client.outbound.size() > (client.frontWritten > 0 ? 1 : 0)) {
+        // A started frame must still be finished, or the stream is no longer framed.
+        while (client.outbound.size() > (client.frontStarted ? 1 : 0)) {
             client.queuedBytes -= client.outbound.back().size();
             client.outbound.pop_back();
         }
@@ -247,17 +244,15 @@ void WebSocketHub::keepAlive(Client& client, std::chrono::steady_clock::time_poi
     }
 }
 
+// Reads until the transport has nothing more, so no decoded TLS record is left behind unpolled.
 bool WebSocketHub::readFrom(Client& client) {
     char buffer[16 * 1024];
     while (true) {
-        const ssize_t n = ::recv(client.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n == 0) return false;   // the peer is gone
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK;
-        }
+        const IoResult r = client.transport->read(buffer, sizeof buffer);
+        if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) return true;
+        if (r.status != IoStatus::Done) return false;   // the peer is gone, or the connection broke
         if (client.writeShut) continue;   // our close is out: anything but EOF is ignored
-        client.decoder.feed(std::string_view(buffer, static_cast<size_t>(n)));
+        client.decoder.feed(std::string_view(buffer, r.bytes));
         while (auto frame = client.decoder.next()) {
             client.lastHeard = std::chrono::steady_clock::now();
             client.pinged = false;
@@ -303,7 +298,7 @@ bool WebSocketHub::readFrom(Client& client) {
 
 bool WebSocketHub::writeTo(Client& client) {
     // A pong goes between frames, never inside one.
-    if (client.pendingPong && client.frontWritten == 0) {
+    if (client.pendingPong && !client.frontStarted) {
         std::string pong = encodeWsFrame(WsOpcode::Pong, *client.pendingPong);
         client.pendingPong.reset();
         client.queuedBytes += pong.size();
@@ -311,13 +306,11 @@ bool WebSocketHub::writeTo(Client& client) {
     }
     while (!client.outbound.empty()) {
         const std::string& front = client.outbound.front();
-        const ssize_t n = ::send(client.fd, front.data() + client.frontWritten, front.size() - client.frontWritten,
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK;
-        }
-        client.frontWritten += static_cast<size_t>(n);
+        client.frontStarted = true;
+        const IoResult r = client.transport->write(std::string_view(front).substr(client.frontWritten));
+        if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) return true;
+        if (r.status != IoStatus::Done) return false;
+        client.frontWritten += r.bytes;
         if (client.frontWritten < front.size()) return true;
         client.queuedBytes -= front.size();
         // The close frame is the only non-data frame that can be last; pongs are short.
@@ -325,10 +318,11 @@ bool WebSocketHub::writeTo(Client& client) {
             --client.queuedDataFrames;
         client.outbound.pop_front();
         client.frontWritten = 0;
+        client.frontStarted = false;
     }
     if (client.closing && !client.writeShut) {
         client.writeShut = true;
-        ::shutdown(client.fd, SHUT_WR);
+        client.transport->shutdownWrite();
     }
     return true;
 }
@@ -347,8 +341,13 @@ void WebSocketHub::run() {
             const auto now = std::chrono::steady_clock::now();
             for (auto& [id, client] : clients_) {
                 keepAlive(*client, now);
-                short events = POLLIN;
-                if (!client->outbound.empty() || client->pendingPong) events |= POLLOUT;
+                // A TLS read that must write first waits for room, a TLS write that must read
+                // first for input (transport.hpp).
+                const Transport& t = *client->transport;
+                const bool sending = !client->outbound.empty() || client->pendingPong;
+                short events = 0;
+                if (!t.wantsWrite() || t.writeWantsRead()) events |= POLLIN;
+                if ((sending && !t.writeWantsRead()) || t.wantsWrite()) events |= POLLOUT;
                 fds.push_back(pollfd{client->fd, events, 0});
                 ids.push_back(id);
                 if (client->closing) {
@@ -372,7 +371,10 @@ void WebSocketHub::run() {
                 if (it == clients_.end()) continue;
                 Client& client = *it->second;
                 bool alive = true;
-                if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) alive = readFrom(client);
+                const short ready = fds[i].revents;
+                const bool readable = (ready & (POLLIN | POLLHUP | POLLERR)) != 0;
+                const bool writable = (ready & (POLLOUT | POLLHUP | POLLERR)) != 0;
+                if (client.transport->wantsWrite() ? writable : readable) alive = readFrom(client);
                 if (alive && (fds[i].revents & POLLNVAL)) alive = false;
                 if (alive && (!client.outbound.empty() || client.pendingPong)) alive = writeTo(client);
                 if (alive && client.closing && client.outbound.empty() && !client.writeShut) alive = writeTo(client);
@@ -386,7 +388,7 @@ void WebSocketHub::run() {
             // Frames queued since poll() started were never polled for POLLOUT; try them now.
             for (auto it = clients_.begin(); it != clients_.end();) {
                 Client& client = *it->second;
-                if ((!client.outbound.empty() || client.pendingPong) && client.frontWritten == 0 && !writeTo(client)) {
+                if ((!client.outbound.empty() || client.pendingPong) && !client.frontStarted && !writeTo(client)) {
                     finished.push_back(std::move(it->second));
                     it = clients_.erase(it);
                 } else {
@@ -407,10 +409,7 @@ void WebSocketHub::run() {
                 std::lock_guard lock(mutex_);
                 if (auto it = perOwner_.find(client->owner); it != perOwner_.end() && --it->second == 0) perOwner_.erase(it);
             }
-            try {
-                client->socket.close();
-            } catch (const Poco::Exception&) {
-            }
+            client->transport.reset();   // closes the connection
             if (client->handlers->onClosed) client->handlers->onClosed(client->id);
         }
     }

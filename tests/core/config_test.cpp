@@ -107,6 +107,9 @@ TEST_CASE("config: absent keys take the documented defaults", "[config]") {
     CHECK(c.server.threads == 16);
     CHECK(c.server.public_paths == std::vector<std::string>{"/healthz", "/metrics"});
     CHECK(c.server.allowed_origins.empty());
+    CHECK_FALSE(c.server.tls.enabled());
+    CHECK(c.server.public_url.empty());
+    CHECK(c.server.trusted_proxies.empty());
     CHECK(c.paths.state_dir == "state");
     CHECK(c.paths.log_dir == "logs");
     CHECK(c.paths.plugin_dirs == std::vector<std::string>{"build/plugins"});
@@ -302,6 +305,53 @@ TEST_CASE("config: cross-key checks", "[config]") {
     CHECK_THAT(parseError(siteWith("    ssh_port_min: 23000\n    ssh_port_max: 22000\n")),
                Contains("sites[0].ssh_port_max: must not be below ssh_port_min (23000)"));
     CHECK_THAT(parseError("server:\n  public_paths: [healthz]\n" + kMinimal), Contains("server.public_paths: 'healthz' does not start with '/'"));
+}
+
+TEST_CASE("config: server.tls needs both files, readable", "[config][tls]") {
+    paddock::test::TempDir dir;
+    const std::string cert = dir.file("cert.pem");
+    const std::string key = dir.file("key.pem");
+    paddock::test::writeFile(cert, "PEM text is checked by the server\n");
+    paddock::test::writeFile(key, "PEM text is checked by the server\n");
+    const Config c = parseOk("server:\n  tls:\n    cert: " + cert + "\n    key: " + key + "\n" + kMinimal);
+    CHECK(c.server.tls.enabled());
+    CHECK(c.server.tls.cert == cert);
+    CHECK(c.server.tls.key == key);
+    CHECK(parseOk(kMinimal, {{"PADDOCK_SERVER_TLS_CERT", cert}, {"PADDOCK_SERVER_TLS_KEY", key}}).server.tls.key == key);
+
+    CHECK_THAT(parseError("server:\n  tls:\n    cert: " + cert + "\n" + kMinimal),
+               Contains("server.tls.key: required when server.tls.cert is set (at test.yaml:3)"));
+    CHECK_THAT(parseError("server:\n  tls: {key: " + key + "}\n" + kMinimal),
+               Contains("server.tls.cert: required when server.tls.key is set"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER_TLS_CERT", cert}}),
+               Contains("server.tls.key: required when server.tls.cert is set (from environment variable PADDOCK_SERVER_TLS_CERT)"));
+    const std::string missing = dir.file("absent.pem");
+    CHECK_THAT(parseError("server:\n  tls: {cert: " + missing + ", key: " + key + "}\n" + kMinimal),
+               Contains("server.tls.cert: cannot read '" + missing + "': No such file or directory"));
+    CHECK_THAT(parseError("server:\n  tls: {cert: " + cert + ", key: " + dir.path() + "}\n" + kMinimal),
+               Contains("server.tls.key: cannot read '" + dir.path() + "'"));
+    paddock::test::writeFile(dir.file("empty.pem"), "");
+    CHECK_THAT(parseError("server:\n  tls: {cert: " + cert + ", key: " + dir.file("empty.pem") + "}\n" + kMinimal),
+               Contains("server.tls.key: cannot read") && Contains("empty"));
+    CHECK_THAT(parseError("server:\n  tls: {cert: a, keys: b}\n" + kMinimal), Contains("unknown key 'server.tls.keys'"));
+}
+
+TEST_CASE("config: server.public_url and server.trusted_proxies", "[config]") {
+    const Config c = parseOk("server:\n  public_url: https://lab.example.org/paddock\n"
+                             "  trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"fd00::/8\"]\n" + kMinimal);
+    CHECK(c.server.public_url == "https://lab.example.org/paddock");
+    CHECK(c.server.trusted_proxies == std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "fd00::/8"});
+    CHECK(parseOk(kMinimal, {{"PADDOCK_SERVER_TRUSTED_PROXIES", "10.1.0.0/16, ::1"}}).server.trusted_proxies ==
+          std::vector<std::string>{"10.1.0.0/16", "::1"});
+    CHECK_THAT(parseError("server:\n  public_url: lab.example.org\n" + kMinimal),
+               Contains("server.public_url: 'lab.example.org' must start with http:// or https://"));
+    CHECK_THAT(parseError("server:\n  public_url: https://\n" + kMinimal), Contains("names no host"));
+    CHECK_THAT(parseError("server:\n  public_url: \"https://lab.example.org/?a=b\"\n" + kMinimal),
+               Contains("without spaces, query, fragment or user"));
+    CHECK_THAT(parseError("server:\n  trusted_proxies: [10.0.0.0/33]\n" + kMinimal),
+               Contains("server.trusted_proxies: '10.0.0.0/33': the prefix length must be 0..32"));
+    CHECK_THAT(parseError("server:\n  trusted_proxies: [proxy.lab]\n" + kMinimal),
+               Contains("'proxy.lab' is not an IP address or network"));
 }
 
 TEST_CASE("config: tokens", "[config]") {

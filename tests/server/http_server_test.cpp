@@ -1,22 +1,28 @@
 // The connection server on loopback with a small handler: idle and slow clients hold no worker,
 // every phase has a deadline, connections are capped, and HTTP framing (pipelining, chunked
-// bodies, 100-continue, HEAD, upgrades) works over real sockets. Deadlines are set short so the
-// tests wait little; nothing asserts that anything was fast.
+// bodies, 100-continue, HEAD, upgrades) works over real sockets. Most cases run twice, over
+// plain TCP and over TLS (a certificate made for the test); the TLS handshake has cases of its
+// own. Deadlines are set short so the tests wait little; nothing asserts that anything was fast.
 #include "paddock/server/http_server.hpp"
 
 #include "paddock/server/error_mapping.hpp"
+#include "paddock/server/tls.hpp"
+#include "paddock/server/transport.hpp"
 #include "raw_client.hpp"
 #include "test_support.hpp"
+#include "test_tls.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -53,9 +59,9 @@ public:
             changed.wait(lock, [&] { return released; });
         }
         if (x.head.target == "/upgrade") {
-            x.response.upgrade = [this](Poco::Net::StreamSocket& socket) {
+            x.response.upgrade = [this](std::unique_ptr<Transport> transport) {
                 std::lock_guard lock(mutex);
-                upgraded.push_back(socket);
+                upgraded.push_back(std::move(transport));
                 changed.notify_all();
             };
         } else if (x.head.target == "/big") {
@@ -85,13 +91,23 @@ public:
     std::condition_variable changed;
     int blocked = 0;
     bool released = false;
-    std::vector<Poco::Net::StreamSocket> upgraded;
+    std::vector<std::unique_ptr<Transport>> upgraded;
 };
 
+// `tls`: HTTPS with a certificate made in `dir`; `ca` is what clients trust then ("" plain).
 struct ServerFixture {
-    explicit ServerFixture(HttpServerLimits limits = defaults()) : port(test::freeLoopbackPort()) {
+    explicit ServerFixture(bool tls, HttpServerLimits limits = defaults()) : port(test::freeLoopbackPort()) {
+        std::shared_ptr<const TlsContext> context;
+        if (tls) {
+            const auto cert = test::makeTestCertificate(dir.path());
+            auto loaded = TlsContext::load(TlsConfig{cert.cert, cert.key});
+            REQUIRE(loaded.ok());
+            context = loaded.value();
+            ca = cert.cert;
+        }
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", port), 1024);
-        server = std::make_unique<HttpServer>(std::move(socket), handler, limits, registry, Poco::Logger::get("test.http"));
+        server = std::make_unique<HttpServer>(std::move(socket), handler, limits, registry, Poco::Logger::get("test.http"),
+                                              context);
         server->start();
     }
     ~ServerFixture() {
@@ -109,6 +125,21 @@ struct ServerFixture {
         l.max_head_bytes = 2048;
         return l;
     }
+    // The value of a counter of `family` with exactly `labels`, 0 when absent.
+    double counter(const std::string& family, const std::map<std::string, std::string>& labels) {
+        for (const auto& f : registry.Collect()) {
+            if (f.name != family) continue;
+            for (const auto& m : f.metric) {
+                std::map<std::string, std::string> have;
+                for (const auto& l : m.label) have[l.name] = l.value;
+                if (have == labels) return m.counter.value;
+            }
+        }
+        return 0;
+    }
+
+    test::TempDir dir;
+    std::string ca;
     EchoHandler handler;
     prometheus::Registry registry;
     uint16_t port;
@@ -122,18 +153,20 @@ std::string get(const std::string& target, const std::string& extra = {}) {
 }  // namespace
 
 TEST_CASE("http server: idle connections beyond the worker count do not block requests", "[http_server]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
     HttpServerLimits limits = ServerFixture::defaults();
     limits.idle_timeout = 60s;
     limits.head_timeout = 60s;
-    ServerFixture f(limits);
+    ServerFixture f(tls, limits);
     std::vector<std::unique_ptr<RawClient>> idle;
     for (int i = 0; i < 64; ++i) {   // 32 times the two workers
-        idle.push_back(std::make_unique<RawClient>(f.port));
+        idle.push_back(std::make_unique<RawClient>(f.port, f.ca));
         REQUIRE(idle.back()->connected());
     }
     // Half of them even sent part of a head and stopped.
     for (int i = 0; i < 32; ++i) idle[i]->send("GET /slow HTTP/1.1\r\nHost: t\r\n");
-    RawClient c(f.port);
+    RawClient c(f.port, f.ca);
     c.send(get("/hello"));
     const std::string reply = c.response();
     CHECK_THAT(reply, StartsWith("HTTP/1.1 200"));
@@ -142,8 +175,10 @@ TEST_CASE("http server: idle connections beyond the worker count do not block re
 }
 
 TEST_CASE("http server: a request head must arrive whole within its deadline", "[http_server][hostile]") {
-    ServerFixture f;
-    RawClient drip(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient drip(f.port, f.ca);
     drip.send("GET /x HTTP/1.1\r\n");
     std::this_thread::sleep_for(300ms);
     drip.send("X-A: 1\r\n");   // still trickling, but the deadline is for the whole head
@@ -157,45 +192,57 @@ TEST_CASE("http server: a request head must arrive whole within its deadline", "
 }
 
 TEST_CASE("http server: kept-alive connections are closed after the idle timeout", "[http_server]") {
-    ServerFixture f;
-    RawClient c(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient c(f.port, f.ca);
     c.send(get("/one"));
     CHECK_THAT(c.response(), StartsWith("HTTP/1.1 200"));
     CHECK(c.closedByPeer(10s));
 }
 
 TEST_CASE("http server: connections are capped per client and in total, with a clear refusal", "[http_server][hostile]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
     HttpServerLimits limits = ServerFixture::defaults();
     limits.max_connections_per_client = 3;
     limits.head_timeout = 30s;
-    ServerFixture f(limits);
+    ServerFixture f(tls, limits);
     std::vector<std::unique_ptr<RawClient>> held;
-    for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<RawClient>(f.port));
+    for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<RawClient>(f.port, f.ca));
     REQUIRE(held.back()->connected());
     for (int i = 0; i < 100 && f.server->connections() < 3; ++i) std::this_thread::sleep_for(20ms);
-    RawClient fourth(f.port);
-    const std::string refusal = fourth.read(10s);
-    CHECK_THAT(refusal, StartsWith("HTTP/1.1 503"));
-    CHECK_THAT(refusal, Contains("too many open connections from 127.0.0.1"));
-    CHECK_THAT(refusal, Contains("server.max_connections_per_client 3"));
+    RawClient fourth(f.port, f.ca);
+    if (tls) {
+        CHECK_FALSE(fourth.connected());   // just closed: a refusal message would need a handshake
+    } else {
+        const std::string refusal = fourth.read(10s);
+        CHECK_THAT(refusal, StartsWith("HTTP/1.1 503"));
+        CHECK_THAT(refusal, Contains("too many open connections from 127.0.0.1"));
+        CHECK_THAT(refusal, Contains("server.max_connections_per_client 3"));
+    }
+    CHECK(f.counter("paddock_http_refused_connections_total", {{"reason", "client_cap"}}) == 1);
     held.pop_back();   // one goes: room for another
     for (int i = 0; i < 100 && f.server->connections() > 2; ++i) std::this_thread::sleep_for(20ms);
-    RawClient again(f.port);
+    RawClient again(f.port, f.ca);
     again.send(get("/after"));
     CHECK_THAT(again.response(), StartsWith("HTTP/1.1 200"));
 
     HttpServerLimits total = ServerFixture::defaults();
     total.max_connections = 2;
-    ServerFixture g(total);
-    RawClient a(g.port), b(g.port);
+    ServerFixture g(tls, total);
+    RawClient a(g.port, g.ca), b(g.port, g.ca);
     for (int i = 0; i < 100 && g.server->connections() < 2; ++i) std::this_thread::sleep_for(20ms);
-    RawClient c(g.port);
-    CHECK_THAT(c.read(10s), Contains("server.max_connections 2"));
+    RawClient c(g.port, g.ca);
+    if (tls) CHECK_FALSE(c.connected());
+    else CHECK_THAT(c.read(10s), Contains("server.max_connections 2"));
 }
 
 TEST_CASE("http server: pipelined requests are answered in order", "[http_server]") {
-    ServerFixture f;
-    RawClient c(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient c(f.port, f.ca);
     c.send(get("/a") + get("/b") + "POST /c HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz" + get("/d"));
     CHECK_THAT(c.response(), Contains("GET /a "));
     CHECK_THAT(c.response(), Contains("GET /b "));
@@ -204,8 +251,10 @@ TEST_CASE("http server: pipelined requests are answered in order", "[http_server
 }
 
 TEST_CASE("http server: bodies by length, chunked and after 100-continue", "[http_server]") {
-    ServerFixture f;
-    RawClient c(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient c(f.port, f.ca);
     c.send("POST /len HTTP/1.1\r\nContent-Length: 5\r\n\r\nhe");
     std::this_thread::sleep_for(100ms);
     c.send("llo");
@@ -231,9 +280,11 @@ TEST_CASE("http server: bodies by length, chunked and after 100-continue", "[htt
 }
 
 TEST_CASE("http server: oversized, malformed and late requests get their status and lose nothing else", "[http_server][hostile]") {
-    ServerFixture f;
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
     {
-        RawClient c(f.port);
+        RawClient c(f.port, f.ca);
         c.send("POST /big HTTP/1.1\r\nContent-Length: 5000\r\n\r\n");
         const std::string reply = c.response();
         CHECK_THAT(reply, StartsWith("HTTP/1.1 413"));
@@ -241,45 +292,47 @@ TEST_CASE("http server: oversized, malformed and late requests get their status 
         CHECK(c.closedByPeer(5s));
     }
     {
-        RawClient c(f.port);
+        RawClient c(f.port, f.ca);
         c.send("POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n");
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 413"));
     }
     {
-        RawClient c(f.port);
+        RawClient c(f.port, f.ca);
         c.send("GET / HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 431"));
     }
     {
-        RawClient c(f.port);
+        RawClient c(f.port, f.ca);
         c.send("BROKEN\r\n\r\n");
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 400"));
     }
     {
-        RawClient c(f.port);
+        RawClient c(f.port, f.ca);
         c.send("POST /late HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");   // the rest never comes
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 408"));
     }
     {
         // Refused at the head, with a body: the body is read and dropped, the connection stays usable.
-        RawClient c(f.port);
+        RawClient c(f.port, f.ca);
         c.send("POST /refuse HTTP/1.1\r\nContent-Length: 6\r\n\r\nsecret" + get("/next"));
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 403"));
         CHECK_THAT(c.response(), Contains("GET /next"));
     }
-    RawClient ok(f.port);
+    RawClient ok(f.port, f.ca);
     ok.send(get("/still-fine"));
     CHECK_THAT(ok.response(), StartsWith("HTTP/1.1 200"));
 }
 
 TEST_CASE("http server: workers are bounded and a full queue answers 503", "[http_server][hostile]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
     HttpServerLimits limits = ServerFixture::defaults();
     limits.max_queued_requests = 1;
     limits.head_timeout = 30s;
     limits.idle_timeout = 30s;
     limits.write_timeout = 30s;
-    ServerFixture f(limits);
-    RawClient a(f.port), b(f.port), c(f.port), d(f.port);
+    ServerFixture f(tls, limits);
+    RawClient a(f.port, f.ca), b(f.port, f.ca), c(f.port, f.ca), d(f.port, f.ca);
     a.send(get("/block"));
     REQUIRE(f.handler.waitBlocked(1));
     b.send(get("/block"));
@@ -297,13 +350,15 @@ TEST_CASE("http server: workers are bounded and a full queue answers 503", "[htt
 }
 
 TEST_CASE("http server: a client that never reads its answer is cut off, others are served", "[http_server][hostile]") {
-    ServerFixture f;
-    RawClient slow(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient slow(f.port, f.ca);
     const int small = 4096;
     ::setsockopt(slow.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     slow.send(get("/big"));
     std::this_thread::sleep_for(200ms);
-    RawClient other(f.port);
+    RawClient other(f.port, f.ca);
     other.send(get("/other"));
     CHECK_THAT(other.response(), Contains("GET /other"));
     // The write deadline passes with most of the 8 MiB unread: the server closes.
@@ -313,8 +368,10 @@ TEST_CASE("http server: a client that never reads its answer is cut off, others 
 }
 
 TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[http_server][websocket]") {
-    ServerFixture f;
-    RawClient c(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient c(f.port, f.ca);
     c.send("GET /upgrade HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     const std::string reply = c.read(10s, "\r\n\r\n");
@@ -327,7 +384,24 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
     for (int i = 0; i < 100 && f.server->connections() > 0; ++i) std::this_thread::sleep_for(20ms);
     CHECK(f.server->connections() == 0u);   // the socket is the hub's now, not an HTTP connection
 
-    RawClient bad(f.port);
+    // The connection goes on through the transport handed over: over TLS it is still TLS.
+    Transport& t = *f.handler.upgraded.front();
+    CHECK(t.secure() == tls);
+    REQUIRE(t.write("from-the-hub").status == IoStatus::Done);
+    CHECK_THAT(c.read(10s, "from-the-hub"), Contains("from-the-hub"));
+    c.send("from-the-client");
+    std::string received;
+    for (int i = 0; i < 200 && received.find("from-the-client") == std::string::npos; ++i) {
+        pollfd p{t.fd(), POLLIN, 0};
+        if (t.buffered() == 0 && ::poll(&p, 1, 50) <= 0) continue;
+        char buffer[256];
+        const IoResult r = t.read(buffer, sizeof buffer);
+        if (r.status == IoStatus::Done) received.append(buffer, r.bytes);
+        else if (r.status != IoStatus::WantRead) break;
+    }
+    CHECK(received == "from-the-client");
+
+    RawClient bad(f.port, f.ca);
     bad.send("GET /upgrade HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     const std::string refused = bad.response();
     CHECK_THAT(refused, StartsWith("HTTP/1.1 400"));
@@ -335,8 +409,10 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
 }
 
 TEST_CASE("http server: stopping finishes requests in progress", "[http_server]") {
-    ServerFixture f;
-    RawClient c(f.port);
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient c(f.port, f.ca);
     c.send(get("/block"));
     REQUIRE(f.handler.waitBlocked(1));
     std::thread stopper([&] { f.server->stop(10s); });
@@ -346,4 +422,85 @@ TEST_CASE("http server: stopping finishes requests in progress", "[http_server]"
     const std::string reply = c.response();
     CHECK_THAT(reply, StartsWith("HTTP/1.1 200"));
     CHECK_THAT(reply, Contains("Connection: close"));
+}
+
+TEST_CASE("http server: a large answer arrives whole", "[http_server]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    HttpServerLimits limits = ServerFixture::defaults();
+    limits.write_timeout = 60s;   // this client reads as fast as it can; no deadline is tested here
+    ServerFixture f(tls, limits);
+    RawClient c(f.port, f.ca);
+    c.send(get("/big"));
+    const std::string reply = c.response(60s);
+    REQUIRE_THAT(reply, StartsWith("HTTP/1.1 200"));
+    const std::string body = reply.substr(reply.find("\r\n\r\n") + 4);
+    CHECK(body.size() == 8u * 1024 * 1024);
+    CHECK(body.find_first_not_of('x') == std::string::npos);
+    c.send(get("/next"));   // and the connection is still in step
+    CHECK_THAT(c.response(), Contains("GET /next"));
+}
+
+// The first bytes of a TLS ClientHello record announcing 512 bytes, of which none follow.
+const std::string kPartialClientHello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+
+TEST_CASE("https: plain HTTP sent to the TLS port gets a plain-text 400, then the close", "[http_server][tls]") {
+    ServerFixture f(true);
+    RawClient plain(f.port);
+    plain.send(get("/x"));
+    const std::string reply = plain.response();
+    CHECK_THAT(reply, StartsWith("HTTP/1.1 400"));
+    CHECK_THAT(reply, Contains("HTTPS only"));
+    CHECK(plain.closedByPeer(10s));
+    CHECK(f.counter("paddock_http_tls_handshake_failures_total", {{"reason", "plaintext"}}) == 1);
+    RawClient ok(f.port, f.ca);
+    ok.send(get("/fine"));
+    CHECK_THAT(ok.response(), Contains("GET /fine"));
+}
+
+TEST_CASE("https: a broken handshake is closed and counted; other clients go on", "[http_server][tls][hostile]") {
+    ServerFixture f(true);
+    RawClient junk(f.port);
+    junk.send(std::string("\x16\x03\x01\x00\x09", 5) + "not-hello");
+    CHECK(junk.closedByPeer(10s));
+    auto gone = std::make_unique<RawClient>(f.port);
+    gone->send(kPartialClientHello);
+    gone.reset();   // leaves mid-handshake
+    for (int i = 0; i < 250 && f.counter("paddock_http_tls_handshake_failures_total", {{"reason", "closed"}}) < 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    CHECK(f.counter("paddock_http_tls_handshake_failures_total", {{"reason", "protocol"}}) == 1);
+    CHECK(f.counter("paddock_http_tls_handshake_failures_total", {{"reason", "closed"}}) == 1);
+    RawClient ok(f.port, f.ca);
+    REQUIRE(ok.connected());
+    ok.send(get("/fine"));
+    CHECK_THAT(ok.response(), Contains("GET /fine"));
+}
+
+TEST_CASE("https: stalled handshakes hold no worker, and end at the head deadline", "[http_server][tls][hostile]") {
+    HttpServerLimits patient = ServerFixture::defaults();   // two workers
+    patient.head_timeout = 60s;
+    ServerFixture f(true, patient);
+    std::vector<std::unique_ptr<RawClient>> stalled;
+    for (int i = 0; i < 32; ++i) {
+        stalled.push_back(std::make_unique<RawClient>(f.port));
+        stalled.back()->send(kPartialClientHello);
+    }
+    for (int i = 0; i < 250 && f.server->connections() < 32; ++i) std::this_thread::sleep_for(20ms);
+    // All 32 are still mid-handshake while a TLS client is served.
+    RawClient ok(f.port, f.ca);
+    ok.send(get("/served"));
+    CHECK_THAT(ok.response(), Contains("GET /served"));
+    CHECK(f.server->connections() == 33u);
+
+    ServerFixture g(true);   // 700 ms for a handshake
+    std::vector<std::unique_ptr<RawClient>> late;
+    for (int i = 0; i < 8; ++i) {
+        late.push_back(std::make_unique<RawClient>(g.port));
+        late.back()->send(kPartialClientHello);
+    }
+    RawClient silent(g.port);   // not even a byte
+    for (auto& client : late) CHECK(client->closedByPeer(10s));
+    CHECK(silent.closedByPeer(10s));
+    CHECK(g.counter("paddock_http_tls_handshake_failures_total", {{"reason", "timeout"}}) == 9);
+    CHECK(g.counter("paddock_http_timeouts_total", {{"phase", "handshake"}}) == 9);
 }

@@ -5,6 +5,7 @@
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/error_mapping.hpp"
 #include "paddock/server/event_stream.hpp"
+#include "paddock/server/public_urls.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/console_tickets.hpp"
@@ -32,6 +33,7 @@ struct RouteFixture {
     std::unique_ptr<server::TerminalBridge> terminalBridge;
     server::ConsoleTickets consoleTickets;
     std::unique_ptr<server::TokenStore> tokens;
+    server::PublicUrls urls{server::PublicUrls::Options{"", {}, "127.0.0.1", 8000}};
     server::Router router;
 
     // `extraSites`: YAML list items appended after the site "local" (test:///default).
@@ -63,7 +65,7 @@ struct RouteFixture {
         server::addWebSocketRoutes(router, context, server::StreamContext{*statusStreams, *eventStream});
         terminalMux = std::make_unique<TerminalMux>(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
         terminalBridge = std::make_unique<server::TerminalBridge>(*terminalMux, *hub);
-        server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets});
+        server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets, urls});
         auto store = server::TokenStore::open(dir.file("tokens.json"));
         REQUIRE(store.ok());
         tokens = std::move(store.value());

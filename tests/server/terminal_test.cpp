@@ -38,17 +38,6 @@ std::string waitSession(TerminalClient& term) {
     return doc["session_id"].GetString();
 }
 
-std::string capture(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-    return out;
-}
-
 bool validUtf8(const std::string& s) {
     size_t i = 0;
     while (i < s.size()) {
@@ -134,7 +123,7 @@ TEST_CASE("native terminal with a console ticket: echo, resize, exit, recorded a
     CHECK(headerLine.find("mallory") == std::string::npos);
     // The real asciinema CLI replays it (it insists on a /dev/tty: script(1) lends it a PTY);
     // the resize is in the stream as an "r" event.
-    const std::string replay = capture("script -qec \"asciinema cat '" + cast + "'\" /dev/null < /dev/null 2>&1");
+    const std::string replay = commandOutput("script -qec \"asciinema cat '" + cast + "'\" /dev/null < /dev/null 2>&1");
     CHECK(replay.find("hello-42") != std::string::npos);
     CHECK(replay.find("40 100") != std::string::npos);
     std::ifstream whole(cast);
@@ -146,6 +135,25 @@ TEST_CASE("native terminal with a console ticket: echo, resize, exit, recorded a
     CHECK(site.metric("paddock_terminal_bytes_total{direction=\"in\"}") > 0);
     CHECK(site.metric("paddock_terminal_session_duration_seconds_count") >= 1);
     CHECK(site.log().find(ticket) == std::string::npos);
+}
+
+TEST_CASE("a native terminal over WSS: echo, bulk output and exit through TLS", "[terminal][tls]") {
+    TerminalSite site(true);
+    TerminalClient term(site.openWebSocket("/api/v1/vms/term/terminal?ticket=" + site.ticket()));
+    waitSession(term);
+    term.type("echo tls-$((6*7))\n");
+    REQUIRE(term.waitFor("tls-42", 60s));
+    term.resize(100, 40);
+    term.clearOutput();
+    term.type("stty size\n");
+    REQUIRE(term.waitFor("40 100", 60s));
+    // Output of many TLS records, paced by the hub's queue like any other.
+    term.type("head -c 3000000 /dev/zero | tr '\\0' z; echo; echo bulk-$((1+1))\n");
+    REQUIRE(term.waitFor("bulk-2", 120s, 64));
+    term.type("exit\n");
+    CHECK(term.waitClosed(60s));
+    CHECK(term.closeCode() == 1000);
+    CHECK(site.request("GET", "/console/term").status == 200);   // the page, over HTTPS
 }
 
 TEST_CASE("terminal access: tickets are single use, bound to their VM; tokens need operator; Origin is checked",

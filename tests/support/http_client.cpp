@@ -1,10 +1,14 @@
 #include "http_client.hpp"
 
+#include "test_tls.hpp"
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace paddock::test {
@@ -31,7 +35,11 @@ std::string HttpReply::header(const std::string& name) const {
 }
 
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& path, const HttpOptions& options) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    std::unique_ptr<Poco::Net::HTTPClientSession> https;
+    if (!options.ca_file.empty())
+        https = std::make_unique<Poco::Net::HTTPSClientSession>("127.0.0.1", port, clientTlsContext(options.ca_file));
+    Poco::Net::HTTPClientSession plain("127.0.0.1", port);
+    Poco::Net::HTTPClientSession& session = https ? *https : plain;
     session.setTimeout(Poco::Timespan(options.timeout_s, 0));
     Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     if (!options.token.empty()) request.set("Authorization", "Bearer " + options.token);

@@ -1,4 +1,4 @@
-// A minimal blocking HTTP client for tests (Poco), against servers on loopback.
+// A minimal blocking HTTP(S) client for tests (Poco), against servers on loopback.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -33,6 +33,7 @@ struct HttpOptions {
     std::vector<std::pair<std::string, std::string>> headers;
     bool chunked = false;                                     // send the body chunked, no Content-Length
     int timeout_s = 120;
+    std::string ca_file;                                      // set: HTTPS, trusting only this CA (test_tls.hpp)
 };
 
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& path, const HttpOptions& options = {});

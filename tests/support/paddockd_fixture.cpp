@@ -1,10 +1,13 @@
 #include "paddockd_fixture.hpp"
 
+#include "test_tls.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 
 #include <sstream>
 #include <stdexcept>
@@ -87,9 +90,11 @@ std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, cons
     std::ostringstream out;
     out << "server:\n";
     Block server(out, "  ");
-    server.line("host", "127.0.0.1").line("port", std::to_string(port)).number("threads", options.threads).number(
+    server.text("host", options.host).line("port", std::to_string(port)).number("threads", options.threads).number(
         "max_body_bytes", options.max_body_bytes);
     if (!options.allowed_origins.empty()) server.line("allowed_origins", flowList(options.allowed_origins));
+    if (options.tls)
+        server.line("tls", "{cert: " + quoted(root + "/server.crt") + ", key: " + quoted(root + "/server.key") + "}");
     out << options.server_yaml;
     out << "paths:\n";
     Block(out, "  ")
@@ -152,6 +157,7 @@ PaddockdFixture::PaddockdFixture(DaemonOptions options)
     : options_(std::move(options)), port_(freeLoopbackPort()), logOnFailure_([this] {
           return "paddockd log (" + configPath() + "), as it is at this failure:\n" + tail(log(), 100);
       }) {
+    if (options_.tls) makeTestCertificate(dir_.path(), "server");   // where paddockdConfigYaml points
     writeFile(configPath(), paddockdConfigYaml(options_, port_, dir_.path()));
     if (options_.start) start();
 }
@@ -197,6 +203,12 @@ pid_t PaddockdFixture::pid() const noexcept { return process_ != nullptr ? proce
 
 std::string PaddockdFixture::log() const { return process_ != nullptr ? process_->log() : std::string(); }
 
+std::string PaddockdFixture::baseUrl() const {
+    return std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string PaddockdFixture::caFile() const { return options_.tls ? dir_.path() + "/server.crt" : std::string(); }
+
 std::string PaddockdFixture::tokenFor(const std::string& role) const {
     for (const auto& t : options_.tokens)
         if (t.role == role) return t.token;
@@ -208,6 +220,7 @@ std::string PaddockdFixture::recordingDir() const {
 }
 
 HttpReply PaddockdFixture::request(const std::string& method, const std::string& path, HttpOptions options) const {
+    if (options.ca_file.empty()) options.ca_file = caFile();
     return httpRequest(port_, method, path, options);
 }
 
@@ -235,11 +248,15 @@ double PaddockdFixture::metric(const std::string& sample) const { return metricV
 
 std::unique_ptr<Poco::Net::WebSocket> PaddockdFixture::openWebSocket(const std::string& path, const std::string& bearer,
                                                                      const std::string& origin) const {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port_);
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
     if (!bearer.empty()) request.set("Authorization", "Bearer " + bearer);
     if (!origin.empty()) request.set("Origin", origin);
     Poco::Net::HTTPResponse response;
+    if (options_.tls) {
+        Poco::Net::HTTPSClientSession session("127.0.0.1", port_, clientTlsContext(caFile()));
+        return std::make_unique<Poco::Net::WebSocket>(session, request, response);
+    }
+    Poco::Net::HTTPClientSession session("127.0.0.1", port_);
     return std::make_unique<Poco::Net::WebSocket>(session, request, response);
 }
 

@@ -1,7 +1,9 @@
 // The real paddockd for integration tests, configured in code: a temp dir with a generated
-// config (sites, tokens, server limits, auth mode, recording), the daemon on a free 127.0.0.1
-// port, and HTTP and WebSocket helpers against it. While a fixture lives, every failing Catch
-// assertion reports the tail of its log as read at the moment of the failure (FailureContext).
+// config (sites, tokens, server limits, auth mode, recording, TLS), the daemon on a free
+// 127.0.0.1 port, and HTTP(S) and WebSocket (WS/WSS) helpers against it. With `tls`, the
+// fixture makes a certificate in its temp dir and every helper speaks TLS trusting only it.
+// While a fixture lives, every failing Catch assertion reports the tail of its log as read at
+// the moment of the failure (FailureContext).
 // Construct, start, stop and destroy on the test's main thread; request(), call() and metric()
 // do not assert and may also be used from worker threads (collect results there, assert on the
 // main thread). Stopped and removed on destruction.
@@ -73,6 +75,8 @@ struct TokenOptions {
 
 struct DaemonOptions {
     std::vector<SiteOptions> sites{SiteOptions{}};
+    std::string host = "127.0.0.1";                     // server.host (the fixture talks to 127.0.0.1)
+    bool tls = false;                                   // server.tls with a certificate made for the test
     std::string auth_mode = "token";
     std::vector<TokenOptions> tokens{};                 // none: paddockd generates an admin token, token() reads it
     std::optional<unsigned> threads{};
@@ -89,8 +93,8 @@ struct DaemonOptions {
     bool start = true;                                  // false: only write the config (start() or runOnce() later)
 };
 
-// The config paddockd reads, as YAML. `root` is the directory that state/, logs/ and relative
-// recording directories live in.
+// The config paddockd reads, as YAML. `root` is the directory that state/, logs/, relative
+// recording directories and the TLS files (server.crt, server.key) live in.
 std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, const std::string& root);
 
 class PaddockdFixture {
@@ -120,6 +124,10 @@ public:
     pid_t pid() const noexcept;
     uint16_t port() const noexcept { return port_; }
     std::string log() const;
+    // "https://127.0.0.1:<port>" with TLS, else "http://...".
+    std::string baseUrl() const;
+    // The certificate clients trust with TLS ("" without): for curl --cacert, RawClient, ...
+    std::string caFile() const;
 
     // The first configured token, else the generated admin token ("" with auth mode none or
     // before the first start).
@@ -135,7 +143,8 @@ public:
     // Where casts are written: recording_directory, or paddockd's default <log_dir>/ssh.
     std::string recordingDir() const;
 
-    // A request with exactly `options` (no token is added).
+    // A request with exactly `options` (no token is added; with TLS, the fixture's CA unless
+    // options.ca_file names another).
     HttpReply request(const std::string& method, const std::string& path, HttpOptions options = {}) const;
     // A request with a bearer token: `bearer` nullopt sends token(), "" sends none.
     HttpReply call(const std::string& method, const std::string& path, std::optional<std::string> body = std::nullopt,
@@ -152,7 +161,8 @@ public:
     // The value of one sample line of /metrics (e.g. `paddock_x{a="b"}`), or -1 when absent.
     double metric(const std::string& sample) const;
 
-    // A client WebSocket; throws Poco::Net::WebSocketException unless the server answers 101.
+    // A client WebSocket (WSS with TLS); throws Poco::Net::WebSocketException unless the server
+    // answers 101.
     // `bearer` "" sends no Authorization header; `origin` "" no Origin header.
     std::unique_ptr<Poco::Net::WebSocket> openWebSocket(const std::string& path, const std::string& bearer = {},
                                                         const std::string& origin = {}) const;

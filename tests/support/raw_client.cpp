@@ -1,42 +1,87 @@
 #include "raw_client.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <climits>
 
 namespace paddock::test {
 
-RawClient::RawClient(uint16_t port) {
+namespace {
+
+void setReceiveTimeout(int fd, std::chrono::milliseconds timeout) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+RawClient::RawClient(uint16_t port, const std::string& caFile, std::chrono::milliseconds handshakeTimeout) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (!connected_ || caFile.empty()) return;
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(ctx_, caFile.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    ssl_ = SSL_new(ctx_);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
+    SSL_set_fd(ssl_, fd_);
+    // A blocking socket, so reads are bounded by a receive timeout (a server that stalls
+    // mid-record must not hang the test).
+    setReceiveTimeout(fd_, handshakeTimeout);
+    connected_ = SSL_connect(ssl_) == 1;
+    setReceiveTimeout(fd_, std::chrono::seconds(30));
 }
 
-RawClient::~RawClient() { ::close(fd_); }
+RawClient::~RawClient() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+    ::close(fd_);
+}
 
 bool RawClient::send(const std::string& bytes) {
     size_t sent = 0;
     while (sent < bytes.size()) {
-        const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        const size_t left = bytes.size() - sent;
+        const long n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data() + sent, static_cast<int>(std::min<size_t>(left, INT_MAX)))
+                                       : ::send(fd_, bytes.data() + sent, left, MSG_NOSIGNAL);
         if (n <= 0) return false;
         sent += static_cast<size_t>(n);
     }
     return true;
 }
 
+long RawClient::receive(char* buffer, size_t size) {
+    if (ssl_ == nullptr) return ::recv(fd_, buffer, size, 0);
+    return SSL_read(ssl_, buffer, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+}
+
 std::string RawClient::read(std::chrono::milliseconds timeout, const std::string& until) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
+    while (!closed_ && std::chrono::steady_clock::now() < deadline) {
         if (!until.empty() && buffer_.find(until) != std::string::npos) break;
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) continue;
+        // A TLS record already decoded is not visible to poll().
+        if (ssl_ == nullptr || SSL_pending(ssl_) == 0) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+        }
         char chunk[65536];
-        const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+        const long n = receive(chunk, sizeof chunk);
         if (n <= 0) {
             closed_ = true;
             break;

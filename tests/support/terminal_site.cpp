@@ -4,8 +4,9 @@
 
 namespace paddock::test {
 
-DaemonOptions TerminalSite::options(uint16_t sshPort) {
+DaemonOptions TerminalSite::options(uint16_t sshPort, bool tls) {
     DaemonOptions options;
+    options.tls = tls;
     options.threads = 8;
     // Test clients read their WebSockets only while a test waits on them, so unlike browsers they
     // leave pings unanswered for long stretches; keep-alive is tested on its own (hub tests).
@@ -25,7 +26,7 @@ DaemonOptions TerminalSite::options(uint16_t sshPort) {
     return options;
 }
 
-TerminalSite::TerminalSite(uint16_t sshPort) : PaddockdFixture(options(sshPort)), sshPort_(sshPort) {
+TerminalSite::TerminalSite(uint16_t sshPort, bool tls) : PaddockdFixture(options(sshPort, tls)), sshPort_(sshPort) {
     // The VM takes the only forward port of the range, which the sshd then listens on.
     const auto created = call("POST", "/api/v1/vms", std::string(R"({"name":"term","start":true})"));
     if (created.status != 201) throw std::runtime_error("cannot create the VM: " + created.body);

@@ -1,8 +1,8 @@
 // A paddockd (PaddockdFixture) on test:///default whose VM "term" has its SSH target (user-mode
 // forward port in the VM's metadata) pointing at a private sshd (SshdFixture) that accepts
 // Paddock's own key, so browser terminals reach a real shell as the current user. Tokens: admin
-// (token()) and viewer (tokenFor("viewer")). Single-threaded use; everything is stopped and
-// removed on destruction.
+// (token()) and viewer (tokenFor("viewer")). With `tls`, paddockd serves HTTPS and WSS (see
+// DaemonOptions::tls). Single-threaded use; everything is stopped and removed on destruction.
 #pragma once
 
 #include "paddockd_fixture.hpp"
@@ -17,7 +17,7 @@ namespace paddock::test {
 
 class TerminalSite : public PaddockdFixture {
 public:
-    TerminalSite() : TerminalSite(freeLoopbackPort()) {}
+    explicit TerminalSite(bool tls = false) : TerminalSite(freeLoopbackPort(), tls) {}
 
     uint16_t sshPort() const noexcept { return sshPort_; }
     SshdFixture& sshd() noexcept { return *sshd_; }
@@ -27,8 +27,8 @@ public:
     std::string ticket(const std::string& vm = "term") const { return console(vm)["ticket"].GetString(); }
 
 private:
-    explicit TerminalSite(uint16_t sshPort);
-    static DaemonOptions options(uint16_t sshPort);
+    TerminalSite(uint16_t sshPort, bool tls);
+    static DaemonOptions options(uint16_t sshPort, bool tls);
 
     uint16_t sshPort_;
     std::unique_ptr<SshdFixture> sshd_;

@@ -22,8 +22,9 @@ std::string commandOutput(const std::string& command) {
     std::string out;
     FILE* p = ::popen(command.c_str(), "r");
     if (p == nullptr) throw std::runtime_error("popen failed: " + command);
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     ::pclose(p);
     return out;
 }

@@ -26,7 +26,8 @@ private:
 uint16_t freeLoopbackPort();
 
 std::string readFile(const std::string& path);
-// What `command` (run by /bin/sh) printed on stdout; its exit status is ignored.
+// What `command` (run by /bin/sh) printed on stdout, all bytes; its exit status is ignored.
+// Throws when it cannot run.
 std::string commandOutput(const std::string& command);
 void writeFile(const std::string& path, const std::string& text);
 

@@ -1,5 +1,6 @@
 #include "paddock/core/config.hpp"
 
+#include "paddock/core/ip_network.hpp"
 #include "paddock/core/limits.hpp"
 #include "paddock/core/names.hpp"
 
@@ -517,6 +518,11 @@ private:
 
 // ---- the schema: one line per key --------------------------------------------------------
 
+void readTls(Section& s, TlsConfig& c) {
+    s.string("cert", c.cert);
+    s.string("key", c.key);
+}
+
 void readServer(Section& s, ServerConfig& c) {
     s.string("host", c.host, 1);
     s.uint("port", c.port, 1, 65535);
@@ -534,6 +540,9 @@ void readServer(Section& s, ServerConfig& c) {
     s.uint("websocket_idle_timeout_s", c.websocket_idle_timeout_s, 2, 86400);
     s.stringList("public_paths", c.public_paths);
     s.stringList("allowed_origins", c.allowed_origins);
+    s.section("tls", c.tls, readTls);
+    s.string("public_url", c.public_url);
+    s.stringList("trusted_proxies", c.trusted_proxies);
 }
 
 void readPaths(Section& s, PathsConfig& c) {
@@ -619,7 +628,53 @@ void readConfig(Section& s, Config& c) {
     fail(displayPath(path) + ": " + what + " (" + ctx.where(path) + ")");
 }
 
+// Read at startup by the server; checked here so that --check-config names a missing file too.
+void checkReadable(const Context& ctx, const KeyPath& path, const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    char first = 0;
+    if (!in || !in.get(first)) {
+        const int error = errno;
+        failAt(ctx, path, "cannot read '" + file + "': " + (!in.is_open() ? std::strerror(error) : "empty or not a file"));
+    }
+}
+
+void checkTls(const Context& ctx, const TlsConfig& c) {
+    const KeyPath cert{"server", "tls", "cert"};
+    const KeyPath key{"server", "tls", "key"};
+    if (c.cert.empty() != c.key.empty()) {
+        const KeyPath& missing = c.cert.empty() ? cert : key;
+        const KeyPath& given = c.cert.empty() ? key : cert;
+        fail(displayPath(missing) + ": required when " + displayPath(given) + " is set (" + ctx.where(given) +
+             "): TLS needs both the certificate and its private key");
+    }
+    if (!c.enabled()) return;
+    checkReadable(ctx, cert, c.cert);
+    checkReadable(ctx, key, c.key);
+}
+
+// URLs handed to clients are built by appending paths to it: scheme://authority[/prefix] only.
+void checkPublicUrl(const Context& ctx, const std::string& url) {
+    if (url.empty()) return;
+    const KeyPath path{"server", "public_url"};
+    const auto sep = url.find("://");
+    const std::string scheme = sep == std::string::npos ? std::string() : url.substr(0, sep);
+    if (scheme != "http" && scheme != "https")
+        failAt(ctx, path, "'" + url + "' must start with http:// or https://");
+    const std::string rest = url.substr(sep + 3);
+    const std::string authority = rest.substr(0, rest.find('/'));
+    if (authority.empty()) failAt(ctx, path, "'" + url + "' names no host");
+    for (const char ch : url) {
+        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f || ch == '?' || ch == '#' || ch == '@' || ch == '\\')
+            failAt(ctx, path, "'" + url + "' must be scheme://host[:port][/prefix], without spaces, query, fragment or user");
+    }
+}
+
 void checkServer(const Context& ctx, const ServerConfig& c) {
+    checkTls(ctx, c.tls);
+    checkPublicUrl(ctx, c.public_url);
+    for (const auto& proxy : c.trusted_proxies) {
+        if (auto network = IpNetwork::parse(proxy); !network) failAt(ctx, {"server", "trusted_proxies"}, network.error().message);
+    }
     if (c.websocket_idle_timeout_s <= c.websocket_ping_interval_s)
         failAt(ctx, {"server", "websocket_idle_timeout_s"},
                "must be longer than websocket_ping_interval_s (" + std::to_string(c.websocket_ping_interval_s) +

@@ -24,7 +24,7 @@ public:
 
     // Hands the upgraded `socket` to the hub; it receives every event from now on.
     // `owner`: whose WebSocket cap it counts against (empty: the total only).
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner);
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner);
 
     // The frame for one event.
     static std::string frame(const VmEvent& event);

@@ -5,20 +5,27 @@
 // holds a worker only while its handler runs, so idle keep-alive clients, slow senders and
 // slow readers cost a file descriptor and a buffer, never a thread.
 //
-// Every phase has a deadline for the whole phase, not per read: the request head (from its
-// first byte, or from accept), the body, the keep-alive wait and the response write; a missed
-// deadline closes the connection (a late head gets 408 first). Connections are capped in total
-// and per client address; a refused client gets a 503 JSON error before the close. The worker
-// queue is bounded too (503 "busy").
+// Every connection's bytes go through a Transport (transport.hpp): plain TCP, or TLS when the
+// server has a TlsContext (HTTPS). The TLS handshake is one more non-blocking phase on the I/O
+// thread, so a slow or silent TLS client costs what a slow plain one does. A client that
+// sends plain HTTP to the TLS port gets a plain-HTTP 400 saying so, then the close.
+//
+// Every phase has a deadline for the whole phase, not per read: the TLS handshake and the
+// request head (both from accept, or the head from its first byte), the body, the keep-alive
+// wait and the response write; a missed deadline closes the connection (a late head gets 408
+// first). Connections are capped in total and per client address; a refused plain client gets a
+// 503 JSON error before the close (a TLS one only the close). The worker queue is bounded too
+// (503 "busy").
 //
 // The RequestHandler (the Dispatcher) is asked twice per request: admit() on the I/O thread
 // when the head is complete (route, authentication, authorisation: must not block), so refused
 // requests never make the server read their bodies; and invoke() on a worker with the body.
 // A WebSocket route answers with Response::upgrade: the I/O thread writes the 101 and hands the
-// socket over (the WebSocketHub owns it from then on).
+// connection's transport over (the WebSocketHub owns it from then on; WSS stays TLS).
 //
 // Metrics: paddock_http_open_connections, paddock_http_refused_connections_total{reason},
-// paddock_http_timeouts_total{phase}.
+// paddock_http_timeouts_total{phase}, paddock_http_tls_handshake_failures_total{reason}
+// (timeout, closed, plaintext, protocol).
 // Thread-safe: start()/stop() from one controlling thread.
 #pragma once
 
@@ -35,6 +42,8 @@
 #include <string>
 
 namespace paddock::server {
+
+class TlsContext;
 
 struct HttpServerLimits {
     size_t max_connections = 10000;             // open client connections in total
@@ -69,9 +78,9 @@ public:
 class HttpServer {
 public:
     // `socket` is a bound, listening server socket; the server takes it over. `handler`,
-    // `registry` and `logger` must outlive the server.
+    // `registry` and `logger` must outlive the server. With `tls` every connection is HTTPS.
     HttpServer(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
-               prometheus::Registry& registry, Poco::Logger& logger);
+               prometheus::Registry& registry, Poco::Logger& logger, std::shared_ptr<const TlsContext> tls = nullptr);
     // Calls stop().
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;

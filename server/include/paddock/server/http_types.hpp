@@ -8,16 +8,18 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace Poco::Net {
-class StreamSocket;
-}
-
 namespace paddock::server {
+
+class Transport;
+
+// Takes over the connection of an accepted WebSocket upgrade, after the 101 (transport.hpp).
+using UpgradeHandOver = std::function<void(std::unique_ptr<Transport>)>;
 
 // Who is calling. `name` is the token's name (the audit actor), "anonymous" without a token.
 struct Identity {
@@ -48,6 +50,8 @@ struct Request {
     std::map<std::string, std::string> query;          // percent-decoded; the last value wins
     std::string body;
     std::string peer;                                  // the client's address, e.g. "127.0.0.1"
+    std::string local;                                 // the address:port the client connected to
+    bool secure = false;                               // the connection is TLS (HTTPS, WSS)
     Identity identity;
     // Set when a console ticket authorised the request (Route::acceptsTicket): the dispatcher
     // has redeemed it for the VM in the path.
@@ -76,9 +80,9 @@ struct Response {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
     // Set by WebSocket routes that accept the request: the server completes the handshake
-    // (101) and passes the upgraded socket here, on its I/O thread, which must not be kept:
-    // hand the socket to the WebSocketHub and return.
-    std::function<void(Poco::Net::StreamSocket&)> upgrade;
+    // (101) and passes the upgraded connection here, on its I/O thread, which must not be kept:
+    // hand the transport to the WebSocketHub and return.
+    UpgradeHandOver upgrade;
 };
 
 // A JSON response; `body` must already be JSON text.
@@ -90,7 +94,7 @@ Response jsonResponse(int status, std::string body);
 std::string webSocketOwner(const Request& request);
 
 // A WebSocket route's acceptance: the dispatcher answers 101 and hands the socket over.
-Response upgradeResponse(std::function<void(Poco::Net::StreamSocket&)> handOver);
+Response upgradeResponse(UpgradeHandOver handOver);
 
 // Expected failures come back as Error and are turned into HTTP by error_mapping; exceptions
 // are caught by the dispatcher and answered with 500.

@@ -14,6 +14,7 @@ class StatusStreams;
 class EventStream;
 class TerminalBridge;
 class ConsoleTickets;
+class PublicUrls;
 
 struct RouteContext {
     Runtime& runtime;
@@ -43,9 +44,11 @@ void addWebSocketRoutes(Router& router, const RouteContext& context, const Strea
 
 // Browser terminals: POST /api/v1/vms/{name}/console (one-time ticket), WS /api/v1/vms/{name}/terminal,
 // the compat WS /ws/vm/{name}/terminal, the console page GET /console/{name} and its xterm.js assets.
+// `urls` builds the absolute console_url and websocket_url (public_urls.hpp).
 struct TerminalContext {
     TerminalBridge& bridge;
     ConsoleTickets& tickets;
+    const PublicUrls& urls;
 };
 void addTerminalRoutes(Router& router, const RouteContext& context, const TerminalContext& terminal);
 

@@ -32,7 +32,7 @@ public:
     StatusStreams& operator=(const StatusStreams&) = delete;
 
     // Hands the upgraded `socket` to the hub and starts streaming `vm` of `site` to it.
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, const std::string& site,
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, const std::string& site,
                 const std::string& vm,
                 StatusFormat format);
 

@@ -30,7 +30,7 @@ public:
 
     // Hands the upgraded socket to the hub and starts the session (connecting in the background).
     // `owner`: whose WebSocket cap it counts against (empty: the total only).
-    void attach(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, TerminalRequest request,
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, TerminalRequest request,
                 TerminalProtocol protocol);
 
 private:

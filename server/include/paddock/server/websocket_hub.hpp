@@ -1,6 +1,8 @@
 // Owns every open WebSocket after its upgrade, so no HTTP worker thread is held by a stream.
-// One I/O thread polls all sockets (non-blocking): it answers pings, completes close
-// handshakes, writes queued frames as the sockets accept them and drops closed connections.
+// One I/O thread polls all connections (non-blocking): it answers pings, completes close
+// handshakes, writes queued frames as the connections accept them and drops closed ones. Each
+// connection is the Transport the HttpServer handed over, so a WebSocket over TLS (WSS) reads
+// and writes its frames through TLS like any other.
 // Producers (any thread, including an EventHub publisher) only queue frames. Routes that take
 // client data (the terminal) pass Handlers: messages and "queue drained" notices then arrive on
 // the hub's thread, and room() lets a producer pace itself below the overflow limit.
@@ -16,8 +18,9 @@
 #include "paddock/core/result.hpp"
 #include "paddock/server/websocket_frame.hpp"
 
+#include "paddock/server/transport.hpp"
+
 #include <Poco/Logger.h>
-#include <Poco/Net/StreamSocket.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -74,12 +77,12 @@ public:
     // Whether a client of `owner` (empty: counted in the total only) would be taken now.
     // TooManyRequests naming the limit when not: for refusing before the upgrade.
     Status admit(const std::string& owner) const;
-    // Takes over an upgraded socket (the hub keeps its own reference; the caller's copy may go).
-    // `route` labels the metrics. Returns the client's id (never 0); after stop(), or when a cap
-    // was reached meanwhile, the socket is closed at once (1013) and 0 is returned.
-    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner,
+    // Takes over an upgraded connection (its handshake done). `route` labels the metrics.
+    // Returns the client's id (never 0); after stop(), or when a cap was reached meanwhile, the
+    // connection is closed at once (1013) and 0 is returned.
+    ClientId add(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
                  ClosedCallback onClosed = {});
-    ClientId add(Poco::Net::StreamSocket& socket, const std::string& route, const std::string& owner, Handlers handlers);
+    ClientId add(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, Handlers handlers);
     // Queues one text frame. False when the client is gone or closing, or was just dropped
     // because its queue is full. Never blocks on the network.
     bool sendText(ClientId id, std::string_view text);

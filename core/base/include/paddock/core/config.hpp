@@ -49,6 +49,14 @@ struct EnumTable<EmptyPoolPolicy> {
         {{"503", EmptyPoolPolicy::Refuse}, {"cold", EmptyPoolPolicy::Cold}}};
 };
 
+// server.tls: paddockd serves HTTPS and WSS on server.port when both files are set (both or
+// neither; each must be readable at startup).
+struct TlsConfig {
+    std::string cert;                            // PEM certificate, then any intermediate certificates
+    std::string key;                             // PEM private key of the certificate, unencrypted
+    bool enabled() const noexcept { return !cert.empty(); }
+};
+
 struct ServerConfig {
     std::string host = "127.0.0.1";
     uint16_t port = 8000;
@@ -66,6 +74,12 @@ struct ServerConfig {
     uint32_t websocket_idle_timeout_s = 90;      // a WebSocket silent this long is closed
     std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
     std::vector<std::string> allowed_origins;   // WebSocket Origins accepted besides same-origin
+    TlsConfig tls;
+    // Where clients reach paddockd (scheme://host[:port][/prefix]), for the absolute URLs it hands
+    // out; empty: the listening address and scheme, or what a trusted proxy forwards.
+    std::string public_url;
+    // Addresses/CIDRs whose X-Forwarded-Proto/-Host are believed; everyone else's are ignored.
+    std::vector<std::string> trusted_proxies;
 };
 
 struct PathsConfig {
