@@ -14,6 +14,7 @@
 #include "paddock/server/terminal_bridge.hpp"
 #include "paddock/server/token_store.hpp"
 #include "paddock/server/tls.hpp"
+#include "paddock/server/wait_slots.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
 #include <Poco/AutoPtr.h>
@@ -29,6 +30,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -274,7 +276,10 @@ int Application::serve() {
     addSystemRoutes(router, context);
     addVmRoutes(router, context);
     addCompatRoutes(router, context);
-    addPoolRoutes(router, context);
+    const unsigned waitLimit = config.server.max_waiting_allocations != 0 ? config.server.max_waiting_allocations
+                                                                            : std::max(1u, config.server.threads / 2);
+    WaitSlots allocationWaits(waitLimit, *runtime->metrics().registry());
+    addPoolRoutes(router, context, allocationWaits);
     addSessionRoutes(router, context);
     addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
     addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets, urls});
@@ -283,6 +288,7 @@ int Application::serve() {
     HttpMetrics metrics(*runtime->metrics().registry());
     Dispatcher::Options dispatch;
     dispatch.allowed_origins = config.server.allowed_origins;
+    dispatch.allowed_hosts = config.server.allowed_hosts;
     dispatch.redeem_ticket = [&consoleTickets](const std::string& ticket, const std::string& vm) {
         return consoleTickets.redeem(ticket, vm);
     };

@@ -130,6 +130,21 @@ bool originAllowed(std::string_view origin, std::string_view host, const std::ve
     return withPort(authority, scheme) == withPort(lower(host), scheme);
 }
 
+bool hostAllowed(std::string_view host, const std::vector<std::string>& allowed) {
+    if (allowed.empty()) return true;
+    const std::string h = lower(host);
+    // The name without its port; an IPv6 literal keeps its brackets.
+    const size_t bracket = h.rfind(']');
+    const size_t colon = h.rfind(':');
+    const std::string name = colon != std::string::npos && (bracket == std::string::npos || colon > bracket) ? h.substr(0, colon) : h;
+    if (name.empty()) return false;
+    for (const auto& entry : allowed) {
+        const std::string e = lower(entry);
+        if (e == h || e == name) return true;
+    }
+    return false;
+}
+
 std::string adminTokenPath(const std::string& stateDir) { return stateDir + "/admin.token"; }
 
 namespace {

@@ -112,6 +112,11 @@ Dispatcher::Verdict Dispatcher::parse(HttpExchange& x, RouteMatch& match) const 
 
 Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& match) const {
     Request& request = x.request;
+    // A page on an attacker's name that resolves to us (DNS rebinding) is same-origin to the
+    // browser; only the Host it sends gives it away.
+    if (!hostAllowed(x.head.header("Host").value_or(""), options_.allowed_hosts))
+        return errorResponse(makeError(ErrorCode::InvalidArgument, "Host '" + x.head.header("Host").value_or("").substr(0, 255) +
+                                                                       "' is not one of server.allowed_hosts"));
     const bool websocket = match.kind == RouteMatch::Kind::Found && match.route->websocket;
     std::string authorization = x.head.header("Authorization").value_or("");
     if (websocket) {

@@ -3,9 +3,11 @@
 #include "paddock/server/error_mapping.hpp"
 #include "paddock/server/pool_requests.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/wait_slots.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace paddock::server {
 
@@ -104,12 +106,24 @@ Result<Response> getPool(Runtime& runtime, const Request& request) {
     return jsonResponse(200, json.str());
 }
 
-Result<Response> allocate(Runtime& runtime, const Request& request) {
+// Whether this allocation may block its worker: a VM to start or restore and wait for, or a
+// retry waiting for its Idempotency-Key twin. A running-mode pool hands out a ready VM at once.
+bool mayWait(const PoolManager& pool, const Request& request) {
+    return pool.config().mode != PoolMode::Running || request.header("idempotency-key").has_value();
+}
+
+Result<Response> allocate(Runtime& runtime, WaitSlots& waits, const Request& request) {
     auto pool = runtime.pool(request.param("pool"));
     if (!pool) return std::move(pool).error();
     auto body = parseAllocateBody(request.body, AllocateDialect::Native);
     if (!body) return std::move(body).error();
 
+    std::optional<WaitSlots::Slot> slot;
+    if (mayWait(*pool.value(), request)) {
+        auto entered = waits.enter();
+        if (!entered) return std::move(entered).error();
+        slot.emplace(std::move(entered.value()));
+    }
     AllocateRequest allocation;
     const std::string& bound = request.identity.owner;
     if (!bound.empty() && body->owner && *body->owner != bound)
@@ -235,9 +249,15 @@ Result<Response> compatStatus(Runtime& runtime) {
     return jsonResponse(200, json.str());
 }
 
-Result<Response> compatAllocate(Runtime& runtime, const Request& request) {
+Result<Response> compatAllocate(Runtime& runtime, WaitSlots& waits, const Request& request) {
     PoolManager* pool = compatPool(runtime);
     if (pool == nullptr) return makeError(ErrorCode::Unavailable, "no pool is configured (sites[0].pools)");
+    std::optional<WaitSlots::Slot> slot;
+    if (mayWait(*pool, request)) {
+        auto entered = waits.enter();
+        if (!entered) return std::move(entered).error();
+        slot.emplace(std::move(entered.value()));
+    }
     auto body = parseAllocateBody(request.body, AllocateDialect::Compat);
     if (!body) return std::move(body).error();
 
@@ -258,18 +278,18 @@ Result<Response> compatAllocate(Runtime& runtime, const Request& request) {
 
 }  // namespace
 
-void addPoolRoutes(Router& router, const RouteContext& context) {
+void addPoolRoutes(Router& router, const RouteContext& context, WaitSlots& waits) {
     Runtime& rt = context.runtime;
     router.add("GET", "/api/v1/pools", [&rt](Request&) { return listPools(rt); });
     router.add("GET", "/api/v1/pools/{pool}", [&rt](Request& r) { return getPool(rt, r); });
-    router.add("POST", "/api/v1/pools/{pool}/allocate", [&rt](Request& r) { return allocate(rt, r); });
+    router.add("POST", "/api/v1/pools/{pool}/allocate", [&rt, &waits](Request& r) { return allocate(rt, waits, r); });
     router.add("GET", "/api/v1/leases", [&rt](Request& r) { return listLeases(rt, r); });
     router.add("GET", "/api/v1/leases/{id}", [&rt](Request& r) { return getLease(rt, r); });
     router.add("POST", "/api/v1/leases/{id}/extend", [&rt](Request& r) { return extendLease(rt, r); });
     router.add("DELETE", "/api/v1/leases/{id}", [&rt](Request& r) { return releaseLease(rt, r); });
     router.add("GET", "/api/v1/operations/{id}", [&rt](Request& r) { return getOperation(rt, r); });
     router.add("GET", "/pool/status", [&rt](Request&) { return compatStatus(rt); });
-    router.add("POST", "/pool/allocate", [&rt](Request& r) { return compatAllocate(rt, r); });
+    router.add("POST", "/pool/allocate", [&rt, &waits](Request& r) { return compatAllocate(rt, waits, r); });
 }
 
 }  // namespace paddock::server

@@ -242,6 +242,13 @@ TEST_CASE("config: unknown keys are named with their full path and a suggestion"
                Contains("auth.tokens[0].owner"));
 }
 
+TEST_CASE("config: allowed hosts and the cap on waiting allocations", "[config]") {
+    CHECK_THAT(parseError("server:\n  allowed_hosts: [\"a b\"]\n" + kMinimal), Contains("server.allowed_hosts"));
+    CHECK_THAT(parseError("server:\n  allowed_hosts: [\"x/y\"]\n" + kMinimal), Contains("server.allowed_hosts"));
+    CHECK_THAT(parseError("server:\n  threads: 4\n  max_waiting_allocations: 4\n" + kMinimal),
+               Contains("server.max_waiting_allocations") && Contains("below server.threads"));
+}
+
 TEST_CASE("config: structural errors", "[config]") {
     CHECK_THAT(parseError("server: [1, 2]\n" + kMinimal), Contains("server: expected a mapping, got a list (at test.yaml:1)"));
     CHECK_THAT(parseError("- 1\n"), Contains("expected a mapping at the top level"));

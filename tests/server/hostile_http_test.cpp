@@ -194,3 +194,30 @@ TEST_CASE("hostile: silent WebSockets are pinged and then closed, answering ones
     CHECK_FALSE(alive.closedByPeer(500ms));
     CHECK(d.metric("paddock_websocket_dropped_total{reason=\"idle_timeout\",route=\"/api/v1/events\"}") == 1);
 }
+
+TEST_CASE("server.allowed_hosts refuses requests addressed to another name (DNS rebinding)", "[hostile][hosts]") {
+    PaddockdFixture d(hostileOptions("  allowed_hosts: [paddock.test, \"127.0.0.1:1\"]\n"));
+    const auto statusFor = [&](const std::string& head) {
+        RawClient c(d.port());
+        REQUIRE(c.send(head));
+        const std::string answer = c.response();
+        return answer.size() > 12 ? std::stoi(answer.substr(9, 3)) : 0;
+    };
+    const std::string port = std::to_string(d.port());
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: paddock.test\r\n\r\n") == 200);
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: PADDOCK.test:" + port + "\r\n\r\n") == 200);
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n") == 200);
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n") == 400);   // that entry names a port
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: evil.test\r\n\r\n") == 400);
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: paddock.test.evil.test\r\n\r\n") == 400);
+    CHECK(statusFor("GET /healthz HTTP/1.0\r\n\r\n") == 400);   // no Host at all
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: \r\n\r\n") == 400);
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: :" + port + "\r\n\r\n") == 400);
+    // A rebinding page is same-origin to the browser: Origin and Host both say evil.test.
+    CHECK(statusFor("GET /api/v1/events?access_token=" + kViewerToken +
+                    " HTTP/1.1\r\nHost: evil.test\r\nOrigin: http://evil.test\r\nConnection: Upgrade\r\n"
+                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n") == 400);
+    CHECK(statusFor("GET /api/v1/events?access_token=" + kViewerToken +
+                    " HTTP/1.1\r\nHost: paddock.test\r\nOrigin: http://paddock.test\r\nConnection: Upgrade\r\n"
+                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n") == 101);
+}

@@ -255,3 +255,42 @@ TEST_CASE("compat /pool/status and /pool/allocate keep the old shapes, backed by
     for (const auto& v : running.GetArray()) runningCount += std::string(v["state"].GetString()) == "running";
     CHECK(runningCount == 5);
 }
+
+TEST_CASE("allocations that wait for a boot are capped; beyond the cap 503 at once, and the API stays up",
+          "[pool][http][hostile]") {
+    // SSH readiness on the test driver never comes: an allocation from a shutoff pool starts the
+    // VM and waits for it until ready_timeout_s, holding its worker all that time.
+    DaemonOptions options;
+    options.threads = 4;
+    options.server_yaml = "  max_waiting_allocations: 1\n";
+    options.tokens = {{"lab-app", "pool-http-token-0123456789", "operator"}};
+    SiteOptions& site = options.sites.front();
+    site.storage_pool = "default-pool";
+    site.network_mode = "user";
+    site.ssh_port_min = 40100;
+    site.ssh_port_max = 40199;
+    site.ready_timeout_s = 6;
+    site.templates = {{.name = "tiny", .base_image = "/var/lib/paddock/test/base.qcow2", .memory_mb = 128}};
+    site.pools = {{.name = "slow", .template_name = "tiny", .mode = "shutoff", .min_idle = 2, .max_total = 2, .max_per_owner = 0}};
+    PaddockdFixture d(options);
+    REQUIRE(eventually([&] {
+        auto p = d.call("GET", "/api/v1/pools/slow");
+        return p.status == 200 && p.json()["idle"].GetUint() == 2;
+    }));
+
+    HttpReply first;
+    std::thread waiting([&] { first = d.call("POST", "/api/v1/pools/slow/allocate", R"({"owner":"alice"})"); });
+    REQUIRE(eventually([&] { return d.metric("paddock_http_waiting_allocations") == 1; }, 30s));
+    const auto refused = d.call("POST", "/api/v1/pools/slow/allocate", R"({"owner":"bob"})");
+    CHECK(refused.status == 503);
+    CHECK(refused.body.find("max_waiting_allocations") != std::string::npos);
+    const auto compat = d.call("POST", "/pool/allocate", R"({"owner":"carol"})");
+    CHECK(compat.status == 503);
+    // The other workers still serve.
+    CHECK(d.call("GET", "/healthz").status != 0);
+    CHECK(d.call("GET", "/api/v1/vms").status == 200);
+    CHECK(d.metric("paddock_http_waiting_allocations_refused_total") == 2);
+    waiting.join();
+    CHECK(first.status >= 500);   // the guest never answered SSH
+    CHECK(d.metric("paddock_http_waiting_allocations") == 0);
+}

@@ -11,6 +11,7 @@
 #include "paddock/server/console_tickets.hpp"
 #include "paddock/server/terminal_bridge.hpp"
 #include "paddock/server/token_store.hpp"
+#include "paddock/server/wait_slots.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
 #include "test_support.hpp"
@@ -33,6 +34,7 @@ struct RouteFixture {
     std::unique_ptr<server::TerminalBridge> terminalBridge;
     server::ConsoleTickets consoleTickets;
     std::unique_ptr<server::TokenStore> tokens;
+    std::unique_ptr<server::WaitSlots> waits;
     server::PublicUrls urls{server::PublicUrls::Options{"", {}, "127.0.0.1", 8000}};
     server::Router router;
 
@@ -57,7 +59,8 @@ struct RouteFixture {
         server::addSystemRoutes(router, context);
         server::addVmRoutes(router, context);
         server::addCompatRoutes(router, context);
-        server::addPoolRoutes(router, context);
+        waits = std::make_unique<server::WaitSlots>(8, *runtime->metrics().registry());
+        server::addPoolRoutes(router, context, *waits);
         server::addSessionRoutes(router, context);
         hub = std::make_unique<server::WebSocketHub>(*runtime->metrics().registry(), Poco::Logger::get("test.ws"));
         statusStreams = std::make_unique<server::StatusStreams>(*runtime, *hub);

@@ -540,6 +540,8 @@ void readServer(Section& s, ServerConfig& c) {
     s.uint("websocket_idle_timeout_s", c.websocket_idle_timeout_s, 2, 86400);
     s.stringList("public_paths", c.public_paths);
     s.stringList("allowed_origins", c.allowed_origins);
+    s.stringList("allowed_hosts", c.allowed_hosts);
+    s.uint("max_waiting_allocations", c.max_waiting_allocations, 0, 1024, true);
     s.section("tls", c.tls, readTls);
     s.string("public_url", c.public_url);
     s.stringList("trusted_proxies", c.trusted_proxies);
@@ -682,6 +684,13 @@ void checkServer(const Context& ctx, const ServerConfig& c) {
     for (const auto& p : c.public_paths) {
         if (p.empty() || p.front() != '/') failAt(ctx, {"server", "public_paths"}, "'" + p + "' does not start with '/'");
     }
+    for (const auto& h : c.allowed_hosts) {
+        if (h.empty() || h.find_first_of(" /\t@?#") != std::string::npos)
+            failAt(ctx, {"server", "allowed_hosts"}, "'" + h + "' is not a host name or name:port");
+    }
+    if (c.max_waiting_allocations >= c.threads && c.threads > 1)
+        failAt(ctx, {"server", "max_waiting_allocations"},
+               "must be below server.threads (" + std::to_string(c.threads) + "), or waiting allocations can take every worker");
 }
 
 void checkPaths(const Context& ctx, const PathsConfig& c) {

@@ -59,6 +59,11 @@ Status authorize(const Identity& identity, Role required);
 // listed in `allowed` (server.allowed_origins; compared without case and trailing '/').
 bool originAllowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed);
 
+// Whether `host` (the Host header) is one of `allowed` (server.allowed_hosts): an entry with a
+// port must equal host:port, one without matches the name whatever the port; no case. An empty
+// list allows every host, a missing Host none of a non-empty list.
+bool hostAllowed(std::string_view host, const std::vector<std::string>& allowed);
+
 // Compares without an early exit so timing does not reveal how much of a token matched.
 bool constantTimeEquals(std::string_view a, std::string_view b) noexcept;
 

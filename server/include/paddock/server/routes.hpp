@@ -28,8 +28,10 @@ void addSystemRoutes(Router& router, const RouteContext& context);
 void addVmRoutes(Router& router, const RouteContext& context);
 // The earlier Python tools' routes (COMPAT.md): /, /vms/...
 void addCompatRoutes(Router& router, const RouteContext& context);
-// /api/v1/pools..., /api/v1/leases..., /api/v1/operations/{id}, and the compat /pool/status, /pool/allocate
-void addPoolRoutes(Router& router, const RouteContext& context);
+// /api/v1/pools..., /api/v1/leases..., /api/v1/operations/{id}, and the compat /pool/status, /pool/allocate.
+// Allocations that may wait (wait_slots.hpp) take a slot of `waits`, which must outlive the Router.
+class WaitSlots;
+void addPoolRoutes(Router& router, const RouteContext& context, WaitSlots& waits);
 // Recorded terminal sessions: GET /api/v1/sessions, GET /api/v1/sessions/{id}/cast, the replay page
 // GET /sessions/{id} and its asciinema-player assets /static/asciinema-player/{file}.
 void addSessionRoutes(Router& router, const RouteContext& context);

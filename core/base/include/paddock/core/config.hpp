@@ -74,6 +74,12 @@ struct ServerConfig {
     uint32_t websocket_idle_timeout_s = 90;      // a WebSocket silent this long is closed
     std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
     std::vector<std::string> allowed_origins;   // WebSocket Origins accepted besides same-origin
+    // Non-empty: the names (or name:port) clients must address paddockd by in the Host header;
+    // any other Host is refused (400), against DNS rebinding. Empty: any Host.
+    std::vector<std::string> allowed_hosts;
+    // Requests that may wait at once for a pool VM to boot or an Idempotency-Key twin to finish
+    // (each holds a worker thread while it waits); beyond: 503. 0: half of `threads`.
+    uint32_t max_waiting_allocations = 0;
     TlsConfig tls;
     // Where clients reach paddockd (scheme://host[:port][/prefix]), for the absolute URLs it hands
     // out; empty: the listening address and scheme, or what a trusted proxy forwards.
