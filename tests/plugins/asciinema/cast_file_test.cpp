@@ -1,5 +1,5 @@
 // The cast writer and lister of org.paddock.asciinema without a host: event times as the cast
-// stores them. (tests/core/recording_test.cpp drives the whole plugin through SessionRecorder.)
+// stores them. (tests/core/recording/recording_test.cpp drives the whole plugin through SessionRecorder.)
 #include "cast_file.hpp"
 #include "cast_json.hpp"
 #include "cast_store.hpp"
