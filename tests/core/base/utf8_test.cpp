@@ -10,7 +10,7 @@ TEST_CASE("utf8: validity and replacement of whole strings", "[utf8]") {
     CHECK(isValidUtf8(""));
     CHECK(isValidUtf8("plain ascii"));
     CHECK(isValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));   // é € 😀
-    for (const std::string bad : {std::string("\xff"), std::string("\xc3"), std::string("\xc0\xaf"),   // overlong
+    for (const std::string& bad : {std::string("\xff"), std::string("\xc3"), std::string("\xc0\xaf"),   // overlong
                                   std::string("\xed\xa0\x80"),                                        // surrogate
                                   std::string("\xf4\x90\x80\x80"),                                    // > U+10FFFF
                                   std::string("\xe2\x82")}) {
