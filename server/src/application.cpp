@@ -12,8 +12,8 @@
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
 #include "paddock/server/terminal_bridge.hpp"
-#include "paddock/server/token_store.hpp"
 #include "paddock/server/tls.hpp"
+#include "paddock/server/token_store.hpp"
 #include "paddock/server/wait_slots.hpp"
 #include "paddock/server/websocket_hub.hpp"
 
@@ -119,8 +119,9 @@ void Application::initialize(Poco::Util::Application& self) {
         try {
             Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
         } catch (const Poco::Exception&) {
-            Poco::Logger::get("paddockd").warning("PADDOCK_LOG_LEVEL=%s is not a log level (debug, information, warning, error, ...)",
-                                                  std::string(level));
+            Poco::Logger::get("paddockd")
+                .warning("PADDOCK_LOG_LEVEL=%s is not a log level (debug, information, warning, error, ...)",
+                         std::string(level));
         }
     }
 }
@@ -128,13 +129,18 @@ void Application::initialize(Poco::Util::Application& self) {
 void Application::defineOptions(Poco::Util::OptionSet& options) {
     ServerApplication::defineOptions(options);
     options.addOption(Poco::Util::Option("help", "h", "show this help and exit")
-                          .required(false).repeatable(false)
+                          .required(false)
+                          .repeatable(false)
                           .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleHelp)));
-    options.addOption(Poco::Util::Option("config", "c", "configuration file (default $PADDOCK_CONFIG, else config/paddock.yaml)")
-                          .required(false).repeatable(false).argument("FILE")
-                          .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleConfig)));
+    options.addOption(
+        Poco::Util::Option("config", "c", "configuration file (default $PADDOCK_CONFIG, else config/paddock.yaml)")
+            .required(false)
+            .repeatable(false)
+            .argument("FILE")
+            .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleConfig)));
     options.addOption(Poco::Util::Option("check-config", "", "validate the configuration and exit (0 valid, 2 invalid)")
-                          .required(false).repeatable(false)
+                          .required(false)
+                          .repeatable(false)
                           .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleCheckConfig)));
 }
 
@@ -143,9 +149,10 @@ void Application::handleHelp(const std::string&, const std::string&) {
     Poco::Util::HelpFormatter help(options());
     help.setCommand(commandName());
     help.setUsage("[--config FILE] [--check-config]");
-    help.setHeader("Paddock VM manager daemon. Environment variables PADDOCK_<KEY_PATH> override config keys;"
-                   " PADDOCK_LOG_LEVEL sets the log level (debug, information, warning, error);"
-                   " PADDOCK_CRASH_POINT=<name>[:<n>] (tests only) kills paddockd at a crash point.");
+    help.setHeader(
+        "Paddock VM manager daemon. Environment variables PADDOCK_<KEY_PATH> override config keys;"
+        " PADDOCK_LOG_LEVEL sets the log level (debug, information, warning, error);"
+        " PADDOCK_CRASH_POINT=<name>[:<n>] (tests only) kills paddockd at a crash point.");
     help.format(std::cout);
     std::cout << std::endl;
     stopOptionsProcessing();
@@ -171,8 +178,8 @@ int Application::main(const std::vector<std::string>&) {
         }
         std::cout << "config OK: " << configPath_ << " (" << config->sites.size() << " site(s): " << siteNames(*config)
                   << "; listen " << config->server.host << ":" << config->server.port
-                  << (config->server.tls.enabled() ? " (TLS)" : "") << "; auth mode "
-                  << enumName(config->auth.mode) << ")" << std::endl;
+                  << (config->server.tls.enabled() ? " (TLS)" : "") << "; auth mode " << enumName(config->auth.mode)
+                  << ")" << std::endl;
         return EXIT_OK;
     }
     return serve();
@@ -209,7 +216,8 @@ int Application::serve() {
             return kExitStartupError;
         }
         adminToken = std::move(token.value());
-        log.information("no tokens configured: admin token is in %s", absolutePath(adminTokenPath(config.paths.state_dir)));
+        log.information("no tokens configured: admin token is in %s",
+                        absolutePath(adminTokenPath(config.paths.state_dir)));
     } else if (config.auth.mode == AuthMode::None) {
         log.warning("auth.mode is none: every caller is admin");
     }
@@ -230,7 +238,8 @@ int Application::serve() {
     }
     if (tls.value()) {
         log.information("TLS: %s", tls.value()->summary());
-        if (tls.value()->expired()) log.warning("TLS: the certificate in server.tls.cert has expired: clients will refuse it");
+        if (tls.value()->expired())
+            log.warning("TLS: the certificate in server.tls.cert has expired: clients will refuse it");
     }
 
     auto created = Runtime::create(config);
@@ -243,12 +252,14 @@ int Application::serve() {
     for (Site* site : runtime->sites()) {
         const SiteStatus status = site->status();
         if (!status.reachable) {
-            log.warning("site %s: %s via %s is not reachable yet: %s", status.name, status.uri, status.backend, status.error);
+            log.warning("site %s: %s via %s is not reachable yet: %s", status.name, status.uri, status.backend,
+                        status.error);
             continue;
         }
         // "auto" is resolved by the backend from what the host can really run (kvm or TCG).
         const DomainType wanted = site->config().domain_type;
-        const std::string used = wanted == DomainType::Auto ? status.host.auto_domain_type : std::string(enumName(wanted));
+        const std::string used =
+            wanted == DomainType::Auto ? status.host.auto_domain_type : std::string(enumName(wanted));
         log.information("site %s: %s via %s on %s (%s), domain type %s%s", status.name, status.uri, status.backend,
                         status.host.hostname, status.host.hypervisor, used,
                         std::string(wanted == DomainType::Auto ? " (auto)" : " (configured)"));
@@ -277,7 +288,7 @@ int Application::serve() {
     addVmRoutes(router, context);
     addCompatRoutes(router, context);
     const unsigned waitLimit = config.server.max_waiting_allocations != 0 ? config.server.max_waiting_allocations
-                                                                            : std::max(1u, config.server.threads / 2);
+                                                                          : std::max(1u, config.server.threads / 2);
     WaitSlots allocationWaits(waitLimit, *runtime->metrics().registry());
     addPoolRoutes(router, context, allocationWaits);
     addSessionRoutes(router, context);
@@ -302,7 +313,8 @@ int Application::serve() {
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(config.server.host, config.server.port), 1024);
         loopbackOnly = socket.address().host().isLoopback();
         server = std::make_unique<HttpServer>(std::move(socket), dispatcher, httpLimits(config.server),
-                                              *runtime->metrics().registry(), Poco::Logger::get("paddockd.http"), tls.value());
+                                              *runtime->metrics().registry(), Poco::Logger::get("paddockd.http"),
+                                              tls.value());
         server->start();
     } catch (const Poco::Exception& e) {
         log.fatal("cannot listen on %s:%hu: %s", config.server.host, config.server.port, e.displayText());
@@ -310,19 +322,20 @@ int Application::serve() {
     }
     // Tokens, console tickets and terminal keystrokes cross this port.
     if (!tls.value() && !loopbackOnly)
-        log.warning("listening on %s beyond loopback without TLS: tokens and terminal sessions cross the network in "
-                    "clear text; set server.tls (or keep server.host on 127.0.0.1 behind a TLS proxy)",
-                    config.server.host);
+        log.warning(
+            "listening on %s beyond loopback without TLS: tokens and terminal sessions cross the network in "
+            "clear text; set server.tls (or keep server.host on 127.0.0.1 behind a TLS proxy)",
+            config.server.host);
     const std::string base = std::string(tls.value() ? "https" : "http") + "://" + config.server.host + ":" +
                              std::to_string(config.server.port);
-    log.information("paddockd %s listening on %s with %u worker threads; API docs at %s/docs", std::string(PADDOCK_VERSION),
-                    base, config.server.threads, base);
+    log.information("paddockd %s listening on %s with %u worker threads; API docs at %s/docs",
+                    std::string(PADDOCK_VERSION), base, config.server.threads, base);
 
     waitForTerminationRequest();
     log.information("shutting down: waiting for requests in progress");
     server->stop();
     server.reset();
-    hub.stop();   // WebSocket clients get 1001 "going away"
+    hub.stop();  // WebSocket clients get 1001 "going away"
     log.information("stopped");
     return EXIT_OK;
 }

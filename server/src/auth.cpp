@@ -123,7 +123,7 @@ bool originAllowed(std::string_view origin, std::string_view host, const std::ve
         if (!a.empty() && a == o) return true;
     }
     const size_t sep = o.find("://");
-    if (sep == std::string::npos || host.empty()) return false;   // includes the opaque origin "null"
+    if (sep == std::string::npos || host.empty()) return false;  // includes the opaque origin "null"
     const std::string scheme = o.substr(0, sep);
     std::string authority = o.substr(sep + 3);
     if (authority.empty() || authority.find('/') != std::string::npos) return false;
@@ -136,7 +136,8 @@ bool hostAllowed(std::string_view host, const std::vector<std::string>& allowed)
     // The name without its port; an IPv6 literal keeps its brackets.
     const size_t bracket = h.rfind(']');
     const size_t colon = h.rfind(':');
-    const std::string name = colon != std::string::npos && (bracket == std::string::npos || colon > bracket) ? h.substr(0, colon) : h;
+    const std::string name =
+        colon != std::string::npos && (bracket == std::string::npos || colon > bracket) ? h.substr(0, colon) : h;
     if (name.empty()) return false;
     for (const auto& entry : allowed) {
         const std::string e = lower(entry);

@@ -25,7 +25,10 @@ Result<Response> create(Runtime& runtime, const Request& request) {
 
     const VmView& v = vm.value();
     JsonWriter json;
-    json.beginObject().field("status", "created").key("vm").beginObject()
+    json.beginObject()
+        .field("status", "created")
+        .key("vm")
+        .beginObject()
         .field("name", v.domain.name)
         .field("uuid", v.domain.uuid)
         // The old service reported the VM's own disk image here.
@@ -73,7 +76,8 @@ void addCompatRoutes(Router& router, const RouteContext& context) {
     router.add("POST", "/vms/create", [&rt](Request& r) { return create(rt, r); });
     router.add("GET", "/vms/list", [&rt](Request&) { return list(rt); });
     router.add("POST", "/vms/start/{name}", [&rt](Request& r) {
-        return act(rt, r, "started", [](VmService& s, const std::string& n, const std::string& a) { return s.start(n, a); });
+        return act(rt, r, "started",
+                   [](VmService& s, const std::string& n, const std::string& a) { return s.start(n, a); });
     });
     router.add("POST", "/vms/stop/{name}", [&rt](Request& r) {
         return act(rt, r, "stopped", [](VmService& s, const std::string& n, const std::string& a) -> Status {
@@ -83,7 +87,8 @@ void addCompatRoutes(Router& router, const RouteContext& context) {
         });
     });
     router.add("DELETE", "/vms/delete/{name}", [&rt](Request& r) {
-        return act(rt, r, "deleted", [](VmService& s, const std::string& n, const std::string& a) { return s.remove(n, a); });
+        return act(rt, r, "deleted",
+                   [](VmService& s, const std::string& n, const std::string& a) { return s.remove(n, a); });
     });
 }
 

@@ -6,12 +6,15 @@ namespace paddock::server {
 
 void ConsoleTickets::purgeExpired(std::chrono::steady_clock::time_point now) {
     for (auto it = tickets_.begin(); it != tickets_.end();) {
-        if (it->second.expires <= now) it = tickets_.erase(it);
-        else ++it;
+        if (it->second.expires <= now)
+            it = tickets_.erase(it);
+        else
+            ++it;
     }
 }
 
-Result<ConsoleTicket> ConsoleTickets::issue(const std::string& site, const std::string& vm, const std::string& issuedBy) {
+Result<ConsoleTicket> ConsoleTickets::issue(const std::string& site, const std::string& vm,
+                                            const std::string& issuedBy) {
     const auto now = std::chrono::steady_clock::now();
     ConsoleTicket ticket{randomId("", 64), std::chrono::system_clock::now() + ttl_};
     std::lock_guard lock(mutex_);
@@ -32,7 +35,8 @@ Result<ConsoleGrant> ConsoleTickets::redeem(std::string_view ticket, const std::
     const Entry entry = std::move(it->second);
     tickets_.erase(it);
     if (entry.expires <= now)
-        return makeError(ErrorCode::Unauthorized, "console ticket expired (valid " + std::to_string(ttl_.count()) + " s)");
+        return makeError(ErrorCode::Unauthorized,
+                         "console ticket expired (valid " + std::to_string(ttl_.count()) + " s)");
     if (entry.grant.vm != vm) return makeError(ErrorCode::Unauthorized, "console ticket is for another VM");
     return entry.grant;
 }

@@ -32,7 +32,8 @@ std::string methodLabel(const std::string& method) {
 // Bodies are JSON: no Content-Type (as FastAPI took it), application/json or application/*+json.
 bool isJsonContentType(std::string_view type) {
     const std::string media = Poco::trim(Poco::toLower(std::string(type.substr(0, type.find(';')))));
-    return media.empty() || media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
+    return media.empty() || media == "application/json" ||
+           (media.starts_with("application/") && media.ends_with("+json"));
 }
 
 bool isWebSocketHandshake(const wire::RequestHead& head) {
@@ -115,8 +116,9 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
     // A page on an attacker's name that resolves to us (DNS rebinding) is same-origin to the
     // browser; only the Host it sends gives it away.
     if (!hostAllowed(x.head.header("Host").value_or(""), options_.allowed_hosts))
-        return errorResponse(makeError(ErrorCode::InvalidArgument, "Host '" + x.head.header("Host").value_or("").substr(0, 255) +
-                                                                       "' is not one of server.allowed_hosts"));
+        return errorResponse(makeError(
+            ErrorCode::InvalidArgument,
+            "Host '" + x.head.header("Host").value_or("").substr(0, 255) + "' is not one of server.allowed_hosts"));
     const bool websocket = match.kind == RouteMatch::Kind::Found && match.route->websocket;
     std::string authorization = x.head.header("Authorization").value_or("");
     if (websocket) {
@@ -124,7 +126,8 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
         // refuse foreign pages before anything else.
         if (const auto origin = x.head.header("Origin");
             origin && !originAllowed(*origin, x.head.header("Host").value_or(""), options_.allowed_origins))
-            return errorResponse(makeError(ErrorCode::Forbidden, "WebSocket from this Origin is not allowed (server.allowed_origins)"));
+            return errorResponse(
+                makeError(ErrorCode::Forbidden, "WebSocket from this Origin is not allowed (server.allowed_origins)"));
         if (authorization.empty()) {
             if (const auto token = request.queryValue("access_token")) authorization = "Bearer " + *token;
         }
@@ -162,22 +165,24 @@ Dispatcher::Verdict Dispatcher::authorize(HttpExchange& x, RouteMatch& match) co
             return errorResponse(allowed.error());
         // Public paths need no token, so one that names an owner changes nothing there.
         if (!request.identity.owner.empty() && !route.ownerTokens && !auth_.isPublic(request.path))
-            return errorResponse(makeError(ErrorCode::Forbidden, "'" + request.identity.name + "' is bound to owner '" +
-                                                                     request.identity.owner +
-                                                                     "': it reaches that owner's VMs, leases, consoles and "
-                                                                     "recordings only, not " + request.method + " " + route.pattern));
+            return errorResponse(makeError(
+                ErrorCode::Forbidden, "'" + request.identity.name + "' is bound to owner '" + request.identity.owner +
+                                          "': it reaches that owner's VMs, leases, consoles and "
+                                          "recordings only, not " +
+                                          request.method + " " + route.pattern));
     }
     if (x.head.hasBody()) {
         if (const auto type = x.head.header("Content-Type"); type && !isJsonContentType(*type))
-            return errorResponse(makeError(ErrorCode::UnsupportedMediaType,
-                                           "request bodies are JSON (Content-Type: application/json), not '" +
-                                               type->substr(0, 64) + "'"));
+            return errorResponse(makeError(
+                ErrorCode::UnsupportedMediaType,
+                "request bodies are JSON (Content-Type: application/json), not '" + type->substr(0, 64) + "'"));
     }
     // The rest of the handshake is checked when the route accepts (the server, before the 101),
     // so that an unknown VM is a 404 whatever the client's WebSocket headers.
     if (route.websocket) {
         if (!isWebSocketHandshake(x.head))
-            return errorResponse(makeError(ErrorCode::InvalidArgument, "this route is a WebSocket: send an upgrade request (Upgrade: websocket)"));
+            return errorResponse(makeError(ErrorCode::InvalidArgument,
+                                           "this route is a WebSocket: send an upgrade request (Upgrade: websocket)"));
         if (options_.admit_websocket) {
             if (auto room = options_.admit_websocket(request); !room) return errorResponse(room.error());
         }
@@ -190,11 +195,13 @@ void Dispatcher::record(const HttpExchange& x) {
     metrics_.observe(x.routeLabel, methodLabel(x.head.method), x.response.status, seconds);
     std::ostringstream line;
     line.precision(1);
-    line << std::fixed << printable(x.head.method) << ' ' << printable(x.request.path)
-         << ' ' << x.response.status << ' ' << seconds * 1000.0 << "ms actor=" << x.request.identity.name;
+    line << std::fixed << printable(x.head.method) << ' ' << printable(x.request.path) << ' ' << x.response.status
+         << ' ' << seconds * 1000.0 << "ms actor=" << x.request.identity.name;
     if (!x.logDetail.empty()) line << " error=\"" << x.logDetail << '"';
-    if (x.response.status >= 500) logger_.error(line.str());
-    else logger_.information(line.str());
+    if (x.response.status >= 500)
+        logger_.error(line.str());
+    else
+        logger_.information(line.str());
 }
 
 }  // namespace paddock::server

@@ -6,19 +6,19 @@ namespace paddock::server {
 
 int httpStatus(ErrorCode code) noexcept {
     switch (code) {
-    case ErrorCode::InvalidArgument: return 400;
-    case ErrorCode::Unauthorized: return 401;
-    case ErrorCode::Forbidden: return 403;
-    case ErrorCode::NotFound: return 404;
-    case ErrorCode::AlreadyExists: return 409;
-    case ErrorCode::Conflict: return 409;
-    case ErrorCode::PayloadTooLarge: return 413;
-    case ErrorCode::UnsupportedMediaType: return 415;
-    case ErrorCode::TooManyRequests: return 429;
-    case ErrorCode::Unsupported: return 501;
-    case ErrorCode::Unavailable: return 503;
-    case ErrorCode::Timeout: return 504;
-    case ErrorCode::Internal: return 500;
+        case ErrorCode::InvalidArgument: return 400;
+        case ErrorCode::Unauthorized: return 401;
+        case ErrorCode::Forbidden: return 403;
+        case ErrorCode::NotFound: return 404;
+        case ErrorCode::AlreadyExists: return 409;
+        case ErrorCode::Conflict: return 409;
+        case ErrorCode::PayloadTooLarge: return 413;
+        case ErrorCode::UnsupportedMediaType: return 415;
+        case ErrorCode::TooManyRequests: return 429;
+        case ErrorCode::Unsupported: return 501;
+        case ErrorCode::Unavailable: return 503;
+        case ErrorCode::Timeout: return 504;
+        case ErrorCode::Internal: return 500;
     }
     return 500;
 }
@@ -27,7 +27,9 @@ void writeErrorObject(JsonWriter& json, std::string_view code, std::string_view 
     json.beginObject().field("code", code).field("message", message).endObject();
 }
 
-void writeErrorObject(JsonWriter& json, const Error& error) { writeErrorObject(json, errorCodeId(error.code), error.message); }
+void writeErrorObject(JsonWriter& json, const Error& error) {
+    writeErrorObject(json, errorCodeId(error.code), error.message);
+}
 
 namespace {
 
@@ -43,12 +45,14 @@ Response errorBody(int status, std::string_view code, std::string_view message) 
 
 Response errorResponse(const Error& error) {
     Response response = errorBody(httpStatus(error.code), errorCodeId(error.code), error.message);
-    if (error.code == ErrorCode::Unauthorized) response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"paddock\"");
+    if (error.code == ErrorCode::Unauthorized)
+        response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"paddock\"");
     return response;
 }
 
 Response methodNotAllowedResponse(const std::string& method, const std::string& allow) {
-    Response response = errorBody(405, "method_not_allowed", "method " + method + " is not allowed here; allowed: " + allow);
+    Response response =
+        errorBody(405, "method_not_allowed", "method " + method + " is not allowed here; allowed: " + allow);
     response.headers.emplace_back("Allow", allow);
     return response;
 }

@@ -17,7 +17,7 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
 void HttpMetrics::observe(const std::string& route, const std::string& method, int status, double seconds) {
     // VM operations take seconds (graceful stop waits up to a minute), hence the long tail.
     static const prometheus::Histogram::BucketBoundaries kBuckets{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                                   0.5,   1,     2.5,  5,     10,   30,  60};
+                                                                  0.5,   1,     2.5,  5,     10,   30,  60};
     requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}}).Increment();
     duration_.Add({{"route", route}, {"method", method}}, kBuckets).Observe(seconds);
 }

@@ -36,8 +36,8 @@ constexpr uint64_t kListenerKey = 0;
 constexpr uint64_t kWakeKey = 1;
 constexpr uint64_t kFirstConnectionId = 2;
 constexpr size_t kReadChunk = 16 * 1024;
-constexpr size_t kMaxReadPerEvent = 256 * 1024;   // per connection per turn, for fairness
-constexpr uint64_t kDrainCap = 1024 * 1024;       // a refused body up to this size is read and dropped
+constexpr size_t kMaxReadPerEvent = 256 * 1024;  // per connection per turn, for fairness
+constexpr uint64_t kDrainCap = 1024 * 1024;      // a refused body up to this size is read and dropped
 constexpr auto kDeadlineScan = std::chrono::milliseconds(100);
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr int kMaxEvents = 256;
@@ -81,25 +81,25 @@ struct HttpServer::Impl {
     struct Connection {
         uint64_t id = 0;
         std::unique_ptr<Transport> transport;
-        int fd = -1;                         // the transport's, for epoll
+        int fd = -1;  // the transport's, for epoll
         std::string peer;
-        std::string local;                   // the address:port the client connected to
+        std::string local;  // the address:port the client connected to
         Phase phase = Phase::Head;
-        bool idle = true;                    // in Head with nothing of the next request yet
-        std::string in;                      // received, not yet consumed
-        std::string out;                     // to send
+        bool idle = true;  // in Head with nothing of the next request yet
+        std::string in;    // received, not yet consumed
+        std::string out;   // to send
         size_t outSent = 0;
         Clock::time_point deadline;
-        size_t requests = 0;                 // answered so far
-        uint32_t interest = 0;               // the epoll events asked for now
+        size_t requests = 0;    // answered so far
+        uint32_t interest = 0;  // the epoll events asked for now
         std::unique_ptr<HttpExchange> exchange;
-        uint64_t bodyLeft = 0;               // Body with Content-Length, and Discard
+        uint64_t bodyLeft = 0;  // Body with Content-Length, and Discard
         std::optional<wire::ChunkedDecoder> chunked;
         bool headRequest = false;
         bool keepAlive = true;
         bool closeAfterWrite = false;
         UpgradeHandOver upgrade;
-        std::optional<Response> refusal;     // answered after Discard
+        std::optional<Response> refusal;  // answered after Discard
     };
 
     struct Completion {
@@ -116,8 +116,8 @@ struct HttpServer::Impl {
         bool keepAlive;
     };
 
-    Impl(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits, prometheus::Registry& registry,
-         Poco::Logger& logger, std::shared_ptr<const TlsContext> tls)
+    Impl(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
+         prometheus::Registry& registry, Poco::Logger& logger, std::shared_ptr<const TlsContext> tls)
         : listener(std::move(socket)),
           handler(handler),
           limits(std::move(limits)),
@@ -146,7 +146,7 @@ struct HttpServer::Impl {
     RequestHandler& handler;
     HttpServerLimits limits;
     Poco::Logger& logger;
-    const std::shared_ptr<const TlsContext> tls;   // null: plain HTTP
+    const std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
     prometheus::Gauge& open;
     prometheus::Family<prometheus::Counter>& refused;
     prometheus::Family<prometheus::Counter>& timeouts;
@@ -198,9 +198,10 @@ struct HttpServer::Impl {
     // that must first read for input instead of room.
     void rearm(Connection& c) {
         const Transport& t = *c.transport;
-        const bool lingering = c.phase == Phase::Linger;   // raw reads only: TLS state no longer matters
+        const bool lingering = c.phase == Phase::Linger;  // raw reads only: TLS state no longer matters
         uint32_t events = 0;
-        if ((reading(c.phase) && (lingering || !t.wantsWrite())) || (!lingering && t.writeWantsRead())) events |= EPOLLIN;
+        if ((reading(c.phase) && (lingering || !t.wantsWrite())) || (!lingering && t.writeWantsRead()))
+            events |= EPOLLIN;
         if ((c.outSent < c.out.size() && !t.writeWantsRead()) || (!lingering && t.wantsWrite())) events |= EPOLLOUT;
         watch(c, events);
     }
@@ -211,7 +212,7 @@ struct HttpServer::Impl {
         Connection& c = *it->second;
         ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
         release(c);
-        connections.erase(it);   // the transport closes the socket
+        connections.erase(it);  // the transport closes the socket
     }
 
     // Forgets a connection's counts (closed, or handed over to the WebSocket hub).
@@ -232,7 +233,7 @@ struct HttpServer::Impl {
                 if (errno == EINTR) continue;
                 if (errno == EMFILE || errno == ENFILE)
                     logger.warning("accept: out of file descriptors (%s)", std::string(std::strerror(errno)));
-                return;   // EAGAIN, or an error that the next readiness will retry
+                return;  // EAGAIN, or an error that the next readiness will retry
             }
             const std::string peer = peerAddress(addr);
             const char* reason = nullptr;
@@ -242,7 +243,8 @@ struct HttpServer::Impl {
                 message = "paddockd is shutting down";
             } else if (connectionCount >= limits.max_connections) {
                 reason = "total_cap";
-                message = "too many open connections (server.max_connections " + std::to_string(limits.max_connections) + ")";
+                message =
+                    "too many open connections (server.max_connections " + std::to_string(limits.max_connections) + ")";
             } else if (perClient[peer] >= limits.max_connections_per_client) {
                 reason = "client_cap";
                 message = "too many open connections from " + peer + " (server.max_connections_per_client " +
@@ -262,7 +264,7 @@ struct HttpServer::Impl {
             auto c = std::make_unique<Connection>();
             c->id = nextId++;
             c->transport = tls ? tls->accept(fd) : makePlainTransport(fd);
-            if (!c->transport) continue;   // closed already
+            if (!c->transport) continue;  // closed already
             c->fd = fd;
             c->peer = peer;
             c->local = localAuthority(fd);
@@ -273,7 +275,7 @@ struct HttpServer::Impl {
             epoll_event ev{};
             ev.events = EPOLLIN;
             ev.data.u64 = c->id;
-            if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) continue;   // the socket closes with `c`
+            if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) continue;  // the socket closes with `c`
             ++perClient[peer];
             ++connectionCount;
             open.Increment();
@@ -299,12 +301,9 @@ struct HttpServer::Impl {
                 advance(c);
                 return;
             case IoStatus::WantRead:
-            case IoStatus::WantWrite:
-                rearm(c);
-                return;
+            case IoStatus::WantWrite: rearm(c); return;
             case IoStatus::Closed:
-            case IoStatus::Error:
-                break;
+            case IoStatus::Error: break;
         }
         if (t.plaintextPeer()) {
             // Plain HTTP on the HTTPS port: answer it in plain HTTP, then close.
@@ -339,7 +338,7 @@ struct HttpServer::Impl {
                 continue;
             }
             if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) {
-                rearm(c);   // a TLS read may wait for room now
+                rearm(c);  // a TLS read may wait for room now
                 return true;
             }
             return false;
@@ -396,9 +395,7 @@ struct HttpServer::Impl {
                     answer(c, std::move(refusal), false);
                     return;
                 }
-                case Phase::Linger:
-                    c.in.clear();
-                    return;
+                case Phase::Linger: c.in.clear(); return;
                 case Phase::Handshake:
                 case Phase::Processing:
                 case Phase::Write: return;
@@ -451,8 +448,9 @@ struct HttpServer::Impl {
             return false;
         }
         if (x.head.content_length && *x.head.content_length > limits.max_body_bytes) {
-            refuse(c, ErrorCode::PayloadTooLarge, "request body is larger than the limit of " +
-                                                      std::to_string(limits.max_body_bytes) + " bytes (server.max_body_bytes)",
+            refuse(c, ErrorCode::PayloadTooLarge,
+                   "request body is larger than the limit of " + std::to_string(limits.max_body_bytes) +
+                       " bytes (server.max_body_bytes)",
                    true);
             return false;
         }
@@ -460,9 +458,11 @@ struct HttpServer::Impl {
             dispatch(c);
             return false;
         }
-        if (x.head.expect_continue) c.out += wire::continueResponse();   // sent when the socket has room
-        if (x.head.chunked) c.chunked.emplace(limits.max_body_bytes);
-        else c.chunked.reset();
+        if (x.head.expect_continue) c.out += wire::continueResponse();  // sent when the socket has room
+        if (x.head.chunked)
+            c.chunked.emplace(limits.max_body_bytes);
+        else
+            c.chunked.reset();
         c.bodyLeft = x.head.content_length.value_or(0);
         c.phase = Phase::Body;
         c.deadline = Clock::now() + limits.body_timeout;
@@ -507,7 +507,8 @@ struct HttpServer::Impl {
         }
         refused.Add({{"reason", "busy"}}).Increment();
         refuse(c, ErrorCode::Unavailable,
-               "paddockd is busy: " + std::to_string(limits.max_queued_requests) + " requests are waiting; retry later", false);
+               "paddockd is busy: " + std::to_string(limits.max_queued_requests) + " requests are waiting; retry later",
+               false);
     }
 
     // ---- writing ----------------------------------------------------------------------------
@@ -543,7 +544,7 @@ struct HttpServer::Impl {
             std::unique_ptr<Transport> transport = std::move(c.transport);
             ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
             release(c);
-            connections.erase(c.id);   // `c` is gone; the transport goes on to the hub
+            connections.erase(c.id);  // `c` is gone; the transport goes on to the hub
             try {
                 upgrade(std::move(transport));
             } catch (const std::exception& e) {
@@ -565,12 +566,12 @@ struct HttpServer::Impl {
         c.idle = true;
         c.deadline = Clock::now() + limits.idle_timeout;
         rearm(c);
-        advance(c);   // a pipelined request may be waiting in the buffer already
+        advance(c);  // a pipelined request may be waiting in the buffer already
     }
 
     void complete(Completion completion) {
         const auto it = connections.find(completion.id);
-        if (it == connections.end()) return;   // the client went away meanwhile
+        if (it == connections.end()) return;  // the client went away meanwhile
         Connection& c = *it->second;
         c.upgrade = std::move(completion.upgrade);
         c.closeAfterWrite = !completion.keepAlive;
@@ -601,16 +602,20 @@ struct HttpServer::Impl {
                     } else {
                         timeouts.Add({{"phase", "head"}}).Increment();
                         c.keepAlive = false;
-                        refuse(c, ErrorCode::Timeout, "the request head did not arrive within " +
-                                                          std::to_string(limits.head_timeout.count()) + " ms", true, 408);
+                        refuse(c, ErrorCode::Timeout,
+                               "the request head did not arrive within " + std::to_string(limits.head_timeout.count()) +
+                                   " ms",
+                               true, 408);
                     }
                     break;
                 case Phase::Body:
                 case Phase::Discard:
                     timeouts.Add({{"phase", "body"}}).Increment();
                     c.keepAlive = false;
-                    refuse(c, ErrorCode::Timeout, "the request body did not arrive within " +
-                                                      std::to_string(limits.body_timeout.count()) + " ms", true, 408);
+                    refuse(
+                        c, ErrorCode::Timeout,
+                        "the request body did not arrive within " + std::to_string(limits.body_timeout.count()) + " ms",
+                        true, 408);
                     break;
                 case Phase::Write:
                     timeouts.Add({{"phase", "write"}}).Increment();
@@ -629,7 +634,8 @@ struct HttpServer::Impl {
         for (;;) {
             if (stopping && finishedStopping()) break;
             const auto untilScan = std::chrono::duration_cast<std::chrono::milliseconds>(nextScan - Clock::now());
-            const int n = ::epoll_wait(epfd, events.data(), kMaxEvents, static_cast<int>(std::max<int64_t>(0, untilScan.count())));
+            const int n = ::epoll_wait(epfd, events.data(), kMaxEvents,
+                                       static_cast<int>(std::max<int64_t>(0, untilScan.count())));
             for (int i = 0; i < n; ++i) {
                 const uint64_t key = events[i].data.u64;
                 if (key == kListenerKey) {
@@ -690,8 +696,7 @@ struct HttpServer::Impl {
             ::epoll_ctl(epfd, EPOLL_CTL_DEL, listener.impl()->sockfd(), nullptr);
             try {
                 listener.close();
-            } catch (const Poco::Exception&) {
-            }
+            } catch (const Poco::Exception&) {}
             listening = false;
         }
         std::vector<uint64_t> idle;
@@ -731,7 +736,8 @@ struct HttpServer::Impl {
                 }
             }
             if (!completion.upgrade)
-                completion.bytes = wire::serializeResponse(x.response, task.headRequest, completion.keepAlive, limits.server_header);
+                completion.bytes =
+                    wire::serializeResponse(x.response, task.headRequest, completion.keepAlive, limits.server_header);
             handler.record(x);
             {
                 std::lock_guard lock(doneMutex);
@@ -778,7 +784,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     {
         std::lock_guard lock(s.taskMutex);
         s.workersStopping = true;
-        s.tasks.clear();   // their connections are closed already
+        s.tasks.clear();  // their connections are closed already
     }
     s.taskReady.notify_all();
     for (auto& w : s.workers) w.join();

@@ -24,7 +24,8 @@ Error bad(std::string message) { return makeError(ErrorCode::InvalidArgument, st
 bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
     return true;
 }
 
@@ -95,7 +96,7 @@ Result<RequestHead> parseHead(std::string_view text) {
     // Poco skips field lines it cannot read; a request with one is refused instead, so that
     // what Paddock acts on is what a proxy in front of it would have seen.
     std::string_view lines = text;
-    (void)takeLine(lines);   // the request line, checked by Poco below
+    (void)takeLine(lines);  // the request line, checked by Poco below
     while (const auto line = takeLine(lines)) {
         if (line->empty()) break;
         if (line->front() == ' ' || line->front() == '\t') return bad("folded header lines are not accepted");
@@ -130,7 +131,8 @@ Result<RequestHead> parseHead(std::string_view text) {
             length = value;
         } else if (iequals(name, "Transfer-Encoding")) {
             if (!iequals(trim(value), "chunked"))
-                return bad("unsupported Transfer-Encoding '" + std::string(trim(value)).substr(0, 64) + "' (only chunked)");
+                return bad("unsupported Transfer-Encoding '" + std::string(trim(value)).substr(0, 64) +
+                           "' (only chunked)");
             if (head.chunked) return bad("repeated Transfer-Encoding header");
             head.chunked = true;
         } else if (iequals(name, "Expect")) {
@@ -163,7 +165,8 @@ Result<bool> ChunkedDecoder::feed(std::string_view& input, std::string& body) {
                 input = rest;
                 if (value > limit_ - total_) {
                     return makeError(ErrorCode::PayloadTooLarge, "request body is larger than the limit of " +
-                                                                     std::to_string(limit_) + " bytes (server.max_body_bytes)");
+                                                                     std::to_string(limit_) +
+                                                                     " bytes (server.max_body_bytes)");
                 }
                 remaining_ = value;
                 phase_ = value == 0 ? Phase::Trailer : Phase::Data;
@@ -211,7 +214,8 @@ std::string serializeResponse(const Response& response, bool headRequest, bool k
     const auto status = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status);
     std::string out;
     out.reserve(256 + (headRequest ? 0 : response.body.size()));
-    out += "HTTP/1.1 " + std::to_string(response.status) + " " + Poco::Net::HTTPResponse::getReasonForStatus(status) + "\r\n";
+    out += "HTTP/1.1 " + std::to_string(response.status) + " " + Poco::Net::HTTPResponse::getReasonForStatus(status) +
+           "\r\n";
     if (!server.empty()) out.append("Server: ").append(server).append("\r\n");
     const bool noBody = response.status == 204 || response.status == 304 || response.status < 200;
     if (!noBody) {

@@ -20,9 +20,12 @@ size_t nestingDepth(std::string_view text, size_t limit) {
     bool inString = false, escaped = false;
     for (const char c : text) {
         if (inString) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') inString = false;
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                inString = false;
             continue;
         }
         if (c == '"') {
@@ -76,21 +79,22 @@ bool allValidUtf8(const rapidjson::Value& value) {
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
     rapidjson::Document document;
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        if (!allowEmpty) return makeError(ErrorCode::InvalidArgument, "request body is empty; a JSON object is required");
+        if (!allowEmpty)
+            return makeError(ErrorCode::InvalidArgument, "request body is empty; a JSON object is required");
         document.SetObject();
         return document;
     }
     if (nestingDepth(body, kMaxJsonDepth) > kMaxJsonDepth)
-        return makeError(ErrorCode::InvalidArgument, "request body nests arrays/objects deeper than " +
-                                                         std::to_string(kMaxJsonDepth) + " levels");
+        return makeError(ErrorCode::InvalidArgument,
+                         "request body nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     // Iterative: the parser's own stack is on the heap, whatever the input. Encoding checked:
     // invalid UTF-8 would otherwise end up in names and the audit log.
     document.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (document.HasParseError())
-        return makeError(ErrorCode::InvalidArgument,
-                         std::string("request body is not valid JSON: ") +
-                             rapidjson::GetParseError_En(document.GetParseError()) + " (at offset " +
-                             std::to_string(document.GetErrorOffset()) + ")");
+        return makeError(ErrorCode::InvalidArgument, std::string("request body is not valid JSON: ") +
+                                                         rapidjson::GetParseError_En(document.GetParseError()) +
+                                                         " (at offset " + std::to_string(document.GetErrorOffset()) +
+                                                         ")");
     if (!document.IsObject()) return makeError(ErrorCode::InvalidArgument, "request body must be a JSON object");
     if (!allValidUtf8(document))
         return makeError(ErrorCode::InvalidArgument,

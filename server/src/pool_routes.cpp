@@ -17,8 +17,9 @@ constexpr const char* kCompatOwner = "anonymous";
 
 // The template a pool's VMs are made from, as the site resolves it.
 std::string templateOf(Runtime& runtime, const PoolStatus& status) {
-    auto tmpl = runtime.site(status.site).and_then(
-        [&](Site* site) { return site->resolveTemplate(status.config.template_name); });
+    auto tmpl = runtime.site(status.site).and_then([&](Site* site) {
+        return site->resolveTemplate(status.config.template_name);
+    });
     return tmpl && tmpl.value() != nullptr ? tmpl.value()->name : std::string();
 }
 
@@ -44,7 +45,8 @@ void writePool(JsonWriter& json, Runtime& runtime, const PoolStatus& s) {
 }
 
 void writeLease(JsonWriter& json, const Lease& lease) {
-    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(lease.expires_at - std::chrono::system_clock::now());
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::seconds>(lease.expires_at - std::chrono::system_clock::now());
     json.beginObject()
         .field("id", lease.id)
         .field("pool", lease.pool)
@@ -58,7 +60,11 @@ void writeLease(JsonWriter& json, const Lease& lease) {
     if (lease.ssh_host.empty()) {
         json.null();
     } else {
-        json.beginObject().field("host", lease.ssh_host).field("port", lease.ssh_port).field("user", lease.ssh_user).endObject();
+        json.beginObject()
+            .field("host", lease.ssh_host)
+            .field("port", lease.ssh_port)
+            .field("user", lease.ssh_user)
+            .endObject();
     }
     json.endObject();
 }
@@ -127,7 +133,8 @@ Result<Response> allocate(Runtime& runtime, WaitSlots& waits, const Request& req
     AllocateRequest allocation;
     const std::string& bound = request.identity.owner;
     if (!bound.empty() && body->owner && *body->owner != bound)
-        return makeError(ErrorCode::Forbidden, "'" + request.identity.name + "' allocates for owner '" + bound + "' only");
+        return makeError(ErrorCode::Forbidden,
+                         "'" + request.identity.name + "' allocates for owner '" + bound + "' only");
     allocation.owner = body->owner.value_or(bound.empty() ? request.identity.name : bound);
     allocation.ttl_s = body->ttl_s;
     allocation.idempotency_key = request.header("idempotency-key").value_or("");
@@ -175,7 +182,8 @@ Result<PoolManager*> poolOfReachableLease(Runtime& runtime, const Request& reque
     auto pool = runtime.poolOfLease(id);
     if (!pool) return pool;
     const auto lease = pool.value()->lease(id);
-    if (!lease || !request.identity.mayReach(lease->owner)) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "'");
+    if (!lease || !request.identity.mayReach(lease->owner))
+        return makeError(ErrorCode::NotFound, "unknown lease '" + id + "'");
     return pool;
 }
 
@@ -235,12 +243,14 @@ Result<Response> compatStatus(Runtime& runtime) {
         auto vms = runtime.vms(pool->site()).and_then([](VmService* service) { return service->list(); });
         if (!vms) return std::move(vms).error();
         for (const auto& name : pool->vmNames()) {
-            const auto it = std::find_if(vms->begin(), vms->end(), [&](const VmView& v) { return v.domain.name == name; });
+            const auto it =
+                std::find_if(vms->begin(), vms->end(), [&](const VmView& v) { return v.domain.name == name; });
             json.beginObject().field("name", name);
             if (it == vms->end()) {
                 json.key("state_code").null().field("state", "not_found");
             } else {
-                json.field("state_code", static_cast<int>(it->domain.state)).field("state", domainStateName(it->domain.state));
+                json.field("state_code", static_cast<int>(it->domain.state))
+                    .field("state", domainStateName(it->domain.state));
             }
             json.endObject();
         }

@@ -26,7 +26,8 @@ std::vector<std::string> splitPath(const std::string& path) {
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, Handler handler, std::optional<Role> minimumRole) {
-    if (pattern.empty() || pattern.front() != '/') throw std::invalid_argument("route pattern must start with '/': " + pattern);
+    if (pattern.empty() || pattern.front() != '/')
+        throw std::invalid_argument("route pattern must start with '/': " + pattern);
     std::vector<Segment> segments;
     for (const auto& part : splitPath(pattern)) {
         if (part.empty()) throw std::invalid_argument("empty segment in route pattern " + pattern);

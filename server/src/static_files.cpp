@@ -1,8 +1,8 @@
 #include "paddock/server/static_files.hpp"
 
 #include <climits>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -10,7 +10,9 @@
 namespace paddock::server {
 
 std::string_view contentTypeFor(std::string_view fileName) noexcept {
-    struct Entry { std::string_view extension, type; };
+    struct Entry {
+        std::string_view extension, type;
+    };
     static constexpr Entry kTypes[] = {
         {".html", "text/html; charset=utf-8"},
         {".js", "application/javascript; charset=utf-8"},
@@ -86,8 +88,8 @@ void addAssetRoute(Router& router, const std::string& prefix, const std::string&
             file = serveFile(webDir + "/node_modules/" + dir, r.param("file"));
             if (file || file.error().code != ErrorCode::NotFound) return file;
         }
-        return makeError(ErrorCode::NotFound,
-                         file.error().message + " (" + package + " assets come from npm: scripts/setup.sh installs them)");
+        return makeError(ErrorCode::NotFound, file.error().message + " (" + package +
+                                                  " assets come from npm: scripts/setup.sh installs them)");
     });
 }
 

@@ -47,9 +47,10 @@ std::chrono::milliseconds StatusStreams::period(StatusFormat format) const {
     return format == StatusFormat::Native ? nativePeriod_ : compatPeriod_;
 }
 
-void StatusStreams::attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, const std::string& site,
-                           const std::string& vm, StatusFormat format) {
-    const auto id = hub_.add(std::move(transport), route, owner, [this](WebSocketHub::ClientId closed) { detach(closed); });
+void StatusStreams::attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
+                           const std::string& site, const std::string& vm, StatusFormat format) {
+    const auto id =
+        hub_.add(std::move(transport), route, owner, [this](WebSocketHub::ClientId closed) { detach(closed); });
     if (id == 0) return;
     {
         std::lock_guard lock(mutex_);
@@ -114,13 +115,15 @@ void StatusStreams::run() {
             }
             const Result<VmView>& vm = *view;
             if (!vm) {
-                if (vm.error().code != ErrorCode::NotFound) continue;   // e.g. the site is unreachable: retry next period
+                if (vm.error().code != ErrorCode::NotFound)
+                    continue;  // e.g. the site is unreachable: retry next period
                 if (stream.format == StatusFormat::Native) hub_.sendText(id, R"({"type":"deleted"})");
                 hub_.close(id, kWsCloseNormal, "VM deleted");
                 gone.push_back(id);
                 continue;
             }
-            const std::string frame = stream.format == StatusFormat::Native ? nativeFrame(vm.value()) : compatFrame(vm.value());
+            const std::string frame =
+                stream.format == StatusFormat::Native ? nativeFrame(vm.value()) : compatFrame(vm.value());
             if (!hub_.sendText(id, frame)) gone.push_back(id);
         }
 

@@ -114,14 +114,15 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
         response.body = serializeMetrics(*runtime.metrics().registry());
         return response;
     });
-    router.add("GET", "/openapi.json", [](Request&) -> Result<Response> {
-        return jsonResponse(200, std::string(openApiDocument()));
-    });
+    router.add("GET", "/openapi.json",
+               [](Request&) -> Result<Response> { return jsonResponse(200, std::string(openApiDocument())); });
     router.add("GET", "/docs", [webDir](Request&) { return serveFile(webDir, "docs.html"); });
     addAssetRoute(router, "/static/swagger-ui", webDir, {"swagger-ui-dist"}, "Swagger UI");
     // What runs where (hosts, URIs, plugin paths) is for admins.
-    router.add("GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); }, Role::Admin);
-    router.add("GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); }, Role::Admin);
+    router.add(
+        "GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); }, Role::Admin);
+    router.add(
+        "GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); }, Role::Admin);
 }
 
 }  // namespace paddock::server

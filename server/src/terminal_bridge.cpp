@@ -18,9 +18,8 @@ std::optional<std::pair<uint16_t, uint16_t>> parseResize(const std::string& text
     auto parsed = parseJsonObject(text);
     if (!parsed) return std::nullopt;
     const rapidjson::Document& doc = parsed.value();
-    if (!doc.HasMember("type") || !doc["type"].IsString() ||
-        std::string_view(doc["type"].GetString()) != "resize" || !doc.HasMember("cols") || !doc["cols"].IsInt64() ||
-        !doc.HasMember("rows") || !doc["rows"].IsInt64())
+    if (!doc.HasMember("type") || !doc["type"].IsString() || std::string_view(doc["type"].GetString()) != "resize" ||
+        !doc.HasMember("cols") || !doc["cols"].IsInt64() || !doc.HasMember("rows") || !doc["rows"].IsInt64())
         return std::nullopt;
     return std::make_pair(clampTerminalDimension(static_cast<long>(doc["cols"].GetInt64())),
                           clampTerminalDimension(static_cast<long>(doc["rows"].GetInt64())));
@@ -33,7 +32,8 @@ public:
     TerminalClient(TerminalMux& mux, WebSocketHub& hub, TerminalProtocol protocol)
         : mux_(mux), hub_(hub), protocol_(protocol) {}
 
-    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, TerminalRequest request) {
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
+                TerminalRequest request) {
         // Held until the session has an id, so a message arriving at once still finds it.
         std::lock_guard lock(mutex_);
         auto self = shared_from_this();
@@ -44,7 +44,7 @@ public:
         handlers.onDrained = [self](WebSocketHub::ClientId) { self->mux_.wake(self->session()); };
         handlers.onClosed = [self](WebSocketHub::ClientId) { self->mux_.end(self->session()); };
         client_ = hub_.add(std::move(transport), route, owner, std::move(handlers));
-        if (client_ == 0) return;   // shutting down: the socket is closed already
+        if (client_ == 0) return;  // shutting down: the socket is closed already
         session_ = mux_.start(std::move(request), self);
     }
 
@@ -85,7 +85,11 @@ public:
         }
         if (protocol_ == TerminalProtocol::Native) {
             JsonWriter json;
-            json.beginObject().field("type", "error").field("code", errorCodeId(error->code)).field("message", error->message).endObject();
+            json.beginObject()
+                .field("type", "error")
+                .field("code", errorCodeId(error->code))
+                .field("message", error->message)
+                .endObject();
             hub_.sendText(client_, json.str());
         } else {
             hub_.sendText(client_, "Error: " + error->message);
@@ -114,16 +118,15 @@ private:
     WebSocketHub& hub_;
     const TerminalProtocol protocol_;
     std::mutex mutex_;
-    WebSocketHub::ClientId client_ = 0;      // set before the session starts, then constant
+    WebSocketHub::ClientId client_ = 0;  // set before the session starts, then constant
     TerminalMux::SessionId session_ = 0;
-    Utf8Stream utf8_;                        // terminal I/O thread only
+    Utf8Stream utf8_;  // terminal I/O thread only
 };
 
 }  // namespace
 
 void TerminalBridge::attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
-                            TerminalRequest request,
-                            TerminalProtocol protocol) {
+                            TerminalRequest request, TerminalProtocol protocol) {
     auto client = std::make_shared<TerminalClient>(mux_, hub_, protocol);
     client->attach(std::move(transport), route, owner, std::move(request));
 }

@@ -24,7 +24,8 @@ struct TerminalTarget {
 // Where the terminal of `name` is and who opens it: the holder of a console ticket (redeemed
 // by the dispatcher for this VM), or an operator/admin token (role checked by the dispatcher).
 // `site`: where to look without a ticket (nullopt: the default site, as the compat routes do).
-Result<TerminalTarget> resolveTarget(Runtime& rt, const Request& r, const std::optional<std::optional<std::string>>& site) {
+Result<TerminalTarget> resolveTarget(Runtime& rt, const Request& r,
+                                     const std::optional<std::optional<std::string>>& site) {
     std::optional<std::string> where;
     if (r.grant) {
         where = r.grant->site;
@@ -46,13 +47,15 @@ Result<uint16_t> dimension(const Request& r, const char* name, uint16_t fallback
     long value = 0;
     const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
     if (ec != std::errc() || end != text->data() + text->size() || value < 1 || value > 1000)
-        return makeError(ErrorCode::InvalidArgument, std::string("query '") + name + "' must be a number from 1 to 1000");
+        return makeError(ErrorCode::InvalidArgument,
+                         std::string("query '") + name + "' must be a number from 1 to 1000");
     return clampTerminalDimension(value);
 }
 
 Result<Response> openTerminal(Runtime& rt, const TerminalContext& terminal, Request& r, TerminalProtocol protocol) {
-    const auto site = protocol == TerminalProtocol::Native ? std::optional<std::optional<std::string>>(r.queryValue("site"))
-                                                           : std::nullopt;
+    const auto site = protocol == TerminalProtocol::Native
+                          ? std::optional<std::optional<std::string>>(r.queryValue("site"))
+                          : std::nullopt;
     auto target = resolveTarget(rt, r, site);
     if (!target) return std::move(target).error();
     auto cols = dimension(r, "cols", 80);
@@ -95,7 +98,8 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
             .field("expires_in_s", static_cast<int64_t>(terminal.tickets.ttl().count()))
             .field("vm", name)
             .field("site", site)
-            .field("websocket_url", terminal.urls.base(r, true) + "/api/v1/vms/" + name + "/terminal?ticket=" + ticket->ticket)
+            .field("websocket_url",
+                   terminal.urls.base(r, true) + "/api/v1/vms/" + name + "/terminal?ticket=" + ticket->ticket)
             .field("console_url", terminal.urls.base(r, false) + "/console/" + name + "?ticket=" + ticket->ticket)
             .endObject();
         Response response = jsonResponse(201, json.str());

@@ -119,16 +119,18 @@ private:
         const int savedErrno = errno;
         switch (SSL_get_error(ssl_, r)) {
             case SSL_ERROR_WANT_READ:
-                if (reading) readWantsWrite_ = false;
-                else writeWantsRead_ = true;
+                if (reading)
+                    readWantsWrite_ = false;
+                else
+                    writeWantsRead_ = true;
                 return {IoStatus::WantRead, 0};
             case SSL_ERROR_WANT_WRITE:
-                if (reading) readWantsWrite_ = true;
-                else writeWantsRead_ = false;
+                if (reading)
+                    readWantsWrite_ = true;
+                else
+                    writeWantsRead_ = false;
                 return {IoStatus::WantWrite, 0};
-            case SSL_ERROR_ZERO_RETURN:
-                error_ = "closed by the peer";
-                return {IoStatus::Closed, 0};
+            case SSL_ERROR_ZERO_RETURN: error_ = "closed by the peer"; return {IoStatus::Closed, 0};
             case SSL_ERROR_SYSCALL:
                 broken_ = true;
                 if (ERR_peek_error() == 0 && savedErrno == 0) {
@@ -145,9 +147,9 @@ private:
     }
 
     SSL* ssl_;
-    bool started_ = false;     // the first byte was a TLS handshake record
+    bool started_ = false;  // the first byte was a TLS handshake record
     bool plaintext_ = false;
-    bool broken_ = false;      // a fatal error: no close_notify may follow
+    bool broken_ = false;  // a fatal error: no close_notify may follow
     bool shut_ = false;
 };
 
@@ -179,7 +181,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsConfig& conf
     Poco::Net::Context::Params params;
     params.certificateFile = config.cert;
     params.privateKeyFile = config.key;
-    params.verificationMode = Poco::Net::Context::VERIFY_NONE;   // no client certificates
+    params.verificationMode = Poco::Net::Context::VERIFY_NONE;  // no client certificates
     params.loadDefaultCAs = false;
     params.cipherList = kTls12Ciphers;
     params.ecdhCurve = kGroups;
@@ -198,12 +200,14 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsConfig& conf
     }
     SSL_CTX* ctx = context->sslContext();
     if (SSL_CTX_check_private_key(ctx) != 1)
-        return makeError(ErrorCode::InvalidArgument, "server.tls.key: '" + config.key + "' is not the private key of the certificate in '" +
-                                                         config.cert + "' (server.tls.cert): " + takeSslError("key mismatch"));
+        return makeError(ErrorCode::InvalidArgument,
+                         "server.tls.key: '" + config.key + "' is not the private key of the certificate in '" +
+                             config.cert + "' (server.tls.cert): " + takeSslError("key mismatch"));
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
     // Partial writes and moving buffers suit our output queues; released buffers keep idle
     // connections small; no auto-retry on a non-blocking socket.
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
     context->enableSessionCache(true, "paddockd");
     ERR_clear_error();

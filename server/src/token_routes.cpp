@@ -21,11 +21,13 @@ void writeToken(JsonWriter& json, const MintedToken& t) {
 
 Result<Response> mintToken(const TokenContext& tokens, Runtime& rt, const Request& r) {
     if (!tokens.enabled)
-        return makeError(ErrorCode::Conflict, "auth.mode is none: every caller is admin, so an owner token would bind nobody");
+        return makeError(ErrorCode::Conflict,
+                         "auth.mode is none: every caller is admin, so an owner token would bind nobody");
     auto document = parseJsonObject(r.body);
     if (!document) return std::move(document).error();
     const rapidjson::Value& body = document.value();
-    if (auto known = rejectUnknownFields(body, {"owner", "name", "ttl_s", "role"}); !known) return std::move(known).error();
+    if (auto known = rejectUnknownFields(body, {"owner", "name", "ttl_s", "role"}); !known)
+        return std::move(known).error();
     auto owner = requireString(body, "owner");
     if (!owner) return std::move(owner).error();
     auto name = optionalString(body, "name");
@@ -45,7 +47,8 @@ Result<Response> mintToken(const TokenContext& tokens, Runtime& rt, const Reques
     auto minted = tokens.store.mint(owner.value(), name.value().value_or(""), role, lifetime, r.identity.name);
     // The secret never reaches the audit log: the token's id (and owner, for a refusal) names it.
     const Status outcome = minted ? Status{} : Status(minted.error());
-    (void)rt.audit().record(r.identity.name, "", minted ? minted->token.id : "owner " + owner.value(), "token_mint", outcome);
+    (void)rt.audit().record(r.identity.name, "", minted ? minted->token.id : "owner " + owner.value(), "token_mint",
+                            outcome);
     if (!minted) return std::move(minted).error();
     JsonWriter json;
     json.beginObject();
@@ -84,9 +87,12 @@ Result<Response> revokeToken(const TokenContext& tokens, Runtime& rt, const Requ
 
 void addTokenRoutes(Router& router, const RouteContext& context, const TokenContext& tokens) {
     Runtime& rt = context.runtime;
-    router.add("POST", "/api/v1/tokens", [&rt, tokens](Request& r) { return mintToken(tokens, rt, r); }, Role::Admin);
-    router.add("GET", "/api/v1/tokens", [tokens](Request& r) { return listTokens(tokens, r); }, Role::Admin);
-    router.add("DELETE", "/api/v1/tokens/{id}", [&rt, tokens](Request& r) { return revokeToken(tokens, rt, r); }, Role::Admin);
+    router.add(
+        "POST", "/api/v1/tokens", [&rt, tokens](Request& r) { return mintToken(tokens, rt, r); }, Role::Admin);
+    router.add(
+        "GET", "/api/v1/tokens", [tokens](Request& r) { return listTokens(tokens, r); }, Role::Admin);
+    router.add(
+        "DELETE", "/api/v1/tokens/{id}", [&rt, tokens](Request& r) { return revokeToken(tokens, rt, r); }, Role::Admin);
 }
 
 void openRoutesToOwnerTokens(Router& router) {

@@ -60,7 +60,8 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(std::string path) {
         const auto created = parseIsoTime(text("created_at"));
         const auto expires = parseIsoTime(text("expires_at"));
         if (e.token.id.empty() || e.token.owner.empty() || e.hash.size() != 64 || !role || !created || !expires)
-            return makeError(ErrorCode::InvalidArgument, fileError(store->path_, "an entry lacks id, owner, sha256, role or times"));
+            return makeError(ErrorCode::InvalidArgument,
+                             fileError(store->path_, "an entry lacks id, owner, sha256, role or times"));
         e.token.role = *role;
         e.token.created_at = *created;
         e.token.expires_at = *expires;
@@ -93,7 +94,8 @@ Result<TokenStore::Minted> TokenStore::mint(const std::string& owner, const std:
     std::lock_guard lock(mutex_);
     dropExpiredLocked(t.created_at);
     if (byId_.size() >= kMaxTokens)
-        return makeError(ErrorCode::TooManyRequests, std::to_string(kMaxTokens) + " owner tokens are live; revoke some first");
+        return makeError(ErrorCode::TooManyRequests,
+                         std::to_string(kMaxTokens) + " owner tokens are live; revoke some first");
     const std::string hash = hashOf(minted.secret);
     byId_[t.id] = Entry{t, hash};
     idByHash_[hash] = t.id;

@@ -18,7 +18,9 @@ Result<CreateBody> parseCreateBody(std::string_view text, CreateDialect dialect)
     if (!document) return std::move(document).error();
     const rapidjson::Value& body = document.value();
     if (native) {
-        if (auto known = rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"}); !known)
+        if (auto known =
+                rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"});
+            !known)
             return std::move(known).error();
     }
     CreateBody out;

@@ -27,7 +27,8 @@ Result<Scope> scopeOf(const Request& request) {
 }
 
 // The VM on the site named by ?site=, or else on whichever site has it.
-Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name, Scope scope = Scope::Managed) {
+Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name,
+                         Scope scope = Scope::Managed) {
     return locateVm(runtime, request.identity, request.queryValue("site"), name, scope);
 }
 
@@ -68,9 +69,9 @@ Result<Response> createVm(Runtime& runtime, const Request& request) {
 
 std::string_view outcomeName(StopOutcome outcome) {
     switch (outcome) {
-    case StopOutcome::Graceful: return "graceful";
-    case StopOutcome::Forced: return "forced";
-    case StopOutcome::AlreadyStopped: return "already_stopped";
+        case StopOutcome::Graceful: return "graceful";
+        case StopOutcome::Forced: return "forced";
+        case StopOutcome::AlreadyStopped: return "already_stopped";
     }
     return "graceful";
 }
@@ -86,7 +87,8 @@ Result<Response> stopVm(Runtime& runtime, const Request& request) {
     StopOutcome outcome = StopOutcome::AlreadyStopped;
     if (force.value()) {
         if (located.value().vm.domain.state != DomainState::Shutoff) {
-            if (auto stopped = service.forceStop(name, request.identity.name); !stopped) return std::move(stopped).error();
+            if (auto stopped = service.forceStop(name, request.identity.name); !stopped)
+                return std::move(stopped).error();
             outcome = StopOutcome::Forced;
         }
     } else {

@@ -46,8 +46,10 @@ void writeVm(JsonWriter& json, const VmView& vm) {
     json.field("readiness", readinessName(r.state)).field("ready", r.state == Readiness::Ready);
     json.key("readiness_error").stringOrNull(r.error);
     json.key("seconds_to_ready");
-    if (r.state == Readiness::Ready) json.value(r.seconds_to_ready);
-    else json.null();
+    if (r.state == Readiness::Ready)
+        json.value(r.seconds_to_ready);
+    else
+        json.null();
     json.key("ssh");
     if (vm.ssh_host.empty() || vm.ssh_port == 0) {
         json.null();
@@ -57,8 +59,10 @@ void writeVm(JsonWriter& json, const VmView& vm) {
         json.endObject();
     }
     json.key("host_key");
-    if (r.host_key.type.empty() && r.host_key.fingerprint.empty()) json.null();
-    else json.beginObject().field("type", r.host_key.type).field("fingerprint", r.host_key.fingerprint).endObject();
+    if (r.host_key.type.empty() && r.host_key.fingerprint.empty())
+        json.null();
+    else
+        json.beginObject().field("type", r.host_key.type).field("fingerprint", r.host_key.fingerprint).endObject();
     json.endObject();
 }
 

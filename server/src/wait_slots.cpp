@@ -11,11 +11,12 @@ WaitSlots::WaitSlots(unsigned limit, prometheus::Registry& registry)
                    .Help("Requests waiting now for a pool VM (each holds an HTTP worker)")
                    .Register(registry)
                    .Add({})),
-      refused_(prometheus::BuildCounter()
-                   .Name("paddock_http_waiting_allocations_refused_total")
-                   .Help("Allocations refused (503) because server.max_waiting_allocations requests were already waiting")
-                   .Register(registry)
-                   .Add({})) {}
+      refused_(
+          prometheus::BuildCounter()
+              .Name("paddock_http_waiting_allocations_refused_total")
+              .Help("Allocations refused (503) because server.max_waiting_allocations requests were already waiting")
+              .Register(registry)
+              .Add({})) {}
 
 WaitSlots::Slot::~Slot() {
     if (owner_ != nullptr) owner_->leave();

@@ -67,7 +67,8 @@ std::optional<WsFrame> WsFrameDecoder::next() {
     frame.opcode = static_cast<WsOpcode>(op);
     frame.fin = fin;
     frame.payload = buffer_.substr(offset, static_cast<size_t>(length));
-    for (size_t i = 0; i < frame.payload.size(); ++i) frame.payload[i] = static_cast<char>(frame.payload[i] ^ mask[i % 4]);
+    for (size_t i = 0; i < frame.payload.size(); ++i)
+        frame.payload[i] = static_cast<char>(frame.payload[i] ^ mask[i % 4]);
     buffer_.erase(0, offset + static_cast<size_t>(length));
     return frame;
 }

@@ -23,28 +23,29 @@ struct WebSocketHub::Client {
     std::unique_ptr<Transport> transport;
     int fd = -1;
     std::string route;
-    std::string owner;                  // empty: counted in the total only
+    std::string owner;  // empty: counted in the total only
     std::shared_ptr<const Handlers> handlers;
     prometheus::Gauge* gauge = nullptr;
     WsFrameDecoder decoder;
-    std::deque<std::string> outbound;   // encoded frames; the front may be partly written
+    std::deque<std::string> outbound;  // encoded frames; the front may be partly written
     size_t frontWritten = 0;
     // The front was handed to the transport and is not all out: it must be finished before any
     // other frame (a TLS write to repeat must start with the same bytes, see transport.hpp).
     bool frontStarted = false;
     size_t queuedBytes = 0;
     size_t queuedDataFrames = 0;
-    bool closing = false;               // our close frame is queued: no more data frames
-    bool writeShut = false;             // our close frame is out; waiting for the peer
+    bool closing = false;    // our close frame is queued: no more data frames
+    bool writeShut = false;  // our close frame is out; waiting for the peer
     std::chrono::steady_clock::time_point closeDeadline{};
-    std::string message;                // a fragmented client message being joined
+    std::string message;  // a fragmented client message being joined
     bool messageBinary = false;
-    size_t drainedBelow = SIZE_MAX;     // armed by room(): notify once queuedBytes <= this
-    std::optional<std::string> pendingPong;   // the answer to the latest unanswered ping
+    size_t drainedBelow = SIZE_MAX;          // armed by room(): notify once queuedBytes <= this
+    std::optional<std::string> pendingPong;  // the answer to the latest unanswered ping
     std::chrono::steady_clock::time_point lastHeard = std::chrono::steady_clock::now();
-    bool pinged = false;                // our keep-alive ping is out, not yet answered
+    bool pinged = false;  // our keep-alive ping is out, not yet answered
 
-    Client(std::unique_ptr<Transport> t, uint64_t maxPayload) : transport(std::move(t)), fd(transport->fd()), decoder(maxPayload) {}
+    Client(std::unique_ptr<Transport> t, uint64_t maxPayload)
+        : transport(std::move(t)), fd(transport->fd()), decoder(maxPayload) {}
     void queue(std::string frame, bool isData) {
         queuedBytes += frame.size();
         if (isData) ++queuedDataFrames;
@@ -55,7 +56,7 @@ struct WebSocketHub::Client {
 struct WebSocketHub::Notice {
     ClientId id = 0;
     std::shared_ptr<const Handlers> handlers;
-    bool drained = false;               // else a message
+    bool drained = false;  // else a message
     bool binary = false;
     std::string payload;
 };
@@ -104,8 +105,8 @@ Status WebSocketHub::admit(const std::string& owner) const {
 
 Status WebSocketHub::admitLocked(const std::string& owner) const {
     if (clients_.size() >= limits_.maxClients)
-        return makeError(ErrorCode::TooManyRequests, "too many open WebSockets (server.max_websockets " +
-                                                         std::to_string(limits_.maxClients) + ")");
+        return makeError(ErrorCode::TooManyRequests,
+                         "too many open WebSockets (server.max_websockets " + std::to_string(limits_.maxClients) + ")");
     if (!owner.empty()) {
         const auto it = perOwner_.find(owner);
         if (it != perOwner_.end() && it->second >= limits_.maxClientsPerOwner)
@@ -140,9 +141,9 @@ WebSocketHub::ClientId WebSocketHub::add(std::unique_ptr<Transport> transport, c
     if (stopping_ || full) {
         if (full) {
             dropped_.Add({{"route", route}, {"reason", "cap"}}).Increment();
-            client->transport->write(encodeWsClose(kWsCloseTryAgainLater, "too many WebSockets"));   // best effort
+            client->transport->write(encodeWsClose(kWsCloseTryAgainLater, "too many WebSockets"));  // best effort
         }
-        return 0;   // `client` closes the connection
+        return 0;  // `client` closes the connection
     }
     if (!owner.empty()) ++perOwner_[owner];
     client->id = nextId_++;
@@ -187,7 +188,8 @@ bool WebSocketHub::queueData(ClientId id, WsOpcode opcode, std::string_view text
     if (it == clients_.end() || it->second->closing) return false;
     Client& client = *it->second;
     const size_t frameSize = text.size() + 10;
-    if (client.queuedDataFrames + 1 > limits_.maxQueuedFrames || client.queuedBytes + frameSize > limits_.maxQueuedBytes) {
+    if (client.queuedDataFrames + 1 > limits_.maxQueuedFrames ||
+        client.queuedBytes + frameSize > limits_.maxQueuedBytes) {
         drop(client, "queue_overflow", kWsClosePolicyViolation, "client too slow: send queue full");
         return false;
     }
@@ -227,7 +229,8 @@ void WebSocketHub::beginClose(Client& client, uint16_t code, std::string_view re
 
 void WebSocketHub::drop(Client& client, const char* reason, uint16_t code, std::string_view message) {
     dropped_.Add({{"route", client.route}, {"reason", reason}}).Increment();
-    logger_.warning("websocket client %s on %s dropped: %s", std::to_string(client.id), client.route, std::string(reason));
+    logger_.warning("websocket client %s on %s dropped: %s", std::to_string(client.id), client.route,
+                    std::string(reason));
     beginClose(client, code, message, true);
     wake();
 }
@@ -250,45 +253,45 @@ bool WebSocketHub::readFrom(Client& client) {
     while (true) {
         const IoResult r = client.transport->read(buffer, sizeof buffer);
         if (r.status == IoStatus::WantRead || r.status == IoStatus::WantWrite) return true;
-        if (r.status != IoStatus::Done) return false;   // the peer is gone, or the connection broke
-        if (client.writeShut) continue;   // our close is out: anything but EOF is ignored
+        if (r.status != IoStatus::Done) return false;  // the peer is gone, or the connection broke
+        if (client.writeShut) continue;                // our close is out: anything but EOF is ignored
         client.decoder.feed(std::string_view(buffer, r.bytes));
         while (auto frame = client.decoder.next()) {
             client.lastHeard = std::chrono::steady_clock::now();
             client.pinged = false;
             switch (frame->opcode) {
-            case WsOpcode::Ping:
-                if (!client.closing) client.pendingPong = std::move(frame->payload);
-                break;
-            case WsOpcode::Close:
-                if (client.closing) return false;   // the answer to our close: done
-                // Echo the peer's code (RFC 6455 5.5.1), then finish once it is written.
-                client.queue(encodeWsFrame(WsOpcode::Close, frame->payload.substr(0, 2)), false);
-                client.closing = true;
-                client.closeDeadline = std::chrono::steady_clock::now() + limits_.closeTimeout;
-                break;
-            case WsOpcode::Text:
-            case WsOpcode::Binary:
-            case WsOpcode::Continuation:
-                if (!client.handlers->onMessage || client.closing) break;   // server-to-client streams ignore data
-                if (frame->opcode == WsOpcode::Continuation) {
-                    client.message += frame->payload;
-                } else {
-                    client.message = std::move(frame->payload);
-                    client.messageBinary = frame->opcode == WsOpcode::Binary;
-                }
-                if (client.message.size() > limits_.maxIncomingPayload) {
-                    client.message.clear();
-                    drop(client, "message_too_big", kWsCloseTooBig, "message too big");
+                case WsOpcode::Ping:
+                    if (!client.closing) client.pendingPong = std::move(frame->payload);
                     break;
-                }
-                if (frame->fin) {
-                    notices_.push_back(Notice{client.id, client.handlers, false, client.messageBinary, std::move(client.message)});
-                    client.message.clear();
-                }
-                break;
-            default:
-                break;
+                case WsOpcode::Close:
+                    if (client.closing) return false;  // the answer to our close: done
+                    // Echo the peer's code (RFC 6455 5.5.1), then finish once it is written.
+                    client.queue(encodeWsFrame(WsOpcode::Close, frame->payload.substr(0, 2)), false);
+                    client.closing = true;
+                    client.closeDeadline = std::chrono::steady_clock::now() + limits_.closeTimeout;
+                    break;
+                case WsOpcode::Text:
+                case WsOpcode::Binary:
+                case WsOpcode::Continuation:
+                    if (!client.handlers->onMessage || client.closing) break;  // server-to-client streams ignore data
+                    if (frame->opcode == WsOpcode::Continuation) {
+                        client.message += frame->payload;
+                    } else {
+                        client.message = std::move(frame->payload);
+                        client.messageBinary = frame->opcode == WsOpcode::Binary;
+                    }
+                    if (client.message.size() > limits_.maxIncomingPayload) {
+                        client.message.clear();
+                        drop(client, "message_too_big", kWsCloseTooBig, "message too big");
+                        break;
+                    }
+                    if (frame->fin) {
+                        notices_.push_back(
+                            Notice{client.id, client.handlers, false, client.messageBinary, std::move(client.message)});
+                        client.message.clear();
+                    }
+                    break;
+                default: break;
             }
         }
         if (client.decoder.errorCode() != 0 && !client.closing)
@@ -351,7 +354,8 @@ void WebSocketHub::run() {
                 fds.push_back(pollfd{client->fd, events, 0});
                 ids.push_back(id);
                 if (client->closing) {
-                    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(client->closeDeadline - now).count();
+                    const auto left =
+                        std::chrono::duration_cast<std::chrono::milliseconds>(client->closeDeadline - now).count();
                     timeoutMs = std::max(0, std::min(timeoutMs, static_cast<int>(left) + 1));
                 }
             }
@@ -399,17 +403,20 @@ void WebSocketHub::run() {
             notices.swap(notices_);
         }
         for (auto& notice : notices) {
-            if (notice.drained) notice.handlers->onDrained(notice.id);
-            else notice.handlers->onMessage(notice.id, notice.binary, std::move(notice.payload));
+            if (notice.drained)
+                notice.handlers->onDrained(notice.id);
+            else
+                notice.handlers->onMessage(notice.id, notice.binary, std::move(notice.payload));
         }
         notices.clear();
         for (auto& client : finished) {
             client->gauge->Decrement();
             if (!client->owner.empty()) {
                 std::lock_guard lock(mutex_);
-                if (auto it = perOwner_.find(client->owner); it != perOwner_.end() && --it->second == 0) perOwner_.erase(it);
+                if (auto it = perOwner_.find(client->owner); it != perOwner_.end() && --it->second == 0)
+                    perOwner_.erase(it);
             }
-            client->transport.reset();   // closes the connection
+            client->transport.reset();  // closes the connection
             if (client->handlers->onClosed) client->handlers->onClosed(client->id);
         }
     }

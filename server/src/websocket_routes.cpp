@@ -16,15 +16,17 @@ void addWebSocketRoutes(Router& router, const RouteContext& context, const Strea
         auto located = locateVm(rt, r.identity, r.queryValue("site"), r.param("name"));
         if (!located) return std::move(located).error();
         const std::string site = located.value().site->name();
-        return upgradeResponse([&status, route = r.route, owner = webSocketOwner(r), site, name = r.param("name")](std::unique_ptr<Transport> transport) {
+        return upgradeResponse([&status, route = r.route, owner = webSocketOwner(r), site,
+                                name = r.param("name")](std::unique_ptr<Transport> transport) {
             status.attach(std::move(transport), route, owner, site, name, StatusFormat::Native);
         });
     });
 
     router.addWebSocket("/api/v1/events", [&events](Request& r) -> Result<Response> {
-        return upgradeResponse([&events, route = r.route, owner = webSocketOwner(r)](std::unique_ptr<Transport> transport) {
-            events.attach(std::move(transport), route, owner);
-        });
+        return upgradeResponse(
+            [&events, route = r.route, owner = webSocketOwner(r)](std::unique_ptr<Transport> transport) {
+                events.attach(std::move(transport), route, owner);
+            });
     });
 
     // Compat: the default site, like the rest of the earlier VM manager's routes.
@@ -34,7 +36,8 @@ void addWebSocketRoutes(Router& router, const RouteContext& context, const Strea
         auto vm = vms.value()->get(r.param("name"));
         if (!vm) return std::move(vm).error();
         const std::string site = vm->site;
-        return upgradeResponse([&status, route = r.route, owner = webSocketOwner(r), site, name = r.param("name")](std::unique_ptr<Transport> transport) {
+        return upgradeResponse([&status, route = r.route, owner = webSocketOwner(r), site,
+                                name = r.param("name")](std::unique_ptr<Transport> transport) {
             status.attach(std::move(transport), route, owner, site, name, StatusFormat::Compat);
         });
     });

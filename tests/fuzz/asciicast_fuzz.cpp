@@ -51,7 +51,7 @@ std::string readFile(const std::string& path) {
 
 struct Listed {
     std::vector<pdk_session_info> infos;
-    std::vector<std::string> strings;   // copies of the borrowed strings, checked in the sink
+    std::vector<std::string> strings;  // copies of the borrowed strings, checked in the sink
 };
 
 void sink(void* user, const pdk_session_info* info) {
@@ -81,13 +81,14 @@ Listed listOne() {
 
 std::string readBack() {
     std::string bytes;
-    readCast(directory().c_str(), kSession, 0,
-             [](void* user, const char* data, size_t len) {
-                 FUZZ_CHECK(len > 0);
-                 static_cast<std::string*>(user)->append(data, len);
-                 return 0;
-             },
-             &bytes);
+    readCast(
+        directory().c_str(), kSession, 0,
+        [](void* user, const char* data, size_t len) {
+            FUZZ_CHECK(len > 0);
+            static_cast<std::string*>(user)->append(data, len);
+            return 0;
+        },
+        &bytes);
     return bytes;
 }
 
@@ -103,9 +104,9 @@ void checkStored(std::string_view content) {
 }
 
 struct Written {
-    std::string output, input;   // bytes handed to write() per kind
+    std::string output, input;  // bytes handed to write() per kind
     std::vector<std::string> markers, resizes;
-    std::vector<double> times;   // the time each written event should carry
+    std::vector<double> times;  // the time each written event should carry
 };
 
 double stepOf(uint8_t step) {
@@ -136,7 +137,8 @@ void checkLines(const std::string& cast, const Written& w, bool recordInput, con
         at = end + 1;
         FUZZ_CHECK(isValidUtf8(line));
         rapidjson::Document parsed;
-        parsed.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(line.data(), line.size());
+        parsed.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(line.data(),
+                                                                                                 line.size());
         FUZZ_CHECK(!parsed.HasParseError());
         const rapidjson::Value& doc = parsed;
         if (lineNo == 0) {
@@ -147,8 +149,11 @@ void checkLines(const std::string& cast, const Written& w, bool recordInput, con
             for (size_t k = 0; k < 3; ++k) {
                 const std::string expected = toValidUtf8(std::string(header[k].c_str()));
                 const auto it = doc.FindMember(keys[k]);
-                if (expected.empty()) FUZZ_CHECK(it == doc.MemberEnd());
-                else FUZZ_CHECK(it != doc.MemberEnd() && std::string(it->value.GetString(), it->value.GetStringLength()) == expected);
+                if (expected.empty())
+                    FUZZ_CHECK(it == doc.MemberEnd());
+                else
+                    FUZZ_CHECK(it != doc.MemberEnd() &&
+                               std::string(it->value.GetString(), it->value.GetStringLength()) == expected);
             }
             continue;
         }
@@ -158,11 +163,16 @@ void checkLines(const std::string& cast, const Written& w, bool recordInput, con
         times.push_back(t);
         const std::string kind = doc[1].GetString();
         const std::string data(doc[2].GetString(), doc[2].GetStringLength());
-        if (kind == "o") output += data;
-        else if (kind == "i") input += data;
-        else if (kind == "m") markers.push_back(data);
-        else if (kind == "r") resizes.push_back(data);
-        else FUZZ_CHECK(false);
+        if (kind == "o")
+            output += data;
+        else if (kind == "i")
+            input += data;
+        else if (kind == "m")
+            markers.push_back(data);
+        else if (kind == "r")
+            resizes.push_back(data);
+        else
+            FUZZ_CHECK(false);
     }
     FUZZ_CHECK(output == toValidUtf8(w.output));
     FUZZ_CHECK(input == (recordInput ? toValidUtf8(w.input) : std::string()));
@@ -185,8 +195,10 @@ void checkWritten(std::string_view input) {
         const std::string_view text = input.substr(0, newline);
         size_t field = 0;
         for (const char c : text) {
-            if (c == '\x1f') field = std::min<size_t>(field + 1, 2);
-            else header[field].push_back(c);
+            if (c == '\x1f')
+                field = std::min<size_t>(field + 1, 2);
+            else
+                header[field].push_back(c);
         }
     }
     input = newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
@@ -223,15 +235,15 @@ void checkWritten(std::string_view input) {
                 FUZZ_CHECK(e.status() == PDK_ERR_INVALID_ARGUMENT);
                 continue;
             }
-            if (kind == PDK_RECORDING_INPUT && !recordInput) continue;   // dropped, time and all
-            if (std::isfinite(seconds) && seconds >= now) now = seconds;   // times never go back
+            if (kind == PDK_RECORDING_INPUT && !recordInput) continue;    // dropped, time and all
+            if (std::isfinite(seconds) && seconds >= now) now = seconds;  // times never go back
             w.times.push_back(stored(now));
             switch (kind) {
                 case PDK_RECORDING_OUTPUT: w.output.append(data); break;
                 case PDK_RECORDING_INPUT: w.input.append(data); break;
                 case PDK_RECORDING_MARKER: w.markers.push_back(toValidUtf8(data)); break;
                 case PDK_RECORDING_RESIZE: w.resizes.emplace_back(data); break;
-                default: FUZZ_CHECK(false);   // any other kind is refused
+                default: FUZZ_CHECK(false);  // any other kind is refused
             }
         }
         // Closing writes what an unfinished character left as U+FFFD, at the last time.
@@ -262,7 +274,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view input = fuzz::asText(data, size);
     if (input.empty()) return 0;
-    if (input[0] == 's') checkStored(input.substr(1));
-    else checkWritten(input);
+    if (input[0] == 's')
+        checkStored(input.substr(1));
+    else
+        checkWritten(input);
     return 0;
 }

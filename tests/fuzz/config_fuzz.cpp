@@ -66,7 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Environment env = nul == std::string_view::npos ? Environment() : environmentOf(input.substr(nul + 1));
 
     const auto config = parseConfig(yaml, env, "fuzz.yaml");
-    if (config) checkConfig(config.value());
-    else FUZZ_CHECK(config.error().code == ErrorCode::InvalidArgument && !config.error().message.empty());
+    if (config)
+        checkConfig(config.value());
+    else
+        FUZZ_CHECK(config.error().code == ErrorCode::InvalidArgument && !config.error().message.empty());
     return 0;
 }

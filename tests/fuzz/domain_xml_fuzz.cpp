@@ -52,7 +52,8 @@ std::string metadataOf(const std::string& domainXml) {
             if (m->type != XML_ELEMENT_NODE) continue;
             xmlBufferPtr buffer = xmlBufferCreate();
             xmlNodeDump(buffer, doc, m, 0, 0);
-            out.assign(reinterpret_cast<const char*>(xmlBufferContent(buffer)), static_cast<size_t>(xmlBufferLength(buffer)));
+            out.assign(reinterpret_cast<const char*>(xmlBufferContent(buffer)),
+                       static_cast<size_t>(xmlBufferLength(buffer)));
             xmlBufferFree(buffer);
         }
     }
@@ -140,11 +141,12 @@ void checkDomain(const std::vector<std::string>& f) {
     for (size_t i = 0; i + 1 < metadataText.size(); i += 2) pairs.emplace_back(metadataText[i], metadataText[i + 1]);
     std::string element;
     if (builds([&] { element = buildMetadataElement(pairs); })) {
-        strings(element, "/vm");   // well-formed
+        strings(element, "/vm");  // well-formed
         FUZZ_CHECK(parseMetadataElement(element) == pairs);
     }
     std::string snapshot;
-    if (builds([&] { snapshot = buildSnapshotXml(name); })) FUZZ_CHECK(strings(snapshot, "/domainsnapshot/name") == one(name));
+    if (builds([&] { snapshot = buildSnapshotXml(name); }))
+        FUZZ_CHECK(strings(snapshot, "/domainsnapshot/name") == one(name));
     std::string volume;
     if (builds([&] { volume = buildOverlayVolumeXml(name, 1u << 30, diskPath, diskFormat); })) {
         FUZZ_CHECK(strings(volume, "/volume/name") == one(name));

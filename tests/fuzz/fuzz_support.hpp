@@ -12,24 +12,22 @@
 #include <vector>
 
 // A broken invariant: libFuzzer records the input as a crash.
-#define FUZZ_CHECK(condition)                                                                     \
-    do {                                                                                          \
-        if (!(condition)) {                                                                       \
+#define FUZZ_CHECK(condition)                                                                      \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
             std::fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #condition); \
-            std::abort();                                                                         \
-        }                                                                                         \
+            std::abort();                                                                          \
+        }                                                                                          \
     } while (false)
 
 namespace paddock::fuzz {
 
-inline std::string_view asText(const uint8_t* data, size_t size) {
-    return {reinterpret_cast<const char*>(data), size};
-}
+inline std::string_view asText(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 
 // Piece lengths covering `text`: from a small generator seeded with a hash of the text itself,
 // mixing 1-byte pieces (the worst case for any incremental parser) with longer ones.
 inline std::vector<size_t> pieceLengths(std::string_view text) {
-    uint64_t state = 1469598103934665603ull;   // FNV-1a
+    uint64_t state = 1469598103934665603ull;  // FNV-1a
     for (const char c : text) state = (state ^ static_cast<unsigned char>(c)) * 1099511628211ull;
     std::vector<size_t> lengths;
     for (size_t done = 0; done < text.size();) {

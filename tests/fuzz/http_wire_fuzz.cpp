@@ -14,8 +14,8 @@ using namespace paddock::server;
 struct Decoded {
     enum class State { More, Done, Failed } state = State::More;
     std::string body;
-    std::string rest;       // input after the final chunk and trailer (Done)
-    std::string error;      // Failed
+    std::string rest;   // input after the final chunk and trailer (Done)
+    std::string error;  // Failed
 };
 
 // Feeds `parts` as the connection server does: what the decoder leaves is kept and the next
@@ -71,24 +71,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(*end >= 2 && *end <= input.size());
         const std::string_view head = input.substr(0, *end);
         FUZZ_CHECK(head.ends_with("\n\n") || head.ends_with("\n\r\n"));
-        FUZZ_CHECK(!wire::headEnd(head.substr(0, *end - 1)));   // the first empty line, not a later one
+        FUZZ_CHECK(!wire::headEnd(head.substr(0, *end - 1)));  // the first empty line, not a later one
     }
 
     const auto head = wire::parseHead(end ? input.substr(0, *end) : input);
     if (head) {
         FUZZ_CHECK(head->version == "HTTP/1.1" || head->version == "HTTP/1.0");
         FUZZ_CHECK(!head->method.empty() && !head->target.empty());
-        FUZZ_CHECK(!(head->chunked && head->content_length));   // never both: request smuggling
+        FUZZ_CHECK(!(head->chunked && head->content_length));  // never both: request smuggling
         const auto accept = wire::websocketAccept(head.value());
         if (accept) {
-            FUZZ_CHECK(accept->size() == 28);   // base64 of a SHA-1
+            FUZZ_CHECK(accept->size() == 28);  // base64 of a SHA-1
             FUZZ_CHECK(wire::websocketHandshakeResponse(accept.value(), "paddock").ends_with("\r\n\r\n"));
         }
     }
 
     // What follows a head is the body; without a head the whole input stands for one.
     const std::string_view body = end ? input.substr(*end) : input;
-    checkChunked(body, 1024 * 1024);   // server.max_body_bytes by default
-    checkChunked(body, 16);            // small enough that inputs reach it
+    checkChunked(body, 1024 * 1024);  // server.max_body_bytes by default
+    checkChunked(body, 16);           // small enough that inputs reach it
     return 0;
 }

@@ -44,11 +44,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The last byte picks the limit, so that both sides of it are reached with short inputs.
     const size_t maxBytes = size == 0 ? 0 : data[size - 1] % 16;
     for (const bool required : {false, true}) {
-        const bool expected = input.empty() ? !required
-                                            : input.size() <= maxBytes && isValidUtf8(input) && !hasControl(input);
+        const bool expected =
+            input.empty() ? !required : input.size() <= maxBytes && isValidUtf8(input) && !hasControl(input);
         FUZZ_CHECK(validateLabel(input, "idempotency key", maxBytes, required).ok() == expected);
-        const bool owner = input.empty() ? !required
-                                         : input.size() <= kMaxOwnerBytes && isValidUtf8(input) && !hasControl(input);
+        const bool owner =
+            input.empty() ? !required : input.size() <= kMaxOwnerBytes && isValidUtf8(input) && !hasControl(input);
         FUZZ_CHECK(validateOwner(input, required).ok() == owner);
     }
     return 0;

@@ -39,7 +39,9 @@ bool sameFrames(const std::vector<WsFrame>& a, const std::vector<WsFrame>& b) {
 
 // A server frame as a client sends it: mask bit set, a mask key after the length, payload masked.
 std::string masked(const std::string& serverFrame, const char key[4]) {
-    const size_t lengthBytes = static_cast<uint8_t>(serverFrame[1]) == 126 ? 2 : static_cast<uint8_t>(serverFrame[1]) == 127 ? 8 : 0;
+    const size_t lengthBytes = static_cast<uint8_t>(serverFrame[1]) == 126   ? 2
+                               : static_cast<uint8_t>(serverFrame[1]) == 127 ? 8
+                                                                             : 0;
     const size_t headerSize = 2 + lengthBytes;
     std::string out = serverFrame.substr(0, headerSize);
     out[1] = static_cast<char>(out[1] | 0x80);
@@ -50,10 +52,11 @@ std::string masked(const std::string& serverFrame, const char key[4]) {
 }
 
 void checkRoundTrip(const WsFrame& frame, const char key[4]) {
-    if (!frame.fin) return;   // the encoder writes whole messages only
+    if (!frame.fin) return;  // the encoder writes whole messages only
     const Decoded again = decode({masked(encodeWsFrame(frame.opcode, frame.payload), key)}, 1u << 20);
     FUZZ_CHECK(again.error == 0 && again.frames.size() == 1);
-    FUZZ_CHECK(again.frames[0].opcode == frame.opcode && again.frames[0].fin && again.frames[0].payload == frame.payload);
+    FUZZ_CHECK(again.frames[0].opcode == frame.opcode && again.frames[0].fin &&
+               again.frames[0].payload == frame.payload);
 }
 
 }  // namespace
@@ -72,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& frame : whole.frames) {
             FUZZ_CHECK(frame.payload.size() <= maxPayload);
             const auto op = static_cast<uint8_t>(frame.opcode);
-            if (op >= 0x8) FUZZ_CHECK(frame.fin && frame.payload.size() <= 125);   // control frames (5.5)
+            if (op >= 0x8) FUZZ_CHECK(frame.fin && frame.payload.size() <= 125);  // control frames (5.5)
             checkRoundTrip(frame, key);
         }
     }
@@ -85,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(close.error == 0 && close.frames.size() == 1 && close.frames[0].opcode == WsOpcode::Close);
         const std::string& payload = close.frames[0].payload;
         FUZZ_CHECK(payload.size() <= 125 && payload.size() >= 2);
-        FUZZ_CHECK(static_cast<uint8_t>(payload[0]) == (code >> 8) && static_cast<uint8_t>(payload[1]) == (code & 0xff));
+        FUZZ_CHECK(static_cast<uint8_t>(payload[0]) == (code >> 8) &&
+                   static_cast<uint8_t>(payload[1]) == (code & 0xff));
         FUZZ_CHECK(reason.starts_with(payload.substr(2)));
     }
     return 0;

@@ -71,7 +71,7 @@ struct CrashSite {
         auto options = systemOptions();
         options.start = false;
         SiteOptions& site = options.sites.front();
-        site.stop_timeout_s = 2;   // nothing in the guest answers ACPI
+        site.stop_timeout_s = 2;  // nothing in the guest answers ACPI
         site.templates = {{.name = "blank", .base_image = baseImage, .memory_mb = 64}};
         if (isPool(scenario)) {
             PoolOptions pool;
@@ -138,8 +138,7 @@ Done drive(CrashSite& s, Scenario scenario) {
             (void)fire(d, "DELETE", "/api/v1/vms/" + vm);
             break;
         }
-        case Scenario::PoolFill:
-            break;   // the pool fills by itself at start
+        case Scenario::PoolFill: break;  // the pool fills by itself at start
         case Scenario::PoolAllocate:
             REQUIRE(eventually([&] { return poolIdle(d, s.prefix, 1); }, 180s, 250ms));
             (void)fire(d, "POST", "/api/v1/pools/" + s.prefix + "/allocate", R"({"owner":"alice"})");
@@ -152,7 +151,7 @@ Done drive(CrashSite& s, Scenario scenario) {
         case Scenario::PoolExpire:
             REQUIRE(eventually([&] { return poolIdle(d, s.prefix, 1); }, 180s, 250ms));
             done.lease = allocate(d, s.prefix, R"({"owner":"alice","ttl_s":1})");
-            break;   // the reconciler expires it within seconds
+            break;  // the reconciler expires it within seconds
         case Scenario::ColdAllocate: {
             auto accepted = fire(d, "POST", "/api/v1/pools/" + s.prefix + "/allocate", R"({"owner":"alice"})");
             if (accepted && accepted->status == 202) done.operation = str(accepted->json()["id"]);
@@ -169,13 +168,15 @@ std::string inconsistency(CrashSite& s, Scenario scenario, const Done& done) {
     std::set<std::string> disks;
     for (const auto& name : domains) {
         const std::string xml = commandOutput("virsh -q -c qemu:///system dumpxml '" + name + "' 2>/dev/null");
-        if (xml.find("key=\"intent\"") != std::string::npos) return "domain " + name + " still carries an intent record";
+        if (xml.find("key=\"intent\"") != std::string::npos)
+            return "domain " + name + " still carries an intent record";
         for (const auto& line : outputLines("virsh -q -c qemu:///system domblklist '" + name + "' 2>/dev/null")) {
             const auto slash = line.rfind('/');
             if (slash != std::string::npos) disks.insert(line.substr(slash + 1));
         }
         auto reply = d.call("GET", "/api/v1/vms/" + name);
-        if (reply.status != 200) return "domain " + name + " is unknown to paddockd (" + std::to_string(reply.status) + ")";
+        if (reply.status != 200)
+            return "domain " + name + " is unknown to paddockd (" + std::to_string(reply.status) + ")";
     }
     for (const auto& volume : systemVolumes("paddock", s.prefix))
         if (disks.count(volume) == 0) return "volume " + volume + " is no domain's disk";
@@ -186,11 +187,14 @@ std::string inconsistency(CrashSite& s, Scenario scenario, const Done& done) {
     const auto p = pool.json();
     if (!p["recovered"].GetBool()) return "pool not recovered yet";
     if (p["booting"].GetUint() != 0) return "pool still booting";
-    if (p["idle"].GetUint() + p["allocated"].GetUint() != p["total"].GetUint()) return "pool counts do not add up: " + pool.body;
+    if (p["idle"].GetUint() + p["allocated"].GetUint() != p["total"].GetUint())
+        return "pool counts do not add up: " + pool.body;
     if (p["total"].GetUint() != domains.size())
-        return "pool counts " + std::to_string(p["total"].GetUint()) + " VMs, libvirt has " + std::to_string(domains.size());
+        return "pool counts " + std::to_string(p["total"].GetUint()) + " VMs, libvirt has " +
+               std::to_string(domains.size());
     // Back to its target: min_idle 1 idle VM, unless max_total leaves no room for one.
-    if (scenario != Scenario::ColdAllocate && p["idle"].GetUint() < 1 && p["total"].GetUint() < p["max_total"].GetUint())
+    if (scenario != Scenario::ColdAllocate && p["idle"].GetUint() < 1 &&
+        p["total"].GetUint() < p["max_total"].GetUint())
         return "pool not back to its target: " + pool.body;
     const std::set<std::string> names(domains.begin(), domains.end());
     auto leases = d.call("GET", "/api/v1/leases?pool=" + s.prefix);
@@ -216,7 +220,8 @@ std::string inconsistency(CrashSite& s, Scenario scenario, const Done& done) {
 
 }  // namespace
 
-TEST_CASE("killed at every crash point, a restarted paddockd loses nothing and leaves nothing behind", "[system][crash]") {
+TEST_CASE("killed at every crash point, a restarted paddockd loses nothing and leaves nothing behind",
+          "[system][crash]") {
     requireLibvirt("qemu:///system");
     REQUIRE(paddock::kCrashPoints.size() > 0);
     int index = 0;
@@ -228,15 +233,16 @@ TEST_CASE("killed at every crash point, a restarted paddockd loses nothing and l
             const Done done = drive(s, scenario);
             const int code = s.paddockd.waitExit(180);
             INFO("paddockd log before the restart:\n" << s.paddockd.log());
-            REQUIRE(code == 128 + SIGKILL);   // it reached the point and killed itself there
+            REQUIRE(code == 128 + SIGKILL);  // it reached the point and killed itself there
             s.paddockd.start();
             std::string last;
-            const bool settled = eventually([&] { return (last = inconsistency(s, scenario, done)).empty(); }, 180s, 500ms);
+            const bool settled =
+                eventually([&] { return (last = inconsistency(s, scenario, done)).empty(); }, 180s, 500ms);
             INFO("last inconsistency: " << last << "\npaddockd log after the restart:\n" << s.paddockd.log());
             CHECK(settled);
             // Whatever is left is still paddockd's to remove: delete every VM through the API.
             for (const auto& name : systemDomains(s.prefix)) {
-                if (isPool(scenario)) break;   // pool VMs go with the pool's own teardown
+                if (isPool(scenario)) break;  // pool VMs go with the pool's own teardown
                 CHECK(s.paddockd.call("DELETE", "/api/v1/vms/" + name).status == 200);
             }
             if (!isPool(scenario)) {

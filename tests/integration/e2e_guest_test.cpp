@@ -72,8 +72,12 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     CHECK(sshPort >= 23000);
     CHECK(sshPort <= 23999);
 
-    const paddock::SshEndpoint endpoint{"127.0.0.1", sshPort, "student", paddockd.stateDir() + "/ssh/id_ed25519",
-                                        paddockd.stateDir() + "/ssh/id_ed25519.pub", {}};
+    const paddock::SshEndpoint endpoint{"127.0.0.1",
+                                        sshPort,
+                                        "student",
+                                        paddockd.stateDir() + "/ssh/id_ed25519",
+                                        paddockd.stateDir() + "/ssh/id_ed25519.pub",
+                                        {}};
     auto uname = paddock::runSshCommand(endpoint, "uname -a", std::chrono::seconds(30));
     REQUIRE(uname.ok());
     CHECK(uname->exit_status == 0);
@@ -86,11 +90,11 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     {
         TempDir scratch;
         const std::string log = scratch.file("ansible.log");
-        const std::string cmd = "ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=" + scratch.path() +
-                                " ansible-playbook -i '127.0.0.1,' -e ansible_port=" + std::to_string(sshPort) +
-                                " -e ansible_python_interpreter=/usr/bin/python3 -e vm_name=" + name +
-                                " -u student --private-key " + endpoint.private_key_path + " " + sourceDir() +
-                                "/ansible/playbooks/configure_vm.yml >" + log + " 2>&1";
+        const std::string cmd =
+            "ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=" +
+            scratch.path() + " ansible-playbook -i '127.0.0.1,' -e ansible_port=" + std::to_string(sshPort) +
+            " -e ansible_python_interpreter=/usr/bin/python3 -e vm_name=" + name + " -u student --private-key " +
+            endpoint.private_key_path + " " + sourceDir() + "/ansible/playbooks/configure_vm.yml >" + log + " 2>&1";
         const auto t = Clock::now();
         const int rc = std::system(cmd.c_str());
         INFO(readFile(log));
@@ -112,7 +116,7 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
         const auto opened = term.nextControl(std::chrono::seconds(60));
         REQUIRE(opened.has_value());
         CHECK(opened->find("\"session\"") != std::string::npos);
-        term.type("echo paddock-e2e | tr a-z A-Z\n");   // the output differs from the typed echo
+        term.type("echo paddock-e2e | tr a-z A-Z\n");  // the output differs from the typed echo
         CHECK(term.waitFor("PADDOCK-E2E", std::chrono::seconds(60)));
         term.type("exit\n");
         CHECK(term.waitClosed(std::chrono::seconds(30)));

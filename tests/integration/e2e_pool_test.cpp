@@ -39,9 +39,12 @@ rapidjson::Document waitForIdle(PaddockdFixture& paddockd, const std::string& po
 
 paddock::SshEndpoint endpointOf(PaddockdFixture& paddockd, const rapidjson::Value& lease) {
     REQUIRE(lease["ssh"].IsObject());
-    return {lease["ssh"]["host"].GetString(), static_cast<uint16_t>(lease["ssh"]["port"].GetUint()),
-            lease["ssh"]["user"].GetString(), paddockd.stateDir() + "/ssh/id_ed25519",
-            paddockd.stateDir() + "/ssh/id_ed25519.pub", {}};
+    return {lease["ssh"]["host"].GetString(),
+            static_cast<uint16_t>(lease["ssh"]["port"].GetUint()),
+            lease["ssh"]["user"].GetString(),
+            paddockd.stateDir() + "/ssh/id_ed25519",
+            paddockd.stateDir() + "/ssh/id_ed25519.pub",
+            {}};
 }
 
 }  // namespace
@@ -52,7 +55,8 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     const std::string pool = "pdk-e2e-pool-" + std::to_string(::getpid());
     DomainSweeper sweeper{pool + "-"};
     auto options = guestOptions(24000, 24499, 30);
-    options.sites.front().pools = {{.name = pool, .template_name = "debian", .mode = "saved", .min_idle = 2, .max_total = 3}};
+    options.sites.front().pools = {
+        {.name = pool, .template_name = "debian", .mode = "saved", .min_idle = 2, .max_total = 3}};
     PaddockdFixture paddockd(options);
 
     auto t0 = Clock::now();
@@ -75,7 +79,8 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     const std::string vm = lease["vm"].GetString();
     const auto endpoint = endpointOf(paddockd, lease);
     t0 = Clock::now();
-    auto marked = paddock::runSshCommand(endpoint, "uname -s && touch ~/last-student-was-here", std::chrono::seconds(60));
+    auto marked =
+        paddock::runSshCommand(endpoint, "uname -s && touch ~/last-student-was-here", std::chrono::seconds(60));
     REQUIRE(marked.ok());
     const double firstCommand = secondsSince(t0);
     CHECK(marked->exit_status == 0);
@@ -96,14 +101,16 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     // The next student gets a fresh disk.
     auto second = paddockd.call("POST", "/api/v1/pools/" + pool + "/allocate", R"({"owner":"student-2"})");
     REQUIRE(second.status == 200);
-    auto fresh = paddock::runSshCommand(endpointOf(paddockd, second.json()), "ls ~/last-student-was-here 2>/dev/null | wc -l",
-                                        std::chrono::seconds(60));
+    auto fresh = paddock::runSshCommand(endpointOf(paddockd, second.json()),
+                                        "ls ~/last-student-was-here 2>/dev/null | wc -l", std::chrono::seconds(60));
     REQUIRE(fresh.ok());
     std::string count = fresh->output;
     while (!count.empty() && std::isspace(static_cast<unsigned char>(count.back()))) count.pop_back();
-    CHECK(count == "0");   // wc -l counted no file (exactly: "10" has a '0' too)
+    CHECK(count == "0");  // wc -l counted no file (exactly: "10" has a '0' too)
     REQUIRE(paddockd.call("DELETE", "/api/v1/leases/" + std::string(second.json()["id"].GetString())).status == 200);
 
-    std::printf("e2e_pool: fill 2 saved VMs %.1f s, allocate->SSH-ready %.1f s (first command %.1f s), refill %.1f s, "
-                "test wall time %.1f s\n", fill, allocateToReady, firstCommand, refill, secondsSince(total));
+    std::printf(
+        "e2e_pool: fill 2 saved VMs %.1f s, allocate->SSH-ready %.1f s (first command %.1f s), refill %.1f s, "
+        "test wall time %.1f s\n",
+        fill, allocateToReady, firstCommand, refill, secondsSince(total));
 }

@@ -17,7 +17,8 @@ namespace paddock::test {
 // A PADDOCK_GUEST_* path that run_e2e.sh exports after building (or reusing) the guest image.
 inline std::string guestEnv(const char* name) {
     const char* v = std::getenv(name);
-    if (v == nullptr || *v == '\0') throw std::runtime_error(std::string(name) + " is not set: run this test through run_e2e.sh");
+    if (v == nullptr || *v == '\0')
+        throw std::runtime_error(std::string(name) + " is not set: run this test through run_e2e.sh");
     return v;
 }
 
@@ -56,10 +57,12 @@ struct DomainSweeper {
         for (const auto& name : systemDomains(prefix)) {
             (void)std::system(("virsh -q -c qemu:///system destroy '" + name + "' >/dev/null 2>&1").c_str());
             (void)std::system(("virsh -q -c qemu:///system undefine '" + name +
-                               "' --managed-save --remove-all-storage >/dev/null 2>&1").c_str());
+                               "' --managed-save --remove-all-storage >/dev/null 2>&1")
+                                  .c_str());
         }
         for (const auto& volume : systemVolumes("paddock", prefix))
-            (void)std::system(("virsh -q -c qemu:///system vol-delete --pool paddock '" + volume + "' >/dev/null 2>&1").c_str());
+            (void)std::system(
+                ("virsh -q -c qemu:///system vol-delete --pool paddock '" + volume + "' >/dev/null 2>&1").c_str());
     }
 };
 

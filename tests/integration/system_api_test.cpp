@@ -54,7 +54,8 @@ TEST_CASE("compatibility routes on qemu:///system define and start", "[system]")
     requireLibvirt("qemu:///system");
     PaddockdFixture paddockd(disklessOptions());
     const std::string name = uniqueName("compat");
-    auto created = paddockd.call("POST", "/vms/create", R"({"name":")" + name + R"(","memory_mb":256,"vcpus":1,"owner":"alice"})");
+    auto created =
+        paddockd.call("POST", "/vms/create", R"({"name":")" + name + R"(","memory_mb":256,"vcpus":1,"owner":"alice"})");
     {
         INFO(created.body);
         REQUIRE(created.status == 201);

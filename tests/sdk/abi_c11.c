@@ -63,8 +63,7 @@ _Static_assert(offsetof(pdk_recorder_vtable, flush) ==
                    offsetof(pdk_recorder_vtable, open_session) + 3 * sizeof(void (*)(void)),
                "recorder vtable order");
 _Static_assert(offsetof(pdk_recording_info, width) == 4 && offsetof(pdk_recording_info, height) == 6 &&
-                   offsetof(pdk_recording_info, start_timestamp) == 8 &&
-                   offsetof(pdk_recording_info, directory) == 16,
+                   offsetof(pdk_recording_info, start_timestamp) == 8 && offsetof(pdk_recording_info, directory) == 16,
                "recording info head");
 _Static_assert(sizeof(((pdk_recording_info*)0)->start_timestamp) == 8, "64-bit timestamp");
 _Static_assert(PDK_RECORDING_OUTPUT == 'o' && PDK_RECORDING_INPUT == 'i' && PDK_RECORDING_RESIZE == 'r' &&
@@ -99,7 +98,8 @@ _Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERS
                "the golden layout describes another ABI version");
 
 size_t pdk_test_c11_sizeof(const char* type) {
-#define PDK_TEST_SIZEOF(t) if (strcmp(type, #t) == 0) return sizeof(t);
+#define PDK_TEST_SIZEOF(t) \
+    if (strcmp(type, #t) == 0) return sizeof(t);
     PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
 #undef PDK_TEST_SIZEOF
     return (size_t)-1;

@@ -17,7 +17,8 @@ PDK_TEST_ABI_TYPES(PDK_TEST_TRIVIAL)
 static_assert(std::is_same_v<pdk_plugin_entry_fn, const pdk_plugin_descriptor* (*)()>);
 
 extern "C" size_t pdk_test_cpp17_sizeof(const char* type) {
-#define PDK_TEST_SIZEOF(t) if (std::strcmp(type, #t) == 0) return sizeof(t);
+#define PDK_TEST_SIZEOF(t) \
+    if (std::strcmp(type, #t) == 0) return sizeof(t);
     PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
 #undef PDK_TEST_SIZEOF
     return static_cast<size_t>(-1);

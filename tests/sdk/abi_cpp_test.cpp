@@ -14,7 +14,8 @@
 namespace {
 
 size_t cpp20Sizeof(const std::string& type) {
-#define PDK_TEST_SIZEOF(t) if (type == #t) return sizeof(t);
+#define PDK_TEST_SIZEOF(t) \
+    if (type == #t) return sizeof(t);
     PDK_TEST_ABI_TYPES(PDK_TEST_SIZEOF)
 #undef PDK_TEST_SIZEOF
     return static_cast<size_t>(-1);
@@ -23,11 +24,11 @@ size_t cpp20Sizeof(const std::string& type) {
 }  // namespace
 
 TEST_CASE("every ABI struct has the same size in C11, C++17 and C++20", "[sdk][abi]") {
-#define PDK_TEST_SAME_SIZE(t)                                \
-    SECTION(#t) {                                            \
-        CHECK(pdk_test_c11_sizeof(#t) == sizeof(t));         \
-        CHECK(pdk_test_cpp17_sizeof(#t) == sizeof(t));       \
-        CHECK(cpp20Sizeof(#t) == sizeof(t));                 \
+#define PDK_TEST_SAME_SIZE(t)                          \
+    SECTION(#t) {                                      \
+        CHECK(pdk_test_c11_sizeof(#t) == sizeof(t));   \
+        CHECK(pdk_test_cpp17_sizeof(#t) == sizeof(t)); \
+        CHECK(cpp20Sizeof(#t) == sizeof(t));           \
     }
     PDK_TEST_ABI_TYPES(PDK_TEST_SAME_SIZE)
 #undef PDK_TEST_SAME_SIZE
@@ -36,12 +37,12 @@ TEST_CASE("every ABI struct has the same size in C11, C++17 and C++20", "[sdk][a
 
 TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][abi]") {
     int fields = 0;
-#define PDK_TEST_SAME_OFFSET(t, f, offset, size)                             \
-    {                                                                        \
-        INFO(#t "." #f);                                                     \
-        CHECK(pdk_test_c11_offsetof(#t, #f) == offsetof(t, f));              \
-        CHECK(pdk_test_cpp17_offsetof(#t, #f) == offsetof(t, f));            \
-        ++fields;                                                            \
+#define PDK_TEST_SAME_OFFSET(t, f, offset, size)                  \
+    {                                                             \
+        INFO(#t "." #f);                                          \
+        CHECK(pdk_test_c11_offsetof(#t, #f) == offsetof(t, f));   \
+        CHECK(pdk_test_cpp17_offsetof(#t, #f) == offsetof(t, f)); \
+        ++fields;                                                 \
     }
     PDK_TEST_ABI_FIELDS(PDK_TEST_SAME_OFFSET)
 #undef PDK_TEST_SAME_OFFSET
@@ -51,12 +52,12 @@ TEST_CASE("every ABI field has the same offset in C11, C++17 and C++20", "[sdk][
 #if defined(__x86_64__)
 TEST_CASE("every ABI field sits at its frozen x86-64 offset with its frozen size", "[sdk][abi][golden]") {
     int fields = 0;
-#define PDK_TEST_GOLDEN_FIELD(t, f, offset, size)                            \
-    {                                                                        \
-        INFO(#t "." #f);                                                     \
-        CHECK(offsetof(t, f) == (offset));                                   \
-        CHECK(sizeof(t::f) == (size));                                       \
-        ++fields;                                                            \
+#define PDK_TEST_GOLDEN_FIELD(t, f, offset, size) \
+    {                                             \
+        INFO(#t "." #f);                          \
+        CHECK(offsetof(t, f) == (offset));        \
+        CHECK(sizeof(t::f) == (size));            \
+        ++fields;                                 \
     }
     PDK_TEST_ABI_FIELDS(PDK_TEST_GOLDEN_FIELD)
 #undef PDK_TEST_GOLDEN_FIELD
@@ -81,12 +82,12 @@ TEST_CASE("structs grow only past their 1.0 end, and name their frozen sizes", "
     size_t size10 = 0;
 #define PDK_TEST_SIZE_1_0(t, size) \
     if (std::string(#t) == type) size10 = (size);
-#define PDK_TEST_APPENDED(t, f, offset, size)                        \
-    {                                                                \
-        const std::string type = #t;                                 \
-        PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)                      \
-        INFO(#t "." #f " (1.0 sizeof " << size10 << ")");            \
-        CHECK(offsetof(t, f) >= size10);                             \
+#define PDK_TEST_APPENDED(t, f, offset, size)             \
+    {                                                     \
+        const std::string type = #t;                      \
+        PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)           \
+        INFO(#t "." #f " (1.0 sizeof " << size10 << ")"); \
+        CHECK(offsetof(t, f) >= size10);                  \
     }
     PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
     PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
@@ -105,8 +106,7 @@ TEST_CASE("structs grow only past their 1.0 end, and name their frozen sizes", "
 #endif
 
 TEST_CASE("ABI structs are plain C data in C++", "[sdk][abi]") {
-#define PDK_TEST_PLAIN(t) \
-    STATIC_REQUIRE((std::is_standard_layout_v<t> && std::is_trivial_v<t>));
+#define PDK_TEST_PLAIN(t) STATIC_REQUIRE((std::is_standard_layout_v<t> && std::is_trivial_v<t>));
     PDK_TEST_ABI_TYPES(PDK_TEST_PLAIN)
 #undef PDK_TEST_PLAIN
     STATIC_REQUIRE(std::is_same_v<pdk_plugin_entry_fn, const pdk_plugin_descriptor* (*)()>);
@@ -138,7 +138,8 @@ TEST_CASE("PDK_STRUCT_HAS covers a field only when struct_size includes all of i
     // The C compiler agrees at every boundary.
     for (uint32_t size : {0u, start, end - 1, end, static_cast<uint32_t>(sizeof v)}) {
         v.struct_size = size;
-        CHECK(pdk_test_c11_vtable_has_list_domains(size) == (PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains) ? 1 : 0));
+        CHECK(pdk_test_c11_vtable_has_list_domains(size) ==
+              (PDK_STRUCT_HAS(&v, pdk_backend_vtable, list_domains) ? 1 : 0));
     }
 
     // A descriptor from an older, smaller minor version: fields beyond its size are absent.

@@ -171,9 +171,7 @@ TEST_CASE("the exception barrier maps every exception to a status", "[sdk][cpp]"
         CHECK(f.self().started == std::vector<std::string>{"vm1"});
         CHECK(std::string(err.message) == "untouched");
     }
-    SECTION("a NULL err is allowed") {
-        CHECK(f.vt.start_domain(f.conn, "pdk", 0, nullptr) == PDK_ERR_CONFLICT);
-    }
+    SECTION("a NULL err is allowed") { CHECK(f.vt.start_domain(f.conn, "pdk", 0, nullptr) == PDK_ERR_CONFLICT); }
     SECTION("an err is written only as far as its struct_size goes") {
         err.struct_size = 4;  // not even room for the status
         CHECK(f.vt.start_domain(f.conn, "pdk", 0, &err) == PDK_ERR_CONFLICT);
@@ -415,7 +413,8 @@ TEST_CASE("copyOut writes back only what the host's struct_size covers", "[sdk][
     CHECK_THROWS_AS(pdk::outputFor(theirs, "out"), pdk::Error);
 }
 
-TEST_CASE("backend trampolines apply the struct rules to host_info, ssh_target and define_domain", "[sdk][cpp][structs]") {
+TEST_CASE("backend trampolines apply the struct rules to host_info, ssh_target and define_domain",
+          "[sdk][cpp][structs]") {
     const pdk_backend_vtable vt = pdk::makeBackendVtable<StructConn>();
     pdk_backend_connection* conn = nullptr;
     pdk_error err = freshError();

@@ -63,8 +63,7 @@ int smoke(const paddock::BackendPlugin& backend, const std::string& uri) {
     for (const auto& n : names.list) std::cout << "  domain " << n << "\n";
     call("destroy_domain", vt.destroy_domain, PDK_OK, "probe-vm", 0u);
     call("undefine_domain", vt.undefine_domain, PDK_OK, "probe-vm", 0u);
-    call("get_domain gone", vt.get_domain, PDK_ERR_NOT_FOUND, "probe-vm", 0u, &Names::sink,
-         static_cast<void*>(&names));
+    call("get_domain gone", vt.get_domain, PDK_ERR_NOT_FOUND, "probe-vm", 0u, &Names::sink, static_cast<void*>(&names));
     vt.close(conn);
     std::cout << (ok ? "smoke ok\n" : "smoke FAILED\n");
     return ok ? 0 : 1;

@@ -1,5 +1,5 @@
 // The recorder C++ helper (paddock/cpp/recorder.hpp): vtable generation and the exception barrier.
-#include <paddock/cpp/backend.hpp>   // both helpers in one translation unit must not clash
+#include <paddock/cpp/backend.hpp>  // both helpers in one translation unit must not clash
 #include <paddock/cpp/recorder.hpp>
 
 #include <catch2/catch.hpp>
@@ -29,7 +29,9 @@ pdk_recording_info freshInfo() {
 }
 
 struct NoFlushRec {
-    static std::unique_ptr<NoFlushRec> open(const pdk_recording_info&, uint32_t) { return std::make_unique<NoFlushRec>(); }
+    static std::unique_ptr<NoFlushRec> open(const pdk_recording_info&, uint32_t) {
+        return std::make_unique<NoFlushRec>();
+    }
     void write(double, char, std::string_view, uint32_t) {}
 };
 
@@ -88,7 +90,8 @@ struct StoreRec {
 
 }  // namespace
 
-TEST_CASE("makeRecorderVtable fills the mandatory entries and optional ones only when present", "[sdk][cpp][recorder]") {
+TEST_CASE("makeRecorderVtable fills the mandatory entries and optional ones only when present",
+          "[sdk][cpp][recorder]") {
     const pdk_recorder_vtable minimal = pdk::makeRecorderVtable<NoFlushRec>();
     CHECK(minimal.struct_size == sizeof(pdk_recorder_vtable));
     CHECK(minimal.open_session != nullptr);

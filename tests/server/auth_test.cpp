@@ -1,7 +1,7 @@
 #include "paddock/server/auth.hpp"
 
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,7 +15,9 @@ namespace {
 AuthConfig tokenConfig() {
     AuthConfig auth;
     auth.mode = AuthMode::Token;
-    auth.tokens = {{"alice", "alice-secret", Role::Admin, {}}, {"ops", "ops-secret", Role::Operator, {}}, {"watcher", "view-secret", Role::Viewer, {}}};
+    auth.tokens = {{"alice", "alice-secret", Role::Admin, {}},
+                   {"ops", "ops-secret", Role::Operator, {}},
+                   {"watcher", "view-secret", Role::Viewer, {}}};
     return auth;
 }
 
@@ -81,7 +83,8 @@ TEST_CASE("public paths need no token; a valid token still names the caller", "[
 }
 
 TEST_CASE("roles are ordered admin > operator > viewer", "[auth]") {
-    const Identity viewer{"v", Role::Viewer, false, {}}, op{"o", Role::Operator, false, {}}, admin{"a", Role::Admin, false, {}};
+    const Identity viewer{"v", Role::Viewer, false, {}}, op{"o", Role::Operator, false, {}},
+        admin{"a", Role::Admin, false, {}};
     CHECK(authorize(viewer, Role::Viewer).ok());
     CHECK_FALSE(authorize(viewer, Role::Operator).ok());
     CHECK(failure(authorize(viewer, Role::Operator)).code == ErrorCode::Forbidden);

@@ -4,8 +4,8 @@
 #include "paddock/server/error_mapping.hpp"
 
 #include <Poco/Logger.h>
-#include <catch2/catch.hpp>
 #include <prometheus/registry.h>
+#include <catch2/catch.hpp>
 
 using namespace paddock;
 using namespace paddock::server;
@@ -18,13 +18,16 @@ const std::string kViewer = "dispatcher-viewer-token-0123";
 
 struct DispatcherFixture {
     DispatcherFixture() {
-        router.add("GET", "/api/v1/things", [](Request& r) -> Result<Response> { return jsonResponse(200, "\"" + r.identity.name + "\""); });
+        router.add("GET", "/api/v1/things",
+                   [](Request& r) -> Result<Response> { return jsonResponse(200, "\"" + r.identity.name + "\""); });
         router.add("POST", "/api/v1/things", [](Request& r) -> Result<Response> { return jsonResponse(201, r.body); });
         router.add("GET", "/api/v1/boom", [](Request&) -> Result<Response> { throw std::runtime_error("kaboom"); });
-        router.add("GET", "/api/v1/down", [](Request&) -> Result<Response> { return makeError(ErrorCode::Unavailable, "site down"); });
+        router.add("GET", "/api/v1/down",
+                   [](Request&) -> Result<Response> { return makeError(ErrorCode::Unavailable, "site down"); });
         router.addWebSocket(
             "/api/v1/vms/{name}/terminal",
-            [](Request& r) -> Result<Response> { return jsonResponse(200, r.grant ? r.grant->site : "token"); }, Role::Operator, true);
+            [](Request& r) -> Result<Response> { return jsonResponse(200, r.grant ? r.grant->site : "token"); },
+            Role::Operator, true);
         AuthConfig config;
         config.tokens = {{"admin", kAdmin, Role::Admin, {}}, {"watcher", kViewer, Role::Viewer, {}}};
         auth.emplace(Authenticator::create(config, {"/healthz"}).value());
@@ -38,7 +41,8 @@ struct DispatcherFixture {
         dispatcher.emplace(router, *auth, metrics, Poco::Logger::get("test.dispatcher"), options);
     }
 
-    HttpExchange exchange(const std::string& method, const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpExchange exchange(const std::string& method, const std::string& target,
+                          std::vector<std::pair<std::string, std::string>> headers = {}) {
         HttpExchange x;
         x.head.method = method;
         x.head.target = target;
@@ -47,7 +51,9 @@ struct DispatcherFixture {
         x.peer = "127.0.0.1";
         return x;
     }
-    static std::pair<std::string, std::string> bearer(const std::string& token) { return {"Authorization", "Bearer " + token}; }
+    static std::pair<std::string, std::string> bearer(const std::string& token) {
+        return {"Authorization", "Bearer " + token};
+    }
 
     Router router;
     std::optional<Authenticator> auth;
@@ -74,7 +80,7 @@ TEST_CASE("dispatcher: admit authenticates, routes and authorises before any bod
     CHECK_FALSE(f.dispatcher->admit(unknown));
     CHECK(unknown.response.status == 404);
 
-    auto unknownNoToken = f.exchange("GET", "/nowhere");   // no token: 401 first, routes stay private
+    auto unknownNoToken = f.exchange("GET", "/nowhere");  // no token: 401 first, routes stay private
     CHECK_FALSE(f.dispatcher->admit(unknownNoToken));
     CHECK(unknownNoToken.response.status == 401);
 
@@ -97,17 +103,18 @@ TEST_CASE("dispatcher: admit authenticates, routes and authorises before any bod
 
 TEST_CASE("dispatcher: bodies must be JSON (415 otherwise)", "[dispatcher][hostile]") {
     DispatcherFixture f;
-    for (const std::string type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                                   "application/xml"}) {
+    for (const std::string type :
+         {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"}) {
         INFO(type);
-        auto x = f.exchange("POST", "/api/v1/things", {f.bearer(kAdmin), {"Content-Type", type}, {"Content-Length", "2"}});
+        auto x =
+            f.exchange("POST", "/api/v1/things", {f.bearer(kAdmin), {"Content-Type", type}, {"Content-Length", "2"}});
         x.head.content_length = 2;
         CHECK_FALSE(f.dispatcher->admit(x));
         CHECK(x.response.status == 415);
         CHECK(codeOf(x.response) == "unsupported_media_type");
     }
-    for (const std::string type : {"application/json", "application/json; charset=utf-8", "Application/JSON",
-                                   "application/merge-patch+json"}) {
+    for (const std::string type :
+         {"application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"}) {
         INFO(type);
         auto x = f.exchange("POST", "/api/v1/things", {f.bearer(kAdmin), {"Content-Type", type}});
         x.head.content_length = 2;
@@ -115,7 +122,7 @@ TEST_CASE("dispatcher: bodies must be JSON (415 otherwise)", "[dispatcher][hosti
     }
     auto untyped = f.exchange("POST", "/api/v1/things", {f.bearer(kAdmin)});
     untyped.head.content_length = 2;
-    CHECK(f.dispatcher->admit(untyped));   // FastAPI read untyped bodies as JSON; old clients rely on it
+    CHECK(f.dispatcher->admit(untyped));  // FastAPI read untyped bodies as JSON; old clients rely on it
 }
 
 TEST_CASE("dispatcher: a console ticket is redeemed once, here, for the VM in the path", "[dispatcher]") {
@@ -135,13 +142,14 @@ TEST_CASE("dispatcher: a console ticket is redeemed once, here, for the VM in th
 
     auto viewer = f.exchange("GET", "/api/v1/vms/vm-1/terminal", {{"Upgrade", "websocket"}, f.bearer(kViewer)});
     CHECK_FALSE(f.dispatcher->admit(viewer));
-    CHECK(viewer.response.status == 403);   // no ticket: the route's role applies
+    CHECK(viewer.response.status == 403);  // no ticket: the route's role applies
 
-    auto foreign = f.exchange("GET", "/api/v1/vms/vm-1/terminal?ticket=good",
-                              {{"Upgrade", "websocket"}, {"Origin", "https://evil.example"}, {"Host", "127.0.0.1:8000"}});
+    auto foreign =
+        f.exchange("GET", "/api/v1/vms/vm-1/terminal?ticket=good",
+                   {{"Upgrade", "websocket"}, {"Origin", "https://evil.example"}, {"Host", "127.0.0.1:8000"}});
     CHECK_FALSE(f.dispatcher->admit(foreign));
     CHECK(foreign.response.status == 403);
-    CHECK(f.redeemed == 2);   // refused before the ticket was spent
+    CHECK(f.redeemed == 2);  // refused before the ticket was spent
 
     auto plain = f.exchange("GET", "/api/v1/vms/vm-1/terminal", {f.bearer(kAdmin)});
     CHECK_FALSE(f.dispatcher->admit(plain));
@@ -167,7 +175,7 @@ TEST_CASE("dispatcher: exceptions and errors become answers; the record is safe 
     auto odd = f.exchange("GET", "/api/v1/\xff\xfe/\x01x", {f.bearer(kAdmin)});
     CHECK_FALSE(f.dispatcher->admit(odd));
     CHECK(odd.response.status == 404);
-    CHECK(odd.response.body.find('\xff') == std::string::npos);   // echoed as U+FFFD, valid JSON
+    CHECK(odd.response.body.find('\xff') == std::string::npos);  // echoed as U+FFFD, valid JSON
     CHECK_THAT(odd.response.body, Contains("\xEF\xBF\xBD"));
     f.dispatcher->record(odd);
     CHECK_THAT(serializeMetrics(f.registry), Contains(R"(route="unmatched",status="404")"));

@@ -28,7 +28,8 @@ const std::string kOtherToken = "hostile-other-token-0123456789";
 DaemonOptions hostileOptions(const std::string& serverYaml = {}) {
     DaemonOptions o;
     o.threads = 4;
-    o.tokens = {{"ops", "hostile-admin-token-0123456789", "admin"}, {"watcher", kViewerToken, "viewer"},
+    o.tokens = {{"ops", "hostile-admin-token-0123456789", "admin"},
+                {"watcher", kViewerToken, "viewer"},
                 {"other", kOtherToken, "viewer"}};
     o.server_yaml = serverYaml;
     return o;
@@ -61,7 +62,8 @@ std::string clientFrame(uint8_t opcode, const std::string& payload) {
 
 // Opens a WebSocket by hand; the handshake answer is returned (and consumed).
 std::string openRaw(RawClient& c, const std::string& path, const std::string& token) {
-    c.send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    c.send("GET " + path +
+           " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer " +
            token + "\r\n\r\n");
     return c.response();
@@ -86,10 +88,10 @@ TEST_CASE("hostile: a body nested 250,000 deep is a 400 and paddockd goes on", "
 }
 
 TEST_CASE("hostile: more idle connections than workers leave the API answering", "[hostile]") {
-    PaddockdFixture d(hostileOptions());   // 4 worker threads
+    PaddockdFixture d(hostileOptions());  // 4 worker threads
     std::vector<std::unique_ptr<RawClient>> idle;
     for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<RawClient>(d.port()));
-    for (int i = 0; i < 16; ++i) idle[i]->send("GET /healthz HTTP/1.1\r\nX-Drip: 1\r\n");   // never finished
+    for (int i = 0; i < 16; ++i) idle[i]->send("GET /healthz HTTP/1.1\r\nX-Drip: 1\r\n");  // never finished
     CHECK(d.get("/healthz").status == 200);
     CHECK(d.get("/api/v1/vms").status == 200);
     CHECK(d.metric("paddock_http_open_connections") >= 200);
@@ -111,7 +113,7 @@ TEST_CASE("hostile: wrong media types, duplicate keys, odd bytes and huge owners
     CHECK_THAT(duplicate.body, Contains("duplicate key 'name'"));
 
     const auto odd = d.get("/api/v1/vms/%FF%FE%C0");
-    CHECK(odd.status == 400);   // not a VM name; the answer stays valid JSON
+    CHECK(odd.status == 400);  // not a VM name; the answer stays valid JSON
     CHECK_NOTHROW(odd.json());
     CHECK(odd.body.find('\xff') == std::string::npos);
 
@@ -119,10 +121,11 @@ TEST_CASE("hostile: wrong media types, duplicate keys, odd bytes and huge owners
                              R"({"name":"owner-big","start":false,"owner":")" + std::string(900 * 1024, 'o') + R"("})");
     CHECK(huge.status == 400);
     CHECK_THAT(huge.body, Contains("owner is longer than 128 bytes"));
-    const auto c1 = d.call("POST", "/api/v1/vms", std::string("{\"name\":\"owner-c1\",\"start\":false,\"owner\":\"a\xc2\x85z\"}"));
+    const auto c1 =
+        d.call("POST", "/api/v1/vms", std::string("{\"name\":\"owner-c1\",\"start\":false,\"owner\":\"a\xc2\x85z\"}"));
     CHECK(c1.status == 400);
     CHECK_THAT(c1.body, Contains("control characters"));
-    CHECK(d.get("/api/v1/vms/owner-c1").status == 404);   // nothing was made
+    CHECK(d.get("/api/v1/vms/owner-c1").status == 404);  // nothing was made
 }
 
 TEST_CASE("hostile: pings without reading the pongs do not grow paddockd", "[hostile][websocket]") {
@@ -130,13 +133,13 @@ TEST_CASE("hostile: pings without reading the pongs do not grow paddockd", "[hos
     RawClient c(d.port());
     REQUIRE_THAT(openRaw(c, "/api/v1/events", kViewerToken), StartsWith("HTTP/1.1 101"));
     const int small = 4096;
-    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);   // and read nothing
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // and read nothing
     std::this_thread::sleep_for(300ms);
     const long before = rssKib(d.pid());
     const std::string ping = clientFrame(0x9, std::string(120, 'p'));
     std::string burst;
     for (int i = 0; i < 1000; ++i) burst += ping;
-    for (int i = 0; i < 200 && c.send(burst); ++i) {}   // 200,000 pings, 25 MB of them
+    for (int i = 0; i < 200 && c.send(burst); ++i) {}  // 200,000 pings, 25 MB of them
     std::this_thread::sleep_for(500ms);
     const long after = rssKib(d.pid());
     INFO("RSS before " << before << " KiB, after " << after << " KiB");
@@ -161,7 +164,7 @@ TEST_CASE("hostile: WebSockets are capped per token and in total", "[hostile][we
     }
     RawClient sixth(d.port());
     CHECK_THAT(openRaw(sixth, "/api/v1/events", kOtherToken), Contains("server.max_websockets 5"));
-    open.erase(open.begin());   // one leaves: room again
+    open.erase(open.begin());  // one leaves: room again
     std::string again;
     for (int i = 0; i < 100 && again.rfind("HTTP/1.1 101", 0) != 0; ++i) {
         std::this_thread::sleep_for(50ms);
@@ -188,8 +191,8 @@ TEST_CASE("hostile: silent WebSockets are pinged and then closed, answering ones
             answered = at + 1;
         }
     }
-    CHECK(answered > 0);                           // it was pinged
-    CHECK(silent.closedByPeer(10s));               // closed for silence
+    CHECK(answered > 0);              // it was pinged
+    CHECK(silent.closedByPeer(10s));  // closed for silence
     CHECK_THAT(silent.read(0ms), Contains("no answer to pings"));
     CHECK_FALSE(alive.closedByPeer(500ms));
     CHECK(d.metric("paddock_websocket_dropped_total{reason=\"idle_timeout\",route=\"/api/v1/events\"}") == 1);
@@ -207,17 +210,24 @@ TEST_CASE("server.allowed_hosts refuses requests addressed to another name (DNS 
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: paddock.test\r\n\r\n") == 200);
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: PADDOCK.test:" + port + "\r\n\r\n") == 200);
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n") == 200);
-    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n") == 400);   // that entry names a port
+    CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n") ==
+          400);  // that entry names a port
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: evil.test\r\n\r\n") == 400);
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: paddock.test.evil.test\r\n\r\n") == 400);
-    CHECK(statusFor("GET /healthz HTTP/1.0\r\n\r\n") == 400);   // no Host at all
+    CHECK(statusFor("GET /healthz HTTP/1.0\r\n\r\n") == 400);  // no Host at all
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: \r\n\r\n") == 400);
     CHECK(statusFor("GET /healthz HTTP/1.1\r\nHost: :" + port + "\r\n\r\n") == 400);
     // A rebinding page is same-origin to the browser: Origin and Host both say evil.test.
-    CHECK(statusFor("GET /api/v1/events?access_token=" + kViewerToken +
-                    " HTTP/1.1\r\nHost: evil.test\r\nOrigin: http://evil.test\r\nConnection: Upgrade\r\n"
-                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n") == 400);
-    CHECK(statusFor("GET /api/v1/events?access_token=" + kViewerToken +
-                    " HTTP/1.1\r\nHost: paddock.test\r\nOrigin: http://paddock.test\r\nConnection: Upgrade\r\n"
-                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n") == 101);
+    CHECK(
+        statusFor(
+            "GET /api/v1/events?access_token=" + kViewerToken +
+            " HTTP/1.1\r\nHost: evil.test\r\nOrigin: http://evil.test\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n") ==
+        400);
+    CHECK(
+        statusFor(
+            "GET /api/v1/events?access_token=" + kViewerToken +
+            " HTTP/1.1\r\nHost: paddock.test\r\nOrigin: http://paddock.test\r\nConnection: Upgrade\r\n"
+            "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n") ==
+        101);
 }

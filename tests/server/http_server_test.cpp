@@ -13,8 +13,8 @@
 #include "test_tls.hpp"
 
 #include <Poco/Net/ServerSocket.h>
-#include <catch2/catch.hpp>
 #include <prometheus/registry.h>
+#include <catch2/catch.hpp>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -106,8 +106,8 @@ struct ServerFixture {
             ca = cert.cert;
         }
         Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", port), 1024);
-        server = std::make_unique<HttpServer>(std::move(socket), handler, limits, registry, Poco::Logger::get("test.http"),
-                                              context);
+        server = std::make_unique<HttpServer>(std::move(socket), handler, limits, registry,
+                                              Poco::Logger::get("test.http"), context);
         server->start();
     }
     ~ServerFixture() {
@@ -160,7 +160,7 @@ TEST_CASE("http server: idle connections beyond the worker count do not block re
     limits.head_timeout = 60s;
     ServerFixture f(tls, limits);
     std::vector<std::unique_ptr<RawClient>> idle;
-    for (int i = 0; i < 64; ++i) {   // 32 times the two workers
+    for (int i = 0; i < 64; ++i) {  // 32 times the two workers
         idle.push_back(std::make_unique<RawClient>(f.port, f.ca));
         REQUIRE(idle.back()->connected());
     }
@@ -181,13 +181,13 @@ TEST_CASE("http server: a request head must arrive whole within its deadline", "
     RawClient drip(f.port, f.ca);
     drip.send("GET /x HTTP/1.1\r\n");
     std::this_thread::sleep_for(300ms);
-    drip.send("X-A: 1\r\n");   // still trickling, but the deadline is for the whole head
+    drip.send("X-A: 1\r\n");  // still trickling, but the deadline is for the whole head
     const std::string reply = drip.read(10s, "\r\n\r\n");
     CHECK_THAT(reply, StartsWith("HTTP/1.1 408"));
     CHECK_THAT(reply, Contains("request_head") || Contains("did not arrive"));
     CHECK(drip.closedByPeer(5s));
 
-    RawClient silent(f.port);   // connects and never sends a byte
+    RawClient silent(f.port);  // connects and never sends a byte
     CHECK(silent.closedByPeer(10s));
 }
 
@@ -201,7 +201,8 @@ TEST_CASE("http server: kept-alive connections are closed after the idle timeout
     CHECK(c.closedByPeer(10s));
 }
 
-TEST_CASE("http server: connections are capped per client and in total, with a clear refusal", "[http_server][hostile]") {
+TEST_CASE("http server: connections are capped per client and in total, with a clear refusal",
+          "[http_server][hostile]") {
     const bool tls = GENERATE(false, true);
     CAPTURE(tls);
     HttpServerLimits limits = ServerFixture::defaults();
@@ -214,7 +215,7 @@ TEST_CASE("http server: connections are capped per client and in total, with a c
     for (int i = 0; i < 100 && f.server->connections() < 3; ++i) std::this_thread::sleep_for(20ms);
     RawClient fourth(f.port, f.ca);
     if (tls) {
-        CHECK_FALSE(fourth.connected());   // just closed: a refusal message would need a handshake
+        CHECK_FALSE(fourth.connected());  // just closed: a refusal message would need a handshake
     } else {
         const std::string refusal = fourth.read(10s);
         CHECK_THAT(refusal, StartsWith("HTTP/1.1 503"));
@@ -222,7 +223,7 @@ TEST_CASE("http server: connections are capped per client and in total, with a c
         CHECK_THAT(refusal, Contains("server.max_connections_per_client 3"));
     }
     CHECK(f.counter("paddock_http_refused_connections_total", {{"reason", "client_cap"}}) == 1);
-    held.pop_back();   // one goes: room for another
+    held.pop_back();  // one goes: room for another
     for (int i = 0; i < 100 && f.server->connections() > 2; ++i) std::this_thread::sleep_for(20ms);
     RawClient again(f.port, f.ca);
     again.send(get("/after"));
@@ -234,8 +235,10 @@ TEST_CASE("http server: connections are capped per client and in total, with a c
     RawClient a(g.port, g.ca), b(g.port, g.ca);
     for (int i = 0; i < 100 && g.server->connections() < 2; ++i) std::this_thread::sleep_for(20ms);
     RawClient c(g.port, g.ca);
-    if (tls) CHECK_FALSE(c.connected());
-    else CHECK_THAT(c.read(10s), Contains("server.max_connections 2"));
+    if (tls)
+        CHECK_FALSE(c.connected());
+    else
+        CHECK_THAT(c.read(10s), Contains("server.max_connections 2"));
 }
 
 TEST_CASE("http server: pipelined requests are answered in order", "[http_server]") {
@@ -267,19 +270,20 @@ TEST_CASE("http server: bodies by length, chunked and after 100-continue", "[htt
 
     c.send("POST /expect HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
     CHECK_THAT(c.read(10s, "100 Continue\r\n\r\n"), Contains("HTTP/1.1 100 Continue"));
-    c.response();   // drop the interim answer (no Content-Length: it is just the head)
+    c.response();  // drop the interim answer (no Content-Length: it is just the head)
     c.send("body");
     CHECK_THAT(c.response(), Contains("POST /expect body"));
 
     c.send("HEAD /h HTTP/1.1\r\n\r\n");
     const std::string head = c.read(10s, "\r\n\r\n");
     CHECK_THAT(head, StartsWith("HTTP/1.1 200"));
-    CHECK_THAT(head, Contains("Content-Length: 8"));   // the GET body "HEAD /h " is not sent
+    CHECK_THAT(head, Contains("Content-Length: 8"));  // the GET body "HEAD /h " is not sent
     c.send(get("/after-head"));
     CHECK_THAT(c.read(10s, "GET /after-head"), Contains("GET /after-head"));
 }
 
-TEST_CASE("http server: oversized, malformed and late requests get their status and lose nothing else", "[http_server][hostile]") {
+TEST_CASE("http server: oversized, malformed and late requests get their status and lose nothing else",
+          "[http_server][hostile]") {
     const bool tls = GENERATE(false, true);
     CAPTURE(tls);
     ServerFixture f(tls);
@@ -308,7 +312,7 @@ TEST_CASE("http server: oversized, malformed and late requests get their status 
     }
     {
         RawClient c(f.port, f.ca);
-        c.send("POST /late HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");   // the rest never comes
+        c.send("POST /late HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");  // the rest never comes
         CHECK_THAT(c.response(), StartsWith("HTTP/1.1 408"));
     }
     {
@@ -336,8 +340,8 @@ TEST_CASE("http server: workers are bounded and a full queue answers 503", "[htt
     a.send(get("/block"));
     REQUIRE(f.handler.waitBlocked(1));
     b.send(get("/block"));
-    REQUIRE(f.handler.waitBlocked(2));   // both workers busy
-    c.send(get("/queued"));              // waits in the queue
+    REQUIRE(f.handler.waitBlocked(2));  // both workers busy
+    c.send(get("/queued"));             // waits in the queue
     std::this_thread::sleep_for(200ms);
     d.send(get("/no-room"));
     const std::string busy = d.response();
@@ -372,8 +376,9 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
     CAPTURE(tls);
     ServerFixture f(tls);
     RawClient c(f.port, f.ca);
-    c.send("GET /upgrade HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    c.send(
+        "GET /upgrade HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     const std::string reply = c.read(10s, "\r\n\r\n");
     CHECK_THAT(reply, StartsWith("HTTP/1.1 101 Switching Protocols"));
     CHECK_THAT(reply, Contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
@@ -382,7 +387,7 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
         REQUIRE(f.handler.changed.wait_for(lock, 10s, [&] { return !f.handler.upgraded.empty(); }));
     }
     for (int i = 0; i < 100 && f.server->connections() > 0; ++i) std::this_thread::sleep_for(20ms);
-    CHECK(f.server->connections() == 0u);   // the socket is the hub's now, not an HTTP connection
+    CHECK(f.server->connections() == 0u);  // the socket is the hub's now, not an HTTP connection
 
     // The connection goes on through the transport handed over: over TLS it is still TLS.
     Transport& t = *f.handler.upgraded.front();
@@ -396,8 +401,10 @@ TEST_CASE("http server: an upgrade answers 101 and hands the socket over", "[htt
         if (t.buffered() == 0 && ::poll(&p, 1, 50) <= 0) continue;
         char buffer[256];
         const IoResult r = t.read(buffer, sizeof buffer);
-        if (r.status == IoStatus::Done) received.append(buffer, r.bytes);
-        else if (r.status != IoStatus::WantRead) break;
+        if (r.status == IoStatus::Done)
+            received.append(buffer, r.bytes);
+        else if (r.status != IoStatus::WantRead)
+            break;
     }
     CHECK(received == "from-the-client");
 
@@ -428,7 +435,7 @@ TEST_CASE("http server: a large answer arrives whole", "[http_server]") {
     const bool tls = GENERATE(false, true);
     CAPTURE(tls);
     HttpServerLimits limits = ServerFixture::defaults();
-    limits.write_timeout = 60s;   // this client reads as fast as it can; no deadline is tested here
+    limits.write_timeout = 60s;  // this client reads as fast as it can; no deadline is tested here
     ServerFixture f(tls, limits);
     RawClient c(f.port, f.ca);
     c.send(get("/big"));
@@ -437,7 +444,7 @@ TEST_CASE("http server: a large answer arrives whole", "[http_server]") {
     const std::string body = reply.substr(reply.find("\r\n\r\n") + 4);
     CHECK(body.size() == 8u * 1024 * 1024);
     CHECK(body.find_first_not_of('x') == std::string::npos);
-    c.send(get("/next"));   // and the connection is still in step
+    c.send(get("/next"));  // and the connection is still in step
     CHECK_THAT(c.response(), Contains("GET /next"));
 }
 
@@ -465,7 +472,7 @@ TEST_CASE("https: a broken handshake is closed and counted; other clients go on"
     CHECK(junk.closedByPeer(10s));
     auto gone = std::make_unique<RawClient>(f.port);
     gone->send(kPartialClientHello);
-    gone.reset();   // leaves mid-handshake
+    gone.reset();  // leaves mid-handshake
     for (int i = 0; i < 250 && f.counter("paddock_http_tls_handshake_failures_total", {{"reason", "closed"}}) < 1; ++i)
         std::this_thread::sleep_for(20ms);
     CHECK(f.counter("paddock_http_tls_handshake_failures_total", {{"reason", "protocol"}}) == 1);
@@ -477,7 +484,7 @@ TEST_CASE("https: a broken handshake is closed and counted; other clients go on"
 }
 
 TEST_CASE("https: stalled handshakes hold no worker, and end at the head deadline", "[http_server][tls][hostile]") {
-    HttpServerLimits patient = ServerFixture::defaults();   // two workers
+    HttpServerLimits patient = ServerFixture::defaults();  // two workers
     patient.head_timeout = 60s;
     ServerFixture f(true, patient);
     std::vector<std::unique_ptr<RawClient>> stalled;
@@ -492,13 +499,13 @@ TEST_CASE("https: stalled handshakes hold no worker, and end at the head deadlin
     CHECK_THAT(ok.response(), Contains("GET /served"));
     CHECK(f.server->connections() == 33u);
 
-    ServerFixture g(true);   // 700 ms for a handshake
+    ServerFixture g(true);  // 700 ms for a handshake
     std::vector<std::unique_ptr<RawClient>> late;
     for (int i = 0; i < 8; ++i) {
         late.push_back(std::make_unique<RawClient>(g.port));
         late.back()->send(kPartialClientHello);
     }
-    RawClient silent(g.port);   // not even a byte
+    RawClient silent(g.port);  // not even a byte
     for (auto& client : late) CHECK(client->closedByPeer(10s));
     CHECK(silent.closedByPeer(10s));
     CHECK(g.counter("paddock_http_tls_handshake_failures_total", {{"reason", "timeout"}}) == 9);

@@ -29,7 +29,7 @@ TEST_CASE("wire: the end of a head is found whatever arrived so far", "[wire]") 
     CHECK_FALSE(wire::headEnd("GET / HTTP/1.1\r\nHost: x\r\n").has_value());
     CHECK(wire::headEnd("GET / HTTP/1.1\r\nHost: x\r\n\r\n") == 27u);
     CHECK(wire::headEnd("GET / HTTP/1.1\r\n\r\nnext") == 18u);
-    CHECK(wire::headEnd("GET / HTTP/1.1\n\n") == 16u);   // lenient clients
+    CHECK(wire::headEnd("GET / HTTP/1.1\n\n") == 16u);  // lenient clients
     CHECK_FALSE(wire::headEnd("\r\n\r").has_value());
 }
 
@@ -41,9 +41,10 @@ TEST_CASE("wire: heads give method, target, version, headers and framing", "[wir
     CHECK(get.keep_alive);
     CHECK_FALSE(get.hasBody());
     CHECK(get.header("host") == "h");
-    CHECK(get.header("X-TWO") == "1");   // the first of repeated fields
+    CHECK(get.header("X-TWO") == "1");  // the first of repeated fields
 
-    const auto post = head("POST /x HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+    const auto post =
+        head("POST /x HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
     CHECK(post.content_length == 12u);
     CHECK(post.expect_continue);
     CHECK_FALSE(post.keep_alive);
@@ -62,12 +63,15 @@ TEST_CASE("wire: malformed or ambiguous heads are refused with a reason", "[wire
     CHECK_THAT(headError("GARBAGE\r\n\r\n"), Contains("malformed"));
     CHECK_THAT(headError("GET / HTTP/2.0\r\n\r\n"), Contains("unsupported HTTP version"));
     CHECK_THAT(headError("GET / SPDY/3\r\n\r\n"), Contains("HTTP"));
-    CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), Contains("conflicting Content-Length"));
+    CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+               Contains("conflicting Content-Length"));
     CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
                Contains("both Content-Length and Transfer-Encoding"));
-    CHECK_THAT(headError("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), Contains("unsupported Transfer-Encoding"));
+    CHECK_THAT(headError("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+               Contains("unsupported Transfer-Encoding"));
     CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), Contains("not a decimal number"));
-    CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"), Contains("not a decimal number"));
+    CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+               Contains("not a decimal number"));
     CHECK_THAT(headError("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n"), Contains("not a decimal number"));
     CHECK_THAT(headError("GET / HTTP/1.1\r\nno colon here\r\n\r\n"), Contains("malformed"));
     CHECK_THAT(headError(std::string("GET /") + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n"), Contains("malformed"));
@@ -112,9 +116,9 @@ TEST_CASE("wire: chunked bodies are bounded and their framing checked", "[wire][
     CHECK(failure(decode("zz\r\n", 8)).code == ErrorCode::InvalidArgument);
     CHECK(failure(decode("\r\n", 8)).code == ErrorCode::InvalidArgument);
     CHECK(failure(decode("ffffffffffffffffffff\r\n", 8)).code == ErrorCode::InvalidArgument);
-    CHECK(failure(decode("2\r\nabXY", 8)).code == ErrorCode::InvalidArgument);   // data not followed by CRLF
+    CHECK(failure(decode("2\r\nabXY", 8)).code == ErrorCode::InvalidArgument);  // data not followed by CRLF
     CHECK(failure(decode(std::string(2000, '1'), 1u << 30)).code == ErrorCode::InvalidArgument);
-    CHECK(decode("2\r\nab", 8).value() == false);   // more to come
+    CHECK(decode("2\r\nab", 8).value() == false);  // more to come
 }
 
 TEST_CASE("wire: responses carry length, connection and the route's headers", "[wire]") {
@@ -136,8 +140,9 @@ TEST_CASE("wire: responses carry length, connection and the route's headers", "[
 }
 
 TEST_CASE("wire: the WebSocket handshake follows RFC 6455", "[wire][websocket]") {
-    const std::string ok = "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
-                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    const std::string ok =
+        "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
     // The example of RFC 6455 section 1.3.
     CHECK(wire::websocketAccept(head(ok)).value() == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     const std::string response = wire::websocketHandshakeResponse("abc", "");

@@ -24,9 +24,8 @@ TEST_CASE("JsonWriter writes every value type compactly and escapes strings", "[
     json.key("list").beginArray().value(1).null().endArray();
     json.key("raw").raw(R"({"k":1})");
     json.endObject();
-    CHECK(json.str() ==
-          R"({"s":"a\"b\\c\n","str":"x","neg":-1,"u64":18446744073709551615,"u32":7,"yes":true,"d":0.5,)"
-          R"("none":null,"some":"o","list":[1,null],"raw":{"k":1}})");
+    CHECK(json.str() == R"({"s":"a\"b\\c\n","str":"x","neg":-1,"u64":18446744073709551615,"u32":7,"yes":true,"d":0.5,)"
+                        R"("none":null,"some":"o","list":[1,null],"raw":{"k":1}})");
 }
 
 TEST_CASE("parseJsonObject turns bad bodies into InvalidArgument", "[json]") {
@@ -109,7 +108,8 @@ TEST_CASE("typed field readers check types and ranges and name the field", "[jso
         auto r = optionalUint(o, field, 1, 64);
         REQUIRE_FALSE(r.ok());
         CHECK(failure(r).code == ErrorCode::InvalidArgument);
-        CHECK_THAT(failure(r).message, Catch::Contains(std::string("'") + field + "'") && Catch::Contains("between 1 and 64"));
+        CHECK_THAT(failure(r).message,
+                   Catch::Contains(std::string("'") + field + "'") && Catch::Contains("between 1 and 64"));
     }
     CHECK_FALSE(optionalUint(o, "num", 6, 64).ok());
     CHECK(optionalUint(o, "num", 5, 5).ok());
@@ -137,19 +137,24 @@ TEST_CASE("parseJsonObject refuses deep nesting without recursing into it", "[js
     std::string deep64 = "{\"a\":";
     for (int i = 0; i < 63; ++i) deep64 += "[";
     for (int i = 0; i < 63; ++i) deep64 += "]";
-    CHECK(parseJsonObject(deep64 + "}").ok());   // exactly 64 levels with the outer object
+    CHECK(parseJsonObject(deep64 + "}").ok());  // exactly 64 levels with the outer object
 }
 
 TEST_CASE("parseJsonObject refuses duplicate keys at any depth", "[json][hostile]") {
     CHECK_THAT(failure(parseJsonObject(R"({"name":"a","name":"b"})")).message, Catch::Contains("duplicate key 'name'"));
     CHECK_THAT(failure(parseJsonObject(R"({"x":{"k":1,"k":2}})")).message, Catch::Contains("duplicate key 'k'"));
-    CHECK_THAT(failure(parseJsonObject(R"({"x":[{"k":1},{"j":1,"j":2}]})")).message, Catch::Contains("duplicate key 'j'"));
-    CHECK(parseJsonObject(R"({"x":[{"k":1},{"k":2}]})").ok());   // same key in different objects
+    CHECK_THAT(failure(parseJsonObject(R"({"x":[{"k":1},{"j":1,"j":2}]})")).message,
+               Catch::Contains("duplicate key 'j'"));
+    CHECK(parseJsonObject(R"({"x":[{"k":1},{"k":2}]})").ok());  // same key in different objects
 }
 
 TEST_CASE("JsonWriter always writes valid UTF-8", "[json][hostile]") {
     JsonWriter json;
-    json.beginObject().field("path", std::string("/vms/\xff\xfe-\xc3\xa9")).key(std::string("k\xc0")).value(1).endObject();
+    json.beginObject()
+        .field("path", std::string("/vms/\xff\xfe-\xc3\xa9"))
+        .key(std::string("k\xc0"))
+        .value(1)
+        .endObject();
     CHECK(json.str() == "{\"path\":\"/vms/\xEF\xBF\xBD\xEF\xBF\xBD-\xc3\xa9\",\"k\xEF\xBF\xBD\":1}");
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseValidateEncodingFlag>(json.str().c_str());

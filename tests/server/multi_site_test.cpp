@@ -41,7 +41,7 @@ std::map<std::string, std::string> listing(const PaddockdFixture& d, const std::
     for (const auto& vm : doc["vms"].GetArray()) {
         const std::string key = str(vm["name"]) + "@" + str(vm["site"]);
         INFO(key);
-        CHECK(vms.emplace(key, str(vm["state"])).second);   // each VM once
+        CHECK(vms.emplace(key, str(vm["state"])).second);  // each VM once
     }
     return vms;
 }
@@ -76,7 +76,8 @@ TEST_CASE("two sites: /api/v1/sites and /healthz show both", "[server][integrati
 TEST_CASE("two sites: listings merge both, ?site= filters", "[server][integration][sites]") {
     PaddockdFixture d(twoSites());
     using Vms = std::map<std::string, std::string>;
-    CHECK(listing(d) == Vms{{"only-a@a", "running"}, {"twin@a", "running"}, {"only-b@b", "running"}, {"twin@b", "running"}});
+    CHECK(listing(d) ==
+          Vms{{"only-a@a", "running"}, {"twin@a", "running"}, {"only-b@b", "running"}, {"twin@b", "running"}});
     CHECK(listing(d, "?site=a") == Vms{{"only-a@a", "running"}, {"twin@a", "running"}});
     CHECK(listing(d, "?site=b") == Vms{{"only-b@b", "running"}, {"twin@b", "running"}});
     const auto unknown = d.get("/api/v1/vms?site=c");
@@ -117,7 +118,7 @@ TEST_CASE("two sites: a VM created on site b is found there by name alone", "[se
     CHECK(listing(d).at("made-on-b@b") == "shut off");
 
     CHECK(d.del("/api/v1/vms/made-on-b?site=a").status == 404);
-    CHECK(siteOf(d, "made-on-b") == "b");   // still there
+    CHECK(siteOf(d, "made-on-b") == "b");  // still there
     const auto deleted = d.del("/api/v1/vms/made-on-b");
     REQUIRE(deleted.status == 200);
     CHECK(d.get("/api/v1/vms/made-on-b").status == 404);
@@ -136,7 +137,7 @@ TEST_CASE("two sites: a name on both sites means the first configured site's VM 
     const auto onB = d.getJson("/api/v1/vms/twin?site=b");
     CHECK(str(onB["vm"]["site"]) == "b");
     CHECK(onB["vm"]["vcpus"].GetInt() == 2);
-    CHECK(siteOf(d, "only-b") == "b");   // a name only b has is still found
+    CHECK(siteOf(d, "only-b") == "b");  // a name only b has is still found
 
     // Acting by name alone acts on a's twin and leaves b's alone.
     const auto stopped = d.post("/api/v1/vms/twin/stop?force=true");

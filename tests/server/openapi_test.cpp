@@ -26,8 +26,10 @@ rapidjson::Document parsedDocument() {
 void collectRefs(const rapidjson::Value& v, std::vector<std::string>& refs) {
     if (v.IsObject()) {
         for (const auto& m : v.GetObject()) {
-            if (std::string(m.name.GetString()) == "$ref" && m.value.IsString()) refs.emplace_back(m.value.GetString());
-            else collectRefs(m.value, refs);
+            if (std::string(m.name.GetString()) == "$ref" && m.value.IsString())
+                refs.emplace_back(m.value.GetString());
+            else
+                collectRefs(m.value, refs);
         }
     } else if (v.IsArray()) {
         for (const auto& item : v.GetArray()) collectRefs(item, refs);

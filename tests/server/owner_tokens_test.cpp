@@ -54,14 +54,26 @@ public:
 private:
     static DaemonOptions options() {
         DaemonOptions options;
-        options.tokens = {{"admin", kAdmin, "admin"}, {"lab-app", kOperator, "operator"}, {"carol-kiosk", kCarol, "operator", "carol"}};
+        options.tokens = {{"admin", kAdmin, "admin"},
+                          {"lab-app", kOperator, "operator"},
+                          {"carol-kiosk", kCarol, "operator", "carol"}};
         options.recording_directory = "casts";
         SiteOptions& site = options.sites.front();
         site.storage_pool = "default-pool";
         site.templates = {{.name = "tiny", .base_image = "/var/lib/paddock/test/base.qcow2", .memory_mb = 128}};
         site.pools = {
-            {.name = "lab", .template_name = "tiny", .mode = "running", .min_idle = 2, .max_total = 4, .max_per_owner = 0},
-            {.name = "burst", .template_name = "tiny", .mode = "running", .min_idle = 0, .max_total = 2, .on_empty = "cold"},
+            {.name = "lab",
+             .template_name = "tiny",
+             .mode = "running",
+             .min_idle = 2,
+             .max_total = 4,
+             .max_per_owner = 0},
+            {.name = "burst",
+             .template_name = "tiny",
+             .mode = "running",
+             .min_idle = 0,
+             .max_total = 2,
+             .on_empty = "cold"},
         };
         return options;
     }
@@ -77,16 +89,16 @@ TEST_CASE("owner tokens: minting is for admins, and hostile bodies are refused",
     CHECK(d.as(kOperator, "DELETE", "/api/v1/tokens/tok-0000000000000000").status == 403);
     const std::map<std::string, int> bodies = {
         {"", 400},
-        {"{}", 400},                                               // owner is required
+        {"{}", 400},  // owner is required
         {R"({"owner":""})", 400},
         {R"({"owner":")" + std::string(900 * 1024, 'a') + "\"}", 400},
-        {"{\"owner\":\"al\\u0085ice\"}", 400},                     // a C1 control
+        {"{\"owner\":\"al\\u0085ice\"}", 400},  // a C1 control
         {R"({"owner":5})", 400},
         {R"({"owner":"alice","ttl_s":10})", 400},
         {R"({"owner":"alice","ttl_s":999999999})", 400},
         {R"({"owner":"alice","ttl_s":"60"})", 400},
         {R"({"owner":"alice","role":"admin"})", 400},
-        {R"({"owner":"alice","owner":"bob"})", 400},               // duplicate key
+        {R"({"owner":"alice","owner":"bob"})", 400},  // duplicate key
         {R"({"owner":"alice","color":"red"})", 400},
         {"[" + std::string(100000, '[') + "]", 400},
         {R"({"owner":"alice")", 400},
@@ -103,7 +115,8 @@ TEST_CASE("owner tokens: minting is for admins, and hostile bodies are refused",
 TEST_CASE("an owner token reaches its owner's VMs, leases, operations and recordings only", "[owner-tokens]") {
     OwnerDaemon d;
     for (const auto& [vm, owner] : {std::pair{"alice-vm", "alice"}, std::pair{"bob-vm", "bob"}}) {
-        auto created = d.as(kAdmin, "POST", "/api/v1/vms", R"({"name":")" + std::string(vm) + R"(","owner":")" + owner + R"("})");
+        auto created =
+            d.as(kAdmin, "POST", "/api/v1/vms", R"({"name":")" + std::string(vm) + R"(","owner":")" + owner + R"("})");
         INFO(created.body);
         REQUIRE(created.status == 201);
     }
@@ -134,29 +147,45 @@ TEST_CASE("an owner token reaches its owner's VMs, leases, operations and record
     CHECK(console.status == 201);
     for (const std::string stream : {"terminal", "status"}) {
         INFO(stream);
-        CHECK(d.call("GET", "/api/v1/vms/bob-vm/" + stream + "?access_token=" + alice, std::nullopt, "", upgradeHeaders()).status == 404);
-        CHECK(d.call("GET", "/api/v1/vms/bob-vm/" + stream + "?access_token=" + bob, std::nullopt, "", upgradeHeaders()).status != 404);
+        CHECK(
+            d.call("GET", "/api/v1/vms/bob-vm/" + stream + "?access_token=" + alice, std::nullopt, "", upgradeHeaders())
+                .status == 404);
+        CHECK(d.call("GET", "/api/v1/vms/bob-vm/" + stream + "?access_token=" + bob, std::nullopt, "", upgradeHeaders())
+                  .status != 404);
     }
 
     // Everything else is refused outright, whatever the object.
     const std::vector<std::pair<std::string, std::string>> refused = {
-        {"POST", "/api/v1/vms"},          {"DELETE", "/api/v1/vms/alice-vm"}, {"POST", "/api/v1/vms/alice-vm/adopt"},
-        {"GET", "/api/v1/pools"},         {"GET", "/api/v1/pools/lab"},       {"GET", "/api/v1/sites"},
-        {"GET", "/api/v1/plugins"},       {"GET", "/api/v1/tokens"},          {"POST", "/api/v1/tokens"},
-        {"DELETE", "/api/v1/tokens/x"},   {"GET", "/vms/list"},               {"POST", "/vms/stop/alice-vm"},
-        {"POST", "/vms/create"},          {"DELETE", "/vms/delete/alice-vm"}, {"POST", "/pool/allocate"},
-        {"GET", "/pool/status"},          {"GET", "/"},
+        {"POST", "/api/v1/vms"},
+        {"DELETE", "/api/v1/vms/alice-vm"},
+        {"POST", "/api/v1/vms/alice-vm/adopt"},
+        {"GET", "/api/v1/pools"},
+        {"GET", "/api/v1/pools/lab"},
+        {"GET", "/api/v1/sites"},
+        {"GET", "/api/v1/plugins"},
+        {"GET", "/api/v1/tokens"},
+        {"POST", "/api/v1/tokens"},
+        {"DELETE", "/api/v1/tokens/x"},
+        {"GET", "/vms/list"},
+        {"POST", "/vms/stop/alice-vm"},
+        {"POST", "/vms/create"},
+        {"DELETE", "/vms/delete/alice-vm"},
+        {"POST", "/pool/allocate"},
+        {"GET", "/pool/status"},
+        {"GET", "/"},
     };
     for (const auto& [method, path] : refused) {
         INFO(method << " " << path);
-        const auto reply = d.as(alice, method, path, method == "GET" || method == "DELETE" ? std::nullopt : std::optional<std::string>("{}"));
+        const auto reply =
+            d.as(alice, method, path,
+                 method == "GET" || method == "DELETE" ? std::nullopt : std::optional<std::string>("{}"));
         CHECK(reply.status == 403);
         // Admin routes refuse the role first; the rest name the binding.
         CHECK((reply.body.find("bound to owner 'alice'") != std::string::npos ||
                reply.body.find("this needs admin") != std::string::npos));
     }
     CHECK(d.call("GET", "/api/v1/events?access_token=" + alice, std::nullopt, "", upgradeHeaders()).status == 403);
-    CHECK(d.as(alice, "GET", "/healthz").status == 200);   // public paths stay public
+    CHECK(d.as(alice, "GET", "/healthz").status == 200);  // public paths stay public
 
     // Leases: allocation is for the token's owner; others' leases are absent.
     auto own = d.as(alice, "POST", "/api/v1/pools/lab/allocate", "{}");

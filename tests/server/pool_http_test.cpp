@@ -45,10 +45,26 @@ private:
         site.storage_pool = "default-pool";
         site.templates = {{.name = "tiny", .base_image = "/var/lib/paddock/test/base.qcow2", .memory_mb = 128}};
         site.pools = {
-            {.name = "lab", .template_name = "tiny", .mode = "saved", .min_idle = 5, .max_total = 5, .max_per_owner = 1,
-             .default_ttl_s = 600, .max_ttl_s = 900},
-            {.name = "burst", .template_name = "tiny", .mode = "running", .min_idle = 0, .max_total = 2, .on_empty = "cold"},
-            {.name = "crowd", .template_name = "tiny", .mode = "running", .min_idle = 10, .max_total = 10, .max_per_owner = 0},
+            {.name = "lab",
+             .template_name = "tiny",
+             .mode = "saved",
+             .min_idle = 5,
+             .max_total = 5,
+             .max_per_owner = 1,
+             .default_ttl_s = 600,
+             .max_ttl_s = 900},
+            {.name = "burst",
+             .template_name = "tiny",
+             .mode = "running",
+             .min_idle = 0,
+             .max_total = 2,
+             .on_empty = "cold"},
+            {.name = "crowd",
+             .template_name = "tiny",
+             .mode = "running",
+             .min_idle = 10,
+             .max_total = 10,
+             .max_per_owner = 0},
         };
         return options;
     }
@@ -86,7 +102,7 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     CHECK(str(lease["pool"]) == "lab");
     CHECK(lease["ttl_s"].GetInt() <= 120);
     CHECK(lease["ttl_s"].GetInt() > 100);
-    CHECK(lease["ssh"].IsNull());   // network_mode none
+    CHECK(lease["ssh"].IsNull());  // network_mode none
     auto vmReply = d.call("GET", "/api/v1/vms/" + vm);
     REQUIRE(vmReply.status == 200);
     CHECK(str(vmReply.json()["vm"]["state"]) == "running");
@@ -143,15 +159,15 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     REQUIRE(shortLease.status == 200);
     const std::string shortVm = str(shortLease.json()["vm"]);
     REQUIRE(eventually([&] { return d.call("GET", "/api/v1/vms/" + shortVm).status == 404; }));
-    REQUIRE(eventually([&] { return d.idle("lab", 3); }));   // 5 minus bob's and lab-app's leases
+    REQUIRE(eventually([&] { return d.idle("lab", 3); }));  // 5 minus bob's and lab-app's leases
 
     // Metrics.
     auto metrics = d.call("GET", "/metrics");
     REQUIRE(metrics.status == 200);
-    for (const char* family : {"paddock_pool_idle_vms{", "paddock_pool_allocated_vms{", "paddock_pool_vms{",
-                               "paddock_pool_allocations_total{", "paddock_pool_releases_total{",
-                               "paddock_pool_expiries_total{", "paddock_pool_allocate_duration_seconds_bucket{",
-                               "paddock_pool_refill_duration_seconds_bucket{"}) {
+    for (const char* family :
+         {"paddock_pool_idle_vms{", "paddock_pool_allocated_vms{", "paddock_pool_vms{",
+          "paddock_pool_allocations_total{", "paddock_pool_releases_total{", "paddock_pool_expiries_total{",
+          "paddock_pool_allocate_duration_seconds_bucket{", "paddock_pool_refill_duration_seconds_bucket{"}) {
         INFO(family);
         CHECK(metrics.body.find(family) != std::string::npos);
     }
@@ -173,7 +189,8 @@ TEST_CASE("100 concurrent HTTP allocations: each VM to at most one owner, the re
         threads.emplace_back([&d, &outcome = outcomes[i], i] {
             outcome.owner = "student-" + std::to_string(i);
             try {
-                outcome.reply = d.call("POST", "/api/v1/pools/crowd/allocate", R"({"owner":")" + outcome.owner + R"("})");
+                outcome.reply =
+                    d.call("POST", "/api/v1/pools/crowd/allocate", R"({"owner":")" + outcome.owner + R"("})");
             } catch (const std::exception& e) {
                 outcome.error = e.what();
             }
@@ -239,7 +256,8 @@ TEST_CASE("compat /pool/status and /pool/allocate keep the old shapes, backed by
     // No owner: "anonymous", and the old clients may allocate repeatedly; unknown fields ignored.
     std::set<std::string> names;
     for (int i = 0; i < 5; ++i) {
-        auto reply = d.call("POST", "/pool/allocate", i == 0 ? std::optional<std::string>() : std::optional<std::string>(R"({"x":1})"));
+        auto reply = d.call("POST", "/pool/allocate",
+                            i == 0 ? std::optional<std::string>() : std::optional<std::string>(R"({"x":1})"));
         REQUIRE(reply.status == 200);
         const auto doc = reply.json();
         CHECK(doc.MemberCount() == 1);
@@ -271,7 +289,12 @@ TEST_CASE("allocations that wait for a boot are capped; beyond the cap 503 at on
     site.ssh_port_max = 40199;
     site.ready_timeout_s = 6;
     site.templates = {{.name = "tiny", .base_image = "/var/lib/paddock/test/base.qcow2", .memory_mb = 128}};
-    site.pools = {{.name = "slow", .template_name = "tiny", .mode = "shutoff", .min_idle = 2, .max_total = 2, .max_per_owner = 0}};
+    site.pools = {{.name = "slow",
+                   .template_name = "tiny",
+                   .mode = "shutoff",
+                   .min_idle = 2,
+                   .max_total = 2,
+                   .max_per_owner = 0}};
     PaddockdFixture d(options);
     REQUIRE(eventually([&] {
         auto p = d.call("GET", "/api/v1/pools/slow");
@@ -291,6 +314,6 @@ TEST_CASE("allocations that wait for a boot are capped; beyond the cap 503 at on
     CHECK(d.call("GET", "/api/v1/vms").status == 200);
     CHECK(d.metric("paddock_http_waiting_allocations_refused_total") == 2);
     waiting.join();
-    CHECK(first.status >= 500);   // the guest never answered SSH
+    CHECK(first.status >= 500);  // the guest never answered SSH
     CHECK(d.metric("paddock_http_waiting_allocations") == 0);
 }

@@ -9,7 +9,8 @@ using namespace paddock::server;
 
 namespace {
 
-PublicUrls urls(const std::string& publicUrl, const std::vector<std::string>& proxies, const std::string& host = "127.0.0.1") {
+PublicUrls urls(const std::string& publicUrl, const std::vector<std::string>& proxies,
+                const std::string& host = "127.0.0.1") {
     PublicUrls::Options options;
     options.public_url = publicUrl;
     for (const auto& p : proxies) options.trusted_proxies.push_back(IpNetwork::parse(p).value());
@@ -46,26 +47,30 @@ TEST_CASE("public urls: the listening address and the connection's scheme, whate
 
 TEST_CASE("public urls: server.public_url wins over everything", "[public_urls]") {
     const auto u = urls("https://lab.example.org/paddock/", {"0.0.0.0/0"});
-    const auto r = request("127.0.0.1", false, {{"x-forwarded-host", "other.example.org"}, {"x-forwarded-proto", "http"}});
+    const auto r =
+        request("127.0.0.1", false, {{"x-forwarded-host", "other.example.org"}, {"x-forwarded-proto", "http"}});
     CHECK(u.base(r, false) == "https://lab.example.org/paddock");
     CHECK(u.base(r, true) == "wss://lab.example.org/paddock");
     CHECK(urls("http://10.0.0.5:9000", {}).base(r, true) == "ws://10.0.0.5:9000");
 }
 
-TEST_CASE("public urls: X-Forwarded-Proto and -Host only from trusted proxies, only when well-formed", "[public_urls]") {
+TEST_CASE("public urls: X-Forwarded-Proto and -Host only from trusted proxies, only when well-formed",
+          "[public_urls]") {
     const auto u = urls("", {"10.0.0.0/8", "::1"});
-    const std::map<std::string, std::string> forwarded{{"x-forwarded-proto", "https"}, {"x-forwarded-host", "lab.example.org"}};
+    const std::map<std::string, std::string> forwarded{{"x-forwarded-proto", "https"},
+                                                       {"x-forwarded-host", "lab.example.org"}};
     CHECK(u.base(request("10.9.8.7", false, forwarded), false) == "https://lab.example.org");
     CHECK(u.base(request("10.9.8.7", false, forwarded), true) == "wss://lab.example.org");
     CHECK(u.base(request("::ffff:10.9.8.7", false, forwarded), false) == "https://lab.example.org");
     CHECK(u.base(request("::1", false, forwarded), false) == "https://lab.example.org");
-    CHECK(u.base(request("11.0.0.1", false, forwarded), false) == "http://127.0.0.1:8000");   // not a proxy of ours
+    CHECK(u.base(request("11.0.0.1", false, forwarded), false) == "http://127.0.0.1:8000");  // not a proxy of ours
     // The client-facing (first) entry of a chain; each header on its own.
     CHECK(u.base(request("10.0.0.1", false, {{"x-forwarded-proto", "HTTPS, http"}}), true) == "wss://127.0.0.1:8000");
     CHECK(u.base(request("10.0.0.1", true, {{"x-forwarded-host", "a.example.org:8443, b"}}), false) ==
           "https://a.example.org:8443");
     // Nonsense is ignored, never pasted into a URL.
     CHECK(u.base(request("10.0.0.1", false, {{"x-forwarded-proto", "javascript"}}), false) == "http://127.0.0.1:8000");
-    CHECK(u.base(request("10.0.0.1", false, {{"x-forwarded-host", "evil.org/path?x"}}), false) == "http://127.0.0.1:8000");
+    CHECK(u.base(request("10.0.0.1", false, {{"x-forwarded-host", "evil.org/path?x"}}), false) ==
+          "http://127.0.0.1:8000");
     CHECK(u.base(request("10.0.0.1", false, {{"x-forwarded-host", "a@b"}}), false) == "http://127.0.0.1:8000");
 }

@@ -3,12 +3,12 @@
 #pragma once
 
 #include "paddock/core/runtime.hpp"
+#include "paddock/server/console_tickets.hpp"
 #include "paddock/server/error_mapping.hpp"
 #include "paddock/server/event_stream.hpp"
 #include "paddock/server/public_urls.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/status_stream.hpp"
-#include "paddock/server/console_tickets.hpp"
 #include "paddock/server/terminal_bridge.hpp"
 #include "paddock/server/token_store.hpp"
 #include "paddock/server/wait_slots.hpp"
@@ -40,14 +40,22 @@ struct RouteFixture {
 
     // `extraSites`: YAML list items appended after the site "local" (test:///default).
     explicit RouteFixture(const std::string& extraSites = {}) {
-        const std::string yaml = "paths:\n"
-                                 "  state_dir: " + dir.file("state") + "\n"
-                                 "  log_dir: " + dir.file("logs") + "\n"
-                                 "  plugin_dirs: [" + pluginDir() + "]\n"
-                                 "sites:\n"
-                                 "  - name: local\n"
-                                 "    uri: test:///default\n"
-                                 "    network_mode: none\n" + extraSites;
+        const std::string yaml =
+            "paths:\n"
+            "  state_dir: " +
+            dir.file("state") +
+            "\n"
+            "  log_dir: " +
+            dir.file("logs") +
+            "\n"
+            "  plugin_dirs: [" +
+            pluginDir() +
+            "]\n"
+            "sites:\n"
+            "  - name: local\n"
+            "    uri: test:///default\n"
+            "    network_mode: none\n" +
+            extraSites;
         auto config = parseConfig(yaml, {}, "route_fixture");
         INFO((config.ok() ? std::string() : config.error().message));
         REQUIRE(config.ok());
@@ -66,7 +74,8 @@ struct RouteFixture {
         statusStreams = std::make_unique<server::StatusStreams>(*runtime, *hub);
         eventStream = std::make_unique<server::EventStream>(runtime->events(), *hub);
         server::addWebSocketRoutes(router, context, server::StreamContext{*statusStreams, *eventStream});
-        terminalMux = std::make_unique<TerminalMux>(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
+        terminalMux =
+            std::make_unique<TerminalMux>(runtime->recorder(), runtime->audit(), *runtime->metrics().registry());
         terminalBridge = std::make_unique<server::TerminalBridge>(*terminalMux, *hub);
         server::addTerminalRoutes(router, context, server::TerminalContext{*terminalBridge, consoleTickets, urls});
         auto store = server::TokenStore::open(dir.file("tokens.json"));

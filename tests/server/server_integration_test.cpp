@@ -54,7 +54,7 @@ DaemonOptions serverOptions() {
     site.backend = "org.paddock.libvirt-qemu";
     site.storage_pool = "default-pool";
     site.stop_timeout_s = 5;
-    options.adopt = {"test"};   // the test driver's own running domain, used as a ready-made VM
+    options.adopt = {"test"};  // the test driver's own running domain, used as a ready-made VM
     return options;
 }
 
@@ -66,18 +66,22 @@ TEST_CASE("paddockd --check-config accepts a good config and names the key of a 
         "server:\n  port: 8123\nauth:\n  mode: none\nsites:\n  - name: local\n    uri: test:///default\n";
     writeFile(dir.file("good.yaml"), good);
     std::string output;
-    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("good.yaml")}, output, dir.file("out")) == 0);
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("good.yaml")}, output,
+                          dir.file("out")) == 0);
     CHECK_THAT(output, Catch::Contains("config OK"));
 
     writeFile(dir.file("bad.yaml"), "server:\n  port: 70000\nsites:\n  - name: local\n    uri: test:///default\n");
-    CHECK(runToCompletion({paddockdPath(), "--config", dir.file("bad.yaml"), "--check-config"}, output, dir.file("out")) == 2);
+    CHECK(runToCompletion({paddockdPath(), "--config", dir.file("bad.yaml"), "--check-config"}, output,
+                          dir.file("out")) == 2);
     CHECK_THAT(output, Catch::Contains("server.port"));
 
     writeFile(dir.file("typo.yaml"), "server:\n  prot: 8000\nsites:\n  - name: local\n    uri: test:///default\n");
-    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config=" + dir.file("typo.yaml")}, output, dir.file("out")) == 2);
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config=" + dir.file("typo.yaml")}, output,
+                          dir.file("out")) == 2);
     CHECK_THAT(output, Catch::Contains("server.prot"));
 
-    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("missing.yaml")}, output, dir.file("out")) == 2);
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("missing.yaml")}, output,
+                          dir.file("out")) == 2);
     CHECK_THAT(output, Catch::Contains("missing.yaml"));
 
     CHECK(runToCompletion({paddockdPath(), "--help"}, output, dir.file("out")) == 0);
@@ -99,7 +103,7 @@ TEST_CASE("without configured tokens an admin token is generated, kept private a
     RequestOptions wrong;
     wrong.token = std::string(64, 'a');
     CHECK(send(server.port(), "GET", "/api/v1/vms", wrong).status == 401);
-    CHECK(send(server.port(), "GET", "/vms/list").status == 401);   // compat routes too
+    CHECK(send(server.port(), "GET", "/vms/list").status == 401);  // compat routes too
     CHECK(server.get("/api/v1/vms").status == 200);
 
     // Public: health, metrics, docs and what they load.
@@ -122,8 +126,9 @@ TEST_CASE("without configured tokens an admin token is generated, kept private a
 
 TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integration]") {
     auto options = serverOptions();
-    options.tokens = {{"viewer-bot", "viewer-token-0123456789", "viewer"}, {"ops-bot", "operator-token-0123456789", "operator"}};
-    options.adopt.clear();   // needs an admin
+    options.tokens = {{"viewer-bot", "viewer-token-0123456789", "viewer"},
+                      {"ops-bot", "operator-token-0123456789", "operator"}};
+    options.adopt.clear();  // needs an admin
     PaddockdFixture server(options);
     CHECK_FALSE(std::filesystem::exists(server.tokenPath()));
     RequestOptions viewer;
@@ -140,26 +145,29 @@ TEST_CASE("configured tokens carry roles: viewers may only GET", "[server][integ
     CHECK(send(server.port(), "POST", "/api/v1/vms", op).status == 201);
     // Operators act on VMs; what runs where, foreign domains and adoption are an admin's.
     op.body.reset();
-    for (const char* adminOnly : {"/api/v1/sites", "/api/v1/plugins", "/api/v1/vms?all=true", "/api/v1/vms/test?all=true"}) {
+    for (const char* adminOnly :
+         {"/api/v1/sites", "/api/v1/plugins", "/api/v1/vms?all=true", "/api/v1/vms/test?all=true"}) {
         INFO(adminOnly);
         CHECK(send(server.port(), "GET", adminOnly, op).status == 403);
     }
     op.body = "{}";
     CHECK(send(server.port(), "POST", "/api/v1/vms/test/adopt", op).status == 403);
-    CHECK(send(server.port(), "GET", "/api/v1/vms/test", op).status == 404);   // foreign: not shown
+    CHECK(send(server.port(), "GET", "/api/v1/vms/test", op).status == 404);  // foreign: not shown
     CHECK(server.stop() == 0);
     const std::string audit = readFile(server.logDir() + "/audit.log");
     CHECK_THAT(audit, Catch::Contains("ops-bot") && Catch::Contains("by-operator"));
 }
 
-TEST_CASE("foreign domains are not acted on, listed only to admins who ask, until adopted", "[server][integration][foreign]") {
+TEST_CASE("foreign domains are not acted on, listed only to admins who ask, until adopted",
+          "[server][integration][foreign]") {
     auto options = serverOptions();
-    options.adopt.clear();   // "test", the driver's own running domain, stays foreign here
+    options.adopt.clear();  // "test", the driver's own running domain, stays foreign here
     PaddockdFixture server(options);
     const auto names = [&](const std::string& path) {
         std::set<std::string> out;
         const auto doc = server.getJson(path);
-        for (const auto& vm : doc["vms"].GetArray()) out.insert(std::string(vm["name"].GetString()) + (vm["managed"].GetBool() ? "" : "(foreign)"));
+        for (const auto& vm : doc["vms"].GetArray())
+            out.insert(std::string(vm["name"].GetString()) + (vm["managed"].GetBool() ? "" : "(foreign)"));
         return out;
     };
     CHECK(names("/api/v1/vms").count("test(foreign)") == 0);
@@ -175,7 +183,7 @@ TEST_CASE("foreign domains are not acted on, listed only to admins who ask, unti
     CHECK(server.call("DELETE", "/vms/delete/test").status == 404);
     CHECK(server.post("/api/v1/vms/test/console").status == 404);
     CHECK(server.upgradeStatus("/api/v1/vms/test/status", server.token()) == 404);
-    CHECK(server.getJson("/api/v1/vms/test?all=true")["vm"]["state"] == "running");   // untouched
+    CHECK(server.getJson("/api/v1/vms/test?all=true")["vm"]["state"] == "running");  // untouched
 
     const auto adopted = server.post("/api/v1/vms/test/adopt", R"({"owner":"museum"})");
     REQUIRE(adopted.status == 200);
@@ -185,7 +193,7 @@ TEST_CASE("foreign domains are not acted on, listed only to admins who ask, unti
     CHECK(server.post("/api/v1/vms/no-such/adopt").status == 404);
     CHECK(server.post("/api/v1/vms/test/adopt", R"({"owner":7})").status == 400);
     CHECK(names("/api/v1/vms").count("test") == 1);
-    CHECK(server.post("/vms/stop/test").status == 200);   // the compatibility routes act on it now
+    CHECK(server.post("/vms/stop/test").status == 200);  // the compatibility routes act on it now
     CHECK_THAT(readFile(server.logDir() + "/audit.log"), Catch::Contains("\"action\":\"adopt\""));
 }
 
@@ -240,7 +248,7 @@ TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
 }
 
 TEST_CASE("errors have the documented status codes and JSON shape", "[server][integration]") {
-    PaddockdFixture server(serverOptions());   // max_body_bytes 4096
+    PaddockdFixture server(serverOptions());  // max_body_bytes 4096
 
     const auto badJson = server.post("/api/v1/vms", "{\"name\": ");
     CHECK(badJson.status == 400);
@@ -254,15 +262,16 @@ TEST_CASE("errors have the documented status codes and JSON shape", "[server][in
     CHECK(unknownField.status == 400);
     CHECK_THAT(unknownField.body, Catch::Contains("colour"));
 
-    for (const char* body : {R"({"name":"x1","vcpus":0})", R"({"name":"x1","vcpus":65})", R"({"name":"x1","vcpus":"2"})",
-                             R"({"name":"x1","memory_mb":63})", R"({"name":"x1","memory_mb":262145})",
-                             R"({"name":"x1","start":"yes"})", R"({"name":7})", R"({})", R"([1])"}) {
+    for (const char* body :
+         {R"({"name":"x1","vcpus":0})", R"({"name":"x1","vcpus":65})", R"({"name":"x1","vcpus":"2"})",
+          R"({"name":"x1","memory_mb":63})", R"({"name":"x1","memory_mb":262145})", R"({"name":"x1","start":"yes"})",
+          R"({"name":7})", R"({})", R"([1])"}) {
         INFO(body);
         const auto r = server.post("/api/v1/vms", body);
         CHECK(r.status == 400);
         CHECK(r.errorCode() == "invalid_argument");
     }
-    CHECK(server.get("/api/v1/vms/x1").status == 404);   // none of those created anything
+    CHECK(server.get("/api/v1/vms/x1").status == 404);  // none of those created anything
 
     const auto tooLarge = server.post("/api/v1/vms", std::string(8192, ' '));
     CHECK(tooLarge.status == 413);
@@ -290,7 +299,7 @@ TEST_CASE("errors have the documented status codes and JSON shape", "[server][in
     CHECK(wrongMethod.header("Allow") == "GET, POST");
     CHECK(wrongMethod.errorCode() == "method_not_allowed");
 
-    const auto running = server.post("/api/v1/vms/test/start");   // the driver's default domain runs
+    const auto running = server.post("/api/v1/vms/test/start");  // the driver's default domain runs
     CHECK(running.status == 409);
     CHECK(running.errorCode() == "conflict");
 
@@ -299,7 +308,7 @@ TEST_CASE("errors have the documented status codes and JSON shape", "[server][in
     CHECK(duplicate.status == 409);
     CHECK(duplicate.errorCode() == "already_exists");
 
-    CHECK(server.get("/healthz").status == 200);   // still serving after all that
+    CHECK(server.get("/healthz").status == 200);  // still serving after all that
 }
 
 TEST_CASE("a POST without Content-Length has an empty body and does not hang", "[server][integration]") {
@@ -321,7 +330,8 @@ TEST_CASE("a POST without Content-Length has an empty body and does not hang", "
 TEST_CASE("native VM lifecycle", "[server][integration]") {
     PaddockdFixture server(serverOptions());
 
-    const auto created = server.post("/api/v1/vms", R"({"name":"life-1","start":false,"owner":"alice","vcpus":2,"memory_mb":256})");
+    const auto created =
+        server.post("/api/v1/vms", R"({"name":"life-1","start":false,"owner":"alice","vcpus":2,"memory_mb":256})");
     REQUIRE(created.status == 201);
     CHECK(created.header("Location") == "/api/v1/vms/life-1");
     {
@@ -374,7 +384,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     REQUIRE(stopped.status == 200);
     {
         auto doc = stopped.json();
-        CHECK(str(doc["outcome"]) == "graceful");   // the test driver powers off on the ACPI request at once
+        CHECK(str(doc["outcome"]) == "graceful");  // the test driver powers off on the ACPI request at once
         CHECK(str(doc["vm"]["state"]) == "shut off");
     }
     const auto again = server.post("/api/v1/vms/life-1/stop");
@@ -404,7 +414,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     REQUIRE(running.status == 201);
     CHECK(str(running.json()["vm"]["state"]) == "running");
     CHECK(running.json()["vm"]["owner"].IsNull());
-    CHECK(server.del("/api/v1/vms/life-2").status == 200);   // deleting a running VM forces it off
+    CHECK(server.del("/api/v1/vms/life-2").status == 200);  // deleting a running VM forces it off
 }
 
 TEST_CASE("compatibility routes answer exactly like the old VM manager", "[server][integration][compat]") {
@@ -419,7 +429,8 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
         CHECK_FALSE(str(doc["version"]).empty());
     }
 
-    const auto created = server.post("/vms/create", R"({"name":"compat-1","memory_mb":1024,"vcpus":2,"owner":"alice","legacy_flag":true})");
+    const auto created = server.post(
+        "/vms/create", R"({"name":"compat-1","memory_mb":1024,"vcpus":2,"owner":"alice","legacy_flag":true})");
     REQUIRE(created.status == 201);
     {
         auto doc = created.json();
@@ -443,7 +454,7 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
         CHECK(doc["vm"]["owner"].IsNull());
     }
     const auto duplicate = server.post("/vms/create", R"({"name":"compat-1"})");
-    CHECK(duplicate.status == 409);   // COMPAT.md allows 400 or 409; Paddock answers 409 like the native route
+    CHECK(duplicate.status == 409);  // COMPAT.md allows 400 or 409; Paddock answers 409 like the native route
     CHECK(server.post("/vms/create", R"({"name":"compat-3","memory_mb":255})").status == 400);
     CHECK(server.post("/vms/create", R"({"name":"compat-3","vcpus":0})").status == 400);
     CHECK(server.post("/vms/create", R"({"memory_mb":512})").status == 400);
@@ -458,7 +469,7 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
         REQUIRE(vm != nullptr);
         CHECK(vm->MemberCount() == 7);
         CHECK((*vm)["id"].GetInt() > 0);
-        CHECK((*vm)["state"].GetInt() == 1);   // created and started
+        CHECK((*vm)["state"].GetInt() == 1);  // created and started
         CHECK((*vm)["max_memory"].GetUint64() == 1024 * 1024);
         CHECK((*vm)["memory"].IsUint64());
         CHECK((*vm)["vcpus"].GetInt() == 2);
@@ -477,7 +488,7 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
         CHECK(str(doc["status"]) == "stopped");
         CHECK(str(doc["vm_name"]) == "compat-1");
     }
-    CHECK(server.post("/vms/stop/compat-1").status == 200);   // already off: same answer
+    CHECK(server.post("/vms/stop/compat-1").status == 200);  // already off: same answer
     CHECK(str(server.post("/vms/stop/compat-1").json()["status"]) == "stopped");
     CHECK(server.post("/vms/stop/no-such-vm").status == 404);
     {
@@ -546,7 +557,9 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
     CHECK(str(doc["openapi"]) == "3.0.3");
     REQUIRE(doc["paths"].IsObject());
 
-    struct Operation { std::string method, path; };
+    struct Operation {
+        std::string method, path;
+    };
     std::vector<Operation> operations;
     for (const auto& path : doc["paths"].GetObject())
         for (const auto& op : path.value.GetObject()) {
@@ -557,48 +570,76 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         }
     CHECK(operations.size() >= 20);
     // DELETE last, so the VM is there for every other operation.
-    std::stable_sort(operations.begin(), operations.end(),
-                     [](const Operation& a, const Operation& b) { return (a.method == "DELETE") < (b.method == "DELETE"); });
+    std::stable_sort(operations.begin(), operations.end(), [](const Operation& a, const Operation& b) {
+        return (a.method == "DELETE") < (b.method == "DELETE");
+    });
 
     // What each operation answers here, exactly (a 500 is not "served"): admin token, body "{}",
     // the parameters below, in document order with DELETEs last. "openapi-vm" starts off; start,
     // stop and restart leave it running, so the compat start is a 409; the native DELETE goes
     // before the compat one. WebSocket routes refuse a plain GET with 400.
-    const bool assetsInstalled = std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui.css");
+    const bool assetsInstalled =
+        std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui.css");
     const std::map<std::string, int> expected = {
-        {"GET /healthz", 200}, {"GET /metrics", 200}, {"GET /openapi.json", 200}, {"GET /docs", 200},
+        {"GET /healthz", 200},
+        {"GET /metrics", 200},
+        {"GET /openapi.json", 200},
+        {"GET /docs", 200},
         {"GET /console/{name}", 200},
-        {"GET /static/xterm/{file}", 404}, {"GET /static/xterm-addon-fit/{file}", 404},   // swagger-ui.css is not theirs
+        {"GET /static/xterm/{file}", 404},
+        {"GET /static/xterm-addon-fit/{file}", 404},  // swagger-ui.css is not theirs
         {"GET /static/swagger-ui/{file}", assetsInstalled ? 200 : 404},
         {"GET /static/asciinema-player/{file}", 404},
-        {"GET /api/v1/plugins", 200}, {"GET /api/v1/sites", 200},
-        {"GET /api/v1/vms", 200}, {"POST /api/v1/vms", 400},   // no name
-        {"GET /api/v1/vms/{name}", 200}, {"DELETE /api/v1/vms/{name}", 200},
-        {"POST /api/v1/vms/{name}/start", 200}, {"POST /api/v1/vms/{name}/stop", 200},
-        {"POST /api/v1/vms/{name}/restart", 200}, {"POST /api/v1/vms/{name}/console", 201},
-        {"POST /api/v1/vms/{name}/adopt", 409},   // managed already
-        {"POST /api/v1/tokens", 400}, {"GET /api/v1/tokens", 200}, {"DELETE /api/v1/tokens/{id}", 404},   // no owner; no such token
-        {"GET /api/v1/vms/{name}/status", 400}, {"GET /api/v1/vms/{name}/terminal", 400}, {"GET /api/v1/events", 400},
-        {"GET /", 200}, {"POST /vms/create", 400}, {"POST /vms/start/{name}", 409}, {"POST /vms/stop/{name}", 200},
-        {"DELETE /vms/delete/{name}", 404}, {"GET /vms/list", 200},
-        {"GET /api/v1/pools", 200}, {"GET /api/v1/pools/{pool}", 404}, {"POST /api/v1/pools/{pool}/allocate", 404},
-        {"GET /api/v1/leases", 200}, {"GET /api/v1/leases/{id}", 404}, {"DELETE /api/v1/leases/{id}", 404},
-        {"POST /api/v1/leases/{id}/extend", 400},   // no ttl_s
+        {"GET /api/v1/plugins", 200},
+        {"GET /api/v1/sites", 200},
+        {"GET /api/v1/vms", 200},
+        {"POST /api/v1/vms", 400},  // no name
+        {"GET /api/v1/vms/{name}", 200},
+        {"DELETE /api/v1/vms/{name}", 200},
+        {"POST /api/v1/vms/{name}/start", 200},
+        {"POST /api/v1/vms/{name}/stop", 200},
+        {"POST /api/v1/vms/{name}/restart", 200},
+        {"POST /api/v1/vms/{name}/console", 201},
+        {"POST /api/v1/vms/{name}/adopt", 409},  // managed already
+        {"POST /api/v1/tokens", 400},
+        {"GET /api/v1/tokens", 200},
+        {"DELETE /api/v1/tokens/{id}", 404},  // no owner; no such token
+        {"GET /api/v1/vms/{name}/status", 400},
+        {"GET /api/v1/vms/{name}/terminal", 400},
+        {"GET /api/v1/events", 400},
+        {"GET /", 200},
+        {"POST /vms/create", 400},
+        {"POST /vms/start/{name}", 409},
+        {"POST /vms/stop/{name}", 200},
+        {"DELETE /vms/delete/{name}", 404},
+        {"GET /vms/list", 200},
+        {"GET /api/v1/pools", 200},
+        {"GET /api/v1/pools/{pool}", 404},
+        {"POST /api/v1/pools/{pool}/allocate", 404},
+        {"GET /api/v1/leases", 200},
+        {"GET /api/v1/leases/{id}", 404},
+        {"DELETE /api/v1/leases/{id}", 404},
+        {"POST /api/v1/leases/{id}/extend", 400},  // no ttl_s
         {"GET /api/v1/operations/{id}", 404},
-        {"GET /api/v1/sessions", 200}, {"GET /api/v1/sessions/{id}/cast", 404}, {"GET /sessions/{id}", 200},
-        {"GET /pool/status", 200}, {"POST /pool/allocate", 503},   // no pool configured
-        {"GET /ws/vm/{name}/terminal", 400}, {"GET /ws/vm/{name}/status", 400},
+        {"GET /api/v1/sessions", 200},
+        {"GET /api/v1/sessions/{id}/cast", 404},
+        {"GET /sessions/{id}", 200},
+        {"GET /pool/status", 200},
+        {"POST /pool/allocate", 503},  // no pool configured
+        {"GET /ws/vm/{name}/terminal", 400},
+        {"GET /ws/vm/{name}/status", 400},
     };
-    CHECK(operations.size() == expected.size());   // a route left the document, or one is new here
+    CHECK(operations.size() == expected.size());  // a route left the document, or one is new here
     for (const auto& op : operations) {
         std::string path = op.path;
-        for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"},
-                                                                                  {"{pool}", "no-pool"}, {"{id}", "no-id"}}) {
+        for (const auto& [param, value] : std::map<std::string, std::string>{
+                 {"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}, {"{pool}", "no-pool"}, {"{id}", "no-id"}}) {
             const auto at = path.find(param);
             if (at != std::string::npos) path.replace(at, param.size(), value);
         }
         REQUIRE(path.find('{') == std::string::npos);
-        const auto answer = server.call(op.method, path, op.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
+        const auto answer =
+            server.call(op.method, path, op.method == "GET" ? std::nullopt : std::optional<std::string>("{}"));
         INFO(op.method << " " << path << " -> " << answer.status << " " << answer.body.substr(0, 200));
         const auto want = expected.find(op.method + " " + op.path);
         if (want == expected.end()) {
@@ -615,9 +656,11 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
     const auto docs = send(server.port(), "GET", "/docs");
     REQUIRE(docs.status == 200);
     CHECK_THAT(docs.content_type, Catch::StartsWith("text/html"));
-    CHECK_THAT(docs.body, Catch::Contains("/static/swagger-ui/swagger-ui-bundle.js") && Catch::Contains("/openapi.json"));
+    CHECK_THAT(docs.body,
+               Catch::Contains("/static/swagger-ui/swagger-ui-bundle.js") && Catch::Contains("/openapi.json"));
 
-    const bool assetsInstalled = std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js");
+    const bool assetsInstalled =
+        std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js");
     if (!assetsInstalled) {
         WARN("server/web/node_modules is missing (run scripts/setup.sh); asset checks skipped");
     } else {
@@ -643,7 +686,7 @@ TEST_CASE("/docs serves Swagger UI from npm assets without path traversal", "[se
 // More idle sockets than workers, some of them in the middle of a head: connections wait in the
 // server's I/O thread, not in workers, so requests are still answered.
 TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly", "[server][integration]") {
-    PaddockdFixture server(serverOptions());   // 8 worker threads
+    PaddockdFixture server(serverOptions());  // 8 worker threads
     std::vector<Poco::Net::StreamSocket> idle;
     for (int i = 0; i < 64; ++i) idle.emplace_back(Poco::Net::SocketAddress("127.0.0.1", server.port()));
     for (int i = 0; i < 8; ++i) idle[i].sendBytes("GET /healthz HTTP/1.1\r\n", 24);
@@ -661,7 +704,8 @@ std::optional<std::string> nextText(Poco::Net::WebSocket& ws, std::chrono::milli
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::vector<char> buffer(256 * 1024);
     while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return std::nullopt;
         ws.setReceiveTimeout(Poco::Timespan(left.count()));
         int flags = 0;
@@ -675,8 +719,9 @@ std::optional<std::string> nextText(Poco::Net::WebSocket& ws, std::chrono::milli
         }
         const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
         if ((n == 0 && flags == 0) || op == Poco::Net::WebSocket::FRAME_OP_CLOSE) return std::nullopt;
-        if (op == Poco::Net::WebSocket::FRAME_OP_PING)   // as a browser does
-            ws.sendFrame(buffer.data(), n, static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
+        if (op == Poco::Net::WebSocket::FRAME_OP_PING)  // as a browser does
+            ws.sendFrame(buffer.data(), n,
+                         static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
         if (op == Poco::Net::WebSocket::FRAME_OP_TEXT) return std::string(buffer.data(), static_cast<size_t>(n));
     }
 }
@@ -694,7 +739,8 @@ template <class Predicate>
 bool waitForFrame(Poco::Net::WebSocket& ws, std::chrono::milliseconds timeout, Predicate wanted) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-        const auto text = nextText(ws, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+        const auto text = nextText(
+            ws, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
         if (!text) return false;
         if (wanted(parse(*text))) return true;
     }
@@ -730,12 +776,12 @@ TEST_CASE("VM JSON carries readiness and SSH details", "[server][integration][we
     CHECK_FALSE(vm["ready"].GetBool());
     CHECK(vm["readiness_error"].IsNull());
     CHECK(vm["seconds_to_ready"].IsNull());
-    CHECK(vm["ssh"].IsNull());        // network_mode none: nothing to log into
+    CHECK(vm["ssh"].IsNull());  // network_mode none: nothing to log into
     CHECK(vm["host_key"].IsNull());
     const auto compat = server.get("/vms/list").json();
     const auto* item = findByName(compat["vms"], "ready-1");
     REQUIRE(item != nullptr);
-    CHECK(item->MemberCount() == 7);   // compat shapes do not change
+    CHECK(item->MemberCount() == 7);  // compat shapes do not change
 }
 
 TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, periodic frames, deletion",
@@ -752,7 +798,7 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
         CHECK(str(doc["vm"]["name"]) == "ws-1");
         CHECK(str(doc["vm"]["state"]) == "shut off");
         auto rest = server.get("/api/v1/vms/ws-1").json();
-        CHECK(memberNames(doc["vm"]) == memberNames(rest["vm"]));   // the same object as GET
+        CHECK(memberNames(doc["vm"]) == memberNames(rest["vm"]));  // the same object as GET
     }
 
     REQUIRE(server.post("/api/v1/vms/ws-1/start").status == 200);
@@ -765,8 +811,7 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
     }));
 
     // Nothing changes now: a frame still comes within the 5 s period (plus slack).
-    while (nextText(*ws, std::chrono::milliseconds(300))) {
-    }
+    while (nextText(*ws, std::chrono::milliseconds(300))) {}
     const auto quiet = std::chrono::steady_clock::now();
     const auto periodic = nextText(*ws, std::chrono::milliseconds(6500));
     REQUIRE(periodic);
@@ -774,8 +819,9 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
     CHECK(str(parse(*periodic)["vm"]["state"]) == "shut off");
 
     REQUIRE(server.del("/api/v1/vms/ws-1").status == 200);
-    CHECK(waitForFrame(*ws, std::chrono::seconds(3), [](const rapidjson::Document& d) { return str(d["type"]) == "deleted"; }));
-    CHECK_FALSE(nextText(*ws, std::chrono::seconds(3)));   // then closed
+    CHECK(waitForFrame(*ws, std::chrono::seconds(3),
+                       [](const rapidjson::Document& d) { return str(d["type"]) == "deleted"; }));
+    CHECK_FALSE(nextText(*ws, std::chrono::seconds(3)));  // then closed
 }
 
 TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about every second",
@@ -801,7 +847,8 @@ TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about ev
 
     // A change is sent at once, not at the next tick.
     REQUIRE(server.post("/vms/stop/test").status == 200);
-    CHECK(waitForFrame(*ws, std::chrono::milliseconds(1500), [](const rapidjson::Document& d) { return d["state"].GetInt() == 5; }));
+    CHECK(waitForFrame(*ws, std::chrono::milliseconds(1500),
+                       [](const rapidjson::Document& d) { return d["state"].GetInt() == 5; }));
 }
 
 TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][websocket]") {
@@ -810,8 +857,8 @@ TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][w
     REQUIRE(server.post("/api/v1/vms", R"({"name":"ev-1","start":true})").status == 201);
     const auto isEvent = [](const char* name) {
         return [name](const rapidjson::Document& d) {
-            return str(d["type"]) == "event" && d["vm"].IsString() && str(d["vm"]) == "ev-1" && str(d["kind"]) == "lifecycle" &&
-                   str(d["event"]) == name;
+            return str(d["type"]) == "event" && d["vm"].IsString() && str(d["vm"]) == "ev-1" &&
+                   str(d["kind"]) == "lifecycle" && str(d["event"]) == name;
         };
     };
     CHECK(waitForFrame(*ws, std::chrono::seconds(3), isEvent("started")));
@@ -825,7 +872,8 @@ TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][w
     }
     REQUIRE(stopped);
     auto doc = parse(*stopped);
-    CHECK(memberNames(doc) == std::set<std::string>{"type", "site", "vm", "kind", "event", "state_code", "readiness", "time_ms"});
+    CHECK(memberNames(doc) ==
+          std::set<std::string>{"type", "site", "vm", "kind", "event", "state_code", "readiness", "time_ms"});
     CHECK(str(doc["site"]) == "local");
     CHECK(doc["state_code"].GetInt() == 5);
     CHECK(doc["time_ms"].GetInt64() > 1600000000000);
@@ -858,7 +906,8 @@ TEST_CASE("WebSocket upgrades: auth by header or access_token, Origin check, ref
     CHECK(foreign.status == 403);
     CHECK(foreign.errorCode() == "forbidden");
     CHECK(server.upgrade("/api/v1/events", token, "http://127.0.0.1:" + std::to_string(port + 1)).status == 403);
-    auto sameOrigin = server.openWebSocket("/api/v1/vms/test/status", token, "http://127.0.0.1:" + std::to_string(port));
+    auto sameOrigin =
+        server.openWebSocket("/api/v1/vms/test/status", token, "http://127.0.0.1:" + std::to_string(port));
     CHECK(nextText(*sameOrigin, std::chrono::seconds(3)));
     auto listed = server.openWebSocket("/api/v1/vms/test/status", token, "https://lab.example.org");
     CHECK(nextText(*listed, std::chrono::seconds(3)));
@@ -873,9 +922,10 @@ TEST_CASE("WebSocket upgrades: auth by header or access_token, Origin check, ref
     // Clients that close are cleaned up.
     viaQuery->shutdown();
     sameOrigin->shutdown();
-    CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/vms/{name}/status"})", 1, std::chrono::seconds(5)) == 1);
+    CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/vms/{name}/status"})", 1,
+                        std::chrono::seconds(5)) == 1);
 
-    CHECK(server.stop() == 0);   // with a WebSocket still open
+    CHECK(server.stop() == 0);  // with a WebSocket still open
     const std::string log = server.log();
     CHECK_THAT(log, Catch::Contains("/api/v1/vms/test/status 101"));
     CHECK_THAT(log, !Catch::Contains(token));
@@ -891,9 +941,11 @@ TEST_CASE("a WebSocket client that does not read is dropped; the others keep rec
     Poco::Net::StreamSocket slow(Poco::Net::SocketAddress::IPv4);
     slow.setReceiveBufferSize(4096);
     slow.connect(Poco::Net::SocketAddress("127.0.0.1", port));
-    const std::string handshake = "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                                  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Authorization: Bearer " + server.token() + "\r\n\r\n";
+    const std::string handshake =
+        "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Authorization: Bearer " +
+        server.token() + "\r\n\r\n";
     slow.sendBytes(handshake.data(), static_cast<int>(handshake.size()));
 
     auto good = server.openWebSocket("/api/v1/events", server.token());
@@ -939,13 +991,15 @@ TEST_CASE("a WebSocket client that does not read is dropped; the others keep rec
 
     // The reader kept up with every event (two lifecycle events per cycle at least).
     const auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (received < 2 * cycles && std::chrono::steady_clock::now() < settle) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (received < 2 * cycles && std::chrono::steady_clock::now() < settle)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     done = true;
     reader.join();
     CHECK(readerError.empty());
     CHECK(received >= 2 * cycles);
     // The slow client's close frame cannot get through either: it is cut after the close timeout.
-    CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/events"})", 1, std::chrono::seconds(5)) == 1);
+    CHECK(waitForMetric(port, R"(paddock_websocket_connections{route="/api/v1/events"})", 1, std::chrono::seconds(5)) ==
+          1);
 }
 
 TEST_CASE("50 open WebSockets do not hold HTTP worker threads", "[server][integration][websocket]") {
@@ -954,7 +1008,8 @@ TEST_CASE("50 open WebSockets do not hold HTTP worker threads", "[server][integr
     PaddockdFixture server(options);
     std::vector<std::unique_ptr<Poco::Net::WebSocket>> sockets;
     for (int i = 0; i < 50; ++i)
-        sockets.push_back(server.openWebSocket(i % 2 == 0 ? "/api/v1/vms/test/status" : "/ws/vm/test/status", server.token()));
+        sockets.push_back(
+            server.openWebSocket(i % 2 == 0 ? "/api/v1/vms/test/status" : "/ws/vm/test/status", server.token()));
     for (auto& ws : sockets) CHECK(nextText(*ws, std::chrono::seconds(5)));
 
     for (int i = 0; i < 20; ++i) {

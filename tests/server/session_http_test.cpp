@@ -141,10 +141,10 @@ TEST_CASE("sessions over HTTP: ids cannot leave the recording directory", "[sess
     // A decoded slash takes the path off the route (404 "no route for"); an id the route does
     // get is refused when it is not one (400), or is simply not there (404).
     const std::vector<std::pair<std::string, int>> attempts = {
-        {"/api/v1/sessions/..%2Fsecret/cast", 404},   {"/api/v1/sessions/%2e%2e%2Fsecret/cast", 404},
+        {"/api/v1/sessions/..%2Fsecret/cast", 404},      {"/api/v1/sessions/%2e%2e%2Fsecret/cast", 404},
         {"/api/v1/sessions/..%2F..%2Fsecret/cast", 404}, {"/api/v1/sessions/%2e%2e/cast", 400},
-        {"/api/v1/sessions/.hidden/cast", 400},        {"/api/v1/sessions/s-a.cast/cast", 404},
-        {"/api/v1/sessions/s-a%00/cast", 400},         {"/api/v1/sessions/%2Fetc%2Fpasswd/cast", 404}};
+        {"/api/v1/sessions/.hidden/cast", 400},          {"/api/v1/sessions/s-a.cast/cast", 404},
+        {"/api/v1/sessions/s-a%00/cast", 400},           {"/api/v1/sessions/%2Fetc%2Fpasswd/cast", 404}};
     for (const auto& [path, status] : attempts) {
         INFO(path);
         auto reply = d.get(path);

@@ -1,7 +1,7 @@
 #include "paddock/server/static_files.hpp"
 
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 

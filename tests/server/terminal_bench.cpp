@@ -21,7 +21,8 @@ namespace {
 double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
 std::unique_ptr<TerminalClient> openTerminal(TerminalSite& site) {
-    auto term = std::make_unique<TerminalClient>(site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + site.token()));
+    auto term =
+        std::make_unique<TerminalClient>(site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + site.token()));
     REQUIRE(term->nextControl(60s).has_value());
     return term;
 }
@@ -34,7 +35,9 @@ TEST_CASE("terminal throughput and keystroke latency", "[.bench]") {
     TempDir dir;
     const std::string file = dir.file("payload.txt");
     // Text, so the PTY passes it as it is (raw random bytes would be taken for control sequences).
-    REQUIRE(std::system(("head -c " + std::to_string(megabytes * 3 / 4) + "M /dev/urandom | base64 -w 76 > " + file).c_str()) == 0);
+    REQUIRE(std::system(
+                ("head -c " + std::to_string(megabytes * 3 / 4) + "M /dev/urandom | base64 -w 76 > " + file).c_str()) ==
+            0);
     const double size = static_cast<double>(std::filesystem::file_size(file));
 
     // Direct: OpenSSH client with a PTY, the same key, the same sshd.
@@ -63,11 +66,11 @@ TEST_CASE("terminal throughput and keystroke latency", "[.bench]") {
     auto probe = openTerminal(site);
     probe->type("echo ready-$((2+2))\n");
     REQUIRE(probe->waitFor("ready-4", 60s));
-    probe->drain(1 << 20, 500ms);   // the prompt that follows; not a sample
+    probe->drain(1 << 20, 500ms);  // the prompt that follows; not a sample
     std::vector<double> rtts;
     for (int i = 0; i < 400; ++i) {
         if (i % 50 == 49) {
-            probe->type("\x15");   // Ctrl-U: keep the line short
+            probe->type("\x15");  // Ctrl-U: keep the line short
             probe->drain(1, 10s);
             continue;
         }
@@ -82,7 +85,8 @@ TEST_CASE("terminal throughput and keystroke latency", "[.bench]") {
 
     std::printf("terminal bench: payload %.1f MB\n", size / 1e6);
     std::printf("  direct ssh -tt cat   : %6.2f s  %7.1f MB/s\n", direct, size / 1e6 / direct);
-    std::printf("  WebSocket terminal   : %6.2f s  %7.1f MB/s (%.1f MB received, PTY adds \\r)\n", viaWs, bytes / 1e6 / viaWs, bytes / 1e6);
+    std::printf("  WebSocket terminal   : %6.2f s  %7.1f MB/s (%.1f MB received, PTY adds \\r)\n", viaWs,
+                bytes / 1e6 / viaWs, bytes / 1e6);
     std::printf("  keystroke echo with 64 idle sessions open: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu samples)\n",
                 pct(0.5), pct(0.99), rtts.back(), rtts.size());
 }

@@ -153,7 +153,7 @@ TEST_CASE("a native terminal over WSS: echo, bulk output and exit through TLS", 
     term.type("exit\n");
     CHECK(term.waitClosed(60s));
     CHECK(term.closeCode() == 1000);
-    CHECK(site.request("GET", "/console/term").status == 200);   // the page, over HTTPS
+    CHECK(site.request("GET", "/console/term").status == 200);  // the page, over HTTPS
 }
 
 TEST_CASE("terminal access: tickets are single use, bound to their VM; tokens need operator; Origin is checked",
@@ -169,10 +169,10 @@ TEST_CASE("terminal access: tickets are single use, bound to their VM; tokens ne
         TerminalClient term(site.openWebSocket(path + "?ticket=" + used));
         waitSession(term);
     }
-    CHECK(site.upgradeStatus(path + "?ticket=" + used) == 401);   // reused
+    CHECK(site.upgradeStatus(path + "?ticket=" + used) == 401);  // reused
 
-    const std::string forOther = site.ticket("test");   // the test driver's own domain
-    CHECK(site.upgradeStatus(path + "?ticket=" + forOther) == 401);   // bound to another VM
+    const std::string forOther = site.ticket("test");                // the test driver's own domain
+    CHECK(site.upgradeStatus(path + "?ticket=" + forOther) == 401);  // bound to another VM
 
     // A foreign page cannot use a ticket or a token; the same origin can.
     const std::string foreign = "http://evil.example.org";
@@ -201,7 +201,7 @@ TEST_CASE("a changed host key is refused with a clear error on both routes", "[t
     TerminalSite site;
     {
         TerminalClient first(site.openWebSocket("/api/v1/vms/term/terminal?ticket=" + site.ticket()));
-        waitSession(first);   // pins the key
+        waitSession(first);  // pins the key
     }
     site.sshd().rotateHostKey();
 
@@ -274,9 +274,10 @@ TEST_CASE("a flood neither stalls Paddock nor grows its memory; Ctrl-C answers p
     const uint64_t before = term.totalOutput();
     REQUIRE(term.waitFor("after-9-ctrl-c", 120s, 64));
     const uint64_t drained = term.totalOutput() - before;
-    std::printf("flood: RSS %ld KiB before, %ld KiB after 50 MB, %ld KiB while the client stalled; %.0f bytes held back "
-                "while stalled, %llu bytes drained after Ctrl-C\n",
-                rssBefore, rssAfterRead, rssWhileStalled, heldBack, static_cast<unsigned long long>(drained));
+    std::printf(
+        "flood: RSS %ld KiB before, %ld KiB after 50 MB, %ld KiB while the client stalled; %.0f bytes held back "
+        "while stalled, %llu bytes drained after Ctrl-C\n",
+        rssBefore, rssAfterRead, rssWhileStalled, heldBack, static_cast<unsigned long long>(drained));
     // What sits between the guest and the client is bounded by SSH's window, the hub's queue
     // and the kernel's socket buffers (loopback autotuning lets those reach several MB): a few
     // MB, not the flood (measured here: 1-2 MB).
@@ -300,7 +301,7 @@ TEST_CASE("a resize message nested to the frame limit is input, not a crash", "[
     // 60,000 levels fit in one 64 KiB message: the parse is bounded (64 levels), and a message
     // that is no resize is keystrokes for the guest.
     term.sendText("{" + std::string(60000, '[') + "}");
-    term.sendText("\x03");   // Ctrl-C ends cat and whatever it was given
+    term.sendText("\x03");  // Ctrl-C ends cat and whatever it was given
     // A line typed while cat is still dying from the Ctrl-C goes to cat, so the probe is typed
     // again until the shell answers; a dead session never answers.
     bool answered = false;
@@ -332,7 +333,7 @@ TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][con
         INFO("session " << i);
         CHECK(terms[i]->waitFor("session-" + std::to_string(i * 1000 + 7), 120s));
     }
-    terms.clear();   // clients leave without exit: sessions end
+    terms.clear();  // clients leave without exit: sessions end
     double active = -1;
     for (int i = 0; i < 300 && active != 0; ++i) {
         active = site.metric("paddock_terminal_sessions_active{vm=\"term\"}");
@@ -348,7 +349,8 @@ TEST_CASE("the console page and its xterm.js assets are served without a token",
     CHECK_THAT(page.content_type, Catch::Contains("text/html"));
     CHECK_THAT(page.body, Catch::Contains("/static/xterm/xterm.js") && Catch::Contains("addon-fit"));
     CHECK(page.headers.at("Cache-Control") == "no-store");
-    for (const char* asset : {"/static/xterm/xterm.js", "/static/xterm/xterm.css", "/static/xterm-addon-fit/addon-fit.js"}) {
+    for (const char* asset :
+         {"/static/xterm/xterm.js", "/static/xterm/xterm.css", "/static/xterm-addon-fit/addon-fit.js"}) {
         INFO(asset);
         CHECK(httpRequest(site.port(), "GET", asset).status == 200);
     }

@@ -9,8 +9,8 @@
 #include <set>
 
 using paddock::ErrorCode;
-using paddock::server::ConsoleTickets;
 using paddock::Utf8Stream;
+using paddock::server::ConsoleTickets;
 
 TEST_CASE("Utf8Stream holds back a character split across reads", "[terminal][utf8]") {
     Utf8Stream stream;
@@ -26,12 +26,18 @@ TEST_CASE("Utf8Stream holds back a character split across reads", "[terminal][ut
 
 TEST_CASE("Utf8Stream replaces bytes that can never be UTF-8", "[terminal][utf8]") {
     Utf8Stream stream;
-    CHECK(stream.feed("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
-    CHECK(stream.feed("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong '/'
-    CHECK(stream.feed("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");   // a surrogate
-    CHECK(stream.feed("\xE2\x82" "x") == "\xEF\xBF\xBD" "x");              // cut short by ASCII
+    CHECK(stream.feed("a\xFF"
+                      "b") ==
+          "a\xEF\xBF\xBD"
+          "b");
+    CHECK(stream.feed("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
+    CHECK(stream.feed("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+    CHECK(stream.feed("\xE2\x82"
+                      "x") ==
+          "\xEF\xBF\xBD"
+          "x");  // cut short by ASCII
     CHECK(stream.feed("\xE2\x82").empty());
-    CHECK(stream.finish() == "\xEF\xBF\xBD");                              // the stream ended inside it
+    CHECK(stream.finish() == "\xEF\xBF\xBD");  // the stream ended inside it
     CHECK(stream.feed("ok") == "ok");
 }
 

@@ -52,11 +52,12 @@ TEST_CASE("https: curl with the test CA reaches /healthz and an authenticated PO
     PaddockdFixture d(tlsOptions());
     const std::string ca = "--cacert '" + d.caFile() + "' ";
     CHECK_THAT(curl(ca + d.baseUrl() + "/healthz"), StartsWith("{\"status\":\"ok\"") && Contains(" 200"));
-    const std::string created = curl(ca + "-H 'Authorization: Bearer " + kAdminToken +
-                                     "' -H 'Content-Type: application/json' -d '{\"name\":\"over-tls\",\"start\":false}' " +
-                                     d.baseUrl() + "/api/v1/vms");
+    const std::string created =
+        curl(ca + "-H 'Authorization: Bearer " + kAdminToken +
+             "' -H 'Content-Type: application/json' -d '{\"name\":\"over-tls\",\"start\":false}' " + d.baseUrl() +
+             "/api/v1/vms");
     CHECK_THAT(created, Contains("\"name\":\"over-tls\"") && Contains(" 201"));
-    CHECK_THAT(curl(ca + d.baseUrl() + "/api/v1/vms/over-tls"), Contains(" 401"));   // TLS is no credential
+    CHECK_THAT(curl(ca + d.baseUrl() + "/api/v1/vms/over-tls"), Contains(" 401"));  // TLS is no credential
     // Without the CA curl refuses the certificate: it really is the test's own.
     CHECK_THAT(curl(d.baseUrl() + "/healthz"), Contains("certificate"));
     // TLS 1.1 and older are refused.
@@ -68,11 +69,11 @@ TEST_CASE("https: curl with the test CA reaches /healthz and an authenticated PO
     CHECK(d.running());
     CHECK(d.get("/healthz").status == 200);
     CHECK(d.metric("paddock_http_tls_handshake_failures_total{reason=\"plaintext\"}") == 1);
-    CHECK(d.metric("paddock_http_tls_handshake_failures_total{reason=\"protocol\"}") >= 1);   // the TLS 1.1 attempt
+    CHECK(d.metric("paddock_http_tls_handshake_failures_total{reason=\"protocol\"}") >= 1);  // the TLS 1.1 attempt
 }
 
 TEST_CASE("https: broken and stalled handshakes hold nothing up and are counted", "[tls][hostile]") {
-    PaddockdFixture d(tlsOptions("  head_timeout_s: 2\n"));   // 2 workers, 2 s to finish a handshake
+    PaddockdFixture d(tlsOptions("  head_timeout_s: 2\n"));  // 2 workers, 2 s to finish a handshake
     std::vector<std::unique_ptr<RawClient>> stalled;
     for (int i = 0; i < 64; ++i) {
         stalled.push_back(std::make_unique<RawClient>(d.port()));
@@ -101,27 +102,31 @@ TEST_CASE("wss: event streams run over TLS, and the hub's pings and closes do to
         TerminalClient events(d.openWebSocket("/api/v1/events", kViewerToken));
         REQUIRE(d.post("/api/v1/vms", std::string(R"({"name":"wss-vm","start":true})")).status == 201);
         std::string frame;
-        for (int i = 0; i < 20 && frame.find("wss-vm") == std::string::npos; ++i) frame = events.nextControl(30s).value_or("");
+        for (int i = 0; i < 20 && frame.find("wss-vm") == std::string::npos; ++i)
+            frame = events.nextControl(30s).value_or("");
         CHECK_THAT(frame, Contains("\"type\":\"event\"") && Contains("\"vm\":\"wss-vm\""));
 
         TerminalClient status(d.openWebSocket("/api/v1/vms/wss-vm/status", kViewerToken));
-        CHECK_THAT(status.nextControl(30s).value_or(""), Contains("\"type\":\"status\"") && Contains("\"name\":\"wss-vm\""));
-    }   // (these clients stop reading now: they leave rather than be reaped as silent)
+        CHECK_THAT(status.nextControl(30s).value_or(""),
+                   Contains("\"type\":\"status\"") && Contains("\"name\":\"wss-vm\""));
+    }  // (these clients stop reading now: they leave rather than be reaped as silent)
 
     // A TLS WebSocket that never answers pings is closed with its reason, through TLS.
     RawClient silent(d.port(), d.caFile());
     REQUIRE(silent.connected());
-    silent.send("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer " +
-                kAdminToken + "\r\n\r\n");
+    silent.send(
+        "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer " +
+        kAdminToken + "\r\n\r\n");
     REQUIRE_THAT(silent.response(), StartsWith("HTTP/1.1 101"));
     CHECK(silent.closedByPeer(30s));
     CHECK_THAT(silent.read(0ms), Contains("no answer to pings"));
     CHECK(d.metric("paddock_websocket_dropped_total{reason=\"idle_timeout\",route=\"/api/v1/events\"}") == 1);
 }
 
-TEST_CASE("console urls: https/wss from the listening address; forwarded headers from trusted proxies only; public_url first",
-          "[tls][console]") {
+TEST_CASE(
+    "console urls: https/wss from the listening address; forwarded headers from trusted proxies only; public_url first",
+    "[tls][console]") {
     // POST /api/v1/vms/{vm}/console with `headers`: (websocket_url, console_url).
     const auto urls = [](const PaddockdFixture& d, const std::vector<std::pair<std::string, std::string>>& headers) {
         HttpOptions o;
@@ -131,7 +136,8 @@ TEST_CASE("console urls: https/wss from the listening address; forwarded headers
         const HttpReply reply = d.request("POST", "/api/v1/vms/url-vm/console", o);
         REQUIRE(reply.status == 201);
         const auto json = reply.json();
-        return std::make_pair(std::string(json["websocket_url"].GetString()), std::string(json["console_url"].GetString()));
+        return std::make_pair(std::string(json["websocket_url"].GetString()),
+                              std::string(json["console_url"].GetString()));
     };
     const std::vector<std::pair<std::string, std::string>> forwarded{
         {"Host", "evil.example.org"}, {"X-Forwarded-Proto", "http"}, {"X-Forwarded-Host", "proxy.example.org"}};
@@ -153,7 +159,8 @@ TEST_CASE("console urls: https/wss from the listening address; forwarded headers
         CHECK_THAT(page, StartsWith("http://proxy.example.org/console/url-vm?ticket="));
     }
     {
-        PaddockdFixture d(tlsOptions("  public_url: https://lab.example.org/paddock\n  trusted_proxies: [127.0.0.1]\n"));
+        PaddockdFixture d(
+            tlsOptions("  public_url: https://lab.example.org/paddock\n  trusted_proxies: [127.0.0.1]\n"));
         REQUIRE(d.post("/api/v1/vms", std::string(R"({"name":"url-vm","start":false})")).status == 201);
         const auto [ws, page] = urls(d, forwarded);
         CHECK_THAT(ws, StartsWith("wss://lab.example.org/paddock/api/v1/vms/url-vm/terminal?ticket="));
@@ -161,7 +168,8 @@ TEST_CASE("console urls: https/wss from the listening address; forwarded headers
     }
 }
 
-TEST_CASE("startup: clear text beyond loopback is warned about; TLS files are checked, naming the key", "[tls][config]") {
+TEST_CASE("startup: clear text beyond loopback is warned about; TLS files are checked, naming the key",
+          "[tls][config]") {
     // Binding the wildcard address for a moment: the test still talks to 127.0.0.1 only.
     DaemonOptions wide;
     wide.host = "0.0.0.0";
@@ -193,8 +201,8 @@ TEST_CASE("startup: clear text beyond loopback is warned about; TLS files are ch
         o.server_yaml = tlsYaml;
         writeFile(files.configPath(), paddockdConfigYaml(o, files.port(), files.dir().path()));
         std::string output;
-        const int code = checkOnly ? runToCompletion({paddockdPath(), "--config", files.configPath(), "--check-config"}, output,
-                                                     files.dir().file("check.log"))
+        const int code = checkOnly ? runToCompletion({paddockdPath(), "--config", files.configPath(), "--check-config"},
+                                                     output, files.dir().file("check.log"))
                                    : files.runOnce(output);
         return std::make_pair(code, output);
     };
@@ -209,7 +217,8 @@ TEST_CASE("startup: clear text beyond loopback is warned about; TLS files are ch
         std::tie(code, output) = runWith("  tls: {cert: " + real.cert + "}\n", checkOnly);
         CHECK(code == 2);
         CHECK_THAT(output, Contains("server.tls.key: required when server.tls.cert is set"));
-        std::tie(code, output) = runWith("  tls: {cert: " + files.dir().file("absent.pem") + ", key: " + real.key + "}\n", checkOnly);
+        std::tie(code, output) =
+            runWith("  tls: {cert: " + files.dir().file("absent.pem") + ", key: " + real.key + "}\n", checkOnly);
         CHECK(code == 2);
         CHECK_THAT(output, Contains("server.tls.cert: cannot read") && Contains("No such file"));
     }

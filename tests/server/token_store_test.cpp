@@ -34,7 +34,7 @@ TEST_CASE("owner tokens: minted, found by their secret only, listed without it, 
     CHECK_FALSE(store.value()->find(alice->secret + "x"));
     CHECK_FALSE(store.value()->find(alice->secret.substr(0, alice->secret.size() - 1)));
     CHECK_FALSE(store.value()->find(""));
-    CHECK_FALSE(store.value()->find(alice->token.id));   // the id is no secret
+    CHECK_FALSE(store.value()->find(alice->token.id));  // the id is no secret
 
     CHECK(store.value()->list().size() == 2);
     REQUIRE(store.value()->list("bob").size() == 1);
@@ -81,7 +81,8 @@ TEST_CASE("owner tokens refuse bad owners, names and lifetimes", "[tokens]") {
     CHECK(failure(s.mint(std::string(129, 'a'), "", Role::Operator, hour, "a")).code == ErrorCode::InvalidArgument);
     CHECK(failure(s.mint("al\x85ice", "", Role::Operator, hour, "a")).code == ErrorCode::InvalidArgument);
     CHECK(failure(s.mint("alice", "line\nbreak", Role::Operator, hour, "a")).code == ErrorCode::InvalidArgument);
-    CHECK(failure(s.mint("alice", "", Role::Operator, std::chrono::seconds(59), "a")).code == ErrorCode::InvalidArgument);
+    CHECK(failure(s.mint("alice", "", Role::Operator, std::chrono::seconds(59), "a")).code ==
+          ErrorCode::InvalidArgument);
     CHECK(failure(s.mint("alice", "", Role::Operator, TokenStore::kMaxTtl + std::chrono::seconds(1), "a")).code ==
           ErrorCode::InvalidArgument);
     CHECK(s.list().empty());
@@ -93,9 +94,12 @@ TEST_CASE("a token file from an earlier run: expired entries are dropped, a brok
     const std::string hash(64, 'a');
     writeFile(path, R"({"version":1,"tokens":[)"
                     R"({"id":"tok-old","name":"n","owner":"alice","role":"operator","created_by":"admin",)"
-                    R"("created_at":"2020-01-01T00:00:00Z","expires_at":"2020-01-01T01:00:00Z","sha256":")" + hash + R"("},)"
-                    R"({"id":"tok-live","name":"n","owner":"bob","role":"viewer","created_by":"admin",)"
-                    R"("created_at":"2020-01-01T00:00:00Z","expires_at":"2200-01-01T00:00:00Z","sha256":")" + hash.substr(1) + "b" + R"("}]})");
+                    R"("created_at":"2020-01-01T00:00:00Z","expires_at":"2020-01-01T01:00:00Z","sha256":")" +
+                        hash +
+                        R"("},)"
+                        R"({"id":"tok-live","name":"n","owner":"bob","role":"viewer","created_by":"admin",)"
+                        R"("created_at":"2020-01-01T00:00:00Z","expires_at":"2200-01-01T00:00:00Z","sha256":")" +
+                        hash.substr(1) + "b" + R"("}]})");
     auto store = TokenStore::open(path);
     REQUIRE(store.ok());
     const auto live = store.value()->list();

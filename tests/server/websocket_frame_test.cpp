@@ -35,7 +35,7 @@ TEST_CASE("server frames are unmasked with the shortest length encoding", "[webs
     CHECK(large.size() == 10 + 70000);
     const auto close = encodeWsClose(1008, std::string(200, 'r'));
     CHECK(static_cast<uint8_t>(close[0]) == 0x88);
-    CHECK(static_cast<uint8_t>(close[1]) == 125);   // reason cut to fit a control frame
+    CHECK(static_cast<uint8_t>(close[1]) == 125);  // reason cut to fit a control frame
     CHECK(close.substr(2, 2) == std::string("\x03\xf0", 2));
 }
 

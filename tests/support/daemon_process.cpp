@@ -20,7 +20,8 @@ namespace paddock::test {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& outputFile, const std::vector<std::string>& env = {}) {
+pid_t spawn(const std::vector<std::string>& args, const std::string& outputFile,
+            const std::vector<std::string>& env = {}) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -77,8 +78,8 @@ int runToCompletion(const std::vector<std::string>& args, std::string& output, c
     return code;
 }
 
-DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::string logFile, uint16_t port, int startTimeoutS,
-                             const std::vector<std::string>& env)
+DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::string logFile, uint16_t port,
+                             int startTimeoutS, const std::vector<std::string>& env)
     : logFile_(std::move(logFile)) {
     pid_ = spawn(args, logFile_, env);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(startTimeoutS);
@@ -91,12 +92,12 @@ DaemonProcess::DaemonProcess(const std::vector<std::string>& args, std::string l
         }
         try {
             Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
-            return;   // listening; /healthz is served from the moment the socket accepts
-        } catch (const Poco::Exception&) {
-        }
+            return;  // listening; /healthz is served from the moment the socket accepts
+        } catch (const Poco::Exception&) {}
         if (std::chrono::steady_clock::now() > deadline) {
             stop(5);
-            throw std::runtime_error("paddockd did not listen on port " + std::to_string(port) + "; its log:\n" + log());
+            throw std::runtime_error("paddockd did not listen on port " + std::to_string(port) + "; its log:\n" +
+                                     log());
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -4,8 +4,8 @@
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamCopier.h>
 
 #include <memory>
@@ -46,8 +46,10 @@ HttpReply httpRequest(uint16_t port, const std::string& method, const std::strin
     for (const auto& [name, value] : options.headers) request.set(name, value);
     const std::string body = options.body.value_or("");
     if (options.body) request.setContentType(options.content_type);
-    if (options.chunked) request.setChunkedTransferEncoding(true);
-    else request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    if (options.chunked)
+        request.setChunkedTransferEncoding(true);
+    else
+        request.setContentLength64(static_cast<Poco::Int64>(body.size()));
     session.sendRequest(request) << body;
     Poco::Net::HTTPResponse response;
     std::istream& in = session.receiveResponse(response);

@@ -27,15 +27,16 @@ struct HttpReply {
 };
 
 struct HttpOptions {
-    std::string token;                                        // sent as a bearer token when set
+    std::string token;  // sent as a bearer token when set
     std::optional<std::string> body;
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
-    bool chunked = false;                                     // send the body chunked, no Content-Length
+    bool chunked = false;  // send the body chunked, no Content-Length
     int timeout_s = 120;
-    std::string ca_file;                                      // set: HTTPS, trusting only this CA (test_tls.hpp)
+    std::string ca_file;  // set: HTTPS, trusting only this CA (test_tls.hpp)
 };
 
-HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& path, const HttpOptions& options = {});
+HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& path,
+                      const HttpOptions& options = {});
 
 }  // namespace paddock::test

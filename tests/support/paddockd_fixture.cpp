@@ -90,8 +90,10 @@ std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, cons
     std::ostringstream out;
     out << "server:\n";
     Block server(out, "  ");
-    server.text("host", options.host).line("port", std::to_string(port)).number("threads", options.threads).number(
-        "max_body_bytes", options.max_body_bytes);
+    server.text("host", options.host)
+        .line("port", std::to_string(port))
+        .number("threads", options.threads)
+        .number("max_body_bytes", options.max_body_bytes);
     if (!options.allowed_origins.empty()) server.line("allowed_origins", flowList(options.allowed_origins));
     if (options.tls)
         server.line("tls", "{cert: " + quoted(root + "/server.crt") + ", key: " + quoted(root + "/server.key") + "}");
@@ -157,7 +159,7 @@ PaddockdFixture::PaddockdFixture(DaemonOptions options)
     : options_(std::move(options)), port_(freeLoopbackPort()), logOnFailure_([this] {
           return "paddockd log (" + configPath() + "), as it is at this failure:\n" + tail(log(), 100);
       }) {
-    if (options_.tls) makeTestCertificate(dir_.path(), "server");   // where paddockdConfigYaml points
+    if (options_.tls) makeTestCertificate(dir_.path(), "server");  // where paddockdConfigYaml points
     writeFile(configPath(), paddockdConfigYaml(options_, port_, dir_.path()));
     if (options_.start) start();
 }
@@ -179,7 +181,8 @@ void PaddockdFixture::start(const std::vector<std::string>& env) {
     for (const auto& name : options_.adopt) {
         const auto adopted = call("POST", "/api/v1/vms/" + name + "/adopt");
         if (adopted.status != 200 && adopted.status != 409)
-            throw std::runtime_error("cannot adopt " + name + ": " + std::to_string(adopted.status) + " " + adopted.body);
+            throw std::runtime_error("cannot adopt " + name + ": " + std::to_string(adopted.status) + " " +
+                                     adopted.body);
     }
 }
 
@@ -244,7 +247,9 @@ rapidjson::Document PaddockdFixture::getJson(const std::string& path, int status
     return doc;
 }
 
-double PaddockdFixture::metric(const std::string& sample) const { return metricValue(request("GET", "/metrics").body, sample); }
+double PaddockdFixture::metric(const std::string& sample) const {
+    return metricValue(request("GET", "/metrics").body, sample);
+}
 
 std::unique_ptr<Poco::Net::WebSocket> PaddockdFixture::openWebSocket(const std::string& path, const std::string& bearer,
                                                                      const std::string& origin) const {
@@ -260,10 +265,13 @@ std::unique_ptr<Poco::Net::WebSocket> PaddockdFixture::openWebSocket(const std::
     return std::make_unique<Poco::Net::WebSocket>(session, request, response);
 }
 
-HttpReply PaddockdFixture::upgrade(const std::string& path, const std::string& bearer, const std::string& origin) const {
+HttpReply PaddockdFixture::upgrade(const std::string& path, const std::string& bearer,
+                                   const std::string& origin) const {
     HttpOptions options;
     options.token = bearer;
-    options.headers = {{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"},
+    options.headers = {{"Connection", "Upgrade"},
+                       {"Upgrade", "websocket"},
+                       {"Sec-WebSocket-Version", "13"},
                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
     if (!origin.empty()) options.headers.emplace_back("Origin", origin);
     return request("GET", path, std::move(options));

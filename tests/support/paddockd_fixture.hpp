@@ -63,7 +63,7 @@ struct SiteOptions {
     std::optional<unsigned> ready_timeout_s{};
     std::vector<TemplateOptions> templates{};
     std::vector<PoolOptions> pools{};
-    std::string extra_yaml{};   // more keys of this site, each line indented by four spaces
+    std::string extra_yaml{};  // more keys of this site, each line indented by four spaces
 };
 
 struct TokenOptions {
@@ -75,22 +75,22 @@ struct TokenOptions {
 
 struct DaemonOptions {
     std::vector<SiteOptions> sites{SiteOptions{}};
-    std::string host = "127.0.0.1";                     // server.host (the fixture talks to 127.0.0.1)
-    bool tls = false;                                   // server.tls with a certificate made for the test
+    std::string host = "127.0.0.1";  // server.host (the fixture talks to 127.0.0.1)
+    bool tls = false;                // server.tls with a certificate made for the test
     std::string auth_mode = "token";
-    std::vector<TokenOptions> tokens{};                 // none: paddockd generates an admin token, token() reads it
+    std::vector<TokenOptions> tokens{};  // none: paddockd generates an admin token, token() reads it
     std::optional<unsigned> threads{};
     std::optional<uint64_t> max_body_bytes{};
     std::vector<std::string> allowed_origins{};
-    std::optional<std::string> recording_directory{};   // relative: inside the fixture's temp dir
+    std::optional<std::string> recording_directory{};  // relative: inside the fixture's temp dir
     std::optional<bool> recording_enabled{};
     std::string recording_plugin{};
-    std::string extra_yaml{};                           // more top-level keys
-    std::string server_yaml{};                          // more server keys, each line indented by two spaces
+    std::string extra_yaml{};   // more top-level keys
+    std::string server_yaml{};  // more server keys, each line indented by two spaces
     // Foreign domains to adopt after every start (e.g. "test", the test driver's own domain),
     // with token() (an admin's) or anonymously under auth mode none.
     std::vector<std::string> adopt{};
-    bool start = true;                                  // false: only write the config (start() or runOnce() later)
+    bool start = true;  // false: only write the config (start() or runOnce() later)
 };
 
 // The config paddockd reads, as YAML. `root` is the directory that state/, logs/, relative

@@ -58,8 +58,9 @@ bool RawClient::send(const std::string& bytes) {
     size_t sent = 0;
     while (sent < bytes.size()) {
         const size_t left = bytes.size() - sent;
-        const long n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data() + sent, static_cast<int>(std::min<size_t>(left, INT_MAX)))
-                                       : ::send(fd_, bytes.data() + sent, left, MSG_NOSIGNAL);
+        const long n = ssl_ != nullptr
+                           ? SSL_write(ssl_, bytes.data() + sent, static_cast<int>(std::min<size_t>(left, INT_MAX)))
+                           : ::send(fd_, bytes.data() + sent, left, MSG_NOSIGNAL);
         if (n <= 0) return false;
         sent += static_cast<size_t>(n);
     }

@@ -37,7 +37,7 @@ public:
     bool closedByPeer(std::chrono::milliseconds timeout);
 
 private:
-    long receive(char* buffer, size_t size);   // > 0 bytes; <= 0 closed or failed
+    long receive(char* buffer, size_t size);  // > 0 bytes; <= 0 closed or failed
 
     int fd_ = -1;
     ssl_ctx_st* ctx_ = nullptr;

@@ -81,7 +81,8 @@ void SshdFixture::start() {
     if (pid_ == 0) {
         const std::string cfg = dir_.file("sshd_config");
         const std::string log = dir_.file("sshd.log");
-        ::execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", cfg.c_str(), "-E", log.c_str(), static_cast<char*>(nullptr));
+        ::execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", cfg.c_str(), "-E", log.c_str(),
+                static_cast<char*>(nullptr));
         ::_exit(127);
     }
     for (int i = 0; i < 100; ++i) {

@@ -22,10 +22,10 @@ public:
 
     uint16_t port() const noexcept { return port_; }
     std::string user() const { return currentUser(); }
-    static std::string currentUser();                           // the current user's name
-    std::string clientKey() const { return dir_.file("client_key"); }        // private key
+    static std::string currentUser();                                  // the current user's name
+    std::string clientKey() const { return dir_.file("client_key"); }  // private key
     std::string clientPublicKey() const { return dir_.file("client_key.pub"); }
-    std::string hostKeyFingerprint() const;                     // "SHA256:..." of its host key
+    std::string hostKeyFingerprint() const;  // "SHA256:..." of its host key
     // Replaces the host key and restarts sshd (for host-key mismatch tests).
     void rotateHostKey();
     // Also accepts logins with the key in `publicKeyPath` (e.g. Paddock's id_ed25519.pub).

@@ -78,7 +78,8 @@ public:
 private:
     bool readOne(std::chrono::steady_clock::time_point deadline) {
         if (closed_) return false;
-        const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         ws_->setReceiveTimeout(Poco::Timespan(left.count()));
         int flags = 0;
@@ -93,13 +94,17 @@ private:
         }
         const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
         if ((n == 0 && flags == 0) || op == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
-            if (n >= 2) closeCode_ = static_cast<uint16_t>((static_cast<unsigned char>(buffer_[0]) << 8) | static_cast<unsigned char>(buffer_[1]));
+            if (n >= 2)
+                closeCode_ = static_cast<uint16_t>((static_cast<unsigned char>(buffer_[0]) << 8) |
+                                                   static_cast<unsigned char>(buffer_[1]));
             closed_ = true;
             return false;
         }
         // A browser answers pings by itself (paddockd closes WebSockets that never do).
         if (op == Poco::Net::WebSocket::FRAME_OP_PING) {
-            ws_->sendFrame(buffer_.data(), n, static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
+            ws_->sendFrame(
+                buffer_.data(), n,
+                static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
             return true;
         }
         if (op == Poco::Net::WebSocket::FRAME_OP_PONG) return true;

@@ -13,7 +13,7 @@ DaemonOptions TerminalSite::options(uint16_t sshPort, bool tls) {
     options.server_yaml = "  websocket_idle_timeout_s: 3600\n";
     options.tokens = {{"teacher-app", "terminal-admin-token-0123456789", "admin"},
                       {"watcher", "terminal-viewer-token-0123456789", "viewer"}};
-    options.adopt = {"test"};   // a second VM for "ticket of another VM" checks
+    options.adopt = {"test"};  // a second VM for "ticket of another VM" checks
     SiteOptions& site = options.sites.front();
     site.backend = "org.paddock.libvirt-qemu";
     site.storage_pool = "default-pool";

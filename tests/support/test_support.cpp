@@ -29,7 +29,8 @@ std::string commandOutput(const std::string& command) {
     return out;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout, std::chrono::milliseconds interval) {
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout,
+                std::chrono::milliseconds interval) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         if (condition()) return true;

@@ -32,7 +32,7 @@ std::string commandOutput(const std::string& command);
 void writeFile(const std::string& path, const std::string& text);
 
 // PADDOCK_PLUGIN_DIR etc. as std::string.
-std::string paddockdPath();   // the paddockd binary of this build
+std::string paddockdPath();  // the paddockd binary of this build
 std::string pluginDir();
 std::string fixturePluginDir();
 std::string sourceDir();

@@ -8,9 +8,11 @@ namespace paddock::test {
 
 TestCertificate makeTestCertificate(const std::string& dir, const std::string& name) {
     TestCertificate made{dir + "/" + name + ".crt", dir + "/" + name + ".key"};
-    const std::string command = "exec openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-                                " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
-                                " -keyout '" + made.key + "' -out '" + made.cert + "'";
+    const std::string command =
+        "exec openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+        " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
+        " -keyout '" +
+        made.key + "' -out '" + made.cert + "'";
     std::string output;
     const int code = runToCompletion({"/bin/sh", "-c", command}, output, dir + "/" + name + "-openssl.log");
     if (code != 0) throw std::runtime_error("openssl req failed (" + std::to_string(code) + "): " + output);

@@ -8,8 +8,8 @@
 namespace paddock::test {
 
 struct TestCertificate {
-    std::string cert;   // PEM, self-signed for IP 127.0.0.1 and DNS localhost; clients use it as their CA file
-    std::string key;    // PEM private key (EC P-256, unencrypted)
+    std::string cert;  // PEM, self-signed for IP 127.0.0.1 and DNS localhost; clients use it as their CA file
+    std::string key;   // PEM private key (EC P-256, unencrypted)
 };
 
 // Writes <dir>/<name>.crt and <dir>/<name>.key with the openssl CLI, valid for a day. Throws

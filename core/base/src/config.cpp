@@ -9,17 +9,17 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <initializer_list>
-#include <cerrno>
-#include <cstring>
 #include <limits>
-#include <utility>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <utility>
 
 extern char** environ;
 
@@ -78,7 +78,8 @@ std::string displayPath(const KeyPath& path) {
 }
 
 bool isNumber(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 std::string upper(std::string_view s) {
@@ -201,7 +202,8 @@ public:
             if (std::find(kNonConfigVariables.begin(), kNonConfigVariables.end(), name) != kNonConfigVariables.end())
                 continue;
             rejectMissingItem(name);
-            fail("unknown environment variable " + name + ": it matches no configuration key" + didYouMean(suggestVariable(name)));
+            fail("unknown environment variable " + name + ": it matches no configuration key" +
+                 didYouMean(suggestVariable(name)));
         }
     }
 
@@ -243,7 +245,9 @@ private:
         size_t next = 0;
         for (const auto& t : split(*best, '_')) {
             const bool index = t == kAnyIndex;
-            out += (out.size() == kEnvPrefix.size() ? "" : "_") + (!index ? t : next < indices.size() ? indices[next++] : "<n>");
+            out += (out.size() == kEnvPrefix.size() ? "" : "_") + (!index                  ? t
+                                                                   : next < indices.size() ? indices[next++]
+                                                                                           : "<n>");
         }
         return out;
     }
@@ -341,17 +345,21 @@ public:
 
     // `allowZero`: 0 is accepted outside [min, max] because it means "use the default".
     template <class T>
-    void uint(const char* key, T& out, uint64_t min, uint64_t max = std::numeric_limits<T>::max(), bool allowZero = false) {
+    void uint(const char* key, T& out, uint64_t min, uint64_t max = std::numeric_limits<T>::max(),
+              bool allowZero = false) {
         const auto raw = scalar(key, "an unsigned integer");
         if (!raw) return;
         bool tooLarge = false;
         const auto parsed = parseUint(raw->text, tooLarge);
-        if (tooLarge) fail(problem(key, raw->text + " is out of range " + std::to_string(min) + ".." + std::to_string(max), raw));
+        if (tooLarge)
+            fail(problem(key, raw->text + " is out of range " + std::to_string(min) + ".." + std::to_string(max), raw));
         if (!parsed) fail(problem(key, "'" + raw->text + "' is not an unsigned integer", raw));
         const uint64_t value = *parsed;
         if ((value < min || value > max) && !(allowZero && value == 0)) {
-            fail(problem(key, std::to_string(value) + " is out of range " + std::to_string(min) + ".." +
-                                  std::to_string(max) + (allowZero ? " (or 0 for the default)" : ""), raw));
+            fail(problem(key,
+                         std::to_string(value) + " is out of range " + std::to_string(min) + ".." +
+                             std::to_string(max) + (allowZero ? " (or 0 for the default)" : ""),
+                         raw));
         }
         out = static_cast<T>(value);
     }
@@ -379,10 +387,12 @@ public:
         const auto entry = find(key);
         if (!entry) return;
         ctx_.remember(path, "at " + ctx_.at(entry->key.Mark()));
-        if (!entry->value.IsSequence()) fail(problem(key, "expected a list of strings, got " + nodeKind(entry->value), entry->key));
+        if (!entry->value.IsSequence())
+            fail(problem(key, "expected a list of strings, got " + nodeKind(entry->value), entry->key));
         out.clear();
         for (const auto& item : entry->value) {
-            if (!item.IsScalar()) fail(problem(key, "expected a list of strings, got an item that is " + nodeKind(item), item));
+            if (!item.IsScalar())
+                fail(problem(key, "expected a list of strings, got an item that is " + nodeKind(item), item));
             out.push_back(item.Scalar());
         }
     }
@@ -415,7 +425,8 @@ public:
             if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
             auto best = closest(key, known_);
             if (best) best = "'" + displayPath(child(path_, *best)) + "'";
-            fail("unknown key '" + displayPath(child(path_, key)) + "' in " + ctx_.at(entry.key.Mark()) + didYouMean(best));
+            fail("unknown key '" + displayPath(child(path_, key)) + "' in " + ctx_.at(entry.key.Mark()) +
+                 didYouMean(best));
         }
     }
 
@@ -484,7 +495,8 @@ private:
             for (const auto& node : entry->value) {
                 const KeyPath itemPath = child(path, std::to_string(items.size()));
                 const std::string where = "at " + ctx_.at(node.Mark());
-                if (!node.IsMap()) fail(displayPath(itemPath) + ": expected a mapping, got " + nodeKind(node) + " (" + where + ")");
+                if (!node.IsMap())
+                    fail(displayPath(itemPath) + ": expected a mapping, got " + nodeKind(node) + " (" + where + ")");
                 ctx_.remember(itemPath, where);
                 Section inner(ctx_, node, itemPath, where, false);
                 T item{};
@@ -636,7 +648,8 @@ void checkReadable(const Context& ctx, const KeyPath& path, const std::string& f
     char first = 0;
     if (!in || !in.get(first)) {
         const int error = errno;
-        failAt(ctx, path, "cannot read '" + file + "': " + (!in.is_open() ? std::strerror(error) : "empty or not a file"));
+        failAt(ctx, path,
+               "cannot read '" + file + "': " + (!in.is_open() ? std::strerror(error) : "empty or not a file"));
     }
 }
 
@@ -660,14 +673,14 @@ void checkPublicUrl(const Context& ctx, const std::string& url) {
     const KeyPath path{"server", "public_url"};
     const auto sep = url.find("://");
     const std::string scheme = sep == std::string::npos ? std::string() : url.substr(0, sep);
-    if (scheme != "http" && scheme != "https")
-        failAt(ctx, path, "'" + url + "' must start with http:// or https://");
+    if (scheme != "http" && scheme != "https") failAt(ctx, path, "'" + url + "' must start with http:// or https://");
     const std::string rest = url.substr(sep + 3);
     const std::string authority = rest.substr(0, rest.find('/'));
     if (authority.empty()) failAt(ctx, path, "'" + url + "' names no host");
     for (const char ch : url) {
         if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f || ch == '?' || ch == '#' || ch == '@' || ch == '\\')
-            failAt(ctx, path, "'" + url + "' must be scheme://host[:port][/prefix], without spaces, query, fragment or user");
+            failAt(ctx, path,
+                   "'" + url + "' must be scheme://host[:port][/prefix], without spaces, query, fragment or user");
     }
 }
 
@@ -675,14 +688,16 @@ void checkServer(const Context& ctx, const ServerConfig& c) {
     checkTls(ctx, c.tls);
     checkPublicUrl(ctx, c.public_url);
     for (const auto& proxy : c.trusted_proxies) {
-        if (auto network = IpNetwork::parse(proxy); !network) failAt(ctx, {"server", "trusted_proxies"}, network.error().message);
+        if (auto network = IpNetwork::parse(proxy); !network)
+            failAt(ctx, {"server", "trusted_proxies"}, network.error().message);
     }
     if (c.websocket_idle_timeout_s <= c.websocket_ping_interval_s)
         failAt(ctx, {"server", "websocket_idle_timeout_s"},
                "must be longer than websocket_ping_interval_s (" + std::to_string(c.websocket_ping_interval_s) +
                    "), or clients never get a chance to answer a ping");
     for (const auto& p : c.public_paths) {
-        if (p.empty() || p.front() != '/') failAt(ctx, {"server", "public_paths"}, "'" + p + "' does not start with '/'");
+        if (p.empty() || p.front() != '/')
+            failAt(ctx, {"server", "public_paths"}, "'" + p + "' does not start with '/'");
     }
     for (const auto& h : c.allowed_hosts) {
         if (h.empty() || h.find_first_of(" /\t@?#") != std::string::npos)
@@ -690,7 +705,8 @@ void checkServer(const Context& ctx, const ServerConfig& c) {
     }
     if (c.max_waiting_allocations >= c.threads && c.threads > 1)
         failAt(ctx, {"server", "max_waiting_allocations"},
-               "must be below server.threads (" + std::to_string(c.threads) + "), or waiting allocations can take every worker");
+               "must be below server.threads (" + std::to_string(c.threads) +
+                   "), or waiting allocations can take every worker");
 }
 
 void checkPaths(const Context& ctx, const PathsConfig& c) {
@@ -706,10 +722,13 @@ void checkAuth(const Context& ctx, const AuthConfig& c) {
         const auto& t = c.tokens[i];
         const KeyPath item{"auth", "tokens", std::to_string(i)};
         if (c.mode == AuthMode::Token && t.token.size() < kMinTokenLength)
-            failAt(ctx, child(item, "token"), "tokens must be at least " + std::to_string(kMinTokenLength) + " characters long");
-        if (auto owner = validateOwner(t.owner, false); !owner) failAt(ctx, child(item, "owner"), owner.error().message);
+            failAt(ctx, child(item, "token"),
+                   "tokens must be at least " + std::to_string(kMinTokenLength) + " characters long");
+        if (auto owner = validateOwner(t.owner, false); !owner)
+            failAt(ctx, child(item, "owner"), owner.error().message);
         if (const auto [it, added] = names.emplace(t.name, i); !added)
-            failAt(ctx, child(item, "name"), "duplicate token name '" + t.name + "' (also auth.tokens[" + std::to_string(it->second) + "])");
+            failAt(ctx, child(item, "name"),
+                   "duplicate token name '" + t.name + "' (also auth.tokens[" + std::to_string(it->second) + "])");
         // The value is a secret: name the other entry, never the token itself.
         if (const auto [it, added] = tokens.emplace(t.token, i); !added)
             failAt(ctx, child(item, "token"), "same token as auth.tokens[" + std::to_string(it->second) + "]");
@@ -722,34 +741,41 @@ void checkTemplates(const Context& ctx, const SiteConfig& site, const KeyPath& s
         const auto& t = site.templates[i];
         const KeyPath item = child(child(sitePath, "templates"), std::to_string(i));
         if (const auto [it, added] = seen.emplace(t.name, i); !added)
-            failAt(ctx, child(item, "name"), "duplicate template name '" + t.name + "' (also templates[" + std::to_string(it->second) + "])");
+            failAt(ctx, child(item, "name"),
+                   "duplicate template name '" + t.name + "' (also templates[" + std::to_string(it->second) + "])");
         // libvirt ignores initrd and cmdline without a kernel, which would hide the mistake.
         if (t.kernel.empty() && !t.initrd.empty()) failAt(ctx, child(item, "initrd"), "requires kernel to be set");
         if (t.kernel.empty() && !t.cmdline.empty()) failAt(ctx, child(item, "cmdline"), "requires kernel to be set");
     }
     if (!site.default_template.empty() && !seen.count(site.default_template))
-        failAt(ctx, child(sitePath, "default_template"), "no template named '" + site.default_template + "' in this site");
+        failAt(ctx, child(sitePath, "default_template"),
+               "no template named '" + site.default_template + "' in this site");
 }
 
 // Pool VMs are named <pool>-<8 hex digits>, which must stay a valid VM name.
 constexpr size_t kMaxPoolNameLength = 54;
 
-void checkPools(const Context& ctx, const SiteConfig& site, const KeyPath& sitePath, std::map<std::string, std::string>& seen) {
+void checkPools(const Context& ctx, const SiteConfig& site, const KeyPath& sitePath,
+                std::map<std::string, std::string>& seen) {
     for (size_t i = 0; i < site.pools.size(); ++i) {
         const auto& p = site.pools[i];
         const KeyPath item = child(child(sitePath, "pools"), std::to_string(i));
         if (p.name.size() > kMaxPoolNameLength)
-            failAt(ctx, child(item, "name"), "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
+            failAt(ctx, child(item, "name"),
+                   "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
         if (const auto [it, added] = seen.emplace(p.name, site.name); !added)
-            failAt(ctx, child(item, "name"), "duplicate pool name '" + p.name + "' (also in site '" + it->second + "'); pool names are global");
+            failAt(ctx, child(item, "name"),
+                   "duplicate pool name '" + p.name + "' (also in site '" + it->second + "'); pool names are global");
         if (findTemplate(site, p.template_name) == nullptr) {
             const std::string& t = p.template_name.empty() ? site.default_template : p.template_name;
-            failAt(ctx, child(item, "template"), t.empty() ? "no template to use: the site has none" : "no template named '" + t + "' in this site");
+            failAt(ctx, child(item, "template"),
+                   t.empty() ? "no template to use: the site has none" : "no template named '" + t + "' in this site");
         }
         if (p.min_idle > p.max_total)
             failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
         if (p.default_ttl_s > p.max_ttl_s)
-            failAt(ctx, child(item, "default_ttl_s"), "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
+            failAt(ctx, child(item, "default_ttl_s"),
+                   "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
     }
 }
 
@@ -760,10 +786,11 @@ void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
     for (size_t i = 0; i < sites.size(); ++i) {
         const KeyPath path{"sites", std::to_string(i)};
         if (const auto [it, added] = seen.emplace(sites[i].name, i); !added)
-            failAt(ctx, child(path, "name"), "duplicate site name '" + sites[i].name + "' (also sites[" + std::to_string(it->second) + "])");
+            failAt(ctx, child(path, "name"),
+                   "duplicate site name '" + sites[i].name + "' (also sites[" + std::to_string(it->second) + "])");
         if (sites[i].ssh_port_min > sites[i].ssh_port_max)
-            failAt(ctx, child(path, "ssh_port_max"), "must not be below ssh_port_min (" +
-                                                          std::to_string(sites[i].ssh_port_min) + ")");
+            failAt(ctx, child(path, "ssh_port_max"),
+                   "must not be below ssh_port_min (" + std::to_string(sites[i].ssh_port_min) + ")");
         checkTemplates(ctx, sites[i], path);
         checkPools(ctx, sites[i], path, pools);
     }
@@ -824,7 +851,9 @@ Result<Config> parseConfig(const std::string& yamlText, const Environment& env, 
 
 Result<Config> loadConfig(const std::string& path, const Environment& env) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(ErrorCode::InvalidArgument, "cannot read configuration file " + path + ": " + std::strerror(errno));
+    if (!in)
+        return makeError(ErrorCode::InvalidArgument,
+                         "cannot read configuration file " + path + ": " + std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) return makeError(ErrorCode::InvalidArgument, "cannot read configuration file " + path);

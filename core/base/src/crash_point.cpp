@@ -40,7 +40,7 @@ void reachCrashPoint(std::string_view name) noexcept {
     if (hits.fetch_add(1) + 1 != armedHit) return;
     writeAll("paddockd: crash point " + armedName + " reached (hit " + std::to_string(armedHit) + "): SIGKILL\n");
     ::kill(::getpid(), SIGKILL);
-    for (;;) ::pause();   // SIGKILL cannot be caught; nothing after this step may run
+    for (;;) ::pause();  // SIGKILL cannot be caught; nothing after this step may run
 }
 
 }  // namespace detail
@@ -58,8 +58,9 @@ Status armCrashPoint(std::string_view spec) {
         const std::string_view count = spec.substr(colon + 1);
         const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), hit);
         if (ec != std::errc() || end != count.data() + count.size() || hit == 0)
-            return makeError(ErrorCode::InvalidArgument, std::string(kEnvironmentVariable) + ": '" + std::string(count) +
-                                                             "' is not a hit count >= 1 (" + std::string(spec) + ")");
+            return makeError(ErrorCode::InvalidArgument, std::string(kEnvironmentVariable) + ": '" +
+                                                             std::string(count) + "' is not a hit count >= 1 (" +
+                                                             std::string(spec) + ")");
     }
     if (!isCrashPoint(name)) {
         std::string known;

@@ -38,9 +38,9 @@ void EventHub::unsubscribe(uint64_t id) {
 
 void EventHub::publish(VmEvent event) {
     if (event.time_ms == 0) {
-        event.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+        event.time_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
     }
     std::lock_guard publishing(publishMutex_);
     std::vector<std::shared_ptr<Callback>> targets;

@@ -40,14 +40,16 @@ Result<IpNetwork> IpNetwork::parse(std::string_view text) {
     const std::string quoted = std::string("'").append(text).append("'");
     const auto slash = text.find('/');
     const auto address = parseAddress(text.substr(0, slash));
-    if (!address) return makeError(ErrorCode::InvalidArgument, quoted + " is not an IP address or network (address/prefix)");
+    if (!address)
+        return makeError(ErrorCode::InvalidArgument, quoted + " is not an IP address or network (address/prefix)");
     const unsigned bits = address->v4 ? 32 : 128;
     unsigned prefix = bits;
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
         if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || prefix > bits)
-            return makeError(ErrorCode::InvalidArgument, quoted + ": the prefix length must be 0.." + std::to_string(bits));
+            return makeError(ErrorCode::InvalidArgument,
+                             quoted + ": the prefix length must be 0.." + std::to_string(bits));
     }
     IpNetwork network;
     network.v4_ = address->v4;

@@ -19,7 +19,7 @@ std::string isoTimeMillis(SystemTime t) {
     std::string text = isoTime(t);
     char fraction[8];
     std::snprintf(fraction, sizeof fraction, ".%03d", static_cast<int>(ms));
-    text.insert(text.size() - 1, fraction);   // before the 'Z'
+    text.insert(text.size() - 1, fraction);  // before the 'Z'
     return text;
 }
 

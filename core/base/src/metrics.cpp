@@ -23,7 +23,7 @@ void CoreMetrics::countOperation(const std::string& site, const std::string& act
 
 void CoreMetrics::observeOperation(const std::string& action, double seconds) {
     static const prometheus::Histogram::BucketBoundaries kBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                                  1,     2.5,  5,     10,   30,  60,  120};
+                                                                  1,     2.5,  5,     10,   30,  60,   120};
     operationDuration_->Add({{"action", action}}, kBuckets).Observe(seconds);
 }
 

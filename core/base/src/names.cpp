@@ -12,9 +12,9 @@ bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '
 
 Status validateName(std::string_view name, std::string_view what) {
     const auto bad = [&](const std::string& why) {
-        return makeError(ErrorCode::InvalidArgument,
-                         std::string(what) + " '" + std::string(name.substr(0, 80)) + "' is invalid: " + why +
-                             " (allowed: ^[a-z0-9][a-z0-9-]{0,62}$)");
+        return makeError(ErrorCode::InvalidArgument, std::string(what) + " '" + std::string(name.substr(0, 80)) +
+                                                         "' is invalid: " + why +
+                                                         " (allowed: ^[a-z0-9][a-z0-9-]{0,62}$)");
     };
     if (name.empty()) return makeError(ErrorCode::InvalidArgument, std::string(what) + " must not be empty");
     if (name.size() > 63) return bad("longer than 63 characters");

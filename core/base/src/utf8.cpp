@@ -50,7 +50,7 @@ std::string Utf8Stream::feed(std::string_view bytes) {
             ++i;
             continue;
         }
-        size_t valid = 1;   // bytes of the sequence that are fine so far
+        size_t valid = 1;  // bytes of the sequence that are fine so far
         while (valid < length && i + valid < data.size()) {
             const auto next = static_cast<unsigned char>(data[i + valid]);
             const bool ok = valid == 1 ? (next >= low && next <= high) : isContinuation(next);
@@ -61,7 +61,7 @@ std::string Utf8Stream::feed(std::string_view bytes) {
             out.append(data, i, length);
             i += length;
         } else if (i + valid == data.size()) {
-            pending_ = data.substr(i);   // the rest of this character is still on its way
+            pending_ = data.substr(i);  // the rest of this character is still on its way
             break;
         } else {
             out += kReplacement;

@@ -22,7 +22,8 @@ DomainInfo toDomainInfo(const pdk_domain_info* theirs) {
     out.has_managed_save = in.has_managed_save != 0;
     if (in.metadata != nullptr) {
         for (size_t i = 0; i < in.metadata_count; ++i) {
-            if (in.metadata[i].key != nullptr) out.metadata[in.metadata[i].key] = in.metadata[i].value ? in.metadata[i].value : "";
+            if (in.metadata[i].key != nullptr)
+                out.metadata[in.metadata[i].key] = in.metadata[i].value ? in.metadata[i].value : "";
         }
     }
     return out;
@@ -55,13 +56,16 @@ struct OperationEntry {
     bool (*present)(const pdk_backend_vtable&);
 };
 
-#define PDK_OP(field) OperationEntry{#field, [](const pdk_backend_vtable& v) { return v.field != nullptr; }}
+#define PDK_OP(field)                                                          \
+    OperationEntry {                                                           \
+#field, [](const pdk_backend_vtable& v) { return v.field != nullptr; } \
+    }
 constexpr OperationEntry kOperations[] = {
-    PDK_OP(is_alive),        PDK_OP(host_info),       PDK_OP(list_domains),   PDK_OP(get_domain),
+    PDK_OP(is_alive),        PDK_OP(host_info),       PDK_OP(list_domains),    PDK_OP(get_domain),
     PDK_OP(define_domain),   PDK_OP(start_domain),    PDK_OP(shutdown_domain), PDK_OP(destroy_domain),
-    PDK_OP(undefine_domain), PDK_OP(get_metadata),    PDK_OP(set_metadata),   PDK_OP(create_overlay),
-    PDK_OP(delete_volume),   PDK_OP(snapshot_create), PDK_OP(snapshot_list),  PDK_OP(snapshot_revert),
-    PDK_OP(snapshot_delete), PDK_OP(save_domain),     PDK_OP(ssh_target),     PDK_OP(subscribe_events),
+    PDK_OP(undefine_domain), PDK_OP(get_metadata),    PDK_OP(set_metadata),    PDK_OP(create_overlay),
+    PDK_OP(delete_volume),   PDK_OP(snapshot_create), PDK_OP(snapshot_list),   PDK_OP(snapshot_revert),
+    PDK_OP(snapshot_delete), PDK_OP(save_domain),     PDK_OP(ssh_target),      PDK_OP(subscribe_events),
     PDK_OP(volume_path),
 };
 #undef PDK_OP
@@ -110,7 +114,8 @@ Result<std::shared_ptr<BackendConnection>> BackendPlugin::connect(const std::str
     return std::make_shared<BackendConnection>(shared_from_this(), handle, uri);
 }
 
-BackendConnection::BackendConnection(std::shared_ptr<BackendPlugin> plugin, pdk_backend_connection* handle, std::string uri)
+BackendConnection::BackendConnection(std::shared_ptr<BackendPlugin> plugin, pdk_backend_connection* handle,
+                                     std::string uri)
     : plugin_(std::move(plugin)), handle_(handle), uri_(std::move(uri)) {}
 
 BackendConnection::~BackendConnection() {
@@ -131,12 +136,12 @@ bool BackendConnection::supports(const char* operation) const {
 
 // Calls a vtable entry on this connection and returns from the caller on failure (callPlugin:
 // NULL entries answer Unsupported).
-#define PDK_CALL(field, ...)                                                                             \
-    do {                                                                                                 \
-        if (Status st = callPlugin(plugin_->vtable().field, #field, "backend", plugin_->info().id, handle_, \
-                                   __VA_ARGS__);                                                         \
-            !st)                                                                                         \
-            return std::move(st).error();                                                                \
+#define PDK_CALL(field, ...)                                                                                      \
+    do {                                                                                                          \
+        if (Status st =                                                                                           \
+                callPlugin(plugin_->vtable().field, #field, "backend", plugin_->info().id, handle_, __VA_ARGS__); \
+            !st)                                                                                                  \
+            return std::move(st).error();                                                                         \
     } while (0)
 
 bool BackendConnection::isAlive() {

@@ -41,7 +41,7 @@ struct PluginLogRouter {
             return;
         }
         if (level == PDK_LOG_DEBUG) return;  // stderr is for operators: no debug chatter
-        std::ostringstream line;  // one write, so concurrent lines do not interleave
+        std::ostringstream line;             // one write, so concurrent lines do not interleave
         line << "paddock: plugin " << pluginId << ": " << logLevelName(level) << ": " << message << "\n";
         std::cerr << line.str() << std::flush;
     }
@@ -89,7 +89,8 @@ private:
             // A raw value outside the enum is not a valid enum read: look at the bits.
             std::underlying_type_t<pdk_log_level> raw{};
             std::memcpy(&raw, &level, sizeof raw);
-            const auto clamped = static_cast<pdk_log_level>(std::clamp<decltype(raw)>(raw, PDK_LOG_DEBUG, PDK_LOG_ERROR));
+            const auto clamped =
+                static_cast<pdk_log_level>(std::clamp<decltype(raw)>(raw, PDK_LOG_DEBUG, PDK_LOG_ERROR));
             auto* self = static_cast<PluginLibrary*>(hostData);
             self->log_->emit(clamped, self->pluginId_, message != nullptr ? message : "");
         } catch (...) {
@@ -145,17 +146,18 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
     }
     if (d->abi_major != PDK_ABI_VERSION_MAJOR) {
         return makeError(ErrorCode::InvalidArgument,
-                         "plugin " + path + " was built for Paddock plugin ABI " + std::to_string(d->abi_major) +
-                             "." + std::to_string(d->abi_minor) + "; this paddockd speaks " +
+                         "plugin " + path + " was built for Paddock plugin ABI " + std::to_string(d->abi_major) + "." +
+                             std::to_string(d->abi_minor) + "; this paddockd speaks " +
                              std::to_string(PDK_ABI_VERSION_MAJOR) + "." + std::to_string(PDK_ABI_VERSION_MINOR));
     }
     if (d->struct_size < PDK_PLUGIN_DESCRIPTOR_SIZE_1_0) {
-        return refuse(path, where + "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than the " +
-                                std::to_string(PDK_PLUGIN_DESCRIPTOR_SIZE_1_0) + " bytes of ABI 1.0");
+        return refuse(path, where + "descriptor struct_size " + std::to_string(d->struct_size) +
+                                " is smaller than the " + std::to_string(PDK_PLUGIN_DESCRIPTOR_SIZE_1_0) +
+                                " bytes of ABI 1.0");
     }
     if (d->struct_size < descriptorSizeFor(d->abi_minor)) {
-        return refuse(path, where + "descriptor claims ABI 1." + std::to_string(d->abi_minor) + " but its struct_size " +
-                                std::to_string(d->struct_size) + " ends before the " +
+        return refuse(path, where + "descriptor claims ABI 1." + std::to_string(d->abi_minor) +
+                                " but its struct_size " + std::to_string(d->struct_size) + " ends before the " +
                                 std::to_string(descriptorSizeFor(d->abi_minor)) +
                                 " bytes of ABI 1.1 (init, deinit, next)");
     }
@@ -185,8 +187,8 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
         const auto* vt = static_cast<const pdk_backend_vtable*>(d->vtable);
         if (vt == nullptr) return refuse(path, where + "backend '" + info.id + "' has a NULL vtable");
         if (vt->struct_size < kBackendVtableMinSize) {
-            return refuse(path, where + "backend '" + info.id + "' vtable struct_size " + std::to_string(vt->struct_size) +
-                                    " does not cover the mandatory open and close");
+            return refuse(path, where + "backend '" + info.id + "' vtable struct_size " +
+                                    std::to_string(vt->struct_size) + " does not cover the mandatory open and close");
         }
         if (vt->open == nullptr || vt->close == nullptr) {
             return refuse(path, where + "backend '" + info.id + "' vtable lacks the mandatory " +
@@ -197,7 +199,8 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
         const auto* vt = static_cast<const pdk_recorder_vtable*>(d->vtable);
         if (vt == nullptr) return refuse(path, where + "recorder '" + info.id + "' has a NULL vtable");
         if (vt->struct_size < kRecorderVtableMinSize) {
-            return refuse(path, where + "recorder '" + info.id + "' vtable struct_size " + std::to_string(vt->struct_size) +
+            return refuse(path, where + "recorder '" + info.id + "' vtable struct_size " +
+                                    std::to_string(vt->struct_size) +
                                     " does not cover the mandatory open_session, close_session and write_event");
         }
         const char* missing = vt->open_session == nullptr    ? "open_session"
@@ -230,8 +233,8 @@ Result<std::vector<ChainEntry>> inspectChain(const std::string& path, const pdk_
                                     " is an earlier one again");
         }
         if (position > PDK_MAX_PLUGINS_PER_LIBRARY) {
-            return refuse(path, "its descriptor chain is longer than " +
-                                    std::to_string(PDK_MAX_PLUGINS_PER_LIBRARY) + " plugins");
+            return refuse(path, "its descriptor chain is longer than " + std::to_string(PDK_MAX_PLUGINS_PER_LIBRARY) +
+                                    " plugins");
         }
         const std::string where = position == 1 ? "" : "descriptor " + std::to_string(position) + " of the chain: ";
         auto info = inspect(path, d, where);

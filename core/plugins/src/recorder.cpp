@@ -21,7 +21,8 @@ bool tokenChar(char c) {
 bool validMediaType(std::string_view s) {
     const size_t slash = s.find('/');
     if (s.size() > 127 || slash == std::string_view::npos || slash == 0 || slash + 1 == s.size()) return false;
-    return std::all_of(s.begin(), s.begin() + slash, tokenChar) && std::all_of(s.begin() + slash + 1, s.end(), tokenChar);
+    return std::all_of(s.begin(), s.begin() + slash, tokenChar) &&
+           std::all_of(s.begin() + slash + 1, s.end(), tokenChar);
 }
 
 bool validExtension(std::string_view s) {
@@ -84,7 +85,8 @@ RecorderPlugin::RecorderPlugin(std::shared_ptr<LoadedPlugin> plugin) : plugin_(s
 
 Result<std::unique_ptr<RecorderSession>> RecorderPlugin::open(const pdk_recording_info& spec, uint32_t flags) {
     pdk_recording* handle = nullptr;
-    if (Status st = callPlugin(vtable_.open_session, "open_session", "recorder", info().id, &spec, flags, &handle); !st) {
+    if (Status st = callPlugin(vtable_.open_session, "open_session", "recorder", info().id, &spec, flags, &handle);
+        !st) {
         Error e = std::move(st).error();
         e.message = "recorder " + info().id + " cannot record session " + str(spec.session_id) + ": " + e.message;
         return e;
@@ -93,22 +95,24 @@ Result<std::unique_ptr<RecorderSession>> RecorderPlugin::open(const pdk_recordin
     return std::make_unique<RecorderSession>(shared_from_this(), handle);
 }
 
-Result<std::vector<StoredSession>> RecorderPlugin::listSessions(const std::string& directory, const std::string& id) const {
+Result<std::vector<StoredSession>> RecorderPlugin::listSessions(const std::string& directory,
+                                                                const std::string& id) const {
     SessionCollector collected;
-    if (Status st = callPlugin(vtable_.list_sessions, "list_sessions", "recorder", info().id, directory.c_str(),
-                               id.empty() ? nullptr : id.c_str(), 0u, &SessionCollector::sink,
-                               static_cast<void*>(&collected));
+    if (Status st =
+            callPlugin(vtable_.list_sessions, "list_sessions", "recorder", info().id, directory.c_str(),
+                       id.empty() ? nullptr : id.c_str(), 0u, &SessionCollector::sink, static_cast<void*>(&collected));
         !st) {
         return std::move(st).error();
     }
-    if (collected.failed) return makeError(ErrorCode::Internal, "cannot collect the sessions recorder " + info().id + " listed");
+    if (collected.failed)
+        return makeError(ErrorCode::Internal, "cannot collect the sessions recorder " + info().id + " listed");
     return std::move(collected.sessions);
 }
 
 Status RecorderPlugin::readSession(const std::string& directory, const std::string& id, const ByteSink& sink) const {
     ByteForwarder forwarder{&sink};
-    if (Status st = callPlugin(vtable_.read_session, "read_session", "recorder", info().id, directory.c_str(), id.c_str(),
-                               0u, &ByteForwarder::forward, static_cast<void*>(&forwarder));
+    if (Status st = callPlugin(vtable_.read_session, "read_session", "recorder", info().id, directory.c_str(),
+                               id.c_str(), 0u, &ByteForwarder::forward, static_cast<void*>(&forwarder));
         !st) {
         return st;
     }

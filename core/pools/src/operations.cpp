@@ -16,8 +16,10 @@ constexpr int kFormatVersion = 1;
 
 void writeTime(JsonWriter& json, std::string_view key, const std::optional<SystemTime>& t) {
     json.key(key);
-    if (t) json.value(isoTime(*t));
-    else json.null();
+    if (t)
+        json.value(isoTime(*t));
+    else
+        json.null();
 }
 
 void writeLeaseRecord(JsonWriter& json, const Lease& l) {
@@ -89,10 +91,14 @@ Operation readOperation(const rapidjson::Value& v) {
     op.owner = text(v, "owner");
     op.vm = text(v, "vm");
     const std::string status = text(v, "status");
-    if (status == "pending") op.status = Operation::Status::Pending;
-    else if (status == "done") op.status = Operation::Status::Done;
-    else if (status == "failed") op.status = Operation::Status::Failed;
-    else throw Malformed{"unknown status '" + status + "'"};
+    if (status == "pending")
+        op.status = Operation::Status::Pending;
+    else if (status == "done")
+        op.status = Operation::Status::Done;
+    else if (status == "failed")
+        op.status = Operation::Status::Failed;
+    else
+        throw Malformed{"unknown status '" + status + "'"};
     op.created_at = time(v, "created_at");
     op.started_at = optionalTime(v, "started_at");
     op.finished_at = optionalTime(v, "finished_at");
@@ -113,9 +119,9 @@ Operation readOperation(const rapidjson::Value& v) {
 
 std::string_view operationStatusName(Operation::Status status) noexcept {
     switch (status) {
-    case Operation::Status::Pending: return "pending";
-    case Operation::Status::Done: return "done";
-    case Operation::Status::Failed: return "failed";
+        case Operation::Status::Pending: return "pending";
+        case Operation::Status::Done: return "done";
+        case Operation::Status::Failed: return "failed";
     }
     return "pending";
 }
@@ -123,7 +129,8 @@ std::string_view operationStatusName(Operation::Status status) noexcept {
 Status OperationRegistry::persistTo(const std::string& path) {
     Status loaded = [&]() -> Status {
         auto content = readWholeFile(path);
-        if (!content) return content.error().code == ErrorCode::NotFound ? Status{} : Status(std::move(content).error());
+        if (!content)
+            return content.error().code == ErrorCode::NotFound ? Status{} : Status(std::move(content).error());
         rapidjson::Document doc;
         doc.Parse(content->data(), content->size());
         if (doc.HasParseError()) return makeError(ErrorCode::InvalidArgument, path + " is not JSON");
@@ -138,8 +145,10 @@ Status OperationRegistry::persistTo(const std::string& path) {
             if (!list.IsArray()) throw Malformed{"'operations' is not a list"};
             for (const auto& item : list.GetArray()) {
                 Operation op = readOperation(item);
-                if (op.status == Operation::Status::Pending) interrupted.insert(op.id);
-                else finished.push_back(op.id);
+                if (op.status == Operation::Status::Pending)
+                    interrupted.insert(op.id);
+                else
+                    finished.push_back(op.id);
                 operations[op.id] = std::move(op);
             }
         } catch (const Malformed& m) {
@@ -152,7 +161,7 @@ Status OperationRegistry::persistTo(const std::string& path) {
         pruneLocked();
         return {};
     }();
-    if (!loaded && loaded.error().code == ErrorCode::Unavailable) return loaded;   // unreadable: not ours to replace
+    if (!loaded && loaded.error().code == ErrorCode::Unavailable) return loaded;  // unreadable: not ours to replace
     std::optional<Error> corrupt;
     if (!loaded) {
         // Kept for a human to look at; a fresh file takes its place.
@@ -198,7 +207,8 @@ Result<Operation> OperationRegistry::begin(const std::string& kind, const std::s
 void OperationRegistry::start(const std::string& id) {
     // Not written by itself: a crash before the operation ends makes it interrupted anyway.
     std::lock_guard lock(mutex_);
-    if (const auto it = operations_.find(id); it != operations_.end()) it->second.started_at = std::chrono::system_clock::now();
+    if (const auto it = operations_.find(id); it != operations_.end())
+        it->second.started_at = std::chrono::system_clock::now();
 }
 
 void OperationRegistry::finish(const std::string& id, Lease lease) {
@@ -234,7 +244,7 @@ Result<Operation> OperationRegistry::get(const std::string& id) const {
 
 void OperationRegistry::settleInterrupted(const std::string& pool,
                                           const std::function<std::optional<Lease>(const std::string& vm)>& leaseOf) {
-    std::vector<std::pair<std::string, std::string>> mine;   // id, vm
+    std::vector<std::pair<std::string, std::string>> mine;  // id, vm
     {
         std::lock_guard lock(mutex_);
         for (const auto& id : interrupted_) {
@@ -329,11 +339,18 @@ std::string OperationRegistry::serializeLocked() const {
         writeTime(json, "started_at", op.started_at);
         writeTime(json, "finished_at", op.finished_at);
         json.key("lease");
-        if (op.lease) writeLeaseRecord(json, *op.lease);
-        else json.null();
+        if (op.lease)
+            writeLeaseRecord(json, *op.lease);
+        else
+            json.null();
         json.key("error");
-        if (op.error) json.beginObject().field("code", errorCodeId(op.error->code)).field("message", op.error->message).endObject();
-        else json.null();
+        if (op.error)
+            json.beginObject()
+                .field("code", errorCodeId(op.error->code))
+                .field("message", op.error->message)
+                .endObject();
+        else
+            json.null();
         json.endObject();
     }
     json.endArray().endObject();

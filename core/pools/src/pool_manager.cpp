@@ -32,7 +32,8 @@ PoolManager::PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog
       operations_(operations),
       options_(options),
       prefix_(config_.name + "-") {
-    if (options_.ready_timeout.count() == 0) options_.ready_timeout = std::chrono::seconds(site.config().ready_timeout_s);
+    if (options_.ready_timeout.count() == 0)
+        options_.ready_timeout = std::chrono::seconds(site.config().ready_timeout_s);
     if (options_.workers == 0) options_.workers = 1;
 }
 
@@ -186,23 +187,26 @@ void PoolManager::sync(const std::vector<DomainInfo>& domains, Clock::time_point
     for (const auto& d : domains)
         if (metaValue(d.metadata, meta::kPool) == config_.name) ours[d.name] = &d;
 
-    std::vector<std::pair<std::string, std::string>> lost;      // vm, why
+    std::vector<std::pair<std::string, std::string>> lost;  // vm, why
     std::vector<const DomainInfo*> strangers;
     {
         std::lock_guard lock(mutex_);
         for (auto it = vms_.begin(); it != vms_.end();) {
             Entry& e = it->second;
             // Entries in flight are judged by the thread working on them.
-            const bool busy = e.state == VmState::Filling || e.state == VmState::Claimed || e.state == VmState::Removing;
+            const bool busy =
+                e.state == VmState::Filling || e.state == VmState::Claimed || e.state == VmState::Removing;
             const auto found = ours.find(it->first);
             if (busy || e.changed >= listedAt) {
                 ++it;
                 continue;
             }
             if (found == ours.end()) {
-                if (e.state == VmState::Idle) lost.emplace_back(it->first, "idle VM deleted behind Paddock's back: replaced");
+                if (e.state == VmState::Idle)
+                    lost.emplace_back(it->first, "idle VM deleted behind Paddock's back: replaced");
                 if (e.state == VmState::Allocated)
-                    lost.emplace_back(it->first, "VM of lease " + e.lease.id + " deleted behind Paddock's back: lease ended");
+                    lost.emplace_back(it->first,
+                                      "VM of lease " + e.lease.id + " deleted behind Paddock's back: lease ended");
                 graveyard_[it->first] = Clock::now();
                 it = vms_.erase(it);
                 continue;
@@ -342,11 +346,12 @@ void PoolManager::fill(const std::string& name) {
     }
     {
         std::lock_guard lock(mutex_);
-        if (stopping_) return;   // left half-made on purpose: the next start replaces it
+        if (stopping_) return;  // left half-made on purpose: the next start replaces it
         lastError_ = "refill: " + made.error().message;
         ++fillFailures_;
         // A broken template must not turn into a tight create/destroy loop.
-        const auto backoff = std::min<std::chrono::seconds>(kMaxFillBackoff, std::chrono::seconds(1u << std::min(fillFailures_, 6u)));
+        const auto backoff =
+            std::min<std::chrono::seconds>(kMaxFillBackoff, std::chrono::seconds(1u << std::min(fillFailures_, 6u)));
         fillBackoffUntil_ = Clock::now() + backoff;
         auto it = vms_.find(name);
         if (it != vms_.end()) {
@@ -473,11 +478,11 @@ PoolCounts PoolManager::countsLocked() const {
     PoolCounts c;
     for (const auto& [name, e] : vms_) {
         switch (e.state) {
-        case VmState::Idle: ++c.idle; break;
-        case VmState::Allocated: ++c.allocated; break;
-        case VmState::Filling:
-        case VmState::Claimed: ++c.booting; break;
-        default: break;
+            case VmState::Idle: ++c.idle; break;
+            case VmState::Allocated: ++c.allocated; break;
+            case VmState::Filling:
+            case VmState::Claimed: ++c.booting; break;
+            default: break;
         }
     }
     c.total = vms_.size();
@@ -529,7 +534,8 @@ std::optional<Lease> PoolManager::lease(const std::string& id) const {
 
 Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
     if (auto ok = validateOwner(request.owner, true); !ok) return std::move(ok).error();
-    if (auto ok = validateLabel(request.idempotency_key, "Idempotency-Key", kMaxKeyLength, false); !ok) return std::move(ok).error();
+    if (auto ok = validateLabel(request.idempotency_key, "Idempotency-Key", kMaxKeyLength, false); !ok)
+        return std::move(ok).error();
     if (request.ttl_s && *request.ttl_s == 0) return makeError(ErrorCode::InvalidArgument, "ttl_s must be at least 1");
     const uint64_t ttl = std::min<uint64_t>(request.ttl_s.value_or(config_.default_ttl_s), config_.max_ttl_s);
     const auto started = Clock::now();
@@ -541,7 +547,8 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
         {
             std::unique_lock lock(mutex_);
             if (!recovered_)
-                return makeError(ErrorCode::Unavailable, "pool " + config_.name + " is still recovering its state from the hypervisor");
+                return makeError(ErrorCode::Unavailable,
+                                 "pool " + config_.name + " is still recovering its state from the hypervisor");
             if (!request.idempotency_key.empty()) {
                 const auto sameKey = [&](const Entry& e) { return e.lease.idempotency_key == request.idempotency_key; };
                 // A retry racing the first attempt waits for its outcome instead of claiming a second VM.
@@ -575,8 +582,9 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
                     if (holds && e.lease.owner == request.owner) ++held;
                 }
                 if (held >= config_.max_per_owner)
-                    return makeError(ErrorCode::Conflict, "owner '" + request.owner + "' already holds " + std::to_string(held) +
-                                                              " lease(s) in pool " + config_.name + " (max_per_owner " +
+                    return makeError(ErrorCode::Conflict, "owner '" + request.owner + "' already holds " +
+                                                              std::to_string(held) + " lease(s) in pool " +
+                                                              config_.name + " (max_per_owner " +
                                                               std::to_string(config_.max_per_owner) + ")");
             }
             const auto now = std::chrono::system_clock::now();
@@ -588,11 +596,13 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             lease.created_at = now;
             lease.expires_at = now + std::chrono::seconds(ttl);
 
-            const auto idle = std::find_if(vms_.begin(), vms_.end(), [](const auto& kv) { return kv.second.state == VmState::Idle; });
+            const auto idle =
+                std::find_if(vms_.begin(), vms_.end(), [](const auto& kv) { return kv.second.state == VmState::Idle; });
             if (idle == vms_.end()) {
                 metrics_.countMiss(site_.name(), config_.name);
                 const PoolCounts c = countsLocked();
-                if (request.allow_cold && config_.on_empty == EmptyPoolPolicy::Cold && c.total < config_.max_total && !stopping_) {
+                if (request.allow_cold && config_.on_empty == EmptyPoolPolicy::Cold && c.total < config_.max_total &&
+                    !stopping_) {
                     name = newVmName();
                     lease.vm = name;
                     // On disk before the 202: the id answers after a restart too.
@@ -610,10 +620,10 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
                     cold.operation = op;
                     return cold;
                 }
-                return makeError(ErrorCode::Unavailable,
-                                 "pool " + config_.name + " has no idle VM (" + std::to_string(c.allocated) + " allocated, " +
-                                     std::to_string(c.booting) + " booting, max_total " + std::to_string(config_.max_total) +
-                                     "); retry later");
+                return makeError(ErrorCode::Unavailable, "pool " + config_.name + " has no idle VM (" +
+                                                             std::to_string(c.allocated) + " allocated, " +
+                                                             std::to_string(c.booting) + " booting, max_total " +
+                                                             std::to_string(config_.max_total) + "); retry later");
             }
             name = idle->first;
             lease.vm = name;
@@ -622,13 +632,13 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             idle->second.changed = Clock::now();
         }
         crashPoint("pool.allocate.after_claim");
-        wake();   // refill behind the claim
+        wake();  // refill behind the claim
 
         // Outside the lock: the VM is ours alone now.
         Status ready;
         if (config_.mode != PoolMode::Running) {
             ready = vmService_.start(name, request.actor);
-            if (!ready && ready.error().code == ErrorCode::Conflict) ready = {};   // already running
+            if (!ready && ready.error().code == ErrorCode::Conflict) ready = {};  // already running
         }
         if (ready) crashPoint("pool.allocate.after_start");
         if (ready) ready = waitReady(name);
@@ -654,7 +664,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
         }
         lastError = ready.error();
         wake();
-        if (lastError.code == ErrorCode::Timeout) break;   // another VM would take as long again
+        if (lastError.code == ErrorCode::Timeout) break;  // another VM would take as long again
     }
     return lastError;
 }

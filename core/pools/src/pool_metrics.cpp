@@ -18,7 +18,7 @@ prometheus::Family<prometheus::Histogram>& histogram(prometheus::Registry& r, co
 
 // Allocation from a running pool is milliseconds; from a saved one seconds; a cold boot minutes.
 const prometheus::Histogram::BucketBoundaries kAllocateBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                                  1, 2.5, 5, 10, 30, 60, 120, 300};
+                                                                  1,     2.5,   5,    10,    30,   60,  120,  300};
 const prometheus::Histogram::BucketBoundaries kRefillBuckets = {0.1, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600};
 
 }  // namespace

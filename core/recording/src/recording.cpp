@@ -73,7 +73,10 @@ class PluginRecording final : public Recording {
 public:
     PluginRecording(std::shared_ptr<detail::RecorderState>&& state, std::unique_ptr<RecorderSession> session,
                     std::string id, SteadyClock::time_point start, bool recordInput)
-        : state_(std::move(state)), session_(std::move(session)), id_(std::move(id)), start_(start),
+        : state_(std::move(state)),
+          session_(std::move(session)),
+          id_(std::move(id)),
+          start_(start),
           recordInput_(recordInput) {}
     ~PluginRecording() override { close(); }
 
@@ -122,7 +125,10 @@ private:
 
 SessionRecorder::SessionRecorder(std::shared_ptr<RecorderPlugin> recorder, std::string directory, bool recordInput,
                                  prometheus::Registry* metrics, Mode mode)
-    : recorder_(std::move(recorder)), directory_(std::move(directory)), recordInput_(recordInput), mode_(mode),
+    : recorder_(std::move(recorder)),
+      directory_(std::move(directory)),
+      recordInput_(recordInput),
+      mode_(mode),
       state_(std::make_shared<detail::RecorderState>()) {
     while (directory_.size() > 1 && directory_.back() == '/') directory_.pop_back();
     if (metrics != nullptr) {
@@ -211,8 +217,8 @@ Result<std::unique_ptr<Recording>> SessionRecorder::begin(const RecordingInfo& i
         if (state_->activeGauge != nullptr) state_->activeGauge->Set(static_cast<double>(state_->active.size()));
     }
     auto state = state_;
-    return std::unique_ptr<Recording>(std::make_unique<PluginRecording>(
-        std::move(state), std::move(session).value(), info.session_id, start, recordInput_));
+    return std::unique_ptr<Recording>(std::make_unique<PluginRecording>(std::move(state), std::move(session).value(),
+                                                                        info.session_id, start, recordInput_));
 }
 
 std::vector<SessionRecord> SessionRecorder::list(const std::string& vm, const std::string& owner) const {
@@ -225,7 +231,8 @@ std::vector<SessionRecord> SessionRecorder::list(const std::string& vm, const st
     if (recorder_ && !directory_.empty()) {
         auto stored = recorder_->listSessions(directory_);
         if (!stored && stored.error().code != ErrorCode::Unsupported) {
-            std::cerr << "paddock: cannot list recordings in " << directory_ << ": " << stored.error().message << std::endl;
+            std::cerr << "paddock: cannot list recordings in " << directory_ << ": " << stored.error().message
+                      << std::endl;
         }
         for (auto& s : stored ? std::move(stored).value() : std::vector<StoredSession>{}) {
             if (!validSessionId(s.id)) continue;  // the plugin's word is not trusted for ids

@@ -68,7 +68,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         return e;
     }
     rt->instance_ = instance.value();
-    if (auto loaded = rt->operations_.persistTo((boost::filesystem::path(config.paths.state_dir) / kOperationsFile).string());
+    if (auto loaded =
+            rt->operations_.persistTo((boost::filesystem::path(config.paths.state_dir) / kOperationsFile).string());
         !loaded) {
         rt->warnings_.push_back("operations: " + loaded.error().message);
     }
@@ -97,7 +98,9 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         boost::system::error_code ec;
         if (boost::filesystem::create_directories(castDir, ec) && !ec)
             boost::filesystem::permissions(castDir, boost::filesystem::perms(0750), ec);
-        if (ec) return makeError(ErrorCode::Unavailable, "recording.directory: cannot create " + castDir + ": " + ec.message());
+        if (ec)
+            return makeError(ErrorCode::Unavailable,
+                             "recording.directory: cannot create " + castDir + ": " + ec.message());
     }
     rt->recorder_ = std::make_unique<SessionRecorder>(
         std::move(recorderPlugin), castDir, config.recording.record_input, rt->metrics_.registry().get(),
@@ -167,7 +170,8 @@ Result<PoolManager*> Runtime::pool(const std::string& name) {
         if (p->config().name == name) return p.get();
         known += (known.empty() ? "" : ", ") + p->config().name;
     }
-    return makeError(ErrorCode::NotFound, "unknown pool '" + name + "' (known: " + (known.empty() ? "none" : known) + ")");
+    return makeError(ErrorCode::NotFound,
+                     "unknown pool '" + name + "' (known: " + (known.empty() ? "none" : known) + ")");
 }
 
 std::vector<PoolManager*> Runtime::pools() {

@@ -119,15 +119,18 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             set(probe->vm, probe,
-                ReadinessInfo{Readiness::Unreachable, std::chrono::system_clock::now(), 0, {},
+                ReadinessInfo{Readiness::Unreachable,
+                              std::chrono::system_clock::now(),
+                              0,
+                              {},
                               "no SSH login within " + std::to_string(timeout_.count() / 1000) + " s: " + lastError});
             break;
         }
         auto endpoint = resolver_(probe->vm);
         // Gone, or not Paddock's to probe: nothing to wait for.
         if (!endpoint && endpoint.error().code == ErrorCode::NotFound) {
-            set(probe->vm, probe, ReadinessInfo{Readiness::Unknown, std::chrono::system_clock::now(), 0, {},
-                                                endpoint.error().message});
+            set(probe->vm, probe,
+                ReadinessInfo{Readiness::Unknown, std::chrono::system_clock::now(), 0, {}, endpoint.error().message});
             break;
         }
         Status banner = endpoint ? awaitSshBanner(endpoint->host, endpoint->port, kBannerTimeout) : Status{};
@@ -137,12 +140,13 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
             lastError = banner.error().message;
         } else if (auto key = probeSsh(endpoint.value(), kAttemptTimeout); key) {
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            set(probe->vm, probe, ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, key.value(), {}});
+            set(probe->vm, probe,
+                ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, key.value(), {}});
             break;
         } else if (key.error().code == ErrorCode::Conflict) {
             // Another host key than the pinned one: not this VM, or a rebuilt one. Say so now.
-            set(probe->vm, probe, ReadinessInfo{Readiness::Unreachable, std::chrono::system_clock::now(), 0, {},
-                                                key.error().message});
+            set(probe->vm, probe,
+                ReadinessInfo{Readiness::Unreachable, std::chrono::system_clock::now(), 0, {}, key.error().message});
             break;
         } else {
             lastError = key.error().message;

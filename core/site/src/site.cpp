@@ -16,16 +16,16 @@ constexpr auto kCacheRefreshInterval = std::chrono::seconds(1);
 
 struct LifecycleName {
     const char* event;
-    int state_code;   // the domain state after the event, -1 when it says nothing about it
+    int state_code;  // the domain state after the event, -1 when it says nothing about it
 };
 
 LifecycleName lifecycleName(pdk_lifecycle_event event) {
     static const std::map<pdk_lifecycle_event, LifecycleName> kNames = {
-        {PDK_EVENT_DEFINED, {"defined", -1}},       {PDK_EVENT_UNDEFINED, {"undefined", -1}},
-        {PDK_EVENT_STARTED, {"started", 1}},        {PDK_EVENT_SUSPENDED, {"suspended", 3}},
-        {PDK_EVENT_RESUMED, {"resumed", 1}},        {PDK_EVENT_STOPPED, {"stopped", 5}},
-        {PDK_EVENT_SHUTDOWN, {"shutdown", 4}},      {PDK_EVENT_PMSUSPENDED, {"pmsuspended", 7}},
-        {PDK_EVENT_CRASHED, {"crashed", 6}},        {PDK_EVENT_CONNECTION_LOST, {"connection_lost", -1}}};
+        {PDK_EVENT_DEFINED, {"defined", -1}},  {PDK_EVENT_UNDEFINED, {"undefined", -1}},
+        {PDK_EVENT_STARTED, {"started", 1}},   {PDK_EVENT_SUSPENDED, {"suspended", 3}},
+        {PDK_EVENT_RESUMED, {"resumed", 1}},   {PDK_EVENT_STOPPED, {"stopped", 5}},
+        {PDK_EVENT_SHUTDOWN, {"shutdown", 4}}, {PDK_EVENT_PMSUSPENDED, {"pmsuspended", 7}},
+        {PDK_EVENT_CRASHED, {"crashed", 6}},   {PDK_EVENT_CONNECTION_LOST, {"connection_lost", -1}}};
     const auto it = kNames.find(event);
     return it != kNames.end() ? it->second : LifecycleName{"unknown", -1};
 }
@@ -41,8 +41,9 @@ Site::Site(SiteConfig config, std::shared_ptr<BackendPlugin> backend, std::share
       ports_(config_.ssh_port_min, config_.ssh_port_max),
       link_(config_.name, std::move(backend), config_.uri),
       cache_(kCacheRefreshInterval),
-      readiness_(config_.name, [this](const std::string& vm) { return sshEndpoint(vm); }, events_,
-                 std::chrono::seconds(config_.ready_timeout_s)) {}
+      readiness_(
+          config_.name, [this](const std::string& vm) { return sshEndpoint(vm); }, events_,
+          std::chrono::seconds(config_.ready_timeout_s)) {}
 
 Site::~Site() {
     link_.stop();
@@ -50,12 +51,11 @@ Site::~Site() {
 }
 
 Status Site::connect() {
-    cache_.start(
-        [this]() { return link_.connection().and_then([](auto conn) { return conn->listDomains(); }); },
-        [this](const std::string& name) {
-            return link_.connection().and_then([&](auto conn) { return conn->getDomain(name); });
-        },
-        [this](const std::vector<DomainInfo>& domains) { publishStateGauge(domains); });
+    cache_.start([this]() { return link_.connection().and_then([](auto conn) { return conn->listDomains(); }); },
+                 [this](const std::string& name) {
+                     return link_.connection().and_then([&](auto conn) { return conn->getDomain(name); });
+                 },
+                 [this](const std::vector<DomainInfo>& domains) { publishStateGauge(domains); });
     return link_.start([this](const std::string& vm, pdk_lifecycle_event e) { onLifecycle(vm, e); },
                        [this] { onConnected(); });
 }
@@ -122,7 +122,8 @@ void Site::onLifecycle(const std::string& vm, pdk_lifecycle_event event) {
             // Foreign domains are never probed: Paddock's key is not theirs to see. A domain
             // unknown to the metadata cache is probed; the probe itself refuses foreign ones.
             const Readiness r = readiness_.get(vm).state;
-            if (probesSsh() && r != Readiness::Booting && r != Readiness::Ready && !knownForeign(vm)) readiness_.begin(vm);
+            if (probesSsh() && r != Readiness::Booting && r != Readiness::Ready && !knownForeign(vm))
+                readiness_.begin(vm);
             break;
         }
         case PDK_EVENT_STOPPED:
@@ -141,8 +142,8 @@ Result<std::vector<DomainInfo>> Site::domains() {
     if (!conn) return std::move(conn).error();
     // From the view when it is valid; otherwise (just connected) one live bulk call.
     std::optional<std::vector<DomainInfo>> cached = cache_.snapshot();
-    Result<std::vector<DomainInfo>> listed = cached ? Result<std::vector<DomainInfo>>(std::move(*cached))
-                                                    : conn.value()->listDomains();
+    Result<std::vector<DomainInfo>> listed =
+        cached ? Result<std::vector<DomainInfo>>(std::move(*cached)) : conn.value()->listDomains();
     if (!listed) return listed;
     for (auto& d : listed.value()) d.metadata = cachedMetadata(*conn.value(), d);
     return listed;
@@ -240,8 +241,12 @@ Result<SshEndpoint> Site::sshEndpoint(const std::string& vm) {
     if (!metadata) return std::move(metadata).error();
     auto target = conn.value()->sshTarget(vm);
     if (!target) return std::move(target).error();
-    return SshEndpoint{target->first,   target->second, config_.ssh_user, identity_.private_key_path,
-                       identity_.public_key_path, metaValue(metadata.value(), meta::kHostKey)};
+    return SshEndpoint{target->first,
+                       target->second,
+                       config_.ssh_user,
+                       identity_.private_key_path,
+                       identity_.public_key_path,
+                       metaValue(metadata.value(), meta::kHostKey)};
 }
 
 Result<PortReservation> Site::reserveSshPort() {
@@ -260,7 +265,7 @@ Result<PortReservation> Site::reserveSshPort() {
 Result<const TemplateConfig*> Site::resolveTemplate(const std::string& name) const {
     if (const TemplateConfig* found = findTemplate(config_, name)) return found;
     const std::string wanted = name.empty() ? config_.default_template : name;
-    if (wanted.empty()) return static_cast<const TemplateConfig*>(nullptr);   // diskless, no template
+    if (wanted.empty()) return static_cast<const TemplateConfig*>(nullptr);  // diskless, no template
     std::string known;
     for (const auto& t : config_.templates) known += (known.empty() ? "" : ", ") + t.name;
     return makeError(ErrorCode::InvalidArgument, "unknown template '" + wanted + "' on site " + config_.name +

@@ -88,7 +88,8 @@ void SiteLink::monitor() {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         const bool healthy = connection_ && lastError_.empty();
-        wake_.wait_for(lock, healthy ? std::chrono::duration_cast<std::chrono::milliseconds>(kHealthCheckInterval) : backoff);
+        wake_.wait_for(lock,
+                       healthy ? std::chrono::duration_cast<std::chrono::milliseconds>(kHealthCheckInterval) : backoff);
         if (stopping_) break;
         std::shared_ptr<BackendConnection> current = connection_;
         const bool flagged = !lastError_.empty();

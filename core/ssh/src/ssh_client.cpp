@@ -30,11 +30,16 @@ void initLibssh2Once() {
 class Socket {
 public:
     Socket() = default;
-    ~Socket() { if (fd_ >= 0) ::close(fd_); }
+    ~Socket() {
+        if (fd_ >= 0) ::close(fd_);
+    }
     Socket(const Socket&) = delete;
     Socket& operator=(const Socket&) = delete;
     int fd() const { return fd_; }
-    void reset(int fd) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
+    void reset(int fd) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
 
 private:
     int fd_ = -1;
@@ -155,8 +160,9 @@ public:
                                                       " (refused; if the VM was rebuilt, clear its pinned host_key)");
         if (libssh2_userauth_publickey_fromfile(session_, ep.user.c_str(), ep.public_key_path.c_str(),
                                                 ep.private_key_path.c_str(), nullptr) != 0)
-            return makeError(ErrorCode::Unauthorized, "SSH key authentication as '" + ep.user + "' at " + ep.host + ":" +
-                                                          std::to_string(ep.port) + " failed: " + sessionError(session_));
+            return makeError(ErrorCode::Unauthorized, "SSH key authentication as '" + ep.user + "' at " + ep.host +
+                                                          ":" + std::to_string(ep.port) +
+                                                          " failed: " + sessionError(session_));
         return {};
     }
 
@@ -182,7 +188,8 @@ LIBSSH2_SESSION* SshConnection::session() const noexcept { return impl_->session
 int SshConnection::socket() const noexcept { return impl_->session.fd(); }
 const SshHostKey& SshConnection::hostKey() const noexcept { return impl_->session.hostKey(); }
 
-Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshEndpoint& endpoint, std::chrono::milliseconds timeout) {
+Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshEndpoint& endpoint,
+                                                           std::chrono::milliseconds timeout) {
     auto impl = std::make_unique<Impl>();
     if (auto opened = impl->session.open(endpoint, timeout); !opened) return std::move(opened).error();
     return std::unique_ptr<SshConnection>(new SshConnection(std::move(impl)));
@@ -197,12 +204,13 @@ Status awaitSshBanner(const std::string& host, uint16_t port, std::chrono::milli
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
         pollfd pfd{sock.fd(), POLLIN, 0};
         if (left <= 0 || ::poll(&pfd, 1, static_cast<int>(left)) != 1)
-            return makeError(ErrorCode::Unavailable, "no SSH banner from " + host + ":" + std::to_string(port) + " yet");
+            return makeError(ErrorCode::Unavailable,
+                             "no SSH banner from " + host + ":" + std::to_string(port) + " yet");
         char buf[64];
         const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
         if (n <= 0)
-            return makeError(ErrorCode::Unavailable, "connection to " + host + ":" + std::to_string(port) +
-                                                         " closed before the SSH banner");
+            return makeError(ErrorCode::Unavailable,
+                             "connection to " + host + ":" + std::to_string(port) + " closed before the SSH banner");
         seen.append(buf, static_cast<size_t>(n));
     }
     if (seen.compare(0, 4, "SSH-") != 0)

@@ -86,7 +86,8 @@ Result<SshIdentity> ensureSshIdentity(const std::string& stateDir) {
     if (!fs::exists(id.private_key_path) || !fs::exists(id.public_key_path)) {
         // Generate beside the final name and rename, so a crash never leaves half a key pair.
         const fs::path tmp = dir / fs::unique_path("keygen-%%%%%%%%");
-        if (auto made = runProgram({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "paddock", "-f", tmp.string()});
+        if (auto made =
+                runProgram({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "paddock", "-f", tmp.string()});
             !made) {
             fs::remove(tmp, ec);
             fs::remove(tmp.string() + ".pub", ec);
@@ -94,7 +95,9 @@ Result<SshIdentity> ensureSshIdentity(const std::string& stateDir) {
         }
         fs::rename(tmp.string() + ".pub", id.public_key_path, ec);
         if (!ec) fs::rename(tmp, id.private_key_path, ec);
-        if (ec) return makeError(ErrorCode::Unavailable, "cannot store the SSH key in " + dir.string() + ": " + ec.message());
+        if (ec)
+            return makeError(ErrorCode::Unavailable,
+                             "cannot store the SSH key in " + dir.string() + ": " + ec.message());
     }
     ::chmod(id.private_key_path.c_str(), 0600);
     id.public_key = firstLine(id.public_key_path);

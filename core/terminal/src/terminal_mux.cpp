@@ -41,10 +41,10 @@ struct TerminalMux::Session {
     std::shared_ptr<Recording> recording;
     prometheus::Gauge* gauge = nullptr;
     Clock::time_point started{};
-    std::string input;                                        // taken from the inbox, not yet written
+    std::string input;  // taken from the inbox, not yet written
     std::optional<std::pair<uint16_t, uint16_t>> resize;
-    bool waitsForSocket = false;                              // the last SSH call would block
-    bool more = false;                                        // stopped by the per-turn budget
+    bool waitsForSocket = false;  // the last SSH call would block
+    bool more = false;            // stopped by the per-turn budget
 };
 
 TerminalMux::TerminalMux(SessionRecorder& recorder, AuditLog& audit, prometheus::Registry& registry)
@@ -64,14 +64,16 @@ TerminalMux::TerminalMux(SessionRecorder& recorder, AuditLog& audit, prometheus:
                        .Register(registry)),
       bytesIn_(bytesFamily_.Add({{"direction", "in"}})),
       bytesOut_(bytesFamily_.Add({{"direction", "out"}})),
-      duration_(prometheus::BuildHistogram()
-                    .Name("paddock_terminal_session_duration_seconds")
-                    .Help("Length of finished terminal sessions")
-                    .Register(registry)
-                    .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800})) {
+      duration_(
+          prometheus::BuildHistogram()
+              .Name("paddock_terminal_session_duration_seconds")
+              .Help("Length of finished terminal sessions")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800})) {
     wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd_ < 0) throw std::runtime_error("eventfd failed");
-    for (size_t i = 0; i < std::max<size_t>(1, limits_.connect_workers); ++i) workers_.emplace_back([this] { workerLoop(); });
+    for (size_t i = 0; i < std::max<size_t>(1, limits_.connect_workers); ++i)
+        workers_.emplace_back([this] { workerLoop(); });
     ioThread_ = std::thread([this] { run(); });
 }
 
@@ -104,9 +106,11 @@ TerminalMux::SessionId TerminalMux::start(TerminalRequest request, std::shared_p
         id = nextId_++;
         inbox_[id];
         connecting_[id] = sink;
-        if (stopping_) refused = makeError(ErrorCode::Unavailable, "Paddock is shutting down");
+        if (stopping_)
+            refused = makeError(ErrorCode::Unavailable, "Paddock is shutting down");
         else if (inbox_.size() > limits_.max_sessions)
-            refused = makeError(ErrorCode::Unavailable, "too many terminal sessions (" + std::to_string(limits_.max_sessions) + ")");
+            refused = makeError(ErrorCode::Unavailable,
+                                "too many terminal sessions (" + std::to_string(limits_.max_sessions) + ")");
     }
     if (!refused) {
         std::lock_guard lock(taskMutex_);
@@ -134,8 +138,10 @@ void TerminalMux::input(SessionId id, std::string_view bytes) {
         const auto it = inbox_.find(id);
         if (it == inbox_.end() || it->second.end) return;
         Inbox& box = it->second;
-        if (box.input.size() + bytes.size() > limits_.max_pending_input) box.overflow = true;
-        else box.input.append(bytes);
+        if (box.input.size() + bytes.size() > limits_.max_pending_input)
+            box.overflow = true;
+        else
+            box.input.append(bytes);
         dirty_.push_back(id);
     }
     notify();
@@ -184,7 +190,7 @@ void TerminalMux::workerLoop() {
         {
             std::unique_lock lock(taskMutex_);
             taskReady_.wait(lock, [this] { return workersStopping_ || !tasks_.empty(); });
-            if (tasks_.empty()) return;   // stopping and nothing left to tear down
+            if (tasks_.empty()) return;  // stopping and nothing left to tear down
             task = std::move(tasks_.front());
             tasks_.pop_front();
         }
@@ -233,8 +239,10 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
         result.ssh = std::move(opened.value());
         result.opened.host_key = result.ssh->hostKey();
         if (options.endpoint.pinned_host_key.empty() && !result.opened.host_key.fingerprint.empty()) {
-            if (auto pinned = site.updateMetadata(request.vm, {{meta::kHostKey, result.opened.host_key.fingerprint}}); !pinned)
-                return fail(makeError(pinned.error().code, "cannot pin the VM's SSH host key: " + pinned.error().message));
+            if (auto pinned = site.updateMetadata(request.vm, {{meta::kHostKey, result.opened.host_key.fingerprint}});
+                !pinned)
+                return fail(
+                    makeError(pinned.error().code, "cannot pin the VM's SSH host key: " + pinned.error().message));
             result.opened.pinned_now = true;
         }
 
@@ -251,7 +259,8 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
         info.term = options.term;
         auto recording = recorder_.begin(info);
         if (!recording)
-            return fail(makeError(recording.error().code, "cannot record the session, so it is refused: " + recording.error().message));
+            return fail(makeError(recording.error().code,
+                                  "cannot record the session, so it is refused: " + recording.error().message));
         result.recording = std::move(recording.value());
         result.opened.session_id = info.session_id;
     }();
@@ -271,7 +280,7 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
             connected_.push_back(std::move(result));
         }
     }
-    unused.reset();   // we are on a worker already: tear down here
+    unused.reset();  // we are on a worker already: tear down here
     notify();
 }
 
@@ -288,8 +297,10 @@ void TerminalMux::adopt(Connected connected) {
         connecting_.erase(it);
         const auto box = inbox_.find(connected.id);
         abandoned = box == inbox_.end() || box->second.end;
-        if (connected.error || abandoned) inbox_.erase(connected.id);
-        else ++activeCount_;
+        if (connected.error || abandoned)
+            inbox_.erase(connected.id);
+        else
+            ++activeCount_;
     }
     if (connected.error || abandoned) {
         if (connected.recording) connected.recording->close();
@@ -404,12 +415,12 @@ void TerminalMux::run() {
     std::vector<pollfd> fds;
     std::vector<SessionId> ids;
     auto nextFlush = Clock::now() + limits_.flush_interval;
-    bool busy = false;   // some session stopped on its budget and wants another turn at once
+    bool busy = false;  // some session stopped on its budget and wants another turn at once
     while (true) {
         fds.assign(1, pollfd{wakeFd_, POLLIN, 0});
         ids.assign(1, 0);
         for (auto& [id, s] : sessions_) {
-            if (!s->waitsForSocket) continue;   // paused for the client, or nothing to wait for
+            if (!s->waitsForSocket) continue;  // paused for the client, or nothing to wait for
             const short events = s->ssh->pollEvents();
             fds.push_back(pollfd{s->ssh->fd(), events != 0 ? events : static_cast<short>(POLLIN), 0});
             ids.push_back(id);

@@ -36,13 +36,17 @@ Result<std::unique_ptr<TerminalSession>> TerminalSession::open(const TerminalOpt
     terminal->channel_ = libssh2_channel_open_ex(session, "session", sizeof "session" - 1, options.window_bytes,
                                                  kPacketBytes, nullptr, 0);
     if (terminal->channel_ == nullptr)
-        return makeError(ErrorCode::Unavailable, "cannot open an SSH channel on " + where + ": " + lastSessionError(session));
+        return makeError(ErrorCode::Unavailable,
+                         "cannot open an SSH channel on " + where + ": " + lastSessionError(session));
     libssh2_channel_handle_extended_data2(terminal->channel_, LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE);
-    if (libssh2_channel_request_pty_ex(terminal->channel_, options.term.data(), static_cast<unsigned>(options.term.size()),
-                                       nullptr, 0, options.cols, options.rows, 0, 0) != 0)
-        return makeError(ErrorCode::Unavailable, "the SSH server on " + where + " refused a PTY: " + lastSessionError(session));
+    if (libssh2_channel_request_pty_ex(terminal->channel_, options.term.data(),
+                                       static_cast<unsigned>(options.term.size()), nullptr, 0, options.cols,
+                                       options.rows, 0, 0) != 0)
+        return makeError(ErrorCode::Unavailable,
+                         "the SSH server on " + where + " refused a PTY: " + lastSessionError(session));
     if (libssh2_channel_shell(terminal->channel_) != 0)
-        return makeError(ErrorCode::Unavailable, "the SSH server on " + where + " refused a shell: " + lastSessionError(session));
+        return makeError(ErrorCode::Unavailable,
+                         "the SSH server on " + where + " refused a shell: " + lastSessionError(session));
     libssh2_session_set_blocking(session, 0);
     return terminal;
 }

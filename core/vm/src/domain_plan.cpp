@@ -21,7 +21,7 @@ pdk_network_mode pdkNetworkMode(NetworkMode mode) {
 }  // namespace
 
 SiteFacts SiteFacts::of(const SiteConfig& site, std::string publicKey) {
-    return SiteFacts{site.name,         site.domain_type,   site.network_mode,        site.network_name,
+    return SiteFacts{site.name,         site.domain_type,   site.network_mode,      site.network_name,
                      site.storage_pool, site.default_vcpus, site.default_memory_mb, std::move(publicKey)};
 }
 
@@ -35,7 +35,8 @@ Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConf
                               std::optional<uint16_t> sshForwardPort, const std::string& actor, SystemTime now) {
     if (auto valid = validateName(request.name, "VM name"); !valid) return std::move(valid).error();
     if (auto valid = validateOwner(request.owner.value_or(""), false); !valid) return std::move(valid).error();
-    const uint32_t vcpus = request.vcpus.value_or(tmpl != nullptr && tmpl->vcpus != 0 ? tmpl->vcpus : site.default_vcpus);
+    const uint32_t vcpus =
+        request.vcpus.value_or(tmpl != nullptr && tmpl->vcpus != 0 ? tmpl->vcpus : site.default_vcpus);
     const uint64_t memoryMb =
         request.memory_mb.value_or(tmpl != nullptr && tmpl->memory_mb != 0 ? tmpl->memory_mb : site.default_memory_mb);
     if (auto sized = limits::checkVmSize(vcpus, memoryMb); !sized) return std::move(sized).error();
@@ -54,8 +55,8 @@ Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConf
 
     if (spec.network_mode == PDK_NETWORK_USER) {
         if (!sshForwardPort || *sshForwardPort == 0)
-            return makeError(ErrorCode::Internal, "site " + site.site + " forwards SSH but no port was reserved for '" +
-                                                      request.name + "'");
+            return makeError(ErrorCode::Internal,
+                             "site " + site.site + " forwards SSH but no port was reserved for '" + request.name + "'");
         spec.ssh_forward_port = *sshForwardPort;
         spec.metadata[meta::kSshPort] = std::to_string(*sshForwardPort);
     }
@@ -72,7 +73,8 @@ Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConf
             spec.kernel_cmdline += "paddock.authorized_key=" + base64Encode(site.public_key);
         }
         if (!tmpl->base_image.empty()) {
-            plan.overlay = OverlaySpec{site.storage_pool, request.name + ".qcow2", tmpl->base_image, tmpl->base_format, 0};
+            plan.overlay =
+                OverlaySpec{site.storage_pool, request.name + ".qcow2", tmpl->base_image, tmpl->base_format, 0};
             spec.metadata[meta::kImage] = tmpl->base_image;
         }
     }

@@ -1,7 +1,7 @@
 #include "paddock/core/vm_service.hpp"
 
-#include "paddock/core/iso_time.hpp"
 #include "paddock/core/crash_point.hpp"
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/names.hpp"
 #include "paddock/core/vm_metadata.hpp"
 
@@ -92,7 +92,8 @@ Result<VmView> VmService::get(const std::string& name, Scope scope) {
     if (!info) return std::move(info).error();
     VmView view = toView(std::move(info.value()));
     // A libvirt network: the address comes from DHCP leases or the guest agent.
-    if (view.ssh_host.empty() && site_.config().network_mode == NetworkMode::Network && domainIsActive(view.domain.state)) {
+    if (view.ssh_host.empty() && site_.config().network_mode == NetworkMode::Network &&
+        domainIsActive(view.domain.state)) {
         if (auto target = conn.value()->sshTarget(name); target) {
             view.ssh_host = target->first;
             view.ssh_port = target->second;
@@ -110,7 +111,8 @@ Result<VmView> VmService::create(const CreateVmRequest& request, const std::stri
     return audited(actor, request.name, "create", std::move(result));
 }
 
-Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std::string& actor, BackendConnection& conn) {
+Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std::string& actor,
+                                       BackendConnection& conn) {
     auto tmpl = site_.resolveTemplate(request.template_name.value_or(""));
     if (!tmpl) return std::move(tmpl).error();
     if (auto existing = conn.getDomain(request.name); existing) {
@@ -148,13 +150,14 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
             return overlayError(std::move(path).error(), request.name, plan.overlay->backing_path);
         }
     }
-    std::string overlay;    // the volume this create made, once it exists
+    std::string overlay;  // the volume this create made, once it exists
     bool defined = false;
     // A failure undoes what was made, the domain (holding the intent record) last: should a
     // step of the undo fail, the record stays and recoverInterrupted() finishes the job.
     const auto undo = [&](Error e) -> Error {
         if (defined) {
-            if (auto info = conn.getDomain(spec.name); info && domainIsActive(info->state)) (void)conn.destroyDomain(spec.name);
+            if (auto info = conn.getDomain(spec.name); info && domainIsActive(info->state))
+                (void)conn.destroyDomain(spec.name);
         }
         if (!overlay.empty()) {
             if (auto del = conn.deleteVolume(overlay); !del && del.error().code != ErrorCode::NotFound) return e;
@@ -171,7 +174,8 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
             plan.attachDisk(overlay);
         } else if (overlay != spec.disk_path) {
             return makeError(ErrorCode::Internal, "backend " + conn.plugin().info().id + " promised the overlay of '" +
-                                                      request.name + "' at " + spec.disk_path + " but made it at " + overlay);
+                                                      request.name + "' at " + spec.disk_path + " but made it at " +
+                                                      overlay);
         }
         return {};
     };

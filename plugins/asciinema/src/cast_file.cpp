@@ -81,8 +81,8 @@ std::unique_ptr<CastRecording> CastRecording::open(const pdk_recording_info& inf
     makeDirectories(dir);
     const std::string path = dir + "/" + info.session_id + ".cast";
 
-    const int openFlags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-                          ((flags & PDK_RECORDING_REPLACE) != 0 ? O_TRUNC : O_EXCL);
+    const int openFlags =
+        O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | ((flags & PDK_RECORDING_REPLACE) != 0 ? O_TRUNC : O_EXCL);
     const int fd = ::open(path.c_str(), openFlags, 0640);
     if (fd < 0) {
         const int e = errno;
@@ -135,8 +135,7 @@ CastRecording::~CastRecording() {
         rest.clear();
         input_.finish(rest);
         if (!rest.empty() && recordInput_) writeLine(lastTime_, PDK_RECORDING_INPUT, rest);
-    } catch (...) {
-    }
+    } catch (...) {}
     std::fclose(file_);  // flushes; an error here has no one left to tell
 }
 
@@ -152,8 +151,8 @@ void CastRecording::write(double seconds, char kind, std::string_view data, uint
             break;
         case PDK_RECORDING_RESIZE:
             if (!validResize(data)) {
-                throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "resize data must be COLSxROWS, not '" +
-                                                               std::string(data.substr(0, 32)) + "'");
+                throw pdk::Error(PDK_ERR_INVALID_ARGUMENT,
+                                 "resize data must be COLSxROWS, not '" + std::string(data.substr(0, 32)) + "'");
             }
             utf8.assign(data);
             break;

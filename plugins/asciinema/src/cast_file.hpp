@@ -40,11 +40,11 @@ private:
     std::FILE* file_;
     std::string path_;
     bool recordInput_;
-    double lastTime_ = 0;       // events never go back in time
-    double lastFlush_ = 0;      // `seconds` of the last flush
-    bool dirty_ = false;        // lines written since the last flush
+    double lastTime_ = 0;   // events never go back in time
+    double lastFlush_ = 0;  // `seconds` of the last flush
+    bool dirty_ = false;    // lines written since the last flush
     Utf8Repair output_, input_;
-    std::string line_;          // reused for every event
+    std::string line_;  // reused for every event
     std::unique_ptr<char[]> buffer_;
 };
 

@@ -54,8 +54,9 @@ void requireSessionId(const char* id) {
 
 std::string member(const rapidjson::Value& obj, const char* key) {
     const auto it = obj.FindMember(key);
-    return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
-                                                         : std::string();
+    return it != obj.MemberEnd() && it->value.IsString()
+               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               : std::string();
 }
 
 // Reads up to `n` bytes at `offset` (fewer at the end of the file).
@@ -139,7 +140,8 @@ bool describeCast(const std::string& path, const std::string& id, pdk_session_si
     info.owner = owner.c_str();
     info.lease = lease.c_str();
     const auto ts = header.FindMember("timestamp");
-    if (ts != header.MemberEnd() && ts->value.IsNumber()) info.start_timestamp = static_cast<int64_t>(ts->value.GetDouble());
+    if (ts != header.MemberEnd() && ts->value.IsNumber())
+        info.start_timestamp = static_cast<int64_t>(ts->value.GetDouble());
     info.duration_seconds = lastEventTime(fd.get(), size);
     info.size_bytes = size;
     info.media_type = kCastMediaType;

@@ -7,8 +7,8 @@ namespace {
 
 const pdk_recorder_vtable kVtable = pdk::makeRecorderVtable<paddock::asciinema::CastRecording>();
 
-const char* const kCapabilities[] = {"format.asciicast-v2", "events.output", "events.input", "events.resize",
-                                     "events.marker", nullptr};
+const char* const kCapabilities[] = {"format.asciicast-v2", "events.output", "events.input",
+                                     "events.resize",       "events.marker", nullptr};
 
 const pdk_plugin_descriptor kDescriptor = {
     .struct_size = sizeof(pdk_plugin_descriptor),
@@ -21,7 +21,7 @@ const pdk_plugin_descriptor kDescriptor = {
     .description = "Records terminal sessions as asciinema v2 casts (<directory>/<session_id>.cast).",
     .capabilities = kCapabilities,
     .vtable = &kVtable,
-    .init = nullptr,    // nothing process-wide to set up or stop
+    .init = nullptr,  // nothing process-wide to set up or stop
     .deinit = nullptr,
     .next = nullptr,
 };

@@ -22,15 +22,15 @@ EventRelay& relayOf(void* opaque) { return **static_cast<std::shared_ptr<EventRe
 
 pdk_lifecycle_event toPdkEvent(int event) {
     switch (event) {
-    case VIR_DOMAIN_EVENT_DEFINED: return PDK_EVENT_DEFINED;
-    case VIR_DOMAIN_EVENT_UNDEFINED: return PDK_EVENT_UNDEFINED;
-    case VIR_DOMAIN_EVENT_STARTED: return PDK_EVENT_STARTED;
-    case VIR_DOMAIN_EVENT_SUSPENDED: return PDK_EVENT_SUSPENDED;
-    case VIR_DOMAIN_EVENT_RESUMED: return PDK_EVENT_RESUMED;
-    case VIR_DOMAIN_EVENT_STOPPED: return PDK_EVENT_STOPPED;
-    case VIR_DOMAIN_EVENT_SHUTDOWN: return PDK_EVENT_SHUTDOWN;
-    case VIR_DOMAIN_EVENT_PMSUSPENDED: return PDK_EVENT_PMSUSPENDED;
-    default: return PDK_EVENT_CRASHED;
+        case VIR_DOMAIN_EVENT_DEFINED: return PDK_EVENT_DEFINED;
+        case VIR_DOMAIN_EVENT_UNDEFINED: return PDK_EVENT_UNDEFINED;
+        case VIR_DOMAIN_EVENT_STARTED: return PDK_EVENT_STARTED;
+        case VIR_DOMAIN_EVENT_SUSPENDED: return PDK_EVENT_SUSPENDED;
+        case VIR_DOMAIN_EVENT_RESUMED: return PDK_EVENT_RESUMED;
+        case VIR_DOMAIN_EVENT_STOPPED: return PDK_EVENT_STOPPED;
+        case VIR_DOMAIN_EVENT_SHUTDOWN: return PDK_EVENT_SHUTDOWN;
+        case VIR_DOMAIN_EVENT_PMSUSPENDED: return PDK_EVENT_PMSUSPENDED;
+        default: return PDK_EVENT_CRASHED;
     }
 }
 
@@ -55,15 +55,14 @@ bool cpuinfoHasVirtualization() {
     std::ifstream in("/proc/cpuinfo");
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("flags", 0) == 0 && (line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos))
+        if (line.rfind("flags", 0) == 0 &&
+            (line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos))
             return true;
     }
     return false;
 }
 
-void copyTo(char* dst, size_t capacity, const std::string& src) {
-    std::snprintf(dst, capacity, "%s", src.c_str());
-}
+void copyTo(char* dst, size_t capacity, const std::string& src) { std::snprintf(dst, capacity, "%s", src.c_str()); }
 
 }  // namespace
 
@@ -135,9 +134,7 @@ std::string Connection::resolveAutoDomainType() {
     return cpuOk ? "kvm" : "qemu";
 }
 
-bool Connection::isAlive() {
-    return !relay_->lost && virConnectIsAlive(conn_) == 1;
-}
+bool Connection::isAlive() { return !relay_->lost && virConnectIsAlive(conn_) == 1; }
 
 void Connection::hostInfo(uint32_t flags, pdk_host_info& out) {
     pdk::checkFlags(flags, 0);

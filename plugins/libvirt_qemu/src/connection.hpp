@@ -81,13 +81,13 @@ private:
     void listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user);
 
     virConnectPtr conn_;
-    std::string driverType_;     // virConnectGetType: "QEMU", "TEST", ...
+    std::string driverType_;  // virConnectGetType: "QEMU", "TEST", ...
     bool isTestDriver_ = false;
-    bool isLocal_ = false;       // the URI names no remote host
-    std::string autoDomainType_; // what "auto" resolves to on this host
+    bool isLocal_ = false;        // the URI names no remote host
+    std::string autoDomainType_;  // what "auto" resolves to on this host
     std::atomic<bool> statsUnsupported_{false};
     std::shared_ptr<EventRelay> relay_;
-    std::mutex eventMutex_;      // guards lifecycleCallbackId_
+    std::mutex eventMutex_;  // guards lifecycleCallbackId_
     int lifecycleCallbackId_ = -1;
     bool closeCallbackRegistered_ = false;
 };

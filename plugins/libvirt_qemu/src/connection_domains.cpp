@@ -121,8 +121,8 @@ KeyValues Connection::readMetadata(virDomainPtr dom) {
 bool Connection::listWithStats(uint32_t flags, pdk_domain_sink sink, void* user) {
     if (statsUnsupported_) return false;
     virDomainStatsRecordPtr* records = nullptr;
-    const unsigned int stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
-                               VIR_DOMAIN_STATS_VCPU;
+    const unsigned int stats =
+        VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU;
     const int n = virConnectGetAllDomainStats(conn_, stats, &records, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS);
     if (n < 0) {
         if (!lastErrorIsUnsupported()) throwLastError("cannot list domains");
@@ -219,7 +219,8 @@ void Connection::startDomain(const char* name, uint32_t flags) {
         if (virDomainPMWakeup(dom.get(), 0) < 0) throwLastError(std::string("cannot wake up domain '") + name + "'");
         return;
     }
-    if (isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is already running");
+    if (isActive(dom.get()))
+        throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is already running");
     if (virDomainCreate(dom.get()) < 0) throwLastError(std::string("cannot start domain '") + name + "'");
 }
 
@@ -259,19 +260,18 @@ void Connection::undefineDomain(const char* name, uint32_t flags) {
             VolHandle vol(virStorageVolLookupByPath(conn_, path.c_str()));
             if (!vol) {
                 virResetLastError();
-                throw pdk::Error(PDK_ERR_UNSUPPORTED, "cannot remove storage of domain '" + std::string(name) + "': " +
-                                                          path + " is not a libvirt storage volume (nothing was removed)");
+                throw pdk::Error(PDK_ERR_UNSUPPORTED, "cannot remove storage of domain '" + std::string(name) +
+                                                          "': " + path +
+                                                          " is not a libvirt storage volume (nothing was removed)");
             }
             volumes.push_back(std::move(vol));
         }
     }
 
     // Drivers without some of these flags reject them; retry with fewer.
-    const unsigned int attempts[] = {
-        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM |
-            VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
-        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
-        0};
+    const unsigned int attempts[] = {VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                                         VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+                                     VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA, 0};
     int rc = -1;
     for (const unsigned int f : attempts) {
         rc = virDomainUndefineFlags(dom.get(), f);
@@ -338,7 +338,8 @@ void Connection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out
         for (int i = 0; i < n; ++i) {
             for (unsigned int a = 0; a < ifaces[i]->naddrs && found.empty(); ++a) {
                 const virDomainIPAddress& addr = ifaces[i]->addrs[a];
-                if (addr.type == VIR_IP_ADDR_TYPE_IPV4 && addr.addr != nullptr && std::string(addr.addr).rfind("127.", 0) != 0)
+                if (addr.type == VIR_IP_ADDR_TYPE_IPV4 && addr.addr != nullptr &&
+                    std::string(addr.addr).rfind("127.", 0) != 0)
                     found = addr.addr;
             }
             virDomainInterfaceFree(ifaces[i]);

@@ -38,13 +38,15 @@ SnapshotHandle findSnapshot(virDomainPtr dom, const char* snapshot) {
 uint64_t Connection::backingCapacity(const pdk_volume_spec& spec) {
     if (VolHandle base{virStorageVolLookupByPath(conn_, spec.backing_path)}) {
         virStorageVolInfo info{};
-        if (virStorageVolGetInfo(base.get(), &info) < 0) throwLastError(std::string("base volume ") + spec.backing_path);
+        if (virStorageVolGetInfo(base.get(), &info) < 0)
+            throwLastError(std::string("base volume ") + spec.backing_path);
         return info.capacity;
     }
     virResetLastError();
     if (!isLocal_) {
         throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string("capacity_bytes is required: base image ") +
-                                                       spec.backing_path + " is not a storage volume on the remote host");
+                                                       spec.backing_path +
+                                                       " is not a storage volume on the remote host");
     }
     if (const auto size = localImageVirtualSize(spec.backing_path, spec.backing_format)) return *size;
     if (isTestDriver_) return kTestDriverDefaultCapacity;
@@ -99,7 +101,8 @@ std::string Connection::volumePath(const char* pool, const char* name, uint32_t 
     const auto targets = doc.strings("/pool/target/path");
     static constexpr std::array<std::string_view, 3> kFileBased = {"dir", "fs", "netfs"};
     const std::string type = types.empty() ? std::string() : types.front();
-    if (std::find(kFileBased.begin(), kFileBased.end(), type) == kFileBased.end() || targets.empty() || targets.front().empty()) {
+    if (std::find(kFileBased.begin(), kFileBased.end(), type) == kFileBased.end() || targets.empty() ||
+        targets.front().empty()) {
         throw pdk::Error(PDK_ERR_UNSUPPORTED, "storage pool '" + poolName + "' of type '" + type +
                                                   "' does not name its volumes by a path known in advance");
     }
@@ -113,10 +116,11 @@ void Connection::snapshotCreate(const char* domain, const char* snapshot, uint32
     DomainHandle dom = lookupDomain(domain);
     if (SnapshotHandle old = findSnapshot(dom.get(), snapshot)) {
         if (!(flags & PDK_SNAPSHOT_REPLACE)) {
-            throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("snapshot '") + snapshot + "' of domain '" + domain +
-                                                         "' already exists");
+            throw pdk::Error(PDK_ERR_ALREADY_EXISTS,
+                             std::string("snapshot '") + snapshot + "' of domain '" + domain + "' already exists");
         }
-        if (virDomainSnapshotDelete(old.get(), 0) < 0) throwLastError(std::string("cannot replace snapshot '") + snapshot + "'");
+        if (virDomainSnapshotDelete(old.get(), 0) < 0)
+            throwLastError(std::string("cannot replace snapshot '") + snapshot + "'");
     }
     const std::string xml = buildSnapshotXml(snapshot);
     const unsigned int virFlags = (flags & PDK_SNAPSHOT_DISK_ONLY) ? VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY : 0;

@@ -12,8 +12,7 @@ namespace {
 std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
 void requireSpec(const pdk_domain_spec& spec) {
-    if (spec.name == nullptr || *spec.name == '\0')
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");
+    if (spec.name == nullptr || *spec.name == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");
     if (spec.vcpus == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "vcpus must be at least 1");
     if (spec.memory_mib == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "memory_mib must be at least 1");
     if (spec.network_mode == PDK_NETWORK_LIBVIRT && (spec.network_name == nullptr || *spec.network_name == '\0'))
@@ -52,7 +51,10 @@ void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
     w.start("devices");
     if (spec.disk_path != nullptr) {
         w.start("disk").attr("type", "file").attr("device", "disk");
-        w.start("driver").attr("name", "qemu").attr("type", spec.disk_format != nullptr ? spec.disk_format : "raw").end();
+        w.start("driver")
+            .attr("name", "qemu")
+            .attr("type", spec.disk_format != nullptr ? spec.disk_format : "raw")
+            .end();
         w.start("source").attr("file", spec.disk_path).end();
         w.start("target").attr("dev", "vda").attr("bus", "virtio").end();
         w.end();
@@ -68,7 +70,13 @@ void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
     w.start("serial").attr("type", "pty").start("target").attr("port", "0").end().end();
     w.start("console").attr("type", "pty").start("target").attr("type", "serial").attr("port", "0").end().end();
     // The guest agent's channel (Paddock's guest starts qemu-ga when it is there).
-    w.start("channel").attr("type", "unix").start("target").attr("type", "virtio").attr("name", "org.qemu.guest_agent.0").end().end();
+    w.start("channel")
+        .attr("type", "unix")
+        .start("target")
+        .attr("type", "virtio")
+        .attr("name", "org.qemu.guest_agent.0")
+        .end()
+        .end();
     w.start("memballoon").attr("model", "none").end();
     w.end();
 }
@@ -160,8 +168,8 @@ std::string buildSnapshotXml(const std::string& name) {
     return w.finish();
 }
 
-std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes,
-                                  const std::string& backingPath, const std::string& backingFormat) {
+std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes, const std::string& backingPath,
+                                  const std::string& backingFormat) {
     XmlWriter w;
     w.start("volume").element("name", name);
     w.start("capacity").attr("unit", "bytes").text(std::to_string(capacityBytes)).end();
@@ -175,7 +183,8 @@ std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityByte
 
 std::vector<std::string> parseDiskPaths(const std::string& domainXml) {
     return XmlDoc(domainXml, "domain XML")
-        .strings("/domain/devices/disk[@device='disk']/source/@file | /domain/devices/disk[@device='disk']/source/@dev");
+        .strings(
+            "/domain/devices/disk[@device='disk']/source/@file | /domain/devices/disk[@device='disk']/source/@dev");
 }
 
 bool capsListDomainType(const std::string& capsXml, const std::string& arch, const std::string& domainType) {

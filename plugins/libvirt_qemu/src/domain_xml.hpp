@@ -26,8 +26,8 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 // How a spec becomes XML on one particular driver; resolved by the connection.
 struct DomainXmlOptions {
-    std::string domainType = "qemu"; // "kvm", "qemu", or "test" for libvirt's test driver
-    std::string arch = "x86_64";     // empty: let the driver choose
+    std::string domainType = "qemu";  // "kvm", "qemu", or "test" for libvirt's test driver
+    std::string arch = "x86_64";      // empty: let the driver choose
     // Empty: let the driver choose. Measured with Paddock's guest under TCG (median of 3 to
     // SSH login): q35 6.7 s, pc 10.3 s.
     std::string machine = "q35";
@@ -60,8 +60,8 @@ KeyValues parseMetadataElement(const std::string& xml);
 std::string buildSnapshotXml(const std::string& name);
 
 // A qcow2 (compat 1.1) overlay volume over `backingPath` of format `backingFormat`.
-std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes,
-                                  const std::string& backingPath, const std::string& backingFormat);
+std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes, const std::string& backingPath,
+                                  const std::string& backingFormat);
 
 // Paths of the primary sources (<source file|dev>) of every device='disk' disk in a domain XML.
 std::vector<std::string> parseDiskPaths(const std::string& domainXml);

@@ -27,11 +27,11 @@ void silentErrorHandler(void*, virErrorPtr) {}
 void wakeLoop(int, void*) {}
 
 struct Runtime {
-    std::mutex mutex;                 // guards everything below
+    std::mutex mutex;  // guards everything below
     bool libvirtReady = false;
     std::thread thread;
     std::atomic<bool> stop{false};
-    int wakeTimer = -1;               // registered disabled; armed (0 ms) to stop the loop
+    int wakeTimer = -1;  // registered disabled; armed (0 ms) to stop the loop
 
     // Reached with a running loop only at process exit without a deinit (a 1.0 host, or a host
     // that never unloads): the thread ends with the process, as it always did.
@@ -96,7 +96,8 @@ void ensureLibvirtRuntime() {
     if (r.wakeTimer < 0) {
         r.wakeTimer = virEventAddTimeout(-1, &wakeLoop, nullptr, nullptr);
         if (r.wakeTimer < 0) {
-            throw pdk::Error(PDK_ERR_INTERNAL, "cannot add the libvirt event loop's wake-up timer: " + lastLibvirtError());
+            throw pdk::Error(PDK_ERR_INTERNAL,
+                             "cannot add the libvirt event loop's wake-up timer: " + lastLibvirtError());
         }
     }
     r.stop = false;

@@ -13,39 +13,31 @@ std::string takeString(char* s) {
 
 pdk_status statusForLibvirtCode(int code) {
     switch (code) {
-    case VIR_ERR_NO_DOMAIN:
-    case VIR_ERR_NO_STORAGE_POOL:
-    case VIR_ERR_NO_STORAGE_VOL:
-    case VIR_ERR_NO_DOMAIN_SNAPSHOT:
-    case VIR_ERR_NO_NETWORK:
-    case VIR_ERR_NO_DOMAIN_METADATA:
-    case VIR_ERR_NO_DOMAIN_CHECKPOINT:
-        return PDK_ERR_NOT_FOUND;
-    case VIR_ERR_DOM_EXIST:
-    case VIR_ERR_STORAGE_VOL_EXIST:
-        return PDK_ERR_ALREADY_EXISTS;
-    case VIR_ERR_OPERATION_INVALID:
-        return PDK_ERR_CONFLICT;
-    case VIR_ERR_NO_SUPPORT:
-    case VIR_ERR_ARGUMENT_UNSUPPORTED:
-    case VIR_ERR_OPERATION_UNSUPPORTED:
-    case VIR_ERR_CONFIG_UNSUPPORTED:
-        return PDK_ERR_UNSUPPORTED;
-    case VIR_ERR_SYSTEM_ERROR:
-    case VIR_ERR_RPC:
-    case VIR_ERR_NO_CONNECT:
-    case VIR_ERR_AUTH_FAILED:
-    case VIR_ERR_AGENT_UNRESPONSIVE:
-        return PDK_ERR_UNAVAILABLE;
-    case VIR_ERR_OPERATION_TIMEOUT:
-        return PDK_ERR_TIMEOUT;
-    case VIR_ERR_INVALID_ARG:
-    case VIR_ERR_XML_ERROR:
-    case VIR_ERR_XML_DETAIL:
-    case VIR_ERR_XML_INVALID_SCHEMA:
-        return PDK_ERR_INVALID_ARGUMENT;
-    default:
-        return PDK_ERR_INTERNAL;
+        case VIR_ERR_NO_DOMAIN:
+        case VIR_ERR_NO_STORAGE_POOL:
+        case VIR_ERR_NO_STORAGE_VOL:
+        case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+        case VIR_ERR_NO_NETWORK:
+        case VIR_ERR_NO_DOMAIN_METADATA:
+        case VIR_ERR_NO_DOMAIN_CHECKPOINT: return PDK_ERR_NOT_FOUND;
+        case VIR_ERR_DOM_EXIST:
+        case VIR_ERR_STORAGE_VOL_EXIST: return PDK_ERR_ALREADY_EXISTS;
+        case VIR_ERR_OPERATION_INVALID: return PDK_ERR_CONFLICT;
+        case VIR_ERR_NO_SUPPORT:
+        case VIR_ERR_ARGUMENT_UNSUPPORTED:
+        case VIR_ERR_OPERATION_UNSUPPORTED:
+        case VIR_ERR_CONFIG_UNSUPPORTED: return PDK_ERR_UNSUPPORTED;
+        case VIR_ERR_SYSTEM_ERROR:
+        case VIR_ERR_RPC:
+        case VIR_ERR_NO_CONNECT:
+        case VIR_ERR_AUTH_FAILED:
+        case VIR_ERR_AGENT_UNRESPONSIVE: return PDK_ERR_UNAVAILABLE;
+        case VIR_ERR_OPERATION_TIMEOUT: return PDK_ERR_TIMEOUT;
+        case VIR_ERR_INVALID_ARG:
+        case VIR_ERR_XML_ERROR:
+        case VIR_ERR_XML_DETAIL:
+        case VIR_ERR_XML_INVALID_SCHEMA: return PDK_ERR_INVALID_ARGUMENT;
+        default: return PDK_ERR_INTERNAL;
     }
 }
 

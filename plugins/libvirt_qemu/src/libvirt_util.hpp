@@ -16,11 +16,21 @@
 
 namespace paddock::lvq {
 
-struct DomainFree { void operator()(virDomainPtr p) const noexcept { virDomainFree(p); } };
-struct PoolFree { void operator()(virStoragePoolPtr p) const noexcept { virStoragePoolFree(p); } };
-struct VolFree { void operator()(virStorageVolPtr p) const noexcept { virStorageVolFree(p); } };
-struct SnapshotFree { void operator()(virDomainSnapshotPtr p) const noexcept { virDomainSnapshotFree(p); } };
-struct CFree { void operator()(void* p) const noexcept { std::free(p); } };
+struct DomainFree {
+    void operator()(virDomainPtr p) const noexcept { virDomainFree(p); }
+};
+struct PoolFree {
+    void operator()(virStoragePoolPtr p) const noexcept { virStoragePoolFree(p); }
+};
+struct VolFree {
+    void operator()(virStorageVolPtr p) const noexcept { virStorageVolFree(p); }
+};
+struct SnapshotFree {
+    void operator()(virDomainSnapshotPtr p) const noexcept { virDomainSnapshotFree(p); }
+};
+struct CFree {
+    void operator()(void* p) const noexcept { std::free(p); }
+};
 
 using DomainHandle = std::unique_ptr<virDomain, DomainFree>;
 using PoolHandle = std::unique_ptr<virStoragePool, PoolFree>;

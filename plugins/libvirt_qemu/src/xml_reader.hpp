@@ -26,7 +26,7 @@ public:
     std::vector<std::pair<std::string, std::string>> rootChildren(const char* child, const char* keyAttr) const;
 
 private:
-    void* doc_; // xmlDocPtr, kept out of the header
+    void* doc_;  // xmlDocPtr, kept out of the header
 };
 
 }  // namespace paddock::lvq

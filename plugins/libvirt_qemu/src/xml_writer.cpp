@@ -24,7 +24,7 @@ size_t utf8Length(std::string_view s, size_t i) {
     if (c < 0x80) return 1;
     if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
     if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
-    if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;   // no surrogates
+    if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;  // no surrogates
     if (c >= 0xE1 && c <= 0xEF) return cont(1) && cont(2) ? 3 : 0;
     if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
     if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
@@ -108,8 +108,8 @@ void requireXmlSafe(std::string_view value, std::string_view what) {
         }
         const size_t length = utf8Length(value, i);
         if (length == 0) {
-            throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is not valid UTF-8 (byte " +
-                                                           std::to_string(i) + ")");
+            throw pdk::Error(PDK_ERR_INVALID_ARGUMENT,
+                             std::string(what) + " is not valid UTF-8 (byte " + std::to_string(i) + ")");
         }
         if (value.substr(i, length) == "\xEF\xBF\xBE" || value.substr(i, length) == "\xEF\xBF\xBF") {
             throw pdk::Error(PDK_ERR_INVALID_ARGUMENT,

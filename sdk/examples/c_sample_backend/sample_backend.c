@@ -31,19 +31,19 @@ typedef struct sample_domain {
     struct sample_domain* next;
     char name[SAMPLE_NAME_MAX];
     char uuid[37];
-    int32_t id;                /* -1 unless running or paused */
+    int32_t id; /* -1 unless running or paused */
     pdk_domain_state state;
     uint32_t vcpus;
     uint64_t memory_mib;
-    pdk_kv* metadata;          /* owned, with owned key and value strings */
+    pdk_kv* metadata; /* owned, with owned key and value strings */
     size_t metadata_count;
 } sample_domain;
 
 struct pdk_backend_connection {
     pthread_mutex_t lock;
-    sample_domain* domains;    /* owned singly linked list, in definition order */
-    uint32_t next_serial;      /* for uuids */
-    int32_t next_id;           /* for running domains' ids */
+    sample_domain* domains; /* owned singly linked list, in definition order */
+    uint32_t next_serial;   /* for uuids */
+    int32_t next_id;        /* for running domains' ids */
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -201,8 +201,8 @@ static pdk_status sample_get_domain(pdk_backend_connection* conn, const char* na
     return PDK_OK;
 }
 
-static pdk_status sample_define_domain(pdk_backend_connection* conn, const pdk_domain_spec* host_spec,
-                                       uint32_t flags, pdk_error* err) {
+static pdk_status sample_define_domain(pdk_backend_connection* conn, const pdk_domain_spec* host_spec, uint32_t flags,
+                                       pdk_error* err) {
     if (check_flags(flags, 0, err) != PDK_OK) return PDK_ERR_BAD_FLAGS;
     if (conn == NULL || host_spec == NULL) return fail(err, PDK_ERR_INVALID_ARGUMENT, "connection or spec is NULL");
     /* A spec from an older host may be shorter than ours: work on a zeroed copy of our size

@@ -43,15 +43,15 @@ typedef enum pdk_domain_state {
 typedef struct pdk_domain_info {
     uint32_t struct_size;
     const char* name;
-    const char* uuid;            /* canonical 36-character form */
-    int32_t id;                  /* hypervisor id, -1 when not running */
+    const char* uuid; /* canonical 36-character form */
+    int32_t id;       /* hypervisor id, -1 when not running */
     pdk_domain_state state;
     uint64_t max_memory_kib;
     uint64_t memory_kib;
     uint32_t vcpus;
     uint64_t cpu_time_ns;
-    int32_t has_managed_save;    /* 1 when a saved memory image will be restored on start */
-    const pdk_kv* metadata;      /* Paddock's metadata of this domain (may be empty) */
+    int32_t has_managed_save; /* 1 when a saved memory image will be restored on start */
+    const pdk_kv* metadata;   /* Paddock's metadata of this domain (may be empty) */
     size_t metadata_count;
 } pdk_domain_info;
 #define PDK_DOMAIN_INFO_SIZE_1_0 PDK_FIELD_END(pdk_domain_info, metadata_count)
@@ -67,8 +67,8 @@ typedef void (*pdk_kv_sink)(void* user, const char* key, const char* value);
 
 typedef enum pdk_network_mode {
     PDK_NETWORK_NONE = 0,
-    PDK_NETWORK_USER = 1,    /* user-mode NAT; guest port 22 forwarded from 127.0.0.1:ssh_forward_port */
-    PDK_NETWORK_LIBVIRT = 2  /* attached to the libvirt network `network_name` */
+    PDK_NETWORK_USER = 1,   /* user-mode NAT; guest port 22 forwarded from 127.0.0.1:ssh_forward_port */
+    PDK_NETWORK_LIBVIRT = 2 /* attached to the libvirt network `network_name` */
 } pdk_network_mode;
 
 /* What to define. Built and owned by the host; borrowed for the duration of `define_domain`. */
@@ -77,16 +77,16 @@ typedef struct pdk_domain_spec {
     const char* name;
     uint32_t vcpus;
     uint64_t memory_mib;
-    const char* domain_type;     /* "kvm", "qemu", or NULL/"auto": the backend picks */
-    const char* disk_path;       /* primary disk (usually an overlay); NULL for a diskless domain */
-    const char* disk_format;     /* e.g. "qcow2"; NULL means "raw" */
-    const char* kernel_path;     /* direct kernel boot; NULL to boot from the disk */
-    const char* initrd_path;     /* NULL when none */
-    const char* kernel_cmdline;  /* NULL when none */
+    const char* domain_type;    /* "kvm", "qemu", or NULL/"auto": the backend picks */
+    const char* disk_path;      /* primary disk (usually an overlay); NULL for a diskless domain */
+    const char* disk_format;    /* e.g. "qcow2"; NULL means "raw" */
+    const char* kernel_path;    /* direct kernel boot; NULL to boot from the disk */
+    const char* initrd_path;    /* NULL when none */
+    const char* kernel_cmdline; /* NULL when none */
     pdk_network_mode network_mode;
-    const char* network_name;    /* for PDK_NETWORK_LIBVIRT */
-    uint16_t ssh_forward_port;   /* for PDK_NETWORK_USER; 0 = no forward */
-    const pdk_kv* metadata;      /* stored under Paddock's XML namespace in the domain */
+    const char* network_name;  /* for PDK_NETWORK_LIBVIRT */
+    uint16_t ssh_forward_port; /* for PDK_NETWORK_USER; 0 = no forward */
+    const pdk_kv* metadata;    /* stored under Paddock's XML namespace in the domain */
     size_t metadata_count;
 } pdk_domain_spec;
 #define PDK_DOMAIN_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_domain_spec, metadata_count)
@@ -94,11 +94,11 @@ typedef struct pdk_domain_spec {
 /* A copy-on-write overlay volume to create. Host-owned, borrowed for the call. */
 typedef struct pdk_volume_spec {
     uint32_t struct_size;
-    const char* pool;            /* storage pool name */
-    const char* name;            /* volume name within the pool, e.g. "vm1.qcow2" */
-    const char* backing_path;    /* base image; never written */
-    const char* backing_format;  /* explicit format of the base, e.g. "qcow2" or "raw" */
-    uint64_t capacity_bytes;     /* 0 = the backing image's virtual size */
+    const char* pool;           /* storage pool name */
+    const char* name;           /* volume name within the pool, e.g. "vm1.qcow2" */
+    const char* backing_path;   /* base image; never written */
+    const char* backing_format; /* explicit format of the base, e.g. "qcow2" or "raw" */
+    uint64_t capacity_bytes;    /* 0 = the backing image's virtual size */
 } pdk_volume_spec;
 #define PDK_VOLUME_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_volume_spec, capacity_bytes)
 
@@ -113,10 +113,10 @@ typedef struct pdk_ssh_target {
 /* Facts about the connected host. Caller-owned output. */
 typedef struct pdk_host_info {
     uint32_t struct_size;
-    char hypervisor[64];         /* e.g. "QEMU", "Test", "Xen" */
-    char auto_domain_type[16];   /* what "auto" resolves to here: "kvm" or "qemu" */
+    char hypervisor[64];       /* e.g. "QEMU", "Test", "Xen" */
+    char auto_domain_type[16]; /* what "auto" resolves to here: "kvm" or "qemu" */
     char hostname[256];
-    uint64_t library_version;    /* e.g. libvirt version as major*1e6+minor*1e3+release */
+    uint64_t library_version; /* e.g. libvirt version as major*1e6+minor*1e3+release */
     /* ABI 1.1 */
     uint64_t hypervisor_version; /* e.g. QEMU's version as major*1e6+minor*1e3+release; 0: unknown */
 } pdk_host_info;
@@ -132,7 +132,7 @@ typedef enum pdk_lifecycle_event {
     PDK_EVENT_SHUTDOWN = 6,
     PDK_EVENT_PMSUSPENDED = 7,
     PDK_EVENT_CRASHED = 8,
-    PDK_EVENT_CONNECTION_LOST = 100  /* `name` is NULL; the connection must be reopened */
+    PDK_EVENT_CONNECTION_LOST = 100 /* `name` is NULL; the connection must be reopened */
 } pdk_lifecycle_event;
 
 /*
@@ -144,12 +144,12 @@ typedef enum pdk_lifecycle_event {
 typedef void (*pdk_event_sink)(void* user, const char* name, pdk_lifecycle_event event);
 
 /* Flags */
-#define PDK_LIST_WITH_METADATA       (1u << 0) /* list_domains: also fill `metadata` (may cost a round trip per domain) */
-#define PDK_UNDEFINE_REMOVE_STORAGE  (1u << 0) /* also delete the domain's disk volumes */
-#define PDK_SNAPSHOT_DISK_ONLY       (1u << 0) /* create: disk state only, even when running */
-#define PDK_SNAPSHOT_REPLACE         (1u << 1) /* create: delete a same-named snapshot first */
-#define PDK_REVERT_START             (1u << 0) /* revert: leave the domain running afterwards */
-#define PDK_METADATA_LIVE            (1u << 0) /* set_metadata: also update the running domain */
+#define PDK_LIST_WITH_METADATA (1u << 0) /* list_domains: also fill `metadata` (may cost a round trip per domain) */
+#define PDK_UNDEFINE_REMOVE_STORAGE (1u << 0) /* also delete the domain's disk volumes */
+#define PDK_SNAPSHOT_DISK_ONLY (1u << 0)      /* create: disk state only, even when running */
+#define PDK_SNAPSHOT_REPLACE (1u << 1)        /* create: delete a same-named snapshot first */
+#define PDK_REVERT_START (1u << 0)            /* revert: leave the domain running afterwards */
+#define PDK_METADATA_LIVE (1u << 0)           /* set_metadata: also update the running domain */
 
 typedef struct pdk_backend_vtable {
     uint32_t struct_size;
@@ -168,16 +168,16 @@ typedef struct pdk_backend_vtable {
 
     /* Every domain with its state, in one hypervisor round trip where possible; metadata only
      * with PDK_LIST_WITH_METADATA (get_domain always fills it). */
-    pdk_status (*list_domains)(pdk_backend_connection* conn, uint32_t flags,
-                               pdk_domain_sink sink, void* user, pdk_error* err);
+    pdk_status (*list_domains)(pdk_backend_connection* conn, uint32_t flags, pdk_domain_sink sink, void* user,
+                               pdk_error* err);
 
     /* One domain; the sink is called exactly once on PDK_OK. PDK_ERR_NOT_FOUND when unknown. */
-    pdk_status (*get_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags,
-                             pdk_domain_sink sink, void* user, pdk_error* err);
+    pdk_status (*get_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_domain_sink sink,
+                             void* user, pdk_error* err);
 
     /* Define (persistently, not started). PDK_ERR_ALREADY_EXISTS when the name is taken. */
-    pdk_status (*define_domain)(pdk_backend_connection* conn, const pdk_domain_spec* spec,
-                                uint32_t flags, pdk_error* err);
+    pdk_status (*define_domain)(pdk_backend_connection* conn, const pdk_domain_spec* spec, uint32_t flags,
+                                pdk_error* err);
 
     /* Start a defined domain (restores a managed save when there is one). A running domain
      * answers PDK_ERR_CONFLICT; a paused one is resumed. */
@@ -194,10 +194,10 @@ typedef struct pdk_backend_vtable {
     pdk_status (*undefine_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
 
     /* Paddock metadata: read all pairs / replace all pairs. */
-    pdk_status (*get_metadata)(pdk_backend_connection* conn, const char* name, uint32_t flags,
-                               pdk_kv_sink sink, void* user, pdk_error* err);
-    pdk_status (*set_metadata)(pdk_backend_connection* conn, const char* name, const pdk_kv* pairs,
-                               size_t count, uint32_t flags, pdk_error* err);
+    pdk_status (*get_metadata)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_kv_sink sink,
+                               void* user, pdk_error* err);
+    pdk_status (*set_metadata)(pdk_backend_connection* conn, const char* name, const pdk_kv* pairs, size_t count,
+                               uint32_t flags, pdk_error* err);
 
     /* Create a qcow2 overlay on a base image; its path is written to path_out (NUL-terminated). */
     pdk_status (*create_overlay)(pdk_backend_connection* conn, const pdk_volume_spec* spec, uint32_t flags,
@@ -209,8 +209,8 @@ typedef struct pdk_backend_vtable {
     /* Snapshots (memory + disk while running unless PDK_SNAPSHOT_DISK_ONLY). */
     pdk_status (*snapshot_create)(pdk_backend_connection* conn, const char* domain, const char* snapshot,
                                   uint32_t flags, pdk_error* err);
-    pdk_status (*snapshot_list)(pdk_backend_connection* conn, const char* domain, uint32_t flags,
-                                pdk_name_sink sink, void* user, pdk_error* err);
+    pdk_status (*snapshot_list)(pdk_backend_connection* conn, const char* domain, uint32_t flags, pdk_name_sink sink,
+                                void* user, pdk_error* err);
     pdk_status (*snapshot_revert)(pdk_backend_connection* conn, const char* domain, const char* snapshot,
                                   uint32_t flags, pdk_error* err);
     pdk_status (*snapshot_delete)(pdk_backend_connection* conn, const char* domain, const char* snapshot,
@@ -223,8 +223,8 @@ typedef struct pdk_backend_vtable {
      * DHCP lease the hypervisor's network handed to the domain's MAC). Never an address the
      * guest reports itself (e.g. through a guest agent): the host connects there with its own
      * key and pins the host key it finds, so the answer must not be guest-controlled. */
-    pdk_status (*ssh_target)(pdk_backend_connection* conn, const char* name, uint32_t flags,
-                             pdk_ssh_target* out, pdk_error* err);
+    pdk_status (*ssh_target)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_ssh_target* out,
+                             pdk_error* err);
 
     /* Subscribe to lifecycle events; one subscription per connection, replaced by a later
      * call, removed by passing sink = NULL. See pdk_event_sink for threading.
@@ -232,8 +232,8 @@ typedef struct pdk_backend_vtable {
      * the sink and `user` it replaced or removed are never called again, and no call of them is
      * still running; the same holds for the current sink once `close` returns. A backend whose
      * events arrive on its own thread therefore waits here for a sink call in progress. */
-    pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user,
-                                   uint32_t flags, pdk_error* err);
+    pdk_status (*subscribe_events)(pdk_backend_connection* conn, pdk_event_sink sink, void* user, uint32_t flags,
+                                   pdk_error* err);
 
     /* ABI 1.2 */
 

@@ -109,10 +109,10 @@ typedef void (*pdk_log_fn)(void* host_data, pdk_log_level level, const char* mes
  */
 typedef struct pdk_host {
     uint32_t struct_size;
-    uint16_t abi_major;                  /* the host's PDK_ABI_VERSION_MAJOR */
-    uint16_t abi_minor;                  /* the host's PDK_ABI_VERSION_MINOR */
-    void* host_data;                     /* opaque; pass it back to `log` */
-    pdk_log_fn log;                      /* never NULL from a Paddock host */
+    uint16_t abi_major; /* the host's PDK_ABI_VERSION_MAJOR */
+    uint16_t abi_minor; /* the host's PDK_ABI_VERSION_MINOR */
+    void* host_data;    /* opaque; pass it back to `log` */
+    pdk_log_fn log;     /* never NULL from a Paddock host */
 } pdk_host;
 
 #define PDK_HOST_SIZE_1_1 PDK_FIELD_END(pdk_host, log)
@@ -147,19 +147,19 @@ typedef struct pdk_host {
  */
 typedef struct pdk_plugin_descriptor {
     uint32_t struct_size;
-    uint16_t abi_major;                  /* PDK_ABI_VERSION_MAJOR the plugin was built against */
-    uint16_t abi_minor;                  /* PDK_ABI_VERSION_MINOR the plugin was built against */
+    uint16_t abi_major; /* PDK_ABI_VERSION_MAJOR the plugin was built against */
+    uint16_t abi_minor; /* PDK_ABI_VERSION_MINOR the plugin was built against */
     pdk_plugin_kind kind;
-    const char* id;                      /* reverse-DNS id, e.g. "org.paddock.libvirt-qemu" */
-    const char* name;                    /* human-readable name */
-    const char* version;                 /* the plugin's own version, e.g. "1.0.0" */
-    const char* description;             /* one sentence */
-    const char* const* capabilities;     /* NULL-terminated list of capability ids */
-    const void* vtable;                  /* kind-specific function table, see `kind` */
+    const char* id;                  /* reverse-DNS id, e.g. "org.paddock.libvirt-qemu" */
+    const char* name;                /* human-readable name */
+    const char* version;             /* the plugin's own version, e.g. "1.0.0" */
+    const char* description;         /* one sentence */
+    const char* const* capabilities; /* NULL-terminated list of capability ids */
+    const void* vtable;              /* kind-specific function table, see `kind` */
     /* ABI 1.1 */
     pdk_status (*init)(const pdk_host* host, uint32_t flags, pdk_error* err); /* entry only; may be NULL */
     void (*deinit)(const pdk_host* host);                                     /* entry only; may be NULL */
-    const struct pdk_plugin_descriptor* next;  /* the library's next plugin; NULL ends the chain */
+    const struct pdk_plugin_descriptor* next; /* the library's next plugin; NULL ends the chain */
 } pdk_plugin_descriptor;
 
 #define PDK_PLUGIN_DESCRIPTOR_SIZE_1_0 PDK_FIELD_END(pdk_plugin_descriptor, vtable)

@@ -39,26 +39,26 @@ typedef struct pdk_recording pdk_recording;
  */
 typedef struct pdk_recording_info {
     uint32_t struct_size;
-    uint16_t width;              /* initial terminal columns, > 0 */
-    uint16_t height;             /* initial terminal rows, > 0 */
-    int64_t start_timestamp;     /* unix seconds at the start of the session */
-    const char* directory;       /* where recordings are stored; created (0750) when missing. Mandatory. */
-    const char* session_id;      /* unique, [A-Za-z0-9_.-]{1,128}, not starting with '.'; names
+    uint16_t width;          /* initial terminal columns, > 0 */
+    uint16_t height;         /* initial terminal rows, > 0 */
+    int64_t start_timestamp; /* unix seconds at the start of the session */
+    const char* directory;   /* where recordings are stored; created (0750) when missing. Mandatory. */
+    const char* session_id;  /* unique, [A-Za-z0-9_.-]{1,128}, not starting with '.'; names
                                     the stored file (asciinema: <directory>/<session_id>.cast). Mandatory. */
-    const char* term;            /* TERM of the session, e.g. "xterm-256color" */
-    const char* shell;           /* the login shell, e.g. "/bin/bash" */
-    const char* title;           /* human-readable title */
-    const char* site;            /* Paddock site of the VM */
-    const char* vm;              /* VM name */
-    const char* owner;           /* who opened the terminal */
-    const char* lease;           /* lease id the VM is held under */
-    int32_t record_input;        /* 1: keep 'i' events (keystrokes may hold passwords); 0: drop them */
+    const char* term;        /* TERM of the session, e.g. "xterm-256color" */
+    const char* shell;       /* the login shell, e.g. "/bin/bash" */
+    const char* title;       /* human-readable title */
+    const char* site;        /* Paddock site of the VM */
+    const char* vm;          /* VM name */
+    const char* owner;       /* who opened the terminal */
+    const char* lease;       /* lease id the VM is held under */
+    int32_t record_input;    /* 1: keep 'i' events (keystrokes may hold passwords); 0: drop them */
 } pdk_recording_info;
 #define PDK_RECORDING_INFO_SIZE_1_0 PDK_FIELD_END(pdk_recording_info, record_input)
 
 /* Event kinds for write_event (asciicast v2 event codes). */
 #define PDK_RECORDING_OUTPUT 'o' /* bytes the session printed */
-#define PDK_RECORDING_INPUT  'i' /* bytes the user typed; dropped unless record_input */
+#define PDK_RECORDING_INPUT 'i'  /* bytes the user typed; dropped unless record_input */
 #define PDK_RECORDING_RESIZE 'r' /* data is "COLSxROWS", e.g. "120x40" */
 #define PDK_RECORDING_MARKER 'm' /* a marker; data is its label (may be empty) */
 
@@ -70,18 +70,18 @@ typedef struct pdk_recording_info {
  */
 typedef struct pdk_session_info {
     uint32_t struct_size;
-    const char* session_id;      /* as given to open_session; never NULL */
-    const char* site;            /* as given in pdk_recording_info */
+    const char* session_id; /* as given to open_session; never NULL */
+    const char* site;       /* as given in pdk_recording_info */
     const char* vm;
     const char* owner;
     const char* lease;
-    int64_t start_timestamp;     /* unix seconds at the start of the session; 0: not known */
-    double duration_seconds;     /* time of the last event stored so far */
-    uint64_t size_bytes;         /* bytes read_session delivers right now */
-    const char* media_type;      /* of those bytes, e.g. "application/x-asciicast"; never NULL */
-    const char* format;          /* the storage format, e.g. "asciicast-v2" */
-    const char* file_extension;  /* for a downloaded copy's name, without the dot, e.g. "cast" */
-    const char* location;        /* where it is stored, for operators (e.g. a file path); may be NULL */
+    int64_t start_timestamp;    /* unix seconds at the start of the session; 0: not known */
+    double duration_seconds;    /* time of the last event stored so far */
+    uint64_t size_bytes;        /* bytes read_session delivers right now */
+    const char* media_type;     /* of those bytes, e.g. "application/x-asciicast"; never NULL */
+    const char* format;         /* the storage format, e.g. "asciicast-v2" */
+    const char* file_extension; /* for a downloaded copy's name, without the dot, e.g. "cast" */
+    const char* location;       /* where it is stored, for operators (e.g. a file path); may be NULL */
 } pdk_session_info;
 #define PDK_SESSION_INFO_SIZE_1_1 PDK_FIELD_END(pdk_session_info, location)
 
@@ -94,10 +94,11 @@ typedef void (*pdk_session_sink)(void* user, const pdk_session_info* info);
 typedef int (*pdk_bytes_sink)(void* user, const char* data, size_t len);
 
 /* Flags */
-#define PDK_RECORDING_REPLACE      (1u << 0) /* open_session: replace an existing recording of that id
+#define PDK_RECORDING_REPLACE \
+    (1u << 0)                               /* open_session: replace an existing recording of that id
                                                 (without it: PDK_ERR_ALREADY_EXISTS) */
-#define PDK_RECORDING_EVENT_FLUSH  (1u << 0) /* write_event: flush to the file system after this event */
-#define PDK_RECORDING_FLUSH_SYNC   (1u << 0) /* flush: also fsync, so the data survives a power loss */
+#define PDK_RECORDING_EVENT_FLUSH (1u << 0) /* write_event: flush to the file system after this event */
+#define PDK_RECORDING_FLUSH_SYNC (1u << 0)  /* flush: also fsync, so the data survives a power loss */
 
 typedef struct pdk_recorder_vtable {
     uint32_t struct_size;
@@ -107,8 +108,7 @@ typedef struct pdk_recorder_vtable {
      * PDK_ERR_INVALID_ARGUMENT for a missing directory/session_id, a malformed session id or a
      * zero size; PDK_ERR_ALREADY_EXISTS (see PDK_RECORDING_REPLACE); PDK_ERR_UNAVAILABLE when
      * the directory or file cannot be created. Mandatory. */
-    pdk_status (*open_session)(const pdk_recording_info* info, uint32_t flags, pdk_recording** out,
-                               pdk_error* err);
+    pdk_status (*open_session)(const pdk_recording_info* info, uint32_t flags, pdk_recording** out, pdk_error* err);
 
     /* Finish the recording: write what is still buffered, close the file, free `rec`. Never
      * fails (errors are lost: there is no one left to tell); NULL is ignored. Mandatory. */
@@ -137,16 +137,16 @@ typedef struct pdk_recorder_vtable {
      * does not exist lists nothing. PDK_ERR_INVALID_ARGUMENT for a NULL or empty directory, a
      * NULL sink or a malformed session_id (the rule of pdk_recording_info.session_id: the host
      * checks it too). NULL: the recorder cannot list. */
-    pdk_status (*list_sessions)(const char* directory, const char* session_id, uint32_t flags,
-                                pdk_session_sink sink, void* user, pdk_error* err);
+    pdk_status (*list_sessions)(const char* directory, const char* session_id, uint32_t flags, pdk_session_sink sink,
+                                void* user, pdk_error* err);
 
     /* The stored bytes of one recording, in order, through `sink` in chunks of the recorder's
      * choosing, so the caller never needs to hold all of it; a recording being written
      * delivers what has been flushed so far. PDK_ERR_NOT_FOUND when it is not stored there;
      * PDK_ERR_INVALID_ARGUMENT as for list_sessions (session_id is mandatory here);
      * PDK_ERR_UNAVAILABLE when the storage cannot be read. NULL: the recorder cannot read back. */
-    pdk_status (*read_session)(const char* directory, const char* session_id, uint32_t flags,
-                               pdk_bytes_sink sink, void* user, pdk_error* err);
+    pdk_status (*read_session)(const char* directory, const char* session_id, uint32_t flags, pdk_bytes_sink sink,
+                               void* user, pdk_error* err);
 } pdk_recorder_vtable;
 #define PDK_RECORDER_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_recorder_vtable, flush)
 #define PDK_RECORDER_VTABLE_SIZE_1_1 PDK_FIELD_END(pdk_recorder_vtable, read_session)

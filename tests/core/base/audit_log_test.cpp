@@ -2,8 +2,8 @@
 
 #include "test_support.hpp"
 
-#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 
@@ -22,7 +22,7 @@ TEST_CASE("audit records are JSON lines with every field", "[audit]") {
         log.write({"alice", "local", "vm-1", "create", "ok", ""});
         log.write({"bob", "local", "vm-2", "delete", "error", "VM 'vm-2' \"not\" found\n"});
     }
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
 

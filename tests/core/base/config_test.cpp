@@ -1,24 +1,24 @@
 #include "paddock/core/config.hpp"
 
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <string>
 
+using Catch::Matchers::Contains;
 using paddock::AuthMode;
 using paddock::Config;
 using paddock::DomainType;
 using paddock::EmptyPoolPolicy;
-using paddock::NetworkMode;
-using paddock::PoolMode;
-using paddock::Role;
 using paddock::Environment;
 using paddock::ErrorCode;
+using paddock::NetworkMode;
 using paddock::parseConfig;
-using Catch::Matchers::Contains;
+using paddock::PoolMode;
+using paddock::Role;
 
 namespace {
 
@@ -228,17 +228,21 @@ TEST_CASE("config: unknown keys are named with their full path and a suggestion"
           "unknown key 'server.prot' in test.yaml:2 (did you mean 'server.port'?)");
     CHECK_THAT(parseError("bogus: 1\n" + kMinimal), Contains("unknown key 'bogus' in test.yaml:1"));
     CHECK_THAT(parseError("bogus: 1\n" + kMinimal), !Contains("did you mean"));
-    CHECK_THAT(parseError(siteWith("    urii: x\n")), Contains("unknown key 'sites[0].urii'") && Contains("did you mean 'sites[0].uri'"));
+    CHECK_THAT(parseError(siteWith("    urii: x\n")),
+               Contains("unknown key 'sites[0].urii'") && Contains("did you mean 'sites[0].uri'"));
     CHECK_THAT(parseError(templateWith("        base_imag: x\n")),
                Contains("unknown key 'sites[0].templates[0].base_imag' in test.yaml:5") &&
                    Contains("did you mean 'sites[0].templates[0].base_image'"));
-    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      rol: admin\n" + kMinimal),
-               Contains("unknown key 'auth.tokens[0].rol'"));
+    CHECK_THAT(
+        parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      rol: admin\n" + kMinimal),
+        Contains("unknown key 'auth.tokens[0].rol'"));
     // An owner-bound token: the owner follows the one owner rule (no control characters, 128 bytes).
-    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      owner: \"al\\tice\"\n" + kMinimal),
-               Contains("auth.tokens[0].owner"));
-    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      owner: " + std::string(129, 'a') + "\n" +
-                          kMinimal),
+    CHECK_THAT(
+        parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      owner: \"al\\tice\"\n" +
+                   kMinimal),
+        Contains("auth.tokens[0].owner"));
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - name: a\n      token: 0123456789abcdef\n      owner: " +
+                          std::string(129, 'a') + "\n" + kMinimal),
                Contains("auth.tokens[0].owner"));
 }
 
@@ -250,55 +254,77 @@ TEST_CASE("config: allowed hosts and the cap on waiting allocations", "[config]"
 }
 
 TEST_CASE("config: structural errors", "[config]") {
-    CHECK_THAT(parseError("server: [1, 2]\n" + kMinimal), Contains("server: expected a mapping, got a list (at test.yaml:1)"));
+    CHECK_THAT(parseError("server: [1, 2]\n" + kMinimal),
+               Contains("server: expected a mapping, got a list (at test.yaml:1)"));
     CHECK_THAT(parseError("- 1\n"), Contains("expected a mapping at the top level"));
     CHECK_THAT(parseError("sites: local\n"), Contains("sites: expected a list"));
     CHECK_THAT(parseError("sites:\n  - local\n"), Contains("sites[0]: expected a mapping"));
-    CHECK_THAT(parseError(siteWith("    uri: {a: 1}\n")), Contains("sites[0].uri: expected a string, got a mapping (at test.yaml:3)"));
-    CHECK_THAT(parseError("server:\n  port: 1\n  port: 2\n" + kMinimal), Contains("duplicate key 'server.port' in test.yaml:3"));
-    CHECK_THAT(parseError("server:\n  public_paths: /x\n" + kMinimal), Contains("server.public_paths: expected a list of strings"));
+    CHECK_THAT(parseError(siteWith("    uri: {a: 1}\n")),
+               Contains("sites[0].uri: expected a string, got a mapping (at test.yaml:3)"));
+    CHECK_THAT(parseError("server:\n  port: 1\n  port: 2\n" + kMinimal),
+               Contains("duplicate key 'server.port' in test.yaml:3"));
+    CHECK_THAT(parseError("server:\n  public_paths: /x\n" + kMinimal),
+               Contains("server.public_paths: expected a list of strings"));
     CHECK_THAT(parseError("server: {port: [1\n"), Contains("YAML syntax error in test.yaml:"));
 }
 
 TEST_CASE("config: numbers are checked for type and range", "[config]") {
-    CHECK_THAT(parseError("server:\n  port: 0\n" + kMinimal), Contains("server.port: 0 is out of range 1..65535 (at test.yaml:2)"));
-    CHECK_THAT(parseError("server:\n  port: 65536\n" + kMinimal), Contains("server.port: 65536 is out of range 1..65535"));
-    CHECK_THAT(parseError("server:\n  port: http\n" + kMinimal), Contains("server.port: 'http' is not an unsigned integer"));
-    CHECK_THAT(parseError("server:\n  port: -1\n" + kMinimal), Contains("server.port: '-1' is not an unsigned integer"));
-    CHECK_THAT(parseError("server:\n  port: 80.5\n" + kMinimal), Contains("server.port: '80.5' is not an unsigned integer"));
+    CHECK_THAT(parseError("server:\n  port: 0\n" + kMinimal),
+               Contains("server.port: 0 is out of range 1..65535 (at test.yaml:2)"));
+    CHECK_THAT(parseError("server:\n  port: 65536\n" + kMinimal),
+               Contains("server.port: 65536 is out of range 1..65535"));
+    CHECK_THAT(parseError("server:\n  port: http\n" + kMinimal),
+               Contains("server.port: 'http' is not an unsigned integer"));
+    CHECK_THAT(parseError("server:\n  port: -1\n" + kMinimal),
+               Contains("server.port: '-1' is not an unsigned integer"));
+    CHECK_THAT(parseError("server:\n  port: 80.5\n" + kMinimal),
+               Contains("server.port: '80.5' is not an unsigned integer"));
     CHECK_THAT(parseError("server:\n  threads: 99999999999999999999999\n" + kMinimal),
                Contains("server.threads: 99999999999999999999999 is out of range 1..1024"));
-    CHECK_THAT(parseError("server:\n  max_body_bytes: 0\n" + kMinimal), Contains("server.max_body_bytes: 0 is out of range 1.."));
+    CHECK_THAT(parseError("server:\n  max_body_bytes: 0\n" + kMinimal),
+               Contains("server.max_body_bytes: 0 is out of range 1.."));
     CHECK_THAT(parseError("server:\n  threads: 0\n" + kMinimal), Contains("server.threads: 0 is out of range 1..1024"));
-    CHECK_THAT(parseError(siteWith("    default_vcpus: 0\n")), Contains("sites[0].default_vcpus: 0 is out of range 1..64"));
-    CHECK_THAT(parseError(siteWith("    default_memory_mb: 63\n")), Contains("sites[0].default_memory_mb: 63 is out of range 64.."));
-    CHECK_THAT(parseError(templateWith("        memory_mb: 32\n")),
-               Contains("sites[0].templates[0].memory_mb: 32 is out of range 64..") && Contains("or 0 for the default"));
-    CHECK_THAT(parseError(templateWith("        vcpus: 5000\n")), Contains("sites[0].templates[0].vcpus: 5000 is out of range 1..64"));
+    CHECK_THAT(parseError(siteWith("    default_vcpus: 0\n")),
+               Contains("sites[0].default_vcpus: 0 is out of range 1..64"));
+    CHECK_THAT(parseError(siteWith("    default_memory_mb: 63\n")),
+               Contains("sites[0].default_memory_mb: 63 is out of range 64.."));
+    CHECK_THAT(
+        parseError(templateWith("        memory_mb: 32\n")),
+        Contains("sites[0].templates[0].memory_mb: 32 is out of range 64..") && Contains("or 0 for the default"));
+    CHECK_THAT(parseError(templateWith("        vcpus: 5000\n")),
+               Contains("sites[0].templates[0].vcpus: 5000 is out of range 1..64"));
     const Config c = parseOk(templateWith("        vcpus: 0\n        memory_mb: 0\n"));
     CHECK(c.sites[0].templates[0].vcpus == 0);
     CHECK(c.sites[0].templates[0].memory_mb == 0);
 }
 
 TEST_CASE("config: enumerations list the allowed values", "[config]") {
-    CHECK_THAT(parseError("auth:\n  mode: ldap\n" + kMinimal), Contains("auth.mode: 'ldap' is not one of: token, none (at test.yaml:2)"));
-    CHECK_THAT(parseError(siteWith("    domain_type: xen\n")), Contains("sites[0].domain_type: 'xen' is not one of: auto, kvm, qemu"));
-    CHECK_THAT(parseError(siteWith("    network_mode: bridge\n")), Contains("sites[0].network_mode: 'bridge' is not one of: none, user, network"));
-    CHECK_THAT(parseError(templateWith("        base_format: vmdk\n")), Contains("sites[0].templates[0].base_format: 'vmdk' is not one of: qcow2, raw"));
+    CHECK_THAT(parseError("auth:\n  mode: ldap\n" + kMinimal),
+               Contains("auth.mode: 'ldap' is not one of: token, none (at test.yaml:2)"));
+    CHECK_THAT(parseError(siteWith("    domain_type: xen\n")),
+               Contains("sites[0].domain_type: 'xen' is not one of: auto, kvm, qemu"));
+    CHECK_THAT(parseError(siteWith("    network_mode: bridge\n")),
+               Contains("sites[0].network_mode: 'bridge' is not one of: none, user, network"));
+    CHECK_THAT(parseError(templateWith("        base_format: vmdk\n")),
+               Contains("sites[0].templates[0].base_format: 'vmdk' is not one of: qcow2, raw"));
     CHECK_THAT(parseError("auth:\n  tokens: [{name: a, token: 0123456789abcdef, role: root}]\n" + kMinimal),
                Contains("auth.tokens[0].role: 'root' is not one of: admin, operator, viewer"));
 }
 
 TEST_CASE("config: names of sites and templates", "[config]") {
-    CHECK_THAT(parseError("sites:\n  - name: Local\n"), Contains("sites[0].name: site name 'Local' is invalid") && Contains("test.yaml:2"));
-    CHECK_THAT(parseError("sites:\n  - uri: qemu:///system\n"), Contains("sites[0].name: site name must not be empty (at test.yaml:2)"));
+    CHECK_THAT(parseError("sites:\n  - name: Local\n"),
+               Contains("sites[0].name: site name 'Local' is invalid") && Contains("test.yaml:2"));
+    CHECK_THAT(parseError("sites:\n  - uri: qemu:///system\n"),
+               Contains("sites[0].name: site name must not be empty (at test.yaml:2)"));
     CHECK_THAT(parseError(templateWith("        cmdline: x\n        kernel: k\n      - name: -bad\n")),
                Contains("sites[0].templates[1].name: template name '-bad' is invalid"));
     CHECK_THAT(parseError("sites:\n  - name: a\n  - name: b\n  - name: a\n"),
                Contains("sites[2].name: duplicate site name 'a' (also sites[0]) (at test.yaml:4)"));
-    CHECK_THAT(parseError(templateWith("      - name: t1\n")), Contains("sites[0].templates[1].name: duplicate template name 't1'"));
+    CHECK_THAT(parseError(templateWith("      - name: t1\n")),
+               Contains("sites[0].templates[1].name: duplicate template name 't1'"));
     // The same template name in two sites is fine.
-    CHECK(parseOk("sites:\n  - name: a\n    templates: [{name: t}]\n  - name: b\n    templates: [{name: t}]\n").sites.size() == 2);
+    CHECK(parseOk("sites:\n  - name: a\n    templates: [{name: t}]\n  - name: b\n    templates: [{name: t}]\n")
+              .sites.size() == 2);
 }
 
 TEST_CASE("config: cross-key checks", "[config]") {
@@ -307,11 +333,13 @@ TEST_CASE("config: cross-key checks", "[config]") {
     CHECK_THAT(parseError(siteWith("    default_template: missing\n")),
                Contains("sites[0].default_template: no template named 'missing' in this site (at test.yaml:3)"));
     CHECK(parseOk(templateWith("") + "    default_template: t1\n").sites[0].default_template == "t1");
-    CHECK_THAT(parseError(templateWith("        initrd: /i\n")), Contains("sites[0].templates[0].initrd: requires kernel"));
+    CHECK_THAT(parseError(templateWith("        initrd: /i\n")),
+               Contains("sites[0].templates[0].initrd: requires kernel"));
     CHECK_THAT(parseError(siteWith("    uri: \"\"\n")), Contains("sites[0].uri: must not be empty"));
     CHECK_THAT(parseError(siteWith("    ssh_port_min: 23000\n    ssh_port_max: 22000\n")),
                Contains("sites[0].ssh_port_max: must not be below ssh_port_min (23000)"));
-    CHECK_THAT(parseError("server:\n  public_paths: [healthz]\n" + kMinimal), Contains("server.public_paths: 'healthz' does not start with '/'"));
+    CHECK_THAT(parseError("server:\n  public_paths: [healthz]\n" + kMinimal),
+               Contains("server.public_paths: 'healthz' does not start with '/'"));
 }
 
 TEST_CASE("config: server.tls needs both files, readable", "[config][tls]") {
@@ -324,14 +352,16 @@ TEST_CASE("config: server.tls needs both files, readable", "[config][tls]") {
     CHECK(c.server.tls.enabled());
     CHECK(c.server.tls.cert == cert);
     CHECK(c.server.tls.key == key);
-    CHECK(parseOk(kMinimal, {{"PADDOCK_SERVER_TLS_CERT", cert}, {"PADDOCK_SERVER_TLS_KEY", key}}).server.tls.key == key);
+    CHECK(parseOk(kMinimal, {{"PADDOCK_SERVER_TLS_CERT", cert}, {"PADDOCK_SERVER_TLS_KEY", key}}).server.tls.key ==
+          key);
 
     CHECK_THAT(parseError("server:\n  tls:\n    cert: " + cert + "\n" + kMinimal),
                Contains("server.tls.key: required when server.tls.cert is set (at test.yaml:3)"));
     CHECK_THAT(parseError("server:\n  tls: {key: " + key + "}\n" + kMinimal),
                Contains("server.tls.cert: required when server.tls.key is set"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER_TLS_CERT", cert}}),
-               Contains("server.tls.key: required when server.tls.cert is set (from environment variable PADDOCK_SERVER_TLS_CERT)"));
+               Contains("server.tls.key: required when server.tls.cert is set (from environment variable "
+                        "PADDOCK_SERVER_TLS_CERT)"));
     const std::string missing = dir.file("absent.pem");
     CHECK_THAT(parseError("server:\n  tls: {cert: " + missing + ", key: " + key + "}\n" + kMinimal),
                Contains("server.tls.cert: cannot read '" + missing + "': No such file or directory"));
@@ -340,12 +370,15 @@ TEST_CASE("config: server.tls needs both files, readable", "[config][tls]") {
     paddock::test::writeFile(dir.file("empty.pem"), "");
     CHECK_THAT(parseError("server:\n  tls: {cert: " + cert + ", key: " + dir.file("empty.pem") + "}\n" + kMinimal),
                Contains("server.tls.key: cannot read") && Contains("empty"));
-    CHECK_THAT(parseError("server:\n  tls: {cert: a, keys: b}\n" + kMinimal), Contains("unknown key 'server.tls.keys'"));
+    CHECK_THAT(parseError("server:\n  tls: {cert: a, keys: b}\n" + kMinimal),
+               Contains("unknown key 'server.tls.keys'"));
 }
 
 TEST_CASE("config: server.public_url and server.trusted_proxies", "[config]") {
-    const Config c = parseOk("server:\n  public_url: https://lab.example.org/paddock\n"
-                             "  trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"fd00::/8\"]\n" + kMinimal);
+    const Config c = parseOk(
+        "server:\n  public_url: https://lab.example.org/paddock\n"
+        "  trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"fd00::/8\"]\n" +
+        kMinimal);
     CHECK(c.server.public_url == "https://lab.example.org/paddock");
     CHECK(c.server.trusted_proxies == std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "fd00::/8"});
     CHECK(parseOk(kMinimal, {{"PADDOCK_SERVER_TRUSTED_PROXIES", "10.1.0.0/16, ::1"}}).server.trusted_proxies ==
@@ -363,19 +396,27 @@ TEST_CASE("config: server.public_url and server.trusted_proxies", "[config]") {
 
 TEST_CASE("config: tokens", "[config]") {
     const std::string shortToken = "auth:\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal;
-    CHECK_THAT(parseError(shortToken), Contains("auth.tokens[0].token: tokens must be at least 16 characters long (at test.yaml:3)"));
+    CHECK_THAT(parseError(shortToken),
+               Contains("auth.tokens[0].token: tokens must be at least 16 characters long (at test.yaml:3)"));
     CHECK_THAT(parseError(shortToken), !Contains("short"));
     // Without authentication the tokens are unused, so their length does not matter.
-    CHECK(parseOk("auth:\n  mode: none\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal).auth.mode == AuthMode::None);
+    CHECK(parseOk("auth:\n  mode: none\n  tokens:\n    - {name: ci, token: short}\n" + kMinimal).auth.mode ==
+          AuthMode::None);
 
     const std::string twice =
-        "auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: b, token: 0123456789abcdef}\n" + kMinimal;
+        "auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: b, token: 0123456789abcdef}\n" +
+        kMinimal;
     CHECK_THAT(parseError(twice), Contains("auth.tokens[1].token: same token as auth.tokens[0]"));
     CHECK_THAT(parseError(twice), !Contains("0123456789abcdef"));
-    CHECK_THAT(parseError("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: a, token: 0123456789abcdeX}\n" + kMinimal),
-               Contains("auth.tokens[1].name: duplicate token name 'a'"));
-    CHECK_THAT(parseError("auth:\n  tokens:\n    - {token: 0123456789abcdef}\n" + kMinimal), Contains("auth.tokens[0].name: must not be empty"));
-    CHECK(parseOk("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n" + kMinimal).auth.tokens[0].role == Role::Admin);
+    CHECK_THAT(
+        parseError(
+            "auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n    - {name: a, token: 0123456789abcdeX}\n" +
+            kMinimal),
+        Contains("auth.tokens[1].name: duplicate token name 'a'"));
+    CHECK_THAT(parseError("auth:\n  tokens:\n    - {token: 0123456789abcdef}\n" + kMinimal),
+               Contains("auth.tokens[0].name: must not be empty"));
+    CHECK(parseOk("auth:\n  tokens:\n    - {name: a, token: 0123456789abcdef}\n" + kMinimal).auth.tokens[0].role ==
+          Role::Admin);
 }
 
 TEST_CASE("config: environment overrides scalar keys", "[config][env]") {
@@ -411,7 +452,8 @@ TEST_CASE("config: environment overrides keys of list items", "[config][env]") {
 }
 
 TEST_CASE("config: environment overrides lists of strings with comma-separated values", "[config][env]") {
-    const Config c = parseOk(kMinimal, {{"PADDOCK_PATHS_PLUGIN_DIRS", "a, /b/c ,,d"}, {"PADDOCK_SERVER_PUBLIC_PATHS", ""}});
+    const Config c =
+        parseOk(kMinimal, {{"PADDOCK_PATHS_PLUGIN_DIRS", "a, /b/c ,,d"}, {"PADDOCK_SERVER_PUBLIC_PATHS", ""}});
     CHECK(c.paths.plugin_dirs == std::vector<std::string>{"a", "/b/c", "d"});
     CHECK(c.server.public_paths.empty());
 }
@@ -419,24 +461,29 @@ TEST_CASE("config: environment overrides lists of strings with comma-separated v
 TEST_CASE("config: bad environment values name the variable and the key", "[config][env]") {
     CHECK(parseError(kMinimal, {{"PADDOCK_SERVER_PORT", "abc"}}) ==
           "server.port: 'abc' is not an unsigned integer (from environment variable PADDOCK_SERVER_PORT)");
-    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER_PORT", "70000"}}), Contains("server.port: 70000 is out of range"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER_PORT", "70000"}}),
+               Contains("server.port: 70000 is out of range"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DOMAIN_TYPE", "xen"}}),
                Contains("sites[0].domain_type: 'xen' is not one of") && Contains("PADDOCK_SITES_0_DOMAIN_TYPE"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_NAME", "Bad Name"}}),
                Contains("sites[0].name") && Contains("PADDOCK_SITES_0_NAME"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DEFAULT_TEMPLATE", "nope"}}),
-               Contains("sites[0].default_template: no template named 'nope'") && Contains("PADDOCK_SITES_0_DEFAULT_TEMPLATE"));
+               Contains("sites[0].default_template: no template named 'nope'") &&
+                   Contains("PADDOCK_SITES_0_DEFAULT_TEMPLATE"));
 }
 
 TEST_CASE("config: unknown environment variables are errors", "[config][env]") {
     CHECK(parseError(kMinimal, {{"PADDOCK_SERVER_PROT", "1"}}) ==
-          "unknown environment variable PADDOCK_SERVER_PROT: it matches no configuration key (did you mean PADDOCK_SERVER_PORT?)");
+          "unknown environment variable PADDOCK_SERVER_PROT: it matches no configuration key (did you mean "
+          "PADDOCK_SERVER_PORT?)");
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_TEMPLATE_2_KERNEL", "k"}}),
                Contains("did you mean PADDOCK_SITES_0_TEMPLATES_2_KERNEL?"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_URI", "x"}}), Contains("did you mean PADDOCK_SITES_<n>_URI?"));
-    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_NOTHING_LIKE_IT", "1"}}), Contains("unknown environment variable PADDOCK_NOTHING_LIKE_IT"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_NOTHING_LIKE_IT", "1"}}),
+               Contains("unknown environment variable PADDOCK_NOTHING_LIKE_IT"));
     // Sections and lists are not scalars.
-    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER", "x"}}), Contains("unknown environment variable PADDOCK_SERVER"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER", "x"}}),
+               Contains("unknown environment variable PADDOCK_SERVER"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES", "x"}}), Contains("unknown environment variable PADDOCK_SITES"));
 }
 
@@ -452,7 +499,9 @@ TEST_CASE("config: overrides of list items that do not exist are errors", "[conf
 }
 
 TEST_CASE("config: non-config PADDOCK_ variables and other variables are ignored", "[config][env]") {
-    CHECK(parseOk(kMinimal, {{"PADDOCK_ALLOW_SKIP", "1"}, {"PADDOCK_LOG_LEVEL", "debug"}, {"PADDOCK_CONFIG", "x"}, {"HOME", "/root"}})
+    CHECK(parseOk(
+              kMinimal,
+              {{"PADDOCK_ALLOW_SKIP", "1"}, {"PADDOCK_LOG_LEVEL", "debug"}, {"PADDOCK_CONFIG", "x"}, {"HOME", "/root"}})
               .server.port == 8000);
 }
 
@@ -467,8 +516,10 @@ TEST_CASE("config: processEnvironment returns only PADDOCK_ variables", "[config
 
 TEST_CASE("config: pools", "[config][pool]") {
     const std::string site = "sites:\n  - name: a\n    templates: [{name: t}]\n    pools:\n";
-    const Config c = parseOk(site + "      - {name: lab, template: t, min_idle: 2, max_total: 5, mode: saved, max_per_owner: 0,"
-                                    " on_empty: cold, default_ttl_s: 60, max_ttl_s: 120}\n      - {name: other}\n");
+    const Config c =
+        parseOk(site +
+                "      - {name: lab, template: t, min_idle: 2, max_total: 5, mode: saved, max_per_owner: 0,"
+                " on_empty: cold, default_ttl_s: 60, max_ttl_s: 120}\n      - {name: other}\n");
     REQUIRE(c.sites[0].pools.size() == 2);
     const auto& p = c.sites[0].pools[0];
     CHECK(p.template_name == "t");
@@ -480,21 +531,28 @@ TEST_CASE("config: pools", "[config][pool]") {
     CHECK(p.default_ttl_s == 60);
     CHECK(p.max_ttl_s == 120);
     const auto& d = c.sites[0].pools[1];
-    CHECK((d.template_name.empty() && d.min_idle == 1 && d.max_total == 4 && d.mode == PoolMode::Running && d.on_empty == EmptyPoolPolicy::Refuse));
-    CHECK(parseOk(site + "      - {name: lab}\n", {{"PADDOCK_SITES_0_POOLS_0_MIN_IDLE", "3"}}).sites[0].pools[0].min_idle == 3);
+    CHECK((d.template_name.empty() && d.min_idle == 1 && d.max_total == 4 && d.mode == PoolMode::Running &&
+           d.on_empty == EmptyPoolPolicy::Refuse));
+    CHECK(parseOk(site + "      - {name: lab}\n", {{"PADDOCK_SITES_0_POOLS_0_MIN_IDLE", "3"}})
+              .sites[0]
+              .pools[0]
+              .min_idle == 3);
 
     CHECK_THAT(parseError(site + "      - {name: lab, template: nope}\n"),
                Contains("sites[0].pools[0].template: no template named 'nope' in this site"));
-    CHECK_THAT(parseError("sites:\n  - name: a\n    pools: [{name: lab}]\n"), Contains("sites[0].pools[0].template: no template"));
+    CHECK_THAT(parseError("sites:\n  - name: a\n    pools: [{name: lab}]\n"),
+               Contains("sites[0].pools[0].template: no template"));
     CHECK_THAT(parseError(site + "      - {name: lab, min_idle: 5, max_total: 2}\n"),
                Contains("sites[0].pools[0].min_idle: must not exceed max_total (2)"));
     CHECK_THAT(parseError(site + "      - {name: lab, default_ttl_s: 500, max_ttl_s: 100}\n"),
                Contains("sites[0].pools[0].default_ttl_s: must not exceed max_ttl_s (100)"));
-    CHECK_THAT(parseError(site + "      - {name: lab, mode: paused}\n"), Contains("'paused' is not one of: running, saved, shutoff"));
+    CHECK_THAT(parseError(site + "      - {name: lab, mode: paused}\n"),
+               Contains("'paused' is not one of: running, saved, shutoff"));
     CHECK_THAT(parseError(site + "      - {name: lab, on_empty: wait}\n"), Contains("'wait' is not one of: 503, cold"));
     CHECK_THAT(parseError(site + "      - {name: " + std::string(60, 'p') + "}\n"), Contains("at most 54 characters"));
-    CHECK_THAT(parseError(site + "      - {name: lab}\n  - name: b\n    templates: [{name: t}]\n    pools: [{name: lab}]\n"),
-               Contains("sites[1].pools[0].name: duplicate pool name 'lab' (also in site 'a')"));
+    CHECK_THAT(
+        parseError(site + "      - {name: lab}\n  - name: b\n    templates: [{name: t}]\n    pools: [{name: lab}]\n"),
+        Contains("sites[1].pools[0].name: duplicate pool name 'lab' (also in site 'a')"));
 }
 
 TEST_CASE("config: recording", "[config][recording]") {
@@ -504,8 +562,10 @@ TEST_CASE("config: recording", "[config][recording]") {
     CHECK(d.recording.directory.empty());
     CHECK_FALSE(d.recording.record_input);
 
-    const Config c = parseOk("recording:\n  enabled: false\n  plugin: org.example.rec\n  directory: /var/lib/casts\n"
-                             "  record_input: true\n" + kMinimal);
+    const Config c = parseOk(
+        "recording:\n  enabled: false\n  plugin: org.example.rec\n  directory: /var/lib/casts\n"
+        "  record_input: true\n" +
+        kMinimal);
     CHECK_FALSE(c.recording.enabled);
     CHECK(c.recording.plugin == "org.example.rec");
     CHECK(c.recording.directory == "/var/lib/casts");

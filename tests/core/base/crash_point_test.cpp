@@ -49,14 +49,15 @@ TEST_CASE("arming takes a known name and an optional hit count", "[crash_point]"
     const auto unknown = failure(armCrashPoint("vm.create.after_lunch"));
     CHECK(unknown.code == ErrorCode::InvalidArgument);
     CHECK(unknown.message.find("unknown crash point 'vm.create.after_lunch'") != std::string::npos);
-    CHECK(unknown.message.find("vm.create.after_define") != std::string::npos);   // the known ones are named
-    CHECK(armedCrashPoint().empty());   // a refused spec leaves nothing armed
-    for (const char* bad : {"vm.create.after_define:0", "vm.create.after_define:x", "vm.create.after_define:", "vm.create.after_define:2x"})
+    CHECK(unknown.message.find("vm.create.after_define") != std::string::npos);  // the known ones are named
+    CHECK(armedCrashPoint().empty());                                            // a refused spec leaves nothing armed
+    for (const char* bad : {"vm.create.after_define:0", "vm.create.after_define:x",
+                            "vm.create.after_define:", "vm.create.after_define:2x"})
         CHECK(failure(armCrashPoint(bad)).code == ErrorCode::InvalidArgument);
 
     REQUIRE(armCrashPoint("").ok());
     CHECK(armedCrashPoint().empty());
-    crashPoint("vm.create.after_define");   // unarmed: nothing happens
+    crashPoint("vm.create.after_define");  // unarmed: nothing happens
 }
 
 TEST_CASE("an armed point kills the process with SIGKILL at the n-th hit and not before", "[crash_point]") {
@@ -65,10 +66,10 @@ TEST_CASE("an armed point kills the process with SIGKILL at the n-th hit and not
     const int status = inChild([&] {
         ::close(fds[0]);
         if (!armCrashPoint("vm.delete.after_destroy:2")) ::_exit(3);
-        crashPoint("vm.delete.after_mark");      // another point: ignored
-        crashPoint("vm.delete.after_destroy");   // first hit: survives
+        crashPoint("vm.delete.after_mark");     // another point: ignored
+        crashPoint("vm.delete.after_destroy");  // first hit: survives
         (void)!::write(fds[1], "1", 1);
-        crashPoint("vm.delete.after_destroy");   // second hit: dies here
+        crashPoint("vm.delete.after_destroy");  // second hit: dies here
         (void)!::write(fds[1], "2", 1);
     });
     ::close(fds[1]);

@@ -38,7 +38,8 @@ TEST_CASE("ip network: IPv4-mapped IPv6 peers count as IPv4; garbage is outside"
 }
 
 TEST_CASE("ip network: malformed networks are refused", "[ip_network]") {
-    for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0/8", "host.example.org", "10.0.0.0/8x", "/8"}) {
+    for (const char* bad :
+         {"", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0/8", "host.example.org", "10.0.0.0/8x", "/8"}) {
         INFO(bad);
         CHECK_FALSE(IpNetwork::parse(bad).ok());
     }

@@ -3,8 +3,8 @@
 #include "paddock/core/backend.hpp"
 
 #include "paddock/core/plugin_host.hpp"
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -51,7 +51,7 @@ TEST_CASE("domain infos are read only as far as the plugin's struct_size goes", 
     const DomainInfo& b = listed->at(1);
     CHECK(b.name == "short-b");
     CHECK(b.vcpus == 4);
-    CHECK(b.cpu_time_ns == 0);          // past its struct_size: zero, not 123456
+    CHECK(b.cpu_time_ns == 0);  // past its struct_size: zero, not 123456
     CHECK_FALSE(b.has_managed_save);
     CHECK(b.metadata.empty());
 }

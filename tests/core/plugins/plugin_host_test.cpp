@@ -1,9 +1,9 @@
-#include "paddock/core/backend.hpp"
 #include "paddock/core/plugin_host.hpp"
+#include "paddock/core/backend.hpp"
 #include "paddock/core/recorder.hpp"
 
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using paddock::ErrorCode;
 using paddock::PluginHost;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -204,7 +204,7 @@ TEST_CASE("plugin host refuses a second plugin with the same id", "[plugin_host]
     REQUIRE_FALSE(r.ok());
     CHECK(failure(r).code == ErrorCode::AlreadyExists);
     CHECK_THAT(failure(r).message, Contains(fixture("good_backend_copy")) && Contains("'org.paddock.test.good'") &&
-                                      Contains("already loaded from " + fixture("good_backend")));
+                                       Contains("already loaded from " + fixture("good_backend")));
     CHECK(host.plugins().size() == 1);
     REQUIRE(host.failures().size() == 1);
 }
@@ -230,8 +230,8 @@ TEST_CASE("backend() distinguishes unknown ids and other kinds", "[plugin_host]"
 TEST_CASE("loadDirectory loads every .so in name order and collects failures", "[plugin_host]") {
     paddock::test::TempDir dir;
     namespace fs = boost::filesystem;
-    for (const char* name : {"good_backend", "good_backend_copy", "recorder_kind", "missing_entry",
-                             "abi_major_mismatch"}) {
+    for (const char* name :
+         {"good_backend", "good_backend_copy", "recorder_kind", "missing_entry", "abi_major_mismatch"}) {
         fs::copy_file(fixture(name), dir.file(std::string(name) + ".so"));
     }
     paddock::test::writeFile(dir.file("not_a_library.so"), "text");
@@ -313,14 +313,15 @@ TEST_CASE("plugin host refuses a recorder with a NULL vtable", "[plugin_host][re
 
 TEST_CASE("plugin host refuses a recorder without write_event", "[plugin_host][recorder]") {
     auto e = refused("recorder_missing_write");
-    CHECK_THAT(e.message, Contains("org.paddock.test.recorder-missing-write") &&
-                              Contains("lacks the mandatory write_event"));
+    CHECK_THAT(e.message,
+               Contains("org.paddock.test.recorder-missing-write") && Contains("lacks the mandatory write_event"));
 }
 
 TEST_CASE("plugin host refuses a recorder vtable too small for its mandatory entries", "[plugin_host][recorder]") {
     auto e = refused("recorder_short_vtable");
-    CHECK_THAT(e.message, Contains("vtable struct_size " + std::to_string(offsetof(pdk_recorder_vtable, write_event))) &&
-                              Contains("open_session, close_session and write_event"));
+    CHECK_THAT(e.message,
+               Contains("vtable struct_size " + std::to_string(offsetof(pdk_recorder_vtable, write_event))) &&
+                   Contains("open_session, close_session and write_event"));
 }
 
 TEST_CASE("recorder() distinguishes unknown ids and other kinds", "[plugin_host][recorder]") {
@@ -333,8 +334,8 @@ TEST_CASE("recorder() distinguishes unknown ids and other kinds", "[plugin_host]
     auto missing = host.recorder("org.paddock.asciinema");
     REQUIRE_FALSE(missing.ok());
     CHECK(failure(missing).code == ErrorCode::NotFound);
-    CHECK_THAT(failure(missing).message, Contains("no recorder plugin with id 'org.paddock.asciinema'") &&
-                                            Contains("org.paddock.test.good"));
+    CHECK_THAT(failure(missing).message,
+               Contains("no recorder plugin with id 'org.paddock.asciinema'") && Contains("org.paddock.test.good"));
 }
 
 namespace {
@@ -355,9 +356,8 @@ struct CapturedLog {
     }
     size_t count(const std::string& needle) {
         std::lock_guard lock(mutex);
-        return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-            return l.find(needle) != std::string::npos;
-        }));
+        return static_cast<size_t>(std::count_if(
+            lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; }));
     }
 };
 
@@ -398,8 +398,8 @@ TEST_CASE("a library with two backends registers both; they share one library an
 
         // init ran once, with our host struct; the chained descriptor's own init was ignored.
         CHECK(log->count("info|org.paddock.test.pair-a|init: host ABI " + std::to_string(PDK_ABI_VERSION_MAJOR) + "." +
-                         std::to_string(PDK_ABI_VERSION_MINOR) + ", pdk_host of " +
-                         std::to_string(sizeof(pdk_host)) + " bytes") == 1);
+                         std::to_string(PDK_ABI_VERSION_MINOR) + ", pdk_host of " + std::to_string(sizeof(pdk_host)) +
+                         " bytes") == 1);
         CHECK(log->count("error|org.paddock.test.pair-a|odd level") == 1);  // level 42, clamped
         CHECK(log->count("debug|org.paddock.test.pair-a|") == 1);           // a NULL message
         CHECK(log->count("WRONG") == 0);
@@ -473,7 +473,8 @@ TEST_CASE("setLogSink reaches libraries loaded before; an empty sink means stder
     CHECK(log->snapshot() == std::vector<std::string>{"info|org.paddock.test.pair-a|deinit"});
 }
 
-TEST_CASE("plugin host refuses a library whose init fails, with its message, and never deinits it", "[plugin_host][chain]") {
+TEST_CASE("plugin host refuses a library whose init fails, with its message, and never deinits it",
+          "[plugin_host][chain]") {
     paddock::test::TempDir dir;
     const std::string path = privateCopy(dir, "init_fails");
     auto log = std::make_shared<CapturedLog>();
@@ -512,7 +513,8 @@ TEST_CASE("plugin host refuses an id twice in one chain", "[plugin_host][chain]"
 
 TEST_CASE("plugin host refuses the whole library when one chained descriptor is invalid", "[plugin_host][chain]") {
     auto e = refused("chain_bad_member");  // also checks that nothing of it was registered
-    CHECK_THAT(e.message, Contains("descriptor 2 of the chain: backend 'org.paddock.test.bad-member-b' has a NULL vtable"));
+    CHECK_THAT(e.message,
+               Contains("descriptor 2 of the chain: backend 'org.paddock.test.bad-member-b' has a NULL vtable"));
 }
 
 TEST_CASE("plugin host refuses a descriptor claiming ABI 1.1 with a 1.0 struct_size", "[plugin_host][chain]") {
@@ -531,7 +533,7 @@ TEST_CASE("a 1.0 plugin loads, and nothing past its struct_size is read", "[plug
     CHECK(r->abi_minor == 0);
     REQUIRE(host.plugins().size() == 1);  // its `next` was never followed
     CHECK(host.plugins()[0]->info().id == "org.paddock.test.legacy");
-    CHECK(log->snapshot().empty());       // its `init` was never called
+    CHECK(log->snapshot().empty());  // its `init` was never called
     auto b = host.backend("org.paddock.test.legacy");
     REQUIRE(b.ok());
     auto conn = b.value()->connect("legacy-vm");
@@ -569,7 +571,8 @@ int libvirtEventLoopThreads() {
 
 }  // namespace
 
-TEST_CASE("the libvirt backend is unloaded for real once its deinit has stopped its event loop", "[plugin_host][libvirt]") {
+TEST_CASE("the libvirt backend is unloaded for real once its deinit has stopped its event loop",
+          "[plugin_host][libvirt]") {
     paddock::test::TempDir dir;
     const std::string path = dir.file("libvirt_qemu_copy.so");
     boost::filesystem::copy_file(paddock::test::pluginDir() + "/paddock_libvirt_qemu.so", path);

@@ -86,11 +86,11 @@ TEST_CASE("a restarted registry answers every operation: finished as they were, 
         before.finish(doneId, leaseFor("lab-1"));
         failedId = beginOk(before, "lab", "lab-2").id;
         before.fail(failedId, makeError(ErrorCode::Unavailable, "no room"));
-        leasedId = beginOk(before, "lab", "lab-3").id;   // its lease reached libvirt, then the crash
-        lostId = beginOk(before, "lab", "lab-4").id;     // its VM was half made
-        orphanId = beginOk(before, "gone", "gone-1").id; // its pool is no longer configured
+        leasedId = beginOk(before, "lab", "lab-3").id;    // its lease reached libvirt, then the crash
+        lostId = beginOk(before, "lab", "lab-4").id;      // its VM was half made
+        orphanId = beginOk(before, "gone", "gone-1").id;  // its pool is no longer configured
         CHECK(before.persistError().empty());
-    }   // the process dies here; only the file remains
+    }  // the process dies here; only the file remains
 
     OperationRegistry after;
     REQUIRE(after.persistTo(path).ok());

@@ -5,8 +5,8 @@
 #include "paddock/core/pool_manager.hpp"
 
 #include "paddock/core/plugin_host.hpp"
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -82,13 +82,14 @@ struct PoolSite {
     OperationRegistry operations;
     std::shared_ptr<EventHub> events = EventHub::create();
     std::unique_ptr<Site> site;
-    std::unique_ptr<VmService> service;   // declared after the site it uses: destroyed first
+    std::unique_ptr<VmService> service;  // declared after the site it uses: destroyed first
     std::shared_ptr<BackendConnection> connection;
 };
 
 bool settled(PoolManager& pool, size_t idle) {
     const auto s = pool.status();
-    return s.recovered && s.counts.idle == idle && s.counts.booting == 0 && s.counts.total == s.counts.idle + s.counts.allocated;
+    return s.recovered && s.counts.idle == idle && s.counts.booting == 0 &&
+           s.counts.total == s.counts.idle + s.counts.allocated;
 }
 
 AllocateRequest forOwner(const std::string& owner, std::optional<uint64_t> ttl = std::nullopt) {
@@ -179,7 +180,7 @@ TEST_CASE("100 concurrent allocations never hand one VM to two owners", "[pool][
     REQUIRE(eventually([&] { return settled(*pool, 10); }));
 
     std::mutex mutex;
-    std::map<std::string, std::string> ownerOfVm;    // vm -> owner
+    std::map<std::string, std::string> ownerOfVm;  // vm -> owner
     std::vector<std::string> duplicates;
     std::vector<Operation> operations;
     std::atomic<int> unavailable{0}, otherErrors{0};
@@ -193,7 +194,7 @@ TEST_CASE("100 concurrent allocations never hand one VM to two owners", "[pool][
             } else if (a->operation) {
                 operations.push_back(*a->operation);
             } else if (!a->lease) {
-                otherErrors++;   // neither a lease nor an operation
+                otherErrors++;  // neither a lease nor an operation
             } else if (!ownerOfVm.emplace(a->lease->vm, a->lease->owner).second) {
                 duplicates.push_back(a->lease->vm);
             }
@@ -338,9 +339,12 @@ TEST_CASE("an Idempotency-Key returns the same lease to the same owner only", "[
         threads.emplace_back([&] {
             auto a = pool->allocate(request);
             std::lock_guard lock(mutex);
-            if (!a) failures.push_back(a.error().message);
-            else if (!a->lease) failures.push_back("no lease");
-            else leaseIds.insert(a->lease->id);
+            if (!a)
+                failures.push_back(a.error().message);
+            else if (!a->lease)
+                failures.push_back("no lease");
+            else
+                leaseIds.insert(a->lease->id);
         });
     }
     for (auto& t : threads) t.join();
@@ -394,7 +398,8 @@ TEST_CASE("pool VMs deleted or broken behind Paddock's back are replaced", "[poo
     REQUIRE(eventually([&] { return !pool->lease(lease.id).has_value(); }));
 }
 
-TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and replaces half-made ones", "[pool][recovery]") {
+TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and replaces half-made ones",
+          "[pool][recovery]") {
     PoolSite site;
     auto cfg = poolConfig("saved", 2, 5);
     cfg.max_per_owner = 1;
@@ -410,7 +415,7 @@ TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and rep
             if (vm != lease.vm) names.insert(vm);
         return names;
     }();
-    first.reset();   // "killed": threads stop, libvirt keeps everything
+    first.reset();  // "killed": threads stop, libvirt keeps everything
 
     // What a kill in the middle of a refill leaves: a pool VM still marked filling, and an
     // idle VM of a saved pool that runs (killed between restore and lease record).
@@ -446,7 +451,8 @@ TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and rep
     CHECK(second->leases().size() == 3);
 }
 
-TEST_CASE("a restarted manager settles the cold allocations a crash interrupted and replaces VMs left mid-operation", "[pool][recovery][crash]") {
+TEST_CASE("a restarted manager settles the cold allocations a crash interrupted and replaces VMs left mid-operation",
+          "[pool][recovery][crash]") {
     test::TempDir dir;
     const std::string file = dir.file("operations.json");
     PoolSite site;
@@ -459,7 +465,7 @@ TEST_CASE("a restarted manager settles the cold allocations a crash interrupted 
         REQUIRE(before.persistTo(file).ok());
         auto first = site.makePool(cfg, &before);
         REQUIRE(eventually([&] { return settled(*first, 1); }));
-        (void)allocateOk(*first, forOwner("alice"));   // takes the idle VM: the next one is cold
+        (void)allocateOk(*first, forOwner("alice"));  // takes the idle VM: the next one is cold
         auto cold = first->allocate(forOwner("bob"));
         REQUIRE(cold.ok());
         REQUIRE(cold->operation.has_value());
@@ -485,7 +491,7 @@ TEST_CASE("a restarted manager settles the cold allocations a crash interrupted 
 
         OperationRegistry after;
         REQUIRE(after.persistTo(file).ok());
-        CHECK(after.get(lostOp)->status == Operation::Status::Pending);   // not 404 while recovering
+        CHECK(after.get(lostOp)->status == Operation::Status::Pending);  // not 404 while recovering
         auto second = site.makePool(cfg, &after);
         REQUIRE(eventually([&] { return second->status().recovered; }));
         const Operation leased = after.get(leasedOp).value();

@@ -1,14 +1,14 @@
 // Session recording end to end: SessionRecorder -> the real org.paddock.asciinema plugin -> a
 // cast file, checked line by line and by the real `asciinema cat`.
+#include "paddock/core/recording.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/recorder.hpp"
-#include "paddock/core/recording.hpp"
 
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
-#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <catch2/catch.hpp>
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using paddock::ErrorCode;
 using paddock::RecordingInfo;
 using paddock::SessionRecorder;
 using paddock::test::TempDir;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -149,8 +149,8 @@ TEST_CASE("recording: the header carries size, time, env and Paddock's keys", "[
     TempDir tmp;
     const std::string dir = tmp.file("casts/nested");  // created by the plugin
     SessionRecorder recorder(asciinemaPlugin(), dir, false);
-    const auto before = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto before =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto info = infoFor("s-header");
     info.term = "xterm";
     info.shell = "/bin/sh";
@@ -216,8 +216,9 @@ TEST_CASE("recording: arbitrary bytes become valid JSON and UTF-8", "[recording]
     for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
     (*rec)->output(all);
     (*rec)->output("quote\" backslash\\ esc\x1b[31m tab\t nul" + std::string(1, '\0') + " del\x7f");
-    (*rec)->output("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xA7");          // valid 2-, 3- and 4-byte characters
-    (*rec)->output("bad:\xC0\xAF|\xED\xA0\x80|\xF4\x90\x80\x80|\xE2\x82|");  // overlong, surrogate, > U+10FFFF, truncated
+    (*rec)->output("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x90\xA7");  // valid 2-, 3- and 4-byte characters
+    (*rec)->output(
+        "bad:\xC0\xAF|\xED\xA0\x80|\xF4\x90\x80\x80|\xE2\x82|");  // overlong, surrogate, > U+10FFFF, truncated
     (*rec)->close();
 
     const auto evs = events(tmp.file("s-bytes.cast"));
@@ -243,21 +244,27 @@ TEST_CASE("recording: a character split across writes is kept whole", "[recordin
     SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
     auto rec = recorder.begin(infoFor("s-split"));
     REQUIRE(rec.ok());
-    (*rec)->output("a\xE2\x82");      // euro sign, first two bytes
-    (*rec)->output("\xAC" "b");       // its last byte
-    (*rec)->output("\xF0");           // penguin, one byte at a time
+    (*rec)->output("a\xE2\x82");  // euro sign, first two bytes
+    (*rec)->output(
+        "\xAC"
+        "b");                // its last byte
+    (*rec)->output("\xF0");  // penguin, one byte at a time
     (*rec)->output("\x9F");
     (*rec)->output("\x90");
     (*rec)->output("\xA7!");
-    (*rec)->output("end\xC3");        // the session ends inside a character
+    (*rec)->output("end\xC3");  // the session ends inside a character
     (*rec)->close();
 
     const auto evs = events(tmp.file("s-split.cast"));
-    CHECK(joined(evs, "o") == "a\xE2\x82\xAC" "b\xF0\x9F\x90\xA7!end\xEF\xBF\xBD");
+    CHECK(joined(evs, "o") ==
+          "a\xE2\x82\xAC"
+          "b\xF0\x9F\x90\xA7!end\xEF\xBF\xBD");
     // No piece was cut inside a character: each event is valid UTF-8 on its own.
     REQUIRE(evs.size() >= 3);
     CHECK(evs[0].data == "a");
-    CHECK(evs[1].data == "\xE2\x82\xAC" "b");
+    CHECK(evs[1].data ==
+          "\xE2\x82\xAC"
+          "b");
 }
 
 TEST_CASE("recording: input is recorded only when enabled", "[recording]") {
@@ -311,7 +318,7 @@ TEST_CASE("recording: events reach the file at least once per second of session 
     CHECK(lines(paddock::test::readFile(path)).size() == 4);  // a second passed: all on disk
     REQUIRE(s.write(1.50, 'o', "d").ok());
     CHECK(lines(paddock::test::readFile(path)).size() == 4);
-    REQUIRE(s.flush().ok());                                   // the host's timer
+    REQUIRE(s.flush().ok());  // the host's timer
     CHECK(lines(paddock::test::readFile(path)).size() == 5);
     REQUIRE(s.write(1.60, 'o', "e", PDK_RECORDING_EVENT_FLUSH).ok());
     CHECK(lines(paddock::test::readFile(path)).size() == 6);
@@ -413,8 +420,9 @@ TEST_CASE("recording: list reads the cast files and knows the active sessions", 
 
     const std::string metrics = prometheus::TextSerializer().Serialize(registry.Collect());
     // Whole sample lines: "active 1" alone would also match "active 10".
-    CHECK_THAT(metrics, Contains("\npaddock_recordings_active 1\n") && Contains("\npaddock_recording_bytes_total 5\n") &&
-                            Contains("\npaddock_recordings_total 1\n") && Contains("\npaddock_recording_errors_total 0\n"));
+    CHECK_THAT(metrics,
+               Contains("\npaddock_recordings_active 1\n") && Contains("\npaddock_recording_bytes_total 5\n") &&
+                   Contains("\npaddock_recordings_total 1\n") && Contains("\npaddock_recording_errors_total 0\n"));
 
     (*a)->close();
     CHECK(recorder.activeCount() == 0);
@@ -549,7 +557,13 @@ TEST_CASE("recording: read-only mode records nothing but lists and reads earlier
     CHECK(all[0].id == "earlier");
     CHECK(all[0].vm == "vm9");
     std::string body;
-    REQUIRE(recorder.read("earlier", [&](std::string_view c) { body.append(c); return true; }).ok());
+    REQUIRE(recorder
+                .read("earlier",
+                      [&](std::string_view c) {
+                          body.append(c);
+                          return true;
+                      })
+                .ok());
     CHECK(body == cast);
 }
 
@@ -592,7 +606,7 @@ TEST_CASE("recording: the real asciinema CLI plays a produced cast", "[recording
     const std::vector<std::string> pieces = {
         "Debian GNU/Linux 12\r\n",
         "\x1b[1;32mstudent@vm1\x1b[0m:~$ ",
-        "caf\xC3",            // split character
+        "caf\xC3",  // split character
         "\xA9 \xE2\x82\xAC \"quoted\" back\\slash\ttab\r\n",
         "\xF0\x9F\x90\xA7\x07\r\n",
     };
@@ -639,7 +653,10 @@ TEST_CASE("recording: what a recorder lists is checked before it reaches HTTP he
         }
     }
     std::string body;
-    auto read = recorder.read("plain", [&](std::string_view c) { body.append(c); return true; });
+    auto read = recorder.read("plain", [&](std::string_view c) {
+        body.append(c);
+        return true;
+    });
     REQUIRE(read.ok());
     CHECK(body == "hello world");
     CHECK(read->media_type == "text/plain");

@@ -1,7 +1,7 @@
 #include "paddock/core/port_allocator.hpp"
 
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 

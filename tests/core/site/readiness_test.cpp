@@ -44,7 +44,10 @@ TEST_CASE("a VM becomes ready once SSH login works, and events say so", "[readin
 TEST_CASE("a guest that never answers becomes unreachable with the reason", "[readiness]") {
     const uint16_t closed = test::freeLoopbackPort();
     ReadinessTracker tracker(
-        "site", [&](const std::string&) -> Result<SshEndpoint> { return SshEndpoint{"127.0.0.1", closed, "x", "/nonexistent", "/nonexistent.pub", {}}; },
+        "site",
+        [&](const std::string&) -> Result<SshEndpoint> {
+            return SshEndpoint{"127.0.0.1", closed, "x", "/nonexistent", "/nonexistent.pub", {}};
+        },
         EventHub::create(), 1500ms);
     tracker.begin("vm-2");
     const auto info = tracker.waitSettled("vm-2", 10s);
@@ -83,6 +86,6 @@ TEST_CASE("cancel stops a probe at once and destruction waits for probes", "[rea
     CHECK(took < 20s);
     CHECK(resolving == 0);
     const int callsAfterDestruction = calls;
-    std::this_thread::sleep_for(600ms);   // a probe left running retries every 250 ms
+    std::this_thread::sleep_for(600ms);  // a probe left running retries every 250 ms
     CHECK(calls == callsAfterDestruction);
 }

@@ -50,7 +50,7 @@ struct SiteFixture {
 TEST_CASE("site: templates resolve by name, default, or first", "[site]") {
     SiteFixture f;
     CHECK(f.site->resolveTemplate("small").value()->name == "small");
-    CHECK(f.site->resolveTemplate("").value()->name == "large");   // default_template
+    CHECK(f.site->resolveTemplate("").value()->name == "large");  // default_template
     const Error unknown = failure(f.site->resolveTemplate("huge"));
     CHECK(unknown.code == ErrorCode::InvalidArgument);
     CHECK_THAT(unknown.message, Catch::Contains("unknown template 'huge' on site here (known: small, large)"));
@@ -83,7 +83,8 @@ TEST_CASE("site: metadata updates merge, erase with an empty value, and reach li
     // The cached metadata of the listing saw the same update.
     auto listed = f.site->domains();
     REQUIRE(listed.ok());
-    const auto it = std::find_if(listed->begin(), listed->end(), [](const DomainInfo& d) { return d.name == "meta-vm"; });
+    const auto it =
+        std::find_if(listed->begin(), listed->end(), [](const DomainInfo& d) { return d.name == "meta-vm"; });
     REQUIRE(it != listed->end());
     CHECK(metaValue(it->metadata, "lease_id") == "lease-1");
     CHECK(failure(f.site->updateMetadata("no-such-vm", {{"a", "b"}})).code == ErrorCode::NotFound);
@@ -109,6 +110,7 @@ TEST_CASE("site: status and reachability come from one place", "[site]") {
 
 TEST_CASE("site: per-VM locks do not pile up for unknown names", "[site]") {
     SiteFixture f;
-    for (int i = 0; i < 300; ++i) CHECK(failure(f.vms->start("ghost-" + std::to_string(i), "t")).code == ErrorCode::NotFound);
+    for (int i = 0; i < 300; ++i)
+        CHECK(failure(f.vms->start("ghost-" + std::to_string(i), "t")).code == ErrorCode::NotFound);
     CHECK(f.site->locks().size() == 0);
 }

@@ -45,7 +45,7 @@ TEST_CASE("vm locks let different VMs proceed at once", "[vm_locks]") {
         const auto b = locks.lock("b");
         gotB = true;
     });
-    other.join();   // would never return if "b" waited for "a"
+    other.join();  // would never return if "b" waited for "a"
     CHECK(gotB.load());
     CHECK(locks.size() == 1);
 }

@@ -1,9 +1,9 @@
 // The libssh2 client against a real OpenSSH server on loopback.
 #include "paddock/core/ssh_client.hpp"
 
+#include "result_checks.hpp"
 #include "sshd_fixture.hpp"
 #include "test_support.hpp"
-#include "result_checks.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -67,7 +67,9 @@ TEST_CASE("every connection refuses a host whose key is not the pinned one", "[s
     const auto accepted = [&] {
         const std::string log = sshd.log();
         size_t n = 0;
-        for (size_t at = log.find("Accepted publickey"); at != std::string::npos; at = log.find("Accepted publickey", at + 1)) ++n;
+        for (size_t at = log.find("Accepted publickey"); at != std::string::npos;
+             at = log.find("Accepted publickey", at + 1))
+            ++n;
         return n;
     };
     const size_t before = accepted();

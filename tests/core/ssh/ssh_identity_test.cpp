@@ -13,7 +13,7 @@ TEST_CASE("the key pair is generated once, private key 0600", "[ssh_identity]") 
     auto first = ensureSshIdentity(dir.path());
     REQUIRE(first.ok());
     CHECK(first->public_key.rfind("ssh-ed25519 ", 0) == 0);
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(first->private_key_path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     auto second = ensureSshIdentity(dir.path());

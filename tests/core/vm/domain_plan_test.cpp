@@ -17,7 +17,7 @@ using namespace paddock;
 
 namespace {
 
-const SystemTime kNow = std::chrono::system_clock::from_time_t(1714564800);   // 2024-05-01T12:00:00Z
+const SystemTime kNow = std::chrono::system_clock::from_time_t(1714564800);  // 2024-05-01T12:00:00Z
 
 SiteFacts userSite() {
     SiteFacts f;
@@ -70,7 +70,8 @@ TEST_CASE("plan: sizes come from the request, else the template, else the site",
         {"template 0 means the site's default", std::nullopt, std::nullopt, true, 0, 0, 1, 512},
         {"no template: the site's default", std::nullopt, std::nullopt, false, 0, 0, 1, 512},
         {"mixed", 3, std::nullopt, true, 2, 1024, 3, 1024},
-        {"the limits themselves", limits::kMaxVcpus, limits::kMinMemoryMb, false, 0, 0, limits::kMaxVcpus, limits::kMinMemoryMb},
+        {"the limits themselves", limits::kMaxVcpus, limits::kMinMemoryMb, false, 0, 0, limits::kMaxVcpus,
+         limits::kMinMemoryMb},
     };
     for (const auto& c : cases) {
         INFO(c.what);
@@ -121,13 +122,13 @@ TEST_CASE("plan: the SSH forward follows the site's network mode", "[domain_plan
         bool ok;
         pdk_network_mode wantMode;
         uint16_t wantPort;
-        const char* wantMetadata;   // ssh_port entry, "" when none
+        const char* wantMetadata;  // ssh_port entry, "" when none
     };
     const std::vector<Case> cases = {
         {NetworkMode::User, 22007, true, PDK_NETWORK_USER, 22007, "22007"},
         {NetworkMode::User, std::nullopt, false, PDK_NETWORK_USER, 0, ""},
         {NetworkMode::None, std::nullopt, true, PDK_NETWORK_NONE, 0, ""},
-        {NetworkMode::None, 22007, true, PDK_NETWORK_NONE, 0, ""},       // a port without user mode is ignored
+        {NetworkMode::None, 22007, true, PDK_NETWORK_NONE, 0, ""},  // a port without user mode is ignored
         {NetworkMode::Network, std::nullopt, true, PDK_NETWORK_LIBVIRT, 0, ""},
     };
     for (const auto& c : cases) {
@@ -162,7 +163,7 @@ TEST_CASE("plan: templates bring the kernel, Paddock's key and the overlay", "[d
     CHECK(plan->overlay->name == "vm-7.qcow2");
     CHECK(plan->overlay->backing_path == "/images/debian.qcow2");
     CHECK(plan->overlay->backing_format == "qcow2");
-    CHECK(spec.disk_path.empty());   // until the overlay exists
+    CHECK(spec.disk_path.empty());  // until the overlay exists
     CHECK(metaValue(spec.metadata, meta::kTemplate) == "debian");
     CHECK(metaValue(spec.metadata, meta::kImage) == "/images/debian.qcow2");
     CHECK(metaValue(spec.metadata, meta::kCreatedAt) == "2024-05-01T12:00:00Z");
@@ -212,14 +213,16 @@ TEST_CASE("plan: edge cases of templates, keys and metadata", "[domain_plan]") {
     SECTION("owner: set when given, absent when empty") {
         auto request = named("vm");
         request.owner = "bob";
-        CHECK(metaValue(planDomain(request, nullptr, userSite(), 22001, "x", kNow)->spec.metadata, meta::kOwner) == "bob");
+        CHECK(metaValue(planDomain(request, nullptr, userSite(), 22001, "x", kNow)->spec.metadata, meta::kOwner) ==
+              "bob");
         request.owner = "";
         CHECK(planDomain(request, nullptr, userSite(), 22001, "x", kNow)->spec.metadata.count(meta::kOwner) == 0);
     }
     SECTION("extra metadata never replaces Paddock's own keys") {
         auto request = named("vm");
         request.owner = "bob";
-        request.metadata = {{meta::kPool, "lab"}, {meta::kOwner, "mallory"}, {meta::kSshPort, "1"}, {meta::kCreatedBy, "eve"}};
+        request.metadata = {
+            {meta::kPool, "lab"}, {meta::kOwner, "mallory"}, {meta::kSshPort, "1"}, {meta::kCreatedBy, "eve"}};
         const TemplateConfig t = kernelTemplate();
         auto plan = planDomain(request, &t, userSite(), 22001, "alice", kNow);
         REQUIRE(plan.ok());

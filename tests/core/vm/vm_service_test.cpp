@@ -3,8 +3,8 @@
 
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/vm_metadata.hpp"
-#include "test_support.hpp"
 #include "result_checks.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -36,7 +36,7 @@ struct TestSite {
     CoreMetrics metrics;
     std::shared_ptr<EventHub> events = EventHub::create();
     std::unique_ptr<Site> site;
-    std::unique_ptr<VmService> service;   // declared after the site it uses: destroyed first
+    std::unique_ptr<VmService> service;  // declared after the site it uses: destroyed first
     std::shared_ptr<BackendConnection> connection;
 };
 
@@ -151,7 +151,8 @@ TEST_CASE("a VM from a template gets its own overlay, removed with the VM", "[vm
     // The listing carries Paddock's metadata too.
     auto listed = svc.list();
     REQUIRE(listed.ok());
-    const auto it = std::find_if(listed->begin(), listed->end(), [](const VmView& v) { return v.domain.name == "with-disk"; });
+    const auto it =
+        std::find_if(listed->begin(), listed->end(), [](const VmView& v) { return v.domain.name == "with-disk"; });
     REQUIRE(it != listed->end());
     CHECK(it->disk == created->disk);
 
@@ -188,10 +189,12 @@ TEST_CASE("list comes from the backend with states", "[vm_service]") {
     CHECK(std::find(names.begin(), names.end(), "test") == names.end());
     auto all = site.service->list(Scope::All);
     REQUIRE(all.ok());
-    const auto foreign = std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "test"; });
+    const auto foreign =
+        std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "test"; });
     REQUIRE(foreign != all->end());
     CHECK_FALSE(foreign->managed);
-    CHECK(std::find_if(all->begin(), all->end(), [](const VmView& v) { return v.domain.name == "listed" && v.managed; }) != all->end());
+    CHECK(std::find_if(all->begin(), all->end(),
+                       [](const VmView& v) { return v.domain.name == "listed" && v.managed; }) != all->end());
 }
 
 TEST_CASE("foreign domains are never acted on until an admin adopts them", "[vm_service][foreign]") {
@@ -199,7 +202,7 @@ TEST_CASE("foreign domains are never acted on until an admin adopts them", "[vm_
     DomainSpec spec;
     spec.name = "foreign-1";
     spec.memory_mib = 128;
-    REQUIRE(site.connection->defineDomain(spec).ok());   // made behind Paddock's back
+    REQUIRE(site.connection->defineDomain(spec).ok());  // made behind Paddock's back
     REQUIRE(site.connection->startDomain("foreign-1").ok());
     auto& svc = *site.service;
     CHECK(failure(svc.get("foreign-1")).code == ErrorCode::NotFound);
@@ -213,7 +216,7 @@ TEST_CASE("foreign domains are never acted on until an admin adopts them", "[vm_
     CHECK(failure(site.site->updateMetadata("foreign-1", {{"owner", "x"}})).code == ErrorCode::NotFound);
     CHECK(failure(site.site->metadata("foreign-1")).code == ErrorCode::NotFound);
     CHECK(failure(site.site->sshEndpoint("foreign-1")).code != ErrorCode::Internal);
-    REQUIRE(site.connection->getDomain("foreign-1")->state == DomainState::Running);   // untouched
+    REQUIRE(site.connection->getDomain("foreign-1")->state == DomainState::Running);  // untouched
 
     auto adopted = svc.adopt("foreign-1", "alice", "root-admin");
     REQUIRE(adopted.ok());
@@ -281,13 +284,15 @@ TEST_CASE("lifecycle events are published for changes made behind Paddock's back
     for (int i = 0; i < 50; ++i) {
         {
             std::lock_guard lock(m);
-            if (std::any_of(seen.begin(), seen.end(), [](const VmEvent& e) { return e.vm == "evented" && e.event == "started"; }))
+            if (std::any_of(seen.begin(), seen.end(),
+                            [](const VmEvent& e) { return e.vm == "evented" && e.event == "started"; }))
                 break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::lock_guard lock(m);
-    const auto started = std::find_if(seen.begin(), seen.end(), [](const VmEvent& e) { return e.vm == "evented" && e.event == "started"; });
+    const auto started = std::find_if(seen.begin(), seen.end(),
+                                      [](const VmEvent& e) { return e.vm == "evented" && e.event == "started"; });
     REQUIRE(started != seen.end());
     CHECK(started->kind == "lifecycle");
     CHECK(started->state_code == 1);
@@ -327,7 +332,8 @@ TEST_CASE("a domain defined behind Paddock's back appears in the full listing", 
     REQUIRE(site.connection->undefineDomain("outsider", false).ok());
 }
 
-TEST_CASE("create names the overlay in the definition before making it, and leaves no intent record", "[vm_service][crash]") {
+TEST_CASE("create names the overlay in the definition before making it, and leaves no intent record",
+          "[vm_service][crash]") {
     SiteConfig cfg;
     TemplateConfig t;
     t.name = "base";
@@ -336,7 +342,7 @@ TEST_CASE("create names the overlay in the definition before making it, and leav
     TestSite site(cfg);
     auto created = site.service->create(request("planned", true), "tester");
     REQUIRE(created.ok());
-    CHECK(created->disk == "/default-pool/planned.qcow2");   // where volume_path said it would be
+    CHECK(created->disk == "/default-pool/planned.qcow2");  // where volume_path said it would be
     const Metadata m = site.connection->getMetadata("planned").value();
     CHECK(m.count(meta::kIntent) == 0);
     CHECK(m.count(meta::kIntentBy) == 0);
@@ -348,10 +354,11 @@ TEST_CASE("create names the overlay in the definition before making it, and leav
     REQUIRE(site.connection->createOverlay(squatter).ok());
     CHECK(failure(site.service->create(request("squatted"), "tester")).code == ErrorCode::AlreadyExists);
     CHECK_FALSE(exists(*site.connection, "squatted"));
-    CHECK(site.connection->deleteVolume("/default-pool/squatted.qcow2").ok());   // still there: not ours to remove
+    CHECK(site.connection->deleteVolume("/default-pool/squatted.qcow2").ok());  // still there: not ours to remove
 }
 
-TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and deletes, another's only when old", "[vm_service][crash]") {
+TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and deletes, another's only when old",
+          "[vm_service][crash]") {
     SiteConfig cfg;
     TemplateConfig t;
     t.name = "base";
@@ -361,8 +368,8 @@ TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and d
     VmService me(*site.site, site.audit, site.metrics, "pdk-me");
     auto& conn = *site.connection;
     // What a SIGKILL at various steps leaves: a VM that still carries its intent record.
-    const auto leave = [&](const std::string& name, const std::string& intent, const std::string& by, const std::string& at,
-                           Metadata extra = {}) {
+    const auto leave = [&](const std::string& name, const std::string& intent, const std::string& by,
+                           const std::string& at, Metadata extra = {}) {
         auto made = me.create(request(name, true), "tester");
         REQUIRE(made.ok());
         Metadata m = conn.getMetadata(name).value();
@@ -377,7 +384,7 @@ TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and d
     const std::string creating = leave("crash-create", "creating", "pdk-me", now);
     const std::string deleting = leave("crash-delete", "deleting", "pdk-me", now);
     REQUIRE(conn.destroyDomain("crash-delete").ok());
-    REQUIRE(conn.deleteVolume(deleting).ok());   // killed after its overlay was deleted
+    REQUIRE(conn.deleteVolume(deleting).ok());  // killed after its overlay was deleted
     const std::string busy = leave("other-busy", "creating", "pdk-other", now);
     const std::string stale = leave("other-stale", "creating", "pdk-other", "2000-01-01T00:00:00Z");
     const std::string pooled = leave("pool-vm", "creating", "pdk-me", now, {{meta::kPool, "lab"}});
@@ -394,5 +401,6 @@ TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and d
     // Nothing is left to do on a second pass.
     CHECK(me.recoverInterrupted(std::chrono::seconds(600)).value() == 0);
     for (const char* vm : {"other-busy", "pool-vm", "whole"}) CHECK(me.remove(vm, "tester").ok());
-    for (const std::string& disk : {busy, pooled, whole}) CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
+    for (const std::string& disk : {busy, pooled, whole})
+        CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
 }

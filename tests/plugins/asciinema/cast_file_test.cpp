@@ -6,8 +6,8 @@
 
 #include <test_support.hpp>
 
-#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +32,7 @@ pdk_recording_info infoIn(const std::string& dir, const char* session) {
 // The time of every event line of a cast, as a JSON reader parses it.
 std::vector<double> eventTimes(const std::string& cast) {
     std::vector<double> times;
-    size_t at = cast.find('\n') + 1;   // past the header
+    size_t at = cast.find('\n') + 1;  // past the header
     while (at < cast.size()) {
         const size_t end = cast.find('\n', at);
         rapidjson::Document line;
@@ -82,10 +82,11 @@ TEST_CASE("a cast stores each event's own time, however large, and times never g
 
     // The lister's duration is the last event's time, read whole too.
     std::vector<double> durations;
-    listCasts(dir.c_str(), "huge", 0,
-              [](void* user, const pdk_session_info* info) {
-                  static_cast<std::vector<double>*>(user)->push_back(info->duration_seconds);
-              },
-              &durations);
+    listCasts(
+        dir.c_str(), "huge", 0,
+        [](void* user, const pdk_session_info* info) {
+            static_cast<std::vector<double>*>(user)->push_back(info->duration_seconds);
+        },
+        &durations);
     CHECK(durations == std::vector<double>{asStored(1e300)});
 }

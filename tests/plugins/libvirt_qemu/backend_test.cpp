@@ -29,16 +29,16 @@ pdk_status define(Conn& c, const pdk_domain_spec& s, Err& err) { return vt().def
 void mustDefine(Conn& c, const pdk_domain_spec& s) {
     Err err;
     const pdk_status st = define(c, s, err);
-    INFO(err.text());   // after the call: the error it wrote
+    INFO(err.text());  // after the call: the error it wrote
     REQUIRE(st == PDK_OK);
 }
 
-#define OK_CALL(expr)                                 \
-    do {                                              \
-        Err err;                                      \
-        const pdk_status st_ = (expr);                \
-        INFO(#expr << ": " << err.text());            \
-        REQUIRE(st_ == PDK_OK);                       \
+#define OK_CALL(expr)                      \
+    do {                                   \
+        Err err;                           \
+        const pdk_status st_ = (expr);     \
+        INFO(#expr << ": " << err.text()); \
+        REQUIRE(st_ == PDK_OK);            \
     } while (0)
 
 // The volume XML as libvirt stores it, read through a separate connection to the shared state.
@@ -79,18 +79,34 @@ TEST_CASE("descriptor", "[libvirt_qemu]") {
     CHECK(std::string(d.id) == "org.paddock.libvirt-qemu");
     std::vector<std::string> caps;
     for (const char* const* c = d.capabilities; *c != nullptr; ++c) caps.emplace_back(*c);
-    for (const char* want : {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target", "metadata"}) {
+    for (const char* want :
+         {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target", "metadata"}) {
         CHECK(std::find(caps.begin(), caps.end(), want) != caps.end());
     }
     const pdk_backend_vtable& v = vt();
     CHECK(v.struct_size == sizeof(pdk_backend_vtable));
-    for (const void* fn : {(const void*)v.open, (const void*)v.close, (const void*)v.is_alive, (const void*)v.host_info,
-                           (const void*)v.list_domains, (const void*)v.get_domain, (const void*)v.define_domain,
-                           (const void*)v.start_domain, (const void*)v.shutdown_domain, (const void*)v.destroy_domain,
-                           (const void*)v.undefine_domain, (const void*)v.get_metadata, (const void*)v.set_metadata,
-                           (const void*)v.create_overlay, (const void*)v.delete_volume, (const void*)v.snapshot_create,
-                           (const void*)v.snapshot_list, (const void*)v.snapshot_revert, (const void*)v.snapshot_delete,
-                           (const void*)v.save_domain, (const void*)v.ssh_target, (const void*)v.subscribe_events}) {
+    for (const void* fn : {(const void*)v.open,
+                           (const void*)v.close,
+                           (const void*)v.is_alive,
+                           (const void*)v.host_info,
+                           (const void*)v.list_domains,
+                           (const void*)v.get_domain,
+                           (const void*)v.define_domain,
+                           (const void*)v.start_domain,
+                           (const void*)v.shutdown_domain,
+                           (const void*)v.destroy_domain,
+                           (const void*)v.undefine_domain,
+                           (const void*)v.get_metadata,
+                           (const void*)v.set_metadata,
+                           (const void*)v.create_overlay,
+                           (const void*)v.delete_volume,
+                           (const void*)v.snapshot_create,
+                           (const void*)v.snapshot_list,
+                           (const void*)v.snapshot_revert,
+                           (const void*)v.snapshot_delete,
+                           (const void*)v.save_domain,
+                           (const void*)v.ssh_target,
+                           (const void*)v.subscribe_events}) {
         CHECK(fn != nullptr);
     }
 }
@@ -143,7 +159,7 @@ TEST_CASE("define, list, get, start, shutdown, destroy, undefine", "[libvirt_qem
         CHECK(d.uuid.size() == 36);
         CHECK(d.vcpus == 1);
         CHECK(d.maxMemoryKib == 128 * 1024);
-        CHECK(d.metadata.empty()); // only with PDK_LIST_WITH_METADATA
+        CHECK(d.metadata.empty());  // only with PDK_LIST_WITH_METADATA
         CHECK_FALSE(d.managedSave);
     }
     CHECK(seen);
@@ -158,7 +174,7 @@ TEST_CASE("define, list, get, start, shutdown, destroy, undefine", "[libvirt_qem
     CHECK(vt().undefine_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
 
     OK_CALL(vt().shutdown_domain(c.get(), "pdk-t-life", 0, &err));
-    CHECK(c.get("pdk-t-life").state == PDK_DOMAIN_SHUTOFF); // the test driver powers off at once
+    CHECK(c.get("pdk-t-life").state == PDK_DOMAIN_SHUTOFF);  // the test driver powers off at once
     CHECK(vt().shutdown_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
     CHECK(vt().destroy_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
 
@@ -202,7 +218,7 @@ TEST_CASE("every network mode defines on the test driver", "[libvirt_qemu]") {
     net.network_name = "default";
     mustDefine(c, net);
     Err err;
-    CHECK(vt().ssh_target(c.get(), "pdk-t-libvirtnet", 0, &target, &err) == PDK_ERR_CONFLICT); // not running
+    CHECK(vt().ssh_target(c.get(), "pdk-t-libvirtnet", 0, &target, &err) == PDK_ERR_CONFLICT);  // not running
 
     OK_CALL(vt().undefine_domain(c.get(), "pdk-t-usernet", 0, &err));
     OK_CALL(vt().undefine_domain(c.get(), "pdk-t-libvirtnet", 0, &err));
@@ -256,7 +272,8 @@ TEST_CASE("overlays in default-pool", "[libvirt_qemu]") {
     const std::string xml = volumeXml(path);
     CHECK(xml.find("<format type='qcow2'/>") != std::string::npos);
     CHECK(xml.find("<compat>1.1</compat>") != std::string::npos);
-    CHECK(xml.find("<backingStore>\n    <path>/images/base.qcow2</path>\n    <format type='qcow2'/>") != std::string::npos);
+    CHECK(xml.find("<backingStore>\n    <path>/images/base.qcow2</path>\n    <format type='qcow2'/>") !=
+          std::string::npos);
     CHECK(xml.find("<capacity unit='bytes'>2147483648</capacity>") != std::string::npos);
 
     Err err;
@@ -277,17 +294,19 @@ TEST_CASE("volume_path names an overlay's path before it exists (1.2)", "[libvir
     char path[512] = {};
     OK_CALL(vt().volume_path(c.get(), "default-pool", "pdk-t-vp.qcow2", 0, path, sizeof path, &err));
     CHECK(std::string(path) == "/default-pool/pdk-t-vp.qcow2");
-    CHECK(volumeXml(path).empty());   // nothing was created
+    CHECK(volumeXml(path).empty());  // nothing was created
 
     char made[512] = {};
     pdk_volume_spec v = overlaySpec("pdk-t-vp.qcow2", "/images/base.qcow2", "qcow2", 1 << 20);
     OK_CALL(vt().create_overlay(c.get(), &v, 0, made, sizeof made, &err));
-    CHECK(std::string(made) == path);   // the promise holds
+    CHECK(std::string(made) == path);  // the promise holds
 
     Err err;
-    CHECK(vt().volume_path(c.get(), "default-pool", "pdk-t-vp.qcow2", 0, path, sizeof path, &err) == PDK_ERR_ALREADY_EXISTS);
+    CHECK(vt().volume_path(c.get(), "default-pool", "pdk-t-vp.qcow2", 0, path, sizeof path, &err) ==
+          PDK_ERR_ALREADY_EXISTS);
     CHECK(vt().volume_path(c.get(), "no-such-pool", "x.qcow2", 0, path, sizeof path, &err) == PDK_ERR_NOT_FOUND);
-    CHECK(vt().volume_path(c.get(), "default-pool", "../x.qcow2", 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().volume_path(c.get(), "default-pool", "../x.qcow2", 0, path, sizeof path, &err) ==
+          PDK_ERR_INVALID_ARGUMENT);
     CHECK(vt().volume_path(c.get(), "default-pool", "y.qcow2", 0, path, 8, &err) == PDK_ERR_BUFFER_TOO_SMALL);
     OK_CALL(vt().delete_volume(c.get(), made, 0, &err));
 }
@@ -367,7 +386,7 @@ TEST_CASE("snapshots", "[libvirt_qemu]") {
     CHECK(names == std::vector<std::string>{"live<1>", "ready"});
 
     OK_CALL(vt().snapshot_revert(c.get(), "pdk-t-snap", "ready", 0, &err));
-    CHECK(c.get("pdk-t-snap").state == PDK_DOMAIN_SHUTOFF); // "ready" was taken while off
+    CHECK(c.get("pdk-t-snap").state == PDK_DOMAIN_SHUTOFF);  // "ready" was taken while off
     OK_CALL(vt().snapshot_revert(c.get(), "pdk-t-snap", "ready", PDK_REVERT_START, &err));
     CHECK(c.get("pdk-t-snap").state == PDK_DOMAIN_RUNNING);
 

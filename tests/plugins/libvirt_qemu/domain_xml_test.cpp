@@ -125,10 +125,12 @@ TEST_CASE("domain xml: strings that are not UTF-8 are refused, never written", "
         FAIL("expected an error");
         return std::string();
     };
-    CHECK_THAT(refusal(lvqtest::diskless("pdk-userne\xFB\x83\xC4" "B\xFC")), Contains("name is not valid UTF-8"));
-    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xED\xB8\x80")), Contains("not valid UTF-8"));   // a surrogate
-    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xC0\xAF")), Contains("not valid UTF-8"));        // overlong '/'
-    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xE2\x82")), Contains("not valid UTF-8"));        // cut short
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-userne\xFB\x83\xC4"
+                                         "B\xFC")),
+               Contains("name is not valid UTF-8"));
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xED\xB8\x80")), Contains("not valid UTF-8"));  // a surrogate
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xC0\xAF")), Contains("not valid UTF-8"));      // overlong '/'
+    CHECK_THAT(refusal(lvqtest::diskless("pdk-\xE2\x82")), Contains("not valid UTF-8"));      // cut short
     CHECK_THAT(refusal(lvqtest::diskless("pdk-\xEF\xBF\xBE")), Contains("U+FFFE"));
     pdk_domain_spec s = lvqtest::diskless("pdk-meta");
     const pdk_kv kv[] = {{"owner", "J\xFCrgen"}};

@@ -99,7 +99,7 @@ public:
         DomainView v;
         Err err;
         const pdk_status st = get(name, v, err);
-        INFO(err.text());   // after the call: the error it wrote
+        INFO(err.text());  // after the call: the error it wrote
         REQUIRE(st == PDK_OK);
         return v;
     }

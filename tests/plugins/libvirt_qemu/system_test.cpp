@@ -4,8 +4,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 using namespace lvqtest;
 
@@ -28,7 +28,8 @@ bool cpuHasVirtualization() {
     std::ifstream in("/proc/cpuinfo");
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("flags", 0) == 0) return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
+        if (line.rfind("flags", 0) == 0)
+            return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
     }
     return false;
 }
@@ -52,7 +53,7 @@ TEST_CASE("a diskless domain runs on qemu:///system", "[system]") {
     s.ssh_forward_port = paddock::test::freeLoopbackPort();
     {
         const pdk_status defined = vt().define_domain(c.get(), &s, 0, &err);
-        INFO(err.text());   // after the call: the error it wrote
+        INFO(err.text());  // after the call: the error it wrote
         REQUIRE(defined == PDK_OK);
         const pdk_status started = vt().start_domain(c.get(), name.c_str(), 0, &err);
         INFO(err.text());

@@ -39,7 +39,8 @@ public:
         pdk::checkFlags(flags, 0);
         if (spec.name == nullptr) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is NULL");
         std::lock_guard lock(mutex_);
-        if (domains_.count(spec.name) != 0) throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("domain '") + spec.name + "' exists");
+        if (domains_.count(spec.name) != 0)
+            throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("domain '") + spec.name + "' exists");
         Defined d{spec.name, spec.vcpus, spec.memory_mib, spec.ssh_forward_port, {}};
         for (size_t i = 0; i < spec.metadata_count; ++i) d.metadata[spec.metadata[i].key] = spec.metadata[i].value;
         domains_[spec.name] = d;
@@ -48,7 +49,8 @@ public:
         pdk::checkFlags(flags, 0);
         std::lock_guard lock(mutex_);
         const auto it = domains_.find(name);
-        if (it == domains_.end()) throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("domain '") + name + "' does not exist");
+        if (it == domains_.end())
+            throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("domain '") + name + "' does not exist");
         std::vector<pdk_kv> kvs;
         for (const auto& [k, v] : it->second.metadata) kvs.push_back({k.c_str(), v.c_str()});
         pdk_domain_info info{};
@@ -72,7 +74,8 @@ public:
         pdk::checkFlags(flags, 0);
         std::lock_guard lock(mutex_);
         const auto it = domains_.find(name);
-        if (it == domains_.end()) throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("domain '") + name + "' does not exist");
+        if (it == domains_.end())
+            throw pdk::Error(PDK_ERR_NOT_FOUND, std::string("domain '") + name + "' does not exist");
         std::strcpy(out.host, "127.0.0.1");
         out.port = it->second.sshPort;
     }

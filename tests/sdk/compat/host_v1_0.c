@@ -26,8 +26,15 @@ typedef int32_t v10_status; /* a C enum: int-sized */
 enum { V10_OK = 0, V10_ERR_INVALID_ARGUMENT = 1, V10_ERR_NOT_FOUND = 2, V10_ERR_CONFLICT = 4 };
 enum { V10_KIND_BACKEND = 1, V10_NETWORK_USER = 1, V10_DOMAIN_SHUTOFF = 5 };
 
-typedef struct { uint32_t struct_size; v10_status status; char message[1024]; } v10_pdk_error;
-typedef struct { const char* key; const char* value; } v10_pdk_kv;
+typedef struct {
+    uint32_t struct_size;
+    v10_status status;
+    char message[1024];
+} v10_pdk_error;
+typedef struct {
+    const char* key;
+    const char* value;
+} v10_pdk_kv;
 typedef struct {
     uint32_t struct_size;
     uint16_t abi_major, abi_minor;
@@ -77,7 +84,11 @@ typedef struct {
     const char* backing_format;
     uint64_t capacity_bytes;
 } v10_pdk_volume_spec;
-typedef struct { uint32_t struct_size; char host[256]; uint16_t port; } v10_pdk_ssh_target;
+typedef struct {
+    uint32_t struct_size;
+    char host[256];
+    uint16_t port;
+} v10_pdk_ssh_target;
 typedef struct {
     uint32_t struct_size;
     char hypervisor[64];
@@ -220,8 +231,8 @@ static void check_errors(const char* plugin, v10_status (*call)(void* ctx, v10_p
     v10_status st = call(ctx, full);
     snprintf(what, sizeof what, "%s: a 1.0 pdk_error gets status %d and the message \"%s...\"", plugin, (int)expected,
              message_start);
-    check(st == expected && full->status == expected && strncmp(full->message, message_start, strlen(message_start)) == 0 &&
-              guards_intact(&g),
+    check(st == expected && full->status == expected &&
+              strncmp(full->message, message_start, strlen(message_start)) == 0 && guards_intact(&g),
           what);
 
     v10_pdk_error* small = error_of(&g, 8 + 16);
@@ -321,8 +332,7 @@ int main(int argc, char** argv) {
     void* helper_handle;
     const v10_pdk_backend_vtable* hv = load(argv[1], &helper_handle, "org.paddock.test.compat-1-1");
     v10_conn* hc = NULL;
-    check(hv->open("compat://", 0, &hc, error_of(&eg, sizeof(v10_pdk_error))) == V10_OK && hc != NULL,
-          "helper: open");
+    check(hv->open("compat://", 0, &hc, error_of(&eg, sizeof(v10_pdk_error))) == V10_OK && hc != NULL, "helper: open");
     check_host_info("helper", hv, hc, "Compat");
     check_define_and_ssh("helper", hv, hc, "compat-vm");
     {
@@ -344,8 +354,9 @@ int main(int argc, char** argv) {
     {
         call_ctx long_message = {hv, hc, "long"};
         v10_pdk_error* err = error_of(&eg, sizeof(v10_pdk_error));
-        check(start_missing(&long_message, err) == V10_ERR_CONFLICT && strlen(err->message) == 1023 && guards_intact(&eg),
-              "helper: a long message is cut to a 1.0 pdk_error's 1023 bytes");
+        check(
+            start_missing(&long_message, err) == V10_ERR_CONFLICT && strlen(err->message) == 1023 && guards_intact(&eg),
+            "helper: a long message is cut to a 1.0 pdk_error's 1023 bytes");
     }
     {
         guarded g;

@@ -34,9 +34,9 @@
 // Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
 #pragma once
 
+#include <paddock/pdk_backend.h>
 #include <paddock/cpp/error.hpp>
 #include <paddock/cpp/structs.hpp>
-#include <paddock/pdk_backend.h>
 
 #include <cstring>
 #include <exception>
@@ -65,10 +65,16 @@ struct Trampolines {
         });
     }
     static void close(pdk_backend_connection* c) noexcept {
-        try { delete reinterpret_cast<Conn*>(c); } catch (...) {}
+        try {
+            delete reinterpret_cast<Conn*>(c);
+        } catch (...) {}
     }
     static int isAlive(pdk_backend_connection* c) noexcept {
-        try { return c != nullptr && self<Conn>(c).isAlive() ? 1 : 0; } catch (...) { return 0; }
+        try {
+            return c != nullptr && self<Conn>(c).isAlive() ? 1 : 0;
+        } catch (...) {
+            return 0;
+        }
     }
     static pdk_status hostInfo(pdk_backend_connection* c, uint32_t flags, pdk_host_info* out, pdk_error* err) noexcept {
         return guard(err, [&] {
@@ -77,27 +83,30 @@ struct Trampolines {
             copyOut(out, info);
         });
     }
-    static pdk_status listDomains(pdk_backend_connection* c, uint32_t flags, pdk_domain_sink sink, void* user, pdk_error* err) noexcept {
+    static pdk_status listDomains(pdk_backend_connection* c, uint32_t flags, pdk_domain_sink sink, void* user,
+                                  pdk_error* err) noexcept {
         return guard(err, [&] {
             if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
             self<Conn>(c).listDomains(flags, sink, user);
         });
     }
-    static pdk_status getDomain(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_domain_sink sink, void* user, pdk_error* err) noexcept {
+    static pdk_status getDomain(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_domain_sink sink,
+                                void* user, pdk_error* err) noexcept {
         return guard(err, [&] {
             if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
             self<Conn>(c).getDomain(need(name, "name"), flags, sink, user);
         });
     }
-    static pdk_status defineDomain(pdk_backend_connection* c, const pdk_domain_spec* spec, uint32_t flags, pdk_error* err) noexcept {
+    static pdk_status defineDomain(pdk_backend_connection* c, const pdk_domain_spec* spec, uint32_t flags,
+                                   pdk_error* err) noexcept {
         return guard(err, [&] {
             const pdk_domain_spec ours = copyIn(spec, "spec");
             self<Conn>(c).defineDomain(ours, flags);
         });
     }
-#define PDK_NAME_OP(Member)                                                                          \
+#define PDK_NAME_OP(Member)                                                                                          \
     static pdk_status Member(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_error* err) noexcept { \
-        return guard(err, [&] { self<Conn>(c).Member(need(name, "name"), flags); });                \
+        return guard(err, [&] { self<Conn>(c).Member(need(name, "name"), flags); });                                 \
     }
     PDK_NAME_OP(startDomain)
     PDK_NAME_OP(shutdownDomain)
@@ -105,19 +114,22 @@ struct Trampolines {
     PDK_NAME_OP(undefineDomain)
     PDK_NAME_OP(saveDomain)
 #undef PDK_NAME_OP
-    static pdk_status getMetadata(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_kv_sink sink, void* user, pdk_error* err) noexcept {
+    static pdk_status getMetadata(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_kv_sink sink,
+                                  void* user, pdk_error* err) noexcept {
         return guard(err, [&] {
             if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
             self<Conn>(c).getMetadata(need(name, "name"), flags, sink, user);
         });
     }
-    static pdk_status setMetadata(pdk_backend_connection* c, const char* name, const pdk_kv* pairs, size_t count, uint32_t flags, pdk_error* err) noexcept {
+    static pdk_status setMetadata(pdk_backend_connection* c, const char* name, const pdk_kv* pairs, size_t count,
+                                  uint32_t flags, pdk_error* err) noexcept {
         return guard(err, [&] {
             if (pairs == nullptr && count != 0) throw Error(PDK_ERR_INVALID_ARGUMENT, "pairs is NULL");
             self<Conn>(c).setMetadata(need(name, "name"), pairs, count, flags);
         });
     }
-    static pdk_status createOverlay(pdk_backend_connection* c, const pdk_volume_spec* spec, uint32_t flags, char* pathOut, size_t capacity, pdk_error* err) noexcept {
+    static pdk_status createOverlay(pdk_backend_connection* c, const pdk_volume_spec* spec, uint32_t flags,
+                                    char* pathOut, size_t capacity, pdk_error* err) noexcept {
         return guard(err, [&] {
             if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
             const pdk_volume_spec ours = copyIn(spec, "spec");
@@ -126,10 +138,12 @@ struct Trampolines {
             std::memcpy(pathOut, path.c_str(), path.size() + 1);
         });
     }
-    static pdk_status deleteVolume(pdk_backend_connection* c, const char* path, uint32_t flags, pdk_error* err) noexcept {
+    static pdk_status deleteVolume(pdk_backend_connection* c, const char* path, uint32_t flags,
+                                   pdk_error* err) noexcept {
         return guard(err, [&] { self<Conn>(c).deleteVolume(need(path, "path"), flags); });
     }
-    static pdk_status volumePath(pdk_backend_connection* c, const char* pool, const char* name, uint32_t flags, char* pathOut, size_t capacity, pdk_error* err) noexcept {
+    static pdk_status volumePath(pdk_backend_connection* c, const char* pool, const char* name, uint32_t flags,
+                                 char* pathOut, size_t capacity, pdk_error* err) noexcept {
         return guard(err, [&] {
             if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
             const std::string path = self<Conn>(c).volumePath(need(pool, "pool"), need(name, "name"), flags);
@@ -137,28 +151,32 @@ struct Trampolines {
             std::memcpy(pathOut, path.c_str(), path.size() + 1);
         });
     }
-#define PDK_SNAP_OP(Member)                                                                          \
-    static pdk_status Member(pdk_backend_connection* c, const char* domain, const char* snapshot, uint32_t flags, pdk_error* err) noexcept { \
+#define PDK_SNAP_OP(Member)                                                                                          \
+    static pdk_status Member(pdk_backend_connection* c, const char* domain, const char* snapshot, uint32_t flags,    \
+                             pdk_error* err) noexcept {                                                              \
         return guard(err, [&] { self<Conn>(c).Member(need(domain, "domain"), need(snapshot, "snapshot"), flags); }); \
     }
     PDK_SNAP_OP(snapshotCreate)
     PDK_SNAP_OP(snapshotRevert)
     PDK_SNAP_OP(snapshotDelete)
 #undef PDK_SNAP_OP
-    static pdk_status snapshotList(pdk_backend_connection* c, const char* domain, uint32_t flags, pdk_name_sink sink, void* user, pdk_error* err) noexcept {
+    static pdk_status snapshotList(pdk_backend_connection* c, const char* domain, uint32_t flags, pdk_name_sink sink,
+                                   void* user, pdk_error* err) noexcept {
         return guard(err, [&] {
             if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
             self<Conn>(c).snapshotList(need(domain, "domain"), flags, sink, user);
         });
     }
-    static pdk_status sshTarget(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_ssh_target* out, pdk_error* err) noexcept {
+    static pdk_status sshTarget(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_ssh_target* out,
+                                pdk_error* err) noexcept {
         return guard(err, [&] {
             pdk_ssh_target target = outputFor(out, "out");
             self<Conn>(c).sshTarget(need(name, "name"), flags, target);
             copyOut(out, target);
         });
     }
-    static pdk_status subscribeEvents(pdk_backend_connection* c, pdk_event_sink sink, void* user, uint32_t flags, pdk_error* err) noexcept {
+    static pdk_status subscribeEvents(pdk_backend_connection* c, pdk_event_sink sink, void* user, uint32_t flags,
+                                      pdk_error* err) noexcept {
         return guard(err, [&] { self<Conn>(c).subscribeEvents(sink, user, flags); });
     }
 };
@@ -173,27 +191,72 @@ pdk_backend_vtable makeBackendVtable() {
     v.struct_size = sizeof(pdk_backend_vtable);
     v.open = &T::open;
     v.close = &T::close;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.isAlive(); }) v.is_alive = &T::isAlive;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_host_info& o) { c.hostInfo(f, o); }) v.host_info = &T::hostInfo;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.listDomains(f, ds, u); }) v.list_domains = &T::listDomains;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.getDomain(s, f, ds, u); }) v.get_domain = &T::getDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, const pdk_domain_spec& sp) { c.defineDomain(sp, f); }) v.define_domain = &T::defineDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.startDomain(s, f); }) v.start_domain = &T::startDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.shutdownDomain(s, f); }) v.shutdown_domain = &T::shutdownDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.destroyDomain(s, f); }) v.destroy_domain = &T::destroyDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.undefineDomain(s, f); }) v.undefine_domain = &T::undefineDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.getMetadata(s, f, ks, u); }) v.get_metadata = &T::getMetadata;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, const pdk_kv* p) { c.setMetadata(s, p, size_t{0}, f); }) v.set_metadata = &T::setMetadata;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, const pdk_volume_spec& sp) { { c.createOverlay(sp, f) } -> std::convertible_to<std::string>; }) v.create_overlay = &T::createOverlay;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.deleteVolume(s, f); }) v.delete_volume = &T::deleteVolume;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotCreate(s, s, f); }) v.snapshot_create = &T::snapshotCreate;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotList(s, f, ns, u); }) v.snapshot_list = &T::snapshotList;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotRevert(s, s, f); }) v.snapshot_revert = &T::snapshotRevert;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.snapshotDelete(s, s, f); }) v.snapshot_delete = &T::snapshotDelete;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u) { c.saveDomain(s, f); }) v.save_domain = &T::saveDomain;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_ssh_target& o) { c.sshTarget(s, f, o); }) v.ssh_target = &T::sshTarget;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns, void* u, pdk_event_sink es) { c.subscribeEvents(es, u, f); }) v.subscribe_events = &T::subscribeEvents;
-    if constexpr (requires(Conn& c, const char* s, uint32_t f) { { c.volumePath(s, s, f) } -> std::convertible_to<std::string>; }) v.volume_path = &T::volumePath;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.isAlive(); })
+        v.is_alive = &T::isAlive;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u, pdk_host_info& o) { c.hostInfo(f, o); })
+        v.host_info = &T::hostInfo;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.listDomains(f, ds, u); })
+        v.list_domains = &T::listDomains;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.getDomain(s, f, ds, u); })
+        v.get_domain = &T::getDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u, const pdk_domain_spec& sp) { c.defineDomain(sp, f); })
+        v.define_domain = &T::defineDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.startDomain(s, f); })
+        v.start_domain = &T::startDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.shutdownDomain(s, f); })
+        v.shutdown_domain = &T::shutdownDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.destroyDomain(s, f); })
+        v.destroy_domain = &T::destroyDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.undefineDomain(s, f); })
+        v.undefine_domain = &T::undefineDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.getMetadata(s, f, ks, u); })
+        v.get_metadata = &T::getMetadata;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u, const pdk_kv* p) { c.setMetadata(s, p, size_t{0}, f); })
+        v.set_metadata = &T::setMetadata;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u, const pdk_volume_spec& sp) {
+                      { c.createOverlay(sp, f) } -> std::convertible_to<std::string>;
+                  })
+        v.create_overlay = &T::createOverlay;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.deleteVolume(s, f); })
+        v.delete_volume = &T::deleteVolume;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.snapshotCreate(s, s, f); })
+        v.snapshot_create = &T::snapshotCreate;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.snapshotList(s, f, ns, u); })
+        v.snapshot_list = &T::snapshotList;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.snapshotRevert(s, s, f); })
+        v.snapshot_revert = &T::snapshotRevert;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.snapshotDelete(s, s, f); })
+        v.snapshot_delete = &T::snapshotDelete;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u) { c.saveDomain(s, f); })
+        v.save_domain = &T::saveDomain;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u, pdk_ssh_target& o) { c.sshTarget(s, f, o); })
+        v.ssh_target = &T::sshTarget;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_domain_sink ds, pdk_kv_sink ks, pdk_name_sink ns,
+                           void* u, pdk_event_sink es) { c.subscribeEvents(es, u, f); })
+        v.subscribe_events = &T::subscribeEvents;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f) {
+                      { c.volumePath(s, s, f) } -> std::convertible_to<std::string>;
+                  })
+        v.volume_path = &T::volumePath;
     return v;
 }
 

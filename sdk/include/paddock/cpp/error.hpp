@@ -34,12 +34,16 @@ inline pdk_status setError(pdk_error* err, pdk_status status, std::string_view m
 // Throws PDK_ERR_BAD_FLAGS when `flags` has bits outside `allowed`.
 inline void checkFlags(uint32_t flags, uint32_t allowed) {
     if ((flags & ~allowed) != 0) {
-        throw Error(PDK_ERR_BAD_FLAGS, "unsupported flag bits 0x" + [](uint32_t v) {
-            static const char* hex = "0123456789abcdef";
-            std::string s;
-            do { s.insert(s.begin(), hex[v & 0xF]); v >>= 4; } while (v != 0);
-            return s;
-        }(flags & ~allowed));
+        throw Error(
+            PDK_ERR_BAD_FLAGS, "unsupported flag bits 0x" + [](uint32_t v) {
+                static const char* hex = "0123456789abcdef";
+                std::string s;
+                do {
+                    s.insert(s.begin(), hex[v & 0xF]);
+                    v >>= 4;
+                } while (v != 0);
+                return s;
+            }(flags & ~allowed));
     }
 }
 

@@ -18,9 +18,9 @@
 // It may be called from any thread, including the plugin's own, and never throws.
 #pragma once
 
-#include <paddock/cpp/error.hpp>
 #include <paddock/pdk_plugin.h>
 #include <paddock/pdk_struct.h>
+#include <paddock/cpp/error.hpp>
 
 #include <mutex>
 #include <shared_mutex>
@@ -36,8 +36,8 @@ namespace detail {
 // The hosts attached to this library, newest last. One per plugin library: hidden visibility
 // keeps this inline function's static local private to the library it is compiled into.
 struct AttachedHosts {
-    std::mutex lifecycle;              // serialises init/deinit, held across Lib::init/deinit
-    std::shared_mutex logging;         // log calls share it; attach/detach take it alone
+    std::mutex lifecycle;                                     // serialises init/deinit, held across Lib::init/deinit
+    std::shared_mutex logging;                                // log calls share it; attach/detach take it alone
     std::vector<std::pair<const pdk_host*, pdk_host>> hosts;  // the host's pointer and our copy
 };
 

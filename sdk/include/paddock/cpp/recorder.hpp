@@ -20,9 +20,9 @@
 // Usage:  static const pdk_recorder_vtable kVtable = pdk::makeRecorderVtable<MyRecording>();
 #pragma once
 
+#include <paddock/pdk_recorder.h>
 #include <paddock/cpp/error.hpp>
 #include <paddock/cpp/structs.hpp>
-#include <paddock/pdk_recorder.h>
 
 #include <cstddef>
 #include <memory>
@@ -49,7 +49,9 @@ struct RecorderTrampolines {
         });
     }
     static void closeSession(pdk_recording* r) noexcept {
-        try { delete reinterpret_cast<Rec*>(r); } catch (...) {}
+        try {
+            delete reinterpret_cast<Rec*>(r);
+        } catch (...) {}
     }
     static pdk_status writeEvent(pdk_recording* r, double seconds, char kind, const char* data, size_t len,
                                  uint32_t flags, pdk_error* err) noexcept {
@@ -88,10 +90,14 @@ pdk_recorder_vtable makeRecorderVtable() {
     v.open_session = &T::openSession;
     v.close_session = &T::closeSession;
     v.write_event = &T::writeEvent;
-    if constexpr (requires(Rec& r, uint32_t f) { r.flush(f); }) v.flush = &T::flush;
-    if constexpr (requires(const char* s, uint32_t f, pdk_session_sink sink, void* u) { Rec::listSessions(s, s, f, sink, u); })
+    if constexpr (requires(Rec & r, uint32_t f) { r.flush(f); }) v.flush = &T::flush;
+    if constexpr (requires(const char* s, uint32_t f, pdk_session_sink sink, void* u) {
+                      Rec::listSessions(s, s, f, sink, u);
+                  })
         v.list_sessions = &T::listSessions;
-    if constexpr (requires(const char* s, uint32_t f, pdk_bytes_sink sink, void* u) { Rec::readSession(s, s, f, sink, u); })
+    if constexpr (requires(const char* s, uint32_t f, pdk_bytes_sink sink, void* u) {
+                      Rec::readSession(s, s, f, sink, u);
+                  })
         v.read_session = &T::readSession;
     return v;
 }

@@ -5,10 +5,10 @@
 // as far as the host's struct_size goes. Not part of the ABI: it compiles into the plugin.
 #pragma once
 
-#include <paddock/cpp/error.hpp>
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_recorder.h>
 #include <paddock/pdk_struct.h>
+#include <paddock/cpp/error.hpp>
 
 #include <string>
 
@@ -19,11 +19,11 @@ namespace pdk {
 template <class T>
 struct StructRule;
 
-#define PDK_STRUCT_RULE(type, min)                                      \
-    template <>                                                         \
-    struct StructRule<type> {                                           \
-        static constexpr const char* name = #type;                      \
-        static constexpr size_t minSize = min;                          \
+#define PDK_STRUCT_RULE(type, min)                 \
+    template <>                                    \
+    struct StructRule<type> {                      \
+        static constexpr const char* name = #type; \
+        static constexpr size_t minSize = min;     \
     };
 PDK_STRUCT_RULE(pdk_domain_spec, PDK_DOMAIN_SPEC_SIZE_1_0)
 PDK_STRUCT_RULE(pdk_volume_spec, PDK_VOLUME_SPEC_SIZE_1_0)
@@ -39,9 +39,9 @@ void requireHostStruct(const T* theirs, const char* what) {
     if (theirs == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
     const uint32_t size = pdk_struct_size_of(theirs);
     if (size < StructRule<T>::minSize) {
-        throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(StructRule<T>::name) + " struct_size " + std::to_string(size) +
-                                                  " is smaller than its " + std::to_string(StructRule<T>::minSize) +
-                                                  " bytes in ABI 1.0");
+        throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(StructRule<T>::name) + " struct_size " +
+                                                  std::to_string(size) + " is smaller than its " +
+                                                  std::to_string(StructRule<T>::minSize) + " bytes in ABI 1.0");
     }
 }
 

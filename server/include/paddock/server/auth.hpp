@@ -19,7 +19,7 @@ struct TokenEntry {
     std::string name;
     std::string token;
     Role role = Role::Viewer;
-    std::string owner;   // non-empty: owner-scoped
+    std::string owner;  // non-empty: owner-scoped
 };
 
 class TokenStore;
@@ -30,7 +30,8 @@ public:
     // `minted`, when given, also authenticates the owner tokens it holds; it must outlive the
     // Authenticator.
     static Result<Authenticator> create(const AuthConfig& auth, std::vector<std::string> publicPaths,
-                                        const std::string& generatedAdminToken = {}, const TokenStore* minted = nullptr);
+                                        const std::string& generatedAdminToken = {},
+                                        const TokenStore* minted = nullptr);
 
     bool isPublic(std::string_view path) const;
 

@@ -19,7 +19,7 @@
 namespace paddock::server {
 
 struct ConsoleTicket {
-    std::string ticket;                                   // 64 hex digits from the OS's random source
+    std::string ticket;  // 64 hex digits from the OS's random source
     std::chrono::system_clock::time_point expires_at{};
 };
 

@@ -38,9 +38,9 @@ using TicketRedeemer = std::function<Result<ConsoleGrant>(const std::string& tic
 class Dispatcher final : public RequestHandler {
 public:
     struct Options {
-        std::vector<std::string> allowed_origins;   // server.allowed_origins, for WebSocket upgrades
-        std::vector<std::string> allowed_hosts;     // server.allowed_hosts: empty allows any Host
-        TicketRedeemer redeem_ticket;               // empty: no route accepts tickets
+        std::vector<std::string> allowed_origins;  // server.allowed_origins, for WebSocket upgrades
+        std::vector<std::string> allowed_hosts;    // server.allowed_hosts: empty allows any Host
+        TicketRedeemer redeem_ticket;              // empty: no route accepts tickets
         // Asked before a WebSocket route runs (e.g. the hub's caps); empty: always admitted.
         std::function<Status(const Request&)> admit_websocket;
     };

@@ -15,16 +15,16 @@ struct Route;
 
 struct HttpExchange {
     wire::RequestHead head;
-    std::string peer;                       // the client's address, e.g. "127.0.0.1"
-    std::string local;                      // the address:port it connected to, e.g. "127.0.0.1:8000"
-    bool secure = false;                    // over TLS
+    std::string peer;     // the client's address, e.g. "127.0.0.1"
+    std::string local;    // the address:port it connected to, e.g. "127.0.0.1:8000"
+    bool secure = false;  // over TLS
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-    Request request;                        // method, path, query, identity, params, body
-    const Route* route = nullptr;           // set when admitted
-    std::string routeLabel = "unmatched";   // the route pattern, for metrics
+    Request request;                       // method, path, query, identity, params, body
+    const Route* route = nullptr;          // set when admitted
+    std::string routeLabel = "unmatched";  // the route pattern, for metrics
     Response response;
-    std::string logDetail;                  // why a 5xx happened
+    std::string logDetail;  // why a 5xx happened
 };
 
 }  // namespace paddock::server

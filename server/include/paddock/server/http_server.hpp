@@ -46,16 +46,16 @@ namespace paddock::server {
 class TlsContext;
 
 struct HttpServerLimits {
-    size_t max_connections = 10000;             // open client connections in total
-    size_t max_connections_per_client = 512;    // from one client address
-    size_t max_head_bytes = 32 * 1024;          // request line + header fields (431 beyond)
-    uint64_t max_body_bytes = 1024 * 1024;      // request body (413 beyond)
+    size_t max_connections = 10000;           // open client connections in total
+    size_t max_connections_per_client = 512;  // from one client address
+    size_t max_head_bytes = 32 * 1024;        // request line + header fields (431 beyond)
+    uint64_t max_body_bytes = 1024 * 1024;    // request body (413 beyond)
     std::chrono::milliseconds head_timeout{10000};
     std::chrono::milliseconds body_timeout{30000};
     std::chrono::milliseconds idle_timeout{30000};
     std::chrono::milliseconds write_timeout{30000};
     unsigned workers = 16;
-    size_t max_queued_requests = 1024;          // complete requests waiting for a worker (503 beyond)
+    size_t max_queued_requests = 1024;  // complete requests waiting for a worker (503 beyond)
     size_t max_requests_per_connection = 10000;
     std::string server_header = "paddockd";
 };

@@ -25,7 +25,7 @@ using UpgradeHandOver = std::function<void(std::unique_ptr<Transport>)>;
 struct Identity {
     std::string name = "anonymous";
     Role role = Role::Viewer;
-    bool token = false;   // authenticated by a bearer token (not anonymous, not a console ticket)
+    bool token = false;  // authenticated by a bearer token (not anonymous, not a console ticket)
     // Non-empty: an owner-scoped token. It reaches only routes that admit owner tokens
     // (Route::ownerTokens), and on those only this owner's VMs, leases, operations and
     // recordings: everything else is as absent as an unknown name (404).
@@ -39,19 +39,19 @@ struct Identity {
 struct ConsoleGrant {
     std::string site;
     std::string vm;
-    std::string issued_by;   // the token name that asked for the ticket (the audit actor)
+    std::string issued_by;  // the token name that asked for the ticket (the audit actor)
 };
 
 struct Request {
     std::string method;
-    std::string path;                                  // percent-decoded, no query
-    std::string route;                                 // the matched pattern, e.g. /api/v1/vms/{name}
-    std::map<std::string, std::string> params;         // from {params} in the pattern
-    std::map<std::string, std::string> query;          // percent-decoded; the last value wins
+    std::string path;                           // percent-decoded, no query
+    std::string route;                          // the matched pattern, e.g. /api/v1/vms/{name}
+    std::map<std::string, std::string> params;  // from {params} in the pattern
+    std::map<std::string, std::string> query;   // percent-decoded; the last value wins
     std::string body;
-    std::string peer;                                  // the client's address, e.g. "127.0.0.1"
-    std::string local;                                 // the address:port the client connected to
-    bool secure = false;                               // the connection is TLS (HTTPS, WSS)
+    std::string peer;     // the client's address, e.g. "127.0.0.1"
+    std::string local;    // the address:port the client connected to
+    bool secure = false;  // the connection is TLS (HTTPS, WSS)
     Identity identity;
     // Set when a console ticket authorised the request (Route::acceptsTicket): the dispatcher
     // has redeemed it for the VM in the path.

@@ -19,13 +19,13 @@ namespace paddock::server::wire {
 
 struct RequestHead {
     std::string method;
-    std::string target;                                          // the request-target as sent
-    std::string version;                                         // "HTTP/1.1" or "HTTP/1.0"
-    std::vector<std::pair<std::string, std::string>> headers;    // in order, names as sent
-    std::optional<uint64_t> content_length;                      // a body of this many bytes
-    bool chunked = false;                                        // a chunked body (no content_length)
-    bool keep_alive = true;                                      // the client allows another request
-    bool expect_continue = false;                                // "Expect: 100-continue"
+    std::string target;                                        // the request-target as sent
+    std::string version;                                       // "HTTP/1.1" or "HTTP/1.0"
+    std::vector<std::pair<std::string, std::string>> headers;  // in order, names as sent
+    std::optional<uint64_t> content_length;                    // a body of this many bytes
+    bool chunked = false;                                      // a chunked body (no content_length)
+    bool keep_alive = true;                                    // the client allows another request
+    bool expect_continue = false;                              // "Expect: 100-continue"
 
     // The first value of a header (name compared without case), or nullopt.
     std::optional<std::string> header(std::string_view name) const;
@@ -57,7 +57,7 @@ public:
 private:
     enum class Phase { Size, Data, DataEnd, Trailer, Done };
     Phase phase_ = Phase::Size;
-    uint64_t remaining_ = 0;   // bytes left in the current chunk
+    uint64_t remaining_ = 0;  // bytes left in the current chunk
     uint64_t limit_;
     uint64_t total_ = 0;
 };

@@ -31,8 +31,8 @@ Result<std::string> requireString(const rapidjson::Value& object, const char* fi
 // Absent or null -> nullopt.
 Result<std::optional<std::string>> optionalString(const rapidjson::Value& object, const char* field);
 // Absent or null -> nullopt; otherwise an integer in [min, max].
-Result<std::optional<uint64_t>> optionalUint(const rapidjson::Value& object, const char* field,
-                                             uint64_t min, uint64_t max);
+Result<std::optional<uint64_t>> optionalUint(const rapidjson::Value& object, const char* field, uint64_t min,
+                                             uint64_t max);
 Result<std::optional<bool>> optionalBool(const rapidjson::Value& object, const char* field);
 
 }  // namespace paddock::server

@@ -21,7 +21,7 @@ enum class AllocateDialect {
 
 struct AllocateBody {
     std::optional<std::string> owner;
-    std::optional<uint64_t> ttl_s;   // in [1, limits::kMaxLeaseTtlSeconds]
+    std::optional<uint64_t> ttl_s;  // in [1, limits::kMaxLeaseTtlSeconds]
 };
 
 // An empty body is an empty request (every field absent).

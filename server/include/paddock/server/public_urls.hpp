@@ -21,10 +21,10 @@ namespace paddock::server {
 class PublicUrls {
 public:
     struct Options {
-        std::string public_url;                     // server.public_url ("" when not set)
-        std::vector<IpNetwork> trusted_proxies;     // server.trusted_proxies
-        std::string listen_host;                    // server.host
-        uint16_t listen_port = 0;                   // server.port
+        std::string public_url;                  // server.public_url ("" when not set)
+        std::vector<IpNetwork> trusted_proxies;  // server.trusted_proxies
+        std::string listen_host;                 // server.host
+        uint16_t listen_port = 0;                // server.port
     };
 
     explicit PublicUrls(Options options);
@@ -37,7 +37,7 @@ private:
     bool trusted(const std::string& peer) const;
 
     Options options_;
-    std::string listenAuthority_;   // "" when listening on a wildcard address
+    std::string listenAuthority_;  // "" when listening on a wildcard address
 };
 
 }  // namespace paddock::server

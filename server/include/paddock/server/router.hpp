@@ -33,17 +33,16 @@ struct Route {
 struct RouteMatch {
     enum class Kind { Found, NotFound, MethodNotAllowed };
     Kind kind = Kind::NotFound;
-    const Route* route = nullptr;                      // Found only; owned by the Router
-    std::map<std::string, std::string> params;         // Found only
-    std::vector<std::string> allowedMethods;           // MethodNotAllowed only, sorted
+    const Route* route = nullptr;               // Found only; owned by the Router
+    std::map<std::string, std::string> params;  // Found only
+    std::vector<std::string> allowedMethods;    // MethodNotAllowed only, sorted
 };
 
 class Router {
 public:
     // Registers a route. `minimumRole` defaults to Viewer for GET and Operator otherwise.
     // Throws std::invalid_argument for a malformed pattern or a duplicate method + pattern.
-    void add(std::string method, std::string pattern, Handler handler,
-             std::optional<Role> minimumRole = std::nullopt);
+    void add(std::string method, std::string pattern, Handler handler, std::optional<Role> minimumRole = std::nullopt);
 
     // Registers a WebSocket route (GET with Route::websocket set); the handler answers with
     // Response::upgrade set, or an error to refuse before upgrading.
@@ -61,11 +60,11 @@ public:
 
 private:
     struct Segment {
-        std::string text;     // literal text or the parameter name
+        std::string text;  // literal text or the parameter name
         bool isParam = false;
     };
     std::vector<Route> routes_;
-    std::vector<std::vector<Segment>> segments_;       // parallel to routes_
+    std::vector<std::vector<Segment>> segments_;  // parallel to routes_
 };
 
 // "GET, POST" for an Allow header.

@@ -18,8 +18,8 @@ class PublicUrls;
 
 struct RouteContext {
     Runtime& runtime;
-    std::string webDir;      // absolute; holds docs.html and node_modules/
-    std::string version;     // Paddock's version, reported by GET /
+    std::string webDir;   // absolute; holds docs.html and node_modules/
+    std::string version;  // Paddock's version, reported by GET /
 };
 
 // /healthz, /metrics, /openapi.json, /docs, /static/swagger-ui/{file}, /api/v1/plugins, /api/v1/sites
@@ -58,7 +58,7 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
 class TokenStore;
 struct TokenContext {
     TokenStore& store;
-    bool enabled;   // auth.mode token: minting under mode none is refused (409)
+    bool enabled;  // auth.mode token: minting under mode none is refused (409)
 };
 void addTokenRoutes(Router& router, const RouteContext& context, const TokenContext& tokens);
 // Marks the routes owner-scoped tokens may call (Route::ownerTokens); call it once every route
@@ -68,6 +68,7 @@ void openRoutesToOwnerTokens(Router& router);
 // Paths that never need a token whatever the config says: the docs and what they load.
 // The console page holds no secret: its WebSocket needs a ticket or token. Nor does the replay
 // page: it fetches the cast with a token.
-inline constexpr const char* kAlwaysPublicPaths[] = {"/docs", "/openapi.json", "/static/*", "/console/*", "/sessions/*"};
+inline constexpr const char* kAlwaysPublicPaths[] = {"/docs", "/openapi.json", "/static/*", "/console/*",
+                                                     "/sessions/*"};
 
 }  // namespace paddock::server

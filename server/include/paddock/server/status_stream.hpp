@@ -32,9 +32,8 @@ public:
     StatusStreams& operator=(const StatusStreams&) = delete;
 
     // Hands the upgraded `socket` to the hub and starts streaming `vm` of `site` to it.
-    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, const std::string& site,
-                const std::string& vm,
-                StatusFormat format);
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
+                const std::string& site, const std::string& vm, StatusFormat format);
 
 private:
     struct Stream {
@@ -57,7 +56,7 @@ private:
     std::map<WebSocketHub::ClientId, Stream> streams_;
     bool stopping_ = false;
     std::thread worker_;
-    EventHub::Subscription subscription_;   // last: unsubscribed first on destruction
+    EventHub::Subscription subscription_;  // last: unsubscribed first on destruction
 };
 
 }  // namespace paddock::server

@@ -30,8 +30,8 @@ public:
 
     // Hands the upgraded socket to the hub and starts the session (connecting in the background).
     // `owner`: whose WebSocket cap it counts against (empty: the total only).
-    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, TerminalRequest request,
-                TerminalProtocol protocol);
+    void attach(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
+                TerminalRequest request, TerminalProtocol protocol);
 
 private:
     TerminalMux& mux_;

@@ -23,11 +23,11 @@
 namespace paddock::server {
 
 struct MintedToken {
-    std::string id;           // "tok-" + 16 hex: names the token in listings and DELETE, no secret
-    std::string name;         // a label; the audit actor is "<name>"
-    std::string owner;        // what it may reach
+    std::string id;     // "tok-" + 16 hex: names the token in listings and DELETE, no secret
+    std::string name;   // a label; the audit actor is "<name>"
+    std::string owner;  // what it may reach
     Role role = Role::Operator;
-    std::string created_by;   // the admin who minted it
+    std::string created_by;  // the admin who minted it
     SystemTime created_at{};
     SystemTime expires_at{};
 };
@@ -37,7 +37,7 @@ public:
     static constexpr std::chrono::seconds kDefaultTtl{3600};
     static constexpr std::chrono::seconds kMinTtl{60};
     static constexpr std::chrono::seconds kMaxTtl{7 * 24 * 3600};
-    static constexpr size_t kMaxTokens = 10000;   // live ones; beyond: TooManyRequests
+    static constexpr size_t kMaxTokens = 10000;  // live ones; beyond: TooManyRequests
 
     // Reads `path` when it exists (expired entries are dropped); InvalidArgument naming the
     // file when it is not a token file. The directory must exist.
@@ -45,7 +45,7 @@ public:
 
     struct Minted {
         MintedToken token;
-        std::string secret;   // the bearer token itself: give it to the owner, it is not kept
+        std::string secret;  // the bearer token itself: give it to the owner, it is not kept
     };
     // InvalidArgument for a bad owner, name or ttl (kMinTtl..kMaxTtl); TooManyRequests past
     // kMaxTokens; Unavailable when the file cannot be written (nothing is minted then).
@@ -66,7 +66,7 @@ private:
     explicit TokenStore(std::string path) : path_(std::move(path)) {}
     struct Entry {
         MintedToken token;
-        std::string hash;   // hex SHA-256 of the secret
+        std::string hash;  // hex SHA-256 of the secret
     };
     void dropExpiredLocked(SystemTime now);
     Status saveLocked() const;

@@ -20,11 +20,11 @@
 namespace paddock::server {
 
 enum class IoStatus {
-    Done,        // handshake(): finished; read()/write(): `bytes` (> 0) moved
-    WantRead,    // no progress now: call again when the descriptor is readable
-    WantWrite,   // no progress now: call again when the descriptor is writable
-    Closed,      // the peer ended the stream (EOF, or a TLS close_notify)
-    Error,       // the connection is unusable; error() says why
+    Done,       // handshake(): finished; read()/write(): `bytes` (> 0) moved
+    WantRead,   // no progress now: call again when the descriptor is readable
+    WantWrite,  // no progress now: call again when the descriptor is writable
+    Closed,     // the peer ended the stream (EOF, or a TLS close_notify)
+    Error,      // the connection is unusable; error() says why
 };
 
 struct IoResult {

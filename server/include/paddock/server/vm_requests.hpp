@@ -23,7 +23,7 @@ enum class CreateDialect {
 
 struct CreateBody {
     CreateVmRequest request;
-    std::optional<std::string> site;   // Native only
+    std::optional<std::string> site;  // Native only
 };
 
 // InvalidArgument naming the offending field.

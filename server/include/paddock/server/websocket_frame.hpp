@@ -30,7 +30,7 @@ std::string encodeWsClose(uint16_t code, std::string_view reason);
 struct WsFrame {
     WsOpcode opcode = WsOpcode::Text;
     bool fin = true;
-    std::string payload;   // unmasked
+    std::string payload;  // unmasked
 };
 
 class WsFrameDecoder {

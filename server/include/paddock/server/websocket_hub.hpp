@@ -40,15 +40,15 @@
 namespace paddock::server {
 
 struct WebSocketLimits {
-    size_t maxQueuedFrames = 256;                    // data frames waiting per client
-    size_t maxQueuedBytes = 1024 * 1024;             // bytes waiting per client
-    int socketSendBuffer = 64 * 1024;                // SO_SNDBUF: what the kernel may hold per client
-    uint64_t maxIncomingPayload = 64 * 1024;         // larger client frames close with 1009
-    std::chrono::milliseconds closeTimeout{2000};    // wait for the peer's close before cutting
-    size_t maxClients = 4096;                        // open WebSockets in total
-    size_t maxClientsPerOwner = 256;                 // per owner (add()'s `owner`, when not empty)
-    std::chrono::milliseconds pingInterval{30000};   // quiet this long: the hub sends a ping
-    std::chrono::milliseconds idleTimeout{90000};    // silent this long (no frame, no pong): closed
+    size_t maxQueuedFrames = 256;                   // data frames waiting per client
+    size_t maxQueuedBytes = 1024 * 1024;            // bytes waiting per client
+    int socketSendBuffer = 64 * 1024;               // SO_SNDBUF: what the kernel may hold per client
+    uint64_t maxIncomingPayload = 64 * 1024;        // larger client frames close with 1009
+    std::chrono::milliseconds closeTimeout{2000};   // wait for the peer's close before cutting
+    size_t maxClients = 4096;                       // open WebSockets in total
+    size_t maxClientsPerOwner = 256;                // per owner (add()'s `owner`, when not empty)
+    std::chrono::milliseconds pingInterval{30000};  // quiet this long: the hub sends a ping
+    std::chrono::milliseconds idleTimeout{90000};   // silent this long (no frame, no pong): closed
 };
 
 class WebSocketHub {
@@ -64,7 +64,7 @@ public:
     using DrainedCallback = std::function<void(ClientId)>;
     struct Handlers {
         ClosedCallback onClosed;
-        MessageCallback onMessage;   // without it, client data frames are ignored
+        MessageCallback onMessage;  // without it, client data frames are ignored
         DrainedCallback onDrained;
     };
 
@@ -82,7 +82,8 @@ public:
     // connection is closed at once (1013) and 0 is returned.
     ClientId add(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
                  ClosedCallback onClosed = {});
-    ClientId add(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner, Handlers handlers);
+    ClientId add(std::unique_ptr<Transport> transport, const std::string& route, const std::string& owner,
+                 Handlers handlers);
     // Queues one text frame. False when the client is gone or closing, or was just dropped
     // because its queue is full. Never blocks on the network.
     bool sendText(ClientId id, std::string_view text);
@@ -105,8 +106,8 @@ private:
     // The following take the lock as held.
     void beginClose(Client& client, uint16_t code, std::string_view reason, bool discardQueued);
     void drop(Client& client, const char* reason, uint16_t code, std::string_view message);
-    bool readFrom(Client& client);    // false: the connection is finished
-    bool writeTo(Client& client);     // false: the connection is finished
+    bool readFrom(Client& client);  // false: the connection is finished
+    bool writeTo(Client& client);   // false: the connection is finished
     bool queueData(ClientId id, WsOpcode opcode, std::string_view payload);
     void noteDrained(Client& client);
     void keepAlive(Client& client, std::chrono::steady_clock::time_point now);
@@ -120,7 +121,7 @@ private:
     std::map<ClientId, std::unique_ptr<Client>> clients_;
     std::map<std::string, size_t> perOwner_;
     ClientId nextId_ = 1;
-    struct Notice;                    // a message or drained notice to deliver without the lock
+    struct Notice;  // a message or drained notice to deliver without the lock
     std::vector<Notice> notices_;
     bool stopping_ = false;
     int wakeFd_ = -1;

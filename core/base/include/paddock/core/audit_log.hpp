@@ -12,7 +12,7 @@
 namespace paddock {
 
 struct AuditRecord {
-    std::string actor;   // token name, or "system"
+    std::string actor;  // token name, or "system"
     std::string site;
     std::string vm;
     std::string action;  // "create", "start", "stop", ...
@@ -36,7 +36,8 @@ public:
     template <class R>
     R record(const std::string& actor, const std::string& site, const std::string& vm, const std::string& action,
              R result) {
-        write({actor, site, vm, action, result.ok() ? "ok" : "error", result.ok() ? std::string() : result.error().message});
+        write({actor, site, vm, action, result.ok() ? "ok" : "error",
+               result.ok() ? std::string() : result.error().message});
         return result;
     }
     std::string lastLine() const;

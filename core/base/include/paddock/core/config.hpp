@@ -26,7 +26,8 @@ enum class EmptyPoolPolicy { Refuse, Cold };
 
 template <>
 struct EnumTable<AuthMode> {
-    static constexpr std::array<EnumSpelling<AuthMode>, 2> values{{{"token", AuthMode::Token}, {"none", AuthMode::None}}};
+    static constexpr std::array<EnumSpelling<AuthMode>, 2> values{
+        {{"token", AuthMode::Token}, {"none", AuthMode::None}}};
 };
 template <>
 struct EnumTable<DomainType> {
@@ -52,8 +53,8 @@ struct EnumTable<EmptyPoolPolicy> {
 // server.tls: paddockd serves HTTPS and WSS on server.port when both files are set (both or
 // neither; each must be readable at startup).
 struct TlsConfig {
-    std::string cert;                            // PEM certificate, then any intermediate certificates
-    std::string key;                             // PEM private key of the certificate, unencrypted
+    std::string cert;  // PEM certificate, then any intermediate certificates
+    std::string key;   // PEM private key of the certificate, unencrypted
     bool enabled() const noexcept { return !cert.empty(); }
 };
 
@@ -61,19 +62,19 @@ struct ServerConfig {
     std::string host = "127.0.0.1";
     uint16_t port = 8000;
     uint64_t max_body_bytes = 1024 * 1024;
-    unsigned threads = 16;                       // HTTP worker threads (a request holds one while its handler runs)
-    uint32_t max_connections = 10000;            // open client connections in total
-    uint32_t max_connections_per_client = 512;   // from one client address
-    uint32_t head_timeout_s = 10;                // a whole request head, from its first byte
-    uint32_t body_timeout_s = 30;                // a whole request body
-    uint32_t idle_timeout_s = 30;                // a kept-alive connection between requests
-    uint32_t write_timeout_s = 30;               // a whole response
-    uint32_t max_websockets = 4096;              // open WebSockets in total
-    uint32_t max_websockets_per_token = 256;     // open WebSockets per API token
-    uint32_t websocket_ping_interval_s = 30;     // a quiet WebSocket gets a ping
-    uint32_t websocket_idle_timeout_s = 90;      // a WebSocket silent this long is closed
+    unsigned threads = 16;                      // HTTP worker threads (a request holds one while its handler runs)
+    uint32_t max_connections = 10000;           // open client connections in total
+    uint32_t max_connections_per_client = 512;  // from one client address
+    uint32_t head_timeout_s = 10;               // a whole request head, from its first byte
+    uint32_t body_timeout_s = 30;               // a whole request body
+    uint32_t idle_timeout_s = 30;               // a kept-alive connection between requests
+    uint32_t write_timeout_s = 30;              // a whole response
+    uint32_t max_websockets = 4096;             // open WebSockets in total
+    uint32_t max_websockets_per_token = 256;    // open WebSockets per API token
+    uint32_t websocket_ping_interval_s = 30;    // a quiet WebSocket gets a ping
+    uint32_t websocket_idle_timeout_s = 90;     // a WebSocket silent this long is closed
     std::vector<std::string> public_paths = {"/healthz", "/metrics"};  // no token needed
-    std::vector<std::string> allowed_origins;   // WebSocket Origins accepted besides same-origin
+    std::vector<std::string> allowed_origins;                          // WebSocket Origins accepted besides same-origin
     // Non-empty: the names (or name:port) clients must address paddockd by in the Host header;
     // any other Host is refused (400), against DNS rebinding. Empty: any Host.
     std::vector<std::string> allowed_hosts;
@@ -92,7 +93,7 @@ struct PathsConfig {
     std::string state_dir = "state";
     std::string log_dir = "logs";
     std::vector<std::string> plugin_dirs = {"build/plugins"};
-    std::string web_dir = "server/web";          // static assets (docs, console)
+    std::string web_dir = "server/web";  // static assets (docs, console)
 };
 
 struct TokenConfig {
@@ -105,59 +106,59 @@ struct TokenConfig {
 };
 
 struct AuthConfig {
-    AuthMode mode = AuthMode::Token;             // none: no auth, every caller is admin
+    AuthMode mode = AuthMode::Token;  // none: no auth, every caller is admin
     std::vector<TokenConfig> tokens;
 };
 
 // Terminal-session recording (recording.hpp).
 struct RecordingConfig {
     bool enabled = true;
-    std::string plugin = "org.paddock.asciinema";   // recorder plugin id; must be loaded when enabled
-    std::string directory;                       // empty: <paths.log_dir>/ssh
-    bool record_input = false;                   // also keep keystrokes (they may hold passwords)
+    std::string plugin = "org.paddock.asciinema";  // recorder plugin id; must be loaded when enabled
+    std::string directory;                         // empty: <paths.log_dir>/ssh
+    bool record_input = false;                     // also keep keystrokes (they may hold passwords)
 };
 
 // A machine template: what a new VM is made from.
 struct TemplateConfig {
     std::string name;
-    std::string base_image;                      // empty: diskless
+    std::string base_image;  // empty: diskless
     std::string base_format = "qcow2";
-    std::string kernel;                          // optional direct kernel boot
+    std::string kernel;  // optional direct kernel boot
     std::string initrd;
     std::string cmdline;
-    uint32_t vcpus = 0;                          // 0: the site's default
-    uint64_t memory_mb = 0;                      // 0: the site's default
+    uint32_t vcpus = 0;      // 0: the site's default
+    uint64_t memory_mb = 0;  // 0: the site's default
 };
 
 // A hot pool of VMs made from one template, handed out as leases (pool_manager.hpp).
 struct PoolConfig {
-    std::string name;                            // unique across all sites, at most 54 characters
-    std::string template_name;                   // YAML key `template`; empty: the site's default template
-    uint32_t min_idle = 1;                       // idle VMs kept ready
-    uint32_t max_total = 4;                      // idle + allocated + booting, never more
-    PoolMode mode = PoolMode::Running;           // saved: libvirt managed save; shutoff: defined, off
-    uint32_t max_per_owner = 1;                  // leases one owner may hold at once; 0: no limit
-    EmptyPoolPolicy on_empty = EmptyPoolPolicy::Refuse;   // cold: boot one now, answer 202 + operation
-    uint32_t default_ttl_s = 3600;               // lease length when the request names none
-    uint32_t max_ttl_s = 86400;                  // a lease never lasts longer than this from its creation
+    std::string name;                                    // unique across all sites, at most 54 characters
+    std::string template_name;                           // YAML key `template`; empty: the site's default template
+    uint32_t min_idle = 1;                               // idle VMs kept ready
+    uint32_t max_total = 4;                              // idle + allocated + booting, never more
+    PoolMode mode = PoolMode::Running;                   // saved: libvirt managed save; shutoff: defined, off
+    uint32_t max_per_owner = 1;                          // leases one owner may hold at once; 0: no limit
+    EmptyPoolPolicy on_empty = EmptyPoolPolicy::Refuse;  // cold: boot one now, answer 202 + operation
+    uint32_t default_ttl_s = 3600;                       // lease length when the request names none
+    uint32_t max_ttl_s = 86400;                          // a lease never lasts longer than this from its creation
 };
 
 struct SiteConfig {
     std::string name;
     std::string backend = "org.paddock.libvirt-qemu";
     std::string uri = "qemu:///system";
-    DomainType domain_type = DomainType::Auto;   // auto: kvm when the host can, else qemu (TCG)
-    std::string storage_pool = "default";        // libvirt storage pool for overlays
+    DomainType domain_type = DomainType::Auto;  // auto: kvm when the host can, else qemu (TCG)
+    std::string storage_pool = "default";       // libvirt storage pool for overlays
     NetworkMode network_mode = NetworkMode::None;
-    std::string network_name = "default";        // for network_mode: network
+    std::string network_name = "default";  // for network_mode: network
     uint32_t default_vcpus = 1;
     uint64_t default_memory_mb = 512;
-    uint32_t stop_timeout_s = 60;                // graceful shutdown before forcing
-    std::string ssh_user = "student";            // account Paddock's key logs into
-    uint16_t ssh_port_min = 22000;               // network_mode user: 127.0.0.1 ports forwarded to guest 22
+    uint32_t stop_timeout_s = 60;      // graceful shutdown before forcing
+    std::string ssh_user = "student";  // account Paddock's key logs into
+    uint16_t ssh_port_min = 22000;     // network_mode user: 127.0.0.1 ports forwarded to guest 22
     uint16_t ssh_port_max = 22999;
-    uint32_t ready_timeout_s = 300;              // SSH must answer this long after a start
-    std::string default_template;                // empty: the first template, or none
+    uint32_t ready_timeout_s = 300;  // SSH must answer this long after a start
+    std::string default_template;    // empty: the first template, or none
     std::vector<TemplateConfig> templates;
     std::vector<PoolConfig> pools;
 };

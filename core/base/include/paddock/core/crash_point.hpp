@@ -79,7 +79,8 @@ void reachCrashPoint(std::string_view name) noexcept;
 }  // namespace detail
 
 inline void crashPoint(CrashPointName name) noexcept {
-    if (detail::crashPointArmed.load(std::memory_order_relaxed)) [[unlikely]] detail::reachCrashPoint(name.view());
+    if (detail::crashPointArmed.load(std::memory_order_relaxed)) [[unlikely]]
+        detail::reachCrashPoint(name.view());
 }
 
 // Arms from `spec` ("<name>" or "<name>:<n>", n >= 1); an empty spec disarms. InvalidArgument

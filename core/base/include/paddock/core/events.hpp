@@ -19,11 +19,11 @@ namespace paddock {
 struct VmEvent {
     std::string site;
     std::string vm;
-    std::string kind;        // "lifecycle" | "readiness" | "connection"
-    std::string event;       // lifecycle: "started", "stopped", ...; readiness: the new readiness
-    int state_code = -1;     // the domain state after the event when known, else -1
-    std::string readiness;   // "stopped" | "booting" | "ready" | "unreachable" | "unknown"
-    int64_t time_ms = 0;     // Unix time in milliseconds
+    std::string kind;       // "lifecycle" | "readiness" | "connection"
+    std::string event;      // lifecycle: "started", "stopped", ...; readiness: the new readiness
+    int state_code = -1;    // the domain state after the event when known, else -1
+    std::string readiness;  // "stopped" | "booting" | "ready" | "unreachable" | "unknown"
+    int64_t time_ms = 0;    // Unix time in milliseconds
 };
 
 class EventHub : public std::enable_shared_from_this<EventHub> {

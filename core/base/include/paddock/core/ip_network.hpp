@@ -27,7 +27,7 @@ private:
     IpNetwork() = default;
 
     bool v4_ = true;
-    std::array<uint8_t, 16> bytes_{};   // IPv4 in the first 4
+    std::array<uint8_t, 16> bytes_{};  // IPv4 in the first 4
     unsigned prefix_ = 0;
     std::string text_;
 };

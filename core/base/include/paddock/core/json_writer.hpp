@@ -22,27 +22,49 @@ public:
     JsonWriter(const JsonWriter&) = delete;
     JsonWriter& operator=(const JsonWriter&) = delete;
 
-    JsonWriter& beginObject() { writer_.StartObject(); return *this; }
-    JsonWriter& endObject() { writer_.EndObject(); return *this; }
-    JsonWriter& beginArray() { writer_.StartArray(); return *this; }
-    JsonWriter& endArray() { writer_.EndArray(); return *this; }
+    JsonWriter& beginObject() {
+        writer_.StartObject();
+        return *this;
+    }
+    JsonWriter& endObject() {
+        writer_.EndObject();
+        return *this;
+    }
+    JsonWriter& beginArray() {
+        writer_.StartArray();
+        return *this;
+    }
+    JsonWriter& endArray() {
+        writer_.EndArray();
+        return *this;
+    }
     JsonWriter& key(std::string_view name);
-    JsonWriter& null() { writer_.Null(); return *this; }
+    JsonWriter& null() {
+        writer_.Null();
+        return *this;
+    }
     JsonWriter& value(std::string_view text);
     JsonWriter& value(const char* text) { return value(std::string_view(text)); }
     JsonWriter& value(const std::string& text) { return value(std::string_view(text)); }
-    JsonWriter& value(bool flag) { writer_.Bool(flag); return *this; }
-    JsonWriter& value(double number) { writer_.Double(number); return *this; }
+    JsonWriter& value(bool flag) {
+        writer_.Bool(flag);
+        return *this;
+    }
+    JsonWriter& value(double number) {
+        writer_.Double(number);
+        return *this;
+    }
     template <std::integral T>
-        requires(!std::same_as<T, bool>)
-    JsonWriter& value(T number) {
-        if constexpr (std::is_signed_v<T>) writer_.Int64(static_cast<int64_t>(number));
-        else writer_.Uint64(static_cast<uint64_t>(number));
+    requires(!std::same_as<T, bool>) JsonWriter& value(T number) {
+        if constexpr (std::is_signed_v<T>)
+            writer_.Int64(static_cast<int64_t>(number));
+        else
+            writer_.Uint64(static_cast<uint64_t>(number));
         return *this;
     }
     // An enum with a table of spellings (enum_names.hpp) is written as its word.
     template <class E>
-        requires std::is_enum_v<E> && requires { EnumTable<E>::values; }
+    requires std::is_enum_v<E> && requires { EnumTable<E>::values; }
     JsonWriter& value(E v) { return value(enumName(v)); }
     // A string, or null when `text` is empty.
     JsonWriter& stringOrNull(std::string_view text) { return text.empty() ? null() : value(text); }
@@ -50,7 +72,10 @@ public:
     JsonWriter& raw(std::string_view json);
 
     template <class T>
-    JsonWriter& field(std::string_view name, const T& v) { key(name); return value(v); }
+    JsonWriter& field(std::string_view name, const T& v) {
+        key(name);
+        return value(v);
+    }
 
     std::string str() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
 

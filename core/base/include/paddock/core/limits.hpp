@@ -12,7 +12,7 @@ namespace paddock::limits {
 inline constexpr uint32_t kMinVcpus = 1;
 inline constexpr uint32_t kMaxVcpus = 64;
 inline constexpr uint64_t kMinMemoryMb = 64;
-inline constexpr uint64_t kMaxMemoryMb = 262144;   // 256 GiB
+inline constexpr uint64_t kMaxMemoryMb = 262144;  // 256 GiB
 
 // The earlier VM manager refused less than this (its clients rely on the 4xx); the
 // compatibility route keeps that floor on top of kMinMemoryMb.

@@ -18,19 +18,19 @@
 namespace paddock {
 
 enum class ErrorCode {
-    InvalidArgument,  // 400
-    Unauthorized,     // 401
-    Forbidden,        // 403
-    NotFound,         // 404
-    AlreadyExists,    // 409
-    Conflict,         // 409: wrong state for the operation
-    PayloadTooLarge,  // 413
+    InvalidArgument,       // 400
+    Unauthorized,          // 401
+    Forbidden,             // 403
+    NotFound,              // 404
+    AlreadyExists,         // 409
+    Conflict,              // 409: wrong state for the operation
+    PayloadTooLarge,       // 413
     UnsupportedMediaType,  // 415: a body that is not JSON
-    TooManyRequests,  // 429: a per-client limit is reached
-    Unsupported,      // 501: the backend cannot do this
-    Unavailable,      // 503: hypervisor or resource unavailable
-    Timeout,          // 504
-    Internal          // 500
+    TooManyRequests,       // 429: a per-client limit is reached
+    Unsupported,           // 501: the backend cannot do this
+    Unavailable,           // 503: hypervisor or resource unavailable
+    Timeout,               // 504
+    Internal               // 500
 };
 
 // Stable snake_case id used in the API's {"error": {"code": ...}}.

@@ -21,7 +21,14 @@ namespace paddock {
 using Metadata = std::map<std::string, std::string>;
 
 enum class DomainState : int {
-    NoState = 0, Running = 1, Blocked = 2, Paused = 3, Shutdown = 4, Shutoff = 5, Crashed = 6, PmSuspended = 7
+    NoState = 0,
+    Running = 1,
+    Blocked = 2,
+    Paused = 3,
+    Shutdown = 4,
+    Shutoff = 5,
+    Crashed = 6,
+    PmSuspended = 7
 };
 
 // "running", "blocked", "paused", "shutdown", "shut off", "crashed", "pmsuspended", "nostate"
@@ -48,7 +55,7 @@ struct DomainSpec {
     uint32_t vcpus = 1;
     uint64_t memory_mib = 512;
     std::string domain_type = "auto";
-    std::string disk_path;      // empty: diskless
+    std::string disk_path;  // empty: diskless
     std::string disk_format = "qcow2";
     std::string kernel_path, initrd_path, kernel_cmdline;
     pdk_network_mode network_mode = PDK_NETWORK_NONE;
@@ -70,7 +77,7 @@ struct HostInfo {
     std::string auto_domain_type;
     std::string hostname;
     uint64_t library_version = 0;
-    uint64_t hypervisor_version = 0;   // 0: unknown (a 1.0 backend never says)
+    uint64_t hypervisor_version = 0;  // 0: unknown (a 1.0 backend never says)
 };
 
 class BackendConnection;
@@ -87,7 +94,7 @@ public:
 
 private:
     std::shared_ptr<LoadedPlugin> plugin_;
-    pdk_backend_vtable vtable_{};   // zero beyond the plugin's struct_size
+    pdk_backend_vtable vtable_{};  // zero beyond the plugin's struct_size
 };
 
 // The names of the non-NULL operations of a vtable, e.g. "define_domain", "snapshot_create".

@@ -32,8 +32,7 @@ std::string_view logLevelName(pdk_log_level level) noexcept;
 // Called on whatever thread the plugin logs from, possibly concurrently: it must be thread-safe,
 // return quickly and never call back into the plugin. Levels outside the ABI's arrive clamped
 // (above error: error; below debug: debug).
-using PluginLogSink =
-    std::function<void(pdk_log_level level, const std::string& pluginId, const std::string& message)>;
+using PluginLogSink = std::function<void(pdk_log_level level, const std::string& pluginId, const std::string& message)>;
 
 // An error record for a plugin call to fill (struct_size set, no message).
 pdk_error emptyPdkError() noexcept;
@@ -45,11 +44,10 @@ Error errorFromStatus(pdk_status status, const std::string& message);
 // answers Unsupported "<operation> is not supported by <kind> <id>" when it is NULL: the one
 // place both rules live, for every plugin kind.
 template <class Fn, class... Args>
-Status callPlugin(Fn fn, std::string_view operation, std::string_view kind, const std::string& pluginId,
-                  Args... args) {
+Status callPlugin(Fn fn, std::string_view operation, std::string_view kind, const std::string& pluginId, Args... args) {
     if (fn == nullptr) {
-        return makeError(ErrorCode::Unsupported, std::string(operation) + " is not supported by " + std::string(kind) +
-                                                     " " + pluginId);
+        return makeError(ErrorCode::Unsupported,
+                         std::string(operation) + " is not supported by " + std::string(kind) + " " + pluginId);
     }
     pdk_error err = emptyPdkError();
     const pdk_status st = fn(args..., &err);
@@ -76,8 +74,8 @@ struct PluginInfo {
     pdk_plugin_kind kind = PDK_PLUGIN_KIND_BACKEND;
     unsigned abi_major = 0;
     unsigned abi_minor = 0;
-    std::vector<std::string> capabilities;   // as declared by the plugin
-    std::vector<std::string> operations;     // backends, recorders: the vtable entries that are not NULL
+    std::vector<std::string> capabilities;  // as declared by the plugin
+    std::vector<std::string> operations;    // backends, recorders: the vtable entries that are not NULL
 };
 
 // One loaded shared library: its Boost.DLL handle and the pdk_host its init received. Its
@@ -98,7 +96,9 @@ private:
     PluginInfo info_;
 };
 
-namespace detail { struct PluginLogRouter; }
+namespace detail {
+struct PluginLogRouter;
+}
 
 struct PluginLoadFailure {
     std::string path;

@@ -24,13 +24,13 @@ class RecorderSession;
 // becomes "application/octet-stream", an extension that is not 1-16 letters or digits "".
 struct StoredSession {
     std::string id, site, vm, owner, lease;
-    std::string path;                 // where the plugin stores it, for operators; may be empty
+    std::string path;  // where the plugin stores it, for operators; may be empty
     int64_t started_unix = 0;
-    double duration_s = 0;            // time of the last stored event
-    uint64_t bytes = 0;               // what readSession delivers
+    double duration_s = 0;  // time of the last stored event
+    uint64_t bytes = 0;     // what readSession delivers
     std::string media_type = "application/octet-stream";
-    std::string format;               // e.g. "asciicast-v2"
-    std::string file_extension;       // e.g. "cast", without the dot
+    std::string format;          // e.g. "asciicast-v2"
+    std::string file_extension;  // e.g. "cast", without the dot
 };
 
 // Receives a recording's bytes in order; returning false stops the read (not an error).
@@ -56,7 +56,7 @@ public:
 
 private:
     std::shared_ptr<LoadedPlugin> plugin_;
-    pdk_recorder_vtable vtable_{};   // zero beyond the plugin's struct_size
+    pdk_recorder_vtable vtable_{};  // zero beyond the plugin's struct_size
 };
 
 // The names of the non-NULL entries of a recorder vtable, e.g. "write_event", "list_sessions".

@@ -17,8 +17,8 @@ struct Lease {
     std::string owner;
     SystemTime created_at{};
     SystemTime expires_at{};
-    std::string idempotency_key;   // empty when the allocation carried none
-    std::string ssh_host;          // empty when the site has no SSH target for the VM
+    std::string idempotency_key;  // empty when the allocation carried none
+    std::string ssh_host;         // empty when the site has no SSH target for the VM
     uint16_t ssh_port = 0;
     std::string ssh_user;
 };

@@ -34,16 +34,16 @@ namespace paddock {
 struct Operation {
     enum class Status { Pending, Done, Failed };
     std::string id;
-    std::string kind;              // "pool_allocate"
+    std::string kind;  // "pool_allocate"
     std::string pool;
     std::string owner;
-    std::string vm;                // the VM being made for it
+    std::string vm;  // the VM being made for it
     Status status = Status::Pending;
-    std::optional<Lease> lease;    // Done only
-    std::optional<Error> error;    // Failed only
+    std::optional<Lease> lease;  // Done only
+    std::optional<Error> error;  // Failed only
     SystemTime created_at{};
-    std::optional<SystemTime> started_at;    // when work on it began
-    std::optional<SystemTime> finished_at;   // Done or Failed
+    std::optional<SystemTime> started_at;   // when work on it began
+    std::optional<SystemTime> finished_at;  // Done or Failed
 };
 
 inline constexpr const char* kOperationPoolAllocate = "pool_allocate";
@@ -74,7 +74,8 @@ public:
 
     // Settles the operations of `pool` an earlier process left pending: done with the lease
     // `leaseOf(vm)` finds, else failed (Unavailable, kInterruptedByRestart).
-    void settleInterrupted(const std::string& pool, const std::function<std::optional<Lease>(const std::string& vm)>& leaseOf);
+    void settleInterrupted(const std::string& pool,
+                           const std::function<std::optional<Lease>(const std::string& vm)>& leaseOf);
     // Fails the left-over pending operations of every pool not in `pools` (none will settle them).
     void failInterruptedOutside(const std::set<std::string>& pools);
 
@@ -91,10 +92,10 @@ private:
     size_t capacity_;
     mutable std::mutex mutex_;
     std::map<std::string, Operation> operations_;
-    std::vector<std::string> finished_;     // ids in the order they finished
-    std::set<std::string> interrupted_;     // pending ones loaded from the file
-    std::string path_;                      // empty: memory only
-    std::mutex writeMutex_;                 // one write at a time, in order of the changes
+    std::vector<std::string> finished_;  // ids in the order they finished
+    std::set<std::string> interrupted_;  // pending ones loaded from the file
+    std::string path_;                   // empty: memory only
+    std::mutex writeMutex_;              // one write at a time, in order of the changes
     std::string persistError_;
 };
 

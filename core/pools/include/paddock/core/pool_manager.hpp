@@ -47,11 +47,11 @@ namespace paddock {
 
 struct AllocateRequest {
     std::string owner;
-    std::optional<uint64_t> ttl_s;   // default_ttl_s when absent; capped at max_ttl_s
-    std::string idempotency_key;     // empty: none
-    std::string actor;               // for the audit log
-    bool allow_cold = true;          // false: an empty pool is Unavailable even with on_empty: cold
-    bool enforce_owner_cap = true;   // false: max_per_owner does not apply (the compat route's anonymous owner)
+    std::optional<uint64_t> ttl_s;  // default_ttl_s when absent; capped at max_ttl_s
+    std::string idempotency_key;    // empty: none
+    std::string actor;              // for the audit log
+    bool allow_cold = true;         // false: an empty pool is Unavailable even with on_empty: cold
+    bool enforce_owner_cap = true;  // false: max_per_owner does not apply (the compat route's anonymous owner)
 };
 
 // Exactly one of lease (allocated, or replayed for a repeated Idempotency-Key) and operation
@@ -66,16 +66,16 @@ struct PoolStatus {
     PoolConfig config;
     std::string site;
     PoolCounts counts;
-    bool recovered = false;          // the first pass over libvirt's state has completed
-    std::string last_error;          // the last fill/reconcile failure, empty when none
+    bool recovered = false;  // the first pass over libvirt's state has completed
+    std::string last_error;  // the last fill/reconcile failure, empty when none
 };
 
 class PoolManager {
 public:
     struct Options {
         std::chrono::milliseconds reconcile_interval{2000};
-        std::chrono::milliseconds ready_timeout{0};   // 0: the site's ready_timeout_s
-        unsigned workers = 2;                         // parallel fills
+        std::chrono::milliseconds ready_timeout{0};  // 0: the site's ready_timeout_s
+        unsigned workers = 2;                        // parallel fills
     };
 
     PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog& audit, PoolMetrics& metrics,
@@ -119,8 +119,8 @@ private:
     using Clock = std::chrono::steady_clock;
     struct Entry {
         VmState state = VmState::Filling;
-        Lease lease;                   // Claimed/Allocated, and cold fills (owner, key)
-        std::string cold_operation;    // a Filling entry made for one cold allocation
+        Lease lease;                 // Claimed/Allocated, and cold fills (owner, key)
+        std::string cold_operation;  // a Filling entry made for one cold allocation
         Clock::time_point changed = Clock::now();
     };
 
@@ -153,19 +153,19 @@ private:
     PoolMetrics& metrics_;
     OperationRegistry& operations_;
     Options options_;
-    std::string prefix_;   // "<pool>-": the pool's VM names
+    std::string prefix_;  // "<pool>-": the pool's VM names
 
     mutable std::mutex mutex_;
-    std::condition_variable changed_;              // a claim finished, recovery done, stopping
+    std::condition_variable changed_;  // a claim finished, recovery done, stopping
     std::map<std::string, Entry> vms_;
-    std::map<std::string, Clock::time_point> graveyard_;   // recently removed; not re-adopted
+    std::map<std::string, Clock::time_point> graveyard_;  // recently removed; not re-adopted
     std::deque<std::function<void()>> tasks_;
     std::condition_variable tasksReady_;
     bool recovered_ = false;
     bool stopping_ = false;
     bool started_ = false;
     std::string lastError_;
-    unsigned fillFailures_ = 0;                    // consecutive; drives the refill backoff
+    unsigned fillFailures_ = 0;  // consecutive; drives the refill backoff
     Clock::time_point fillBackoffUntil_{};
 
     std::mutex wakeMutex_;

@@ -15,8 +15,8 @@ namespace paddock {
 struct PoolCounts {
     size_t idle = 0;
     size_t allocated = 0;
-    size_t booting = 0;    // being filled, or claimed and being made ready
-    size_t total = 0;      // everything that exists or is being made, including VMs being destroyed
+    size_t booting = 0;  // being filled, or claimed and being made ready
+    size_t total = 0;    // everything that exists or is being made, including VMs being destroyed
 };
 
 class PoolMetrics {

@@ -13,14 +13,18 @@
 #include <string_view>
 #include <vector>
 
-namespace prometheus { class Registry; }
+namespace prometheus {
+class Registry;
+}
 
 namespace paddock {
 
-namespace detail { struct RecorderState; }
+namespace detail {
+struct RecorderState;
+}
 
 struct RecordingInfo {
-    std::string session_id;                 // [A-Za-z0-9_.-], 1..128 characters, not starting with '.'
+    std::string session_id;  // [A-Za-z0-9_.-], 1..128 characters, not starting with '.'
     std::string site, vm, owner, lease;
     uint16_t cols = 80, rows = 24;
     std::string term = "xterm-256color";
@@ -33,24 +37,24 @@ struct RecordingInfo {
 class Recording {
 public:
     virtual ~Recording() = default;
-    virtual void output(std::string_view bytes) = 0;   // what the guest printed ("o")
-    virtual void input(std::string_view bytes) = 0;    // what the user typed ("i"); dropped unless record_input
+    virtual void output(std::string_view bytes) = 0;  // what the guest printed ("o")
+    virtual void input(std::string_view bytes) = 0;   // what the user typed ("i"); dropped unless record_input
     virtual void resize(uint16_t cols, uint16_t rows) = 0;
-    virtual void flush() = 0;                          // call about once a second, e.g. from a timer
+    virtual void flush() = 0;  // call about once a second, e.g. from a timer
     virtual void close() = 0;
 };
 
 // A recording as the plugin stores it, plus whether this process is still recording it.
 struct SessionRecord : StoredSession {
-    bool active = false;                    // still being recorded by this process
+    bool active = false;  // still being recorded by this process
 };
 
 // Thread-safe.
 class SessionRecorder {
 public:
     enum class Mode {
-        Record,    // begin() records through the plugin
-        ReadOnly   // begin() hands out no-op Recordings; earlier recordings are still listed and read
+        Record,   // begin() records through the plugin
+        ReadOnly  // begin() hands out no-op Recordings; earlier recordings are still listed and read
     };
 
     // `recorder` may be null: then nothing is recorded, listed or read (begin returns a no-op
@@ -89,12 +93,11 @@ public:
     static bool validSessionId(std::string_view id) noexcept;
 
 private:
-
     std::shared_ptr<RecorderPlugin> recorder_;
     std::string directory_;
     bool recordInput_;
     Mode mode_;
-    std::shared_ptr<detail::RecorderState> state_;   // shared with open recordings: they may outlive this
+    std::shared_ptr<detail::RecorderState> state_;  // shared with open recordings: they may outlive this
 };
 
 }  // namespace paddock

@@ -6,8 +6,8 @@
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
-#include "paddock/core/metrics.hpp"
 #include "paddock/core/lease.hpp"
+#include "paddock/core/metrics.hpp"
 #include "paddock/core/operations.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/pool_manager.hpp"
@@ -83,13 +83,13 @@ private:
     std::unique_ptr<SessionRecorder> recorder_;
     struct SiteEntry {
         std::unique_ptr<Site> site;
-        std::unique_ptr<VmService> vms;   // declared after the site it uses: destroyed first
+        std::unique_ptr<VmService> vms;  // declared after the site it uses: destroyed first
         std::unique_ptr<VmRecovery> recovery;
     };
     std::vector<SiteEntry> sites_;
     std::unique_ptr<PoolMetrics> poolMetrics_;
     OperationRegistry operations_;
-    std::vector<std::unique_ptr<PoolManager>> pools_;   // stopped before the sites they use
+    std::vector<std::unique_ptr<PoolManager>> pools_;  // stopped before the sites they use
 };
 
 }  // namespace paddock

@@ -41,7 +41,7 @@ struct SiteStatus {
     std::string backend;
     std::string uri;
     bool reachable = false;
-    std::string error;    // why not, when not reachable
+    std::string error;  // why not, when not reachable
     HostInfo host;
 };
 

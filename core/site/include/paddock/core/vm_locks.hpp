@@ -14,7 +14,7 @@ namespace paddock {
 class VmLocks {
     struct Slot {
         std::mutex mutex;
-        size_t users = 0;   // holders and waiters; guarded by VmLocks::mutex_
+        size_t users = 0;  // holders and waiters; guarded by VmLocks::mutex_
     };
 
 public:

@@ -13,25 +13,25 @@ namespace meta {
 // Every Paddock VM.
 inline constexpr const char* kOwner = "owner";
 inline constexpr const char* kTemplate = "template";
-inline constexpr const char* kImage = "image";        // base image the overlay stands on
-inline constexpr const char* kDisk = "disk";          // the VM's own overlay
+inline constexpr const char* kImage = "image";  // base image the overlay stands on
+inline constexpr const char* kDisk = "disk";    // the VM's own overlay
 inline constexpr const char* kCreatedAt = "created_at";
 inline constexpr const char* kCreatedBy = "created_by";
-inline constexpr const char* kSshPort = "ssh_port";   // user-mode forward 127.0.0.1:PORT -> guest 22
-inline constexpr const char* kHostKey = "host_key";   // "SHA256:..." pinned at the first terminal login
-inline constexpr const char* kAdoptedAt = "adopted_at";   // a domain Paddock did not make, adopted by an admin
+inline constexpr const char* kSshPort = "ssh_port";      // user-mode forward 127.0.0.1:PORT -> guest 22
+inline constexpr const char* kHostKey = "host_key";      // "SHA256:..." pinned at the first terminal login
+inline constexpr const char* kAdoptedAt = "adopted_at";  // a domain Paddock did not make, adopted by an admin
 // VmService's intent record (vm_service.hpp): present only while a create or a delete is under
 // way, so that a VM that still carries it after a crash is known to be half made or half removed.
-inline constexpr const char* kIntent = "intent";          // creating | deleting
-inline constexpr const char* kIntentBy = "intent_by";     // the paddockd instance that wrote it
-inline constexpr const char* kIntentAt = "intent_at";     // ISO 8601 UTC, when
+inline constexpr const char* kIntent = "intent";       // creating | deleting
+inline constexpr const char* kIntentBy = "intent_by";  // the paddockd instance that wrote it
+inline constexpr const char* kIntentAt = "intent_at";  // ISO 8601 UTC, when
 // Pool VMs (pool_manager.hpp).
 inline constexpr const char* kPool = "pool";
-inline constexpr const char* kPoolState = "pool_state";     // filling | idle | allocated | releasing
+inline constexpr const char* kPoolState = "pool_state";  // filling | idle | allocated | releasing
 inline constexpr const char* kLeaseId = "lease_id";
 inline constexpr const char* kLeaseOwner = "lease_owner";
-inline constexpr const char* kLeaseCreatedAt = "lease_created_at";   // ISO 8601 UTC
-inline constexpr const char* kLeaseExpiresAt = "lease_expires_at";   // ISO 8601 UTC
+inline constexpr const char* kLeaseCreatedAt = "lease_created_at";  // ISO 8601 UTC
+inline constexpr const char* kLeaseExpiresAt = "lease_expires_at";  // ISO 8601 UTC
 inline constexpr const char* kLeaseIdempotencyKey = "lease_idempotency_key";
 }  // namespace meta
 
@@ -49,8 +49,10 @@ inline bool isManaged(const Metadata& metadata) { return metadata.count(meta::kC
 // Applies `changes` to `metadata`: a key with an empty value is erased, others are set.
 inline void mergeMetadata(Metadata& metadata, const Metadata& changes) {
     for (const auto& [key, value] : changes) {
-        if (value.empty()) metadata.erase(key);
-        else metadata[key] = value;
+        if (value.empty())
+            metadata.erase(key);
+        else
+            metadata[key] = value;
     }
 }
 

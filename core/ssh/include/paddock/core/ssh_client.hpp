@@ -32,7 +32,7 @@ struct SshHostKey {
 
 struct SshCommandResult {
     int exit_status = -1;
-    std::string output;       // stdout, at most 1 MiB kept
+    std::string output;  // stdout, at most 1 MiB kept
     SshHostKey host_key;
 };
 

@@ -11,7 +11,7 @@ namespace paddock {
 struct SshIdentity {
     std::string private_key_path;
     std::string public_key_path;
-    std::string public_key;   // the one-line OpenSSH public key, without newline
+    std::string public_key;  // the one-line OpenSSH public key, without newline
 };
 
 // Creates the key pair when missing. Thread-safe only against other processes by the

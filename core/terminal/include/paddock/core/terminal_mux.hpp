@@ -49,9 +49,9 @@ class Site;
 class TerminalSession;
 
 struct TerminalOpened {
-    std::string session_id;     // also the recording's id
+    std::string session_id;  // also the recording's id
     SshHostKey host_key;
-    bool pinned_now = false;    // this login pinned the key (first terminal login to the VM)
+    bool pinned_now = false;  // this login pinned the key (first terminal login to the VM)
 };
 
 // One client of a terminal session. Every call comes from the terminal I/O thread, one at a time,
@@ -70,10 +70,10 @@ public:
 };
 
 struct TerminalRequest {
-    Site* site = nullptr;       // where the VM is; must outlive the session
+    Site* site = nullptr;  // where the VM is; must outlive the session
     std::string vm;
-    std::string owner;          // recorded as the session's owner; empty: from the VM's metadata
-    std::string actor;          // who opened it, for the audit log (never a ticket or token)
+    std::string owner;  // recorded as the session's owner; empty: from the VM's metadata
+    std::string actor;  // who opened it, for the audit log (never a ticket or token)
     uint16_t cols = 80;
     uint16_t rows = 24;
 };
@@ -126,7 +126,7 @@ private:
     struct Connected {
         SessionId id = 0;
         std::string vm;
-        std::shared_ptr<TerminalSession> ssh;   // null on failure
+        std::shared_ptr<TerminalSession> ssh;  // null on failure
         std::shared_ptr<Recording> recording;
         TerminalOpened opened;
         std::optional<Error> error;
@@ -153,10 +153,10 @@ private:
     mutable std::mutex mutex_;
     SessionId nextId_ = 1;
     bool stopping_ = false;
-    std::map<SessionId, std::shared_ptr<TerminalSink>> connecting_;   // started, not yet adopted
-    std::map<SessionId, Inbox> inbox_;                                // every live session
-    std::vector<SessionId> dirty_;                                    // inbox changed or woken
-    std::vector<Connected> connected_;                                // from workers, for the I/O thread
+    std::map<SessionId, std::shared_ptr<TerminalSink>> connecting_;  // started, not yet adopted
+    std::map<SessionId, Inbox> inbox_;                               // every live session
+    std::vector<SessionId> dirty_;                                   // inbox changed or woken
+    std::vector<Connected> connected_;                               // from workers, for the I/O thread
     size_t activeCount_ = 0;
 
     std::mutex taskMutex_;
@@ -166,7 +166,7 @@ private:
     bool workersStopping_ = false;
 
     int wakeFd_ = -1;
-    std::map<SessionId, std::unique_ptr<Session>> sessions_;   // I/O thread only
+    std::map<SessionId, std::unique_ptr<Session>> sessions_;  // I/O thread only
     std::thread ioThread_;
     std::vector<std::thread> workers_;
 };

@@ -29,7 +29,7 @@ struct TerminalOptions {
     uint16_t rows = 24;
     std::string term = "xterm-256color";
     std::chrono::milliseconds connect_timeout{15000};
-    uint32_t window_bytes = 256 * 1024;          // SSH receive window: output in flight per session
+    uint32_t window_bytes = 256 * 1024;  // SSH receive window: output in flight per session
 };
 
 // Clamps a requested terminal size to what a PTY sensibly accepts (1..1000 each way).

@@ -17,12 +17,12 @@ namespace paddock {
 
 struct CreateVmRequest {
     std::string name;
-    std::optional<std::string> template_name;   // absent: the site's default template
-    std::optional<uint32_t> vcpus;              // absent: the template's, else the site's default
+    std::optional<std::string> template_name;  // absent: the site's default template
+    std::optional<uint32_t> vcpus;             // absent: the template's, else the site's default
     std::optional<uint64_t> memory_mb;
     std::optional<std::string> owner;
     bool start = true;
-    Metadata metadata;         // extra metadata entries (e.g. a pool's); Paddock's own keys win
+    Metadata metadata;  // extra metadata entries (e.g. a pool's); Paddock's own keys win
 };
 
 // What planning needs to know about the site.
@@ -34,14 +34,14 @@ struct SiteFacts {
     std::string storage_pool;
     uint32_t default_vcpus = 1;
     uint64_t default_memory_mb = 512;
-    std::string public_key;    // Paddock's SSH public key line; empty when there is none
+    std::string public_key;  // Paddock's SSH public key line; empty when there is none
 
     static SiteFacts of(const SiteConfig& site, std::string publicKey);
 };
 
 struct DomainPlan {
-    DomainSpec spec;                       // the domain to define; disk fields set by attachDisk()
-    std::optional<OverlaySpec> overlay;    // the disk to make first (templates with a base image)
+    DomainSpec spec;                     // the domain to define; disk fields set by attachDisk()
+    std::optional<OverlaySpec> overlay;  // the disk to make first (templates with a base image)
 
     // Records the overlay made for this plan as the domain's disk.
     void attachDisk(const std::string& path);

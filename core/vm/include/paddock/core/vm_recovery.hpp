@@ -46,7 +46,7 @@ private:
     Options options_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    bool wakeRequested_ = true;   // the first pass runs at once
+    bool wakeRequested_ = true;  // the first pass runs at once
     bool stopping_ = false;
     uint64_t passes_ = 0;
     std::string lastError_;

@@ -30,15 +30,15 @@ namespace paddock {
 struct VmView {
     DomainInfo domain;
     std::string site;
-    std::string owner;         // from metadata; empty when none
+    std::string owner;  // from metadata; empty when none
     std::string template_name;
-    std::string image;         // base image; empty for diskless
-    std::string disk;          // the overlay; empty for diskless
+    std::string image;  // base image; empty for diskless
+    std::string disk;   // the overlay; empty for diskless
     ReadinessInfo readiness;
-    std::string ssh_host;      // empty when unknown
+    std::string ssh_host;  // empty when unknown
     uint16_t ssh_port = 0;
     std::string ssh_user;
-    bool managed = true;       // false: a foreign domain (only ever shown to admins who ask)
+    bool managed = true;  // false: a foreign domain (only ever shown to admins who ask)
     uint64_t memory_mb() const noexcept { return domain.max_memory_kib / 1024; }
 };
 
@@ -104,7 +104,8 @@ private:
     // Ends readiness, runs `op` (destroy or managed save) on a running VM, re-reads it: the
     // shared body of forceStop and save. `skipWhenOff`: a VM that is off already is a no-op.
     template <class Op>
-    Status powerOff(const std::string& name, const std::string& action, const std::string& actor, bool skipWhenOff, Op op);
+    Status powerOff(const std::string& name, const std::string& action, const std::string& actor, bool skipWhenOff,
+                    Op op);
     template <class R>
     R audited(const std::string& actor, const std::string& vm, const std::string& action, R result);
     Status waitForState(BackendConnection& conn, const std::string& name, DomainState wanted,
