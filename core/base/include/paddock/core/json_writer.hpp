@@ -80,6 +80,8 @@ public:
     std::string str() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
 
 private:
+    JsonWriter& string(std::string_view text, bool isKey);
+
     rapidjson::StringBuffer buffer_;
     rapidjson::Writer<rapidjson::StringBuffer> writer_;
 };
