@@ -27,7 +27,12 @@ std::optional<SystemTime> parseIsoTime(const std::string& text) {
     std::tm tm{};
     const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (end == nullptr || *end != '\0') return std::nullopt;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    const std::time_t seconds = timegm(&tm);
+    // system_clock counts nanoseconds in 64 bits: about 1677..2262. A time outside that (a file
+    // edited by hand, another program's) is no time, not an overflow.
+    constexpr auto kLimit = std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
+    if (seconds >= kLimit || seconds <= -kLimit) return std::nullopt;
+    return std::chrono::system_clock::from_time_t(seconds);
 }
 
 }  // namespace paddock
