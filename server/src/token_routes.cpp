@@ -3,6 +3,7 @@
 #include "paddock/core/audit_log.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/token_requests.hpp"
 #include "paddock/server/token_store.hpp"
 
 namespace paddock::server {
@@ -23,31 +24,12 @@ Result<Response> mintToken(const TokenContext& tokens, Runtime& rt, const Reques
     if (!tokens.enabled)
         return makeError(ErrorCode::Conflict,
                          "auth.mode is none: every caller is admin, so an owner token would bind nobody");
-    auto document = parseJsonObject(r.body);
-    if (!document) return std::move(document).error();
-    const rapidjson::Value& body = document.value();
-    if (auto known = rejectUnknownFields(body, {"owner", "name", "ttl_s", "role"}); !known)
-        return std::move(known).error();
-    auto owner = requireString(body, "owner");
-    if (!owner) return std::move(owner).error();
-    auto name = optionalString(body, "name");
-    if (!name) return std::move(name).error();
-    auto ttl = optionalUint(body, "ttl_s", TokenStore::kMinTtl.count(), TokenStore::kMaxTtl.count());
-    if (!ttl) return std::move(ttl).error();
-    auto roleText = optionalString(body, "role");
-    if (!roleText) return std::move(roleText).error();
-    Role role = Role::Operator;
-    if (roleText.value()) {
-        const auto parsed = parseRole(*roleText.value());
-        if (!parsed || *parsed == Role::Admin)
-            return makeError(ErrorCode::InvalidArgument, "field 'role' must be 'operator' or 'viewer'");
-        role = *parsed;
-    }
-    const auto lifetime = ttl.value() ? std::chrono::seconds(*ttl.value()) : TokenStore::kDefaultTtl;
-    auto minted = tokens.store.mint(owner.value(), name.value().value_or(""), role, lifetime, r.identity.name);
+    auto body = parseMintTokenBody(r.body);
+    if (!body) return std::move(body).error();
+    auto minted = tokens.store.mint(body->owner, body->name, body->role, body->ttl, r.identity.name);
     // The secret never reaches the audit log: the token's id (and owner, for a refusal) names it.
     const Status outcome = minted ? Status{} : Status(minted.error());
-    (void)rt.audit().record(r.identity.name, "", minted ? minted->token.id : "owner " + owner.value(), "token_mint",
+    (void)rt.audit().record(r.identity.name, "", minted ? minted->token.id : "owner " + body->owner, "token_mint",
                             outcome);
     if (!minted) return std::move(minted).error();
     JsonWriter json;

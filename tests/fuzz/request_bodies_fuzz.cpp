@@ -1,6 +1,6 @@
-// server json + vm_requests + pool_requests: a request body through every parser a route hands
-// it to: parseJsonObject, parseCreateBody (native and compatibility dialects),
-// parseAllocateBody (both dialects) and parseExtendBody. Checked: what is accepted keeps the
+// server json + vm_requests + pool_requests + token_requests: a request body through every parser
+// a route hands it to: parseJsonObject, parseCreateBody (native and compatibility dialects),
+// parseAllocateBody (both dialects), parseExtendBody and parseMintTokenBody. Checked: what is accepted keeps the
 // promises of json.hpp (an object, nesting bounded, no duplicate key, valid UTF-8) and the
 // limits of limits.hpp; an accepted create body, written back with JsonWriter, parses to the
 // same request; every error answer, written as the server writes it, is valid JSON.
@@ -9,7 +9,10 @@
 #include "paddock/core/limits.hpp"
 #include "paddock/core/utf8.hpp"
 #include "paddock/server/json.hpp"
+#include "paddock/core/names.hpp"
 #include "paddock/server/pool_requests.hpp"
+#include "paddock/server/token_requests.hpp"
+#include "paddock/server/token_store.hpp"
 #include "paddock/server/vm_requests.hpp"
 
 #include <rapidjson/document.h>
@@ -126,5 +129,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto extend = parseExtendBody(body);
     checkFailure(extend);
     if (extend) FUZZ_CHECK(extend.value() >= 1 && extend.value() <= limits::kMaxLeaseTtlSeconds);
+
+    const auto mint = parseMintTokenBody(body);
+    checkFailure(mint);
+    if (mint) {
+        FUZZ_CHECK(strict.ok());
+        FUZZ_CHECK(validateOwner(mint->owner, true).ok());
+        FUZZ_CHECK(mint->ttl >= TokenStore::kMinTtl && mint->ttl <= TokenStore::kMaxTtl);
+        FUZZ_CHECK(mint->role != Role::Admin);
+    }
     return 0;
 }
