@@ -10,7 +10,8 @@ Result<MintTokenBody> parseMintTokenBody(std::string_view text) {
     auto document = parseJsonObject(text);
     if (!document) return std::move(document).error();
     const rapidjson::Value& body = document.value();
-    if (auto known = rejectUnknownFields(body, {"owner", "name", "ttl_s", "role"}); !known) return std::move(known).error();
+    if (auto known = rejectUnknownFields(body, {"owner", "name", "ttl_s", "role"}); !known)
+        return std::move(known).error();
     MintTokenBody out;
     auto owner = requireString(body, "owner");
     if (!owner) return std::move(owner).error();

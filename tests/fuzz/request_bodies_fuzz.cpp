@@ -7,9 +7,9 @@
 #include "fuzz_support.hpp"
 
 #include "paddock/core/limits.hpp"
+#include "paddock/core/names.hpp"
 #include "paddock/core/utf8.hpp"
 #include "paddock/server/json.hpp"
-#include "paddock/core/names.hpp"
 #include "paddock/server/pool_requests.hpp"
 #include "paddock/server/token_requests.hpp"
 #include "paddock/server/token_store.hpp"

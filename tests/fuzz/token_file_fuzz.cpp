@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // What the store writes, it reads back.
     const size_t before = store.value()->list().size();
     auto minted = store.value()->mint("fuzz-owner", "", Role::Viewer, TokenStore::kMinTtl, "fuzz");
-    if (!minted) return 0;   // e.g. the store is full
+    if (!minted) return 0;  // e.g. the store is full
     auto reopened = TokenStore::open(path);
     FUZZ_CHECK(reopened.ok());
     FUZZ_CHECK(reopened.value()->list().size() == before + 1);

@@ -16,7 +16,8 @@
 
 #define PDK_GOLDEN_FIELDS_1_0(X)                                                                                              \
     X(pdk_error, struct_size, 0, 4)                                                                                           \
-    X(pdk_error, status, 4, 4) X(pdk_error, message, 8, 1024) X(pdk_kv, key, 0, 8) X(pdk_kv, value, 8, 8) X(                  \
+    X(pdk_error, status, 4, 4)                                                                                                \
+    X(pdk_error, message, 8, 1024) X(pdk_kv, key, 0, 8) X(pdk_kv, value, 8, 8) X(                                             \
         pdk_plugin_descriptor, struct_size, 0, 4) X(pdk_plugin_descriptor, abi_major, 4,                                      \
                                                     2) X(pdk_plugin_descriptor, abi_minor, 6,                                 \
                                                          2) X(pdk_plugin_descriptor, kind, 8,                                 \
@@ -143,33 +144,36 @@
                                                                                                     X(pdk_recorder_vtable,    \
                                                                                                       flush, 32, 8)
 
-#define PDK_GOLDEN_SIZES_1_0(X)                                                                                      \
-    X(pdk_error, 1032)                                                                                               \
-    X(pdk_kv, 16) X(pdk_plugin_descriptor, 64) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) \
-        X(pdk_ssh_target, 264) X(pdk_host_info, 352) X(pdk_backend_vtable, 184) X(pdk_recording_info, 96)            \
+#define PDK_GOLDEN_SIZES_1_0(X)                                                                           \
+    X(pdk_error, 1032)                                                                                    \
+    X(pdk_kv, 16)                                                                                         \
+    X(pdk_plugin_descriptor, 64) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48)    \
+        X(pdk_ssh_target, 264) X(pdk_host_info, 352) X(pdk_backend_vtable, 184) X(pdk_recording_info, 96) \
             X(pdk_recorder_vtable, 40)
 
 /* Each struct's ABI 1.0 size as the headers name it: the end of its last 1.0 field. */
-#define PDK_GOLDEN_SIZE_MACROS_1_0(X)                                                                      \
-    X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_0, 64)                                                                  \
-    X(PDK_DOMAIN_INFO_SIZE_1_0, 88) X(PDK_DOMAIN_SPEC_SIZE_1_0, 120) X(PDK_VOLUME_SPEC_SIZE_1_0, 48)       \
-        X(PDK_SSH_TARGET_SIZE_1_0, 262) X(PDK_HOST_INFO_SIZE_1_0, 352) X(PDK_BACKEND_VTABLE_SIZE_1_0, 184) \
-            X(PDK_RECORDING_INFO_SIZE_1_0, 92) X(PDK_RECORDER_VTABLE_SIZE_1_0, 40)
+#define PDK_GOLDEN_SIZE_MACROS_1_0(X)                                                                         \
+    X(PDK_PLUGIN_DESCRIPTOR_SIZE_1_0, 64)                                                                     \
+    X(PDK_DOMAIN_INFO_SIZE_1_0, 88)                                                                           \
+    X(PDK_DOMAIN_SPEC_SIZE_1_0, 120) X(PDK_VOLUME_SPEC_SIZE_1_0, 48) X(PDK_SSH_TARGET_SIZE_1_0, 262)          \
+        X(PDK_HOST_INFO_SIZE_1_0, 352) X(PDK_BACKEND_VTABLE_SIZE_1_0, 184) X(PDK_RECORDING_INFO_SIZE_1_0, 92) \
+            X(PDK_RECORDER_VTABLE_SIZE_1_0, 40)
 
 /* ---- ABI 1.1 ---------------------------------------------------------------------------- */
 
 /* Fields appended to structs that exist since 1.0: each starts at or after its struct's 1.0
  * sizeof (not inside the 1.0 tail padding, which a 1.0 peer's struct_size already covers). */
-#define PDK_GOLDEN_APPENDED_1_1(X)                                                                \
-    X(pdk_plugin_descriptor, init, 64, 8)                                                         \
-    X(pdk_plugin_descriptor, deinit, 72, 8) X(pdk_plugin_descriptor, next, 80, 8)                 \
-        X(pdk_host_info, hypervisor_version, 352, 8) X(pdk_recorder_vtable, list_sessions, 40, 8) \
-            X(pdk_recorder_vtable, read_session, 48, 8)
+#define PDK_GOLDEN_APPENDED_1_1(X)                                                     \
+    X(pdk_plugin_descriptor, init, 64, 8)                                              \
+    X(pdk_plugin_descriptor, deinit, 72, 8)                                            \
+    X(pdk_plugin_descriptor, next, 80, 8) X(pdk_host_info, hypervisor_version, 352, 8) \
+        X(pdk_recorder_vtable, list_sessions, 40, 8) X(pdk_recorder_vtable, read_session, 48, 8)
 
 /* Structs new in 1.1. */
 #define PDK_GOLDEN_NEW_1_1(X)                                                                                         \
     X(pdk_host, struct_size, 0, 4)                                                                                    \
-    X(pdk_host, abi_major, 4, 2) X(pdk_host, abi_minor, 6, 2) X(pdk_host, host_data, 8, 8) X(pdk_host, log, 16, 8)    \
+    X(pdk_host, abi_major, 4, 2)                                                                                      \
+    X(pdk_host, abi_minor, 6, 2) X(pdk_host, host_data, 8, 8) X(pdk_host, log, 16, 8)                                 \
         X(pdk_session_info, struct_size, 0, 4) X(pdk_session_info, session_id, 8, 8) X(pdk_session_info, site, 16, 8) \
             X(pdk_session_info, vm, 24, 8) X(pdk_session_info, owner, 32, 8) X(pdk_session_info, lease, 40, 8)        \
                 X(pdk_session_info, start_timestamp, 48, 8) X(pdk_session_info, duration_seconds, 56, 8)              \
@@ -177,10 +181,11 @@
                         X(pdk_session_info, format, 80, 8) X(pdk_session_info, file_extension, 88, 8)                 \
                             X(pdk_session_info, location, 96, 8)
 
-#define PDK_GOLDEN_SIZES_1_1(X)                                                                                      \
-    X(pdk_error, 1032)                                                                                               \
-    X(pdk_kv, 16) X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) \
-        X(pdk_ssh_target, 264) X(pdk_host_info, 360) X(pdk_backend_vtable, 184) X(pdk_recording_info, 96)            \
+#define PDK_GOLDEN_SIZES_1_1(X)                                                                           \
+    X(pdk_error, 1032)                                                                                    \
+    X(pdk_kv, 16)                                                                                         \
+    X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48)    \
+        X(pdk_ssh_target, 264) X(pdk_host_info, 360) X(pdk_backend_vtable, 184) X(pdk_recording_info, 96) \
             X(pdk_recorder_vtable, 56) X(pdk_host, 24) X(pdk_session_info, 104)
 
 #define PDK_GOLDEN_SIZE_MACROS_1_1(X)     \
@@ -191,10 +196,11 @@
 
 #define PDK_GOLDEN_APPENDED_1_2(X) X(pdk_backend_vtable, volume_path, 184, 8)
 
-#define PDK_GOLDEN_SIZES_1_2(X)                                                                                      \
-    X(pdk_error, 1032)                                                                                               \
-    X(pdk_kv, 16) X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48) \
-        X(pdk_ssh_target, 264) X(pdk_host_info, 360) X(pdk_backend_vtable, 192) X(pdk_recording_info, 96)            \
+#define PDK_GOLDEN_SIZES_1_2(X)                                                                           \
+    X(pdk_error, 1032)                                                                                    \
+    X(pdk_kv, 16)                                                                                         \
+    X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48)    \
+        X(pdk_ssh_target, 264) X(pdk_host_info, 360) X(pdk_backend_vtable, 192) X(pdk_recording_info, 96) \
             X(pdk_recorder_vtable, 56) X(pdk_host, 24) X(pdk_session_info, 104)
 
 #define PDK_GOLDEN_SIZE_MACROS_1_2(X) X(PDK_BACKEND_VTABLE_SIZE_1_2, 192)

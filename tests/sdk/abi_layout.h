@@ -9,10 +9,11 @@
 
 #include "abi_golden.h"
 
-#define PDK_TEST_ABI_TYPES(X)                                                                                     \
-    X(pdk_error)                                                                                                  \
-    X(pdk_kv) X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) X(pdk_volume_spec) X(pdk_ssh_target) \
-        X(pdk_host_info) X(pdk_backend_vtable) X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host)           \
+#define PDK_TEST_ABI_TYPES(X)                                                                           \
+    X(pdk_error)                                                                                        \
+    X(pdk_kv)                                                                                           \
+    X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) X(pdk_volume_spec) X(pdk_ssh_target) \
+        X(pdk_host_info) X(pdk_backend_vtable) X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host) \
             X(pdk_session_info)
 
 /* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
@@ -21,22 +22,24 @@
 /* In declaration order: the order is the ABI. */
 #define PDK_TEST_ABI_VTABLE_ENTRIES(X)                                                                             \
     X(pdk_backend_vtable, open)                                                                                    \
-    X(pdk_backend_vtable, close) X(pdk_backend_vtable, is_alive) X(pdk_backend_vtable, host_info)                  \
-        X(pdk_backend_vtable, list_domains) X(pdk_backend_vtable, get_domain) X(pdk_backend_vtable, define_domain) \
-            X(pdk_backend_vtable, start_domain) X(pdk_backend_vtable, shutdown_domain)                             \
-                X(pdk_backend_vtable, destroy_domain) X(pdk_backend_vtable, undefine_domain)                       \
-                    X(pdk_backend_vtable, get_metadata) X(pdk_backend_vtable, set_metadata)                        \
-                        X(pdk_backend_vtable, create_overlay) X(pdk_backend_vtable, delete_volume)                 \
-                            X(pdk_backend_vtable, snapshot_create) X(pdk_backend_vtable, snapshot_list)            \
-                                X(pdk_backend_vtable, snapshot_revert) X(pdk_backend_vtable, snapshot_delete)      \
-                                    X(pdk_backend_vtable, save_domain) X(pdk_backend_vtable, ssh_target)           \
-                                        X(pdk_backend_vtable, subscribe_events) X(pdk_backend_vtable, volume_path)
+    X(pdk_backend_vtable, close)                                                                                   \
+    X(pdk_backend_vtable, is_alive) X(pdk_backend_vtable, host_info) X(pdk_backend_vtable, list_domains)           \
+        X(pdk_backend_vtable, get_domain) X(pdk_backend_vtable, define_domain) X(pdk_backend_vtable, start_domain) \
+            X(pdk_backend_vtable, shutdown_domain) X(pdk_backend_vtable, destroy_domain)                           \
+                X(pdk_backend_vtable, undefine_domain) X(pdk_backend_vtable, get_metadata)                         \
+                    X(pdk_backend_vtable, set_metadata) X(pdk_backend_vtable, create_overlay)                      \
+                        X(pdk_backend_vtable, delete_volume) X(pdk_backend_vtable, snapshot_create)                \
+                            X(pdk_backend_vtable, snapshot_list) X(pdk_backend_vtable, snapshot_revert)            \
+                                X(pdk_backend_vtable, snapshot_delete) X(pdk_backend_vtable, save_domain)          \
+                                    X(pdk_backend_vtable, ssh_target) X(pdk_backend_vtable, subscribe_events)      \
+                                        X(pdk_backend_vtable, volume_path)
 
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                                    \
     X(pdk_recorder_vtable, open_session)                                                                    \
-    X(pdk_recorder_vtable, close_session) X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush) \
-        X(pdk_recorder_vtable, list_sessions) X(pdk_recorder_vtable, read_session)
+    X(pdk_recorder_vtable, close_session)                                                                   \
+    X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush) X(pdk_recorder_vtable, list_sessions) \
+        X(pdk_recorder_vtable, read_session)
 
 #ifdef __cplusplus
 extern "C" {

@@ -20,10 +20,11 @@ TEST_CASE("mint bodies: owner required, lifetime bounded, never an admin token",
     CHECK(least->role == Role::Operator);
     CHECK(least->name.empty());
 
-    for (const char* bad : {"", "{}", "[]", R"({"owner":""})", R"({"owner":null})", R"({"owner":"a","ttl_s":59})",
-                            R"({"owner":"a","ttl_s":604801})", R"({"owner":"a","ttl_s":-1})", R"({"owner":"a","role":"admin"})",
-                            R"({"owner":"a","role":"root"})", R"({"owner":"a","name":"x\ny"})", R"({"owner":"a","x":1})",
-                            R"({"owner":"a","owner":"b"})", "{\"owner\":\"a\\u0000b\"}"}) {
+    for (const char* bad :
+         {"", "{}", "[]", R"({"owner":""})", R"({"owner":null})", R"({"owner":"a","ttl_s":59})",
+          R"({"owner":"a","ttl_s":604801})", R"({"owner":"a","ttl_s":-1})", R"({"owner":"a","role":"admin"})",
+          R"({"owner":"a","role":"root"})", R"({"owner":"a","name":"x\ny"})", R"({"owner":"a","x":1})",
+          R"({"owner":"a","owner":"b"})", "{\"owner\":\"a\\u0000b\"}"}) {
         INFO(bad);
         CHECK(failure(parseMintTokenBody(bad)).code == ErrorCode::InvalidArgument);
     }

@@ -5,7 +5,8 @@
 using namespace paddock;
 
 TEST_CASE("ISO times: written and read back; a time the clock cannot hold is no time", "[time]") {
-    for (const char* text : {"1970-01-01T00:00:00Z", "2026-12-02T04:00:00Z", "2200-01-01T00:00:00Z", "1969-12-31T23:59:59Z"}) {
+    for (const char* text :
+         {"1970-01-01T00:00:00Z", "2026-12-02T04:00:00Z", "2200-01-01T00:00:00Z", "1969-12-31T23:59:59Z"}) {
         INFO(text);
         const auto t = parseIsoTime(text);
         REQUIRE(t);

@@ -13,10 +13,10 @@
 namespace paddock::server {
 
 struct MintTokenBody {
-    std::string owner;                   // required; a valid owner (names.hpp)
-    std::string name;                    // "" when absent
-    std::chrono::seconds ttl{3600};      // TokenStore::kMinTtl..kMaxTtl; default TokenStore::kDefaultTtl
-    Role role = Role::Operator;          // operator or viewer, never admin
+    std::string owner;               // required; a valid owner (names.hpp)
+    std::string name;                // "" when absent
+    std::chrono::seconds ttl{3600};  // TokenStore::kMinTtl..kMaxTtl; default TokenStore::kDefaultTtl
+    Role role = Role::Operator;      // operator or viewer, never admin
 };
 
 // {owner, name?, ttl_s?, role?}; unknown fields are refused.
