@@ -25,9 +25,33 @@ self="$here/scripts/build-guest-image.sh"
 cache_dir=/var/cache/paddock/guest
 output_env=0
 force=0
-mirror=http://deb.debian.org/debian
+mirror=""   # default: the machine's own apt source for $suite (apt_mirror below)
 suite=bookworm
 image_size=4G
+
+# The first apt source of this machine that serves `deb` packages of $suite: deb822 files in
+# /etc/apt/sources.list.d first, then the one-line /etc/apt/sources.list. No mirror is written
+# into the project: the machine knows where its packages come from.
+apt_mirror() {
+  local found=""
+  if compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then
+    found="$(awk -v suite="$suite" 'BEGIN { RS = "" }
+      { types = uris = suites = ""
+        n = split($0, lines, "\n")
+        for (i = 1; i <= n; i++) {
+          if (lines[i] ~ /^Types:/) types = lines[i]
+          if (lines[i] ~ /^URIs:/) uris = lines[i]
+          if (lines[i] ~ /^Suites:/) suites = lines[i]
+        }
+        if (types ~ /[ \t]deb([ \t]|$)/ && (suites " ") ~ ("[ \t]" suite " ")) { split(uris, u, /[ \t]+/); print u[2]; exit }
+      }' /etc/apt/sources.list.d/*.sources)"
+  fi
+  if [ -z "$found" ] && [ -f /etc/apt/sources.list ]; then
+    found="$(awk -v suite="$suite" '{ line = $0; gsub(/\[[^]]*\]/, "", line); n = split(line, f, /[ \t]+/)
+      if (f[1] == "deb" && f[3] == suite) { print f[2]; exit } }' /etc/apt/sources.list)"
+  fi
+  printf '%s' "$found"
+}
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$self"; }
 while (($#)); do
@@ -41,6 +65,10 @@ while (($#)); do
     *) echo "build-guest-image: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+if [ -z "$mirror" ]; then
+  mirror="$(apt_mirror)"
+  [ -n "$mirror" ] || { echo "build-guest-image: no apt source of this machine serves $suite; give one with --mirror URL" >&2; exit 2; }
+fi
 
 msg() { echo "build-guest-image: $*" >&2; }
 die() { msg "error: $*"; exit 1; }
