@@ -12,7 +12,9 @@
 # end, so an interrupted build never leaves something that looks complete.
 # The debootstrapped tree is also kept as DIR/.rootfs/debootstrap-<k>.tar (keyed by suite,
 # mirror and package list), so a change under guest/ rebuilds in under a minute; --force
-# rebuilds everything, debootstrap included. Downloaded .debs stay in DIR/.debs.
+# rebuilds everything, debootstrap included. Downloaded .debs stay in DIR/.debs. Packages come
+# from this machine's own apt source for the suite (/etc/apt/sources.list.d/*.sources or
+# /etc/apt/sources.list), unless --mirror names another.
 # --output-env prints, on stdout, shell assignments for the result:
 #   PADDOCK_GUEST_IMAGE, PADDOCK_GUEST_KERNEL, PADDOCK_GUEST_INITRD, PADDOCK_GUEST_CMDLINE
 # PADDOCK_GUEST_KERNEL is the uncompressed kernel (vmlinux), which QEMU boots through its PVH
