@@ -112,10 +112,13 @@ Result<Response> getPool(Runtime& runtime, const Request& request) {
     return jsonResponse(200, json.str());
 }
 
-// Whether this allocation may block its worker: a VM to start or restore and wait for, or a
-// retry waiting for its Idempotency-Key twin. A running-mode pool hands out a ready VM at once.
-bool mayWait(const PoolManager& pool, const Request& request) {
-    return pool.config().mode != PoolMode::Running || request.header("idempotency-key").has_value();
+// A wait slot when this allocation may block its worker (a VM to start or restore and wait for,
+// or a retry waiting for its Idempotency-Key twin), none when it cannot (a running-mode pool
+// hands out a ready VM at once); Unavailable when every slot is taken.
+Result<std::optional<WaitSlots::Slot>> waitSlotFor(WaitSlots& waits, const PoolManager& pool, const Request& request) {
+    if (pool.config().mode == PoolMode::Running && !request.header("idempotency-key"))
+        return std::optional<WaitSlots::Slot>();
+    return waits.enter().map([](WaitSlots::Slot slot) { return std::optional<WaitSlots::Slot>(std::move(slot)); });
 }
 
 Result<Response> allocate(Runtime& runtime, WaitSlots& waits, const Request& request) {
@@ -124,12 +127,8 @@ Result<Response> allocate(Runtime& runtime, WaitSlots& waits, const Request& req
     auto body = parseAllocateBody(request.body, AllocateDialect::Native);
     if (!body) return std::move(body).error();
 
-    std::optional<WaitSlots::Slot> slot;
-    if (mayWait(*pool.value(), request)) {
-        auto entered = waits.enter();
-        if (!entered) return std::move(entered).error();
-        slot.emplace(std::move(entered.value()));
-    }
+    auto slot = waitSlotFor(waits, *pool.value(), request);
+    if (!slot) return std::move(slot).error();
     AllocateRequest allocation;
     const std::string& bound = request.identity.owner;
     if (!bound.empty() && body->owner && *body->owner != bound)
@@ -163,9 +162,10 @@ Result<Response> listLeases(Runtime& runtime, const Request& request) {
     } else {
         pools = runtime.pools();
     }
+    // An owner-scoped token lists its owner's leases; asking for another owner's finds none.
     auto owner = request.queryValue("owner");
     if (!request.identity.owner.empty()) {
-        if (owner && *owner != request.identity.owner) return jsonResponse(200, R"({"leases":[]})");
+        if (owner && *owner != request.identity.owner) pools.clear();
         owner = request.identity.owner;
     }
     JsonWriter json;
@@ -262,12 +262,8 @@ Result<Response> compatStatus(Runtime& runtime) {
 Result<Response> compatAllocate(Runtime& runtime, WaitSlots& waits, const Request& request) {
     PoolManager* pool = compatPool(runtime);
     if (pool == nullptr) return makeError(ErrorCode::Unavailable, "no pool is configured (sites[0].pools)");
-    std::optional<WaitSlots::Slot> slot;
-    if (mayWait(*pool, request)) {
-        auto entered = waits.enter();
-        if (!entered) return std::move(entered).error();
-        slot.emplace(std::move(entered.value()));
-    }
+    auto slot = waitSlotFor(waits, *pool, request);
+    if (!slot) return std::move(slot).error();
     auto body = parseAllocateBody(request.body, AllocateDialect::Compat);
     if (!body) return std::move(body).error();
 

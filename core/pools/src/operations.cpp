@@ -212,24 +212,25 @@ void OperationRegistry::start(const std::string& id) {
 }
 
 void OperationRegistry::finish(const std::string& id, Lease lease) {
-    {
-        std::lock_guard lock(mutex_);
-        const auto it = operations_.find(id);
-        if (it == operations_.end()) return;
-        it->second.status = Operation::Status::Done;
-        it->second.lease = std::move(lease);
-        finishLocked(it->second);
-    }
-    (void)persist();
+    settle(id, [&](Operation& op) {
+        op.status = Operation::Status::Done;
+        op.lease = std::move(lease);
+    });
 }
 
 void OperationRegistry::fail(const std::string& id, Error error) {
+    settle(id, [&](Operation& op) {
+        op.status = Operation::Status::Failed;
+        op.error = std::move(error);
+    });
+}
+
+void OperationRegistry::settle(const std::string& id, const std::function<void(Operation&)>& outcome) {
     {
         std::lock_guard lock(mutex_);
         const auto it = operations_.find(id);
         if (it == operations_.end()) return;
-        it->second.status = Operation::Status::Failed;
-        it->second.error = std::move(error);
+        outcome(it->second);
         finishLocked(it->second);
     }
     (void)persist();

@@ -83,6 +83,8 @@ public:
     std::string persistError() const;
 
 private:
+    // Applies `outcome` (done or failed) to the operation `id`, if known, and persists.
+    void settle(const std::string& id, const std::function<void(Operation&)>& outcome);
     void finishLocked(Operation& op);
     void pruneLocked();
     std::string serializeLocked() const;
