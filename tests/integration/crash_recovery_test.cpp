@@ -44,8 +44,6 @@ Scenario scenarioOf(std::string_view point) {
 
 bool isPool(Scenario s) { return s != Scenario::Create && s != Scenario::Delete; }
 
-std::string str(const rapidjson::Value& v) { return v.IsString() ? v.GetString() : std::string(); }
-
 // A blank 16 MiB qcow2 in `dir`, the template's base image.
 std::string makeBaseImage(const TempDir& dir) {
     const std::string base = dir.file("base.qcow2");
@@ -102,7 +100,7 @@ std::string allocate(PaddockdFixture& d, const std::string& pool, const std::str
     auto reply = d.call("POST", "/api/v1/pools/" + pool + "/allocate", body);
     INFO(reply.body);
     REQUIRE(reply.status == 200);
-    return str(reply.json()["id"]);
+    return jsonString(reply.json()["id"]);
 }
 
 // A request whose connection may drop: paddockd is meant to die while it answers.
@@ -154,7 +152,7 @@ Done drive(CrashSite& s, Scenario scenario) {
             break;  // the reconciler expires it within seconds
         case Scenario::ColdAllocate: {
             auto accepted = fire(d, "POST", "/api/v1/pools/" + s.prefix + "/allocate", R"({"owner":"alice"})");
-            if (accepted && accepted->status == 202) done.operation = str(accepted->json()["id"]);
+            if (accepted && accepted->status == 202) done.operation = jsonString(accepted->json()["id"]);
             break;
         }
     }
@@ -201,16 +199,17 @@ std::string inconsistency(CrashSite& s, Scenario scenario, const Done& done) {
     if (leases.status != 200) return "leases answer " + std::to_string(leases.status);
     const auto l = leases.json();
     for (const auto& lease : l["leases"].GetArray())
-        if (names.count(str(lease["vm"])) == 0) return "lease " + str(lease["id"]) + " names a VM that is gone";
+        if (names.count(jsonString(lease["vm"])) == 0)
+            return "lease " + jsonString(lease["id"]) + " names a VM that is gone";
     if (scenario == Scenario::PoolRelease && d.call("GET", "/api/v1/leases/" + done.lease).status != 404)
         return "released lease " + done.lease + " is still there";
     if (!done.operation.empty()) {
         auto op = d.call("GET", "/api/v1/operations/" + done.operation);
         if (op.status != 200) return "operation answers " + std::to_string(op.status);
         const auto o = op.json();
-        const std::string status = str(o["status"]);
+        const std::string status = jsonString(o["status"]);
         if (status == "pending") return "operation still pending";
-        if (status == "done" && d.call("GET", "/api/v1/leases/" + str(o["lease"]["id"])).status != 200)
+        if (status == "done" && d.call("GET", "/api/v1/leases/" + jsonString(o["lease"]["id"])).status != 200)
             return "operation done but its lease is gone";
         if (status == "failed" && !domains.empty() && p["allocated"].GetUint() != 0)
             return "operation failed but a VM is allocated";

@@ -13,11 +13,6 @@ using namespace paddock::test;
 
 namespace {
 
-std::string str(const rapidjson::Value& v) {
-    REQUIRE(v.IsString());
-    return v.GetString();
-}
-
 SiteOptions testHost(const std::string& name) {
     SiteOptions site;
     site.name = name;
@@ -39,16 +34,16 @@ std::map<std::string, std::string> listing(const PaddockdFixture& d, const std::
     const auto doc = d.getJson("/api/v1/vms" + query);
     std::map<std::string, std::string> vms;
     for (const auto& vm : doc["vms"].GetArray()) {
-        const std::string key = str(vm["name"]) + "@" + str(vm["site"]);
+        const std::string key = jsonString(vm["name"]) + "@" + jsonString(vm["site"]);
         INFO(key);
-        CHECK(vms.emplace(key, str(vm["state"])).second);  // each VM once
+        CHECK(vms.emplace(key, jsonString(vm["state"])).second);  // each VM once
     }
     return vms;
 }
 
 // The site that answered GET /api/v1/vms/{name}[?site=...].
 std::string siteOf(const PaddockdFixture& d, const std::string& name, const std::string& query = {}) {
-    return str(d.getJson("/api/v1/vms/" + name + query)["vm"]["site"]);
+    return jsonString(d.getJson("/api/v1/vms/" + name + query)["vm"]["site"]);
 }
 
 }  // namespace
@@ -57,20 +52,20 @@ TEST_CASE("two sites: /api/v1/sites and /healthz show both", "[server][integrati
     PaddockdFixture d(twoSites());
     const auto sites = d.getJson("/api/v1/sites");
     REQUIRE(sites["sites"].Size() == 2);
-    CHECK(str(sites["sites"][0]["name"]) == "a");
-    CHECK(str(sites["sites"][1]["name"]) == "b");
-    CHECK(str(sites["sites"][0]["uri"]) == testHost("a").uri);
-    CHECK(str(sites["sites"][1]["uri"]) == testHost("b").uri);
+    CHECK(jsonString(sites["sites"][0]["name"]) == "a");
+    CHECK(jsonString(sites["sites"][1]["name"]) == "b");
+    CHECK(jsonString(sites["sites"][0]["uri"]) == testHost("a").uri);
+    CHECK(jsonString(sites["sites"][1]["uri"]) == testHost("b").uri);
     for (const auto& site : sites["sites"].GetArray()) {
-        INFO(str(site["name"]));
+        INFO(jsonString(site["name"]));
         CHECK(site["reachable"].GetBool());
         CHECK(site["host"].IsObject());
     }
     const auto health = d.getJson("/healthz");
-    CHECK(str(health["status"]) == "ok");
+    CHECK(jsonString(health["status"]) == "ok");
     REQUIRE(health["sites"].Size() == 2);
-    CHECK(str(health["sites"][0]["name"]) == "a");
-    CHECK(str(health["sites"][1]["name"]) == "b");
+    CHECK(jsonString(health["sites"][0]["name"]) == "a");
+    CHECK(jsonString(health["sites"][1]["name"]) == "b");
 }
 
 TEST_CASE("two sites: listings merge both, ?site= filters", "[server][integration][sites]") {
@@ -90,7 +85,7 @@ TEST_CASE("two sites: a VM created on site b is found there by name alone", "[se
     const auto created = d.post("/api/v1/vms", R"({"name":"made-on-b","site":"b","start":false})");
     INFO(created.body);
     REQUIRE(created.status == 201);
-    CHECK(str(created.json()["vm"]["site"]) == "b");
+    CHECK(jsonString(created.json()["vm"]["site"]) == "b");
     CHECK(d.post("/api/v1/vms", R"({"name":"made-on-c","site":"c","start":false})").status == 404);
 
     // Only site b has it.
@@ -106,15 +101,15 @@ TEST_CASE("two sites: a VM created on site b is found there by name alone", "[se
     CHECK(d.post("/api/v1/vms/made-on-b/start?site=a").status == 404);
     const auto started = d.post("/api/v1/vms/made-on-b/start");
     REQUIRE(started.status == 200);
-    CHECK(str(started.json()["vm"]["site"]) == "b");
-    CHECK(str(started.json()["vm"]["state"]) == "running");
+    CHECK(jsonString(started.json()["vm"]["site"]) == "b");
+    CHECK(jsonString(started.json()["vm"]["state"]) == "running");
     CHECK(listing(d).at("made-on-b@b") == "running");
 
     CHECK(d.post("/api/v1/vms/made-on-b/stop?site=a&force=true").status == 404);
     const auto stopped = d.post("/api/v1/vms/made-on-b/stop?force=true");
     REQUIRE(stopped.status == 200);
-    CHECK(str(stopped.json()["vm"]["site"]) == "b");
-    CHECK(str(stopped.json()["outcome"]) == "forced");
+    CHECK(jsonString(stopped.json()["vm"]["site"]) == "b");
+    CHECK(jsonString(stopped.json()["outcome"]) == "forced");
     CHECK(listing(d).at("made-on-b@b") == "shut off");
 
     CHECK(d.del("/api/v1/vms/made-on-b?site=a").status == 404);
@@ -132,17 +127,17 @@ TEST_CASE("two sites: a name on both sites means the first configured site's VM 
     PaddockdFixture d(twoSites());
     // Lookup goes through the sites in config order: "a" answers for "twin".
     const auto onA = d.getJson("/api/v1/vms/twin");
-    CHECK(str(onA["vm"]["site"]) == "a");
+    CHECK(jsonString(onA["vm"]["site"]) == "a");
     CHECK(onA["vm"]["vcpus"].GetInt() == 1);
     const auto onB = d.getJson("/api/v1/vms/twin?site=b");
-    CHECK(str(onB["vm"]["site"]) == "b");
+    CHECK(jsonString(onB["vm"]["site"]) == "b");
     CHECK(onB["vm"]["vcpus"].GetInt() == 2);
     CHECK(siteOf(d, "only-b") == "b");  // a name only b has is still found
 
     // Acting by name alone acts on a's twin and leaves b's alone.
     const auto stopped = d.post("/api/v1/vms/twin/stop?force=true");
     REQUIRE(stopped.status == 200);
-    CHECK(str(stopped.json()["vm"]["site"]) == "a");
+    CHECK(jsonString(stopped.json()["vm"]["site"]) == "a");
     CHECK(listing(d).at("twin@a") == "shut off");
     CHECK(listing(d).at("twin@b") == "running");
 

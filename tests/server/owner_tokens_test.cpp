@@ -17,11 +17,6 @@ const std::string kAdmin = "owner-tokens-admin-0123456789";
 const std::string kOperator = "owner-tokens-operator-0123456789";
 const std::string kCarol = "owner-tokens-carol-0123456789";
 
-std::string str(const rapidjson::Value& v) {
-    REQUIRE(v.IsString());
-    return v.GetString();
-}
-
 // A cast as the asciinema recorder writes it, for `vm` and `owner`.
 std::string castOf(const std::string& vm, const std::string& owner) {
     return R"({"version": 2, "width": 80, "height": 24, "timestamp": 1714644000, "vm": ")" + vm + R"(", "owner": ")" +
@@ -48,7 +43,7 @@ public:
         auto reply = as(kAdmin, "POST", "/api/v1/tokens", R"({"owner":")" + owner + "\"" + extra + "}");
         INFO(reply.body);
         REQUIRE(reply.status == 201);
-        return str(reply.json()["token"]);
+        return jsonString(reply.json()["token"]);
     }
 
 private:
@@ -126,7 +121,7 @@ TEST_CASE("an owner token reaches its owner's VMs, leases, operations and record
     // VMs: the listing, lookups and actions.
     auto listed = d.as(alice, "GET", "/api/v1/vms");
     REQUIRE(listed.status == 200);
-    for (const auto& vm : listed.json()["vms"].GetArray()) CHECK(str(vm["owner"]) == "alice");
+    for (const auto& vm : listed.json()["vms"].GetArray()) CHECK(jsonString(vm["owner"]) == "alice");
     CHECK(listed.body.find("alice-vm") != std::string::npos);
     CHECK(listed.body.find("bob-vm") == std::string::npos);
     CHECK(d.as(alice, "GET", "/api/v1/vms/alice-vm").status == 200);
@@ -191,16 +186,16 @@ TEST_CASE("an owner token reaches its owner's VMs, leases, operations and record
     auto own = d.as(alice, "POST", "/api/v1/pools/lab/allocate", "{}");
     INFO(own.body);
     REQUIRE(own.status == 200);
-    CHECK(str(own.json()["owner"]) == "alice");
-    const std::string aliceLease = str(own.json()["id"]);
+    CHECK(jsonString(own.json()["owner"]) == "alice");
+    const std::string aliceLease = jsonString(own.json()["id"]);
     CHECK(d.as(alice, "POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})").status == 403);
     auto bobs = d.as(kOperator, "POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})");
     REQUIRE(bobs.status == 200);
-    const std::string bobLease = str(bobs.json()["id"]);
-    const std::string bobVm = str(bobs.json()["vm"]);
+    const std::string bobLease = jsonString(bobs.json()["id"]);
+    const std::string bobVm = jsonString(bobs.json()["vm"]);
     auto leases = d.as(alice, "GET", "/api/v1/leases").json();
     REQUIRE(leases["leases"].Size() == 1);
-    CHECK(str(leases["leases"][0]["id"]) == aliceLease);
+    CHECK(jsonString(leases["leases"][0]["id"]) == aliceLease);
     CHECK(d.as(alice, "GET", "/api/v1/leases?owner=bob").json()["leases"].Size() == 0);
     CHECK(d.as(alice, "GET", "/api/v1/leases/" + bobLease).status == 404);
     CHECK(d.as(alice, "POST", "/api/v1/leases/" + bobLease + "/extend", R"({"ttl_s":60})").status == 404);
@@ -209,13 +204,13 @@ TEST_CASE("an owner token reaches its owner's VMs, leases, operations and record
     CHECK(d.as(bob, "GET", "/api/v1/leases/" + bobLease).status == 200);
     CHECK(d.as(alice, "GET", "/api/v1/leases/" + aliceLease).status == 200);
     CHECK(d.as(alice, "POST", "/api/v1/leases/" + aliceLease + "/extend", R"({"ttl_s":60})").status == 200);
-    CHECK(d.as(alice, "GET", "/api/v1/vms/" + str(own.json()["vm"])).status == 200);
+    CHECK(d.as(alice, "GET", "/api/v1/vms/" + jsonString(own.json()["vm"])).status == 200);
     CHECK(d.as(alice, "DELETE", "/api/v1/leases/" + aliceLease).status == 200);
 
     // Operations of cold allocations.
     auto cold = d.as(kOperator, "POST", "/api/v1/pools/burst/allocate", R"({"owner":"bob"})");
     REQUIRE(cold.status == 202);
-    const std::string op = str(cold.json()["id"]);
+    const std::string op = jsonString(cold.json()["id"]);
     CHECK(d.as(alice, "GET", "/api/v1/operations/" + op).status == 404);
     CHECK(d.as(bob, "GET", "/api/v1/operations/" + op).status == 200);
 
@@ -224,7 +219,7 @@ TEST_CASE("an owner token reaches its owner's VMs, leases, operations and record
     writeFile(d.recordingDir() + "/s-bob.cast", castOf("bob-vm", "bob"));
     auto sessions = d.as(alice, "GET", "/api/v1/sessions").json();
     REQUIRE(sessions["sessions"].Size() == 1);
-    CHECK(str(sessions["sessions"][0]["id"]) == "s-alice");
+    CHECK(jsonString(sessions["sessions"][0]["id"]) == "s-alice");
     CHECK(d.as(alice, "GET", "/api/v1/sessions?owner=bob").json()["sessions"].Size() == 0);
     CHECK(d.as(alice, "GET", "/api/v1/sessions/s-alice/cast").status == 200);
     CHECK(d.as(alice, "GET", "/api/v1/sessions/s-bob/cast").status == 404);
@@ -245,10 +240,10 @@ TEST_CASE("owner tokens are listed without their secret, survive a restart, stop
     REQUIRE(minted.status == 201);
     CHECK(minted.headers["Cache-Control"] == "no-store");
     const auto bobDoc = minted.json();
-    const std::string bob = str(bobDoc["token"]);
-    const std::string bobId = str(bobDoc["id"]);
-    CHECK(str(bobDoc["role"]) == "viewer");
-    CHECK(str(bobDoc["created_by"]) == "admin");
+    const std::string bob = jsonString(bobDoc["token"]);
+    const std::string bobId = jsonString(bobDoc["id"]);
+    CHECK(jsonString(bobDoc["role"]) == "viewer");
+    CHECK(jsonString(bobDoc["created_by"]) == "admin");
 
     auto listing = d.as(kAdmin, "GET", "/api/v1/tokens");
     REQUIRE(listing.status == 200);

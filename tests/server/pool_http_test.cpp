@@ -18,11 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string str(const rapidjson::Value& v) {
-    REQUIRE(v.IsString());
-    return v.GetString();
-}
-
 // paddockd with three pools on one test:///default site.
 class PoolDaemon : public PaddockdFixture {
 public:
@@ -81,10 +76,10 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     const auto list = pools.json();
     REQUIRE(list["pools"].Size() == 3);
     const auto& lab = list["pools"][0];
-    CHECK(str(lab["name"]) == "lab");
-    CHECK(str(lab["site"]) == "local");
-    CHECK(str(lab["mode"]) == "saved");
-    CHECK(str(lab["template"]) == "tiny");
+    CHECK(jsonString(lab["name"]) == "lab");
+    CHECK(jsonString(lab["site"]) == "local");
+    CHECK(jsonString(lab["mode"]) == "saved");
+    CHECK(jsonString(lab["template"]) == "tiny");
     CHECK(lab["min_idle"].GetUint() == 5);
     CHECK(lab["max_total"].GetUint() == 5);
     CHECK(lab["total"].GetUint() == 5);
@@ -96,17 +91,17 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     auto first = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"alice","ttl_s":120})");
     REQUIRE(first.status == 200);
     const auto lease = first.json();
-    const std::string leaseId = str(lease["id"]);
-    const std::string vm = str(lease["vm"]);
-    CHECK(str(lease["owner"]) == "alice");
-    CHECK(str(lease["pool"]) == "lab");
+    const std::string leaseId = jsonString(lease["id"]);
+    const std::string vm = jsonString(lease["vm"]);
+    CHECK(jsonString(lease["owner"]) == "alice");
+    CHECK(jsonString(lease["pool"]) == "lab");
     CHECK(lease["ttl_s"].GetInt() <= 120);
     CHECK(lease["ttl_s"].GetInt() > 100);
     CHECK(lease["ssh"].IsNull());  // network_mode none
     auto vmReply = d.call("GET", "/api/v1/vms/" + vm);
     REQUIRE(vmReply.status == 200);
-    CHECK(str(vmReply.json()["vm"]["state"]) == "running");
-    CHECK(str(vmReply.json()["vm"]["owner"]) == "alice");
+    CHECK(jsonString(vmReply.json()["vm"]["state"]) == "running");
+    CHECK(jsonString(vmReply.json()["vm"]["owner"]) == "alice");
 
     // Per-owner cap; bad input.
     auto capped = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"alice"})");
@@ -121,14 +116,14 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     REQUIRE(bob.status == 200);
     auto bobAgain = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"bob"})", std::nullopt, key);
     REQUIRE(bobAgain.status == 200);
-    CHECK(str(bobAgain.json()["id"]) == str(bob.json()["id"]));
+    CHECK(jsonString(bobAgain.json()["id"]) == jsonString(bob.json()["id"]));
     CHECK(bobAgain.headers["Idempotent-Replayed"] == "true");
     CHECK(d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"carol"})", std::nullopt, key).status == 409);
 
     // Without an owner, the token's name owns the lease.
     auto app = d.call("POST", "/api/v1/pools/lab/allocate");
     REQUIRE(app.status == 200);
-    CHECK(str(app.json()["owner"]) == "lab-app");
+    CHECK(jsonString(app.json()["owner"]) == "lab-app");
 
     // Listing with filters, one lease, extend (capped at max_ttl_s from creation).
     auto all = d.call("GET", "/api/v1/leases?pool=lab");
@@ -136,7 +131,7 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     CHECK(all.json()["leases"].Size() == 3);
     auto alices = d.call("GET", "/api/v1/leases?owner=alice");
     REQUIRE(alices.json()["leases"].Size() == 1);
-    CHECK(str(alices.json()["leases"][0]["id"]) == leaseId);
+    CHECK(jsonString(alices.json()["leases"][0]["id"]) == leaseId);
     CHECK(d.call("GET", "/api/v1/leases?pool=nope").status == 404);
     CHECK(d.call("GET", "/api/v1/leases/" + leaseId).status == 200);
     auto extended = d.call("POST", "/api/v1/leases/" + leaseId + "/extend", R"({"ttl_s":100000})");
@@ -149,7 +144,7 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     // Release: the VM is gone, the lease too, and the pool refills.
     auto released = d.call("DELETE", "/api/v1/leases/" + leaseId);
     REQUIRE(released.status == 200);
-    CHECK(str(released.json()["status"]) == "released");
+    CHECK(jsonString(released.json()["status"]) == "released");
     CHECK(d.call("GET", "/api/v1/vms/" + vm).status == 404);
     CHECK(d.call("GET", "/api/v1/leases/" + leaseId).status == 404);
     CHECK(d.call("DELETE", "/api/v1/leases/" + leaseId).status == 404);
@@ -157,7 +152,7 @@ TEST_CASE("pools over HTTP: list, allocate, caps, idempotency, extend, release, 
     // Expiry: a 1 s lease ends by itself.
     auto shortLease = d.call("POST", "/api/v1/pools/lab/allocate", R"({"owner":"dave","ttl_s":1})");
     REQUIRE(shortLease.status == 200);
-    const std::string shortVm = str(shortLease.json()["vm"]);
+    const std::string shortVm = jsonString(shortLease.json()["vm"]);
     REQUIRE(eventually([&] { return d.call("GET", "/api/v1/vms/" + shortVm).status == 404; }));
     REQUIRE(eventually([&] { return d.idle("lab", 3); }));  // 5 minus bob's and lab-app's leases
 
@@ -206,7 +201,8 @@ TEST_CASE("100 concurrent HTTP allocations: each VM to at most one owner, the re
         ++statuses[outcome.reply->status];
         if (outcome.reply->status != 200) continue;
         const auto doc = outcome.reply->json();
-        if (!ownerOfVm.emplace(str(doc["vm"]), outcome.owner).second) duplicates.push_back(str(doc["vm"]));
+        if (!ownerOfVm.emplace(jsonString(doc["vm"]), outcome.owner).second)
+            duplicates.push_back(jsonString(doc["vm"]));
     }
     CHECK(duplicates.empty());
     CHECK(statuses[200] == 10);
@@ -222,19 +218,19 @@ TEST_CASE("an empty cold pool answers 202 with an operation that ends in a lease
     auto accepted = d.call("POST", "/api/v1/pools/burst/allocate", R"({"owner":"erin"})");
     REQUIRE(accepted.status == 202);
     const auto op = accepted.json();
-    const std::string id = str(op["id"]);
+    const std::string id = jsonString(op["id"]);
     CHECK(accepted.headers["Location"] == "/api/v1/operations/" + id);
-    CHECK(str(op["status"]) == "pending");
+    CHECK(jsonString(op["status"]) == "pending");
     rapidjson::Document done;
     REQUIRE(eventually([&] {
         auto reply = d.call("GET", "/api/v1/operations/" + id);
         REQUIRE(reply.status == 200);
         done = reply.json();
-        return str(done["status"]) != "pending";
+        return jsonString(done["status"]) != "pending";
     }));
-    REQUIRE(str(done["status"]) == "done");
-    CHECK(str(done["lease"]["owner"]) == "erin");
-    CHECK(d.call("GET", "/api/v1/leases/" + str(done["lease"]["id"])).status == 200);
+    REQUIRE(jsonString(done["status"]) == "done");
+    CHECK(jsonString(done["lease"]["owner"]) == "erin");
+    CHECK(d.call("GET", "/api/v1/leases/" + jsonString(done["lease"]["id"])).status == 200);
     CHECK(d.call("GET", "/api/v1/operations/op-nope").status == 404);
 }
 
@@ -249,7 +245,7 @@ TEST_CASE("compat /pool/status and /pool/allocate keep the old shapes, backed by
     for (const auto& v : vms.GetArray()) {
         CHECK(std::string(v["name"].GetString()).rfind("lab-", 0) == 0);
         CHECK(v["state_code"].GetInt() == 5);
-        CHECK(str(v["state"]) == "shut off");
+        CHECK(jsonString(v["state"]) == "shut off");
         CHECK(v.MemberCount() == 3);
     }
 
@@ -261,7 +257,7 @@ TEST_CASE("compat /pool/status and /pool/allocate keep the old shapes, backed by
         REQUIRE(reply.status == 200);
         const auto doc = reply.json();
         CHECK(doc.MemberCount() == 1);
-        names.insert(str(doc["vm_name"]));
+        names.insert(jsonString(doc["vm_name"]));
     }
     CHECK(names.size() == 5);
     auto empty = d.call("POST", "/pool/allocate");

@@ -33,11 +33,6 @@ Reply send(uint16_t port, const std::string& method, const std::string& path, Re
     return httpRequest(port, method, path, options);
 }
 
-std::string str(const rapidjson::Value& v) {
-    REQUIRE(v.IsString());
-    return v.GetString();
-}
-
 const rapidjson::Value* findByName(const rapidjson::Value& array, const std::string& name) {
     for (const auto& item : array.GetArray())
         if (item.HasMember("name") && item["name"].IsString() && name == item["name"].GetString()) return &item;
@@ -215,9 +210,9 @@ TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
     REQUIRE(health.status == 200);
     CHECK(health.content_type == "application/json");
     auto h = health.json();
-    CHECK(str(h["status"]) == "ok");
+    CHECK(jsonString(h["status"]) == "ok");
     REQUIRE(h["sites"].Size() == 1);
-    CHECK(str(h["sites"][0]["name"]) == "local");
+    CHECK(jsonString(h["sites"][0]["name"]) == "local");
     CHECK(h["sites"][0]["reachable"].GetBool());
 
     const auto plugins = server.get("/api/v1/plugins");
@@ -225,11 +220,11 @@ TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
     auto p = plugins.json();
     const auto* qemu = [&]() -> const rapidjson::Value* {
         for (const auto& item : p["plugins"].GetArray())
-            if (str(item["id"]) == "org.paddock.libvirt-qemu") return &item;
+            if (jsonString(item["id"]) == "org.paddock.libvirt-qemu") return &item;
         return nullptr;
     }();
     REQUIRE(qemu != nullptr);
-    CHECK(str((*qemu)["kind"]) == "backend");
+    CHECK(jsonString((*qemu)["kind"]) == "backend");
     CHECK((*qemu)["operations"].IsArray());
     CHECK((*qemu)["operations"].Size() > 0);
     CHECK(p["failures"].IsArray());
@@ -239,9 +234,9 @@ TEST_CASE("system routes: healthz, plugins, sites", "[server][integration]") {
     auto s = sites.json();
     REQUIRE(s["sites"].Size() == 1);
     const auto& site = s["sites"][0];
-    CHECK(str(site["name"]) == "local");
-    CHECK(str(site["backend"]) == "org.paddock.libvirt-qemu");
-    CHECK(str(site["uri"]) == "test:///default");
+    CHECK(jsonString(site["name"]) == "local");
+    CHECK(jsonString(site["backend"]) == "org.paddock.libvirt-qemu");
+    CHECK(jsonString(site["uri"]) == "test:///default");
     CHECK(site["reachable"].GetBool());
     CHECK(site["host"].IsObject());
     CHECK(site["operations"].Size() > 0);
@@ -337,10 +332,10 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     {
         auto doc = created.json();
         const auto& vm = doc["vm"];
-        CHECK(str(vm["name"]) == "life-1");
-        CHECK(str(vm["uuid"]).size() == 36);
-        CHECK(str(vm["site"]) == "local");
-        CHECK(str(vm["state"]) == "shut off");
+        CHECK(jsonString(vm["name"]) == "life-1");
+        CHECK(jsonString(vm["uuid"]).size() == 36);
+        CHECK(jsonString(vm["site"]) == "local");
+        CHECK(jsonString(vm["state"]) == "shut off");
         CHECK(vm["state_code"].GetInt() == 5);
         CHECK(vm["id"].GetInt() == -1);
         CHECK(vm["vcpus"].GetInt() == 2);
@@ -348,7 +343,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
         CHECK(vm["max_memory_kib"].GetUint64() == 256 * 1024);
         CHECK(vm["memory_kib"].IsUint64());
         CHECK(vm["cpu_time_ns"].IsUint64());
-        CHECK(str(vm["owner"]) == "alice");
+        CHECK(jsonString(vm["owner"]) == "alice");
         CHECK(vm["template"].IsNull());
         CHECK(vm["image"].IsString());
         CHECK(vm["disk"].IsString());
@@ -357,7 +352,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
 
     const auto got = server.get("/api/v1/vms/life-1");
     REQUIRE(got.status == 200);
-    CHECK(str(got.json()["vm"]["state"]) == "shut off");
+    CHECK(jsonString(got.json()["vm"]["state"]) == "shut off");
     CHECK(server.get("/api/v1/vms/life-1?site=local").status == 200);
     CHECK(server.get("/api/v1/vms/life-1?site=nowhere").status == 404);
 
@@ -368,7 +363,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
         CHECK(findByName(doc["vms"], "life-1") != nullptr);
         const auto* test = findByName(doc["vms"], "test");
         REQUIRE(test != nullptr);
-        CHECK(str((*test)["state"]) == "running");
+        CHECK(jsonString((*test)["state"]) == "running");
         CHECK((*test)["owner"].IsNull());
     }
     CHECK(server.get("/api/v1/vms?site=local").status == 200);
@@ -376,7 +371,7 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
 
     const auto started = server.post("/api/v1/vms/life-1/start");
     REQUIRE(started.status == 200);
-    CHECK(str(started.json()["vm"]["state"]) == "running");
+    CHECK(jsonString(started.json()["vm"]["state"]) == "running");
     CHECK(started.json()["vm"]["id"].GetInt() > 0);
     CHECK(server.post("/api/v1/vms/life-1/start").status == 409);
 
@@ -384,35 +379,35 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     REQUIRE(stopped.status == 200);
     {
         auto doc = stopped.json();
-        CHECK(str(doc["outcome"]) == "graceful");  // the test driver powers off on the ACPI request at once
-        CHECK(str(doc["vm"]["state"]) == "shut off");
+        CHECK(jsonString(doc["outcome"]) == "graceful");  // the test driver powers off on the ACPI request at once
+        CHECK(jsonString(doc["vm"]["state"]) == "shut off");
     }
     const auto again = server.post("/api/v1/vms/life-1/stop");
     REQUIRE(again.status == 200);
-    CHECK(str(again.json()["outcome"]) == "already_stopped");
+    CHECK(jsonString(again.json()["outcome"]) == "already_stopped");
 
     REQUIRE(server.post("/api/v1/vms/life-1/start").status == 200);
     const auto restarted = server.post("/api/v1/vms/life-1/restart");
     REQUIRE(restarted.status == 200);
-    CHECK(str(restarted.json()["vm"]["state"]) == "running");
+    CHECK(jsonString(restarted.json()["vm"]["state"]) == "running");
 
     const auto forced = server.post("/api/v1/vms/life-1/stop?force=true");
     REQUIRE(forced.status == 200);
-    CHECK(str(forced.json()["outcome"]) == "forced");
-    CHECK(str(forced.json()["vm"]["state"]) == "shut off");
+    CHECK(jsonString(forced.json()["outcome"]) == "forced");
+    CHECK(jsonString(forced.json()["vm"]["state"]) == "shut off");
     CHECK(server.post("/api/v1/vms/life-1/stop?force=maybe").status == 400);
 
     const auto deleted = server.del("/api/v1/vms/life-1");
     REQUIRE(deleted.status == 200);
-    CHECK(str(deleted.json()["status"]) == "deleted");
-    CHECK(str(deleted.json()["name"]) == "life-1");
+    CHECK(jsonString(deleted.json()["status"]) == "deleted");
+    CHECK(jsonString(deleted.json()["name"]) == "life-1");
     CHECK(server.get("/api/v1/vms/life-1").status == 404);
     CHECK(server.del("/api/v1/vms/life-1").status == 404);
 
     // start defaults to true.
     const auto running = server.post("/api/v1/vms", R"({"name":"life-2"})");
     REQUIRE(running.status == 201);
-    CHECK(str(running.json()["vm"]["state"]) == "running");
+    CHECK(jsonString(running.json()["vm"]["state"]) == "running");
     CHECK(running.json()["vm"]["owner"].IsNull());
     CHECK(server.del("/api/v1/vms/life-2").status == 200);  // deleting a running VM forces it off
 }
@@ -425,8 +420,8 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
     {
         auto doc = root.json();
         CHECK(doc.MemberCount() == 2);
-        CHECK_FALSE(str(doc["message"]).empty());
-        CHECK_FALSE(str(doc["version"]).empty());
+        CHECK_FALSE(jsonString(doc["message"]).empty());
+        CHECK_FALSE(jsonString(doc["version"]).empty());
     }
 
     const auto created = server.post(
@@ -435,15 +430,15 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
     {
         auto doc = created.json();
         CHECK(doc.MemberCount() == 2);
-        CHECK(str(doc["status"]) == "created");
+        CHECK(jsonString(doc["status"]) == "created");
         const auto& vm = doc["vm"];
         CHECK(vm.MemberCount() == 6);
-        CHECK(str(vm["name"]) == "compat-1");
-        CHECK(str(vm["uuid"]).size() == 36);
+        CHECK(jsonString(vm["name"]) == "compat-1");
+        CHECK(jsonString(vm["uuid"]).size() == 36);
         CHECK(vm["image"].IsString());
         CHECK(vm["memory_mb"].GetInt() == 1024);
         CHECK(vm["vcpus"].GetInt() == 2);
-        CHECK(str(vm["owner"]) == "alice");
+        CHECK(jsonString(vm["owner"]) == "alice");
     }
     const auto defaults = server.post("/vms/create", R"({"name":"compat-2","owner":null})");
     REQUIRE(defaults.status == 201);
@@ -485,11 +480,11 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
     {
         auto doc = stopped.json();
         CHECK(doc.MemberCount() == 2);
-        CHECK(str(doc["status"]) == "stopped");
-        CHECK(str(doc["vm_name"]) == "compat-1");
+        CHECK(jsonString(doc["status"]) == "stopped");
+        CHECK(jsonString(doc["vm_name"]) == "compat-1");
     }
     CHECK(server.post("/vms/stop/compat-1").status == 200);  // already off: same answer
-    CHECK(str(server.post("/vms/stop/compat-1").json()["status"]) == "stopped");
+    CHECK(jsonString(server.post("/vms/stop/compat-1").json()["status"]) == "stopped");
     CHECK(server.post("/vms/stop/no-such-vm").status == 404);
     {
         auto doc = server.get("/vms/list").json();
@@ -504,8 +499,8 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
     {
         auto doc = started.json();
         CHECK(doc.MemberCount() == 2);
-        CHECK(str(doc["status"]) == "started");
-        CHECK(str(doc["vm_name"]) == "compat-1");
+        CHECK(jsonString(doc["status"]) == "started");
+        CHECK(jsonString(doc["vm_name"]) == "compat-1");
     }
 
     const auto deleted = server.del("/vms/delete/compat-1?owner=alice");
@@ -513,8 +508,8 @@ TEST_CASE("compatibility routes answer exactly like the old VM manager", "[serve
     {
         auto doc = deleted.json();
         CHECK(doc.MemberCount() == 2);
-        CHECK(str(doc["status"]) == "deleted");
-        CHECK(str(doc["vm_name"]) == "compat-1");
+        CHECK(jsonString(doc["status"]) == "deleted");
+        CHECK(jsonString(doc["vm_name"]) == "compat-1");
     }
     CHECK(server.del("/vms/delete/compat-1").status == 404);
     CHECK(findByName(server.get("/vms/list").json()["vms"], "compat-1") == nullptr);
@@ -554,7 +549,7 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
     const auto reply = send(server.port(), "GET", "/openapi.json");
     REQUIRE(reply.status == 200);
     auto doc = reply.json();
-    CHECK(str(doc["openapi"]) == "3.0.3");
+    CHECK(jsonString(doc["openapi"]) == "3.0.3");
     REQUIRE(doc["paths"].IsObject());
 
     struct Operation {
@@ -771,7 +766,7 @@ TEST_CASE("VM JSON carries readiness and SSH details", "[server][integration][we
     REQUIRE(server.post("/api/v1/vms", R"({"name":"ready-1","start":false})").status == 201);
     auto doc = server.get("/api/v1/vms/ready-1").json();
     const auto& vm = doc["vm"];
-    CHECK(str(vm["readiness"]) == "stopped");
+    CHECK(jsonString(vm["readiness"]) == "stopped");
     CHECK(vm["ready"].IsBool());
     CHECK_FALSE(vm["ready"].GetBool());
     CHECK(vm["readiness_error"].IsNull());
@@ -794,20 +789,20 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
     REQUIRE(first);
     {
         auto doc = parse(*first);
-        CHECK(str(doc["type"]) == "status");
-        CHECK(str(doc["vm"]["name"]) == "ws-1");
-        CHECK(str(doc["vm"]["state"]) == "shut off");
+        CHECK(jsonString(doc["type"]) == "status");
+        CHECK(jsonString(doc["vm"]["name"]) == "ws-1");
+        CHECK(jsonString(doc["vm"]["state"]) == "shut off");
         auto rest = server.get("/api/v1/vms/ws-1").json();
         CHECK(memberNames(doc["vm"]) == memberNames(rest["vm"]));  // the same object as GET
     }
 
     REQUIRE(server.post("/api/v1/vms/ws-1/start").status == 200);
     CHECK(waitForFrame(*ws, std::chrono::seconds(3), [](const rapidjson::Document& d) {
-        return str(d["type"]) == "status" && str(d["vm"]["state"]) == "running";
+        return jsonString(d["type"]) == "status" && jsonString(d["vm"]["state"]) == "running";
     }));
     REQUIRE(server.post("/api/v1/vms/ws-1/stop?force=true").status == 200);
     CHECK(waitForFrame(*ws, std::chrono::seconds(3), [](const rapidjson::Document& d) {
-        return str(d["type"]) == "status" && str(d["vm"]["state"]) == "shut off";
+        return jsonString(d["type"]) == "status" && jsonString(d["vm"]["state"]) == "shut off";
     }));
 
     // Nothing changes now: a frame still comes within the 5 s period (plus slack).
@@ -816,11 +811,11 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
     const auto periodic = nextText(*ws, std::chrono::milliseconds(6500));
     REQUIRE(periodic);
     CHECK(std::chrono::steady_clock::now() - quiet > std::chrono::seconds(3));
-    CHECK(str(parse(*periodic)["vm"]["state"]) == "shut off");
+    CHECK(jsonString(parse(*periodic)["vm"]["state"]) == "shut off");
 
     REQUIRE(server.del("/api/v1/vms/ws-1").status == 200);
     CHECK(waitForFrame(*ws, std::chrono::seconds(3),
-                       [](const rapidjson::Document& d) { return str(d["type"]) == "deleted"; }));
+                       [](const rapidjson::Document& d) { return jsonString(d["type"]) == "deleted"; }));
     CHECK_FALSE(nextText(*ws, std::chrono::seconds(3)));  // then closed
 }
 
@@ -836,7 +831,7 @@ TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about ev
         ++frames;
         auto doc = parse(*text);
         CHECK(memberNames(doc) == std::set<std::string>{"name", "state", "max_memory", "memory", "vcpus", "cpu_time"});
-        CHECK(str(doc["name"]) == "test");
+        CHECK(jsonString(doc["name"]) == "test");
         CHECK(doc["state"].IsInt());
         CHECK(doc["state"].GetInt() == 1);
         CHECK(doc["max_memory"].IsUint64());
@@ -857,8 +852,8 @@ TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][w
     REQUIRE(server.post("/api/v1/vms", R"({"name":"ev-1","start":true})").status == 201);
     const auto isEvent = [](const char* name) {
         return [name](const rapidjson::Document& d) {
-            return str(d["type"]) == "event" && d["vm"].IsString() && str(d["vm"]) == "ev-1" &&
-                   str(d["kind"]) == "lifecycle" && str(d["event"]) == name;
+            return jsonString(d["type"]) == "event" && d["vm"].IsString() && jsonString(d["vm"]) == "ev-1" &&
+                   jsonString(d["kind"]) == "lifecycle" && jsonString(d["event"]) == name;
         };
     };
     CHECK(waitForFrame(*ws, std::chrono::seconds(3), isEvent("started")));
@@ -874,7 +869,7 @@ TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][w
     auto doc = parse(*stopped);
     CHECK(memberNames(doc) ==
           std::set<std::string>{"type", "site", "vm", "kind", "event", "state_code", "readiness", "time_ms"});
-    CHECK(str(doc["site"]) == "local");
+    CHECK(jsonString(doc["site"]) == "local");
     CHECK(doc["state_code"].GetInt() == 5);
     CHECK(doc["time_ms"].GetInt64() > 1600000000000);
 }

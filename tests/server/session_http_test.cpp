@@ -16,11 +16,6 @@ using namespace paddock::test;
 
 namespace {
 
-std::string str(const rapidjson::Value& v) {
-    REQUIRE(v.IsString());
-    return v.GetString();
-}
-
 const std::string kToken = "session-http-token-0123456789";
 
 const std::string kCastA =
@@ -74,27 +69,27 @@ TEST_CASE("sessions over HTTP: list, filters, cast download, replay page", "[ses
     REQUIRE(doc["sessions"].Size() == 2);
     const auto& b = doc["sessions"][0];  // newest first
     const auto& a = doc["sessions"][1];
-    CHECK(str(b["id"]) == "s-b");
+    CHECK(jsonString(b["id"]) == "s-b");
     CHECK(b["lease"].IsNull());
     CHECK(b["site"].IsNull());
-    CHECK(str(a["id"]) == "s-a");
-    CHECK(str(a["site"]) == "local");
-    CHECK(str(a["vm"]) == "vm-a");
-    CHECK(str(a["owner"]) == "alice");
-    CHECK(str(a["lease"]) == "lease-1");
-    CHECK(str(a["started_at"]) == "2024-05-01T10:00:00Z");
+    CHECK(jsonString(a["id"]) == "s-a");
+    CHECK(jsonString(a["site"]) == "local");
+    CHECK(jsonString(a["vm"]) == "vm-a");
+    CHECK(jsonString(a["owner"]) == "alice");
+    CHECK(jsonString(a["lease"]) == "lease-1");
+    CHECK(jsonString(a["started_at"]) == "2024-05-01T10:00:00Z");
     CHECK(a["duration_s"].GetDouble() == Approx(7.25));
     CHECK(a["bytes"].GetUint64() == kCastA.size());
     CHECK_FALSE(a["active"].GetBool());
-    CHECK(str(a["cast_url"]) == "/api/v1/sessions/s-a/cast");
-    CHECK(str(a["replay_url"]) == "/sessions/s-a");
+    CHECK(jsonString(a["cast_url"]) == "/api/v1/sessions/s-a/cast");
+    CHECK(jsonString(a["replay_url"]) == "/sessions/s-a");
 
     auto byVm = d.get("/api/v1/sessions?vm=vm-b").json();
     REQUIRE(byVm["sessions"].Size() == 1);
-    CHECK(str(byVm["sessions"][0]["id"]) == "s-b");
+    CHECK(jsonString(byVm["sessions"][0]["id"]) == "s-b");
     auto byOwner = d.get("/api/v1/sessions?owner=alice").json();
     REQUIRE(byOwner["sessions"].Size() == 1);
-    CHECK(str(byOwner["sessions"][0]["id"]) == "s-a");
+    CHECK(jsonString(byOwner["sessions"][0]["id"]) == "s-a");
     CHECK(d.get("/api/v1/sessions?vm=vm-a&owner=bob").json()["sessions"].Size() == 0);
 
     auto cast = d.get("/api/v1/sessions/s-a/cast");

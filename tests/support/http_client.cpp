@@ -2,6 +2,8 @@
 
 #include "test_tls.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -12,6 +14,11 @@
 #include <stdexcept>
 
 namespace paddock::test {
+
+std::string jsonString(const rapidjson::Value& value) {
+    REQUIRE(value.IsString());
+    return {value.GetString(), value.GetStringLength()};
+}
 
 rapidjson::Document HttpReply::json() const {
     rapidjson::Document doc;

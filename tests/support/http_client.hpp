@@ -26,6 +26,9 @@ struct HttpReply {
     std::string header(const std::string& name) const;
 };
 
+// The string `value` holds; fails the test (REQUIRE) when it holds something else.
+std::string jsonString(const rapidjson::Value& value);
+
 struct HttpOptions {
     std::string token;  // sent as a bearer token when set
     std::optional<std::string> body;

@@ -1,8 +1,11 @@
 #include "paddock/core/domain_cache.hpp"
 
+#include "test_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 using namespace paddock;
@@ -17,15 +20,8 @@ DomainInfo domain(const std::string& name, DomainState state = DomainState::Shut
     return d;
 }
 
-// Polls `pred` for up to 5 s.
-template <class Pred>
-bool eventually(Pred pred) {
-    for (int i = 0; i < 500; ++i) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return pred();
-}
+// Polls `pred` every 10 ms for up to 5 s.
+bool eventually(const std::function<bool()>& pred) { return paddock::test::eventually(pred, 5s, 10ms); }
 
 struct FakeHypervisor {
     std::mutex mutex;
