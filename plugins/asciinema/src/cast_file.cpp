@@ -55,11 +55,7 @@ void appendKey(std::string& out, const char* key, const char* value) {
     out.append(", ");
     appendJsonString(out, key);
     out.append(": ");
-    std::string utf8;
-    Utf8Repair repair;
-    repair.feed(value, utf8);
-    repair.finish(utf8);
-    appendJsonString(out, utf8);
+    appendJsonString(out, repairedUtf8(value));
 }
 
 }  // namespace
@@ -156,12 +152,7 @@ void CastRecording::write(double seconds, char kind, std::string_view data, uint
             }
             utf8.assign(data);
             break;
-        case PDK_RECORDING_MARKER: {
-            Utf8Repair repair;
-            repair.feed(data, utf8);
-            repair.finish(utf8);
-            break;
-        }
+        case PDK_RECORDING_MARKER: utf8 = repairedUtf8(data); break;
         default:
             throw pdk::Error(PDK_ERR_INVALID_ARGUMENT,
                              "unknown event kind " + std::to_string(static_cast<unsigned char>(kind)));

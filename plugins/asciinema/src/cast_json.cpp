@@ -82,6 +82,14 @@ void Utf8Repair::finish(std::string& out) {
     tail_.clear();
 }
 
+std::string repairedUtf8(std::string_view bytes) {
+    std::string utf8;
+    Utf8Repair repair;
+    repair.feed(bytes, utf8);
+    repair.finish(utf8);
+    return utf8;
+}
+
 void appendJsonString(std::string& out, std::string_view utf8) {
     static const char* hex = "0123456789abcdef";
     out.push_back('"');

@@ -22,6 +22,9 @@ private:
     std::string tail_;
 };
 
+// `bytes` as valid UTF-8, repaired as Utf8Repair does for a whole stream.
+std::string repairedUtf8(std::string_view bytes);
+
 // Appends `utf8` as a JSON string literal, quotes included. Control characters are escaped.
 void appendJsonString(std::string& out, std::string_view utf8);
 

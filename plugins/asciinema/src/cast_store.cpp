@@ -1,5 +1,7 @@
 #include "cast_store.hpp"
 
+#include "cast_json.hpp"
+
 #include <paddock/cpp/error.hpp>
 
 #include <rapidjson/document.h>
@@ -52,10 +54,12 @@ void requireSessionId(const char* id) {
     if (!validSessionId(id)) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string("invalid session id '") + id + "'");
 }
 
+// A header's string member, as valid UTF-8: a cast written by another program may hold any bytes,
+// and the host gets UTF-8 only (repaired as the writer repairs what it writes).
 std::string member(const rapidjson::Value& obj, const char* key) {
     const auto it = obj.FindMember(key);
     return it != obj.MemberEnd() && it->value.IsString()
-               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               ? repairedUtf8({it->value.GetString(), it->value.GetStringLength()})
                : std::string();
 }
 

@@ -90,3 +90,30 @@ TEST_CASE("a cast stores each event's own time, however large, and times never g
         &durations);
     CHECK(durations == std::vector<double>{asStored(1e300)});
 }
+
+TEST_CASE("the lister hands the host valid UTF-8 whatever bytes a cast's header holds", "[asciinema]") {
+    // Found by tests/fuzz (asciicast): a header written by another program with "l\xe9b-1" as
+    // its VM (Latin-1) reached the host as invalid UTF-8.
+    t::TempDir tmp;
+    const std::string dir = tmp.path();
+    t::writeFile(dir + "/latin1.cast",
+                 "{\"version\": 2, \"width\": 80, \"height\": 24, \"vm\": \"l\xe9" "b-1\", \"owner\": \"\xff\", "
+                 "\"site\": \"s\xc3\xbc\"}\n[0.5, \"o\", \"hi\"]\n");
+    struct Seen {
+        std::string vm, owner, site;
+    } seen;
+    listCasts(
+        dir.c_str(), "latin1", 0,
+        [](void* user, const pdk_session_info* info) {
+            auto* s = static_cast<Seen*>(user);
+            s->vm = info->vm;
+            s->owner = info->owner;
+            s->site = info->site;
+        },
+        &seen);
+    CHECK(seen.vm ==
+          "l\xef\xbf\xbd"
+          "b-1");
+    CHECK(seen.owner == "\xef\xbf\xbd");
+    CHECK(seen.site == "s\xc3\xbc");  // valid UTF-8 stays as it is
+}
