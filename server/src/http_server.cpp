@@ -100,6 +100,8 @@ struct HttpServer::Impl {
         bool closeAfterWrite = false;
         UpgradeHandOver upgrade;
         std::optional<Response> refusal;  // answered after Discard
+        BodySource stream;                // a streamed body's next pieces (Response::stream)
+        bool streamChunked = true;        // its framing: chunked, or by the close (HTTP/1.0)
     };
 
     struct Completion {
@@ -107,13 +109,18 @@ struct HttpServer::Impl {
         std::string bytes;
         bool keepAlive;
         UpgradeHandOver upgrade;
+        BodySource stream = {};  // set: more pieces follow once `bytes` are out
+        bool streamChunked = true;
     };
 
+    // A request for a handler, or (no exchange) the next piece of a streamed body.
     struct Task {
         uint64_t id;
         std::unique_ptr<HttpExchange> exchange;
         bool headRequest;
         bool keepAlive;
+        BodySource stream = {};
+        bool streamChunked = true;
     };
 
     Impl(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
@@ -530,11 +537,26 @@ struct HttpServer::Impl {
         }
         c.out.clear();
         c.outSent = 0;
-        if (c.phase == Phase::Write) {
+        if (c.phase == Phase::Write && c.stream) {
+            pullPiece(c);
+        } else if (c.phase == Phase::Write) {
             written(c);
         } else {
             rearm(c);
         }
+    }
+
+    // The client has taken everything so far: a worker makes the next piece. Not counted against
+    // max_queued_requests: the request was admitted already, and refusing now would cut its body.
+    void pullPiece(Connection& c) {
+        {
+            std::lock_guard lock(taskMutex);
+            tasks.push_back(Task{c.id, nullptr, false, c.keepAlive, std::move(c.stream), c.streamChunked});
+            taskReady.notify_one();
+        }
+        c.stream = nullptr;
+        c.phase = Phase::Processing;
+        rearm(c);
     }
 
     // The answer is out: hand over, close, or wait for the next request.
@@ -575,6 +597,9 @@ struct HttpServer::Impl {
         Connection& c = *it->second;
         c.upgrade = std::move(completion.upgrade);
         c.closeAfterWrite = !completion.keepAlive;
+        c.keepAlive = completion.keepAlive;
+        c.stream = std::move(completion.stream);
+        c.streamChunked = completion.streamChunked;
         c.out += completion.bytes;
         c.phase = Phase::Write;
         c.deadline = Clock::now() + limits.write_timeout;
@@ -719,31 +744,74 @@ struct HttpServer::Impl {
                 task = std::move(tasks.front());
                 tasks.pop_front();
             }
-            HttpExchange& x = *task.exchange;
-            handler.invoke(x);
-            // A server that is stopping says so, so the client does not send another request.
-            Completion completion{task.id, {}, task.keepAlive && !stopping, {}};
-            if (x.response.upgrade) {
-                auto accept = wire::websocketAccept(x.head);
-                if (accept) {
-                    completion.bytes = wire::websocketHandshakeResponse(accept.value(), limits.server_header);
-                    completion.upgrade = std::move(x.response.upgrade);
-                    x.response = Response{};
-                    x.response.status = 101;
-                } else {
-                    x.response = errorResponseFor(ErrorCode::InvalidArgument,
-                                                  "WebSocket handshake refused: " + accept.error().message);
-                }
-            }
-            if (!completion.upgrade)
-                completion.bytes =
-                    wire::serializeResponse(x.response, task.headRequest, completion.keepAlive, limits.server_header);
-            handler.record(x);
+            Completion completion =
+                task.exchange ? answerRequest(task) : Completion{task.id, {}, task.keepAlive && !stopping, {}};
+            if (!task.exchange) appendPiece(task.stream, task.streamChunked, completion);
             {
                 std::lock_guard lock(doneMutex);
                 done.push_back(std::move(completion));
             }
             wake();
+        }
+    }
+
+    // A worker: runs the handler and makes the answer's bytes (with a streamed body's first piece).
+    Completion answerRequest(Task& task) {
+        HttpExchange& x = *task.exchange;
+        handler.invoke(x);
+        // A server that is stopping says so, so the client does not send another request.
+        Completion completion{task.id, {}, task.keepAlive && !stopping, {}};
+        if (x.response.upgrade) {
+            auto accept = wire::websocketAccept(x.head);
+            if (accept) {
+                completion.bytes = wire::websocketHandshakeResponse(accept.value(), limits.server_header);
+                completion.upgrade = std::move(x.response.upgrade);
+                x.response = Response{};
+                x.response.status = 101;
+            } else {
+                x.response = errorResponseFor(ErrorCode::InvalidArgument,
+                                              "WebSocket handshake refused: " + accept.error().message);
+            }
+        }
+        if (!completion.upgrade) {
+            const bool chunked = x.head.version != "HTTP/1.0";
+            completion.bytes = wire::serializeResponse(x.response, task.headRequest, completion.keepAlive,
+                                                       limits.server_header, chunked);
+            const int status = x.response.status;
+            if (x.response.stream && !task.headRequest && status >= 200 && status != 204 && status != 304) {
+                if (!chunked) completion.keepAlive = false;
+                appendPiece(x.response.stream, chunked, completion);
+            }
+        }
+        handler.record(x);
+        return completion;
+    }
+
+    // A worker: the next piece of a streamed body into `completion`, and the source again when
+    // more follows. A failing source ends the connection with the body unfinished.
+    void appendPiece(BodySource& source, bool chunked, Completion& completion) {
+        std::string piece;
+        Result<bool> more = false;
+        try {
+            more = source(piece);
+        } catch (const std::exception& e) {
+            more = makeError(ErrorCode::Internal, e.what());
+        }
+        if (!more) {
+            logger.warning("a streamed response body failed after its head was sent: %s", more.error().message);
+            completion.keepAlive = false;
+            return;
+        }
+        const bool last = !more.value() || piece.empty();  // an empty piece that is not the last would spin
+        if (!chunked) {
+            completion.bytes += piece;
+        } else {
+            if (!piece.empty()) completion.bytes += wire::chunkedPiece(piece);
+            if (last) completion.bytes += wire::chunkedPiece({});
+        }
+        if (!last) {
+            completion.stream = std::move(source);
+            completion.streamChunked = chunked;
         }
     }
 };

@@ -9,6 +9,7 @@
 #include <Poco/String.h>
 
 #include <charconv>
+#include <cstdio>
 #include <sstream>
 
 namespace paddock::server::wire {
@@ -210,22 +211,37 @@ Result<bool> ChunkedDecoder::feed(std::string_view& input, std::string& body) {
     }
 }
 
-std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server) {
+std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server,
+                              bool chunked) {
     const auto status = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status);
+    const bool streamed = static_cast<bool>(response.stream);
+    if (streamed && !chunked) keepAlive = false;  // the close ends the body
     std::string out;
-    out.reserve(256 + (headRequest ? 0 : response.body.size()));
+    out.reserve(256 + (headRequest || streamed ? 0 : response.body.size()));
     out += "HTTP/1.1 " + std::to_string(response.status) + " " + Poco::Net::HTTPResponse::getReasonForStatus(status) +
            "\r\n";
     if (!server.empty()) out.append("Server: ").append(server).append("\r\n");
     const bool noBody = response.status == 204 || response.status == 304 || response.status < 200;
     if (!noBody) {
         out += "Content-Type: " + response.contentType + "\r\n";
-        out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+        if (!streamed)
+            out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+        else if (chunked)
+            out += "Transfer-Encoding: chunked\r\n";
     }
     out += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     for (const auto& [name, value] : response.headers) out.append(name).append(": ").append(value).append("\r\n");
     out += "\r\n";
-    if (!headRequest && !noBody) out += response.body;
+    if (!headRequest && !noBody && !streamed) out += response.body;
+    return out;
+}
+
+std::string chunkedPiece(std::string_view piece) {
+    char size[32];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    std::string out;
+    out.reserve(static_cast<size_t>(n) + piece.size() + 4);
+    out.append(size, static_cast<size_t>(n)).append(piece).append("\r\n");  // the empty piece: "0\r\n\r\n"
     return out;
 }
 

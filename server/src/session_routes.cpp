@@ -8,7 +8,6 @@
 #include "paddock/server/routes.hpp"
 #include "paddock/server/static_files.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 namespace paddock::server {
@@ -51,20 +50,29 @@ Result<Response> listSessions(Runtime& rt, const Request& r) {
 
 Result<Response> castFile(Runtime& rt, const Request& r) {
     const std::string& id = r.param("id");
-    if (!r.identity.owner.empty()) {
-        // An owner-scoped token reaches its owner's recordings only; another's is as unknown
-        // as a missing one.
-        const auto own = rt.recorder().list("", r.identity.owner);
-        if (std::none_of(own.begin(), own.end(), [&](const auto& s) { return s.id == id; }))
-            return makeError(ErrorCode::NotFound, "unknown session '" + id + "'");
-    }
-    Response response;
-    // Responses are whole bodies here; the plugin hands the bytes over chunk by chunk.
-    auto session = rt.recorder().read(id, [&response](std::string_view chunk) {
-        response.body.append(chunk);
-        return true;
-    });
+    auto session = rt.recorder().describe(id);
     if (!session) return std::move(session).error();
+    // An owner-scoped token reaches its owner's recordings only; another's is as unknown as a
+    // missing one (and one whose owner the recorder cannot tell is no one's).
+    if (!r.identity.mayReach(session->owner))
+        return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'");
+    Response response;
+    // Sent piece by piece as the client takes them: a download holds one piece in memory and no
+    // thread while the client reads. An active session's recording still grows; the download
+    // ends where a piece comes short.
+    response.stream = [&recorder = rt.recorder(), id, offset = uint64_t{0}](std::string& out) mutable -> Result<bool> {
+        const size_t before = out.size();
+        if (Status st = recorder.readRange(id, offset, kBodyPieceBytes,
+                                           [&out](std::string_view chunk) {
+                                               out.append(chunk);
+                                               return true;
+                                           });
+            !st)
+            return std::move(st).error();
+        const size_t got = out.size() - before;
+        offset += got;
+        return got == kBodyPieceBytes;
+    };
     response.contentType = session->media_type;
     // An active session's recording still grows. The id and the extension are validated by
     // core, so they are safe in the header.

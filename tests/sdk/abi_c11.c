@@ -27,7 +27,7 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_session_info)
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 2u, "ABI 1.2");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 3u, "ABI 1.3");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
@@ -55,7 +55,7 @@ _Static_assert(offsetof(pdk_backend_vtable, volume_path) ==
 /* The recorder vtable: struct_size, then function pointers only; the fixed fields of
  * pdk_recording_info keep their places (the strings follow the 64-bit timestamp). */
 enum { kRecorderEntries = 0 PDK_TEST_ABI_RECORDER_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kRecorderEntries == 6, "recorder vtable entries");
+_Static_assert(kRecorderEntries == 7, "recorder vtable entries");
 _Static_assert(sizeof(pdk_recorder_vtable) ==
                    offsetof(pdk_recorder_vtable, open_session) + kRecorderEntries * sizeof(void (*)(void)),
                "recorder vtable size");
@@ -92,6 +92,7 @@ PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)
     _Static_assert((offset) >= pdk_test_size_1_0_##t, #t "." #f " lies inside the 1.0 struct");
 PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
+PDK_GOLDEN_APPENDED_1_3(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #endif
 _Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,

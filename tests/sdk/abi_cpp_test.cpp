@@ -91,6 +91,7 @@ TEST_CASE("structs grow only past their 1.0 end, and name their frozen sizes", "
     }
     PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
     PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
+    PDK_GOLDEN_APPENDED_1_3(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #undef PDK_TEST_SIZE_1_0
 #define PDK_TEST_MACRO(name, size) \

@@ -205,14 +205,29 @@
 
 #define PDK_GOLDEN_SIZE_MACROS_1_2(X) X(PDK_BACKEND_VTABLE_SIZE_1_2, 192)
 
+/* ---- ABI 1.3 ---------------------------------------------------------------------------- */
+
+#define PDK_GOLDEN_APPENDED_1_3(X) X(pdk_recorder_vtable, read_session_range, 56, 8)
+
+#define PDK_GOLDEN_SIZES_1_3(X)                                                                           \
+    X(pdk_error, 1032)                                                                                    \
+    X(pdk_kv, 16)                                                                                         \
+    X(pdk_plugin_descriptor, 88) X(pdk_domain_info, 88) X(pdk_domain_spec, 120) X(pdk_volume_spec, 48)    \
+        X(pdk_ssh_target, 264) X(pdk_host_info, 360) X(pdk_backend_vtable, 192) X(pdk_recording_info, 96) \
+            X(pdk_recorder_vtable, 64) X(pdk_host, 24) X(pdk_session_info, 104)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_3(X) X(PDK_RECORDER_VTABLE_SIZE_1_3, 64)
+
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 
 #define PDK_GOLDEN_VERSION_MAJOR 1
-#define PDK_GOLDEN_VERSION_MINOR 2
-#define PDK_GOLDEN_FIELDS(X) \
-    PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_2(X)
-#define PDK_GOLDEN_SIZE_MACROS(X) \
-    PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X)
+#define PDK_GOLDEN_VERSION_MINOR 3
+#define PDK_GOLDEN_FIELDS(X)                                                                                  \
+    PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X) \
+        PDK_GOLDEN_APPENDED_1_3(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_3(X)
+#define PDK_GOLDEN_SIZE_MACROS(X)                                                                 \
+    PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X) \
+        PDK_GOLDEN_SIZE_MACROS_1_3(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

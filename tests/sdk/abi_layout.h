@@ -39,7 +39,7 @@
     X(pdk_recorder_vtable, open_session)                                                                    \
     X(pdk_recorder_vtable, close_session)                                                                   \
     X(pdk_recorder_vtable, write_event) X(pdk_recorder_vtable, flush) X(pdk_recorder_vtable, list_sessions) \
-        X(pdk_recorder_vtable, read_session)
+        X(pdk_recorder_vtable, read_session) X(pdk_recorder_vtable, read_session_range)
 
 #ifdef __cplusplus
 extern "C" {

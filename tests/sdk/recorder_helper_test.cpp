@@ -86,6 +86,16 @@ struct StoreRec {
         if (sink(user, sessionId, std::strlen(sessionId)) != 0) return;
         sink(user, "!", 1);
     }
+    static void readSessionRange(const char*, const char* sessionId, uint64_t offset, uint64_t maxBytes, uint32_t flags,
+                                 pdk_bytes_sink sink, void* user) {
+        ++calls;
+        pdk::checkFlags(flags, 0);
+        const std::string all = std::string(sessionId) + "!";
+        if (offset < all.size()) {
+            const std::string range = all.substr(offset, maxBytes == 0 ? std::string::npos : maxBytes);
+            sink(user, range.data(), range.size());
+        }
+    }
 };
 
 }  // namespace
@@ -100,10 +110,12 @@ TEST_CASE("makeRecorderVtable fills the mandatory entries and optional ones only
     CHECK(minimal.flush == nullptr);
     CHECK(minimal.list_sessions == nullptr);
     CHECK(minimal.read_session == nullptr);
+    CHECK(minimal.read_session_range == nullptr);
     CHECK(pdk::makeRecorderVtable<FullRec>().flush != nullptr);
     const pdk_recorder_vtable store = pdk::makeRecorderVtable<StoreRec>();
     CHECK(store.list_sessions != nullptr);
     CHECK(store.read_session != nullptr);
+    CHECK(store.read_session_range != nullptr);
 }
 
 TEST_CASE("list_sessions and read_session trampolines check their input first", "[sdk][cpp][recorder]") {
@@ -143,6 +155,16 @@ TEST_CASE("list_sessions and read_session trampolines check their input first", 
     bytes.clear();
     CHECK(v.read_session("/rec", "s1", 0, stopAtOnce, &bytes, &err) == PDK_OK);
     CHECK(bytes == "s1");
+
+    const int before = StoreRec::calls;
+    CHECK(v.read_session_range("/rec", nullptr, 0, 0, 0, append, &bytes, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session_range(nullptr, "s1", 0, 0, 0, append, &bytes, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session_range("/rec", "s1", 0, 0, 0, nullptr, &bytes, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(StoreRec::calls == before);
+    bytes.clear();
+    CHECK(v.read_session_range("/rec", "s1", 1, 1, 0, append, &bytes, &err) == PDK_OK);
+    CHECK(bytes == "1");
+    CHECK(v.read_session_range("/rec", "s1", 0, 0, 4, append, &bytes, &err) == PDK_ERR_BAD_FLAGS);
 }
 
 TEST_CASE("recorder trampolines own the object and never let an exception out", "[sdk][cpp][recorder]") {

@@ -6,6 +6,7 @@
 #include "paddock/server/http_server.hpp"
 
 #include "paddock/server/error_mapping.hpp"
+#include "paddock/server/http_wire.hpp"
 #include "paddock/server/tls.hpp"
 #include "paddock/server/transport.hpp"
 #include "raw_client.hpp"
@@ -24,6 +25,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,6 +68,18 @@ public:
             };
         } else if (x.head.target == "/big") {
             x.response = jsonResponse(200, std::string(8 * 1024 * 1024, 'x'));
+        } else if (x.head.target.rfind("/stream", 0) == 0) {
+            // /stream: kStreamPieces pieces of 'x'; /stream-long: kLongStreamPieces (far more than
+            // socket buffers hold); /stream-fail: fails after two pieces.
+            const bool fail = x.head.target == "/stream-fail";
+            const int pieces = x.head.target == "/stream-long" ? kLongStreamPieces : kStreamPieces;
+            x.response.contentType = "text/plain";
+            x.response.stream = [this, fail, pieces, made = 0](std::string& out) mutable -> Result<bool> {
+                ++pulls;
+                if (fail && made == 2) return makeError(ErrorCode::Unavailable, "the disk went away");
+                out.append(kBodyPieceBytes, 'x');
+                return ++made < pieces;
+            };
         } else {
             x.response = jsonResponse(200, x.head.method + " " + x.head.target + " " + x.request.body);
         }
@@ -84,6 +98,9 @@ public:
         return changed.wait_for(lock, 20s, [&] { return blocked >= n; });
     }
 
+    static constexpr int kStreamPieces = 48;        // 3 MiB
+    static constexpr int kLongStreamPieces = 1024;  // 64 MiB
+    std::atomic<int> pulls{0};                      // calls of streamed bodies' sources
     std::atomic<int> running{0};
     std::atomic<int> maxRunning{0};
     std::atomic<int> recorded{0};
@@ -446,6 +463,98 @@ TEST_CASE("http server: a large answer arrives whole", "[http_server]") {
     CHECK(body.find_first_not_of('x') == std::string::npos);
     c.send(get("/next"));  // and the connection is still in step
     CHECK_THAT(c.response(), Contains("GET /next"));
+}
+
+// A chunked body decoded; nullopt when it is malformed or unfinished.
+std::optional<std::string> dechunked(std::string_view body) {
+    wire::ChunkedDecoder decoder(UINT64_MAX);
+    std::string out;
+    auto finished = decoder.feed(body, out);
+    if (!finished || !finished.value()) return std::nullopt;
+    return out;
+}
+
+TEST_CASE("http server: a streamed answer goes out chunked, piece by piece, and the connection stays in step",
+          "[http_server][stream]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    HttpServerLimits limits = ServerFixture::defaults();
+    limits.write_timeout = 60s;  // this client reads as fast as it can; no deadline is tested here
+    ServerFixture f(tls, limits);
+    RawClient c(f.port, f.ca);
+    c.send(get("/stream"));
+    const std::string reply = c.response(60s);
+    REQUIRE_THAT(reply, StartsWith("HTTP/1.1 200"));
+    const std::string head = reply.substr(0, reply.find("\r\n\r\n") + 4);
+    CHECK_THAT(head, Contains("Transfer-Encoding: chunked"));
+    CHECK_THAT(head, !Contains("Content-Length"));
+    CHECK_THAT(head, Contains("Connection: keep-alive"));
+    const auto body = dechunked(std::string_view(reply).substr(head.size()));
+    REQUIRE(body);
+    CHECK(body->size() == size_t{EchoHandler::kStreamPieces} * kBodyPieceBytes);
+    CHECK(body->find_first_not_of('x') == std::string::npos);
+    CHECK(f.handler.pulls.load() == EchoHandler::kStreamPieces);
+    c.send(get("/next"));
+    CHECK_THAT(c.response(), Contains("GET /next"));
+
+    // HEAD: the head only, and the body is never made.
+    c.send("HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_THAT(c.response(10s, true), StartsWith("HTTP/1.1 200"));
+    c.send(get("/after-head"));
+    CHECK_THAT(c.response(), Contains("GET /after-head"));
+    CHECK(f.handler.pulls.load() == EchoHandler::kStreamPieces);
+}
+
+TEST_CASE("http server: a streamed answer to an HTTP/1.0 client ends with the close", "[http_server][stream]") {
+    ServerFixture f(false);
+    RawClient c(f.port);
+    c.send("GET /stream HTTP/1.0\r\nHost: t\r\n\r\n");
+    const std::string reply = c.read(60s);  // up to the close
+    REQUIRE_THAT(reply, StartsWith("HTTP/1.1 200"));
+    const size_t end = reply.find("\r\n\r\n");
+    CHECK_THAT(reply.substr(0, end), Contains("Connection: close"));
+    CHECK_THAT(reply.substr(0, end), !Contains("Transfer-Encoding"));
+    CHECK(reply.size() - end - 4 == size_t{EchoHandler::kStreamPieces} * kBodyPieceBytes);
+}
+
+TEST_CASE("http server: a streamed answer is made only as fast as its client reads, and holds no worker",
+          "[http_server][stream][hostile]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);  // two workers, a 700 ms write deadline
+    std::vector<std::unique_ptr<RawClient>> readers;
+    for (int i = 0; i < 4; ++i) {  // more stalled downloads than workers
+        readers.push_back(std::make_unique<RawClient>(f.port, f.ca));
+        const int small = 4096;
+        ::setsockopt(readers.back()->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        readers.back()->send(get("/stream-long"));
+    }
+    std::this_thread::sleep_for(300ms);
+    RawClient other(f.port, f.ca);
+    other.send(get("/other"));
+    CHECK_THAT(other.response(), Contains("GET /other"));
+    // Each stalled download asked for what the socket buffers could take, far from all of it.
+    CHECK(f.handler.pulls.load() < 4 * EchoHandler::kLongStreamPieces / 4);
+    // The write deadline ends them.
+    for (int i = 0; i < 200 && f.server->connections() > 1; ++i) std::this_thread::sleep_for(20ms);
+    CHECK(f.server->connections() <= 1u);
+}
+
+TEST_CASE("http server: a streamed body that fails midway is cut short, not ended", "[http_server][stream]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls);
+    RawClient c(f.port, f.ca);
+    c.send(get("/stream-fail"));
+    const std::string reply = c.read(10s);  // up to the close
+    REQUIRE_THAT(reply, StartsWith("HTTP/1.1 200"));
+    CHECK(c.closedByPeer(5s));
+    const std::string body = reply.substr(reply.find("\r\n\r\n") + 4);
+    CHECK_FALSE(dechunked(body));              // no last chunk: the client knows the body is incomplete
+    CHECK(body.size() > 2 * kBodyPieceBytes);  // the two pieces made before the failure went out
+    RawClient other(f.port, f.ca);
+    other.send(get("/other"));
+    CHECK_THAT(other.response(), Contains("GET /other"));
 }
 
 // The first bytes of a TLS ClientHello record announcing 512 bytes, of which none follow.

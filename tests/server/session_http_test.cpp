@@ -150,6 +150,21 @@ TEST_CASE("sessions over HTTP: ids cannot leave the recording directory", "[sess
     CHECK(d.get("/api/v1/sessions/s-a/cast").status == 200);
 }
 
+TEST_CASE("sessions over HTTP: a long cast is streamed whole, piece by piece", "[session][http]") {
+    SessionDaemon d;
+    std::string cast = kCastA;
+    for (int i = 0; cast.size() < 1024 * 1024; ++i)
+        cast += "[" + std::to_string(8 + i) + ".000000, \"o\", \"" + std::string(200, 'a' + i % 26) + "\\r\\n\"]\n";
+    writeFile(d.recordingDir() + "/s-long.cast", cast);
+    auto reply = d.get("/api/v1/sessions/s-long/cast");
+    REQUIRE(reply.status == 200);
+    CHECK(reply.headers["Transfer-Encoding"] == "chunked");  // never read whole into memory
+    CHECK(reply.headers.count("Content-Length") == 0);
+    CHECK(reply.content_type == "application/x-asciicast");
+    CHECK(reply.body == cast);
+    CHECK(d.get("/healthz", false).status == 200);
+}
+
 TEST_CASE("sessions over HTTP: disabled recording still lists earlier casts", "[session][http]") {
     SessionDaemon d(false);
     std::filesystem::create_directories(d.recordingDir());  // nothing creates it while recording is off

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <stdexcept>
 
 namespace paddock::test {
 
@@ -92,17 +93,43 @@ std::string RawClient::read(std::chrono::milliseconds timeout, const std::string
     return buffer_;
 }
 
-std::string RawClient::response(std::chrono::milliseconds timeout) {
+namespace {
+
+// Where a chunked body starting at `at` ends (past its last chunk), or npos while incomplete or
+// malformed. Trailers are not expected.
+size_t chunkedEnd(const std::string& buffer, size_t at) {
+    for (;;) {
+        const size_t line = buffer.find("\r\n", at);
+        if (line == std::string::npos) return std::string::npos;
+        size_t size = 0;
+        try {
+            size = std::stoul(buffer.substr(at, line - at), nullptr, 16);
+        } catch (const std::exception&) {
+            return std::string::npos;
+        }
+        at = line + 2 + size + 2;
+        if (at > buffer.size()) return std::string::npos;
+        if (size == 0) return at;
+    }
+}
+
+}  // namespace
+
+std::string RawClient::response(std::chrono::milliseconds timeout, bool headOnly) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         const size_t end = buffer_.find("\r\n\r\n");
         if (end != std::string::npos) {
-            size_t length = 0;
-            const size_t at = buffer_.find("Content-Length: ");
-            if (at != std::string::npos && at < end) length = std::stoul(buffer_.substr(at + 16));
-            if (buffer_.size() >= end + 4 + length) {
-                std::string one = buffer_.substr(0, end + 4 + length);
-                buffer_.erase(0, end + 4 + length);
+            const std::string head = buffer_.substr(0, end + 4);
+            size_t total = end + 4;
+            const size_t length = head.find("Content-Length: ");
+            if (!headOnly && head.find("Transfer-Encoding: chunked") != std::string::npos)
+                total = chunkedEnd(buffer_, end + 4);
+            else if (!headOnly && length != std::string::npos)
+                total += std::stoul(head.substr(length + 16));
+            if (total != std::string::npos && buffer_.size() >= total) {
+                std::string one = buffer_.substr(0, total);
+                buffer_.erase(0, total);
                 return one;
             }
         }

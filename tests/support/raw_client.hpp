@@ -30,9 +30,10 @@ public:
     // Reads until `until` appears in what was read, the peer closes, or the timeout passes;
     // returns everything read and not yet taken by response().
     std::string read(std::chrono::milliseconds timeout, const std::string& until = {});
-    // One complete response (head + Content-Length body), removed from the buffer; "" on
-    // timeout or close.
-    std::string response(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // One complete response (head + a Content-Length or chunked body, as it came), removed
+    // from the buffer; with `headOnly` (the answer to a HEAD) the head alone. "" on timeout or
+    // close.
+    std::string response(std::chrono::milliseconds timeout = std::chrono::seconds(10), bool headOnly = false);
     // Whether the peer closes the connection within `timeout`.
     bool closedByPeer(std::chrono::milliseconds timeout);
 

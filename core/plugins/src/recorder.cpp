@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 
 namespace paddock {
@@ -62,14 +63,27 @@ struct SessionCollector {
     }
 };
 
+// Hands the plugin's bytes on, only those of the range asked for: `skip` bytes are dropped first
+// (a plugin without read_session_range reads from the start) and no more than `left` are passed
+// on (a plugin that delivers more than asked is cut short).
 struct ByteForwarder {
     const ByteSink* sink;
+    uint64_t skip = 0;
+    uint64_t left = UINT64_MAX;
     bool failed = false;
 
     static int forward(void* user, const char* data, size_t len) noexcept {
         auto* self = static_cast<ByteForwarder*>(user);
+        if (data == nullptr) return 1;
+        std::string_view bytes(data, len);
+        const auto skipped = static_cast<size_t>(std::min<uint64_t>(self->skip, bytes.size()));
+        bytes.remove_prefix(skipped);
+        self->skip -= skipped;
+        if (bytes.empty()) return 0;
+        bytes = bytes.substr(0, static_cast<size_t>(std::min<uint64_t>(self->left, bytes.size())));
+        self->left -= bytes.size();
         try {
-            return data != nullptr && (*self->sink)(std::string_view(data, len)) ? 0 : 1;
+            return (*self->sink)(bytes) && self->left > 0 ? 0 : 1;
         } catch (...) {
             self->failed = true;  // must not unwind into the plugin: stop it instead
             return 1;
@@ -109,13 +123,20 @@ Result<std::vector<StoredSession>> RecorderPlugin::listSessions(const std::strin
     return std::move(collected.sessions);
 }
 
-Status RecorderPlugin::readSession(const std::string& directory, const std::string& id, const ByteSink& sink) const {
+Status RecorderPlugin::readSession(const std::string& directory, const std::string& id, const ByteSink& sink,
+                                   uint64_t offset, uint64_t maxBytes) const {
     ByteForwarder forwarder{&sink};
-    if (Status st = callPlugin(vtable_.read_session, "read_session", "recorder", info().id, directory.c_str(),
-                               id.c_str(), 0u, &ByteForwarder::forward, static_cast<void*>(&forwarder));
-        !st) {
-        return st;
+    if (maxBytes != 0) forwarder.left = maxBytes;
+    Status st;
+    if ((offset != 0 || maxBytes != 0) && vtable_.read_session_range != nullptr) {
+        st = callPlugin(vtable_.read_session_range, "read_session_range", "recorder", info().id, directory.c_str(),
+                        id.c_str(), offset, maxBytes, 0u, &ByteForwarder::forward, static_cast<void*>(&forwarder));
+    } else {
+        forwarder.skip = offset;
+        st = callPlugin(vtable_.read_session, "read_session", "recorder", info().id, directory.c_str(), id.c_str(), 0u,
+                        &ByteForwarder::forward, static_cast<void*>(&forwarder));
     }
+    if (!st) return st;
     if (forwarder.failed) return makeError(ErrorCode::Internal, "reading session " + id + " failed in the host");
     return {};
 }
@@ -128,6 +149,7 @@ std::vector<std::string> recorderOperations(const pdk_recorder_vtable& v) {
     if (v.flush != nullptr) out.emplace_back("flush");
     if (v.list_sessions != nullptr) out.emplace_back("list_sessions");
     if (v.read_session != nullptr) out.emplace_back("read_session");
+    if (v.read_session_range != nullptr) out.emplace_back("read_session_range");
     return out;
 }
 

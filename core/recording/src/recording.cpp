@@ -23,6 +23,8 @@ double secondsSince(SteadyClock::time_point start) {
     return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
+Error notFound(const std::string& id) { return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'"); }
+
 bool matches(const SessionRecord& r, const std::string& vm, const std::string& owner) {
     return (vm.empty() || r.vm == vm) && (owner.empty() || r.owner == owner);
 }
@@ -256,29 +258,45 @@ std::vector<SessionRecord> SessionRecorder::list(const std::string& vm, const st
     return out;
 }
 
-Result<SessionRecord> SessionRecorder::read(const std::string& id, const ByteSink& sink) const {
+Result<SessionRecord> SessionRecorder::describe(const std::string& id) const {
     if (!validSessionId(id)) return makeError(ErrorCode::InvalidArgument, "invalid session id '" + id + "'");
-    const auto notFound = [&] { return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'"); };
-    if (!recorder_ || directory_.empty()) return notFound();
+    if (!recorder_ || directory_.empty()) return notFound(id);
     SessionRecord record;
     record.id = id;
     auto listed = recorder_->listSessions(directory_, id);
     if (listed) {
-        if (listed->size() != 1 || listed->front().id != id) return notFound();
+        if (listed->size() != 1 || listed->front().id != id) return notFound(id);
         static_cast<StoredSession&>(record) = std::move(listed->front());
     } else if (listed.error().code == ErrorCode::NotFound) {
-        return notFound();
-    } else if (listed.error().code != ErrorCode::Unsupported) {
+        return notFound(id);
+    } else if (listed.error().code == ErrorCode::Unsupported) {
+        // A recorder that cannot list may still read: the defaults describe the bytes, and
+        // reading nothing tells whether the recording is there.
+        if (Status there = readRange(id, 0, 1, [](std::string_view) { return false; }); !there)
+            return std::move(there).error();
+    } else {
         return std::move(listed).error();
-    }  // a recorder that cannot list may still read: the defaults describe the bytes
-    {
-        std::lock_guard lock(state_->mutex);
-        record.active = state_->active.count(id) != 0;
     }
-    if (Status st = recorder_->readSession(directory_, id, sink); !st) {
-        if (st.error().code == ErrorCode::NotFound) return notFound();
-        return std::move(st).error();
+    std::lock_guard lock(state_->mutex);
+    record.active = state_->active.count(id) != 0;
+    return record;
+}
+
+Status SessionRecorder::readRange(const std::string& id, uint64_t offset, uint64_t maxBytes,
+                                  const ByteSink& sink) const {
+    if (!validSessionId(id)) return makeError(ErrorCode::InvalidArgument, "invalid session id '" + id + "'");
+    if (!recorder_ || directory_.empty()) return notFound(id);
+    if (Status st = recorder_->readSession(directory_, id, sink, offset, maxBytes); !st) {
+        if (st.error().code == ErrorCode::NotFound) return notFound(id);
+        return st;
     }
+    return {};
+}
+
+Result<SessionRecord> SessionRecorder::read(const std::string& id, const ByteSink& sink) const {
+    auto record = describe(id);
+    if (!record) return record;
+    if (Status st = readRange(id, 0, 0, sink); !st) return std::move(st).error();
     return record;
 }
 

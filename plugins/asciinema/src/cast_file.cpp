@@ -175,7 +175,12 @@ void CastRecording::listSessions(const char* directory, const char* sessionId, u
 
 void CastRecording::readSession(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink,
                                 void* user) {
-    readCast(directory, sessionId, flags, sink, user);
+    readCast(directory, sessionId, 0, 0, flags, sink, user);
+}
+
+void CastRecording::readSessionRange(const char* directory, const char* sessionId, uint64_t offset, uint64_t maxBytes,
+                                     uint32_t flags, pdk_bytes_sink sink, void* user) {
+    readCast(directory, sessionId, offset, maxBytes, flags, sink, user);
 }
 
 void CastRecording::writeLine(double seconds, char kind, std::string_view utf8) {

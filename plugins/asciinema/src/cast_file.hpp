@@ -31,6 +31,8 @@ public:
                              void* user);
     static void readSession(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink,
                             void* user);
+    static void readSessionRange(const char* directory, const char* sessionId, uint64_t offset, uint64_t maxBytes,
+                                 uint32_t flags, pdk_bytes_sink sink, void* user);
 
 private:
     CastRecording(std::FILE* file, std::string path, bool recordInput);

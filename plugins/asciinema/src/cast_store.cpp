@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -192,7 +193,8 @@ void listCasts(const char* directory, const char* sessionId, uint32_t flags, pdk
     }
 }
 
-void readCast(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink, void* user) {
+void readCast(const char* directory, const char* sessionId, uint64_t offset, uint64_t maxBytes, uint32_t flags,
+              pdk_bytes_sink sink, void* user) {
     pdk::checkFlags(flags, 0);
     const std::string dir = directoryOf(directory);
     requireSessionId(sessionId);
@@ -207,12 +209,19 @@ void readCast(const char* directory, const char* sessionId, uint32_t flags, pdk_
     }
     const Fd fd(raw);
     std::unique_ptr<char[]> chunk(new char[kChunkBytes]);
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), chunk.get(), kChunkBytes);
+    uint64_t left = maxBytes == 0 ? UINT64_MAX : maxBytes;
+    // pread: the position is ours alone, and an offset past the end simply reads nothing. No file
+    // reaches the top of off_t, where pread itself would fail on the overflow.
+    constexpr uint64_t kLastOffset = static_cast<uint64_t>(INT64_MAX) - kChunkBytes;
+    for (uint64_t at = offset; left > 0 && at <= kLastOffset;) {
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, left));
+        const ssize_t n = ::pread(fd.get(), chunk.get(), want, static_cast<off_t>(at));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw pdk::Error(PDK_ERR_UNAVAILABLE, "cannot read " + path + ": " + std::strerror(errno));
         if (n == 0) return;
         if (sink(user, chunk.get(), static_cast<size_t>(n)) != 0) return;  // the caller has enough
+        at += static_cast<uint64_t>(n);
+        left -= static_cast<uint64_t>(n);
     }
 }
 

@@ -19,6 +19,8 @@ bool validSessionId(std::string_view id) noexcept;
 
 // list_sessions and read_session of pdk_recorder.h. Throw pdk::Error.
 void listCasts(const char* directory, const char* sessionId, uint32_t flags, pdk_session_sink sink, void* user);
-void readCast(const char* directory, const char* sessionId, uint32_t flags, pdk_bytes_sink sink, void* user);
+// From byte `offset` on, at most `maxBytes` (0: to the end); read_session is the range (0, 0).
+void readCast(const char* directory, const char* sessionId, uint64_t offset, uint64_t maxBytes, uint32_t flags,
+              pdk_bytes_sink sink, void* user);
 
 }  // namespace paddock::asciinema

@@ -5,7 +5,8 @@
  * (org.paddock.asciinema writes an asciinema v2 cast). The host opens one pdk_recording per
  * session, feeds it timed events, flushes it about once a second and closes it at the end.
  * Since ABI 1.1 the recorder also lists what it stored and reads it back (list_sessions,
- * read_session), so the host never needs to know the storage format.
+ * read_session), so the host never needs to know the storage format; since 1.3 it reads a range
+ * of it (read_session_range), so a download is served piece by piece.
  *
  * Every function:
  *  - returns pdk_status and, when not PDK_OK, fills the caller's `err` (which may be NULL);
@@ -147,9 +148,21 @@ typedef struct pdk_recorder_vtable {
      * PDK_ERR_UNAVAILABLE when the storage cannot be read. NULL: the recorder cannot read back. */
     pdk_status (*read_session)(const char* directory, const char* session_id, uint32_t flags, pdk_bytes_sink sink,
                                void* user, pdk_error* err);
+
+    /* ABI 1.3 */
+
+    /* Like read_session, but only the stored bytes from `offset` on, at most `max_bytes` of them
+     * (0: up to the end), so a host can serve a long recording piece by piece, one short call
+     * per piece, without holding a thread or the whole recording. An offset at or beyond what is
+     * stored delivers nothing and returns PDK_OK (a recording being written may still grow).
+     * Errors as read_session. Threading as read_session. NULL: the host reads ranges through
+     * read_session, skipping what comes before `offset` (slower for long recordings). */
+    pdk_status (*read_session_range)(const char* directory, const char* session_id, uint64_t offset, uint64_t max_bytes,
+                                     uint32_t flags, pdk_bytes_sink sink, void* user, pdk_error* err);
 } pdk_recorder_vtable;
 #define PDK_RECORDER_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_recorder_vtable, flush)
 #define PDK_RECORDER_VTABLE_SIZE_1_1 PDK_FIELD_END(pdk_recorder_vtable, read_session)
+#define PDK_RECORDER_VTABLE_SIZE_1_3 PDK_FIELD_END(pdk_recorder_vtable, read_session_range)
 
 #ifdef __cplusplus
 }

@@ -504,6 +504,63 @@ TEST_CASE("recording: read hands a large recording over in chunks and stops when
     CHECK(calls == 1);
 }
 
+// Reads one range through the recorder, or the error.
+static paddock::Result<std::string> rangeOf(const SessionRecorder& recorder, const std::string& id, uint64_t offset,
+                                            uint64_t max) {
+    std::string out;
+    if (paddock::Status st = recorder.readRange(id, offset, max,
+                                                [&out](std::string_view chunk) {
+                                                    out.append(chunk);
+                                                    return true;
+                                                });
+        !st)
+        return std::move(st).error();
+    return out;
+}
+
+TEST_CASE("recording: ranges of a recording, read by the plugin (ABI 1.3) piece by piece", "[recording]") {
+    TempDir tmp;
+    std::string cast = "{\"version\": 2, \"width\": 80, \"height\": 24}\n";
+    for (int i = 0; cast.size() < 200 * 1024; ++i) cast += "[" + std::to_string(i) + ".0, \"o\", \"line\"]\n";
+    paddock::test::writeFile(tmp.file("big.cast"), cast);
+    SessionRecorder recorder(asciinemaPlugin(), tmp.path(), false);
+    REQUIRE(asciinemaPlugin()->vtable().read_session_range != nullptr);
+
+    std::string pieces;
+    for (uint64_t at = 0;;) {
+        auto piece = rangeOf(recorder, "big", at, 64 * 1024);
+        REQUIRE(piece.ok());
+        CHECK(piece->size() <= 64 * 1024);
+        pieces += *piece;
+        at += piece->size();
+        if (piece->size() < 64 * 1024) break;
+    }
+    CHECK(pieces == cast);
+    CHECK(rangeOf(recorder, "big", 10, 7).value() == cast.substr(10, 7));
+    CHECK(rangeOf(recorder, "big", cast.size() - 3, 0).value() == cast.substr(cast.size() - 3));
+    CHECK(rangeOf(recorder, "big", cast.size(), 10).value().empty());  // at the end: nothing, no error
+    CHECK(rangeOf(recorder, "big", UINT64_MAX, 10).value().empty());
+    CHECK(failure(rangeOf(recorder, "gone", 0, 10)).code == ErrorCode::NotFound);
+    CHECK(failure(rangeOf(recorder, "../big", 0, 10)).code == ErrorCode::InvalidArgument);
+    // The plugin checks its input itself too.
+    const pdk_recorder_vtable& v = asciinemaPlugin()->vtable();
+    const pdk_bytes_sink ignore = [](void*, const char*, size_t) { return 0; };
+    pdk_error err{};
+    err.struct_size = sizeof err;
+    const std::string dir = tmp.path();
+    CHECK(v.read_session_range(dir.c_str(), "../big", 0, 1, 0, ignore, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session_range(dir.c_str(), "big", 0, 1, 0, nullptr, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(v.read_session_range(dir.c_str(), "big", 0, 1, 1u << 3, ignore, nullptr, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(v.read_session_range(nullptr, "big", 0, 1, 0, ignore, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+
+    // describe() tells what read() would, without reading.
+    auto described = recorder.describe("big");
+    REQUIRE(described.ok());
+    CHECK(described->bytes == cast.size());
+    CHECK(described->media_type == "application/x-asciicast");
+    CHECK(failure(recorder.describe("gone")).code == ErrorCode::NotFound);
+}
+
 TEST_CASE("recording: the plugin checks list and read input itself", "[recording]") {
     TempDir tmp;
     paddock::test::writeFile(tmp.file("ok.cast"), "{\"version\": 2, \"width\": 80, \"height\": 24}\n");
@@ -664,6 +721,13 @@ TEST_CASE("recording: what a recorder lists is checked before it reaches HTTP he
     // An exception in the host's sink stops the read without crossing into the plugin.
     auto thrown = recorder.read("plain", [](std::string_view) -> bool { throw std::runtime_error("disk full"); });
     CHECK(failure(thrown).code == ErrorCode::Internal);
+    // A recorder before ABI 1.3 reads ranges through read_session: the host skips what comes
+    // before the range and stops after it, across the plugin's chunks ("hello " + "world").
+    CHECK(rangeOf(recorder, "plain", 4, 4).value() == "o wo");
+    CHECK(rangeOf(recorder, "plain", 6, 0).value() == "world");
+    CHECK(rangeOf(recorder, "plain", 0, 3).value() == "hel");
+    CHECK(rangeOf(recorder, "plain", 11, 5).value().empty());
+    CHECK(failure(rangeOf(recorder, "missing", 0, 5)).code == ErrorCode::NotFound);
 }
 
 TEST_CASE("recording: a recorder that cannot list or read leaves the active sessions only", "[recording]") {

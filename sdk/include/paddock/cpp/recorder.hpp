@@ -10,7 +10,9 @@
 //                            pdk_session_sink sink, void* user);   (sessionId NULL: all)
 //   static void readSession(const char* directory, const char* sessionId, uint32_t flags,
 //                           pdk_bytes_sink sink, void* user);
-// (absent: list_sessions / read_session are NULL, "unsupported").
+//   static void readSessionRange(const char* directory, const char* sessionId, uint64_t offset,
+//                                uint64_t maxBytes, uint32_t flags, pdk_bytes_sink sink, void* user);   (1.3)
+// (absent: list_sessions / read_session / read_session_range are NULL, "unsupported").
 // Its destructor is close_session and must not throw. Members report failure by throwing
 // pdk::Error; any other exception becomes PDK_ERR_INTERNAL. No exception crosses the C boundary.
 // The trampolines refuse NULL pointers and hand `open` a full-size copy of the host's `info`
@@ -77,6 +79,14 @@ struct RecorderTrampolines {
             Rec::readSession(need(directory, "directory"), need(sessionId, "session_id"), flags, sink, user);
         });
     }
+    static pdk_status readSessionRange(const char* directory, const char* sessionId, uint64_t offset, uint64_t maxBytes,
+                                       uint32_t flags, pdk_bytes_sink sink, void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            Rec::readSessionRange(need(directory, "directory"), need(sessionId, "session_id"), offset, maxBytes, flags,
+                                  sink, user);
+        });
+    }
 };
 
 }  // namespace detail
@@ -99,6 +109,10 @@ pdk_recorder_vtable makeRecorderVtable() {
                       Rec::readSession(s, s, f, sink, u);
                   })
         v.read_session = &T::readSession;
+    if constexpr (requires(const char* s, uint64_t n, uint32_t f, pdk_bytes_sink sink, void* u) {
+                      Rec::readSessionRange(s, s, n, n, f, sink, u);
+                  })
+        v.read_session_range = &T::readSessionRange;
     return v;
 }
 

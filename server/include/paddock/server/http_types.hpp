@@ -74,11 +74,24 @@ struct Request {
     const std::string& param(const std::string& name) const { return params.at(name); }
 };
 
+// A response body made piece by piece while it is sent, for bodies that need not fit in memory
+// (recording downloads). The server calls it on a worker thread, one call at a time, first right
+// after the handler and then each time the client has taken the previous piece: it appends the
+// next piece (at most kBodyPieceBytes) to `out` and answers whether more may follow. A piece may
+// be empty only when it is the last. An error cannot change the status already sent: the server
+// closes the connection without ending the body, so the client sees it cut short. The function
+// may be called after the handler's request is gone: it must own (or outlive) what it reads.
+using BodySource = std::function<Result<bool>(std::string& out)>;
+inline constexpr size_t kBodyPieceBytes = 64 * 1024;
+
 struct Response {
     int status = 200;
     std::string contentType = "application/json";
-    std::string body;
+    std::string body;  // with `stream`: unused
     std::vector<std::pair<std::string, std::string>> headers;
+    // Set: the body comes from here, sent chunked (close-delimited to an HTTP/1.0 client), and
+    // `body` is ignored. Never on a HEAD answer's way out: the server does not call it then.
+    BodySource stream;
     // Set by WebSocket routes that accept the request: the server completes the handshake
     // (101) and passes the upgraded connection here, on its I/O thread, which must not be kept:
     // hand the transport to the WebSocketHub and return.

@@ -63,8 +63,15 @@ private:
 };
 
 // The bytes of a response: status line, Content-Type (when a body may follow), Content-Length,
-// Connection, the response's own headers, and the body unless `headRequest`.
-std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server);
+// Connection, the response's own headers, and the body unless `headRequest`. A streamed response
+// (Response::stream) gets only its head here, framed `Transfer-Encoding: chunked`, or with
+// `chunked` false (an HTTP/1.0 client) by the close: no length and Connection: close, whatever
+// `keepAlive` says; its pieces follow through chunkedPiece() or raw.
+std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server,
+                              bool chunked = true);
+
+// One piece of a chunked body, "<hex size>\r\n<piece>\r\n"; the empty piece is the last chunk.
+std::string chunkedPiece(std::string_view piece);
 
 // "HTTP/1.1 100 Continue\r\n\r\n".
 std::string_view continueResponse() noexcept;

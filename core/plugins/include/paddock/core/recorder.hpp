@@ -1,6 +1,7 @@
 // Host-side C++ view of a recorder plugin (pdk_recorder.h). Only the bytes of the plugin's
 // vtable covered by its struct_size are read; a NULL flush means "nothing to flush"; NULL
-// list_sessions / read_session (every 1.0 recorder) answer Unsupported.
+// list_sessions / read_session (every 1.0 recorder) answer Unsupported; a NULL
+// read_session_range (recorders before 1.3) is read through read_session.
 #pragma once
 
 #include "paddock/core/plugin_host.hpp"
@@ -50,9 +51,13 @@ public:
     // (NotFound when it is not there). Thread-safe.
     Result<std::vector<StoredSession>> listSessions(const std::string& directory, const std::string& id = {}) const;
 
-    // Hands one recording's bytes to `sink` chunk by chunk (read_session), never all at once.
-    // NotFound when it is not there. Thread-safe; the sink runs on the calling thread.
-    Status readSession(const std::string& directory, const std::string& id, const ByteSink& sink) const;
+    // Hands one recording's bytes to `sink` chunk by chunk, never all at once: from byte `offset`
+    // on, at most `maxBytes` of them (0: to the end). A range is read with read_session_range
+    // (ABI 1.3), or through read_session skipping what comes before it; either way the sink sees
+    // no byte outside the range. An offset past the end delivers nothing. NotFound when it is not
+    // there. Thread-safe; the sink runs on the calling thread.
+    Status readSession(const std::string& directory, const std::string& id, const ByteSink& sink, uint64_t offset = 0,
+                       uint64_t maxBytes = 0) const;
 
 private:
     std::shared_ptr<LoadedPlugin> plugin_;

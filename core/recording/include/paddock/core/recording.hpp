@@ -85,6 +85,13 @@ public:
     // unknown ids, Unsupported when the plugin cannot read back.
     Result<SessionRecord> read(const std::string& id, const ByteSink& sink) const;
 
+    // What read() returns, without reading: for a caller that then reads in pieces.
+    Result<SessionRecord> describe(const std::string& id) const;
+    // One range of a recording's stored bytes: from `offset`, at most `maxBytes` (0: to the
+    // end); an offset past the end delivers nothing (a recording being written may grow). The
+    // errors of read().
+    Status readRange(const std::string& id, uint64_t offset, uint64_t maxBytes, const ByteSink& sink) const;
+
     // Number of recordings currently open, and bytes handed to the plugin so far (for metrics).
     size_t activeCount() const;
     uint64_t bytesRecorded() const;
