@@ -3,6 +3,7 @@
 #include "paddock/core/crash_point.hpp"
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/auth.hpp"
+#include "paddock/server/compat_metrics.hpp"
 #include "paddock/server/console_tickets.hpp"
 #include "paddock/server/dispatcher.hpp"
 #include "paddock/server/event_stream.hpp"
@@ -249,6 +250,7 @@ int Application::serve() {
     }
     std::unique_ptr<Runtime> runtime = std::move(created.value());
     for (const auto& warning : runtime->warnings()) log.warning("%s", warning);
+    std::string hypervisorType;  // the first reachable site's domain type, for vm_manager_hypervisor_type
     for (Site* site : runtime->sites()) {
         const SiteStatus status = site->status();
         if (!status.reachable) {
@@ -260,6 +262,7 @@ int Application::serve() {
         const DomainType wanted = site->config().domain_type;
         const std::string used =
             wanted == DomainType::Auto ? status.host.auto_domain_type : std::string(enumName(wanted));
+        if (hypervisorType.empty()) hypervisorType = used;
         log.information("site %s: %s via %s on %s (%s), domain type %s%s", status.name, status.uri, status.backend,
                         status.host.hostname, status.host.hypervisor, used,
                         std::string(wanted == DomainType::Auto ? " (auto)" : " (configured)"));
@@ -282,8 +285,9 @@ int Application::serve() {
     ConsoleTickets consoleTickets;
     const PublicUrls urls = publicUrls(config.server);
 
+    CompatMetrics compatMetrics(*runtime, *runtime->metrics().registry(), hypervisorType);
     Router router;
-    const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION};
+    const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION, &compatMetrics};
     addSystemRoutes(router, context);
     addVmRoutes(router, context);
     addCompatRoutes(router, context);
@@ -296,6 +300,7 @@ int Application::serve() {
     addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets, urls});
     addTokenRoutes(router, context, TokenContext{*tokenStore.value(), config.auth.mode == AuthMode::Token});
     openRoutesToOwnerTokens(router);
+    answerCompatErrorsAsFastApi(router);
     HttpMetrics metrics(*runtime->metrics().registry());
     Dispatcher::Options dispatch;
     dispatch.allowed_origins = config.server.allowed_origins;

@@ -1,9 +1,15 @@
-// Shapes here are fixed by the earlier Python services' clients (/work/shared/COMPAT.md); do
-// not "improve" them. Unknown body fields are ignored, as the old services did.
+// Shapes here are fixed by the earlier Python services' clients (shared/COMPAT.md); do not
+// "improve" them. Errors are FastAPI's {"detail": ...} (answerCompatErrorsAsFastApi), bodies are
+// read as the old pydantic models read them (compat_requests.hpp), and existing domains are
+// found by any name libvirt accepted that is safe to handle (names.hpp validateExistingName).
+#include "paddock/server/compat_requests.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
-#include "paddock/server/vm_requests.hpp"
 #include "paddock/server/vm_views.hpp"
+
+#include <chrono>
+#include <optional>
+#include <utility>
 
 namespace paddock::server {
 
@@ -16,11 +22,11 @@ Response statusResponse(int status, std::string_view word, const std::string& na
 }
 
 Result<Response> create(Runtime& runtime, const Request& request) {
-    auto body = parseCreateBody(request.body, CreateDialect::Compat);
-    if (!body) return std::move(body).error();
+    auto body = readCompatCreate(request.body);
+    if (!body.value) return validationErrorResponse(body.issues);
     auto vms = runtime.vms();
     if (!vms) return std::move(vms).error();
-    auto vm = vms.value()->create(body->request, request.identity.name);
+    auto vm = vms.value()->create(*body.value, request.identity.name);
     if (!vm) return std::move(vm).error();
 
     const VmView& v = vm.value();
@@ -38,6 +44,17 @@ Result<Response> create(Runtime& runtime, const Request& request) {
     json.key("owner").stringOrNull(v.owner);
     json.endObject().endObject();
     return jsonResponse(201, json.str());
+}
+
+// The lease a pool of `site` holds on `vm`, and that pool.
+std::optional<std::pair<PoolManager*, Lease>> leaseOf(Runtime& runtime, const std::string& site,
+                                                      const std::string& vm) {
+    for (PoolManager* pool : runtime.pools()) {
+        if (pool->site() != site) continue;
+        for (auto& lease : pool->leases())
+            if (lease.vm == vm) return std::make_pair(pool, std::move(lease));
+    }
+    return std::nullopt;
 }
 
 Result<Response> list(Runtime& runtime) {
@@ -63,7 +80,41 @@ Result<Response> act(Runtime& runtime, const Request& request, std::string_view 
     return statusResponse(200, word, name);
 }
 
+// The old app allocates and then starts: its pool handed out shut-off VMs. Paddock's hands out
+// running ones (whatever the pool's mode), so a start of a running VM that a pool lease holds is
+// that start, already done.
+Status startVm(Runtime& runtime, VmService& vms, const std::string& name, const std::string& actor) {
+    Status started = vms.start(name, actor);
+    if (started || started.error().code != ErrorCode::Conflict) return started;
+    auto vm = vms.get(name);
+    if (vm && domainIsActive(vm->domain.state) && leaseOf(runtime, vms.site().name(), name)) return {};
+    return started;
+}
+
+// Deleting a pool VM ends its lease: the pool destroys the VM and refills (the old app deletes
+// the VMs it was given when done, and never releases them otherwise).
+Status deleteVm(Runtime& runtime, VmService& vms, const std::string& name, const std::string& actor) {
+    if (auto held = leaseOf(runtime, vms.site().name(), name)) return held->first->release(held->second.id, actor);
+    return vms.remove(name, actor);
+}
+
 }  // namespace
+
+void answerCompatErrorsAsFastApi(Router& router) {
+    static const std::pair<const char*, const char*> kRoutes[] = {
+        {"GET", "/"},
+        {"POST", "/vms/create"},
+        {"GET", "/vms/list"},
+        {"POST", "/vms/start/{name}"},
+        {"POST", "/vms/stop/{name}"},
+        {"DELETE", "/vms/delete/{name}"},
+        {"GET", "/pool/status"},
+        {"POST", "/pool/allocate"},
+        {"GET", "/ws/vm/{name}/status"},
+        {"GET", "/ws/vm/{name}/terminal"},
+    };
+    for (const auto& [method, pattern] : kRoutes) router.answerErrorsAs(ErrorStyle::FastApi, method, pattern);
+}
 
 void addCompatRoutes(Router& router, const RouteContext& context) {
     Runtime& rt = context.runtime;
@@ -77,18 +128,19 @@ void addCompatRoutes(Router& router, const RouteContext& context) {
     router.add("GET", "/vms/list", [&rt](Request&) { return list(rt); });
     router.add("POST", "/vms/start/{name}", [&rt](Request& r) {
         return act(rt, r, "started",
-                   [](VmService& s, const std::string& n, const std::string& a) { return s.start(n, a); });
+                   [&rt](VmService& s, const std::string& n, const std::string& a) { return startVm(rt, s, n, a); });
     });
-    router.add("POST", "/vms/stop/{name}", [&rt](Request& r) {
-        return act(rt, r, "stopped", [](VmService& s, const std::string& n, const std::string& a) -> Status {
-            auto outcome = s.stop(n, a);
+    const auto stopTimeout = std::chrono::seconds(rt.config().compat.stop_timeout_s);
+    router.add("POST", "/vms/stop/{name}", [&rt, stopTimeout](Request& r) {
+        return act(rt, r, "stopped", [stopTimeout](VmService& s, const std::string& n, const std::string& a) -> Status {
+            auto outcome = s.stop(n, a, stopTimeout);
             if (!outcome) return std::move(outcome).error();
             return {};
         });
     });
     router.add("DELETE", "/vms/delete/{name}", [&rt](Request& r) {
         return act(rt, r, "deleted",
-                   [](VmService& s, const std::string& n, const std::string& a) { return s.remove(n, a); });
+                   [&rt](VmService& s, const std::string& n, const std::string& a) { return deleteVm(rt, s, n, a); });
     });
 }
 

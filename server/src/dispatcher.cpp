@@ -47,13 +47,13 @@ std::optional<Response> guarded(HttpExchange& x, Body&& body) {
         return body();
     } catch (const Poco::Exception& e) {
         x.logDetail = "exception: " + e.displayText();
-        return internalErrorResponse(e.displayText());
+        return internalErrorResponse(e.displayText(), x.errorStyle);
     } catch (const std::exception& e) {
         x.logDetail = std::string("exception: ") + e.what();
-        return internalErrorResponse(e.what());
+        return internalErrorResponse(e.what(), x.errorStyle);
     } catch (...) {
         x.logDetail = "unknown exception";
-        return internalErrorResponse("unknown exception");
+        return internalErrorResponse("unknown exception", x.errorStyle);
     }
 }
 
@@ -81,12 +81,14 @@ void Dispatcher::invoke(HttpExchange& x) {
         auto result = x.route->handler(x.request);
         if (result) return std::move(result.value());
         if (httpStatus(result.error().code) >= 500) x.logDetail = result.error().message;
-        return errorResponse(result.error());
+        return errorResponse(result.error(), x.errorStyle);
     });
     x.response = std::move(*answer);
 }
 
-Response Dispatcher::errorAnswer(const Error& error) const { return errorResponse(error); }
+Response Dispatcher::errorAnswer(const Error& error, const HttpExchange* x) const {
+    return errorResponse(error, x != nullptr ? x->errorStyle : ErrorStyle::Paddock);
+}
 
 Dispatcher::Verdict Dispatcher::parse(HttpExchange& x, RouteMatch& match) const {
     Request& request = x.request;
@@ -104,6 +106,7 @@ Dispatcher::Verdict Dispatcher::parse(HttpExchange& x, RouteMatch& match) const 
     // HEAD is GET without the body (the server drops the body when sending).
     match = router_.match(request.method == "HEAD" ? "GET" : request.method, request.path);
     if (match.kind == RouteMatch::Kind::Found) x.routeLabel = match.route->pattern;
+    x.errorStyle = match.errorStyle;
     for (const auto& [name, value] : x.head.headers) {
         const std::string lower = Poco::toLower(name);
         if (lower != "authorization" && lower != "cookie") request.headers[lower] = value;
@@ -116,9 +119,10 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
     // A page on an attacker's name that resolves to us (DNS rebinding) is same-origin to the
     // browser; only the Host it sends gives it away.
     if (!hostAllowed(x.head.header("Host").value_or(""), options_.allowed_hosts))
-        return errorResponse(makeError(
-            ErrorCode::InvalidArgument,
-            "Host '" + x.head.header("Host").value_or("").substr(0, 255) + "' is not one of server.allowed_hosts"));
+        return errorResponse(
+            makeError(ErrorCode::InvalidArgument, "Host '" + x.head.header("Host").value_or("").substr(0, 255) +
+                                                      "' is not one of server.allowed_hosts"),
+            x.errorStyle);
     const bool websocket = match.kind == RouteMatch::Kind::Found && match.route->websocket;
     std::string authorization = x.head.header("Authorization").value_or("");
     if (websocket) {
@@ -127,7 +131,8 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
         if (const auto origin = x.head.header("Origin");
             origin && !originAllowed(*origin, x.head.header("Host").value_or(""), options_.allowed_origins))
             return errorResponse(
-                makeError(ErrorCode::Forbidden, "WebSocket from this Origin is not allowed (server.allowed_origins)"));
+                makeError(ErrorCode::Forbidden, "WebSocket from this Origin is not allowed (server.allowed_origins)"),
+                x.errorStyle);
         if (authorization.empty()) {
             if (const auto token = request.queryValue("access_token")) authorization = "Bearer " + *token;
         }
@@ -138,14 +143,14 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
         if (const auto ticket = request.queryValue("ticket")) {
             const auto vm = match.params.find("name");
             auto grant = options_.redeem_ticket(*ticket, vm == match.params.end() ? std::string() : vm->second);
-            if (!grant) return errorResponse(grant.error());
+            if (!grant) return errorResponse(grant.error(), x.errorStyle);
             request.identity = Identity{grant->issued_by + " (console ticket)", Role::Viewer, false, {}};
             request.grant = std::move(grant.value());
             return std::nullopt;
         }
     }
     auto identity = auth_.authenticate(request.path, authorization);
-    if (!identity) return errorResponse(identity.error());
+    if (!identity) return errorResponse(identity.error(), x.errorStyle);
     request.identity = std::move(identity.value());
     return std::nullopt;
 }
@@ -153,38 +158,43 @@ Dispatcher::Verdict Dispatcher::authenticate(HttpExchange& x, const RouteMatch& 
 Dispatcher::Verdict Dispatcher::authorize(HttpExchange& x, RouteMatch& match) const {
     Request& request = x.request;
     if (match.kind == RouteMatch::Kind::NotFound)
-        return errorResponse(makeError(ErrorCode::NotFound, "no route for " + request.method + " " + request.path));
+        return errorResponse(makeError(ErrorCode::NotFound, "no route for " + request.method + " " + request.path),
+                             x.errorStyle);
     if (match.kind == RouteMatch::Kind::MethodNotAllowed)
-        return methodNotAllowedResponse(request.method, joinMethods(match.allowedMethods));
+        return methodNotAllowedResponse(request.method, joinMethods(match.allowedMethods), x.errorStyle);
     const Route& route = *match.route;
     x.route = &route;
     request.route = route.pattern;
     request.params = std::move(match.params);
     if (!request.grant) {
         if (auto allowed = paddock::server::authorize(request.identity, route.minimumRole); !allowed)
-            return errorResponse(allowed.error());
+            return errorResponse(allowed.error(), x.errorStyle);
         // Public paths need no token, so one that names an owner changes nothing there.
         if (!request.identity.owner.empty() && !route.ownerTokens && !auth_.isPublic(request.path))
-            return errorResponse(makeError(
-                ErrorCode::Forbidden, "'" + request.identity.name + "' is bound to owner '" + request.identity.owner +
-                                          "': it reaches that owner's VMs, leases, consoles and "
-                                          "recordings only, not " +
-                                          request.method + " " + route.pattern));
+            return errorResponse(
+                makeError(ErrorCode::Forbidden, "'" + request.identity.name + "' is bound to owner '" +
+                                                    request.identity.owner +
+                                                    "': it reaches that owner's VMs, leases, consoles and "
+                                                    "recordings only, not " +
+                                                    request.method + " " + route.pattern),
+                x.errorStyle);
     }
     if (x.head.hasBody()) {
         if (const auto type = x.head.header("Content-Type"); type && !isJsonContentType(*type))
-            return errorResponse(makeError(
-                ErrorCode::UnsupportedMediaType,
-                "request bodies are JSON (Content-Type: application/json), not '" + type->substr(0, 64) + "'"));
+            return errorResponse(makeError(ErrorCode::UnsupportedMediaType,
+                                           "request bodies are JSON (Content-Type: application/json), not '" +
+                                               type->substr(0, 64) + "'"),
+                                 x.errorStyle);
     }
     // The rest of the handshake is checked when the route accepts (the server, before the 101),
     // so that an unknown VM is a 404 whatever the client's WebSocket headers.
     if (route.websocket) {
         if (!isWebSocketHandshake(x.head))
             return errorResponse(makeError(ErrorCode::InvalidArgument,
-                                           "this route is a WebSocket: send an upgrade request (Upgrade: websocket)"));
+                                           "this route is a WebSocket: send an upgrade request (Upgrade: websocket)"),
+                                 x.errorStyle);
         if (options_.admit_websocket) {
-            if (auto room = options_.admit_websocket(request); !room) return errorResponse(room.error());
+            if (auto room = options_.admit_websocket(request); !room) return errorResponse(room.error(), x.errorStyle);
         }
     }
     return std::nullopt;

@@ -41,24 +41,36 @@ Response errorBody(int status, std::string_view code, std::string_view message) 
     return jsonResponse(status, json.str());
 }
 
+Response detailBody(int status, std::string_view message) {
+    JsonWriter json;
+    json.beginObject().field("detail", message).endObject();
+    return jsonResponse(status, json.str());
+}
+
+Response styledBody(ErrorStyle style, int status, std::string_view code, std::string_view message) {
+    return style == ErrorStyle::FastApi ? detailBody(status, message) : errorBody(status, code, message);
+}
+
 }  // namespace
 
-Response errorResponse(const Error& error) {
-    Response response = errorBody(httpStatus(error.code), errorCodeId(error.code), error.message);
+Response errorResponse(const Error& error, ErrorStyle style) {
+    Response response = styledBody(style, httpStatus(error.code), errorCodeId(error.code), error.message);
     if (error.code == ErrorCode::Unauthorized)
         response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"paddock\"");
     return response;
 }
 
-Response methodNotAllowedResponse(const std::string& method, const std::string& allow) {
+Response methodNotAllowedResponse(const std::string& method, const std::string& allow, ErrorStyle style) {
     Response response =
-        errorBody(405, "method_not_allowed", "method " + method + " is not allowed here; allowed: " + allow);
+        style == ErrorStyle::FastApi
+            ? detailBody(405, "Method Not Allowed")
+            : errorBody(405, "method_not_allowed", "method " + method + " is not allowed here; allowed: " + allow);
     response.headers.emplace_back("Allow", allow);
     return response;
 }
 
-Response internalErrorResponse(std::string_view what) {
-    return errorBody(500, errorCodeId(ErrorCode::Internal), "internal error: " + std::string(what));
+Response internalErrorResponse(std::string_view what, ErrorStyle style) {
+    return styledBody(style, 500, errorCodeId(ErrorCode::Internal), "internal error: " + std::string(what));
 }
 
 }  // namespace paddock::server

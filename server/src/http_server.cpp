@@ -262,7 +262,8 @@ struct HttpServer::Impl {
                 refused.Add({{"reason", reason}}).Increment();
                 // A TLS client could read the refusal only after a handshake, which would cost
                 // the very resources the cap protects: it just sees the connection close.
-                if (!tls) refuseAtAccept(fd, handler.errorAnswer(makeError(ErrorCode::Unavailable, message)).body);
+                if (!tls)
+                    refuseAtAccept(fd, handler.errorAnswer(makeError(ErrorCode::Unavailable, message), nullptr).body);
                 ::close(fd);
                 continue;
             }
@@ -364,13 +365,11 @@ struct HttpServer::Impl {
     // An answer from the server itself, before or instead of the handler; recorded like any other.
     void refuse(Connection& c, ErrorCode code, const std::string& message, bool close, int status = 0) {
         HttpExchange& x = ensureExchange(c);
-        x.response = errorResponseFor(code, message);
+        x.response = handler.errorAnswer(makeError(code, message), &x);
         if (status != 0) x.response.status = status;
         handler.record(x);
         answer(c, std::move(x.response), close);
     }
-
-    Response errorResponseFor(ErrorCode code, const std::string& message) const;
 
     HttpExchange& ensureExchange(Connection& c) {
         if (!c.exchange) {
@@ -769,8 +768,9 @@ struct HttpServer::Impl {
                 x.response = Response{};
                 x.response.status = 101;
             } else {
-                x.response = errorResponseFor(ErrorCode::InvalidArgument,
-                                              "WebSocket handshake refused: " + accept.error().message);
+                x.response = handler.errorAnswer(
+                    makeError(ErrorCode::InvalidArgument, "WebSocket handshake refused: " + accept.error().message),
+                    &x);
             }
         }
         if (!completion.upgrade) {
@@ -815,10 +815,6 @@ struct HttpServer::Impl {
         }
     }
 };
-
-Response HttpServer::Impl::errorResponseFor(ErrorCode code, const std::string& message) const {
-    return handler.errorAnswer(makeError(code, message));
-}
 
 HttpServer::HttpServer(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
                        prometheus::Registry& registry, Poco::Logger& logger, std::shared_ptr<const TlsContext> tls)

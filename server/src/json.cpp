@@ -3,6 +3,8 @@
 #include "paddock/core/utf8.hpp"
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <limits>
@@ -76,26 +78,22 @@ bool allValidUtf8(const rapidjson::Value& value) {
 
 }  // namespace
 
-Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
+Result<rapidjson::Document> parseJsonValue(std::string_view body, size_t* errorOffset) {
     rapidjson::Document document;
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        if (!allowEmpty)
-            return makeError(ErrorCode::InvalidArgument, "request body is empty; a JSON object is required");
-        document.SetObject();
-        return document;
-    }
+    if (errorOffset != nullptr) *errorOffset = 0;
     if (nestingDepth(body, kMaxJsonDepth) > kMaxJsonDepth)
         return makeError(ErrorCode::InvalidArgument,
                          "request body nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     // Iterative: the parser's own stack is on the heap, whatever the input. Encoding checked:
     // invalid UTF-8 would otherwise end up in names and the audit log.
     document.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.data(), body.size());
-    if (document.HasParseError())
+    if (document.HasParseError()) {
+        if (errorOffset != nullptr) *errorOffset = document.GetErrorOffset();
         return makeError(ErrorCode::InvalidArgument, std::string("request body is not valid JSON: ") +
                                                          rapidjson::GetParseError_En(document.GetParseError()) +
                                                          " (at offset " + std::to_string(document.GetErrorOffset()) +
                                                          ")");
-    if (!document.IsObject()) return makeError(ErrorCode::InvalidArgument, "request body must be a JSON object");
+    }
     if (!allValidUtf8(document))
         return makeError(ErrorCode::InvalidArgument,
                          "request body is not valid UTF-8 (a \\u escape stands for a lone surrogate)");
@@ -103,6 +101,29 @@ Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmp
     if (auto key = duplicateKey(document))
         return makeError(ErrorCode::InvalidArgument, "duplicate key '" + key->substr(0, 64) + "' in request body");
     return document;
+}
+
+bool isBlank(std::string_view body) noexcept { return body.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty) {
+    if (isBlank(body)) {
+        if (!allowEmpty)
+            return makeError(ErrorCode::InvalidArgument, "request body is empty; a JSON object is required");
+        rapidjson::Document document;
+        document.SetObject();
+        return document;
+    }
+    auto document = parseJsonValue(body);
+    if (document && !document->IsObject())
+        return makeError(ErrorCode::InvalidArgument, "request body must be a JSON object");
+    return document;
+}
+
+std::string jsonText(const rapidjson::Value& value) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    value.Accept(writer);
+    return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 Status rejectUnknownFields(const rapidjson::Value& object, std::initializer_list<std::string_view> known) {
@@ -113,7 +134,7 @@ Status rejectUnknownFields(const rapidjson::Value& object, std::initializer_list
         for (const auto k : known) isKnown = isKnown || k == name;
         if (isKnown) continue;
         if (!unknown.empty()) unknown += ", ";
-        unknown += "'" + std::string(name) + "'";
+        unknown.append("'").append(name).append("'");  // (operator+ here trips GCC 12's -Wrestrict)
     }
     if (unknown.empty()) return {};
     return makeError(ErrorCode::InvalidArgument, "unknown field(s) in request body: " + unknown);

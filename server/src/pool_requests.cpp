@@ -5,13 +5,11 @@
 
 namespace paddock::server {
 
-Result<AllocateBody> parseAllocateBody(std::string_view text, AllocateDialect dialect) {
+Result<AllocateBody> parseAllocateBody(std::string_view text) {
     auto document = parseJsonObject(text, true);
     if (!document) return std::move(document).error();
     const rapidjson::Value& body = document.value();
-    if (dialect == AllocateDialect::Native) {
-        if (auto known = rejectUnknownFields(body, {"owner", "ttl_s"}); !known) return std::move(known).error();
-    }
+    if (auto known = rejectUnknownFields(body, {"owner", "ttl_s"}); !known) return std::move(known).error();
     AllocateBody out;
     auto owner = optionalString(body, "owner");
     if (!owner) return std::move(owner).error();

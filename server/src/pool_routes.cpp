@@ -1,8 +1,10 @@
 // Hot pools and leases (/api/v1/pools, /api/v1/leases, /api/v1/operations) and the earlier
 // Python tool's /pool/status and /pool/allocate, now backed by real leases (COMPAT.md).
+#include "paddock/server/compat_requests.hpp"
 #include "paddock/server/error_mapping.hpp"
 #include "paddock/server/pool_requests.hpp"
 #include "paddock/server/routes.hpp"
+#include "paddock/server/vm_views.hpp"
 #include "paddock/server/wait_slots.hpp"
 
 #include <algorithm>
@@ -53,9 +55,12 @@ void writeLease(JsonWriter& json, const Lease& lease) {
         .field("site", lease.site)
         .field("vm", lease.vm)
         .field("owner", lease.owner)
-        .field("created_at", isoTime(lease.created_at))
-        .field("expires_at", isoTime(lease.expires_at))
-        .field("ttl_s", std::max<int64_t>(0, remaining.count()));
+        .field("created_at", isoTime(lease.created_at));
+    // A lease that never expires (a compatibility allocation without ttl_s) has neither.
+    if (lease.expires)
+        json.field("expires_at", isoTime(lease.expires_at)).field("ttl_s", std::max<int64_t>(0, remaining.count()));
+    else
+        json.key("expires_at").null().key("ttl_s").null();
     json.key("ssh");
     if (lease.ssh_host.empty()) {
         json.null();
@@ -124,7 +129,7 @@ Result<std::optional<WaitSlots::Slot>> waitSlotFor(WaitSlots& waits, const PoolM
 Result<Response> allocate(Runtime& runtime, WaitSlots& waits, const Request& request) {
     auto pool = runtime.pool(request.param("pool"));
     if (!pool) return std::move(pool).error();
-    auto body = parseAllocateBody(request.body, AllocateDialect::Native);
+    auto body = parseAllocateBody(request.body);
     if (!body) return std::move(body).error();
 
     auto slot = waitSlotFor(waits, *pool.value(), request);
@@ -250,7 +255,7 @@ Result<Response> compatStatus(Runtime& runtime) {
                 json.key("state_code").null().field("state", "not_found");
             } else {
                 json.field("state_code", static_cast<int>(it->domain.state))
-                    .field("state", domainStateName(it->domain.state));
+                    .field("state", compatStateWord(it->domain.state));
             }
             json.endObject();
         }
@@ -260,18 +265,21 @@ Result<Response> compatStatus(Runtime& runtime) {
 }
 
 Result<Response> compatAllocate(Runtime& runtime, WaitSlots& waits, const Request& request) {
+    // FastAPI checked the body before the handler ran.
+    auto body = readCompatAllocate(request.body);
+    if (!body.value) return validationErrorResponse(body.issues);
     PoolManager* pool = compatPool(runtime);
     if (pool == nullptr) return makeError(ErrorCode::Unavailable, "no pool is configured (sites[0].pools)");
     auto slot = waitSlotFor(waits, *pool, request);
     if (!slot) return std::move(slot).error();
-    auto body = parseAllocateBody(request.body, AllocateDialect::Compat);
-    if (!body) return std::move(body).error();
 
     AllocateRequest allocation;
-    allocation.owner = body->owner.value_or(kCompatOwner);
+    allocation.owner = body.value->owner.value_or(kCompatOwner);
     // The old clients never named an owner and allocated as often as they liked.
-    allocation.enforce_owner_cap = body->owner.has_value();
-    allocation.ttl_s = body->ttl_s;
+    allocation.enforce_owner_cap = body.value->owner.has_value();
+    // Nor did they extend: they delete the VM when done. Without ttl_s the lease lasts until then.
+    allocation.ttl_s = body.value->ttl_s;
+    allocation.expires = body.value->ttl_s.has_value();
     allocation.idempotency_key = request.header("idempotency-key").value_or("");
     allocation.actor = request.identity.name;
     allocation.allow_cold = false;

@@ -69,6 +69,7 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
         if (!matches) continue;
         if (routes_[r].method != method) {
             result.allowedMethods.push_back(routes_[r].method);
+            if (routes_[r].errorStyle == ErrorStyle::FastApi) result.errorStyle = ErrorStyle::FastApi;
             continue;
         }
         if (best == nullptr || moreSpecific(segments, *best)) {
@@ -78,6 +79,7 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     }
     if (result.route != nullptr) {
         result.kind = RouteMatch::Kind::Found;
+        result.errorStyle = result.route->errorStyle;
         result.allowedMethods.clear();
         for (size_t i = 0; i < parts.size(); ++i)
             if ((*best)[i].isParam) result.params[(*best)[i].text] = parts[i];
@@ -100,6 +102,16 @@ void Router::permitOwnerTokens(const std::string& method, const std::string& pat
         }
     }
     throw std::invalid_argument("no route " + method + " " + pattern + " to open to owner tokens");
+}
+
+void Router::answerErrorsAs(ErrorStyle style, const std::string& method, const std::string& pattern) {
+    for (auto& route : routes_) {
+        if (route.method == method && route.pattern == pattern) {
+            route.errorStyle = style;
+            return;
+        }
+    }
+    throw std::invalid_argument("no route " + method + " " + pattern + " to set the error style of");
 }
 
 std::string joinMethods(const std::vector<std::string>& methods) {

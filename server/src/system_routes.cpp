@@ -1,3 +1,4 @@
+#include "paddock/server/compat_metrics.hpp"
 #include "paddock/server/error_mapping.hpp"
 #include "paddock/server/http_metrics.hpp"
 #include "paddock/server/json.hpp"
@@ -108,7 +109,8 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
     const std::string webDir = context.webDir;
 
     router.add("GET", "/healthz", [&runtime](Request&) { return healthz(runtime); });
-    router.add("GET", "/metrics", [&runtime](Request&) -> Result<Response> {
+    router.add("GET", "/metrics", [&runtime, compat = context.compatMetrics](Request&) -> Result<Response> {
+        if (compat != nullptr) compat->refresh();
         Response response;
         response.contentType = kMetricsContentType;
         response.body = serializeMetrics(*runtime.metrics().registry());
@@ -118,6 +120,9 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
                [](Request&) -> Result<Response> { return jsonResponse(200, std::string(openApiDocument())); });
     router.add("GET", "/docs", [webDir](Request&) { return serveFile(webDir, "docs.html"); });
     addAssetRoute(router, "/static/swagger-ui", webDir, {"swagger-ui-dist"}, "Swagger UI");
+    // The earlier VM manager (FastAPI) had ReDoc beside Swagger UI.
+    router.add("GET", "/redoc", [webDir](Request&) { return serveFile(webDir, "redoc.html"); });
+    addAssetRoute(router, "/static/redoc", webDir, {"redoc/bundles"}, "ReDoc");
     // What runs where (hosts, URIs, plugin paths) is for admins.
     router.add(
         "GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); }, Role::Admin);

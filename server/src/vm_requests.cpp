@@ -5,24 +5,13 @@
 
 namespace paddock::server {
 
-namespace {
-
-constexpr uint64_t kCompatDefaultMemoryMb = 512;
-constexpr uint32_t kCompatDefaultVcpus = 1;
-
-}  // namespace
-
-Result<CreateBody> parseCreateBody(std::string_view text, CreateDialect dialect) {
-    const bool native = dialect == CreateDialect::Native;
+Result<CreateBody> parseCreateBody(std::string_view text) {
     auto document = parseJsonObject(text);
     if (!document) return std::move(document).error();
     const rapidjson::Value& body = document.value();
-    if (native) {
-        if (auto known =
-                rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"});
-            !known)
-            return std::move(known).error();
-    }
+    if (auto known = rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"});
+        !known)
+        return std::move(known).error();
     CreateBody out;
     CreateVmRequest& request = out.request;
     auto name = requireString(body, "name");
@@ -30,20 +19,13 @@ Result<CreateBody> parseCreateBody(std::string_view text, CreateDialect dialect)
     request.name = std::move(name.value());
     auto vcpus = optionalUint(body, "vcpus", limits::kMinVcpus, limits::kMaxVcpus);
     if (!vcpus) return std::move(vcpus).error();
-    auto memory = optionalUint(body, "memory_mb", native ? limits::kMinMemoryMb : limits::kCompatMinMemoryMb,
-                               limits::kMaxMemoryMb);
+    auto memory = optionalUint(body, "memory_mb", limits::kMinMemoryMb, limits::kMaxMemoryMb);
     if (!memory) return std::move(memory).error();
     auto owner = optionalString(body, "owner");
     if (!owner) return std::move(owner).error();
     request.owner = std::move(owner.value());
     if (vcpus.value()) request.vcpus = static_cast<uint32_t>(*vcpus.value());
     request.memory_mb = memory.value();
-    if (!native) {
-        if (!request.vcpus) request.vcpus = kCompatDefaultVcpus;
-        if (!request.memory_mb) request.memory_mb = kCompatDefaultMemoryMb;
-        request.start = true;
-        return out;
-    }
     auto templateName = optionalString(body, "template");
     if (!templateName) return std::move(templateName).error();
     request.template_name = std::move(templateName.value());

@@ -56,7 +56,7 @@ Result<Response> listVms(Runtime& runtime, const Request& request) {
 }
 
 Result<Response> createVm(Runtime& runtime, const Request& request) {
-    auto body = parseCreateBody(request.body, CreateDialect::Native);
+    auto body = parseCreateBody(request.body);
     if (!body) return std::move(body).error();
     auto vms = runtime.vms(body->site.value_or(request.queryValue("site").value_or("")));
     if (!vms) return std::move(vms).error();

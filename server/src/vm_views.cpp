@@ -77,4 +77,18 @@ void writeCompatVm(JsonWriter& json, const DomainInfo& d, bool withId) {
         .endObject();
 }
 
+std::string_view compatStateWord(DomainState state) noexcept {
+    switch (state) {
+        case DomainState::NoState: return "no state";
+        case DomainState::Running: return "running";
+        case DomainState::Blocked: return "blocked";
+        case DomainState::Paused: return "paused";
+        case DomainState::Shutdown: return "shutting down";
+        case DomainState::Shutoff: return "shut off";
+        case DomainState::Crashed: return "crashed";
+        case DomainState::PmSuspended: return "pmsuspended";
+    }
+    return "no state";
+}
+
 }  // namespace paddock::server

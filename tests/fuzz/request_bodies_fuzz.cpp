@@ -1,14 +1,17 @@
-// server json + vm_requests + pool_requests + token_requests: a request body through every parser
-// a route hands it to: parseJsonObject, parseCreateBody (native and compatibility dialects),
-// parseAllocateBody (both dialects), parseExtendBody and parseMintTokenBody. Checked: what is accepted keeps the
-// promises of json.hpp (an object, nesting bounded, no duplicate key, valid UTF-8) and the
-// limits of limits.hpp; an accepted create body, written back with JsonWriter, parses to the
-// same request; every error answer, written as the server writes it, is valid JSON.
+// server json + vm_requests + pool_requests + token_requests + compat_requests: a request body
+// through every parser a route hands it to: parseJsonObject, parseCreateBody, parseAllocateBody,
+// parseExtendBody, parseMintTokenBody, and the compatibility routes' readCompatCreate and
+// readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
+// nesting bounded, no duplicate key, valid UTF-8) and the limits of limits.hpp; an accepted
+// create body, written back with JsonWriter, parses to the same request; the compat readers
+// give a value or issues, never both nor neither; every error answer (Paddock's error object,
+// FastAPI's 422 list), written as the server writes it, is valid JSON.
 #include "fuzz_support.hpp"
 
 #include "paddock/core/limits.hpp"
 #include "paddock/core/names.hpp"
 #include "paddock/core/utf8.hpp"
+#include "paddock/server/compat_requests.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/pool_requests.hpp"
 #include "paddock/server/token_requests.hpp"
@@ -60,6 +63,20 @@ void checkFailure(const Result<T>& result) {
     if (!result) checkErrorAnswer(result.error());
 }
 
+// A compat reader's outcome: exactly one of value and issues; the 422 it would answer is JSON
+// with one entry per issue.
+template <class T>
+void checkValidated(const Validated<T>& read) {
+    FUZZ_CHECK(read.value.has_value() != !read.issues.empty());
+    if (read.issues.empty()) return;
+    const Response answer = validationErrorResponse(read.issues);
+    FUZZ_CHECK(answer.status == 422);
+    rapidjson::Document parsed;
+    parsed.Parse<rapidjson::kParseValidateEncodingFlag>(answer.body.data(), answer.body.size());
+    FUZZ_CHECK(!parsed.HasParseError() && parsed.IsObject() && parsed["detail"].IsArray());
+    FUZZ_CHECK(parsed["detail"].Size() == read.issues.size());
+}
+
 // A native create body with the fields of `request`, written as a client library would.
 std::string writeCreateBody(const CreateBody& body) {
     const CreateVmRequest& r = body.request;
@@ -94,12 +111,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(checkValue(lenient.value()) <= kMaxJsonDepth);
     }
 
-    const auto native = parseCreateBody(body, CreateDialect::Native);
+    const auto native = parseCreateBody(body);
     checkFailure(native);
     if (native) {
         FUZZ_CHECK(strict.ok());
         checkSizes(native->request, limits::kMinMemoryMb);
-        const auto again = parseCreateBody(writeCreateBody(native.value()), CreateDialect::Native);
+        const auto again = parseCreateBody(writeCreateBody(native.value()));
         FUZZ_CHECK(again.ok());
         const CreateVmRequest& a = native->request;
         const CreateVmRequest& b = again->request;
@@ -107,25 +124,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    a.memory_mb == b.memory_mb && a.owner == b.owner && a.start == b.start);
         FUZZ_CHECK(native->site == again->site);
     }
-    const auto compat = parseCreateBody(body, CreateDialect::Compat);
-    checkFailure(compat);
-    if (compat) {
+    const auto compat = readCompatCreate(body);
+    checkValidated(compat);
+    if (compat.value) {
         // The old service always started the VM and always had sizes.
-        FUZZ_CHECK(compat->request.start && compat->request.vcpus && compat->request.memory_mb);
-        checkSizes(compat->request, limits::kCompatMinMemoryMb);
-        FUZZ_CHECK(!compat->site);
+        FUZZ_CHECK(compat.value->start && compat.value->vcpus && compat.value->memory_mb && compat.value->legacy_name);
+        checkSizes(*compat.value, limits::kCompatMinMemoryMb);
     }
-    // Whatever the native dialect accepts, the compat dialect accepts unless memory_mb is below its floor.
+    // Whatever the native route accepts, the compat one accepts unless memory_mb is below its floor.
     if (native && (!native->request.memory_mb || *native->request.memory_mb >= limits::kCompatMinMemoryMb))
-        FUZZ_CHECK(compat.ok());
+        FUZZ_CHECK(compat.value.has_value());
 
-    for (const auto dialect : {AllocateDialect::Native, AllocateDialect::Compat}) {
-        const auto allocate = parseAllocateBody(body, dialect);
-        checkFailure(allocate);
-        if (allocate && allocate->ttl_s)
-            FUZZ_CHECK(*allocate->ttl_s >= 1 && *allocate->ttl_s <= limits::kMaxLeaseTtlSeconds);
-        if (allocate) FUZZ_CHECK(lenient.ok());
-    }
+    const auto allocate = parseAllocateBody(body);
+    checkFailure(allocate);
+    if (allocate && allocate->ttl_s)
+        FUZZ_CHECK(*allocate->ttl_s >= 1 && *allocate->ttl_s <= limits::kMaxLeaseTtlSeconds);
+    if (allocate) FUZZ_CHECK(lenient.ok());
+    const auto compatAllocate = readCompatAllocate(body);
+    checkValidated(compatAllocate);
+    if (compatAllocate.value && compatAllocate.value->ttl_s)
+        FUZZ_CHECK(*compatAllocate.value->ttl_s >= 1 && *compatAllocate.value->ttl_s <= limits::kMaxLeaseTtlSeconds);
+    if (allocate) FUZZ_CHECK(compatAllocate.value.has_value());
     const auto extend = parseExtendBody(body);
     checkFailure(extend);
     if (extend) FUZZ_CHECK(extend.value() >= 1 && extend.value() <= limits::kMaxLeaseTtlSeconds);

@@ -86,7 +86,7 @@ public:
         --running;
     }
     void record(const HttpExchange&) override { ++recorded; }
-    Response errorAnswer(const Error& error) const override { return errorResponse(error); }
+    Response errorAnswer(const Error& error, const HttpExchange*) const override { return errorResponse(error); }
 
     void release() {
         std::lock_guard lock(mutex);

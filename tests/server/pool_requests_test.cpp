@@ -10,36 +10,29 @@ using namespace paddock;
 using namespace paddock::server;
 
 TEST_CASE("parseAllocateBody reads owner and ttl_s; an empty body asks for nothing", "[json][pool]") {
-    auto empty = parseAllocateBody("", AllocateDialect::Native);
+    auto empty = parseAllocateBody("");
     REQUIRE(empty.ok());
     CHECK_FALSE(empty->owner);
     CHECK_FALSE(empty->ttl_s);
 
-    auto full = parseAllocateBody(R"({"owner":"alice","ttl_s":120})", AllocateDialect::Native);
+    auto full = parseAllocateBody(R"({"owner":"alice","ttl_s":120})");
     REQUIRE(full.ok());
     CHECK(full->owner == "alice");
     CHECK(full->ttl_s == 120u);
 
-    auto nulls = parseAllocateBody(R"({"owner":null,"ttl_s":null})", AllocateDialect::Compat);
+    auto nulls = parseAllocateBody(R"({"owner":null,"ttl_s":null})");
     REQUIRE(nulls.ok());
     CHECK_FALSE(nulls->owner);
     CHECK_FALSE(nulls->ttl_s);
 }
 
-TEST_CASE("parseAllocateBody: unknown fields are refused natively and ignored by the compat route", "[json][pool]") {
-    CHECK_THAT(failure(parseAllocateBody(R"({"owner":"bob","color":"red"})", AllocateDialect::Native)).message,
-               Catch::Contains("'color'"));
-    auto compat = parseAllocateBody(R"({"x":1})", AllocateDialect::Compat);
-    REQUIRE(compat.ok());
-    CHECK_FALSE(compat->owner);
-
-    for (const auto dialect : {AllocateDialect::Native, AllocateDialect::Compat}) {
-        CHECK_THAT(failure(parseAllocateBody(R"({"ttl_s":0})", dialect)).message, Catch::Contains("'ttl_s'"));
-        CHECK_THAT(failure(parseAllocateBody(R"({"owner":7})", dialect)).message, Catch::Contains("'owner'"));
-        CHECK(failure(parseAllocateBody("[]", dialect)).code == ErrorCode::InvalidArgument);
-    }
+TEST_CASE("parseAllocateBody: unknown fields and wrong values are refused", "[json][pool]") {
+    CHECK_THAT(failure(parseAllocateBody(R"({"owner":"bob","color":"red"})")).message, Catch::Contains("'color'"));
+    CHECK_THAT(failure(parseAllocateBody(R"({"ttl_s":0})")).message, Catch::Contains("'ttl_s'"));
+    CHECK_THAT(failure(parseAllocateBody(R"({"owner":7})")).message, Catch::Contains("'owner'"));
+    CHECK(failure(parseAllocateBody("[]")).code == ErrorCode::InvalidArgument);
     const std::string tooLong = R"({"ttl_s":)" + std::to_string(limits::kMaxLeaseTtlSeconds + 1) + "}";
-    CHECK(failure(parseAllocateBody(tooLong, AllocateDialect::Native)).code == ErrorCode::InvalidArgument);
+    CHECK(failure(parseAllocateBody(tooLong)).code == ErrorCode::InvalidArgument);
 }
 
 TEST_CASE("parseExtendBody requires ttl_s and nothing else", "[json][pool]") {

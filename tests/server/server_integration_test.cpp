@@ -412,113 +412,6 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     CHECK(server.del("/api/v1/vms/life-2").status == 200);  // deleting a running VM forces it off
 }
 
-TEST_CASE("compatibility routes answer exactly like the old VM manager", "[server][integration][compat]") {
-    PaddockdFixture server(serverOptions());
-
-    const auto root = server.get("/");
-    REQUIRE(root.status == 200);
-    {
-        auto doc = root.json();
-        CHECK(doc.MemberCount() == 2);
-        CHECK_FALSE(jsonString(doc["message"]).empty());
-        CHECK_FALSE(jsonString(doc["version"]).empty());
-    }
-
-    const auto created = server.post(
-        "/vms/create", R"({"name":"compat-1","memory_mb":1024,"vcpus":2,"owner":"alice","legacy_flag":true})");
-    REQUIRE(created.status == 201);
-    {
-        auto doc = created.json();
-        CHECK(doc.MemberCount() == 2);
-        CHECK(jsonString(doc["status"]) == "created");
-        const auto& vm = doc["vm"];
-        CHECK(vm.MemberCount() == 6);
-        CHECK(jsonString(vm["name"]) == "compat-1");
-        CHECK(jsonString(vm["uuid"]).size() == 36);
-        CHECK(vm["image"].IsString());
-        CHECK(vm["memory_mb"].GetInt() == 1024);
-        CHECK(vm["vcpus"].GetInt() == 2);
-        CHECK(jsonString(vm["owner"]) == "alice");
-    }
-    const auto defaults = server.post("/vms/create", R"({"name":"compat-2","owner":null})");
-    REQUIRE(defaults.status == 201);
-    {
-        auto doc = defaults.json();
-        CHECK(doc["vm"]["memory_mb"].GetInt() == 512);
-        CHECK(doc["vm"]["vcpus"].GetInt() == 1);
-        CHECK(doc["vm"]["owner"].IsNull());
-    }
-    const auto duplicate = server.post("/vms/create", R"({"name":"compat-1"})");
-    CHECK(duplicate.status == 409);  // COMPAT.md allows 400 or 409; Paddock answers 409 like the native route
-    CHECK(server.post("/vms/create", R"({"name":"compat-3","memory_mb":255})").status == 400);
-    CHECK(server.post("/vms/create", R"({"name":"compat-3","vcpus":0})").status == 400);
-    CHECK(server.post("/vms/create", R"({"memory_mb":512})").status == 400);
-    CHECK(server.post("/vms/create", "not json").status == 400);
-
-    const auto list = server.get("/vms/list");
-    REQUIRE(list.status == 200);
-    {
-        auto doc = list.json();
-        CHECK(doc.MemberCount() == 1);
-        const auto* vm = findByName(doc["vms"], "compat-1");
-        REQUIRE(vm != nullptr);
-        CHECK(vm->MemberCount() == 7);
-        CHECK((*vm)["id"].GetInt() > 0);
-        CHECK((*vm)["state"].GetInt() == 1);  // created and started
-        CHECK((*vm)["max_memory"].GetUint64() == 1024 * 1024);
-        CHECK((*vm)["memory"].IsUint64());
-        CHECK((*vm)["vcpus"].GetInt() == 2);
-        CHECK((*vm)["cpu_time"].IsUint64());
-    }
-
-    const auto startRunning = server.post("/vms/start/compat-1");
-    CHECK(startRunning.status == 409);
-    CHECK(server.post("/vms/start/no-such-vm").status == 404);
-
-    const auto stopped = server.post("/vms/stop/compat-1?owner=alice");
-    REQUIRE(stopped.status == 200);
-    {
-        auto doc = stopped.json();
-        CHECK(doc.MemberCount() == 2);
-        CHECK(jsonString(doc["status"]) == "stopped");
-        CHECK(jsonString(doc["vm_name"]) == "compat-1");
-    }
-    CHECK(server.post("/vms/stop/compat-1").status == 200);  // already off: same answer
-    CHECK(jsonString(server.post("/vms/stop/compat-1").json()["status"]) == "stopped");
-    CHECK(server.post("/vms/stop/no-such-vm").status == 404);
-    {
-        auto doc = server.get("/vms/list").json();
-        const auto* vm = findByName(doc["vms"], "compat-1");
-        REQUIRE(vm != nullptr);
-        CHECK((*vm)["state"].GetInt() == 5);
-        CHECK((*vm)["id"].GetInt() == -1);
-    }
-
-    const auto started = server.post("/vms/start/compat-1?owner=alice");
-    REQUIRE(started.status == 200);
-    {
-        auto doc = started.json();
-        CHECK(doc.MemberCount() == 2);
-        CHECK(jsonString(doc["status"]) == "started");
-        CHECK(jsonString(doc["vm_name"]) == "compat-1");
-    }
-
-    const auto deleted = server.del("/vms/delete/compat-1?owner=alice");
-    REQUIRE(deleted.status == 200);
-    {
-        auto doc = deleted.json();
-        CHECK(doc.MemberCount() == 2);
-        CHECK(jsonString(doc["status"]) == "deleted");
-        CHECK(jsonString(doc["vm_name"]) == "compat-1");
-    }
-    CHECK(server.del("/vms/delete/compat-1").status == 404);
-    CHECK(findByName(server.get("/vms/list").json()["vms"], "compat-1") == nullptr);
-
-    const auto wrongMethod = server.get("/vms/create");
-    CHECK(wrongMethod.status == 405);
-    CHECK(wrongMethod.errorCode() == "method_not_allowed");
-}
-
 TEST_CASE("/metrics passes promtool and has the http and vm families", "[server][integration][metrics]") {
     PaddockdFixture server(serverOptions());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"metered","start":false})").status == 201);
@@ -580,6 +473,8 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"GET /metrics", 200},
         {"GET /openapi.json", 200},
         {"GET /docs", 200},
+        {"GET /redoc", 200},
+        {"GET /static/redoc/{file}", 404},  // swagger-ui.css is not ReDoc's
         {"GET /console/{name}", 200},
         {"GET /static/xterm/{file}", 404},
         {"GET /static/xterm-addon-fit/{file}", 404},  // swagger-ui.css is not theirs
@@ -603,7 +498,7 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"GET /api/v1/vms/{name}/terminal", 400},
         {"GET /api/v1/events", 400},
         {"GET /", 200},
-        {"POST /vms/create", 400},
+        {"POST /vms/create", 422},  // FastAPI's validation answer: no name
         {"POST /vms/start/{name}", 409},
         {"POST /vms/stop/{name}", 200},
         {"DELETE /vms/delete/{name}", 404},

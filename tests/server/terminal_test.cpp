@@ -323,7 +323,9 @@ TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][con
         terms.push_back(std::make_unique<TerminalClient>(
             site.openWebSocket("/api/v1/vms/term/terminal?access_token=" + site.token())));
     for (auto& term : terms) waitSession(*term);
-    CHECK(site.metric("paddock_terminal_sessions_active{vm=\"term\"}") == kSessions);
+    CHECK(site.metric("paddock_terminal_sessions_active{owner=\"\",vm=\"term\"}") == kSessions);
+    // And under the earlier VM manager's name, for its dashboards (no owner: "anonymous").
+    CHECK(site.metric("vm_ssh_sessions_active{owner=\"anonymous\",vm_name=\"term\"}") == kSessions);
 
     for (int i = 0; i < kSessions; ++i) terms[i]->type("echo session-$((" + std::to_string(i) + "*1000+7))\n");
     // REST is served while all of them are busy.
@@ -336,7 +338,7 @@ TEST_CASE("64 concurrent sessions each echo while REST answers", "[terminal][con
     terms.clear();  // clients leave without exit: sessions end
     double active = -1;
     for (int i = 0; i < 300 && active != 0; ++i) {
-        active = site.metric("paddock_terminal_sessions_active{vm=\"term\"}");
+        active = site.metric("paddock_terminal_sessions_active{owner=\"\",vm=\"term\"}");
         if (active != 0) std::this_thread::sleep_for(100ms);
     }
     CHECK(active == 0);

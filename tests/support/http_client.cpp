@@ -36,6 +36,16 @@ std::string HttpReply::errorCode() const {
     return e["code"].GetString();
 }
 
+std::optional<std::string> HttpReply::detail() const {
+    rapidjson::Document doc;
+    doc.Parse(body.c_str(), body.size());
+    // FastAPI's error body has "detail" and nothing else.
+    if (doc.HasParseError() || !doc.IsObject() || doc.MemberCount() != 1 || !doc.HasMember("detail") ||
+        !doc["detail"].IsString())
+        return std::nullopt;
+    return std::string(doc["detail"].GetString(), doc["detail"].GetStringLength());
+}
+
 std::string HttpReply::header(const std::string& name) const {
     const auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;

@@ -22,6 +22,9 @@ struct HttpReply {
     rapidjson::Document json() const;
     // The "code" of a {"error":{"code","message"}} body, or "" when the body is not one.
     std::string errorCode() const;
+    // The message of a FastAPI error body {"detail": "<message>"} (nothing else in it), or nullopt
+    // when the body is not one.
+    std::optional<std::string> detail() const;
     // A response header's value, or "" when absent.
     std::string header(const std::string& name) const;
 };

@@ -573,6 +573,8 @@ void readRecording(Section& s, RecordingConfig& c) {
     s.boolean("record_input", c.record_input);
 }
 
+void readCompat(Section& s, CompatConfig& c) { s.uint("stop_timeout_s", c.stop_timeout_s, 0, 86400); }
+
 void readToken(Section& s, TokenConfig& c) {
     s.string("name", c.name, 1);
     s.string("token", c.token, 1);
@@ -633,6 +635,7 @@ void readConfig(Section& s, Config& c) {
     s.section("paths", c.paths, readPaths);
     s.section("auth", c.auth, readAuth);
     s.section("recording", c.recording, readRecording);
+    s.section("compat", c.compat, readCompat);
     s.list("sites", c.sites, readSite);
 }
 

@@ -15,7 +15,30 @@ CoreMetrics::CoreMetrics()
       vmsByState_(&prometheus::BuildGauge()
                        .Name("paddock_vms")
                        .Help("VMs by site and state, as of the last listing")
-                       .Register(*registry_)) {}
+                       .Register(*registry_)),
+      created_(&prometheus::BuildCounter()
+                    .Name("paddock_vms_created_total")
+                    .Help("VMs created, pool fills included, by site and owner (empty: none)")
+                    .Register(*registry_)) {}
+
+void CoreMetrics::countCreated(const std::string& site, const std::string& owner) {
+    created_->Add({{"site", site}, {"owner", owner}}).Increment();
+}
+
+void CoreMetrics::touch(const std::string& site, const std::string& vm) {
+    std::lock_guard lock(activityMutex_);
+    activity_[{site, vm}] = std::chrono::system_clock::now();
+}
+
+void CoreMetrics::forget(const std::string& site, const std::string& vm) {
+    std::lock_guard lock(activityMutex_);
+    activity_.erase({site, vm});
+}
+
+CoreMetrics::ActivityMap CoreMetrics::lastActivity() const {
+    std::lock_guard lock(activityMutex_);
+    return activity_;
+}
 
 void CoreMetrics::countOperation(const std::string& site, const std::string& action, bool ok) {
     operations_->Add({{"site", site}, {"action", action}, {"result", ok ? "ok" : "error"}}).Increment();

@@ -30,7 +30,8 @@ void writeLeaseRecord(JsonWriter& json, const Lease& l) {
         .field("vm", l.vm)
         .field("owner", l.owner)
         .field("created_at", isoTime(l.created_at))
-        .field("expires_at", isoTime(l.expires_at))
+        .key("expires_at")
+        .stringOrNull(l.expires ? isoTime(l.expires_at) : std::string())
         .field("idempotency_key", l.idempotency_key)
         .field("ssh_host", l.ssh_host)
         .field("ssh_port", l.ssh_port)
@@ -73,7 +74,8 @@ Lease readLease(const rapidjson::Value& v) {
     l.vm = text(v, "vm");
     l.owner = text(v, "owner");
     l.created_at = time(v, "created_at");
-    l.expires_at = time(v, "expires_at");
+    l.expires = !member(v, "expires_at").IsNull();
+    if (l.expires) l.expires_at = time(v, "expires_at");
     l.idempotency_key = text(v, "idempotency_key");
     l.ssh_host = text(v, "ssh_host");
     const auto& port = member(v, "ssh_port");

@@ -14,6 +14,7 @@ constexpr const char* kFilling = "filling";
 constexpr const char* kIdle = "idle";
 constexpr const char* kAllocated = "allocated";
 constexpr const char* kReleasing = "releasing";
+constexpr const char* kNever = "never";  // meta::kLeaseExpiresAt of a lease that never expires
 constexpr size_t kMaxKeyLength = 200;
 constexpr int kAllocateAttempts = 3;
 constexpr auto kReadySlice = std::chrono::milliseconds(250);
@@ -235,7 +236,7 @@ void PoolManager::expireLeases() {
         std::lock_guard lock(mutex_);
         const auto now = std::chrono::system_clock::now();
         for (auto& [name, e] : vms_) {
-            if (e.state != VmState::Allocated || e.lease.expires_at > now) continue;
+            if (e.state != VmState::Allocated || !e.lease.expires || e.lease.expires_at > now) continue;
             e.state = VmState::Removing;
             e.changed = Clock::now();
             expired.push_back(name);
@@ -413,7 +414,7 @@ Status PoolManager::recordLease(const std::string& name, Lease& lease) {
                   {meta::kLeaseOwner, lease.owner},
                   {meta::kOwner, lease.owner},
                   {meta::kLeaseCreatedAt, isoTime(lease.created_at)},
-                  {meta::kLeaseExpiresAt, isoTime(lease.expires_at)}};
+                  {meta::kLeaseExpiresAt, lease.expires ? isoTime(lease.expires_at) : std::string(kNever)}};
     if (!lease.idempotency_key.empty()) m[meta::kLeaseIdempotencyKey] = lease.idempotency_key;
     if (Status written = site_.updateMetadata(name, m); !written) return written;
     fillSsh(lease);
@@ -470,7 +471,9 @@ Lease PoolManager::leaseFromMetadata(const std::string& vm, const Metadata& m) c
     const auto now = std::chrono::system_clock::now();
     l.created_at = parseIsoTime(metaValue(m, meta::kLeaseCreatedAt)).value_or(now);
     // An unreadable expiry ends the lease now rather than never.
-    l.expires_at = parseIsoTime(metaValue(m, meta::kLeaseExpiresAt)).value_or(now);
+    const std::string expiry = metaValue(m, meta::kLeaseExpiresAt);
+    l.expires = expiry != kNever;
+    l.expires_at = parseIsoTime(expiry).value_or(now);
     return l;
 }
 
@@ -594,6 +597,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             lease.owner = request.owner;
             lease.idempotency_key = request.idempotency_key;
             lease.created_at = now;
+            lease.expires = request.expires || request.ttl_s.has_value();
             lease.expires_at = now + std::chrono::seconds(ttl);
 
             const auto idle =
@@ -683,6 +687,8 @@ Result<Lease> PoolManager::extend(const std::string& id, uint64_t ttlSeconds, co
         }
     }
     if (name.empty()) return makeError(ErrorCode::NotFound, "unknown lease '" + id + "' in pool " + config_.name);
+    if (!lease.expires)
+        return makeError(ErrorCode::Conflict, "lease '" + id + "' never expires: there is nothing to extend");
     const auto wanted = std::chrono::system_clock::now() + std::chrono::seconds(ttlSeconds);
     lease.expires_at = std::min(wanted, lease.created_at + std::chrono::seconds(config_.max_ttl_s));
     Status written = site_.updateMetadata(name, {{meta::kLeaseExpiresAt, isoTime(lease.expires_at)}});

@@ -190,8 +190,11 @@ Metadata Site::cachedMetadata(BackendConnection& conn, const DomainInfo& info) {
 
 Result<DomainInfo> Site::managedDomain(BackendConnection& conn, const std::string& vm) {
     auto info = conn.getDomain(vm);
-    if (!info) return info;
-    if (!isManaged(info->metadata)) return makeError(ErrorCode::NotFound, "VM '" + vm + "' not found");
+    // One wording for "no such VM" and "not one of Paddock's": the same to every client (and the
+    // earlier VM manager's, whose clients show it).
+    const bool missing = !info && info.error().code == ErrorCode::NotFound;
+    if (missing || (info && !isManaged(info->metadata)))
+        return makeError(ErrorCode::NotFound, "VM '" + vm + "' not found");
     return info;
 }
 
@@ -272,7 +275,7 @@ Result<const TemplateConfig*> Site::resolveTemplate(const std::string& name) con
                                                      " (known: " + (known.empty() ? "none" : known) + ")");
 }
 
-Status Site::checkVmName(const std::string& name) const { return validateName(name, "VM name"); }
+Status Site::checkVmName(const std::string& name) const { return validateExistingName(name, "VM name"); }
 
 void Site::publishStateGauge(const std::vector<DomainInfo>& domains) {
     std::array<int, 8> counts{};

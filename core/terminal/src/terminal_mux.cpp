@@ -56,7 +56,7 @@ TerminalMux::TerminalMux(SessionRecorder& recorder, AuditLog& audit, prometheus:
       limits_(limits),
       activeFamily_(prometheus::BuildGauge()
                         .Name("paddock_terminal_sessions_active")
-                        .Help("Open browser-terminal sessions by VM")
+                        .Help("Open browser-terminal sessions by VM and its owner (empty: none)")
                         .Register(registry)),
       bytesFamily_(prometheus::BuildCounter()
                        .Name("paddock_terminal_bytes_total")
@@ -124,7 +124,7 @@ TerminalMux::SessionId TerminalMux::start(TerminalRequest request, std::shared_p
     if (refused) {
         // Reported through the I/O thread like every other outcome, so sinks see one thread.
         std::lock_guard lock(mutex_);
-        connected_.push_back(Connected{id, {}, nullptr, nullptr, {}, std::move(refused)});
+        connected_.push_back(Connected{id, {}, {}, nullptr, nullptr, {}, std::move(refused)});
     } else {
         taskReady_.notify_one();
     }
@@ -254,6 +254,7 @@ void TerminalMux::connect(SessionId id, const TerminalRequest& request) {
         if (info.owner.empty()) info.owner = metaValue(metadata.value(), meta::kLeaseOwner);
         if (info.owner.empty()) info.owner = metaValue(metadata.value(), meta::kOwner);
         info.lease = metaValue(metadata.value(), meta::kLeaseId);
+        result.owner = info.owner;
         info.cols = request.cols;
         info.rows = request.rows;
         info.term = options.term;
@@ -324,7 +325,7 @@ void TerminalMux::adopt(Connected connected) {
         session->resize = box.resize;
         box.resize.reset();
     }
-    session->gauge = &activeFamily_.Add({{"vm", session->vm}});
+    session->gauge = &activeFamily_.Add({{"vm", session->vm}, {"owner", connected.owner}});
     session->gauge->Increment();
     session->sink->opened(connected.opened);
     Session& s = *session;

@@ -33,7 +33,9 @@ void DomainPlan::attachDisk(const std::string& path) {
 
 Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConfig* tmpl, const SiteFacts& site,
                               std::optional<uint16_t> sshForwardPort, const std::string& actor, SystemTime now) {
-    if (auto valid = validateName(request.name, "VM name"); !valid) return std::move(valid).error();
+    if (auto valid = request.legacy_name ? validateLegacyName(request.name) : validateName(request.name, "VM name");
+        !valid)
+        return std::move(valid).error();
     if (auto valid = validateOwner(request.owner.value_or(""), false); !valid) return std::move(valid).error();
     const uint32_t vcpus =
         request.vcpus.value_or(tmpl != nullptr && tmpl->vcpus != 0 ? tmpl->vcpus : site.default_vcpus);

@@ -50,6 +50,9 @@ void VmService::markIntent(Metadata& metadata, const char* intent) const {
 template <class R>
 R VmService::audited(const std::string& actor, const std::string& vm, const std::string& action, R result) {
     metrics_.countOperation(site_.name(), action, result.ok());
+    // Successes only: a failed operation may name a VM that does not exist (the map would grow
+    // with every name a client tries).
+    if (result.ok()) metrics_.touch(site_.name(), vm);
     return audit_.record(actor, site_.name(), vm, action, std::move(result));
 }
 
@@ -85,7 +88,7 @@ Result<std::vector<VmView>> VmService::list(Scope scope) {
 }
 
 Result<VmView> VmService::get(const std::string& name, Scope scope) {
-    if (auto valid = validateName(name, "VM name"); !valid) return std::move(valid).error();
+    if (auto valid = validateExistingName(name, "VM name"); !valid) return std::move(valid).error();
     auto conn = site_.connection();
     if (!conn) return std::move(conn).error();
     auto info = scope == Scope::All ? conn.value()->getDomain(name) : site_.managedDomain(*conn.value(), name);
@@ -108,6 +111,7 @@ Result<VmView> VmService::create(const CreateVmRequest& request, const std::stri
     auto result = site_.withVm<Result<VmView>>(
         request.name, [&](BackendConnection& conn) { return createLocked(request, actor, conn); });
     metrics_.observeOperation("create", secondsSince(started));
+    if (result) metrics_.countCreated(site_.name(), result->owner);
     return audited(actor, request.name, "create", std::move(result));
 }
 
@@ -235,7 +239,8 @@ Status VmService::waitForState(BackendConnection& conn, const std::string& name,
     }
 }
 
-Result<StopOutcome> VmService::stop(const std::string& name, const std::string& actor) {
+Result<StopOutcome> VmService::stop(const std::string& name, const std::string& actor,
+                                    std::optional<std::chrono::milliseconds> timeout) {
     const auto started = std::chrono::steady_clock::now();
     auto result = site_.withVm<Result<StopOutcome>>(name, [&](BackendConnection& c) -> Result<StopOutcome> {
         auto info = site_.managedDomain(c, name);
@@ -245,7 +250,7 @@ Result<StopOutcome> VmService::stop(const std::string& name, const std::string& 
         // A paused guest cannot react to ACPI; only a running one gets the graceful path.
         Result<StopOutcome> outcome = StopOutcome::Forced;
         if (info->state != DomainState::Paused && c.shutdownDomain(name).ok() &&
-            waitForState(c, name, DomainState::Shutoff, stopTimeout_).ok()) {
+            waitForState(c, name, DomainState::Shutoff, timeout.value_or(stopTimeout_)).ok()) {
             outcome = StopOutcome::Graceful;
         } else if (auto forced = c.destroyDomain(name); !forced) {
             // It may have powered off between our last look and the destroy.
@@ -294,7 +299,9 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
         if (!info) return std::move(info).error();
         return removeLocked(c, info.value());
     });
-    return audited(actor, name, "delete", std::move(result));
+    result = audited(actor, name, "delete", std::move(result));
+    if (result) metrics_.forget(site_.name(), name);
+    return result;
 }
 
 Result<VmView> VmService::adopt(const std::string& name, const std::string& owner, const std::string& actor) {

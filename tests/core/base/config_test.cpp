@@ -116,6 +116,7 @@ TEST_CASE("config: absent keys take the documented defaults", "[config]") {
     CHECK(c.paths.web_dir == "server/web");
     CHECK(c.auth.mode == AuthMode::Token);
     CHECK(c.auth.tokens.empty());
+    CHECK(c.compat.stop_timeout_s == 15);  // the old tool's, not the sites' 60
     REQUIRE(c.sites.size() == 1);
     const auto& s = c.sites[0];
     CHECK(s.name == "local");
@@ -582,4 +583,14 @@ TEST_CASE("config: recording", "[config][recording]") {
     CHECK(repo->recording.enabled);
     CHECK(repo->recording.plugin == "org.paddock.asciinema");
     CHECK_FALSE(repo->recording.record_input);
+}
+
+TEST_CASE("compat.stop_timeout_s: the file, the environment, and out-of-range values", "[config][compat]") {
+    CHECK(parseOk(std::string(kMinimal) + "compat:\n  stop_timeout_s: 3\n").compat.stop_timeout_s == 3);
+    CHECK(parseOk(kMinimal, {{"PADDOCK_COMPAT_STOP_TIMEOUT_S", "0"}}).compat.stop_timeout_s == 0);
+    CHECK_THAT(parseError(std::string(kMinimal) + "compat:\n  stop_timeout_s: 86401\n"),
+               Catch::Contains("compat.stop_timeout_s"));
+    CHECK_THAT(parseError(std::string(kMinimal) + "compat:\n  stop_timeout_s: soon\n"),
+               Catch::Contains("compat.stop_timeout_s"));
+    CHECK_THAT(parseError(std::string(kMinimal) + "compat:\n  stop_timeout: 3\n"), Catch::Contains("compat"));
 }

@@ -49,3 +49,37 @@ TEST_CASE("owners and labels: one rule for length, UTF-8 and control characters"
     CHECK_THAT(failure(validateLabel("x\r", "Idempotency-Key", 200, false)).message,
                Catch::Contains("Idempotency-Key"));
 }
+
+TEST_CASE("legacy names: what the old VM manager's clients generate, nothing unsafe", "[names][compat]") {
+    using paddock::validateLegacyName;
+    for (const std::string& name :
+         std::vector<std::string>{"Student_1", "lab.vm", "_x", "A", "a-b.c_D", "9lives", std::string(63, 'Z')}) {
+        INFO(name);
+        CHECK(validateLegacyName(name).ok());
+        CHECK(paddock::validateExistingName(name).ok());  // every legacy name is also a possible existing one
+    }
+    for (const std::string& name : std::vector<std::string>{"", ".hidden", "..", "-opt", "a b", "a/b", "ü", "a;b",
+                                                            "tab\t", std::string(64, 'a'), "a\nb"}) {
+        INFO(name);
+        const auto r = validateLegacyName(name);
+        REQUIRE_FALSE(r.ok());
+        CHECK(failure(r).code == ErrorCode::InvalidArgument);
+    }
+}
+
+TEST_CASE("existing names: anything libvirt accepts except the unsafe", "[names][compat][hostile]") {
+    using paddock::validateExistingName;
+    for (const std::string& name :
+         std::vector<std::string>{"My VM", "Student_1", "ünïcode", "a;b", "x..y", ".hidden", std::string(255, 'n')}) {
+        INFO(name);
+        CHECK(validateExistingName(name).ok());
+    }
+    for (const std::string& name : std::vector<std::string>{"", ".", "..", "a/b", "/", "x\x01y", "x\x7fy", "x\xc2\x85y",
+                                                            "bad\xff", "tab\tname", std::string(256, 'n')}) {
+        INFO(name);
+        const auto r = validateExistingName(name, "VM name");
+        REQUIRE_FALSE(r.ok());
+        CHECK(failure(r).code == ErrorCode::InvalidArgument);
+        CHECK(failure(r).message.find("VM name") == 0);
+    }
+}

@@ -51,7 +51,7 @@ public:
     bool admit(HttpExchange& x) override;
     void invoke(HttpExchange& x) override;
     void record(const HttpExchange& x) override;
-    Response errorAnswer(const Error& error) const override;
+    Response errorAnswer(const Error& error, const HttpExchange* x) const override;
 
 private:
     // A stage's verdict: nothing (go on to the next stage) or the answer that ends the request.

@@ -3,6 +3,7 @@
 // the I/O thread to one worker and back, never shared.
 #pragma once
 
+#include "paddock/server/error_mapping.hpp"
 #include "paddock/server/http_types.hpp"
 #include "paddock/server/http_wire.hpp"
 
@@ -25,6 +26,8 @@ struct HttpExchange {
     std::string routeLabel = "unmatched";  // the route pattern, for metrics
     Response response;
     std::string logDetail;  // why a 5xx happened
+    // How errors about this request are worded: its route's style once the route is known.
+    ErrorStyle errorStyle = ErrorStyle::Paddock;
 };
 
 }  // namespace paddock::server

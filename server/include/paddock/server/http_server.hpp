@@ -71,8 +71,9 @@ public:
     virtual void invoke(HttpExchange& x) = 0;
     // After the answer is decided (any thread): metrics and the log line.
     virtual void record(const HttpExchange& x) = 0;
-    // The answer for an error the server itself meets (timeouts, limits, malformed heads).
-    virtual Response errorAnswer(const Error& error) const = 0;
+    // The answer for an error the server itself meets (timeouts, limits, malformed heads); `x`
+    // is the request it is about, null before there is one (a refused connection).
+    virtual Response errorAnswer(const Error& error, const HttpExchange* x) const = 0;
 };
 
 class HttpServer {

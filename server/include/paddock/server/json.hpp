@@ -24,6 +24,16 @@ inline constexpr size_t kMaxJsonDepth = 64;
 // in any object, or a value that is not an object.
 Result<rapidjson::Document> parseJsonObject(std::string_view body, bool allowEmpty = false);
 
+// Parses `body` as any JSON value, with the checks of parseJsonObject but the last; an empty body
+// is invalid JSON. On a syntax error `*errorOffset` (when given) is where it was found, else 0.
+Result<rapidjson::Document> parseJsonValue(std::string_view body, size_t* errorOffset = nullptr);
+
+// Whether `body` holds nothing but JSON whitespace.
+bool isBlank(std::string_view body) noexcept;
+
+// `value` as compact JSON text.
+std::string jsonText(const rapidjson::Value& value);
+
 // InvalidArgument naming every member of `object` not in `known`.
 Status rejectUnknownFields(const rapidjson::Value& object, std::initializer_list<std::string_view> known);
 

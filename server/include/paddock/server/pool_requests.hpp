@@ -12,20 +12,15 @@
 
 namespace paddock::server {
 
-enum class AllocateDialect {
-    // POST /api/v1/pools/{pool}/allocate: {owner?, ttl_s?}; unknown fields are refused.
-    Native,
-    // POST /pool/allocate (COMPAT.md): {owner?, ttl_s?}; unknown fields are ignored, as the old tool did.
-    Compat,
-};
-
 struct AllocateBody {
     std::optional<std::string> owner;
     std::optional<uint64_t> ttl_s;  // in [1, limits::kMaxLeaseTtlSeconds]
 };
 
-// An empty body is an empty request (every field absent).
-Result<AllocateBody> parseAllocateBody(std::string_view body, AllocateDialect dialect);
+// POST /api/v1/pools/{pool}/allocate: {owner?, ttl_s?}; unknown fields are refused. An empty
+// body is an empty request (every field absent). (The compat POST /pool/allocate reads its body
+// with compat_requests.hpp.)
+Result<AllocateBody> parseAllocateBody(std::string_view body);
 
 // POST /api/v1/leases/{id}/extend: {ttl_s} (required, in [1, limits::kMaxLeaseTtlSeconds]).
 Result<uint64_t> parseExtendBody(std::string_view body);

@@ -4,6 +4,7 @@
 // table once at startup; matching is read-only and safe from any number of threads.
 #pragma once
 
+#include "paddock/server/error_mapping.hpp"
 #include "paddock/server/http_types.hpp"
 
 #include <map>
@@ -28,6 +29,8 @@ struct Route {
     // Owner-scoped tokens (Identity::owner) may call it: its handler shows and acts on that
     // owner's objects only. Every other route answers 403 to them.
     bool ownerTokens = false;
+    // How its errors are worded, the dispatcher's own refusals included (401, 403, 415, ...).
+    ErrorStyle errorStyle = ErrorStyle::Paddock;
 };
 
 struct RouteMatch {
@@ -36,6 +39,8 @@ struct RouteMatch {
     const Route* route = nullptr;               // Found only; owned by the Router
     std::map<std::string, std::string> params;  // Found only
     std::vector<std::string> allowedMethods;    // MethodNotAllowed only, sorted
+    // Found: the route's; MethodNotAllowed: FastApi when a route of the path answers so.
+    ErrorStyle errorStyle = ErrorStyle::Paddock;
 };
 
 class Router {
@@ -52,6 +57,10 @@ public:
     // Lets owner-scoped tokens call the route `method` + `pattern` (Route::ownerTokens).
     // Throws std::invalid_argument when no such route is registered.
     void permitOwnerTokens(const std::string& method, const std::string& pattern);
+
+    // Words the errors of route `method` + `pattern` in `style` (Route::errorStyle). Throws
+    // std::invalid_argument when no such route is registered.
+    void answerErrorsAs(ErrorStyle style, const std::string& method, const std::string& pattern);
 
     // `path` is the decoded path without query. A single trailing '/' is ignored.
     RouteMatch match(const std::string& method, const std::string& path) const;

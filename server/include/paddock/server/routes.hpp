@@ -16,18 +16,25 @@ class TerminalBridge;
 class ConsoleTickets;
 class PublicUrls;
 
+class CompatMetrics;
+
 struct RouteContext {
     Runtime& runtime;
-    std::string webDir;   // absolute; holds docs.html and node_modules/
-    std::string version;  // Paddock's version, reported by GET /
+    std::string webDir;                      // absolute; holds docs.html and node_modules/
+    std::string version;                     // Paddock's version, reported by GET /
+    CompatMetrics* compatMetrics = nullptr;  // refreshed by GET /metrics when set; must outlive the Router
 };
 
-// /healthz, /metrics, /openapi.json, /docs, /static/swagger-ui/{file}, /api/v1/plugins, /api/v1/sites
+// /healthz, /metrics, /openapi.json, /docs, /static/swagger-ui/{file}, /redoc, /static/redoc/{file},
+// /api/v1/plugins, /api/v1/sites
 void addSystemRoutes(Router& router, const RouteContext& context);
 // /api/v1/vms...
 void addVmRoutes(Router& router, const RouteContext& context);
 // The earlier Python tools' routes (COMPAT.md): /, /vms/...
 void addCompatRoutes(Router& router, const RouteContext& context);
+// Words the errors of every compatibility route of the earlier VM manager (/, /vms/..., /pool/...,
+// /ws/vm/...) as FastAPI did: {"detail": "<message>"}. Call it once every route is registered.
+void answerCompatErrorsAsFastApi(Router& router);
 // /api/v1/pools..., /api/v1/leases..., /api/v1/operations/{id}, and the compat /pool/status, /pool/allocate.
 // Allocations that may wait (wait_slots.hpp) take a slot of `waits`, which must outlive the Router.
 class WaitSlots;
@@ -68,7 +75,7 @@ void openRoutesToOwnerTokens(Router& router);
 // Paths that never need a token whatever the config says: the docs and what they load.
 // The console page holds no secret: its WebSocket needs a ticket or token. Nor does the replay
 // page: it fetches the cast with a token.
-inline constexpr const char* kAlwaysPublicPaths[] = {"/docs", "/openapi.json", "/static/*", "/console/*",
-                                                     "/sessions/*"};
+inline constexpr const char* kAlwaysPublicPaths[] = {"/docs",     "/redoc",     "/openapi.json",
+                                                     "/static/*", "/console/*", "/sessions/*"};
 
 }  // namespace paddock::server

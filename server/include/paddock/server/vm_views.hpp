@@ -31,4 +31,8 @@ void writeVm(JsonWriter& json, const VmView& vm);
 // "vcpus", "cpu_time"}; "id" only in GET /vms/list, not in its status WebSocket.
 void writeCompatVm(JsonWriter& json, const DomainInfo& domain, bool withId);
 
+// A state as the earlier VM manager printed it in GET /pool/status: "no state", "running",
+// "blocked", "paused", "shutting down", "shut off", "crashed", "pmsuspended" (COMPAT.md).
+std::string_view compatStateWord(DomainState state) noexcept;
+
 }  // namespace paddock::server

@@ -118,6 +118,11 @@ struct RecordingConfig {
     bool record_input = false;                     // also keep keystrokes (they may hold passwords)
 };
 
+// The compatibility routes (COMPAT.md): where they keep the earlier tools' behaviour.
+struct CompatConfig {
+    uint32_t stop_timeout_s = 15;  // POST /vms/stop: graceful shutdown before forcing (the old tool's 15 s)
+};
+
 // A machine template: what a new VM is made from.
 struct TemplateConfig {
     std::string name;
@@ -168,6 +173,7 @@ struct Config {
     PathsConfig paths;
     AuthConfig auth;
     RecordingConfig recording;
+    CompatConfig compat;
     std::vector<SiteConfig> sites;
 };
 

@@ -8,8 +8,12 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 namespace paddock {
 
@@ -24,12 +28,24 @@ public:
     void observeOperation(const std::string& action, double seconds);
     // paddock_vms{site,state}: set from the last full listing.
     prometheus::Family<prometheus::Gauge>& vmsByState() noexcept { return *vmsByState_; }
+    // paddock_vms_created_total{site,owner}: VMs made (pool fills included); owner "" when none.
+    void countCreated(const std::string& site, const std::string& owner);
+
+    // When each VM last had an operation (any, failed ones too), by (site, VM); forgotten when
+    // the VM is deleted. Read by the compatibility metrics (vm_last_activity_timestamp).
+    using ActivityMap = std::map<std::pair<std::string, std::string>, std::chrono::system_clock::time_point>;
+    void touch(const std::string& site, const std::string& vm);
+    void forget(const std::string& site, const std::string& vm);
+    ActivityMap lastActivity() const;
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>* operations_;
     prometheus::Family<prometheus::Histogram>* operationDuration_;
     prometheus::Family<prometheus::Gauge>* vmsByState_;
+    prometheus::Family<prometheus::Counter>* created_;
+    mutable std::mutex activityMutex_;
+    ActivityMap activity_;
 };
 
 }  // namespace paddock

@@ -8,9 +8,21 @@
 
 namespace paddock {
 
-// VM names (and pool, template, snapshot names): ^[a-z0-9][a-z0-9-]{0,62}$.
+// Three rules for VM names, each wider than the one before:
+//
+// New names (VMs made through the native API; pools, templates, snapshots): ^[a-z0-9][a-z0-9-]{0,62}$.
 // `what` names the field in the error message, e.g. "VM name".
 Status validateName(std::string_view name, std::string_view what = "name");
+
+// New names through the earlier VM manager's POST /vms/create, which its clients generate:
+// letters of both cases, digits, '_', '.', '-', 1-63 of them, not starting with '.' or '-'
+// (^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$), e.g. "Student_1", "lab.vm".
+Status validateLegacyName(std::string_view name, std::string_view what = "VM name");
+
+// The name of a domain that exists already, whatever made it (the lookup of every VM route):
+// anything libvirt accepts except what is unsafe to carry around: 1-255 bytes of valid UTF-8,
+// no '/', no control characters (C0, DEL, C1), not "." or "..".
+Status validateExistingName(std::string_view name, std::string_view what = "VM name");
 
 // Free text that names a person or a client (owners, idempotency keys): valid UTF-8, no
 // control characters (C0, DEL, C1), at most `maxBytes` bytes; empty only when not `required`.

@@ -16,6 +16,9 @@ struct Lease {
     std::string vm;
     std::string owner;
     SystemTime created_at{};
+    // false: the lease lasts until it is released or its VM deleted (a compatibility allocation
+    // without ttl_s, as the old tool's were); expires_at is then meaningless.
+    bool expires = true;
     SystemTime expires_at{};
     std::string idempotency_key;  // empty when the allocation carried none
     std::string ssh_host;         // empty when the site has no SSH target for the VM

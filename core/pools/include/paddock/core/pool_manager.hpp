@@ -48,6 +48,7 @@ namespace paddock {
 struct AllocateRequest {
     std::string owner;
     std::optional<uint64_t> ttl_s;  // default_ttl_s when absent; capped at max_ttl_s
+    bool expires = true;            // false (and no ttl_s): the lease never expires (Lease::expires)
     std::string idempotency_key;    // empty: none
     std::string actor;              // for the audit log
     bool allow_cold = true;         // false: an empty pool is Unavailable even with on_empty: cold
@@ -105,7 +106,8 @@ public:
     Result<Allocation> allocate(const AllocateRequest& request);
     std::vector<Lease> leases(const std::optional<std::string>& owner = std::nullopt) const;
     std::optional<Lease> lease(const std::string& id) const;
-    // New expiry: now + ttl_s, but never beyond created_at + max_ttl_s. NotFound when unknown.
+    // New expiry: now + ttl_s, but never beyond created_at + max_ttl_s. NotFound when unknown;
+    // Conflict for a lease that never expires.
     Result<Lease> extend(const std::string& id, uint64_t ttlSeconds, const std::string& actor);
     // Ends the lease and destroys its VM and overlay (retried in the background when libvirt
     // refuses). NotFound when unknown.

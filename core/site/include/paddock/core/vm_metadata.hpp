@@ -31,7 +31,7 @@ inline constexpr const char* kPoolState = "pool_state";  // filling | idle | all
 inline constexpr const char* kLeaseId = "lease_id";
 inline constexpr const char* kLeaseOwner = "lease_owner";
 inline constexpr const char* kLeaseCreatedAt = "lease_created_at";  // ISO 8601 UTC
-inline constexpr const char* kLeaseExpiresAt = "lease_expires_at";  // ISO 8601 UTC
+inline constexpr const char* kLeaseExpiresAt = "lease_expires_at";  // ISO 8601 UTC, or "never"
 inline constexpr const char* kLeaseIdempotencyKey = "lease_idempotency_key";
 }  // namespace meta
 

@@ -12,7 +12,7 @@
 // least once a second); a session whose recording cannot start is refused. Host keys are pinned
 // in the VM's metadata (meta::kHostKey) on the first successful login and enforced afterwards.
 //
-// Metrics: paddock_terminal_sessions_active{vm}, paddock_terminal_bytes_total{direction="in"|"out"},
+// Metrics: paddock_terminal_sessions_active{vm,owner}, paddock_terminal_bytes_total{direction="in"|"out"},
 // paddock_terminal_session_duration_seconds.
 // Thread-safe: start/input/resize/wake/end may be called from any thread. The SessionRecorder,
 // the registry, the AuditLog and every Site named in a request must outlive the mux.
@@ -126,6 +126,7 @@ private:
     struct Connected {
         SessionId id = 0;
         std::string vm;
+        std::string owner;                     // the recording's owner ("" when the VM has none)
         std::shared_ptr<TerminalSession> ssh;  // null on failure
         std::shared_ptr<Recording> recording;
         TerminalOpened opened;

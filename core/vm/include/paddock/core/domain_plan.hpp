@@ -22,7 +22,8 @@ struct CreateVmRequest {
     std::optional<uint64_t> memory_mb;
     std::optional<std::string> owner;
     bool start = true;
-    Metadata metadata;  // extra metadata entries (e.g. a pool's); Paddock's own keys win
+    bool legacy_name = false;  // the name follows validateLegacyName (the compat create), not validateName
+    Metadata metadata;         // extra metadata entries (e.g. a pool's); Paddock's own keys win
 };
 
 // What planning needs to know about the site.

@@ -22,6 +22,7 @@
 #include "paddock/core/site.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,10 @@ public:
 
     // Conflict when already running; resumes a paused VM.
     Status start(const std::string& name, const std::string& actor);
-    // ACPI shutdown, forced after the site's stop_timeout_s. A stopped VM is a no-op.
-    Result<StopOutcome> stop(const std::string& name, const std::string& actor);
+    // ACPI shutdown, forced after `timeout` (default: the site's stop_timeout_s). A stopped VM
+    // is a no-op.
+    Result<StopOutcome> stop(const std::string& name, const std::string& actor,
+                             std::optional<std::chrono::milliseconds> timeout = std::nullopt);
     // Force off (no state saved). A stopped VM is a no-op.
     Status forceStop(const std::string& name, const std::string& actor);
     Status restart(const std::string& name, const std::string& actor);
