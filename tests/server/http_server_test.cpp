@@ -142,6 +142,12 @@ struct ServerFixture {
         l.max_head_bytes = 2048;
         return l;
     }
+    // For a client that reads as fast as it can: no write deadline is tested.
+    static HttpServerLimits forFastReaders() {
+        HttpServerLimits l = defaults();
+        l.write_timeout = 60s;
+        return l;
+    }
     // The value of a counter of `family` with exactly `labels`, 0 when absent.
     double counter(const std::string& family, const std::map<std::string, std::string>& labels) {
         for (const auto& f : registry.Collect()) {
@@ -451,9 +457,7 @@ TEST_CASE("http server: stopping finishes requests in progress", "[http_server]"
 TEST_CASE("http server: a large answer arrives whole", "[http_server]") {
     const bool tls = GENERATE(false, true);
     CAPTURE(tls);
-    HttpServerLimits limits = ServerFixture::defaults();
-    limits.write_timeout = 60s;  // this client reads as fast as it can; no deadline is tested here
-    ServerFixture f(tls, limits);
+    ServerFixture f(tls, ServerFixture::forFastReaders());
     RawClient c(f.port, f.ca);
     c.send(get("/big"));
     const std::string reply = c.response(60s);
@@ -478,9 +482,7 @@ TEST_CASE("http server: a streamed answer goes out chunked, piece by piece, and 
           "[http_server][stream]") {
     const bool tls = GENERATE(false, true);
     CAPTURE(tls);
-    HttpServerLimits limits = ServerFixture::defaults();
-    limits.write_timeout = 60s;  // this client reads as fast as it can; no deadline is tested here
-    ServerFixture f(tls, limits);
+    ServerFixture f(tls, ServerFixture::forFastReaders());
     RawClient c(f.port, f.ca);
     c.send(get("/stream"));
     const std::string reply = c.response(60s);
