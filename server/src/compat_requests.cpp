@@ -38,10 +38,12 @@ public:
         return std::nullopt;
     }
 
-    // An int field within [min, max]; absent: `fallback`. Wrong values add an issue and give nullopt.
-    std::optional<int64_t> integer(const char* field, int64_t min, int64_t max, std::optional<int64_t> fallback) {
+    // An int field within [min, max]; absent (or null when `nullable`: int | None): `fallback`.
+    // Wrong values add an issue and give nullopt.
+    std::optional<int64_t> integer(const char* field, int64_t min, int64_t max, std::optional<int64_t> fallback,
+                                   bool nullable = false) {
         const rapidjson::Value* v = find(field);
-        if (v == nullptr) return fallback;
+        if (v == nullptr || (nullable && v->IsNull())) return fallback;
         auto number = laxInteger(*v, field);
         if (!number) return std::nullopt;
         if (*number < min) {
@@ -183,7 +185,7 @@ Validated<CompatAllocateBody> readCompatAllocate(std::string_view text) {
     if (!body) return out;
     FieldReader read(*body, out.issues);
     auto owner = read.string("owner", false, true);
-    auto ttl = read.integer("ttl_s", 1, static_cast<int64_t>(limits::kMaxLeaseTtlSeconds), std::nullopt);
+    auto ttl = read.integer("ttl_s", 1, static_cast<int64_t>(limits::kMaxLeaseTtlSeconds), std::nullopt, true);
     if (!out.issues.empty()) return out;
     CompatAllocateBody allocate;
     allocate.owner = std::move(owner);

@@ -152,12 +152,15 @@ Result<bool> ChunkedDecoder::feed(std::string_view& input, std::string& body) {
     for (;;) {
         switch (phase_) {
             case Phase::Size: {
-                std::string_view rest = input;
-                const auto line = takeLine(rest);
-                if (!line) {
+                // Measured up to the newline whether it has arrived or not, so that a body gets the
+                // same answer however it is split into reads (found by fuzzing).
+                if (input.find('\n') > kMaxChunkSizeLine) {
                     if (input.size() > kMaxChunkSizeLine) return bad("chunk size line too long");
                     return false;
                 }
+                std::string_view rest = input;
+                const auto line = takeLine(rest);
+                if (!line) return false;
                 const std::string_view size = trim(line->substr(0, line->find(';')));
                 uint64_t value = 0;
                 const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), value, 16);
@@ -196,12 +199,13 @@ Result<bool> ChunkedDecoder::feed(std::string_view& input, std::string& body) {
                 break;
             }
             case Phase::Trailer: {
-                std::string_view rest = input;
-                const auto line = takeLine(rest);
-                if (!line) {
+                if (input.find('\n') > kMaxTrailerLine) {  // as for the size line
                     if (input.size() > kMaxTrailerLine) return bad("trailer field too long");
                     return false;
                 }
+                std::string_view rest = input;
+                const auto line = takeLine(rest);
+                if (!line) return false;
                 input = rest;
                 if (line->empty()) phase_ = Phase::Done;
                 break;

@@ -79,16 +79,26 @@ Listed listOne() {
     return listed;
 }
 
-std::string readBack() {
+std::string readRange(uint64_t offset, uint64_t maxBytes) {
     std::string bytes;
     readCast(
-        directory().c_str(), kSession, 0,
+        directory().c_str(), kSession, offset, maxBytes, 0,
         [](void* user, const char* data, size_t len) {
             FUZZ_CHECK(len > 0);
             static_cast<std::string*>(user)->append(data, len);
             return 0;
         },
         &bytes);
+    return bytes;
+}
+
+// The whole recording, checked against ranges of it (read_session_range, ABI 1.3).
+std::string readBack() {
+    const std::string bytes = readRange(0, 0);
+    const uint64_t third = bytes.size() / 3;
+    FUZZ_CHECK(readRange(third, 97) == bytes.substr(third, 97));
+    FUZZ_CHECK(readRange(third, 0) == bytes.substr(third));
+    FUZZ_CHECK(readRange(bytes.size(), 10).empty());
     return bytes;
 }
 

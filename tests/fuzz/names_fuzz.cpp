@@ -1,6 +1,8 @@
-// core/base names: validateName (VM, pool, template, snapshot names) and validateLabel /
-// validateOwner (owners, idempotency keys), each against an independent statement of its rule:
-// a std::regex for names; for labels, size, UTF-8 validity and a code-point scan for controls.
+// core/base names: validateName (VM, pool, template, snapshot names), validateLegacyName (the
+// compat create), validateExistingName (lookups) and validateLabel / validateOwner (owners,
+// idempotency keys), each against an independent statement of its rule: a std::regex for new
+// names; for existing names and labels, size, UTF-8 validity and a code-point scan for controls.
+// The three name rules nest: new within legacy within existing.
 #include "fuzz_support.hpp"
 
 #include "paddock/core/names.hpp"
@@ -40,6 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const std::regex kName("[a-z0-9][a-z0-9-]{0,62}");
     const bool nameOk = validateName(input, "VM name").ok();
     FUZZ_CHECK(nameOk == std::regex_match(input, kName));
+    static const std::regex kLegacy("[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}");
+    const bool legacyOk = validateLegacyName(input).ok();
+    FUZZ_CHECK(legacyOk == std::regex_match(input, kLegacy));
+    const bool existingOk = validateExistingName(input).ok();
+    FUZZ_CHECK(existingOk == (!input.empty() && input.size() <= 255 && isValidUtf8(input) && !hasControl(input) &&
+                              input.find('/') == std::string::npos && input != "." && input != ".."));
+    FUZZ_CHECK(!nameOk || legacyOk);
+    FUZZ_CHECK(!legacyOk || existingOk);
 
     // The last byte picks the limit, so that both sides of it are reached with short inputs.
     const size_t maxBytes = size == 0 ? 0 : data[size - 1] % 16;

@@ -131,8 +131,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(compat.value->start && compat.value->vcpus && compat.value->memory_mb && compat.value->legacy_name);
         checkSizes(*compat.value, limits::kCompatMinMemoryMb);
     }
-    // Whatever the native route accepts, the compat one accepts unless memory_mb is below its floor.
-    if (native && (!native->request.memory_mb || *native->request.memory_mb >= limits::kCompatMinMemoryMb))
+    // Whatever the native route accepts, the compat one accepts unless memory_mb is below its floor
+    // or a size is an explicit null (pydantic's int fields were not Optional).
+    const auto isNull = [&](const char* field) {
+        return lenient && lenient->HasMember(field) && (*lenient)[field].IsNull();
+    };
+    if (native && (!native->request.memory_mb || *native->request.memory_mb >= limits::kCompatMinMemoryMb) &&
+        !isNull("vcpus") && !isNull("memory_mb"))
         FUZZ_CHECK(compat.value.has_value());
 
     const auto allocate = parseAllocateBody(body);

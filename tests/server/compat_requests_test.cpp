@@ -96,3 +96,11 @@ TEST_CASE("compatStateWord prints libvirt's states as the old tool did", "[compa
     CHECK(compatStateWord(DomainState::Crashed) == "crashed");
     CHECK(compatStateWord(DomainState::PmSuspended) == "pmsuspended");
 }
+
+TEST_CASE("null: an int_type issue for the old model's sizes, nothing for the allocate body's ttl_s",
+          "[compat][json]") {
+    CHECK(readCompatCreate(R"({"name":"x","vcpus":null})").issues.at(0).type == "int_type");
+    const auto allocate = readCompatAllocate(R"({"owner":null,"ttl_s":null})");
+    REQUIRE(allocate.value);
+    CHECK_FALSE(allocate.value->ttl_s);
+}

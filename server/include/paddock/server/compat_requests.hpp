@@ -46,7 +46,8 @@ struct Validated {
 Validated<CreateVmRequest> readCompatCreate(std::string_view body);
 
 // POST /pool/allocate (Paddock's addition to the old route): {owner: str or null, ttl_s: int in
-// [1, limits::kMaxLeaseTtlSeconds]}, both optional; an empty body is an empty object.
+// [1, limits::kMaxLeaseTtlSeconds] or null}, both optional; an empty body is an empty object.
+// (In /vms/create a null size is an int_type issue: the old model's sizes were not Optional.)
 struct CompatAllocateBody {
     std::optional<std::string> owner;
     std::optional<uint64_t> ttl_s;
