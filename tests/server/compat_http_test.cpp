@@ -322,6 +322,12 @@ TEST_CASE("compat routes act on the names libvirt accepted; only unsafe names ar
         REQUIRE(n > 0);
         CHECK(std::string(buffer, static_cast<size_t>(n)).find("\"state\"") != std::string::npos);
     }
+    // The terminal route finds them too: the upgrade is accepted (this test host has no SSH to
+    // reach, so what follows is a session error, tested with a real sshd in terminal_test).
+    CHECK_NOTHROW(server.openWebSocket("/ws/vm/Student_1/terminal", server.token()));
+    const auto foreign = server.upgrade("/ws/vm/Legacy_Unadopted/terminal", server.token());
+    CHECK(foreign.status == 404);
+    CHECK(foreign.detail() == "VM 'Legacy_Unadopted' not found");
     REQUIRE(server.del("/vms/delete/lab.vm").status == 200);
     CHECK(findByName(server.get("/vms/list").json()["vms"], "lab.vm") == nullptr);
     CHECK(server.post("/vms/start/Legacy_Unadopted").status == 404);
