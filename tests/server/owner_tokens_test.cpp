@@ -183,7 +183,12 @@ TEST_CASE("an owner token reaches its owner's VMs, leases, operations and record
     CHECK(d.call("GET", "/api/v1/events?access_token=" + alice, std::nullopt, "", upgradeHeaders()).status == 403);
     CHECK(d.as(alice, "GET", "/healthz").status == 200);  // public paths stay public
 
-    // Leases: allocation is for the token's owner; others' leases are absent.
+    // Leases: allocation is for the token's owner; others' leases are absent. The pool fills in
+    // the background: two idle VMs for the two allocations below.
+    REQUIRE(eventually([&] {
+        const auto pool = d.as(kAdmin, "GET", "/api/v1/pools/lab");
+        return pool.status == 200 && pool.json()["idle"].GetUint() >= 2;
+    }));
     auto own = d.as(alice, "POST", "/api/v1/pools/lab/allocate", "{}");
     INFO(own.body);
     REQUIRE(own.status == 200);
