@@ -4,6 +4,9 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+#include <libxml/xmlschemastypes.h>
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -77,6 +80,12 @@ void initLibvirtLocked(Runtime& r) {
     if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
         throw pdk::Error(PDK_ERR_INTERNAL, "cannot initialise libvirt or its event loop: " + lastLibvirtError());
     }
+    // libxml2 registers its XML Schema datatypes lazily and not thread-safely: two domains
+    // validated at once in this process (the test driver validates in-process) could find the
+    // type library half made ("Error type 'unsignedInt' is not exported"; seen once in CI).
+    xmlInitParser();
+    xmlSchemaInitTypes();
+    xmlRelaxNGInitTypes();
     r.libvirtReady = true;
 }
 
