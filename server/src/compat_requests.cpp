@@ -3,6 +3,7 @@
 #include "paddock/core/limits.hpp"
 #include "paddock/server/json.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -92,26 +93,23 @@ private:
         }
         if (v.IsString()) {
             std::string_view text(v.GetString(), v.GetStringLength());
-            while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\n'))
-                text.remove_prefix(1);
-            while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n'))
-                text.remove_suffix(1);
+            const size_t first = text.find_first_not_of(" \t\n");
+            text = first == std::string_view::npos ? std::string_view()
+                                                   : text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
             const bool negative = !text.empty() && text.front() == '-';
             if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);
-            bool digits = !text.empty();
-            int64_t value = 0;
-            for (const char c : text) {
-                if (c < '0' || c > '9') {
-                    digits = false;
-                    break;
-                }
-                value = value > (kMax - 9) / 10 ? kMax : value * 10 + (c - '0');
-            }
-            if (!digits) {
+            // Unsigned: no second sign. Digits beyond uint64 are out of range, and clamped below.
+            uint64_t magnitude = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude);
+            if (text.empty() || end != text.data() + text.size() ||
+                (ec != std::errc() && ec != std::errc::result_out_of_range)) {
                 add("int_parsing", field, "Input should be a valid integer, unable to parse string as an integer",
                     jsonText(v));
                 return std::nullopt;
             }
+            const int64_t value = ec == std::errc::result_out_of_range || magnitude > static_cast<uint64_t>(kMax)
+                                      ? kMax
+                                      : static_cast<int64_t>(magnitude);
             return negative ? -value : value;
         }
         add("int_type", field, "Input should be a valid integer", jsonText(v));

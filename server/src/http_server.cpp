@@ -100,8 +100,7 @@ struct HttpServer::Impl {
         bool closeAfterWrite = false;
         UpgradeHandOver upgrade;
         std::optional<Response> refusal;  // answered after Discard
-        BodySource stream;                // a streamed body's next pieces (Response::stream)
-        bool streamChunked = true;        // its framing: chunked, or by the close (HTTP/1.0)
+        BodySource stream;                // a streamed body's next pieces, framed (wire::framedBody)
     };
 
     struct Completion {
@@ -110,7 +109,6 @@ struct HttpServer::Impl {
         bool keepAlive;
         UpgradeHandOver upgrade;
         BodySource stream = {};  // set: more pieces follow once `bytes` are out
-        bool streamChunked = true;
     };
 
     // A request for a handler, or (no exchange) the next piece of a streamed body.
@@ -120,7 +118,6 @@ struct HttpServer::Impl {
         bool headRequest;
         bool keepAlive;
         BodySource stream = {};
-        bool streamChunked = true;
     };
 
     Impl(Poco::Net::ServerSocket socket, RequestHandler& handler, HttpServerLimits limits,
@@ -550,7 +547,7 @@ struct HttpServer::Impl {
     void pullPiece(Connection& c) {
         {
             std::lock_guard lock(taskMutex);
-            tasks.push_back(Task{c.id, nullptr, false, c.keepAlive, std::move(c.stream), c.streamChunked});
+            tasks.push_back(Task{c.id, nullptr, false, c.keepAlive, std::move(c.stream)});
             taskReady.notify_one();
         }
         c.stream = nullptr;
@@ -598,7 +595,6 @@ struct HttpServer::Impl {
         c.closeAfterWrite = !completion.keepAlive;
         c.keepAlive = completion.keepAlive;
         c.stream = std::move(completion.stream);
-        c.streamChunked = completion.streamChunked;
         c.out += completion.bytes;
         c.phase = Phase::Write;
         c.deadline = Clock::now() + limits.write_timeout;
@@ -743,9 +739,7 @@ struct HttpServer::Impl {
                 task = std::move(tasks.front());
                 tasks.pop_front();
             }
-            Completion completion =
-                task.exchange ? answerRequest(task) : Completion{task.id, {}, task.keepAlive && !stopping, {}};
-            if (!task.exchange) appendPiece(task.stream, task.streamChunked, completion);
+            Completion completion = task.exchange ? answerRequest(task) : nextPiece(task);
             {
                 std::lock_guard lock(doneMutex);
                 done.push_back(std::move(completion));
@@ -777,23 +771,29 @@ struct HttpServer::Impl {
             const bool chunked = x.head.version != "HTTP/1.0";
             completion.bytes = wire::serializeResponse(x.response, task.headRequest, completion.keepAlive,
                                                        limits.server_header, chunked);
-            const int status = x.response.status;
-            if (x.response.stream && !task.headRequest && status >= 200 && status != 204 && status != 304) {
-                if (!chunked) completion.keepAlive = false;
-                appendPiece(x.response.stream, chunked, completion);
+            if (x.response.stream && !task.headRequest && wire::statusHasBody(x.response.status)) {
+                if (!chunked) completion.keepAlive = false;  // the close ends the body
+                appendPiece(wire::framedBody(std::move(x.response.stream), chunked), completion);
             }
         }
         handler.record(x);
         return completion;
     }
 
-    // A worker: the next piece of a streamed body into `completion`, and the source again when
-    // more follows. A failing source ends the connection with the body unfinished.
-    void appendPiece(BodySource& source, bool chunked, Completion& completion) {
-        std::string piece;
+    // A worker: the piece after the last one of a streamed body.
+    Completion nextPiece(Task& task) {
+        Completion completion{task.id, {}, task.keepAlive && !stopping, {}};
+        appendPiece(std::move(task.stream), completion);
+        return completion;
+    }
+
+    // A worker: the next piece of a streamed body (already framed) into `completion`, and the
+    // source again when more follows. A failing source ends the connection with the body
+    // unfinished.
+    void appendPiece(BodySource source, Completion& completion) {
         Result<bool> more = false;
         try {
-            more = source(piece);
+            more = source(completion.bytes);
         } catch (const std::exception& e) {
             more = makeError(ErrorCode::Internal, e.what());
         }
@@ -802,17 +802,7 @@ struct HttpServer::Impl {
             completion.keepAlive = false;
             return;
         }
-        const bool last = !more.value() || piece.empty();  // an empty piece that is not the last would spin
-        if (!chunked) {
-            completion.bytes += piece;
-        } else {
-            if (!piece.empty()) completion.bytes += wire::chunkedPiece(piece);
-            if (last) completion.bytes += wire::chunkedPiece({});
-        }
-        if (!last) {
-            completion.stream = std::move(source);
-            completion.streamChunked = chunked;
-        }
+        if (more.value()) completion.stream = std::move(source);
     }
 };
 

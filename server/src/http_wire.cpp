@@ -225,7 +225,7 @@ std::string serializeResponse(const Response& response, bool headRequest, bool k
     out += "HTTP/1.1 " + std::to_string(response.status) + " " + Poco::Net::HTTPResponse::getReasonForStatus(status) +
            "\r\n";
     if (!server.empty()) out.append("Server: ").append(server).append("\r\n");
-    const bool noBody = response.status == 204 || response.status == 304 || response.status < 200;
+    const bool noBody = !statusHasBody(response.status);
     if (!noBody) {
         out += "Content-Type: " + response.contentType + "\r\n";
         if (!streamed)
@@ -240,13 +240,33 @@ std::string serializeResponse(const Response& response, bool headRequest, bool k
     return out;
 }
 
-std::string chunkedPiece(std::string_view piece) {
+bool statusHasBody(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
+
+namespace {
+
+// One piece of a chunked body; the empty piece is the last chunk, "0\r\n\r\n".
+void appendChunk(std::string& out, std::string_view piece) {
     char size[32];
     const int n = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
-    std::string out;
-    out.reserve(static_cast<size_t>(n) + piece.size() + 4);
-    out.append(size, static_cast<size_t>(n)).append(piece).append("\r\n");  // the empty piece: "0\r\n\r\n"
-    return out;
+    out.append(size, static_cast<size_t>(n)).append(piece).append("\r\n");
+}
+
+}  // namespace
+
+BodySource framedBody(BodySource source, bool chunked) {
+    return [source = std::move(source), chunked](std::string& out) -> Result<bool> {
+        std::string piece;
+        auto more = source(piece);
+        if (!more) return more;
+        const bool last = !more.value() || piece.empty();
+        if (!chunked) {
+            out += piece;
+        } else {
+            if (!piece.empty()) appendChunk(out, piece);
+            if (last) appendChunk(out, {});
+        }
+        return !last;
+    };
 }
 
 std::string_view continueResponse() noexcept { return "HTTP/1.1 100 Continue\r\n\r\n"; }

@@ -94,24 +94,18 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     return result;
 }
 
+Route& Router::registered(const std::string& method, const std::string& pattern, std::string_view purpose) {
+    for (auto& route : routes_)
+        if (route.method == method && route.pattern == pattern) return route;
+    throw std::invalid_argument("no route " + method + " " + pattern + " " + std::string(purpose));
+}
+
 void Router::permitOwnerTokens(const std::string& method, const std::string& pattern) {
-    for (auto& route : routes_) {
-        if (route.method == method && route.pattern == pattern) {
-            route.ownerTokens = true;
-            return;
-        }
-    }
-    throw std::invalid_argument("no route " + method + " " + pattern + " to open to owner tokens");
+    registered(method, pattern, "to open to owner tokens").ownerTokens = true;
 }
 
 void Router::answerErrorsAs(ErrorStyle style, const std::string& method, const std::string& pattern) {
-    for (auto& route : routes_) {
-        if (route.method == method && route.pattern == pattern) {
-            route.errorStyle = style;
-            return;
-        }
-    }
-    throw std::invalid_argument("no route " + method + " " + pattern + " to set the error style of");
+    registered(method, pattern, "to set the error style of").errorStyle = style;
 }
 
 std::string joinMethods(const std::vector<std::string>& methods) {

@@ -54,8 +54,7 @@ Result<Response> castFile(Runtime& rt, const Request& r) {
     if (!session) return std::move(session).error();
     // An owner-scoped token reaches its owner's recordings only; another's is as unknown as a
     // missing one (and one whose owner the recorder cannot tell is no one's).
-    if (!r.identity.mayReach(session->owner))
-        return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'");
+    if (!r.identity.mayReach(session->owner)) return SessionRecorder::notFound(id);
     Response response;
     // Sent piece by piece as the client takes them: a download holds one piece in memory and no
     // thread while the client reads. An active session's recording still grows; the download

@@ -597,7 +597,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             lease.owner = request.owner;
             lease.idempotency_key = request.idempotency_key;
             lease.created_at = now;
-            lease.expires = request.expires || request.ttl_s.has_value();
+            lease.expires = request.expires;
             lease.expires_at = now + std::chrono::seconds(ttl);
 
             const auto idle =

@@ -23,8 +23,6 @@ double secondsSince(SteadyClock::time_point start) {
     return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-Error notFound(const std::string& id) { return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'"); }
-
 bool matches(const SessionRecord& r, const std::string& vm, const std::string& owner) {
     return (vm.empty() || r.vm == vm) && (owner.empty() || r.owner == owner);
 }
@@ -256,6 +254,10 @@ std::vector<SessionRecord> SessionRecorder::list(const std::string& vm, const st
         return a.started_unix != b.started_unix ? a.started_unix > b.started_unix : a.id < b.id;
     });
     return out;
+}
+
+Error SessionRecorder::notFound(const std::string& id) {
+    return makeError(ErrorCode::NotFound, "no recording of session '" + id + "'");
 }
 
 Result<SessionRecord> SessionRecorder::describe(const std::string& id) const {

@@ -51,8 +51,14 @@ template <class R>
 R VmService::audited(const std::string& actor, const std::string& vm, const std::string& action, R result) {
     metrics_.countOperation(site_.name(), action, result.ok());
     // Successes only: a failed operation may name a VM that does not exist (the map would grow
-    // with every name a client tries).
-    if (result.ok()) metrics_.touch(site_.name(), vm);
+    // with every name a client tries). A delete, and a recovery (audited only when it removed
+    // the VM), leave no VM to have had activity.
+    if (result.ok()) {
+        if (action == "delete" || action == "recover")
+            metrics_.forget(site_.name(), vm);
+        else
+            metrics_.touch(site_.name(), vm);
+    }
     return audit_.record(actor, site_.name(), vm, action, std::move(result));
 }
 
@@ -299,9 +305,7 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
         if (!info) return std::move(info).error();
         return removeLocked(c, info.value());
     });
-    result = audited(actor, name, "delete", std::move(result));
-    if (result) metrics_.forget(site_.name(), name);
-    return result;
+    return audited(actor, name, "delete", std::move(result));
 }
 
 Result<VmView> VmService::adopt(const std::string& name, const std::string& owner, const std::string& actor) {

@@ -66,12 +66,18 @@ private:
 // Connection, the response's own headers, and the body unless `headRequest`. A streamed response
 // (Response::stream) gets only its head here, framed `Transfer-Encoding: chunked`, or with
 // `chunked` false (an HTTP/1.0 client) by the close: no length and Connection: close, whatever
-// `keepAlive` says; its pieces follow through chunkedPiece() or raw.
+// `keepAlive` says; its pieces follow through framedBody().
 std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server,
                               bool chunked = true);
 
-// One piece of a chunked body, "<hex size>\r\n<piece>\r\n"; the empty piece is the last chunk.
-std::string chunkedPiece(std::string_view piece);
+// Whether a response of `status` carries a body: not 1xx, 204 or 304.
+bool statusHasBody(int status) noexcept;
+
+// `source` as the bytes that follow its head on the wire: each piece as a chunk
+// ("<hex size>\r\n<piece>\r\n") and the last chunk after the last piece, or with `chunked` false
+// the pieces as they are. An empty piece ends the body even when the source says more follows
+// (it would otherwise be asked again for nothing, forever).
+BodySource framedBody(BodySource source, bool chunked);
 
 // "HTTP/1.1 100 Continue\r\n\r\n".
 std::string_view continueResponse() noexcept;

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace paddock::server {
@@ -68,6 +69,9 @@ public:
     const std::vector<Route>& routes() const noexcept { return routes_; }
 
 private:
+    // The route `method` + `pattern`; throws std::invalid_argument naming `purpose` when none.
+    Route& registered(const std::string& method, const std::string& pattern, std::string_view purpose);
+
     struct Segment {
         std::string text;  // literal text or the parameter name
         bool isParam = false;

@@ -48,7 +48,7 @@ namespace paddock {
 struct AllocateRequest {
     std::string owner;
     std::optional<uint64_t> ttl_s;  // default_ttl_s when absent; capped at max_ttl_s
-    bool expires = true;            // false (and no ttl_s): the lease never expires (Lease::expires)
+    bool expires = true;            // false: the lease never expires (Lease::expires); ttl_s is then unused
     std::string idempotency_key;    // empty: none
     std::string actor;              // for the audit log
     bool allow_cold = true;         // false: an empty pool is Unavailable even with on_empty: cold

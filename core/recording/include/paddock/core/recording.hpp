@@ -98,6 +98,9 @@ public:
 
     // True when `id` is an acceptable session id (see RecordingInfo::session_id).
     static bool validSessionId(std::string_view id) noexcept;
+    // The NotFound of an id with no recording, word for word: callers that hide a recording
+    // (another owner's) answer with it too.
+    static Error notFound(const std::string& id);
 
 private:
     std::shared_ptr<RecorderPlugin> recorder_;
