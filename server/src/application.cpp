@@ -290,6 +290,7 @@ int Application::serve() {
     const RouteContext context{*runtime, absolutePath(config.paths.web_dir), PADDOCK_VERSION, &compatMetrics};
     addSystemRoutes(router, context);
     addVmRoutes(router, context);
+    addStateRoutes(router, context);
     addCompatRoutes(router, context);
     const unsigned waitLimit = config.server.max_waiting_allocations != 0 ? config.server.max_waiting_allocations
                                                                           : std::max(1u, config.server.threads / 2);

@@ -46,55 +46,6 @@ void writePool(JsonWriter& json, Runtime& runtime, const PoolStatus& s) {
     json.endObject();
 }
 
-void writeLease(JsonWriter& json, const Lease& lease) {
-    const auto remaining =
-        std::chrono::duration_cast<std::chrono::seconds>(lease.expires_at - std::chrono::system_clock::now());
-    json.beginObject()
-        .field("id", lease.id)
-        .field("pool", lease.pool)
-        .field("site", lease.site)
-        .field("vm", lease.vm)
-        .field("owner", lease.owner)
-        .field("created_at", isoTime(lease.created_at));
-    // A lease that never expires (a compatibility allocation without ttl_s) has neither.
-    if (lease.expires)
-        json.field("expires_at", isoTime(lease.expires_at)).field("ttl_s", std::max<int64_t>(0, remaining.count()));
-    else
-        json.key("expires_at").null().key("ttl_s").null();
-    json.key("ssh");
-    if (lease.ssh_host.empty()) {
-        json.null();
-    } else {
-        json.beginObject()
-            .field("host", lease.ssh_host)
-            .field("port", lease.ssh_port)
-            .field("user", lease.ssh_user)
-            .endObject();
-    }
-    json.endObject();
-}
-
-void writeOperation(JsonWriter& json, const Operation& op) {
-    json.beginObject()
-        .field("id", op.id)
-        .field("kind", op.kind)
-        .field("status", operationStatusName(op.status))
-        .field("pool", op.pool)
-        .field("owner", op.owner)
-        .field("created_at", isoTime(op.created_at));
-    json.key("started_at").stringOrNull(op.started_at ? isoTime(*op.started_at) : std::string());
-    json.key("finished_at").stringOrNull(op.finished_at ? isoTime(*op.finished_at) : std::string());
-    if (op.lease) {
-        json.key("lease");
-        writeLease(json, *op.lease);
-    }
-    if (op.error) {
-        json.key("error");
-        writeErrorObject(json, *op.error);
-    }
-    json.endObject();
-}
-
 Response leaseResponse(int status, const Lease& lease) {
     JsonWriter json;
     writeLease(json, lease);

@@ -10,12 +10,6 @@ namespace paddock::server {
 
 namespace {
 
-void writeStrings(JsonWriter& json, const std::vector<std::string>& items) {
-    json.beginArray();
-    for (const auto& item : items) json.value(item);
-    json.endArray();
-}
-
 Result<Response> healthz(Runtime& runtime) {
     std::vector<std::pair<std::string, bool>> reachability;
     bool allReachable = true;
@@ -45,9 +39,9 @@ Result<Response> plugins(Runtime& runtime) {
             .field("abi_version", std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor))
             .field("path", info.path);
         json.key("capabilities");
-        writeStrings(json, info.capabilities);
+        json.values(info.capabilities);
         json.key("operations");
-        writeStrings(json, info.operations);
+        json.values(info.operations);
         json.endObject();
     }
     json.endArray().key("failures").beginArray();
@@ -93,7 +87,7 @@ Result<Response> sites(Runtime& runtime) {
         json.key("operations");
         // From the plugin, not the connection, so an unreachable site still shows them.
         if (auto backend = runtime.plugins().backend(site.backend))
-            writeStrings(json, backend.value()->info().operations);
+            json.values(backend.value()->info().operations);
         else
             json.beginArray().endArray();
         json.endObject();

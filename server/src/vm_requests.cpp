@@ -1,6 +1,7 @@
 #include "paddock/server/vm_requests.hpp"
 
 #include "paddock/core/limits.hpp"
+#include "paddock/core/names.hpp"
 #include "paddock/server/json.hpp"
 
 namespace paddock::server {
@@ -36,6 +37,63 @@ Result<CreateBody> parseCreateBody(std::string_view text) {
     if (!site) return std::move(site).error();
     out.site = std::move(site.value());
     return out;
+}
+
+Result<SnapshotBody> parseSnapshotBody(std::string_view text) {
+    auto document = parseJsonObject(text);
+    if (!document) return std::move(document).error();
+    const rapidjson::Value& body = document.value();
+    if (auto known = rejectUnknownFields(body, {"name", "description", "replace"}); !known)
+        return std::move(known).error();
+    SnapshotBody out;
+    auto name = requireString(body, "name");
+    if (!name) return std::move(name).error();
+    out.name = std::move(name.value());
+    auto description = optionalString(body, "description");
+    if (!description) return std::move(description).error();
+    out.description = description.value().value_or("");
+    auto replace = optionalBool(body, "replace");
+    if (!replace) return std::move(replace).error();
+    out.replace = replace.value().value_or(false);
+    return out;
+}
+
+Result<std::optional<bool>> parseRevertBody(std::string_view text) {
+    auto document = parseJsonObject(text, true);
+    if (!document) return std::move(document).error();
+    if (auto known = rejectUnknownFields(document.value(), {"start"}); !known) return std::move(known).error();
+    return optionalBool(document.value(), "start");
+}
+
+Result<RestoreBody> parseRestoreBody(std::string_view text) {
+    auto document = parseJsonObject(text);
+    if (!document) return std::move(document).error();
+    const rapidjson::Value& body = document.value();
+    if (auto known = rejectUnknownFields(body, {"as", "start", "owner", "template"}); !known)
+        return std::move(known).error();
+    RestoreBody out;
+    auto as = requireString(body, "as");
+    if (!as) return std::move(as).error();
+    out.as = std::move(as.value());
+    auto start = optionalBool(body, "start");
+    if (!start) return std::move(start).error();
+    out.start = start.value().value_or(true);
+    auto owner = optionalString(body, "owner");
+    if (!owner) return std::move(owner).error();
+    if (owner.value()) {
+        if (auto valid = validateOwner(*owner.value(), false); !valid) return std::move(valid).error();
+    }
+    out.owner = std::move(owner.value());
+    auto tmpl = optionalString(body, "template");
+    if (!tmpl) return std::move(tmpl).error();
+    out.template_name = std::move(tmpl.value());
+    return out;
+}
+
+Status parseBackupBody(std::string_view text) {
+    auto document = parseJsonObject(text, true);
+    if (!document) return std::move(document).error();
+    return rejectUnknownFields(document.value(), {});
 }
 
 }  // namespace paddock::server

@@ -84,24 +84,40 @@ Result<Response> stopVm(Runtime& runtime, const Request& request) {
     if (!located) return std::move(located).error();
     VmService& service = *located.value().vms;
 
-    StopOutcome outcome = StopOutcome::AlreadyStopped;
+    StopReport report;
     if (force.value()) {
         if (located.value().vm.domain.state != DomainState::Shutoff) {
             if (auto stopped = service.forceStop(name, request.identity.name); !stopped)
                 return std::move(stopped).error();
-            outcome = StopOutcome::Forced;
+            report.outcome = StopOutcome::Forced;
         }
     } else {
         auto stopped = service.stop(name, request.identity.name);
         if (!stopped) return std::move(stopped).error();
-        outcome = stopped.value();
+        report = std::move(stopped).value();
     }
     auto vm = service.get(name);
     if (!vm) return std::move(vm).error();
     JsonWriter json;
     json.beginObject().key("vm");
     writeVm(json, vm.value());
-    json.field("outcome", outcomeName(outcome)).endObject();
+    json.field("outcome", outcomeName(report.outcome));
+    // The template's snapshot_on_stop: what it took, or why it could not (the VM stopped anyway).
+    json.key("snapshot");
+    if (!report.snapshot) {
+        json.null();
+    } else {
+        const StopSnapshot& snap = *report.snapshot;
+        json.beginObject().field("taken", !snap.error).key("name").stringOrNull(snap.error ? "" : snap.name);
+        json.key("error");
+        if (snap.error)
+            writeErrorObject(json, *snap.error);
+        else
+            json.null();
+        json.key("pruned").values(snap.pruned);
+        json.endObject();
+    }
+    json.endObject();
     return jsonResponse(200, json.str());
 }
 

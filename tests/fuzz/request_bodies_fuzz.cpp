@@ -1,7 +1,7 @@
 // server json + vm_requests + pool_requests + token_requests + compat_requests: a request body
 // through every parser a route hands it to: parseJsonObject, parseCreateBody, parseAllocateBody,
-// parseExtendBody, parseMintTokenBody, and the compatibility routes' readCompatCreate and
-// readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
+// parseExtendBody, parseMintTokenBody, parseSnapshotBody, parseRevertBody, parseBackupBody,
+// parseRestoreBody, and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
 // nesting bounded, no duplicate key, valid UTF-8) and the limits of limits.hpp; an accepted
 // create body, written back with JsonWriter, parses to the same request; the compat readers
 // give a value or issues, never both nor neither; every error answer (Paddock's error object,
@@ -161,6 +161,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(validateOwner(mint->owner, true).ok());
         FUZZ_CHECK(mint->ttl >= TokenStore::kMinTtl && mint->ttl <= TokenStore::kMaxTtl);
         FUZZ_CHECK(mint->role != Role::Admin);
+    }
+
+    // A VM's saved state: snapshot, revert, backup and restore bodies.
+    const auto snapshot = parseSnapshotBody(body);
+    checkFailure(snapshot);
+    if (snapshot) FUZZ_CHECK(strict.ok() && isValidUtf8(snapshot->name) && isValidUtf8(snapshot->description));
+    const auto revert = parseRevertBody(body);
+    checkFailure(revert);
+    if (revert) FUZZ_CHECK(lenient.ok());
+    const auto backup = parseBackupBody(body);
+    checkFailure(backup);
+    if (backup) FUZZ_CHECK(lenient.ok() && lenient->MemberCount() == 0);
+    const auto restore = parseRestoreBody(body);
+    checkFailure(restore);
+    if (restore) {
+        FUZZ_CHECK(strict.ok() && isValidUtf8(restore->as));
+        if (restore->owner) FUZZ_CHECK(validateOwner(*restore->owner, false).ok());
     }
     return 0;
 }

@@ -57,7 +57,7 @@ struct DomainSweeper {
         for (const auto& name : systemDomains(prefix)) {
             (void)std::system(("virsh -q -c qemu:///system destroy '" + name + "' >/dev/null 2>&1").c_str());
             (void)std::system(("virsh -q -c qemu:///system undefine '" + name +
-                               "' --managed-save --remove-all-storage >/dev/null 2>&1")
+                               "' --managed-save --snapshots-metadata --checkpoints-metadata --remove-all-storage >/dev/null 2>&1")
                                   .c_str());
         }
         for (const auto& volume : systemVolumes("paddock", prefix))

@@ -23,17 +23,23 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_recording_info)
 PDK_TEST_STARTS_WITH_SIZE(pdk_recorder_vtable)
 PDK_TEST_STARTS_WITH_SIZE(pdk_host)
 PDK_TEST_STARTS_WITH_SIZE(pdk_session_info)
+PDK_TEST_STARTS_WITH_SIZE(pdk_snapshot_info)
+PDK_TEST_STARTS_WITH_SIZE(pdk_snapshot_spec)
+PDK_TEST_STARTS_WITH_SIZE(pdk_backup_spec)
+PDK_TEST_STARTS_WITH_SIZE(pdk_backup_result)
+PDK_TEST_STARTS_WITH_SIZE(pdk_restore_spec)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 3u, "ABI 1.3");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 4u, "ABI 1.4");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
 _Static_assert(sizeof(pdk_domain_state) == 4 && sizeof(pdk_lifecycle_event) == 4, "enum size");
 _Static_assert(PDK_OK == 0 && PDK_ERR_BAD_FLAGS == 7 && PDK_ERR_INTERNAL == 10, "status numbers");
 _Static_assert(PDK_DOMAIN_RUNNING == 1 && PDK_DOMAIN_SHUTOFF == 5 && PDK_DOMAIN_PMSUSPENDED == 7, "libvirt states");
+_Static_assert(PDK_REVERT_START == 1u && PDK_REVERT_STOPPED == 2u && PDK_SNAPSHOT_REPLACE == 2u, "revert flags");
 _Static_assert(PDK_PLUGIN_KIND_BACKEND == 1 && PDK_PLUGIN_KIND_RECORDER == 3, "kinds");
 _Static_assert(PDK_EVENT_CONNECTION_LOST == 100, "events");
 
@@ -44,11 +50,11 @@ _Static_assert(sizeof(((pdk_host_info*)0)->hypervisor) == 64, "hypervisor");
 /* The vtable is struct_size followed by nothing but function pointers, in declaration order. */
 #define PDK_TEST_COUNT(type, field) +1
 enum { kVtableEntries = 0 PDK_TEST_ABI_VTABLE_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kVtableEntries == 23, "vtable entries");
+_Static_assert(kVtableEntries == 28, "vtable entries");
 _Static_assert(sizeof(pdk_backend_vtable) ==
                    offsetof(pdk_backend_vtable, open) + kVtableEntries * sizeof(void (*)(void)),
                "vtable size");
-_Static_assert(offsetof(pdk_backend_vtable, volume_path) ==
+_Static_assert(offsetof(pdk_backend_vtable, restore_volume) ==
                    offsetof(pdk_backend_vtable, open) + (kVtableEntries - 1) * sizeof(void (*)(void)),
                "vtable order");
 
@@ -93,6 +99,7 @@ PDK_GOLDEN_SIZES_1_0(PDK_TEST_SIZE_1_0)
 PDK_GOLDEN_APPENDED_1_1(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_3(PDK_TEST_APPENDED)
+PDK_GOLDEN_APPENDED_1_4(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #endif
 _Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,

@@ -218,16 +218,80 @@
 
 #define PDK_GOLDEN_SIZE_MACROS_1_3(X) X(PDK_RECORDER_VTABLE_SIZE_1_3, 64)
 
+/* ---- ABI 1.4 ---------------------------------------------------------------------------- */
+
+#define PDK_GOLDEN_APPENDED_1_4(X)                                                                   \
+    X(pdk_backend_vtable, snapshot_list_info, 192, 8)                                                \
+    X(pdk_backend_vtable, snapshot_create_spec, 200, 8)                                              \
+    X(pdk_backend_vtable, backup_create, 208, 8)                                                     \
+    X(pdk_backend_vtable, checkpoint_delete, 216, 8)                                                 \
+    X(pdk_backend_vtable, restore_volume, 224, 8)
+
+/* Structs new in 1.4. */
+#define PDK_GOLDEN_NEW_1_4(X)                                                                        \
+    X(pdk_snapshot_info, struct_size, 0, 4)                                                          \
+    X(pdk_snapshot_info, name, 8, 8)                                                                 \
+    X(pdk_snapshot_info, description, 16, 8)                                                         \
+    X(pdk_snapshot_info, parent, 24, 8)                                                              \
+    X(pdk_snapshot_info, created_at, 32, 8)                                                          \
+    X(pdk_snapshot_info, state, 40, 4)                                                               \
+    X(pdk_snapshot_info, has_memory, 44, 4)                                                          \
+    X(pdk_snapshot_info, is_current, 48, 4)                                                          \
+    X(pdk_snapshot_info, size_bytes, 56, 8)                                                          \
+    X(pdk_snapshot_spec, struct_size, 0, 4)                                                          \
+    X(pdk_snapshot_spec, name, 8, 8)                                                                 \
+    X(pdk_snapshot_spec, description, 16, 8)                                                         \
+    X(pdk_backup_spec, struct_size, 0, 4)                                                            \
+    X(pdk_backup_spec, target_path, 8, 8)                                                            \
+    X(pdk_backup_spec, checkpoint, 16, 8)                                                            \
+    X(pdk_backup_spec, incremental_from, 24, 8)                                                      \
+    X(pdk_backup_spec, backing_name, 32, 8)                                                          \
+    X(pdk_backup_result, struct_size, 0, 4)                                                          \
+    X(pdk_backup_result, bytes, 8, 8)                                                                \
+    X(pdk_backup_result, offline, 16, 4)                                                             \
+    X(pdk_restore_spec, struct_size, 0, 4)                                                           \
+    X(pdk_restore_spec, pool, 8, 8)                                                                  \
+    X(pdk_restore_spec, name, 16, 8)                                                                 \
+    X(pdk_restore_spec, source_path, 24, 8)
+
+#define PDK_GOLDEN_SIZES_1_4(X)                                                                      \
+    X(pdk_error, 1032)                                                                               \
+    X(pdk_kv, 16)                                                                                    \
+    X(pdk_plugin_descriptor, 88)                                                                     \
+    X(pdk_domain_info, 88)                                                                           \
+    X(pdk_domain_spec, 120)                                                                          \
+    X(pdk_volume_spec, 48)                                                                           \
+    X(pdk_ssh_target, 264)                                                                           \
+    X(pdk_host_info, 360)                                                                            \
+    X(pdk_backend_vtable, 232)                                                                       \
+    X(pdk_recording_info, 96)                                                                        \
+    X(pdk_recorder_vtable, 64)                                                                       \
+    X(pdk_host, 24)                                                                                  \
+    X(pdk_session_info, 104)                                                                         \
+    X(pdk_snapshot_info, 64)                                                                         \
+    X(pdk_snapshot_spec, 24)                                                                         \
+    X(pdk_backup_spec, 40)                                                                           \
+    X(pdk_backup_result, 24)                                                                         \
+    X(pdk_restore_spec, 32)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_4(X)                                                                \
+    X(PDK_BACKEND_VTABLE_SIZE_1_4, 232)                                                              \
+    X(PDK_SNAPSHOT_INFO_SIZE_1_4, 64)                                                                \
+    X(PDK_SNAPSHOT_SPEC_SIZE_1_4, 24)                                                                \
+    X(PDK_BACKUP_SPEC_SIZE_1_4, 40)                                                                  \
+    X(PDK_BACKUP_RESULT_SIZE_1_4, 20)                                                                \
+    X(PDK_RESTORE_SPEC_SIZE_1_4, 32)
+
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 
 #define PDK_GOLDEN_VERSION_MAJOR 1
-#define PDK_GOLDEN_VERSION_MINOR 3
+#define PDK_GOLDEN_VERSION_MINOR 4
 #define PDK_GOLDEN_FIELDS(X)                                                                                  \
     PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X) \
-        PDK_GOLDEN_APPENDED_1_3(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_3(X)
+        PDK_GOLDEN_APPENDED_1_3(X) PDK_GOLDEN_APPENDED_1_4(X) PDK_GOLDEN_NEW_1_4(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_4(X)
 #define PDK_GOLDEN_SIZE_MACROS(X)                                                                 \
     PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X) \
-        PDK_GOLDEN_SIZE_MACROS_1_3(X)
+        PDK_GOLDEN_SIZE_MACROS_1_3(X) PDK_GOLDEN_SIZE_MACROS_1_4(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

@@ -14,7 +14,8 @@
     X(pdk_kv)                                                                                           \
     X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) X(pdk_volume_spec) X(pdk_ssh_target) \
         X(pdk_host_info) X(pdk_backend_vtable) X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host) \
-            X(pdk_session_info)
+            X(pdk_session_info) X(pdk_snapshot_info) X(pdk_snapshot_spec) X(pdk_backup_spec)            \
+                X(pdk_backup_result) X(pdk_restore_spec)
 
 /* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
 #define PDK_TEST_ABI_FIELDS(X) PDK_GOLDEN_FIELDS(X)
@@ -32,7 +33,12 @@
                             X(pdk_backend_vtable, snapshot_list) X(pdk_backend_vtable, snapshot_revert)            \
                                 X(pdk_backend_vtable, snapshot_delete) X(pdk_backend_vtable, save_domain)          \
                                     X(pdk_backend_vtable, ssh_target) X(pdk_backend_vtable, subscribe_events)      \
-                                        X(pdk_backend_vtable, volume_path)
+                                        X(pdk_backend_vtable, volume_path)                                 \
+                                            X(pdk_backend_vtable, snapshot_list_info)                      \
+                                                X(pdk_backend_vtable, snapshot_create_spec)                \
+                                                    X(pdk_backend_vtable, backup_create)                   \
+                                                        X(pdk_backend_vtable, checkpoint_delete)           \
+                                                            X(pdk_backend_vtable, restore_volume)
 
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                                    \

@@ -100,6 +100,11 @@ TEST_CASE("makeBackendVtable fills exactly the members the class has", "[sdk][cp
     CHECK(minimal.create_overlay == nullptr);
     CHECK(minimal.subscribe_events == nullptr);
     CHECK(minimal.volume_path == nullptr);
+    CHECK(minimal.snapshot_list_info == nullptr);
+    CHECK(minimal.snapshot_create_spec == nullptr);
+    CHECK(minimal.backup_create == nullptr);
+    CHECK(minimal.checkpoint_delete == nullptr);
+    CHECK(minimal.restore_volume == nullptr);
 
     const pdk_backend_vtable full = pdk::makeBackendVtable<FullConn>();
     CHECK(full.is_alive != nullptr);
@@ -113,6 +118,8 @@ TEST_CASE("makeBackendVtable fills exactly the members the class has", "[sdk][cp
     CHECK(full.destroy_domain == nullptr);
     CHECK(full.snapshot_create == nullptr);
     CHECK(full.host_info == nullptr);
+    CHECK(full.backup_create == nullptr);
+    CHECK(full.restore_volume == nullptr);
 }
 
 TEST_CASE("open and close own the C++ object", "[sdk][cpp]") {
@@ -476,6 +483,165 @@ TEST_CASE("backend trampolines apply the struct rules to host_info, ssh_target a
         spec.name = "fail";
         CHECK(vt.define_domain(conn, &spec, 0, &err) == PDK_ERR_CONFLICT);
         CHECK(std::string(err.message) == "refused");
+    }
+    vt.close(conn);
+}
+
+namespace {
+
+// The ABI 1.4 members; records what the trampolines hand it.
+struct BackupConn {
+    static std::unique_ptr<BackupConn> open(const char*, uint32_t) { return std::make_unique<BackupConn>(); }
+    void snapshotListInfo(const char* domain, uint32_t flags, pdk_snapshot_sink sink, void* user) {
+        pdk::checkFlags(flags, 0);
+        if (std::string(domain) == "missing") throw pdk::Error(PDK_ERR_NOT_FOUND, "no domain 'missing'");
+        pdk_snapshot_info info{};
+        info.struct_size = sizeof info;
+        info.name = "s1";
+        info.description = "";
+        info.state = PDK_DOMAIN_RUNNING;
+        info.has_memory = 1;
+        info.size_bytes = -1;
+        sink(user, &info);
+    }
+    void snapshotCreateSpec(const char* domain, const pdk_snapshot_spec& spec, uint32_t flags) {
+        pdk::checkFlags(flags, PDK_SNAPSHOT_DISK_ONLY | PDK_SNAPSHOT_REPLACE);
+        seenSpecSize = spec.struct_size;
+        created.push_back(std::string(domain) + "/" + spec.name + ":" + (spec.description ? spec.description : "-"));
+    }
+    void backupCreate(const char*, const pdk_backup_spec& spec, uint32_t flags, pdk_backup_result& out) {
+        pdk::checkFlags(flags, 0);
+        seenSpecSize = spec.struct_size;
+        seenOutputSize = out.struct_size;
+        if (spec.incremental_from != nullptr && std::string(spec.incremental_from) == "gone")
+            throw pdk::Error(PDK_ERR_NOT_FOUND, "no checkpoint 'gone'");
+        out.bytes = 196608;
+        out.offline = 1;
+    }
+    void checkpointDelete(const char* domain, const char* checkpoint, uint32_t flags) {
+        pdk::checkFlags(flags, 0);
+        created.push_back(std::string("-") + domain + "/" + checkpoint);
+    }
+    std::string restoreVolume(const pdk_restore_spec& spec, uint32_t flags) {
+        pdk::checkFlags(flags, 0);
+        seenSpecSize = spec.struct_size;
+        return std::string("/pools/") + spec.pool + "/" + spec.name;
+    }
+    uint32_t seenSpecSize = 0;
+    uint32_t seenOutputSize = 0;
+    std::vector<std::string> created;
+};
+
+void collectSnapshot(void* user, const pdk_snapshot_info* info) {
+    static_cast<std::vector<std::string>*>(user)->emplace_back(info->name);
+}
+
+}  // namespace
+
+TEST_CASE("the ABI 1.4 members fill their entries, and the trampolines check their input", "[sdk][cpp]") {
+    const pdk_backend_vtable vt = pdk::makeBackendVtable<BackupConn>();
+    REQUIRE(vt.snapshot_list_info != nullptr);
+    REQUIRE(vt.snapshot_create_spec != nullptr);
+    REQUIRE(vt.backup_create != nullptr);
+    REQUIRE(vt.checkpoint_delete != nullptr);
+    REQUIRE(vt.restore_volume != nullptr);
+    CHECK(vt.snapshot_create == nullptr);
+    CHECK(vt.snapshot_list == nullptr);
+    pdk_backend_connection* conn = nullptr;
+    pdk_error err = freshError();
+    REQUIRE(vt.open("b://", 0, &conn, &err) == PDK_OK);
+    BackupConn& self = *reinterpret_cast<BackupConn*>(conn);
+
+    SECTION("snapshot_list_info") {
+        std::vector<std::string> names;
+        CHECK(vt.snapshot_list_info(conn, "vm", 0, &collectSnapshot, &names, &err) == PDK_OK);
+        CHECK(names == std::vector<std::string>{"s1"});
+        CHECK(vt.snapshot_list_info(conn, nullptr, 0, &collectSnapshot, &names, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.snapshot_list_info(conn, "vm", 0, nullptr, &names, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.snapshot_list_info(conn, "vm", 0x4, &collectSnapshot, &names, &err) == PDK_ERR_BAD_FLAGS);
+        CHECK(vt.snapshot_list_info(conn, "missing", 0, &collectSnapshot, &names, &err) == PDK_ERR_NOT_FOUND);
+        CHECK(names.size() == 1);
+    }
+    SECTION("snapshot_create_spec: a full-size copy of the spec, or a refusal before the member runs") {
+        pdk_snapshot_spec spec{};
+        spec.struct_size = sizeof spec;
+        spec.name = "s1";
+        spec.description = "before upgrade";
+        CHECK(vt.snapshot_create_spec(conn, "vm", &spec, PDK_SNAPSHOT_REPLACE, &err) == PDK_OK);
+        CHECK(self.seenSpecSize == sizeof(pdk_snapshot_spec));
+        spec.description = nullptr;
+        CHECK(vt.snapshot_create_spec(conn, "vm", &spec, 0, &err) == PDK_OK);
+        CHECK(self.created == std::vector<std::string>{"vm/s1:before upgrade", "vm/s1:-"});
+        CHECK(vt.snapshot_create_spec(conn, nullptr, &spec, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.snapshot_create_spec(conn, "vm", nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        spec.struct_size = PDK_SNAPSHOT_SPEC_SIZE_1_4 - 8;  // smaller than its first version
+        CHECK(vt.snapshot_create_spec(conn, "vm", &spec, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(err.message) == "pdk_snapshot_spec struct_size 16 is smaller than its 24 bytes in ABI 1.4");
+        spec.struct_size = sizeof spec;
+        CHECK(vt.snapshot_create_spec(conn, "vm", &spec, 0x4, &err) == PDK_ERR_BAD_FLAGS);
+        CHECK(self.created.size() == 2);
+    }
+    SECTION("backup_create fills the host's result as far as its struct_size goes") {
+        pdk_backup_spec spec{};
+        spec.struct_size = sizeof spec;
+        spec.target_path = "/backups/vm/0001.qcow2";
+        spec.checkpoint = "c1";
+        Guarded<sizeof(pdk_backup_result)> host;
+        auto* out = static_cast<pdk_backup_result*>(host.at());
+        std::memset(out, 0, sizeof *out);
+        out->struct_size = sizeof *out;
+        CHECK(vt.backup_create(conn, "vm", &spec, 0, out, &err) == PDK_OK);
+        CHECK(self.seenSpecSize == sizeof(pdk_backup_spec));
+        CHECK(self.seenOutputSize == sizeof(pdk_backup_result));
+        CHECK(out->bytes == 196608);
+        CHECK(out->offline == 1);
+        CHECK(out->struct_size == sizeof(pdk_backup_result));
+        CHECK(host.intactOutside(sizeof(pdk_backup_result)));
+
+        // A result struct without `offline` (shorter than 1.4's) is refused, untouched.
+        out->struct_size = PDK_FIELD_END(pdk_backup_result, bytes);
+        out->bytes = 0;
+        CHECK(vt.backup_create(conn, "vm", &spec, 0, out, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(out->bytes == 0);
+        out->struct_size = sizeof *out;
+
+        spec.incremental_from = "gone";
+        CHECK(vt.backup_create(conn, "vm", &spec, 0, out, &err) == PDK_ERR_NOT_FOUND);
+        CHECK(out->bytes == 0);  // a failing member leaves the output alone
+        CHECK(std::string(err.message) == "no checkpoint 'gone'");
+        CHECK(vt.backup_create(conn, nullptr, &spec, 0, out, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.backup_create(conn, "vm", nullptr, 0, out, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.backup_create(conn, "vm", &spec, 0, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+        spec.incremental_from = nullptr;
+        CHECK(vt.backup_create(conn, "vm", &spec, 0x1, out, &err) == PDK_ERR_BAD_FLAGS);
+    }
+    SECTION("checkpoint_delete") {
+        CHECK(vt.checkpoint_delete(conn, "vm", "c1", 0, &err) == PDK_OK);
+        CHECK(vt.checkpoint_delete(conn, "vm", nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(err.message) == "checkpoint is NULL");
+        CHECK(vt.checkpoint_delete(conn, nullptr, "c1", 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.checkpoint_delete(conn, "vm", "c1", 0x2, &err) == PDK_ERR_BAD_FLAGS);
+        CHECK(self.created == std::vector<std::string>{"-vm/c1"});
+    }
+    SECTION("restore_volume writes the new volume's path or says the buffer is too small") {
+        pdk_restore_spec spec{};
+        spec.struct_size = sizeof spec;
+        spec.pool = "p";
+        spec.name = "vm2.qcow2";
+        spec.source_path = "/backups/vm/0002.qcow2";
+        char path[64] = "keep";
+        CHECK(vt.restore_volume(conn, &spec, 0, path, sizeof path, &err) == PDK_OK);
+        CHECK(std::string(path) == "/pools/p/vm2.qcow2");
+        CHECK(self.seenSpecSize == sizeof(pdk_restore_spec));
+        char small[8] = "keep";
+        CHECK(vt.restore_volume(conn, &spec, 0, small, sizeof small, &err) == PDK_ERR_BUFFER_TOO_SMALL);
+        CHECK(std::string(small) == "keep");
+        CHECK(vt.restore_volume(conn, &spec, 0, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+        CHECK(vt.restore_volume(conn, nullptr, 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+        spec.struct_size = 4;
+        CHECK(vt.restore_volume(conn, &spec, 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+        spec.struct_size = sizeof spec;
+        CHECK(vt.restore_volume(conn, &spec, 0x8, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
     }
     vt.close(conn);
 }

@@ -353,7 +353,7 @@ TEST_CASE("compat routes act on the names libvirt accepted; only unsafe names ar
     // A name in the path that cannot be a VM's: refused before any lookup. (An encoded '/' splits
     // the path as it did in FastAPI: no route, 404.)
     CHECK(server.post("/vms/start/a%2Fb").status == 404);
-    for (const std::string path : {std::string("x%01y"), std::string("%2E%2E"), std::string(256, 'n')}) {
+    for (const std::string& path : {std::string("x%01y"), std::string("%2E%2E"), std::string(256, 'n')}) {
         INFO(path.substr(0, 20));
         const auto refused = server.post("/vms/start/" + path);
         CHECK(refused.status == 400);
@@ -407,7 +407,9 @@ TEST_CASE("allocate -> start -> (terminal) works on every pool mode; the lease l
     const auto timed = server.post("/pool/allocate", R"({"ttl_s":30})");
     REQUIRE(timed.status == 200);
     const std::string timedVm = jsonString(timed.json()["vm_name"]);
-    for (const auto& l : server.get("/api/v1/leases").json()["leases"].GetArray())
+    // Each document held by a name: a range-for over a member of a temporary would dangle.
+    const auto leaseList = server.get("/api/v1/leases").json();
+    for (const auto& l : leaseList["leases"].GetArray())
         if (jsonString(l["vm"]) == timedVm) CHECK(l["ttl_s"].GetInt() <= 30);
 
     // The app deletes the VM when done: that ends the lease, and the pool refills.
@@ -440,7 +442,8 @@ TEST_CASE("GET /pool/status prints the old tool's state words", "[compat][pool]"
     REQUIRE(server.del("/api/v1/vms/" + first).status == 200);
     bool sawVanished = false;
     for (int i = 0; i < 50 && !sawVanished; ++i) {
-        for (const auto& v : server.get("/pool/status").json().GetArray()) {
+        const auto polled = server.get("/pool/status").json();
+        for (const auto& v : polled.GetArray()) {
             if (jsonString(v["name"]) != first) continue;
             if (v["state_code"].IsNull()) {
                 CHECK(jsonString(v["state"]) == "not_found");
@@ -449,7 +452,8 @@ TEST_CASE("GET /pool/status prints the old tool's state words", "[compat][pool]"
         }
     }
     // The pool may have forgotten it before a poll saw it; either way no other word appears.
-    for (const auto& v : server.get("/pool/status").json().GetArray()) {
+    const auto last = server.get("/pool/status").json();
+    for (const auto& v : last.GetArray()) {
         const std::string word = jsonString(v["state"]);
         CHECK(std::set<std::string>{"running", "shut off", "paused", "not_found", "no state", "shutting down",
                                     "blocked", "crashed", "pmsuspended"}

@@ -66,6 +66,7 @@ struct RouteFixture {
         const server::RouteContext context{*runtime, dir.path(), "test"};
         server::addSystemRoutes(router, context);
         server::addVmRoutes(router, context);
+        server::addStateRoutes(router, context);
         server::addCompatRoutes(router, context);
         waits = std::make_unique<server::WaitSlots>(8, *runtime->metrics().registry());
         server::addPoolRoutes(router, context, *waits);

@@ -137,7 +137,11 @@ std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, cons
                 .text("kernel", t.kernel)
                 .text("initrd", t.initrd)
                 .text("cmdline", t.cmdline)
-                .number("memory_mb", t.memory_mb != 0 ? std::optional<unsigned>(t.memory_mb) : std::nullopt);
+                .number("memory_mb", t.memory_mb != 0 ? std::optional<unsigned>(t.memory_mb) : std::nullopt)
+                .line("snapshot_on_stop", t.snapshot_on_stop ? "true" : "false")
+                .number("snapshot_on_stop_keep", t.snapshot_on_stop_keep)
+                .number("snapshot_limit", t.snapshot_limit);
+            if (t.backups_keep) b.line("backups", "{keep: " + std::to_string(*t.backups_keep) + "}");
         });
         listOfNamed(out, "pools", site.pools, [](Block&& b, const PoolOptions& p) {
             b.text("template", p.template_name)

@@ -34,6 +34,10 @@ struct TemplateOptions {
     std::string initrd{};
     std::string cmdline{};
     unsigned memory_mb = 0;
+    bool snapshot_on_stop = false;
+    std::optional<unsigned> snapshot_on_stop_keep{};
+    std::optional<unsigned> snapshot_limit{};
+    std::optional<unsigned> backups_keep{};
 };
 
 // One entry of sites[i].pools. Unset fields are not written (paddockd's defaults apply).

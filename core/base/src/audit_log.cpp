@@ -40,8 +40,9 @@ void AuditLog::write(const AuditRecord& r) {
         .field("actor", r.actor)
         .field("site", r.site)
         .field("vm", r.vm)
-        .field("action", r.action)
-        .field("result", r.result);
+        .field("action", r.action);
+    if (!r.target.empty()) json.field("target", r.target);
+    json.field("result", r.result);
     json.key("error").stringOrNull(r.error);
     json.endObject();
     const std::string line = json.str();

@@ -587,6 +587,11 @@ void readAuth(Section& s, AuthConfig& c) {
     s.list("tokens", c.tokens, readToken);
 }
 
+void readBackups(Section& s, BackupPolicy& c) {
+    s.uint("keep", c.keep, 1, 1000);
+    s.string("directory", c.directory);
+}
+
 void readTemplate(Section& s, TemplateConfig& c) {
     s.name("name", c.name, "template name");
     s.string("base_image", c.base_image);
@@ -596,6 +601,10 @@ void readTemplate(Section& s, TemplateConfig& c) {
     s.string("cmdline", c.cmdline);
     s.uint("vcpus", c.vcpus, limits::kMinVcpus, limits::kMaxVcpus, true);
     s.uint("memory_mb", c.memory_mb, limits::kMinMemoryMb, limits::kMaxMemoryMb, true);
+    s.boolean("snapshot_on_stop", c.snapshot_on_stop);
+    s.uint("snapshot_on_stop_keep", c.snapshot_on_stop_keep, 1, 1000);
+    s.uint("snapshot_limit", c.snapshot_limit, 1, 1000);
+    s.section("backups", c.backups, readBackups);
 }
 
 void readPool(Section& s, PoolConfig& c) {

@@ -37,6 +37,22 @@ void collectName(void* user, const char* name) {
     if (name != nullptr) static_cast<std::vector<std::string>*>(user)->emplace_back(name);
 }
 
+void collectSnapshot(void* user, const pdk_snapshot_info* theirs) {
+    if (theirs == nullptr) return;
+    const auto in = copyPluginStruct<pdk_snapshot_info>(theirs);
+    if (in.name == nullptr) return;
+    SnapshotInfo out;
+    out.name = in.name;
+    out.description = in.description != nullptr ? in.description : "";
+    out.parent = in.parent != nullptr ? in.parent : "";
+    out.created_at = in.created_at;
+    out.state = static_cast<DomainState>(in.state);
+    out.has_memory = in.has_memory != 0;
+    out.is_current = in.is_current != 0;
+    if (in.size_bytes >= 0) out.size_bytes = static_cast<uint64_t>(in.size_bytes);
+    static_cast<std::vector<SnapshotInfo>*>(user)->push_back(std::move(out));
+}
+
 void collectPair(void* user, const char* key, const char* value) {
     if (key != nullptr) (*static_cast<Metadata*>(user))[key] = value != nullptr ? value : "";
 }
@@ -66,7 +82,8 @@ constexpr OperationEntry kOperations[] = {
     PDK_OP(undefine_domain), PDK_OP(get_metadata),    PDK_OP(set_metadata),    PDK_OP(create_overlay),
     PDK_OP(delete_volume),   PDK_OP(snapshot_create), PDK_OP(snapshot_list),   PDK_OP(snapshot_revert),
     PDK_OP(snapshot_delete), PDK_OP(save_domain),     PDK_OP(ssh_target),      PDK_OP(subscribe_events),
-    PDK_OP(volume_path),
+    PDK_OP(volume_path),     PDK_OP(snapshot_list_info), PDK_OP(snapshot_create_spec), PDK_OP(backup_create),
+    PDK_OP(checkpoint_delete), PDK_OP(restore_volume),
 };
 #undef PDK_OP
 
@@ -255,9 +272,34 @@ Status BackendConnection::deleteVolume(const std::string& path) {
     return {};
 }
 
-Status BackendConnection::snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags) {
-    PDK_CALL(snapshot_create, domain.c_str(), snapshot.c_str(), flags);
+Status BackendConnection::snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags,
+                                         const std::string& description) {
+    if (description.empty() && plugin_->vtable().snapshot_create_spec == nullptr) {
+        PDK_CALL(snapshot_create, domain.c_str(), snapshot.c_str(), flags);
+        return {};
+    }
+    pdk_snapshot_spec spec{};
+    spec.struct_size = sizeof spec;
+    spec.name = snapshot.c_str();
+    spec.description = description.c_str();
+    PDK_CALL(snapshot_create_spec, domain.c_str(), &spec, flags);
     return {};
+}
+
+Result<std::vector<SnapshotInfo>> BackendConnection::snapshotInfos(const std::string& domain) {
+    std::vector<SnapshotInfo> out;
+    if (plugin_->vtable().snapshot_list_info != nullptr) {
+        PDK_CALL(snapshot_list_info, domain.c_str(), 0, &collectSnapshot, &out);
+        return out;
+    }
+    auto names = snapshotList(domain);
+    if (!names) return std::move(names).error();
+    for (auto& n : names.value()) {
+        SnapshotInfo info;
+        info.name = std::move(n);
+        out.push_back(std::move(info));
+    }
+    return out;
 }
 
 Result<std::vector<std::string>> BackendConnection::snapshotList(const std::string& domain) {
@@ -266,14 +308,46 @@ Result<std::vector<std::string>> BackendConnection::snapshotList(const std::stri
     return out;
 }
 
-Status BackendConnection::snapshotRevert(const std::string& domain, const std::string& snapshot, bool start) {
-    PDK_CALL(snapshot_revert, domain.c_str(), snapshot.c_str(), start ? PDK_REVERT_START : 0u);
+Status BackendConnection::snapshotRevert(const std::string& domain, const std::string& snapshot,
+                                         std::optional<bool> start) {
+    const uint32_t flags = !start ? 0u : *start ? PDK_REVERT_START : PDK_REVERT_STOPPED;
+    PDK_CALL(snapshot_revert, domain.c_str(), snapshot.c_str(), flags);
     return {};
 }
 
 Status BackendConnection::snapshotDelete(const std::string& domain, const std::string& snapshot) {
     PDK_CALL(snapshot_delete, domain.c_str(), snapshot.c_str(), 0);
     return {};
+}
+
+Result<BackupOutcome> BackendConnection::backupCreate(const std::string& domain, const BackupSpec& spec) {
+    pdk_backup_spec c{};
+    c.struct_size = sizeof c;
+    c.target_path = spec.target_path.c_str();
+    c.checkpoint = spec.checkpoint.c_str();
+    c.incremental_from = spec.incremental_from.empty() ? nullptr : spec.incremental_from.c_str();
+    c.backing_name = spec.backing_name.empty() ? nullptr : spec.backing_name.c_str();
+    pdk_backup_result out{};
+    out.struct_size = sizeof out;
+    PDK_CALL(backup_create, domain.c_str(), &c, 0, &out);
+    return BackupOutcome{out.bytes, out.offline != 0};
+}
+
+Status BackendConnection::checkpointDelete(const std::string& domain, const std::string& checkpoint) {
+    PDK_CALL(checkpoint_delete, domain.c_str(), checkpoint.c_str(), 0);
+    return {};
+}
+
+Result<std::string> BackendConnection::restoreVolume(const std::string& pool, const std::string& name,
+                                                     const std::string& source) {
+    pdk_restore_spec c{};
+    c.struct_size = sizeof c;
+    c.pool = pool.c_str();
+    c.name = name.c_str();
+    c.source_path = source.c_str();
+    char path[4096] = {0};
+    PDK_CALL(restore_volume, &c, 0, path, sizeof path);
+    return std::string(path);
 }
 
 Status BackendConnection::saveDomain(const std::string& name) {

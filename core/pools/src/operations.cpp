@@ -105,14 +105,21 @@ Operation readOperation(const rapidjson::Value& v) {
     op.started_at = optionalTime(v, "started_at");
     op.finished_at = optionalTime(v, "finished_at");
     if (const auto& lease = member(v, "lease"); !lease.IsNull()) op.lease = readLease(lease);
+    if (v.HasMember("result")) {
+        const auto& result = member(v, "result");
+        op.result_key = text(result, "key");
+        op.result_json = text(result, "json");
+        if (op.result_key.empty()) throw Malformed{"operation " + op.id + " has a result without a key"};
+    }
     if (const auto& error = member(v, "error"); !error.IsNull()) {
         const auto code = errorCodeFromId(text(error, "code"));
         if (!code) throw Malformed{"unknown error code '" + text(error, "code") + "'"};
         op.error = makeError(*code, text(error, "message"));
     }
-    if ((op.status == Operation::Status::Done) != op.lease.has_value() ||
+    const bool hasResult = op.lease.has_value() || !op.result_key.empty();
+    if ((op.status == Operation::Status::Done) != hasResult ||
         (op.status == Operation::Status::Failed) != op.error.has_value())
-        throw Malformed{"operation " + op.id + " is " + status + " but has " + (op.lease ? "a lease" : "no lease") +
+        throw Malformed{"operation " + op.id + " is " + status + " but has " + (hasResult ? "a result" : "no result") +
                         " and " + (op.error ? "an error" : "no error")};
     return op;
 }
@@ -220,6 +227,14 @@ void OperationRegistry::finish(const std::string& id, Lease lease) {
     });
 }
 
+void OperationRegistry::finish(const std::string& id, std::string resultKey, std::string resultJson) {
+    settle(id, [&](Operation& op) {
+        op.status = Operation::Status::Done;
+        op.result_key = std::move(resultKey);
+        op.result_json = std::move(resultJson);
+    });
+}
+
 void OperationRegistry::fail(const std::string& id, Error error) {
     settle(id, [&](Operation& op) {
         op.status = Operation::Status::Failed;
@@ -291,8 +306,10 @@ void OperationRegistry::failInterruptedOutside(const std::set<std::string>& pool
             }
             if (it != operations_.end()) {
                 it->second.status = Operation::Status::Failed;
-                it->second.error = makeError(ErrorCode::Unavailable, std::string(kInterruptedByRestart) + " (pool " +
-                                                                         it->second.pool + " is no longer configured)");
+                it->second.error = makeError(ErrorCode::Unavailable,
+                                             it->second.pool.empty() ? std::string(kInterruptedByRestart)
+                                                                     : std::string(kInterruptedByRestart) + " (pool " +
+                                                                           it->second.pool + " is no longer configured)");
                 finishLocked(it->second);
                 changed = true;
             }
@@ -346,6 +363,8 @@ std::string OperationRegistry::serializeLocked() const {
             writeLeaseRecord(json, *op.lease);
         else
             json.null();
+        if (!op.result_key.empty())
+            json.key("result").beginObject().field("key", op.result_key).field("json", op.result_json).endObject();
         json.key("error");
         if (op.error)
             json.beginObject()

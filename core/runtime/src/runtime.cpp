@@ -1,5 +1,7 @@
 #include "paddock/core/runtime.hpp"
 
+#include <algorithm>
+
 #include "paddock/core/atomic_file.hpp"
 #include "paddock/core/backend.hpp"
 #include "paddock/core/ids.hpp"
@@ -43,6 +45,7 @@ Runtime::Runtime(Config config) : config_(std::move(config)) {}
 Runtime::~Runtime() {
     // Pools stop before the sites they use; sites stop their threads before the audit log
     // and metrics they write to go away.
+    backups_.reset();
     pools_.clear();
     sites_.clear();
 }
@@ -72,6 +75,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             rt->operations_.persistTo((boost::filesystem::path(config.paths.state_dir) / kOperationsFile).string());
         !loaded) {
         rt->warnings_.push_back("operations: " + loaded.error().message);
+    }
+    {
+        std::vector<std::string> roots{(boost::filesystem::path(config.paths.state_dir) / "backups").string()};
+        for (const auto& site : config.sites)
+            for (const auto& t : site.templates)
+                if (!t.backups.directory.empty() &&
+                    std::find(roots.begin(), roots.end(), t.backups.directory) == roots.end())
+                    roots.push_back(t.backups.directory);
+        rt->backupStore_ = std::make_unique<BackupStore>(std::move(roots));
+        rt->backups_ = std::make_unique<BackupService>(*rt->backupStore_, rt->operations_, *rt->audit_, rt->metrics_);
     }
     for (const auto& dir : config.paths.plugin_dirs) {
         if (auto loaded = rt->plugins_.loadDirectory(dir); !loaded) {

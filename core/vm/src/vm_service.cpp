@@ -47,21 +47,6 @@ void VmService::markIntent(Metadata& metadata, const char* intent) const {
     metadata[meta::kIntentAt] = isoTime(std::chrono::system_clock::now());
 }
 
-template <class R>
-R VmService::audited(const std::string& actor, const std::string& vm, const std::string& action, R result) {
-    metrics_.countOperation(site_.name(), action, result.ok());
-    // Successes only: a failed operation may name a VM that does not exist (the map would grow
-    // with every name a client tries). A delete, and a recovery (audited only when it removed
-    // the VM), leave no VM to have had activity.
-    if (result.ok()) {
-        if (action == "delete" || action == "recover")
-            metrics_.forget(site_.name(), vm);
-        else
-            metrics_.touch(site_.name(), vm);
-    }
-    return audit_.record(actor, site_.name(), vm, action, std::move(result));
-}
-
 VmView VmService::toView(DomainInfo info) {
     VmView v;
     v.site = site_.name();
@@ -149,6 +134,10 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
     // The domain is defined first, naming its overlay before the overlay exists: a crash at any
     // later step leaves a record of everything made. A backend that cannot name the path in
     // advance gets the overlay first (a crash between the two then leaves it unreferenced).
+    if (!request.restore_source.empty() && !plan.overlay)
+        return makeError(ErrorCode::InvalidArgument, "a restore needs a template with a base image; template '" +
+                                                         request.template_name.value_or(tmpl.value() ? tmpl.value()->name : "") +
+                                                         "' has none");
     bool overlayFirst = false;
     if (plan.overlay) {
         auto path = conn.volumePath(plan.overlay->pool, plan.overlay->name);
@@ -176,7 +165,15 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
         return e;
     };
     const auto makeOverlay = [&]() -> Status {
-        auto disk = conn.createOverlay(*plan.overlay);
+        auto disk = request.restore_source.empty()
+                        ? conn.createOverlay(*plan.overlay)
+                        : conn.restoreVolume(plan.overlay->pool, plan.overlay->name, request.restore_source);
+        if (!disk && !request.restore_source.empty()) {
+            Error e = std::move(disk).error();
+            e.message = "cannot restore the disk of '" + request.name + "' from " + request.restore_source + ": " +
+                        e.message;
+            return e;
+        }
         if (!disk) return overlayError(std::move(disk).error(), request.name, plan.overlay->backing_path);
         overlay = disk.value();
         crashPoint("vm.create.after_overlay");
@@ -245,13 +242,15 @@ Status VmService::waitForState(BackendConnection& conn, const std::string& name,
     }
 }
 
-Result<StopOutcome> VmService::stop(const std::string& name, const std::string& actor,
-                                    std::optional<std::chrono::milliseconds> timeout) {
+Result<StopReport> VmService::stop(const std::string& name, const std::string& actor,
+                                   std::optional<std::chrono::milliseconds> timeout) {
     const auto started = std::chrono::steady_clock::now();
-    auto result = site_.withVm<Result<StopOutcome>>(name, [&](BackendConnection& c) -> Result<StopOutcome> {
+    auto result = site_.withVm<Result<StopReport>>(name, [&](BackendConnection& c) -> Result<StopReport> {
         auto info = site_.managedDomain(c, name);
         if (!info) return std::move(info).error();
-        if (!domainIsActive(info->state)) return StopOutcome::AlreadyStopped;
+        if (!domainIsActive(info->state)) return StopReport{};
+        StopReport report;
+        report.snapshot = snapshotBeforeStop(c, info.value(), actor);
         site_.readiness().cancel(name, Readiness::Stopped);
         // A paused guest cannot react to ACPI; only a running one gets the graceful path.
         Result<StopOutcome> outcome = StopOutcome::Forced;
@@ -265,7 +264,9 @@ Result<StopOutcome> VmService::stop(const std::string& name, const std::string& 
                                                          : Result<StopOutcome>(std::move(forced).error());
         }
         site_.refresh(c, name);
-        return outcome;
+        if (!outcome) return std::move(outcome).error();
+        report.outcome = outcome.value();
+        return report;
     });
     metrics_.observeOperation("stop", secondsSince(started));
     return audited(actor, name, "stop", std::move(result));
@@ -295,7 +296,7 @@ Status VmService::save(const std::string& name, const std::string& actor) {
 }
 
 Status VmService::restart(const std::string& name, const std::string& actor) {
-    auto result = stop(name, actor).and_then([&](StopOutcome) { return start(name, actor); });
+    auto result = stop(name, actor).and_then([&](const StopReport&) { return start(name, actor); });
     return audited(actor, name, "restart", std::move(result));
 }
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace paddock::lvq {
 
@@ -32,6 +33,9 @@ struct EventRelay {
     std::atomic<bool> lost{false};
     void emit(const char* name, pdk_lifecycle_event event);
 };
+
+// `s` as a string; PDK_ERR_INVALID_ARGUMENT "<what> is required" when it is NULL or empty.
+std::string requiredArg(const char* s, const char* what);
 
 class Connection {
 public:
@@ -60,10 +64,29 @@ public:
     // Where createOverlay will put volume `name`: <target path>/<name> in the file-based pool
     // types (dir, fs, netfs), which is how libvirt names their volumes; others: unsupported.
     std::string volumePath(const char* pool, const char* name, uint32_t flags);
+    // Internal snapshots: memory + disk while running, disk only (qemu-img) while off. A domain
+    // that is off and has checkpoints loses them first: libvirt refuses an internal snapshot of
+    // it otherwise ("cannot perform block operations while checkpoint exists").
     void snapshotCreate(const char* domain, const char* snapshot, uint32_t flags);
+    void snapshotCreateSpec(const char* domain, const pdk_snapshot_spec& spec, uint32_t flags);
     void snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user);
+    // Sorted by creation time, then name; size_bytes is -1 (libvirt does not tell the size of
+    // an internal snapshot).
+    void snapshotListInfo(const char* domain, uint32_t flags, pdk_snapshot_sink sink, void* user);
+    // Drops every checkpoint of the domain first (QEMU cannot load an internal snapshot over
+    // dirty bitmaps, and libvirt leaves the domain shut off when it fails), and a managed save
+    // image after (it would undo the revert at the next start).
     void snapshotRevert(const char* domain, const char* snapshot, uint32_t flags);
     void snapshotDelete(const char* domain, const char* snapshot, uint32_t flags);
+    // Push-mode backup of the domain's one disk through a staging file next to that disk (QEMU,
+    // running as its own user, can write there; the target's directory may be closed to it),
+    // moved to spec.target_path afterwards. A domain that is off is started paused for the
+    // job and stopped again (out.offline). Local connections only.
+    void backupCreate(const char* domain, const pdk_backup_spec& spec, uint32_t flags, pdk_backup_result& out);
+    void checkpointDelete(const char* domain, const char* checkpoint, uint32_t flags);
+    // qemu-img convert of the backup chain into a new volume at volumePath()'s path, 0600 like
+    // the pool's other volumes. Local connections only.
+    std::string restoreVolume(const pdk_restore_spec& spec, uint32_t flags);
     // User-mode networking: 127.0.0.1 and the "ssh_port" metadata entry; otherwise the first
     // IPv4 address of the libvirt network's DHCP lease for the domain's MAC, port 22. Never an
     // address the guest reports itself (guest agent).
@@ -79,6 +102,13 @@ private:
     uint64_t backingCapacity(const pdk_volume_spec& spec);
     bool listWithStats(uint32_t flags, pdk_domain_sink sink, void* user);
     void listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user);
+    void createSnapshot(const char* domain, const char* snapshot, const std::string& description, uint32_t flags);
+    // Every checkpoint of the domain, children before parents.
+    std::vector<CheckpointHandle> listCheckpoints(virDomainPtr dom, const std::string& domain);
+    // Deletes `checkpoints` with their bitmaps; a domain that is off is started paused for it
+    // (libvirt 9.0 deletes bitmaps only through a running QEMU) and stopped again.
+    void deleteCheckpoints(virDomainPtr dom, const std::string& domain,
+                           const std::vector<CheckpointHandle>& checkpoints);
 
     virConnectPtr conn_;
     std::string driverType_;  // virConnectGetType: "QEMU", "TEST", ...

@@ -75,12 +75,6 @@ int domainState(virDomainPtr dom) {
     return state;
 }
 
-bool isActive(virDomainPtr dom) {
-    const int active = virDomainIsActive(dom);
-    if (active < 0) throwLastError("cannot read the domain state");
-    return active == 1;
-}
-
 // Frees an array of domains from virConnectListAllDomains / virConnectGetAllDomainStats.
 struct DomainList {
     virDomainPtr* doms = nullptr;

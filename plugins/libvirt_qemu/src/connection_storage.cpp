@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <tuple>
 #include <vector>
 
 namespace paddock::lvq {
@@ -18,11 +19,6 @@ namespace paddock::lvq {
 namespace {
 
 constexpr uint64_t kTestDriverDefaultCapacity = 1ull << 30;
-
-std::string required(const char* s, const char* what) {
-    if (s == nullptr || *s == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is required");
-    return s;
-}
 
 SnapshotHandle findSnapshot(virDomainPtr dom, const char* snapshot) {
     SnapshotHandle snap(virDomainSnapshotLookupByName(dom, snapshot, 0));
@@ -33,7 +29,37 @@ SnapshotHandle findSnapshot(virDomainPtr dom, const char* snapshot) {
     return snap;
 }
 
+std::vector<SnapshotHandle> listSnapshots(virDomainPtr dom, const char* domain) {
+    virDomainSnapshotPtr* snaps = nullptr;
+    const int n = virDomainListAllSnapshots(dom, &snaps, 0);
+    if (n < 0) throwLastError(std::string("cannot list snapshots of domain '") + domain + "'");
+    std::vector<SnapshotHandle> owned;
+    owned.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) owned.emplace_back(snaps[i]);
+    free(snaps);
+    return owned;
+}
+
+void emitSnapshot(const SnapshotFacts& f, bool current, pdk_snapshot_sink sink, void* user) {
+    pdk_snapshot_info info{};
+    info.struct_size = sizeof info;
+    info.name = f.name.c_str();
+    info.description = f.description.c_str();
+    info.parent = f.parent.empty() ? nullptr : f.parent.c_str();
+    info.created_at = f.createdAt;
+    info.state = f.state;
+    info.has_memory = f.hasMemory ? 1 : 0;
+    info.is_current = current ? 1 : 0;
+    info.size_bytes = -1;
+    sink(user, &info);
+}
+
 }  // namespace
+
+std::string requiredArg(const char* s, const char* what) {
+    if (s == nullptr || *s == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, std::string(what) + " is required");
+    return s;
+}
 
 uint64_t Connection::backingCapacity(const pdk_volume_spec& spec) {
     if (VolHandle base{virStorageVolLookupByPath(conn_, spec.backing_path)}) {
@@ -55,10 +81,10 @@ uint64_t Connection::backingCapacity(const pdk_volume_spec& spec) {
 
 std::string Connection::createOverlay(const pdk_volume_spec& spec, uint32_t flags) {
     pdk::checkFlags(flags, 0);
-    const std::string poolName = required(spec.pool, "pool");
-    const std::string name = required(spec.name, "volume name");
-    const std::string backingPath = required(spec.backing_path, "backing_path");
-    const std::string backingFormat = required(spec.backing_format, "backing_format");
+    const std::string poolName = requiredArg(spec.pool, "pool");
+    const std::string name = requiredArg(spec.name, "volume name");
+    const std::string backingPath = requiredArg(spec.backing_path, "backing_path");
+    const std::string backingFormat = requiredArg(spec.backing_format, "backing_format");
 
     PoolHandle pool(virStoragePoolLookupByName(conn_, poolName.c_str()));
     if (!pool) throwLastError("storage pool '" + poolName + "'");
@@ -84,8 +110,8 @@ void Connection::deleteVolume(const char* path, uint32_t flags) {
 
 std::string Connection::volumePath(const char* pool, const char* name, uint32_t flags) {
     pdk::checkFlags(flags, 0);
-    const std::string poolName = required(pool, "pool");
-    const std::string volume = required(name, "volume name");
+    const std::string poolName = requiredArg(pool, "pool");
+    const std::string volume = requiredArg(name, "volume name");
     if (volume.find('/') != std::string::npos || volume == "." || volume == "..")
         throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "volume name '" + volume + "' is not a plain file name");
     PoolHandle handle(virStoragePoolLookupByName(conn_, poolName.c_str()));
@@ -113,6 +139,18 @@ std::string Connection::volumePath(const char* pool, const char* name, uint32_t 
 
 void Connection::snapshotCreate(const char* domain, const char* snapshot, uint32_t flags) {
     pdk::checkFlags(flags, PDK_SNAPSHOT_DISK_ONLY | PDK_SNAPSHOT_REPLACE);
+    createSnapshot(domain, snapshot, {}, flags);
+}
+
+void Connection::snapshotCreateSpec(const char* domain, const pdk_snapshot_spec& spec, uint32_t flags) {
+    pdk::checkFlags(flags, PDK_SNAPSHOT_DISK_ONLY | PDK_SNAPSHOT_REPLACE);
+    const std::string name = requiredArg(spec.name, "snapshot name");
+    createSnapshot(domain, name.c_str(), spec.description != nullptr ? spec.description : "", flags);
+}
+
+void Connection::createSnapshot(const char* domain, const char* snapshot, const std::string& description,
+                                uint32_t flags) {
+    const std::string xml = buildSnapshotXml(snapshot, description);
     DomainHandle dom = lookupDomain(domain);
     if (SnapshotHandle old = findSnapshot(dom.get(), snapshot)) {
         if (!(flags & PDK_SNAPSHOT_REPLACE)) {
@@ -122,36 +160,83 @@ void Connection::snapshotCreate(const char* domain, const char* snapshot, uint32
         if (virDomainSnapshotDelete(old.get(), 0) < 0)
             throwLastError(std::string("cannot replace snapshot '") + snapshot + "'");
     }
-    const std::string xml = buildSnapshotXml(snapshot);
     const unsigned int virFlags = (flags & PDK_SNAPSHOT_DISK_ONLY) ? VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY : 0;
+    const std::string context = std::string("cannot create snapshot '") + snapshot + "' of domain '" + domain + "'";
     SnapshotHandle snap(virDomainSnapshotCreateXML(dom.get(), xml.c_str(), virFlags));
-    if (!snap) throwLastError(std::string("cannot create snapshot '") + snapshot + "' of domain '" + domain + "'");
+    if (snap) return;
+    // libvirt 9.0 takes no internal snapshot of a domain that is off while it has checkpoints
+    // ("cannot perform block operations while checkpoint exists"); they go, as for a revert.
+    pdk::Error failed = takeLastError(context);
+    if (failed.status() != PDK_ERR_UNSUPPORTED || isActive(dom.get())) throw failed;
+    std::vector<CheckpointHandle> checkpoints = listCheckpoints(dom.get(), domain);
+    if (checkpoints.empty()) throw failed;
+    deleteCheckpoints(dom.get(), domain, checkpoints);
+    snap.reset(virDomainSnapshotCreateXML(dom.get(), xml.c_str(), virFlags));
+    if (!snap) throwLastError(context);
 }
 
 void Connection::snapshotList(const char* domain, uint32_t flags, pdk_name_sink sink, void* user) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(domain);
-    virDomainSnapshotPtr* snaps = nullptr;
-    const int n = virDomainListAllSnapshots(dom.get(), &snaps, 0);
-    if (n < 0) throwLastError(std::string("cannot list snapshots of domain '") + domain + "'");
-    std::vector<SnapshotHandle> owned;
-    owned.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) owned.emplace_back(snaps[i]);
-    free(snaps);
-    for (const SnapshotHandle& s : owned) sink(user, virDomainSnapshotGetName(s.get()));
+    for (const SnapshotHandle& s : listSnapshots(dom.get(), domain)) sink(user, virDomainSnapshotGetName(s.get()));
+}
+
+void Connection::snapshotListInfo(const char* domain, uint32_t flags, pdk_snapshot_sink sink, void* user) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(domain);
+    std::vector<std::pair<SnapshotFacts, bool>> found;
+    for (const SnapshotHandle& s : listSnapshots(dom.get(), domain)) {
+        const std::string xml = takeString(virDomainSnapshotGetXMLDesc(s.get(), 0));
+        const int current = xml.empty() ? -1 : virDomainSnapshotIsCurrent(s.get(), 0);
+        if (current < 0) {
+            // Deleted since the listing: simply gone.
+            if (lastErrorCode() == VIR_ERR_NO_DOMAIN_SNAPSHOT) {
+                virResetLastError();
+                continue;
+            }
+            throwLastError(std::string("cannot read snapshot '") + virDomainSnapshotGetName(s.get()) + "' of domain '" +
+                           domain + "'");
+        }
+        found.emplace_back(parseSnapshotXml(xml), current == 1);
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.first.createdAt, a.first.name) < std::tie(b.first.createdAt, b.first.name);
+    });
+    for (const auto& [facts, current] : found) emitSnapshot(facts, current, sink, user);
 }
 
 void Connection::snapshotRevert(const char* domain, const char* snapshot, uint32_t flags) {
-    pdk::checkFlags(flags, PDK_REVERT_START);
+    pdk::checkFlags(flags, PDK_REVERT_START | PDK_REVERT_STOPPED);
+    if ((flags & PDK_REVERT_START) && (flags & PDK_REVERT_STOPPED))
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "PDK_REVERT_START and PDK_REVERT_STOPPED exclude each other");
     DomainHandle dom = lookupDomain(domain);
     SnapshotHandle snap(virDomainSnapshotLookupByName(dom.get(), snapshot, 0));
     if (!snap) throwLastError(std::string("snapshot '") + snapshot + "' of domain '" + domain + "'");
-    const unsigned int virFlags = (flags & PDK_REVERT_START) ? VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING : 0;
+    const std::string xml = takeString(virDomainSnapshotGetXMLDesc(snap.get(), 0));
+    if (xml.empty()) throwLastError(std::string("cannot read snapshot '") + snapshot + "' of domain '" + domain + "'");
+    const SnapshotFacts facts = parseSnapshotXml(xml);
+
+    // QEMU cannot load an internal snapshot over persistent dirty bitmaps ("Device has active
+    // dirty bitmaps"), and libvirt leaves the domain shut off when it tries: the checkpoints go
+    // first. The next incremental backup then finds its checkpoint gone (PDK_ERR_NOT_FOUND).
+    deleteCheckpoints(dom.get(), domain, listCheckpoints(dom.get(), domain));
+
+    unsigned int virFlags = 0;
+    if (flags & PDK_REVERT_START) virFlags = VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING;
+    // Loaded paused, then stopped: the guest never runs.
+    if ((flags & PDK_REVERT_STOPPED) && facts.hasMemory) virFlags = VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED;
     if (virDomainRevertToSnapshot(snap.get(), virFlags) < 0)
         throwLastError(std::string("cannot revert domain '") + domain + "' to snapshot '" + snapshot + "'");
     // Some drivers (libvirt's test driver) ignore REVERT_RUNNING for a snapshot taken while off.
-    if ((flags & PDK_REVERT_START) && virDomainIsActive(dom.get()) == 0 && virDomainCreate(dom.get()) < 0)
+    if ((flags & PDK_REVERT_START) && !isActive(dom.get()) && virDomainCreate(dom.get()) < 0)
         throwLastError(std::string("reverted domain '") + domain + "' but cannot start it");
+    if ((flags & PDK_REVERT_STOPPED) && isActive(dom.get()) && virDomainDestroy(dom.get()) < 0)
+        throwLastError(std::string("reverted domain '") + domain + "' but cannot stop it");
+    // libvirt keeps a managed save image across a revert; the next start would restore it and
+    // undo the revert.
+    const int saved = virDomainHasManagedSaveImage(dom.get(), 0);
+    if (saved < 0 || (saved == 1 && virDomainManagedSaveRemove(dom.get(), 0) < 0))
+        throwLastError(std::string("reverted domain '") + domain + "' but cannot remove its stale saved state");
 }
 
 void Connection::snapshotDelete(const char* domain, const char* snapshot, uint32_t flags) {

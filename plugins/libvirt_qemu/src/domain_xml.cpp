@@ -5,6 +5,8 @@
 
 #include <paddock/cpp/backend.hpp>
 
+#include <cstdlib>
+
 namespace paddock::lvq {
 
 namespace {
@@ -162,10 +164,89 @@ KeyValues parseMetadataElement(const std::string& xml) {
     return XmlDoc(xml, "domain metadata").rootChildren("entry", "key");
 }
 
-std::string buildSnapshotXml(const std::string& name) {
+std::string buildSnapshotXml(const std::string& name, const std::string& description) {
     XmlWriter w(false);
-    w.start("domainsnapshot").element("name", name).end();
+    w.start("domainsnapshot").element("name", name);
+    if (!description.empty()) w.element("description", description);
+    w.end();
     return w.finish();
+}
+
+SnapshotFacts parseSnapshotXml(const std::string& xml) {
+    const XmlDoc doc(xml, "snapshot XML");
+    const auto first = [&](const char* xpath) {
+        const auto values = doc.strings(xpath);
+        return values.empty() ? std::string() : values.front();
+    };
+    SnapshotFacts f;
+    f.name = first("/domainsnapshot/name");
+    f.description = first("/domainsnapshot/description");
+    f.parent = first("/domainsnapshot/parent/name");
+    const std::string created = first("/domainsnapshot/creationTime");
+    if (!created.empty()) {
+        char* end = nullptr;
+        const long long t = std::strtoll(created.c_str(), &end, 10);
+        if (*end == '\0') f.createdAt = t;
+    }
+    static const std::pair<const char*, pdk_domain_state> kStates[] = {
+        {"nostate", PDK_DOMAIN_NOSTATE}, {"running", PDK_DOMAIN_RUNNING},         {"blocked", PDK_DOMAIN_BLOCKED},
+        {"paused", PDK_DOMAIN_PAUSED},   {"shutdown", PDK_DOMAIN_SHUTDOWN},       {"shutoff", PDK_DOMAIN_SHUTOFF},
+        {"crashed", PDK_DOMAIN_CRASHED}, {"pmsuspended", PDK_DOMAIN_PMSUSPENDED}, {"disk-snapshot", PDK_DOMAIN_SHUTOFF},
+    };
+    const std::string state = first("/domainsnapshot/state");
+    for (const auto& [word, value] : kStates) {
+        if (state == word) f.state = value;
+    }
+    // <memory snapshot='internal|external|no'>; without it, a snapshot of a running domain
+    // that is not disk-only holds memory.
+    const std::string memory = first("/domainsnapshot/memory/@snapshot");
+    if (!memory.empty())
+        f.hasMemory = memory == "internal" || memory == "external";
+    else
+        f.hasMemory = state != "shutoff" && state != "disk-snapshot" && state != "nostate" && !state.empty();
+    return f;
+}
+
+std::string buildCheckpointXml(const std::string& name) {
+    XmlWriter w(false);
+    w.start("domaincheckpoint").element("name", name).end();
+    return w.finish();
+}
+
+std::string buildBackupXml(const std::vector<BackupDisk>& disks, const std::string& incrementalFrom) {
+    if (disks.empty()) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "a backup needs at least one disk");
+    XmlWriter w(false);
+    w.start("domainbackup").attr("mode", "push");
+    if (!incrementalFrom.empty()) w.element("incremental", incrementalFrom);
+    w.start("disks");
+    for (const BackupDisk& d : disks) {
+        w.start("disk").attr("name", d.target).attr("type", "file");
+        w.start("target").attr("file", d.targetFile).end();
+        w.start("driver").attr("type", "qcow2").end();
+        w.end();
+    }
+    w.end().end();
+    return w.finish();
+}
+
+std::vector<DomainDisk> parseDisks(const std::string& domainXml) {
+    const XmlDoc doc(domainXml, "domain XML");
+    const size_t count = doc.strings("/domain/devices/disk[@device='disk']/@device").size();
+    std::vector<DomainDisk> disks;
+    for (size_t i = 1; i <= count; ++i) {
+        const std::string at = "/domain/devices/disk[@device='disk'][" + std::to_string(i) + "]";
+        const auto first = [&](const std::string& rest) {
+            const auto values = doc.strings((at + rest).c_str());
+            return values.empty() ? std::string() : values.front();
+        };
+        DomainDisk d;
+        d.target = first("/target/@dev");
+        d.type = first("/@type");
+        d.source = first("/source/@file | " + at + "/source/@dev");
+        d.format = first("/driver/@type");
+        disks.push_back(std::move(d));
+    }
+    return disks;
 }
 
 std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes, const std::string& backingPath,

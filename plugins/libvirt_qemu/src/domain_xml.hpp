@@ -1,5 +1,6 @@
 // Pure builders and parsers for the XML the libvirt-qemu backend exchanges with libvirt:
-// domain definitions, Paddock's metadata element, snapshot and overlay-volume definitions.
+// domain definitions, Paddock's metadata element, snapshot, checkpoint, backup and
+// overlay-volume definitions.
 // No libvirt calls here, so the unit is tested directly against golden files.
 //
 // Ownership: inputs are borrowed for the call; results are returned by value.
@@ -56,8 +57,43 @@ std::string buildMetadataElement(const KeyValues& pairs);
 // (namespaced or not). Malformed XML -> PDK_ERR_INTERNAL.
 KeyValues parseMetadataElement(const std::string& xml);
 
-// <domainsnapshot><name>..</name></domainsnapshot>
-std::string buildSnapshotXml(const std::string& name);
+// <domainsnapshot><name>..</name>[<description>..</description>]</domainsnapshot>; an empty
+// description is left out.
+std::string buildSnapshotXml(const std::string& name, const std::string& description = {});
+
+// What a snapshot's XML (virDomainSnapshotGetXMLDesc) says about it.
+struct SnapshotFacts {
+    std::string name;
+    std::string description;
+    std::string parent;  // empty: none
+    int64_t createdAt = 0;
+    pdk_domain_state state = PDK_DOMAIN_NOSTATE;  // "disk-snapshot" (disk only) reads as shut off
+    bool hasMemory = false;
+};
+SnapshotFacts parseSnapshotXml(const std::string& xml);
+
+// <domaincheckpoint><name>..</name></domaincheckpoint>
+std::string buildCheckpointXml(const std::string& name);
+
+// One disk of a push-mode backup: the domain's disk by its target name, written as qcow2 to
+// `targetFile`.
+struct BackupDisk {
+    std::string target;  // e.g. "vda"
+    std::string targetFile;
+};
+
+// <domainbackup mode='push'> for `disks` (the domain's other disks take no part), incremental
+// from checkpoint `incrementalFrom` unless it is empty.
+std::string buildBackupXml(const std::vector<BackupDisk>& disks, const std::string& incrementalFrom);
+
+// A device='disk' disk of a domain XML, in document order.
+struct DomainDisk {
+    std::string target;  // <target dev>
+    std::string type;    // "file", "block", "network", ...
+    std::string source;  // <source file> or <source dev>; empty for other sources
+    std::string format;  // <driver type>
+};
+std::vector<DomainDisk> parseDisks(const std::string& domainXml);
 
 // A qcow2 (compat 1.1) overlay volume over `backingPath` of format `backingFormat`.
 std::string buildOverlayVolumeXml(const std::string& name, uint64_t capacityBytes, const std::string& backingPath,

@@ -46,13 +46,24 @@ int lastErrorCode() {
     return e == nullptr ? VIR_ERR_OK : e->code;
 }
 
-void throwLastError(const std::string& context) {
+pdk::Error takeLastError(const std::string& context) {
     const virErrorPtr e = virGetLastError();
-    if (e == nullptr) throw pdk::Error(PDK_ERR_INTERNAL, context + ": unknown libvirt error");
+    if (e == nullptr) return pdk::Error(PDK_ERR_INTERNAL, context + ": unknown libvirt error");
     const pdk_status status = statusForLibvirtCode(e->code);
     std::string message = context + ": " + (e->message != nullptr ? e->message : "libvirt error");
     virResetLastError();
-    throw pdk::Error(status, message);
+    return pdk::Error(status, message);
+}
+
+void throwLastError(const std::string& context) { throw takeLastError(context); }
+
+bool isActive(virDomainPtr dom) {
+    const int active = virDomainIsActive(dom);
+    if (active < 0) {
+        const char* name = virDomainGetName(dom);
+        throwLastError(std::string("cannot read the state of domain '") + (name != nullptr ? name : "") + "'");
+    }
+    return active == 1;
 }
 
 bool lastErrorIsUnsupported() {

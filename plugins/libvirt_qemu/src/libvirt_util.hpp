@@ -7,6 +7,7 @@
 #pragma once
 
 #include <paddock/pdk_plugin.h>
+#include <paddock/cpp/error.hpp>
 
 #include <libvirt/libvirt.h>
 
@@ -28,6 +29,9 @@ struct VolFree {
 struct SnapshotFree {
     void operator()(virDomainSnapshotPtr p) const noexcept { virDomainSnapshotFree(p); }
 };
+struct CheckpointFree {
+    void operator()(virDomainCheckpointPtr p) const noexcept { virDomainCheckpointFree(p); }
+};
 struct CFree {
     void operator()(void* p) const noexcept { std::free(p); }
 };
@@ -36,6 +40,7 @@ using DomainHandle = std::unique_ptr<virDomain, DomainFree>;
 using PoolHandle = std::unique_ptr<virStoragePool, PoolFree>;
 using VolHandle = std::unique_ptr<virStorageVol, VolFree>;
 using SnapshotHandle = std::unique_ptr<virDomainSnapshot, SnapshotFree>;
+using CheckpointHandle = std::unique_ptr<virDomainCheckpoint, CheckpointFree>;
 
 // Takes ownership of a malloc'ed string from libvirt; NULL becomes "".
 std::string takeString(char* s);
@@ -46,8 +51,15 @@ pdk_status statusForLibvirtCode(int code);
 // The code of this thread's last libvirt error, VIR_ERR_OK when there is none.
 int lastErrorCode();
 
-// Throws pdk::Error with the mapped status and "<context>: <libvirt message>".
+// The last error as pdk::Error with the mapped status and "<context>: <libvirt message>";
+// resets it. For a caller that must make another libvirt call before it throws.
+pdk::Error takeLastError(const std::string& context);
+
+// Throws takeLastError(context).
 [[noreturn]] void throwLastError(const std::string& context);
+
+// virDomainIsActive; throws (with the domain's name) when libvirt cannot tell.
+bool isActive(virDomainPtr dom);
 
 // True when the last error says the driver does not take the flags or the call at all,
 // i.e. the caller may retry in a simpler way.

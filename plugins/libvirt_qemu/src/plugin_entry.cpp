@@ -10,7 +10,7 @@ namespace {
 const pdk_backend_vtable kVtable = pdk::makeBackendVtable<paddock::lvq::Connection>();
 
 const char* const kCapabilities[] = {"domain.lifecycle", "domain.define", "volume.overlay", "snapshot", "save",
-                                     "events",           "ssh_target",    "metadata",       nullptr};
+                                     "events",           "ssh_target",    "metadata",       "backup",   nullptr};
 
 const pdk_plugin_descriptor kDescriptor = {
     .struct_size = sizeof(pdk_plugin_descriptor),

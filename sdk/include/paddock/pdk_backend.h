@@ -149,7 +149,66 @@ typedef void (*pdk_event_sink)(void* user, const char* name, pdk_lifecycle_event
 #define PDK_SNAPSHOT_DISK_ONLY (1u << 0)      /* create: disk state only, even when running */
 #define PDK_SNAPSHOT_REPLACE (1u << 1)        /* create: delete a same-named snapshot first */
 #define PDK_REVERT_START (1u << 0)            /* revert: leave the domain running afterwards */
+#define PDK_REVERT_STOPPED (1u << 1)          /* revert: leave the domain off (ABI 1.4; not with START) */
 #define PDK_METADATA_LIVE (1u << 0)           /* set_metadata: also update the running domain */
+
+/* ABI 1.4: a snapshot with its facts. Produced by the backend, borrowed by the sink. */
+typedef struct pdk_snapshot_info {
+    uint32_t struct_size;
+    const char* name;
+    const char* description; /* "" when none */
+    const char* parent;      /* NULL for a snapshot without parent */
+    int64_t created_at;      /* Unix time, seconds */
+    pdk_domain_state state;  /* the domain's state the snapshot captured (shut off: disk only) */
+    int32_t has_memory;      /* 1: memory + disk (reverting resumes the guest where it was) */
+    int32_t is_current;      /* 1: the domain's current snapshot */
+    int64_t size_bytes;      /* bytes the snapshot holds; -1 when the backend cannot tell */
+} pdk_snapshot_info;
+#define PDK_SNAPSHOT_INFO_SIZE_1_4 PDK_FIELD_END(pdk_snapshot_info, size_bytes)
+
+/* Receives snapshots one at a time; same threading as pdk_domain_sink. */
+typedef void (*pdk_snapshot_sink)(void* user, const pdk_snapshot_info* info);
+
+/* ABI 1.4: what snapshot to take. Host-owned, borrowed for the call. */
+typedef struct pdk_snapshot_spec {
+    uint32_t struct_size;
+    const char* name;
+    const char* description; /* NULL or "": none */
+} pdk_snapshot_spec;
+#define PDK_SNAPSHOT_SPEC_SIZE_1_4 PDK_FIELD_END(pdk_snapshot_spec, description)
+
+/* ABI 1.4: one backup of a domain's disk. Host-owned, borrowed for the call. */
+typedef struct pdk_backup_spec {
+    uint32_t struct_size;
+    const char* target_path;      /* file to write (qcow2); must not exist; the backend makes it 0600 */
+    const char* checkpoint;       /* name of the checkpoint this backup sets: later changes are
+                                     counted from here */
+    const char* incremental_from; /* NULL: full backup (every allocated cluster of the disk as the
+                                     guest sees it); else only what changed since this checkpoint */
+    const char* backing_name;     /* incremental only: written into the file's header as its backing
+                                     file (relative to the file's directory), so that the chain of
+                                     backup files reads as one disk with plain qemu-img; NULL: none */
+} pdk_backup_spec;
+#define PDK_BACKUP_SPEC_SIZE_1_4 PDK_FIELD_END(pdk_backup_spec, backing_name)
+
+/* ABI 1.4: what a backup did. Caller-owned output. */
+typedef struct pdk_backup_result {
+    uint32_t struct_size;
+    uint64_t bytes;   /* size of the file written */
+    int32_t offline;  /* 1: the domain was off and was started paused (never running its CPUs)
+                         only to be backed up, then returned to its earlier state */
+} pdk_backup_result;
+#define PDK_BACKUP_RESULT_SIZE_1_4 PDK_FIELD_END(pdk_backup_result, offline)
+
+/* ABI 1.4: a new volume holding the disk a backup file (with the backing chain named in its
+ * header) describes. Host-owned, borrowed for the call. */
+typedef struct pdk_restore_spec {
+    uint32_t struct_size;
+    const char* pool;        /* storage pool of the new volume */
+    const char* name;        /* its name in the pool, e.g. "vm2.qcow2" */
+    const char* source_path; /* the newest backup file of the chain to restore */
+} pdk_restore_spec;
+#define PDK_RESTORE_SPEC_SIZE_1_4 PDK_FIELD_END(pdk_restore_spec, source_path)
 
 typedef struct pdk_backend_vtable {
     uint32_t struct_size;
@@ -247,9 +306,46 @@ typedef struct pdk_backend_vtable {
      * overlay first and defines the domain after it (no record of the disk in between). */
     pdk_status (*volume_path)(pdk_backend_connection* conn, const char* pool, const char* name, uint32_t flags,
                               char* path_out, size_t path_capacity, pdk_error* err);
+
+    /* ABI 1.4 */
+
+    /* Every snapshot of `domain` with its facts (snapshot_list gives names only). */
+    pdk_status (*snapshot_list_info)(pdk_backend_connection* conn, const char* domain, uint32_t flags,
+                                     pdk_snapshot_sink sink, void* user, pdk_error* err);
+
+    /* snapshot_create with a description (same flags). PDK_ERR_ALREADY_EXISTS when the name is
+     * taken and PDK_SNAPSHOT_REPLACE is not given. */
+    pdk_status (*snapshot_create_spec)(pdk_backend_connection* conn, const char* domain,
+                                       const pdk_snapshot_spec* spec, uint32_t flags, pdk_error* err);
+
+    /* Back up the domain's disk to spec->target_path and set checkpoint spec->checkpoint; returns
+     * when the file is complete. A running domain keeps running; a domain that is off is backed
+     * up from its disk image with the same checkpoint semantics (the backend says how in
+     * out->offline). PDK_ERR_NOT_FOUND when spec->incremental_from names no checkpoint of the
+     * domain (the host then starts a new chain with a full backup). On failure no target file
+     * and no new checkpoint are left. Note for snapshot_revert: a backend may have to drop the
+     * domain's checkpoints to revert (QEMU cannot load a snapshot over dirty bitmaps); the next
+     * incremental backup then answers PDK_ERR_NOT_FOUND. The libvirt backend drops them on every
+     * revert, and when taking a snapshot of a shut-off domain (libvirt refuses block operations
+     * on an inactive disk with checkpoints); its revert also discards a leftover managed save,
+     * which the next start would otherwise restore over the reverted disk. */
+    pdk_status (*backup_create)(pdk_backend_connection* conn, const char* domain, const pdk_backup_spec* spec,
+                                uint32_t flags, pdk_backup_result* out, pdk_error* err);
+
+    /* Remove checkpoint `checkpoint` of `domain` (its changes merge into its parent's).
+     * PDK_ERR_NOT_FOUND when there is none. */
+    pdk_status (*checkpoint_delete)(pdk_backend_connection* conn, const char* domain, const char* checkpoint,
+                                    uint32_t flags, pdk_error* err);
+
+    /* Create volume spec->name in spec->pool holding, as one self-contained image, the disk that
+     * spec->source_path and its backing chain describe; its path is written to path_out.
+     * PDK_ERR_ALREADY_EXISTS when the pool holds that volume. */
+    pdk_status (*restore_volume)(pdk_backend_connection* conn, const pdk_restore_spec* spec, uint32_t flags,
+                                 char* path_out, size_t path_capacity, pdk_error* err);
 } pdk_backend_vtable;
 #define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
 #define PDK_BACKEND_VTABLE_SIZE_1_2 PDK_FIELD_END(pdk_backend_vtable, volume_path)
+#define PDK_BACKEND_VTABLE_SIZE_1_4 PDK_FIELD_END(pdk_backend_vtable, restore_volume)
 
 #ifdef __cplusplus
 }

@@ -594,3 +594,28 @@ TEST_CASE("compat.stop_timeout_s: the file, the environment, and out-of-range va
                Catch::Contains("compat.stop_timeout_s"));
     CHECK_THAT(parseError(std::string(kMinimal) + "compat:\n  stop_timeout: 3\n"), Catch::Contains("compat"));
 }
+
+TEST_CASE("templates: snapshot_on_stop, snapshot limits and backups", "[config][snapshots]") {
+    const std::string head = "sites:\n  - name: local\n    templates:\n      - name: lab\n";
+    auto cfg = parseOk(head +
+                       "        snapshot_on_stop: true\n        snapshot_on_stop_keep: 5\n        snapshot_limit: 9\n"
+                       "        backups: {keep: 2, directory: /srv/backups}\n");
+    const auto& t = cfg.sites.front().templates.front();
+    CHECK(t.snapshot_on_stop);
+    CHECK(t.snapshot_on_stop_keep == 5);
+    CHECK(t.snapshot_limit == 9);
+    CHECK(t.backups.keep == 2);
+    CHECK(t.backups.directory == "/srv/backups");
+    const auto defaults = parseOk(head).sites.front().templates.front();
+    CHECK_FALSE(defaults.snapshot_on_stop);
+    CHECK(defaults.snapshot_on_stop_keep == 3);
+    CHECK(defaults.snapshot_limit == 32);
+    CHECK(defaults.backups.keep == 7);
+    CHECK(defaults.backups.directory.empty());
+    CHECK_THAT(parseError(head + "        snapshot_on_stop: often\n"), Contains("snapshot_on_stop"));
+    CHECK_THAT(parseError(head + "        snapshot_on_stop_keep: 0\n"), Contains("snapshot_on_stop_keep"));
+    CHECK_THAT(parseError(head + "        snapshot_limit: 100000\n"), Contains("snapshot_limit"));
+    CHECK_THAT(parseError(head + "        backups: {keep: 0}\n"), Contains("backups.keep"));
+    CHECK_THAT(parseError(head + "        backups: {kept: 3}\n"), Contains("backups.kept"));
+    CHECK_THAT(parseError(head + "        backups: 3\n"), Contains("backups"));
+}

@@ -79,9 +79,10 @@ TEST_CASE("create, start, stop, restart and delete a diskless VM", "[vm_service]
 
     auto stopped = svc.stop("vm-1", "tester");
     REQUIRE(stopped.ok());
-    CHECK(stopped.value() == StopOutcome::Graceful);
+    CHECK(stopped->outcome == StopOutcome::Graceful);
+    CHECK_FALSE(stopped->snapshot);  // no template asks for one
     CHECK(svc.get("vm-1")->domain.state == DomainState::Shutoff);
-    CHECK(svc.stop("vm-1", "tester").value() == StopOutcome::AlreadyStopped);
+    CHECK(svc.stop("vm-1", "tester")->outcome == StopOutcome::AlreadyStopped);
 
     REQUIRE(svc.restart("vm-1", "tester").ok());
     CHECK(svc.get("vm-1")->domain.state == DomainState::Running);

@@ -33,14 +33,6 @@ void mustDefine(Conn& c, const pdk_domain_spec& s) {
     REQUIRE(st == PDK_OK);
 }
 
-#define OK_CALL(expr)                      \
-    do {                                   \
-        Err err;                           \
-        const pdk_status st_ = (expr);     \
-        INFO(#expr << ": " << err.text()); \
-        REQUIRE(st_ == PDK_OK);            \
-    } while (0)
-
 // The volume XML as libvirt stores it, read through a separate connection to the shared state.
 std::string volumeXml(const std::string& path) {
     virConnectPtr conn = virConnectOpen(kUri);
@@ -55,6 +47,72 @@ std::string volumeXml(const std::string& path) {
     }
     virConnectClose(conn);
     return xml;
+}
+
+struct SnapshotView {
+    std::string name, description;
+    const char* parentPtr = nullptr;  // valid only during the sink call: compared with NULL only
+    std::string parent;
+    int64_t createdAt = 0;
+    int state = 0;
+    bool hasMemory = false, isCurrent = false;
+    int64_t sizeBytes = 0;
+};
+
+void collectSnapshot(void* user, const pdk_snapshot_info* info) {
+    SnapshotView v;
+    v.name = info->name;
+    v.description = info->description;
+    v.parentPtr = info->parent;
+    v.parent = info->parent != nullptr ? info->parent : "";
+    v.createdAt = info->created_at;
+    v.state = info->state;
+    v.hasMemory = info->has_memory != 0;
+    v.isCurrent = info->is_current != 0;
+    v.sizeBytes = info->size_bytes;
+    static_cast<std::vector<SnapshotView>*>(user)->push_back(v);
+}
+
+pdk_snapshot_spec snapshotSpec(const char* name, const char* description) {
+    pdk_snapshot_spec s{};
+    s.struct_size = sizeof s;
+    s.name = name;
+    s.description = description;
+    return s;
+}
+
+pdk_backup_spec backupSpec(const char* target, const char* checkpoint, const char* from, const char* backing) {
+    pdk_backup_spec s{};
+    s.struct_size = sizeof s;
+    s.target_path = target;
+    s.checkpoint = checkpoint;
+    s.incremental_from = from;
+    s.backing_name = backing;
+    return s;
+}
+
+pdk_backup_result backupResult() {
+    pdk_backup_result r{};
+    r.struct_size = sizeof r;
+    return r;
+}
+
+pdk_restore_spec restoreSpec(const char* pool, const char* name, const char* source) {
+    pdk_restore_spec s{};
+    s.struct_size = sizeof s;
+    s.pool = pool;
+    s.name = name;
+    s.source_path = source;
+    return s;
+}
+
+std::vector<SnapshotView> snapshotInfos(Conn& c, const char* domain) {
+    std::vector<SnapshotView> out;
+    Err err;
+    const pdk_status st = vt().snapshot_list_info(c.get(), domain, 0, &collectSnapshot, &out, &err);
+    INFO(err.text());
+    REQUIRE(st == PDK_OK);
+    return out;
 }
 
 pdk_volume_spec overlaySpec(const char* name, const char* backing, const char* format, uint64_t capacity) {
@@ -80,7 +138,7 @@ TEST_CASE("descriptor", "[libvirt_qemu]") {
     std::vector<std::string> caps;
     for (const char* const* c = d.capabilities; *c != nullptr; ++c) caps.emplace_back(*c);
     for (const char* want :
-         {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target", "metadata"}) {
+         {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target", "metadata", "backup"}) {
         CHECK(std::find(caps.begin(), caps.end(), want) != caps.end());
     }
     const pdk_backend_vtable& v = vt();
@@ -106,7 +164,13 @@ TEST_CASE("descriptor", "[libvirt_qemu]") {
                            (const void*)v.snapshot_delete,
                            (const void*)v.save_domain,
                            (const void*)v.ssh_target,
-                           (const void*)v.subscribe_events}) {
+                           (const void*)v.subscribe_events,
+                           (const void*)v.volume_path,
+                           (const void*)v.snapshot_list_info,
+                           (const void*)v.snapshot_create_spec,
+                           (const void*)v.backup_create,
+                           (const void*)v.checkpoint_delete,
+                           (const void*)v.restore_volume}) {
         CHECK(fn != nullptr);
     }
 }
@@ -398,6 +462,204 @@ TEST_CASE("snapshots", "[libvirt_qemu]") {
     OK_CALL(vt().undefine_domain(c.get(), "pdk-t-snap", 0, &err));
 }
 
+TEST_CASE("snapshot_list_info tells each snapshot's facts (1.4)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    mustDefine(c, diskless("pdk-t-snapinfo"));
+    const int64_t before = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-snapinfo", 0, &err));
+    pdk_snapshot_spec live = snapshotSpec("live", "before <upgrade> & more");
+    OK_CALL(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &live, 0, &err));
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-snapinfo", 0, &err));
+    OK_CALL(vt().snapshot_create(c.get(), "pdk-t-snapinfo", "off", 0, &err));
+    const int64_t after = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+
+    const std::vector<SnapshotView> infos = snapshotInfos(c, "pdk-t-snapinfo");
+    REQUIRE(infos.size() == 2);  // oldest first; names break ties within a second
+    const SnapshotView& a = infos[0];
+    CHECK(a.name == "live");
+    CHECK(a.description == "before <upgrade> & more");
+    CHECK(a.parentPtr == nullptr);
+    CHECK(a.state == PDK_DOMAIN_RUNNING);
+    CHECK(a.hasMemory);
+    CHECK_FALSE(a.isCurrent);
+    CHECK(a.sizeBytes == -1);
+    CHECK(a.createdAt >= before);
+    CHECK(a.createdAt <= after);
+    const SnapshotView& b = infos[1];
+    CHECK(b.name == "off");
+    CHECK(b.description.empty());
+    CHECK(b.parent == "live");
+    CHECK(b.state == PDK_DOMAIN_SHUTOFF);
+    CHECK_FALSE(b.hasMemory);
+    CHECK(b.isCurrent);
+    CHECK(b.createdAt >= a.createdAt);
+
+    // The name rule of snapshot_create holds: replacing needs PDK_SNAPSHOT_REPLACE.
+    pdk_snapshot_spec again = snapshotSpec("live", "second");
+    Err err;
+    CHECK(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &again, 0, &err) == PDK_ERR_ALREADY_EXISTS);
+    CHECK_THAT(err.text(), Catch::Matchers::Contains("already exists"));
+    OK_CALL(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &again, PDK_SNAPSHOT_REPLACE, &err));
+    bool replaced = false;
+    for (const SnapshotView& v : snapshotInfos(c, "pdk-t-snapinfo")) {
+        if (v.name != "live") continue;
+        replaced = true;
+        CHECK(v.description == "second");
+        CHECK(v.state == PDK_DOMAIN_SHUTOFF);  // taken again, now while off
+        CHECK(v.isCurrent);
+    }
+    CHECK(replaced);
+    // No description (NULL or "") is none.
+    pdk_snapshot_spec plain = snapshotSpec("plain", nullptr);
+    OK_CALL(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &plain, 0, &err));
+    CHECK(snapshotInfos(c, "pdk-t-snapinfo").back().description.empty());
+
+    // Refusals.
+    pdk_snapshot_spec unnamed = snapshotSpec(nullptr, "x");
+    CHECK(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &unnamed, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    unnamed.name = "";
+    CHECK(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &unnamed, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().snapshot_create_spec(c.get(), nullptr, &plain, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    pdk_snapshot_spec tiny = snapshotSpec("tiny", nullptr);
+    tiny.struct_size = 8;
+    CHECK(vt().snapshot_create_spec(c.get(), "pdk-t-snapinfo", &tiny, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    std::vector<SnapshotView> none;
+    CHECK(vt().snapshot_list_info(c.get(), "pdk-t-snapinfo", 0, nullptr, &none, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().snapshot_list_info(c.get(), nullptr, 0, &collectSnapshot, &none, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().snapshot_list_info(c.get(), "pdk-t-missing", 0, &collectSnapshot, &none, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(none.empty());
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-snapinfo", 0, &err));
+}
+
+TEST_CASE("snapshot_revert leaves the power state the flags ask for (1.4)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    const char* dom = "pdk-t-revert";
+    mustDefine(c, diskless(dom));
+    OK_CALL(vt().snapshot_create(c.get(), dom, "off", 0, &err));
+    OK_CALL(vt().start_domain(c.get(), dom, 0, &err));
+    OK_CALL(vt().snapshot_create(c.get(), dom, "on", 0, &err));
+
+    // No flag: the state the snapshot recorded.
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "off", 0, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_SHUTOFF);
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "on", 0, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_RUNNING);
+    // START: running whatever it recorded.
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "off", PDK_REVERT_START, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_RUNNING);
+    // STOPPED: off whatever it recorded, from a running domain too.
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "on", PDK_REVERT_STOPPED, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_SHUTOFF);
+    OK_CALL(vt().start_domain(c.get(), dom, 0, &err));
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "off", PDK_REVERT_STOPPED, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_SHUTOFF);
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "on", PDK_REVERT_STOPPED, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_SHUTOFF);
+
+    Err err;
+    CHECK(vt().snapshot_revert(c.get(), dom, "on", PDK_REVERT_START | PDK_REVERT_STOPPED, &err) ==
+          PDK_ERR_INVALID_ARGUMENT);
+    CHECK(c.get(dom).state == PDK_DOMAIN_SHUTOFF);  // refused before anything happened
+    CHECK(vt().snapshot_revert(c.get(), dom, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().snapshot_revert(c.get(), dom, "nope", PDK_REVERT_STOPPED, &err) == PDK_ERR_NOT_FOUND);
+
+    // A managed save image does not survive a revert (it would undo it at the next start).
+    OK_CALL(vt().start_domain(c.get(), dom, 0, &err));
+    OK_CALL(vt().save_domain(c.get(), dom, 0, &err));
+    CHECK(c.get(dom).managedSave);
+    OK_CALL(vt().snapshot_revert(c.get(), dom, "off", 0, &err));
+    const DomainView reverted = c.get(dom);
+    CHECK(reverted.state == PDK_DOMAIN_SHUTOFF);
+    CHECK_FALSE(reverted.managedSave);
+    OK_CALL(vt().undefine_domain(c.get(), dom, 0, &err));
+}
+
+TEST_CASE("backups, checkpoints and restores on the test driver (1.4)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    const char* dom = "pdk-t-backup";
+    pdk_domain_spec s = diskless(dom);
+    s.disk_path = "/default-pool/pdk-t-backup.qcow2";
+    s.disk_format = "qcow2";
+    mustDefine(c, s);
+    t::TempDir dir;
+    const std::string target = dir.file("full.qcow2");
+    Err err;
+
+    // libvirt's test driver has no backup API: the libvirt "unsupported" answer.
+    pdk_backup_spec full = backupSpec(target.c_str(), "c1", nullptr, nullptr);
+    pdk_backup_result out = backupResult();
+    CHECK(vt().backup_create(c.get(), dom, &full, 0, &out, &err) == PDK_ERR_UNSUPPORTED);
+    CHECK(out.bytes == 0);
+    CHECK_FALSE(std::filesystem::exists(target));
+    CHECK(vt().backup_create(c.get(), "pdk-t-missing", &full, 0, &out, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().backup_create(c.get(), nullptr, &full, 0, &out, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().backup_create(c.get(), dom, nullptr, 0, &out, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().backup_create(c.get(), dom, &full, 0, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    pdk_backup_spec noTarget = backupSpec(nullptr, "c1", nullptr, nullptr);
+    CHECK(vt().backup_create(c.get(), dom, &noTarget, 0, &out, &err) == PDK_ERR_INVALID_ARGUMENT);
+    pdk_backup_spec noCheckpoint = backupSpec(target.c_str(), nullptr, nullptr, nullptr);
+    CHECK(vt().backup_create(c.get(), dom, &noCheckpoint, 0, &out, &err) == PDK_ERR_INVALID_ARGUMENT);
+    pdk_backup_spec slash = backupSpec(target.c_str(), "a/b", nullptr, nullptr);
+    CHECK(vt().backup_create(c.get(), dom, &slash, 0, &out, &err) == PDK_ERR_INVALID_ARGUMENT);
+
+    // Checkpoints the test driver keeps (made through libvirt directly, on the shared state; it
+    // makes them only while the domain runs).
+    OK_CALL(vt().start_domain(c.get(), dom, 0, &err));
+    {
+        virConnectPtr raw = virConnectOpen(kUri);
+        REQUIRE(raw != nullptr);
+        virDomainPtr d = virDomainLookupByName(raw, dom);
+        REQUIRE(d != nullptr);
+        for (const char* xml : {"<domaincheckpoint><name>c1</name></domaincheckpoint>",
+                                "<domaincheckpoint><name>c2</name></domaincheckpoint>"}) {
+            virDomainCheckpointPtr cp = virDomainCheckpointCreateXML(d, xml, 0);
+            REQUIRE(cp != nullptr);
+            virDomainCheckpointFree(cp);
+        }
+        virDomainFree(d);
+        virConnectClose(raw);
+    }
+    OK_CALL(vt().checkpoint_delete(c.get(), dom, "c2", 0, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_RUNNING);
+    OK_CALL(vt().destroy_domain(c.get(), dom, 0, &err));
+    // While off too (started paused for it where the driver deletes only while running).
+    OK_CALL(vt().checkpoint_delete(c.get(), dom, "c1", 0, &err));
+    CHECK(c.get(dom).state == PDK_DOMAIN_SHUTOFF);
+    CHECK(vt().checkpoint_delete(c.get(), dom, "c1", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK_THAT(err.text(), Catch::Matchers::Contains("c1"));
+    CHECK(vt().checkpoint_delete(c.get(), "pdk-t-missing", "c1", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().checkpoint_delete(c.get(), dom, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().checkpoint_delete(c.get(), nullptr, "c1", 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+
+    // restore_volume: the pool and volume rules of volume_path, then the source must exist.
+    char path[512] = "keep";
+    pdk_restore_spec r = restoreSpec("no-such-pool", "pdk-t-r.qcow2", target.c_str());
+    CHECK(vt().restore_volume(c.get(), &r, 0, path, sizeof path, &err) == PDK_ERR_NOT_FOUND);
+    char made[512] = {};
+    pdk_volume_spec v = overlaySpec("pdk-t-r.qcow2", "/images/base.qcow2", "qcow2", 1 << 20);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, made, sizeof made, &err));
+    r = restoreSpec("default-pool", "pdk-t-r.qcow2", target.c_str());
+    CHECK(vt().restore_volume(c.get(), &r, 0, path, sizeof path, &err) == PDK_ERR_ALREADY_EXISTS);
+    const std::string missing = dir.file("missing.qcow2");
+    r = restoreSpec("default-pool", "pdk-t-r2.qcow2", missing.c_str());
+    CHECK(vt().restore_volume(c.get(), &r, 0, path, sizeof path, &err) == PDK_ERR_NOT_FOUND);
+    CHECK_THAT(err.text(), Catch::Matchers::Contains("missing.qcow2"));
+    r = restoreSpec("default-pool", "../x.qcow2", target.c_str());
+    CHECK(vt().restore_volume(c.get(), &r, 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+    r = restoreSpec("default-pool", "pdk-t-r2.qcow2", nullptr);
+    CHECK(vt().restore_volume(c.get(), &r, 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().restore_volume(c.get(), &r, 0, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().restore_volume(c.get(), nullptr, 0, path, sizeof path, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(path) == "keep");
+    OK_CALL(vt().delete_volume(c.get(), made, 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), dom, 0, &err));
+}
+
 TEST_CASE("managed save and restore", "[libvirt_qemu]") {
     Conn c(kUri);
     mustDefine(c, diskless("pdk-t-save"));
@@ -459,6 +721,20 @@ TEST_CASE("unknown flag bits are refused first", "[libvirt_qemu]") {
     CHECK(vt().ssh_target(k, "nope", bad, &st, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().subscribe_events(k, nullptr, nullptr, bad, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(std::string(err.message).find("0x80000000") != std::string::npos);
+    // ABI 1.4
+    std::vector<SnapshotView> snaps;
+    pdk_snapshot_spec ss = snapshotSpec("s", "d");
+    pdk_backup_spec bs = backupSpec("/nope/b.qcow2", "c1", nullptr, nullptr);
+    pdk_backup_result br = backupResult();
+    pdk_restore_spec rs = restoreSpec("default-pool", "r.qcow2", "/nope/b.qcow2");
+    CHECK(vt().snapshot_list_info(k, "nope", bad, &collectSnapshot, &snaps, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_create_spec(k, "nope", &ss, bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_create_spec(k, "nope", &ss, PDK_REVERT_STOPPED << 1, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().snapshot_revert(k, "nope", "s", PDK_REVERT_STOPPED << 1, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().backup_create(k, "nope", &bs, bad, &br, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().backup_create(k, "nope", &bs, 1, &br, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().checkpoint_delete(k, "nope", "c", bad, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt().restore_volume(k, &rs, bad, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
 }
 
 TEST_CASE("unknown domains answer NOT_FOUND", "[libvirt_qemu]") {

@@ -168,6 +168,104 @@ TEST_CASE("overlay volume and snapshot xml", "[domain_xml]") {
     CHECK(buildSnapshotXml("ready<1>") == "<domainsnapshot><name>ready&lt;1&gt;</name></domainsnapshot>\n");
 }
 
+namespace {
+
+// virt-xml-validate against libvirt's schema of `type` (domainsnapshot, domainbackup, ...).
+bool validates(const std::string& xml, const std::string& type) {
+    t::TempDir dir;
+    const std::string file = dir.file(type + ".xml");
+    t::writeFile(file, xml);
+    return std::system(("virt-xml-validate '" + file + "' " + type + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot, checkpoint and backup xml", "[domain_xml]") {
+    const std::string snap = buildSnapshotXml("s1", "before <upgrade> & more");
+    CHECK(snap ==
+          "<domainsnapshot><name>s1</name><description>before &lt;upgrade&gt; &amp; more</description>"
+          "</domainsnapshot>\n");
+    CHECK(validates(snap, "domainsnapshot"));
+    CHECK(buildSnapshotXml("s1", "") == buildSnapshotXml("s1"));
+    CHECK_THROWS_AS(buildSnapshotXml("s1", "bad \x01"), pdk::Error);
+
+    const std::string cp = buildCheckpointXml("paddock-20261202-075012-1");
+    CHECK(cp == "<domaincheckpoint><name>paddock-20261202-075012-1</name></domaincheckpoint>\n");
+    CHECK(validates(cp, "domaincheckpoint"));
+    CHECK(buildCheckpointXml("a&b") == "<domaincheckpoint><name>a&amp;b</name></domaincheckpoint>\n");
+
+    const std::string full = buildBackupXml({{"vda", "/pool/.vm.backup-c1.qcow2"}}, "");
+    CHECK(full ==
+          "<domainbackup mode=\"push\"><disks><disk name=\"vda\" type=\"file\">"
+          "<target file=\"/pool/.vm.backup-c1.qcow2\"/><driver type=\"qcow2\"/></disk></disks></domainbackup>\n");
+    CHECK(validates(full, "domainbackup"));
+    const std::string incremental = buildBackupXml({{"vda", "/pool/b'2.qcow2"}}, "c1");
+    CHECK_THAT(incremental, Contains("<domainbackup mode=\"push\"><incremental>c1</incremental><disks>"));
+    CHECK_THAT(incremental, Contains("file=\"/pool/b'2.qcow2\""));
+    CHECK(validates(incremental, "domainbackup"));
+    CHECK_THROWS_AS(buildBackupXml({}, ""), pdk::Error);
+}
+
+TEST_CASE("snapshot facts are read from libvirt's snapshot XML", "[domain_xml]") {
+    // As libvirt 9.0's QEMU driver writes them (the <domain> element shortened).
+    const SnapshotFacts running = parseSnapshotXml(R"(<domainsnapshot>
+  <name>s1</name>
+  <description>first &amp; &lt;x&gt;</description>
+  <state>running</state>
+  <creationTime>1796197821</creationTime>
+  <memory snapshot='internal'/>
+  <disks><disk name='vda' snapshot='internal'/></disks>
+  <domain type='qemu'><name>pdk-exp</name><description>not this one</description></domain>
+</domainsnapshot>)");
+    CHECK(running.name == "s1");
+    CHECK(running.description == "first & <x>");
+    CHECK(running.parent.empty());
+    CHECK(running.createdAt == 1796197821);
+    CHECK(running.state == PDK_DOMAIN_RUNNING);
+    CHECK(running.hasMemory);
+
+    const SnapshotFacts off = parseSnapshotXml(R"(<domainsnapshot><name>off1</name><state>shutoff</state>
+  <parent><name>s1</name></parent><creationTime>1796197900</creationTime><memory snapshot='no'/>
+  <domain type='qemu'><name>pdk-exp</name></domain></domainsnapshot>)");
+    CHECK(off.name == "off1");
+    CHECK(off.description.empty());
+    CHECK(off.parent == "s1");
+    CHECK(off.state == PDK_DOMAIN_SHUTOFF);
+    CHECK_FALSE(off.hasMemory);
+
+    // An external disk-only snapshot holds no memory and reads as shut off; a paused one
+    // without <memory> (older libvirt) holds memory.
+    const SnapshotFacts disk =
+        parseSnapshotXml("<domainsnapshot><name>d</name><state>disk-snapshot</state></domainsnapshot>");
+    CHECK(disk.state == PDK_DOMAIN_SHUTOFF);
+    CHECK_FALSE(disk.hasMemory);
+    const SnapshotFacts paused = parseSnapshotXml("<domainsnapshot><name>p</name><state>paused</state></domainsnapshot>");
+    CHECK(paused.state == PDK_DOMAIN_PAUSED);
+    CHECK(paused.hasMemory);
+    CHECK(paused.createdAt == 0);
+    CHECK_THROWS_AS(parseSnapshotXml("<domainsnapshot>"), pdk::Error);
+}
+
+TEST_CASE("a domain's disks are read with their target, kind, source and format", "[domain_xml]") {
+    const std::vector<DomainDisk> disks = parseDisks(R"(<domain type='qemu'><name>x</name><devices>
+  <disk type='file' device='cdrom'><source file='/iso/a.iso'/><target dev='sda'/></disk>
+  <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/pool/x.qcow2' index='1'/>
+    <backingStore type='file' index='2'><format type='qcow2'/><source file='/base.qcow2'/></backingStore>
+    <target dev='vda' bus='virtio'/></disk>
+  <disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/sdb'/><target dev='vdb'/></disk>
+</devices></domain>)");
+    REQUIRE(disks.size() == 2);
+    CHECK(disks[0].target == "vda");
+    CHECK(disks[0].type == "file");
+    CHECK(disks[0].source == "/pool/x.qcow2");
+    CHECK(disks[0].format == "qcow2");
+    CHECK(disks[1].target == "vdb");
+    CHECK(disks[1].type == "block");
+    CHECK(disks[1].source == "/dev/sdb");
+    CHECK(disks[1].format == "raw");
+    CHECK(parseDisks(buildDomainXml(lvqtest::diskless("pdk-none"), DomainXmlOptions{})).empty());
+}
+
 TEST_CASE("disk paths and capabilities are read from libvirt XML", "[domain_xml]") {
     pdk_domain_spec s = lvqtest::diskless("pdk-disk");
     s.disk_path = "/pool/a.qcow2";

@@ -37,6 +37,16 @@ struct Err : pdk_error {
     std::string text() const { return message; }
 };
 
+// Runs `expr`, which may use the fresh `err` it declares, and requires PDK_OK, naming the call
+// and the error it wrote.
+#define OK_CALL(expr)                      \
+    do {                                   \
+        ::lvqtest::Err err;                \
+        const pdk_status st_ = (expr);     \
+        INFO(#expr << ": " << err.text()); \
+        REQUIRE(st_ == PDK_OK);            \
+    } while (0)
+
 struct DomainView {
     std::string name, uuid;
     int32_t id = 0;

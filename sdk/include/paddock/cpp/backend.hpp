@@ -8,7 +8,7 @@
 // exception becomes PDK_ERR_INTERNAL. No exception ever crosses the C boundary.
 // The trampolines refuse NULL pointers, and apply the struct rules (cpp/structs.hpp): a member
 // receives every host struct as a full-size copy of the plugin's own version (fields an older
-// host does not know are zero) and fills full-size outputs, of which the host gets what its
+// host does not know are zero; a struct smaller than its first version is refused) and fills full-size outputs, of which the host gets what its
 // struct_size covers. Members never read struct_size.
 //
 //   bool isAlive();
@@ -30,6 +30,12 @@
 //   void snapshotDelete(const char* domain, const char* snapshot, uint32_t flags);
 //   void sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out);
 //   void subscribeEvents(pdk_event_sink sink, void* user, uint32_t flags);
+//   void snapshotListInfo(const char* domain, uint32_t flags, pdk_snapshot_sink sink, void* user);   (1.4)
+//   void snapshotCreateSpec(const char* domain, const pdk_snapshot_spec& spec, uint32_t flags);     (1.4)
+//   void backupCreate(const char* domain, const pdk_backup_spec& spec, uint32_t flags,
+//                     pdk_backup_result& out);                                                       (1.4)
+//   void checkpointDelete(const char* domain, const char* checkpoint, uint32_t flags);              (1.4)
+//   std::string restoreVolume(const pdk_restore_spec& spec, uint32_t flags);                        (1.4)
 //
 // Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
 #pragma once
@@ -53,6 +59,12 @@ template <class Conn>
 Conn& self(pdk_backend_connection* c) {
     if (c == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "connection is NULL");
     return *reinterpret_cast<Conn*>(c);
+}
+
+// Writes `path` NUL-terminated into a caller's buffer, or PDK_ERR_BUFFER_TOO_SMALL.
+inline void copyPath(const std::string& path, char* pathOut, size_t capacity) {
+    if (path.size() + 1 > capacity) throw Error(PDK_ERR_BUFFER_TOO_SMALL, "path_out too small for " + path);
+    std::memcpy(pathOut, path.c_str(), path.size() + 1);
 }
 
 template <class Conn>
@@ -134,8 +146,7 @@ struct Trampolines {
             if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
             const pdk_volume_spec ours = copyIn(spec, "spec");
             const std::string path = self<Conn>(c).createOverlay(ours, flags);
-            if (path.size() + 1 > capacity) throw Error(PDK_ERR_BUFFER_TOO_SMALL, "path_out too small for " + path);
-            std::memcpy(pathOut, path.c_str(), path.size() + 1);
+            copyPath(path, pathOut, capacity);
         });
     }
     static pdk_status deleteVolume(pdk_backend_connection* c, const char* path, uint32_t flags,
@@ -147,8 +158,7 @@ struct Trampolines {
         return guard(err, [&] {
             if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
             const std::string path = self<Conn>(c).volumePath(need(pool, "pool"), need(name, "name"), flags);
-            if (path.size() + 1 > capacity) throw Error(PDK_ERR_BUFFER_TOO_SMALL, "path_out too small for " + path);
-            std::memcpy(pathOut, path.c_str(), path.size() + 1);
+            copyPath(path, pathOut, capacity);
         });
     }
 #define PDK_SNAP_OP(Member)                                                                                          \
@@ -178,6 +188,46 @@ struct Trampolines {
     static pdk_status subscribeEvents(pdk_backend_connection* c, pdk_event_sink sink, void* user, uint32_t flags,
                                       pdk_error* err) noexcept {
         return guard(err, [&] { self<Conn>(c).subscribeEvents(sink, user, flags); });
+    }
+    static pdk_status snapshotListInfo(pdk_backend_connection* c, const char* domain, uint32_t flags,
+                                       pdk_snapshot_sink sink, void* user, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (sink == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "sink is NULL");
+            self<Conn>(c).snapshotListInfo(need(domain, "domain"), flags, sink, user);
+        });
+    }
+    static pdk_status snapshotCreateSpec(pdk_backend_connection* c, const char* domain, const pdk_snapshot_spec* spec,
+                                         uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            const char* d = need(domain, "domain");
+            const pdk_snapshot_spec ours = copyIn(spec, "spec");
+            self<Conn>(c).snapshotCreateSpec(d, ours, flags);
+        });
+    }
+    static pdk_status backupCreate(pdk_backend_connection* c, const char* domain, const pdk_backup_spec* spec,
+                                   uint32_t flags, pdk_backup_result* out, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            const char* d = need(domain, "domain");
+            const pdk_backup_spec ours = copyIn(spec, "spec");
+            pdk_backup_result result = outputFor(out, "out");
+            self<Conn>(c).backupCreate(d, ours, flags, result);
+            copyOut(out, result);
+        });
+    }
+    static pdk_status checkpointDelete(pdk_backend_connection* c, const char* domain, const char* checkpoint,
+                                       uint32_t flags, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            self<Conn>(c).checkpointDelete(need(domain, "domain"), need(checkpoint, "checkpoint"), flags);
+        });
+    }
+    static pdk_status restoreVolume(pdk_backend_connection* c, const pdk_restore_spec* spec, uint32_t flags,
+                                    char* pathOut, size_t capacity, pdk_error* err) noexcept {
+        return guard(err, [&] {
+            if (pathOut == nullptr) throw Error(PDK_ERR_INVALID_ARGUMENT, "path_out is NULL");
+            const pdk_restore_spec ours = copyIn(spec, "spec");
+            const std::string path = self<Conn>(c).restoreVolume(ours, flags);
+            copyPath(path, pathOut, capacity);
+        });
     }
 };
 
@@ -257,6 +307,24 @@ pdk_backend_vtable makeBackendVtable() {
                       { c.volumePath(s, s, f) } -> std::convertible_to<std::string>;
                   })
         v.volume_path = &T::volumePath;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_snapshot_sink ss, void* u) {
+                      c.snapshotListInfo(s, f, ss, u);
+                  })
+        v.snapshot_list_info = &T::snapshotListInfo;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, const pdk_snapshot_spec& sp) {
+                      c.snapshotCreateSpec(s, sp, f);
+                  })
+        v.snapshot_create_spec = &T::snapshotCreateSpec;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, const pdk_backup_spec& sp, pdk_backup_result& o) {
+                      c.backupCreate(s, sp, f, o);
+                  })
+        v.backup_create = &T::backupCreate;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f) { c.checkpointDelete(s, s, f); })
+        v.checkpoint_delete = &T::checkpointDelete;
+    if constexpr (requires(Conn & c, uint32_t f, const pdk_restore_spec& sp) {
+                      { c.restoreVolume(sp, f) } -> std::convertible_to<std::string>;
+                  })
+        v.restore_volume = &T::restoreVolume;
     return v;
 }
 

@@ -14,25 +14,39 @@
 
 namespace pdk {
 
-// What a host struct must hold at least (its ABI 1.0 size, frozen) and its name for messages.
-// Specialised for every struct a host hands to a plugin.
+// What a host struct must hold at least (its size in the ABI version that introduced it,
+// frozen), that version (`since`, "1.0" when a specialisation leaves it out) and its name for
+// messages. Specialised for every struct a host hands to a plugin.
 template <class T>
 struct StructRule;
 
-#define PDK_STRUCT_RULE(type, min)                 \
-    template <>                                    \
-    struct StructRule<type> {                      \
-        static constexpr const char* name = #type; \
-        static constexpr size_t minSize = min;     \
+#define PDK_STRUCT_RULE(type, min, version)           \
+    template <>                                       \
+    struct StructRule<type> {                         \
+        static constexpr const char* name = #type;    \
+        static constexpr size_t minSize = min;        \
+        static constexpr const char* since = version; \
     };
-PDK_STRUCT_RULE(pdk_domain_spec, PDK_DOMAIN_SPEC_SIZE_1_0)
-PDK_STRUCT_RULE(pdk_volume_spec, PDK_VOLUME_SPEC_SIZE_1_0)
-PDK_STRUCT_RULE(pdk_ssh_target, PDK_SSH_TARGET_SIZE_1_0)
-PDK_STRUCT_RULE(pdk_host_info, PDK_HOST_INFO_SIZE_1_0)
-PDK_STRUCT_RULE(pdk_recording_info, PDK_RECORDING_INFO_SIZE_1_0)
+PDK_STRUCT_RULE(pdk_domain_spec, PDK_DOMAIN_SPEC_SIZE_1_0, "1.0")
+PDK_STRUCT_RULE(pdk_volume_spec, PDK_VOLUME_SPEC_SIZE_1_0, "1.0")
+PDK_STRUCT_RULE(pdk_ssh_target, PDK_SSH_TARGET_SIZE_1_0, "1.0")
+PDK_STRUCT_RULE(pdk_host_info, PDK_HOST_INFO_SIZE_1_0, "1.0")
+PDK_STRUCT_RULE(pdk_recording_info, PDK_RECORDING_INFO_SIZE_1_0, "1.0")
+PDK_STRUCT_RULE(pdk_snapshot_spec, PDK_SNAPSHOT_SPEC_SIZE_1_4, "1.4")
+PDK_STRUCT_RULE(pdk_backup_spec, PDK_BACKUP_SPEC_SIZE_1_4, "1.4")
+PDK_STRUCT_RULE(pdk_backup_result, PDK_BACKUP_RESULT_SIZE_1_4, "1.4")
+PDK_STRUCT_RULE(pdk_restore_spec, PDK_RESTORE_SPEC_SIZE_1_4, "1.4")
 #undef PDK_STRUCT_RULE
 
 namespace detail {
+
+template <class T>
+constexpr const char* structSince() {
+    if constexpr (requires { StructRule<T>::since; })
+        return StructRule<T>::since;
+    else
+        return "1.0";
+}
 
 template <class T>
 void requireHostStruct(const T* theirs, const char* what) {
@@ -41,14 +55,15 @@ void requireHostStruct(const T* theirs, const char* what) {
     if (size < StructRule<T>::minSize) {
         throw Error(PDK_ERR_INVALID_ARGUMENT, std::string(StructRule<T>::name) + " struct_size " +
                                                   std::to_string(size) + " is smaller than its " +
-                                                  std::to_string(StructRule<T>::minSize) + " bytes in ABI 1.0");
+                                                  std::to_string(StructRule<T>::minSize) + " bytes in ABI " +
+                                                  structSince<T>());
     }
 }
 
 }  // namespace detail
 
 // A host input struct as this plugin sees it (struct_size = sizeof(T)). Throws
-// PDK_ERR_INVALID_ARGUMENT for NULL or a struct_size below the ABI 1.0 size.
+// PDK_ERR_INVALID_ARGUMENT for NULL or a struct_size below its first version's size.
 template <class T>
 T copyIn(const T* theirs, const char* what) {
     detail::requireHostStruct(theirs, what);

@@ -21,4 +21,29 @@ struct CreateBody {
 // absent sizes come from the template or the site. InvalidArgument naming the offending field.
 Result<CreateBody> parseCreateBody(std::string_view body);
 
+// POST /api/v1/vms/{name}/snapshots: {name, description?, replace?: false}. The name and the
+// description are checked by VmService::createSnapshot.
+struct SnapshotBody {
+    std::string name;
+    std::string description;
+    bool replace = false;
+};
+Result<SnapshotBody> parseSnapshotBody(std::string_view body);
+
+// POST .../snapshots/{snap}/revert: empty, {} or {start: bool}; absent: the recorded state.
+Result<std::optional<bool>> parseRevertBody(std::string_view body);
+
+// POST .../backups/{id}/restore: {as, start?: true, owner?, template?}; `as` is checked by
+// BackupService::restore, the owner here.
+struct RestoreBody {
+    std::string as;
+    bool start = true;
+    std::optional<std::string> owner;
+    std::optional<std::string> template_name;
+};
+Result<RestoreBody> parseRestoreBody(std::string_view body);
+
+// POST .../backups: empty or {} (nothing to choose yet; unknown fields are refused).
+Status parseBackupBody(std::string_view body);
+
 }  // namespace paddock::server

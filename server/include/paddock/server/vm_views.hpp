@@ -27,6 +27,10 @@ Result<LocatedVm> locateVm(Runtime& runtime, const Identity& caller, const std::
 // The native VM object of /api/v1/vms (documented as VM in openapi.json).
 void writeVm(JsonWriter& json, const VmView& vm);
 
+// A lease and an operation, as the pool, lease, operation and backup routes answer them.
+void writeLease(JsonWriter& json, const Lease& lease);
+void writeOperation(JsonWriter& json, const Operation& op);
+
 // The earlier VM manager's object: {"name", ["id",] "state" (number), "max_memory", "memory",
 // "vcpus", "cpu_time"}; "id" only in GET /vms/list, not in its status WebSocket.
 void writeCompatVm(JsonWriter& json, const DomainInfo& domain, bool withId);

@@ -1,5 +1,5 @@
 // Append-only audit trail of VM operations: one JSON object per line
-// {"time","actor","site","vm","action","result","error"}. Thread-safe. Never receives secrets:
+// {"time","actor","site","vm","action"[,"target"],"result","error"}. Thread-safe. Never receives secrets:
 // callers pass names and outcomes only.
 #pragma once
 
@@ -18,6 +18,7 @@ struct AuditRecord {
     std::string action;  // "create", "start", "stop", ...
     std::string result;  // "ok" or "error"
     std::string error;   // the error message, empty on success
+    std::string target;  // what in the VM it concerned (a snapshot, a backup id); empty: the VM
 };
 
 class AuditLog {
@@ -35,9 +36,9 @@ public:
     // message. Returns `result` so a call can be audited where it is returned.
     template <class R>
     R record(const std::string& actor, const std::string& site, const std::string& vm, const std::string& action,
-             R result) {
+             R result, std::string target = {}) {
         write({actor, site, vm, action, result.ok() ? "ok" : "error",
-               result.ok() ? std::string() : result.error().message});
+               result.ok() ? std::string() : result.error().message, std::move(target)});
         return result;
     }
     std::string lastLine() const;

@@ -124,6 +124,15 @@ struct CompatConfig {
 };
 
 // A machine template: what a new VM is made from.
+// Backups of the VMs made from a template (POST /api/v1/vms/{name}/backups).
+struct BackupPolicy {
+    // Restore points kept: a chain (a full backup and the incremental ones after it) holds at
+    // most `keep`; then a new chain starts, and the oldest chains go while the rest still hold
+    // `keep` backups. So between keep and 2*keep-1 backups exist per VM.
+    uint32_t keep = 7;
+    std::string directory;  // empty: <state_dir>/backups; each VM gets its own directory below
+};
+
 struct TemplateConfig {
     std::string name;
     std::string base_image;  // empty: diskless
@@ -133,6 +142,12 @@ struct TemplateConfig {
     std::string cmdline;
     uint32_t vcpus = 0;      // 0: the site's default
     uint64_t memory_mb = 0;  // 0: the site's default
+    // A snapshot (memory + disk) of a running VM before every stop through the API, named
+    // "stop-<UTC time>"; the newest `snapshot_on_stop_keep` of them are kept. Pool VMs never.
+    bool snapshot_on_stop = false;
+    uint32_t snapshot_on_stop_keep = 3;
+    uint32_t snapshot_limit = 32;  // snapshots one VM may hold, automatic ones included
+    BackupPolicy backups;
 };
 
 // A hot pool of VMs made from one template, handed out as leases (pool_manager.hpp).

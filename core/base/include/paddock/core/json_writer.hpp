@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <type_traits>
 
 namespace paddock {
@@ -68,6 +69,12 @@ public:
     JsonWriter& value(E v) { return value(enumName(v)); }
     // A string, or null when `text` is empty.
     JsonWriter& stringOrNull(std::string_view text) { return text.empty() ? null() : value(text); }
+    // An array of strings.
+    JsonWriter& values(const std::vector<std::string>& items) {
+        beginArray();
+        for (const auto& item : items) value(item);
+        return endArray();
+    }
     // Inserts already-serialised JSON text verbatim.
     JsonWriter& raw(std::string_view json);
 

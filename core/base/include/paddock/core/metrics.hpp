@@ -31,6 +31,17 @@ public:
     // paddock_vms_created_total{site,owner}: VMs made (pool fills included); owner "" when none.
     void countCreated(const std::string& site, const std::string& owner);
 
+    // paddock_snapshots_total{result}, paddock_snapshot_duration_seconds,
+    // paddock_snapshot_revert_duration_seconds
+    void countSnapshot(bool ok);
+    void observeSnapshot(double seconds);
+    void observeRevert(double seconds);
+    // paddock_backups_total{kind,result}, paddock_backup_bytes_total{kind},
+    // paddock_backup_duration_seconds{kind}, paddock_restore_duration_seconds
+    void countBackup(const std::string& kind, bool ok, uint64_t bytes);
+    void observeBackup(const std::string& kind, double seconds);
+    void observeRestore(double seconds);
+
     // When each VM last had an operation (any, failed ones too), by (site, VM); forgotten when
     // the VM is deleted. Read by the compatibility metrics (vm_last_activity_timestamp).
     using ActivityMap = std::map<std::pair<std::string, std::string>, std::chrono::system_clock::time_point>;
@@ -44,6 +55,13 @@ private:
     prometheus::Family<prometheus::Histogram>* operationDuration_;
     prometheus::Family<prometheus::Gauge>* vmsByState_;
     prometheus::Family<prometheus::Counter>* created_;
+    prometheus::Family<prometheus::Counter>* snapshots_;
+    prometheus::Family<prometheus::Histogram>* snapshotDuration_;
+    prometheus::Family<prometheus::Histogram>* revertDuration_;
+    prometheus::Family<prometheus::Counter>* backups_;
+    prometheus::Family<prometheus::Histogram>* backupDuration_;
+    prometheus::Family<prometheus::Counter>* backupBytes_;
+    prometheus::Family<prometheus::Histogram>* restoreDuration_;
     mutable std::mutex activityMutex_;
     ActivityMap activity_;
 };

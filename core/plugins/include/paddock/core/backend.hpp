@@ -80,6 +80,31 @@ struct HostInfo {
     uint64_t hypervisor_version = 0;  // 0: unknown (a 1.0 backend never says)
 };
 
+// A snapshot as the backend reports it (ABI 1.4 snapshot_list_info; a 1.0-1.3 backend gives
+// names only, the other fields then stay at their "unknown" values).
+struct SnapshotInfo {
+    std::string name;
+    std::string description;
+    std::string parent;  // empty: none
+    int64_t created_at = 0;  // Unix seconds; 0: unknown
+    DomainState state = DomainState::NoState;  // the state it captured
+    bool has_memory = false;
+    bool is_current = false;
+    std::optional<uint64_t> size_bytes;
+};
+
+struct BackupSpec {
+    std::string target_path;
+    std::string checkpoint;
+    std::string incremental_from;  // empty: full
+    std::string backing_name;      // incremental: the parent file's name, relative to target's directory
+};
+
+struct BackupOutcome {
+    uint64_t bytes = 0;
+    bool offline = false;
+};
+
 class BackendConnection;
 
 // A loaded backend plugin. Shared; keeps its library loaded.
@@ -132,10 +157,20 @@ public:
     // cannot tell in advance.
     Result<std::string> volumePath(const std::string& pool, const std::string& name);
     Status deleteVolume(const std::string& path);
-    Status snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags);
+    // A description needs ABI 1.4 snapshot_create_spec; without one, snapshot_create serves.
+    Status snapshotCreate(const std::string& domain, const std::string& snapshot, uint32_t flags,
+                          const std::string& description = {});
     Result<std::vector<std::string>> snapshotList(const std::string& domain);
-    Status snapshotRevert(const std::string& domain, const std::string& snapshot, bool start);
+    // With facts where the backend has snapshot_list_info (ABI 1.4), else names only.
+    Result<std::vector<SnapshotInfo>> snapshotInfos(const std::string& domain);
+    // `start`: nullopt restores the power state the snapshot recorded; true/false overrides it.
+    Status snapshotRevert(const std::string& domain, const std::string& snapshot, std::optional<bool> start);
     Status snapshotDelete(const std::string& domain, const std::string& snapshot);
+    // ABI 1.4. NotFound when spec.incremental_from names no checkpoint of the domain.
+    Result<BackupOutcome> backupCreate(const std::string& domain, const BackupSpec& spec);
+    Status checkpointDelete(const std::string& domain, const std::string& checkpoint);
+    // A new self-contained volume from a backup file and its chain; returns its path.
+    Result<std::string> restoreVolume(const std::string& pool, const std::string& name, const std::string& source);
     Status saveDomain(const std::string& name);
     Result<std::pair<std::string, uint16_t>> sshTarget(const std::string& name);
     // The sink runs on the backend's event thread (see pdk_event_sink); it must not block.

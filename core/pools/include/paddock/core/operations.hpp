@@ -1,7 +1,9 @@
 // Operations: work that outlives the request that asked for it, polled by id
-// (GET /api/v1/operations/{id}). One kind so far, "pool_allocate" (a cold allocation booting a
-// VM for a lease); the shape is the general one: id, kind, status, created/started/finished
-// times, and a result (the lease) or an error.
+// (GET /api/v1/operations/{id}). Kinds: "pool_allocate" (a cold allocation booting a VM for a
+// lease; its result is the lease), "vm_backup" and "vm_restore" (backup_service.hpp; their
+// result is a JSON object under a key of their own). The shape is the general one: id, kind,
+// status, created/started/finished times, and a result or an error. Operations of no pool
+// (pool "") left pending by an earlier process fail as interrupted at the next start.
 //
 // Persistence: after persistTo(path) every operation is kept in a small JSON file in the state
 // directory, rewritten atomically (temp file, fsync, rename) on every change, so that polling
@@ -39,7 +41,9 @@ struct Operation {
     std::string owner;
     std::string vm;  // the VM being made for it
     Status status = Status::Pending;
-    std::optional<Lease> lease;  // Done only
+    std::optional<Lease> lease;  // Done only ("pool_allocate")
+    std::string result_key;      // Done operations of other kinds: what their result is ("backup", "vm")
+    std::string result_json;     // and the result itself, a JSON object
     std::optional<Error> error;  // Failed only
     SystemTime created_at{};
     std::optional<SystemTime> started_at;   // when work on it began
@@ -47,6 +51,8 @@ struct Operation {
 };
 
 inline constexpr const char* kOperationPoolAllocate = "pool_allocate";
+inline constexpr const char* kOperationVmBackup = "vm_backup";
+inline constexpr const char* kOperationVmRestore = "vm_restore";
 // The error of an operation whose paddockd was restarted before it finished.
 inline constexpr const char* kInterruptedByRestart = "interrupted by a restart of paddockd";
 
@@ -69,6 +75,7 @@ public:
                             const std::string& vm);
     void start(const std::string& id);
     void finish(const std::string& id, Lease lease);
+    void finish(const std::string& id, std::string resultKey, std::string resultJson);
     void fail(const std::string& id, Error error);
     Result<Operation> get(const std::string& id) const;
 

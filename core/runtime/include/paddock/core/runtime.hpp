@@ -4,6 +4,7 @@
 #pragma once
 
 #include "paddock/core/audit_log.hpp"
+#include "paddock/core/backup_service.hpp"
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
 #include "paddock/core/lease.hpp"
@@ -62,6 +63,9 @@ public:
     std::vector<PoolManager*> pools();
     Result<PoolManager*> poolOfLease(const std::string& leaseId);
     OperationRegistry& operations() noexcept { return operations_; }
+    // Backups of VM disks and restores (backup_service.hpp); files under <state_dir>/backups or
+    // a template's backups.directory.
+    BackupService& backups() noexcept { return *backups_; }
 
     // Terminal-session recordings (config.recording). Always present; when recording is
     // disabled, begin() hands out recordings that store nothing.
@@ -90,6 +94,8 @@ private:
     std::unique_ptr<PoolMetrics> poolMetrics_;
     OperationRegistry operations_;
     std::vector<std::unique_ptr<PoolManager>> pools_;  // stopped before the sites they use
+    std::unique_ptr<BackupStore> backupStore_;
+    std::unique_ptr<BackupService> backups_;  // stopped before the sites whose VMs it backs up
 };
 
 }  // namespace paddock

@@ -20,6 +20,7 @@ inline constexpr const char* kCreatedBy = "created_by";
 inline constexpr const char* kSshPort = "ssh_port";      // user-mode forward 127.0.0.1:PORT -> guest 22
 inline constexpr const char* kHostKey = "host_key";      // "SHA256:..." pinned at the first terminal login
 inline constexpr const char* kAdoptedAt = "adopted_at";  // a domain Paddock did not make, adopted by an admin
+inline constexpr const char* kRestoredFrom = "restored_from";  // "<vm>/<backup id>" for a VM made by a restore
 // VmService's intent record (vm_service.hpp): present only while a create or a delete is under
 // way, so that a VM that still carries it after a crash is known to be half made or half removed.
 inline constexpr const char* kIntent = "intent";       // creating | deleting

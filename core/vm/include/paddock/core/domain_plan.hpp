@@ -24,6 +24,9 @@ struct CreateVmRequest {
     bool start = true;
     bool legacy_name = false;  // the name follows validateLegacyName (the compat create), not validateName
     Metadata metadata;         // extra metadata entries (e.g. a pool's); Paddock's own keys win
+    // Non-empty: the disk is restored from this backup file (and the chain its header names)
+    // into a self-contained volume, instead of an overlay on the template's base image.
+    std::string restore_source;
 };
 
 // What planning needs to know about the site.

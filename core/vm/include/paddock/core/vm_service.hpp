@@ -48,6 +48,27 @@ enum class Scope { Managed, All };
 
 enum class StopOutcome { Graceful, Forced, AlreadyStopped };
 
+// The snapshot a template's snapshot_on_stop took before a stop, or why it could not.
+struct StopSnapshot {
+    std::string name;
+    std::optional<Error> error;  // set: no snapshot was taken (the VM was stopped all the same)
+    std::vector<std::string> pruned;  // older automatic snapshots removed to keep the newest N
+};
+
+struct StopReport {
+    StopOutcome outcome = StopOutcome::AlreadyStopped;
+    std::optional<StopSnapshot> snapshot;  // only when the template asks for one and the VM ran
+};
+
+struct SnapshotRequest {
+    std::string name;
+    std::string description;
+    bool replace = false;  // a same-named snapshot is replaced; else Conflict
+};
+
+// Automatic snapshots (snapshot_on_stop) are named kStopSnapshotPrefix + UTC time.
+inline constexpr const char* kStopSnapshotPrefix = "stop-";
+
 class VmService {
 public:
     // `instance` names this paddockd in intent records (Runtime: the state directory's
@@ -69,9 +90,10 @@ public:
     // Conflict when already running; resumes a paused VM.
     Status start(const std::string& name, const std::string& actor);
     // ACPI shutdown, forced after `timeout` (default: the site's stop_timeout_s). A stopped VM
-    // is a no-op.
-    Result<StopOutcome> stop(const std::string& name, const std::string& actor,
-                             std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    // is a no-op. When the VM's template has snapshot_on_stop (and the VM is no pool's), a
+    // snapshot is taken first; its failure is reported (and audited) but the VM still stops.
+    Result<StopReport> stop(const std::string& name, const std::string& actor,
+                            std::optional<std::chrono::milliseconds> timeout = std::nullopt);
     // Force off (no state saved). A stopped VM is a no-op.
     Status forceStop(const std::string& name, const std::string& actor);
     Status restart(const std::string& name, const std::string& actor);
@@ -79,6 +101,21 @@ public:
     Status save(const std::string& name, const std::string& actor);
     // Stops (forced) when running, then removes the domain and its overlay.
     Status remove(const std::string& name, const std::string& actor);
+    // Snapshots (vm_snapshots.cpp). Names of new snapshots follow validateName; existing ones
+    // are looked up by validateExistingName. Newest last.
+    Result<std::vector<SnapshotInfo>> snapshots(const std::string& vm);
+    // Memory + disk while the VM runs, disk only while it is off. Conflict when the name is taken
+    // and !replace, or when the template's snapshot_limit is reached.
+    Result<SnapshotInfo> createSnapshot(const std::string& vm, const SnapshotRequest& request, const std::string& actor);
+    // Restores the snapshot and the power state it recorded, unless `start` overrides it.
+    // Returns the VM afterwards.
+    Result<VmView> revertSnapshot(const std::string& vm, const std::string& snapshot, std::optional<bool> start,
+                                  const std::string& actor);
+    Status deleteSnapshot(const std::string& vm, const std::string& snapshot, const std::string& actor);
+
+    // The template of a managed VM, or null (no template recorded, or no longer configured).
+    const TemplateConfig* templateOf(const DomainInfo& info) const;
+
     // Makes a foreign domain Paddock's (created_at, created_by, adopted_at, and `owner` when
     // not empty in its metadata): from then on it is listed and acted on like any other.
     // Conflict when Paddock manages it already; NotFound when there is no such domain.
@@ -109,8 +146,26 @@ private:
     template <class Op>
     Status powerOff(const std::string& name, const std::string& action, const std::string& actor, bool skipWhenOff,
                     Op op);
+    // Every operation's one exit: counted, activity touched, audited.
     template <class R>
-    R audited(const std::string& actor, const std::string& vm, const std::string& action, R result);
+    R audited(const std::string& actor, const std::string& vm, const std::string& action, R result,
+              std::string target = {}) {
+        metrics_.countOperation(site_.name(), action, result.ok());
+        // Successes only: a failed operation may name a VM that does not exist (the map would
+        // grow with every name a client tries). A delete, and a recovery (audited only when it
+        // removed the VM), leave no VM to have had activity.
+        if (result.ok()) {
+            if (action == "delete" || action == "recover")
+                metrics_.forget(site_.name(), vm);
+            else
+                metrics_.touch(site_.name(), vm);
+        }
+        return audit_.record(actor, site_.name(), vm, action, std::move(result), std::move(target));
+    }
+    // snapshot_on_stop, under the VM's lock while it still runs (vm_snapshots.cpp).
+    std::optional<StopSnapshot> snapshotBeforeStop(BackendConnection& conn, const DomainInfo& info,
+                                                   const std::string& actor);
+
     Status waitForState(BackendConnection& conn, const std::string& name, DomainState wanted,
                         std::chrono::milliseconds timeout);
 
