@@ -164,7 +164,8 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
     const std::string restoredName = name + "-r";
     t0 = Clock::now();
     auto restored = operation(paddockd, vms + "/backups/" + incId + "/restore", R"({"as":")" + restoredName + R"("})");
-    CHECK(std::string(restored["vm"]["name"].GetString()) == restoredName);
+    CHECK(std::string(restored["vm"].GetString()) == restoredName);
+    CHECK(std::string(restored["restored_vm"]["name"].GetString()) == restoredName);
     auto restoredVm = waitReady(paddockd, restoredName, 300);
     const double restoreToReadyS = secondsSince(t0);
     const auto copy = endpointOf(paddockd, restoredVm);

@@ -518,12 +518,22 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"POST /pool/allocate", 503},  // no pool configured
         {"GET /ws/vm/{name}/terminal", 400},
         {"GET /ws/vm/{name}/status", 400},
+        {"GET /api/v1/vms/{name}/snapshots", 200},
+        {"POST /api/v1/vms/{name}/snapshots", 400},                // no name
+        {"POST /api/v1/vms/{name}/snapshots/{snap}/revert", 404},  // no such snapshot
+        {"DELETE /api/v1/vms/{name}/snapshots/{snap}", 404},
+        {"GET /api/v1/vms/{name}/backups", 200},
+        {"POST /api/v1/vms/{name}/backups", 202},  // an operation (that fails: the VM is diskless)
+        {"GET /api/v1/vms/{name}/backups/{id}", 404},
+        {"DELETE /api/v1/vms/{name}/backups/{id}", 404},
+        {"POST /api/v1/vms/{name}/backups/{id}/restore", 400},  // no "as"
     };
     CHECK(operations.size() == expected.size());  // a route left the document, or one is new here
     for (const auto& op : operations) {
         std::string path = op.path;
         for (const auto& [param, value] : std::map<std::string, std::string>{
-                 {"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}, {"{pool}", "no-pool"}, {"{id}", "no-id"}}) {
+                 {"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}, {"{pool}", "no-pool"}, {"{id}", "no-id"},
+                 {"{snap}", "no-snap"}}) {
             const auto at = path.find(param);
             if (at != std::string::npos) path.replace(at, param.size(), value);
         }

@@ -28,18 +28,6 @@ std::string newBackupId() {
     return randomId(std::string("bk-") + stamp + "-", 6);
 }
 
-// The chains of `records` (oldest first), each its ids oldest first.
-std::vector<std::vector<std::string>> chainsOf(const std::vector<BackupRecord>& records) {
-    std::vector<std::vector<std::string>> chains;
-    std::map<std::string, size_t> index;
-    for (const auto& r : records) {
-        auto [it, added] = index.emplace(r.chain, chains.size());
-        if (added) chains.emplace_back();
-        chains[it->second].push_back(r.id);
-    }
-    return chains;
-}
-
 // A checkpoint that is gone already is what we wanted.
 void dropCheckpoint(BackendConnection& conn, const std::string& vm, const std::string& checkpoint) {
     if (checkpoint.empty()) return;
@@ -159,12 +147,8 @@ Result<BackupRecord> BackupService::backupLocked(VmService& vms, BackendConnecti
     auto all = store_.list(vm);
     if (!all) return std::move(all).error();
 
-    const BackupRecord* newest = nullptr;
-    for (const auto& r : all.value())
-        if (r.vm_uuid == info.uuid) newest = &r;
-    size_t chainLength = 0;
-    if (newest != nullptr)
-        for (const auto& r : all.value()) chainLength += r.chain == newest->chain ? 1 : 0;
+    const NextBackup next = planNextBackup(all.value(), info.uuid, policy.keep);
+    const BackupRecord* newest = next.parent;
 
     BackupRecord record;
     record.id = newBackupId();
@@ -177,16 +161,12 @@ Result<BackupRecord> BackupService::backupLocked(VmService& vms, BackendConnecti
     record.memory_mb = info.max_memory_kib / 1024;
     record.file = record.id + ".qcow2";
     record.checkpoint = "paddock-" + record.id;
-    if (newest == nullptr)
-        record.reason = all->empty() ? "first backup of the VM"
-                                     : "first backup of this VM (the others are of an earlier VM of the same name)";
-    else if (chainLength >= policy.keep)
-        record.reason = "the chain holds backups.keep (" + std::to_string(policy.keep) + ") backups";
+    record.reason = next.reason;
 
     BackupSpec spec;
     spec.target_path = dir.value() + "/" + record.file;
     spec.checkpoint = record.checkpoint;
-    if (record.reason.empty()) {
+    if (newest != nullptr) {
         spec.incremental_from = newest->checkpoint;
         spec.backing_name = newest->file;
     }
@@ -243,17 +223,13 @@ std::vector<std::string> BackupService::applyRetention(VmService& vms, BackendCo
     if (!all) return removed;
     std::map<std::string, const BackupRecord*> byId;
     for (const auto& r : all.value()) byId[r.id] = &r;
-    auto chains = chainsOf(all.value());
-    size_t total = all->size();
-    // The oldest chain goes only while the newer ones still hold `keep` restore points.
-    for (size_t i = 0; i + 1 < chains.size() && total - chains[i].size() >= keep; ++i) {
-        for (const auto& id : chains[i])
+    for (const auto& chain : chainsToPrune(all.value(), keep)) {
+        for (const auto& id : chain)
             if (byId[id]->vm_uuid == uuid) dropCheckpoint(conn, vm, byId[id]->checkpoint);
-        Status erased = store_.erase(vm, chains[i]);
-        (void)audit_.record(actor, vms.site().name(), vm, "backup_prune", erased, chains[i].front());
+        Status erased = store_.erase(vm, chain);
+        (void)audit_.record(actor, vms.site().name(), vm, "backup_prune", erased, chain.front());
         if (!erased) break;
-        total -= chains[i].size();
-        removed.insert(removed.end(), chains[i].begin(), chains[i].end());
+        removed.insert(removed.end(), chain.begin(), chain.end());
     }
     return removed;
 }
@@ -382,7 +358,7 @@ Result<Operation> BackupService::beginRestore(VmService& target, const std::stri
                    [this, &target, vm, id, request, actor, writeVm = std::move(writeVm)](const std::string& op) {
                        auto made = restore(target, vm, id, request, actor);
                        if (made)
-                           operations_.finish(op, "vm", writeVm(made.value()));
+                           operations_.finish(op, "restored_vm", writeVm(made.value()));
                        else
                            operations_.fail(op, std::move(made).error());
                    });

@@ -1,6 +1,7 @@
 #include "paddock/core/backup_store.hpp"
 
 #include "paddock/core/atomic_file.hpp"
+#include "paddock/core/json_fields.hpp"
 #include "paddock/core/json_writer.hpp"
 
 #include <openssl/evp.h>
@@ -24,26 +25,9 @@ namespace {
 constexpr int kIndexVersion = 1;
 constexpr const char* kIndexFile = "index.json";
 
-struct Malformed {
-    std::string what;
-};
-
-const rapidjson::Value& member(const rapidjson::Value& object, const char* key) {
-    if (!object.IsObject() || !object.HasMember(key)) throw Malformed{std::string("missing '") + key + "'"};
-    return object[key];
-}
-
-std::string text(const rapidjson::Value& object, const char* key) {
-    const auto& v = member(object, key);
-    if (!v.IsString()) throw Malformed{std::string("'") + key + "' is not a string"};
-    return std::string(v.GetString(), v.GetStringLength());
-}
-
-uint64_t number(const rapidjson::Value& object, const char* key) {
-    const auto& v = member(object, key);
-    if (!v.IsUint64()) throw Malformed{std::string("'") + key + "' is not an unsigned integer"};
-    return v.GetUint64();
-}
+using json_fields::member;
+using json_fields::text;
+using Malformed = json_fields::JsonFieldError;
 
 // A file name of ours: no path, nothing hidden. Index entries are read back from disk, so a
 // hand-edited index must not name a file outside the directory.
@@ -59,8 +43,8 @@ BackupRecord readRecord(const rapidjson::Value& v) {
     r.site = text(v, "site");
     r.owner = text(v, "owner");
     r.template_name = text(v, "template");
-    r.vcpus = static_cast<uint32_t>(number(v, "vcpus"));
-    r.memory_mb = number(v, "memory_mb");
+    r.vcpus = static_cast<uint32_t>(json_fields::unsignedNumber(v, "vcpus"));
+    r.memory_mb = json_fields::unsignedNumber(v, "memory_mb");
     r.kind = text(v, "kind");
     if (r.kind != kBackupFull && r.kind != kBackupIncremental) throw Malformed{"unknown kind '" + r.kind + "'"};
     r.parent = text(v, "parent");
@@ -68,17 +52,11 @@ BackupRecord readRecord(const rapidjson::Value& v) {
     r.checkpoint = text(v, "checkpoint");
     r.file = text(v, "file");
     if (!plainFileName(r.file)) throw Malformed{"'file' of backup " + r.id + " is not a plain file name"};
-    r.size_bytes = number(v, "size_bytes");
+    r.size_bytes = json_fields::unsignedNumber(v, "size_bytes");
     r.sha256 = text(v, "sha256");
-    const auto created = parseIsoTime(text(v, "created_at"));
-    if (!created) throw Malformed{"'created_at' of backup " + r.id + " is not a time"};
-    r.created_at = *created;
-    const auto& duration = member(v, "duration_s");
-    if (!duration.IsNumber()) throw Malformed{"'duration_s' is not a number"};
-    r.duration_s = duration.GetDouble();
-    const auto& offline = member(v, "offline");
-    if (!offline.IsBool()) throw Malformed{"'offline' is not a boolean"};
-    r.offline = offline.GetBool();
+    r.created_at = json_fields::time(v, "created_at");
+    r.duration_s = json_fields::number(v, "duration_s");
+    r.offline = json_fields::boolean(v, "offline");
     r.reason = text(v, "reason");
     return r;
 }
@@ -276,6 +254,37 @@ std::vector<std::string> chainUpTo(const std::vector<BackupRecord>& records, con
         at = it->second->parent;
     }
     return {};
+}
+
+NextBackup planNextBackup(const std::vector<BackupRecord>& records, const std::string& uuid, uint32_t keep) {
+    const BackupRecord* newest = nullptr;
+    for (const auto& r : records)
+        if (r.vm_uuid == uuid) newest = &r;
+    if (newest == nullptr)
+        return {nullptr, records.empty() ? "first backup of the VM"
+                                         : "first backup of this VM (the others are of an earlier VM of the same name)"};
+    size_t chainLength = 0;
+    for (const auto& r : records) chainLength += r.chain == newest->chain ? 1 : 0;
+    if (chainLength >= keep)
+        return {nullptr, "the chain holds backups.keep (" + std::to_string(keep) + ") backups"};
+    return {newest, {}};
+}
+
+std::vector<std::vector<std::string>> chainsToPrune(const std::vector<BackupRecord>& records, uint32_t keep) {
+    std::vector<std::vector<std::string>> chains;  // oldest first, each oldest first
+    std::map<std::string, size_t> index;
+    for (const auto& r : records) {
+        auto [it, added] = index.emplace(r.chain, chains.size());
+        if (added) chains.emplace_back();
+        chains[it->second].push_back(r.id);
+    }
+    std::vector<std::vector<std::string>> prune;
+    size_t total = records.size();
+    for (size_t i = 0; i + 1 < chains.size() && total - chains[i].size() >= keep; ++i) {
+        total -= chains[i].size();
+        prune.push_back(std::move(chains[i]));
+    }
+    return prune;
 }
 
 }  // namespace paddock

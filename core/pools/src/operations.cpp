@@ -2,6 +2,7 @@
 
 #include "paddock/core/atomic_file.hpp"
 #include "paddock/core/ids.hpp"
+#include "paddock/core/json_fields.hpp"
 #include "paddock/core/json_writer.hpp"
 
 #include <rapidjson/document.h>
@@ -39,32 +40,13 @@ void writeLeaseRecord(JsonWriter& json, const Lease& l) {
         .endObject();
 }
 
-// The readers below throw this on a malformed record; persistTo turns it into the Result.
-struct Malformed {
-    std::string what;
-};
-
-const rapidjson::Value& member(const rapidjson::Value& object, const char* key) {
-    if (!object.IsObject() || !object.HasMember(key)) throw Malformed{std::string("missing '") + key + "'"};
-    return object[key];
-}
-
-std::string text(const rapidjson::Value& object, const char* key) {
-    const auto& v = member(object, key);
-    if (!v.IsString()) throw Malformed{std::string("'") + key + "' is not a string"};
-    return std::string(v.GetString(), v.GetStringLength());
-}
-
-SystemTime time(const rapidjson::Value& object, const char* key) {
-    auto t = parseIsoTime(text(object, key));
-    if (!t) throw Malformed{std::string("'") + key + "' is not a time"};
-    return *t;
-}
-
-std::optional<SystemTime> optionalTime(const rapidjson::Value& object, const char* key) {
-    if (member(object, key).IsNull()) return std::nullopt;
-    return time(object, key);
-}
+// The readers (json_fields.hpp) throw on a malformed record; so do these, with the same error,
+// which persistTo turns into the Result.
+using json_fields::member;
+using json_fields::optionalTime;
+using json_fields::text;
+using json_fields::time;
+using Malformed = json_fields::JsonFieldError;
 
 Lease readLease(const rapidjson::Value& v) {
     Lease l;

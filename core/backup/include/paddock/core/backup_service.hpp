@@ -74,7 +74,7 @@ public:
     // verifying every file's checksum (Conflict naming the damaged file otherwise).
     Result<VmView> restore(VmService& target, const std::string& vm, const std::string& id,
                            const RestoreRequest& request, const std::string& actor);
-    // The same as an operation (kind "vm_restore", result key "vm", with `writeVm` serialising
+    // The same as an operation (kind "vm_restore", result key "restored_vm", with `writeVm` serialising
     // the new VM), run by the worker.
     Result<Operation> beginRestore(VmService& target, const std::string& vm, const std::string& id,
                                    const RestoreRequest& request, const std::string& owner, const std::string& actor,

@@ -82,4 +82,17 @@ private:
 // first (the full backup first); empty when `id` is unknown or its chain is broken.
 std::vector<std::string> chainUpTo(const std::vector<BackupRecord>& records, const std::string& id);
 
+// What the next backup of the VM `uuid` is, given its directory's records (oldest first): an
+// incremental one on `parent`, or (parent null) a full one that starts a new chain, for `reason`:
+// the VM's first backup, or its chain holds `keep` backups.
+struct NextBackup {
+    const BackupRecord* parent = nullptr;  // points into the records given
+    std::string reason;
+};
+NextBackup planNextBackup(const std::vector<BackupRecord>& records, const std::string& uuid, uint32_t keep);
+
+// Retention: the chains to delete (each its ids), oldest first: the oldest whole chains, while
+// the newer ones still hold `keep` backups; never the newest chain.
+std::vector<std::vector<std::string>> chainsToPrune(const std::vector<BackupRecord>& records, uint32_t keep);
+
 }  // namespace paddock

@@ -1,7 +1,7 @@
 // Operations: work that outlives the request that asked for it, polled by id
 // (GET /api/v1/operations/{id}). Kinds: "pool_allocate" (a cold allocation booting a VM for a
 // lease; its result is the lease), "vm_backup" and "vm_restore" (backup_service.hpp; their
-// result is a JSON object under a key of their own). The shape is the general one: id, kind,
+// result is a JSON object under a key of their own: "backup", "restored_vm"). The shape is the general one: id, kind,
 // status, created/started/finished times, and a result or an error. Operations of no pool
 // (pool "") left pending by an earlier process fail as interrupted at the next start.
 //
@@ -42,7 +42,7 @@ struct Operation {
     std::string vm;  // the VM being made for it
     Status status = Status::Pending;
     std::optional<Lease> lease;  // Done only ("pool_allocate")
-    std::string result_key;      // Done operations of other kinds: what their result is ("backup", "vm")
+    std::string result_key;      // Done operations of other kinds: what their result is ("backup", "restored_vm")
     std::string result_json;     // and the result itself, a JSON object
     std::optional<Error> error;  // Failed only
     SystemTime created_at{};
