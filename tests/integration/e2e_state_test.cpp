@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <thread>
 
@@ -94,7 +95,17 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
     PaddockdFixture paddockd(guestOptions(25000, 25999, 60));
     const std::string vms = "/api/v1/vms/" + name;
 
-    REQUIRE(paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","owner":"student-1"})").status == 201);
+    auto created = paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","owner":"student-1"})");
+    REQUIRE(created.status == 201);
+    const std::string disk = created.json()["vm"]["disk"].GetString();
+    // What a backup that paddockd did not live to finish leaves beside the disk: the next one sweeps it.
+    const std::string staleStaging =
+        disk.substr(0, disk.rfind('/')) + "/." + name + ".backup-paddock-bk-interrupted.qcow2";
+    {
+        std::FILE* f = std::fopen(staleStaging.c_str(), "w");
+        REQUIRE(f != nullptr);
+        std::fclose(f);
+    }
     auto vm = waitReady(paddockd, name, 300);
     const auto guest = endpointOf(paddockd, vm);
     run(guest, "echo keep-me > ~/marker && sync");
@@ -124,6 +135,7 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
     CHECK_FALSE(fullBackup["offline"].GetBool());
     const uint64_t fullBytes = fullBackup["size_bytes"].GetUint64();
     const std::string fullId = fullBackup["id"].GetString();
+    CHECK_FALSE(std::filesystem::exists(staleStaging));
 
     const std::string bigSum = run(guest, "dd if=/dev/urandom of=~/big bs=1M count=10 status=none && sync && "
                                           "sha256sum ~/big | cut -c1-64");

@@ -8,6 +8,7 @@
 
 #include <libvirt/virterror.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,8 +18,10 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace paddock::lvq {
 
@@ -124,9 +127,18 @@ bool exists(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0 || errno != ENOENT;
 }
 
-void removeFile(const std::string& path) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        throw pdk::Error(PDK_ERR_INTERNAL, errnoText("cannot remove", path));
+// Removes the files of `dir` whose names start with `prefix` and end in ".qcow2".
+void removeStagingFiles(const std::string& dir, const std::string& prefix) {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (const dirent* entry = ::readdir(d.get())) {
+        const std::string file = entry->d_name;
+        if (file.size() > prefix.size() + 6 && file.rfind(prefix, 0) == 0 &&
+            file.compare(file.size() - 6, 6, ".qcow2") == 0)
+            stale.push_back(dir + "/" + file);
+    }
+    for (const auto& path : stale) ::unlink(path.c_str());
 }
 
 void syncPath(const std::string& path, int flags) {
@@ -318,8 +330,11 @@ void Connection::backupCreate(const char* domain, const pdk_backup_spec& spec, u
     }
     // Next to the disk, where QEMU (running as its own user) can write by construction; the
     // target's directory may be closed to it. libvirt creates the file and hands it back 0600.
-    const std::string staging = directoryOf(disks.front().source) + "/." + name + ".backup-" + checkpoint + ".qcow2";
-    removeFile(staging);
+    const std::string diskDir = directoryOf(disks.front().source);
+    const std::string staging = diskDir + "/." + name + ".backup-" + checkpoint + ".qcow2";
+    // Staging files of this domain are left only by a backup that paddockd did not live to
+    // finish (none runs now: checked above); they go before a new one starts.
+    removeStagingFiles(diskDir, "." + name + ".backup-");
     const std::string backupXml = buildBackupXml({{disks.front().target, staging}}, from);
 
     PausedStart running(dom.get(), name);
