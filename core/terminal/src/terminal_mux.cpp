@@ -345,6 +345,9 @@ void TerminalMux::finish(SessionId id, const Error* error) {
     }
     session->recording->close();
     session->gauge->Decrement();
+    // A VM's series ends with its last session: one kept per VM and owner ever seen would grow
+    // without end (and outlive deleted VMs). Add and Remove both run on this thread.
+    if (session->gauge->Value() <= 0) activeFamily_.Remove(session->gauge);
     duration_.Observe(std::chrono::duration<double>(Clock::now() - session->started).count());
     dispose(std::move(session->ssh));
     session->sink->closed(error);

@@ -121,6 +121,8 @@ TEST_CASE("backup store: a damaged or hostile index is reported and left alone",
           replaced("\"bk-1.qcow2\"", "\"../../etc/passwd\""), replaced("\"bk-1.qcow2\"", "\".hidden\""),
           replaced("\"full\"", "\"partial\""), replaced("\"size_bytes\":42", "\"size_bytes\":-1"),
           replaced("\"offline\":false", "\"offline\":\"no\""), replaced("\"vcpus\":1", "\"vcpus\":1.5"),
+          // Not UTF-8: written back, the name would be repaired into another one (found by fuzzing).
+          replaced("bk-1.qcow2", "bk-\x90\x90.qcow2"),
           std::string(100000, '[')}) {
         INFO(hostile.substr(0, 120));
         write(index, hostile);
