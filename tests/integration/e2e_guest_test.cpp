@@ -24,25 +24,6 @@ namespace {
 
 std::string sha256(const std::string& path) { return commandOutput("sha256sum '" + path + "'").substr(0, 64); }
 
-// Polls GET /api/v1/vms/{name} until readiness is "ready" (or fails the test on "unreachable").
-rapidjson::Document waitReady(PaddockdFixture& paddockd, const std::string& name, int timeoutS) {
-    const auto deadline = Clock::now() + std::chrono::seconds(timeoutS);
-    std::string last;
-    while (Clock::now() < deadline) {
-        auto reply = paddockd.call("GET", "/api/v1/vms/" + name);
-        REQUIRE(reply.status == 200);
-        auto doc = reply.json();
-        last = reply.body;
-        const std::string readiness = doc["vm"]["readiness"].GetString();
-        if (readiness == "ready") return doc;
-        INFO(last);
-        REQUIRE(readiness != "unreachable");
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    FAIL("not ready within " << timeoutS << " s: " << last);
-    return {};
-}
-
 }  // namespace
 
 TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and is cleaned up", "[e2e]") {

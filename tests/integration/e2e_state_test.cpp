@@ -22,25 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Polls GET /api/v1/vms/{name} until readiness is "ready"; the VM's answer.
-rapidjson::Document waitReady(PaddockdFixture& paddockd, const std::string& name, int timeoutS) {
-    const auto deadline = Clock::now() + std::chrono::seconds(timeoutS);
-    std::string last;
-    while (Clock::now() < deadline) {
-        auto reply = paddockd.call("GET", "/api/v1/vms/" + name);
-        REQUIRE(reply.status == 200);
-        auto doc = reply.json();
-        last = reply.body;
-        const std::string readiness = doc["vm"]["readiness"].GetString();
-        if (readiness == "ready") return doc;
-        INFO(last);
-        REQUIRE(readiness != "unreachable");
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    FAIL("not ready within " << timeoutS << " s: " << last);
-    return {};
-}
-
 paddock::SshEndpoint endpointOf(PaddockdFixture& paddockd, const rapidjson::Document& vm) {
     return {"127.0.0.1",
             static_cast<uint16_t>(vm["vm"]["ssh"]["port"].GetUint()),

@@ -5,11 +5,14 @@
 
 #include "paddockd_fixture.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace paddock::test {
@@ -68,6 +71,26 @@ struct DomainSweeper {
 
 inline double secondsSince(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Polls GET /api/v1/vms/{name} until readiness is "ready" (the VM's answer then); fails the
+// test on "unreachable" or after `timeoutS`.
+inline rapidjson::Document waitReady(PaddockdFixture& paddockd, const std::string& name, int timeoutS) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutS);
+    std::string last;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto reply = paddockd.call("GET", "/api/v1/vms/" + name);
+        REQUIRE(reply.status == 200);
+        auto doc = reply.json();
+        last = reply.body;
+        const std::string readiness = doc["vm"]["readiness"].GetString();
+        if (readiness == "ready") return doc;
+        INFO(last);
+        REQUIRE(readiness != "unreachable");
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    FAIL("not ready within " << timeoutS << " s: " << last);
+    return {};
 }
 
 // One site "system" on qemu:///system with the storage pool "paddock" (scripts/setup.sh); the
