@@ -1,31 +1,22 @@
 #include "paddock/core/backup_service.hpp"
 
 #include "paddock/core/ids.hpp"
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/json_writer.hpp"
 #include "paddock/core/names.hpp"
 #include "paddock/core/vm_metadata.hpp"
 
 #include <unistd.h>
 
-#include <ctime>
 #include <map>
 
 namespace paddock {
 
 namespace {
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // "bk-20261202-075501-3fa9c1": sorts by time, unique by its random tail.
 std::string newBackupId() {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
-    return randomId(std::string("bk-") + stamp + "-", 6);
+    return randomId("bk-" + compactUtcStamp(std::chrono::system_clock::now()) + "-", 6);
 }
 
 // A checkpoint that is gone already is what we wanted.

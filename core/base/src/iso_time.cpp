@@ -14,6 +14,15 @@ std::string isoTime(SystemTime t) {
     return buf;
 }
 
+std::string compactUtcStamp(SystemTime t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    return buf;
+}
+
 std::string isoTimeMillis(SystemTime t) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
     std::string text = isoTime(t);

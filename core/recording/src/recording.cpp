@@ -1,5 +1,6 @@
 #include "paddock/core/recording.hpp"
 
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/recorder.hpp"
 
 #include <prometheus/counter.h>
@@ -18,10 +19,6 @@ namespace paddock {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-double secondsSince(SteadyClock::time_point start) {
-    return std::chrono::duration<double>(SteadyClock::now() - start).count();
-}
 
 bool matches(const SessionRecord& r, const std::string& vm, const std::string& owner) {
     return (vm.empty() || r.vm == vm) && (owner.empty() || r.owner == owner);

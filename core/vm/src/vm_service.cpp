@@ -15,10 +15,6 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr const char* kCreating = "creating";
 constexpr const char* kDeleting = "deleting";
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // The metadata without the intent record.
 Metadata withoutIntent(Metadata metadata) {
     metadata.erase(meta::kIntent);

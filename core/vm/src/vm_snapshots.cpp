@@ -5,17 +5,12 @@
 #include "paddock/core/vm_service.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 namespace paddock {
 
 namespace {
 
 constexpr size_t kMaxDescriptionBytes = 1024;
-
-double secondsSince(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 bool isAutomatic(const SnapshotInfo& s) { return s.name.rfind(kStopSnapshotPrefix, 0) == 0; }
 
@@ -33,12 +28,7 @@ const SnapshotInfo* findSnapshot(const std::vector<SnapshotInfo>& snapshots, con
 
 // "stop-20261202-075501" (UTC), with "-2", "-3", ... when a stop in the same second took one.
 std::string stopSnapshotName(const std::vector<SnapshotInfo>& existing) {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
-    const std::string base = std::string(kStopSnapshotPrefix) + stamp;
+    const std::string base = kStopSnapshotPrefix + compactUtcStamp(std::chrono::system_clock::now());
     std::string name = base;
     for (int n = 2; findSnapshot(existing, name) != nullptr; ++n) name = base + "-" + std::to_string(n);
     return name;
