@@ -13,10 +13,6 @@ namespace paddock::server {
 
 namespace {
 
-Result<LocatedVm> locate(Runtime& runtime, const Request& request) {
-    return locateVm(runtime, request.identity, request.queryValue("site"), request.param("name"), Scope::Managed);
-}
-
 void writeSnapshot(JsonWriter& json, const SnapshotInfo& s) {
     json.beginObject().field("name", s.name).field("description", s.description);
     json.key("created_at").stringOrNull(
@@ -36,7 +32,7 @@ void writeSnapshot(JsonWriter& json, const SnapshotInfo& s) {
 }
 
 Result<Response> listSnapshots(Runtime& runtime, const Request& request) {
-    auto located = locate(runtime, request);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     const std::string& name = request.param("name");
     auto snapshots = located->vms->snapshots(name);
@@ -51,7 +47,7 @@ Result<Response> listSnapshots(Runtime& runtime, const Request& request) {
 Result<Response> createSnapshot(Runtime& runtime, const Request& request) {
     auto body = parseSnapshotBody(request.body);
     if (!body) return std::move(body).error();
-    auto located = locate(runtime, request);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     const std::string& name = request.param("name");
     SnapshotRequest snapshot{body->name, body->description, body->replace};
@@ -67,7 +63,7 @@ Result<Response> createSnapshot(Runtime& runtime, const Request& request) {
 Result<Response> revertSnapshot(Runtime& runtime, const Request& request) {
     auto start = parseRevertBody(request.body);
     if (!start) return std::move(start).error();
-    auto located = locate(runtime, request);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     auto vm = located->vms->revertSnapshot(request.param("name"), request.param("snap"), start.value(),
                                            request.identity.name);
@@ -80,7 +76,7 @@ Result<Response> revertSnapshot(Runtime& runtime, const Request& request) {
 }
 
 Result<Response> deleteSnapshot(Runtime& runtime, const Request& request) {
-    auto located = locate(runtime, request);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     if (auto gone = located->vms->deleteSnapshot(request.param("name"), request.param("snap"), request.identity.name);
         !gone)
@@ -104,7 +100,7 @@ Response operationResponse(const Operation& op) {
 
 Result<Response> beginBackup(Runtime& runtime, const Request& request) {
     if (auto body = parseBackupBody(request.body); !body) return std::move(body).error();
-    auto located = locate(runtime, request);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     auto op = runtime.backups().beginBackup(*located->vms, request.param("name"), located->vm.owner,
                                             request.identity.name);
@@ -123,7 +119,7 @@ Result<std::vector<BackupRecord>> reachableBackups(Runtime& runtime, const Reque
     for (auto& r : all.value())
         if (request.identity.mayReach(r.owner)) mine.push_back(std::move(r));
     if (mine.empty()) {
-        auto located = locate(runtime, request);
+        auto located = locateRequestedVm(runtime, request);
         if (!located) return std::move(located).error();
     }
     return mine;
@@ -161,7 +157,7 @@ Result<Response> deleteBackup(Runtime& runtime, const Request& request) {
     if (!backup) return std::move(backup).error();
     // The VM's site, when the VM is still there, so its checkpoints go too.
     VmService* vms = nullptr;
-    if (auto located = locate(runtime, request); located) vms = located->vms;
+    if (auto located = locateRequestedVm(runtime, request); located) vms = located->vms;
     auto gone = runtime.backups().remove(vms, request.param("name"), backup->id, chain.value(), request.identity.name);
     if (!gone) return std::move(gone).error();
     JsonWriter json;

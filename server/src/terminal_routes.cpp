@@ -85,7 +85,7 @@ void addTerminalRoutes(Router& router, const RouteContext& context, const Termin
     const std::string webDir = context.webDir;
 
     router.add("POST", "/api/v1/vms/{name}/console", [&rt, terminal](Request& r) -> Result<Response> {
-        auto located = locateVm(rt, r.identity, r.queryValue("site"), r.param("name"));
+        auto located = locateRequestedVm(rt, r);
         if (!located) return std::move(located).error();
         const std::string& name = r.param("name");
         const std::string site = located->site->name();

@@ -26,12 +26,6 @@ Result<Scope> scopeOf(const Request& request) {
     return Scope::All;
 }
 
-// The VM on the site named by ?site=, or else on whichever site has it.
-Result<LocatedVm> locate(Runtime& runtime, const Request& request, const std::string& name,
-                         Scope scope = Scope::Managed) {
-    return locateVm(runtime, request.identity, request.queryValue("site"), name, scope);
-}
-
 Result<Response> listVms(Runtime& runtime, const Request& request) {
     auto scope = scopeOf(request);
     if (!scope) return std::move(scope).error();
@@ -80,7 +74,7 @@ Result<Response> stopVm(Runtime& runtime, const Request& request) {
     const std::string& name = request.param("name");
     auto force = request.queryFlag("force");
     if (!force) return std::move(force).error();
-    auto located = locate(runtime, request, name);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     VmService& service = *located.value().vms;
 
@@ -125,7 +119,7 @@ Result<Response> stopVm(Runtime& runtime, const Request& request) {
 template <class Operation>
 Result<Response> actOnVm(Runtime& runtime, const Request& request, Operation operation) {
     const std::string& name = request.param("name");
-    auto located = locate(runtime, request, name);
+    auto located = locateRequestedVm(runtime, request);
     if (!located) return std::move(located).error();
     VmService& service = *located.value().vms;
     if (Status done = operation(service, name, request.identity.name); !done) return std::move(done).error();
@@ -143,7 +137,7 @@ void addVmRoutes(Router& router, const RouteContext& context) {
     router.add("GET", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
         auto scope = scopeOf(r);
         if (!scope) return std::move(scope).error();
-        auto located = locate(rt, r, r.param("name"), scope.value());
+        auto located = locateRequestedVm(rt, r, scope.value());
         if (!located) return std::move(located).error();
         return vmResponse(200, located.value().vm);
     });
@@ -155,7 +149,7 @@ void addVmRoutes(Router& router, const RouteContext& context) {
             if (auto known = rejectUnknownFields(document.value(), {"owner"}); !known) return std::move(known).error();
             auto owner = optionalString(document.value(), "owner");
             if (!owner) return std::move(owner).error();
-            auto located = locate(rt, r, r.param("name"), Scope::All);
+            auto located = locateRequestedVm(rt, r, Scope::All);
             if (!located) return std::move(located).error();
             auto adopted = located->vms->adopt(r.param("name"), owner.value().value_or(""), r.identity.name);
             if (!adopted) return std::move(adopted).error();
@@ -164,7 +158,7 @@ void addVmRoutes(Router& router, const RouteContext& context) {
         Role::Admin);
     router.add("DELETE", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
         const std::string& name = r.param("name");
-        auto located = locate(rt, r, name);
+        auto located = locateRequestedVm(rt, r);
         if (!located) return std::move(located).error();
         if (auto removed = located.value().vms->remove(name, r.identity.name); !removed)
             return std::move(removed).error();

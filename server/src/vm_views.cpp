@@ -27,6 +27,10 @@ Result<LocatedVm> locateVm(Runtime& runtime, const Identity& caller, const std::
     return makeError(ErrorCode::NotFound, "VM '" + name + "' not found");
 }
 
+Result<LocatedVm> locateRequestedVm(Runtime& runtime, const Request& request, Scope scope) {
+    return locateVm(runtime, request.identity, request.queryValue("site"), request.param("name"), scope);
+}
+
 void writeVm(JsonWriter& json, const VmView& vm) {
     const DomainInfo& d = vm.domain;
     const ReadinessInfo& r = vm.readiness;

@@ -13,7 +13,7 @@ void addWebSocketRoutes(Router& router, const RouteContext& context, const Strea
     EventStream& events = streams.events;
 
     router.addWebSocket("/api/v1/vms/{name}/status", [&rt, &status](Request& r) -> Result<Response> {
-        auto located = locateVm(rt, r.identity, r.queryValue("site"), r.param("name"));
+        auto located = locateRequestedVm(rt, r);
         if (!located) return std::move(located).error();
         const std::string site = located.value().site->name();
         return upgradeResponse([&status, route = r.route, owner = webSocketOwner(r), site,

@@ -23,6 +23,9 @@ struct LocatedVm {
 // could not answer and none had the VM. Foreign domains count only with Scope::All.
 Result<LocatedVm> locateVm(Runtime& runtime, const Identity& caller, const std::optional<std::string>& site,
                            const std::string& name, Scope scope = Scope::Managed);
+// The VM of a /api/v1/vms/{name}... route: {name} on the site ?site= names (else any), as the
+// request's identity may see it.
+Result<LocatedVm> locateRequestedVm(Runtime& runtime, const Request& request, Scope scope = Scope::Managed);
 
 // The native VM object of /api/v1/vms (documented as VM in openapi.json).
 void writeVm(JsonWriter& json, const VmView& vm);
