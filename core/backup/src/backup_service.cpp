@@ -69,11 +69,6 @@ BackupService::~BackupService() {
         operations_.fail(job.operation, makeError(ErrorCode::Unavailable, "paddockd stopped before the job ran"));
 }
 
-size_t BackupService::pending() const {
-    std::lock_guard lock(mutex_);
-    return queue_.size() + (running_job_ ? 1 : 0);
-}
-
 void BackupService::workerLoop() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -81,11 +76,9 @@ void BackupService::workerLoop() {
         if (stopping_) return;
         Job job = std::move(queue_.front());
         queue_.pop_front();
-        running_job_ = true;
         lock.unlock();
         job.run();
         lock.lock();
-        running_job_ = false;
     }
 }
 
@@ -202,16 +195,14 @@ Result<BackupRecord> BackupService::backupLocked(VmService& vms, BackendConnecti
         for (const auto& r : all.value())
             if (r.vm_uuid == info.uuid) dropCheckpoint(conn, vm, r.checkpoint);
     }
-    (void)applyRetention(vms, conn, vm, info.uuid, policy.keep, actor);
+    applyRetention(vms, conn, vm, info.uuid, policy.keep, actor);
     return record;
 }
 
-std::vector<std::string> BackupService::applyRetention(VmService& vms, BackendConnection& conn,
-                                                       const std::string& vm, const std::string& uuid, uint32_t keep,
-                                                       const std::string& actor) {
-    std::vector<std::string> removed;
+void BackupService::applyRetention(VmService& vms, BackendConnection& conn, const std::string& vm,
+                                   const std::string& uuid, uint32_t keep, const std::string& actor) {
     auto all = store_.list(vm);
-    if (!all) return removed;
+    if (!all) return;
     std::map<std::string, const BackupRecord*> byId;
     for (const auto& r : all.value()) byId[r.id] = &r;
     for (const auto& chain : chainsToPrune(all.value(), keep)) {
@@ -220,15 +211,11 @@ std::vector<std::string> BackupService::applyRetention(VmService& vms, BackendCo
         Status erased = store_.erase(vm, chain);
         (void)audit_.record(actor, vms.site().name(), vm, "backup_prune", erased, chain.front());
         if (!erased) break;
-        removed.insert(removed.end(), chain.begin(), chain.end());
     }
-    return removed;
 }
 
 Result<Operation> BackupService::beginBackup(VmService& vms, const std::string& vm, const std::string& owner,
                                              const std::string& actor) {
-    // Refused at once rather than as a failed operation: unknown VMs, foreign ones, bad names.
-    if (auto exists = vms.get(vm); !exists) return std::move(exists).error();
     return enqueue(kOperationVmBackup, owner, vm, [this, &vms, vm, actor](const std::string& id) {
         auto made = backup(vms, vm, actor);
         if (made)
@@ -344,7 +331,6 @@ Result<Operation> BackupService::beginRestore(VmService& target, const std::stri
                                               const std::string& actor,
                                               std::function<std::string(const VmView&)> writeVm) {
     if (auto valid = validateName(request.as, "VM name"); !valid) return std::move(valid).error();
-    if (auto known = get(vm, id); !known) return std::move(known).error();
     return enqueue(kOperationVmRestore, owner, request.as,
                    [this, &target, vm, id, request, actor, writeVm = std::move(writeVm)](const std::string& op) {
                        auto made = restore(target, vm, id, request, actor);

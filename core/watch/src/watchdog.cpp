@@ -253,8 +253,7 @@ WatchDecision Watchdog::setAutoRevert(TimePoint now, bool on) {
     if (state_ == WatchState::Stopped || state_ == WatchState::Reverting) return {false, "automatic revert on"};
     lastHeartbeat_.reset();
     failures_ = 0;
-    WatchDecision d = rearm(now, "automatic revert on: waiting for the first heartbeat");
-    return d;
+    return rearm(now, "automatic revert on: waiting for the first heartbeat");
 }
 
 }  // namespace paddock

@@ -56,7 +56,8 @@ public:
     // Backs `vm` up now, on the calling thread. InvalidArgument for a VM without a disk of
     // Paddock's; Unsupported when the backend has no backups.
     Result<BackupRecord> backup(VmService& vms, const std::string& vm, const std::string& actor);
-    // The same as an operation (kind "vm_backup", result key "backup"), run by the worker.
+    // The same as an operation (kind "vm_backup", result key "backup"), run by the worker. The
+    // caller has found `vm` on `vms` (the route's lookup); one gone meanwhile fails the operation.
     Result<Operation> beginBackup(VmService& vms, const std::string& vm, const std::string& owner,
                                   const std::string& actor);
 
@@ -75,13 +76,11 @@ public:
     Result<VmView> restore(VmService& target, const std::string& vm, const std::string& id,
                            const RestoreRequest& request, const std::string& actor);
     // The same as an operation (kind "vm_restore", result key "restored_vm", with `writeVm` serialising
-    // the new VM), run by the worker.
+    // the new VM), run by the worker. The caller has found backup `id` of `vm`; the new VM's name
+    // is checked at once.
     Result<Operation> beginRestore(VmService& target, const std::string& vm, const std::string& id,
                                    const RestoreRequest& request, const std::string& owner, const std::string& actor,
                                    std::function<std::string(const VmView&)> writeVm);
-
-    // How many jobs wait or run (for tests and /metrics).
-    size_t pending() const;
 
 private:
     struct Job {
@@ -90,9 +89,9 @@ private:
     };
     Result<BackupRecord> backupLocked(VmService& vms, BackendConnection& conn, const DomainInfo& info,
                                       const std::string& actor);
-    // Deletes the oldest chains of `vm` beyond `keep`; returns what went.
-    std::vector<std::string> applyRetention(VmService& vms, BackendConnection& conn, const std::string& vm,
-                                            const std::string& uuid, uint32_t keep, const std::string& actor);
+    // Deletes the oldest chains of `vm` beyond `keep` (chainsToPrune), each audited.
+    void applyRetention(VmService& vms, BackendConnection& conn, const std::string& vm,
+                        const std::string& uuid, uint32_t keep, const std::string& actor);
     Result<Operation> enqueue(const std::string& kind, const std::string& owner, const std::string& vm,
                               std::function<void(const std::string& operation)> work);
     void workerLoop();
@@ -105,7 +104,6 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> queue_;
-    bool running_job_ = false;
     bool stopping_ = false;
     std::thread worker_;  // last: started once the rest exists
 };
