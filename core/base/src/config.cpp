@@ -758,6 +758,12 @@ void checkTemplates(const Context& ctx, const SiteConfig& site, const KeyPath& s
         // libvirt ignores initrd and cmdline without a kernel, which would hide the mistake.
         if (t.kernel.empty() && !t.initrd.empty()) failAt(ctx, child(item, "initrd"), "requires kernel to be set");
         if (t.kernel.empty() && !t.cmdline.empty()) failAt(ctx, child(item, "cmdline"), "requires kernel to be set");
+        // The stop snapshot is taken before the oldest automatic one is pruned: with keep >= limit
+        // every stop after the first `limit` would fail for want of room.
+        if (t.snapshot_on_stop && t.snapshot_on_stop_keep >= t.snapshot_limit)
+            failAt(ctx, child(item, "snapshot_on_stop_keep"),
+                   std::to_string(t.snapshot_on_stop_keep) + " leaves no room below snapshot_limit (" +
+                       std::to_string(t.snapshot_limit) + ") for the next stop's snapshot");
     }
     if (!site.default_template.empty() && !seen.count(site.default_template))
         failAt(ctx, child(sitePath, "default_template"),

@@ -618,4 +618,13 @@ TEST_CASE("templates: snapshot_on_stop, snapshot limits and backups", "[config][
     CHECK_THAT(parseError(head + "        backups: {keep: 0}\n"), Contains("backups.keep"));
     CHECK_THAT(parseError(head + "        backups: {kept: 3}\n"), Contains("backups.kept"));
     CHECK_THAT(parseError(head + "        backups: 3\n"), Contains("backups"));
+    // Snapshot on stop needs room for one more than it keeps (it prunes after taking the new one).
+    CHECK_THAT(parseError(head + "        snapshot_on_stop: true\n        snapshot_on_stop_keep: 4\n"
+                                 "        snapshot_limit: 4\n"),
+               Contains("snapshot_on_stop_keep") && Contains("no room"));
+    CHECK(parseOk(head + "        snapshot_on_stop: false\n        snapshot_on_stop_keep: 4\n"
+                         "        snapshot_limit: 4\n")
+              .sites.front()
+              .templates.front()
+              .snapshot_limit == 4);
 }
