@@ -38,7 +38,8 @@
                                                 X(pdk_backend_vtable, snapshot_create_spec)                \
                                                     X(pdk_backend_vtable, backup_create)                   \
                                                         X(pdk_backend_vtable, checkpoint_delete)           \
-                                                            X(pdk_backend_vtable, restore_volume)
+                                                            X(pdk_backend_vtable, restore_volume)          \
+                                                                X(pdk_backend_vtable, guest_ping)
 
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                                    \

@@ -105,6 +105,7 @@ TEST_CASE("makeBackendVtable fills exactly the members the class has", "[sdk][cp
     CHECK(minimal.backup_create == nullptr);
     CHECK(minimal.checkpoint_delete == nullptr);
     CHECK(minimal.restore_volume == nullptr);
+    CHECK(minimal.guest_ping == nullptr);
 
     const pdk_backend_vtable full = pdk::makeBackendVtable<FullConn>();
     CHECK(full.is_alive != nullptr);
@@ -119,6 +120,7 @@ TEST_CASE("makeBackendVtable fills exactly the members the class has", "[sdk][cp
     CHECK(full.snapshot_create == nullptr);
     CHECK(full.host_info == nullptr);
     CHECK(full.backup_create == nullptr);
+    CHECK(full.guest_ping == nullptr);
     CHECK(full.restore_volume == nullptr);
 }
 
@@ -643,5 +645,54 @@ TEST_CASE("the ABI 1.4 members fill their entries, and the trampolines check the
         spec.struct_size = sizeof spec;
         CHECK(vt.restore_volume(conn, &spec, 0x8, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
     }
+    vt.close(conn);
+}
+
+namespace {
+
+// The ABI 1.5 member; the domain name picks the answer.
+struct AgentConn {
+    static std::unique_ptr<AgentConn> open(const char*, uint32_t) { return std::make_unique<AgentConn>(); }
+    void guestPing(const char* domain, uint32_t timeoutMs, uint32_t flags) {
+        pdk::checkFlags(flags, 0);
+        const std::string d(domain);
+        if (d == "missing") throw pdk::Error(PDK_ERR_NOT_FOUND, "no domain 'missing'");
+        if (d == "off") throw pdk::Error(PDK_ERR_CONFLICT, "domain 'off' is not running");
+        if (d == "silent") throw pdk::Error(PDK_ERR_UNAVAILABLE, "the guest agent did not answer");
+        if (d == "broken") throw std::runtime_error("agent channel broke");
+        pinged.push_back(d + "@" + std::to_string(timeoutMs));
+    }
+    std::vector<std::string> pinged;
+};
+
+}  // namespace
+
+TEST_CASE("the ABI 1.5 guest_ping member fills its entry, and the trampoline checks its input", "[sdk][cpp]") {
+    const pdk_backend_vtable vt = pdk::makeBackendVtable<AgentConn>();
+    REQUIRE(vt.guest_ping != nullptr);
+    CHECK(vt.restore_volume == nullptr);
+    CHECK(vt.start_domain == nullptr);
+    pdk_backend_connection* conn = nullptr;
+    pdk_error err = freshError();
+    REQUIRE(vt.open("a://", 0, &conn, &err) == PDK_OK);
+    AgentConn& self = *reinterpret_cast<AgentConn*>(conn);
+
+    CHECK(vt.guest_ping(conn, "vm", 1500, 0, &err) == PDK_OK);
+    CHECK(vt.guest_ping(conn, "vm", 0, 0, nullptr) == PDK_OK);
+    CHECK(self.pinged == std::vector<std::string>{"vm@1500", "vm@0"});
+    CHECK(std::string(err.message) == "untouched");
+
+    CHECK(vt.guest_ping(conn, "missing", 1000, 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message) == "no domain 'missing'");
+    CHECK(vt.guest_ping(conn, "off", 1000, 0, &err) == PDK_ERR_CONFLICT);
+    CHECK(vt.guest_ping(conn, "silent", 1000, 0, &err) == PDK_ERR_UNAVAILABLE);
+    CHECK(err.status == PDK_ERR_UNAVAILABLE);
+    CHECK(vt.guest_ping(conn, "broken", 1000, 0, &err) == PDK_ERR_INTERNAL);
+    CHECK_THAT(std::string(err.message), Contains("agent channel broke"));
+    CHECK(vt.guest_ping(conn, nullptr, 1000, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(err.message) == "domain is NULL");
+    CHECK(vt.guest_ping(nullptr, "vm", 1000, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt.guest_ping(conn, "vm", 1000, 0x1, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(self.pinged.size() == 2);
     vt.close(conn);
 }

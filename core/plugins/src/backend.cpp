@@ -77,13 +77,13 @@ struct OperationEntry {
 #field, [](const pdk_backend_vtable& v) { return v.field != nullptr; } \
     }
 constexpr OperationEntry kOperations[] = {
-    PDK_OP(is_alive),        PDK_OP(host_info),       PDK_OP(list_domains),    PDK_OP(get_domain),
-    PDK_OP(define_domain),   PDK_OP(start_domain),    PDK_OP(shutdown_domain), PDK_OP(destroy_domain),
-    PDK_OP(undefine_domain), PDK_OP(get_metadata),    PDK_OP(set_metadata),    PDK_OP(create_overlay),
-    PDK_OP(delete_volume),   PDK_OP(snapshot_create), PDK_OP(snapshot_list),   PDK_OP(snapshot_revert),
-    PDK_OP(snapshot_delete), PDK_OP(save_domain),     PDK_OP(ssh_target),      PDK_OP(subscribe_events),
-    PDK_OP(volume_path),     PDK_OP(snapshot_list_info), PDK_OP(snapshot_create_spec), PDK_OP(backup_create),
-    PDK_OP(checkpoint_delete), PDK_OP(restore_volume),
+    PDK_OP(is_alive),          PDK_OP(host_info),          PDK_OP(list_domains),         PDK_OP(get_domain),
+    PDK_OP(define_domain),     PDK_OP(start_domain),       PDK_OP(shutdown_domain),      PDK_OP(destroy_domain),
+    PDK_OP(undefine_domain),   PDK_OP(get_metadata),       PDK_OP(set_metadata),         PDK_OP(create_overlay),
+    PDK_OP(delete_volume),     PDK_OP(snapshot_create),    PDK_OP(snapshot_list),        PDK_OP(snapshot_revert),
+    PDK_OP(snapshot_delete),   PDK_OP(save_domain),        PDK_OP(ssh_target),           PDK_OP(subscribe_events),
+    PDK_OP(volume_path),       PDK_OP(snapshot_list_info), PDK_OP(snapshot_create_spec), PDK_OP(backup_create),
+    PDK_OP(checkpoint_delete), PDK_OP(restore_volume),     PDK_OP(guest_ping),
 };
 #undef PDK_OP
 
@@ -352,6 +352,12 @@ Result<std::string> BackendConnection::restoreVolume(const std::string& pool, co
 
 Status BackendConnection::saveDomain(const std::string& name) {
     PDK_CALL(save_domain, name.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::guestPing(const std::string& domain, std::chrono::milliseconds timeout) {
+    const auto ms = std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, UINT32_MAX);
+    PDK_CALL(guest_ping, domain.c_str(), static_cast<uint32_t>(ms), 0);
     return {};
 }
 

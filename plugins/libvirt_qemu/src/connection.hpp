@@ -92,6 +92,12 @@ public:
     // address the guest reports itself (guest agent).
     void sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out);
     void subscribeEvents(pdk_event_sink sink, void* user, uint32_t flags);
+    // The QEMU guest agent's guest-ping through virDomainQemuAgentCommand, waiting timeoutMs
+    // rounded up to whole seconds (at least 1); libvirt first syncs with the agent (up to about
+    // 5 s of its own when the agent hangs). Errors by statusForLibvirtCode (a paused domain is
+    // "not running": PDK_ERR_CONFLICT); a driver without an agent (test:///) answers
+    // PDK_ERR_UNSUPPORTED.
+    void guestPing(const char* name, uint32_t timeoutMs, uint32_t flags);
 
 private:
     explicit Connection(virConnectPtr conn);

@@ -3,8 +3,10 @@
 
 #include <paddock/cpp/backend.hpp>
 
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -237,6 +239,25 @@ void Connection::saveDomain(const char* name, uint32_t flags) {
     DomainHandle dom = lookupDomain(name);
     if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
     if (virDomainManagedSave(dom.get(), 0) < 0) throwLastError(std::string("cannot save domain '") + name + "'");
+}
+
+void Connection::guestPing(const char* name, uint32_t timeoutMs, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    // libvirt waits in whole seconds; 0 would be VIR_DOMAIN_QEMU_AGENT_COMMAND_NOWAIT.
+    const int seconds = static_cast<int>(std::max<uint32_t>(1, timeoutMs / 1000 + (timeoutMs % 1000 != 0 ? 1 : 0)));
+    char* reply = virDomainQemuAgentCommand(dom.get(), R"({"execute":"guest-ping"})", seconds, 0);
+    if (reply != nullptr) {
+        std::free(reply);
+        return;
+    }
+    // Drivers without an agent (test, LXC) answer VIR_ERR_NO_SUPPORT; a domain without the
+    // channel VIR_ERR_ARGUMENT_UNSUPPORTED; one not running (or paused) VIR_ERR_OPERATION_INVALID.
+    // Waiting too long for the agent job (another agent command hangs) is the agent's silence too.
+    const int code = lastErrorCode();
+    pdk::Error error = takeLastError(std::string("the guest agent of domain '") + name + "'");
+    if (code == VIR_ERR_OPERATION_TIMEOUT) throw pdk::Error(PDK_ERR_UNAVAILABLE, error.what());
+    throw error;
 }
 
 void Connection::undefineDomain(const char* name, uint32_t flags) {

@@ -31,7 +31,8 @@ pdk_status statusForLibvirtCode(int code) {
         case VIR_ERR_RPC:
         case VIR_ERR_NO_CONNECT:
         case VIR_ERR_AUTH_FAILED:
-        case VIR_ERR_AGENT_UNRESPONSIVE: return PDK_ERR_UNAVAILABLE;
+        case VIR_ERR_AGENT_UNRESPONSIVE:
+        case VIR_ERR_AGENT_UNSYNCED: return PDK_ERR_UNAVAILABLE;
         case VIR_ERR_OPERATION_TIMEOUT: return PDK_ERR_TIMEOUT;
         case VIR_ERR_INVALID_ARG:
         case VIR_ERR_XML_ERROR:

@@ -9,8 +9,9 @@ namespace {
 
 const pdk_backend_vtable kVtable = pdk::makeBackendVtable<paddock::lvq::Connection>();
 
-const char* const kCapabilities[] = {"domain.lifecycle", "domain.define", "volume.overlay", "snapshot", "save",
-                                     "events",           "ssh_target",    "metadata",       "backup",   nullptr};
+const char* const kCapabilities[] = {
+    "domain.lifecycle", "domain.define", "volume.overlay", "snapshot",    "save", "events",
+    "ssh_target",       "metadata",      "backup",         "guest_agent", nullptr};
 
 const pdk_plugin_descriptor kDescriptor = {
     .struct_size = sizeof(pdk_plugin_descriptor),

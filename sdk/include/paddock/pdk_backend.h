@@ -342,10 +342,30 @@ typedef struct pdk_backend_vtable {
      * PDK_ERR_ALREADY_EXISTS when the pool holds that volume. */
     pdk_status (*restore_volume)(pdk_backend_connection* conn, const pdk_restore_spec* spec, uint32_t flags,
                                  char* path_out, size_t path_capacity, pdk_error* err);
+
+    /* ABI 1.5 */
+
+    /* Whether the guest OS of running domain `domain` is alive, by its guest agent (QEMU:
+     * "guest-ping"): the domain's state alone cannot tell a hung guest from a working one. Nothing
+     * in the guest changes. Waits about timeout_ms for the answer (a backend whose hypervisor
+     * counts in coarser units rounds up, and waits at least its smallest unit; the libvirt
+     * backend: whole seconds, and libvirt's own sync with a hung agent adds up to about 5 s).
+     * PDK_OK: the agent answered in time. PDK_ERR_NOT_FOUND: no such domain. PDK_ERR_CONFLICT:
+     * the domain is not running (shut off, or paused/suspended: its guest cannot answer).
+     * PDK_ERR_UNSUPPORTED: the domain has no guest-agent channel, or the backend (or its driver)
+     * has no guest agent. PDK_ERR_UNAVAILABLE: the channel is there but the agent did not answer
+     * in time or is not connected (not started yet, stopped, hung, or the guest is down); the
+     * message says which (a lost hypervisor connection answers PDK_ERR_UNAVAILABLE too). No
+     * flags are defined. Threading: blocks the calling thread while it waits; other calls on
+     * the same connection may run meanwhile. NULL: the backend has no guest agent (the host
+     * answers PDK_ERR_UNSUPPORTED). */
+    pdk_status (*guest_ping)(pdk_backend_connection* conn, const char* domain, uint32_t timeout_ms, uint32_t flags,
+                             pdk_error* err);
 } pdk_backend_vtable;
 #define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
 #define PDK_BACKEND_VTABLE_SIZE_1_2 PDK_FIELD_END(pdk_backend_vtable, volume_path)
 #define PDK_BACKEND_VTABLE_SIZE_1_4 PDK_FIELD_END(pdk_backend_vtable, restore_volume)
+#define PDK_BACKEND_VTABLE_SIZE_1_5 PDK_FIELD_END(pdk_backend_vtable, guest_ping)
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdint>
+
 using namespace paddock;
 
 TEST_CASE("missing operations answer Unsupported naming the backend", "[backend]") {
@@ -54,6 +57,47 @@ TEST_CASE("domain infos are read only as far as the plugin's struct_size goes", 
     CHECK(b.cpu_time_ns == 0);  // past its struct_size: zero, not 123456
     CHECK_FALSE(b.has_managed_save);
     CHECK(b.metadata.empty());
+}
+
+TEST_CASE("guestPing passes the timeout and answers Unsupported for a backend older than 1.5", "[backend]") {
+    using std::chrono::milliseconds;
+    PluginHost host;
+    REQUIRE(host.loadFile(test::fixturePluginDir() + "/guest_agent_backends.so").ok());
+
+    auto agent = host.backend("org.paddock.test.agent");
+    REQUIRE(agent.ok());
+    auto conn = agent.value()->connect("fixture://");
+    REQUIRE(conn.ok());
+    CHECK(conn.value()->supports("guest_ping"));
+    CHECK(conn.value()->guestPing("alive", milliseconds(500)).ok());
+    auto silent = conn.value()->guestPing("silent", milliseconds(1500));
+    CHECK(failure(silent).code == ErrorCode::Unavailable);
+    CHECK(failure(silent).message == "the guest agent did not answer in 1500 ms");
+    CHECK(failure(conn.value()->guestPing("silent", milliseconds(-3))).message ==
+          "the guest agent did not answer in 0 ms");
+    CHECK(failure(conn.value()->guestPing("silent", milliseconds(uint64_t{1} << 40))).message ==
+          "the guest agent did not answer in 4294967295 ms");
+    CHECK(failure(conn.value()->guestPing("off", milliseconds(500))).code == ErrorCode::Conflict);
+    CHECK(failure(conn.value()->guestPing("no-channel", milliseconds(500))).code == ErrorCode::Unsupported);
+    CHECK(failure(conn.value()->guestPing("nope", milliseconds(500))).code == ErrorCode::NotFound);
+
+    // Its vtable ends before guest_ping; the entry behind struct_size (which would answer OK) is
+    // never read.
+    auto old = host.backend("org.paddock.test.agent-v1-4");
+    REQUIRE(old.ok());
+    auto oldConn = old.value()->connect("fixture://");
+    REQUIRE(oldConn.ok());
+    CHECK_FALSE(oldConn.value()->supports("guest_ping"));
+    auto ping = oldConn.value()->guestPing("alive", milliseconds(500));
+    CHECK(failure(ping).code == ErrorCode::Unsupported);
+    CHECK(failure(ping).message == "guest_ping is not supported by backend org.paddock.test.agent-v1-4");
+
+    // A backend that leaves the entry NULL answers the same.
+    auto good = host.loadFile(test::fixturePluginDir() + "/good_backend.so");
+    REQUIRE(good.ok());
+    auto goodConn = host.backend(good->id).value()->connect("fixture://");
+    REQUIRE(goodConn.ok());
+    CHECK(failure(goodConn.value()->guestPing("alive", milliseconds(500))).code == ErrorCode::Unsupported);
 }
 
 TEST_CASE("pdk statuses map to core error codes", "[backend]") {

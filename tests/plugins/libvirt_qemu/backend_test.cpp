@@ -137,8 +137,8 @@ TEST_CASE("descriptor", "[libvirt_qemu]") {
     CHECK(std::string(d.id) == "org.paddock.libvirt-qemu");
     std::vector<std::string> caps;
     for (const char* const* c = d.capabilities; *c != nullptr; ++c) caps.emplace_back(*c);
-    for (const char* want :
-         {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target", "metadata", "backup"}) {
+    for (const char* want : {"domain.lifecycle", "volume.overlay", "snapshot", "save", "events", "ssh_target",
+                             "metadata", "backup", "guest_agent"}) {
         CHECK(std::find(caps.begin(), caps.end(), want) != caps.end());
     }
     const pdk_backend_vtable& v = vt();
@@ -170,7 +170,8 @@ TEST_CASE("descriptor", "[libvirt_qemu]") {
                            (const void*)v.snapshot_create_spec,
                            (const void*)v.backup_create,
                            (const void*)v.checkpoint_delete,
-                           (const void*)v.restore_volume}) {
+                           (const void*)v.restore_volume,
+                           (const void*)v.guest_ping}) {
         CHECK(fn != nullptr);
     }
 }
@@ -735,6 +736,27 @@ TEST_CASE("unknown flag bits are refused first", "[libvirt_qemu]") {
     CHECK(vt().backup_create(k, "nope", &bs, 1, &br, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().checkpoint_delete(k, "nope", "c", bad, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(vt().restore_volume(k, &rs, bad, path, sizeof path, &err) == PDK_ERR_BAD_FLAGS);
+    // ABI 1.5
+    CHECK(vt().guest_ping(k, "nope", 1000, bad, &err) == PDK_ERR_BAD_FLAGS);
+}
+
+TEST_CASE("guest_ping: the test driver has no guest agent (1.5)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    mustDefine(c, diskless("pdk-t-agent"));
+    Err err;
+    // An unknown domain is NOT_FOUND on any driver; a known one here has no agent, running or not.
+    CHECK(vt().guest_ping(c.get(), "pdk-t-agent-missing", 1000, 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message).find("pdk-t-agent-missing") != std::string::npos);
+    CHECK(vt().guest_ping(c.get(), "pdk-t-agent", 1000, 0, &err) == PDK_ERR_UNSUPPORTED);
+    INFO(err.text());
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-agent", 0, &err));
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(vt().guest_ping(c.get(), "pdk-t-agent", 0, 0, &err) == PDK_ERR_UNSUPPORTED);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+    CHECK(std::string(err.message).find("pdk-t-agent") != std::string::npos);
+    CHECK(vt().guest_ping(c.get(), nullptr, 1000, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-agent", 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-agent", 0, &err));
 }
 
 TEST_CASE("unknown domains answer NOT_FOUND", "[libvirt_qemu]") {

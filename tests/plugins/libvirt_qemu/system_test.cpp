@@ -83,8 +83,17 @@ TEST_CASE("a diskless domain runs on qemu:///system", "[system]") {
     CHECK(listed);
     CHECK(vt().start_domain(c.get(), name.c_str(), 0, &err) == PDK_ERR_CONFLICT);
 
+    // The domain has the agent's channel but no guest behind it (it sits in its firmware):
+    // libvirt knows the agent is not connected and answers at once, without the timeout.
+    const auto pinged = std::chrono::steady_clock::now();
+    CHECK(vt().guest_ping(c.get(), name.c_str(), 3000, 0, &err) == PDK_ERR_UNAVAILABLE);
+    CHECK(std::chrono::steady_clock::now() - pinged < std::chrono::seconds(2));
+    CHECK(std::string(err.message).find(name) != std::string::npos);
+
     REQUIRE(vt().destroy_domain(c.get(), name.c_str(), 0, &err) == PDK_OK);
     CHECK(c.get(name.c_str()).state == PDK_DOMAIN_SHUTOFF);
+    CHECK(vt().guest_ping(c.get(), name.c_str(), 1000, 0, &err) == PDK_ERR_CONFLICT);
+    CHECK(std::string(err.message).find("not running") != std::string::npos);
     REQUIRE(vt().undefine_domain(c.get(), name.c_str(), 0, &err) == PDK_OK);
     DomainView gone;
     CHECK(c.get(name.c_str(), gone, err) == PDK_ERR_NOT_FOUND);

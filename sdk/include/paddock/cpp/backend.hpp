@@ -36,6 +36,7 @@
 //                     pdk_backup_result& out);                                                       (1.4)
 //   void checkpointDelete(const char* domain, const char* checkpoint, uint32_t flags);              (1.4)
 //   std::string restoreVolume(const pdk_restore_spec& spec, uint32_t flags);                        (1.4)
+//   void guestPing(const char* domain, uint32_t timeoutMs, uint32_t flags);                         (1.5)
 //
 // Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
 #pragma once
@@ -229,6 +230,10 @@ struct Trampolines {
             copyPath(path, pathOut, capacity);
         });
     }
+    static pdk_status guestPing(pdk_backend_connection* c, const char* domain, uint32_t timeoutMs, uint32_t flags,
+                                pdk_error* err) noexcept {
+        return guard(err, [&] { self<Conn>(c).guestPing(need(domain, "domain"), timeoutMs, flags); });
+    }
 };
 
 }  // namespace detail
@@ -325,6 +330,8 @@ pdk_backend_vtable makeBackendVtable() {
                       { c.restoreVolume(sp, f) } -> std::convertible_to<std::string>;
                   })
         v.restore_volume = &T::restoreVolume;
+    if constexpr (requires(Conn & c, const char* s, uint32_t t, uint32_t f) { c.guestPing(s, t, f); })
+        v.guest_ping = &T::guestPing;
     return v;
 }
 

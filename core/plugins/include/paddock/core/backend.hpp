@@ -8,6 +8,7 @@
 
 #include <paddock/pdk_backend.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -172,6 +173,13 @@ public:
     // A new self-contained volume from a backup file and its chain; returns its path.
     Result<std::string> restoreVolume(const std::string& pool, const std::string& name, const std::string& source);
     Status saveDomain(const std::string& name);
+    // Whether the guest agent in running domain `domain` answers within `timeout` (ABI 1.5
+    // guest_ping; a backend rounds up to its own unit, e.g. whole seconds). NotFound: no such
+    // domain; Conflict: not running; Unsupported: no agent channel, or a backend without
+    // guest_ping (older than 1.5, or NULL); Unavailable: the agent did not answer in time or is
+    // not connected. Blocks while it waits (about `timeout`: guest_ping in pdk_backend.h). A
+    // negative timeout counts as 0, one beyond UINT32_MAX ms as UINT32_MAX ms.
+    Status guestPing(const std::string& domain, std::chrono::milliseconds timeout);
     Result<std::pair<std::string, uint16_t>> sshTarget(const std::string& name);
     // The sink runs on the backend's event thread (see pdk_event_sink); it must not block.
     Status subscribeEvents(EventSink sink);
