@@ -7,12 +7,12 @@
 #   scripts/build-guest-image.sh [--cache-dir DIR] [--output-env] [--mirror URL] [--force]
 #
 # The result goes to DIR/<key>/ (default DIR: /var/cache/paddock/guest), where <key> is a
-# sha256 of this script and every file under guest/. A second run with the same content does
-# nothing but print. The build happens in a scratch directory and is renamed into place at the
-# end, so an interrupted build never leaves something that looks complete.
-# The debootstrapped tree is also kept as DIR/.rootfs/debootstrap-<k>.tar (keyed by suite,
-# mirror and package list), so a change under guest/ rebuilds in under a minute; --force
-# rebuilds everything, debootstrap included. Downloaded .debs stay in DIR/.debs. Packages come
+# sha256 of this script and every file under guest/ and guest-scripts/linux/. A second run with
+# the same content does nothing but print. The build happens in a scratch directory and is
+# renamed into place at the end, so an interrupted build never leaves something that looks
+# complete. The debootstrapped tree is also kept as DIR/.rootfs/debootstrap-<k>.tar (keyed by
+# suite, mirror and package list), so a change under guest/ or guest-scripts/linux/ rebuilds in
+# under a minute; --force rebuilds everything, debootstrap included. Downloaded .debs stay in DIR/.debs. Packages come
 # from this machine's own apt source for the suite (/etc/apt/sources.list.d/*.sources or
 # /etc/apt/sources.list), unless --mirror names another.
 # --output-env prints, on stdout, shell assignments for the result:
@@ -77,8 +77,9 @@ die() { msg "error: $*"; exit 1; }
 
 # Everything the guest is made of. Any change here gives a new key (and a new image).
 guest_files=()
-while IFS= read -r f; do guest_files+=("$f"); done < <(cd "$here" && find guest -type f | LC_ALL=C sort)
+while IFS= read -r f; do guest_files+=("$f"); done < <(cd "$here" && find guest guest-scripts/linux -type f | LC_ALL=C sort)
 ((${#guest_files[@]})) || die "no files under $here/guest"
+[ -f "$here/guest-scripts/linux/paddock-heartbeat" ] || die "no $here/guest-scripts/linux/paddock-heartbeat"
 key="$(cd "$here" && { sha256sum scripts/build-guest-image.sh "${guest_files[@]}"; \
   for f in "${guest_files[@]}"; do stat -c '%a %n' "$f"; done; } | sha256sum | cut -c1-16)"
 
@@ -183,6 +184,8 @@ msg "guest kernel $kver"
 install -m 0755 "$here/guest/init/paddock-init" "$root/sbin/paddock-init"
 install -m 0755 "$here/guest/init/paddock-shutdown" "$root/sbin/paddock-shutdown"
 install -D -m 0755 "$here/guest/init/udhcpc.script" "$root/usr/share/paddock/udhcpc.script"
+# The exhibit heartbeat; paddock-init runs it when the kernel command line has paddock.heartbeat=.
+install -D -m 0755 "$here/guest-scripts/linux/paddock-heartbeat" "$root/usr/local/bin/paddock-heartbeat"
 for l in poweroff reboot halt shutdown; do
   [ -e "$root/sbin/$l" ] || ln -s paddock-shutdown "$root/sbin/$l"
 done

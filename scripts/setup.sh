@@ -18,6 +18,9 @@ packages=(
 )
 # Node.js may already come from elsewhere on the machine; Debian's npm would conflict with it.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# busybox wget and ash, as in Paddock's test guest, for the guest_heartbeat_script test. Debian's
+# busybox and busybox-static conflict: either will do.
+command -v busybox >/dev/null 2>&1 || packages+=(busybox-static)
 
 missing=()
 for p in "${packages[@]}"; do
