@@ -291,6 +291,8 @@ int Application::serve() {
     addSystemRoutes(router, context);
     addVmRoutes(router, context);
     addStateRoutes(router, context);
+    addWatchRoutes(router, context);
+    addUiRoutes(router, context);
     addCompatRoutes(router, context);
     const unsigned waitLimit = config.server.max_waiting_allocations != 0 ? config.server.max_waiting_allocations
                                                                           : std::max(1u, config.server.threads / 2);
@@ -310,6 +312,7 @@ int Application::serve() {
         return consoleTickets.redeem(ticket, vm);
     };
     dispatch.admit_websocket = [&hub](const Request& r) { return hub.admit(webSocketOwner(r)); };
+    dispatch.guest_source = [rt = runtime.get()](std::string_view peer) { return rt->watch().guestSource(peer); };
     Dispatcher dispatcher(router, auth.value(), metrics, Poco::Logger::get("paddockd.http"), std::move(dispatch));
 
     raiseFileLimit(log);

@@ -119,11 +119,13 @@ void answerCompatErrorsAsFastApi(Router& router) {
 void addCompatRoutes(Router& router, const RouteContext& context) {
     Runtime& rt = context.runtime;
     const std::string version = context.version;
-    router.add("GET", "/", [version](Request&) -> Result<Response> {
-        JsonWriter json;
-        json.beginObject().field("message", "Paddock VM manager API").field("version", version).endObject();
-        return jsonResponse(200, json.str());
-    });
+    if (rt.config().exhibit.vm.empty()) {  // else the exhibition controller's GET / (watch_routes.cpp)
+        router.add("GET", "/", [version](Request&) -> Result<Response> {
+            JsonWriter json;
+            json.beginObject().field("message", "Paddock VM manager API").field("version", version).endObject();
+            return jsonResponse(200, json.str());
+        });
+    }
     router.add("POST", "/vms/create", [&rt](Request& r) { return create(rt, r); });
     router.add("GET", "/vms/list", [&rt](Request&) { return list(rt); });
     router.add("POST", "/vms/start/{name}", [&rt](Request& r) {

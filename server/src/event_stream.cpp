@@ -17,7 +17,9 @@ std::string EventStream::frame(const VmEvent& event) {
     json.key("vm").stringOrNull(event.vm);
     json.field("kind", event.kind).field("event", event.event).field("state_code", event.state_code);
     json.key("readiness").stringOrNull(event.readiness);
-    json.field("time_ms", event.time_ms).endObject();
+    json.field("time_ms", event.time_ms);
+    if (!event.detail.empty()) json.field("detail", event.detail);
+    json.endObject();
     return json.str();
 }
 

@@ -104,6 +104,10 @@ void Router::permitOwnerTokens(const std::string& method, const std::string& pat
     registered(method, pattern, "to open to owner tokens").ownerTokens = true;
 }
 
+void Router::admitGuests(const std::string& method, const std::string& pattern) {
+    registered(method, pattern, "to admit guests to").guests = true;
+}
+
 void Router::answerErrorsAs(ErrorStyle style, const std::string& method, const std::string& pattern) {
     registered(method, pattern, "to set the error style of").errorStyle = style;
 }

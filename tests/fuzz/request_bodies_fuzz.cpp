@@ -1,7 +1,8 @@
 // server json + vm_requests + pool_requests + token_requests + compat_requests: a request body
 // through every parser a route hands it to: parseJsonObject, parseCreateBody, parseAllocateBody,
 // parseExtendBody, parseMintTokenBody, parseSnapshotBody, parseRevertBody, parseBackupBody,
-// parseRestoreBody, and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
+// parseRestoreBody, the watch routes' parseWatchBody, parseHeartbeat (body and the same text as a
+// query value), parseRevertRequest and parseIdleReset, and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
 // nesting bounded, no duplicate key, valid UTF-8) and the limits of limits.hpp; an accepted
 // create body, written back with JsonWriter, parses to the same request; the compat readers
 // give a value or issues, never both nor neither; every error answer (Paddock's error object,
@@ -17,6 +18,7 @@
 #include "paddock/server/token_requests.hpp"
 #include "paddock/server/token_store.hpp"
 #include "paddock/server/vm_requests.hpp"
+#include "paddock/server/watch_requests.hpp"
 
 #include <rapidjson/document.h>
 
@@ -179,5 +181,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(strict.ok() && isValidUtf8(restore->as));
         if (restore->owner) FUZZ_CHECK(validateOwner(*restore->owner, false).ok());
     }
+
+    // Watching: settings, heartbeats, guest requests.
+    const auto watch = parseWatchBody(body);
+    checkFailure(watch);
+    if (watch) {
+        FUZZ_CHECK(lenient.ok());
+        if (watch->snapshot) FUZZ_CHECK(validateName(*watch->snapshot, "snapshot name").ok());
+        if (watch->heartbeat_timeout_ms) FUZZ_CHECK(*watch->heartbeat_timeout_ms >= 1000);
+        if (watch->check_interval_ms) FUZZ_CHECK(*watch->check_interval_ms >= 100 && *watch->check_interval_ms <= 60000);
+    }
+    const auto beat = parseHeartbeat({{"status", std::string(body)}}, "");
+    checkFailure(beat);
+    if (beat) FUZZ_CHECK(beat->status.size() <= kMaxHeartbeatStatusBytes && isValidUtf8(beat->status));
+    const auto beatBody = parseHeartbeat({}, body);
+    checkFailure(beatBody);
+    if (beatBody) FUZZ_CHECK(beatBody->message.size() <= kMaxHeartbeatMessageBytes && isValidUtf8(beatBody->message));
+    const auto request = parseRevertRequest(body);
+    checkFailure(request);
+    if (request) FUZZ_CHECK(strict.ok() && request->delay_s <= kMaxRevertDelaySeconds && isValidUtf8(request->reason));
+    const auto idle = parseIdleReset(body);
+    checkFailure(idle);
+    if (idle) FUZZ_CHECK(idle.value() >= 0 && idle.value() <= 1e9);
     return 0;
 }

@@ -2,6 +2,7 @@
 // of 2 in saved mode fills (boot until SSH answers, then libvirt managed save), an allocation
 // restores one and hands out a lease whose SSH target works with Paddock's key, the release
 // destroys it with its overlay, the pool refills, and the next student sees a fresh disk.
+#include "guest_ssh.hpp"
 #include "paddockd_site.hpp"
 
 #include "paddock/core/ssh_client.hpp"
@@ -37,16 +38,6 @@ rapidjson::Document waitForIdle(PaddockdFixture& paddockd, const std::string& po
     return {};
 }
 
-paddock::SshEndpoint endpointOf(PaddockdFixture& paddockd, const rapidjson::Value& lease) {
-    REQUIRE(lease["ssh"].IsObject());
-    return {lease["ssh"]["host"].GetString(),
-            static_cast<uint16_t>(lease["ssh"]["port"].GetUint()),
-            lease["ssh"]["user"].GetString(),
-            paddockd.stateDir() + "/ssh/id_ed25519",
-            paddockd.stateDir() + "/ssh/id_ed25519.pub",
-            {}};
-}
-
 }  // namespace
 
 TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, refill", "[e2e][pool]") {
@@ -77,7 +68,7 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     const double allocateToReady = secondsSince(t0);
     const auto lease = first.json();
     const std::string vm = lease["vm"].GetString();
-    const auto endpoint = endpointOf(paddockd, lease);
+    const auto endpoint = guestEndpoint(paddockd, lease["ssh"]);
     t0 = Clock::now();
     auto marked =
         paddock::runSshCommand(endpoint, "uname -s && touch ~/last-student-was-here", std::chrono::seconds(60));
@@ -101,7 +92,7 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     // The next student gets a fresh disk.
     auto second = paddockd.call("POST", "/api/v1/pools/" + pool + "/allocate", R"({"owner":"student-2"})");
     REQUIRE(second.status == 200);
-    auto fresh = paddock::runSshCommand(endpointOf(paddockd, second.json()),
+    auto fresh = paddock::runSshCommand(guestEndpoint(paddockd, second.json()["ssh"]),
                                         "ls ~/last-student-was-here 2>/dev/null | wc -l", std::chrono::seconds(60));
     REQUIRE(fresh.ok());
     std::string count = fresh->output;

@@ -3,6 +3,7 @@
 // a stopped VM is backed up from its disk image in the same chain; the chain restores into a
 // new VM that boots and holds the files written before that backup. Prints the figures
 // bench/snapshots.sh reports.
+#include "guest_ssh.hpp"
 #include "paddockd_site.hpp"
 
 #include "paddock/core/ssh_client.hpp"
@@ -21,24 +22,6 @@ using namespace paddock::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-paddock::SshEndpoint endpointOf(PaddockdFixture& paddockd, const rapidjson::Document& vm) {
-    return {"127.0.0.1",
-            static_cast<uint16_t>(vm["vm"]["ssh"]["port"].GetUint()),
-            "student",
-            paddockd.stateDir() + "/ssh/id_ed25519",
-            paddockd.stateDir() + "/ssh/id_ed25519.pub",
-            {}};
-}
-
-std::string run(const paddock::SshEndpoint& endpoint, const std::string& command) {
-    auto out = paddock::runSshCommand(endpoint, command, std::chrono::seconds(120));
-    INFO(command);
-    REQUIRE(out.ok());
-    INFO(out->output);
-    REQUIRE(out->exit_status == 0);
-    return out->output;
-}
 
 // POSTs `path`, expects 202 + operation, polls it to its end; the finished operation.
 rapidjson::Document operation(PaddockdFixture& paddockd, const std::string& path, const std::string& body) {
@@ -88,8 +71,8 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
         std::fclose(f);
     }
     auto vm = waitReady(paddockd, name, 300);
-    const auto guest = endpointOf(paddockd, vm);
-    run(guest, "echo keep-me > ~/marker && sync");
+    const auto guest = guestEndpoint(paddockd, vm["vm"]["ssh"]);
+    runInGuest(guest, "echo keep-me > ~/marker && sync");
 
     // Snapshot (memory + disk, running), delete the file, revert: it is back, the VM runs.
     auto t0 = Clock::now();
@@ -97,13 +80,13 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
     const double snapshotS = secondsSince(t0);
     REQUIRE(snap.status == 201);
     CHECK(std::string(snap.json()["kind"].GetString()) == "memory+disk");
-    run(guest, "rm ~/marker && sync && test ! -e ~/marker");
+    runInGuest(guest, "rm ~/marker && sync && test ! -e ~/marker");
     t0 = Clock::now();
     auto reverted = paddockd.call("POST", vms + "/snapshots/with-marker/revert");
     const double revertS = secondsSince(t0);
     REQUIRE(reverted.status == 200);
     CHECK(std::string(reverted.json()["vm"]["state"].GetString()) == "running");
-    CHECK(run(guest, "cat ~/marker").find("keep-me") != std::string::npos);
+    CHECK(runInGuest(guest, "cat ~/marker").find("keep-me") != std::string::npos);
     const double revertToSshS = secondsSince(t0);
 
     // A full backup, 10 MB written, an incremental one that holds about those 10 MB.
@@ -118,7 +101,7 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
     const std::string fullId = fullBackup["id"].GetString();
     CHECK_FALSE(std::filesystem::exists(staleStaging));
 
-    const std::string bigSum = run(guest, "dd if=/dev/urandom of=~/big bs=1M count=10 status=none && sync && "
+    const std::string bigSum = runInGuest(guest, "dd if=/dev/urandom of=~/big bs=1M count=10 status=none && sync && "
                                           "sha256sum ~/big | cut -c1-64");
     t0 = Clock::now();
     auto incremental = operation(paddockd, vms + "/backups", "{}");
@@ -161,9 +144,9 @@ TEST_CASE("snapshots and incremental backups of a real guest; a restored VM boot
     CHECK(std::string(restored["restored_vm"]["name"].GetString()) == restoredName);
     auto restoredVm = waitReady(paddockd, restoredName, 300);
     const double restoreToReadyS = secondsSince(t0);
-    const auto copy = endpointOf(paddockd, restoredVm);
-    CHECK(run(copy, "cat ~/marker").find("keep-me") != std::string::npos);
-    CHECK(run(copy, "sha256sum ~/big | cut -c1-64") == bigSum);
+    const auto copy = guestEndpoint(paddockd, restoredVm["vm"]["ssh"]);
+    CHECK(runInGuest(copy, "cat ~/marker").find("keep-me") != std::string::npos);
+    CHECK(runInGuest(copy, "sha256sum ~/big | cut -c1-64") == bigSum);
 
     // A damaged file is found before a restore uses it.
     {

@@ -51,6 +51,8 @@ struct RouteFixture {
             "  plugin_dirs: [" +
             pluginDir() +
             "]\n"
+            "exhibit:\n"
+            "  vm: exhibit\n"
             "sites:\n"
             "  - name: local\n"
             "    uri: test:///default\n"
@@ -67,6 +69,8 @@ struct RouteFixture {
         server::addSystemRoutes(router, context);
         server::addVmRoutes(router, context);
         server::addStateRoutes(router, context);
+        server::addWatchRoutes(router, context);
+        server::addUiRoutes(router, context);
         server::addCompatRoutes(router, context);
         waits = std::make_unique<server::WaitSlots>(8, *runtime->metrics().registry());
         server::addPoolRoutes(router, context, *waits);

@@ -436,7 +436,9 @@ TEST_CASE("/metrics passes promtool and has the http and vm families", "[server]
 }
 
 TEST_CASE("every path and method in /openapi.json is served", "[server][integration][openapi]") {
-    PaddockdFixture server(serverOptions());
+    auto options = serverOptions();
+    options.extra_yaml = "exhibit:\n  vm: openapi-vm\n";  // the exhibition controller's routes too
+    PaddockdFixture server(options);
     REQUIRE(server.post("/api/v1/vms", R"({"name":"openapi-vm","start":false})").status == 201);
 
     const auto reply = send(server.port(), "GET", "/openapi.json");
@@ -465,7 +467,8 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
     // What each operation answers here, exactly (a 500 is not "served"): admin token, body "{}",
     // the parameters below, in document order with DELETEs last. "openapi-vm" starts off; start,
     // stop and restart leave it running, so the compat start is a 409; the native DELETE goes
-    // before the compat one. WebSocket routes refuse a plain GET with 400.
+    // before the compat one. WebSocket routes refuse a plain GET with 400. It is the exhibit VM,
+    // so it is watched; it has no snapshot "ready" until the exhibition route makes one.
     const bool assetsInstalled =
         std::filesystem::exists(sourceDir() + "/server/web/node_modules/swagger-ui-dist/swagger-ui.css");
     const std::map<std::string, int> expected = {
@@ -527,13 +530,42 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"GET /api/v1/vms/{name}/backups/{id}", 404},
         {"DELETE /api/v1/vms/{name}/backups/{id}", 404},
         {"POST /api/v1/vms/{name}/backups/{id}/restore", 400},  // no "as"
+        {"GET /ui/exhibit", 200},
+        {"GET /api/v1/vms/{name}/watch", 200},
+        {"POST /api/v1/vms/{name}/watch", 409},  // no snapshot "ready" yet
+        {"DELETE /api/v1/vms/{name}/watch", 404},  // the VM is gone by then
+        {"GET /api/v1/vms/{name}/heartbeat", 200},
+        {"POST /api/v1/vms/{name}/heartbeat", 200},
+        {"POST /api/v1/vms/{name}/revert-request", 400},  // no reason
+        {"POST /api/v1/vms/{name}/idle-reset", 409},      // stopped through the API (the compat stop)
+        {"GET /api/v1/status", 200},
+        {"GET /api/v1/heartbeat/status", 200},
+        {"GET /api/v1/heartbeat", 200},
+        {"POST /api/v1/heartbeat", 200},
+        {"GET /api/v1/vm/start", 404},  // no snapshot "ready" to start from
+        {"POST /api/v1/vm/start", 404},
+        {"GET /api/v1/vm/stop", 200},
+        {"POST /api/v1/vm/stop", 200},
+        {"GET /api/v1/vm/restart", 404},
+        {"POST /api/v1/vm/restart", 404},
+        {"GET /api/v1/snapshots", 200},
+        {"GET /api/v1/snapshot/create", 200},
+        {"POST /api/v1/snapshot/create", 200},  // replaces it
+        {"DELETE /api/v1/snapshot/{snapshot_name}", 404},
+        {"GET /api/v1/snapshot/delete/{snapshot_name}", 404},
+        {"GET /api/v1/revert/enable", 200},
+        {"POST /api/v1/revert/enable", 200},
+        {"GET /api/v1/revert/disable", 200},
+        {"POST /api/v1/revert/disable", 200},
+        {"POST /api/v1/revert/request", 400},  // no reason
+        {"POST /api/v1/idle/reset", 409},      // maintenance (revert/disable) is on
     };
     CHECK(operations.size() == expected.size());  // a route left the document, or one is new here
     for (const auto& op : operations) {
         std::string path = op.path;
         for (const auto& [param, value] : std::map<std::string, std::string>{
                  {"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}, {"{pool}", "no-pool"}, {"{id}", "no-id"},
-                 {"{snap}", "no-snap"}}) {
+                 {"{snap}", "no-snap"}, {"{snapshot_name}", "no-snap"}}) {
             const auto at = path.find(param);
             if (at != std::string::npos) path.replace(at, param.size(), value);
         }

@@ -42,6 +42,7 @@ void AuditLog::write(const AuditRecord& r) {
         .field("vm", r.vm)
         .field("action", r.action);
     if (!r.target.empty()) json.field("target", r.target);
+    if (!r.detail.empty()) json.field("detail", r.detail);
     json.field("result", r.result);
     json.key("error").stringOrNull(r.error);
     json.endObject();

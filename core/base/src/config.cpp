@@ -292,6 +292,18 @@ std::optional<uint64_t> parseUint(const std::string& text, bool& tooLarge) {
     return value;
 }
 
+// "15", "0.5", "2.25": non-negative seconds with at most three decimals, as milliseconds.
+std::optional<uint64_t> parseSecondsAsMs(const std::string& text) {
+    const auto dot = text.find('.');
+    const std::string whole = text.substr(0, dot);
+    std::string fraction = dot == std::string::npos ? std::string() : text.substr(dot + 1);
+    if (whole.empty() || whole.size() > 9 || !isNumber(whole)) return std::nullopt;
+    if (dot != std::string::npos && (fraction.empty() || fraction.size() > 3 || !isNumber(fraction)))
+        return std::nullopt;
+    while (fraction.size() < 3) fraction += '0';
+    return std::stoull(whole) * 1000 + std::stoull(fraction);
+}
+
 std::optional<bool> parseBool(const std::string& text) {
     const std::string t = upper(text);
     if (t == "TRUE" || t == "YES" || t == "ON" || t == "1") return true;
@@ -364,6 +376,20 @@ public:
         out = static_cast<T>(value);
     }
 
+    // Seconds, decimals allowed ("0.5"), kept as whole milliseconds in [minMs, maxMs].
+    void seconds(const char* key, uint32_t& outMs, uint32_t minMs, uint32_t maxMs) {
+        const auto raw = scalar(key, "a number of seconds");
+        if (!raw) return;
+        const auto range = [&] {
+            return std::to_string(minMs / 1000) + (minMs % 1000 ? "." + std::to_string(minMs % 1000 + 1000).substr(1) : "") +
+                   ".." + std::to_string(maxMs / 1000) + " s";
+        };
+        const auto ms = parseSecondsAsMs(raw->text);
+        if (!ms) fail(problem(key, "'" + raw->text + "' is not a number of seconds (e.g. 15 or 0.5)", raw));
+        if (*ms < minMs || *ms > maxMs) fail(problem(key, raw->text + " is out of range " + range(), raw));
+        outMs = static_cast<uint32_t>(*ms);
+    }
+
     void boolean(const char* key, bool& out) {
         const auto raw = scalar(key, "a boolean");
         if (!raw) return;
@@ -407,6 +433,22 @@ public:
         Section inner(ctx_, entry ? entry->value : YAML::Node(), path, where, schemaOnly_);
         read(inner, out);
         inner.finish();
+    }
+
+    // A mapping that means something by being there: `out` is set (from its defaults, then the
+    // keys given) only when the key is present.
+    template <class T>
+    void optionalSection(const char* key, std::optional<T>& out, void (*read)(Section&, T&)) {
+        const KeyPath path = declare(key, false);
+        const auto entry = schemaOnly_ ? std::nullopt : find(key);
+        if (entry && !entry->value.IsMap())
+            fail(problem(key, "expected a mapping, got " + nodeKind(entry->value), entry->key));
+        const std::string where = entry ? "at " + ctx_.at(entry->key.Mark()) : where_;
+        T value{};
+        Section inner(ctx_, entry ? entry->value : YAML::Node(), path, where, schemaOnly_ || !entry);
+        read(inner, value);
+        inner.finish();
+        if (entry) out = std::move(value);
     }
 
     // Items are mappings. The environment can override keys of existing items, never add items.
@@ -592,6 +634,28 @@ void readBackups(Section& s, BackupPolicy& c) {
     s.string("directory", c.directory);
 }
 
+void readWatchPolicy(Section& s, WatchPolicy& c) {
+    s.string("snapshot", c.snapshot, 1);
+    s.seconds("heartbeat_timeout_s", c.heartbeat_timeout_ms, 1000, 86400000);
+    s.seconds("check_interval_s", c.check_interval_ms, 100, 60000);
+    s.seconds("startup_grace_s", c.startup_grace_ms, 0, 3600000);
+    s.seconds("startup_max_wait_s", c.startup_max_wait_ms, 1000, 86400000);
+    s.choice("probe", c.probe);
+    s.boolean("auto_revert", c.auto_revert);
+    s.boolean("revert_on_start", c.revert_on_start);
+}
+
+void readWatch(Section& s, WatchConfig& c) {
+    s.stringList("heartbeat_sources", c.heartbeat_sources);
+    s.uint("heartbeat_rate_per_s", c.heartbeat_rate_per_s, 1, 1000);
+    s.string("guest_url", c.guest_url);
+}
+
+void readExhibit(Section& s, ExhibitConfig& c) {
+    s.string("vm", c.vm);
+    s.string("site", c.site);
+}
+
 void readTemplate(Section& s, TemplateConfig& c) {
     s.name("name", c.name, "template name");
     s.string("base_image", c.base_image);
@@ -605,6 +669,7 @@ void readTemplate(Section& s, TemplateConfig& c) {
     s.uint("snapshot_on_stop_keep", c.snapshot_on_stop_keep, 1, 1000);
     s.uint("snapshot_limit", c.snapshot_limit, 1, 1000);
     s.section("backups", c.backups, readBackups);
+    s.optionalSection("watch", c.watch, readWatchPolicy);
 }
 
 void readPool(Section& s, PoolConfig& c) {
@@ -645,6 +710,8 @@ void readConfig(Section& s, Config& c) {
     s.section("auth", c.auth, readAuth);
     s.section("recording", c.recording, readRecording);
     s.section("compat", c.compat, readCompat);
+    s.section("watch", c.watch, readWatch);
+    s.section("exhibit", c.exhibit, readExhibit);
     s.list("sites", c.sites, readSite);
 }
 
@@ -680,9 +747,8 @@ void checkTls(const Context& ctx, const TlsConfig& c) {
 }
 
 // URLs handed to clients are built by appending paths to it: scheme://authority[/prefix] only.
-void checkPublicUrl(const Context& ctx, const std::string& url) {
+void checkBaseUrl(const Context& ctx, const KeyPath& path, const std::string& url) {
     if (url.empty()) return;
-    const KeyPath path{"server", "public_url"};
     const auto sep = url.find("://");
     const std::string scheme = sep == std::string::npos ? std::string() : url.substr(0, sep);
     if (scheme != "http" && scheme != "https") failAt(ctx, path, "'" + url + "' must start with http:// or https://");
@@ -698,7 +764,7 @@ void checkPublicUrl(const Context& ctx, const std::string& url) {
 
 void checkServer(const Context& ctx, const ServerConfig& c) {
     checkTls(ctx, c.tls);
-    checkPublicUrl(ctx, c.public_url);
+    checkBaseUrl(ctx, {"server", "public_url"}, c.public_url);
     for (const auto& proxy : c.trusted_proxies) {
         if (auto network = IpNetwork::parse(proxy); !network)
             failAt(ctx, {"server", "trusted_proxies"}, network.error().message);
@@ -760,6 +826,10 @@ void checkTemplates(const Context& ctx, const SiteConfig& site, const KeyPath& s
         if (t.kernel.empty() && !t.cmdline.empty()) failAt(ctx, child(item, "cmdline"), "requires kernel to be set");
         // The stop snapshot is taken before the oldest automatic one is pruned: with keep >= limit
         // every stop after the first `limit` would fail for want of room.
+        if (t.watch) {
+            if (auto valid = validateName(t.watch->snapshot, "snapshot name"); !valid)
+                failAt(ctx, child(child(item, "watch"), "snapshot"), valid.error().message);
+        }
         if (t.snapshot_on_stop && t.snapshot_on_stop_keep >= t.snapshot_limit)
             failAt(ctx, child(item, "snapshot_on_stop_keep"),
                    std::to_string(t.snapshot_on_stop_keep) + " leaves no room below snapshot_limit (" +
@@ -795,6 +865,24 @@ void checkPools(const Context& ctx, const SiteConfig& site, const KeyPath& siteP
             failAt(ctx, child(item, "default_ttl_s"),
                    "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
     }
+}
+
+void checkWatch(const Context& ctx, const WatchConfig& c) {
+    for (const auto& source : c.heartbeat_sources) {
+        if (auto network = IpNetwork::parse(source); !network)
+            failAt(ctx, {"watch", "heartbeat_sources"}, network.error().message);
+    }
+    checkBaseUrl(ctx, {"watch", "guest_url"}, c.guest_url);
+}
+
+void checkExhibit(const Context& ctx, const ExhibitConfig& c, const std::vector<SiteConfig>& sites) {
+    if (c.vm.empty()) {
+        if (!c.site.empty()) failAt(ctx, {"exhibit", "site"}, "names a site but exhibit.vm names no VM");
+        return;
+    }
+    if (auto valid = validateExistingName(c.vm, "VM name"); !valid) failAt(ctx, {"exhibit", "vm"}, valid.error().message);
+    if (!c.site.empty() && std::none_of(sites.begin(), sites.end(), [&](const SiteConfig& s) { return s.name == c.site; }))
+        failAt(ctx, {"exhibit", "site"}, "no site named '" + c.site + "'");
 }
 
 void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
@@ -833,6 +921,8 @@ Config readAll(const std::string& yamlText, const Environment& env, const std::s
     checkPaths(ctx, config.paths);
     checkAuth(ctx, config.auth);
     checkSites(ctx, config.sites);
+    checkWatch(ctx, config.watch);
+    checkExhibit(ctx, config.exhibit, config.sites);
     return config;
 }
 

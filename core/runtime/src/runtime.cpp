@@ -45,6 +45,7 @@ Runtime::Runtime(Config config) : config_(std::move(config)) {}
 Runtime::~Runtime() {
     // Pools stop before the sites they use; sites stop their threads before the audit log
     // and metrics they write to go away.
+    watch_.reset();
     backups_.reset();
     pools_.clear();
     sites_.clear();
@@ -132,6 +133,12 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
                                     " (retrying in the background)");
         }
         entry.vms = std::make_unique<VmService>(*entry.site, *rt->audit_, rt->metrics_, rt->instance_);
+        // QEMU's user-mode gateway 10.0.2.2 is the host's loopback, where paddockd listens.
+        entry.vms->setGuestUrl(!config.watch.guest_url.empty() ? config.watch.guest_url
+                               : site.network_mode == NetworkMode::User
+                                   ? std::string(config.server.tls.enabled() ? "https" : "http") + "://10.0.2.2:" +
+                                         std::to_string(config.server.port)
+                                   : std::string());
         entry.recovery = std::make_unique<VmRecovery>(*entry.vms);
         entry.recovery->start();
         rt->sites_.push_back(std::move(entry));
@@ -149,6 +156,11 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             rt->pools_.back()->start();
         }
     }
+    std::vector<WatchService::SiteServices> watched;
+    for (auto& e : rt->sites_) watched.push_back({e.site.get(), e.vms.get()});
+    rt->watch_ = std::make_unique<WatchService>(std::move(watched), config.watch, config.exhibit, *rt->audit_,
+                                                rt->metrics_, rt->events_);
+    rt->watch_->start();
     return rt;
 }
 

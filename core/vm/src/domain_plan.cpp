@@ -22,7 +22,7 @@ pdk_network_mode pdkNetworkMode(NetworkMode mode) {
 
 SiteFacts SiteFacts::of(const SiteConfig& site, std::string publicKey) {
     return SiteFacts{site.name,         site.domain_type,   site.network_mode,      site.network_name,
-                     site.storage_pool, site.default_vcpus, site.default_memory_mb, std::move(publicKey)};
+                     site.storage_pool, site.default_vcpus, site.default_memory_mb, std::move(publicKey), {}};
 }
 
 void DomainPlan::attachDisk(const std::string& path) {
@@ -73,6 +73,11 @@ Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConf
         if (!spec.kernel_path.empty() && !site.public_key.empty()) {
             spec.kernel_cmdline += (spec.kernel_cmdline.empty() ? "" : " ");
             spec.kernel_cmdline += "paddock.authorized_key=" + base64Encode(site.public_key);
+        }
+        // Paddock's guest image runs its heartbeat loop against this URL (guest-scripts/).
+        if (!spec.kernel_path.empty() && tmpl->watch && !site.guest_url.empty()) {
+            spec.kernel_cmdline += (spec.kernel_cmdline.empty() ? "" : " ");
+            spec.kernel_cmdline += "paddock.heartbeat=" + site.guest_url + "/api/v1/vms/" + request.name + "/heartbeat";
         }
         if (!tmpl->base_image.empty()) {
             plan.overlay =

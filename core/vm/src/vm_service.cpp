@@ -119,7 +119,9 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
         if (!reserved) return std::move(reserved).error();
         port.emplace(std::move(reserved.value()));
     }
-    auto planned = planDomain(request, tmpl.value(), SiteFacts::of(site_.config(), site_.identity().public_key),
+    SiteFacts facts = SiteFacts::of(site_.config(), site_.identity().public_key);
+    facts.guest_url = guestUrl_;
+    auto planned = planDomain(request, tmpl.value(), facts,
                               port ? std::optional<uint16_t>(port->port()) : std::nullopt, actor,
                               std::chrono::system_clock::now());
     if (!planned) return std::move(planned).error();
@@ -199,6 +201,7 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
             return undo(std::move(e));
         }
         crashPoint("vm.create.after_start");
+        notifyPower(spec.name, PowerChange::Running, actor);
         if (site_.probesSsh()) site_.readiness().begin(spec.name);
     }
     auto info = conn.getDomain(spec.name);
@@ -217,6 +220,7 @@ Status VmService::start(const std::string& name, const std::string& actor) {
     auto result = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
         if (auto managed = site_.managedDomain(c, name); !managed) return std::move(managed).error();
         if (auto started = c.startDomain(name); !started) return started;
+        notifyPower(name, PowerChange::Running, actor);
         if (site_.probesSsh()) site_.readiness().begin(name);
         site_.refresh(c, name);
         return {};
@@ -246,6 +250,7 @@ Result<StopReport> VmService::stop(const std::string& name, const std::string& a
         if (!info) return std::move(info).error();
         if (!domainIsActive(info->state)) return StopReport{};
         StopReport report;
+        notifyPower(name, PowerChange::Stopping, actor);
         report.snapshot = snapshotBeforeStop(c, info.value(), actor);
         site_.readiness().cancel(name, Readiness::Stopped);
         // A paused guest cannot react to ACPI; only a running one gets the graceful path.
@@ -275,6 +280,7 @@ Status VmService::powerOff(const std::string& name, const std::string& action, c
         auto info = site_.managedDomain(c, name);
         if (!info) return std::move(info).error();
         if (skipWhenOff && !domainIsActive(info->state)) return {};
+        notifyPower(name, PowerChange::Stopping, actor);
         site_.readiness().cancel(name, Readiness::Stopped);
         Status done = op(c);
         site_.refresh(c, name);
@@ -300,7 +306,9 @@ Status VmService::remove(const std::string& name, const std::string& actor) {
     auto result = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
         auto info = site_.managedDomain(c, name);
         if (!info) return std::move(info).error();
-        return removeLocked(c, info.value());
+        Status removed = removeLocked(c, info.value());
+        if (removed) notifyPower(name, PowerChange::Removed, actor);
+        return removed;
     });
     return audited(actor, name, "delete", std::move(result));
 }

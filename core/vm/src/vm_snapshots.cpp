@@ -118,13 +118,17 @@ Result<VmView> VmService::revertSnapshot(const std::string& vm, const std::strin
         if (!existing) return std::move(existing).error();
         if (findSnapshot(existing.value(), snapshot) == nullptr)
             return makeError(ErrorCode::NotFound, "VM '" + vm + "' has no snapshot '" + snapshot + "'");
+        notifyPower(vm, PowerChange::Stopping, actor);
         site_.readiness().cancel(vm, Readiness::Stopped);
         Status reverted = c.snapshotRevert(vm, snapshot, start);
         site_.refresh(c, vm);
         if (!reverted) return std::move(reverted).error();
         auto now = c.getDomain(vm);
         if (!now) return std::move(now).error();
-        if (domainIsActive(now->state) && site_.probesSsh()) site_.readiness().begin(vm);
+        if (domainIsActive(now->state)) {
+            notifyPower(vm, PowerChange::Running, actor);
+            if (site_.probesSsh()) site_.readiness().begin(vm);
+        }
         return toView(std::move(now.value()));
     });
     if (result) metrics_.observeRevert(secondsSince(started));

@@ -38,11 +38,11 @@ bool Watchdog::recovering() const noexcept {
     return state_ == WatchState::Reverting || state_ == WatchState::WaitingProbe || state_ == WatchState::Grace;
 }
 
-WatchDecision Watchdog::revert(std::string reason) {
+WatchDecision Watchdog::revert(std::string reason, std::string_view cause) {
     state_ = WatchState::Reverting;
     timeoutReported_ = false;
     requestAt_.reset();
-    return {true, std::move(reason)};
+    return {true, std::move(reason), cause};
 }
 
 WatchDecision Watchdog::rearm(TimePoint now, std::string reason) {
@@ -55,7 +55,7 @@ WatchDecision Watchdog::rearm(TimePoint now, std::string reason) {
         state_ = WatchState::WaitingFirstHeartbeat;
     }
     timeoutReported_ = false;
-    return {false, std::move(reason)};
+    return {false, std::move(reason), {}};
 }
 
 WatchDecision Watchdog::fail(TimePoint now, const std::string& what) {
@@ -65,7 +65,7 @@ WatchDecision Watchdog::fail(TimePoint now, const std::string& what) {
         std::min(settings_.backoff_max, std::chrono::milliseconds(settings_.backoff_min.count() << factor));
     state_ = WatchState::Backoff;
     deadline_ = now + wait;
-    return {false, what + " (failure " + std::to_string(failures_) + " in a row); next try in " + seconds(wait)};
+    return {false, what + " (failure " + std::to_string(failures_) + " in a row); next try in " + seconds(wait), {}};
 }
 
 WatchDecision Watchdog::begin(TimePoint now, WatchedVm vm) {
@@ -74,14 +74,15 @@ WatchDecision Watchdog::begin(TimePoint now, WatchedVm vm) {
     switch (vm) {
         case WatchedVm::StoppedByApi:
             state_ = WatchState::Stopped;
-            return {false, "watching a VM stopped through the API: left alone until started"};
+            return {false, "watching a VM stopped through the API: left alone until started", {}};
         case WatchedVm::Down:
-            if (settings_.auto_revert) return revert("the VM is not running when watching begins");
+            if (settings_.auto_revert) return revert("the VM is not running when watching begins", "not_running");
             state_ = WatchState::WaitingFirstHeartbeat;
-            return {false, "the VM is not running (maintenance: no action)"};
+            return {false, "the VM is not running (maintenance: no action)", {}};
         case WatchedVm::Running:
             if (settings_.auto_revert && settings_.revert_on_start)
-                return revert("revert_on_start: watching begins with the '" + settings_.snapshot + "' snapshot");
+                return revert("revert_on_start: watching begins with the '" + settings_.snapshot + "' snapshot",
+                              "revert_on_start");
             return rearm(now, "watching begins: waiting for the first heartbeat");
     }
     return {};
@@ -96,7 +97,7 @@ WatchDecision Watchdog::heartbeat(TimePoint now) {
         case WatchState::WaitingFirstHeartbeat:
             lastHeartbeat_ = now;
             state_ = WatchState::Healthy;
-            return {false, "first heartbeat: the timeout is armed"};
+            return {false, "first heartbeat: the timeout is armed", {}};
         case WatchState::WaitingProbe:
             lastHeartbeat_ = now;
             if (settings_.probe != WatchProbe::Heartbeat) return {};
@@ -104,19 +105,19 @@ WatchDecision Watchdog::heartbeat(TimePoint now) {
             deadline_ = now + settings_.startup_grace;
             failures_ = 0;
             return {false, "the guest's first heartbeat after the revert; " + seconds(settings_.startup_grace) +
-                               " of grace"};
+                               " of grace", {}};
         case WatchState::Backoff:
             // Alive after all: the failed recovery need not be retried.
             lastHeartbeat_ = now;
             state_ = WatchState::Healthy;
             failures_ = 0;
-            return {false, "heartbeats resumed: the retry is called off"};
+            return {false, "heartbeats resumed: the retry is called off", {}};
         case WatchState::Healthy:
         case WatchState::Grace: {
             const bool wasLate = timeoutReported_;
             lastHeartbeat_ = now;
             timeoutReported_ = false;
-            return {false, wasLate ? "heartbeats resumed" : std::string()};
+            return {false, wasLate ? "heartbeats resumed" : std::string(), {}};
         }
     }
     return {};
@@ -128,7 +129,7 @@ WatchDecision Watchdog::probeAnswered(TimePoint now) {
     state_ = WatchState::Grace;
     deadline_ = now + settings_.startup_grace;
     failures_ = 0;
-    return {false, "the probe answered after the revert; " + seconds(settings_.startup_grace) + " of grace"};
+    return {false, "the probe answered after the revert; " + seconds(settings_.startup_grace) + " of grace", {}};
 }
 
 WatchDecision Watchdog::tick(TimePoint now) {
@@ -137,17 +138,17 @@ WatchDecision Watchdog::tick(TimePoint now) {
         case WatchState::WaitingFirstHeartbeat:
             if (requestAt_ && now >= *requestAt_) {
                 const std::string why = "revert requested by the guest: " + requestReason_;
-                if (settings_.auto_revert) return revert(why);
+                if (settings_.auto_revert) return revert(why, requestCause_);
                 requestAt_.reset();
-                return {false, why + " (maintenance: no action)"};
+                return {false, why + " (maintenance: no action)", {}};
             }
             if (state_ == WatchState::Healthy && lastHeartbeat_ && since(now, *lastHeartbeat_) > settings_.heartbeat_timeout) {
                 const std::string why = "no heartbeat for " + seconds(since(now, *lastHeartbeat_)) + " (timeout " +
                                         seconds(settings_.heartbeat_timeout) + ")";
-                if (settings_.auto_revert) return revert(why);
+                if (settings_.auto_revert) return revert(why, "heartbeat_timeout");
                 if (timeoutReported_) return {};
                 timeoutReported_ = true;
-                return {false, why + " (maintenance: no action)"};
+                return {false, why + " (maintenance: no action)", {}};
             }
             return {};
         case WatchState::WaitingProbe:
@@ -155,14 +156,14 @@ WatchDecision Watchdog::tick(TimePoint now) {
             state_ = WatchState::Grace;
             deadline_ = now + settings_.startup_grace;
             return {false, "the probe did not answer within " + seconds(settings_.startup_max_wait) +
-                               " after the revert; re-arming after the grace all the same"};
+                               " after the revert; re-arming after the grace all the same", {}};
         case WatchState::Grace:
             if (now < deadline_) return {};
             return rearm(now, "grace over: watching again");
         case WatchState::Backoff:
             if (now < deadline_) return {};
             if (!settings_.auto_revert) return {};
-            return revert("retrying the recovery (failure " + std::to_string(failures_) + " before)");
+            return revert("retrying the recovery (failure " + std::to_string(failures_) + " before)", "retry");
         case WatchState::Reverting:
         case WatchState::Stopped: return {};
     }
@@ -181,8 +182,8 @@ WatchDecision Watchdog::vmDown(TimePoint now, const std::string& what) {
         case WatchState::Backoff: return {};
         case WatchState::Healthy:
         case WatchState::WaitingFirstHeartbeat:
-            if (settings_.auto_revert) return revert("the VM " + what);
-            return {false, "the VM " + what + " (maintenance: no action)"};
+            if (settings_.auto_revert) return revert("the VM " + what, "vm_down");
+            return {false, "the VM " + what + " (maintenance: no action)", {}};
     }
     return {};
 }
@@ -191,7 +192,7 @@ WatchDecision Watchdog::stoppedByApi(TimePoint) {
     state_ = WatchState::Stopped;
     requestAt_.reset();
     failures_ = 0;
-    return {false, "stopped through the API: left alone until started through it"};
+    return {false, "stopped through the API: left alone until started through it", {}};
 }
 
 WatchDecision Watchdog::startedByApi(TimePoint now) {
@@ -209,15 +210,16 @@ WatchDecision Watchdog::revertDone(TimePoint now, bool ok, const std::string& er
         deadline_ = now + settings_.startup_grace;
         failures_ = 0;
         return {false, "reverted to '" + settings_.snapshot + "' and started; " + seconds(settings_.startup_grace) +
-                           " of grace"};
+                           " of grace", {}};
     }
     state_ = WatchState::WaitingProbe;
     deadline_ = now + settings_.startup_max_wait;
-    return {false, "reverted to '" + settings_.snapshot + "' and started; waiting for the guest"};
+    return {false, "reverted to '" + settings_.snapshot + "' and started; waiting for the guest", {}};
 }
 
 std::optional<std::chrono::seconds> Watchdog::requestRevert(TimePoint now, std::chrono::seconds delay,
-                                                            const std::string& reason, WatchDecision& decision) {
+                                                            const std::string& reason, WatchDecision& decision,
+                                                            std::string_view cause) {
     decision = {};
     if (!settings_.auto_revert) {
         decision.reason = "revert requested by the guest (" + reason + "): maintenance, no action";
@@ -233,9 +235,10 @@ std::optional<std::chrono::seconds> Watchdog::requestRevert(TimePoint now, std::
     if (!requestAt_ || at < *requestAt_) {
         requestAt_ = at;
         requestReason_ = reason;
+        requestCause_ = cause;
     }
     if (now >= *requestAt_) {
-        decision = revert("revert requested by the guest: " + requestReason_);
+        decision = revert("revert requested by the guest: " + requestReason_, requestCause_);
         return std::chrono::seconds(0);
     }
     decision.reason = "revert requested by the guest (" + reason + ") in " +
@@ -248,12 +251,19 @@ WatchDecision Watchdog::setAutoRevert(TimePoint now, bool on) {
     settings_.auto_revert = on;
     if (!on) {
         requestAt_.reset();
-        return {false, "maintenance: automatic revert off"};
+        return {false, "maintenance: automatic revert off", {}};
     }
-    if (state_ == WatchState::Stopped || state_ == WatchState::Reverting) return {false, "automatic revert on"};
+    if (state_ == WatchState::Stopped || state_ == WatchState::Reverting) return {false, "automatic revert on", {}};
     lastHeartbeat_.reset();
     failures_ = 0;
     return rearm(now, "automatic revert on: waiting for the first heartbeat");
+}
+
+WatchDecision Watchdog::reconfigure(TimePoint now, WatchSettings settings) {
+    const bool autoRevert = settings.auto_revert;
+    settings.auto_revert = settings_.auto_revert;
+    settings_ = std::move(settings);
+    return setAutoRevert(now, autoRevert);
 }
 
 }  // namespace paddock

@@ -628,3 +628,56 @@ TEST_CASE("templates: snapshot_on_stop, snapshot limits and backups", "[config][
               .templates.front()
               .snapshot_limit == 4);
 }
+
+TEST_CASE("watch: a template's watch settings, heartbeat sources and the exhibit VM", "[config][watch]") {
+    const std::string head = "sites:\n  - name: local\n    templates:\n      - name: kiosk\n";
+    auto cfg = parseOk(head +
+                       "        watch: {snapshot: golden, heartbeat_timeout_s: 30, check_interval_s: 0.25,\n"
+                       "                startup_grace_s: 5, startup_max_wait_s: 120.5, probe: agent,\n"
+                       "                auto_revert: false, revert_on_start: false}\n"
+                       "watch:\n  heartbeat_sources: [10.0.0.0/8, '::1']\n  heartbeat_rate_per_s: 3\n"
+                       "  guest_url: http://192.168.122.1:8000\n"
+                       "exhibit: {vm: art, site: local}\n");
+    const auto& w = cfg.sites.front().templates.front().watch;
+    REQUIRE(w.has_value());
+    CHECK(w->snapshot == "golden");
+    CHECK(w->heartbeat_timeout_ms == 30000);
+    CHECK(w->check_interval_ms == 250);
+    CHECK(w->startup_grace_ms == 5000);
+    CHECK(w->startup_max_wait_ms == 120500);
+    CHECK(w->probe == paddock::WatchProbeKind::Agent);
+    CHECK_FALSE(w->auto_revert);
+    CHECK_FALSE(w->revert_on_start);
+    CHECK(cfg.watch.heartbeat_sources == std::vector<std::string>{"10.0.0.0/8", "::1"});
+    CHECK(cfg.watch.heartbeat_rate_per_s == 3);
+    CHECK(cfg.watch.guest_url == "http://192.168.122.1:8000");
+    CHECK(cfg.exhibit.vm == "art");
+    CHECK(cfg.exhibit.site == "local");
+
+    // `watch: {}` watches with the defaults; no key, no watching.
+    const auto defaults = parseOk(head + "        watch: {}\n");
+    REQUIRE(defaults.sites.front().templates.front().watch.has_value());
+    CHECK(defaults.sites.front().templates.front().watch->heartbeat_timeout_ms == 15000);
+    CHECK(defaults.sites.front().templates.front().watch->check_interval_ms == 500);
+    CHECK(defaults.sites.front().templates.front().watch->probe == paddock::WatchProbeKind::Heartbeat);
+    CHECK_FALSE(parseOk(head).sites.front().templates.front().watch.has_value());
+    CHECK(parseOk(head).watch.heartbeat_sources == std::vector<std::string>{"127.0.0.0/8", "::1"});
+    CHECK(parseOk(head).exhibit.vm.empty());
+
+    CHECK_THAT(parseError(head + "        watch: {heartbeat_timeout_s: 0.5}\n"), Contains("heartbeat_timeout_s"));
+    CHECK_THAT(parseError(head + "        watch: {check_interval_s: 0.0001}\n"), Contains("check_interval_s"));
+    CHECK_THAT(parseError(head + "        watch: {check_interval_s: fast}\n"), Contains("check_interval_s"));
+    CHECK_THAT(parseError(head + "        watch: {check_interval_s: 1.2345}\n"), Contains("check_interval_s"));
+    CHECK_THAT(parseError(head + "        watch: {probe: ping}\n"), Contains("probe"));
+    CHECK_THAT(parseError(head + "        watch: {snapshot: ../ready}\n"), Contains("watch.snapshot"));
+    CHECK_THAT(parseError(head + "        watch: {timeout: 3}\n"), Contains("watch.timeout"));
+    CHECK_THAT(parseError(head + "        watch: 3\n"), Contains("watch"));
+    CHECK_THAT(parseError(head + "watch: {heartbeat_sources: [not-a-network]}\n"), Contains("heartbeat_sources"));
+    CHECK_THAT(parseError(head + "watch: {heartbeat_rate_per_s: 0}\n"), Contains("heartbeat_rate_per_s"));
+    CHECK_THAT(parseError(head + "watch: {guest_url: 'ftp://x'}\n"), Contains("guest_url"));
+    CHECK_THAT(parseError(head + "exhibit: {vm: 'a/b'}\n"), Contains("exhibit.vm"));
+    CHECK_THAT(parseError(head + "exhibit: {vm: art, site: elsewhere}\n"), Contains("exhibit.site"));
+    CHECK_THAT(parseError(head + "exhibit: {site: local}\n"), Contains("exhibit.site"));
+    // The environment reaches the global keys like every other.
+    CHECK(parseConfig(head, {{"PADDOCK_EXHIBIT_VM", "art"}}).value().exhibit.vm == "art");
+}

@@ -308,3 +308,93 @@ TEST_CASE("watchdog: state names", "[watchdog]") {
     CHECK(watchStateName(WatchState::Backoff) == "backoff");
     CHECK(watchStateName(WatchState::Stopped) == "stopped");
 }
+
+TEST_CASE("watchdog: during a revert, heartbeats, crashes and API stops", "[watchdog]") {
+    Clocked c(fast());
+    c.dog.begin(c.at(0s), WatchedVm::Running);
+    c.dog.heartbeat(c.at(1s));
+    REQUIRE(c.dog.tick(c.at(17s)).revert);
+    SECTION("heartbeats from the guest as it was before the revert are ignored") {
+        CHECK(c.dog.heartbeat(c.at(18s)).reason.empty());
+        CHECK(c.dog.state() == WatchState::Reverting);
+        CHECK_FALSE(c.dog.tick(c.at(100s)).revert);
+    }
+    SECTION("the VM going down during our own revert is the revert's doing") {
+        CHECK_FALSE(c.dog.vmDown(c.at(18s), "shut off").revert);
+        CHECK(c.dog.state() == WatchState::Reverting);
+        reverted(c, 20s);
+        CHECK(c.dog.state() == WatchState::WaitingProbe);
+    }
+    SECTION("a crash right after the revert is a failed recovery, retried after a backoff") {
+        reverted(c, 20s);
+        auto d = c.dog.vmDown(c.at(21s), "crashed");
+        CHECK_FALSE(d.revert);
+        CHECK(c.dog.state() == WatchState::Backoff);
+        CHECK(c.dog.failures() == 1);
+        CHECK_FALSE(c.dog.tick(c.at(25s)).revert);
+        auto retry = c.dog.tick(c.at(27s));
+        CHECK(retry.revert);
+        CHECK(retry.cause == "retry");
+    }
+    SECTION("stopped through the API while reverting: left alone afterwards") {
+        c.dog.stoppedByApi(c.at(18s));
+        CHECK_FALSE(c.dog.revertDone(c.at(20s), true).revert);
+        CHECK(c.dog.state() == WatchState::Stopped);
+        CHECK_FALSE(c.dog.tick(c.at(500s)).revert);
+    }
+}
+
+TEST_CASE("watchdog: paddockd restarting in the middle of a revert", "[watchdog]") {
+    // The new paddockd knows nothing of the old one's revert: it finds the VM either off (the
+    // revert stopped it) or running the snapshot, and begins from that.
+    SECTION("found off: recovered") {
+        Clocked c(fast());
+        auto d = c.dog.begin(c.at(0s), WatchedVm::Down);
+        CHECK(d.revert);
+        CHECK(d.cause == "not_running");
+    }
+    SECTION("found running, revert_on_start off: watched from its first heartbeat") {
+        Clocked c(fast());
+        CHECK_FALSE(c.dog.begin(c.at(0s), WatchedVm::Running).revert);
+        CHECK(c.dog.state() == WatchState::WaitingFirstHeartbeat);
+        CHECK_FALSE(c.dog.tick(c.at(100s)).revert);
+    }
+    SECTION("found running, revert_on_start on: reverted again") {
+        Clocked c(fast(WatchProbe::Heartbeat, true));
+        auto d = c.dog.begin(c.at(0s), WatchedVm::Running);
+        CHECK(d.revert);
+        CHECK(d.cause == "revert_on_start");
+    }
+}
+
+TEST_CASE("watchdog: new settings keep the state; causes name why", "[watchdog]") {
+    Clocked c(fast());
+    c.dog.begin(c.at(0s), WatchedVm::Running);
+    c.dog.heartbeat(c.at(1s));
+    WatchSettings longer = fast();
+    longer.heartbeat_timeout = 60s;
+    CHECK_FALSE(c.dog.reconfigure(c.at(2s), longer).revert);
+    CHECK(c.dog.state() == WatchState::Healthy);
+    CHECK_FALSE(c.dog.tick(c.at(30s)).revert);  // 15 s would have fired
+    auto d = c.dog.tick(c.at(62s));
+    CHECK(d.revert);
+    CHECK(d.cause == "heartbeat_timeout");
+    reverted(c, 63s);
+    c.dog.heartbeat(c.at(64s));
+    c.dog.tick(c.at(75s));
+    REQUIRE(c.dog.state() == WatchState::Healthy);
+    // Turning maintenance on through new settings goes the setAutoRevert way.
+    WatchSettings maintenance = longer;
+    maintenance.auto_revert = false;
+    CHECK(c.dog.reconfigure(c.at(76s), maintenance).reason == "maintenance: automatic revert off");
+    CHECK_FALSE(c.dog.tick(c.at(500s)).revert);
+    CHECK(c.dog.vmDown(c.at(501s), "shut off").cause.empty());
+    WatchDecision idle;
+    CHECK_FALSE(c.dog.requestRevert(c.at(502s), 0s, "idle", idle, "idle_reset"));
+    WatchSettings back = longer;
+    c.dog.reconfigure(c.at(503s), back);
+    c.dog.heartbeat(c.at(504s));
+    CHECK(c.dog.requestRevert(c.at(505s), 0s, "idle for 600 s", idle, "idle_reset") == 0s);
+    CHECK(idle.revert);
+    CHECK(idle.cause == "idle_reset");
+}

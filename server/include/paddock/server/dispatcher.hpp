@@ -43,6 +43,9 @@ public:
         TicketRedeemer redeem_ticket;              // empty: no route accepts tickets
         // Asked before a WebSocket route runs (e.g. the hub's caps); empty: always admitted.
         std::function<Status(const Request&)> admit_websocket;
+        // Whether a token-less request from this peer address may use guest-facing routes
+        // (Route::guests); empty: no guests.
+        std::function<bool(std::string_view peer)> guest_source;
     };
 
     Dispatcher(const Router& router, const Authenticator& auth, HttpMetrics& metrics, Poco::Logger& logger,

@@ -30,6 +30,9 @@ struct Identity {
     // (Route::ownerTokens), and on those only this owner's VMs, leases, operations and
     // recordings: everything else is as absent as an unknown name (404).
     std::string owner;
+    // A token-less guest admitted on a guest-facing route (Route::guests) from a guest source
+    // network: it may speak only for the VM at its own address (WatchService::guestMayAct).
+    bool guest = false;
 
     // Whether this caller may see an object belonging to `objectOwner`.
     bool mayReach(std::string_view objectOwner) const noexcept { return owner.empty() || objectOwner == owner; }

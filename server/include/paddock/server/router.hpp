@@ -30,6 +30,10 @@ struct Route {
     // Owner-scoped tokens (Identity::owner) may call it: its handler shows and acts on that
     // owner's objects only. Every other route answers 403 to them.
     bool ownerTokens = false;
+    // A guest-facing route (heartbeats, revert requests): a request without a token from a guest
+    // source network (watch.heartbeat_sources) is admitted as a guest (Identity::guest); the
+    // handler then checks that the guest speaks for its own VM. With a token, as any route.
+    bool guests = false;
     // How its errors are worded, the dispatcher's own refusals included (401, 403, 415, ...).
     ErrorStyle errorStyle = ErrorStyle::Paddock;
 };
@@ -59,6 +63,9 @@ public:
     // Throws std::invalid_argument when no such route is registered.
     void permitOwnerTokens(const std::string& method, const std::string& pattern);
 
+    // Makes route `method` + `pattern` guest-facing (Route::guests). Throws std::invalid_argument
+    // when no such route is registered.
+    void admitGuests(const std::string& method, const std::string& pattern);
     // Words the errors of route `method` + `pattern` in `style` (Route::errorStyle). Throws
     // std::invalid_argument when no such route is registered.
     void answerErrorsAs(ErrorStyle style, const std::string& method, const std::string& pattern);

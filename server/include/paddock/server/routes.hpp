@@ -32,7 +32,11 @@ void addSystemRoutes(Router& router, const RouteContext& context);
 void addVmRoutes(Router& router, const RouteContext& context);
 // A VM's snapshots and backups: /api/v1/vms/{name}/snapshots..., /api/v1/vms/{name}/backups...
 void addStateRoutes(Router& router, const RouteContext& context);
-// The earlier Python tools' routes (COMPAT.md): /, /vms/...
+// Watching VMs: /api/v1/vms/{name}/watch, .../heartbeat, .../revert-request, .../idle-reset, and
+// with exhibit.vm set the exhibition controller's routes (GET /, /api/v1/status, /api/v1/heartbeat,
+// /api/v1/vm/..., /api/v1/snapshot..., /api/v1/revert/..., /api/v1/idle/reset).
+void addWatchRoutes(Router& router, const RouteContext& context);
+// The earlier Python tools' routes (COMPAT.md): / (unless the exhibit profile answers it), /vms/...
 void addCompatRoutes(Router& router, const RouteContext& context);
 // Words the errors of every compatibility route of the earlier VM manager (/, /vms/..., /pool/...,
 // /ws/vm/...) as FastAPI did: {"detail": "<message>"}. Call it once every route is registered.
@@ -70,14 +74,17 @@ struct TokenContext {
     bool enabled;  // auth.mode token: minting under mode none is refused (409)
 };
 void addTokenRoutes(Router& router, const RouteContext& context, const TokenContext& tokens);
+// Staff pages: GET /ui/exhibit (exhibit.html, the exhibit panel of a watched VM).
+void addUiRoutes(Router& router, const RouteContext& context);
+
 // Marks the routes owner-scoped tokens may call (Route::ownerTokens); call it once every route
 // is registered. Every other route answers such a token 403.
 void openRoutesToOwnerTokens(Router& router);
 
 // Paths that never need a token whatever the config says: the docs and what they load.
-// The console page holds no secret: its WebSocket needs a ticket or token. Nor does the replay
-// page: it fetches the cast with a token.
-inline constexpr const char* kAlwaysPublicPaths[] = {"/docs",     "/redoc",     "/openapi.json",
-                                                     "/static/*", "/console/*", "/sessions/*"};
+// The console page holds no secret: its WebSocket needs a ticket or token. Nor do the replay
+// page and the /ui/ pages: they fetch with a token.
+inline constexpr const char* kAlwaysPublicPaths[] = {"/docs",      "/redoc",      "/openapi.json", "/static/*",
+                                                     "/console/*", "/sessions/*", "/ui/*"};
 
 }  // namespace paddock::server

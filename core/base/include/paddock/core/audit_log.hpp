@@ -1,5 +1,5 @@
 // Append-only audit trail of VM operations: one JSON object per line
-// {"time","actor","site","vm","action"[,"target"],"result","error"}. Thread-safe. Never receives secrets:
+// {"time","actor","site","vm","action"[,"target"],"result","error"[,"detail"]}. Thread-safe. Never receives secrets:
 // callers pass names and outcomes only.
 #pragma once
 
@@ -19,6 +19,7 @@ struct AuditRecord {
     std::string result;  // "ok" or "error"
     std::string error;   // the error message, empty on success
     std::string target;  // what in the VM it concerned (a snapshot, a backup id); empty: the VM
+    std::string detail;  // why (a watchdog's decision); empty: nothing to add
 };
 
 class AuditLog {
@@ -38,7 +39,7 @@ public:
     R record(const std::string& actor, const std::string& site, const std::string& vm, const std::string& action,
              R result, std::string target = {}) {
         write({actor, site, vm, action, result.ok() ? "ok" : "error",
-               result.ok() ? std::string() : result.error().message, std::move(target)});
+               result.ok() ? std::string() : result.error().message, std::move(target), {}});
         return result;
     }
     std::string lastLine() const;

@@ -133,6 +133,40 @@ struct BackupPolicy {
     std::string directory;  // empty: <state_dir>/backups; each VM gets its own directory below
 };
 
+// Watching a VM (issue 12, watch_service.hpp): a template's `watch:`, a VM's POST .../watch.
+// Durations are kept in milliseconds; the YAML gives seconds (decimals allowed).
+enum class WatchProbeKind { Heartbeat, Agent, Ssh, None };
+template <>
+struct EnumTable<WatchProbeKind> {
+    static constexpr std::array<EnumSpelling<WatchProbeKind>, 4> values{{{"heartbeat", WatchProbeKind::Heartbeat},
+                                                                         {"agent", WatchProbeKind::Agent},
+                                                                         {"ssh", WatchProbeKind::Ssh},
+                                                                         {"none", WatchProbeKind::None}}};
+};
+struct WatchPolicy {
+    std::string snapshot = "ready";        // reverted to when the guest fails
+    uint32_t heartbeat_timeout_ms = 15000;  // no heartbeat this long (once the first came): revert
+    uint32_t check_interval_ms = 500;       // how often the watchdog looks
+    uint32_t startup_grace_ms = 10000;      // after the probe answered, before re-arming
+    uint32_t startup_max_wait_ms = 300000;  // for the probe after a revert, then re-armed anyway
+    WatchProbeKind probe = WatchProbeKind::Heartbeat;
+    bool auto_revert = true;      // false: maintenance, observe and report only
+    bool revert_on_start = true;  // paddockd start: revert and start the VM (the old tool's boot)
+};
+
+// A change of a VM's watch settings (POST .../watch): fields not given keep what the VM has
+// (its own settings, else its template's, else the defaults).
+struct WatchPatch {
+    std::optional<std::string> snapshot;
+    std::optional<uint32_t> heartbeat_timeout_ms;
+    std::optional<uint32_t> check_interval_ms;
+    std::optional<uint32_t> startup_grace_ms;
+    std::optional<uint32_t> startup_max_wait_ms;
+    std::optional<WatchProbeKind> probe;
+    std::optional<bool> auto_revert;
+    std::optional<bool> revert_on_start;
+};
+
 struct TemplateConfig {
     std::string name;
     std::string base_image;  // empty: diskless
@@ -148,6 +182,8 @@ struct TemplateConfig {
     uint32_t snapshot_on_stop_keep = 3;
     uint32_t snapshot_limit = 32;  // snapshots one VM may hold, automatic ones included
     BackupPolicy backups;
+    // Present: every VM made from the template is watched (unless DELETE .../watch said not).
+    std::optional<WatchPolicy> watch;
 };
 
 // A hot pool of VMs made from one template, handed out as leases (pool_manager.hpp).
@@ -183,12 +219,34 @@ struct SiteConfig {
     std::vector<PoolConfig> pools;
 };
 
+// Site-independent watchdog settings: who may send heartbeats without a token.
+struct WatchConfig {
+    // Networks whose guests may call the guest-facing routes (heartbeat, revert request, idle
+    // reset, the old /api/v1/vm/restart) without a token. QEMU user-mode guests reach the host
+    // from 127.0.0.1; a guest on a libvirt network is admitted from its own leased address too.
+    std::vector<std::string> heartbeat_sources = {"127.0.0.0/8", "::1"};
+    uint32_t heartbeat_rate_per_s = 10;  // per VM; more answer 429
+    // How guests address paddockd (paddock.heartbeat=<guest_url>/api/v1/vms/<vm>/heartbeat on the
+    // kernel command line of watched VMs booted directly). Empty: http://10.0.2.2:<server.port>
+    // on user-mode sites (QEMU's gateway is the host), nothing on other sites.
+    std::string guest_url;
+};
+
+// The earlier exhibition controller's routes (/api/v1/status, /api/v1/heartbeat, ...) act on
+// this one VM; empty vm: those routes are not served and GET / is the teaching tool's.
+struct ExhibitConfig {
+    std::string vm;
+    std::string site;  // empty: the first site
+};
+
 struct Config {
     ServerConfig server;
     PathsConfig paths;
     AuthConfig auth;
     RecordingConfig recording;
     CompatConfig compat;
+    WatchConfig watch;
+    ExhibitConfig exhibit;
     std::vector<SiteConfig> sites;
 };
 

@@ -19,11 +19,14 @@ namespace paddock {
 struct VmEvent {
     std::string site;
     std::string vm;
-    std::string kind;       // "lifecycle" | "readiness" | "connection"
-    std::string event;      // lifecycle: "started", "stopped", ...; readiness: the new readiness
+    std::string kind;       // "lifecycle" | "readiness" | "connection" | "watch"
+    // lifecycle: "started", "stopped", ...; readiness: the new readiness; watch: the watchdog's
+    // decision ("revert", "revert_failed", "note", "watch_on", ...)
+    std::string event;
     int state_code = -1;    // the domain state after the event when known, else -1
     std::string readiness;  // "stopped" | "booting" | "ready" | "unreachable" | "unknown"
     int64_t time_ms = 0;    // Unix time in milliseconds
+    std::string detail;     // watch: the reason and the watchdog's state; empty otherwise
 };
 
 class EventHub : public std::enable_shared_from_this<EventHub> {

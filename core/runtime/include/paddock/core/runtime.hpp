@@ -19,6 +19,7 @@
 #include "paddock/core/ssh_identity.hpp"
 #include "paddock/core/vm_recovery.hpp"
 #include "paddock/core/vm_service.hpp"
+#include "paddock/core/watch_service.hpp"
 
 #include <memory>
 #include <string>
@@ -67,6 +68,10 @@ public:
     // a template's backups.directory.
     BackupService& backups() noexcept { return *backups_; }
 
+    // Watched VMs (templates with watch:, the exhibit VM, POST .../watch): heartbeats, automatic
+    // reverts. Started by create(): revert_on_start reverts the watched VMs then.
+    WatchService& watch() noexcept { return *watch_; }
+
     // Terminal-session recordings (config.recording). Always present; when recording is
     // disabled, begin() hands out recordings that store nothing.
     SessionRecorder& recorder() noexcept { return *recorder_; }
@@ -96,6 +101,7 @@ private:
     std::vector<std::unique_ptr<PoolManager>> pools_;  // stopped before the sites they use
     std::unique_ptr<BackupStore> backupStore_;
     std::unique_ptr<BackupService> backups_;  // stopped before the sites whose VMs it backs up
+    std::unique_ptr<WatchService> watch_;     // stopped first: it drives every site's VMs
 };
 
 }  // namespace paddock

@@ -21,6 +21,12 @@ inline constexpr const char* kSshPort = "ssh_port";      // user-mode forward 12
 inline constexpr const char* kHostKey = "host_key";      // "SHA256:..." pinned at the first terminal login
 inline constexpr const char* kAdoptedAt = "adopted_at";  // a domain Paddock did not make, adopted by an admin
 inline constexpr const char* kRestoredFrom = "restored_from";  // "<vm>/<backup id>" for a VM made by a restore
+// Watching (watch_service.hpp): "watch" holds the VM's own watch settings as JSON, set through
+// POST/DELETE /api/v1/vms/{name}/watch ({"enabled": false} when watching was switched off; absent:
+// the template's watch settings, if any); "watch_stopped" is "api" while the VM stays off because
+// it was stopped through the API (so a restarted paddockd leaves it alone).
+inline constexpr const char* kWatch = "watch";
+inline constexpr const char* kWatchStopped = "watch_stopped";
 // VmService's intent record (vm_service.hpp): present only while a create or a delete is under
 // way, so that a VM that still carries it after a crash is known to be half made or half removed.
 inline constexpr const char* kIntent = "intent";       // creating | deleting

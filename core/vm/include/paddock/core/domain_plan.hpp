@@ -39,6 +39,9 @@ struct SiteFacts {
     uint32_t default_vcpus = 1;
     uint64_t default_memory_mb = 512;
     std::string public_key;  // Paddock's SSH public key line; empty when there is none
+    // How guests reach paddockd (WatchConfig::guest_url, resolved): VMs of a watched template
+    // booted directly get paddock.heartbeat=<guest_url>/api/v1/vms/<name>/heartbeat. Empty: none.
+    std::string guest_url;
 
     static SiteFacts of(const SiteConfig& site, std::string publicKey);
 };

@@ -22,6 +22,7 @@
 #include "paddock/core/site.hpp"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,13 @@ struct SnapshotRequest {
     std::string description;
     bool replace = false;  // a same-named snapshot is replaced; else Conflict
 };
+
+// What the API did to a VM's power, for a watcher (watch_service.hpp) that must tell an
+// operator's stop from a crash: Stopping before the VM goes down through stop, force stop, save,
+// restart or a snapshot revert; Running after a start, or a revert that left it running;
+// Removed after a delete.
+enum class PowerChange { Stopping, Running, Removed };
+using PowerObserver = std::function<void(const std::string& vm, PowerChange change, const std::string& actor)>;
 
 // Automatic snapshots (snapshot_on_stop) are named kStopSnapshotPrefix + UTC time.
 inline constexpr const char* kStopSnapshotPrefix = "stop-";
@@ -132,6 +140,11 @@ public:
     bool interrupted(const Metadata& metadata, std::chrono::seconds foreignGrace) const;
     const std::string& instance() const noexcept { return instance_; }
 
+    // Set once, before the service is used. Called on the operation's thread with the VM's lock
+    // held: it must only record and return (never call back into this service or the Site).
+    void setPowerObserver(PowerObserver observer) { powerObserver_ = std::move(observer); }
+    // How guests reach paddockd (SiteFacts::guest_url); set once before the service is used.
+    void setGuestUrl(std::string url) { guestUrl_ = std::move(url); }
     // Overrides the graceful-stop timeout (tests).
     void setStopTimeout(std::chrono::milliseconds timeout) { stopTimeout_ = timeout; }
 
@@ -166,6 +179,9 @@ private:
     std::optional<StopSnapshot> snapshotBeforeStop(BackendConnection& conn, const DomainInfo& info,
                                                    const std::string& actor);
 
+    void notifyPower(const std::string& vm, PowerChange change, const std::string& actor) const {
+        if (powerObserver_) powerObserver_(vm, change, actor);
+    }
     Status waitForState(BackendConnection& conn, const std::string& name, DomainState wanted,
                         std::chrono::milliseconds timeout);
 
@@ -174,6 +190,8 @@ private:
     CoreMetrics& metrics_;
     std::string instance_;
     std::chrono::milliseconds stopTimeout_;
+    PowerObserver powerObserver_;
+    std::string guestUrl_;
 };
 
 }  // namespace paddock

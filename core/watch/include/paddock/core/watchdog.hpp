@@ -58,6 +58,9 @@ enum class WatchedVm { Running, Down, StoppedByApi };
 struct WatchDecision {
     bool revert = false;  // revert to the snapshot and start the VM, then call revertDone()
     std::string reason;   // what happened; empty when nothing did
+    // With revert: why, as one word for metrics (heartbeat_timeout, vm_down, guest_request,
+    // idle_reset, revert_on_start, not_running, retry).
+    std::string_view cause;
 };
 
 class Watchdog {
@@ -90,14 +93,20 @@ public:
     WatchDecision revertDone(TimePoint now, bool ok, const std::string& error = {});
     // A guest asks for a revert in `delay` (0: now). Returns when it will happen, or nullopt
     // (reason says why) when it will not: maintenance, stopped, or a recovery under way.
+    // `cause` is the decision's cause when the revert happens (guest_request, idle_reset).
     std::optional<std::chrono::seconds> requestRevert(TimePoint now, std::chrono::seconds delay,
-                                                      const std::string& reason, WatchDecision& decision);
+                                                      const std::string& reason, WatchDecision& decision,
+                                                      std::string_view cause = "guest_request");
     // Maintenance off (true) or on (false). Turning it off re-arms from scratch: no revert at
     // once for the silence of the maintenance window; the driver reports a VM that is down.
     WatchDecision setAutoRevert(TimePoint now, bool on);
 
+    // New settings for a watchdog at work: its state stays (a running timeout now counts against
+    // the new heartbeat_timeout); a change of auto_revert is setAutoRevert's.
+    WatchDecision reconfigure(TimePoint now, WatchSettings settings);
+
 private:
-    WatchDecision revert(std::string reason);
+    WatchDecision revert(std::string reason, std::string_view cause);
     WatchDecision fail(TimePoint now, const std::string& what);
     WatchDecision rearm(TimePoint now, std::string reason);
     bool recovering() const noexcept;
@@ -108,6 +117,7 @@ private:
     TimePoint deadline_{};  // WaitingProbe: startup_max_wait ends; Grace: grace ends; Backoff: retry
     std::optional<TimePoint> requestAt_;
     std::string requestReason_;
+    std::string_view requestCause_ = "guest_request";
     unsigned failures_ = 0;
     bool timeoutReported_ = false;  // maintenance: a timeout is reported once, not every tick
 };
