@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 using namespace paddock::test;
@@ -123,6 +124,14 @@ TEST_CASE("watch over HTTP: switching on, heartbeats, guest requests, switching 
     }
     CHECK(d.metric(R"(paddock_watch_heartbeats_total{site="local",vm="art-a"})") == 2);
     CHECK(d.metric(R"(paddock_watch_state{site="local",state="healthy",vm="art-a"})") == 1);
+    {
+        // The watch families pass promtool's checks (names, help, types).
+        const std::string file = d.dir().file("metrics.txt");
+        writeFile(file, d.call("GET", "/metrics", std::nullopt, "").body);
+        const int rc = std::system(("promtool check metrics < '" + file + "' > '" + file + ".out' 2>&1").c_str());
+        INFO(readFile(file + ".out"));
+        CHECK(rc == 0);
+    }
 
     // A guest asks for a revert later, then an idle reset now.
     auto request = d.call("POST", "/api/v1/vms/art-a/revert-request",

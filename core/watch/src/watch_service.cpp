@@ -95,6 +95,14 @@ std::string watchPolicyJson(const WatchPolicy& p) {
     return json.str();
 }
 
+bool watchRecordEnabled(const std::string& text) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseStopWhenDoneFlag>(text.c_str(), text.size());
+    if (doc.HasParseError() || !doc.IsObject()) return true;  // unreadable: parseWatchPolicy says so
+    const auto it = doc.FindMember("enabled");
+    return it == doc.MemberEnd() || !it->value.IsBool() || it->value.GetBool();
+}
+
 Result<WatchPolicy> parseWatchPolicy(const std::string& text, WatchPolicy p) {
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseStopWhenDoneFlag>(text.c_str(), text.size());
@@ -171,6 +179,9 @@ WatchService::WatchService(std::vector<SiteServices> sites, WatchConfig config, 
       now_(std::move(now)),
       metrics_(std::make_unique<WatchMetrics>(*metrics.registry())),
       scanned_(sites_.size(), false) {
+    for (const auto& source : config_.heartbeat_sources) {
+        if (auto network = IpNetwork::parse(source)) sources_.push_back(std::move(network.value()));  // checked with the config
+    }
     if (exhibit_.site.empty() && !sites_.empty() && !exhibit_.vm.empty()) exhibit_.site = sites_.front().site->name();
     for (auto& s : sites_) {
         const std::string site = s.site->name();
@@ -232,7 +243,7 @@ std::optional<std::pair<WatchPolicy, std::string>> WatchService::policyOf(const 
         tpl = findTemplate(s.site->config(), name);
     const WatchPolicy base = tpl != nullptr && tpl->watch ? *tpl->watch : WatchPolicy{};
     if (const std::string own = metaValue(metadata, meta::kWatch); !own.empty()) {
-        if (own.find("\"enabled\":false") != std::string::npos) return std::nullopt;
+        if (!watchRecordEnabled(own)) return std::nullopt;
         if (auto parsed = parseWatchPolicy(own, base)) return std::pair{std::move(parsed.value()), std::string("api")};
         // A record we cannot read: watch with the template's settings rather than not at all.
     }
@@ -647,8 +658,6 @@ Result<WatchView> WatchService::watch(const std::string& site, const std::string
     const SiteServices& services = *s.value();
     auto found = services.vms->get(vm);
     if (!found) return std::move(found).error();
-    if (!found->domain.metadata.empty() && !metaValue(found->domain.metadata, meta::kPool).empty())
-        return makeError(ErrorCode::Conflict, "VM '" + vm + "' belongs to a pool: pool VMs are not watched");
     auto metadata = services.site->metadata(vm);
     if (!metadata) return std::move(metadata).error();
     if (!metaValue(metadata.value(), meta::kPool).empty())
@@ -804,9 +813,8 @@ Result<WatchView> WatchService::setAutoRevert(const std::string& site, const std
 }
 
 bool WatchService::guestSource(std::string_view peer) const {
-    for (const auto& source : config_.heartbeat_sources) {
-        if (auto network = IpNetwork::parse(source); network && network->contains(peer)) return true;
-    }
+    if (std::any_of(sources_.begin(), sources_.end(), [&](const IpNetwork& n) { return n.contains(peer); }))
+        return true;
     std::lock_guard lock(mutex_);
     return std::any_of(entries_.begin(), entries_.end(),
                        [&](const auto& kv) { return !kv.second->address.empty() && kv.second->address == peer; });

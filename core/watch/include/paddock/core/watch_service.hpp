@@ -19,6 +19,7 @@
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
+#include "paddock/core/ip_network.hpp"
 #include "paddock/core/iso_time.hpp"
 #include "paddock/core/metrics.hpp"
 #include "paddock/core/result.hpp"
@@ -52,6 +53,8 @@ WatchSettings watchSettings(const WatchPolicy& policy);
 // starts from `base` and takes the keys present; InvalidArgument for a malformed record.
 std::string watchPolicyJson(const WatchPolicy& policy);
 Result<WatchPolicy> parseWatchPolicy(const std::string& json, WatchPolicy base);
+// False for a record that says {"enabled": false} (watching switched off through the API).
+bool watchRecordEnabled(const std::string& json);
 
 struct HeartbeatMark {
     SystemTime at;
@@ -176,6 +179,7 @@ private:
 
     std::vector<SiteServices> sites_;
     WatchConfig config_;
+    std::vector<IpNetwork> sources_;  // config_.heartbeat_sources, parsed
     ExhibitConfig exhibit_;
     AuditLog& audit_;
     std::shared_ptr<EventHub> events_;
