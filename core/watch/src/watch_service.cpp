@@ -303,7 +303,7 @@ void WatchService::note(Entry& entry, std::string_view action, const std::string
     record.actor = actor;
     record.site = entry.site();
     record.vm = entry.vm;
-    record.action = "watch_" + std::string(action);
+    record.action = action.rfind("watch_", 0) == 0 ? std::string(action) : "watch_" + std::string(action);
     record.result = error.empty() ? "ok" : "error";
     record.error = error;
     record.target = entry.policy.snapshot;

@@ -273,7 +273,7 @@ TEST_CASE("watch: switching watching on and off is kept in the VM's metadata", "
     CHECK(w.view("art6").watched);
     CHECK(w.view("art6").policy.heartbeat_timeout_ms == 30000);
     CHECK_FALSE(w.view("kiosk1").watched);
-    CHECK(w.auditText().find("\"action\":\"watch_watch_off\"") != std::string::npos);
+    CHECK(w.auditText().find("\"action\":\"watch_off\"") != std::string::npos);
 }
 
 TEST_CASE("watch: revert_on_start reverts watched VMs when paddockd starts", "[watch]") {
