@@ -19,9 +19,9 @@ TEST_CASE("audit records are JSON lines with every field", "[audit]") {
     const std::string path = dir.file("logs/audit.log");
     {
         AuditLog log(path);
-        log.write({"alice", "local", "vm-1", "create", "ok", "", ""});
-        log.write({"bob", "local", "vm-2", "delete", "error", "VM 'vm-2' \"not\" found\n", ""});
-        log.write({"carol", "local", "vm-1", "snapshot_create", "ok", "", "before-lab"});
+        log.write({"alice", "local", "vm-1", "create", "ok", "", "", ""});
+        log.write({"bob", "local", "vm-2", "delete", "error", "VM 'vm-2' \"not\" found\n", "", ""});
+        log.write({"carol", "local", "vm-1", "snapshot_create", "ok", "", "before-lab", ""});
     }
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -54,7 +54,7 @@ TEST_CASE("concurrent writers never interleave lines", "[audit]") {
         std::vector<std::thread> threads;
         for (int t = 0; t < 8; ++t) {
             threads.emplace_back([&log, t] {
-                for (int i = 0; i < 200; ++i) log.write({std::string("t").append(std::to_string(t)), "s", "vm", "start", "ok", "", ""});
+                for (int i = 0; i < 200; ++i) log.write({std::string("t").append(std::to_string(t)), "s", "vm", "start", "ok", "", "", ""});
             });
         }
         for (auto& th : threads) th.join();
