@@ -46,8 +46,11 @@ Result<std::unique_ptr<TokenStore>> TokenStore::open(std::string path) {
         return makeError(ErrorCode::InvalidArgument, fileError(store->path_, "no 'tokens' array"));
     const auto now = std::chrono::system_clock::now();
     for (const auto& item : tokens->value.GetArray()) {
+        // MemberEnd() of a value that is no object is undefined (found by fuzzing: "tokens":[2]).
+        if (!item.IsObject())
+            return makeError(ErrorCode::InvalidArgument, fileError(store->path_, "an entry is not an object"));
         const auto text = [&](const char* field) -> std::string {
-            const auto it = item.IsObject() ? item.FindMember(field) : item.MemberEnd();
+            const auto it = item.FindMember(field);
             return it != item.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string();
         };
         Entry e;

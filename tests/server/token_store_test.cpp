@@ -112,4 +112,12 @@ TEST_CASE("a token file from an earlier run: expired entries are dropped, a brok
     CHECK_THAT(failure(broken).message, Catch::Contains(path));
     writeFile(path, "[[[[");
     CHECK(failure(TokenStore::open(path)).code == ErrorCode::InvalidArgument);
+    // An entry that is no object (found by fuzzing: reading its fields was undefined behaviour).
+    for (const char* entries : {"[2]", "[null]", "[\"tok\"]", "[[]]"}) {
+        INFO(entries);
+        writeFile(path, std::string(R"({"version":1,"tokens":)") + entries + "}");
+        auto odd = TokenStore::open(path);
+        CHECK(failure(odd).code == ErrorCode::InvalidArgument);
+        CHECK_THAT(failure(odd).message, Catch::Contains("not an object"));
+    }
 }
