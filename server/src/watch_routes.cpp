@@ -78,11 +78,7 @@ void writeWatch(JsonWriter& json, const WatchView& v) {
 void writeCompatHeartbeat(JsonWriter& json, const WatchView& v) {
     const bool enabled = v.watched && v.state != WatchState::Stopped && v.state != WatchState::Reverting;
     json.beginObject().field("enabled", enabled);
-    json.key("last_heartbeat");
-    if (v.last_heartbeat)
-        json.value(isoTimeMillis(*v.last_heartbeat));
-    else
-        json.null();
+    writeOptionalTime(json, "last_heartbeat", v.last_heartbeat);
     writeOptionalSeconds(json, "seconds_since_last", v.seconds_since_last);
     json.field("is_healthy", v.healthy).field("timeout", v.policy.heartbeat_timeout_ms / 1000.0).endObject();
 }

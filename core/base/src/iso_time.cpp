@@ -5,23 +5,23 @@
 
 namespace paddock {
 
-std::string isoTime(SystemTime t) {
+namespace {
+
+// `t` in UTC, whole seconds, as strftime's `format` writes it (at most 31 characters).
+std::string formatUtc(SystemTime t, const char* format) {
     const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
     gmtime_r(&seconds, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::strftime(buf, sizeof buf, format, &tm);
     return buf;
 }
 
-std::string compactUtcStamp(SystemTime t) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-    return buf;
-}
+}  // namespace
+
+std::string isoTime(SystemTime t) { return formatUtc(t, "%Y-%m-%dT%H:%M:%SZ"); }
+
+std::string compactUtcStamp(SystemTime t) { return formatUtc(t, "%Y%m%d-%H%M%S"); }
 
 std::string isoTimeMillis(SystemTime t) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;

@@ -42,16 +42,6 @@ bool isLoopback(std::string_view peer) {
 
 std::string keyOf(const std::string& site, const std::string& vm) { return site + '/' + vm; }
 
-WatchProbe probeOf(WatchProbeKind kind) {
-    switch (kind) {
-        case WatchProbeKind::Heartbeat: return WatchProbe::Heartbeat;
-        case WatchProbeKind::Agent: return WatchProbe::Agent;
-        case WatchProbeKind::Ssh: return WatchProbe::Ssh;
-        case WatchProbeKind::None: return WatchProbe::None;
-    }
-    return WatchProbe::Heartbeat;
-}
-
 double msToSeconds(uint32_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 // Seconds (a JSON number) as whole milliseconds within [min, max].
@@ -73,7 +63,7 @@ WatchSettings watchSettings(const WatchPolicy& p) {
     s.heartbeat_timeout = Ms(p.heartbeat_timeout_ms);
     s.startup_grace = Ms(p.startup_grace_ms);
     s.startup_max_wait = Ms(p.startup_max_wait_ms);
-    s.probe = probeOf(p.probe);
+    s.probe = p.probe;
     s.auto_revert = p.auto_revert;
     s.revert_on_start = p.revert_on_start;
     return s;

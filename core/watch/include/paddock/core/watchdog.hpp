@@ -19,6 +19,8 @@
 // sleeping. Not thread-safe: one driver thread feeds it.
 #pragma once
 
+#include "paddock/core/config.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -26,7 +28,8 @@
 
 namespace paddock {
 
-enum class WatchProbe { Heartbeat, Agent, Ssh, None };
+// What says a reverted guest is back: the configuration's own enum (config.hpp).
+using WatchProbe = WatchProbeKind;
 
 struct WatchSettings {
     std::string snapshot = "ready";
