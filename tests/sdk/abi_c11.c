@@ -3,6 +3,7 @@
 
 #include <paddock/pdk_backend.h>
 #include <paddock/pdk_plugin.h>
+#include <paddock/pdk_provisioner.h>
 #include <paddock/pdk_recorder.h>
 #include <paddock/pdk_struct.h>
 
@@ -28,19 +29,23 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_snapshot_spec)
 PDK_TEST_STARTS_WITH_SIZE(pdk_backup_spec)
 PDK_TEST_STARTS_WITH_SIZE(pdk_backup_result)
 PDK_TEST_STARTS_WITH_SIZE(pdk_restore_spec)
+PDK_TEST_STARTS_WITH_SIZE(pdk_provision_request)
+PDK_TEST_STARTS_WITH_SIZE(pdk_provision_result)
+PDK_TEST_STARTS_WITH_SIZE(pdk_provisioner_vtable)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 5u, "ABI 1.5");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 6u, "ABI 1.6");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
 _Static_assert(sizeof(pdk_domain_state) == 4 && sizeof(pdk_lifecycle_event) == 4, "enum size");
 _Static_assert(PDK_OK == 0 && PDK_ERR_BAD_FLAGS == 7 && PDK_ERR_INTERNAL == 10, "status numbers");
+_Static_assert(PDK_ERR_FORBIDDEN == 11 && PDK_ERR_CANCELLED == 12, "status numbers (1.6)");
 _Static_assert(PDK_DOMAIN_RUNNING == 1 && PDK_DOMAIN_SHUTOFF == 5 && PDK_DOMAIN_PMSUSPENDED == 7, "libvirt states");
 _Static_assert(PDK_REVERT_START == 1u && PDK_REVERT_STOPPED == 2u && PDK_SNAPSHOT_REPLACE == 2u, "revert flags");
-_Static_assert(PDK_PLUGIN_KIND_BACKEND == 1 && PDK_PLUGIN_KIND_RECORDER == 3, "kinds");
+_Static_assert(PDK_PLUGIN_KIND_BACKEND == 1 && PDK_PLUGIN_KIND_PROVISIONER == 2 && PDK_PLUGIN_KIND_RECORDER == 3, "kinds");
 _Static_assert(PDK_EVENT_CONNECTION_LOST == 100, "events");
 
 _Static_assert(sizeof(pdk_error) == 8 + PDK_ERROR_MESSAGE_MAX, "pdk_error");

@@ -308,16 +308,80 @@
 
 #define PDK_GOLDEN_SIZE_MACROS_1_5(X) X(PDK_BACKEND_VTABLE_SIZE_1_5, 240)
 
+/* ---- ABI 1.6: the provisioner kind ------------------------------------------------------- */
+
+#define PDK_GOLDEN_NEW_1_6(X)                                                                    \
+    X(pdk_provision_request, struct_size, 0, 4)                                                  \
+    X(pdk_provision_request, site, 8, 8)                                                         \
+    X(pdk_provision_request, vm, 16, 8)                                                          \
+    X(pdk_provision_request, host, 24, 8)                                                        \
+    X(pdk_provision_request, port, 32, 2)                                                        \
+    X(pdk_provision_request, user, 40, 8)                                                        \
+    X(pdk_provision_request, private_key_path, 48, 8)                                            \
+    X(pdk_provision_request, known_hosts_line, 56, 8)                                            \
+    X(pdk_provision_request, recipe, 64, 8)                                                      \
+    X(pdk_provision_request, variables_json, 72, 8)                                              \
+    X(pdk_provision_request, settings, 80, 8)                                                    \
+    X(pdk_provision_request, setting_count, 88, 8)                                               \
+    X(pdk_provision_request, become_secret, 96, 8)                                               \
+    X(pdk_provision_request, become_secret_len, 104, 8)                                          \
+    X(pdk_provision_request, timeout_ms, 112, 4)                                                 \
+    X(pdk_provision_request, output, 120, 8)                                                     \
+    X(pdk_provision_request, output_user, 128, 8)                                                \
+    X(pdk_provision_request, is_cancelled, 136, 8)                                               \
+    X(pdk_provision_request, cancel_user, 144, 8)                                                \
+    X(pdk_provision_result, struct_size, 0, 4)                                                   \
+    X(pdk_provision_result, exit_code, 4, 4)                                                     \
+    X(pdk_provision_result, ok, 8, 4)                                                            \
+    X(pdk_provision_result, changed, 12, 4)                                                      \
+    X(pdk_provision_result, failed, 16, 4)                                                       \
+    X(pdk_provision_result, unreachable, 20, 4)                                                  \
+    X(pdk_provision_result, skipped, 24, 4)                                                      \
+    X(pdk_provision_result, duration_seconds, 32, 8)                                             \
+    X(pdk_provisioner_vtable, struct_size, 0, 4)                                                 \
+    X(pdk_provisioner_vtable, run, 8, 8)                                                         \
+    X(pdk_provisioner_vtable, check, 16, 8)
+
+#define PDK_GOLDEN_SIZES_1_6(X)                                                                      \
+    X(pdk_error, 1032)                                                                               \
+    X(pdk_kv, 16)                                                                                    \
+    X(pdk_plugin_descriptor, 88)                                                                     \
+    X(pdk_domain_info, 88)                                                                           \
+    X(pdk_domain_spec, 120)                                                                          \
+    X(pdk_volume_spec, 48)                                                                           \
+    X(pdk_ssh_target, 264)                                                                           \
+    X(pdk_host_info, 360)                                                                            \
+    X(pdk_backend_vtable, 240)                                                                       \
+    X(pdk_recording_info, 96)                                                                        \
+    X(pdk_recorder_vtable, 64)                                                                       \
+    X(pdk_host, 24)                                                                                  \
+    X(pdk_session_info, 104)                                                                         \
+    X(pdk_snapshot_info, 64)                                                                         \
+    X(pdk_snapshot_spec, 24)                                                                         \
+    X(pdk_backup_spec, 40)                                                                           \
+    X(pdk_backup_result, 24)                                                                         \
+    X(pdk_restore_spec, 32)                                                                          \
+    X(pdk_provision_request, 152)                                                                    \
+    X(pdk_provision_result, 40)                                                                      \
+    X(pdk_provisioner_vtable, 24)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_6(X)                                                                \
+    X(PDK_PROVISION_REQUEST_SIZE_1_6, 152)                                                           \
+    X(PDK_PROVISION_RESULT_SIZE_1_6, 40)                                                             \
+    X(PDK_PROVISIONER_VTABLE_SIZE_1_6, 24)
+
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 
 #define PDK_GOLDEN_VERSION_MAJOR 1
-#define PDK_GOLDEN_VERSION_MINOR 5
+#define PDK_GOLDEN_VERSION_MINOR 6
 #define PDK_GOLDEN_FIELDS(X)                                                                                  \
     PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X) \
-        PDK_GOLDEN_APPENDED_1_3(X) PDK_GOLDEN_APPENDED_1_4(X) PDK_GOLDEN_NEW_1_4(X) PDK_GOLDEN_APPENDED_1_5(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_5(X)
+        PDK_GOLDEN_APPENDED_1_3(X) PDK_GOLDEN_APPENDED_1_4(X) PDK_GOLDEN_NEW_1_4(X) PDK_GOLDEN_APPENDED_1_5(X) \
+        PDK_GOLDEN_NEW_1_6(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_6(X)
 #define PDK_GOLDEN_SIZE_MACROS(X)                                                                 \
     PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X) \
-        PDK_GOLDEN_SIZE_MACROS_1_3(X) PDK_GOLDEN_SIZE_MACROS_1_4(X) PDK_GOLDEN_SIZE_MACROS_1_5(X)
+        PDK_GOLDEN_SIZE_MACROS_1_3(X) PDK_GOLDEN_SIZE_MACROS_1_4(X) PDK_GOLDEN_SIZE_MACROS_1_5(X) \
+        PDK_GOLDEN_SIZE_MACROS_1_6(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

@@ -5,6 +5,7 @@
 #define PADDOCK_TEST_ABI_LAYOUT_H
 
 #include <paddock/pdk_backend.h>
+#include <paddock/pdk_provisioner.h>
 #include <paddock/pdk_recorder.h>
 
 #include "abi_golden.h"
@@ -15,7 +16,8 @@
     X(pdk_plugin_descriptor) X(pdk_domain_info) X(pdk_domain_spec) X(pdk_volume_spec) X(pdk_ssh_target) \
         X(pdk_host_info) X(pdk_backend_vtable) X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host) \
             X(pdk_session_info) X(pdk_snapshot_info) X(pdk_snapshot_spec) X(pdk_backup_spec)            \
-                X(pdk_backup_result) X(pdk_restore_spec)
+                X(pdk_backup_result) X(pdk_restore_spec) X(pdk_provision_request) X(pdk_provision_result)       \
+                    X(pdk_provisioner_vtable)
 
 /* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
 #define PDK_TEST_ABI_FIELDS(X) PDK_GOLDEN_FIELDS(X)

@@ -1,9 +1,11 @@
 #include "paddock/core/plugin_host.hpp"
 
 #include "paddock/core/backend.hpp"
+#include "paddock/core/provisioner.hpp"
 #include "paddock/core/recorder.hpp"
 
 #include <paddock/pdk_backend.h>
+#include <paddock/pdk_provisioner.h>
 #include <paddock/pdk_recorder.h>
 
 #include <boost/dll/shared_library.hpp>
@@ -112,6 +114,7 @@ namespace {
 constexpr size_t kDescriptorVersionEnd = PDK_FIELD_END(pdk_plugin_descriptor, abi_minor);
 constexpr size_t kBackendVtableMinSize = PDK_FIELD_END(pdk_backend_vtable, close);
 constexpr size_t kRecorderVtableMinSize = PDK_FIELD_END(pdk_recorder_vtable, write_event);
+constexpr size_t kProvisionerVtableMinSize = PDK_FIELD_END(pdk_provisioner_vtable, run);
 
 std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
@@ -211,6 +214,15 @@ Result<PluginInfo> inspect(const std::string& path, const pdk_plugin_descriptor*
             return refuse(path, where + "recorder '" + info.id + "' vtable lacks the mandatory " + missing);
         }
         info.operations = recorderOperations(copyPluginStruct<pdk_recorder_vtable>(vt));
+    } else if (info.kind == PDK_PLUGIN_KIND_PROVISIONER) {
+        const auto* vt = static_cast<const pdk_provisioner_vtable*>(d->vtable);
+        if (vt == nullptr) return refuse(path, where + "provisioner '" + info.id + "' has a NULL vtable");
+        if (vt->struct_size < kProvisionerVtableMinSize) {
+            return refuse(path, where + "provisioner '" + info.id + "' vtable struct_size " +
+                                    std::to_string(vt->struct_size) + " does not cover the mandatory run");
+        }
+        if (vt->run == nullptr) return refuse(path, where + "provisioner '" + info.id + "' vtable lacks the mandatory run");
+        info.operations = provisionerOperations(copyPluginStruct<pdk_provisioner_vtable>(vt));
     }
     return info;
 }
@@ -267,6 +279,9 @@ Error errorFromStatus(pdk_status status, const std::string& message) {
         case PDK_ERR_UNSUPPORTED: return makeError(ErrorCode::Unsupported, message);
         case PDK_ERR_UNAVAILABLE: return makeError(ErrorCode::Unavailable, message);
         case PDK_ERR_TIMEOUT: return makeError(ErrorCode::Timeout, message);
+        case PDK_ERR_FORBIDDEN: return makeError(ErrorCode::Forbidden, message);
+        // A cancelled call is the caller's own doing: the wrong state for going on.
+        case PDK_ERR_CANCELLED: return makeError(ErrorCode::Conflict, message.empty() ? "cancelled" : message);
         case PDK_ERR_BAD_FLAGS:
         case PDK_ERR_BUFFER_TOO_SMALL:
         case PDK_ERR_INTERNAL: break;
@@ -407,6 +422,12 @@ Result<std::shared_ptr<BackendPlugin>> PluginHost::backend(const std::string& id
     auto p = find(id, PDK_PLUGIN_KIND_BACKEND);
     if (!p) return std::move(p).error();
     return std::make_shared<BackendPlugin>(p.value());
+}
+
+Result<std::shared_ptr<ProvisionerPlugin>> PluginHost::provisioner(const std::string& id) const {
+    auto p = find(id, PDK_PLUGIN_KIND_PROVISIONER);
+    if (!p) return std::move(p).error();
+    return std::make_shared<ProvisionerPlugin>(p.value());
 }
 
 Result<std::shared_ptr<RecorderPlugin>> PluginHost::recorder(const std::string& id) const {

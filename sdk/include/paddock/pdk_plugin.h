@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define PDK_ABI_VERSION_MAJOR 1u
-#define PDK_ABI_VERSION_MINOR 5u
+#define PDK_ABI_VERSION_MINOR 6u
 
 #if defined(_WIN32)
 #define PDK_EXPORT __declspec(dllexport)
@@ -55,7 +55,9 @@ typedef enum pdk_status {
     PDK_ERR_BAD_FLAGS = 7,        /* unknown bits in `flags` */
     PDK_ERR_BUFFER_TOO_SMALL = 8, /* a caller buffer cannot hold the result */
     PDK_ERR_TIMEOUT = 9,          /* the operation did not finish in time */
-    PDK_ERR_INTERNAL = 10         /* anything else; the message says what */
+    PDK_ERR_INTERNAL = 10,        /* anything else; the message says what */
+    PDK_ERR_FORBIDDEN = 11,       /* 1.6: the peer refused the credentials (a provisioner's become password) */
+    PDK_ERR_CANCELLED = 12        /* 1.6: the host cancelled the call (a provisioner's is_cancelled) */
 } pdk_status;
 
 #define PDK_ERROR_MESSAGE_MAX 1024
@@ -75,7 +77,7 @@ typedef struct pdk_error {
 
 typedef enum pdk_plugin_kind {
     PDK_PLUGIN_KIND_BACKEND = 1,     /* vtable: const pdk_backend_vtable* (pdk_backend.h) */
-    PDK_PLUGIN_KIND_PROVISIONER = 2, /* reserved for the provisioner ABI */
+    PDK_PLUGIN_KIND_PROVISIONER = 2, /* 1.6; vtable: const pdk_provisioner_vtable* (pdk_provisioner.h) */
     PDK_PLUGIN_KIND_RECORDER = 3     /* vtable: const pdk_recorder_vtable* (pdk_recorder.h) */
 } pdk_plugin_kind;
 

@@ -21,6 +21,7 @@
 namespace paddock {
 
 class BackendPlugin;
+class ProvisionerPlugin;
 class RecorderPlugin;
 
 std::string_view pluginKindName(pdk_plugin_kind kind) noexcept;
@@ -75,7 +76,7 @@ struct PluginInfo {
     unsigned abi_major = 0;
     unsigned abi_minor = 0;
     std::vector<std::string> capabilities;  // as declared by the plugin
-    std::vector<std::string> operations;    // backends, recorders: the vtable entries that are not NULL
+    std::vector<std::string> operations;    // the vtable entries that are not NULL
 };
 
 // One loaded shared library: its Boost.DLL handle and the pdk_host its init received. Its
@@ -135,6 +136,8 @@ public:
     // The backend plugin with this id; NotFound (listing load failures) or InvalidArgument
     // when the id names a plugin of another kind.
     Result<std::shared_ptr<BackendPlugin>> backend(const std::string& id) const;
+    // The provisioner plugin with this id; same errors as backend().
+    Result<std::shared_ptr<ProvisionerPlugin>> provisioner(const std::string& id) const;
     // The recorder plugin with this id; same errors as backend().
     Result<std::shared_ptr<RecorderPlugin>> recorder(const std::string& id) const;
 
