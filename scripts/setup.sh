@@ -11,6 +11,8 @@ packages=(
   rapidjson-dev prometheus-cpp-dev catch2 libyaml-cpp-dev libxml2-utils
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   openssh-server openssh-client ansible asciinema debootstrap prometheus wrk
+  # sudo: the ansible plugin's become test escalates through it with a password.
+  sudo
   chromium curl openssl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
   # The fuzz tree (scripts/build-fuzz.sh): clang and libFuzzer. The sanitizer and libFuzzer
   # runtimes are in libclang-rt-14-dev, which clang only recommends (not installed here).

@@ -58,6 +58,14 @@ std::string SshdFixture::hostKeyFingerprint() const {
     return line.substr(start, line.find(' ', start) - start);
 }
 
+std::string SshdFixture::knownHostsLine() const {
+    const std::string pub = readFile(dir_.file("host_key.pub"));  // "<type> <base64> <comment>"
+    const auto type = pub.find(' ');
+    const auto key = type == std::string::npos ? std::string::npos : pub.find_first_of(" \n", type + 1);
+    if (key == std::string::npos) throw std::runtime_error("cannot read the host public key");
+    return "[127.0.0.1]:" + std::to_string(port_) + " " + pub.substr(0, key);
+}
+
 void SshdFixture::rotateHostKey() {
     stop();
     run("rm -f " + dir_.file("host_key") + " " + dir_.file("host_key.pub"));
@@ -67,6 +75,11 @@ void SshdFixture::rotateHostKey() {
 
 void SshdFixture::authorize(const std::string& publicKeyPath) {
     run("cat " + publicKeyPath + " >> " + dir_.file("authorized_keys"));
+}
+
+void SshdFixture::authorizeForAllUsers() {
+    ::chmod(dir_.path().c_str(), 0755);
+    ::chmod(dir_.file("authorized_keys").c_str(), 0644);
 }
 
 void SshdFixture::start() {

@@ -26,10 +26,16 @@ public:
     std::string clientKey() const { return dir_.file("client_key"); }  // private key
     std::string clientPublicKey() const { return dir_.file("client_key.pub"); }
     std::string hostKeyFingerprint() const;  // "SHA256:..." of its host key
+    // Its host key as one OpenSSH known_hosts line: "[127.0.0.1]:<port> ssh-ed25519 AAAA...".
+    std::string knownHostsLine() const;
     // Replaces the host key and restarts sshd (for host-key mismatch tests).
     void rotateHostKey();
     // Also accepts logins with the key in `publicKeyPath` (e.g. Paddock's id_ed25519.pub).
     void authorize(const std::string& publicKeyPath);
+    // Lets the authorized keys log in as any local user with a usable account (not locked),
+    // not only as the current one: sshd reads AuthorizedKeysFile as the user logging in, so the
+    // fixture's directory and authorized_keys become readable by everyone (public keys only).
+    void authorizeForAllUsers();
     // sshd's own log so far (e.g. to count "Accepted publickey" lines).
     std::string log() const { return readFile(dir_.file("sshd.log")); }
 
