@@ -1,6 +1,7 @@
 #include "paddock/core/config.hpp"
 
 #include "paddock/core/ip_network.hpp"
+#include "paddock/core/json_writer.hpp"
 #include "paddock/core/limits.hpp"
 #include "paddock/core/names.hpp"
 
@@ -423,6 +424,33 @@ public:
         }
     }
 
+    // A mapping of scalars to scalars (plugin settings), in the YAML's order. Not from the
+    // environment.
+    void stringMap(const char* key, std::vector<std::pair<std::string, std::string>>& out) {
+        const auto entry = mappingFromYaml(key, "a mapping of strings");
+        if (!entry) return;
+        out.clear();
+        for (const auto& item : entry->value) {
+            if (!item.first.IsScalar() || !item.second.IsScalar())
+                fail(problem(key, "expected a mapping of strings, got an entry that is " + nodeKind(item.second),
+                             item.first));
+            out.emplace_back(item.first.Scalar(), item.second.Scalar());
+        }
+    }
+
+    // Any YAML mapping, kept as one JSON object (variables for a recipe). Plain scalars become
+    // JSON booleans, numbers and null the way YAML 1.2's core schema reads them; quoted ones stay
+    // strings. Bounded: kMaxJsonDepth levels, kMaxJsonBytes of JSON. Not from the environment.
+    void jsonObject(const char* key, std::string& out) {
+        const auto entry = mappingFromYaml(key, "a mapping");
+        if (!entry) return;
+        JsonWriter json;
+        writeYamlAsJson(key, json, entry->value, 0);
+        if (json.str().size() > kMaxJsonBytes)
+            fail(problem(key, "is larger than " + std::to_string(kMaxJsonBytes) + " bytes as JSON", entry->key));
+        out = json.str();
+    }
+
     template <class T>
     void section(const char* key, T& out, void (*read)(Section&, T&)) {
         const KeyPath path = declare(key, false);
@@ -558,6 +586,67 @@ private:
         return displayPath(child(path_, key)) + ": " + what + " (" + (raw ? raw->where : where_) + ")";
     }
 
+    // A key whose value must be a YAML mapping (never from the environment): its entry, or none
+    // when absent or only the schema is read.
+    std::optional<Entry> mappingFromYaml(const char* key, const char* what) {
+        declare(key, false);
+        if (schemaOnly_) return std::nullopt;
+        auto entry = find(key);
+        if (!entry) return std::nullopt;
+        ctx_.remember(child(path_, key), "at " + ctx_.at(entry->key.Mark()));
+        if (!entry->value.IsMap())
+            fail(problem(key, std::string("expected ") + what + ", got " + nodeKind(entry->value), entry->key));
+        return entry;
+    }
+
+    static constexpr size_t kMaxJsonDepth = 16;
+    static constexpr size_t kMaxJsonBytes = 64 * 1024;
+
+    void writeYamlAsJson(const char* key, JsonWriter& json, const YAML::Node& node, size_t depth) const {
+        if (depth > kMaxJsonDepth)
+            fail(problem(key, "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels", node));
+        if (node.IsMap()) {
+            json.beginObject();
+            for (const auto& item : node) {
+                if (!item.first.IsScalar()) fail(problem(key, "has a key that is " + nodeKind(item.first), item.first));
+                json.key(item.first.Scalar());
+                writeYamlAsJson(key, json, item.second, depth + 1);
+            }
+            json.endObject();
+        } else if (node.IsSequence()) {
+            json.beginArray();
+            for (const auto& item : node) writeYamlAsJson(key, json, item, depth + 1);
+            json.endArray();
+        } else if (node.IsNull()) {
+            json.null();
+        } else {
+            const std::string& text = node.Scalar();
+            if (node.Tag() == "!") {  // quoted: a string whatever it looks like
+                json.value(text);
+            } else if (text == "true" || text == "false") {
+                json.value(text == "true");
+            } else if (isJsonNumber(text)) {
+                json.raw(text);
+            } else {
+                json.value(text);
+            }
+        }
+    }
+
+    // An integer or decimal as JSON writes it (YAML 1.2 core: no leading "+", no hex here).
+    static bool isJsonNumber(const std::string& t) {
+        size_t i = t.size() > 0 && t[0] == '-' ? 1 : 0;
+        const size_t digits = i;
+        while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+        if (i == digits || (t[digits] == '0' && i - digits > 1)) return false;
+        if (i < t.size() && t[i] == '.') {
+            const size_t frac = ++i;
+            while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
+            if (i == frac) return false;
+        }
+        return i == t.size() && t.size() <= 20;
+    }
+
     std::string problem(const char* key, const std::string& what, const YAML::Node& node) const {
         return displayPath(child(path_, key)) + ": " + what + " (at " + ctx_.at(node.Mark()) + ")";
     }
@@ -656,6 +745,19 @@ void readExhibit(Section& s, ExhibitConfig& c) {
     s.string("site", c.site);
 }
 
+void readProvisionPolicy(Section& s, ProvisionPolicy& c) {
+    s.string("playbook", c.playbook, 1);
+    s.jsonObject("extra_vars", c.extra_vars_json);
+    s.boolean("on_create", c.on_create);
+    s.uint("timeout_s", c.timeout_s, 1, 86400);
+}
+
+void readProvisioning(Section& s, ProvisioningConfig& c) {
+    s.string("plugin", c.plugin);
+    s.uint("max_parallel", c.max_parallel, 1, 64);
+    s.stringMap("settings", c.settings);
+}
+
 void readTemplate(Section& s, TemplateConfig& c) {
     s.name("name", c.name, "template name");
     s.string("base_image", c.base_image);
@@ -670,6 +772,7 @@ void readTemplate(Section& s, TemplateConfig& c) {
     s.uint("snapshot_limit", c.snapshot_limit, 1, 1000);
     s.section("backups", c.backups, readBackups);
     s.optionalSection("watch", c.watch, readWatchPolicy);
+    s.optionalSection("provision", c.provision, readProvisionPolicy);
 }
 
 void readPool(Section& s, PoolConfig& c) {
@@ -709,6 +812,7 @@ void readConfig(Section& s, Config& c) {
     s.section("paths", c.paths, readPaths);
     s.section("auth", c.auth, readAuth);
     s.section("recording", c.recording, readRecording);
+    s.section("provisioning", c.provisioning, readProvisioning);
     s.section("compat", c.compat, readCompat);
     s.section("watch", c.watch, readWatch);
     s.section("exhibit", c.exhibit, readExhibit);

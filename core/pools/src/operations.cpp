@@ -7,13 +7,16 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace paddock {
 
 namespace {
 
-constexpr int kFormatVersion = 1;
+// 2 added site, cancellable, progress, output_tail and the status "cancelled"; 1 is read too.
+constexpr int kFormatVersion = 2;
+constexpr size_t kFinishedOutputsKept = 32;
 
 void writeTime(JsonWriter& json, std::string_view key, const std::optional<SystemTime>& t) {
     json.key(key);
@@ -74,6 +77,14 @@ Operation readOperation(const rapidjson::Value& v) {
     op.pool = text(v, "pool");
     op.owner = text(v, "owner");
     op.vm = text(v, "vm");
+    if (v.HasMember("site")) op.site = text(v, "site");
+    if (v.HasMember("progress")) op.progress = text(v, "progress");
+    if (v.HasMember("output_tail")) op.output_tail = text(v, "output_tail");
+    if (v.HasMember("cancellable")) {
+        const auto& c = member(v, "cancellable");
+        if (!c.IsBool()) throw Malformed{"'cancellable' is not a boolean"};
+        op.cancellable = c.GetBool();
+    }
     const std::string status = text(v, "status");
     if (status == "pending")
         op.status = Operation::Status::Pending;
@@ -81,6 +92,8 @@ Operation readOperation(const rapidjson::Value& v) {
         op.status = Operation::Status::Done;
     else if (status == "failed")
         op.status = Operation::Status::Failed;
+    else if (status == "cancelled")
+        op.status = Operation::Status::Cancelled;
     else
         throw Malformed{"unknown status '" + status + "'"};
     op.created_at = time(v, "created_at");
@@ -99,8 +112,8 @@ Operation readOperation(const rapidjson::Value& v) {
         op.error = makeError(*code, text(error, "message"));
     }
     const bool hasResult = op.lease.has_value() || !op.result_key.empty();
-    if ((op.status == Operation::Status::Done) != hasResult ||
-        (op.status == Operation::Status::Failed) != op.error.has_value())
+    const bool ended = op.status == Operation::Status::Failed || op.status == Operation::Status::Cancelled;
+    if ((op.status == Operation::Status::Done) != hasResult || ended != op.error.has_value())
         throw Malformed{"operation " + op.id + " is " + status + " but has " + (hasResult ? "a result" : "no result") +
                         " and " + (op.error ? "an error" : "no error")};
     return op;
@@ -113,9 +126,22 @@ std::string_view operationStatusName(Operation::Status status) noexcept {
         case Operation::Status::Pending: return "pending";
         case Operation::Status::Done: return "done";
         case Operation::Status::Failed: return "failed";
+        case Operation::Status::Cancelled: return "cancelled";
     }
     return "pending";
 }
+
+std::string_view operationStateName(const Operation& op) noexcept {
+    switch (op.status) {
+        case Operation::Status::Pending: return op.started_at ? "running" : "queued";
+        case Operation::Status::Done: return "succeeded";
+        case Operation::Status::Failed: return "failed";
+        case Operation::Status::Cancelled: return "cancelled";
+    }
+    return "queued";
+}
+
+bool operationInState(const Operation& op, std::string_view state) noexcept { return operationStateName(op) == state; }
 
 Status OperationRegistry::persistTo(const std::string& path) {
     Status loaded = [&]() -> Status {
@@ -130,7 +156,7 @@ Status OperationRegistry::persistTo(const std::string& path) {
         std::set<std::string> interrupted;
         try {
             const auto& version = member(doc, "version");
-            if (!version.IsInt() || version.GetInt() != kFormatVersion)
+            if (!version.IsInt() || version.GetInt() < 1 || version.GetInt() > kFormatVersion)
                 throw Malformed{"unknown version (this paddockd writes " + std::to_string(kFormatVersion) + ")"};
             const auto& list = member(doc, "operations");
             if (!list.IsArray()) throw Malformed{"'operations' is not a list"};
@@ -174,12 +200,18 @@ Status OperationRegistry::persistTo(const std::string& path) {
 
 Result<Operation> OperationRegistry::begin(const std::string& kind, const std::string& pool, const std::string& owner,
                                            const std::string& vm) {
+    return begin(OperationSpec{kind, "", pool, owner, vm, false});
+}
+
+Result<Operation> OperationRegistry::begin(const OperationSpec& spec) {
     Operation op;
     op.id = randomId("op-", 24);
-    op.kind = kind;
-    op.pool = pool;
-    op.owner = owner;
-    op.vm = vm;
+    op.kind = spec.kind;
+    op.site = spec.site;
+    op.pool = spec.pool;
+    op.owner = spec.owner;
+    op.vm = spec.vm;
+    op.cancellable = spec.cancellable;
     op.created_at = std::chrono::system_clock::now();
     {
         std::lock_guard lock(mutex_);
@@ -192,14 +224,147 @@ Result<Operation> OperationRegistry::begin(const std::string& kind, const std::s
         e.message = "cannot record the operation: " + e.message;
         return e;
     }
+    notify(op.id);
     return op;
 }
 
 void OperationRegistry::start(const std::string& id) {
     // Not written by itself: a crash before the operation ends makes it interrupted anyway.
-    std::lock_guard lock(mutex_);
-    if (const auto it = operations_.find(id); it != operations_.end())
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = operations_.find(id);
+        if (it == operations_.end() || it->second.status != Operation::Status::Pending) return;
         it->second.started_at = std::chrono::system_clock::now();
+    }
+    notify(id);
+}
+
+Result<Operation> OperationRegistry::cancel(const std::string& id, const std::string& actor) {
+    bool ended = false;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = operations_.find(id);
+        if (it == operations_.end()) return makeError(ErrorCode::NotFound, "unknown operation '" + id + "'");
+        Operation& op = it->second;
+        if (op.status != Operation::Status::Pending)
+            return makeError(ErrorCode::Conflict,
+                             "operation " + id + " has ended (" + std::string(operationStateName(op)) + ")");
+        if (!op.cancellable)
+            return makeError(ErrorCode::Conflict, "a " + op.kind + " operation cannot be cancelled");
+        if (op.started_at) {
+            op.cancel_requested = true;
+            return op;
+        }
+        op.status = Operation::Status::Cancelled;
+        op.error = makeError(ErrorCode::Conflict, "cancelled by " + actor + " before it started");
+        finishLocked(op);
+        ended = true;
+    }
+    if (ended) {
+        (void)persist();
+        notify(id);
+    }
+    return get(id);
+}
+
+bool OperationRegistry::cancelRequested(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    const auto it = operations_.find(id);
+    return it != operations_.end() && it->second.cancel_requested;
+}
+
+void OperationRegistry::cancelled(const std::string& id, std::optional<Error> error) {
+    settle(id, [&](Operation& op) {
+        op.status = Operation::Status::Cancelled;
+        op.error = error ? std::move(*error) : makeError(ErrorCode::Conflict, "cancelled");
+    });
+}
+
+void OperationRegistry::setProgress(const std::string& id, std::string progress) {
+    std::lock_guard lock(mutex_);
+    if (const auto it = operations_.find(id); it != operations_.end()) it->second.progress = std::move(progress);
+}
+
+void OperationRegistry::appendOutput(const std::string& id, std::string_view line) {
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = operations_.find(id);
+        if (it == operations_.end() || it->second.status != Operation::Status::Pending) return;
+        OutputBuffer& out = output_[id];
+        out.text.append(line).push_back('\n');
+        if (out.text.size() > kOperationOutputBytes) {
+            // Whole lines go, so a reader never starts mid-line.
+            size_t cut = out.text.size() - kOperationOutputBytes;
+            const size_t eol = out.text.find('\n', cut);
+            cut = eol == std::string::npos ? out.text.size() : eol + 1;
+            out.text.erase(0, cut);
+            out.dropped += cut;
+        }
+        std::string& tail = it->second.output_tail;
+        const size_t keep = std::min(out.text.size(), kOperationOutputTailBytes);
+        tail.assign(out.text, out.text.size() - keep, keep);
+    }
+    outputChanged_.notify_all();
+}
+
+Result<OperationOutput> OperationRegistry::output(const std::string& id, uint64_t offset, size_t maxBytes) const {
+    std::lock_guard lock(mutex_);
+    const auto it = operations_.find(id);
+    if (it == operations_.end()) return makeError(ErrorCode::NotFound, "unknown operation '" + id + "'");
+    OperationOutput piece;
+    piece.finished = it->second.status != Operation::Status::Pending;
+    const auto buffered = output_.find(id);
+    if (buffered == output_.end()) {
+        // Nothing in memory (a restart since, or no output at all): the persisted tail is all.
+        const std::string& tail = it->second.output_tail;
+        piece.offset = std::min<uint64_t>(offset, tail.size());
+        piece.text = tail.substr(piece.offset, maxBytes);
+        piece.next = piece.offset + piece.text.size();
+        return piece;
+    }
+    const OutputBuffer& out = buffered->second;
+    piece.offset = std::max<uint64_t>(offset, out.dropped);
+    const uint64_t end = out.dropped + out.text.size();
+    if (piece.offset > end) piece.offset = end;
+    piece.text = out.text.substr(piece.offset - out.dropped, maxBytes);
+    piece.next = piece.offset + piece.text.size();
+    return piece;
+}
+
+void OperationRegistry::waitOutput(const std::string& id, uint64_t offset, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    outputChanged_.wait_for(lock, timeout, [&] {
+        const auto it = operations_.find(id);
+        if (it == operations_.end() || it->second.status != Operation::Status::Pending) return true;
+        const auto out = output_.find(id);
+        return out != output_.end() && out->second.dropped + out->second.text.size() > offset;
+    });
+}
+
+std::vector<Operation> OperationRegistry::list(const OperationFilter& filter) const {
+    std::vector<Operation> found;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, op] : operations_) {
+            if (!filter.vm.empty() && op.vm != filter.vm) continue;
+            if (!filter.kind.empty() && op.kind != filter.kind) continue;
+            if (!filter.owner.empty() && op.owner != filter.owner) continue;
+            if (!filter.state.empty() && !operationInState(op, filter.state)) continue;
+            found.push_back(op);
+        }
+    }
+    std::sort(found.begin(), found.end(), [](const Operation& a, const Operation& b) {
+        return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+    });
+    if (found.size() > filter.limit) found.resize(filter.limit);
+    return found;
+}
+
+void OperationRegistry::notify(const std::string& id) const {
+    outputChanged_.notify_all();
+    if (!observer_) return;
+    auto op = get(id);
+    if (op) observer_(op.value());
 }
 
 void OperationRegistry::finish(const std::string& id, Lease lease) {
@@ -229,10 +394,12 @@ void OperationRegistry::settle(const std::string& id, const std::function<void(O
         std::lock_guard lock(mutex_);
         const auto it = operations_.find(id);
         if (it == operations_.end()) return;
+        if (it->second.status != Operation::Status::Pending) return;  // settled once only
         outcome(it->second);
         finishLocked(it->second);
     }
     (void)persist();
+    notify(id);
 }
 
 Result<Operation> OperationRegistry::get(const std::string& id) const {
@@ -308,6 +475,7 @@ std::string OperationRegistry::persistError() const {
 
 void OperationRegistry::finishLocked(Operation& op) {
     op.finished_at = std::chrono::system_clock::now();
+    op.cancel_requested = false;
     finished_.push_back(op.id);
     pruneLocked();
 }
@@ -315,7 +483,13 @@ void OperationRegistry::finishLocked(Operation& op) {
 void OperationRegistry::pruneLocked() {
     while (finished_.size() > capacity_) {
         operations_.erase(finished_.front());
+        output_.erase(finished_.front());
         finished_.erase(finished_.begin());
+    }
+    // Full output stays in memory for the newest finished operations only; older ones keep
+    // their tail, as after a restart.
+    if (finished_.size() > kFinishedOutputsKept) {
+        for (auto id = finished_.rbegin() + kFinishedOutputsKept; id != finished_.rend(); ++id) output_.erase(*id);
     }
 }
 
@@ -336,6 +510,10 @@ std::string OperationRegistry::serializeLocked() const {
             .field("pool", op.pool)
             .field("owner", op.owner)
             .field("vm", op.vm)
+            .field("site", op.site)
+            .field("cancellable", op.cancellable)
+            .field("progress", op.progress)
+            .field("output_tail", op.output_tail)
             .field("status", operationStatusName(op.status))
             .field("created_at", isoTime(op.created_at));
         writeTime(json, "started_at", op.started_at);

@@ -314,13 +314,21 @@ Status PoolManager::bootUntilReady(const std::string& name, bool start) {
     request.metadata = {{meta::kPool, config_.name}, {meta::kPoolState, kFilling}};
     auto created = vmService_.create(request, "system");
     if (!created) return std::move(created).error();
-    if (start) return waitReady(name);
+    if (!start) return {};
+    if (Status ready = waitReady(name); !ready) return ready;
+    if (options_.prepare) return options_.prepare(name);
     return {};
 }
 
 void PoolManager::fill(const std::string& name) {
     const auto started = Clock::now();
-    Status made = bootUntilReady(name, config_.mode != PoolMode::Shutoff);
+    const bool shutoff = config_.mode == PoolMode::Shutoff;
+    // A VM to prepare must run for it, even in a shutoff pool.
+    Status made = bootUntilReady(name, !shutoff || static_cast<bool>(options_.prepare));
+    if (made && shutoff && options_.prepare) {
+        auto stopped = vmService_.stop(name, "system");
+        if (!stopped) made = std::move(stopped).error();
+    }
     if (made) crashPoint("pool.fill.after_create");
     // The metadata says idle before the save, so the saved image carries it too.
     if (made) made = site_.updateMetadata(name, {{meta::kPoolState, kIdle}});

@@ -47,7 +47,10 @@ Runtime::~Runtime() {
     // and metrics they write to go away.
     watch_.reset();
     backups_.reset();
+    // A pool's fill may be inside a run: cancelled first, so the pool's stop does not wait it out.
+    if (provisioning_) provisioning_->stop();
     pools_.clear();
+    provisioning_.reset();
     sites_.clear();
 }
 
@@ -72,6 +75,20 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         return e;
     }
     rt->instance_ = instance.value();
+    rt->operations_.setObserver([events = rt->events_](const Operation& op) {
+        if (op.vm.empty()) return;
+        VmEvent e;
+        e.site = op.site;
+        e.vm = op.vm;
+        e.kind = "operation";
+        e.event = std::string(operationStateName(op));
+        e.detail = op.kind + (op.error ? ": " + op.error->message : std::string());
+        e.operation = op.id;
+        e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+        events->publish(std::move(e));
+    });
     if (auto loaded =
             rt->operations_.persistTo((boost::filesystem::path(config.paths.state_dir) / kOperationsFile).string());
         !loaded) {
@@ -148,11 +165,45 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
     for (const auto& site : config.sites)
         for (const auto& pool : site.pools) poolNames.insert(pool.name);
     rt->operations_.failInterruptedOutside(poolNames);
+    {
+        std::shared_ptr<ProvisionerPlugin> provisioner;
+        std::string problem;
+        if (!config.provisioning.plugin.empty()) {
+            auto found = rt->plugins_.provisioner(config.provisioning.plugin);
+            if (found)
+                provisioner = found.value();
+            else
+                problem = "provisioning.plugin: " + found.error().message;
+        }
+        bool wanted = false;
+        for (const auto& site : config.sites)
+            for (const auto& t : site.templates) wanted = wanted || t.provision.has_value();
+        if (!problem.empty() && wanted) rt->warnings_.push_back(problem);
+        Runtime* self = rt.get();
+        rt->provisioning_ = std::make_unique<ProvisionService>(
+            config.provisioning, std::move(provisioner), problem,
+            [self](const std::string& site) { return self->vms(site); }, rt->operations_, *rt->audit_, rt->metrics_,
+            rt->secret_);
+        for (auto& warning : rt->provisioning_->start(config.sites)) rt->warnings_.push_back(std::move(warning));
+        for (const auto& site : config.sites) rt->provisioning_->recoverInterrupted(site.name);
+    }
     for (size_t i = 0; i < config.sites.size(); ++i) {
         for (const auto& pool : config.sites[i].pools) {
             const SiteEntry& entry = rt->sites_[i];
+            PoolManager::Options options;
+            const TemplateConfig* tmpl = findTemplate(config.sites[i], pool.template_name);
+            if (rt->provisioning_->provisionsOnCreate(tmpl)) {
+                ProvisionService* provisioning = rt->provisioning_.get();
+                options.prepare = [provisioning, site = config.sites[i].name](const std::string& vm) -> Status {
+                    auto ran = provisioning->runNow(site, vm, "system");
+                    if (!ran) return std::move(ran).error();
+                    if (ran->status != Operation::Status::Done)
+                        return ran->error ? *ran->error : makeError(ErrorCode::Internal, "provisioning did not succeed");
+                    return {};
+                };
+            }
             rt->pools_.push_back(std::make_unique<PoolManager>(pool, *entry.site, *entry.vms, *rt->audit_,
-                                                               *rt->poolMetrics_, rt->operations_));
+                                                               *rt->poolMetrics_, rt->operations_, options));
             rt->pools_.back()->start();
         }
     }

@@ -14,6 +14,10 @@ namespace {
 bool bindableOnLoopback(uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
+    // As QEMU's user-mode forward binds it: connections of a VM deleted a moment ago, left in
+    // TIME_WAIT, do not make the port unusable, only a listener does.
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

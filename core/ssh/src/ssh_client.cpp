@@ -1,5 +1,7 @@
 #include "paddock/core/ssh_client.hpp"
 
+#include "paddock/core/ssh_identity.hpp"
+
 #include <libssh2.h>
 
 #include <arpa/inet.h>
@@ -147,8 +149,10 @@ public:
                                                          " failed: " + sessionError(session_));
         size_t keyLen = 0;
         int keyType = 0;
-        libssh2_session_hostkey(session_, &keyLen, &keyType);
+        const char* key = libssh2_session_hostkey(session_, &keyLen, &keyType);
         hostKey_.type = hostKeyType(keyType);
+        if (key != nullptr && keyLen > 0)
+            hostKey_.public_key = base64Encode(std::string(key, keyLen));
         const char* hash = libssh2_hostkey_hash(session_, LIBSSH2_HOSTKEY_HASH_SHA256);
         if (hash != nullptr)
             hostKey_.fingerprint = "SHA256:" + base64NoPadding(reinterpret_cast<const unsigned char*>(hash), 32);
@@ -252,6 +256,12 @@ Result<SshCommandResult> runSshCommand(const SshEndpoint& endpoint, const std::s
     libssh2_channel_wait_closed(channel);
     result.exit_status = libssh2_channel_get_exit_status(channel);
     return result;
+}
+
+std::string knownHostsLine(const std::string& host, uint16_t port, const SshHostKey& key) {
+    if (key.public_key.empty() || key.type.empty() || key.type == "unknown") return {};
+    const std::string name = port == 22 ? host : "[" + host + "]:" + std::to_string(port);
+    return name + " " + key.type + " " + key.public_key;
 }
 
 }  // namespace paddock

@@ -50,6 +50,9 @@ VmView VmService::toView(DomainInfo info) {
     v.template_name = metaValue(info.metadata, meta::kTemplate);
     v.image = metaValue(info.metadata, meta::kImage);
     v.disk = metaValue(info.metadata, meta::kDisk);
+    v.provisioning = metaValue(info.metadata, meta::kProvisioning);
+    v.provisioning_error = metaValue(info.metadata, meta::kProvisioningError);
+    v.provisioning_operation = metaValue(info.metadata, meta::kProvisioningOperation);
     v.managed = isManaged(info.metadata);
     v.readiness = site_.readiness().get(info.name);
     if (!domainIsActive(info.state)) v.readiness.state = Readiness::Stopped;

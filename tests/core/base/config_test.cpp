@@ -681,3 +681,69 @@ TEST_CASE("watch: a template's watch settings, heartbeat sources and the exhibit
     // The environment reaches the global keys like every other.
     CHECK(parseConfig(head, {{"PADDOCK_EXHIBIT_VM", "art"}}).value().exhibit.vm == "art");
 }
+
+TEST_CASE("config: provisioning and a template's provision section", "[config]") {
+    const std::string head = templateWith("");
+    const auto defaults = parseOk(head);
+    CHECK(defaults.provisioning.plugin == "org.paddock.ansible");
+    CHECK(defaults.provisioning.max_parallel == 2);
+    CHECK(defaults.provisioning.settings.empty());
+    CHECK_FALSE(defaults.sites.front().templates.front().provision.has_value());
+
+    const auto cfg = parseOk(head +
+                             "        provision:\n"
+                             "          playbook: lab.yml\n"
+                             "          on_create: true\n"
+                             "          timeout_s: 120\n"
+                             "          extra_vars:\n"
+                             "            offline: true\n"
+                             "            packages: [git, 'vim']\n"
+                             "            firewall_allowed_ports: [8080, 443]\n"
+                             "            ratio: 0.5\n"
+                             "            quoted: '42'\n"
+                             "            version: 01\n"
+                             "            nothing: ~\n"
+                             "            nested: {a: {b: [1, {c: yes}]}}\n"
+                             "provisioning:\n"
+                             "  plugin: org.example.chef\n"
+                             "  max_parallel: 4\n"
+                             "  settings: {command: /opt/ansible/bin/ansible-playbook, verbosity: 2}\n");
+    const auto& p = cfg.sites.front().templates.front().provision;
+    REQUIRE(p.has_value());
+    CHECK(p->playbook == "lab.yml");
+    CHECK(p->on_create);
+    CHECK(p->timeout_s == 120);
+    CHECK(p->extra_vars_json ==
+          R"({"offline":true,"packages":["git","vim"],"firewall_allowed_ports":[8080,443],"ratio":0.5,)"
+          R"("quoted":"42","version":"01","nothing":null,"nested":{"a":{"b":[1,{"c":"yes"}]}}})");
+    CHECK(cfg.provisioning.plugin == "org.example.chef");
+    CHECK(cfg.provisioning.max_parallel == 4);
+    REQUIRE(cfg.provisioning.settings.size() == 2);
+    CHECK(cfg.provisioning.settings[0] == std::pair<std::string, std::string>("command", "/opt/ansible/bin/ansible-playbook"));
+    CHECK(cfg.provisioning.settings[1] == std::pair<std::string, std::string>("verbosity", "2"));
+
+    // `provision: {}`: the defaults.
+    const auto empty = parseOk(head + "        provision: {}\n");
+    REQUIRE(empty.sites.front().templates.front().provision.has_value());
+    CHECK(empty.sites.front().templates.front().provision->playbook == "ansible/playbooks/configure_vm.yml");
+    CHECK(empty.sites.front().templates.front().provision->extra_vars_json == "{}");
+    CHECK_FALSE(empty.sites.front().templates.front().provision->on_create);
+    CHECK(empty.sites.front().templates.front().provision->timeout_s == 900);
+
+    CHECK_THAT(parseError(head + "        provision: {timeout_s: 0}\n"), Contains("timeout_s"));
+    CHECK_THAT(parseError(head + "        provision: {playbook: ''}\n"), Contains("playbook"));
+    CHECK_THAT(parseError(head + "        provision: {extra_vars: [1, 2]}\n"), Contains("extra_vars"));
+    CHECK_THAT(parseError(head + "        provision: {extra_vars: 3}\n"), Contains("extra_vars"));
+    CHECK_THAT(parseError(head + "        provision: {extra_vars: {[a]: 1}}\n"), Contains("extra_vars"));
+    CHECK_THAT(parseError(head + "        provision: {become: true}\n"), Contains("provision.become"));
+    CHECK_THAT(parseError(head + "provisioning: {max_parallel: 0}\n"), Contains("max_parallel"));
+    CHECK_THAT(parseError(head + "provisioning: {settings: [a]}\n"), Contains("settings"));
+    CHECK_THAT(parseError(head + "provisioning: {settings: {a: [1]}}\n"), Contains("settings"));
+    // Deeply nested variables are refused, not recursed into without end.
+    std::string deep = "[";
+    for (int i = 0; i < 40; ++i) deep += "[";
+    deep += std::string(41, ']');
+    CHECK_THAT(parseError(head + "        provision: {extra_vars: {x: " + deep + "}}\n"), Contains("deeper"));
+    // The environment turns provisioning off.
+    CHECK(parseConfig(head, {{"PADDOCK_PROVISIONING_PLUGIN", ""}}).value().provisioning.plugin.empty());
+}

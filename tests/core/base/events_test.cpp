@@ -16,9 +16,9 @@ TEST_CASE("subscribers receive events until their subscription ends", "[events]"
             ++b;
             CHECK(e.time_ms > 0);
         });
-        hub->publish({"s", "vm", "lifecycle", "started", 1, "booting", 0, ""});
+        hub->publish({"s", "vm", "lifecycle", "started", 1, "booting", 0, "", ""});
     }
-    hub->publish({"s", "vm", "lifecycle", "stopped", 5, "stopped", 0, ""});
+    hub->publish({"s", "vm", "lifecycle", "stopped", 5, "stopped", 0, "", ""});
     CHECK(a == 2);
     CHECK(b == 1);
 }

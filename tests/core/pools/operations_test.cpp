@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <thread>
 
 using namespace paddock;
 using paddock::test::TempDir;
@@ -174,4 +175,159 @@ TEST_CASE("an operation that cannot be written is refused, not half registered",
     CHECK(failure(refused).code == ErrorCode::Unavailable);
     CHECK(failure(refused).message.find("cannot record the operation") != std::string::npos);
     CHECK_FALSE(ops.persistError().empty());
+}
+
+TEST_CASE("operations: states, cancelling, listing and output", "[operations]") {
+    OperationRegistry ops;
+    std::vector<std::string> seen;  // state changes the observer was told of, in order
+    ops.setObserver([&](const Operation& op) { seen.push_back(op.id + ":" + std::string(operationStateName(op))); });
+
+    auto queued = ops.begin(OperationSpec{kOperationProvision, "local", "", "alice", "vm-1", true});
+    REQUIRE(queued.ok());
+    const std::string id = queued->id;
+    CHECK(operationStateName(queued.value()) == "queued");
+    CHECK(queued->site == "local");
+
+    SECTION("a queued operation is cancelled at once") {
+        auto cancelled = ops.cancel(id, "bob");
+        REQUIRE(cancelled.ok());
+        CHECK(cancelled->status == Operation::Status::Cancelled);
+        CHECK(operationStateName(cancelled.value()) == "cancelled");
+        REQUIRE(cancelled->error.has_value());
+        CHECK(cancelled->error->message.find("bob") != std::string::npos);
+        CHECK(ops.cancel(id, "bob").error().code == ErrorCode::Conflict);  // ended
+        CHECK(seen == std::vector<std::string>{id + ":queued", id + ":cancelled"});
+    }
+
+    SECTION("a running one is asked to stop, and ends when its work notices") {
+        ops.start(id);
+        CHECK(operationStateName(ops.get(id).value()) == "running");
+        auto asked = ops.cancel(id, "bob");
+        REQUIRE(asked.ok());
+        CHECK(asked->status == Operation::Status::Pending);
+        CHECK(ops.cancelRequested(id));
+        ops.cancelled(id);
+        CHECK(ops.get(id)->status == Operation::Status::Cancelled);
+        CHECK_FALSE(ops.cancelRequested(id));
+        ops.finish(id, "result", "{}");  // settled once: a late finish changes nothing
+        CHECK(ops.get(id)->status == Operation::Status::Cancelled);
+        CHECK(seen == std::vector<std::string>{id + ":queued", id + ":running", id + ":cancelled"});
+    }
+
+    SECTION("operations that cannot be cancelled say so") {
+        auto pool = ops.begin(kOperationPoolAllocate, "lab", "alice", "lab-1");
+        REQUIRE(pool.ok());
+        const auto refused = ops.cancel(pool->id, "bob");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().code == ErrorCode::Conflict);
+        CHECK(ops.cancel("op-unknown", "bob").error().code == ErrorCode::NotFound);
+    }
+
+    SECTION("output is read by offset, its tail kept on the operation") {
+        ops.start(id);
+        ops.appendOutput(id, "PLAY [all]");
+        ops.appendOutput(id, "TASK [one]");
+        auto all = ops.output(id, 0, 1 << 20);
+        REQUIRE(all.ok());
+        CHECK(all->text == "PLAY [all]\nTASK [one]\n");
+        CHECK(all->next == all->text.size());
+        CHECK_FALSE(all->finished);
+        auto rest = ops.output(id, 11, 1 << 20);
+        CHECK(rest->text == "TASK [one]\n");
+        CHECK(ops.output(id, 1000, 10)->text.empty());
+        CHECK(ops.get(id)->output_tail == "PLAY [all]\nTASK [one]\n");
+        ops.finish(id, "result", R"({"changed":0})");
+        CHECK(ops.output(id, 0, 100)->finished);
+        ops.appendOutput(id, "late");  // after the end: nothing
+        CHECK(ops.output(id, 0, 100)->text == "PLAY [all]\nTASK [one]\n");
+        CHECK(operationStateName(ops.get(id).value()) == "succeeded");
+    }
+
+    SECTION("output beyond the memory bound drops whole lines from the front") {
+        ops.start(id);
+        const std::string line(1000, 'x');
+        for (int i = 0; i < 1200; ++i) ops.appendOutput(id, line);
+        auto piece = ops.output(id, 0, kOperationOutputBytes * 2);
+        REQUIRE(piece.ok());
+        CHECK(piece->offset > 0);
+        CHECK(piece->offset % 1001 == 0);  // a reader never starts mid-line
+        CHECK(piece->text.size() <= kOperationOutputBytes);
+        CHECK(piece->next == 1200u * 1001u);
+        CHECK(ops.get(id)->output_tail.size() == kOperationOutputTailBytes);
+    }
+
+    SECTION("waitOutput wakes on new output") {
+        ops.start(id);
+        std::thread writer([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            ops.appendOutput(id, "hello");
+        });
+        ops.waitOutput(id, 0, std::chrono::seconds(30));
+        writer.join();
+        CHECK(ops.output(id, 0, 100)->text == "hello\n");
+    }
+
+    SECTION("the listing filters by VM, state, kind and owner, newest first, bounded") {
+        auto other = ops.begin(OperationSpec{kOperationProvision, "local", "", "carol", "vm-2", true});
+        REQUIRE(other.ok());
+        ops.start(other->id);
+        auto pool = ops.begin(kOperationPoolAllocate, "lab", "alice", "lab-1");
+        REQUIRE(pool.ok());
+        CHECK(ops.list({}).size() == 3);
+        OperationFilter byVm;
+        byVm.vm = "vm-1";
+        REQUIRE(ops.list(byVm).size() == 1);
+        CHECK(ops.list(byVm).front().id == id);
+        OperationFilter running;
+        running.state = "running";
+        REQUIRE(ops.list(running).size() == 1);
+        CHECK(ops.list(running).front().id == other->id);
+        OperationFilter kind;
+        kind.kind = kOperationPoolAllocate;
+        CHECK(ops.list(kind).size() == 1);
+        OperationFilter owner;
+        owner.owner = "carol";
+        CHECK(ops.list(owner).size() == 1);
+        OperationFilter one;
+        one.limit = 1;
+        REQUIRE(ops.list(one).size() == 1);
+        CHECK(ops.list(one).front().id == pool->id);  // the newest
+    }
+}
+
+TEST_CASE("operations: provisioning records survive a restart with their tail, pending ones interrupted",
+          "[operations]") {
+    TempDir dir;
+    const std::string path = dir.file("operations.json");
+    std::string done, running, cancelled;
+    {
+        OperationRegistry ops;
+        REQUIRE(ops.persistTo(path).ok());
+        done = ops.begin(OperationSpec{kOperationProvision, "local", "", "alice", "vm-1", true})->id;
+        ops.start(done);
+        ops.appendOutput(done, "ok: [vm-1]");
+        ops.setProgress(done, "recap");
+        ops.finish(done, "result", R"({"changed":1})");
+        running = ops.begin(OperationSpec{kOperationProvision, "local", "", "alice", "vm-2", true})->id;
+        ops.start(running);
+        ops.appendOutput(running, "TASK [x]");
+        cancelled = ops.begin(OperationSpec{kOperationProvision, "local", "", "alice", "vm-3", true})->id;
+        REQUIRE(ops.cancel(cancelled, "bob").ok());
+    }
+    OperationRegistry after;
+    REQUIRE(after.persistTo(path).ok());
+    after.failInterruptedOutside({});
+    const Operation d = after.get(done).value();
+    CHECK(d.status == Operation::Status::Done);
+    CHECK(d.site == "local");
+    CHECK(d.cancellable);
+    CHECK(d.progress == "recap");
+    CHECK(d.output_tail == "ok: [vm-1]\n");
+    CHECK(after.output(done, 0, 100)->text == "ok: [vm-1]\n");  // the tail is what is left
+    CHECK(d.result_json == R"({"changed":1})");
+    CHECK(after.get(cancelled)->status == Operation::Status::Cancelled);
+    const Operation r = after.get(running).value();
+    CHECK(r.status == Operation::Status::Failed);
+    REQUIRE(r.error.has_value());
+    CHECK(r.error->message.find(kInterruptedByRestart) != std::string::npos);
 }

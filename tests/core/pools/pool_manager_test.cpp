@@ -58,8 +58,10 @@ struct PoolSite {
         connection = site->connection().value();
     }
 
-    std::unique_ptr<PoolManager> makePool(const PoolConfig& config, OperationRegistry* registry = nullptr) {
+    std::unique_ptr<PoolManager> makePool(const PoolConfig& config, OperationRegistry* registry = nullptr,
+                                          std::function<Status(const std::string&)> prepare = {}) {
         PoolManager::Options options;
+        options.prepare = std::move(prepare);
         options.reconcile_interval = 100ms;
         options.workers = 4;
         auto pool = std::make_unique<PoolManager>(config, *site, *service, audit, poolMetrics,
@@ -130,6 +132,37 @@ TEST_CASE("pools fill in the background in every mode", "[pool]") {
         if (mode == "shutoff") CHECK((d->state == DomainState::Shutoff && !d->has_managed_save));
     }
     CHECK(site.audit.lastLine().find("pool_") != std::string::npos);
+}
+
+TEST_CASE("a pool prepares (provisions) each VM while it runs, before it becomes idle; a failure writes it off",
+          "[pool][provision]") {
+    PoolSite site;
+    const auto mode = GENERATE(std::string("running"), std::string("saved"), std::string("shutoff"));
+    INFO("mode " << mode);
+    std::mutex mutex;
+    std::vector<std::string> prepared;
+    std::vector<std::string> seenWhilePreparing;  // state and pool_state at the call
+    bool failFirst = true;
+    auto pool = site.makePool(poolConfig(mode, 2, 3), nullptr, [&](const std::string& vm) -> Status {
+        auto d = site.connection->getDomain(vm);
+        std::lock_guard lock(mutex);
+        seenWhilePreparing.push_back(std::string(domainStateName(d->state)) + "/" + d->metadata[meta::kPoolState]);
+        if (failFirst) {
+            failFirst = false;
+            return makeError(ErrorCode::Internal, "provisioning failed on purpose");
+        }
+        prepared.push_back(vm);
+        return {};
+    });
+    REQUIRE(eventually([&] { return settled(*pool, 2); }));
+    std::lock_guard lock(mutex);
+    CHECK(prepared.size() == 2);
+    for (const auto& seen : seenWhilePreparing) CHECK(seen == "running/filling");  // booted, not idle yet
+    for (const auto& name : pool->vmNames()) {
+        CHECK(std::find(prepared.begin(), prepared.end(), name) != prepared.end());  // only prepared ones are idle
+        CHECK(site.metadata(name)[meta::kPoolState] == "idle");
+    }
+    CHECK(pool->status().last_error.find("provisioning failed on purpose") != std::string::npos);
 }
 
 TEST_CASE("an allocation makes the VM ready and writes the lease to libvirt first", "[pool]") {

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace paddock {
@@ -118,6 +119,23 @@ struct RecordingConfig {
     bool record_input = false;                     // also keep keystrokes (they may hold passwords)
 };
 
+// Configuring VMs after they are made (provision_service.hpp): which provisioner plugin runs
+// the templates' `provision` recipes.
+struct ProvisioningConfig {
+    std::string plugin = "org.paddock.ansible";  // provisioner plugin id; "": provisioning off
+    uint32_t max_parallel = 2;                   // runs at once; more wait queued
+    // Handed to the plugin as they are (org.paddock.ansible: command, verbosity).
+    std::vector<std::pair<std::string, std::string>> settings;
+};
+
+// How the VMs of a template are configured after they are made.
+struct ProvisionPolicy {
+    std::string playbook = "ansible/playbooks/configure_vm.yml";  // the recipe; relative: to paddockd's directory
+    std::string extra_vars_json = "{}";  // YAML `extra_vars` (any mapping), as one JSON object
+    bool on_create = false;              // every create (and every pool VM) is provisioned
+    uint32_t timeout_s = 900;            // a run is killed after this long
+};
+
 // The compatibility routes (COMPAT.md): where they keep the earlier tools' behaviour.
 struct CompatConfig {
     uint32_t stop_timeout_s = 15;  // POST /vms/stop: graceful shutdown before forcing (the old tool's 15 s)
@@ -184,6 +202,9 @@ struct TemplateConfig {
     BackupPolicy backups;
     // Present: every VM made from the template is watched (unless DELETE .../watch said not).
     std::optional<WatchPolicy> watch;
+    // Present: VMs of this template can be provisioned (POST /api/v1/vms/{name}/provision), and
+    // with on_create they are after every create, pool VMs before they become idle.
+    std::optional<ProvisionPolicy> provision;
 };
 
 // A hot pool of VMs made from one template, handed out as leases (pool_manager.hpp).
@@ -244,6 +265,7 @@ struct Config {
     PathsConfig paths;
     AuthConfig auth;
     RecordingConfig recording;
+    ProvisioningConfig provisioning;
     CompatConfig compat;
     WatchConfig watch;
     ExhibitConfig exhibit;

@@ -19,14 +19,16 @@ namespace paddock {
 struct VmEvent {
     std::string site;
     std::string vm;
-    std::string kind;       // "lifecycle" | "readiness" | "connection" | "watch"
+    std::string kind;       // "lifecycle" | "readiness" | "connection" | "watch" | "operation"
     // lifecycle: "started", "stopped", ...; readiness: the new readiness; watch: the watchdog's
-    // decision ("revert", "revert_failed", "note", "watch_on", ...)
+    // decision ("revert", "revert_failed", "note", "watch_on", ...); operation: its new state
+    // (queued, running, succeeded, failed, cancelled)
     std::string event;
     int state_code = -1;    // the domain state after the event when known, else -1
     std::string readiness;  // "stopped" | "booting" | "ready" | "unreachable" | "unknown"
     int64_t time_ms = 0;    // Unix time in milliseconds
-    std::string detail;     // watch: the reason and the watchdog's state; empty otherwise
+    std::string detail;     // watch: the reason and the watchdog's state; operation: its kind (and error); else empty
+    std::string operation;  // operation: its id; empty otherwise
 };
 
 class EventHub : public std::enable_shared_from_this<EventHub> {

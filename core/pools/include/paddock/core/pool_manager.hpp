@@ -77,6 +77,11 @@ public:
         std::chrono::milliseconds reconcile_interval{2000};
         std::chrono::milliseconds ready_timeout{0};  // 0: the site's ready_timeout_s
         unsigned workers = 2;                        // parallel fills
+        // Set: runs on the fill's thread once a new VM answers SSH, before it is marked idle
+        // (and before the managed save of a saved pool; a shutoff pool's VM is booted for it and
+        // shut down after), and before a cold allocation's lease: a failure writes the VM off.
+        // The runtime sets it to provisioning for templates with provision.on_create.
+        std::function<Status(const std::string& vm)> prepare;
     };
 
     PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog& audit, PoolMetrics& metrics,

@@ -13,8 +13,10 @@
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/pool_manager.hpp"
 #include "paddock/core/pool_metrics.hpp"
+#include "paddock/core/provision_service.hpp"
 #include "paddock/core/recording.hpp"
 #include "paddock/core/result.hpp"
+#include "paddock/core/secret_store.hpp"
 #include "paddock/core/site.hpp"
 #include "paddock/core/ssh_identity.hpp"
 #include "paddock/core/vm_recovery.hpp"
@@ -64,6 +66,10 @@ public:
     std::vector<PoolManager*> pools();
     Result<PoolManager*> poolOfLease(const std::string& leaseId);
     OperationRegistry& operations() noexcept { return operations_; }
+    // Provisioning (provision_service.hpp) with config.provisioning's plugin; always present
+    // (with no plugin every request answers why). Its become password lives in secret().
+    ProvisionService& provisioning() noexcept { return *provisioning_; }
+    SecretStore& secret() noexcept { return secret_; }
     // Backups of VM disks and restores (backup_service.hpp); files under <state_dir>/backups or
     // a template's backups.directory.
     BackupService& backups() noexcept { return *backups_; }
@@ -98,6 +104,8 @@ private:
     std::vector<SiteEntry> sites_;
     std::unique_ptr<PoolMetrics> poolMetrics_;
     OperationRegistry operations_;
+    SecretStore secret_;
+    std::unique_ptr<ProvisionService> provisioning_;   // stopped first, destroyed after the pools that call it
     std::vector<std::unique_ptr<PoolManager>> pools_;  // stopped before the sites they use
     std::unique_ptr<BackupStore> backupStore_;
     std::unique_ptr<BackupService> backups_;  // stopped before the sites whose VMs it backs up

@@ -27,6 +27,11 @@ inline constexpr const char* kRestoredFrom = "restored_from";  // "<vm>/<backup 
 // it was stopped through the API (so a restarted paddockd leaves it alone).
 inline constexpr const char* kWatch = "watch";
 inline constexpr const char* kWatchStopped = "watch_stopped";
+// Provisioning (provision_service.hpp): the state of the VM's last run (pending, running,
+// succeeded, failed), its error when it failed, and the operation that ran it.
+inline constexpr const char* kProvisioning = "provisioning";
+inline constexpr const char* kProvisioningError = "provisioning_error";
+inline constexpr const char* kProvisioningOperation = "provisioning_operation";
 // VmService's intent record (vm_service.hpp): present only while a create or a delete is under
 // way, so that a VM that still carries it after a crash is known to be half made or half removed.
 inline constexpr const char* kIntent = "intent";       // creating | deleting

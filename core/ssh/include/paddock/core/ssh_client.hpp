@@ -28,6 +28,7 @@ struct SshEndpoint {
 struct SshHostKey {
     std::string type;         // e.g. "ssh-ed25519"
     std::string fingerprint;  // "SHA256:<base64 without padding>", as OpenSSH prints it
+    std::string public_key;   // the key blob in base64 with padding, as known_hosts holds it
 };
 
 struct SshCommandResult {
@@ -35,6 +36,10 @@ struct SshCommandResult {
     std::string output;  // stdout, at most 1 MiB kept
     SshHostKey host_key;
 };
+
+// The key as one OpenSSH known_hosts line for `host`:`port` ("[host]:port type base64"; a plain
+// "host type base64" for port 22). Empty when the key's blob is unknown.
+std::string knownHostsLine(const std::string& host, uint16_t port, const SshHostKey& key);
 
 // Connects and waits for the server's "SSH-" identification line, then disconnects. Cheap to
 // retry often: behind QEMU's user-mode port forward the TCP connect always succeeds at once,

@@ -40,6 +40,11 @@ struct VmView {
     std::string ssh_host;  // empty when unknown
     uint16_t ssh_port = 0;
     std::string ssh_user;
+    // Provisioning's last run (meta::kProvisioning...): "" (never), pending, running, succeeded,
+    // failed; its error; the operation.
+    std::string provisioning;
+    std::string provisioning_error;
+    std::string provisioning_operation;
     bool managed = true;  // false: a foreign domain (only ever shown to admins who ask)
     uint64_t memory_mb() const noexcept { return domain.max_memory_kib / 1024; }
 };
