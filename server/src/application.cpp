@@ -298,6 +298,8 @@ int Application::serve() {
                                                                           : std::max(1u, config.server.threads / 2);
     WaitSlots allocationWaits(waitLimit, *runtime->metrics().registry());
     addPoolRoutes(router, context, allocationWaits);
+    addOperationRoutes(router, context);
+    addProvisionRoutes(router, context);
     addSessionRoutes(router, context);
     addWebSocketRoutes(router, context, StreamContext{statusStreams, eventStream});
     addTerminalRoutes(router, context, TerminalContext{terminalBridge, consoleTickets, urls});

@@ -28,11 +28,20 @@ Result<Response> create(Runtime& runtime, const Request& request) {
     if (!vms) return std::move(vms).error();
     auto vm = vms.value()->create(*body.value, request.identity.name);
     if (!vm) return std::move(vm).error();
-
     const VmView& v = vm.value();
+
+    // As the old service did: provisioning runs before the answer, and its failure leaves the VM.
+    std::optional<std::string> provisionError;
+    if (runtime.provisioning().provisionsOnCreate(vms.value()->templateOf(v.domain))) {
+        auto ran = runtime.provisioning().runNow(v.site, v.domain.name, request.identity.name);
+        if (!ran)
+            provisionError = ran.error().message;
+        else if (ran->status != Operation::Status::Done)
+            provisionError = ran->error ? ran->error->message : std::string("provisioning did not succeed");
+    }
     JsonWriter json;
     json.beginObject()
-        .field("status", "created")
+        .field("status", provisionError ? "created_with_ansible_error" : "created")
         .key("vm")
         .beginObject()
         .field("name", v.domain.name)
@@ -42,7 +51,9 @@ Result<Response> create(Runtime& runtime, const Request& request) {
         .field("memory_mb", v.memory_mb())
         .field("vcpus", v.domain.vcpus);
     json.key("owner").stringOrNull(v.owner);
-    json.endObject().endObject();
+    json.endObject();
+    if (provisionError) json.field("ansible_error", *provisionError);
+    json.endObject();
     return jsonResponse(201, json.str());
 }
 
@@ -112,6 +123,8 @@ void answerCompatErrorsAsFastApi(Router& router) {
         {"POST", "/pool/allocate"},
         {"GET", "/ws/vm/{name}/status"},
         {"GET", "/ws/vm/{name}/terminal"},
+        {"POST", "/ansible/auth"},
+        {"POST", "/ansible/clear"},
     };
     for (const auto& [method, pattern] : kRoutes) router.answerErrorsAs(ErrorStyle::FastApi, method, pattern);
 }

@@ -19,6 +19,7 @@ std::string EventStream::frame(const VmEvent& event) {
     json.key("readiness").stringOrNull(event.readiness);
     json.field("time_ms", event.time_ms);
     if (!event.detail.empty()) json.field("detail", event.detail);
+    if (!event.operation.empty()) json.field("operation", event.operation);
     json.endObject();
     return json.str();
 }

@@ -173,16 +173,6 @@ Result<Response> releaseLease(Runtime& runtime, const Request& request) {
     return jsonResponse(200, json.str());
 }
 
-Result<Response> getOperation(Runtime& runtime, const Request& request) {
-    auto op = runtime.operations().get(request.param("id"));
-    if (!op) return std::move(op).error();
-    if (!request.identity.mayReach(op->owner))
-        return makeError(ErrorCode::NotFound, "unknown operation '" + request.param("id") + "'");
-    JsonWriter json;
-    writeOperation(json, op.value());
-    return jsonResponse(200, json.str());
-}
-
 // ---- compatibility (COMPAT.md): the first pool of the first site ----------------------------
 
 PoolManager* compatPool(Runtime& runtime) {
@@ -252,7 +242,6 @@ void addPoolRoutes(Router& router, const RouteContext& context, WaitSlots& waits
     router.add("GET", "/api/v1/leases/{id}", [&rt](Request& r) { return getLease(rt, r); });
     router.add("POST", "/api/v1/leases/{id}/extend", [&rt](Request& r) { return extendLease(rt, r); });
     router.add("DELETE", "/api/v1/leases/{id}", [&rt](Request& r) { return releaseLease(rt, r); });
-    router.add("GET", "/api/v1/operations/{id}", [&rt](Request& r) { return getOperation(rt, r); });
     router.add("GET", "/pool/status", [&rt](Request&) { return compatStatus(rt); });
     router.add("POST", "/pool/allocate", [&rt, &waits](Request& r) { return compatAllocate(rt, waits, r); });
 }

@@ -110,7 +110,9 @@ void openRoutesToOwnerTokens(Router& router) {
         {"GET", "/api/v1/leases/{id}"},
         {"POST", "/api/v1/leases/{id}/extend"},
         {"DELETE", "/api/v1/leases/{id}"},
+        {"GET", "/api/v1/operations"},
         {"GET", "/api/v1/operations/{id}"},
+        {"GET", "/api/v1/operations/{id}/output"},
         {"GET", "/api/v1/sessions"},
         {"GET", "/api/v1/sessions/{id}/cast"},
     };

@@ -10,7 +10,7 @@ Result<CreateBody> parseCreateBody(std::string_view text) {
     auto document = parseJsonObject(text);
     if (!document) return std::move(document).error();
     const rapidjson::Value& body = document.value();
-    if (auto known = rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site"});
+    if (auto known = rejectUnknownFields(body, {"name", "template", "vcpus", "memory_mb", "owner", "start", "site", "provision"});
         !known)
         return std::move(known).error();
     CreateBody out;
@@ -36,6 +36,11 @@ Result<CreateBody> parseCreateBody(std::string_view text) {
     auto site = optionalString(body, "site");
     if (!site) return std::move(site).error();
     out.site = std::move(site.value());
+    auto provision = optionalBool(body, "provision");
+    if (!provision) return std::move(provision).error();
+    out.provision = provision.value();
+    if (out.provision.value_or(false) && !request.start)
+        return makeError(ErrorCode::InvalidArgument, "'provision': true needs a started VM ('start' is false)");
     return out;
 }
 

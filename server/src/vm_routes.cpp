@@ -54,10 +54,42 @@ Result<Response> createVm(Runtime& runtime, const Request& request) {
     if (!body) return std::move(body).error();
     auto vms = runtime.vms(body->site.value_or(request.queryValue("site").value_or("")));
     if (!vms) return std::move(vms).error();
+    ProvisionService& provisioning = runtime.provisioning();
+    const std::string templateName = body->request.template_name.value_or("");
+    const TemplateConfig* tmpl = findTemplate(vms.value()->site().config(), templateName);
+    const bool provision = body->provision.value_or(provisioning.provisionsOnCreate(tmpl) && body->request.start);
+    // Asked for explicitly: refused before anything is made when it cannot happen.
+    if (body->provision.value_or(false) && (tmpl == nullptr || !tmpl->provision))
+        return makeError(ErrorCode::Conflict, "template '" + (tmpl ? tmpl->name : templateName) +
+                                                  "' has no provision: section; nothing to provision with");
     auto vm = vms.value()->create(body->request, request.identity.name);
     if (!vm) return std::move(vm).error();
-    Response response = vmResponse(201, vm.value());
-    response.headers.emplace_back("Location", "/api/v1/vms/" + vm.value().domain.name);
+    const std::string location = "/api/v1/vms/" + vm.value().domain.name;
+    if (!provision) {
+        Response response = vmResponse(201, vm.value());
+        response.headers.emplace_back("Location", location);
+        return response;
+    }
+    // The VM exists either way; the operation tells how its provisioning goes (or why it could
+    // not even be queued, in its place).
+    auto op = provisioning.enqueue(vm->site, vm->domain.name, request.identity.name);
+    auto view = vms.value()->get(vm->domain.name);
+    JsonWriter json;
+    json.beginObject().key("vm");
+    writeVm(json, view ? view.value() : vm.value());
+    json.key("operation");
+    if (op)
+        writeOperation(json, op.value());
+    else
+        json.null();
+    json.key("provision_error");
+    if (op)
+        json.null();
+    else
+        writeErrorObject(json, op.error());
+    json.endObject();
+    Response response = jsonResponse(op ? 202 : 201, json.str());
+    response.headers.emplace_back("Location", op ? "/api/v1/operations/" + op->id : location);
     return response;
 }
 

@@ -70,6 +70,15 @@ void writeVm(JsonWriter& json, const VmView& vm) {
         json.null();
     else
         json.beginObject().field("type", r.host_key.type).field("fingerprint", r.host_key.fingerprint).endObject();
+    json.key("provisioning");
+    if (vm.provisioning.empty()) {
+        json.null();
+    } else {
+        json.beginObject().field("state", vm.provisioning);
+        json.key("error").stringOrNull(vm.provisioning_error);
+        json.key("operation").stringOrNull(vm.provisioning_operation);
+        json.endObject();
+    }
     json.endObject();
 }
 
@@ -130,12 +139,17 @@ void writeOperation(JsonWriter& json, const Operation& op) {
     json.beginObject()
         .field("id", op.id)
         .field("kind", op.kind)
+        .field("state", operationStateName(op))
         .field("status", operationStatusName(op.status))
+        .field("site", op.site)
         .field("pool", op.pool)
         .field("owner", op.owner)
         .field("created_at", isoTime(op.created_at));
     json.key("started_at").stringOrNull(op.started_at ? isoTime(*op.started_at) : std::string());
     json.key("finished_at").stringOrNull(op.finished_at ? isoTime(*op.finished_at) : std::string());
+    json.field("cancellable", op.cancellable && op.status == Operation::Status::Pending);
+    json.key("progress").stringOrNull(op.progress);
+    json.field("output_tail", op.output_tail);
     if (!op.vm.empty()) json.field("vm", op.vm);
     if (op.lease) {
         json.key("lease");

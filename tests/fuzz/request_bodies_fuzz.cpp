@@ -2,7 +2,9 @@
 // through every parser a route hands it to: parseJsonObject, parseCreateBody, parseAllocateBody,
 // parseExtendBody, parseMintTokenBody, parseSnapshotBody, parseRevertBody, parseBackupBody,
 // parseRestoreBody, the watch routes' parseWatchBody, parseHeartbeat (body and the same text as a
-// query value), parseRevertRequest and parseIdleReset, and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
+// query value), parseRevertRequest and parseIdleReset, the provisioning routes' withPasswordFromBody
+// (the password read in place, the body zeroed after) and parseOperationQuery / parseOutputQuery
+// (the same text as each query value), and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
 // nesting bounded, no duplicate key, valid UTF-8) and the limits of limits.hpp; an accepted
 // create body, written back with JsonWriter, parses to the same request; the compat readers
 // give a value or issues, never both nor neither; every error answer (Paddock's error object,
@@ -15,6 +17,7 @@
 #include "paddock/server/compat_requests.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/pool_requests.hpp"
+#include "paddock/server/provision_requests.hpp"
 #include "paddock/server/token_requests.hpp"
 #include "paddock/server/token_store.hpp"
 #include "paddock/server/vm_requests.hpp"
@@ -22,6 +25,7 @@
 
 #include <rapidjson/document.h>
 
+#include <map>
 #include <set>
 
 namespace {
@@ -203,5 +207,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto idle = parseIdleReset(body);
     checkFailure(idle);
     if (idle) FUZZ_CHECK(idle.value() >= 0 && idle.value() <= 1e9);
+
+    // Provisioning: the request body is all zero bytes while `use` runs and after, whatever the
+    // outcome; an accepted password came from a one-member object.
+    std::string secretBody(body);
+    std::string seen;
+    const Status taken = withPasswordFromBody(secretBody, [&](std::string_view password) -> Status {
+        FUZZ_CHECK(secretBody.find_first_not_of('\0') == std::string::npos);  // the request's copy is gone already
+        FUZZ_CHECK(password.size() <= body.size());
+        seen.assign(password);
+        return {};
+    });
+    checkFailure(taken);
+    FUZZ_CHECK(secretBody.size() == body.size());
+    FUZZ_CHECK(secretBody.find_first_not_of('\0') == std::string::npos);
+    if (taken) FUZZ_CHECK(lenient.ok() && lenient->MemberCount() == 1 && lenient->HasMember("password"));
+    for (const char* key : {"vm", "state", "kind", "limit", "offset", "follow", "other"}) {
+        const std::map<std::string, std::string> query{{key, std::string(body)}};
+        const auto filter = parseOperationQuery(query);
+        checkFailure(filter);
+        if (filter) {
+            FUZZ_CHECK(filter->limit >= 1 && filter->limit <= kMaxOperationListLimit);
+            FUZZ_CHECK(filter->state.empty() || isOperationStateName(filter->state));
+            FUZZ_CHECK(filter->vm.size() <= 128 && isValidUtf8(filter->vm));
+        }
+        checkFailure(parseOutputQuery(query));
+    }
     return 0;
 }

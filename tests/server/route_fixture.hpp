@@ -74,6 +74,8 @@ struct RouteFixture {
         server::addCompatRoutes(router, context);
         waits = std::make_unique<server::WaitSlots>(8, *runtime->metrics().registry());
         server::addPoolRoutes(router, context, *waits);
+        server::addOperationRoutes(router, context);
+        server::addProvisionRoutes(router, context);
         server::addSessionRoutes(router, context);
         hub = std::make_unique<server::WebSocketHub>(*runtime->metrics().registry(), Poco::Logger::get("test.ws"));
         statusStreams = std::make_unique<server::StatusStreams>(*runtime, *hub);

@@ -513,7 +513,17 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"GET /api/v1/leases/{id}", 404},
         {"DELETE /api/v1/leases/{id}", 404},
         {"POST /api/v1/leases/{id}/extend", 400},  // no ttl_s
+        {"GET /api/v1/operations", 200},
         {"GET /api/v1/operations/{id}", 404},
+        {"DELETE /api/v1/operations/{id}", 404},
+        {"GET /api/v1/operations/{id}/output", 404},
+        {"POST /api/v1/vms/{name}/provision", 409},  // its template has no provision: section
+        {"GET /api/v1/provisioner", 200},
+        {"GET /api/v1/provisioner/secret", 200},
+        {"POST /api/v1/provisioner/secret", 400},  // no password
+        {"DELETE /api/v1/provisioner/secret", 200},
+        {"POST /ansible/auth", 422},  // FastAPI's validation answer: no password
+        {"POST /ansible/clear", 200},
         {"GET /api/v1/sessions", 200},
         {"GET /api/v1/sessions/{id}/cast", 404},
         {"GET /sessions/{id}", 200},

@@ -143,6 +143,7 @@ std::string paddockdConfigYaml(const DaemonOptions& options, uint16_t port, cons
                 .number("snapshot_limit", t.snapshot_limit);
             if (t.backups_keep) b.line("backups", "{keep: " + std::to_string(*t.backups_keep) + "}");
             if (!t.watch.empty()) b.line("watch", t.watch);
+            if (!t.provision.empty()) b.line("provision", t.provision);
         });
         listOfNamed(out, "pools", site.pools, [](Block&& b, const PoolOptions& p) {
             b.text("template", p.template_name)

@@ -39,6 +39,7 @@ struct TemplateOptions {
     std::optional<unsigned> snapshot_limit{};
     std::optional<unsigned> backups_keep{};
     std::string watch{};  // a YAML flow mapping for the template's watch:, e.g. "{heartbeat_timeout_s: 8}"
+    std::string provision{};  // a YAML flow mapping for the template's provision:, e.g. "{playbook: p.yml}"
 };
 
 // One entry of sites[i].pools. Unset fields are not written (paddockd's defaults apply).

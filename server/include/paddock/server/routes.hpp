@@ -41,10 +41,15 @@ void addCompatRoutes(Router& router, const RouteContext& context);
 // Words the errors of every compatibility route of the earlier VM manager (/, /vms/..., /pool/...,
 // /ws/vm/...) as FastAPI did: {"detail": "<message>"}. Call it once every route is registered.
 void answerCompatErrorsAsFastApi(Router& router);
-// /api/v1/pools..., /api/v1/leases..., /api/v1/operations/{id}, and the compat /pool/status, /pool/allocate.
+// /api/v1/pools..., /api/v1/leases..., and the compat /pool/status, /pool/allocate.
 // Allocations that may wait (wait_slots.hpp) take a slot of `waits`, which must outlive the Router.
 class WaitSlots;
 void addPoolRoutes(Router& router, const RouteContext& context, WaitSlots& waits);
+// Operations: GET /api/v1/operations, GET|DELETE /api/v1/operations/{id}, GET .../{id}/output.
+void addOperationRoutes(Router& router, const RouteContext& context);
+// Provisioning: POST /api/v1/vms/{name}/provision, GET /api/v1/provisioner, GET|POST|DELETE
+// /api/v1/provisioner/secret, and the old POST /ansible/auth, POST /ansible/clear.
+void addProvisionRoutes(Router& router, const RouteContext& context);
 // Recorded terminal sessions: GET /api/v1/sessions, GET /api/v1/sessions/{id}/cast, the replay page
 // GET /sessions/{id} and its asciinema-player assets /static/asciinema-player/{file}.
 void addSessionRoutes(Router& router, const RouteContext& context);

@@ -15,9 +15,10 @@ namespace paddock::server {
 struct CreateBody {
     CreateVmRequest request;
     std::optional<std::string> site;  // Native only
+    std::optional<bool> provision;    // Native only; absent: the template's provision.on_create
 };
 
-// {name, template?, vcpus?, memory_mb?, owner?, start?, site?}; unknown fields are refused;
+// {name, template?, vcpus?, memory_mb?, owner?, start?, site?, provision?}; unknown fields are refused;
 // absent sizes come from the template or the site. InvalidArgument naming the offending field.
 Result<CreateBody> parseCreateBody(std::string_view body);
 
