@@ -154,7 +154,10 @@ start=$SECONDS
 # ------------------------------------------------------------------ debootstrap
 # The freshly debootstrapped tree is kept as a tarball keyed by what went into it, so changing
 # only the guest files (or the steps below) rebuilds in well under a minute. --force redoes it.
-packages=openssh-server,python3,sudo,qemu-guest-agent,linux-image-amd64,busybox-static
+# ufw (with iptables, the nft variant): the lab playbook's firewall; paddock-init starts it at
+# boot when /etc/ufw/ufw.conf says ENABLED=yes (the package's own ufw.service/init script need
+# an init system the guest does not run). debootstrap installs no recommends.
+packages=openssh-server,python3,sudo,qemu-guest-agent,linux-image-amd64,busybox-static,ufw
 dbs_key="$(printf '%s\n' "$suite" "$mirror" "$packages" minbase \
   "$(dpkg-query -W -f '${Version}' debootstrap 2>/dev/null || true)" | sha256sum | cut -c1-16)"
 dbs_tar="$cache_dir/.rootfs/debootstrap-$dbs_key.tar"
@@ -184,6 +187,8 @@ msg "guest kernel $kver"
 install -m 0755 "$here/guest/init/paddock-init" "$root/sbin/paddock-init"
 install -m 0755 "$here/guest/init/paddock-shutdown" "$root/sbin/paddock-shutdown"
 install -D -m 0755 "$here/guest/init/udhcpc.script" "$root/usr/share/paddock/udhcpc.script"
+# Loads UFW's rules at boot when it is enabled (paddock-init runs it).
+install -D -m 0755 "$here/guest/init/paddock-ufw" "$root/usr/lib/paddock/paddock-ufw"
 # The exhibit heartbeat; paddock-init runs it when the kernel command line has paddock.heartbeat=.
 install -D -m 0755 "$here/guest-scripts/linux/paddock-heartbeat" "$root/usr/local/bin/paddock-heartbeat"
 for l in poweroff reboot halt shutdown; do

@@ -1,8 +1,12 @@
 // End to end with a real guest: the Debian image from scripts/build-guest-image.sh (paths in
 // PADDOCK_GUEST_* from run_e2e.sh) boots under qemu:///system from a POST, becomes ready, runs
 // a command over SSH with Paddock's own key, powers off by ACPI, restarts, and is deleted with
-// its overlay while the base image stays byte-for-byte the same.
+// its overlay while the base image stays byte-for-byte the same. Between, Paddock provisions it
+// with ansible/playbooks/configure_vm.yml (twice: the second run changes nothing) and UFW is
+// checked with real packets, before and after a reboot.
+#include "guest_firewall.hpp"
 #include "paddockd_site.hpp"
+#include "secret_scan.hpp"
 #include "terminal_client.hpp"
 
 #include "paddock/core/ssh_client.hpp"
@@ -66,26 +70,72 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     // Host keys are made on the guest's first boot, never baked into the image.
     CHECK(uname->host_key.fingerprint == std::string(ready["host_key"]["fingerprint"].GetString()));
 
-    // The repository's playbook configures the real guest through real ansible-playbook, with
-    // Paddock's key (no password anywhere).
+    // Paddock provisions the real guest with the repository's playbook through real
+    // ansible-playbook (POST /api/v1/vms/{name}/provision), offline, with one extra port let in
+    // (8081), and a become password set (the guest's sudo needs none; it must reach sudo and
+    // nothing else). Before it, two servers in the guest (8080, 8081) answer through forwards
+    // added at run time; after it, UFW lets only 8081 through. A second run changes nothing.
+    // Paddock names the libvirt domain after the VM.
+    const ForwardedServer denied = startForwardedServer(endpoint, name, 8080);
+    const ForwardedServer allowed = startForwardedServer(endpoint, name, 8081);
+    REQUIRE(denied.answers());  // without this, its silence below would prove nothing
+    REQUIRE(allowed.answers());
+    const std::string password = "e2e-become-" + std::to_string(::getpid()) + "-p4ss";
+    REQUIRE(paddockd.call("POST", "/api/v1/provisioner/secret", R"({"password":")" + password + R"("})").status ==
+            200);
     {
-        TempDir scratch;
-        const std::string log = scratch.file("ansible.log");
-        const std::string cmd =
-            "ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_PIPELINING=True ANSIBLE_NOCOLOR=1 ANSIBLE_LOCAL_TEMP=" +
-            scratch.path() + " ansible-playbook -i '127.0.0.1,' -e ansible_port=" + std::to_string(sshPort) +
-            " -e ansible_python_interpreter=/usr/bin/python3 -e vm_name=" + name + " -u student --private-key " +
-            endpoint.private_key_path + " " + sourceDir() + "/ansible/playbooks/configure_vm.yml >" + log + " 2>&1";
-        const auto t = Clock::now();
-        const int rc = std::system(cmd.c_str());
-        INFO(readFile(log));
-        REQUIRE(rc == 0);
-        std::printf("e2e: ansible-playbook configure_vm.yml %.1f s\n", secondsSince(t));
-        auto configured = paddock::runSshCommand(endpoint, "cat /etc/motd; test -f ~/lab/WELCOME.md && echo welcome-ok",
-                                                 std::chrono::seconds(30));
+        const auto provision = [&](const std::string& run) {
+            const auto t = Clock::now();
+            ProcessScanner scan(password, "ansible-playbook", 200);  // gently: the guest needs the CPU
+            const auto queued = paddockd.call("POST", "/api/v1/vms/" + name + "/provision");
+            INFO(queued.body);
+            REQUIRE(queued.status == 202);
+            const std::string id = queued.json()["operation"]["id"].GetString();
+            rapidjson::Document op;
+            REQUIRE(eventually(
+                [&] {
+                    op = paddockd.call("GET", "/api/v1/operations/" + id).json();
+                    const std::string state = op["state"].GetString();
+                    return state != "queued" && state != "running";
+                },
+                std::chrono::seconds(900)));
+            scan.stop();
+            std::printf("e2e: provisioning with configure_vm.yml, %s run %.1f s\n", run.c_str(), secondsSince(t));
+            const std::string output = paddockd.call("GET", "/api/v1/operations/" + id + "/output?follow=false").body;
+            INFO(output);
+            REQUIRE(std::string(op["state"].GetString()) == "succeeded");
+            CHECK(scan.hits().empty());
+            CHECK(scan.watchedSeen() > 0);
+            CHECK(output.find(password) == std::string::npos);
+            const PlayRecap recap = playRecap(output);
+            REQUIRE(recap.found);
+            CHECK(recap.failed == 0);
+            CHECK(recap.unreachable == 0);
+            CHECK(op["result"]["changed"].GetInt() == recap.changed);
+            return recap;
+        };
+        CHECK(provision("first").changed > 0);
+        CHECK(provision("second").changed == 0);  // idempotent
+        const auto vm = paddockd.call("GET", "/api/v1/vms/" + name).json();
+        CHECK(std::string(vm["vm"]["provisioning"]["state"].GetString()) == "succeeded");
+        CHECK(filesContaining(paddockd.dir().path(), password).empty());
+    }
+    checkUfwDeniesIncoming(ufwStatus(endpoint), {8081});
+    CHECK(allowed.answers());
+    CHECK(denied.silent());
+    CHECK(guestBanner(endpoint, 8080) == denied.banner);  // still up: the firewall kept it out
+    {
+        auto configured = paddock::runSshCommand(
+            endpoint,
+            "cat /etc/motd; test -f ~/lab/WELCOME.md && echo welcome-ok; "
+            "stat -c '%U:%G %a %n' ~/lab/firewall-exercise.md ~/lab/listen.py",
+            std::chrono::seconds(30));
         REQUIRE(configured.ok());
+        INFO(configured->output);
         CHECK(configured->output.find("Paddock lab VM " + name) != std::string::npos);
         CHECK(configured->output.find("welcome-ok") != std::string::npos);
+        CHECK(configured->output.find("student:student 644 /home/student/lab/firewall-exercise.md") != std::string::npos);
+        CHECK(configured->output.find("student:student 755 /home/student/lab/listen.py") != std::string::npos);
     }
 
     // The browser terminal reaches the guest's shell with a one-time console ticket.
@@ -117,6 +167,15 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     const double startToReady = secondsSince(t0);
     auto again = paddock::runSshCommand(endpoint, "cat /proc/uptime", std::chrono::seconds(30));
     REQUIRE(again.ok());
+    // UFW's rules hold across the reboot (paddock-init loads them). The forwards went with the
+    // old QEMU process, the servers with the old guest: new ones, the same verdicts.
+    checkUfwDeniesIncoming(ufwStatus(endpoint), {8081});
+    {
+        const ForwardedServer deniedAfterBoot = startForwardedServer(endpoint, name, 8080);
+        const ForwardedServer allowedAfterBoot = startForwardedServer(endpoint, name, 8081);
+        CHECK(allowedAfterBoot.answers());
+        CHECK(deniedAfterBoot.silent());
+    }
 
     REQUIRE(paddockd.call("DELETE", "/api/v1/vms/" + name).status == 200);
     CHECK_FALSE(std::filesystem::exists(disk));

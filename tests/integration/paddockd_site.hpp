@@ -122,6 +122,10 @@ inline DaemonOptions guestOptions(uint16_t sshPortMin, uint16_t sshPortMax, unsi
                        .initrd = guestEnv("PADDOCK_GUEST_INITRD"),
                        .cmdline = guestEnv("PADDOCK_GUEST_CMDLINE"),
                        .memory_mb = 512}};
+    // The repository's playbook, offline (loopback only), with one extra port let in.
+    site.templates.front().provision = "{playbook: '" + sourceDir() +
+                                       "/ansible/playbooks/configure_vm.yml', timeout_s: 600, "
+                                       "extra_vars: {offline: true, firewall_allowed_ports: [8081]}}";
     return options;
 }
 
