@@ -120,11 +120,16 @@ Result<ProvisionPolicy> ProvisionService::policyFor(const std::string& site, con
     if (!service) return std::move(service).error();
     auto view = service.value()->get(vm);
     if (!view) return std::move(view).error();
-    const TemplateConfig* tmpl = service.value()->templateOf(view->domain);
+    return policyOf(*service.value(), view.value());
+}
+
+Result<ProvisionPolicy> ProvisionService::policyOf(const VmService& service, const VmView& view) const {
+    const std::string& vm = view.domain.name;
+    const TemplateConfig* tmpl = service.templateOf(view.domain);
     if (tmpl == nullptr || !tmpl->provision)
         return makeError(ErrorCode::Conflict, "VM '" + vm + "' has no provisioning: its template " +
-                                                  (view->template_name.empty() ? std::string("(none)")
-                                                                               : "'" + view->template_name + "'") +
+                                                  (view.template_name.empty() ? std::string("(none)")
+                                                                              : "'" + view.template_name + "'") +
                                                   " has no provision: section");
     if (!plugin_) return makeError(ErrorCode::Unavailable, "cannot provision VM '" + vm + "': " + pluginProblem_);
     return *tmpl->provision;
@@ -134,8 +139,9 @@ Result<ProvisionService::Job> ProvisionService::prepare(const std::string& site,
                                                         const std::string& actor) {
     auto service = vms_(site);
     if (!service) return std::move(service).error();
-    auto policy = policyFor(service.value()->site().name(), vm);
-    if (!policy) return std::move(policy).error();
+    auto view = service.value()->get(vm);
+    if (!view) return std::move(view).error();
+    if (auto policy = policyOf(*service.value(), view.value()); !policy) return std::move(policy).error();
     {
         std::lock_guard lock(mutex_);
         if (stopping_) return makeError(ErrorCode::Unavailable, "paddockd is stopping");
@@ -149,8 +155,6 @@ Result<ProvisionService::Job> ProvisionService::prepare(const std::string& site,
             return makeError(ErrorCode::Conflict,
                              "VM '" + vm + "' is being provisioned already (operation " + op.id + ")");
     }
-    auto view = service.value()->get(vm);
-    if (!view) return std::move(view).error();
     // No pool on the record even for a pool's fill: a pool's recovery would settle it as one of
     // its own allocations.
     OperationSpec spec{kOperationProvision, service.value()->site().name(), {}, view->owner, vm, true};
@@ -220,20 +224,23 @@ void ProvisionService::execute(const Job& job) {
     operations_.start(job.operation);
     markVm(job, kRunning, "");
 
+    std::string playbook;
     Result<ProvisionOutcome> outcome = [&]() -> Result<ProvisionOutcome> {
         auto service = vms_(job.site);
         if (!service) return std::move(service).error();
-        auto policy = policyFor(job.site, job.vm);
+        // Read now, not when queued: the VM may have stopped or gone meanwhile.
+        auto view = service.value()->get(job.vm);
+        if (!view) return std::move(view).error();
+        auto policy = policyOf(*service.value(), view.value());
         if (!policy) return std::move(policy).error();
-        return runJob(job, policy.value(), *service.value());
+        playbook = policy->playbook;
+        return runJob(job, policy.value(), *service.value(), view.value());
     }();
     Status status = outcome ? outcome->status : Status(outcome.error());
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
     if (status) {
-        auto policy = policyFor(job.site, job.vm);
-        operations_.finish(job.operation, "result",
-                           summaryJson(outcome->summary, policy ? policy->playbook : std::string()));
+        operations_.finish(job.operation, "result", summaryJson(outcome->summary, playbook));
         markVm(job, kSucceeded, "");
     } else if (const bool stopping = isStopping(); stopping || operations_.cancelRequested(job.operation)) {
         Error e = status.error();
@@ -263,12 +270,11 @@ bool ProvisionService::isStopping() const {
     return stopping_;
 }
 
-Result<ProvisionOutcome> ProvisionService::runJob(const Job& job, const ProvisionPolicy& policy, VmService& vms) {
+Result<ProvisionOutcome> ProvisionService::runJob(const Job& job, const ProvisionPolicy& policy, VmService& vms,
+                                                  const VmView& view) {
     Site& site = vms.site();
     const std::string& id = job.operation;
-    auto view = vms.get(job.vm);
-    if (!view) return std::move(view).error();
-    if (!domainIsActive(view->domain.state))
+    if (!domainIsActive(view.domain.state))
         return makeError(ErrorCode::Conflict, "VM '" + job.vm + "' is not running (start it first)");
 
     if (!site.probesSsh())

@@ -103,8 +103,12 @@ private:
 
     Result<Job> prepare(const std::string& site, const std::string& vm, const std::string& actor);
     void execute(const Job& job);
-    // The steps of a run after the operation started; its error, or the plugin's outcome.
-    Result<ProvisionOutcome> runJob(const Job& job, const ProvisionPolicy& policy, VmService& vms);
+    // policyFor's verdict for a VM already looked up.
+    Result<ProvisionPolicy> policyOf(const VmService& service, const VmView& view) const;
+    // The steps of a run after the operation started (`view`: the VM as read at its start); its
+    // error, or the plugin's outcome.
+    Result<ProvisionOutcome> runJob(const Job& job, const ProvisionPolicy& policy, VmService& vms,
+                                    const VmView& view);
     bool cancelled(const std::string& operation) const;
     bool isStopping() const;
     void workerLoop();
