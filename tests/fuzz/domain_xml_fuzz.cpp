@@ -1,8 +1,9 @@
-// libvirt-qemu domain_xml + xml_reader (paddock_libvirt_qemu_xml): domain XML built from fuzzed
+// libvirt domain_xml + xml_reader (paddock_libvirt_xml): domain XML built from fuzzed
 // spec fields must be well-formed and give every field back exactly (name, metadata as
 // virDomainGetMetadata returns it, disk, kernel command line, network); so must the metadata
-// element, snapshot and overlay-volume documents. A builder may refuse a spec only with
-// PDK_ERR_INVALID_ARGUMENT. Then arbitrary XML is read as metadata, disks and capabilities.
+// element, snapshot and overlay-volume documents, and the metadata read from and rewritten into
+// the whole definition. A builder may refuse a spec only with PDK_ERR_INVALID_ARGUMENT. Then
+// arbitrary XML is read as metadata, disks and capabilities.
 //
 // Input: fields separated by 0x1F (a control character XML cannot carry anyway):
 //   options, name, disk path, disk format, kernel, initrd, cmdline, network name, then metadata
@@ -130,6 +131,14 @@ void checkDomain(const std::vector<std::string>& f) {
         } else {
             FUZZ_CHECK(parseMetadataElement(metadataOf(xml)) == pairs);
         }
+        // Read and rewritten inside the whole definition, as for drivers without the metadata API.
+        FUZZ_CHECK(parseDomainMetadata(xml) == pairs);
+        const KeyValues swapped{{"k", name}};
+        std::string rewritten;
+        if (builds([&] { rewritten = replaceDomainMetadata(xml, swapped); })) {
+            FUZZ_CHECK(parseDomainMetadata(rewritten) == swapped);
+            FUZZ_CHECK(strings(rewritten, "/domain/name") == one(name));
+        }
         FUZZ_CHECK(parseDiskPaths(xml) == (spec.disk_path ? one(diskPath) : std::vector<std::string>{}));
         if (spec.kernel_path) FUZZ_CHECK(strings(xml, "/domain/os/kernel") == one(kernel));
         if (spec.kernel_path && spec.kernel_cmdline) FUZZ_CHECK(strings(xml, "/domain/os/cmdline") == one(cmdline));
@@ -160,6 +169,8 @@ void checkDomain(const std::vector<std::string>& f) {
 void readForeign(const std::string& xml) {
     try {
         (void)parseMetadataElement(xml);
+        (void)parseDomainMetadata(xml);
+        (void)replaceDomainMetadata(xml, {{"owner", "fuzz"}});
         (void)parseDiskPaths(xml);
         (void)capsHostHasVirtualization(xml);
         (void)capsListDomainType(xml, "x86_64", "kvm");

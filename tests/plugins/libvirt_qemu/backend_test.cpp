@@ -264,6 +264,20 @@ TEST_CASE("invalid specs are refused", "[libvirt_qemu]") {
     s = diskless("pdk-t-\xFB\x83");
     CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
     CHECK_THAT(err.text(), Catch::Matchers::Contains("not valid UTF-8"));
+    // Names libvirt would turn into file names it cannot create: refused here, before libvirtd
+    // answers "File name too long" (found by paddock-conformance on qemu:///system).
+    const std::string longName(201, 'a');
+    s = diskless(longName.c_str());
+    CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(err.text(), Catch::Matchers::Contains("201 bytes; at most 200"));
+    for (const char* bad : {"a/b", "tab\there", "del\x7f"}) {
+        s = diskless(bad);
+        CHECK(define(c, s, err) == PDK_ERR_INVALID_ARGUMENT);
+    }
+    const std::string longest = "pdk-t-" + std::string(194, 'l');
+    s = diskless(longest.c_str());
+    REQUIRE(define(c, s, err) == PDK_OK);
+    CHECK(vt().undefine_domain(c.get(), longest.c_str(), 0, &err) == PDK_OK);
 }
 
 TEST_CASE("every network mode defines on the test driver", "[libvirt_qemu]") {

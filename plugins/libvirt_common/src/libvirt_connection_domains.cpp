@@ -1,9 +1,8 @@
-// Domain listing, lifecycle and metadata members of Connection.
-#include "connection.hpp"
+// Domain listing, lifecycle and metadata members of LibvirtConnection.
+#include "libvirt_connection.hpp"
 
 #include <paddock/cpp/backend.hpp>
 
-#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 #include <algorithm>
@@ -93,6 +92,11 @@ std::set<std::string> managedSaveUuids(virConnectPtr conn) {
     list.count = virConnectListAllDomains(conn, &list.doms, VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE);
     if (list.count < 0) {
         list.count = 0;
+        // A driver without the filter has no managed save either.
+        if (lastErrorIsUnsupported()) {
+            virResetLastError();
+            return {};
+        }
         throwLastError("cannot list domains with a managed save");
     }
     std::set<std::string> uuids;
@@ -102,19 +106,28 @@ std::set<std::string> managedSaveUuids(virConnectPtr conn) {
 
 }  // namespace
 
-KeyValues Connection::readMetadata(virDomainPtr dom) {
+KeyValues LibvirtConnection::readMetadata(virDomainPtr dom) {
+    if (!metadataSupported_) return {};
     char* xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, kMetadataUri, VIR_DOMAIN_AFFECT_CURRENT);
     if (xml == nullptr) {
         if (lastErrorCode() == VIR_ERR_NO_DOMAIN_METADATA) {
             virResetLastError();
             return {};
         }
+        // Drivers without the metadata API (libxl) still keep <metadata> in the definition.
+        if (lastErrorCode() == VIR_ERR_NO_SUPPORT) {
+            virResetLastError();
+            const std::string domainXml = takeString(virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
+            if (domainXml.empty())
+                throwLastError("cannot read the definition of domain '" + std::string(virDomainGetName(dom)) + "'");
+            return parseDomainMetadata(domainXml);
+        }
         throwLastError("cannot read the metadata of domain '" + std::string(virDomainGetName(dom)) + "'");
     }
     return parseMetadataElement(takeString(xml));
 }
 
-bool Connection::listWithStats(uint32_t flags, pdk_domain_sink sink, void* user) {
+bool LibvirtConnection::listWithStats(uint32_t flags, pdk_domain_sink sink, void* user) {
     if (statsUnsupported_) return false;
     virDomainStatsRecordPtr* records = nullptr;
     const unsigned int stats =
@@ -147,7 +160,7 @@ bool Connection::listWithStats(uint32_t flags, pdk_domain_sink sink, void* user)
     return true;
 }
 
-void Connection::listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user) {
+void LibvirtConnection::listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user) {
     DomainList list;
     list.count = virConnectListAllDomains(conn_, &list.doms, 0);
     if (list.count < 0) {
@@ -170,29 +183,32 @@ void Connection::listWithInfo(uint32_t flags, pdk_domain_sink sink, void* user) 
     }
 }
 
-void Connection::listDomains(uint32_t flags, pdk_domain_sink sink, void* user) {
+void LibvirtConnection::listDomains(uint32_t flags, pdk_domain_sink sink, void* user) {
     pdk::checkFlags(flags, PDK_LIST_WITH_METADATA);
     if (!listWithStats(flags, sink, user)) listWithInfo(flags, sink, user);
 }
 
-void Connection::getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user) {
+void LibvirtConnection::getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     DomainRecord r = baseRecord(dom.get());
     fillFromInfo(dom.get(), r);
-    const int saved = virDomainHasManagedSaveImage(dom.get(), 0);
+    int saved = virDomainHasManagedSaveImage(dom.get(), 0);
+    if (saved < 0 && lastErrorIsUnsupported()) {
+        virResetLastError();
+        saved = 0;
+    }
     if (saved < 0) throwLastError("domain '" + r.name + "'");
     r.managedSave = saved == 1;
     r.metadata = readMetadata(dom.get());
     emit(r, sink, user);
 }
 
-void Connection::defineDomain(const pdk_domain_spec& spec, uint32_t flags) {
-    pdk::checkFlags(flags, 0);
-    const std::string xml = buildDomainXml(spec, xmlOptionsFor(spec));
+
+void LibvirtConnection::defineXml(const char* name, const std::string& xml) {
     // Checked first because libvirt reports a taken name as a generic "operation failed".
-    if (DomainHandle existing{virDomainLookupByName(conn_, spec.name)}) {
-        throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("domain '") + spec.name + "' already exists");
+    if (DomainHandle existing{virDomainLookupByName(conn_, name)}) {
+        throw pdk::Error(PDK_ERR_ALREADY_EXISTS, std::string("domain '") + name + "' already exists");
     }
     virResetLastError();
     DomainHandle dom(virDomainDefineXMLFlags(conn_, xml.c_str(), VIR_DOMAIN_DEFINE_VALIDATE));
@@ -200,10 +216,10 @@ void Connection::defineDomain(const pdk_domain_spec& spec, uint32_t flags) {
         virResetLastError();
         dom.reset(virDomainDefineXML(conn_, xml.c_str()));
     }
-    if (!dom) throwLastError(std::string("cannot define domain '") + spec.name + "'");
+    if (!dom) throwLastError(std::string("cannot define domain '") + name + "'");
 }
 
-void Connection::startDomain(const char* name, uint32_t flags) {
+void LibvirtConnection::startDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     const int state = domainState(dom.get());
@@ -220,47 +236,29 @@ void Connection::startDomain(const char* name, uint32_t flags) {
     if (virDomainCreate(dom.get()) < 0) throwLastError(std::string("cannot start domain '") + name + "'");
 }
 
-void Connection::shutdownDomain(const char* name, uint32_t flags) {
+void LibvirtConnection::shutdownDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
     if (virDomainShutdown(dom.get()) < 0) throwLastError(std::string("cannot shut down domain '") + name + "'");
 }
 
-void Connection::destroyDomain(const char* name, uint32_t flags) {
+void LibvirtConnection::destroyDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
     if (virDomainDestroy(dom.get()) < 0) throwLastError(std::string("cannot destroy domain '") + name + "'");
 }
 
-void Connection::saveDomain(const char* name, uint32_t flags) {
+void LibvirtConnection::saveDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     if (!isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
     if (virDomainManagedSave(dom.get(), 0) < 0) throwLastError(std::string("cannot save domain '") + name + "'");
 }
 
-void Connection::guestPing(const char* name, uint32_t timeoutMs, uint32_t flags) {
-    pdk::checkFlags(flags, 0);
-    DomainHandle dom = lookupDomain(name);
-    // libvirt waits in whole seconds; 0 would be VIR_DOMAIN_QEMU_AGENT_COMMAND_NOWAIT.
-    const int seconds = static_cast<int>(std::max<uint32_t>(1, timeoutMs / 1000 + (timeoutMs % 1000 != 0 ? 1 : 0)));
-    char* reply = virDomainQemuAgentCommand(dom.get(), R"({"execute":"guest-ping"})", seconds, 0);
-    if (reply != nullptr) {
-        std::free(reply);
-        return;
-    }
-    // Drivers without an agent (test, LXC) answer VIR_ERR_NO_SUPPORT; a domain without the
-    // channel VIR_ERR_ARGUMENT_UNSUPPORTED; one not running (or paused) VIR_ERR_OPERATION_INVALID.
-    // Waiting too long for the agent job (another agent command hangs) is the agent's silence too.
-    const int code = lastErrorCode();
-    pdk::Error error = takeLastError(std::string("the guest agent of domain '") + name + "'");
-    if (code == VIR_ERR_OPERATION_TIMEOUT) throw pdk::Error(PDK_ERR_UNAVAILABLE, error.what());
-    throw error;
-}
 
-void Connection::undefineDomain(const char* name, uint32_t flags) {
+void LibvirtConnection::undefineDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, PDK_UNDEFINE_REMOVE_STORAGE);
     DomainHandle dom = lookupDomain(name);
     if (isActive(dom.get())) throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is running");
@@ -303,13 +301,13 @@ void Connection::undefineDomain(const char* name, uint32_t flags) {
     }
 }
 
-void Connection::getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user) {
+void LibvirtConnection::getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     for (const auto& [k, v] : readMetadata(dom.get())) sink(user, k.c_str(), v.c_str());
 }
 
-void Connection::setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags) {
+void LibvirtConnection::setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags) {
     pdk::checkFlags(flags, PDK_METADATA_LIVE);
     KeyValues kv;
     for (size_t i = 0; i < count; ++i) {
@@ -321,12 +319,23 @@ void Connection::setMetadata(const char* name, const pdk_kv* pairs, size_t count
     unsigned int affect = VIR_DOMAIN_AFFECT_CONFIG;
     if ((flags & PDK_METADATA_LIVE) && isActive(dom.get())) affect |= VIR_DOMAIN_AFFECT_LIVE;
     if (virDomainSetMetadata(dom.get(), VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kMetadataPrefix, kMetadataUri,
-                             affect) < 0) {
+                             affect) == 0)
+        return;
+    if (lastErrorCode() != VIR_ERR_NO_SUPPORT)
         throwLastError(std::string("cannot set the metadata of domain '") + name + "'");
-    }
+    // Drivers without the metadata API (libxl): the persistent definition with the new element,
+    // defined again (a running domain sees it from its next start; readMetadata reads the
+    // persistent definition on these drivers).
+    virResetLastError();
+    const std::string domainXml =
+        takeString(virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE));
+    if (domainXml.empty()) throwLastError(std::string("cannot read the definition of domain '") + name + "'");
+    const std::string updated = replaceDomainMetadata(domainXml, kv);
+    DomainHandle redefined(virDomainDefineXML(conn_, updated.c_str()));
+    if (!redefined) throwLastError(std::string("cannot set the metadata of domain '") + name + "'");
 }
 
-void Connection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out) {
+void LibvirtConnection::sshTarget(const char* name, uint32_t flags, pdk_ssh_target& out) {
     pdk::checkFlags(flags, 0);
     DomainHandle dom = lookupDomain(name);
     for (const auto& [k, v] : readMetadata(dom.get())) {

@@ -10,6 +10,7 @@
 
 #include <paddock/pdk_backend.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -24,6 +25,21 @@ inline constexpr const char* kQemuNsUri = "http://libvirt.org/schemas/domain/qem
 inline constexpr const char* kSshPortKey = "ssh_port";
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+class XmlWriter;
+
+// Longest domain name a libvirt backend defines: libvirt names files after the domain and
+// NAME_MAX is 255 bytes, so this leaves room for the suffixes it adds.
+inline constexpr std::size_t kMaxDomainNameBytes = 200;
+
+// The checks every backend's domain XML needs: a name (1..kMaxDomainNameBytes bytes, no '/' and
+// no control characters), at least one vCPU and 1 MiB, a known network_mode with its
+// network_name, metadata consistent with its count. PDK_ERR_INVALID_ARGUMENT otherwise.
+void requireDomainSpec(const pdk_domain_spec& spec);
+
+// Writes <metadata><paddock:vm xmlns:paddock=..><paddock:entry key=..>value</..>...</metadata>,
+// the element every backend's domain carries Paddock's facts in.
+void writeMetadataElement(XmlWriter& w, const KeyValues& pairs);
 
 // How a spec becomes XML on one particular driver; resolved by the connection.
 struct DomainXmlOptions {
@@ -56,6 +72,17 @@ std::string buildMetadataElement(const KeyValues& pairs);
 // Reads the entries of a Paddock metadata element as returned by virDomainGetMetadata
 // (namespaced or not). Malformed XML -> PDK_ERR_INTERNAL.
 KeyValues parseMetadataElement(const std::string& xml);
+
+// Paddock's metadata entries inside a full domain XML (<metadata><paddock:vm>, matched by
+// namespace URI whatever the prefix), for drivers without virDomainGetMetadata (libxl): libvirt
+// keeps a definition's <metadata> for every driver. Malformed XML -> PDK_ERR_INTERNAL.
+KeyValues parseDomainMetadata(const std::string& domainXml);
+
+// `domainXml` with Paddock's metadata element replaced by `pairs` (added when there is none;
+// other applications' metadata stays), for drivers without virDomainSetMetadata, which then
+// redefine the domain. Malformed XML -> PDK_ERR_INTERNAL; keys or values XML cannot carry ->
+// PDK_ERR_INVALID_ARGUMENT.
+std::string replaceDomainMetadata(const std::string& domainXml, const KeyValues& pairs);
 
 // <domainsnapshot><name>..</name>[<description>..</description>]</domainsnapshot>; an empty
 // description is left out.

@@ -5,7 +5,14 @@
 
 #include <paddock/cpp/backend.hpp>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
 
 namespace paddock::lvq {
 
@@ -13,18 +20,6 @@ namespace {
 
 std::string str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
 
-void requireSpec(const pdk_domain_spec& spec) {
-    if (spec.name == nullptr || *spec.name == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");
-    if (spec.vcpus == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "vcpus must be at least 1");
-    if (spec.memory_mib == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "memory_mib must be at least 1");
-    if (spec.network_mode == PDK_NETWORK_LIBVIRT && (spec.network_name == nullptr || *spec.network_name == '\0'))
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "network_name is required for a libvirt network");
-    if (spec.network_mode != PDK_NETWORK_NONE && spec.network_mode != PDK_NETWORK_USER &&
-        spec.network_mode != PDK_NETWORK_LIBVIRT)
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "unknown network_mode");
-    if (spec.metadata == nullptr && spec.metadata_count != 0)
-        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata is NULL but metadata_count is not 0");
-}
 
 void writeOs(XmlWriter& w, const pdk_domain_spec& spec, const DomainXmlOptions& o) {
     w.start("os").start("type");
@@ -41,13 +36,6 @@ void writeOs(XmlWriter& w, const pdk_domain_spec& spec, const DomainXmlOptions& 
     w.end();
 }
 
-void writeMetadata(XmlWriter& w, const KeyValues& pairs) {
-    w.start("metadata").start("vm", kMetadataPrefix, kMetadataUri);
-    for (const auto& [key, value] : pairs) {
-        w.start("entry", kMetadataPrefix).attr("key", key).text(value).end();
-    }
-    w.end().end();
-}
 
 void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
     w.start("devices");
@@ -99,6 +87,38 @@ void writeUserNetwork(XmlWriter& w, const pdk_domain_spec& spec, const DomainXml
 
 }  // namespace
 
+void requireDomainSpec(const pdk_domain_spec& spec) {
+    if (spec.name == nullptr || *spec.name == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");
+    // libvirt's drivers name files after the domain (qemu: <name>.log, <name>.xml), so a longer
+    // name fails deep inside libvirtd as "File name too long", which reads as an outage.
+    const std::string_view name(spec.name);
+    if (name.size() > kMaxDomainNameBytes)
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT,
+                         "domain name is " + std::to_string(name.size()) + " bytes; at most " +
+                             std::to_string(kMaxDomainNameBytes) + " are allowed");
+    for (const char ch : name) {
+        if (ch == '/' || static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+            throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name contains '/' or a control character");
+    }
+    if (spec.vcpus == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "vcpus must be at least 1");
+    if (spec.memory_mib == 0) throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "memory_mib must be at least 1");
+    if (spec.network_mode == PDK_NETWORK_LIBVIRT && (spec.network_name == nullptr || *spec.network_name == '\0'))
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "network_name is required for a libvirt network");
+    if (spec.network_mode != PDK_NETWORK_NONE && spec.network_mode != PDK_NETWORK_USER &&
+        spec.network_mode != PDK_NETWORK_LIBVIRT)
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "unknown network_mode");
+    if (spec.metadata == nullptr && spec.metadata_count != 0)
+        throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata is NULL but metadata_count is not 0");
+}
+
+void writeMetadataElement(XmlWriter& w, const KeyValues& pairs) {
+    w.start("metadata").start("vm", kMetadataPrefix, kMetadataUri);
+    for (const auto& [key, value] : pairs) {
+        w.start("entry", kMetadataPrefix).attr("key", key).text(value).end();
+    }
+    w.end().end();
+}
+
 std::string rootBusFor(const std::string& machine) {
     return machine.find("q35") != std::string::npos ? "pcie.0" : "pci.0";
 }
@@ -123,14 +143,14 @@ KeyValues metadataFor(const pdk_domain_spec& spec) {
 }
 
 std::string buildDomainXml(const pdk_domain_spec& spec, const DomainXmlOptions& o) {
-    requireSpec(spec);
+    requireDomainSpec(spec);
     const bool userNet = spec.network_mode == PDK_NETWORK_USER;
     XmlWriter w;
     w.start("domain").attr("type", o.domainType);
     if (userNet) w.attr("xmlns:qemu", kQemuNsUri);
     w.element("name", spec.name);
     const KeyValues pairs = metadataFor(spec);
-    if (!pairs.empty()) writeMetadata(w, pairs);
+    if (!pairs.empty()) writeMetadataElement(w, pairs);
     w.start("memory").attr("unit", "MiB").text(std::to_string(spec.memory_mib)).end();
     w.element("vcpu", std::to_string(spec.vcpus));
     writeOs(w, spec, o);
@@ -162,6 +182,60 @@ std::string buildMetadataElement(const KeyValues& pairs) {
 
 KeyValues parseMetadataElement(const std::string& xml) {
     return XmlDoc(xml, "domain metadata").rootChildren("entry", "key");
+}
+
+KeyValues parseDomainMetadata(const std::string& domainXml) {
+    const XmlDoc doc(domainXml, "domain XML");
+    const std::string entries = std::string("/domain/metadata/*[local-name()='vm' and namespace-uri()='") + kMetadataUri +
+                                "']/*[local-name()='entry']";
+    const size_t count = doc.strings(entries.c_str()).size();
+    KeyValues pairs;
+    for (size_t i = 1; i <= count; ++i) {
+        const std::string at = "(" + entries + ")[" + std::to_string(i) + "]";
+        const auto keys = doc.strings((at + "/@key").c_str());
+        const auto values = doc.strings(at.c_str());
+        pairs.emplace_back(keys.empty() ? std::string() : keys.front(), values.empty() ? std::string() : values.front());
+    }
+    return pairs;
+}
+
+std::string replaceDomainMetadata(const std::string& domainXml, const KeyValues& pairs) {
+    XmlWriter w(false);
+    writeMetadataElement(w, pairs);
+    const std::string fragment = w.finish();
+    using DocPtr = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
+    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    DocPtr doc(xmlReadMemory(domainXml.data(), static_cast<int>(domainXml.size()), nullptr, nullptr, options),
+               &xmlFreeDoc);
+    DocPtr part(xmlReadMemory(fragment.data(), static_cast<int>(fragment.size()), nullptr, nullptr, options),
+                &xmlFreeDoc);
+    const xmlNodePtr root = doc ? xmlDocGetRootElement(doc.get()) : nullptr;
+    if (root == nullptr || std::strcmp(reinterpret_cast<const char*>(root->name), "domain") != 0)
+        throw pdk::Error(PDK_ERR_INTERNAL, "malformed XML from libvirt: domain XML");
+    const xmlNodePtr partRoot = part ? xmlDocGetRootElement(part.get()) : nullptr;
+    xmlNodePtr vm = partRoot != nullptr ? xmlFirstElementChild(partRoot) : nullptr;
+    if (vm == nullptr) throw pdk::Error(PDK_ERR_INTERNAL, "cannot build the metadata element");
+
+    xmlNodePtr metadata = nullptr;
+    for (xmlNodePtr n = xmlFirstElementChild(root); n != nullptr && metadata == nullptr; n = xmlNextElementSibling(n)) {
+        if (n->ns == nullptr && std::strcmp(reinterpret_cast<const char*>(n->name), "metadata") == 0) metadata = n;
+    }
+    if (metadata == nullptr) metadata = xmlNewChild(root, nullptr, BAD_CAST "metadata", nullptr);
+    for (xmlNodePtr n = xmlFirstElementChild(metadata); n != nullptr;) {
+        const xmlNodePtr next = xmlNextElementSibling(n);
+        if (n->ns != nullptr && n->ns->href != nullptr &&
+            std::strcmp(reinterpret_cast<const char*>(n->ns->href), kMetadataUri) == 0) {
+            xmlUnlinkNode(n);
+            xmlFreeNode(n);
+        }
+        n = next;
+    }
+    xmlAddChild(metadata, xmlDocCopyNode(vm, doc.get(), 1));
+
+    std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buffer(xmlBufferCreate(), &xmlBufferFree);
+    if (!buffer || xmlNodeDump(buffer.get(), doc.get(), root, 0, 0) < 0)
+        throw pdk::Error(PDK_ERR_INTERNAL, "cannot write the domain XML");
+    return std::string(reinterpret_cast<const char*>(xmlBufferContent(buffer.get()))) + "\n";
 }
 
 std::string buildSnapshotXml(const std::string& name, const std::string& description) {
