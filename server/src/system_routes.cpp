@@ -51,6 +51,12 @@ Result<Response> plugins(Runtime& runtime) {
     return jsonResponse(200, json.str());
 }
 
+// major*1e6 + minor*1e3 + release (libvirt's encoding) as "major.minor.release".
+std::string versionString(uint64_t encoded) {
+    return std::to_string(encoded / 1000000) + "." + std::to_string(encoded / 1000 % 1000) + "." +
+           std::to_string(encoded % 1000);
+}
+
 Result<Response> sites(Runtime& runtime) {
     JsonWriter json;
     json.beginObject().key("sites").beginArray();
@@ -61,10 +67,23 @@ Result<Response> sites(Runtime& runtime) {
             .field("name", site.name)
             .field("backend", site.backend)
             .field("uri", site.uri)
-            .field("reachable", status.reachable)
+            .field("state", status.reachable ? "connected" : "unavailable")
+            .field("reachable", status.reachable);
+        json.key("reason");
+        if (status.reachable)
+            json.null();
+        else
+            json.value(status.error);
+        json.key("events");
+        if (status.reachable)
+            json.value(status.pushes_events ? "push" : "poll");
+        else
+            json.null();
+        json.field("poll_interval_s", site.poll_interval_ms / 1000.0)
             .field("domain_type", site.domain_type)
             .field("storage_pool", site.storage_pool)
             .field("network_mode", site.network_mode)
+            .field("network_name", site.network_name)
             .field("default_vcpus", site.default_vcpus)
             .field("default_memory_mb", site.default_memory_mb)
             .field("stop_timeout_s", site.stop_timeout_s);
@@ -72,21 +91,42 @@ Result<Response> sites(Runtime& runtime) {
         json.key("templates").beginArray();
         for (const auto& t : site.templates) json.value(t.name);
         json.endArray();
-        json.key("host");
+        json.key("hypervisor");
         if (status.reachable) {
             const HostInfo& host = status.host;
-            json.beginObject()
+            json.beginObject().field("type", host.hypervisor);
+            json.key("version");
+            if (host.hypervisor_version != 0)
+                json.value(versionString(host.hypervisor_version));
+            else
+                json.null();
+            json.key("library_version");
+            if (host.library_version != 0)
+                json.value(versionString(host.library_version));
+            else
+                json.null();
+            json.endObject();
+            json.key("host")
+                .beginObject()
                 .field("hypervisor", host.hypervisor)
                 .field("hostname", host.hostname)
                 .field("auto_domain_type", host.auto_domain_type)
                 .field("library_version", host.library_version)
+                .field("hypervisor_version", host.hypervisor_version)
                 .endObject();
         } else {
             json.null();
+            json.key("host").null();
         }
-        json.key("operations");
         // From the plugin, not the connection, so an unreachable site still shows them.
-        if (auto backend = runtime.plugins().backend(site.backend))
+        auto backend = runtime.plugins().backend(site.backend);
+        json.key("capabilities");
+        if (backend)
+            json.values(backend.value()->info().capabilities);
+        else
+            json.beginArray().endArray();
+        json.key("operations");
+        if (backend)
             json.values(backend.value()->info().operations);
         else
             json.beginArray().endArray();

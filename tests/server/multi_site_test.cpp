@@ -147,3 +147,76 @@ TEST_CASE("two sites: a name on both sites means the first configured site's VM 
     CHECK(siteOf(d, "twin") == "b");
     CHECK(listing(d).at("twin@b") == "running");
 }
+
+TEST_CASE("sites whose hypervisor driver is missing are unavailable with the reason; the others work",
+          "[server][integration][sites]") {
+    // Debian's libvirt has no Hyper-V driver and this host runs no Xen: both sites fail to open
+    // with the plugin's reason, and site "a" keeps working.
+    DaemonOptions options = twoSites();
+    SiteOptions xen;
+    xen.name = "xen";
+    xen.backend = "org.paddock.libvirt-xen";
+    xen.uri = "xen:///system";
+    xen.extra_yaml = "    domain_type: xen\n";
+    SiteOptions hyperv;
+    hyperv.name = "hv";
+    hyperv.backend = "org.paddock.libvirt-hyperv";
+    hyperv.uri = "hyperv://localhost/?transport=http";
+    hyperv.extra_yaml = "    domain_type: hyperv\n    poll_interval_s: 2.5\n";
+    options.sites = {testHost("a"), xen, hyperv};
+    PaddockdFixture d(options);
+
+    const auto doc = d.getJson("/api/v1/sites");
+    REQUIRE(doc["sites"].Size() == 3);
+    const auto& a = doc["sites"][0];
+    CHECK(jsonString(a["state"]) == "connected");
+    CHECK(a["reason"].IsNull());
+    CHECK(jsonString(a["events"]) == "push");
+    CHECK(jsonString(a["hypervisor"]["type"]) == "TEST");
+    CHECK(a["capabilities"].IsArray());
+    CHECK(a["capabilities"].Size() > 0);
+    const std::pair<int, const char*> unavailable[] = {{1, "libvirt on this host has no xen driver"},
+                                                       {2, "libvirt on this host has no hyperv driver"}};
+    for (const auto& [index, reason] : unavailable) {
+        const auto& site = doc["sites"][index];
+        INFO(jsonString(site["name"]));
+        CHECK(jsonString(site["state"]) == "unavailable");
+        CHECK_FALSE(site["reachable"].GetBool());
+        CHECK_THAT(jsonString(site["reason"]), Catch::Contains(reason));
+        CHECK(site["hypervisor"].IsNull());
+        CHECK(site["events"].IsNull());
+        CHECK(site["capabilities"].IsArray());  // the plugin's, even while its site is down
+    }
+    CHECK(jsonString(doc["sites"][1]["backend"]) == "org.paddock.libvirt-xen");
+    CHECK(jsonString(doc["sites"][1]["domain_type"]) == "xen");
+    CHECK(doc["sites"][2]["poll_interval_s"].GetDouble() == 2.5);
+
+    // The hyperv plugin has no snapshots: its descriptor says so wherever the site is.
+    bool hypervSnapshots = false;
+    for (const auto& op : doc["sites"][2]["operations"].GetArray())
+        hypervSnapshots = hypervSnapshots || jsonString(op).rfind("snapshot", 0) == 0;
+    CHECK_FALSE(hypervSnapshots);
+
+    // Site a: listing and a create work; the down sites answer 503 with the reason.
+    CHECK(d.get("/api/v1/vms?site=a").status == 200);
+    const auto created = d.post("/api/v1/vms", R"({"name":"beside-down","site":"a","start":false})");
+    CHECK(created.status == 201);
+    const auto onXen = d.post("/api/v1/vms", R"({"name":"on-xen","site":"xen","start":false})");
+    CHECK(onXen.status == 503);
+    CHECK_THAT(onXen.body, Catch::Contains("no xen driver"));
+    const auto onHyperv = d.get("/api/v1/vms?site=hv");
+    CHECK(onHyperv.status == 503);
+    const auto health = d.getJson("/healthz", 503);
+    CHECK(jsonString(health["status"]) == "degraded");
+
+    // Every loaded plugin of every kind is listed.
+    const auto plugins = d.getJson("/api/v1/plugins");
+    std::map<std::string, std::string> kinds;
+    for (const auto& p : plugins["plugins"].GetArray()) kinds[jsonString(p["id"])] = jsonString(p["kind"]);
+    CHECK(kinds["org.paddock.libvirt-qemu"] == "backend");
+    CHECK(kinds["org.paddock.libvirt-xen"] == "backend");
+    CHECK(kinds["org.paddock.libvirt-hyperv"] == "backend");
+    CHECK(kinds["org.paddock.virsh"] == "backend");
+    CHECK(kinds["org.paddock.asciinema"] == "recorder");
+    CHECK(kinds["org.paddock.ansible"] == "provisioner");
+}

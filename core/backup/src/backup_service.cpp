@@ -122,7 +122,7 @@ Result<BackupRecord> BackupService::backupLocked(VmService& vms, BackendConnecti
         return makeError(ErrorCode::InvalidArgument, "VM '" + vm + "' has no disk of Paddock's to back up");
     if (!conn.supports("backup_create"))
         return makeError(ErrorCode::Unsupported,
-                         "backup_create is not supported by backend " + conn.plugin().info().id);
+                         "backup_create: unsupported by backend " + conn.plugin().info().id);
     const TemplateConfig* tmpl = vms.templateOf(info);
     const BackupPolicy policy = tmpl != nullptr ? tmpl->backups : BackupPolicy{};
     auto dir = store_.directoryFor(vm, policy.directory);

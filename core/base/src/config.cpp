@@ -802,6 +802,7 @@ void readSite(Section& s, SiteConfig& c) {
     s.uint("ssh_port_min", c.ssh_port_min, 1024, 65535);
     s.uint("ssh_port_max", c.ssh_port_max, 1024, 65535);
     s.uint("ready_timeout_s", c.ready_timeout_s, 1, 86400);
+    s.seconds("poll_interval_s", c.poll_interval_ms, 500, 3600000);
     s.string("default_template", c.default_template);
     s.list("templates", c.templates, readTemplate);
     s.list("pools", c.pools, readPool);

@@ -64,6 +64,11 @@ void DomainCache::invalidate() {
     wake_.notify_all();
 }
 
+void DomainCache::setInterval(std::chrono::milliseconds interval) {
+    std::lock_guard lock(mutex_);
+    interval_ = interval;
+}
+
 void DomainCache::run() {
     auto nextFull = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex_);

@@ -55,7 +55,7 @@ Status Site::connect() {
                  [this](const std::string& name) {
                      return link_.connection().and_then([&](auto conn) { return conn->getDomain(name); });
                  },
-                 [this](const std::vector<DomainInfo>& domains) { publishStateGauge(domains); });
+                 [this](const std::vector<DomainInfo>& domains) { onListed(domains); });
     return link_.start([this](const std::string& vm, pdk_lifecycle_event e) { onLifecycle(vm, e); },
                        [this] { onConnected(); });
 }
@@ -66,7 +66,7 @@ bool Site::reachable() {
 }
 
 SiteStatus Site::status() {
-    SiteStatus status{config_.name, config_.backend, config_.uri, false, {}, {}};
+    SiteStatus status{config_.name, config_.backend, config_.uri, false, {}, {}, false};
     auto conn = link_.connection();
     if (!conn) {
         status.error = conn.error().message;
@@ -77,12 +77,22 @@ SiteStatus Site::status() {
         status.error = "the connection to " + config_.uri + " is not alive; reconnecting";
         return status;
     }
+    status.pushes_events = link_.pushesEvents();
     // A backend without host_info is still reachable; it just tells nothing about the host.
     if (auto host = conn.value()->hostInfo(); host) status.host = host.value();
     return status;
 }
 
 void Site::onConnected() {
+    // A backend without events is polled: its listings become the events (onListed), at the
+    // site's poll interval; evented backends are re-listed every second for the counters.
+    const bool pushes = link_.pushesEvents();
+    {
+        std::lock_guard lock(pollMutex_);
+        polledStates_.reset();
+    }
+    cache_.setInterval(pushes ? kCacheRefreshInterval
+                              : std::chrono::milliseconds(config_.poll_interval_ms));
     cache_.invalidate();
     // After a (re)start of paddockd or libvirtd: whatever runs gets its readiness re-checked.
     auto conn = link_.connection();
@@ -276,6 +286,60 @@ Result<const TemplateConfig*> Site::resolveTemplate(const std::string& name) con
 }
 
 Status Site::checkVmName(const std::string& name) const { return validateExistingName(name, "VM name"); }
+
+void Site::onListed(const std::vector<DomainInfo>& domains) {
+    publishStateGauge(domains);
+    if (!link_.pushesEvents()) publishPolledChanges(domains);
+}
+
+namespace {
+
+// The events a backend would have sent for a domain going from `before` to `after`.
+std::vector<pdk_lifecycle_event> eventsBetween(DomainState before, DomainState after) {
+    if (before == after) return {};
+    switch (after) {
+        case DomainState::Running:
+        case DomainState::Blocked:
+            if (before == DomainState::Running || before == DomainState::Blocked) return {};
+            return {before == DomainState::Paused ? PDK_EVENT_RESUMED : PDK_EVENT_STARTED};
+        case DomainState::Paused: return {PDK_EVENT_SUSPENDED};
+        case DomainState::Shutdown: return {PDK_EVENT_SHUTDOWN};
+        case DomainState::Shutoff: return {PDK_EVENT_STOPPED};
+        case DomainState::Crashed: return {PDK_EVENT_CRASHED};
+        case DomainState::PmSuspended: return {PDK_EVENT_PMSUSPENDED};
+        case DomainState::NoState: return {};
+    }
+    return {};
+}
+
+}  // namespace
+
+void Site::publishPolledChanges(const std::vector<DomainInfo>& domains) {
+    std::map<std::string, DomainState> now;
+    for (const auto& d : domains) now.emplace(d.name, d.state);
+    std::vector<std::pair<std::string, pdk_lifecycle_event>> changes;
+    {
+        std::lock_guard lock(pollMutex_);
+        // The first listing after a (re)connect is the baseline: onConnected has already
+        // re-checked what runs, and what changed while disconnected has no reliable order.
+        if (polledStates_) {
+            const auto& before = *polledStates_;
+            for (const auto& [name, state] : now) {
+                const auto was = before.find(name);
+                if (was == before.end()) {
+                    changes.emplace_back(name, PDK_EVENT_DEFINED);
+                    for (auto e : eventsBetween(DomainState::Shutoff, state)) changes.emplace_back(name, e);
+                    continue;
+                }
+                for (auto e : eventsBetween(was->second, state)) changes.emplace_back(name, e);
+            }
+            for (const auto& [name, state] : before)
+                if (now.count(name) == 0) changes.emplace_back(name, PDK_EVENT_UNDEFINED);
+        }
+        polledStates_ = std::move(now);
+    }
+    for (const auto& [name, event] : changes) onLifecycle(name, event);
+}
 
 void Site::publishStateGauge(const std::vector<DomainInfo>& domains) {
     std::array<int, 8> counts{};

@@ -45,12 +45,14 @@ Status SiteLink::connectOnce() {
     }
     std::shared_ptr<BackendConnection> c = conn.value();
     // The sink must not keep the connection alive (the connection owns the subscription).
-    (void)c->subscribeEvents([this](const std::string& vm, pdk_lifecycle_event event) {
+    // A backend without events (subscribe_events NULL: Unsupported) is polled by the site.
+    const Status subscribed = c->subscribeEvents([this](const std::string& vm, pdk_lifecycle_event event) {
         if (event == PDK_EVENT_CONNECTION_LOST) {
             markLost("the hypervisor closed the connection");
         }
         if (events_) events_(vm, event);
     });
+    pushesEvents_ = subscribed.ok();
     {
         std::lock_guard lock(mutex_);
         connection_ = std::move(c);

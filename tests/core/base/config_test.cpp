@@ -299,11 +299,22 @@ TEST_CASE("config: numbers are checked for type and range", "[config]") {
     CHECK(c.sites[0].templates[0].memory_mb == 0);
 }
 
+TEST_CASE("config: a site's hypervisor domain type and poll interval", "[config]") {
+    const Config xen = parseOk(siteWith("    domain_type: xen\n    poll_interval_s: 2.5\n"));
+    CHECK(xen.sites[0].domain_type == DomainType::Xen);
+    CHECK(xen.sites[0].poll_interval_ms == 2500);
+    CHECK(parseOk(siteWith("    domain_type: hyperv\n")).sites[0].domain_type == DomainType::Hyperv);
+    CHECK(parseOk(kMinimal).sites[0].poll_interval_ms == 5000);
+    CHECK_THAT(parseError(siteWith("    poll_interval_s: 0.1\n")), Contains("sites[0].poll_interval_s"));
+    CHECK_THAT(parseError(siteWith("    poll_interval_s: often\n")), Contains("sites[0].poll_interval_s"));
+    CHECK_THAT(parseError(siteWith("    poll_interval_s: [1]\n")), Contains("sites[0].poll_interval_s"));
+}
+
 TEST_CASE("config: enumerations list the allowed values", "[config]") {
     CHECK_THAT(parseError("auth:\n  mode: ldap\n" + kMinimal),
                Contains("auth.mode: 'ldap' is not one of: token, none (at test.yaml:2)"));
-    CHECK_THAT(parseError(siteWith("    domain_type: xen\n")),
-               Contains("sites[0].domain_type: 'xen' is not one of: auto, kvm, qemu"));
+    CHECK_THAT(parseError(siteWith("    domain_type: vmware\n")),
+               Contains("sites[0].domain_type: 'vmware' is not one of: auto, kvm, qemu, xen, hyperv"));
     CHECK_THAT(parseError(siteWith("    network_mode: bridge\n")),
                Contains("sites[0].network_mode: 'bridge' is not one of: none, user, network"));
     CHECK_THAT(parseError(templateWith("        base_format: vmdk\n")),
@@ -464,8 +475,8 @@ TEST_CASE("config: bad environment values name the variable and the key", "[conf
           "server.port: 'abc' is not an unsigned integer (from environment variable PADDOCK_SERVER_PORT)");
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SERVER_PORT", "70000"}}),
                Contains("server.port: 70000 is out of range"));
-    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DOMAIN_TYPE", "xen"}}),
-               Contains("sites[0].domain_type: 'xen' is not one of") && Contains("PADDOCK_SITES_0_DOMAIN_TYPE"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DOMAIN_TYPE", "lxc"}}),
+               Contains("sites[0].domain_type: 'lxc' is not one of") && Contains("PADDOCK_SITES_0_DOMAIN_TYPE"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_NAME", "Bad Name"}}),
                Contains("sites[0].name") && Contains("PADDOCK_SITES_0_NAME"));
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_DEFAULT_TEMPLATE", "nope"}}),

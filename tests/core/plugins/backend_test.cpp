@@ -29,7 +29,7 @@ TEST_CASE("missing operations answer Unsupported naming the backend", "[backend]
     auto snap = conn.value()->snapshotCreate("a", "s", 0);
     REQUIRE_FALSE(snap.ok());
     CHECK(failure(snap).code == ErrorCode::Unsupported);
-    CHECK(failure(snap).message == "snapshot_create is not supported by backend " + info->id);
+    CHECK(failure(snap).message == "snapshot_create: unsupported by backend " + info->id);
     CHECK_FALSE(conn.value()->supports("snapshot_create"));
     CHECK(conn.value()->supports("list_domains"));
 }
@@ -90,7 +90,7 @@ TEST_CASE("guestPing passes the timeout and answers Unsupported for a backend ol
     CHECK_FALSE(oldConn.value()->supports("guest_ping"));
     auto ping = oldConn.value()->guestPing("alive", milliseconds(500));
     CHECK(failure(ping).code == ErrorCode::Unsupported);
-    CHECK(failure(ping).message == "guest_ping is not supported by backend org.paddock.test.agent-v1-4");
+    CHECK(failure(ping).message == "guest_ping: unsupported by backend org.paddock.test.agent-v1-4");
 
     // A backend that leaves the entry NULL answers the same.
     auto good = host.loadFile(test::fixturePluginDir() + "/good_backend.so");

@@ -280,7 +280,8 @@ TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[
     CHECK(ids.count("org.paddock.test.lister") == 1);
     CHECK(ids.count("org.paddock.test.agent") == 1);
     CHECK(ids.count("org.paddock.test.agent-v1-4") == 1);
-    CHECK(ids.size() == 9);
+    CHECK(ids.count("org.paddock.test.polled") == 1);
+    CHECK(ids.size() == 10);
     CHECK(host.failures().size() >= 16);
 }
 

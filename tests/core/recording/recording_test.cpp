@@ -744,6 +744,6 @@ TEST_CASE("recording: a recorder that cannot list or read leaves the active sess
     CHECK(all[0].active);
     auto read = recorder.read("old", [](std::string_view) { return true; });
     CHECK(failure(read).code == ErrorCode::Unsupported);
-    CHECK_THAT(failure(read).message, Contains("read_session is not supported by recorder org.paddock.test.recorder"));
+    CHECK_THAT(failure(read).message, Contains("read_session: unsupported by recorder org.paddock.test.recorder"));
     (*rec)->close();
 }

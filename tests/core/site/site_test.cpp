@@ -10,6 +10,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 using namespace paddock;
 
 namespace {
@@ -115,4 +120,70 @@ TEST_CASE("site: per-VM locks do not pile up for unknown names", "[site]") {
     for (int i = 0; i < 300; ++i)
         CHECK(failure(f.vms->start("ghost-" + std::to_string(i), "t")).code == ErrorCode::NotFound);
     CHECK(f.site->locks().size() == 0);
+}
+
+TEST_CASE("site: a backend without events is polled and its changes become lifecycle events", "[site][poll]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(test::fixturePluginDir() + "/polled_libvirt_backend.so").ok());
+    auto plugin = host.backend("org.paddock.test.polled");
+    REQUIRE(plugin.ok());
+    REQUIRE(plugin.value()->vtable().subscribe_events == nullptr);
+
+    SiteConfig cfg = testConfig();
+    cfg.poll_interval_ms = 500;
+    AuditLog audit{""};
+    CoreMetrics metrics;
+    auto events = EventHub::create();
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::pair<std::string, std::string>> seen;  // (vm, event)
+    auto sub = events->subscribe([&](const VmEvent& e) {
+        if (e.kind != "lifecycle") return;
+        std::lock_guard lock(mutex);
+        seen.emplace_back(e.vm, e.event);
+        changed.notify_all();
+    });
+    Site site(cfg, plugin.value(), events, SshIdentity{}, metrics);
+    REQUIRE(site.connect().ok());
+    const SiteStatus status = site.status();
+    CHECK(status.reachable);
+    CHECK_FALSE(status.pushes_events);
+
+    const auto waitFor = [&](const std::string& vm, const std::string& event) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, std::chrono::seconds(20), [&] {
+            return std::find(seen.begin(), seen.end(), std::make_pair(vm, event)) != seen.end();
+        });
+    };
+    // Changes made behind Paddock's back, through a second connection of the same process
+    // (test:///default is shared within a process): only a listing can reveal them.
+    auto other = plugin.value()->connect("test:///default");
+    REQUIRE(other.ok());
+    REQUIRE(site.domains().ok());  // the baseline exists before the changes
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    REQUIRE(other.value()->destroyDomain("test").ok());
+    CHECK(waitFor("test", "stopped"));
+    REQUIRE(other.value()->startDomain("test").ok());
+    CHECK(waitFor("test", "started"));
+
+    DomainSpec spec;
+    spec.name = "polled-new";
+    spec.vcpus = 1;
+    spec.memory_mib = 64;
+    REQUIRE(other.value()->defineDomain(spec).ok());
+    CHECK(waitFor("polled-new", "defined"));
+    REQUIRE(other.value()->undefineDomain("polled-new", false).ok());
+    CHECK(waitFor("polled-new", "undefined"));
+    {
+        // Nothing is reported twice: each change was seen once.
+        std::lock_guard lock(mutex);
+        CHECK(std::count(seen.begin(), seen.end(), std::make_pair(std::string("test"), std::string("stopped"))) == 1);
+    }
+}
+
+TEST_CASE("site: an evented backend pushes events and reports it", "[site][poll]") {
+    SiteFixture f;
+    const SiteStatus status = f.site->status();
+    CHECK(status.reachable);
+    CHECK(status.pushes_events);
 }

@@ -20,7 +20,7 @@ namespace paddock {
 // The configuration's enumerated values, parsed once when the file is read. Their spellings
 // (EnumTable) are the YAML words and what the API reports.
 enum class AuthMode { Token, None };
-enum class DomainType { Auto, Kvm, Qemu };
+enum class DomainType { Auto, Kvm, Qemu, Xen, Hyperv };
 enum class NetworkMode { None, User, Network };
 enum class PoolMode { Running, Saved, Shutoff };
 enum class EmptyPoolPolicy { Refuse, Cold };
@@ -32,8 +32,11 @@ struct EnumTable<AuthMode> {
 };
 template <>
 struct EnumTable<DomainType> {
-    static constexpr std::array<EnumSpelling<DomainType>, 3> values{
-        {{"auto", DomainType::Auto}, {"kvm", DomainType::Kvm}, {"qemu", DomainType::Qemu}}};
+    static constexpr std::array<EnumSpelling<DomainType>, 5> values{{{"auto", DomainType::Auto},
+                                                                      {"kvm", DomainType::Kvm},
+                                                                      {"qemu", DomainType::Qemu},
+                                                                      {"xen", DomainType::Xen},
+                                                                      {"hyperv", DomainType::Hyperv}}};
 };
 template <>
 struct EnumTable<NetworkMode> {
@@ -224,7 +227,9 @@ struct SiteConfig {
     std::string name;
     std::string backend = "org.paddock.libvirt-qemu";
     std::string uri = "qemu:///system";
-    DomainType domain_type = DomainType::Auto;  // auto: kvm when the host can, else qemu (TCG)
+    // auto: the backend's own (QEMU: kvm when the host can, else qemu (TCG)); xen and hyperv
+    // for the backends of those names
+    DomainType domain_type = DomainType::Auto;
     std::string storage_pool = "default";       // libvirt storage pool for overlays
     NetworkMode network_mode = NetworkMode::None;
     std::string network_name = "default";  // for network_mode: network
@@ -235,6 +240,9 @@ struct SiteConfig {
     uint16_t ssh_port_min = 22000;     // network_mode user: 127.0.0.1 ports forwarded to guest 22
     uint16_t ssh_port_max = 22999;
     uint32_t ready_timeout_s = 300;  // SSH must answer this long after a start
+    // Backends without lifecycle events (org.paddock.libvirt-hyperv, org.paddock.virsh): how
+    // often the site re-lists its domains to notice changes (evented backends: every second).
+    uint32_t poll_interval_ms = 5000;
     std::string default_template;    // empty: the first template, or none
     std::vector<TemplateConfig> templates;
     std::vector<PoolConfig> pools;

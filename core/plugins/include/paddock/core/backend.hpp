@@ -1,5 +1,5 @@
 // Host-side C++ view of a backend plugin. Turns the C vtable into Result-returning calls; a
-// NULL vtable entry becomes ErrorCode::Unsupported "<op> is not supported by backend <id>".
+// NULL vtable entry becomes ErrorCode::Unsupported "<op>: unsupported by backend <id>".
 // Only the bytes of the plugin's vtable covered by its struct_size are read.
 #pragma once
 

@@ -42,13 +42,13 @@ pdk_error emptyPdkError() noexcept;
 Error errorFromStatus(pdk_status status, const std::string& message);
 
 // Calls one vtable entry that reports through a trailing pdk_error (`fn(args..., &err)`), or
-// answers Unsupported "<operation> is not supported by <kind> <id>" when it is NULL: the one
+// answers Unsupported "<operation>: unsupported by <kind> <id>" when it is NULL: the one
 // place both rules live, for every plugin kind.
 template <class Fn, class... Args>
 Status callPlugin(Fn fn, std::string_view operation, std::string_view kind, const std::string& pluginId, Args... args) {
     if (fn == nullptr) {
         return makeError(ErrorCode::Unsupported,
-                         std::string(operation) + " is not supported by " + std::string(kind) + " " + pluginId);
+                         std::string(operation) + ": unsupported by " + std::string(kind) + " " + pluginId);
     }
     pdk_error err = emptyPdkError();
     const pdk_status st = fn(args..., &err);

@@ -50,6 +50,9 @@ public:
     void touch(const std::string& name);
     // Mark the view invalid and re-list at once (e.g. after a reconnect).
     void invalidate();
+    // The full re-listing period from now on (e.g. longer for a backend that is polled through
+    // a command-line tool); takes effect after the next listing.
+    void setInterval(std::chrono::milliseconds interval);
 
 private:
     void run();

@@ -26,6 +26,7 @@
 #include "paddock/core/vm_locks.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,9 @@ struct SiteStatus {
     bool reachable = false;
     std::string error;  // why not, when not reachable
     HostInfo host;
+    // Reachable and its backend pushes lifecycle events; false: the site polls (see
+    // SiteConfig::poll_interval_ms).
+    bool pushes_events = false;
 };
 
 // A host port reserved for one VM's SSH forward until the VM's metadata records it (then the
@@ -137,6 +141,11 @@ public:
 private:
     void onLifecycle(const std::string& vm, pdk_lifecycle_event event);
     void onConnected();
+    // After each full listing of the view (refresher thread).
+    void onListed(const std::vector<DomainInfo>& domains);
+    // Backends without events: what changed since the previous listing, published as the
+    // lifecycle events the backend would have sent.
+    void publishPolledChanges(const std::vector<DomainInfo>& domains);
     // Whether `vm` is managed, from the metadata cache (one backend call when not cached).
     bool managedCached(BackendConnection& conn, const DomainInfo& info);
     // True when the caches know `vm` to be foreign; never calls the backend (event thread).
@@ -155,6 +164,8 @@ private:
     VmLocks locks_;
     std::mutex metadataMutex_;
     std::unordered_map<std::string, Metadata> metadataByUuid_;
+    std::mutex pollMutex_;
+    std::optional<std::map<std::string, DomainState>> polledStates_;  // nullopt: no baseline yet
     // Destroyed in reverse: the tracker (whose probes use the link) goes before the link;
     // ~Site stops the link's monitor and the cache's refresher first.
     SiteLink link_;

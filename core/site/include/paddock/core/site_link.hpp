@@ -8,6 +8,7 @@
 #include "paddock/core/backend.hpp"
 #include "paddock/core/result.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -39,6 +40,10 @@ public:
     Result<std::shared_ptr<BackendConnection>> connection();
     bool connected();
     const std::string& uri() const noexcept { return uri_; }
+    // Whether the current connection pushes lifecycle events (its backend has
+    // subscribe_events). False before the first connect and for backends without events,
+    // whose state changes the site learns by polling.
+    bool pushesEvents() const noexcept { return pushesEvents_.load(); }
 
     // Stops the monitor and unsubscribes events: after it returns the EventSink and the
     // ConnectedHook are never called again. connection() keeps answering. Idempotent.
@@ -63,6 +68,7 @@ private:
     std::shared_ptr<BackendConnection> connection_;
     std::string lastError_;
     bool stopping_ = false;
+    std::atomic<bool> pushesEvents_{false};
     std::thread monitor_;
 };
 
