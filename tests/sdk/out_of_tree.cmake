@@ -1,6 +1,7 @@
 # Installs the SDK component of a configured Paddock build into a fresh prefix, builds the C
-# sample backend against that prefix only (as a plugin author would), and loads the result with
-# paddock_plugin_probe. Run by ctest: sdk_example_out_of_tree.
+# sample backend against that prefix only (as a plugin author would), loads the result with
+# paddock_plugin_probe and runs the installed conformance kit (bin/paddock-conformance) on it.
+# Run by ctest: sdk_example_out_of_tree.
 foreach(var PADDOCK_BINARY_DIR EXAMPLE_SOURCE_DIR WORK_DIR PROBE GENERATOR C_COMPILER)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "out_of_tree.cmake: -D${var}=... is required")
@@ -20,7 +21,8 @@ set(prefix ${WORK_DIR}/prefix)
 set(build ${WORK_DIR}/build)
 
 run("installing the SDK" ${CMAKE_COMMAND} --install ${PADDOCK_BINARY_DIR} --component sdk --prefix ${prefix})
-foreach(f include/paddock/pdk_backend.h include/paddock/pdk_struct.h include/paddock/cpp/plugin.hpp)
+foreach(f include/paddock/pdk_backend.h include/paddock/pdk_struct.h include/paddock/cpp/plugin.hpp
+    bin/paddock-conformance)
   if(NOT EXISTS ${prefix}/${f})
     message(FATAL_ERROR "the SDK install has no ${f}")
   endif()
@@ -31,7 +33,7 @@ if(NOT plugin_cmake)
 endif()
 file(GLOB_RECURSE installed RELATIVE ${prefix} ${prefix}/*)
 foreach(f IN LISTS installed)
-  if(NOT f MATCHES "^(include/paddock/|lib[^/]*/cmake/PaddockSDK/)")
+  if(NOT f MATCHES "^(include/paddock/|lib[^/]*/cmake/PaddockSDK/|bin/paddock-conformance$)")
     message(FATAL_ERROR "the sdk component installed something that is not the SDK: ${f}")
   endif()
 endforeach()
@@ -71,3 +73,12 @@ foreach(expected "id: org.paddock.example.c-sample" "kind: backend" "abi: 1.6" "
     message(FATAL_ERROR "probe output lacks '${expected}':\n${run_output}")
   endif()
 endforeach()
+
+# The conformance kit as installed with the SDK passes the out-of-tree sample, every group.
+run("running the installed paddock-conformance" ${prefix}/bin/paddock-conformance --plugin ${plugin}
+  --uri sample:///default)
+if(NOT run_output MATCHES "\nsummary: [0-9]+ passed, 0 failed" OR NOT run_output MATCHES "PASS lifecycle/start")
+  message(FATAL_ERROR "the installed kit did not pass the sample:\n${run_output}")
+endif()
+string(REGEX MATCH "summary: [^\n]*" summary "${run_output}")
+message(STATUS "installed paddock-conformance on the sample: ${summary}")

@@ -87,6 +87,14 @@ static void free_domain(sample_domain* d) {
     free(d);
 }
 
+/* A name a domain may have: no '/' (hypervisors use names in paths) and no control characters. */
+static int valid_name(const char* name) {
+    for (const unsigned char* p = (const unsigned char*)name; *p != '\0'; ++p) {
+        if (*p == '/' || *p < 0x20 || *p == 0x7f) return 0;
+    }
+    return 1;
+}
+
 /* Caller holds conn->lock. */
 static sample_domain* find(pdk_backend_connection* conn, const char* name) {
     for (sample_domain* d = conn->domains; d != NULL; d = d->next) {
@@ -217,6 +225,9 @@ static pdk_status sample_define_domain(pdk_backend_connection* conn, const pdk_d
     const size_t name_len = strlen(spec->name);
     if (name_len == 0 || name_len >= SAMPLE_NAME_MAX) {
         return fail(err, PDK_ERR_INVALID_ARGUMENT, "domain name must have 1 to %d characters", SAMPLE_NAME_MAX - 1);
+    }
+    if (!valid_name(spec->name)) {
+        return fail(err, PDK_ERR_INVALID_ARGUMENT, "domain name must not contain '/' or control characters");
     }
     if (spec->vcpus == 0) return fail(err, PDK_ERR_INVALID_ARGUMENT, "vcpus must be at least 1");
 
