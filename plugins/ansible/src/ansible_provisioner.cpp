@@ -128,6 +128,31 @@ std::vector<std::string> runForCheck(const std::string& prog, std::vector<std::s
 }
 
 
+// Ends the run's ssh master connection, if one was made, before the run directory goes (it
+// holds the socket): whatever way the run ended, no ssh of it stays behind.
+class ControlMasterExit {
+public:
+    explicit ControlMasterExit(RunPaths paths) : paths_(std::move(paths)) {}
+    ~ControlMasterExit() {
+        struct stat st{};
+        if (::lstat(paths_.controlPath.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+        const std::string ssh = findExecutable("ssh", hostPath());
+        if (ssh.empty()) return;
+        ProcessSpec spec;
+        spec.program = ssh;
+        spec.argv = controlExitArgv(ssh, paths_);
+        spec.environment = ansibleEnvironment(paths_, hostPath());
+        spec.workingDirectory = paths_.directory;
+        spec.timeout = std::chrono::seconds(10);
+        (void)runProcess(spec, [](OutputStream, std::string_view, bool) {}, {});
+    }
+    ControlMasterExit(const ControlMasterExit&) = delete;
+    ControlMasterExit& operator=(const ControlMasterExit&) = delete;
+
+private:
+    RunPaths paths_;
+};
+
 // ansible-playbook's command line: the connection inventory, the secret inventory when there is
 // a secret (/dev/fd/3), the extra variables, the verbosity, the playbook. Never a value.
 std::vector<std::string> playbookArgv(const std::string& prog, const RunDirectory& dir, bool withSecret,
@@ -210,8 +235,11 @@ void AnsibleProvisioner::run(const pdk_provision_request& request, uint32_t flag
     if (request.is_cancelled != nullptr) {
         cancelled = [&] { return request.is_cancelled(request.cancel_user) != 0; };
     }
+    std::optional<ControlMasterExit> master;
+    master.emplace(paths);
     const ProcessOutcome outcome = runProcess(spec, sink, cancelled);
     secretFile.reset();
+    master.reset();
 
     fillResult(result, outcome, parser.recap(), started);
     const Verdict verdict = classify(parser, outcome, RunContext{settings.command, request.vm, target(request),

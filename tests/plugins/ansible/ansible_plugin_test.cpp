@@ -12,6 +12,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -161,10 +164,17 @@ struct Run {
 // Shown when a CHECK fails: what the run said.
 #define RUN_INFO(run) INFO("status " << (run).status << ": " << (run).message << "\n" << (run).output())
 
+// What a /proc file holds now; "" when the process is gone (a read of an exiting process's file
+// fails with ESRCH, which std::ifstream turns into an exception).
 std::string readProc(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return s;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    std::string s;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) s.append(buffer, static_cast<size_t>(n));
+    ::close(fd);
+    return n < 0 ? std::string() : s;
 }
 
 struct ProcInfo {
@@ -352,6 +362,33 @@ TEST_CASE("a playbook runs, streams its output, counts its tasks and is idempote
     REQUIRE(run.status == PDK_OK);
     CHECK(run.result.changed == 0);
     CHECK(run.result.ok == 3);
+}
+
+TEST_CASE("a run's tasks share one ssh master connection, which ends with the run", "[ansible][plugin]") {
+    Run run;  // its sshd is started before TMPDIR changes
+    TempDir tmp;
+    const ScopedTmpdir tmpdir(tmp.path());  // the run directory, and so the master's socket, are in there
+    TempDir dir;
+    run.recipe = kData + "/site.yml";
+    run.variables = R"({"dest": ")" + dir.file("greeting.txt") + R"(", "greeting": "shared"})";
+    // The master renames itself "ssh: <ControlPath> [mux]" (and leaves the run's session).
+    RunWatch watch(tmp.path() + "/paddock-ansible-");
+    run.go();
+    watch.stop();
+    RUN_INFO(run);
+    REQUIRE(run.status == PDK_OK);
+    CHECK(run.result.ok == 3);
+    CHECK_FALSE(watch.sessions().empty());  // a master was there during the run
+    // `ssh -O exit` returns once the master has agreed to go; give it a moment to be gone.
+    std::vector<std::string> left;
+    for (int i = 0; i < 50; ++i) {
+        left = leftovers(watch.sessions(), tmp.path() + "/paddock-ansible-");
+        if (left.empty()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const std::string firstLeft = left.empty() ? std::string() : left.front();
+    INFO(firstLeft);
+    CHECK(left.empty());  // and is gone now
 }
 
 TEST_CASE("a host key other than the pinned one is refused", "[ansible][plugin]") {

@@ -406,9 +406,12 @@ TEST_CASE("ansible's environment is built from nothing", "[unit][ansible]") {
     CHECK(has("ANSIBLE_LOCAL_TEMP=/tmp/paddock-ansible-abc/tmp"));
     CHECK(has("ANSIBLE_HOST_KEY_CHECKING=True"));
     CHECK(has("PYTHONUNBUFFERED=1"));
-    CHECK(has("ANSIBLE_SSH_ARGS=-o ControlMaster=no -o ControlPersist=no -o "
-              "UserKnownHostsFile=/tmp/paddock-ansible-abc/known_hosts -o GlobalKnownHostsFile=/dev/null -o "
-              "StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes"));
+    CHECK(has("ANSIBLE_SSH_ARGS=-o ControlMaster=auto -o ControlPath=/tmp/paddock-ansible-abc/cm -o "
+              "ControlPersist=30 -o UserKnownHostsFile=/tmp/paddock-ansible-abc/known_hosts -o "
+              "GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes"));
+    CHECK(controlExitArgv("/usr/bin/ssh", paths) ==
+          std::vector<std::string>{"/usr/bin/ssh", "-o", "ControlPath=/tmp/paddock-ansible-abc/cm", "-O", "exit",
+                                   "paddock-run"});
     for (const std::string& e : env) CHECK_THAT(e, !StartsWith("SSH_AUTH_SOCK") && !StartsWith("LC_ALL"));
 }
 
