@@ -219,4 +219,51 @@ TEST_CASE("sites whose hypervisor driver is missing are unavailable with the rea
     CHECK(kinds["org.paddock.virsh"] == "backend");
     CHECK(kinds["org.paddock.asciinema"] == "recorder");
     CHECK(kinds["org.paddock.ansible"] == "provisioner");
+
+    // The startup log says what the hyperv site cannot do although it is configured.
+    CHECK_THAT(d.log(), Catch::Contains("site 'hv': backend org.paddock.libvirt-hyperv keeps no metadata"));
+}
+
+TEST_CASE("a configuration asking a backend for what it lacks stops startup, naming the key",
+          "[server][integration][sites]") {
+    // Each feature needs vtable entries: a base image overlays (create_overlay), a watch reverts
+    // (snapshot_revert), snapshot_on_stop snapshots, a saved pool saves. libvirt-hyperv has none
+    // of them and libvirt-xen no snapshots; both are refused before anything is opened.
+    struct Case {
+        std::string backend, uri, domainType;
+        TemplateOptions tmpl;
+        std::string pools;
+        std::string expected;
+    };
+    TemplateOptions disk{.name = "disk", .base_image = "/srv/images/base.vhdx"};
+    TemplateOptions watched{.name = "exhibit", .watch = "{}"};
+    TemplateOptions stopSnap{.name = "lab", .snapshot_on_stop = true};
+    TemplateOptions plain{.name = "plain"};
+    const Case cases[] = {
+        {"org.paddock.libvirt-hyperv", "hyperv://localhost/", "hyperv", disk, "",
+         "sites[1].templates[0].base_image: backend org.paddock.libvirt-hyperv has no create_overlay"},
+        {"org.paddock.libvirt-xen", "xen:///system", "xen", watched, "",
+         "sites[1].templates[0].watch: backend org.paddock.libvirt-xen has no snapshot_revert"},
+        {"org.paddock.libvirt-xen", "xen:///system", "xen", stopSnap, "",
+         "sites[1].templates[0].snapshot_on_stop: backend org.paddock.libvirt-xen has no snapshot_create"},
+        {"org.paddock.libvirt-hyperv", "hyperv://localhost/", "hyperv", plain,
+         "    pools:\n      - {name: hv-pool, template: plain, mode: saved}\n",
+         "sites[1].pools[0].mode: backend org.paddock.libvirt-hyperv has no save_domain"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.expected);
+        DaemonOptions options = twoSites();
+        SiteOptions other;
+        other.name = "other";
+        other.backend = c.backend;
+        other.uri = c.uri;
+        other.templates = {c.tmpl};
+        other.extra_yaml = "    domain_type: " + c.domainType + "\n" + c.pools;
+        options.sites = {testHost("a"), other};
+        options.start = false;
+        PaddockdFixture d(options);
+        std::string output;
+        CHECK(d.runOnce(output) != 0);
+        CHECK_THAT(output, Catch::Contains(c.expected));
+    }
 }

@@ -1,6 +1,7 @@
 // Starts the real paddockd (test:///default backend through the real plugin) and drives it over
 // HTTP. Every paddockd process starts with the test driver's default domain "test", running.
 #include "paddockd_fixture.hpp"
+#include "websocket_frames.hpp"
 
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/WebSocket.h>
@@ -641,54 +642,6 @@ TEST_CASE("idle connections do not block other requests; SIGTERM stops cleanly",
 
 namespace {
 
-// The next text frame, or nullopt on timeout or close.
-std::optional<std::string> nextText(Poco::Net::WebSocket& ws, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::vector<char> buffer(256 * 1024);
-    while (true) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return std::nullopt;
-        ws.setReceiveTimeout(Poco::Timespan(left.count()));
-        int flags = 0;
-        int n = 0;
-        try {
-            n = ws.receiveFrame(buffer.data(), static_cast<int>(buffer.size()), flags);
-        } catch (const Poco::TimeoutException&) {
-            return std::nullopt;
-        } catch (const Poco::Exception&) {
-            return std::nullopt;
-        }
-        const int op = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
-        if ((n == 0 && flags == 0) || op == Poco::Net::WebSocket::FRAME_OP_CLOSE) return std::nullopt;
-        if (op == Poco::Net::WebSocket::FRAME_OP_PING)  // as a browser does
-            ws.sendFrame(buffer.data(), n,
-                         static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | Poco::Net::WebSocket::FRAME_OP_PONG);
-        if (op == Poco::Net::WebSocket::FRAME_OP_TEXT) return std::string(buffer.data(), static_cast<size_t>(n));
-    }
-}
-
-rapidjson::Document parse(const std::string& text) {
-    rapidjson::Document doc;
-    doc.Parse(text.c_str(), text.size());
-    INFO(text);
-    REQUIRE_FALSE(doc.HasParseError());
-    return doc;
-}
-
-// Reads frames until one satisfies `wanted`; false when none did within `timeout`.
-template <class Predicate>
-bool waitForFrame(Poco::Net::WebSocket& ws, std::chrono::milliseconds timeout, Predicate wanted) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        const auto text = nextText(
-            ws, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
-        if (!text) return false;
-        if (wanted(parse(*text))) return true;
-    }
-    return false;
-}
-
 std::set<std::string> memberNames(const rapidjson::Value& object) {
     std::set<std::string> names;
     for (const auto& m : object.GetObject()) names.insert(m.name.GetString());
@@ -735,7 +688,7 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
     const auto first = nextText(*ws, std::chrono::seconds(3));
     REQUIRE(first);
     {
-        auto doc = parse(*first);
+        auto doc = parseFrame(*first);
         CHECK(jsonString(doc["type"]) == "status");
         CHECK(jsonString(doc["vm"]["name"]) == "ws-1");
         CHECK(jsonString(doc["vm"]["state"]) == "shut off");
@@ -758,7 +711,7 @@ TEST_CASE("WS /api/v1/vms/{name}/status: first frame, a frame per change, period
     const auto periodic = nextText(*ws, std::chrono::milliseconds(6500));
     REQUIRE(periodic);
     CHECK(std::chrono::steady_clock::now() - quiet > std::chrono::seconds(3));
-    CHECK(jsonString(parse(*periodic)["vm"]["state"]) == "shut off");
+    CHECK(jsonString(parseFrame(*periodic)["vm"]["state"]) == "shut off");
 
     REQUIRE(server.del("/api/v1/vms/ws-1").status == 200);
     CHECK(waitForFrame(*ws, std::chrono::seconds(3),
@@ -776,7 +729,7 @@ TEST_CASE("WS /ws/vm/{name}/status sends the earlier VM manager's frame about ev
         const auto text = nextText(*ws, std::chrono::milliseconds(500));
         if (!text) continue;
         ++frames;
-        auto doc = parse(*text);
+        auto doc = parseFrame(*text);
         CHECK(memberNames(doc) == std::set<std::string>{"name", "state", "max_memory", "memory", "vcpus", "cpu_time"});
         CHECK(jsonString(doc["name"]) == "test");
         CHECK(doc["state"].IsInt());
@@ -810,10 +763,10 @@ TEST_CASE("WS /api/v1/events streams lifecycle events", "[server][integration][w
     while (!stopped && std::chrono::steady_clock::now() < deadline) {
         auto text = nextText(*ws, std::chrono::seconds(3));
         if (!text) break;
-        if (isEvent("stopped")(parse(*text))) stopped = text;
+        if (isEvent("stopped")(parseFrame(*text))) stopped = text;
     }
     REQUIRE(stopped);
-    auto doc = parse(*stopped);
+    auto doc = parseFrame(*stopped);
     CHECK(memberNames(doc) ==
           std::set<std::string>{"type", "site", "vm", "kind", "event", "state_code", "readiness", "time_ms"});
     CHECK(jsonString(doc["site"]) == "local");

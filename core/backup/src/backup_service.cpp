@@ -120,9 +120,7 @@ Result<BackupRecord> BackupService::backupLocked(VmService& vms, BackendConnecti
     const std::string& vm = info.name;
     if (metaValue(info.metadata, meta::kDisk).empty())
         return makeError(ErrorCode::InvalidArgument, "VM '" + vm + "' has no disk of Paddock's to back up");
-    if (!conn.supports("backup_create"))
-        return makeError(ErrorCode::Unsupported,
-                         "backup_create: unsupported by backend " + conn.plugin().info().id);
+    if (auto supported = vms.site().backend().requireOperation("backup_create"); !supported) return std::move(supported).error();
     const TemplateConfig* tmpl = vms.templateOf(info);
     const BackupPolicy policy = tmpl != nullptr ? tmpl->backups : BackupPolicy{};
     auto dir = store_.directoryFor(vm, policy.directory);
@@ -216,6 +214,8 @@ void BackupService::applyRetention(VmService& vms, BackendConnection& conn, cons
 
 Result<Operation> BackupService::beginBackup(VmService& vms, const std::string& vm, const std::string& owner,
                                              const std::string& actor) {
+    // Said now, not as a failed operation later: no backup can ever run on this backend.
+    if (auto supported = vms.site().backend().requireOperation("backup_create"); !supported) return std::move(supported).error();
     return enqueue(kOperationVmBackup, owner, vm, [this, &vms, vm, actor](const std::string& id) {
         auto made = backup(vms, vm, actor);
         if (made)
@@ -331,6 +331,7 @@ Result<Operation> BackupService::beginRestore(VmService& target, const std::stri
                                               const std::string& actor,
                                               std::function<std::string(const VmView&)> writeVm) {
     if (auto valid = validateName(request.as, "VM name"); !valid) return std::move(valid).error();
+    if (auto supported = target.site().backend().requireOperation("restore_volume"); !supported) return std::move(supported).error();
     return enqueue(kOperationVmRestore, owner, request.as,
                    [this, &target, vm, id, request, actor, writeVm = std::move(writeVm)](const std::string& op) {
                        auto made = restore(target, vm, id, request, actor);

@@ -144,12 +144,19 @@ BackendConnection::~BackendConnection() {
     v.close(handle_);
 }
 
-bool BackendConnection::supports(const char* operation) const {
+bool BackendPlugin::supports(const char* operation) const {
     for (const auto& op : kOperations) {
-        if (std::strcmp(op.name, operation) == 0) return op.present(plugin_->vtable());
+        if (std::strcmp(op.name, operation) == 0) return op.present(vtable_);
     }
     return false;
 }
+
+Status BackendPlugin::requireOperation(const char* operation) const {
+    if (supports(operation)) return {};
+    return unsupportedOperation(operation, "backend", info().id);
+}
+
+bool BackendConnection::supports(const char* operation) const { return plugin_->supports(operation); }
 
 // Calls a vtable entry on this connection and returns from the caller on failure (callPlugin:
 // NULL entries answer Unsupported).

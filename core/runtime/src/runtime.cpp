@@ -4,6 +4,7 @@
 
 #include "paddock/core/atomic_file.hpp"
 #include "paddock/core/backend.hpp"
+#include "paddock/core/backend_requirements.hpp"
 #include "paddock/core/ids.hpp"
 #include "paddock/core/recorder.hpp"
 
@@ -143,6 +144,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             e.message = "site '" + site.name + "': " + e.message;
             return e;
         }
+        if (auto covered = requireBackendCovers(site, static_cast<size_t>(&site - config.sites.data()), *plugin.value());
+            !covered)
+            return std::move(covered).error();
+        for (auto& note : backendShortcomings(site, *plugin.value())) rt->warnings_.push_back(std::move(note));
         SiteEntry entry;
         entry.site = std::make_unique<Site>(site, plugin.value(), rt->events_, rt->identity_, rt->metrics_);
         if (auto connected = entry.site->connect(); !connected) {

@@ -114,6 +114,11 @@ public:
     explicit BackendPlugin(std::shared_ptr<LoadedPlugin> plugin);
     const PluginInfo& info() const noexcept { return plugin_->info(); }
     const pdk_backend_vtable& vtable() const noexcept { return vtable_; }
+    // Whether the vtable entry `operation` (e.g. "backup_create") is non-NULL.
+    bool supports(const char* operation) const;
+    // OK when it is; else the Unsupported error calling it would give (for checks made before
+    // work is queued).
+    Status requireOperation(const char* operation) const;
 
     // Opens a connection. Thread-safe.
     Result<std::shared_ptr<BackendConnection>> connect(const std::string& uri);

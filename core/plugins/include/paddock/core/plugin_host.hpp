@@ -41,15 +41,18 @@ pdk_error emptyPdkError() noexcept;
 // Maps a pdk_status and message to a core Error.
 Error errorFromStatus(pdk_status status, const std::string& message);
 
+// What a NULL vtable entry answers: Unsupported "<operation>: unsupported by <kind> <id>" (501).
+inline Error unsupportedOperation(std::string_view operation, std::string_view kind, const std::string& pluginId) {
+    return makeError(ErrorCode::Unsupported,
+                     std::string(operation) + ": unsupported by " + std::string(kind) + " " + pluginId);
+}
+
 // Calls one vtable entry that reports through a trailing pdk_error (`fn(args..., &err)`), or
-// answers Unsupported "<operation>: unsupported by <kind> <id>" when it is NULL: the one
-// place both rules live, for every plugin kind.
+// answers unsupportedOperation() when it is NULL: the one place both rules live, for every
+// plugin kind.
 template <class Fn, class... Args>
 Status callPlugin(Fn fn, std::string_view operation, std::string_view kind, const std::string& pluginId, Args... args) {
-    if (fn == nullptr) {
-        return makeError(ErrorCode::Unsupported,
-                         std::string(operation) + ": unsupported by " + std::string(kind) + " " + pluginId);
-    }
+    if (fn == nullptr) return unsupportedOperation(operation, kind, pluginId);
     pdk_error err = emptyPdkError();
     const pdk_status st = fn(args..., &err);
     if (st != PDK_OK) return errorFromStatus(st, err.message);

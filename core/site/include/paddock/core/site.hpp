@@ -84,6 +84,8 @@ public:
     const SshIdentity& identity() const noexcept { return identity_; }
 
     // ---- the link -------------------------------------------------------------------------
+    // The site's backend plugin (what it supports is known without a connection).
+    const BackendPlugin& backend() const noexcept { return link_.plugin(); }
     // The live connection, or Unavailable while the hypervisor is unreachable.
     Result<std::shared_ptr<BackendConnection>> connection() { return link_.connection(); }
     // Connected and the backend says the connection is alive: the one meaning of "reachable".

@@ -40,6 +40,7 @@ public:
     Result<std::shared_ptr<BackendConnection>> connection();
     bool connected();
     const std::string& uri() const noexcept { return uri_; }
+    const BackendPlugin& plugin() const noexcept { return *plugin_; }
     // Whether the current connection pushes lifecycle events (its backend has
     // subscribe_events). False before the first connect and for backends without events,
     // whose state changes the site learns by polling.
