@@ -1,6 +1,7 @@
 // paddockd against the real qemu:///system: a diskless guest under TCG through the native and
 // compatibility routes. (The real-guest, SSH-reachable path is e2e_guest_test.cpp.)
 #include "paddockd_site.hpp"
+#include "websocket_frames.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -77,6 +78,64 @@ TEST_CASE("compatibility routes on qemu:///system define and start", "[system]")
     CHECK(found);
     CHECK(paddockd.call("POST", "/vms/stop/" + name).status == 200);
     CHECK(paddockd.call("DELETE", "/vms/delete/" + name).status == 200);
+}
+
+// The virsh backend has no event stream: the site lists its domains every poll_interval_s and
+// turns each change into the lifecycle event libvirt would have sent, so a VM stopped behind
+// Paddock's back reaches the event stream and the listings all the same.
+TEST_CASE("a site on the virsh backend: create, stop outside Paddock, polled events, delete", "[system]") {
+    requireLibvirt("qemu:///system");
+    const std::string name = uniqueName("virsh");
+    DomainSweeper sweeper{name};
+    auto options = disklessOptions();
+    SiteOptions& site = options.sites.front();
+    site.name = "shell";
+    site.backend = "org.paddock.virsh";
+    site.extra_yaml = "    poll_interval_s: 0.5\n";
+    PaddockdFixture paddockd(options);
+
+    auto sites = paddockd.getJson("/api/v1/sites");
+    const auto& shell = sites["sites"][0];
+    CHECK(jsonString(shell["backend"]) == "org.paddock.virsh");
+    CHECK(jsonString(shell["state"]) == "connected");
+    CHECK(jsonString(shell["events"]) == "poll");
+    CHECK(shell["poll_interval_s"].GetDouble() == 0.5);
+    CHECK(jsonString(shell["hypervisor"]["type"]) == "QEMU");
+
+    auto ws = paddockd.openWebSocket("/api/v1/events", paddockd.token());
+    const auto isEvent = [&name](const char* event) {
+        return [&name, event](const rapidjson::Document& d) {
+            return d.HasMember("vm") && d["vm"].IsString() && jsonString(d["vm"]) == name && d.HasMember("event") &&
+                   jsonString(d["event"]) == event;
+        };
+    };
+    auto created = paddockd.call("POST", "/api/v1/vms", R"({"name":")" + name + R"(","memory_mb":128})");
+    {
+        INFO(created.body);
+        REQUIRE(created.status == 201);
+    }
+    CHECK(jsonString(created.json()["vm"]["state"]) == "running");
+    CHECK(jsonString(created.json()["vm"]["site"]) == "shell");
+    CHECK(waitForFrame(*ws, std::chrono::seconds(30), isEvent("started")));
+
+    // Behind Paddock's back: the next poll sees it.
+    REQUIRE(std::system(("virsh -q -c qemu:///system destroy " + name + " >/dev/null").c_str()) == 0);
+    CHECK(waitForFrame(*ws, std::chrono::seconds(30), isEvent("stopped")));
+    CHECK(jsonString(paddockd.getJson("/api/v1/vms/" + name)["vm"]["state"]) == "shut off");
+
+    // What the backend lacks is said at once (501 naming it), not queued to fail later.
+    const auto backup = paddockd.call("POST", "/api/v1/vms/" + name + "/backups", "{}");
+    CHECK(backup.status == 501);
+    CHECK_THAT(backup.body, Catch::Contains("backup_create: unsupported by backend org.paddock.virsh"));
+
+    REQUIRE(paddockd.call("POST", "/api/v1/vms/" + name + "/start").status == 200);
+    CHECK(waitForFrame(*ws, std::chrono::seconds(30), isEvent("started")));
+    auto stopped = paddockd.call("POST", "/api/v1/vms/" + name + "/stop");
+    REQUIRE(stopped.status == 200);
+    CHECK(paddockd.call("DELETE", "/api/v1/vms/" + name).status == 200);
+    CHECK(waitForFrame(*ws, std::chrono::seconds(30), isEvent("undefined")));
+    CHECK(paddockd.call("GET", "/api/v1/vms/" + name).status == 404);
+    CHECK(systemDomains(name).empty());
 }
 
 TEST_CASE("a libvirtd restart answers 503 meanwhile and heals by itself", "[reconnect]") {
