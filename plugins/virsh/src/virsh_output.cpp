@@ -2,6 +2,9 @@
 
 #include <paddock/cpp/error.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -295,14 +298,13 @@ std::optional<std::string> parseFirstIpv4(std::string_view text) {
         if (w.size() != 4 || w[2] != "ipv4") continue;
         std::string_view addr = w[3];
         if (const size_t slash = addr.find('/'); slash != std::string_view::npos) addr = addr.substr(0, slash);
-        int dots = 0;
-        bool ok = !addr.empty();
-        for (const char c : addr) {
-            if (c == '.') ++dots;
-            else if (c < '0' || c > '9') ok = false;
-        }
-        if (!ok || dots != 3 || addr.rfind("127.", 0) == 0) continue;
-        return std::string(addr);
+        // inet_pton takes exactly four decimal octets of 0..255 ("...", "1..2.3" and "999.0.0.1"
+        // are no addresses; found by fuzzing).
+        const std::string candidate(addr);
+        in_addr parsed{};
+        if (::inet_pton(AF_INET, candidate.c_str(), &parsed) != 1) continue;
+        if ((ntohl(parsed.s_addr) >> 24) == 127) continue;
+        return candidate;
     }
     return std::nullopt;
 }

@@ -174,6 +174,8 @@ TEST_CASE("domifaddr: the first IPv4 address, never loopback", "[output]") {
                               " -          -                    ipv4         10.0.0.7/24\n";
     CHECK(parseFirstIpv4(table) == std::optional<std::string>("10.0.0.7"));
     CHECK_FALSE(parseFirstIpv4(" vnet0 52:54:00:aa:bb:cc ipv4 999.x.1.1/24\n"));
+    for (const char* notAnAddress : {"...", "1..2.3", "999.0.0.1", "1.2.3.4.5", "01.2.3.4x", "127.0.0.1"})
+        CHECK_FALSE(parseFirstIpv4(std::string(" vnet0 52:54:00:aa:bb:cc ipv4 ") + notAnAddress + "/24\n"));
 }
 
 TEST_CASE("virsh errors map to pdk statuses", "[output]") {
