@@ -8,6 +8,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -351,6 +353,22 @@ bool capsListDomainType(const std::string& capsXml, const std::string& arch, con
 
 bool capsHostHasVirtualization(const std::string& capsXml) {
     return XmlDoc(capsXml, "capabilities").any("/capabilities/host/cpu/feature[@name='vmx' or @name='svm']");
+}
+
+std::string volumePathInPool(const std::string& poolXml, const std::string& poolName, const std::string& volume) {
+    const XmlDoc doc(poolXml, "storage pool XML");
+    const auto types = doc.strings("/pool/@type");
+    const auto targets = doc.strings("/pool/target/path");
+    static constexpr std::array<std::string_view, 3> kFileBased = {"dir", "fs", "netfs"};
+    const std::string type = types.empty() ? std::string() : types.front();
+    if (std::find(kFileBased.begin(), kFileBased.end(), type) == kFileBased.end() || targets.empty() ||
+        targets.front().empty()) {
+        throw pdk::Error(PDK_ERR_UNSUPPORTED, "storage pool '" + poolName + "' of type '" + type +
+                                                  "' does not name its volumes by a path known in advance");
+    }
+    std::string dir = targets.front();
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir + (dir == "/" ? "" : "/") + volume;
 }
 
 }  // namespace paddock::lvq

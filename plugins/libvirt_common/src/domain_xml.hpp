@@ -88,6 +88,11 @@ std::string replaceDomainMetadata(const std::string& domainXml, const KeyValues&
 // description is left out.
 std::string buildSnapshotXml(const std::string& name, const std::string& description = {});
 
+// The path volume `volume` gets in the file-based storage pool (dir, fs, netfs) that `poolXml`
+// (pool-dumpxml) defines: its target path and the volume name. PDK_ERR_UNSUPPORTED for other pool
+// types, which do not name volumes by a path known in advance.
+std::string volumePathInPool(const std::string& poolXml, const std::string& poolName, const std::string& volume);
+
 // What a snapshot's XML (virDomainSnapshotGetXMLDesc) says about it.
 struct SnapshotFacts {
     std::string name;

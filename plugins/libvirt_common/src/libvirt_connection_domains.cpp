@@ -1,6 +1,8 @@
 // Domain listing, lifecycle and metadata members of LibvirtConnection.
 #include "libvirt_connection.hpp"
 
+#include "domain_record.hpp"
+
 #include <paddock/cpp/backend.hpp>
 
 #include <libvirt/virterror.h>
@@ -15,19 +17,6 @@ namespace paddock::lvq {
 
 namespace {
 
-struct DomainRecord {
-    std::string name;
-    std::string uuid;
-    int32_t id = -1;
-    int state = VIR_DOMAIN_NOSTATE;
-    uint64_t maxMemoryKib = 0;
-    uint64_t memoryKib = 0;
-    uint32_t vcpus = 0;
-    uint64_t cpuTimeNs = 0;
-    bool managedSave = false;
-    KeyValues metadata;
-};
-
 DomainRecord baseRecord(virDomainPtr dom) {
     DomainRecord r;
     const char* name = virDomainGetName(dom);
@@ -39,30 +28,10 @@ DomainRecord baseRecord(virDomainPtr dom) {
     return r;
 }
 
-void emit(const DomainRecord& r, pdk_domain_sink sink, void* user) {
-    std::vector<pdk_kv> kvs;
-    kvs.reserve(r.metadata.size());
-    for (const auto& [k, v] : r.metadata) kvs.push_back(pdk_kv{k.c_str(), v.c_str()});
-    pdk_domain_info info{};
-    info.struct_size = sizeof info;
-    info.name = r.name.c_str();
-    info.uuid = r.uuid.c_str();
-    info.id = r.id;
-    info.state = static_cast<pdk_domain_state>(r.state);
-    info.max_memory_kib = r.maxMemoryKib;
-    info.memory_kib = r.memoryKib;
-    info.vcpus = r.vcpus;
-    info.cpu_time_ns = r.cpuTimeNs;
-    info.has_managed_save = r.managedSave ? 1 : 0;
-    info.metadata = kvs.empty() ? nullptr : kvs.data();
-    info.metadata_count = kvs.size();
-    sink(user, &info);
-}
-
 void fillFromInfo(virDomainPtr dom, DomainRecord& r) {
     virDomainInfo info{};
     if (virDomainGetInfo(dom, &info) < 0) throwLastError("domain '" + r.name + "'");
-    r.state = info.state;
+    r.state = pdkState(info.state);
     r.maxMemoryKib = info.maxMem;
     r.memoryKib = info.memory;
     r.vcpus = info.nrVirtCpu;
@@ -148,14 +117,14 @@ bool LibvirtConnection::listWithStats(uint32_t flags, pdk_domain_sink sink, void
         int state = VIR_DOMAIN_NOSTATE;
         unsigned long long ull = 0;
         unsigned int ui = 0;
-        if (virTypedParamsGetInt(rec->params, rec->nparams, "state.state", &state) == 1) r.state = state;
+        if (virTypedParamsGetInt(rec->params, rec->nparams, "state.state", &state) == 1) r.state = pdkState(state);
         if (virTypedParamsGetULLong(rec->params, rec->nparams, "cpu.time", &ull) == 1) r.cpuTimeNs = ull;
         if (virTypedParamsGetULLong(rec->params, rec->nparams, "balloon.maximum", &ull) == 1) r.maxMemoryKib = ull;
         if (virTypedParamsGetULLong(rec->params, rec->nparams, "balloon.current", &ull) == 1) r.memoryKib = ull;
         if (virTypedParamsGetUInt(rec->params, rec->nparams, "vcpu.current", &ui) == 1) r.vcpus = ui;
         r.managedSave = saved.count(r.uuid) != 0;
         if (flags & PDK_LIST_WITH_METADATA) r.metadata = readMetadata(rec->dom);
-        emit(r, sink, user);
+        emitDomain(r, sink, user);
     }
     return true;
 }
@@ -179,7 +148,7 @@ void LibvirtConnection::listWithInfo(uint32_t flags, pdk_domain_sink sink, void*
         }
         r.managedSave = saved.count(r.uuid) != 0;
         if (flags & PDK_LIST_WITH_METADATA) r.metadata = readMetadata(list.doms[i]);
-        emit(r, sink, user);
+        emitDomain(r, sink, user);
     }
 }
 
@@ -201,7 +170,7 @@ void LibvirtConnection::getDomain(const char* name, uint32_t flags, pdk_domain_s
     if (saved < 0) throwLastError("domain '" + r.name + "'");
     r.managedSave = saved == 1;
     r.metadata = readMetadata(dom.get());
-    emit(r, sink, user);
+    emitDomain(r, sink, user);
 }
 
 

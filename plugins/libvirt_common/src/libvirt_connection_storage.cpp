@@ -85,19 +85,7 @@ std::string LibvirtConnection::volumePath(const char* pool, const char* name, ui
     virResetLastError();
     const std::string xml = takeString(virStoragePoolGetXMLDesc(handle.get(), 0));
     if (xml.empty()) throwLastError("cannot read the definition of storage pool '" + poolName + "'");
-    const XmlDoc doc(xml, "storage pool XML");
-    const auto types = doc.strings("/pool/@type");
-    const auto targets = doc.strings("/pool/target/path");
-    static constexpr std::array<std::string_view, 3> kFileBased = {"dir", "fs", "netfs"};
-    const std::string type = types.empty() ? std::string() : types.front();
-    if (std::find(kFileBased.begin(), kFileBased.end(), type) == kFileBased.end() || targets.empty() ||
-        targets.front().empty()) {
-        throw pdk::Error(PDK_ERR_UNSUPPORTED, "storage pool '" + poolName + "' of type '" + type +
-                                                  "' does not name its volumes by a path known in advance");
-    }
-    std::string dir = targets.front();
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    return dir + (dir == "/" ? "" : "/") + volume;
+    return volumePathInPool(xml, poolName, volume);
 }
 
 

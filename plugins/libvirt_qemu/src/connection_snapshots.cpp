@@ -2,6 +2,8 @@
 // delete them.
 #include "connection.hpp"
 
+#include <domain_record.hpp>
+
 #include <paddock/cpp/backend.hpp>
 
 #include <libvirt/virterror.h>
@@ -33,20 +35,6 @@ std::vector<SnapshotHandle> listSnapshots(virDomainPtr dom, const char* domain) 
     for (int i = 0; i < n; ++i) owned.emplace_back(snaps[i]);
     free(snaps);
     return owned;
-}
-
-void emitSnapshot(const SnapshotFacts& f, bool current, pdk_snapshot_sink sink, void* user) {
-    pdk_snapshot_info info{};
-    info.struct_size = sizeof info;
-    info.name = f.name.c_str();
-    info.description = f.description.c_str();
-    info.parent = f.parent.empty() ? nullptr : f.parent.c_str();
-    info.created_at = f.createdAt;
-    info.state = f.state;
-    info.has_memory = f.hasMemory ? 1 : 0;
-    info.is_current = current ? 1 : 0;
-    info.size_bytes = -1;
-    sink(user, &info);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@ namespace paddock::virsh {
 
 namespace {
 
+using lx::DomainRecord;
+using lx::emitDomain;
 using std::chrono::milliseconds;
 
 constexpr auto kAliveInterval = std::chrono::seconds(5);
@@ -37,39 +39,6 @@ bool cpuinfoHasVirtualization() {
 void copyTo(char* dst, size_t capacity, const std::string& src) { std::snprintf(dst, capacity, "%s", src.c_str()); }
 
 std::string domainWord(const std::string& name) { return "domain '" + name + "'"; }
-
-struct DomainRecord {
-    std::string name;
-    std::string uuid;
-    int32_t id = -1;
-    pdk_domain_state state = PDK_DOMAIN_NOSTATE;
-    uint64_t maxMemoryKib = 0;
-    uint64_t memoryKib = 0;
-    uint32_t vcpus = 0;
-    uint64_t cpuTimeNs = 0;
-    bool managedSave = false;
-    lx::KeyValues metadata;
-};
-
-void emit(const DomainRecord& r, pdk_domain_sink sink, void* user) {
-    std::vector<pdk_kv> kvs;
-    kvs.reserve(r.metadata.size());
-    for (const auto& [k, v] : r.metadata) kvs.push_back(pdk_kv{k.c_str(), v.c_str()});
-    pdk_domain_info info{};
-    info.struct_size = sizeof info;
-    info.name = r.name.c_str();
-    info.uuid = r.uuid.c_str();
-    info.id = r.id;
-    info.state = r.state;
-    info.max_memory_kib = r.maxMemoryKib;
-    info.memory_kib = r.memoryKib;
-    info.vcpus = r.vcpus;
-    info.cpu_time_ns = r.cpuTimeNs;
-    info.has_managed_save = r.managedSave ? 1 : 0;
-    info.metadata = kvs.empty() ? nullptr : kvs.data();
-    info.metadata_count = kvs.size();
-    sink(user, &info);
-}
 
 void fillFromDominfo(const DomInfo& d, DomainRecord& r) {
     if (r.uuid.empty()) r.uuid = d.uuid;
@@ -235,7 +204,7 @@ void Connection::listDomains(uint32_t flags, pdk_domain_sink sink, void* user) {
             if (e.status() == PDK_ERR_NOT_FOUND) continue;
             throw;
         }
-        emit(r, sink, user);
+        emitDomain(r, sink, user);
     }
 }
 
@@ -247,7 +216,7 @@ void Connection::getDomain(const char* name, uint32_t flags, pdk_domain_sink sin
     r.name = name;
     fillFromDominfo(info, r);
     r.metadata = readMetadata(arg, name);
-    emit(r, sink, user);
+    emitDomain(r, sink, user);
 }
 
 lx::DomainXmlOptions Connection::xmlOptionsFor(const pdk_domain_spec& spec) {

@@ -19,6 +19,7 @@
 #include "virsh_output.hpp"
 #include "virsh_runner.hpp"
 
+#include <domain_record.hpp>
 #include <domain_xml.hpp>
 
 #include <paddock/pdk_backend.h>

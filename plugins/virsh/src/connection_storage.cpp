@@ -22,20 +22,6 @@ std::string snapshotWord(const std::string& domain, const std::string& snapshot)
     return "snapshot '" + snapshot + "' of domain '" + domain + "'";
 }
 
-void emitSnapshot(const lx::SnapshotFacts& f, bool current, pdk_snapshot_sink sink, void* user) {
-    pdk_snapshot_info info{};
-    info.struct_size = sizeof info;
-    info.name = f.name.c_str();
-    info.description = f.description.c_str();
-    info.parent = f.parent.empty() ? nullptr : f.parent.c_str();
-    info.created_at = f.createdAt;
-    info.state = f.state;
-    info.has_memory = f.hasMemory ? 1 : 0;
-    info.is_current = current ? 1 : 0;
-    info.size_bytes = -1;
-    sink(user, &info);
-}
-
 }  // namespace
 
 bool Connection::volumeExists(const std::string& pool, const std::string& name) const {
@@ -86,19 +72,7 @@ std::string Connection::volumePath(const char* pool, const char* name, uint32_t 
         runner_.run({"pool-dumpxml", "--pool", poolName}, "cannot read the definition of storage pool '" + poolName + "'");
     if (volumeExists(poolName, volume))
         throw pdk::Error(PDK_ERR_ALREADY_EXISTS, "volume '" + volume + "' already exists in pool '" + poolName + "'");
-    const lx::XmlDoc doc(xml, "storage pool XML");
-    const auto types = doc.strings("/pool/@type");
-    const auto targets = doc.strings("/pool/target/path");
-    static constexpr std::array<std::string_view, 3> kFileBased = {"dir", "fs", "netfs"};
-    const std::string type = types.empty() ? std::string() : types.front();
-    if (std::find(kFileBased.begin(), kFileBased.end(), type) == kFileBased.end() || targets.empty() ||
-        targets.front().empty()) {
-        throw pdk::Error(PDK_ERR_UNSUPPORTED, "storage pool '" + poolName + "' of type '" + type +
-                                                  "' does not name its volumes by a path known in advance");
-    }
-    std::string dir = targets.front();
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    return dir + (dir == "/" ? "" : "/") + volume;
+    return lx::volumePathInPool(xml, poolName, volume);
 }
 
 std::vector<std::string> Connection::snapshotNames(const std::string& domainArg, const std::string& domain) const {
@@ -161,7 +135,7 @@ void Connection::snapshotListInfo(const char* domain, uint32_t flags, pdk_snapsh
     }
     std::sort(found.begin(), found.end(),
               [](const auto& a, const auto& b) { return std::tie(a.createdAt, a.name) < std::tie(b.createdAt, b.name); });
-    for (const lx::SnapshotFacts& f : found) emitSnapshot(f, f.name == current, sink, user);
+    for (const lx::SnapshotFacts& f : found) lx::emitSnapshot(f, f.name == current, sink, user);
 }
 
 void Connection::snapshotRevert(const char* domain, const char* snapshot, uint32_t flags) {

@@ -17,31 +17,6 @@ namespace {
 
 constexpr const char* kUri = "test:///default";
 
-// Each capability id and the vtable entries it stands for (as in the libvirt backends' tests).
-struct Capability {
-    const char* id;
-    std::vector<const void*> entries;
-};
-
-std::vector<Capability> capabilityMap(const pdk_backend_vtable& v) {
-    return {
-        {"domain.lifecycle",
-         {(const void*)v.list_domains, (const void*)v.get_domain, (const void*)v.start_domain,
-          (const void*)v.shutdown_domain, (const void*)v.destroy_domain}},
-        {"domain.define", {(const void*)v.define_domain, (const void*)v.undefine_domain}},
-        {"volume.overlay", {(const void*)v.create_overlay, (const void*)v.delete_volume, (const void*)v.volume_path}},
-        {"snapshot",
-         {(const void*)v.snapshot_create, (const void*)v.snapshot_list, (const void*)v.snapshot_revert,
-          (const void*)v.snapshot_delete, (const void*)v.snapshot_list_info, (const void*)v.snapshot_create_spec}},
-        {"save", {(const void*)v.save_domain}},
-        {"events", {(const void*)v.subscribe_events}},
-        {"ssh_target", {(const void*)v.ssh_target}},
-        {"metadata", {(const void*)v.get_metadata, (const void*)v.set_metadata}},
-        {"backup", {(const void*)v.backup_create, (const void*)v.checkpoint_delete, (const void*)v.restore_volume}},
-        {"guest_agent", {(const void*)v.guest_ping}},
-    };
-}
-
 }  // namespace
 
 TEST_CASE("the descriptor: id, ABI, capabilities matching the vtable", "[backend]") {
@@ -49,15 +24,7 @@ TEST_CASE("the descriptor: id, ABI, capabilities matching the vtable", "[backend
     CHECK(std::string(d.id) == "org.paddock.virsh");
     CHECK(d.abi_major == PDK_ABI_VERSION_MAJOR);
     CHECK(d.kind == PDK_PLUGIN_KIND_BACKEND);
-    std::vector<std::string> caps;
-    for (const char* const* c = d.capabilities; *c != nullptr; ++c) caps.emplace_back(*c);
-    for (const Capability& cap : capabilityMap(vt())) {
-        const bool listed = std::find(caps.begin(), caps.end(), cap.id) != caps.end();
-        for (const void* fn : cap.entries) {
-            INFO("capability " << cap.id << (listed ? " listed" : " not listed"));
-            CHECK((fn != nullptr) == listed);
-        }
-    }
+    pdktest::checkCapabilitiesMatchVtable(d);
     CHECK(vt().subscribe_events == nullptr);
     CHECK(vt().backup_create == nullptr);
     CHECK(vt().is_alive != nullptr);
