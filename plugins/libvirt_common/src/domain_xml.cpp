@@ -41,16 +41,7 @@ void writeOs(XmlWriter& w, const pdk_domain_spec& spec, const DomainXmlOptions& 
 
 void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
     w.start("devices");
-    if (spec.disk_path != nullptr) {
-        w.start("disk").attr("type", "file").attr("device", "disk");
-        w.start("driver")
-            .attr("name", "qemu")
-            .attr("type", spec.disk_format != nullptr ? spec.disk_format : "raw")
-            .end();
-        w.start("source").attr("file", spec.disk_path).end();
-        w.start("target").attr("dev", "vda").attr("bus", "virtio").end();
-        w.end();
-    }
+    if (spec.disk_path != nullptr) writeFileDisk(w, spec, "vda", "virtio");
     if (spec.network_mode == PDK_NETWORK_LIBVIRT) {
         w.start("interface").attr("type", "network");
         w.start("source").attr("network", spec.network_name).end();
@@ -88,6 +79,15 @@ void writeUserNetwork(XmlWriter& w, const pdk_domain_spec& spec, const DomainXml
 }
 
 }  // namespace
+
+void writeFileDisk(XmlWriter& w, const pdk_domain_spec& spec, const char* dev, const char* bus) {
+    w.start("disk").attr("type", "file").attr("device", "disk");
+    // QEMU does the I/O under both qemu and libxl (its qdisk backend).
+    w.start("driver").attr("name", "qemu").attr("type", spec.disk_format != nullptr ? spec.disk_format : "raw").end();
+    w.start("source").attr("file", spec.disk_path).end();
+    w.start("target").attr("dev", dev).attr("bus", bus).end();
+    w.end();
+}
 
 void requireDomainSpec(const pdk_domain_spec& spec) {
     if (spec.name == nullptr || *spec.name == '\0') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "domain name is empty");

@@ -28,6 +28,12 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 class XmlWriter;
 
+class XmlWriter;
+
+// <disk type='file' device='disk'> for spec.disk_path (non-NULL) in spec.disk_format (NULL: raw)
+// as target `dev` on `bus` ("vda"/"virtio" under QEMU, "xvda"/"xen" under Xen).
+void writeFileDisk(XmlWriter& w, const pdk_domain_spec& spec, const char* dev, const char* bus);
+
 // Longest domain name a libvirt backend defines: libvirt names files after the domain and
 // NAME_MAX is 255 bytes, so this leaves room for the suffixes it adds.
 inline constexpr std::size_t kMaxDomainNameBytes = 200;

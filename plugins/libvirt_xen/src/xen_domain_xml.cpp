@@ -29,16 +29,7 @@ void writeOs(XmlWriter& w, const pdk_domain_spec& spec) {
 
 void writeDevices(XmlWriter& w, const pdk_domain_spec& spec, bool pv) {
     w.start("devices");
-    if (spec.disk_path != nullptr) {
-        w.start("disk").attr("type", "file").attr("device", "disk");
-        w.start("driver")
-            .attr("name", "qemu")
-            .attr("type", spec.disk_format != nullptr ? spec.disk_format : "raw")
-            .end();
-        w.start("source").attr("file", spec.disk_path).end();
-        w.start("target").attr("dev", "xvda").attr("bus", "xen").end();
-        w.end();
-    }
+    if (spec.disk_path != nullptr) writeFileDisk(w, spec, "xvda", "xen");
     if (spec.network_mode == PDK_NETWORK_LIBVIRT) {
         w.start("interface").attr("type", "network");
         w.start("source").attr("network", spec.network_name).end();
