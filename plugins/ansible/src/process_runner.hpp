@@ -15,8 +15,9 @@
 // child's zombie is what keeps its session id from being reused until everything is killed.
 //
 // Limit: a process that makes a session of its own (setsid, as a daemon does) leaves the run's
-// session and is not found; nothing ansible starts for a run does so with the settings of
-// ansible_environment.hpp (no ControlPersist ssh master).
+// session and is not found. With the settings of ansible_environment.hpp one does: the ssh
+// connection master (ControlPersist), which the provisioner ends itself with `ssh -O exit` after
+// every run, however it ended, and which would end on its own after ControlPersist idle seconds.
 #pragma once
 
 #include <chrono>
