@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace paddock {
 
@@ -184,9 +185,23 @@ Result<HostInfo> BackendConnection::hostInfo() {
     return info;
 }
 
+void BackendConnection::keepMetadataIn(std::shared_ptr<MetadataStore> store) {
+    if (!supports("get_metadata") || !supports("set_metadata")) metadataStore_ = std::move(store);
+}
+
 Result<std::vector<DomainInfo>> BackendConnection::listDomains(bool withMetadata) {
     std::vector<DomainInfo> out;
-    PDK_CALL(list_domains, withMetadata ? PDK_LIST_WITH_METADATA : 0u, &collectDomain, &out);
+    PDK_CALL(list_domains, withMetadata && !metadataStore_ ? PDK_LIST_WITH_METADATA : 0u, &collectDomain, &out);
+    if (metadataStore_ && withMetadata) {
+        std::set<std::string> present;
+        for (auto& d : out) {
+            d.metadata = metadataStore_->get(d.uuid);
+            present.insert(d.uuid);
+        }
+        // A full listing: entries of domains removed behind Paddock's back can go. A failed
+        // write only delays that; the listing stands.
+        (void)metadataStore_->retainOnly(present);
+    }
     return out;
 }
 
@@ -194,6 +209,7 @@ Result<DomainInfo> BackendConnection::getDomain(const std::string& name) {
     std::vector<DomainInfo> out;
     PDK_CALL(get_domain, name.c_str(), 0, &collectDomain, &out);
     if (out.size() != 1) return makeError(ErrorCode::Internal, "backend returned no domain for " + name);
+    if (metadataStore_) out.front().metadata = metadataStore_->get(out.front().uuid);
     return std::move(out.front());
 }
 
@@ -216,9 +232,18 @@ Status BackendConnection::defineDomain(const DomainSpec& spec) {
     c.network_mode = spec.network_mode;
     c.network_name = cstr(spec.network_name);
     c.ssh_forward_port = spec.ssh_forward_port;
-    c.metadata = pairs.data();
-    c.metadata_count = pairs.size();
+    c.metadata = metadataStore_ ? nullptr : pairs.data();
+    c.metadata_count = metadataStore_ ? 0 : pairs.size();
     PDK_CALL(define_domain, &c, 0);
+    if (metadataStore_) {
+        auto defined = getDomain(spec.name);
+        Status kept = defined ? metadataStore_->put(defined->uuid, spec.metadata) : Status(std::move(defined).error());
+        if (!kept) {
+            // Without its metadata the domain would be a stranger Paddock made: take it back.
+            (void)undefineDomain(spec.name, false);
+            return kept;
+        }
+    }
     return {};
 }
 
@@ -238,17 +263,35 @@ Status BackendConnection::destroyDomain(const std::string& name) {
 }
 
 Status BackendConnection::undefineDomain(const std::string& name, bool removeStorage) {
+    std::string uuid;
+    if (metadataStore_) {
+        auto found = getDomain(name);
+        if (!found) return std::move(found).error();
+        uuid = found->uuid;
+    }
     PDK_CALL(undefine_domain, name.c_str(), removeStorage ? PDK_UNDEFINE_REMOVE_STORAGE : 0u);
+    // The domain is gone either way; a stale entry goes with the next full listing.
+    if (metadataStore_) (void)metadataStore_->erase(uuid);
     return {};
 }
 
 Result<Metadata> BackendConnection::getMetadata(const std::string& name) {
+    if (metadataStore_) {
+        auto found = getDomain(name);
+        if (!found) return std::move(found).error();
+        return std::move(found->metadata);
+    }
     Metadata out;
     PDK_CALL(get_metadata, name.c_str(), 0, &collectPair, &out);
     return out;
 }
 
 Status BackendConnection::setMetadata(const std::string& name, const Metadata& metadata, bool live) {
+    if (metadataStore_) {
+        auto found = getDomain(name);
+        if (!found) return std::move(found).error();
+        return metadataStore_->put(found->uuid, metadata);
+    }
     std::vector<pdk_kv> pairs;
     for (const auto& [k, v] : metadata) pairs.push_back({k.c_str(), v.c_str()});
     PDK_CALL(set_metadata, name.c_str(), pairs.data(), pairs.size(), live ? PDK_METADATA_LIVE : 0u);

@@ -147,9 +147,22 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         if (auto covered = requireBackendCovers(site, static_cast<size_t>(&site - config.sites.data()), *plugin.value());
             !covered)
             return std::move(covered).error();
-        for (auto& note : backendShortcomings(site, *plugin.value())) rt->warnings_.push_back(std::move(note));
         SiteEntry entry;
         entry.site = std::make_unique<Site>(site, plugin.value(), rt->events_, rt->identity_, rt->metrics_);
+        if (!plugin.value()->supports("get_metadata") || !plugin.value()->supports("set_metadata")) {
+            // The backend keeps no metadata (libvirt-hyperv): Paddock keeps it, per site.
+            const std::string path =
+                (boost::filesystem::path(config.paths.state_dir) / "metadata" / (site.name + ".json")).string();
+            auto store = MetadataStore::open(path);
+            if (!store) {
+                Error e = std::move(store).error();
+                e.message = "site '" + site.name + "': " + e.message;
+                return e;
+            }
+            rt->warnings_.push_back("site '" + site.name + "': backend " + site.backend +
+                                    " keeps no metadata; Paddock keeps it in " + path);
+            entry.site->keepMetadataIn(std::move(store).value());
+        }
         if (auto connected = entry.site->connect(); !connected) {
             rt->warnings_.push_back("site '" + site.name + "': " + connected.error().message +
                                     " (retrying in the background)");

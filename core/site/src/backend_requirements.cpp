@@ -49,11 +49,4 @@ Status requireBackendCovers(const SiteConfig& site, size_t index, const BackendP
     return {};
 }
 
-std::vector<std::string> backendShortcomings(const SiteConfig& site, const BackendPlugin& backend) {
-    std::vector<std::string> notes;
-    if (!backend.supports("get_metadata") || !backend.supports("set_metadata"))
-        notes.push_back("site '" + site.name + "': backend " + backend.info().id + " keeps no metadata: Paddock cannot create or adopt VMs there, and lists none as its own");
-    return notes;
-}
-
 }  // namespace paddock

@@ -44,6 +44,7 @@ Status SiteLink::connectOnce() {
         return conn.error();
     }
     std::shared_ptr<BackendConnection> c = conn.value();
+    if (metadataStore_) c->keepMetadataIn(metadataStore_);
     // The sink must not keep the connection alive (the connection owns the subscription).
     // A backend without events (subscribe_events NULL: Unsupported) is polled by the site.
     const Status subscribed = c->subscribeEvents([this](const std::string& vm, pdk_lifecycle_event event) {

@@ -252,7 +252,9 @@ typedef struct pdk_backend_vtable {
      * not be running. PDK_UNDEFINE_REMOVE_STORAGE also deletes its disk volumes. */
     pdk_status (*undefine_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
 
-    /* Paddock metadata: read all pairs / replace all pairs. */
+    /* Paddock metadata: read all pairs / replace all pairs. A backend whose hypervisor cannot
+     * keep them leaves both NULL (and may refuse metadata in define_domain's spec): the host
+     * then keeps them itself, by domain UUID, and hands define_domain no metadata. */
     pdk_status (*get_metadata)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_kv_sink sink,
                                void* user, pdk_error* err);
     pdk_status (*set_metadata)(pdk_backend_connection* conn, const char* name, const pdk_kv* pairs, size_t count,

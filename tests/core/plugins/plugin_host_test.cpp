@@ -281,7 +281,8 @@ TEST_CASE("the fixture directory as a whole loads exactly the valid plugins", "[
     CHECK(ids.count("org.paddock.test.agent") == 1);
     CHECK(ids.count("org.paddock.test.agent-v1-4") == 1);
     CHECK(ids.count("org.paddock.test.polled") == 1);
-    CHECK(ids.size() == 10);
+    CHECK(ids.count("org.paddock.test.metadataless") == 1);
+    CHECK(ids.size() == 11);
     CHECK(host.failures().size() >= 16);
 }
 

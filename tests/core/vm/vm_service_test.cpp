@@ -1,12 +1,15 @@
 // VmService against the real libvirt-qemu plugin on libvirt's in-process test driver.
 #include "paddock/core/vm_service.hpp"
 
+#include "paddock/core/metadata_store.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/vm_metadata.hpp"
 #include "result_checks.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <mutex>
@@ -404,4 +407,109 @@ TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and d
     for (const char* vm : {"other-busy", "pool-vm", "whole"}) CHECK(me.remove(vm, "tester").ok());
     for (const std::string& disk : {busy, pooled, whole})
         CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
+}
+
+// libvirt-hyperv keeps no metadata; the fixture is libvirt-qemu without get/set_metadata and with
+// a define_domain that refuses metadata, as libvirt-hyperv's does.
+TEST_CASE("a backend without metadata: Paddock keeps it in its store, by UUID", "[vm_service][metadata_store]") {
+    test::TempDir dir;
+    const std::string path = dir.file("metadata/test.json");
+    PluginHost host;
+    REQUIRE(host.loadFile(test::fixturePluginDir() + "/metadataless_libvirt_backend.so").ok());
+    auto plugin = host.backend("org.paddock.test.metadataless");
+    REQUIRE(plugin.ok());
+    REQUIRE(plugin.value()->vtable().get_metadata == nullptr);
+    SiteConfig cfg;
+    cfg.name = "test";
+    cfg.uri = "test:///default";
+    AuditLog audit{""};
+    CoreMetrics metrics;
+    auto events = EventHub::create();
+
+    // Without a store the backend refuses what Paddock must record, and nothing is left.
+    {
+        Site bare(cfg, plugin.value(), events, SshIdentity{}, metrics);
+        REQUIRE(bare.connect().ok());
+        VmService svc(bare, audit, metrics);
+        auto refused = svc.create(request("unkept"), "tester");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(failure(refused).code == ErrorCode::InvalidArgument);
+        CHECK_THAT(failure(refused).message, Catch::Contains("stores none"));
+        CHECK_FALSE(exists(*bare.connection().value(), "unkept"));
+    }
+
+    auto store = MetadataStore::open(path);
+    REQUIRE(store.ok());
+    Site site(cfg, plugin.value(), events, SshIdentity{}, metrics);
+    site.keepMetadataIn(store.value());
+    REQUIRE(site.connect().ok());
+    VmService svc(site, audit, metrics);
+    auto req = request("kept-1");
+    req.owner = "alice";
+    auto created = svc.create(req, "tester");
+    REQUIRE(created.ok());
+    CHECK(created->owner == "alice");
+    const std::string uuid = created->domain.uuid;
+    REQUIRE(uuid.size() == 36);
+    auto listed = svc.list();
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);  // the driver's own domain "test" stays foreign
+    CHECK(listed->front().domain.name == "kept-1");
+    CHECK(listed->front().owner == "alice");
+    CHECK(svc.adopt("test", "bob", "tester").ok());
+    CHECK(svc.get("test")->owner == "bob");
+
+    // The file is Paddock's (0600) and a second site reading it (the same driver: the first
+    // connection is still open) sees the same VMs: what a restarted paddockd does.
+    struct stat st{};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(test::readFile(path).find(uuid) != std::string::npos);
+    {
+        auto reopened = MetadataStore::open(path);
+        REQUIRE(reopened.ok());
+        Site again(cfg, plugin.value(), events, SshIdentity{}, metrics);
+        again.keepMetadataIn(reopened.value());
+        REQUIRE(again.connect().ok());
+        VmService svc2(again, audit, metrics);
+        auto seen = svc2.get("kept-1");
+        REQUIRE(seen.ok());
+        CHECK(seen->owner == "alice");
+        CHECK(svc2.get("test")->owner == "bob");
+    }
+
+    REQUIRE(svc.remove("kept-1", "tester").ok());
+    CHECK(test::readFile(path).find(uuid) == std::string::npos);
+    CHECK(svc.get("kept-1").error().code == ErrorCode::NotFound);
+}
+
+TEST_CASE("a damaged metadata store is refused with the file's name, never half read", "[metadata_store]") {
+    test::TempDir dir;
+    const std::string path = dir.file("store.json");
+    const std::string nested = std::string(100000, '[') + std::string(100000, ']');
+    for (const std::string& bad :
+         {std::string("not json"), std::string("[]"), std::string(R"({"version":2,"domains":{}})"),
+          std::string(R"({"version":1,"domains":{"u":{"k":1}}})"), std::string(R"({"version":1,"domains":[]})"), nested,
+          std::string("{\"version\":1,\"domains\":{}}\0{", 28),            // found by fuzzing
+          std::string(R"({"version":1,"domains":{"u":{"k":"\ude00"}}})")}) {  // a lone surrogate
+        test::writeFile(path, bad);
+        auto opened = MetadataStore::open(path);
+        INFO(bad.substr(0, 60));
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.error().code == ErrorCode::InvalidArgument);
+        CHECK_THAT(opened.error().message, Catch::Contains(path));
+    }
+    test::writeFile(path, R"({"version":1,"domains":{"u-1":{"owner":"alice"}}})");
+    auto opened = MetadataStore::open(path);
+    REQUIRE(opened.ok());
+    CHECK(opened.value()->get("u-1") == MetadataStore::Metadata{{"owner", "alice"}});
+    CHECK(opened.value()->get("u-2").empty());
+    REQUIRE(opened.value()->retainOnly({"u-2"}).ok());
+    CHECK(opened.value()->get("u-1").empty());
+    CHECK(test::readFile(path).find("u-1") == std::string::npos);
+    // A NUL inside a value is kept whole (found by fuzzing: it used to cut the value short).
+    const MetadataStore::Metadata withNul{{"note", std::string("a\0b", 3)}};
+    REQUIRE(opened.value()->put("u-3", withNul).ok());
+    CHECK(MetadataStore::open(path).value()->get("u-3") == withNul);
+    CHECK(opened.value()->put("u-4", {{"bad", "\xff"}}).error().code == ErrorCode::InvalidArgument);
 }

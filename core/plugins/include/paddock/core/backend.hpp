@@ -3,6 +3,7 @@
 // Only the bytes of the plugin's vtable covered by its struct_size are read.
 #pragma once
 
+#include "paddock/core/metadata_store.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/result.hpp"
 
@@ -145,6 +146,13 @@ public:
     const BackendPlugin& plugin() const noexcept { return *plugin_; }
     bool supports(const char* operation) const;
 
+    // For a backend without get_metadata/set_metadata: Paddock keeps the domains' metadata in
+    // `store` instead (keyed by UUID). defineDomain then hands the backend no metadata and
+    // records it in the store (undefining the domain again when that fails), get/setMetadata,
+    // getDomain and listDomains(true) read and write the store, undefineDomain drops the
+    // entry. Ignored for a backend that has both entries. Call before the connection is shared.
+    void keepMetadataIn(std::shared_ptr<MetadataStore> store);
+
     bool isAlive();
     Result<HostInfo> hostInfo();
     // One bulk call; metadata only when asked (it may cost a round trip per domain).
@@ -194,6 +202,7 @@ private:
     pdk_backend_connection* handle_;
     std::string uri_;
     std::unique_ptr<EventSink> eventSink_;
+    std::shared_ptr<MetadataStore> metadataStore_;  // set: the backend keeps no metadata
 };
 
 }  // namespace paddock

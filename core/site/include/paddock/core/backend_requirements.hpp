@@ -18,8 +18,4 @@ namespace paddock {
 // `index` is the site's position in the config (for the key path).
 Status requireBackendCovers(const SiteConfig& site, size_t index, const BackendPlugin& backend);
 
-// What the site cannot do although it opens, for the startup log: a backend without metadata
-// entries, on which Paddock recognises no VM as its own (libvirt-hyperv).
-std::vector<std::string> backendShortcomings(const SiteConfig& site, const BackendPlugin& backend);
-
 }  // namespace paddock

@@ -86,6 +86,9 @@ public:
     // ---- the link -------------------------------------------------------------------------
     // The site's backend plugin (what it supports is known without a connection).
     const BackendPlugin& backend() const noexcept { return link_.plugin(); }
+    // For a backend without metadata entries: where Paddock keeps its metadata instead
+    // (SiteLink::keepMetadataIn). Call before connect().
+    void keepMetadataIn(std::shared_ptr<MetadataStore> store) { link_.keepMetadataIn(std::move(store)); }
     // The live connection, or Unavailable while the hypervisor is unreachable.
     Result<std::shared_ptr<BackendConnection>> connection() { return link_.connection(); }
     // Connected and the backend says the connection is alive: the one meaning of "reachable".

@@ -32,6 +32,10 @@ public:
     SiteLink(const SiteLink&) = delete;
     SiteLink& operator=(const SiteLink&) = delete;
 
+    // Every connection keeps the metadata of a backend without metadata entries in `store`
+    // (BackendConnection::keepMetadataIn). Call before start().
+    void keepMetadataIn(std::shared_ptr<MetadataStore> store) { metadataStore_ = std::move(store); }
+
     // Tries to connect once now, then starts the monitor. Returns the first attempt's result
     // (a failure is not fatal: the monitor keeps trying).
     Status start(EventSink events, ConnectedHook onConnected);
@@ -61,6 +65,7 @@ private:
     std::string site_;
     std::shared_ptr<BackendPlugin> plugin_;
     std::string uri_;
+    std::shared_ptr<MetadataStore> metadataStore_;
     EventSink events_;
     ConnectedHook onConnected_;
 
