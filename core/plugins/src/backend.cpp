@@ -186,7 +186,7 @@ Result<HostInfo> BackendConnection::hostInfo() {
 }
 
 void BackendConnection::keepMetadataIn(std::shared_ptr<MetadataStore> store) {
-    if (!supports("get_metadata") || !supports("set_metadata")) metadataStore_ = std::move(store);
+    if (!plugin_->keepsMetadata()) metadataStore_ = std::move(store);
 }
 
 Result<std::vector<DomainInfo>> BackendConnection::listDomains(bool withMetadata) {

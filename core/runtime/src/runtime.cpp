@@ -149,7 +149,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
             return std::move(covered).error();
         SiteEntry entry;
         entry.site = std::make_unique<Site>(site, plugin.value(), rt->events_, rt->identity_, rt->metrics_);
-        if (!plugin.value()->supports("get_metadata") || !plugin.value()->supports("set_metadata")) {
+        if (!plugin.value()->keepsMetadata()) {
             // The backend keeps no metadata (libvirt-hyperv): Paddock keeps it, per site.
             const std::string path =
                 (boost::filesystem::path(config.paths.state_dir) / "metadata" / (site.name + ".json")).string();

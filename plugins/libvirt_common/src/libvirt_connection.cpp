@@ -6,7 +6,6 @@
 
 #include <libvirt/virterror.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 
@@ -50,19 +49,6 @@ void onClose(virConnectPtr, int, void* opaque) {
 void copyTo(char* dst, size_t capacity, const std::string& src) { std::snprintf(dst, capacity, "%s", src.c_str()); }
 
 }  // namespace
-
-std::string uriScheme(const std::string& uri) {
-    const size_t colon = uri.find(':');
-    if (colon == std::string::npos) return {};
-    std::string scheme = uri.substr(0, colon);
-    for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return scheme;
-}
-
-bool uriIsLocal(const std::string& uri) {
-    const size_t scheme = uri.find("://");
-    return scheme == std::string::npos || uri.compare(scheme + 3, 1, "/") == 0;
-}
 
 virConnectPtr openLibvirt(const char* uri, OpenErrorMapper mapOpenError) {
     // The event implementation must exist before the first virConnectOpen.

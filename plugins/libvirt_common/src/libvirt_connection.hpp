@@ -17,6 +17,7 @@
 #pragma once
 
 #include "domain_xml.hpp"
+#include "host_facts.hpp"
 #include "libvirt_util.hpp"
 
 #include <paddock/pdk_backend.h>
@@ -42,12 +43,6 @@ struct EventRelay {
 
 // `s` as a string; PDK_ERR_INVALID_ARGUMENT "<what> is required" when it is NULL or empty.
 std::string requiredArg(const char* s, const char* what);
-
-// The URI's scheme, lower-cased ("xen+ssh" for xen+ssh://host/system); empty when it has none.
-std::string uriScheme(const std::string& uri);
-
-// A URI like qemu:///system (empty authority) or the default URI stays on this host.
-bool uriIsLocal(const std::string& uri);
 
 // Starts libvirt's event loop (ensureLibvirtRuntime) and opens `uri` (NULL or empty: libvirt's
 // default). A refusal becomes PDK_ERR_UNAVAILABLE "cannot connect to '<uri>': <libvirt message>"

@@ -9,24 +9,8 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include <fstream>
 
 namespace paddock::lvq {
-
-namespace {
-
-bool cpuinfoHasVirtualization() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("flags", 0) == 0 &&
-            (line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos))
-            return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 std::unique_ptr<Connection> Connection::open(const char* uri, uint32_t flags) {
     pdk::checkFlags(flags, 0);
@@ -40,11 +24,7 @@ std::string Connection::resolveAutoDomainType() {
     if (isTestDriver_) return "qemu";
     const std::string caps = takeString(virConnectGetCapabilities(conn_));
     if (caps.empty()) throwLastError("cannot read host capabilities");
-    // libvirt lists kvm whenever /dev/kvm exists, even when the CPU offers no vmx/svm (nested
-    // guests without it): only a CPU flag proves kvm can really run.
-    if (!capsListDomainType(caps, "x86_64", "kvm")) return "qemu";
-    const bool cpuOk = capsHostHasVirtualization(caps) || (isLocal_ && cpuinfoHasVirtualization());
-    return cpuOk ? "kvm" : "qemu";
+    return autoQemuDomainType(caps, isLocal_);
 }
 
 DomainXmlOptions Connection::xmlOptionsFor(const pdk_domain_spec& spec) const {

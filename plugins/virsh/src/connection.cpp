@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -18,23 +17,6 @@ using lx::emitDomain;
 using std::chrono::milliseconds;
 
 constexpr auto kAliveInterval = std::chrono::seconds(5);
-
-// A URI like qemu:///system (empty authority) stays on this host; qemu+ssh://h/system does not.
-bool uriIsLocal(const std::string& uri) {
-    const size_t scheme = uri.find("://");
-    return scheme == std::string::npos || uri.compare(scheme + 3, 1, "/") == 0;
-}
-
-bool cpuinfoHasVirtualization() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("flags", 0) == 0 &&
-            (line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos))
-            return true;
-    }
-    return false;
-}
 
 void copyTo(char* dst, size_t capacity, const std::string& src) { std::snprintf(dst, capacity, "%s", src.c_str()); }
 
@@ -73,7 +55,7 @@ std::unique_ptr<Connection> Connection::open(const char* uri, uint32_t flags) {
     const VersionInfo v = parseVersion(r.out);
     c->driver_ = v.driver;
     c->isTestDriver_ = v.driver == "TEST" || v.driver == "Test";
-    c->isLocal_ = uriIsLocal(u);
+    c->isLocal_ = lx::uriIsLocal(u);
     return c;
 }
 
@@ -104,12 +86,7 @@ std::string Connection::autoDomainType() {
     if (autoType_) return *autoType_;
     std::string type = "qemu";
     if (!isTestDriver_) {
-        const std::string caps = runner_.run({"capabilities"}, "cannot read host capabilities");
-        // libvirt lists kvm whenever /dev/kvm exists, even when the CPU offers no vmx/svm
-        // (nested guests without it): only a CPU flag proves kvm can really run.
-        if (lx::capsListDomainType(caps, "x86_64", "kvm") &&
-            (lx::capsHostHasVirtualization(caps) || (isLocal_ && cpuinfoHasVirtualization())))
-            type = "kvm";
+        type = lx::autoQemuDomainType(runner_.run({"capabilities"}, "cannot read host capabilities"), isLocal_);
     }
     autoType_ = type;
     return type;

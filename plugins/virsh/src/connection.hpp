@@ -20,6 +20,7 @@
 #include "virsh_runner.hpp"
 
 #include <domain_record.hpp>
+#include <host_facts.hpp>
 #include <domain_xml.hpp>
 
 #include <paddock/pdk_backend.h>

@@ -117,6 +117,9 @@ public:
     const pdk_backend_vtable& vtable() const noexcept { return vtable_; }
     // Whether the vtable entry `operation` (e.g. "backup_create") is non-NULL.
     bool supports(const char* operation) const;
+    // Whether the backend keeps Paddock's metadata itself (get_metadata and set_metadata); if
+    // not, the host keeps it (BackendConnection::keepMetadataIn).
+    bool keepsMetadata() const { return supports("get_metadata") && supports("set_metadata"); }
     // OK when it is; else the Unsupported error calling it would give (for checks made before
     // work is queued).
     Status requireOperation(const char* operation) const;
