@@ -1,6 +1,7 @@
 #include "paddock/core/site.hpp"
 
 #include "paddock/core/names.hpp"
+#include "paddock/core/polled_events.hpp"
 #include "paddock/core/vm_metadata.hpp"
 
 #include <array>
@@ -292,28 +293,6 @@ void Site::onListed(const std::vector<DomainInfo>& domains) {
     if (!link_.pushesEvents()) publishPolledChanges(domains);
 }
 
-namespace {
-
-// The events a backend would have sent for a domain going from `before` to `after`.
-std::vector<pdk_lifecycle_event> eventsBetween(DomainState before, DomainState after) {
-    if (before == after) return {};
-    switch (after) {
-        case DomainState::Running:
-        case DomainState::Blocked:
-            if (before == DomainState::Running || before == DomainState::Blocked) return {};
-            return {before == DomainState::Paused ? PDK_EVENT_RESUMED : PDK_EVENT_STARTED};
-        case DomainState::Paused: return {PDK_EVENT_SUSPENDED};
-        case DomainState::Shutdown: return {PDK_EVENT_SHUTDOWN};
-        case DomainState::Shutoff: return {PDK_EVENT_STOPPED};
-        case DomainState::Crashed: return {PDK_EVENT_CRASHED};
-        case DomainState::PmSuspended: return {PDK_EVENT_PMSUSPENDED};
-        case DomainState::NoState: return {};
-    }
-    return {};
-}
-
-}  // namespace
-
 void Site::publishPolledChanges(const std::vector<DomainInfo>& domains) {
     std::map<std::string, DomainState> now;
     for (const auto& d : domains) now.emplace(d.name, d.state);
@@ -322,20 +301,7 @@ void Site::publishPolledChanges(const std::vector<DomainInfo>& domains) {
         std::lock_guard lock(pollMutex_);
         // The first listing after a (re)connect is the baseline: onConnected has already
         // re-checked what runs, and what changed while disconnected has no reliable order.
-        if (polledStates_) {
-            const auto& before = *polledStates_;
-            for (const auto& [name, state] : now) {
-                const auto was = before.find(name);
-                if (was == before.end()) {
-                    changes.emplace_back(name, PDK_EVENT_DEFINED);
-                    for (auto e : eventsBetween(DomainState::Shutoff, state)) changes.emplace_back(name, e);
-                    continue;
-                }
-                for (auto e : eventsBetween(was->second, state)) changes.emplace_back(name, e);
-            }
-            for (const auto& [name, state] : before)
-                if (now.count(name) == 0) changes.emplace_back(name, PDK_EVENT_UNDEFINED);
-        }
+        if (polledStates_) changes = eventsBetweenListings(*polledStates_, now);
         polledStates_ = std::move(now);
     }
     for (const auto& [name, event] : changes) onLifecycle(name, event);
