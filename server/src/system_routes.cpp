@@ -145,6 +145,7 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
     router.add("GET", "/healthz", [&runtime](Request&) { return healthz(runtime); });
     router.add("GET", "/metrics", [&runtime, compat = context.compatMetrics](Request&) -> Result<Response> {
         if (compat != nullptr) compat->refresh();
+        for (Site* site : runtime.sites()) site->publishConnectionState();
         Response response;
         response.contentType = kMetricsContentType;
         response.body = serializeMetrics(*runtime.metrics().registry());

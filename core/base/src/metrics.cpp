@@ -20,6 +20,10 @@ CoreMetrics::CoreMetrics()
                     .Name("paddock_vms_created_total")
                     .Help("VMs created, pool fills included, by site and owner (empty: none)")
                     .Register(*registry_)),
+      siteConnected_(&prometheus::BuildGauge()
+                          .Name("paddock_site_connected")
+                          .Help("1 while the site's hypervisor connection is usable, 0 while it is lost or not made")
+                          .Register(*registry_)),
       snapshots_(&prometheus::BuildCounter()
                       .Name("paddock_snapshots_total")
                       .Help("Snapshots taken (through the API and before stops) by result")
@@ -73,6 +77,10 @@ void CoreMetrics::observeRestore(double seconds) { restoreDuration_->Add({}, kSt
 
 void CoreMetrics::countCreated(const std::string& site, const std::string& owner) {
     created_->Add({{"site", site}, {"owner", owner}}).Increment();
+}
+
+void CoreMetrics::setSiteConnected(const std::string& site, bool connected) {
+    siteConnected_->Add({{"site", site}}).Set(connected ? 1 : 0);
 }
 
 void CoreMetrics::touch(const std::string& site, const std::string& vm) {

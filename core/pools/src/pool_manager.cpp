@@ -507,6 +507,7 @@ void PoolManager::publishCounts() {
         c = countsLocked();
     }
     metrics_.setCounts(site_.name(), config_.name, c);
+    metrics_.setMinIdle(site_.name(), config_.name, config_.min_idle);
 }
 
 void PoolManager::audit(const std::string& actor, const std::string& vm, const std::string& action, Status result) {

@@ -28,6 +28,7 @@ PoolMetrics::PoolMetrics(prometheus::Registry& registry)
       allocated_(gauge(registry, "paddock_pool_allocated_vms", "VMs held by a lease, per pool")),
       booting_(gauge(registry, "paddock_pool_booting_vms", "VMs being filled or made ready, per pool")),
       total_(gauge(registry, "paddock_pool_vms", "All VMs of a pool, including those being made or destroyed")),
+      minIdle_(gauge(registry, "paddock_pool_min_idle_vms", "Idle VMs the pool is configured to keep (min_idle)")),
       allocations_(counter(registry, "paddock_pool_allocations_total", "Leases handed out")),
       misses_(counter(registry, "paddock_pool_misses_total", "Allocations that found no idle VM")),
       releases_(counter(registry, "paddock_pool_releases_total", "Leases released by their holder")),
@@ -43,6 +44,10 @@ void PoolMetrics::setCounts(const std::string& site, const std::string& pool, co
     allocated_.Add(labels).Set(static_cast<double>(c.allocated));
     booting_.Add(labels).Set(static_cast<double>(c.booting));
     total_.Add(labels).Set(static_cast<double>(c.total));
+}
+
+void PoolMetrics::setMinIdle(const std::string& site, const std::string& pool, size_t minIdle) {
+    minIdle_.Add({{"site", site}, {"pool", pool}}).Set(static_cast<double>(minIdle));
 }
 
 void PoolMetrics::countAllocation(const std::string& site, const std::string& pool) {

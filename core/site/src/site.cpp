@@ -66,6 +66,8 @@ bool Site::reachable() {
     return conn && conn.value()->isAlive();
 }
 
+void Site::publishConnectionState() { metrics_.setSiteConnected(config_.name, reachable()); }
+
 SiteStatus Site::status() {
     SiteStatus status{config_.name, config_.backend, config_.uri, false, {}, {}, false};
     auto conn = link_.connection();

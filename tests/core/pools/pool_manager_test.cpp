@@ -9,6 +9,7 @@
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <prometheus/text_serializer.h>
 
 #include <atomic>
 #include <chrono>
@@ -132,6 +133,19 @@ TEST_CASE("pools fill in the background in every mode", "[pool]") {
         if (mode == "shutoff") CHECK((d->state == DomainState::Shutoff && !d->has_managed_save));
     }
     CHECK(site.audit.lastLine().find("pool_") != std::string::npos);
+}
+
+TEST_CASE("a pool publishes its configured min_idle beside its counts", "[pool][metrics]") {
+    PoolSite site;
+    const auto text = [&] { return prometheus::TextSerializer().Serialize(site.metrics.registry()->Collect()); };
+    auto pool = site.makePool(poolConfig("running", 2, 3));
+    // The gauges follow the pool's state after each change; the last change is the last fill.
+    REQUIRE(eventually([&] {
+        return settled(*pool, 2) &&
+               text().find("paddock_pool_idle_vms{pool=\"lab\",site=\"test\"} 2\n") != std::string::npos;
+    }));
+    CHECK_THAT(text(), Catch::Contains("paddock_pool_min_idle_vms{pool=\"lab\",site=\"test\"} 2\n"));
+    CHECK_THAT(text(), Catch::Contains("# TYPE paddock_pool_min_idle_vms gauge"));
 }
 
 TEST_CASE("a pool prepares (provisions) each VM while it runs, before it becomes idle; a failure writes it off",

@@ -9,6 +9,7 @@
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -186,4 +187,23 @@ TEST_CASE("site: an evented backend pushes events and reports it", "[site][poll]
     const SiteStatus status = f.site->status();
     CHECK(status.reachable);
     CHECK(status.pushes_events);
+}
+
+TEST_CASE("site: paddock_site_connected is 1 for a reachable site, 0 for one that cannot connect", "[site][metrics]") {
+    SiteFixture f;
+    SiteConfig lostCfg = testConfig();
+    lostCfg.name = "lost";
+    lostCfg.uri = "test:///nonexistent/paddock-node.xml";  // the test driver cannot read it: never connects
+    auto plugin = f.host.backend("org.paddock.libvirt-qemu");
+    REQUIRE(plugin.ok());
+    Site lost(lostCfg, plugin.value(), f.events, SshIdentity{}, f.metrics);
+    CHECK_FALSE(lost.connect().ok());
+
+    const auto text = [&] { return prometheus::TextSerializer().Serialize(f.metrics.registry()->Collect()); };
+    CHECK_THAT(text(), !Catch::Contains("paddock_site_connected"));  // set when /metrics is read
+    f.site->publishConnectionState();
+    lost.publishConnectionState();
+    CHECK_THAT(text(), Catch::Contains("paddock_site_connected{site=\"here\"} 1\n"));
+    CHECK_THAT(text(), Catch::Contains("paddock_site_connected{site=\"lost\"} 0\n"));
+    CHECK_THAT(text(), Catch::Contains("# TYPE paddock_site_connected gauge"));
 }

@@ -30,6 +30,9 @@ public:
     prometheus::Family<prometheus::Gauge>& vmsByState() noexcept { return *vmsByState_; }
     // paddock_vms_created_total{site,owner}: VMs made (pool fills included); owner "" when none.
     void countCreated(const std::string& site, const std::string& owner);
+    // paddock_site_connected{site}: 1 while the site's hypervisor connection is usable, else 0
+    // (GET /api/v1/sites "reachable"), as of the last call: set when /metrics is read.
+    void setSiteConnected(const std::string& site, bool connected);
 
     // paddock_snapshots_total{result}, paddock_snapshot_duration_seconds,
     // paddock_snapshot_revert_duration_seconds
@@ -55,6 +58,7 @@ private:
     prometheus::Family<prometheus::Histogram>* operationDuration_;
     prometheus::Family<prometheus::Gauge>* vmsByState_;
     prometheus::Family<prometheus::Counter>* created_;
+    prometheus::Family<prometheus::Gauge>* siteConnected_;
     prometheus::Family<prometheus::Counter>* snapshots_;
     prometheus::Family<prometheus::Histogram>* snapshotDuration_;
     prometheus::Family<prometheus::Histogram>* revertDuration_;

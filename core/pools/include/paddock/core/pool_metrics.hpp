@@ -24,6 +24,9 @@ public:
     explicit PoolMetrics(prometheus::Registry& registry);
 
     void setCounts(const std::string& site, const std::string& pool, const PoolCounts& counts);
+    // paddock_pool_min_idle_vms{site,pool}: the idle VMs the pool is configured to keep (min_idle),
+    // so an alert can tell an empty pool that should not be from one configured empty.
+    void setMinIdle(const std::string& site, const std::string& pool, size_t minIdle);
     void countAllocation(const std::string& site, const std::string& pool);
     void countMiss(const std::string& site, const std::string& pool);
     void countRelease(const std::string& site, const std::string& pool);
@@ -36,6 +39,7 @@ private:
     prometheus::Family<prometheus::Gauge>& allocated_;
     prometheus::Family<prometheus::Gauge>& booting_;
     prometheus::Family<prometheus::Gauge>& total_;
+    prometheus::Family<prometheus::Gauge>& minIdle_;
     prometheus::Family<prometheus::Counter>& allocations_;
     prometheus::Family<prometheus::Counter>& misses_;
     prometheus::Family<prometheus::Counter>& releases_;

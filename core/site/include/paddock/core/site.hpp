@@ -95,6 +95,8 @@ public:
     bool reachable();
     // Name, backend, URI, reachability (with the reason when not) and host facts.
     SiteStatus status();
+    // Sets paddock_site_connected{site} from reachable() (called when /metrics is read).
+    void publishConnectionState();
     // Test hook: drop the connection as if the hypervisor went away.
     void dropConnectionForTest() { link_.dropForTest(); }
 
