@@ -1,5 +1,6 @@
 // Owner-scoped tokens: minting, listing and revoking them (admins), and the one list of routes
-// such a token may call at all.
+// such a token may call at all; and GET /api/v1/whoami, how any caller learns what its own token
+// may do.
 #include "paddock/core/audit_log.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
@@ -65,6 +66,17 @@ Result<Response> revokeToken(const TokenContext& tokens, Runtime& rt, const Requ
     return jsonResponse(200, json.str());
 }
 
+// Only what the caller already holds: the token's name, role and owner, never the secret.
+Result<Response> whoami(const Request& r) {
+    JsonWriter json;
+    json.beginObject().field("name", r.identity.name).field("role", roleName(r.identity.role));
+    json.key("owner").stringOrNull(r.identity.owner);
+    json.field("token", r.identity.token).endObject();
+    Response response = jsonResponse(200, json.str());
+    response.headers.emplace_back("Cache-Control", "no-store");
+    return response;
+}
+
 }  // namespace
 
 void addTokenRoutes(Router& router, const RouteContext& context, const TokenContext& tokens) {
@@ -75,6 +87,7 @@ void addTokenRoutes(Router& router, const RouteContext& context, const TokenCont
         "GET", "/api/v1/tokens", [tokens](Request& r) { return listTokens(tokens, r); }, Role::Admin);
     router.add(
         "DELETE", "/api/v1/tokens/{id}", [&rt, tokens](Request& r) { return revokeToken(tokens, rt, r); }, Role::Admin);
+    router.add("GET", "/api/v1/whoami", [](Request& r) { return whoami(r); });
 }
 
 void openRoutesToOwnerTokens(Router& router) {
@@ -115,6 +128,7 @@ void openRoutesToOwnerTokens(Router& router) {
         {"GET", "/api/v1/operations/{id}/output"},
         {"GET", "/api/v1/sessions"},
         {"GET", "/api/v1/sessions/{id}/cast"},
+        {"GET", "/api/v1/whoami"},
     };
     for (const auto& [method, pattern] : kRoutes) router.permitOwnerTokens(method, pattern);
 }

@@ -7,6 +7,10 @@ namespace paddock::server {
 
 void addUiRoutes(Router& router, const RouteContext& context) {
     const std::string webDir = context.webDir;
+    // The router ignores one trailing '/', so this is /ui/ too; the page names its assets by
+    // absolute path, which resolve the same from either.
+    router.add("GET", "/ui", [webDir](Request&) { return servePrivatePage(webDir + "/panel", "index.html"); });
+    router.add("GET", "/ui/assets/{file}", [webDir](Request& r) { return serveFile(webDir + "/panel", r.param("file")); });
     router.add("GET", "/ui/exhibit", [webDir](Request&) { return servePrivatePage(webDir, "exhibit.html"); });
 }
 

@@ -290,3 +290,79 @@ TEST_CASE("owner tokens are listed without their secret, survive a restart, stop
         CHECK(file.find(secret) == std::string::npos);
     }
 }
+
+TEST_CASE("GET /api/v1/whoami names the caller's token, role and owner, and nothing else", "[owner-tokens][whoami][hostile]") {
+    DaemonOptions options;
+    options.tokens = {{"admin", kAdmin, "admin"}, {"lab-app", kOperator, "operator"}, {"wall", "whoami-viewer-0123456789", "viewer"},
+                      {"carol-kiosk", kCarol, "operator", "carol"}};
+    PaddockdFixture d(options);
+    const auto whoami = [&](const std::string& token) { return d.call("GET", "/api/v1/whoami", std::nullopt, token); };
+
+    struct Expected {
+        std::string token, name, role, owner;
+    };
+    for (const auto& e : std::vector<Expected>{{kAdmin, "admin", "admin", ""},
+                                               {kOperator, "lab-app", "operator", ""},
+                                               {"whoami-viewer-0123456789", "wall", "viewer", ""},
+                                               {kCarol, "carol-kiosk", "operator", "carol"}}) {
+        INFO(e.name);
+        const auto reply = whoami(e.token);
+        REQUIRE(reply.status == 200);
+        CHECK(reply.header("Cache-Control") == "no-store");
+        CHECK(reply.body.find(e.token) == std::string::npos);  // never the secret
+        auto doc = reply.json();
+        CHECK(doc.MemberCount() == 4);
+        CHECK(jsonString(doc["name"]) == e.name);
+        CHECK(jsonString(doc["role"]) == e.role);
+        if (e.owner.empty())
+            CHECK(doc["owner"].IsNull());
+        else
+            CHECK(jsonString(doc["owner"]) == e.owner);
+        CHECK(doc["token"].GetBool());
+    }
+
+    // A minted owner token, until it is revoked.
+    auto minted = d.call("POST", "/api/v1/tokens", R"({"owner":"dave","role":"viewer"})", kAdmin);
+    REQUIRE(minted.status == 201);
+    const std::string secret = jsonString(minted.json()["token"]);
+    const std::string id = jsonString(minted.json()["id"]);
+    auto dave = whoami(secret);
+    REQUIRE(dave.status == 200);
+    CHECK(jsonString(dave.json()["owner"]) == "dave");
+    CHECK(jsonString(dave.json()["role"]) == "viewer");
+    REQUIRE(d.call("DELETE", "/api/v1/tokens/" + id, std::nullopt, kAdmin).status == 200);
+    CHECK(whoami(secret).status == 401);
+
+    // No token, a wrong one, a wrong scheme, a huge one, one in the query (only WebSockets take
+    // access_token): 401, and the answer never echoes what was sent.
+    CHECK(whoami("").status == 401);
+    for (const std::string& bad : {std::string("not-a-token"), kAdmin + "x", kAdmin.substr(1), std::string(4000, 'a'),
+                                   std::string("\xff\xfe", 2) + kAdmin}) {
+        INFO(bad.size());
+        const auto reply = whoami(bad);
+        CHECK(reply.status == 401);
+        CHECK(reply.body.find(bad) == std::string::npos);
+    }
+    for (const std::string& header : {"Basic " + kAdmin, kAdmin, std::string("Bearer"), std::string("Bearer  ")}) {
+        INFO(header);
+        HttpOptions raw;
+        raw.headers = {{"Authorization", header}};
+        CHECK(d.request("GET", "/api/v1/whoami", raw).status == 401);
+    }
+    CHECK(d.call("GET", "/api/v1/whoami?access_token=" + kAdmin, std::nullopt, "").status == 401);
+    // Only GET.
+    CHECK(d.call("POST", "/api/v1/whoami", "{}", kAdmin).status == 405);
+    CHECK(d.call("DELETE", "/api/v1/whoami", std::nullopt, kAdmin).status == 405);
+
+    // Under auth.mode none everyone is the admin "anonymous", without a token.
+    d.stop();
+    DaemonOptions open;
+    open.auth_mode = "none";
+    PaddockdFixture none(open);
+    const auto anonymous = none.call("GET", "/api/v1/whoami", std::nullopt, "");
+    REQUIRE(anonymous.status == 200);
+    auto doc = anonymous.json();
+    CHECK(jsonString(doc["name"]) == "anonymous");
+    CHECK(jsonString(doc["role"]) == "admin");
+    CHECK_FALSE(doc["token"].GetBool());
+}

@@ -542,6 +542,9 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"DELETE /api/v1/vms/{name}/backups/{id}", 404},
         {"POST /api/v1/vms/{name}/backups/{id}/restore", 400},  // no "as"
         {"GET /ui/exhibit", 200},
+        {"GET /ui", 200},
+        {"GET /ui/assets/{file}", 404},  // swagger-ui.css is not the panel's
+        {"GET /api/v1/whoami", 200},
         {"GET /api/v1/vms/{name}/watch", 200},
         {"POST /api/v1/vms/{name}/watch", 409},  // no snapshot "ready" yet
         {"DELETE /api/v1/vms/{name}/watch", 404},  // the VM is gone by then

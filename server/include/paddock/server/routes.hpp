@@ -72,14 +72,17 @@ struct TerminalContext {
 };
 void addTerminalRoutes(Router& router, const RouteContext& context, const TerminalContext& terminal);
 
-// Owner tokens (token_store.hpp): POST/GET /api/v1/tokens, DELETE /api/v1/tokens/{id}, admins only.
+// Owner tokens (token_store.hpp): POST/GET /api/v1/tokens, DELETE /api/v1/tokens/{id}, admins only;
+// and GET /api/v1/whoami (any valid token: its own name, role and owner).
 class TokenStore;
 struct TokenContext {
     TokenStore& store;
     bool enabled;  // auth.mode token: minting under mode none is refused (409)
 };
 void addTokenRoutes(Router& router, const RouteContext& context, const TokenContext& tokens);
-// Staff pages: GET /ui/exhibit (exhibit.html, the exhibit panel of a watched VM).
+// Staff pages: GET /ui (and /ui/: the control panel, web/panel/index.html), its assets
+// GET /ui/assets/{file} (web/panel/), and GET /ui/exhibit (exhibit.html, the exhibit panel of a
+// watched VM).
 void addUiRoutes(Router& router, const RouteContext& context);
 
 // Marks the routes owner-scoped tokens may call (Route::ownerTokens); call it once every route
@@ -90,6 +93,6 @@ void openRoutesToOwnerTokens(Router& router);
 // The console page holds no secret: its WebSocket needs a ticket or token. Nor do the replay
 // page and the /ui/ pages: they fetch with a token.
 inline constexpr const char* kAlwaysPublicPaths[] = {"/docs",      "/redoc",      "/openapi.json", "/static/*",
-                                                     "/console/*", "/sessions/*", "/ui/*"};
+                                                     "/console/*", "/sessions/*", "/ui",          "/ui/*"};
 
 }  // namespace paddock::server
