@@ -1,6 +1,8 @@
 #include "paddock/server/application.hpp"
 
+#include "paddock/core/backend_requirements.hpp"
 #include "paddock/core/crash_point.hpp"
+#include "paddock/core/plugin_host.hpp"
 #include "paddock/core/runtime.hpp"
 #include "paddock/server/auth.hpp"
 #include "paddock/server/compat_metrics.hpp"
@@ -30,6 +32,7 @@
 #include <Poco/Util/OptionSet.h>
 
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -103,6 +106,42 @@ PublicUrls publicUrls(const ServerConfig& server) {
     return PublicUrls(std::move(options));
 }
 
+// The plugins `config` needs, loaded from paths.plugin_dirs as a start would: every site's backend
+// (and what its templates and pools ask of it), the recorder when recording is on. The answer
+// lists what was loaded; a provisioner that is missing only matters to templates that provision,
+// and a library that failed to load only to whoever names its plugins: both are `warnings`.
+Result<std::string> checkPlugins(const Config& config, std::vector<std::string>& warnings) {
+    PluginHost host;
+    for (const auto& dir : config.paths.plugin_dirs) {
+        if (auto loaded = host.loadDirectory(dir); !loaded)
+            return makeError(loaded.error().code, "paths.plugin_dirs: " + loaded.error().message);
+    }
+    for (const auto& failure : host.failures()) warnings.push_back(failure.message);
+    if (config.recording.enabled) {
+        if (auto recorder = host.recorder(config.recording.plugin); !recorder)
+            return makeError(recorder.error().code, "recording.plugin: " + recorder.error().message);
+    }
+    for (size_t i = 0; i < config.sites.size(); ++i) {
+        const SiteConfig& site = config.sites[i];
+        auto backend = host.backend(site.backend);
+        if (!backend)
+            return makeError(backend.error().code,
+                             "sites[" + std::to_string(i) + "].backend: " + backend.error().message);
+        if (auto covered = requireBackendCovers(site, i, *backend.value()); !covered) return covered.error();
+    }
+    if (!config.provisioning.plugin.empty()) {
+        if (auto provisioner = host.provisioner(config.provisioning.plugin); !provisioner)
+            warnings.push_back("provisioning.plugin: " + provisioner.error().message);
+    }
+    std::string loaded;
+    for (const auto& plugin : host.plugins()) {
+        const PluginInfo& info = plugin->info();
+        loaded += (loaded.empty() ? "" : ", ") + info.id + " " + info.version + " (" +
+                  std::string(pluginKindName(info.kind)) + ")";
+    }
+    return loaded;
+}
+
 }  // namespace
 
 Application::Application() {
@@ -173,6 +212,15 @@ int Application::main(const std::vector<std::string>&) {
         if (config) {
             if (auto tls = loadTls(config->server); !tls) config = tls.error();
         }
+        std::vector<std::string> warnings;
+        std::string plugins;
+        if (config) {
+            if (auto checked = checkPlugins(*config, warnings); !checked)
+                config = checked.error();
+            else
+                plugins = std::move(checked).value();
+        }
+        for (const auto& warning : warnings) std::cerr << "warning: " << warning << std::endl;
         if (!config) {
             std::cerr << "config error: " << configPath_ << ": " << config.error().message << std::endl;
             return kExitConfigError;
@@ -181,6 +229,7 @@ int Application::main(const std::vector<std::string>&) {
                   << "; listen " << config->server.host << ":" << config->server.port
                   << (config->server.tls.enabled() ? " (TLS)" : "") << "; auth mode " << enumName(config->auth.mode)
                   << ")" << std::endl;
+        std::cout << "plugins: " << (plugins.empty() ? "none" : plugins) << std::endl;
         return EXIT_OK;
     }
     return serve();
@@ -341,8 +390,12 @@ int Application::serve() {
                              std::to_string(config.server.port);
     log.information("paddockd %s listening on %s with %u worker threads; API docs at %s/docs",
                     std::string(PADDOCK_VERSION), base, config.server.threads, base);
+    // Under systemd (Type=notify) the unit is started only now that the port listens and every
+    // site is set up; without NOTIFY_SOCKET these calls do nothing.
+    ::sd_notify(0, ("READY=1\nSTATUS=listening on " + base).c_str());
 
     waitForTerminationRequest();
+    ::sd_notify(0, "STOPPING=1");
     log.information("shutting down: waiting for requests in progress");
     server->stop();
     server.reset();

@@ -58,13 +58,27 @@ DaemonOptions serverOptions() {
 
 TEST_CASE("paddockd --check-config accepts a good config and names the key of a bad one", "[server][integration]") {
     TempDir dir;
-    const std::string good =
-        "server:\n  port: 8123\nauth:\n  mode: none\nsites:\n  - name: local\n    uri: test:///default\n";
+    // The check loads the plugins the config names, as a start does: they come from this build.
+    const std::string good = "server:\n  port: 8123\nauth:\n  mode: none\npaths:\n  plugin_dirs: [" + pluginDir() +
+                             "]\nsites:\n  - name: local\n    uri: test:///default\n";
     writeFile(dir.file("good.yaml"), good);
     std::string output;
     CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("good.yaml")}, output,
                           dir.file("out")) == 0);
     CHECK_THAT(output, Catch::Contains("config OK"));
+    CHECK_THAT(output, Catch::Contains("org.paddock.libvirt-qemu") && Catch::Contains("(backend)") &&
+                           Catch::Contains("org.paddock.asciinema") && Catch::Contains("(recorder)"));
+
+    // A plugin the config names but no plugin directory holds is an error the check reports.
+    writeFile(dir.file("nobackend.yaml"), good + "    backend: org.example.absent\n");
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("nobackend.yaml")}, output,
+                          dir.file("out")) == 2);
+    CHECK_THAT(output, Catch::Contains("sites[0].backend") && Catch::Contains("org.example.absent"));
+    writeFile(dir.file("nodir.yaml"), "paths:\n  plugin_dirs: [" + dir.file("absent") +
+                                          "]\nsites:\n  - name: local\n    uri: test:///default\n");
+    CHECK(runToCompletion({paddockdPath(), "--check-config", "--config", dir.file("nodir.yaml")}, output,
+                          dir.file("out")) == 2);
+    CHECK_THAT(output, Catch::Contains("paths.plugin_dirs") && Catch::Contains(dir.file("absent")));
 
     writeFile(dir.file("bad.yaml"), "server:\n  port: 70000\nsites:\n  - name: local\n    uri: test:///default\n");
     CHECK(runToCompletion({paddockdPath(), "--config", dir.file("bad.yaml"), "--check-config"}, output,

@@ -1,7 +1,9 @@
 // paddockd: options, configuration, the Runtime and the HTTP server's lifecycle.
 //   --config FILE     (default $PADDOCK_CONFIG, else config/paddock.yaml); PADDOCK_<KEY_PATH>
 //                     environment variables override config keys, PADDOCK_LOG_LEVEL the log level
-//   --check-config    validate, print "config OK: ..." and exit 0, or the error and exit 2
+//   --check-config    validate, load the plugins the config names (as a start would, without
+//                     touching state, logs or hypervisors), print "config OK: ..." and
+//                     "plugins: <id> <version> (<kind>), ..." and exit 0, or the error and exit 2
 //   --help
 #pragma once
 
