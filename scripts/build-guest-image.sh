@@ -14,7 +14,7 @@
 # suite, mirror and package list), so a change under guest/ or guest-scripts/linux/ rebuilds in
 # under a minute; --force rebuilds everything, debootstrap included. Downloaded .debs stay in DIR/.debs. Packages come
 # from this machine's own apt source for the suite (/etc/apt/sources.list.d/*.sources or
-# /etc/apt/sources.list), unless --mirror names another.
+# /etc/apt/sources.list), unless --mirror names another, through apt's proxy if it has one.
 # --output-env prints, on stdout, shell assignments for the result:
 #   PADDOCK_GUEST_IMAGE, PADDOCK_GUEST_KERNEL, PADDOCK_GUEST_INITRD, PADDOCK_GUEST_CMDLINE
 # PADDOCK_GUEST_KERNEL is the uncompressed kernel (vmlinux), which QEMU boots through its PVH
@@ -70,6 +70,13 @@ done
 if [ -z "$mirror" ]; then
   mirror="$(apt_mirror)"
   [ -n "$mirror" ] || { echo "build-guest-image: no apt source of this machine serves $suite; give one with --mirror URL" >&2; exit 2; }
+fi
+# A proxy apt is told about (Acquire::http::Proxy, e.g. a site's package cache) serves debootstrap
+# too, unless http_proxy is set already.
+if [ -z "${http_proxy:-}" ]; then
+  apt_proxy=""
+  eval "$(apt-config shell apt_proxy Acquire::http::Proxy 2>/dev/null)" || true
+  if [ -n "$apt_proxy" ] && [ "$apt_proxy" != DIRECT ]; then export http_proxy="$apt_proxy"; fi
 fi
 
 msg() { echo "build-guest-image: $*" >&2; }
