@@ -1,5 +1,6 @@
 #include "paddock/cli/api_client.hpp"
 
+#include "paddock/cli/table.hpp"
 #include "paddock/server/json.hpp"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -16,6 +17,8 @@
 namespace paddock::cli {
 
 namespace {
+
+constexpr size_t kMaxErrorMessage = 2000;
 
 ErrorCode codeForStatus(int status) {
     switch (status) {
@@ -77,8 +80,11 @@ Error errorFromReply(const ApiReply& reply) {
         if (error.HasMember("code") && error["code"].IsString())
             message += std::string(message.empty() ? "" : " ") + "(" + error["code"].GetString() + ")";
     }
+    // The message goes to a terminal: no escape sequences from the server, and not a novel.
+    if (message.size() > kMaxErrorMessage) message = message.substr(0, kMaxErrorMessage) + "...";
+    message = printable(message);
     if (message.empty()) {
-        std::string start = reply.body.substr(0, 200);
+        std::string start = printable(reply.body.substr(0, 200));
         while (!start.empty() && std::isspace(static_cast<unsigned char>(start.back()))) start.pop_back();
         message = start.empty() ? "no details" : "unexpected answer: " + start;
     }

@@ -20,15 +20,14 @@ Result<CastHeader> parseCastHeader(std::string_view line) {
     auto doc = server::parseJsonValue(line);
     if (!doc) return bad("the header is not JSON: " + doc.error().message);
     if (!doc->IsObject()) return bad("the header is not a JSON object");
-    const auto version = doc->FindMember("version");
-    if (version == doc->MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 2)
+    if (!doc->HasMember("version") || !(*doc)["version"].IsInt() || (*doc)["version"].GetInt() != 2)
         return bad("not an asciicast v2 recording (\"version\" is not 2)");
     CastHeader header;
     for (const auto& [field, target] : {std::pair{"width", &header.width}, std::pair{"height", &header.height}}) {
-        const auto it = doc->FindMember(field);
-        if (it == doc->MemberEnd() || !it->value.IsUint() || it->value.GetUint() == 0 || it->value.GetUint() > 10000)
+        const rapidjson::Value* value = doc->HasMember(field) ? &(*doc)[field] : nullptr;
+        if (!value || !value->IsUint() || value->GetUint() == 0 || value->GetUint() > 10000)
             return bad(std::string("the header's \"") + field + "\" is not a terminal size");
-        *target = it->value.GetUint();
+        *target = value->GetUint();
     }
     return header;
 }

@@ -139,7 +139,7 @@ int waitReady(const Context& ctx, const std::string& name) {
         const auto& vm = (*doc)["vm"];
         const std::string readiness = cell(vm, "readiness");
         const auto provisioning = vm.IsObject() && vm.HasMember("provisioning") ? cell(vm["provisioning"], "state") : "-";
-        const bool provisioningRuns = provisioning == "queued" || provisioning == "running";
+        const bool provisioningRuns = provisioning == "pending" || provisioning == "running";
         if (readiness != "booting" && !provisioningRuns) {
             if (readiness == "unreachable") {
                 std::cerr << "paddock: " << name << " is unreachable: " << cell(vm, "readiness_error") << "\n";

@@ -1,5 +1,6 @@
 #include "paddock/cli/console.hpp"
 
+#include "paddock/cli/table.hpp"
 #include "paddock/server/json.hpp"
 
 #include <Poco/Buffer.h>
@@ -22,16 +23,13 @@ Result<ControlFrame> parseControlFrame(std::string_view text) {
     auto doc = server::parseJsonValue(text);
     if (!doc) return makeError(ErrorCode::InvalidArgument, "control frame is not JSON: " + doc.error().message);
     if (!doc->IsObject()) return makeError(ErrorCode::InvalidArgument, "control frame is not a JSON object");
-    const auto type = doc->FindMember("type");
-    if (type == doc->MemberEnd() || !type->value.IsString())
+    if (!doc->HasMember("type") || !(*doc)["type"].IsString())
         return makeError(ErrorCode::InvalidArgument, "control frame has no string \"type\"");
     ControlFrame frame;
-    frame.type = type->value.GetString();
+    frame.type = (*doc)["type"].GetString();
     const auto text_of = [&](const char* field) -> std::string {
-        const auto it = doc->FindMember(field);
-        return it != doc->MemberEnd() && it->value.IsString()
-                   ? std::string(it->value.GetString(), it->value.GetStringLength())
-                   : std::string();
+        if (!doc->HasMember(field) || !(*doc)[field].IsString()) return std::string();
+        return std::string((*doc)[field].GetString(), (*doc)[field].GetStringLength());
     };
     frame.sessionId = text_of("session_id");
     frame.code = text_of("code");
@@ -216,7 +214,8 @@ private:
         if ((n == 0 && flags == 0) || op == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
             if (!error_.message.empty() || !error_.code.empty())
                 return Outcome{exitCodeForErrorId(error_.code),
-                               "the terminal failed: " + error_.message + (error_.code.empty() ? "" : " (" + error_.code + ")")};
+                               printable("the terminal failed: " + error_.message.substr(0, 2000) +
+                                         (error_.code.empty() ? "" : " (" + error_.code.substr(0, 100) + ")"))};
             if (!connected_) return Outcome{ExitCode::Unavailable, "the server closed the terminal before it opened"};
             try {
                 ws_.shutdown();
@@ -238,7 +237,7 @@ private:
             if (!frame) return std::nullopt;  // not ours to show: an unknown control message
             if (frame->type == "session") {
                 connected_ = true;
-                note("Connected to " + vm_ + (frame->sessionId.empty() ? "" : " (session " + frame->sessionId + ")") +
+                note("Connected to " + vm_ + (frame->sessionId.empty() ? "" : " (session " + printable(frame->sessionId.substr(0, 200)) + ")") +
                      (interactive_ ? ". Ctrl-] detaches." : "."));
             } else if (frame->type == "error") {
                 error_ = *frame;

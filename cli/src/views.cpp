@@ -70,9 +70,8 @@ void flatten(const rapidjson::Value& object, const std::string& prefix, Table& t
 
 std::string cell(const rapidjson::Value& object, const char* field) {
     if (!object.IsObject()) return "-";
-    const auto it = object.FindMember(field);
-    if (it == object.MemberEnd()) return "-";
-    return scalar(it->value);
+    if (!object.HasMember(field)) return "-";
+    return scalar(object[field]);
 }
 
 Result<Table> vmTable(const rapidjson::Value& answer, bool wide) {

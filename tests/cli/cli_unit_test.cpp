@@ -145,6 +145,16 @@ TEST_CASE("API error bodies in plain words; bodies that are not one are quoted, 
         CHECK(e.code == ErrorCode::Unavailable);
         CHECK(e.message.size() < 300);
     }
+    // A hostile server's message reaches the terminal without escape sequences, and bounded.
+    e = errorFromReply(ApiReply{409,
+                                R"({"error":{"code":"conflict","message":"\u001b]0;pwned\u0007\u001b[2J)" +
+                                    std::string(100000, 'x') + "\"}}",
+                                ""});
+    CHECK(e.code == ErrorCode::Conflict);
+    CHECK(e.message.find('\x1b') == std::string::npos);
+    CHECK(e.message.find('\x07') == std::string::npos);
+    CHECK(e.message.size() < 2100);
+    CHECK(errorFromReply(ApiReply{500, "\x1b[31mred", ""}).message.find('\x1b') == std::string::npos);
 }
 
 TEST_CASE("URLs: only http(s)://host[:port][/base]", "[cli][url]") {

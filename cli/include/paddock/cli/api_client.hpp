@@ -43,7 +43,8 @@ struct ApiReply {
 
 // The Error an answer with a non-2xx status stands for: the code from the status (401
 // Unauthorized, 404 NotFound, 409 Conflict, 5xx Unavailable/Internal/Timeout, ...), the message
-// from its JSON error body, or the start of a body that is not one.
+// from its JSON error body, or the start of a body that is not one; made printable (table.hpp)
+// and cut at 2000 bytes, since it is shown on a terminal.
 Error errorFromReply(const ApiReply& reply);
 
 class ApiClient {
