@@ -432,6 +432,7 @@ public:
     const std::string& output() const noexcept { return output_; }
     void clear() { output_.clear(); }
     int master() const noexcept { return master_; }
+    pid_t pid() const noexcept { return pid_; }
 
 private:
     int master_ = -1;
@@ -485,6 +486,16 @@ TEST_CASE("vm console under a pty: type, resize, detach; pipe mode; refusals", "
         CHECK(echoOn(pty.master()));
     }
 
+    SECTION("a signal ends the console and still restores the terminal") {
+        PtyCli pty({"vm", "console", "term"}, env, 80, 24);
+        REQUIRE(pty.waitFor("Connected to term"));
+        CHECK_FALSE(echoOn(pty.master()));
+        REQUIRE(::kill(pty.pid(), SIGTERM) == 0);
+        REQUIRE(pty.waitFor("ended by signal"));
+        CHECK(pty.waitExit() == 1);
+        CHECK(echoOn(pty.master()));
+    }
+
     SECTION("pipe mode: input sent as it is, its end ends the shell") {
         auto run = runCli({"vm", "console", "term"}, env, "echo piped-$((2*3))\n");
         INFO("stdout: " << run.out << "\nstderr: " << run.err);
@@ -493,10 +504,42 @@ TEST_CASE("vm console under a pty: type, resize, detach; pipe mode; refusals", "
         CHECK(run.err.find("Connection to term closed.") != std::string::npos);
     }
 
+    SECTION("a changed host key: the server's error frame, in plain words") {
+        REQUIRE(runCli({"vm", "console", "term"}, env, "exit\n").exit == 0);  // pins the host key
+        site.sshd().rotateHostKey();
+        auto run = runCli({"vm", "console", "term"}, env, "echo never\n");
+        INFO("stderr: " << run.err);
+        CHECK(run.exit == 5);
+        CHECK(run.err.find("paddock: the terminal failed: ") == 0);
+        CHECK(run.err.find("host key") != std::string::npos);
+        CHECK(run.out.empty());
+    }
+
     SECTION("refusals: unknown VM, no token, a viewer") {
         CHECK(runCli({"vm", "console", "nosuch"}, env).exit == 4);
         CHECK(runCli({"vm", "console", "term"}, {"PADDOCK_URL=" + site.baseUrl()}).exit == 3);
         CHECK(runCli({"vm", "console", "term"}, {"PADDOCK_URL=" + site.baseUrl(), "PADDOCK_TOKEN=" + site.tokenFor("viewer")})
                   .exit == 3);
     }
+}
+
+TEST_CASE("vm rm asks on a terminal: no keeps the VM, yes deletes it", "[cli][e2e][rm]") {
+    PaddockdFixture d(e2eOptions());
+    const std::vector<std::string> env = {"PADDOCK_URL=" + d.baseUrl(), "PADDOCK_TOKEN=" + kAdmin};
+    REQUIRE(runCli({"vm", "create", "cli-rm", "--template", "tiny", "--no-start"}, env).exit == 0);
+    {
+        PtyCli pty({"vm", "rm", "cli-rm"}, env, 80, 24);
+        REQUIRE(pty.waitFor("Delete VM cli-rm and its disk? [y/N]"));
+        pty.type("n\r");
+        REQUIRE(pty.waitFor("Not deleted."));
+        CHECK(pty.waitExit() == 1);
+    }
+    CHECK(runCli({"vm", "show", "cli-rm"}, env).exit == 0);
+    {
+        PtyCli pty({"vm", "rm", "cli-rm"}, env, 80, 24);
+        REQUIRE(pty.waitFor("[y/N]"));
+        pty.type("y\r");
+        CHECK(pty.waitExit() == 0);
+    }
+    CHECK(runCli({"vm", "show", "cli-rm"}, env).exit == 4);
 }
