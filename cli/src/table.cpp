@@ -1,24 +1,16 @@
 #include "paddock/cli/table.hpp"
 
+#include "paddock/core/utf8.hpp"
+
 #include <algorithm>
 
 namespace paddock::cli {
 
 namespace {
 
-// Length of a valid UTF-8 sequence starting at s[i], or 0.
-size_t utf8Length(const std::string& s, size_t i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return 0;
-    for (size_t k = 1; k < n; ++k)
-        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-    return n;
-}
-
-size_t width(const std::string& printableText) {
+size_t width(const std::string& utf8) {
     size_t w = 0;
-    for (const char c : printableText)
+    for (const char c : utf8)
         if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++w;
     return w;
 }
@@ -26,25 +18,15 @@ size_t width(const std::string& printableText) {
 }  // namespace
 
 std::string printable(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    size_t i = 0;
-    while (i < text.size()) {
-        const size_t n = utf8Length(text, i);
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
-            out += '?';
-            i += n == 0 ? 1 : n;
-            continue;
+    std::string out = toValidUtf8(text);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const auto c = static_cast<unsigned char>(out[i]);
+        if (c < 0x20 || c == 0x7f) {
+            out[i] = '?';
+        } else if (c == 0xC2 && i + 1 < out.size() && static_cast<unsigned char>(out[i + 1]) < 0xA0) {
+            // U+0080..U+009F, the C1 controls (CSI among them), are C2 80..C2 9F.
+            out.replace(i, 2, "?");
         }
-        // U+0080..U+009F (C1 controls) are two bytes C2 80..C2 9F.
-        if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
-            out += '?';
-            i += 2;
-            continue;
-        }
-        out.append(text, i, n);
-        i += n;
     }
     return out;
 }

@@ -15,7 +15,8 @@ struct Table {
 
 std::string renderTable(const Table& table);
 
-// `text` with every C0/C1 control character and DEL replaced by '?', and invalid UTF-8 bytes too.
+// `text` as valid UTF-8 (core's toValidUtf8: invalid bytes become U+FFFD) with every C0/C1
+// control character and DEL replaced by '?'.
 std::string printable(const std::string& text);
 
 }  // namespace paddock::cli
