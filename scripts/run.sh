@@ -2,13 +2,14 @@
 # One command to set everything up and run Paddock with the default configuration:
 # installs packages, starts libvirtd, builds, builds (or reuses) the Debian guest image for the
 # default template, then runs paddockd in the foreground on http://127.0.0.1:8000
-# (API docs at /docs; the admin token is written to state/admin.token).
+# (control panel at /ui/, API docs at /docs; the admin token is written to state/admin.token;
+# the CLI is build/bin/paddock).
 # Set PADDOCK_CONFIG to run another configuration file; arguments go to paddockd.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 bash scripts/setup.sh
-bash scripts/build.sh --target paddockd paddock_plugins
+bash scripts/build.sh --target paddockd paddock_plugins paddock_cli
 if [ -z "${PADDOCK_CONFIG:-}" ]; then
   # The first build takes a few minutes (debootstrap from Debian's mirror); later runs reuse it.
   eval "$(bash scripts/build-guest-image.sh --output-env)"

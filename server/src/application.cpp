@@ -388,8 +388,8 @@ int Application::serve() {
             config.server.host);
     const std::string base = std::string(tls.value() ? "https" : "http") + "://" + config.server.host + ":" +
                              std::to_string(config.server.port);
-    log.information("paddockd %s listening on %s with %u worker threads; API docs at %s/docs",
-                    std::string(PADDOCK_VERSION), base, config.server.threads, base);
+    log.information("paddockd %s listening on %s with %u worker threads; control panel at %s/ui/, API docs at %s/docs",
+                    std::string(PADDOCK_VERSION), base, config.server.threads, base, base);
     // Under systemd (Type=notify) the unit is started only now that the port listens and every
     // site is set up; without NOTIFY_SOCKET these calls do nothing.
     ::sd_notify(0, ("READY=1\nSTATUS=listening on " + base).c_str());
