@@ -149,16 +149,21 @@ std::unique_ptr<Poco::Net::HTTPClientSession> openSession(const std::string& sch
 
 }  // namespace
 
+Poco::Net::HTTPRequest ApiClient::newRequest(const std::string& method, const std::string& path) const {
+    Poco::Net::HTTPRequest request(method, basePath_ + path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("User-Agent", "paddock-cli");
+    if (!settings_.token.empty()) request.set("Authorization", "Bearer " + settings_.token);
+    return request;
+}
+
 Result<ApiReply> ApiClient::request(const std::string& method, const std::string& path,
                                     const std::optional<std::string>& body,
                                     const std::vector<std::pair<std::string, std::string>>& headers) const {
     const std::string target = settings_.url;
     try {
         auto session = openSession(scheme_, host_, port_, tls_, settings_.timeoutS);
-        Poco::Net::HTTPRequest request(method, basePath_ + path, Poco::Net::HTTPMessage::HTTP_1_1);
+        auto request = newRequest(method, path);
         request.set("Accept", "application/json");
-        request.set("User-Agent", "paddock-cli");
-        if (!settings_.token.empty()) request.set("Authorization", "Bearer " + settings_.token);
         for (const auto& [name, value] : headers) request.set(name, value);
         if (body) {
             request.setContentType("application/json");
@@ -184,9 +189,7 @@ Status ApiClient::stream(const std::string& path, const std::function<Status(std
     const std::string target = settings_.url;
     try {
         auto session = openSession(scheme_, host_, port_, tls_, settings_.timeoutS);
-        Poco::Net::HTTPRequest request("GET", basePath_ + path, Poco::Net::HTTPMessage::HTTP_1_1);
-        request.set("User-Agent", "paddock-cli");
-        if (!settings_.token.empty()) request.set("Authorization", "Bearer " + settings_.token);
+        auto request = newRequest("GET", path);
         session->sendRequest(request);
         Poco::Net::HTTPResponse response;
         auto& in = session->receiveResponse(response);
@@ -207,9 +210,7 @@ Result<std::unique_ptr<Poco::Net::WebSocket>> ApiClient::openWebSocket(const std
     const std::string target = settings_.url;
     try {
         auto session = openSession(scheme_, host_, port_, tls_, settings_.timeoutS);
-        Poco::Net::HTTPRequest request("GET", basePath_ + path, Poco::Net::HTTPMessage::HTTP_1_1);
-        request.set("User-Agent", "paddock-cli");
-        if (!settings_.token.empty()) request.set("Authorization", "Bearer " + settings_.token);
+        auto request = newRequest("GET", path);
         Poco::Net::HTTPResponse response;
         try {
             auto ws = std::make_unique<Poco::Net::WebSocket>(*session, request, response);

@@ -36,4 +36,17 @@ async function runInChromium(screenshot, steps) {
   process.exit(ok ? 0 : 1);
 }
 
-module.exports = { runInChromium };
+// Calls Paddock's API from the test itself (not the page): {status, json (null when not JSON), text}.
+async function apiCall(base, token, method, urlPath, body) {
+  const response = await fetch(base + urlPath, {
+    method,
+    headers: Object.assign({ Authorization: "Bearer " + token }, body === undefined ? {} : { "Content-Type": "application/json" }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
+  return { status: response.status, json, text };
+}
+
+module.exports = { runInChromium, apiCall };

@@ -9,7 +9,7 @@
 // one at phone size. Exit code 0 on success. Deterministic: polls with deadlines, never
 // asserts on time.
 "use strict";
-const { runInChromium } = require("./chromium_page");
+const { runInChromium, apiCall } = require("./chromium_page");
 
 const [base, vm, bare, token, desktopShot, phoneShot] = process.argv.slice(2);
 if (!base || !vm || !bare || !token || !desktopShot || !phoneShot) {
@@ -20,17 +20,7 @@ const PHONE = { width: 390, height: 844 };
 const HOSTILE_STATUS = "<img src=x onerror=window.__pwned=1>";
 const HOSTILE_MESSAGE = "<script>window.__pwned=2</script><b>bold</b>";
 
-async function api(method, path, body) {
-  const response = await fetch(base + path, {
-    method,
-    headers: Object.assign({ Authorization: "Bearer " + token }, body === undefined ? {} : { "Content-Type": "application/json" }),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
-  return { status: response.status, json, text };
-}
+const api = (method, path, body) => apiCall(base, token, method, path, body);
 
 async function apiOk(method, path, body) {
   const reply = await api(method, path, body);

@@ -16,7 +16,7 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const { runInChromium } = require("./chromium_page");
+const { runInChromium, apiCall } = require("./chromium_page");
 
 const settingsFile = process.argv[2];
 if (!settingsFile) {
@@ -30,17 +30,7 @@ const PHONE = { width: 390, height: 844 };
 const HOSTILE = "<img src=x onerror=window.__pwned=1>";
 const FORBIDDEN_FOR_VIEWERS = ["start", "stop", "restart", "delete", "console", "allocate", "extend", "release", "revert"];
 
-async function api(token, method, urlPath, body) {
-  const response = await fetch(S.base + urlPath, {
-    method,
-    headers: Object.assign({ Authorization: "Bearer " + token }, body === undefined ? {} : { "Content-Type": "application/json" }),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
-  return { status: response.status, json, text };
-}
+const api = (token, method, urlPath, body) => apiCall(S.base, token, method, urlPath, body);
 async function apiOk(token, method, urlPath, body) {
   const reply = await api(token, method, urlPath, body);
   if (reply.status < 200 || reply.status > 299) throw new Error(`${method} ${urlPath}: ${reply.status} ${reply.text}`);

@@ -368,20 +368,10 @@ public:
         winsize ws{};
         ws.ws_col = static_cast<unsigned short>(cols);
         ws.ws_row = static_cast<unsigned short>(rows);
-        std::vector<std::string> argv{paddockCliPath()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        const auto envp = childEnvironment(env);
-        std::vector<char*> cargv, cenv;
-        for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-        cargv.push_back(nullptr);
-        for (const auto& e : envp) cenv.push_back(const_cast<char*>(e.c_str()));
-        cenv.push_back(nullptr);
+        const CliExec command(args, env);
         pid_ = ::forkpty(&master_, nullptr, nullptr, &ws);
         if (pid_ < 0) throw std::runtime_error("forkpty failed");
-        if (pid_ == 0) {
-            ::execve(cargv[0], cargv.data(), cenv.data());
-            ::_exit(127);
-        }
+        if (pid_ == 0) command.exec();
     }
     ~PtyCli() {
         if (pid_ > 0 && exit_ < 0) {

@@ -25,28 +25,34 @@ std::vector<std::string> childEnvironment(const std::vector<std::string>& env) {
     return result;
 }
 
+CliExec::CliExec(const std::vector<std::string>& args, const std::vector<std::string>& env)
+    : argv_{paddockCliPath()}, envp_(childEnvironment(env)) {
+    argv_.insert(argv_.end(), args.begin(), args.end());
+    for (auto& a : argv_) cargv_.push_back(a.data());
+    cargv_.push_back(nullptr);
+    for (auto& e : envp_) cenv_.push_back(e.data());
+    cenv_.push_back(nullptr);
+}
+
+void CliExec::exec() const {
+    ::execve(cargv_[0], cargv_.data(), cenv_.data());
+    ::_exit(127);
+}
+
 CliRun runCli(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& input) {
     // A child that exits before reading all its input must not kill the test with SIGPIPE.
     std::signal(SIGPIPE, SIG_IGN);
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
         throw std::runtime_error("pipe failed");
-    std::vector<std::string> argv{paddockCliPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto envp = childEnvironment(env);
-    std::vector<char*> cargv, cenv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    for (const auto& e : envp) cenv.push_back(const_cast<char*>(e.c_str()));
-    cenv.push_back(nullptr);
+    const CliExec command(args, env);
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
         ::dup2(in[0], 0);
         ::dup2(out[1], 1);
         ::dup2(err[1], 2);
-        ::execve(cargv[0], cargv.data(), cenv.data());
-        ::_exit(127);
+        command.exec();
     }
     ::close(in[0]);
     ::close(out[1]);

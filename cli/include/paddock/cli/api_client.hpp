@@ -8,6 +8,7 @@
 #include "paddock/core/result.hpp"
 
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/WebSocket.h>
 
 #include <cstdint>
@@ -71,6 +72,8 @@ public:
 
 private:
     ApiClient(ClientSettings settings, std::string scheme, std::string host, uint16_t port, std::string basePath);
+    // A request to `path` under the base URL with the client's User-Agent and bearer token.
+    Poco::Net::HTTPRequest newRequest(const std::string& method, const std::string& path) const;
 
     ClientSettings settings_;
     std::string scheme_;
