@@ -172,6 +172,10 @@ void Application::defineOptions(Poco::Util::OptionSet& options) {
                           .required(false)
                           .repeatable(false)
                           .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleHelp)));
+    options.addOption(Poco::Util::Option("version", "", "print the version and exit")
+                          .required(false)
+                          .repeatable(false)
+                          .callback(Poco::Util::OptionCallback<Application>(this, &Application::handleVersion)));
     options.addOption(
         Poco::Util::Option("config", "c", "configuration file (default $PADDOCK_CONFIG, else config/paddock.yaml)")
             .required(false)
@@ -185,7 +189,7 @@ void Application::defineOptions(Poco::Util::OptionSet& options) {
 }
 
 void Application::handleHelp(const std::string&, const std::string&) {
-    helpRequested_ = true;
+    exitAfterOptions_ = true;
     Poco::Util::HelpFormatter help(options());
     help.setCommand(commandName());
     help.setUsage("[--config FILE] [--check-config]");
@@ -200,10 +204,17 @@ void Application::handleHelp(const std::string&, const std::string&) {
 
 void Application::handleConfig(const std::string&, const std::string& value) { configPath_ = value; }
 
+// Ends like --help: nothing else runs (exitAfterOptions_ makes main() return at once).
+void Application::handleVersion(const std::string&, const std::string&) {
+    exitAfterOptions_ = true;
+    std::cout << "paddockd " << PADDOCK_VERSION << std::endl;
+    stopOptionsProcessing();
+}
+
 void Application::handleCheckConfig(const std::string&, const std::string&) { checkOnly_ = true; }
 
 int Application::main(const std::vector<std::string>&) {
-    if (helpRequested_) return EXIT_OK;
+    if (exitAfterOptions_) return EXIT_OK;
     if (checkOnly_) {
         auto config = loadConfig(configPath_, processEnvironment());
         if (config) {

@@ -11,5 +11,7 @@ out="$(echo "$out" | grep -v 'running with root privileges' || true)"
 [ "$code" -eq 0 ] || [ "$code" -eq 2 ] || { echo "$out"; echo "FAIL: lintian exited $code"; exit 1; }
 echo "$out" | grep -E '^[EWIPX]:' || true
 if [ "$code" -ne 0 ] || echo "$out" | grep -q '^E:'; then echo "FAIL: lintian errors"; exit 1; fi
+# Both programs have a manual page (deploy/man).
+if echo "$out" | grep -q 'no-manual-page'; then echo "FAIL: a program without a manual page"; exit 1; fi
 echo "lintian: $(echo "$out" | grep -c '^W:' || true) warnings, no errors"
 echo "PASS"

@@ -26,12 +26,13 @@ protected:
 
 private:
     void handleHelp(const std::string& name, const std::string& value);
+    void handleVersion(const std::string& name, const std::string& value);
     void handleConfig(const std::string& name, const std::string& value);
     void handleCheckConfig(const std::string& name, const std::string& value);
     int serve();
 
     std::string configPath_ = "config/paddock.yaml";
-    bool helpRequested_ = false;
+    bool exitAfterOptions_ = false;  // --help or --version answered: run nothing else
     bool checkOnly_ = false;
 };
 
