@@ -438,6 +438,39 @@ public:
         }
     }
 
+    // Labels (config.hpp Labels): a YAML mapping of strings, or from the environment
+    // "key=value,key=value" (items trimmed, empty items dropped). Each key and value is checked.
+    void labels(const char* key, Labels& out) {
+        const KeyPath path = declare(key, true);
+        if (schemaOnly_) return;
+        if (auto text = ctx_.takeOverride(envName(path))) {
+            ctx_.remember(path, fromEnv(path));
+            const Raw raw{*text, fromEnv(path)};
+            out.clear();
+            for (const auto& item : split(*text, ',')) {
+                const std::string pair = trim(item);
+                if (pair.empty()) continue;
+                const auto eq = pair.find('=');
+                if (eq == std::string::npos) fail(problem(key, "'" + pair + "' is not key=value", raw));
+                addLabel(key, out, trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)), raw);
+            }
+            return;
+        }
+        const auto entry = find(key);
+        if (!entry) return;
+        const Raw raw{{}, "at " + ctx_.at(entry->key.Mark())};
+        ctx_.remember(path, raw.where);
+        if (!entry->value.IsMap())
+            fail(problem(key, "expected a mapping of strings, got " + nodeKind(entry->value), raw));
+        out.clear();
+        for (const auto& item : entry->value) {
+            if (!item.first.IsScalar() || !item.second.IsScalar())
+                fail(problem(key, "expected a mapping of strings, got an entry that is " + nodeKind(item.second),
+                             raw));
+            addLabel(key, out, item.first.Scalar(), item.second.Scalar(), raw);
+        }
+    }
+
     // Any YAML mapping, kept as one JSON object (variables for a recipe). Plain scalars become
     // JSON booleans, numbers and null the way YAML 1.2's core schema reads them; quoted ones stay
     // strings. Bounded: kMaxJsonDepth levels, kMaxJsonBytes of JSON. Not from the environment.
@@ -578,6 +611,26 @@ private:
             count = out.size();
         }
         ctx_.registerList(path, count);
+    }
+
+    static constexpr size_t kMaxLabelLength = 63;
+    static constexpr size_t kMaxLabels = 64;
+
+    void addLabel(const char* key, Labels& out, const std::string& name, const std::string& value, const Raw& raw) {
+        const auto allowed = [](char c, bool upperToo) {
+            return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                   c == '.' || c == '_' || c == '-' || (upperToo && std::isupper(static_cast<unsigned char>(c)));
+        };
+        const auto shown = [](const std::string& t) { return t.size() > 80 ? t.substr(0, 80) + "..." : t; };
+        if (name.empty() || name.size() > kMaxLabelLength || !std::isalnum(static_cast<unsigned char>(name[0])) ||
+            !std::all_of(name.begin(), name.end(), [&](char c) { return allowed(c, false); }))
+            fail(problem(key, "label key '" + shown(name) + "' must be 1-63 of a-z 0-9 . _ - starting with a letter or digit",
+                         raw));
+        if (value.size() > kMaxLabelLength || !std::all_of(value.begin(), value.end(), [&](char c) { return allowed(c, true); }))
+            fail(problem(key, "label value '" + shown(value) + "' (key '" + name + "') must be 0-63 of A-Z a-z 0-9 . _ -",
+                         raw));
+        if (!out.emplace(name, value).second) fail(problem(key, "duplicate label key '" + name + "'", raw));
+        if (out.size() > kMaxLabels) fail(problem(key, "more than " + std::to_string(kMaxLabels) + " labels", raw));
     }
 
     std::string fromEnv(const KeyPath& path) const { return "from environment variable " + envName(path); }
@@ -773,6 +826,7 @@ void readTemplate(Section& s, TemplateConfig& c) {
     s.section("backups", c.backups, readBackups);
     s.optionalSection("watch", c.watch, readWatchPolicy);
     s.optionalSection("provision", c.provision, readProvisionPolicy);
+    s.labels("site_selector", c.site_selector);
 }
 
 void readPool(Section& s, PoolConfig& c) {
@@ -804,9 +858,14 @@ void readSite(Section& s, SiteConfig& c) {
     s.uint("ready_timeout_s", c.ready_timeout_s, 1, 86400);
     s.seconds("poll_interval_s", c.poll_interval_ms, 500, 3600000);
     s.string("default_template", c.default_template);
+    s.uint("max_vms", c.max_vms, 0, 1000000);
+    s.uint("max_memory_mb", c.max_memory_mb, 0, uint64_t{1} << 40);
+    s.labels("labels", c.labels);
     s.list("templates", c.templates, readTemplate);
     s.list("pools", c.pools, readPool);
 }
+
+void readPlacement(Section& s, PlacementConfig& c) { s.choice("policy", c.policy); }
 
 void readConfig(Section& s, Config& c) {
     s.section("server", c.server, readServer);
@@ -817,6 +876,7 @@ void readConfig(Section& s, Config& c) {
     s.section("compat", c.compat, readCompat);
     s.section("watch", c.watch, readWatch);
     s.section("exhibit", c.exhibit, readExhibit);
+    s.section("placement", c.placement, readPlacement);
     s.list("sites", c.sites, readSite);
 }
 

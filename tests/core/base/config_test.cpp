@@ -758,3 +758,52 @@ TEST_CASE("config: provisioning and a template's provision section", "[config]")
     // The environment turns provisioning off.
     CHECK(parseConfig(head, {{"PADDOCK_PROVISIONING_PLUGIN", ""}}).value().provisioning.plugin.empty());
 }
+
+TEST_CASE("placement: policy, site capacity, labels and a template's site_selector", "[config][placement]") {
+    const Config defaults = parseOk(kMinimal);
+    CHECK(defaults.placement.policy == paddock::PlacementPolicy::Spread);
+    CHECK(defaults.sites[0].max_vms == 0);
+    CHECK(defaults.sites[0].max_memory_mb == 0);
+    CHECK(defaults.sites[0].labels.empty());
+
+    const std::string yaml = "placement:\n  policy: pack\n"
+                             "sites:\n  - name: a\n    max_vms: 10\n    max_memory_mb: 8192\n"
+                             "    labels: {zone: lab-b, gpu: \"yes\"}\n"
+                             "    templates:\n      - name: t\n        site_selector: {zone: lab-b}\n";
+    const Config cfg = parseOk(yaml);
+    CHECK(cfg.placement.policy == paddock::PlacementPolicy::Pack);
+    CHECK(cfg.sites[0].max_vms == 10);
+    CHECK(cfg.sites[0].max_memory_mb == 8192);
+    CHECK(cfg.sites[0].labels == paddock::Labels{{"gpu", "yes"}, {"zone", "lab-b"}});
+    CHECK(cfg.sites[0].templates[0].site_selector == paddock::Labels{{"zone", "lab-b"}});
+
+    // The environment overrides each key, labels as key=value pairs.
+    const Config env = parseOk(yaml, {{"PADDOCK_PLACEMENT_POLICY", "spread"},
+                                      {"PADDOCK_SITES_0_MAX_VMS", "3"},
+                                      {"PADDOCK_SITES_0_MAX_MEMORY_MB", "0"},
+                                      {"PADDOCK_SITES_0_LABELS", " zone=lab-c , rack=r1,"},
+                                      {"PADDOCK_SITES_0_TEMPLATES_0_SITE_SELECTOR", "rack=r1"}});
+    CHECK(env.placement.policy == paddock::PlacementPolicy::Spread);
+    CHECK(env.sites[0].max_vms == 3);
+    CHECK(env.sites[0].max_memory_mb == 0);
+    CHECK(env.sites[0].labels == paddock::Labels{{"rack", "r1"}, {"zone", "lab-c"}});
+    CHECK(env.sites[0].templates[0].site_selector == paddock::Labels{{"rack", "r1"}});
+
+    // Bad values name the key.
+    CHECK_THAT(parseError("placement:\n  policy: random\n" + kMinimal), Contains("placement.policy") && Contains("spread, pack"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_PLACEMENT_POLICY", "fill"}}), Contains("PADDOCK_PLACEMENT_POLICY"));
+    CHECK_THAT(parseError(kMinimal + "    max_vms: -1\n"), Contains("sites[0].max_vms"));
+    CHECK_THAT(parseError(kMinimal + "    max_vms: many\n"), Contains("sites[0].max_vms"));
+    CHECK_THAT(parseError(kMinimal + "    max_memory_mb: 99999999999999999999999\n"), Contains("sites[0].max_memory_mb"));
+    CHECK_THAT(parseError(kMinimal + "    labels: [zone]\n"), Contains("sites[0].labels") && Contains("mapping"));
+    CHECK_THAT(parseError(kMinimal + "    labels: {Zone: a}\n"), Contains("sites[0].labels") && Contains("label key 'Zone'"));
+    CHECK_THAT(parseError(kMinimal + "    labels: {zone: \"a b\"}\n"), Contains("label value 'a b'"));
+    CHECK_THAT(parseError(kMinimal + "    labels: {zone: {x: 1}}\n"), Contains("sites[0].labels"));
+    CHECK_THAT(parseError(kMinimal + "    labels: {\"\": a}\n"), Contains("label key ''"));
+    CHECK_THAT(parseError(kMinimal + "    labels: {" + std::string(64, 'k') + ": a}\n"), Contains("1-63"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_LABELS", "zone"}}),
+               Contains("sites[0].labels") && Contains("'zone' is not key=value") && Contains("PADDOCK_SITES_0_LABELS"));
+    CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_LABELS", "zone=a,zone=b"}}), Contains("duplicate label key 'zone'"));
+    CHECK_THAT(parseError(kMinimal + "    templates:\n      - name: t\n        site_selector: {zone: \"a/b\"}\n"),
+               Contains("sites[0].templates[0].site_selector"));
+}

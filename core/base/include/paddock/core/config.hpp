@@ -24,6 +24,7 @@ enum class DomainType { Auto, Kvm, Qemu, Xen, Hyperv };
 enum class NetworkMode { None, User, Network };
 enum class PoolMode { Running, Saved, Shutoff };
 enum class EmptyPoolPolicy { Refuse, Cold };
+enum class PlacementPolicy { Spread, Pack };
 
 template <>
 struct EnumTable<AuthMode> {
@@ -53,6 +54,15 @@ struct EnumTable<EmptyPoolPolicy> {
     static constexpr std::array<EnumSpelling<EmptyPoolPolicy>, 2> values{
         {{"503", EmptyPoolPolicy::Refuse}, {"cold", EmptyPoolPolicy::Cold}}};
 };
+template <>
+struct EnumTable<PlacementPolicy> {
+    static constexpr std::array<EnumSpelling<PlacementPolicy>, 2> values{
+        {{"spread", PlacementPolicy::Spread}, {"pack", PlacementPolicy::Pack}}};
+};
+
+// Site labels and template selectors (`zone: lab-b`). Keys: 1-63 of [a-z0-9._-], starting with a
+// letter or digit; values: 0-63 of [A-Za-z0-9._-]. From the environment: "zone=lab-b,gpu=yes".
+using Labels = std::map<std::string, std::string>;
 
 // server.tls: paddockd serves HTTPS and WSS on server.port when both files are set (both or
 // neither; each must be readable at startup).
@@ -208,6 +218,9 @@ struct TemplateConfig {
     // Present: VMs of this template can be provisioned (POST /api/v1/vms/{name}/provision), and
     // with on_create they are after every create, pool VMs before they become idle.
     std::optional<ProvisionPolicy> provision;
+    // Placement (POST /api/v1/vms without a site) only considers sites whose labels hold every
+    // pair of this selector; a VM created on a named site ignores it.
+    Labels site_selector;
 };
 
 // A hot pool of VMs made from one template, handed out as leases (pool_manager.hpp).
@@ -244,6 +257,11 @@ struct SiteConfig {
     // often the site re-lists its domains to notice changes (evented backends: every second).
     uint32_t poll_interval_ms = 5000;
     std::string default_template;    // empty: the first template, or none
+    // Capacity for new VMs (placement and creates naming the site): the VMs Paddock manages on
+    // the site (any state, pool VMs included) and their memory. 0: unlimited.
+    uint32_t max_vms = 0;
+    uint64_t max_memory_mb = 0;
+    Labels labels;  // matched by templates' site_selector
     std::vector<TemplateConfig> templates;
     std::vector<PoolConfig> pools;
 };
@@ -268,6 +286,12 @@ struct ExhibitConfig {
     std::string site;  // empty: the first site
 };
 
+// How POST /api/v1/vms without a site chooses one (placement.hpp): spread to the site with the
+// most headroom, or pack onto the first site (in config order) that fits.
+struct PlacementConfig {
+    PlacementPolicy policy = PlacementPolicy::Spread;
+};
+
 struct Config {
     ServerConfig server;
     PathsConfig paths;
@@ -277,6 +301,7 @@ struct Config {
     CompatConfig compat;
     WatchConfig watch;
     ExhibitConfig exhibit;
+    PlacementConfig placement;
     std::vector<SiteConfig> sites;
 };
 

@@ -10,6 +10,7 @@
 #include "paddock/core/lease.hpp"
 #include "paddock/core/metrics.hpp"
 #include "paddock/core/operations.hpp"
+#include "paddock/core/placement.hpp"
 #include "paddock/core/plugin_host.hpp"
 #include "paddock/core/pool_manager.hpp"
 #include "paddock/core/pool_metrics.hpp"
@@ -23,11 +24,38 @@
 #include "paddock/core/vm_service.hpp"
 #include "paddock/core/watch_service.hpp"
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace paddock {
+
+class Runtime;
+
+// A create's place, held until the create has returned: meanwhile its name counts as taken on
+// every site and its VM (and memory) as on the chosen site for every other placement, so that
+// concurrent creates neither share a name nor overfill a site. Releases on destruction.
+class PlacementTicket {
+public:
+    PlacementTicket(Runtime* runtime, uint64_t id) : runtime_(runtime), id_(id) {}
+    PlacementTicket(PlacementTicket&& other) noexcept : runtime_(std::exchange(other.runtime_, nullptr)), id_(other.id_) {}
+    PlacementTicket& operator=(PlacementTicket&&) = delete;
+    ~PlacementTicket();
+
+private:
+    Runtime* runtime_;
+    uint64_t id_;
+};
+
+struct PlacedCreate {
+    VmService* vms = nullptr;
+    PlacementDecision decision;
+    PlacementTicket ticket;
+};
 
 class Runtime {
 public:
@@ -60,6 +88,14 @@ public:
     // Every site, in configuration order.
     std::vector<Site*> sites();
 
+    // Where a new VM goes (placement.hpp). `site` named: that site (NotFound if unknown), policy
+    // "requested", refused with Conflict when it is full (max_vms, max_memory_mb) and Unavailable
+    // when it is down. Empty: chosen by config.placement.policy among all sites; Conflict naming
+    // every site's reason when none fits (Unavailable when every site is down). Either way
+    // AlreadyExists when a VM of that name exists on any reachable site (from the in-memory
+    // views) or is being created. Cheap: no hypervisor round trip once the views are filled.
+    Result<PlacedCreate> placeCreate(const CreateVmRequest& request, const std::string& site);
+
     // Hot pools (sites[].pools), each started in the background by create(). Pool names are
     // global. NotFound for an unknown pool or a lease no pool holds.
     Result<PoolManager*> pool(const std::string& name);
@@ -83,8 +119,15 @@ public:
     SessionRecorder& recorder() noexcept { return *recorder_; }
 
 private:
+    friend class PlacementTicket;
     struct SiteEntry;
+    struct PendingCreate {
+        std::string site;
+        std::string name;
+        uint64_t memory_mb = 0;
+    };
     explicit Runtime(Config config);
+    void releasePlacement(uint64_t id);
     Result<const SiteEntry*> entry(const std::string& name) const;
 
     Config config_;
@@ -110,6 +153,9 @@ private:
     std::unique_ptr<BackupStore> backupStore_;
     std::unique_ptr<BackupService> backups_;  // stopped before the sites whose VMs it backs up
     std::unique_ptr<WatchService> watch_;     // stopped first: it drives every site's VMs
+    std::mutex placementMutex_;  // one placement decision at a time, over pendingCreates_
+    std::map<uint64_t, PendingCreate> pendingCreates_;
+    uint64_t nextPlacement_ = 1;
 };
 
 }  // namespace paddock

@@ -1,0 +1,80 @@
+#include "paddock/core/runtime.hpp"
+
+#include <algorithm>
+
+namespace paddock {
+
+PlacementTicket::~PlacementTicket() {
+    if (runtime_ != nullptr) runtime_->releasePlacement(id_);
+}
+
+void Runtime::releasePlacement(uint64_t id) {
+    std::lock_guard lock(placementMutex_);
+    pendingCreates_.erase(id);
+}
+
+Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const std::string& siteName) {
+    if (sites_.empty()) return makeError(ErrorCode::Unavailable, "no site is configured");
+    const std::string templateName = request.template_name.value_or("");
+    std::vector<const SiteEntry*> entries;
+    if (siteName.empty()) {
+        for (const auto& e : sites_) entries.push_back(&e);
+    } else {
+        auto named = entry(siteName);
+        if (!named) return std::move(named).error();
+        entries.push_back(named.value());
+    }
+
+    std::lock_guard lock(placementMutex_);
+    for (const auto& [id, pending] : pendingCreates_)
+        if (pending.name == request.name)
+            return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' is being created on site '" +
+                                                           pending.site + "'");
+    std::vector<PlacementCandidate> candidates;
+    for (const SiteEntry* e : entries) {
+        PlacementCandidate c = placementCandidate(*e->site, templateName, request.memory_mb.value_or(0));
+        for (const auto& [id, pending] : pendingCreates_) {
+            if (pending.site != c.site) continue;
+            ++c.vm_count;
+            c.committed_memory_mb += pending.memory_mb;
+        }
+        candidates.push_back(std::move(c));
+    }
+    // Names are unique per deployment: the views of every reachable site, not only the candidates.
+    for (const auto& e : sites_) {
+        auto domains = e.site->domains();
+        if (!domains) continue;
+        const auto& list = domains.value();
+        if (std::any_of(list.begin(), list.end(), [&](const DomainInfo& d) { return d.name == request.name; }))
+            return makeError(ErrorCode::AlreadyExists,
+                             "VM '" + request.name + "' already exists (on site '" + e.site->name() + "')");
+    }
+
+    PlacementDecision decision;
+    // With one site there is nothing to choose: it is treated as named, so that a missing template
+    // or a down hypervisor answers as the create always has (400 naming the templates, 503).
+    if (siteName.empty() && sites_.size() > 1) {
+        auto chosen = choosePlacement(candidates, PlacementRequest{templateName, config_.placement.policy});
+        if (!chosen) return std::move(chosen).error();
+        decision = std::move(chosen.value());
+    } else {
+        PlacementCandidate c = candidates.front();
+        c.selector_matches = true;  // a named site is the client's choice; only its capacity counts
+        // Down, or without the template: the create itself answers as it always has (503, 400).
+        const bool capacityOnly = c.up && c.has_template;
+        if (auto why = placementRefusal(c, PlacementRequest{templateName, PlacementPolicy::Pack}); why && capacityOnly)
+            return makeError(ErrorCode::Conflict, "site '" + c.site + "' is full: " + *why);
+        decision = siteName.empty()
+                       ? PlacementDecision{c.site, std::string(enumName(config_.placement.policy)), "the only site"}
+                       : PlacementDecision{c.site, "requested", "the request named the site"};
+    }
+    const SiteEntry* target = *std::find_if(entries.begin(), entries.end(),
+                                            [&](const SiteEntry* e) { return e->site->name() == decision.site; });
+    const PlacementCandidate& placed = *std::find_if(candidates.begin(), candidates.end(),
+                                                     [&](const PlacementCandidate& c) { return c.site == decision.site; });
+    const uint64_t id = nextPlacement_++;
+    pendingCreates_.emplace(id, PendingCreate{decision.site, request.name, placed.new_vm_memory_mb});
+    return PlacedCreate{target->vms.get(), std::move(decision), PlacementTicket(this, id)};
+}
+
+}  // namespace paddock
