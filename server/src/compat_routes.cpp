@@ -24,15 +24,17 @@ Response statusResponse(int status, std::string_view word, const std::string& na
 Result<Response> create(Runtime& runtime, const Request& request) {
     auto body = readCompatCreate(request.body);
     if (!body.value) return validationErrorResponse(body.issues);
-    auto vms = runtime.vms();
-    if (!vms) return std::move(vms).error();
-    auto vm = vms.value()->create(*body.value, request.identity.name);
+    // Old clients name no site: placement chooses (config placement.policy); the answer keeps
+    // the old shape, without the native API's `placement`.
+    auto placed = runtime.placeCreate(*body.value, "");
+    if (!placed) return std::move(placed).error();
+    auto vm = placed->vms->create(*body.value, request.identity.name);
     if (!vm) return std::move(vm).error();
     const VmView& v = vm.value();
 
     // As the old service did: provisioning runs before the answer, and its failure leaves the VM.
     std::optional<std::string> provisionError;
-    if (runtime.provisioning().provisionsOnCreate(vms.value()->templateOf(v.domain))) {
+    if (runtime.provisioning().provisionsOnCreate(placed->vms->templateOf(v.domain))) {
         auto ran = runtime.provisioning().runNow(v.site, v.domain.name, request.identity.name);
         if (!ran)
             provisionError = ran.error().message;

@@ -1,3 +1,4 @@
+#include "paddock/core/names.hpp"
 #include "paddock/server/auth.hpp"
 #include "paddock/server/json.hpp"
 #include "paddock/server/routes.hpp"
@@ -49,34 +50,57 @@ Result<Response> listVms(Runtime& runtime, const Request& request) {
     return jsonResponse(200, json.str());
 }
 
+void writePlacement(JsonWriter& json, const PlacementDecision& placement) {
+    json.key("placement")
+        .beginObject()
+        .field("site", placement.site)
+        .field("policy", placement.policy)
+        .field("reason", placement.reason)
+        .endObject();
+}
+
 Result<Response> createVm(Runtime& runtime, const Request& request) {
     auto body = parseCreateBody(request.body);
     if (!body) return std::move(body).error();
-    auto vms = runtime.vms(body->site.value_or(request.queryValue("site").value_or("")));
-    if (!vms) return std::move(vms).error();
+    const std::string site = body->site.value_or(request.queryValue("site").value_or(""));
+    // A value that cannot be a site name (config validates them the same way) is bad input,
+    // and is not echoed whole.
+    if (!site.empty())
+        if (auto valid = validateName(site, "site"); !valid) return std::move(valid).error();
+    // No site: placement chooses one (config placement.policy); the ticket holds the name and
+    // the site's room until the create has returned.
+    auto placed = runtime.placeCreate(body->request, site);
+    if (!placed) return std::move(placed).error();
+    VmService* vms = placed->vms;
     ProvisionService& provisioning = runtime.provisioning();
     const std::string templateName = body->request.template_name.value_or("");
-    const TemplateConfig* tmpl = findTemplate(vms.value()->site().config(), templateName);
+    const TemplateConfig* tmpl = findTemplate(vms->site().config(), templateName);
     const bool provision = body->provision.value_or(provisioning.provisionsOnCreate(tmpl) && body->request.start);
     // Asked for explicitly: refused before anything is made when it cannot happen.
     if (body->provision.value_or(false) && (tmpl == nullptr || !tmpl->provision))
         return makeError(ErrorCode::Conflict, "template '" + (tmpl ? tmpl->name : templateName) +
                                                   "' has no provision: section; nothing to provision with");
-    auto vm = vms.value()->create(body->request, request.identity.name);
+    auto vm = vms->create(body->request, request.identity.name);
     if (!vm) return std::move(vm).error();
     const std::string location = "/api/v1/vms/" + vm.value().domain.name;
     if (!provision) {
-        Response response = vmResponse(201, vm.value());
+        JsonWriter json;
+        json.beginObject().key("vm");
+        writeVm(json, vm.value());
+        writePlacement(json, placed->decision);
+        json.endObject();
+        Response response = jsonResponse(201, json.str());
         response.headers.emplace_back("Location", location);
         return response;
     }
     // The VM exists either way; the operation tells how its provisioning goes (or why it could
     // not even be queued, in its place).
     auto op = provisioning.enqueue(vm->site, vm->domain.name, request.identity.name);
-    auto view = vms.value()->get(vm->domain.name);
+    auto view = vms->get(vm->domain.name);
     JsonWriter json;
     json.beginObject().key("vm");
     writeVm(json, view ? view.value() : vm.value());
+    writePlacement(json, placed->decision);
     json.key("operation");
     if (op)
         writeOperation(json, op.value());

@@ -46,8 +46,9 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
         if (!domains) continue;
         const auto& list = domains.value();
         if (std::any_of(list.begin(), list.end(), [&](const DomainInfo& d) { return d.name == request.name; }))
-            return makeError(ErrorCode::AlreadyExists,
-                             "VM '" + request.name + "' already exists (on site '" + e.site->name() + "')");
+            // One site: the words the create itself (and COMPAT.md's clients) always had.
+            return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' already exists" +
+                                                           (sites_.size() > 1 ? " on site '" + e.site->name() + "'" : ""));
     }
 
     PlacementDecision decision;

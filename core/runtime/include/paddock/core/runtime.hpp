@@ -89,11 +89,13 @@ public:
     std::vector<Site*> sites();
 
     // Where a new VM goes (placement.hpp). `site` named: that site (NotFound if unknown), policy
-    // "requested", refused with Conflict when it is full (max_vms, max_memory_mb) and Unavailable
-    // when it is down. Empty: chosen by config.placement.policy among all sites; Conflict naming
-    // every site's reason when none fits (Unavailable when every site is down). Either way
-    // AlreadyExists when a VM of that name exists on any reachable site (from the in-memory
-    // views) or is being created. Cheap: no hypervisor round trip once the views are filled.
+    // "requested", only its capacity checked (max_vms, max_memory_mb: Conflict "site 'a' is full:
+    // ..."); down or without the template, the create itself answers (503, 400). Empty with one
+    // site: the same, under the configured policy's name. Empty with several: chosen by
+    // config.placement.policy (choosePlacement: Conflict naming every site's reason, 400 when no
+    // site has the template, 503 when every site that has it is down). Either way AlreadyExists
+    // when a VM of that name exists on any reachable site (from the in-memory views) or is being
+    // created. Cheap: no hypervisor round trip once the views are filled.
     Result<PlacedCreate> placeCreate(const CreateVmRequest& request, const std::string& site);
 
     // Hot pools (sites[].pools), each started in the background by create(). Pool names are
