@@ -8,8 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace paddock::test;
@@ -246,4 +248,43 @@ TEST_CASE("placement: hostile values of the create body's site", "[server][integ
     CHECK(d.call("POST", "/api/v1/vms", R"({"name":"h5","start":false})", std::string()).status == 401);
     CHECK(d.call("POST", "/api/v1/vms", R"({"name":"h6","start":false})", std::string("wrong-token-0123456789")).status == 401);
     CHECK(d.getJson("/api/v1/vms")["vms"].Size() == 0);
+}
+
+TEST_CASE("placement: concurrent creates neither overfill a site nor share a name", "[server][integration][placement]") {
+    TempDir dir;
+    PaddockdFixture d(sites(dir, {"a", "b"}, "spread", {{"a", "    max_vms: 3\n"}, {"b", "    max_vms: 3\n"}}));
+    // 12 creates at once for 6 places: each in-flight create holds its place (PlacementTicket).
+    std::vector<int> statuses(12);
+    {
+        std::vector<std::thread> threads;
+        for (size_t i = 0; i < statuses.size(); ++i)
+            threads.emplace_back([&, i] {
+                statuses[i] = d.post("/api/v1/vms", R"({"name":"c)" + std::to_string(i) + R"(","start":false})").status;
+            });
+        for (auto& t : threads) t.join();
+    }
+    CHECK(std::count(statuses.begin(), statuses.end(), 201) == 6);
+    CHECK(std::count(statuses.begin(), statuses.end(), 409) == 6);
+    std::map<std::string, int> perSite;
+    for (const auto& vm : d.getJson("/api/v1/vms")["vms"].GetArray()) ++perSite[jsonString(vm["site"])];
+    CHECK(perSite == std::map<std::string, int>{{"a", 3}, {"b", 3}});
+
+    // One name asked for 8 times at once, on either site (both with room again): made once, the
+    // others refused for the name.
+    std::vector<std::string> made;
+    for (const auto& vm : d.getJson("/api/v1/vms")["vms"].GetArray()) made.push_back(jsonString(vm["name"]));
+    for (const auto& name : made) REQUIRE(d.del("/api/v1/vms/" + name).status == 200);
+    std::vector<std::string> same(8);
+    {
+        std::vector<std::thread> threads;
+        for (size_t i = 0; i < same.size(); ++i)
+            threads.emplace_back([&, i] {
+                const auto reply = d.post("/api/v1/vms", std::string(R"({"name":"same","start":false,"site":")") +
+                                                             (i % 2 ? "a" : "b") + R"("})");
+                same[i] = reply.status == 201 ? "created" : reply.errorCode();
+            });
+        for (auto& t : threads) t.join();
+    }
+    CHECK(std::count(same.begin(), same.end(), "created") == 1);
+    CHECK(std::count(same.begin(), same.end(), "already_exists") == 7);
 }
