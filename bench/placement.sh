@@ -3,7 +3,8 @@
 # own test hypervisor (libvirt's test driver on a node XML with a storage pool, made in a temp
 # dir; no daemon needed). Once with placement.policy spread, once with pack (site 1 capped at
 # max_vms N/4 so that pack moves on). Prints creates/s, p50/p99 of the create call (one
-# keep-alive connection, sequential) and how many VMs each site got.
+# keep-alive connection, sequential) and how many VMs each site got; then the same creates naming
+# the site (round robin) as the baseline without a placement decision.
 # Usage: bench/placement.sh [creates=200]
 source "$(dirname "$0")/common.sh"
 creates="${1:-200}"
@@ -22,7 +23,7 @@ for i in 1 2 3 4; do
 XML
 done
 
-run() { # run POLICY: one paddockd, $creates creates, figures
+run() { # run POLICY: one paddockd, $creates creates, figures; POLICY "named": spread, sites named
   local policy="$1" cap=""
   [ "$policy" = pack ] && cap="    max_vms: $((creates / 4))"
   local extra
@@ -30,7 +31,7 @@ run() { # run POLICY: one paddockd, $creates creates, figures
   for i in 2 3 4; do
     extra+=$'\n'"  - {name: bench-$i, uri: \"test://$nodes/host-$i.xml\", storage_pool: default-pool}"
   done
-  extra+=$'\n'"placement: {policy: $policy}"
+  extra+=$'\n'"placement: {policy: ${policy/named/spread}}"
   start_paddockd "test://$nodes/host-1.xml" "$extra" "" default-pool
   trap 'stop_paddockd; rm -rf "$nodes"' EXIT
   python3 - "$PORT" "$TOKEN" "$creates" "$policy" <<'PY'
@@ -41,7 +42,10 @@ headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json
 times, spread = [], {}
 t0 = time.perf_counter()
 for i in range(n):
-    body = json.dumps({"name": f"place-{policy}-{i}", "start": False})
+    vm = {"name": f"place-{policy}-{i}", "start": False}
+    if policy == "named":
+        vm["site"] = ["bench", "bench-2", "bench-3", "bench-4"][i % 4]
+    body = json.dumps(vm)
     s = time.perf_counter()
     conn.request("POST", "/api/v1/vms", body, headers)
     reply = conn.getresponse()
@@ -64,3 +68,4 @@ PY
 echo "$creates creates without a site over 4 test:/// sites (sequential, one keep-alive connection)"
 run spread
 run pack
+run named
