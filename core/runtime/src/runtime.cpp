@@ -163,10 +163,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
                                     " keeps no metadata; Paddock keeps it in " + path);
             entry.site->keepMetadataIn(std::move(store).value());
         }
-        if (auto connected = entry.site->connect(); !connected) {
-            rt->warnings_.push_back("site '" + site.name + "': " + connected.error().message +
-                                    " (retrying in the background)");
-        }
+        entry.site->beginConnect();
         entry.vms = std::make_unique<VmService>(*entry.site, *rt->audit_, rt->metrics_, rt->instance_);
         // QEMU's user-mode gateway 10.0.2.2 is the host's loopback, where paddockd listens.
         entry.vms->setGuestUrl(!config.watch.guest_url.empty() ? config.watch.guest_url
@@ -177,6 +174,17 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         entry.recovery = std::make_unique<VmRecovery>(*entry.vms);
         entry.recovery->start();
         rt->sites_.push_back(std::move(entry));
+    }
+    {
+        // Every site connects at once, and the wait for them is bounded: a hung host delays the
+        // start by at most Site::kFirstConnectWait and then stays out of the way (503 for it).
+        const auto deadline = std::chrono::steady_clock::now() + Site::kFirstConnectWait;
+        for (const auto& e : rt->sites_) {
+            if (auto connected = e.site->awaitConnect(deadline); !connected) {
+                rt->warnings_.push_back("site '" + e.site->name() + "': " + connected.error().message +
+                                        " (retrying in the background)");
+            }
+        }
     }
     rt->poolMetrics_ = std::make_unique<PoolMetrics>(*rt->metrics_.registry());
     std::set<std::string> poolNames;

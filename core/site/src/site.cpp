@@ -52,13 +52,22 @@ Site::~Site() {
 }
 
 Status Site::connect() {
+    beginConnect();
+    return awaitConnect(std::chrono::steady_clock::now() + kFirstConnectWait);
+}
+
+Status Site::awaitConnect(std::chrono::steady_clock::time_point deadline) {
+    return link_.awaitFirstAttempt(deadline);
+}
+
+void Site::beginConnect() {
     cache_.start([this]() { return link_.connection().and_then([](auto conn) { return conn->listDomains(); }); },
                  [this](const std::string& name) {
                      return link_.connection().and_then([&](auto conn) { return conn->getDomain(name); });
                  },
                  [this](const std::vector<DomainInfo>& domains) { onListed(domains); });
-    return link_.start([this](const std::string& vm, pdk_lifecycle_event e) { onLifecycle(vm, e); },
-                       [this] { onConnected(); });
+    link_.start([this](const std::string& vm, pdk_lifecycle_event e) { onLifecycle(vm, e); },
+                [this] { onConnected(); });
 }
 
 bool Site::reachable() {
@@ -81,8 +90,8 @@ SiteStatus Site::status() {
         return status;
     }
     status.pushes_events = link_.pushesEvents();
-    // A backend without host_info is still reachable; it just tells nothing about the host.
-    if (auto host = conn.value()->hostInfo(); host) status.host = host.value();
+    std::lock_guard lock(hostMutex_);
+    status.host = host_;
     return status;
 }
 
@@ -100,6 +109,14 @@ void Site::onConnected() {
     // After a (re)start of paddockd or libvirtd: whatever runs gets its readiness re-checked.
     auto conn = link_.connection();
     if (!conn) return;
+    {
+        // Read once per connection, here on the link's thread: status() must not wait on a host
+        // that stopped answering (the sites listing shows every site). A backend without
+        // host_info is still reachable; it just tells nothing about the host.
+        auto host = conn.value()->hostInfo();
+        std::lock_guard lock(hostMutex_);
+        host_ = host ? std::move(host.value()) : HostInfo{};
+    }
     auto domains = conn.value()->listDomains();
     if (!domains) return;
     for (const auto& d : domains.value()) {

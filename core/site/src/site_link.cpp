@@ -1,6 +1,17 @@
 #include "paddock/core/site_link.hpp"
 
+#include <optional>
+
 namespace paddock {
+
+// Shared by the link and the attempt's thread, so that the thread never touches the link: the
+// link may be gone by the time libvirt returns.
+struct SiteLink::Attempt {
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::optional<Result<std::shared_ptr<BackendConnection>>> result;
+    bool abandoned = false;  // set by stop(): the thread closes whatever it gets
+};
 
 namespace {
 constexpr auto kHealthCheckInterval = std::chrono::seconds(2);
@@ -14,9 +25,18 @@ SiteLink::SiteLink(std::string site, std::shared_ptr<BackendPlugin> plugin, std:
 SiteLink::~SiteLink() { stop(); }
 
 void SiteLink::stop() {
+    std::shared_ptr<Attempt> pending;
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
+        pending = attempt_;
+    }
+    if (pending) {
+        {
+            std::lock_guard lock(pending->mutex);
+            pending->abandoned = true;
+        }
+        pending->finished.notify_all();
     }
     wake_.notify_all();
     if (monitor_.joinable()) monitor_.join();
@@ -28,16 +48,53 @@ void SiteLink::stop() {
     if (current) (void)current->subscribeEvents(nullptr);
 }
 
-Status SiteLink::start(EventSink events, ConnectedHook onConnected) {
+void SiteLink::start(EventSink events, ConnectedHook onConnected) {
     events_ = std::move(events);
     onConnected_ = std::move(onConnected);
-    Status first = connectOnce();
     monitor_ = std::thread([this] { monitor(); });
-    return first;
+}
+
+Status SiteLink::awaitFirstAttempt(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_until(lock, deadline, [this] { return firstAttempt_.has_value() || stopping_; });
+    if (firstAttempt_) return *firstAttempt_;
+    return makeError(ErrorCode::Unavailable, "site '" + site_ + "': " + uri_ +
+                                                 " has not answered yet; still connecting in the background");
 }
 
 Status SiteLink::connectOnce() {
-    auto conn = plugin_->connect(uri_);
+    auto attempt = std::make_shared<Attempt>();
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return makeError(ErrorCode::Unavailable, "site '" + site_ + "': stopping");
+        attempt_ = attempt;
+        attemptSince_ = std::chrono::steady_clock::now();
+    }
+    // Detached: a host that never answers keeps this thread in libvirt, and nothing may wait
+    // for it. It owns the plugin (its library stays loaded) and the attempt, nothing else.
+    std::thread([attempt, plugin = plugin_, uri = uri_] {
+        auto opened = plugin->connect(uri);
+        std::unique_lock lock(attempt->mutex);
+        if (attempt->abandoned) {
+            lock.unlock();
+            return;  // `opened` closes here, on this thread
+        }
+        attempt->result = std::move(opened);
+        lock.unlock();
+        attempt->finished.notify_all();
+    }).detach();
+    std::optional<Result<std::shared_ptr<BackendConnection>>> outcome;
+    {
+        std::unique_lock lock(attempt->mutex);
+        attempt->finished.wait(lock, [&] { return attempt->result.has_value() || attempt->abandoned; });
+        if (attempt->result) outcome = std::move(attempt->result);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        attempt_.reset();
+    }
+    if (!outcome) return makeError(ErrorCode::Unavailable, "site '" + site_ + "': stopping");
+    auto conn = std::move(*outcome);
     if (!conn) {
         std::lock_guard lock(mutex_);
         lastError_ = conn.error().message;
@@ -77,9 +134,14 @@ void SiteLink::markLost(const std::string& why) {
 Result<std::shared_ptr<BackendConnection>> SiteLink::connection() {
     std::lock_guard lock(mutex_);
     if (connection_ && lastError_.empty()) return connection_;
-    return makeError(ErrorCode::Unavailable, "site '" + site_ + "': no connection to " + uri_ + " (" +
-                                                 (lastError_.empty() ? "not connected yet" : lastError_) +
-                                                 "); reconnecting in the background");
+    std::string why = lastError_.empty() ? "not connected yet" : lastError_;
+    if (attempt_ && !connection_) {
+        const auto waited =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - attemptSince_).count();
+        if (waited >= 1) why += "; the current attempt has had no answer for " + std::to_string(waited) + " s";
+    }
+    return makeError(ErrorCode::Unavailable,
+                     "site '" + site_ + "': no connection to " + uri_ + " (" + why + "); reconnecting in the background");
 }
 
 bool SiteLink::connected() { return connection().ok(); }
@@ -87,8 +149,11 @@ bool SiteLink::connected() { return connection().ok(); }
 void SiteLink::dropForTest() { markLost("connection dropped by test"); }
 
 void SiteLink::monitor() {
-    auto backoff = kFirstBackoff;
+    Status first = connectOnce();
+    auto backoff = first.ok() ? kFirstBackoff : kFirstBackoff * 2;
     std::unique_lock lock(mutex_);
+    firstAttempt_ = std::move(first);
+    wake_.notify_all();
     while (!stopping_) {
         const bool healthy = connection_ && lastError_.empty();
         wake_.wait_for(lock,

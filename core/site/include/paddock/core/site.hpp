@@ -25,6 +25,7 @@
 #include "paddock/core/ssh_identity.hpp"
 #include "paddock/core/vm_locks.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -75,8 +76,15 @@ public:
     Site& operator=(const Site&) = delete;
 
     // Starts the domain view and connects (a failure is returned but not fatal: the link keeps
-    // retrying); running VMs found there get their readiness probed.
+    // retrying); running VMs found there get their readiness probed. Waits for the first attempt
+    // at most kFirstConnectWait: a hypervisor that does not answer is Unavailable, not a hang.
     Status connect();
+    static constexpr std::chrono::seconds kFirstConnectWait{5};
+    // connect() in two halves, so that many sites connect at once: beginConnect() starts the
+    // view and the link's first attempt and returns; awaitConnect() waits for that attempt until
+    // `deadline` (SiteLink::awaitFirstAttempt).
+    void beginConnect();
+    Status awaitConnect(std::chrono::steady_clock::time_point deadline);
 
     const SiteConfig& config() const noexcept { return config_; }
     const std::string& name() const noexcept { return config_.name; }
@@ -93,7 +101,8 @@ public:
     Result<std::shared_ptr<BackendConnection>> connection() { return link_.connection(); }
     // Connected and the backend says the connection is alive: the one meaning of "reachable".
     bool reachable();
-    // Name, backend, URI, reachability (with the reason when not) and host facts.
+    // Name, backend, URI, reachability (with the reason when not) and host facts (read once per
+    // connection). Never waits on the hypervisor: isAlive() is local.
     SiteStatus status();
     // Sets paddock_site_connected{site} from reachable() (called when /metrics is read).
     void publishConnectionState();
@@ -171,6 +180,8 @@ private:
     VmLocks locks_;
     std::mutex metadataMutex_;
     std::unordered_map<std::string, Metadata> metadataByUuid_;
+    std::mutex hostMutex_;
+    HostInfo host_;  // of the current connection (onConnected)
     std::mutex pollMutex_;
     std::optional<std::map<std::string, DomainState>> polledStates_;  // nullopt: no baseline yet
     // Destroyed in reverse: the tracker (whose probes use the link) goes before the link;

@@ -3,6 +3,14 @@
 // reopens it with exponential backoff (0.5 s doubling to 30 s); meanwhile connection() answers
 // Unavailable with the reason, which the API turns into 503. After every (re)connect the
 // lifecycle event subscription is renewed. Thread-safe.
+//
+// A hung hypervisor stalls nothing but its own link. libvirt has no timeout on opening a
+// connection (a host that accepts and never answers keeps virConnectOpen waiting for ever), so
+// every attempt runs on a thread of its own that the link can walk away from: start() returns at
+// once, awaitFirstAttempt() waits for the first attempt only until a deadline, and stop() returns
+// while an attempt still hangs (that thread ends when libvirt gives up, or with the process,
+// and closes whatever it got without touching the link). Once connected, libvirt's keepalive
+// (LibvirtConnection: every 5 s, 3 unanswered) declares a host that stops answering dead.
 #pragma once
 
 #include "paddock/core/backend.hpp"
@@ -14,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -36,11 +45,15 @@ public:
     // (BackendConnection::keepMetadataIn). Call before start().
     void keepMetadataIn(std::shared_ptr<MetadataStore> store) { metadataStore_ = std::move(store); }
 
-    // Tries to connect once now, then starts the monitor. Returns the first attempt's result
-    // (a failure is not fatal: the monitor keeps trying).
-    Status start(EventSink events, ConnectedHook onConnected);
+    // Starts the monitor, whose first connection attempt begins at once. Does not wait for it.
+    void start(EventSink events, ConnectedHook onConnected);
+    // The first attempt's result (after its ConnectedHook ran) once it has one; Unavailable
+    // ("... has not answered yet ...") when `deadline` comes first or the link stops. A failure is
+    // not fatal either way: the monitor keeps trying. Call after start().
+    Status awaitFirstAttempt(std::chrono::steady_clock::time_point deadline);
 
-    // The live connection, or Unavailable ("site X: connection to URI lost: ...; retrying").
+    // The live connection, or Unavailable ("site X: no connection to URI (why); reconnecting in
+    // the background"); an attempt that has waited a second or more for the host says so.
     Result<std::shared_ptr<BackendConnection>> connection();
     bool connected();
     const std::string& uri() const noexcept { return uri_; }
@@ -58,6 +71,8 @@ public:
     void dropForTest();
 
 private:
+    struct Attempt;
+    // One attempt on its own thread; waits for it unless stop() comes first (then Unavailable).
     Status connectOnce();
     void monitor();
     void markLost(const std::string& why);
@@ -74,6 +89,9 @@ private:
     std::shared_ptr<BackendConnection> connection_;
     std::string lastError_;
     bool stopping_ = false;
+    std::shared_ptr<Attempt> attempt_;  // the attempt the monitor waits for, if any
+    std::chrono::steady_clock::time_point attemptSince_;
+    std::optional<Status> firstAttempt_;
     std::atomic<bool> pushesEvents_{false};
     std::thread monitor_;
 };
