@@ -50,8 +50,9 @@ namespace paddock::server {
 namespace {
 
 constexpr int kExitStartupError = 1;
-// How long teardown may wait for sites after the server has stopped (see the end of serve()).
-constexpr auto kTeardownBound = std::chrono::seconds(10);
+// How long shutdown may take in all (see serve()): the server's grace for requests in progress
+// (HttpServer::stop, 10 s) and a few seconds of teardown.
+constexpr auto kShutdownBound = std::chrono::seconds(15);
 
 std::string absolutePath(const std::string& path) { return Poco::Path(path).absolute().toString(); }
 
@@ -413,22 +414,23 @@ int Application::serve() {
     waitForTerminationRequest();
     ::sd_notify(0, "STOPPING=1");
     log.information("shutting down: waiting for requests in progress");
+    // Shutdown waits for requests in progress (server->stop's grace), then tears down (the locals
+    // above, the runtime last), which joins each site's threads. A request or a site thread blocked
+    // in a call to a host that stopped answering returns only when libvirt gives up on that host
+    // (keepalive), or never (a connection attempt has no timeout). Nothing needs them once paddockd
+    // stops (the state is in libvirt, files are written atomically), so it does not wait for them
+    // beyond kShutdownBound.
+    std::thread([] {
+        std::this_thread::sleep_for(kShutdownBound);
+        static const char kMessage[] =
+            "paddockd: shutdown still waits on a hypervisor that does not answer; exiting without it\n";
+        (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+        ::_exit(EXIT_OK);
+    }).detach();
     server->stop();
     server.reset();
     hub.stop();  // WebSocket clients get 1001 "going away"
     log.information("stopped");
-    // What remains is teardown (the locals above, the runtime last), which joins each site's
-    // threads. One blocked in a call to a host that stopped answering returns only when libvirt
-    // gives up on that host, which may be never (a connection attempt has no timeout). Nothing
-    // needs it any more (no request is served, the state is in libvirt, files are written
-    // atomically), so paddockd does not wait for it beyond kTeardownBound.
-    std::thread([] {
-        std::this_thread::sleep_for(kTeardownBound);
-        static const char kMessage[] =
-            "paddockd: teardown still waits on a site whose hypervisor does not answer; exiting without it\n";
-        (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-        ::_exit(EXIT_OK);
-    }).detach();
     return EXIT_OK;
 }
 
