@@ -354,6 +354,16 @@ TEST_CASE("a site whose host stops answering mid-connection stalls no other site
     }, std::chrono::seconds(30)));
     host.freeze();
     const auto frozenAt = std::chrono::steady_clock::now();
+    // A request that asks b live waits until keepalive gives up on b, then answers 503 (the
+    // host is out of reach), not 500.
+    std::atomic<int> liveOnB{-1};
+    std::thread askB([&] {
+        try {
+            liveOnB = timed(d, "GET", "/api/v1/vms/nowhere-on-b?site=b").reply.status;
+        } catch (const std::exception&) {
+            liveOnB = 0;
+        }
+    });
     // Through the whole life of b's dead connection: until keepalive gives up on it, the
     // reconnect (which then hangs like the host of the first test case), and after.
     double slowest = 0;
@@ -386,6 +396,8 @@ TEST_CASE("a site whose host stops answering mid-connection stalls no other site
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     std::printf("site a while b froze (30 s of rounds): slowest answer %.3f s (%s)\n", slowest, slowestRoute.c_str());
+    askB.join();
+    CHECK(liveOnB == 503);
     // libvirt's keepalive has declared b's connection dead; the site says so.
     CHECK(eventually([&] {
         const auto doc = d.call("GET", "/api/v1/sites");

@@ -50,7 +50,10 @@ int lastErrorCode() {
 pdk::Error takeLastError(const std::string& context) {
     const virErrorPtr e = virGetLastError();
     if (e == nullptr) return pdk::Error(PDK_ERR_INTERNAL, context + ": unknown libvirt error");
-    const pdk_status status = statusForLibvirtCode(e->code);
+    pdk_status status = statusForLibvirtCode(e->code);
+    // The RPC layer reports its own failures (keepalive timeout, a closed socket) as internal
+    // errors: the host is out of reach, which callers show as 503, not 500.
+    if (status == PDK_ERR_INTERNAL && e->domain == VIR_FROM_RPC) status = PDK_ERR_UNAVAILABLE;
     std::string message = context + ": " + (e->message != nullptr ? e->message : "libvirt error");
     virResetLastError();
     return pdk::Error(status, message);
