@@ -783,7 +783,11 @@
   }
 
   // ---- sessions ----------------------------------------------------------------------------
+  // Listings can overlap (the view opened, a filter submitted, reset): only the newest request's
+  // answer is shown, and an open replay survives a re-listing that still holds its session.
+  let sessionsRequest = 0;
   async function loadSessions() {
+    const request = ++sessionsRequest;
     const form = $("session-filter");
     const query = new URLSearchParams();
     for (const name of ["vm", "owner"]) {
@@ -794,14 +798,19 @@
     try {
       data = await client.call("GET", "/api/v1/sessions" + (query.toString() ? "?" + query : ""));
     } catch (e) {
-      return failed("Listing the sessions", e);
+      return request === sessionsRequest ? failed("Listing the sessions", e) : undefined;
     }
+    if (request !== sessionsRequest) return;
     const list = (data && data.sessions) || [];
     $("recording-off").hidden = data.recording_enabled !== false;
     $("session-count").textContent = list.length === 1 ? "1 recording" : list.length + " recordings";
     $("session-empty").hidden = list.length > 0;
     $("session-table").hidden = list.length === 0;
-    $("session-rows").replaceChildren(...list.map(sessionRow));
+    const open = document.querySelector("#session-rows tr.detail");
+    const rows = list.map(sessionRow);
+    $("session-rows").replaceChildren(...rows);
+    const owner = open && rows.find((row) => row.dataset.session === open.dataset.session);
+    if (owner) owner.after(open);
   }
   $("session-filter").addEventListener("submit", (event) => { event.preventDefault(); loadSessions(); });
   $("session-filter").addEventListener("reset", () => setTimeout(loadSessions, 0));
@@ -846,6 +855,7 @@
     for (const other of document.querySelectorAll("#session-rows tr.detail")) other.remove();
     if (open) return;  // the second press closes it
     const detail = el("tr", "detail");
+    detail.dataset.session = s.id;
     const td = el("td");
     td.colSpan = 8;
     const box = el("div", "sub");
