@@ -11,6 +11,7 @@ PlacementTicket::~PlacementTicket() {
 void Runtime::releasePlacement(uint64_t id) {
     std::lock_guard lock(placementMutex_);
     pendingCreates_.erase(id);
+    ++finishedCreates_;
 }
 
 Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const std::string& siteName) {
@@ -25,14 +26,35 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
         entries.push_back(named.value());
     }
 
-    std::lock_guard lock(placementMutex_);
+    // The sites' listings are taken without the lock: one of them may be a live call (a view
+    // not valid yet after a reconnect) to a host that hangs until keepalive gives up, and creates
+    // on the other sites must not wait for it. A create that finished meanwhile makes them stale
+    // (its name, its room): then they are taken again, a few times at most; beyond, the create
+    // itself still refuses a name taken on its own site.
+    std::unique_lock lock(placementMutex_, std::defer_lock);
+    std::vector<Result<std::vector<DomainInfo>>> listings;
+    for (int attempt = 0;; ++attempt) {
+        lock.lock();
+        const uint64_t finishedBefore = finishedCreates_;
+        lock.unlock();
+        listings.clear();
+        for (const auto& e : sites_) listings.push_back(e.site->domains());
+        lock.lock();
+        if (finishedCreates_ == finishedBefore || attempt == 2) break;
+        lock.unlock();
+    }
+
     for (const auto& [id, pending] : pendingCreates_)
         if (pending.name == request.name)
             return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' is being created on site '" +
                                                            pending.site + "'");
+    const auto listingOf = [&](const SiteEntry* e) -> const Result<std::vector<DomainInfo>>& {
+        return listings[static_cast<size_t>(e - sites_.data())];
+    };
     std::vector<PlacementCandidate> candidates;
     for (const SiteEntry* e : entries) {
-        PlacementCandidate c = placementCandidate(*e->site, templateName, request.memory_mb.value_or(0));
+        PlacementCandidate c =
+            placementCandidate(e->site->config(), listingOf(e), templateName, request.memory_mb.value_or(0));
         for (const auto& [id, pending] : pendingCreates_) {
             if (pending.site != c.site) continue;
             ++c.vm_count;
@@ -42,7 +64,7 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
     }
     // Names are unique per deployment: the views of every reachable site, not only the candidates.
     for (const auto& e : sites_) {
-        auto domains = e.site->domains();
+        const auto& domains = listingOf(&e);
         if (!domains) continue;
         const auto& list = domains.value();
         if (std::any_of(list.begin(), list.end(), [&](const DomainInfo& d) { return d.name == request.name; }))

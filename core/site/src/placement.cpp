@@ -102,8 +102,8 @@ Result<PlacementDecision> choosePlacement(const std::vector<PlacementCandidate>&
                                  (others.empty() ? "" : "; also fit: " + others) + skipped};
 }
 
-PlacementCandidate placementCandidate(Site& site, const std::string& templateName, uint64_t memoryMb) {
-    const SiteConfig& config = site.config();
+PlacementCandidate placementCandidate(const SiteConfig& config, const Result<std::vector<DomainInfo>>& domains,
+                                      const std::string& templateName, uint64_t memoryMb) {
     PlacementCandidate c;
     c.site = config.name;
     c.max_vms = config.max_vms;
@@ -119,7 +119,6 @@ PlacementCandidate placementCandidate(Site& site, const std::string& templateNam
     c.new_vm_memory_mb = memoryMb != 0                               ? memoryMb
                          : tmpl != nullptr && tmpl->memory_mb != 0 ? tmpl->memory_mb
                                                                    : config.default_memory_mb;
-    auto domains = site.domains();
     if (!domains) {
         c.down_reason = domains.error().message;
         return c;

@@ -158,6 +158,7 @@ private:
     std::mutex placementMutex_;  // one placement decision at a time, over pendingCreates_
     std::map<uint64_t, PendingCreate> pendingCreates_;
     uint64_t nextPlacement_ = 1;
+    uint64_t finishedCreates_ = 0;  // tickets released: a listing taken before a change is stale
 };
 
 }  // namespace paddock

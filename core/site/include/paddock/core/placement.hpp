@@ -19,6 +19,7 @@
 // is down, Unavailable (503); both with the same message.
 #pragma once
 
+#include "paddock/core/backend.hpp"
 #include "paddock/core/config.hpp"
 #include "paddock/core/result.hpp"
 
@@ -28,8 +29,6 @@
 #include <vector>
 
 namespace paddock {
-
-class Site;
 
 // What placement knows about one site. `has_template` and `selector_matches` are answered for
 // the request's template.
@@ -70,9 +69,10 @@ std::optional<std::string> placementRefusal(const PlacementCandidate& c, const P
 Result<PlacementDecision> choosePlacement(const std::vector<PlacementCandidate>& candidates,
                                           const PlacementRequest& request);
 
-// The facts of a live site for a VM from `templateName` (empty: the site's default) with
-// `memoryMb` (0: the template's, else the site's default): from the site's domain view, its
-// config and reachability. A site whose view cannot be read is down.
-PlacementCandidate placementCandidate(Site& site, const std::string& templateName, uint64_t memoryMb);
+// The facts of a site for a VM from `templateName` (empty: the site's default) with `memoryMb`
+// (0: the template's, else the site's default): from its config and `domains`, the listing of
+// its domain view the caller took (Site::domains()). A site whose listing failed is down.
+PlacementCandidate placementCandidate(const SiteConfig& site, const Result<std::vector<DomainInfo>>& domains,
+                                      const std::string& templateName, uint64_t memoryMb);
 
 }  // namespace paddock
