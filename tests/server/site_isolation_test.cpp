@@ -194,6 +194,15 @@ Timed timed(const PaddockdFixture& d, const std::string& method, const std::stri
         CHECK((t).seconds < std::chrono::duration<double>(kStallBound).count());                         \
     } while (0)
 
+// An answer about site b while it hangs: prompt, 503 `unavailable`, naming the site.
+#define CHECK_UNAVAILABLE_ON_B(t)                                       \
+    do {                                                                \
+        CHECK_PROMPT(t);                                                \
+        CHECK((t).reply.status == 503);                                 \
+        CHECK((t).reply.errorCode() == "unavailable");                  \
+        CHECK_THAT((t).reply.body, Catch::Contains("site 'b'"));        \
+    } while (0)
+
 // p50 and p99 of `n` sequential GETs of `path`, in milliseconds; every answer must be 200.
 std::pair<double, double> latency(const PaddockdFixture& d, const std::string& path, int n) {
     std::vector<double> ms;
@@ -245,10 +254,7 @@ TEST_CASE("a hung site stalls neither startup, nor the other site's requests, no
         // The unfiltered listing answers at once too. Today it answers for all sites or none: one
         // unreachable site makes it 503 naming that site (a partial listing is the lead's call).
         const Timed merged = timed(d, "GET", "/api/v1/vms");
-        CHECK_PROMPT(merged);
-        CHECK(merged.reply.status == 503);
-        CHECK(merged.reply.errorCode() == "unavailable");
-        CHECK_THAT(merged.reply.body, Catch::Contains("site 'b'"));
+        CHECK_UNAVAILABLE_ON_B(merged);
 
         const Timed created = timed(d, "POST", "/api/v1/vms", R"({"name":"beside-hung","site":"a","start":false})");
         CHECK_PROMPT(created);
@@ -282,10 +288,7 @@ TEST_CASE("a hung site stalls neither startup, nor the other site's requests, no
         for (const auto& [method, path] : onB) {
             INFO(method << " " << path);
             const Timed t = timed(d, method, path);
-            CHECK_PROMPT(t);
-            CHECK(t.reply.status == 503);
-            CHECK(t.reply.errorCode() == "unavailable");
-            CHECK_THAT(t.reply.body, Catch::Contains("site 'b'"));
+            CHECK_UNAVAILABLE_ON_B(t);
         }
         const Timed createOnB = timed(d, "POST", "/api/v1/vms", R"({"name":"on-hung","site":"b","start":false})");
         CHECK_PROMPT(createOnB);
