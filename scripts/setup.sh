@@ -9,8 +9,10 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libboost-dev libboost-filesystem-dev libpoco-dev libssl-dev libvirt-dev libssh2-1-dev
   rapidjson-dev prometheus-cpp-dev catch2 libyaml-cpp-dev libxml2-utils
-  # libsystemd: paddockd tells systemd when it is ready (sd_notify); lintian checks the .deb.
-  libsystemd-dev lintian
+  # libsystemd: paddockd tells systemd when it is ready (sd_notify); lintian checks the .deb,
+  # dpkg-dev gives cpack dpkg-shlibdeps, systemd gives systemd-analyze (the unit's check),
+  # groff-base checks the manual pages.
+  libsystemd-dev lintian dpkg-dev systemd groff-base
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
   openssh-server openssh-client ansible asciinema debootstrap prometheus wrk
   # sudo: the ansible plugin's become test escalates through it with a password.
