@@ -841,10 +841,21 @@ void readPool(Section& s, PoolConfig& c) {
     s.uint("max_ttl_s", c.max_ttl_s, 1, limits::kMaxLeaseTtlSeconds);
 }
 
+// A deployment-wide pool: a site's pool plus the sites it spans.
+void readSpanningPool(Section& s, PoolConfig& c) {
+    readPool(s, c);
+    s.stringList("sites", c.sites);
+    s.labels("site_selector", c.site_selector);
+}
+
 void readSite(Section& s, SiteConfig& c) {
     s.name("name", c.name, "site name");
     s.string("backend", c.backend, 1);
     s.string("uri", c.uri, 1);
+    s.string("ssh_key", c.ssh_key);
+    s.string("known_hosts", c.known_hosts);
+    s.string("guest_ssh_host", c.guest_ssh_host);
+    s.string("ssh_forward_address", c.ssh_forward_address, 1);
     s.choice("domain_type", c.domain_type);
     s.string("storage_pool", c.storage_pool, 1);
     s.choice("network_mode", c.network_mode);
@@ -878,6 +889,7 @@ void readConfig(Section& s, Config& c) {
     s.section("exhibit", c.exhibit, readExhibit);
     s.section("placement", c.placement, readPlacement);
     s.list("sites", c.sites, readSite);
+    s.list("pools", c.pools, readSpanningPool);
 }
 
 // ---- checks across keys ------------------------------------------------------------------
@@ -1050,10 +1062,86 @@ void checkExhibit(const Context& ctx, const ExhibitConfig& c, const std::vector<
         failAt(ctx, {"exhibit", "site"}, "no site named '" + c.site + "'");
 }
 
-void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
+// The transport word of a libvirt URI ("qemu+libssh2://..." -> "libssh2"; none: "").
+std::string uriTransport(const std::string& uri) {
+    const auto scheme = uri.substr(0, uri.find(':'));
+    const auto plus = scheme.find('+');
+    return plus == std::string::npos ? std::string() : scheme.substr(plus + 1);
+}
+
+void checkRemoteAccess(const Context& ctx, const SiteConfig& site, const KeyPath& path) {
+    const std::string transport = uriTransport(site.uri);
+    const bool ssh = transport == "ssh" || transport == "libssh2" || transport == "libssh";
+    if (!site.ssh_key.empty()) {
+        if (!ssh)
+            failAt(ctx, child(path, "ssh_key"),
+                   "needs an SSH transport in uri (qemu+ssh://, qemu+libssh2:// or qemu+libssh://), not '" + site.uri +
+                       "'");
+        checkReadable(ctx, child(path, "ssh_key"), site.ssh_key);
+    }
+    if (!site.known_hosts.empty()) {
+        if (transport != "libssh2" && transport != "libssh")
+            failAt(ctx, child(path, "known_hosts"),
+                   "needs the libssh2 or libssh transport (qemu+libssh2://user@host/system); with '" + site.uri +
+                       "' libvirt runs ssh(1), which checks the known_hosts of the user paddockd runs as");
+        checkReadable(ctx, child(path, "known_hosts"), site.known_hosts);
+    }
+    if (site.uri.find_first_of(" \t\r\n") != std::string::npos)
+        failAt(ctx, child(path, "uri"), "must not contain white space");
+    if (!site.guest_ssh_host.empty() &&
+        (site.guest_ssh_host.size() > 253 ||
+         site.guest_ssh_host.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
+             std::string::npos ||
+         site.guest_ssh_host.front() == '-'))
+        failAt(ctx, child(path, "guest_ssh_host"), "'" + site.guest_ssh_host + "' is not a host name or IP address");
+    if (site.ssh_forward_address.find('/') != std::string::npos || !IpNetwork::parse(site.ssh_forward_address))
+        failAt(ctx, child(path, "ssh_forward_address"),
+               "'" + site.ssh_forward_address + "' is not an IP address (e.g. 127.0.0.1, 0.0.0.0 or ::1)");
+}
+
+// Deployment-wide pools: a pool's own checks, plus its sites (known, matching its selector, each
+// holding its template).
+void checkSpanningPools(const Context& ctx, const Config& config, std::map<std::string, std::string>& seen) {
+    for (size_t i = 0; i < config.pools.size(); ++i) {
+        const PoolConfig& p = config.pools[i];
+        const KeyPath item{"pools", std::to_string(i)};
+        std::set<std::string> listed;
+        for (const auto& name : p.sites) {
+            if (std::none_of(config.sites.begin(), config.sites.end(),
+                             [&](const SiteConfig& site) { return site.name == name; }))
+                failAt(ctx, child(item, "sites"), "no site named '" + name + "'");
+            if (!listed.insert(name).second) failAt(ctx, child(item, "sites"), "site '" + name + "' is listed twice");
+        }
+        const auto sites = poolSites(config, p);
+        if (sites.empty())
+            failAt(ctx, child(item, p.site_selector.empty() ? "sites" : "site_selector"),
+                   "the pool spans no site: no site listed matches its site_selector");
+        for (const SiteConfig* site : sites) {
+            if (findTemplate(*site, p.template_name) != nullptr) continue;
+            const std::string& t = p.template_name.empty() ? site->default_template : p.template_name;
+            failAt(ctx, child(item, "template"),
+                   t.empty() ? "site '" + site->name + "' has no template to use"
+                             : "site '" + site->name + "' has no template named '" + t +
+                                   "' (a pool's template must exist on every site it spans)");
+        }
+        if (p.name.size() > kMaxPoolNameLength)
+            failAt(ctx, child(item, "name"),
+                   "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
+        if (const auto [it, added] = seen.emplace(p.name, "pools"); !added)
+            failAt(ctx, child(item, "name"),
+                   "duplicate pool name '" + p.name + "' (also in " +
+                       (it->second == "pools" ? std::string("pools") : "site '" + it->second + "'") +
+                       "); pool names are global");
+        if (p.min_idle > p.max_total)
+            failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
+        if (p.default_ttl_s > p.max_ttl_s)
+            failAt(ctx, child(item, "default_ttl_s"), "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
+    }
+}
+
+void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites, std::map<std::string, std::string>& pools) {
     if (sites.empty()) failAt(ctx, {"sites"}, "at least one site is required");
     std::map<std::string, size_t> seen;
-    std::map<std::string, std::string> pools;
     for (size_t i = 0; i < sites.size(); ++i) {
         const KeyPath path{"sites", std::to_string(i)};
         if (const auto [it, added] = seen.emplace(sites[i].name, i); !added)
@@ -1062,6 +1150,7 @@ void checkSites(const Context& ctx, const std::vector<SiteConfig>& sites) {
         if (sites[i].ssh_port_min > sites[i].ssh_port_max)
             failAt(ctx, child(path, "ssh_port_max"),
                    "must not be below ssh_port_min (" + std::to_string(sites[i].ssh_port_min) + ")");
+        checkRemoteAccess(ctx, sites[i], path);
         checkTemplates(ctx, sites[i], path);
         checkPools(ctx, sites[i], path, pools);
     }
@@ -1085,13 +1174,66 @@ Config readAll(const std::string& yamlText, const Environment& env, const std::s
     checkServer(ctx, config.server);
     checkPaths(ctx, config.paths);
     checkAuth(ctx, config.auth);
-    checkSites(ctx, config.sites);
+    std::map<std::string, std::string> pools;  // name -> where
+    checkSites(ctx, config.sites, pools);
+    checkSpanningPools(ctx, config, pools);
     checkWatch(ctx, config.watch);
     checkExhibit(ctx, config.exhibit, config.sites);
     return config;
 }
 
 }  // namespace
+
+std::string connectionUri(const SiteConfig& site) {
+    std::vector<std::pair<std::string, std::string>> params;
+    const std::string transport = uriTransport(site.uri);
+    if (!site.ssh_key.empty()) {
+        params.emplace_back("keyfile", site.ssh_key);
+        if (transport == "libssh2" || transport == "libssh") params.emplace_back("sshauth", "privkey");
+    }
+    if (!site.known_hosts.empty()) params.emplace_back("known_hosts", site.known_hosts);
+    if (params.empty()) return site.uri;
+    // RFC 3986 unreserved characters and '/' stay; everything else is %XX, so that a path
+    // holding '&', '=' or '#' cannot add or end a parameter.
+    const auto encode = [](const std::string& value) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        std::string out;
+        for (const unsigned char ch : value) {
+            if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '/') {
+                out += static_cast<char>(ch);
+            } else {
+                out += '%';
+                out += kHex[ch >> 4];
+                out += kHex[ch & 15];
+            }
+        }
+        return out;
+    };
+    std::string uri = site.uri;
+    const auto fragment = uri.find('#');
+    const std::string tail = fragment == std::string::npos ? std::string() : uri.substr(fragment);
+    if (fragment != std::string::npos) uri.resize(fragment);
+    char sep = uri.find('?') == std::string::npos ? '?' : '&';
+    for (const auto& [key, value] : params) {
+        uri += sep + key + '=' + encode(value);
+        sep = '&';
+    }
+    return uri + tail;
+}
+
+std::vector<const SiteConfig*> poolSites(const Config& config, const PoolConfig& pool) {
+    std::vector<const SiteConfig*> out;
+    for (const auto& site : config.sites) {
+        if (!pool.sites.empty() && std::find(pool.sites.begin(), pool.sites.end(), site.name) == pool.sites.end())
+            continue;
+        const bool matches = std::all_of(pool.site_selector.begin(), pool.site_selector.end(), [&](const auto& kv) {
+            const auto it = site.labels.find(kv.first);
+            return it != site.labels.end() && it->second == kv.second;
+        });
+        if (matches) out.push_back(&site);
+    }
+    return out;
+}
 
 const TemplateConfig* findTemplate(const SiteConfig& site, std::string_view name) noexcept {
     const std::string_view wanted = name.empty() ? std::string_view(site.default_template) : name;

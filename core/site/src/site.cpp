@@ -40,7 +40,7 @@ Site::Site(SiteConfig config, std::shared_ptr<BackendPlugin> backend, std::share
       identity_(std::move(identity)),
       metrics_(metrics),
       ports_(config_.ssh_port_min, config_.ssh_port_max),
-      link_(config_.name, std::move(backend), config_.uri),
+      link_(config_.name, std::move(backend), connectionUri(config_)),
       cache_(kCacheRefreshInterval),
       readiness_(
           config_.name, [this](const std::string& vm) { return sshEndpoint(vm); }, events_,
@@ -117,6 +117,7 @@ void Site::onConnected() {
         std::lock_guard lock(hostMutex_);
         host_ = host ? std::move(host.value()) : HostInfo{};
     }
+    refreshHostFacts(*conn.value(), true);
     auto domains = conn.value()->listDomains();
     if (!domains) return;
     for (const auto& d : domains.value()) {
@@ -274,7 +275,11 @@ Result<SshEndpoint> Site::sshEndpoint(const std::string& vm) {
     if (!metadata) return std::move(metadata).error();
     auto target = conn.value()->sshTarget(vm);
     if (!target) return std::move(target).error();
-    return SshEndpoint{target->first,
+    // A user-mode forward listens on the hypervisor's host, which the backend calls 127.0.0.1;
+    // a remote host's forwards are reached at the name the site gives for it. (A guest on a
+    // libvirt network has an address of its own.)
+    const bool forwarded = config_.network_mode == NetworkMode::User && !config_.guest_ssh_host.empty();
+    return SshEndpoint{forwarded ? config_.guest_ssh_host : target->first,
                        target->second,
                        config_.ssh_user,
                        identity_.private_key_path,
@@ -309,6 +314,7 @@ Status Site::checkVmName(const std::string& name) const { return validateExistin
 
 void Site::onListed(const std::vector<DomainInfo>& domains) {
     publishStateGauge(domains);
+    if (auto conn = link_.connection()) refreshHostFacts(*conn.value(), false);
     if (!link_.pushesEvents()) publishPolledChanges(domains);
 }
 

@@ -57,7 +57,8 @@ VmView VmService::toView(DomainInfo info) {
     v.readiness = site_.readiness().get(info.name);
     if (!domainIsActive(info.state)) v.readiness.state = Readiness::Stopped;
     if (const std::string port = metaValue(info.metadata, meta::kSshPort); !port.empty()) {
-        v.ssh_host = "127.0.0.1";
+        const std::string& remote = site_.config().guest_ssh_host;
+        v.ssh_host = remote.empty() ? "127.0.0.1" : remote;
         v.ssh_port = static_cast<uint16_t>(std::stoul(port));
         v.ssh_user = site_.config().ssh_user;
     }

@@ -19,6 +19,9 @@ using paddock::NetworkMode;
 using paddock::parseConfig;
 using paddock::PoolMode;
 using paddock::Role;
+using paddock::SiteConfig;
+using paddock::connectionUri;
+using paddock::poolSites;
 
 namespace {
 
@@ -806,4 +809,94 @@ TEST_CASE("placement: policy, site capacity, labels and a template's site_select
     CHECK_THAT(parseError(kMinimal, {{"PADDOCK_SITES_0_LABELS", "zone=a,zone=b"}}), Contains("duplicate label key 'zone'"));
     CHECK_THAT(parseError(kMinimal + "    templates:\n      - name: t\n        site_selector: {zone: \"a/b\"}\n"),
                Contains("sites[0].templates[0].site_selector"));
+}
+
+TEST_CASE("remote sites: ssh_key and known_hosts go into the URI, guest_ssh_host, ssh_forward_address",
+          "[config][remote]") {
+    const paddock::test::TempDir temp;
+    const std::string& dir = temp.path();
+    using paddock::test::writeFile;
+    const std::string key = dir + "/id key&x=1";  // characters that must not end a URI parameter
+    const std::string hosts = dir + "/known_hosts";
+    writeFile(key, "not a real key\n");
+    writeFile(hosts, "[127.0.0.1]:2222 ssh-ed25519 AAAA\n");
+    const auto remote = [&](const std::string& uri, const std::string& more = {}) {
+        return "sites:\n  - name: far\n    uri: \"" + uri + "\"\n    ssh_key: \"" + key + "\"\n" + more;
+    };
+    const Config c = parseOk(remote("qemu+libssh2://lab@host:2222/system",
+                                    "    known_hosts: " + hosts + "\n    guest_ssh_host: host.example\n"
+                                    "    ssh_forward_address: 0.0.0.0\n"));
+    const SiteConfig& far = c.sites[0];
+    CHECK(far.guest_ssh_host == "host.example");
+    CHECK(far.ssh_forward_address == "0.0.0.0");
+    CHECK(connectionUri(far) == "qemu+libssh2://lab@host:2222/system?keyfile=" + dir +
+                                    "/id%20key%26x%3D1&sshauth=privkey&known_hosts=" + dir + "/known_hosts");
+    // An existing query is extended; the ssh transport gets the key only (no sshauth there).
+    const Config ssh = parseOk(remote("qemu+ssh://lab@host/system?no_tty=1"));
+    CHECK(connectionUri(ssh.sites[0]) == "qemu+ssh://lab@host/system?no_tty=1&keyfile=" + dir + "/id%20key%26x%3D1");
+    // Defaults: the URI as written, forwards on loopback, the backend's own address.
+    const Config plain = parseOk(kMinimal);
+    CHECK(connectionUri(plain.sites[0]) == plain.sites[0].uri);
+    CHECK(plain.sites[0].ssh_forward_address == "127.0.0.1");
+    CHECK(plain.sites[0].guest_ssh_host.empty());
+    // From the environment.
+    const Config env = parseOk(kMinimal, {{"PADDOCK_SITES_0_GUEST_SSH_HOST", "10.1.2.3"},
+                                          {"PADDOCK_SITES_0_SSH_FORWARD_ADDRESS", "::"}});
+    CHECK(env.sites[0].guest_ssh_host == "10.1.2.3");
+    CHECK(env.sites[0].ssh_forward_address == "::");
+
+    CHECK_THAT(parseError("sites:\n  - name: a\n    uri: qemu:///system\n    ssh_key: " + key + "\n"),
+               Contains("sites[0].ssh_key: needs an SSH transport"));
+    CHECK_THAT(parseError(remote("qemu+ssh://lab@host/system", "    known_hosts: " + hosts + "\n")),
+               Contains("sites[0].known_hosts: needs the libssh2 or libssh transport") && Contains("ssh(1)"));
+    CHECK_THAT(parseError("sites:\n  - name: a\n    uri: qemu+libssh2://h/system\n    ssh_key: " + dir + "/none\n"),
+               Contains("sites[0].ssh_key: cannot read") && Contains("/none"));
+    CHECK_THAT(parseError(remote("qemu+libssh://h/system", "    known_hosts: " + dir + "\n")),
+               Contains("sites[0].known_hosts: cannot read"));
+    CHECK_THAT(parseError(siteWith("    guest_ssh_host: \"a b\"\n")), Contains("sites[0].guest_ssh_host") &&
+                                                                           Contains("not a host name"));
+    CHECK_THAT(parseError(siteWith("    guest_ssh_host: \"-oProxyCommand=x\"\n")), Contains("sites[0].guest_ssh_host"));
+    CHECK_THAT(parseError(siteWith("    ssh_forward_address: lab.example\n")),
+               Contains("sites[0].ssh_forward_address: 'lab.example' is not an IP address"));
+    CHECK_THAT(parseError(siteWith("    ssh_forward_address: 10.0.0.0/8\n")), Contains("sites[0].ssh_forward_address"));
+    CHECK_THAT(parseError(siteWith("    ssh_forward_address: \"\"\n")), Contains("sites[0].ssh_forward_address"));
+    CHECK_THAT(parseError(siteWith("    uri: \"qemu:///system bogus\"\n")), Contains("sites[0].uri: must not contain white space"));
+}
+
+TEST_CASE("pools spanning sites: sites, site_selector, templates on every site", "[config][pool][placement]") {
+    const std::string sites = "sites:\n"
+                              "  - {name: a, labels: {zone: x}, templates: [{name: t}], pools: [{name: local}]}\n"
+                              "  - {name: b, labels: {zone: x}, templates: [{name: t}]}\n"
+                              "  - {name: c, labels: {zone: y}, templates: [{name: u}]}\n";
+    using paddock::PoolConfig;
+    const Config c = parseOk(sites + "pools:\n  - {name: lab, template: t, sites: [a, b], min_idle: 3, max_total: 6}\n"
+                                     "  - {name: zoned, template: t, site_selector: {zone: x}}\n");
+    REQUIRE(c.pools.size() == 2);
+    CHECK(c.pools[0].sites == std::vector<std::string>{"a", "b"});
+    CHECK(c.pools[0].min_idle == 3);
+    const auto names = [&](const PoolConfig& p) {
+        std::vector<std::string> out;
+        for (const SiteConfig* s : poolSites(c, p)) out.push_back(s->name);
+        return out;
+    };
+    CHECK(names(c.pools[0]) == std::vector<std::string>{"a", "b"});
+    CHECK(names(c.pools[1]) == std::vector<std::string>{"a", "b"});
+    CHECK(parseOk(sites + "pools: [{name: lab, template: t}]\n", {{"PADDOCK_POOLS_0_SITES", "b"}}).pools[0].sites ==
+          std::vector<std::string>{"b"});
+
+    CHECK_THAT(parseError(sites + "pools: [{name: lab, template: t, sites: [a, nowhere]}]\n"),
+               Contains("pools[0].sites: no site named 'nowhere'"));
+    CHECK_THAT(parseError(sites + "pools: [{name: lab, template: t, sites: [a, a]}]\n"),
+               Contains("pools[0].sites: site 'a' is listed twice"));
+    CHECK_THAT(parseError(sites + "pools: [{name: lab, template: t}]\n"),
+               Contains("pools[0].template: site 'c' has no template named 't'") && Contains("every site"));
+    CHECK_THAT(parseError(sites + "pools: [{name: lab, template: t, sites: [c], site_selector: {zone: x}}]\n"),
+               Contains("pools[0].site_selector: the pool spans no site"));
+    CHECK_THAT(parseError(sites + "pools: [{name: local, template: t, sites: [a, b]}]\n"),
+               Contains("pools[0].name: duplicate pool name 'local' (also in site 'a')"));
+    CHECK_THAT(parseError(sites + "pools: [{name: p, template: t, sites: [a]}, {name: p, template: t, sites: [b]}]\n"),
+               Contains("pools[1].name: duplicate pool name 'p' (also in pools)"));
+    CHECK_THAT(parseError(sites + "pools: [{name: lab, template: t, sites: [a], min_idle: 9, max_total: 2}]\n"),
+               Contains("pools[0].min_idle: must not exceed max_total (2)"));
+    CHECK_THAT(parseError(sites + "pools: [{name: lab, template: t, sites: a}]\n"), Contains("pools[0].sites"));
 }

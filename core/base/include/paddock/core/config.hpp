@@ -234,12 +234,32 @@ struct PoolConfig {
     EmptyPoolPolicy on_empty = EmptyPoolPolicy::Refuse;  // cold: boot one now, answer 202 + operation
     uint32_t default_ttl_s = 3600;                       // lease length when the request names none
     uint32_t max_ttl_s = 86400;                          // a lease never lasts longer than this from its creation
+    // Deployment-wide pools (Config::pools) only: the sites the pool spans (empty: every site),
+    // narrowed to those whose labels hold every pair of site_selector. Its idle VMs are spread
+    // over those sites by placement.policy and refilled on the others when one goes down
+    // (pool_group.hpp). A pool listed under a site keeps both empty.
+    std::vector<std::string> sites;
+    Labels site_selector;
 };
 
 struct SiteConfig {
     std::string name;
     std::string backend = "org.paddock.libvirt-qemu";
     std::string uri = "qemu:///system";
+    // Remote sites over libvirt's SSH transports (qemu+ssh://, qemu+libssh2://, qemu+libssh://):
+    // the private key Paddock logs in with (URI parameter keyfile=) and the known_hosts file the
+    // host's key is checked against (known_hosts=, libssh2/libssh transports only: the ssh
+    // transport runs ssh(1), which checks the known_hosts of the user paddockd runs as).
+    // connectionUri() adds them to `uri`.
+    std::string ssh_key;
+    std::string known_hosts;
+    // Where paddockd reaches the guests' SSH forwards (terminal, readiness probe, leases' ssh
+    // host). Empty: what the backend says (127.0.0.1 for user-mode networking), right for a
+    // local hypervisor only: a remote site names its host here.
+    std::string guest_ssh_host;
+    // The address user-mode SSH forwards listen on at the hypervisor host (an IP literal).
+    // A remote site sets it to an address of that host paddockd can reach (or 0.0.0.0).
+    std::string ssh_forward_address = "127.0.0.1";
     // auto: the backend's own (QEMU: kvm when the host can, else qemu (TCG)); xen and hyperv
     // for the backends of those names
     DomainType domain_type = DomainType::Auto;
@@ -303,7 +323,19 @@ struct Config {
     ExhibitConfig exhibit;
     PlacementConfig placement;
     std::vector<SiteConfig> sites;
+    // Pools that span sites (PoolConfig::sites / site_selector); names are unique together with
+    // every site's pools.
+    std::vector<PoolConfig> pools;
 };
+
+// The URI a site's backend opens: `uri` with the SSH transport's parameters of ssh_key and
+// known_hosts added (percent-encoded; libssh2/libssh also get sshauth=privkey when a key is set,
+// so that they never fall back to an agent or a password prompt).
+std::string connectionUri(const SiteConfig& site);
+
+// The sites a deployment-wide pool spans, in configuration order (PoolConfig::sites filtered by
+// site_selector; every site when sites is empty).
+std::vector<const SiteConfig*> poolSites(const Config& config, const PoolConfig& pool);
 
 // The template `name` names in `site`; an empty name means the site's default_template, or
 // its first template when it names none. nullptr when there is no such template (or none at all).
