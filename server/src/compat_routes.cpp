@@ -60,12 +60,10 @@ Result<Response> create(Runtime& runtime, const Request& request) {
 }
 
 // The lease a pool of `site` holds on `vm`, and that pool.
-std::optional<std::pair<PoolManager*, Lease>> leaseOf(Runtime& runtime, const std::string& site,
-                                                      const std::string& vm) {
-    for (PoolManager* pool : runtime.pools()) {
-        if (pool->site() != site) continue;
+std::optional<std::pair<HotPool*, Lease>> leaseOf(Runtime& runtime, const std::string& site, const std::string& vm) {
+    for (HotPool* pool : runtime.pools()) {
         for (auto& lease : pool->leases())
-            if (lease.vm == vm) return std::make_pair(pool, std::move(lease));
+            if (lease.site == site && lease.vm == vm) return std::make_pair(pool, std::move(lease));
     }
     return std::nullopt;
 }

@@ -17,32 +17,47 @@ namespace {
 
 constexpr const char* kCompatOwner = "anonymous";
 
-// The template a pool's VMs are made from, as the site resolves it.
+// The template a pool's VMs are made from, as its (first) site resolves it: a pool spanning
+// sites names the same template on each (config.cpp checks).
 std::string templateOf(Runtime& runtime, const PoolStatus& status) {
-    auto tmpl = runtime.site(status.site).and_then([&](Site* site) {
+    if (status.members.empty()) return status.config.template_name;
+    auto tmpl = runtime.site(status.members.front().site).and_then([&](Site* site) {
         return site->resolveTemplate(status.config.template_name);
     });
     return tmpl && tmpl.value() != nullptr ? tmpl.value()->name : std::string();
 }
 
+void writeCounts(JsonWriter& json, const PoolCounts& c) {
+    json.field("idle", c.idle).field("allocated", c.allocated).field("booting", c.booting).field("total", c.total);
+}
+
 void writePool(JsonWriter& json, Runtime& runtime, const PoolStatus& s) {
-    json.beginObject()
-        .field("name", s.config.name)
-        .field("site", s.site)
-        .field("mode", s.config.mode)
+    json.beginObject().field("name", s.config.name);
+    // A pool spanning sites has no one site: `sites` and `members` say where its VMs are.
+    json.key("site").stringOrNull(s.site);
+    json.key("sites").beginArray();
+    for (const auto& m : s.members) json.value(m.site);
+    json.endArray();
+    json.field("mode", s.config.mode)
         .field("template", templateOf(runtime, s))
         .field("min_idle", s.config.min_idle)
         .field("max_total", s.config.max_total)
         .field("max_per_owner", s.config.max_per_owner)
         .field("on_empty", s.config.on_empty)
         .field("default_ttl_s", s.config.default_ttl_s)
-        .field("max_ttl_s", s.config.max_ttl_s)
-        .field("idle", s.counts.idle)
-        .field("allocated", s.counts.allocated)
-        .field("booting", s.counts.booting)
-        .field("total", s.counts.total)
-        .field("recovered", s.recovered);
+        .field("max_ttl_s", s.config.max_ttl_s);
+    writeCounts(json, s.counts);
+    json.field("recovered", s.recovered);
     json.key("last_error").stringOrNull(s.last_error);
+    json.key("members").beginArray();
+    for (const auto& m : s.members) {
+        json.beginObject().field("site", m.site).field("connected", m.connected).field("target_idle", m.target_idle);
+        writeCounts(json, m.counts);
+        json.field("recovered", m.recovered);
+        json.key("last_error").stringOrNull(m.last_error);
+        json.endObject();
+    }
+    json.endArray();
     json.endObject();
 }
 
@@ -71,7 +86,7 @@ Result<Response> getPool(Runtime& runtime, const Request& request) {
 // A wait slot when this allocation may block its worker (a VM to start or restore and wait for,
 // or a retry waiting for its Idempotency-Key twin), none when it cannot (a running-mode pool
 // hands out a ready VM at once); Unavailable when every slot is taken.
-Result<std::optional<WaitSlots::Slot>> waitSlotFor(WaitSlots& waits, const PoolManager& pool, const Request& request) {
+Result<std::optional<WaitSlots::Slot>> waitSlotFor(WaitSlots& waits, const HotPool& pool, const Request& request) {
     if (pool.config().mode == PoolMode::Running && !request.header("idempotency-key"))
         return std::optional<WaitSlots::Slot>();
     return waits.enter().map([](WaitSlots::Slot slot) { return std::optional<WaitSlots::Slot>(std::move(slot)); });
@@ -110,7 +125,7 @@ Result<Response> allocate(Runtime& runtime, WaitSlots& waits, const Request& req
 }
 
 Result<Response> listLeases(Runtime& runtime, const Request& request) {
-    std::vector<PoolManager*> pools;
+    std::vector<HotPool*> pools;
     if (const auto name = request.queryValue("pool")) {
         auto pool = runtime.pool(*name);
         if (!pool) return std::move(pool).error();
@@ -134,7 +149,7 @@ Result<Response> listLeases(Runtime& runtime, const Request& request) {
 
 // The pool holding lease `id`, when the caller may reach that lease: another owner's lease is
 // as unknown to an owner-scoped token as one that does not exist.
-Result<PoolManager*> poolOfReachableLease(Runtime& runtime, const Request& request, const std::string& id) {
+Result<HotPool*> poolOfReachableLease(Runtime& runtime, const Request& request, const std::string& id) {
     auto pool = runtime.poolOfLease(id);
     if (!pool) return pool;
     const auto lease = pool.value()->lease(id);
@@ -175,7 +190,7 @@ Result<Response> releaseLease(Runtime& runtime, const Request& request) {
 
 // ---- compatibility (COMPAT.md): the first pool of the first site ----------------------------
 
-PoolManager* compatPool(Runtime& runtime) {
+HotPool* compatPool(Runtime& runtime) {
     const auto& sites = runtime.config().sites;
     if (sites.empty() || sites.front().pools.empty()) return nullptr;
     auto pool = runtime.pool(sites.front().pools.front().name);
@@ -185,8 +200,8 @@ PoolManager* compatPool(Runtime& runtime) {
 Result<Response> compatStatus(Runtime& runtime) {
     JsonWriter json;
     json.beginArray();
-    if (PoolManager* pool = compatPool(runtime)) {
-        auto vms = runtime.vms(pool->site()).and_then([](VmService* service) { return service->list(); });
+    if (HotPool* pool = compatPool(runtime)) {
+        auto vms = runtime.vms(pool->sites().front()).and_then([](VmService* service) { return service->list(); });
         if (!vms) return std::move(vms).error();
         for (const auto& name : pool->vmNames()) {
             const auto it =
@@ -209,7 +224,7 @@ Result<Response> compatAllocate(Runtime& runtime, WaitSlots& waits, const Reques
     // FastAPI checked the body before the handler ran.
     auto body = readCompatAllocate(request.body);
     if (!body.value) return validationErrorResponse(body.issues);
-    PoolManager* pool = compatPool(runtime);
+    HotPool* pool = compatPool(runtime);
     if (pool == nullptr) return makeError(ErrorCode::Unavailable, "no pool is configured (sites[0].pools)");
     auto slot = waitSlotFor(waits, *pool, request);
     if (!slot) return std::move(slot).error();

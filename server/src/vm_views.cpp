@@ -116,6 +116,8 @@ void writeLease(JsonWriter& json, const Lease& lease) {
         .field("site", lease.site)
         .field("vm", lease.vm)
         .field("owner", lease.owner)
+        // unavailable: its site is down; the lease is kept and comes back with the site.
+        .field("state", lease.available ? "active" : "unavailable")
         .field("created_at", isoTime(lease.created_at));
     // A lease that never expires (a compatibility allocation without ttl_s) has neither.
     if (lease.expires)

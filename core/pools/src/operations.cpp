@@ -409,14 +409,15 @@ Result<Operation> OperationRegistry::get(const std::string& id) const {
     return it->second;
 }
 
-void OperationRegistry::settleInterrupted(const std::string& pool,
+void OperationRegistry::settleInterrupted(const std::string& pool, const std::string& site,
                                           const std::function<std::optional<Lease>(const std::string& vm)>& leaseOf) {
     std::vector<std::pair<std::string, std::string>> mine;  // id, vm
     {
         std::lock_guard lock(mutex_);
         for (const auto& id : interrupted_) {
             const auto it = operations_.find(id);
-            if (it != operations_.end() && it->second.pool == pool) mine.emplace_back(id, it->second.vm);
+            if (it != operations_.end() && it->second.pool == pool && (it->second.site.empty() || it->second.site == site))
+                mine.emplace_back(id, it->second.vm);
         }
     }
     if (mine.empty()) return;

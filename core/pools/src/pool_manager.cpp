@@ -32,7 +32,9 @@ PoolManager::PoolManager(PoolConfig config, Site& site, VmService& vms, AuditLog
       metrics_(metrics),
       operations_(operations),
       options_(options),
-      prefix_(config_.name + "-") {
+      prefix_(config_.name + "-"),
+      targetMinIdle_(config_.min_idle),
+      targetMaxTotal_(config_.max_total) {
     if (options_.ready_timeout.count() == 0)
         options_.ready_timeout = std::chrono::seconds(site.config().ready_timeout_s);
     if (options_.workers == 0) options_.workers = 1;
@@ -133,7 +135,7 @@ void PoolManager::reconcile() {
         for (const auto& d : domains.value())
             if (metaValue(d.metadata, meta::kPool) == config_.name) recoverOrAdopt(d, true);
         // A cold allocation of an earlier process got its lease only if the lease reached libvirt.
-        operations_.settleInterrupted(config_.name, [this](const std::string& vm) -> std::optional<Lease> {
+        operations_.settleInterrupted(config_.name, site_.name(), [this](const std::string& vm) -> std::optional<Lease> {
             std::lock_guard lock(mutex_);
             const auto it = vms_.find(vm);
             if (it == vms_.end() || it->second.state != VmState::Allocated) return std::nullopt;
@@ -148,6 +150,7 @@ void PoolManager::reconcile() {
         sync(domains.value(), listedAt);
     }
     expireLeases();
+    trimSurplus();
     removeDoomed();
     scheduleRefills();
     publishCounts();
@@ -272,7 +275,7 @@ void PoolManager::scheduleRefills() {
         if (e.state == VmState::Idle || (e.state == VmState::Filling && e.cold_operation.empty())) ++ready;
     }
     size_t total = vms_.size();
-    while (ready < config_.min_idle && total < config_.max_total) {
+    while (ready < targetMinIdle_ && total < targetMaxTotal_) {
         const std::string name = newVmName();
         if (vms_.count(name)) continue;
         vms_[name] = Entry{};
@@ -281,6 +284,36 @@ void PoolManager::scheduleRefills() {
         ++total;
     }
     tasksReady_.notify_all();
+}
+
+void PoolManager::trimSurplus() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!trimSurplus_ || stopping_) return;
+        std::vector<std::map<std::string, Entry>::iterator> idle;
+        for (auto it = vms_.begin(); it != vms_.end(); ++it)
+            if (it->second.state == VmState::Idle) idle.push_back(it);
+        if (idle.size() <= targetMinIdle_) return;
+        // The newest go first: the oldest have proven themselves longest.
+        std::sort(idle.begin(), idle.end(), [](const auto& a, const auto& b) { return a->second.changed > b->second.changed; });
+        for (size_t i = 0; i < idle.size() - targetMinIdle_; ++i) {
+            idle[i]->second.state = VmState::Doomed;
+            idle[i]->second.changed = Clock::now();
+        }
+    }
+    // removeDoomed (next in the pass) destroys them; the audit says why.
+}
+
+void PoolManager::setTargets(uint32_t minIdle, uint32_t maxTotal, bool trimSurplus) {
+    bool changed = false;
+    {
+        std::lock_guard lock(mutex_);
+        changed = targetMinIdle_ != minIdle || targetMaxTotal_ != maxTotal || trimSurplus_ != trimSurplus;
+        targetMinIdle_ = minIdle;
+        targetMaxTotal_ = maxTotal;
+        trimSurplus_ = trimSurplus;
+    }
+    if (changed) wake();
 }
 
 // ---- making VMs --------------------------------------------------------------------------
@@ -507,16 +540,48 @@ void PoolManager::publishCounts() {
         c = countsLocked();
     }
     metrics_.setCounts(site_.name(), config_.name, c);
-    metrics_.setMinIdle(site_.name(), config_.name, config_.min_idle);
+    uint32_t target = 0;
+    {
+        std::lock_guard lock(mutex_);
+        target = targetMinIdle_;
+    }
+    metrics_.setMinIdle(site_.name(), config_.name, target);
 }
 
 void PoolManager::audit(const std::string& actor, const std::string& vm, const std::string& action, Status result) {
     (void)audit_.record(actor, site_.name(), vm, action, std::move(result));
 }
 
-PoolStatus PoolManager::status() const {
+PoolMemberStatus PoolManager::memberStatus() const {
+    PoolMemberStatus m;
+    m.site = site_.name();
+    m.connected = site_.reachable();
     std::lock_guard lock(mutex_);
-    return PoolStatus{config_, site_.name(), countsLocked(), recovered_, lastError_};
+    m.counts = countsLocked();
+    for (const auto& [name, e] : vms_)
+        if (e.state == VmState::Filling && e.cold_operation.empty()) ++m.filling;
+    m.recovered = recovered_;
+    m.last_error = lastError_;
+    m.target_idle = targetMinIdle_;
+    return m;
+}
+
+size_t PoolManager::heldBy(const std::string& owner) const {
+    std::lock_guard lock(mutex_);
+    size_t held = 0;
+    for (const auto& [vm, e] : vms_) {
+        const bool holds = e.state == VmState::Allocated || e.state == VmState::Claimed ||
+                           (e.state == VmState::Filling && !e.cold_operation.empty());
+        if (holds && e.lease.owner == owner) ++held;
+    }
+    return held;
+}
+
+PoolStatus PoolManager::status() const {
+    PoolMemberStatus member = memberStatus();
+    PoolStatus s{config_, site_.name(), member.counts, member.recovered, member.last_error, {}};
+    s.members.push_back(std::move(member));
+    return s;
 }
 
 std::vector<std::string> PoolManager::vmNames() const {
@@ -527,18 +592,28 @@ std::vector<std::string> PoolManager::vmNames() const {
 }
 
 std::vector<Lease> PoolManager::leases(const std::optional<std::string>& owner) const {
+    const bool available = site_.reachable();
     std::lock_guard lock(mutex_);
     std::vector<Lease> out;
     for (const auto& [name, e] : vms_) {
-        if (e.state == VmState::Allocated && (!owner || e.lease.owner == *owner)) out.push_back(e.lease);
+        if (e.state == VmState::Allocated && (!owner || e.lease.owner == *owner)) {
+            out.push_back(e.lease);
+            out.back().available = available;
+        }
     }
     return out;
 }
 
 std::optional<Lease> PoolManager::lease(const std::string& id) const {
+    const bool available = site_.reachable();
     std::lock_guard lock(mutex_);
-    for (const auto& [name, e] : vms_)
-        if (e.state == VmState::Allocated && e.lease.id == id) return e.lease;
+    for (const auto& [name, e] : vms_) {
+        if (e.state == VmState::Allocated && e.lease.id == id) {
+            Lease l = e.lease;
+            l.available = available;
+            return l;
+        }
+    }
     return std::nullopt;
 }
 
@@ -614,12 +689,13 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
             if (idle == vms_.end()) {
                 metrics_.countMiss(site_.name(), config_.name);
                 const PoolCounts c = countsLocked();
-                if (request.allow_cold && config_.on_empty == EmptyPoolPolicy::Cold && c.total < config_.max_total &&
+                if (request.allow_cold && config_.on_empty == EmptyPoolPolicy::Cold && c.total < targetMaxTotal_ &&
                     !stopping_) {
                     name = newVmName();
                     lease.vm = name;
                     // On disk before the 202: the id answers after a restart too.
-                    auto begun = operations_.begin(kOperationPoolAllocate, config_.name, request.owner, name);
+                    auto begun = operations_.begin(
+                        OperationSpec{kOperationPoolAllocate, site_.name(), config_.name, request.owner, name, false});
                     if (!begun) return std::move(begun).error();
                     const Operation& op = begun.value();
                     crashPoint("pool.cold.after_register");
@@ -636,7 +712,7 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
                 return makeError(ErrorCode::Unavailable, "pool " + config_.name + " has no idle VM (" +
                                                              std::to_string(c.allocated) + " allocated, " +
                                                              std::to_string(c.booting) + " booting, max_total " +
-                                                             std::to_string(config_.max_total) + "); retry later");
+                                                             std::to_string(targetMaxTotal_) + "); retry later");
             }
             name = idle->first;
             lease.vm = name;

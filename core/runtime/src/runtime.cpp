@@ -190,6 +190,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
     std::set<std::string> poolNames;
     for (const auto& site : config.sites)
         for (const auto& pool : site.pools) poolNames.insert(pool.name);
+    for (const auto& pool : config.pools) poolNames.insert(pool.name);
     rt->operations_.failInterruptedOutside(poolNames);
     {
         std::shared_ptr<ProvisionerPlugin> provisioner;
@@ -213,25 +214,39 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
         for (auto& warning : rt->provisioning_->start(config.sites)) rt->warnings_.push_back(std::move(warning));
         for (const auto& site : config.sites) rt->provisioning_->recoverInterrupted(site.name);
     }
+    // One site's pool of `pool`: provisioned before it turns idle when its template says so.
+    const auto makeMember = [&rt](const PoolConfig& pool, size_t i) {
+        const SiteConfig& siteConfig = rt->config_.sites[i];
+        const SiteEntry& entry = rt->sites_[i];
+        PoolManager::Options options;
+        const TemplateConfig* tmpl = findTemplate(siteConfig, pool.template_name);
+        if (rt->provisioning_->provisionsOnCreate(tmpl)) {
+            ProvisionService* provisioning = rt->provisioning_.get();
+            options.prepare = [provisioning, site = siteConfig.name](const std::string& vm) -> Status {
+                auto ran = provisioning->runNow(site, vm, "system");
+                if (!ran) return std::move(ran).error();
+                if (ran->status != Operation::Status::Done)
+                    return ran->error ? *ran->error : makeError(ErrorCode::Internal, "provisioning did not succeed");
+                return {};
+            };
+        }
+        return std::make_unique<PoolManager>(pool, *entry.site, *entry.vms, *rt->audit_, *rt->poolMetrics_,
+                                             rt->operations_, options);
+    };
     for (size_t i = 0; i < config.sites.size(); ++i) {
         for (const auto& pool : config.sites[i].pools) {
-            const SiteEntry& entry = rt->sites_[i];
-            PoolManager::Options options;
-            const TemplateConfig* tmpl = findTemplate(config.sites[i], pool.template_name);
-            if (rt->provisioning_->provisionsOnCreate(tmpl)) {
-                ProvisionService* provisioning = rt->provisioning_.get();
-                options.prepare = [provisioning, site = config.sites[i].name](const std::string& vm) -> Status {
-                    auto ran = provisioning->runNow(site, vm, "system");
-                    if (!ran) return std::move(ran).error();
-                    if (ran->status != Operation::Status::Done)
-                        return ran->error ? *ran->error : makeError(ErrorCode::Internal, "provisioning did not succeed");
-                    return {};
-                };
-            }
-            rt->pools_.push_back(std::make_unique<PoolManager>(pool, *entry.site, *entry.vms, *rt->audit_,
-                                                               *rt->poolMetrics_, rt->operations_, options));
+            rt->pools_.push_back(makeMember(pool, i));
             rt->pools_.back()->start();
         }
+    }
+    for (const auto& pool : config.pools) {
+        std::vector<std::unique_ptr<PoolManager>> members;
+        for (const SiteConfig* site : poolSites(config, pool)) {
+            const auto i = static_cast<size_t>(site - config.sites.data());
+            members.push_back(makeMember(pool, i));
+        }
+        rt->pools_.push_back(std::make_unique<PoolGroup>(pool, config.placement.policy, std::move(members)));
+        rt->pools_.back()->start();
     }
     std::vector<WatchService::SiteServices> watched;
     for (auto& e : rt->sites_) watched.push_back({e.site.get(), e.vms.get()});
@@ -266,7 +281,7 @@ std::vector<Site*> Runtime::sites() {
     return out;
 }
 
-Result<PoolManager*> Runtime::pool(const std::string& name) {
+Result<HotPool*> Runtime::pool(const std::string& name) {
     std::string known;
     for (const auto& p : pools_) {
         if (p->config().name == name) return p.get();
@@ -276,13 +291,13 @@ Result<PoolManager*> Runtime::pool(const std::string& name) {
                      "unknown pool '" + name + "' (known: " + (known.empty() ? "none" : known) + ")");
 }
 
-std::vector<PoolManager*> Runtime::pools() {
-    std::vector<PoolManager*> out;
+std::vector<HotPool*> Runtime::pools() {
+    std::vector<HotPool*> out;
     for (const auto& p : pools_) out.push_back(p.get());
     return out;
 }
 
-Result<PoolManager*> Runtime::poolOfLease(const std::string& leaseId) {
+Result<HotPool*> Runtime::poolOfLease(const std::string& leaseId) {
     for (const auto& p : pools_)
         if (p->lease(leaseId)) return p.get();
     return makeError(ErrorCode::NotFound, "unknown lease '" + leaseId + "'");

@@ -110,7 +110,7 @@ TEST_CASE("a restarted registry answers every operation: finished as they were, 
     CHECK(after.get(orphanId)->error->message.find(kInterruptedByRestart) == 0);
     CHECK(after.get(lostId)->status == Operation::Status::Pending);
 
-    after.settleInterrupted("lab", [](const std::string& vm) -> std::optional<Lease> {
+    after.settleInterrupted("lab", "a", [](const std::string& vm) -> std::optional<Lease> {
         if (vm == "lab-3") return leaseFor("lab-3");
         return std::nullopt;
     });

@@ -24,6 +24,9 @@ struct Lease {
     std::string ssh_host;         // empty when the site has no SSH target for the VM
     uint16_t ssh_port = 0;
     std::string ssh_user;
+    // false while the lease's site is down: the VM is still the owner's and comes back with the
+    // site (a view of the moment; not stored).
+    bool available = true;
 };
 
 }  // namespace paddock

@@ -159,9 +159,10 @@ public:
     void fail(const std::string& id, Error error);
     Result<Operation> get(const std::string& id) const;
 
-    // Settles the operations of `pool` an earlier process left pending: done with the lease
-    // `leaseOf(vm)` finds, else failed (Unavailable, kInterruptedByRestart).
-    void settleInterrupted(const std::string& pool,
+    // Settles the operations of `pool` on `site` (and those that name no site) an earlier
+    // process left pending: done with the lease `leaseOf(vm)` finds, else failed (Unavailable,
+    // kInterruptedByRestart). A pool spanning sites settles per site, each from its own VMs.
+    void settleInterrupted(const std::string& pool, const std::string& site,
                            const std::function<std::optional<Lease>(const std::string& vm)>& leaseOf);
     // Fails the left-over pending operations of every pool not in `pools` (none will settle them).
     void failInterruptedOutside(const std::set<std::string>& pools);

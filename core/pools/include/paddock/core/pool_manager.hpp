@@ -25,6 +25,7 @@
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
+#include "paddock/core/hot_pool.hpp"
 #include "paddock/core/lease.hpp"
 #include "paddock/core/operations.hpp"
 #include "paddock/core/pool_metrics.hpp"
@@ -45,33 +46,7 @@
 
 namespace paddock {
 
-struct AllocateRequest {
-    std::string owner;
-    std::optional<uint64_t> ttl_s;  // default_ttl_s when absent; capped at max_ttl_s
-    bool expires = true;            // false: the lease never expires (Lease::expires); ttl_s is then unused
-    std::string idempotency_key;    // empty: none
-    std::string actor;              // for the audit log
-    bool allow_cold = true;         // false: an empty pool is Unavailable even with on_empty: cold
-    bool enforce_owner_cap = true;  // false: max_per_owner does not apply (the compat route's anonymous owner)
-};
-
-// Exactly one of lease (allocated, or replayed for a repeated Idempotency-Key) and operation
-// (a cold allocation to poll) is set.
-struct Allocation {
-    std::optional<Lease> lease;
-    std::optional<Operation> operation;
-    bool replayed = false;
-};
-
-struct PoolStatus {
-    PoolConfig config;
-    std::string site;
-    PoolCounts counts;
-    bool recovered = false;  // the first pass over libvirt's state has completed
-    std::string last_error;  // the last fill/reconcile failure, empty when none
-};
-
-class PoolManager {
+class PoolManager final : public HotPool {
 public:
     struct Options {
         std::chrono::milliseconds reconcile_interval{2000};
@@ -94,29 +69,34 @@ public:
     PoolManager& operator=(const PoolManager&) = delete;
 
     // Starts the threads; recovery and filling happen in the background.
-    void start();
+    void start() override;
     // Stops and joins every thread. A fill in progress is abandoned (the next start destroys
     // the half-made VM). Idempotent.
-    void stop();
+    void stop() override;
 
-    const PoolConfig& config() const noexcept { return config_; }
+    // HotPool. A lease is available while the site is reachable (Site::reachable).
+    const PoolConfig& config() const noexcept override { return config_; }
+    std::vector<std::string> sites() const override { return {site_.name()}; }
+    PoolStatus status() const override;
+    std::vector<std::string> vmNames() const override;
+    Result<Allocation> allocate(const AllocateRequest& request) override;
+    std::vector<Lease> leases(const std::optional<std::string>& owner = std::nullopt) const override;
+    std::optional<Lease> lease(const std::string& id) const override;
+    Result<Lease> extend(const std::string& id, uint64_t ttlSeconds, const std::string& actor) override;
+    Status release(const std::string& id, const std::string& actor) override;
+
     const std::string& site() const noexcept { return site_.name(); }
-    PoolStatus status() const;
-    // Names of the pool's VMs (any state), sorted.
-    std::vector<std::string> vmNames() const;
+    // This site's share alone (status().members holds the same, for one site).
+    PoolMemberStatus memberStatus() const;
+    // Leases `owner` holds or is being given here (allocated, claimed, cold allocations).
+    size_t heldBy(const std::string& owner) const;
 
-    // InvalidArgument (bad owner/ttl/key), Conflict (max_per_owner reached, or the
-    // Idempotency-Key belongs to another owner), Unavailable (empty pool, still recovering),
-    // or the VM operation's error.
-    Result<Allocation> allocate(const AllocateRequest& request);
-    std::vector<Lease> leases(const std::optional<std::string>& owner = std::nullopt) const;
-    std::optional<Lease> lease(const std::string& id) const;
-    // New expiry: now + ttl_s, but never beyond created_at + max_ttl_s. NotFound when unknown;
-    // Conflict for a lease that never expires.
-    Result<Lease> extend(const std::string& id, uint64_t ttlSeconds, const std::string& actor);
-    // Ends the lease and destroys its VM and overlay (retried in the background when libvirt
-    // refuses). NotFound when unknown.
-    Status release(const std::string& id, const std::string& actor);
+    // For a pool spanning sites (PoolGroup), which moves the targets as sites come and go:
+    // keep `minIdle` idle VMs (made ready) and at most `maxTotal` VMs in all on this site, in
+    // place of config().min_idle/max_total. With `trimSurplus`, idle VMs beyond minIdle are
+    // destroyed (the newest first); without, surplus idle VMs stay. Takes effect at the next
+    // pass, which it wakes. Thread-safe; never blocks on a VM operation.
+    void setTargets(uint32_t minIdle, uint32_t maxTotal, bool trimSurplus);
 
     // Runs a reconcile pass soon (from any thread; never blocks).
     void wake();
@@ -139,6 +119,8 @@ private:
     void expireLeases();
     void removeDoomed();
     void scheduleRefills();
+    // setTargets(.., trimSurplus): idle VMs beyond the target are doomed.
+    void trimSurplus();
     void fill(const std::string& name);
     void coldAllocate(const std::string& name, const std::string& operationId);
     Status bootUntilReady(const std::string& name, bool start);
@@ -172,6 +154,9 @@ private:
     bool stopping_ = false;
     bool started_ = false;
     std::string lastError_;
+    uint32_t targetMinIdle_;   // config_.min_idle unless setTargets() moved it
+    uint32_t targetMaxTotal_;  // config_.max_total likewise
+    bool trimSurplus_ = false;
     unsigned fillFailures_ = 0;  // consecutive; drives the refill backoff
     Clock::time_point fillBackoffUntil_{};
 

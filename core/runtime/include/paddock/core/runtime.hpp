@@ -12,6 +12,7 @@
 #include "paddock/core/operations.hpp"
 #include "paddock/core/placement.hpp"
 #include "paddock/core/plugin_host.hpp"
+#include "paddock/core/pool_group.hpp"
 #include "paddock/core/pool_manager.hpp"
 #include "paddock/core/pool_metrics.hpp"
 #include "paddock/core/provision_service.hpp"
@@ -98,11 +99,12 @@ public:
     // created. Cheap: no hypervisor round trip once the views are filled.
     Result<PlacedCreate> placeCreate(const CreateVmRequest& request, const std::string& site);
 
-    // Hot pools (sites[].pools), each started in the background by create(). Pool names are
-    // global. NotFound for an unknown pool or a lease no pool holds.
-    Result<PoolManager*> pool(const std::string& name);
-    std::vector<PoolManager*> pools();
-    Result<PoolManager*> poolOfLease(const std::string& leaseId);
+    // Hot pools: each site's (sites[].pools, a PoolManager) and the deployment-wide ones
+    // (pools, a PoolGroup over their sites), each started in the background by create(), in that
+    // order. Pool names are global. NotFound for an unknown pool or a lease no pool holds.
+    Result<HotPool*> pool(const std::string& name);
+    std::vector<HotPool*> pools();
+    Result<HotPool*> poolOfLease(const std::string& leaseId);
     OperationRegistry& operations() noexcept { return operations_; }
     // Provisioning (provision_service.hpp) with config.provisioning's plugin; always present
     // (with no plugin every request answers why). Its become password lives in secret().
@@ -151,7 +153,7 @@ private:
     OperationRegistry operations_;
     SecretStore secret_;
     std::unique_ptr<ProvisionService> provisioning_;   // stopped first, destroyed after the pools that call it
-    std::vector<std::unique_ptr<PoolManager>> pools_;  // stopped before the sites they use
+    std::vector<std::unique_ptr<HotPool>> pools_;  // stopped before the sites they use
     std::unique_ptr<BackupStore> backupStore_;
     std::unique_ptr<BackupService> backups_;  // stopped before the sites whose VMs it backs up
     std::unique_ptr<WatchService> watch_;     // stopped first: it drives every site's VMs
