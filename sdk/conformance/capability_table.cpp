@@ -45,6 +45,8 @@ constexpr Entry kEntries[] = {
     PDK_ENTRY(checkpoint_delete),
     PDK_ENTRY(restore_volume),
     PDK_ENTRY(guest_ping),
+    PDK_ENTRY(host_resources),
+    PDK_ENTRY(volume_info),
 };
 #undef PDK_ENTRY
 

@@ -122,6 +122,38 @@ void checkConnectionWide(Session& s) {
         expectStatus(s.report, "args/host_info.out-null", vt.host_info(s.conn, 0, nullptr, err.reset()), err,
                      {PDK_ERR_INVALID_ARGUMENT});
     }
+    if (vt.host_resources != nullptr) {
+        pdk_host_resources out{};
+        out.struct_size = sizeof out;
+        expectStatus(s.report, "args/host_resources.bad-flags",
+                     vt.host_resources(s.conn, kUnknownFlag, &out, err.reset()), err, {PDK_ERR_BAD_FLAGS});
+        expectStatus(s.report, "args/host_resources.out-null", vt.host_resources(s.conn, 0, nullptr, err.reset()),
+                     err, {PDK_ERR_INVALID_ARGUMENT});
+        const pdk_status st = vt.host_resources(s.conn, 0, &out, err.reset());
+        expectStatus(s.report, "args/host_resources.ok", st, err, {PDK_OK});
+        if (st == PDK_OK)
+            s.report.expect(out.cpus > 0 && out.memory_total_bytes > 0 &&
+                                out.memory_free_bytes <= out.memory_total_bytes,
+                            "args/host_resources.plausible",
+                            "cpus " + std::to_string(out.cpus) + ", total " + std::to_string(out.memory_total_bytes) +
+                                ", free " + std::to_string(out.memory_free_bytes));
+    }
+    if (vt.volume_info != nullptr) {
+        pdk_volume_info out{};
+        out.struct_size = sizeof out;
+        const char* gone = "/nonexistent-pdk-conformance/base.qcow2";
+        expectStatus(s.report, "args/volume_info.bad-flags", vt.volume_info(s.conn, gone, kUnknownFlag, &out, err.reset()),
+                     err, {PDK_ERR_BAD_FLAGS});
+        expectStatus(s.report, "args/volume_info.missing", vt.volume_info(s.conn, gone, 0, &out, err.reset()), err,
+                     {PDK_ERR_NOT_FOUND});
+        s.report.expect(!err.message().empty(), "args/volume_info.missing-says-why", "NOT_FOUND without a message");
+        expectStatus(s.report, "args/volume_info.relative", vt.volume_info(s.conn, "base.qcow2", 0, &out, err.reset()),
+                     err, {PDK_ERR_INVALID_ARGUMENT});
+        expectStatus(s.report, "args/volume_info.path-null", vt.volume_info(s.conn, nullptr, 0, &out, err.reset()),
+                     err, {PDK_ERR_INVALID_ARGUMENT});
+        expectStatus(s.report, "args/volume_info.out-null", vt.volume_info(s.conn, gone, 0, nullptr, err.reset()), err,
+                     {PDK_ERR_INVALID_ARGUMENT});
+    }
     if (vt.list_domains != nullptr) {
         auto& probe = s.probes.make<DomainProbe>();
         const pdk_status st = inWindow(

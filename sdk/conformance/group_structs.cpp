@@ -85,6 +85,38 @@ void checkHostInfo(Session& s) {
     checkOutput<pdk_host_info>(s, "structs/host_info.too-small", 8, call, false);
 }
 
+// ABI 1.7 outputs: written only as far as the caller's struct_size, refused below their 1.7 size.
+void checkHostFacts(Session& s) {
+    if (s.vt.host_resources == nullptr) {
+        s.report.skip("structs/host_resources", "host_resources is NULL");
+    } else {
+        const auto call = [&](pdk_host_resources* out, pdk_error* err) {
+            return s.vt.host_resources(s.conn, 0, out, err);
+        };
+        checkOutput<pdk_host_resources>(s, "structs/host_resources.size-1.7", PDK_HOST_RESOURCES_SIZE_1_7, call, true);
+        checkOutput<pdk_host_resources>(s, "structs/host_resources.newer-host", sizeof(pdk_host_resources) + 64, call,
+                                        true);
+        checkOutput<pdk_host_resources>(s, "structs/host_resources.too-small", 8, call, false);
+    }
+    if (s.vt.volume_info == nullptr) {
+        s.report.skip("structs/volume_info", "volume_info is NULL");
+        return;
+    }
+    // The plugin's own library file: a path that exists on a local host (a remote one answers
+    // NOT_FOUND, which is fine here: what counts is where the plugin wrote).
+    const std::string path = "/proc/self/exe";
+    const auto call = [&](pdk_volume_info* out, pdk_error* err) {
+        const pdk_status st = s.vt.volume_info(s.conn, path.c_str(), 0, out, err);
+        return st == PDK_ERR_NOT_FOUND ? PDK_OK : st;
+    };
+    checkOutput<pdk_volume_info>(s, "structs/volume_info.size-1.7", PDK_VOLUME_INFO_SIZE_1_7, call, true);
+    checkOutput<pdk_volume_info>(s, "structs/volume_info.newer-host", sizeof(pdk_volume_info) + 64, call, true);
+    const auto raw = [&](pdk_volume_info* out, pdk_error* err) {
+        return s.vt.volume_info(s.conn, path.c_str(), 0, out, err);
+    };
+    checkOutput<pdk_volume_info>(s, "structs/volume_info.too-small", 8, raw, false);
+}
+
 void checkSshTarget(Session& s, const std::string& name) {
     if (s.vt.ssh_target == nullptr) {
         s.report.skip("structs/ssh_target", "ssh_target is NULL");
@@ -171,6 +203,7 @@ void checkVolumeSpec(Session& s) {
 void runStructsGroup(Session& s) {
     checkErrorSizes(s);
     checkHostInfo(s);
+    checkHostFacts(s);
     checkDomainSpec(s);
     checkVolumeSpec(s);
     if (s.vt.define_domain == nullptr) return;

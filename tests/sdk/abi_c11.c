@@ -32,11 +32,13 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_restore_spec)
 PDK_TEST_STARTS_WITH_SIZE(pdk_provision_request)
 PDK_TEST_STARTS_WITH_SIZE(pdk_provision_result)
 PDK_TEST_STARTS_WITH_SIZE(pdk_provisioner_vtable)
+PDK_TEST_STARTS_WITH_SIZE(pdk_host_resources)
+PDK_TEST_STARTS_WITH_SIZE(pdk_volume_info)
 
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 6u, "ABI 1.6");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 7u, "ABI 1.7");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
@@ -55,11 +57,11 @@ _Static_assert(sizeof(((pdk_host_info*)0)->hypervisor) == 64, "hypervisor");
 /* The vtable is struct_size followed by nothing but function pointers, in declaration order. */
 #define PDK_TEST_COUNT(type, field) +1
 enum { kVtableEntries = 0 PDK_TEST_ABI_VTABLE_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kVtableEntries == 29, "vtable entries");
+_Static_assert(kVtableEntries == 31, "vtable entries");
 _Static_assert(sizeof(pdk_backend_vtable) ==
                    offsetof(pdk_backend_vtable, open) + kVtableEntries * sizeof(void (*)(void)),
                "vtable size");
-_Static_assert(offsetof(pdk_backend_vtable, guest_ping) ==
+_Static_assert(offsetof(pdk_backend_vtable, volume_info) ==
                    offsetof(pdk_backend_vtable, open) + (kVtableEntries - 1) * sizeof(void (*)(void)),
                "vtable order");
 
@@ -106,6 +108,7 @@ PDK_GOLDEN_APPENDED_1_2(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_3(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_4(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_5(PDK_TEST_APPENDED)
+PDK_GOLDEN_APPENDED_1_7(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #endif
 _Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,

@@ -370,18 +370,67 @@
     X(PDK_PROVISION_RESULT_SIZE_1_6, 40)                                                             \
     X(PDK_PROVISIONER_VTABLE_SIZE_1_6, 24)
 
+/* ---- ABI 1.7: host resources, volume checks, the SSH forward's address ------------------------ */
+
+#define PDK_GOLDEN_APPENDED_1_7(X)                                                                   \
+    X(pdk_domain_spec, ssh_forward_address, 120, 8)                                                  \
+    X(pdk_backend_vtable, host_resources, 240, 8)                                                    \
+    X(pdk_backend_vtable, volume_info, 248, 8)
+
+#define PDK_GOLDEN_NEW_1_7(X)                                                                        \
+    X(pdk_host_resources, struct_size, 0, 4)                                                         \
+    X(pdk_host_resources, cpus, 4, 4)                                                                \
+    X(pdk_host_resources, memory_total_bytes, 8, 8)                                                  \
+    X(pdk_host_resources, memory_free_bytes, 16, 8)                                                  \
+    X(pdk_volume_info, struct_size, 0, 4)                                                            \
+    X(pdk_volume_info, in_pool, 4, 4)                                                                \
+    X(pdk_volume_info, capacity_bytes, 8, 8)                                                         \
+    X(pdk_volume_info, format, 16, 16)                                                               \
+    X(pdk_volume_info, pool, 32, 128)
+
+#define PDK_GOLDEN_SIZES_1_7(X)                                                                      \
+    X(pdk_error, 1032)                                                                               \
+    X(pdk_kv, 16)                                                                                    \
+    X(pdk_plugin_descriptor, 88)                                                                     \
+    X(pdk_domain_info, 88)                                                                           \
+    X(pdk_domain_spec, 128)                                                                          \
+    X(pdk_volume_spec, 48)                                                                           \
+    X(pdk_ssh_target, 264)                                                                           \
+    X(pdk_host_info, 360)                                                                            \
+    X(pdk_backend_vtable, 256)                                                                       \
+    X(pdk_recording_info, 96)                                                                        \
+    X(pdk_recorder_vtable, 64)                                                                       \
+    X(pdk_host, 24)                                                                                  \
+    X(pdk_session_info, 104)                                                                         \
+    X(pdk_snapshot_info, 64)                                                                         \
+    X(pdk_snapshot_spec, 24)                                                                         \
+    X(pdk_backup_spec, 40)                                                                           \
+    X(pdk_backup_result, 24)                                                                         \
+    X(pdk_restore_spec, 32)                                                                          \
+    X(pdk_provision_request, 152)                                                                    \
+    X(pdk_provision_result, 40)                                                                      \
+    X(pdk_provisioner_vtable, 24)                                                                    \
+    X(pdk_host_resources, 24)                                                                        \
+    X(pdk_volume_info, 160)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_7(X)                                                                \
+    X(PDK_DOMAIN_SPEC_SIZE_1_7, 128)                                                                 \
+    X(PDK_BACKEND_VTABLE_SIZE_1_7, 256)                                                              \
+    X(PDK_HOST_RESOURCES_SIZE_1_7, 24)                                                               \
+    X(PDK_VOLUME_INFO_SIZE_1_7, 160)
+
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 
 #define PDK_GOLDEN_VERSION_MAJOR 1
-#define PDK_GOLDEN_VERSION_MINOR 6
+#define PDK_GOLDEN_VERSION_MINOR 7
 #define PDK_GOLDEN_FIELDS(X)                                                                                  \
     PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X) \
         PDK_GOLDEN_APPENDED_1_3(X) PDK_GOLDEN_APPENDED_1_4(X) PDK_GOLDEN_NEW_1_4(X) PDK_GOLDEN_APPENDED_1_5(X) \
-        PDK_GOLDEN_NEW_1_6(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_6(X)
+        PDK_GOLDEN_NEW_1_6(X) PDK_GOLDEN_APPENDED_1_7(X) PDK_GOLDEN_NEW_1_7(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_7(X)
 #define PDK_GOLDEN_SIZE_MACROS(X)                                                                 \
     PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X) \
         PDK_GOLDEN_SIZE_MACROS_1_3(X) PDK_GOLDEN_SIZE_MACROS_1_4(X) PDK_GOLDEN_SIZE_MACROS_1_5(X) \
-        PDK_GOLDEN_SIZE_MACROS_1_6(X)
+        PDK_GOLDEN_SIZE_MACROS_1_6(X) PDK_GOLDEN_SIZE_MACROS_1_7(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

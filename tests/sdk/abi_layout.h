@@ -17,7 +17,7 @@
         X(pdk_host_info) X(pdk_backend_vtable) X(pdk_recording_info) X(pdk_recorder_vtable) X(pdk_host) \
             X(pdk_session_info) X(pdk_snapshot_info) X(pdk_snapshot_spec) X(pdk_backup_spec)            \
                 X(pdk_backup_result) X(pdk_restore_spec) X(pdk_provision_request) X(pdk_provision_result)       \
-                    X(pdk_provisioner_vtable)
+                    X(pdk_provisioner_vtable) X(pdk_host_resources) X(pdk_volume_info)
 
 /* Every field of every ABI struct, with its frozen x86-64 offset and size: X(type, field, offset, size). */
 #define PDK_TEST_ABI_FIELDS(X) PDK_GOLDEN_FIELDS(X)
@@ -41,7 +41,9 @@
                                                     X(pdk_backend_vtable, backup_create)                   \
                                                         X(pdk_backend_vtable, checkpoint_delete)           \
                                                             X(pdk_backend_vtable, restore_volume)          \
-                                                                X(pdk_backend_vtable, guest_ping)
+                                                                X(pdk_backend_vtable, guest_ping)              \
+                                                                    X(pdk_backend_vtable, host_resources)      \
+                                                                        X(pdk_backend_vtable, volume_info)
 
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                                    \

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -694,5 +695,71 @@ TEST_CASE("the ABI 1.5 guest_ping member fills its entry, and the trampoline che
     CHECK(vt.guest_ping(nullptr, "vm", 1000, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
     CHECK(vt.guest_ping(conn, "vm", 1000, 0x1, &err) == PDK_ERR_BAD_FLAGS);
     CHECK(self.pinged.size() == 2);
+    vt.close(conn);
+}
+
+namespace {
+
+// The ABI 1.7 members; the path picks the answer.
+struct HostFactsConn {
+    static std::unique_ptr<HostFactsConn> open(const char*, uint32_t) { return std::make_unique<HostFactsConn>(); }
+    void hostResources(uint32_t flags, pdk_host_resources& out) {
+        pdk::checkFlags(flags, 0);
+        out.cpus = 8;
+        out.memory_total_bytes = 16ull << 30;
+        out.memory_free_bytes = 5ull << 30;
+    }
+    void volumeInfo(const char* path, uint32_t flags, pdk_volume_info& out) {
+        pdk::checkFlags(flags, 0);
+        const std::string p(path);
+        if (p == "/missing.qcow2") throw pdk::Error(PDK_ERR_NOT_FOUND, "no storage pool holds /missing.qcow2");
+        out.in_pool = 1;
+        out.capacity_bytes = 1ull << 30;
+        std::snprintf(out.format, sizeof out.format, "%s", "qcow2");
+        std::snprintf(out.pool, sizeof out.pool, "%s", "images");
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the ABI 1.7 host_resources and volume_info members fill their entries and honour struct_size",
+          "[sdk][cpp]") {
+    const pdk_backend_vtable vt = pdk::makeBackendVtable<HostFactsConn>();
+    REQUIRE(vt.host_resources != nullptr);
+    REQUIRE(vt.volume_info != nullptr);
+    CHECK(vt.guest_ping == nullptr);
+    const pdk_backend_vtable minimal = pdk::makeBackendVtable<AgentConn>();
+    CHECK(minimal.host_resources == nullptr);
+    CHECK(minimal.volume_info == nullptr);
+    pdk_backend_connection* conn = nullptr;
+    pdk_error err = freshError();
+    REQUIRE(vt.open("a://", 0, &conn, &err) == PDK_OK);
+
+    pdk_host_resources resources{};
+    resources.struct_size = sizeof resources;
+    REQUIRE(vt.host_resources(conn, 0, &resources, &err) == PDK_OK);
+    CHECK(resources.cpus == 8);
+    CHECK(resources.memory_total_bytes == (16ull << 30));
+    CHECK(resources.memory_free_bytes == (5ull << 30));
+    CHECK(vt.host_resources(conn, 0x1, &resources, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(vt.host_resources(conn, 0, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    pdk_host_resources tiny{};
+    tiny.struct_size = 8;
+    CHECK(vt.host_resources(conn, 0, &tiny, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(std::string(err.message), Contains("pdk_host_resources") && Contains("1.7"));
+
+    pdk_volume_info info{};
+    info.struct_size = sizeof info;
+    REQUIRE(vt.volume_info(conn, "/images/base.qcow2", 0, &info, &err) == PDK_OK);
+    CHECK(info.in_pool == 1);
+    CHECK(info.capacity_bytes == (1ull << 30));
+    CHECK(std::string(info.format) == "qcow2");
+    CHECK(std::string(info.pool) == "images");
+    CHECK(vt.volume_info(conn, "/missing.qcow2", 0, &info, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message) == "no storage pool holds /missing.qcow2");
+    CHECK(vt.volume_info(conn, nullptr, 0, &info, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(err.message) == "path is NULL");
+    CHECK(vt.volume_info(conn, "/images/base.qcow2", 0, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt.volume_info(conn, "/images/base.qcow2", 0x2, &info, &err) == PDK_ERR_BAD_FLAGS);
     vt.close(conn);
 }

@@ -5,6 +5,9 @@
 
 #include <paddock/cpp/backend.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -67,7 +70,8 @@ void writeDevices(XmlWriter& w, const pdk_domain_spec& spec) {
 void writeUserNetwork(XmlWriter& w, const pdk_domain_spec& spec, const DomainXmlOptions& o) {
     std::string netdev = "user,id=pdknet0";
     if (spec.ssh_forward_port != 0) {
-        netdev += ",hostfwd=tcp:127.0.0.1:" + std::to_string(spec.ssh_forward_port) + "-:22";
+        netdev += ",hostfwd=tcp:" + hostfwdAddress(spec.ssh_forward_address) + ":" +
+                  std::to_string(spec.ssh_forward_port) + "-:22";
     }
     const std::string device =
         "virtio-net-pci,netdev=pdknet0,bus=" + rootBusFor(o.machine) + ",addr=" + userNicSlotFor(o.machine);
@@ -87,6 +91,35 @@ void writeFileDisk(XmlWriter& w, const pdk_domain_spec& spec, const char* dev, c
     w.start("source").attr("file", spec.disk_path).end();
     w.start("target").attr("dev", dev).attr("bus", bus).end();
     w.end();
+}
+
+std::string volumeFormatOf(const std::string& xml) {
+    const size_t target = xml.find("<target>");
+    if (target == std::string::npos) return {};
+    const size_t format = xml.find("<format type=", target);
+    const size_t end = xml.find("</target>", target);
+    if (format == std::string::npos || (end != std::string::npos && format > end)) return {};
+    const size_t open = format + std::strlen("<format type=");
+    if (open >= xml.size()) return {};
+    const char quote = xml[open];
+    const size_t close = xml.find(quote, open + 1);
+    if (close == std::string::npos) return {};
+    return xml.substr(open + 1, close - open - 1);
+}
+
+std::string hostfwdAddress(const char* address) {
+    if (address == nullptr || *address == '\0') return "127.0.0.1";
+    const std::string_view text(address);
+    // inet_pton alone decides: no names (QEMU would resolve them), no ports, no zone ids, and
+    // nothing that could end the netdev option (',' and ':' outside an IPv6 literal).
+    unsigned char buffer[sizeof(struct in6_addr)];
+    if (text.size() < INET6_ADDRSTRLEN && inet_pton(AF_INET, address, buffer) == 1) return std::string(text);
+    if (text.size() < INET6_ADDRSTRLEN && inet_pton(AF_INET6, address, buffer) == 1) return "[" + std::string(text) + "]";
+    std::string shown(text.substr(0, 64));
+    for (char& ch : shown)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    throw pdk::Error(PDK_ERR_INVALID_ARGUMENT,
+                     "ssh_forward_address '" + shown + "' is not an IPv4 or IPv6 address literal");
 }
 
 void requireDomainSpec(const pdk_domain_spec& spec) {
@@ -111,6 +144,7 @@ void requireDomainSpec(const pdk_domain_spec& spec) {
         throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "unknown network_mode");
     if (spec.metadata == nullptr && spec.metadata_count != 0)
         throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "metadata is NULL but metadata_count is not 0");
+    (void)hostfwdAddress(spec.ssh_forward_address);
 }
 
 void writeMetadataElement(XmlWriter& w, const KeyValues& pairs) {

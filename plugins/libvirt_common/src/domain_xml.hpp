@@ -42,6 +42,12 @@ inline constexpr std::size_t kMaxDomainNameBytes = 200;
 // no control characters), at least one vCPU and 1 MiB, a known network_mode with its
 // network_name, metadata consistent with its count. PDK_ERR_INVALID_ARGUMENT otherwise.
 void requireDomainSpec(const pdk_domain_spec& spec);
+// The host part of QEMU's hostfwd= for spec.ssh_forward_address (ABI 1.7): "127.0.0.1" for NULL
+// or "", an IPv4 literal as is, an IPv6 literal in brackets. Anything else (names, ports, zone
+// ids, separators) is PDK_ERR_INVALID_ARGUMENT; requireDomainSpec checks it too.
+std::string hostfwdAddress(const char* address);
+// The format of a storage volume from its XML (<target><format type='qcow2'/>); "" when none.
+std::string volumeFormatOf(const std::string& volumeXml);
 
 // Writes <metadata><paddock:vm xmlns:paddock=..><paddock:entry key=..>value</..>...</metadata>,
 // the element every backend's domain carries Paddock's facts in.

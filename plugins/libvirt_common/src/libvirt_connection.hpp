@@ -59,6 +59,8 @@ public:
 
     bool isAlive();
     void hostInfo(uint32_t flags, pdk_host_info& out);
+    // virNodeGetInfo (CPUs, total memory) and virNodeGetFreeMemory (ABI 1.7).
+    void hostResources(uint32_t flags, pdk_host_resources& out);
     void listDomains(uint32_t flags, pdk_domain_sink sink, void* user);
     void getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user);
     void startDomain(const char* name, uint32_t flags);
@@ -77,6 +79,11 @@ public:
     // Where createOverlay will put volume `name`: <target path>/<name> in the file-based pool
     // types (dir, fs, netfs), which is how libvirt names their volumes; others: unsupported.
     std::string volumePath(const char* pool, const char* name, uint32_t flags);
+    // Whether `path` is on the host (ABI 1.7): a storage volume (virStorageVolLookupByPath:
+    // capacity, format, pool), else, on a local URI only, the file itself (stat; qcow2 by its
+    // header, else raw with the file's size). A remote URI cannot see files outside its pools:
+    // PDK_ERR_NOT_FOUND saying no storage pool there holds the path.
+    void volumeInfo(const char* path, uint32_t flags, pdk_volume_info& out);
     // User-mode networking: 127.0.0.1 and the "ssh_port" metadata entry; otherwise the first
     // IPv4 address of the libvirt network's DHCP lease for the domain's MAC, port 22. Never an
     // address the guest reports itself (guest agent).

@@ -8,14 +8,26 @@
 
 #include <libvirt/virterror.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 
 namespace paddock::lvq {
 
 namespace {
 
 constexpr uint64_t kTestDriverDefaultCapacity = 1ull << 30;
+
+bool fileIsQcow2(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    return in.read(magic, sizeof magic) && std::memcmp(magic, "QFI\xfb", 4) == 0;
+}
 
 }  // namespace
 
@@ -88,5 +100,42 @@ std::string LibvirtConnection::volumePath(const char* pool, const char* name, ui
     return volumePathInPool(xml, poolName, volume);
 }
 
+void LibvirtConnection::volumeInfo(const char* path, uint32_t flags, pdk_volume_info& out) {
+    pdk::checkFlags(flags, 0);
+    const std::string file = requiredArg(path, "path");
+    if (file.front() != '/') throw pdk::Error(PDK_ERR_INVALID_ARGUMENT, "path '" + file + "' is not absolute");
+    if (VolHandle vol{virStorageVolLookupByPath(conn_, file.c_str())}) {
+        virStorageVolInfo info{};
+        if (virStorageVolGetInfo(vol.get(), &info) < 0) throwLastError("volume " + file);
+        out.in_pool = 1;
+        out.capacity_bytes = info.capacity;
+        if (PoolHandle pool{virStoragePoolLookupByVolume(vol.get())}) {
+            if (const char* name = virStoragePoolGetName(pool.get())) std::snprintf(out.pool, sizeof out.pool, "%s", name);
+        }
+        virResetLastError();
+        const std::string xml = takeString(virStorageVolGetXMLDesc(vol.get(), 0));
+        std::snprintf(out.format, sizeof out.format, "%s", volumeFormatOf(xml).c_str());
+        virResetLastError();
+        return;
+    }
+    virResetLastError();
+    if (!isLocal_)
+        throw pdk::Error(PDK_ERR_NOT_FOUND, "no storage pool on the remote host holds " + file +
+                                                " (only storage volumes can be checked there: put the file in a "
+                                                "pool and refresh it)");
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        const int error = errno;
+        throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not on this host (" + std::strerror(error) +
+                                                "), and no storage pool holds it");
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not a file, and no storage pool holds it");
+    out.in_pool = 0;
+    const bool qcow2 = fileIsQcow2(file);
+    std::snprintf(out.format, sizeof out.format, "%s", qcow2 ? "qcow2" : "raw");
+    const auto size = localImageVirtualSize(file, qcow2 ? "qcow2" : "raw");
+    out.capacity_bytes = size.value_or(0);
+}
 
 }  // namespace paddock::lvq

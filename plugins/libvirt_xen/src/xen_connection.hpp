@@ -35,6 +35,7 @@ public:
     using LibvirtConnection::getDomain;
     using LibvirtConnection::getMetadata;
     using LibvirtConnection::hostInfo;
+    using LibvirtConnection::hostResources;
     using LibvirtConnection::isAlive;
     using LibvirtConnection::listDomains;
     using LibvirtConnection::saveDomain;
@@ -44,6 +45,7 @@ public:
     using LibvirtConnection::startDomain;
     using LibvirtConnection::subscribeEvents;
     using LibvirtConnection::undefineDomain;
+    using LibvirtConnection::volumeInfo;
     using LibvirtConnection::volumePath;
 
 private:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -104,6 +105,32 @@ void Connection::hostInfo(uint32_t flags, pdk_host_info& out) {
     copyTo(out.hostname, sizeof out.hostname, host);
     out.library_version = v.libraryVersion;
     out.hypervisor_version = v.hypervisorVersion;
+}
+
+void Connection::hostResources(uint32_t flags, pdk_host_resources& out) {
+    pdk::checkFlags(flags, 0);
+    const auto field = [](const std::string& text, const char* label) -> std::optional<uint64_t> {
+        for (const std::string& line : nonEmptyLines(text)) {
+            if (line.rfind(label, 0) != 0) continue;
+            std::string value = line.substr(std::strlen(label));
+            value.erase(0, value.find_first_not_of(' '));
+            return parseUnsigned(value.substr(0, value.find(' ')));
+        }
+        return std::nullopt;
+    };
+    const std::string node = runner_.run({"nodeinfo"}, "cannot read the host's CPUs and memory");
+    const auto cpus = field(node, "CPU(s):");
+    const auto totalKib = field(node, "Memory size:");
+    if (!cpus || !totalKib) throw pdk::Error(PDK_ERR_INTERNAL, "virsh nodeinfo printed no CPU(s) or Memory size");
+    out.cpus = static_cast<uint32_t>(*cpus);
+    out.memory_total_bytes = *totalKib * 1024;
+    if (isTestDriver_) {
+        out.memory_free_bytes = out.memory_total_bytes;
+        return;
+    }
+    const auto freeKib = field(runner_.run({"freecell"}, "cannot read the host's free memory"), "Total:");
+    if (!freeKib) throw pdk::Error(PDK_ERR_INTERNAL, "virsh freecell printed no Total");
+    out.memory_free_bytes = *freeKib * 1024;
 }
 
 std::string Connection::domainArg(const std::string& name) const {

@@ -5,8 +5,13 @@
 
 #include <paddock/cpp/backend.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <tuple>
 
 namespace paddock::virsh {
@@ -174,6 +179,44 @@ void Connection::snapshotDelete(const char* domain, const char* snapshot, uint32
     checkArg(snapshot, "snapshot name");
     runner_.run({"snapshot-delete", "--domain", domainArg(domain), "--snapshotname", snapshot},
                 "cannot delete " + snapshotWord(domain, snapshot));
+}
+
+void Connection::volumeInfo(const char* path, uint32_t flags, pdk_volume_info& out) {
+    pdk::checkFlags(flags, 0);
+    const std::string file = required(path, "path");
+    checkPath(file, "path");
+    const ChildResult info = runner_.tryRun({"vol-info", "--bytes", "--vol", file});
+    if (info.exitCode != 0) {
+        pdk::Error e = VirshRunner::failure(info, "volume " + file);
+        if (e.status() != PDK_ERR_NOT_FOUND) throw e;
+        if (!isLocal_)
+            throw pdk::Error(PDK_ERR_NOT_FOUND, "no storage pool on the remote host holds " + file +
+                                                    " (only storage volumes can be checked there: put the file in "
+                                                    "a pool and refresh it)");
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0) {
+            const int error = errno;
+            throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not on this host (" + std::strerror(error) +
+                                                    "), and no storage pool holds it");
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+            throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not a file, and no storage pool holds it");
+        out.in_pool = 0;
+        return;
+    }
+    out.in_pool = 1;
+    for (const std::string& line : nonEmptyLines(info.out)) {
+        if (line.rfind("Capacity:", 0) != 0) continue;
+        std::string value = line.substr(std::strlen("Capacity:"));
+        value.erase(0, value.find_first_not_of(' '));
+        value = value.substr(0, value.find(' '));
+        out.capacity_bytes = parseUnsigned(value).value_or(0);
+    }
+    if (const auto pool = nonEmptyLines(runner_.run({"vol-pool", "--vol", file}, "the pool of volume " + file));
+        !pool.empty())
+        std::snprintf(out.pool, sizeof out.pool, "%s", pool.front().c_str());
+    const std::string xml = runner_.run({"vol-dumpxml", "--vol", file}, "the definition of volume " + file);
+    std::snprintf(out.format, sizeof out.format, "%s", lx::volumeFormatOf(xml).c_str());
 }
 
 }  // namespace paddock::virsh

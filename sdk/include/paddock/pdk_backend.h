@@ -67,7 +67,8 @@ typedef void (*pdk_kv_sink)(void* user, const char* key, const char* value);
 
 typedef enum pdk_network_mode {
     PDK_NETWORK_NONE = 0,
-    PDK_NETWORK_USER = 1,   /* user-mode NAT; guest port 22 forwarded from 127.0.0.1:ssh_forward_port */
+    PDK_NETWORK_USER = 1,   /* user-mode NAT; guest port 22 forwarded from ssh_forward_address (1.7;
+                               before: 127.0.0.1):ssh_forward_port on the hypervisor host */
     PDK_NETWORK_LIBVIRT = 2 /* attached to the libvirt network `network_name` */
 } pdk_network_mode;
 
@@ -88,8 +89,17 @@ typedef struct pdk_domain_spec {
     uint16_t ssh_forward_port; /* for PDK_NETWORK_USER; 0 = no forward */
     const pdk_kv* metadata;    /* stored under Paddock's XML namespace in the domain */
     size_t metadata_count;
+    /* ABI 1.7 */
+    const char* ssh_forward_address; /* PDK_NETWORK_USER: the IPv4 or IPv6 literal (no brackets, no
+                                        port) the SSH forward listens on at the hypervisor host, e.g.
+                                        "0.0.0.0" so that a host on another machine reaches it;
+                                        NULL or "": 127.0.0.1. The backend refuses anything else
+                                        with PDK_ERR_INVALID_ARGUMENT (it never reaches the domain's
+                                        definition unchecked). A 1.0-1.6 backend does not read it
+                                        and listens on 127.0.0.1. */
 } pdk_domain_spec;
 #define PDK_DOMAIN_SPEC_SIZE_1_0 PDK_FIELD_END(pdk_domain_spec, metadata_count)
+#define PDK_DOMAIN_SPEC_SIZE_1_7 PDK_FIELD_END(pdk_domain_spec, ssh_forward_address)
 
 /* A copy-on-write overlay volume to create. Host-owned, borrowed for the call. */
 typedef struct pdk_volume_spec {
@@ -209,6 +219,28 @@ typedef struct pdk_restore_spec {
     const char* source_path; /* the newest backup file of the chain to restore */
 } pdk_restore_spec;
 #define PDK_RESTORE_SPEC_SIZE_1_4 PDK_FIELD_END(pdk_restore_spec, source_path)
+
+/* ABI 1.7: the connected host's capacity. Caller-owned output. */
+typedef struct pdk_host_resources {
+    uint32_t struct_size;
+    uint32_t cpus;               /* logical CPUs of the host (libvirt: virNodeGetInfo's cpus) */
+    uint64_t memory_total_bytes; /* the host's memory */
+    uint64_t memory_free_bytes;  /* free now, as the hypervisor counts it (libvirt:
+                                    virNodeGetFreeMemory: the kernel's MemFree, page cache not
+                                    counted as free); a snapshot, it changes by itself */
+} pdk_host_resources;
+#define PDK_HOST_RESOURCES_SIZE_1_7 PDK_FIELD_END(pdk_host_resources, memory_free_bytes)
+
+/* ABI 1.7: what the host knows about a file (a base image, kernel, initrd). Caller-owned output. */
+typedef struct pdk_volume_info {
+    uint32_t struct_size;
+    int32_t in_pool;         /* 1: a storage volume of pool `pool`; 0: a plain file the backend
+                                found outside every pool (local connections only) */
+    uint64_t capacity_bytes; /* virtual size (what a guest sees); 0 when unknown */
+    char format[16];         /* "qcow2", "raw", ...; "" when unknown */
+    char pool[128];          /* the storage pool holding it; "" when in_pool is 0 */
+} pdk_volume_info;
+#define PDK_VOLUME_INFO_SIZE_1_7 PDK_FIELD_END(pdk_volume_info, pool)
 
 typedef struct pdk_backend_vtable {
     uint32_t struct_size;
@@ -363,11 +395,36 @@ typedef struct pdk_backend_vtable {
      * answers PDK_ERR_UNSUPPORTED). */
     pdk_status (*guest_ping)(pdk_backend_connection* conn, const char* domain, uint32_t timeout_ms, uint32_t flags,
                              pdk_error* err);
+
+    /* ABI 1.7 */
+
+    /* The host's CPUs, total and free memory, into *out (the backend writes what out->struct_size
+     * covers). One or two hypervisor round trips (libvirt: virNodeGetInfo and
+     * virNodeGetFreeMemory); hosts call it from a worker thread at a slow cadence, never per
+     * request. No flags are defined. NULL: the backend cannot tell (the host then places VMs by
+     * its configured limits only). */
+    pdk_status (*host_resources)(pdk_backend_connection* conn, uint32_t flags, pdk_host_resources* out,
+                                 pdk_error* err);
+
+    /* Whether file `path` (absolute) exists on the hypervisor host, with its size and format
+     * when the backend can tell, into *out. The host checks a template's base image, kernel and
+     * initrd with it before it places a VM on a site. A storage volume with that path
+     * (libvirt: virStorageVolLookupByPath, which only sees pools that are active and refreshed)
+     * answers in_pool 1. A path no pool holds: on a local connection (the URI names no host; the
+     * backend and the hypervisor share a file system) the backend may look at the file itself
+     * (in_pool 0); on a remote connection it cannot, and answers PDK_ERR_NOT_FOUND saying that
+     * no storage pool on that host holds the path. PDK_ERR_NOT_FOUND with a message saying why
+     * whenever the file is not there; PDK_ERR_INVALID_ARGUMENT for a path that is not absolute.
+     * No flags are defined. NULL: the backend cannot tell (the host assumes the file is there
+     * and lets the create fail if it is not). */
+    pdk_status (*volume_info)(pdk_backend_connection* conn, const char* path, uint32_t flags, pdk_volume_info* out,
+                              pdk_error* err);
 } pdk_backend_vtable;
 #define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
 #define PDK_BACKEND_VTABLE_SIZE_1_2 PDK_FIELD_END(pdk_backend_vtable, volume_path)
 #define PDK_BACKEND_VTABLE_SIZE_1_4 PDK_FIELD_END(pdk_backend_vtable, restore_volume)
 #define PDK_BACKEND_VTABLE_SIZE_1_5 PDK_FIELD_END(pdk_backend_vtable, guest_ping)
+#define PDK_BACKEND_VTABLE_SIZE_1_7 PDK_FIELD_END(pdk_backend_vtable, volume_info)
 
 #ifdef __cplusplus
 }

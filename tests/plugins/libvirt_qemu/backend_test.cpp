@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -771,6 +772,55 @@ TEST_CASE("guest_ping: the test driver has no guest agent (1.5)", "[libvirt_qemu
     CHECK(vt().guest_ping(c.get(), nullptr, 1000, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
     OK_CALL(vt().destroy_domain(c.get(), "pdk-t-agent", 0, &err));
     OK_CALL(vt().undefine_domain(c.get(), "pdk-t-agent", 0, &err));
+}
+
+TEST_CASE("host_resources: the test driver's fixed host, free memory its total (1.7)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    pdk_host_resources r{};
+    r.struct_size = sizeof r;
+    OK_CALL(vt().host_resources(c.get(), 0, &r, &err));
+    CHECK(r.cpus == 16);
+    CHECK(r.memory_total_bytes == 3221225472ull);  // the test driver's 3145728 KiB
+    CHECK(r.memory_free_bytes == r.memory_total_bytes);
+    Err err;
+    CHECK(vt().host_resources(c.get(), 0x4, &r, &err) == PDK_ERR_BAD_FLAGS);
+}
+
+TEST_CASE("volume_info: a pool's volume, a local file, a missing one (1.7)", "[libvirt_qemu]") {
+    Conn c(kUri);
+    char path[512] = {};
+    pdk_volume_spec v = overlaySpec("pdk-t-vi.qcow2", "/images/base.qcow2", "qcow2", 2ull << 30);
+    OK_CALL(vt().create_overlay(c.get(), &v, 0, path, sizeof path, &err));
+    pdk_volume_info info{};
+    info.struct_size = sizeof info;
+    OK_CALL(vt().volume_info(c.get(), path, 0, &info, &err));
+    CHECK(info.in_pool == 1);
+    CHECK(std::string(info.pool) == "default-pool");
+    CHECK(std::string(info.format) == "qcow2");
+    CHECK(info.capacity_bytes == (2ull << 30));
+    OK_CALL(vt().delete_volume(c.get(), path, 0, &err));
+
+    // A local URI: a file no pool holds is looked at directly.
+    const auto file = std::filesystem::temp_directory_path() / "pdk-t-volume-info.raw";
+    std::filesystem::remove(file);
+    { std::ofstream(file) << std::string(4096, 'x'); }
+    info = pdk_volume_info{};
+    info.struct_size = sizeof info;
+    OK_CALL(vt().volume_info(c.get(), file.c_str(), 0, &info, &err));
+    CHECK(info.in_pool == 0);
+    CHECK(std::string(info.format) == "raw");
+    CHECK(info.capacity_bytes == 4096);
+    CHECK(std::string(info.pool).empty());
+    std::filesystem::remove(file);
+
+    Err err;
+    CHECK(vt().volume_info(c.get(), file.c_str(), 0, &info, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(std::string(err.message).find(file.string()) != std::string::npos);
+    CHECK(std::string(err.message).find("no storage pool holds it") != std::string::npos);
+    CHECK(vt().volume_info(c.get(), "relative.qcow2", 0, &info, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().volume_info(c.get(), "", 0, &info, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().volume_info(c.get(), nullptr, 0, &info, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(vt().volume_info(c.get(), "/x", 0x8, &info, &err) == PDK_ERR_BAD_FLAGS);
 }
 
 TEST_CASE("unknown domains answer NOT_FOUND", "[libvirt_qemu]") {

@@ -66,6 +66,40 @@ TEST_CASE("domain xml: user-mode network with an SSH port forward", "[domain_xml
     checkGolden("user_network.xml", buildDomainXml(s, DomainXmlOptions{}));
 }
 
+TEST_CASE("domain xml: the SSH forward listens on ssh_forward_address, an IP literal only (1.7)", "[domain_xml]") {
+    pdk_domain_spec s = lvqtest::diskless("pdk-fwd");
+    s.network_mode = PDK_NETWORK_USER;
+    s.ssh_forward_port = 40024;
+    const auto netdev = [&](const char* address) {
+        s.ssh_forward_address = address;
+        const std::string xml = buildDomainXml(s, DomainXmlOptions{});
+        const size_t at = xml.find("user,id=pdknet0");
+        return at == std::string::npos ? std::string() : xml.substr(at, xml.find('"', at) - at);
+    };
+    CHECK(netdev(nullptr) == "user,id=pdknet0,hostfwd=tcp:127.0.0.1:40024-:22");
+    CHECK(netdev("") == "user,id=pdknet0,hostfwd=tcp:127.0.0.1:40024-:22");
+    CHECK(netdev("0.0.0.0") == "user,id=pdknet0,hostfwd=tcp:0.0.0.0:40024-:22");
+    CHECK(netdev("192.168.10.5") == "user,id=pdknet0,hostfwd=tcp:192.168.10.5:40024-:22");
+    CHECK(netdev("::1") == "user,id=pdknet0,hostfwd=tcp:[::1]:40024-:22");
+    CHECK(netdev("fd00::5") == "user,id=pdknet0,hostfwd=tcp:[fd00::5]:40024-:22");
+    for (const char* bad : {"localhost", "1.2.3.4,hostfwd=tcp::2222-:22", "1.2.3.4:22", "[::1]", "fe80::1%eth0",
+                            "1.2.3", " 1.2.3.4", "1.2.3.4\n", "0x7f.0.0.1", "999.1.1.1"}) {
+        INFO(bad);
+        s.ssh_forward_address = bad;
+        try {
+            (void)buildDomainXml(s, DomainXmlOptions{});
+            FAIL("accepted");
+        } catch (const pdk::Error& e) {
+            CHECK(e.status() == PDK_ERR_INVALID_ARGUMENT);
+            CHECK(std::string(e.what()).find("ssh_forward_address") != std::string::npos);
+        }
+    }
+    // Checked whatever the network: a malformed address is a caller's bug, never silently dropped.
+    s.network_mode = PDK_NETWORK_NONE;
+    s.ssh_forward_address = "not-an-ip";
+    CHECK_THROWS_AS(buildDomainXml(s, DomainXmlOptions{}), pdk::Error);
+}
+
 TEST_CASE("domain xml: the user-mode NIC avoids the slots libvirt and the chipset use", "[domain_xml]") {
     pdk_domain_spec s = lvqtest::diskless("pdk-q35");
     s.network_mode = PDK_NETWORK_USER;

@@ -7,13 +7,18 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 using namespace lvqtest;
 
@@ -59,6 +64,7 @@ TEST_CASE("a diskless domain runs on qemu:///system", "[system]") {
     pdk_domain_spec s = diskless(name.c_str());
     s.network_mode = PDK_NETWORK_USER;
     s.ssh_forward_port = paddock::test::freeLoopbackPort();
+    s.ssh_forward_address = "127.0.0.2";  // ABI 1.7: another loopback address than the default
     {
         const pdk_status defined = vt().define_domain(c.get(), &s, 0, &err);
         INFO(err.text());  // after the call: the error it wrote
@@ -82,6 +88,37 @@ TEST_CASE("a diskless domain runs on qemu:///system", "[system]") {
     }
     CHECK(listed);
     CHECK(vt().start_domain(c.get(), name.c_str(), 0, &err) == PDK_ERR_CONFLICT);
+
+    // The forward listens where the spec said (QEMU accepts on the host side at once).
+    {
+        virConnectPtr raw = virConnectOpen(kUri);
+        REQUIRE(raw != nullptr);
+        virDomainPtr dom = virDomainLookupByName(raw, name.c_str());
+        REQUIRE(dom != nullptr);
+        char* xml = virDomainGetXMLDesc(dom, 0);
+        REQUIRE(xml != nullptr);
+        CHECK_THAT(std::string(xml), Catch::Matchers::Contains("hostfwd=tcp:127.0.0.2:" +
+                                                               std::to_string(s.ssh_forward_port) + "-:22"));
+        std::free(xml);
+        virDomainFree(dom);
+        virConnectClose(raw);
+        // A TCP connect to 127.0.0.2:port is accepted by QEMU's slirp listener.
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(s.ssh_forward_port);
+        ::inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
+        CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+        ::close(fd);
+    }
+    // The host's resources: this machine's CPUs, its memory, some of it free.
+    pdk_host_resources resources{};
+    resources.struct_size = sizeof resources;
+    REQUIRE(vt().host_resources(c.get(), 0, &resources, &err) == PDK_OK);
+    CHECK(resources.cpus == static_cast<uint32_t>(::sysconf(_SC_NPROCESSORS_ONLN)));
+    CHECK(resources.memory_free_bytes > 0);
+    CHECK(resources.memory_free_bytes < resources.memory_total_bytes);
 
     // The domain has the agent's channel but no guest behind it (it sits in its firmware):
     // libvirt knows the agent is not connected and answers at once, without the timeout.
@@ -218,6 +255,19 @@ TEST_CASE("backups, checkpoints, snapshots and restores of a qcow2 domain on qem
     vol.backing_format = "qcow2";
     char disk[512] = {};
     OK_CALL(vt().create_overlay(c.get(), &vol, 0, disk, sizeof disk, &err));
+    // ABI 1.7: the pool's volume is known with its pool, format and size; a missing file is not.
+    {
+        pdk_volume_info info{};
+        info.struct_size = sizeof info;
+        OK_CALL(vt().volume_info(c.get(), disk, 0, &info, &err));
+        CHECK(info.in_pool == 1);
+        CHECK(std::string(info.pool) == scratch.pool);
+        CHECK(std::string(info.format) == "qcow2");
+        CHECK(info.capacity_bytes == 64ull << 20);
+        Err missing;
+        CHECK(vt().volume_info(c.get(), root.file("missing.qcow2").c_str(), 0, &info, &missing) == PDK_ERR_NOT_FOUND);
+        CHECK_THAT(std::string(missing.message), Catch::Matchers::Contains("no storage pool holds it"));
+    }
     REQUIRE(shell("qemu-io -f qcow2 -c 'write -P 0xa5 8M 4M' '" + std::string(disk) + "' >/dev/null") == 0);
 
     pdk_domain_spec spec = diskless(tag.c_str());

@@ -42,6 +42,24 @@ TEST_CASE("test:///default through virsh: host, listing, one domain", "[backend]
     CHECK(std::string(info.hostname).size() > 0);
     CHECK(info.library_version >= 9000000);
 
+    // ABI 1.7: `nodeinfo` and (not on the test driver) `freecell`; a file by `vol-info`, else stat().
+    pdk_host_resources resources{};
+    resources.struct_size = sizeof resources;
+    OK_CALL(vt().host_resources(c.get(), 0, &resources, &err));
+    CHECK(resources.cpus == 16);
+    CHECK(resources.memory_total_bytes == 3221225472ull);
+    CHECK(resources.memory_free_bytes == resources.memory_total_bytes);
+    pdk_volume_info volume{};
+    volume.struct_size = sizeof volume;
+    OK_CALL(vt().volume_info(c.get(), "/proc/self/exe", 0, &volume, &err));
+    CHECK(volume.in_pool == 0);
+    {
+        Err missing;
+        CHECK(vt().volume_info(c.get(), "/nonexistent-pdk/base.qcow2", 0, &volume, &missing) == PDK_ERR_NOT_FOUND);
+        CHECK(std::string(missing.message).find("no storage pool holds it") != std::string::npos);
+        CHECK(vt().volume_info(c.get(), "base.qcow2", 0, &volume, &missing) == PDK_ERR_INVALID_ARGUMENT);
+    }
+
     const auto all = c.list();
     REQUIRE(all.size() == 1);
     CHECK(all[0].name == "test");

@@ -37,6 +37,8 @@
 //   void checkpointDelete(const char* domain, const char* checkpoint, uint32_t flags);              (1.4)
 //   std::string restoreVolume(const pdk_restore_spec& spec, uint32_t flags);                        (1.4)
 //   void guestPing(const char* domain, uint32_t timeoutMs, uint32_t flags);                         (1.5)
+//   void hostResources(uint32_t flags, pdk_host_resources& out);                                    (1.7)
+//   void volumeInfo(const char* path, uint32_t flags, pdk_volume_info& out);                        (1.7)
 //
 // Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
 #pragma once
@@ -234,6 +236,23 @@ struct Trampolines {
                                 pdk_error* err) noexcept {
         return guard(err, [&] { self<Conn>(c).guestPing(need(domain, "domain"), timeoutMs, flags); });
     }
+    static pdk_status hostResources(pdk_backend_connection* c, uint32_t flags, pdk_host_resources* out,
+                                    pdk_error* err) noexcept {
+        return guard(err, [&] {
+            pdk_host_resources resources = outputFor(out, "out");
+            self<Conn>(c).hostResources(flags, resources);
+            copyOut(out, resources);
+        });
+    }
+    static pdk_status volumeInfo(pdk_backend_connection* c, const char* path, uint32_t flags, pdk_volume_info* out,
+                                 pdk_error* err) noexcept {
+        return guard(err, [&] {
+            const char* p = need(path, "path");
+            pdk_volume_info info = outputFor(out, "out");
+            self<Conn>(c).volumeInfo(p, flags, info);
+            copyOut(out, info);
+        });
+    }
 };
 
 }  // namespace detail
@@ -332,6 +351,10 @@ pdk_backend_vtable makeBackendVtable() {
         v.restore_volume = &T::restoreVolume;
     if constexpr (requires(Conn & c, const char* s, uint32_t t, uint32_t f) { c.guestPing(s, t, f); })
         v.guest_ping = &T::guestPing;
+    if constexpr (requires(Conn & c, uint32_t f, pdk_host_resources& o) { c.hostResources(f, o); })
+        v.host_resources = &T::hostResources;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_volume_info& o) { c.volumeInfo(s, f, o); })
+        v.volume_info = &T::volumeInfo;
     return v;
 }
 

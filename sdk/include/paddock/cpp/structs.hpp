@@ -36,6 +36,8 @@ PDK_STRUCT_RULE(pdk_snapshot_spec, PDK_SNAPSHOT_SPEC_SIZE_1_4, "1.4")
 PDK_STRUCT_RULE(pdk_backup_spec, PDK_BACKUP_SPEC_SIZE_1_4, "1.4")
 PDK_STRUCT_RULE(pdk_backup_result, PDK_BACKUP_RESULT_SIZE_1_4, "1.4")
 PDK_STRUCT_RULE(pdk_restore_spec, PDK_RESTORE_SPEC_SIZE_1_4, "1.4")
+PDK_STRUCT_RULE(pdk_host_resources, PDK_HOST_RESOURCES_SIZE_1_7, "1.7")
+PDK_STRUCT_RULE(pdk_volume_info, PDK_VOLUME_INFO_SIZE_1_7, "1.7")
 #undef PDK_STRUCT_RULE
 
 namespace detail {
