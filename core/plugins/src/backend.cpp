@@ -84,7 +84,8 @@ constexpr OperationEntry kOperations[] = {
     PDK_OP(delete_volume),     PDK_OP(snapshot_create),    PDK_OP(snapshot_list),        PDK_OP(snapshot_revert),
     PDK_OP(snapshot_delete),   PDK_OP(save_domain),        PDK_OP(ssh_target),           PDK_OP(subscribe_events),
     PDK_OP(volume_path),       PDK_OP(snapshot_list_info), PDK_OP(snapshot_create_spec), PDK_OP(backup_create),
-    PDK_OP(checkpoint_delete), PDK_OP(restore_volume),     PDK_OP(guest_ping),
+    PDK_OP(checkpoint_delete), PDK_OP(restore_volume),     PDK_OP(guest_ping),           PDK_OP(host_resources),
+    PDK_OP(volume_info),
 };
 #undef PDK_OP
 
@@ -234,6 +235,17 @@ Status BackendConnection::defineDomain(const DomainSpec& spec) {
     c.ssh_forward_port = spec.ssh_forward_port;
     c.metadata = metadataStore_ ? nullptr : pairs.data();
     c.metadata_count = metadataStore_ ? 0 : pairs.size();
+    c.ssh_forward_address = cstr(spec.ssh_forward_address);
+    // A 1.0-1.6 backend never reads the address and would bind 127.0.0.1, out of reach of a
+    // paddockd on another machine: refuse rather than make a VM nobody can log into.
+    if (c.ssh_forward_address != nullptr && spec.ssh_forward_address != "127.0.0.1" &&
+        spec.network_mode == PDK_NETWORK_USER && spec.ssh_forward_port != 0 &&
+        (plugin_->info().abi_major == 1 && plugin_->info().abi_minor < 7))
+        return makeError(ErrorCode::Unsupported,
+                         "ssh_forward_address " + spec.ssh_forward_address + ": backend " + plugin_->info().id +
+                             " (ABI " + std::to_string(plugin_->info().abi_major) + "." +
+                             std::to_string(plugin_->info().abi_minor) +
+                             ") binds SSH forwards to 127.0.0.1 only; it needs ABI 1.7");
     PDK_CALL(define_domain, &c, 0);
     if (metadataStore_) {
         auto defined = getDomain(spec.name);
@@ -416,6 +428,27 @@ Result<std::pair<std::string, uint16_t>> BackendConnection::sshTarget(const std:
     out.struct_size = sizeof out;
     PDK_CALL(ssh_target, name.c_str(), 0, &out);
     return std::make_pair(std::string(out.host), out.port);
+}
+
+Result<HostResources> BackendConnection::hostResources() {
+    pdk_host_resources out{};
+    out.struct_size = sizeof out;
+    PDK_CALL(host_resources, 0, &out);
+    return HostResources{out.cpus, out.memory_total_bytes, out.memory_free_bytes};
+}
+
+Result<VolumeInfo> BackendConnection::volumeInfo(const std::string& path) {
+    pdk_volume_info out{};
+    out.struct_size = sizeof out;
+    PDK_CALL(volume_info, path.c_str(), 0, &out);
+    // The plugin wrote fixed-size buffers: never read past them, terminated or not.
+    const auto text = [](const char* s, size_t n) { return std::string(s, strnlen(s, n)); };
+    VolumeInfo info;
+    info.in_pool = out.in_pool != 0;
+    info.pool = info.in_pool ? text(out.pool, sizeof out.pool) : std::string();
+    info.capacity_bytes = out.capacity_bytes;
+    info.format = text(out.format, sizeof out.format);
+    return info;
 }
 
 Status BackendConnection::subscribeEvents(EventSink sink) {

@@ -53,12 +53,14 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
     };
     std::vector<PlacementCandidate> candidates;
     for (const SiteEntry* e : entries) {
-        PlacementCandidate c =
-            placementCandidate(e->site->config(), listingOf(e), templateName, request.memory_mb.value_or(0));
+        PlacementCandidate c = placementCandidate(e->site->config(), listingOf(e), templateName,
+                                                  request.memory_mb.value_or(0), e->site->placementFacts(templateName));
         for (const auto& [id, pending] : pendingCreates_) {
             if (pending.site != c.site) continue;
             ++c.vm_count;
             c.committed_memory_mb += pending.memory_mb;
+            // The host's figure predates creates still in flight: they will take theirs too.
+            if (c.free_memory_mb) c.free_memory_mb = *c.free_memory_mb - std::min(*c.free_memory_mb, pending.memory_mb);
         }
         candidates.push_back(std::move(c));
     }
@@ -83,6 +85,9 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
     } else {
         PlacementCandidate c = candidates.front();
         c.selector_matches = true;  // a named site is the client's choice; only its capacity counts
+        // Not checked for files either: the create goes to the hypervisor, which refuses a
+        // base image it does not have, as it always has.
+        c.template_unusable.clear();
         // Down, or without the template: the create itself answers as it always has (503, 400).
         const bool capacityOnly = c.up && c.has_template;
         if (auto why = placementRefusal(c, PlacementRequest{templateName, PlacementPolicy::Pack}); why && capacityOnly)

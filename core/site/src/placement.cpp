@@ -36,6 +36,9 @@ std::optional<std::string> placementRefusal(const PlacementCandidate& c, const P
     if (!c.up) return c.down_reason.empty() ? std::string("down") : "down (" + c.down_reason + ")";
     if (!c.has_template)
         return request.template_name.empty() ? std::string("no template") : "no template '" + request.template_name + "'";
+    if (!c.template_unusable.empty())
+        return "template" + (request.template_name.empty() ? std::string() : " '" + request.template_name + "'") +
+               " unusable here (" + c.template_unusable + ")";
     if (!c.selector_matches) return std::string("labels do not match the template's site_selector");
     if (c.max_vms != 0 && c.vm_count >= c.max_vms) return "max_vms " + std::to_string(c.max_vms) + " reached";
     if (c.max_memory_mb != 0 && (c.committed_memory_mb > c.max_memory_mb ||
@@ -44,8 +47,8 @@ std::optional<std::string> placementRefusal(const PlacementCandidate& c, const P
                std::to_string(c.committed_memory_mb) + " committed + " + std::to_string(c.new_vm_memory_mb) +
                " requested)";
     if (c.free_memory_mb && *c.free_memory_mb < c.new_vm_memory_mb)
-        return "free memory " + std::to_string(*c.free_memory_mb) + " MB < " + std::to_string(c.new_vm_memory_mb) +
-               " requested";
+        return "free memory " + std::to_string(*c.free_memory_mb) + " MiB < " + std::to_string(c.new_vm_memory_mb) +
+               " MiB requested";
     return std::nullopt;
 }
 
@@ -103,8 +106,11 @@ Result<PlacementDecision> choosePlacement(const std::vector<PlacementCandidate>&
 }
 
 PlacementCandidate placementCandidate(const SiteConfig& config, const Result<std::vector<DomainInfo>>& domains,
-                                      const std::string& templateName, uint64_t memoryMb) {
+                                      const std::string& templateName, uint64_t memoryMb,
+                                      const PlacementHostFacts& facts) {
     PlacementCandidate c;
+    c.free_memory_mb = facts.free_memory_mb;
+    c.template_unusable = facts.template_unusable;
     c.site = config.name;
     c.max_vms = config.max_vms;
     c.max_memory_mb = config.max_memory_mb;

@@ -22,7 +22,8 @@ pdk_network_mode pdkNetworkMode(NetworkMode mode) {
 
 SiteFacts SiteFacts::of(const SiteConfig& site, std::string publicKey) {
     return SiteFacts{site.name,         site.domain_type,   site.network_mode,      site.network_name,
-                     site.storage_pool, site.default_vcpus, site.default_memory_mb, std::move(publicKey), {}};
+                     site.storage_pool, site.default_vcpus, site.default_memory_mb, std::move(publicKey), {},
+                     site.ssh_forward_address};
 }
 
 void DomainPlan::attachDisk(const std::string& path) {
@@ -60,6 +61,7 @@ Result<DomainPlan> planDomain(const CreateVmRequest& request, const TemplateConf
             return makeError(ErrorCode::Internal,
                              "site " + site.site + " forwards SSH but no port was reserved for '" + request.name + "'");
         spec.ssh_forward_port = *sshForwardPort;
+        spec.ssh_forward_address = site.ssh_forward_address;
         spec.metadata[meta::kSshPort] = std::to_string(*sshForwardPort);
     }
 

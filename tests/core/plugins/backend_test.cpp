@@ -115,3 +115,53 @@ TEST_CASE("state names are virsh's words", "[backend]") {
     CHECK(domainStateName(DomainState::Running) == "running");
     CHECK(domainStateName(DomainState::Paused) == "paused");
 }
+
+TEST_CASE("hostResources and volumeInfo (ABI 1.7) through libvirt-qemu; Unsupported where the entry is NULL",
+          "[backend]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(test::pluginDir() + "/paddock_libvirt_qemu.so").ok());
+    auto conn = host.backend("org.paddock.libvirt-qemu").value()->connect("test:///default");
+    REQUIRE(conn.ok());
+    const auto resources = conn.value()->hostResources();
+    REQUIRE(resources.ok());
+    CHECK(resources.value().cpus == 16);
+    CHECK(resources.value().memory_free_bytes == resources.value().memory_total_bytes);
+    const auto self = conn.value()->volumeInfo("/proc/self/exe");
+    REQUIRE(self.ok());
+    CHECK_FALSE(self.value().in_pool);
+    CHECK(self.value().pool.empty());
+    const auto missing = conn.value()->volumeInfo("/nonexistent-pdk/base.qcow2");
+    CHECK(failure(missing).code == ErrorCode::NotFound);
+    CHECK_THAT(failure(missing).message, Catch::Contains("no storage pool holds it"));
+
+    auto good = host.loadFile(test::fixturePluginDir() + "/good_backend.so");
+    REQUIRE(good.ok());
+    auto goodConn = host.backend(good->id).value()->connect("fixture://");
+    REQUIRE(goodConn.ok());
+    CHECK(failure(goodConn.value()->hostResources()).message ==
+          "host_resources: unsupported by backend " + good->id);
+    CHECK(failure(goodConn.value()->volumeInfo("/x")).code == ErrorCode::Unsupported);
+}
+
+TEST_CASE("a backend older than ABI 1.7 is never asked to bind a forward elsewhere than 127.0.0.1", "[backend]") {
+    PluginHost host;
+    REQUIRE(host.loadFile(test::fixturePluginDir() + "/guest_agent_backends.so").ok());
+    auto old = host.backend("org.paddock.test.agent-v1-4");
+    REQUIRE(old.ok());
+    auto conn = old.value()->connect("fixture://");
+    REQUIRE(conn.ok());
+    DomainSpec spec;
+    spec.name = "fwd";
+    spec.network_mode = PDK_NETWORK_USER;
+    spec.ssh_forward_port = 22001;
+    spec.ssh_forward_address = "0.0.0.0";
+    const auto refused = conn.value()->defineDomain(spec);
+    CHECK(failure(refused).code == ErrorCode::Unsupported);
+    CHECK_THAT(failure(refused).message, Catch::Contains("ssh_forward_address 0.0.0.0") &&
+                                             Catch::Contains("org.paddock.test.agent-v1-4 (ABI 1.4)") &&
+                                             Catch::Contains("needs ABI 1.7"));
+    // The default address goes through to the backend (which has no define_domain at all).
+    spec.ssh_forward_address = "127.0.0.1";
+    CHECK(failure(conn.value()->defineDomain(spec)).message ==
+          "define_domain: unsupported by backend org.paddock.test.agent-v1-4");
+}

@@ -76,7 +76,7 @@ TEST_CASE("placementRefusal: each reason a site cannot take a VM", "[placement]"
 
     auto free = site("a");
     free.free_memory_mb = 511;
-    CHECK(placementRefusal(free, request) == "free memory 511 MB < 512 requested");
+    CHECK(placementRefusal(free, request) == "free memory 511 MiB < 512 MiB requested");
     free.free_memory_mb = 512;
     CHECK_FALSE(placementRefusal(free, request));
 
@@ -217,4 +217,59 @@ TEST_CASE("choosePlacement: deterministic, and spread evens out a run of creates
     CHECK(packed[0].vm_count == 50);
     CHECK(packed[1].vm_count == 70);
     CHECK(packed[2].vm_count == 0);
+}
+
+TEST_CASE("host facts: an unusable template or too little free memory passes a site over", "[placement]") {
+    const PlacementRequest request{"t", PlacementPolicy::Spread};
+    auto missing = site("a");
+    missing.template_unusable = "base image /img/t.qcow2: no storage pool on the remote host holds /img/t.qcow2";
+    CHECK(placementRefusal(missing, request) ==
+          "template 't' unusable here (base image /img/t.qcow2: no storage pool on the remote host holds "
+          "/img/t.qcow2)");
+    CHECK(placementRefusal(missing, PlacementRequest{"", PlacementPolicy::Spread})->rfind("template unusable here", 0) ==
+          0);
+    // Passed over however empty, and named in the reason; with no other site: 409 naming it.
+    auto decision = choosePlacement({missing, site("b", 9)}, request);
+    REQUIRE(decision);
+    CHECK(decision.value().site == "b");
+    CHECK_THAT(decision.value().reason, Contains("skipped a: template 't' unusable here"));
+    CHECK_THAT(refused({missing}), Contains("a: template 't' unusable here"));
+    CHECK_THAT(refused({missing}, PlacementPolicy::Pack), Contains("a: template 't' unusable here"));
+
+    // Free memory in MiB, checked against the new VM's memory; spread prefers more free memory.
+    auto tight = site("c");
+    tight.free_memory_mb = 300;
+    CHECK(placementRefusal(tight, request) == "free memory 300 MiB < 512 MiB requested");
+    CHECK(chosen({tight, site("d", 3)}, PlacementPolicy::Spread) == "d");
+    auto roomy = site("e", 1);
+    roomy.free_memory_mb = 8000;
+    auto roomier = site("f", 1);
+    roomier.free_memory_mb = 16000;
+    CHECK(chosen({roomy, roomier}, PlacementPolicy::Spread) == "f");
+    CHECK(chosen({roomy, roomier}, PlacementPolicy::Pack) == "e");
+}
+
+TEST_CASE("placementCandidate takes the host facts it is given", "[placement]") {
+    paddock::SiteConfig config;
+    config.name = "lab";
+    paddock::TemplateConfig t;
+    t.name = "t";
+    t.memory_mb = 1024;
+    config.templates.push_back(t);
+    const paddock::Result<std::vector<paddock::DomainInfo>> none = std::vector<paddock::DomainInfo>{};
+    auto plain = paddock::placementCandidate(config, none, "t", 0);
+    CHECK_FALSE(plain.free_memory_mb);
+    CHECK(plain.template_unusable.empty());
+    CHECK_FALSE(placementRefusal(plain, PlacementRequest{"t", PlacementPolicy::Spread}));
+
+    paddock::PlacementHostFacts facts;
+    facts.free_memory_mb = 1000;
+    auto low = paddock::placementCandidate(config, none, "t", 0, facts);
+    CHECK(placementRefusal(low, PlacementRequest{"t", PlacementPolicy::Spread}) ==
+          "free memory 1000 MiB < 1024 MiB requested");
+    facts.free_memory_mb = 4096;
+    facts.template_unusable = "base image /x: gone";
+    auto gone = paddock::placementCandidate(config, none, "t", 0, facts);
+    CHECK(placementRefusal(gone, PlacementRequest{"t", PlacementPolicy::Spread}) ==
+          "template 't' unusable here (base image /x: gone)");
 }

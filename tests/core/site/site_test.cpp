@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -206,4 +208,51 @@ TEST_CASE("site: paddock_site_connected is 1 for a reachable site, 0 for one tha
     CHECK_THAT(text(), Catch::Contains("paddock_site_connected{site=\"here\"} 1\n"));
     CHECK_THAT(text(), Catch::Contains("paddock_site_connected{site=\"lost\"} 0\n"));
     CHECK_THAT(text(), Catch::Contains("# TYPE paddock_site_connected gauge"));
+}
+
+TEST_CASE("site: host resources and template files are known after connect, without a hypervisor call", "[site]") {
+    const auto dir = std::filesystem::temp_directory_path() / "pdk-site-host-facts";
+    std::filesystem::create_directories(dir);
+    const auto image = dir / "base.raw";
+    { std::ofstream(image) << std::string(8192, '\0'); }
+    SiteConfig cfg = testConfig();
+    cfg.templates[0].base_image = image.string();                   // "small": there
+    cfg.templates[1].base_image = (dir / "missing.qcow2").string();  // "large": not there
+    cfg.templates[1].kernel = image.string();
+    TemplateConfig diskless;
+    diskless.name = "diskless";
+    cfg.templates.push_back(diskless);
+    SiteFixture f(cfg);
+
+    const SiteResources r = f.site->resources();
+    REQUIRE(r.host);
+    CHECK(r.host->cpus == 16);
+    CHECK(r.host->memory_total_bytes == 3221225472ull);
+    CHECK(r.host->memory_free_bytes == r.host->memory_total_bytes);
+    CHECK(r.error.empty());
+    CHECK(r.checked_at.time_since_epoch().count() != 0);
+
+    const auto checks = f.site->templateChecks();
+    REQUIRE(checks.size() == 3);
+    CHECK(checks[0].name == "small");
+    CHECK(checks[0].usable);
+    CHECK(checks[0].checked);
+    CHECK(checks[0].reason.empty());
+    CHECK(checks[1].name == "large");
+    CHECK_FALSE(checks[1].usable);
+    CHECK_THAT(checks[1].reason, Catch::Contains("base image " + (dir / "missing.qcow2").string()) &&
+                                     Catch::Contains("no storage pool holds it"));
+    CHECK(checks[2].usable);
+    CHECK(f.site->templateCheck("")->name == "large");  // the default template
+
+    const PlacementHostFacts small = f.site->placementFacts("small");
+    CHECK(small.free_memory_mb == 3072);
+    CHECK(small.template_unusable.empty());
+    CHECK_THAT(f.site->placementFacts("large").template_unusable, Catch::Contains("missing.qcow2"));
+
+    // The image appears: the next check (here forced) finds it.
+    std::filesystem::copy_file(image, dir / "missing.qcow2");
+    f.site->refreshHostFactsNow();
+    CHECK(f.site->templateCheck("large")->usable);
+    std::filesystem::remove_all(dir);
 }

@@ -63,6 +63,10 @@ struct DomainSpec {
     pdk_network_mode network_mode = PDK_NETWORK_NONE;
     std::string network_name;
     uint16_t ssh_forward_port = 0;
+    // Where the user-mode SSH forward listens on the hypervisor host (ABI 1.7); empty:
+    // 127.0.0.1. A backend older than 1.7 cannot bind elsewhere: defineDomain then refuses any
+    // other address (Unsupported) instead of silently binding 127.0.0.1.
+    std::string ssh_forward_address;
     Metadata metadata;
 };
 
@@ -72,6 +76,21 @@ struct OverlaySpec {
     std::string backing_path;
     std::string backing_format = "qcow2";
     uint64_t capacity_bytes = 0;
+};
+
+// The host's capacity (ABI 1.7 host_resources): a snapshot, free memory changes by itself.
+struct HostResources {
+    uint32_t cpus = 0;
+    uint64_t memory_total_bytes = 0;
+    uint64_t memory_free_bytes = 0;
+};
+
+// A file on the hypervisor host (ABI 1.7 volume_info).
+struct VolumeInfo {
+    bool in_pool = false;     // a storage volume; false: a plain file (local connections only)
+    std::string pool;         // its pool when in_pool
+    uint64_t capacity_bytes = 0;  // 0: unknown
+    std::string format;       // "" when unknown
 };
 
 struct HostInfo {
@@ -197,6 +216,13 @@ public:
     // negative timeout counts as 0, one beyond UINT32_MAX ms as UINT32_MAX ms.
     Status guestPing(const std::string& domain, std::chrono::milliseconds timeout);
     Result<std::pair<std::string, uint16_t>> sshTarget(const std::string& name);
+    // The host's CPUs and total/free memory (ABI 1.7 host_resources; Unsupported for a backend
+    // without it). A hypervisor round trip or two: call off the request path (Site does).
+    Result<HostResources> hostResources();
+    // Whether `path` is on the host, as a storage volume or (local connections) a file (ABI 1.7
+    // volume_info). NotFound with the backend's reason when it is not; Unsupported for a
+    // backend without volume_info.
+    Result<VolumeInfo> volumeInfo(const std::string& path);
     // The sink runs on the backend's event thread (see pdk_event_sink); it must not block.
     Status subscribeEvents(EventSink sink);
 

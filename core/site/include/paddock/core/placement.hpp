@@ -4,15 +4,18 @@
 // a live Site from its in-memory domain view (no hypervisor round trip).
 //
 // The policy, in order:
-//  1. a site is a candidate only if it is up (reachable), has the template, and its labels hold
-//     every pair of the template's site_selector;
+//  1. a site is a candidate only if it is up (reachable), has the template, the template's files
+//     (base image, kernel, initrd) are on its host as last checked (Site::templateCheck), and
+//     its labels hold every pair of the template's site_selector;
 //  2. it must have room: fewer VMs than max_vms, and committed memory plus the new VM's memory
-//     within max_memory_mb (0: unlimited), and within the free memory the backend reports, if it
-//     reports any (the plugin ABI does not yet: committed memory is what is checked);
+//     within max_memory_mb (0: unlimited), and the new VM's memory within the host's last-known
+//     free memory (ABI 1.7 host_resources, read every few seconds; less the memory of creates
+//     still in flight) when the backend reports it;
 //  3. among those, `spread` takes the one with the most headroom: the lowest VM load vm_count /
 //     max_vms (a site without max_vms counts as large as the largest max_vms among the candidates,
-//     so with none set it is the fewest VMs), then the most memory left (max_memory_mb or free
-//     memory minus committed; unlimited is most), then config order; `pack` takes the first site
+//     so with none set it is the fewest VMs), then the most memory left (the tighter of
+//     max_memory_mb minus committed and the host's free memory; unlimited is most), then config
+//     order; `pack` takes the first site
 //     in config order that fits.
 // Nothing fits: Conflict (409) naming every site's reason, e.g. "lab-b: down; lab-c: max_vms 10
 // reached"; when no site has the template, InvalidArgument (400); when every site that has it
@@ -38,6 +41,7 @@ struct PlacementCandidate {
     std::string down_reason;  // when not up, e.g. the connection error; may be empty
     bool has_template = false;
     bool selector_matches = true;
+    std::string template_unusable;            // non-empty: why the template's files are not on the host
     uint32_t vm_count = 0;                    // VMs Paddock manages there, any state
     uint64_t committed_memory_mb = 0;         // their memory
     uint32_t max_vms = 0;                     // 0: unlimited
@@ -59,7 +63,8 @@ struct PlacementDecision {
 
 // Why `c` cannot take the request, or nullopt when it can: "down (<reason>)", "no template 'x'",
 // "labels do not match the template's site_selector", "max_vms 10 reached",
-// "max_memory_mb 4096 exceeded (3840 committed + 512 requested)", "free memory 256 MB < 512 requested".
+// "max_memory_mb 4096 exceeded (3840 committed + 512 requested)", "template 'x' unusable here (base
+// image /a.qcow2: ...)", "free memory 256 MiB < 512 MiB requested".
 std::optional<std::string> placementRefusal(const PlacementCandidate& c, const PlacementRequest& request);
 
 // The chosen site among `candidates` (config order) by request.policy, with the reason.
@@ -69,10 +74,17 @@ std::optional<std::string> placementRefusal(const PlacementCandidate& c, const P
 Result<PlacementDecision> choosePlacement(const std::vector<PlacementCandidate>& candidates,
                                           const PlacementRequest& request);
 
+// What a site's host adds to its config and listing (Site::placementFacts); default: nothing known.
+struct PlacementHostFacts {
+    std::optional<uint64_t> free_memory_mb;  // last-known free memory of the host
+    std::string template_unusable;           // non-empty: why the template's files are not there
+};
+
 // The facts of a site for a VM from `templateName` (empty: the site's default) with `memoryMb`
 // (0: the template's, else the site's default): from its config and `domains`, the listing of
-// its domain view the caller took (Site::domains()). A site whose listing failed is down.
+// its domain view the caller took (Site::domains()), and `facts`. A site whose listing failed is down.
 PlacementCandidate placementCandidate(const SiteConfig& site, const Result<std::vector<DomainInfo>>& domains,
-                                      const std::string& templateName, uint64_t memoryMb);
+                                      const std::string& templateName, uint64_t memoryMb,
+                                      const PlacementHostFacts& facts = {});
 
 }  // namespace paddock

@@ -17,7 +17,9 @@
 #include "paddock/core/config.hpp"
 #include "paddock/core/domain_cache.hpp"
 #include "paddock/core/events.hpp"
+#include "paddock/core/iso_time.hpp"
 #include "paddock/core/metrics.hpp"
+#include "paddock/core/placement.hpp"
 #include "paddock/core/port_allocator.hpp"
 #include "paddock/core/readiness.hpp"
 #include "paddock/core/result.hpp"
@@ -48,6 +50,24 @@ struct SiteStatus {
     // Reachable and its backend pushes lifecycle events; false: the site polls (see
     // SiteConfig::poll_interval_ms).
     bool pushes_events = false;
+};
+
+// The host's capacity as last read (Site::resources()). Read off the request path: at connect
+// and then at most every Site::kResourcesInterval by the domain view's refresher thread.
+struct SiteResources {
+    std::optional<HostResources> host;  // nullopt: never read on this connection (or unsupported)
+    SystemTime checked_at{};            // when `host` was read
+    std::string error;                  // why the last read failed ("" when it worked)
+};
+
+// Whether a template's files (base image, kernel, initrd) are on the site's host
+// (BackendConnection::volumeInfo), as last checked (Site::templateChecks()).
+struct TemplateCheck {
+    std::string name;
+    bool usable = true;     // false only when the backend said a file is not there
+    std::string reason;     // why not usable; for a usable one what was not checked, else ""
+    bool checked = false;   // false: not checked yet on this connection (then usable)
+    SystemTime checked_at{};
 };
 
 // A host port reserved for one VM's SSH forward until the VM's metadata records it (then the
@@ -108,6 +128,24 @@ public:
     void publishConnectionState();
     // Test hook: drop the connection as if the hypervisor went away.
     void dropConnectionForTest() { link_.dropForTest(); }
+
+    // ---- host capacity and template files -------------------------------------------------
+    // The last-known CPUs and memory of the host; never calls the hypervisor (a hung host must
+    // not stall a request): read at connect and at most every kResourcesInterval after.
+    SiteResources resources() const;
+    static constexpr std::chrono::seconds kResourcesInterval{5};
+    // Each template's files as last checked, in config order; never calls the hypervisor.
+    // Checked at connect and every kTemplateCheckInterval after, each distinct path once.
+    std::vector<TemplateCheck> templateChecks() const;
+    // The check of one template (empty name: the site's default); nullopt for no such template.
+    std::optional<TemplateCheck> templateCheck(const std::string& name) const;
+    static constexpr std::chrono::seconds kTemplateCheckInterval{60};
+    // The last-known free memory and whether template `templateName` (empty: the default) is
+    // usable, for placementCandidate(). Never calls the hypervisor.
+    PlacementHostFacts placementFacts(const std::string& templateName) const;
+    // Reads resources and checks the templates now, on the calling thread (tests; never from a
+    // request handler).
+    void refreshHostFactsNow();
 
     // ---- the domain view ------------------------------------------------------------------
     // Every domain with Paddock's metadata, from the view when it is valid (else one live bulk
@@ -171,6 +209,8 @@ private:
     // stays one bulk backend call instead of one call per domain.
     Metadata cachedMetadata(BackendConnection& conn, const DomainInfo& info);
     void publishStateGauge(const std::vector<DomainInfo>& domains);
+    // Refreshes what is due (resources, template checks) over `conn`; `force`: everything.
+    void refreshHostFacts(BackendConnection& conn, bool force);
 
     SiteConfig config_;
     std::shared_ptr<EventHub> events_;
@@ -182,6 +222,11 @@ private:
     std::unordered_map<std::string, Metadata> metadataByUuid_;
     std::mutex hostMutex_;
     HostInfo host_;  // of the current connection (onConnected)
+    mutable std::mutex factsMutex_;  // guards resources_, templateChecks_ and their due times
+    SiteResources resources_;
+    std::chrono::steady_clock::time_point resourcesDue_{};
+    std::vector<TemplateCheck> templateChecks_;
+    std::chrono::steady_clock::time_point templatesDue_{};
     std::mutex pollMutex_;
     std::optional<std::map<std::string, DomainState>> polledStates_;  // nullopt: no baseline yet
     // Destroyed in reverse: the tracker (whose probes use the link) goes before the link;

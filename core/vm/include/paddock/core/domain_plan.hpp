@@ -42,6 +42,8 @@ struct SiteFacts {
     // How guests reach paddockd (WatchConfig::guest_url, resolved): VMs of a watched template
     // booted directly get paddock.heartbeat=<guest_url>/api/v1/vms/<name>/heartbeat. Empty: none.
     std::string guest_url;
+    // Where user-mode SSH forwards listen on the hypervisor host (SiteConfig::ssh_forward_address).
+    std::string ssh_forward_address = "127.0.0.1";
 
     static SiteFacts of(const SiteConfig& site, std::string publicKey);
 };
