@@ -1,6 +1,7 @@
 #include "sshd_fixture.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,8 +13,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace paddock::test {
 
@@ -34,9 +37,33 @@ bool portAnswers(uint16_t port) {
     return ok;
 }
 
+// The processes whose parent is `parent` (from /proc/<pid>/stat).
+std::vector<pid_t> childrenOf(pid_t parent) {
+    std::vector<pid_t> children;
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return children;
+    while (const dirent* entry = ::readdir(proc)) {
+        const std::string name = entry->d_name;
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in("/proc/" + name + "/stat");
+        std::string stat;
+        if (!std::getline(in, stat)) continue;  // gone meanwhile
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        char state = 0;
+        int ppid = 0;
+        if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
+            children.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+    ::closedir(proc);
+    return children;
+}
+
 }  // namespace
 
-SshdFixture::SshdFixture(uint16_t port) : fixedPort_(port) {
+SshdFixture::SshdFixture(uint16_t port, std::string extraConfig)
+    : extraConfig_(std::move(extraConfig)), fixedPort_(port) {
     ::mkdir("/run/sshd", 0755);  // sshd's privilege-separation directory
     run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("host_key"));
     run("ssh-keygen -q -t ed25519 -N '' -f " + dir_.file("client_key"));
@@ -83,10 +110,11 @@ void SshdFixture::authorizeForAllUsers() {
 }
 
 void SshdFixture::start() {
+    if (pid_ > 0) return;
     port_ = fixedPort_ != 0 ? fixedPort_ : freeLoopbackPort();
     writeFile(dir_.file("sshd_config"),
-              "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + dir_.file("host_key") +
-                  "\nAuthorizedKeysFile " + dir_.file("authorized_keys") +
+              extraConfig_ + "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " +
+                  dir_.file("host_key") + "\nAuthorizedKeysFile " + dir_.file("authorized_keys") +
                   "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
                   "StrictModes no\nUsePAM no\nUseDNS no\nPrintMotd no\nPrintLastLog no\nPidFile none\n"
                   "Subsystem sftp internal-sftp\nMaxSessions 200\nMaxStartups 200\n");
@@ -104,6 +132,20 @@ void SshdFixture::start() {
     }
     stop();
     throw std::runtime_error("sshd did not start on port " + std::to_string(port_));
+}
+
+void SshdFixture::disconnect() {
+    if (pid_ <= 0) return;
+    // Stopped first, the listener forks no new session while its children are looked up. Each
+    // session leads its own process group (sshd calls setsid), holding the privileged monitor and
+    // the user's process: killing the group closes the client's connection.
+    ::kill(pid_, SIGSTOP);
+    for (const pid_t session : childrenOf(pid_)) {
+        ::kill(-session, SIGKILL);
+        ::kill(session, SIGKILL);  // one forked a moment ago may not lead its group yet
+    }
+    ::kill(pid_, SIGCONT);
+    stop();
 }
 
 void SshdFixture::stop() {

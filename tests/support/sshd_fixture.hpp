@@ -15,7 +15,9 @@ namespace paddock::test {
 class SshdFixture {
 public:
     // `port` 0: a free port is picked (again at every restart); otherwise that port is kept.
-    explicit SshdFixture(uint16_t port = 0);
+    // `extraConfig`: sshd_config lines put before the fixture's own, so they win over them (sshd
+    // takes a keyword's first value), e.g. "AllowUsers alice\nPermitRootLogin no\n".
+    explicit SshdFixture(uint16_t port = 0, std::string extraConfig = {});
     ~SshdFixture();
     SshdFixture(const SshdFixture&) = delete;
     SshdFixture& operator=(const SshdFixture&) = delete;
@@ -39,11 +41,19 @@ public:
     // sshd's own log so far (e.g. to count "Accepted publickey" lines).
     std::string log() const { return readFile(dir_.file("sshd.log")); }
 
-private:
-    void start();
+    // Ends the listener; sessions it forked live on (as with a real sshd). No-op when stopped.
     void stop();
+    // Ends the listener and every session it forked (killed, so clients see their connections
+    // close, as when the host goes away). No-op when stopped.
+    void disconnect();
+    // Starts sshd again after stop() or disconnect() (on the same port when one was given, with
+    // the same keys). No-op when running.
+    void start();
+    bool running() const noexcept { return pid_ > 0; }
 
+private:
     TempDir dir_;
+    std::string extraConfig_;
     uint16_t port_ = 0;
     uint16_t fixedPort_ = 0;
     pid_t pid_ = -1;
