@@ -6,6 +6,11 @@
 #include "paddock/server/routes.hpp"
 #include "paddock/server/static_files.hpp"
 
+#include <paddock/core/iso_time.hpp>
+#include <paddock/core/placement.hpp>
+
+#include <algorithm>
+
 namespace paddock::server {
 
 namespace {
@@ -57,82 +62,168 @@ std::string versionString(uint64_t encoded) {
            std::to_string(encoded % 1000);
 }
 
+void writeResources(JsonWriter& json, const SiteResources& resources) {
+    json.key("resources");
+    if (!resources.host) {
+        json.null();
+        return;
+    }
+    constexpr uint64_t kMiB = 1024 * 1024;
+    json.beginObject()
+        .field("memory_total_mb", resources.host->memory_total_bytes / kMiB)
+        .field("memory_free_mb", resources.host->memory_free_bytes / kMiB)
+        .field("cpus", resources.host->cpus)
+        .field("checked_at", isoTime(resources.checked_at));
+    json.key("error").stringOrNull(resources.error);
+    json.endObject();
+}
+
+// One site as GET /api/v1/sites lists it; `detailed` adds what GET /api/v1/sites/{name} shows.
+void writeSite(JsonWriter& json, Runtime& runtime, Site& where, bool detailed) {
+    const SiteConfig& site = where.config();
+    const SiteStatus status = where.status();
+    json.beginObject()
+        .field("name", site.name)
+        .field("backend", site.backend)
+        .field("uri", site.uri)
+        .field("state", status.reachable ? "connected" : "unavailable")
+        .field("reachable", status.reachable);
+    json.key("reason");
+    if (status.reachable)
+        json.null();
+    else
+        json.value(status.error);
+    json.key("events");
+    if (status.reachable)
+        json.value(status.pushes_events ? "push" : "poll");
+    else
+        json.null();
+    json.field("poll_interval_s", site.poll_interval_ms / 1000.0)
+        .field("domain_type", site.domain_type)
+        .field("storage_pool", site.storage_pool)
+        .field("network_mode", site.network_mode)
+        .field("network_name", site.network_name)
+        .field("default_vcpus", site.default_vcpus)
+        .field("default_memory_mb", site.default_memory_mb)
+        .field("stop_timeout_s", site.stop_timeout_s);
+    json.key("default_template").stringOrNull(site.default_template);
+    const std::vector<TemplateCheck> checks = where.templateChecks();
+    json.key("templates").beginArray();
+    for (const auto& t : site.templates) {
+        if (!detailed) {
+            json.value(t.name);
+            continue;
+        }
+        const auto check = std::find_if(checks.begin(), checks.end(), [&](const auto& c) { return c.name == t.name; });
+        const bool known = check != checks.end();
+        json.beginObject().field("name", t.name).field("usable", !known || check->usable);
+        json.key("reason").stringOrNull(known ? check->reason : std::string("not checked yet"));
+        json.key("checked_at");
+        if (known && check->checked)
+            json.value(isoTime(check->checked_at));
+        else
+            json.null();
+        json.key("base_image").stringOrNull(t.base_image);
+        json.field("memory_mb", t.memory_mb != 0 ? t.memory_mb : site.default_memory_mb)
+            .field("vcpus", t.vcpus != 0 ? t.vcpus : site.default_vcpus)
+            .endObject();
+    }
+    json.endArray();
+    json.key("hypervisor");
+    if (status.reachable) {
+        const HostInfo& host = status.host;
+        json.beginObject().field("type", host.hypervisor);
+        json.key("version");
+        if (host.hypervisor_version != 0)
+            json.value(versionString(host.hypervisor_version));
+        else
+            json.null();
+        json.key("library_version");
+        if (host.library_version != 0)
+            json.value(versionString(host.library_version));
+        else
+            json.null();
+        json.endObject();
+        json.key("host")
+            .beginObject()
+            .field("hypervisor", host.hypervisor)
+            .field("hostname", host.hostname)
+            .field("auto_domain_type", host.auto_domain_type)
+            .field("library_version", host.library_version)
+            .field("hypervisor_version", host.hypervisor_version)
+            .endObject();
+    } else {
+        json.null();
+        json.key("host").null();
+    }
+    // Last-known figures (read every few seconds off the request path), shown while the site is
+    // down too: they say what the host had when it was last seen.
+    writeResources(json, where.resources());
+    // From the plugin, not the connection, so an unreachable site still shows them.
+    auto backend = runtime.plugins().backend(site.backend);
+    json.key("capabilities");
+    if (backend)
+        json.values(backend.value()->info().capabilities);
+    else
+        json.beginArray().endArray();
+    json.key("operations");
+    if (backend)
+        json.values(backend.value()->info().operations);
+    else
+        json.beginArray().endArray();
+    if (detailed) {
+        json.key("labels").beginObject();
+        for (const auto& [key, value] : site.labels) json.field(key, value);
+        json.endObject();
+        // The in-memory view (a live listing only when the view is not valid yet).
+        const PlacementCandidate load = placementCandidate(site, where.domains(), "", 0);
+        json.key("capacity").beginObject();
+        json.key("max_vms");
+        if (site.max_vms != 0)
+            json.value(site.max_vms);
+        else
+            json.null();
+        json.key("max_memory_mb");
+        if (site.max_memory_mb != 0)
+            json.value(site.max_memory_mb);
+        else
+            json.null();
+        json.key("vms");
+        if (load.up)
+            json.value(load.vm_count);
+        else
+            json.null();
+        json.key("memory_mb");
+        if (load.up)
+            json.value(load.committed_memory_mb);
+        else
+            json.null();
+        json.endObject();
+        json.key("pools").beginArray();
+        for (HotPool* pool : runtime.pools()) {
+            const auto where = pool->sites();
+            if (std::find(where.begin(), where.end(), site.name) != where.end()) json.value(pool->config().name);
+        }
+        json.endArray();
+    }
+    json.endObject();
+}
+
 Result<Response> sites(Runtime& runtime) {
     JsonWriter json;
     json.beginObject().key("sites").beginArray();
-    for (Site* where : runtime.sites()) {
-        const SiteConfig& site = where->config();
-        const SiteStatus status = where->status();
-        json.beginObject()
-            .field("name", site.name)
-            .field("backend", site.backend)
-            .field("uri", site.uri)
-            .field("state", status.reachable ? "connected" : "unavailable")
-            .field("reachable", status.reachable);
-        json.key("reason");
-        if (status.reachable)
-            json.null();
-        else
-            json.value(status.error);
-        json.key("events");
-        if (status.reachable)
-            json.value(status.pushes_events ? "push" : "poll");
-        else
-            json.null();
-        json.field("poll_interval_s", site.poll_interval_ms / 1000.0)
-            .field("domain_type", site.domain_type)
-            .field("storage_pool", site.storage_pool)
-            .field("network_mode", site.network_mode)
-            .field("network_name", site.network_name)
-            .field("default_vcpus", site.default_vcpus)
-            .field("default_memory_mb", site.default_memory_mb)
-            .field("stop_timeout_s", site.stop_timeout_s);
-        json.key("default_template").stringOrNull(site.default_template);
-        json.key("templates").beginArray();
-        for (const auto& t : site.templates) json.value(t.name);
-        json.endArray();
-        json.key("hypervisor");
-        if (status.reachable) {
-            const HostInfo& host = status.host;
-            json.beginObject().field("type", host.hypervisor);
-            json.key("version");
-            if (host.hypervisor_version != 0)
-                json.value(versionString(host.hypervisor_version));
-            else
-                json.null();
-            json.key("library_version");
-            if (host.library_version != 0)
-                json.value(versionString(host.library_version));
-            else
-                json.null();
-            json.endObject();
-            json.key("host")
-                .beginObject()
-                .field("hypervisor", host.hypervisor)
-                .field("hostname", host.hostname)
-                .field("auto_domain_type", host.auto_domain_type)
-                .field("library_version", host.library_version)
-                .field("hypervisor_version", host.hypervisor_version)
-                .endObject();
-        } else {
-            json.null();
-            json.key("host").null();
-        }
-        // From the plugin, not the connection, so an unreachable site still shows them.
-        auto backend = runtime.plugins().backend(site.backend);
-        json.key("capabilities");
-        if (backend)
-            json.values(backend.value()->info().capabilities);
-        else
-            json.beginArray().endArray();
-        json.key("operations");
-        if (backend)
-            json.values(backend.value()->info().operations);
-        else
-            json.beginArray().endArray();
-        json.endObject();
-    }
+    for (Site* where : runtime.sites()) writeSite(json, runtime, *where, false);
     json.endArray().endObject();
+    return jsonResponse(200, json.str());
+}
+
+Result<Response> siteDetail(Runtime& runtime, const std::string& name) {
+    auto where = runtime.site(name);
+    // An empty name would mean "the first site" to Runtime::site; the route never matches one,
+    // but the lookup must not depend on that.
+    if (name.empty() || !where) return makeError(ErrorCode::NotFound, name.empty() ? "no site ''" : where.error().message);
+    JsonWriter json;
+    writeSite(json, runtime, *where.value(), true);
     return jsonResponse(200, json.str());
 }
 
@@ -163,6 +254,9 @@ void addSystemRoutes(Router& router, const RouteContext& context) {
         "GET", "/api/v1/plugins", [&runtime](Request&) { return plugins(runtime); }, Role::Admin);
     router.add(
         "GET", "/api/v1/sites", [&runtime](Request&) { return sites(runtime); }, Role::Admin);
+    router.add(
+        "GET", "/api/v1/sites/{site}", [&runtime](Request& r) { return siteDetail(runtime, r.param("site")); },
+        Role::Admin);
 }
 
 }  // namespace paddock::server
