@@ -137,14 +137,40 @@ void LibvirtConnection::hostResources(uint32_t flags, pdk_host_resources& out) {
     pdk::checkFlags(flags, 0);
     virNodeInfo info{};
     if (virNodeGetInfo(conn_, &info) < 0) throwLastError("cannot read the host's CPUs and memory");
-    // libvirt's test driver answers its free figure in the wrong unit (3 MiB of its 3 GiB), so
-    // on test:/// free is the total: an imaginary host never runs short.
-    // 0 is also libvirt's error return; a host with no free byte at all is not worth telling apart.
-    const unsigned long long freeBytes =
-        isTestDriver_ ? static_cast<unsigned long long>(info.memory) * 1024 : virNodeGetFreeMemory(conn_);
-    if (freeBytes == 0 && lastErrorCode() != VIR_ERR_OK) throwLastError("cannot read the host's free memory");
     out.cpus = info.cpus;
     out.memory_total_bytes = static_cast<uint64_t>(info.memory) * 1024;
+    // libvirt's test driver answers its free figure in the wrong unit (3 MiB of its 3 GiB), so
+    // on test:/// free is the total: an imaginary host never runs short.
+    if (isTestDriver_) {
+        out.memory_free_bytes = out.memory_total_bytes;
+        return;
+    }
+    // What a new guest can have: free memory plus the page cache and buffers the kernel gives
+    // back on demand (a busy host's MemFree alone is mostly eaten by its cache).
+    int count = 0;
+    if (virNodeGetMemoryStats(conn_, VIR_NODE_MEMORY_STATS_ALL_CELLS, nullptr, &count, 0) == 0 && count > 0) {
+        std::vector<virNodeMemoryStats> stats(static_cast<size_t>(count));
+        if (virNodeGetMemoryStats(conn_, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats.data(), &count, 0) == 0) {
+            unsigned long long availableKib = 0;
+            bool sawFree = false;
+            for (int i = 0; i < count; ++i) {
+                const std::string field = stats[i].field;
+                if (field == VIR_NODE_MEMORY_STATS_FREE) sawFree = true;
+                if (field == VIR_NODE_MEMORY_STATS_FREE || field == VIR_NODE_MEMORY_STATS_BUFFERS ||
+                    field == VIR_NODE_MEMORY_STATS_CACHED)
+                    availableKib += stats[i].value;
+            }
+            if (sawFree) {
+                out.memory_free_bytes = std::min<uint64_t>(availableKib * 1024, out.memory_total_bytes);
+                return;
+            }
+        }
+    }
+    virResetLastError();
+    // Drivers without memory stats: the free pages alone. 0 is also libvirt's error return; a
+    // host with no free byte at all is not worth telling apart.
+    const unsigned long long freeBytes = virNodeGetFreeMemory(conn_);
+    if (freeBytes == 0 && lastErrorCode() != VIR_ERR_OK) throwLastError("cannot read the host's free memory");
     out.memory_free_bytes = freeBytes;
 }
 

@@ -59,7 +59,8 @@ public:
 
     bool isAlive();
     void hostInfo(uint32_t flags, pdk_host_info& out);
-    // virNodeGetInfo (CPUs, total memory) and virNodeGetFreeMemory (ABI 1.7).
+    // virNodeGetInfo (CPUs, total memory) and virNodeGetMemoryStats (free + buffers + cached,
+    // all cells), or virNodeGetFreeMemory where the driver has no stats (ABI 1.7).
     void hostResources(uint32_t flags, pdk_host_resources& out);
     void listDomains(uint32_t flags, pdk_domain_sink sink, void* user);
     void getDomain(const char* name, uint32_t flags, pdk_domain_sink sink, void* user);

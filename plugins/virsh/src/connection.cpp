@@ -113,7 +113,7 @@ void Connection::hostResources(uint32_t flags, pdk_host_resources& out) {
         for (const std::string& line : nonEmptyLines(text)) {
             if (line.rfind(label, 0) != 0) continue;
             std::string value = line.substr(std::strlen(label));
-            value.erase(0, value.find_first_not_of(' '));
+            value.erase(0, value.find_first_not_of(" :"));
             return parseUnsigned(value.substr(0, value.find(' ')));
         }
         return std::nullopt;
@@ -127,6 +127,16 @@ void Connection::hostResources(uint32_t flags, pdk_host_resources& out) {
     if (isTestDriver_) {
         out.memory_free_bytes = out.memory_total_bytes;
         return;
+    }
+    // free + buffers + cached, as the libvirt backend counts; `freecell` where the driver has no stats.
+    const ChildResult stats = runner_.tryRun({"nodememstats"});
+    if (stats.exitCode == 0) {
+        const auto freeKib = field(stats.out, "free");
+        if (freeKib) {
+            const uint64_t kib = *freeKib + field(stats.out, "buffers").value_or(0) + field(stats.out, "cached").value_or(0);
+            out.memory_free_bytes = std::min<uint64_t>(kib * 1024, out.memory_total_bytes);
+            return;
+        }
     }
     const auto freeKib = field(runner_.run({"freecell"}, "cannot read the host's free memory"), "Total:");
     if (!freeKib) throw pdk::Error(PDK_ERR_INTERNAL, "virsh freecell printed no Total");

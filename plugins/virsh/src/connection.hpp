@@ -98,7 +98,8 @@ public:
     // `qemu-agent-command ... {"execute":"guest-ping"} --timeout S`, S = timeoutMs rounded up
     // to whole seconds (at least 1); the run itself gets S + 10 s (libvirt's own agent sync).
     void guestPing(const char* name, uint32_t timeoutMs, uint32_t flags);
-    // `nodeinfo` (CPUs, memory size) and `freecell` (virNodeGetFreeMemory's total) (ABI 1.7).
+    // `nodeinfo` (CPUs, memory size) and `nodememstats` (free + buffers + cached), or `freecell`
+    // (virNodeGetFreeMemory's total) where the driver has no stats (ABI 1.7).
     // libvirt's test driver reports a free figure in the wrong unit (3 MiB of its 3 GiB): on a
     // test:/// URI free is the total.
     void hostResources(uint32_t flags, pdk_host_resources& out);

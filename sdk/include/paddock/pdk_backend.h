@@ -225,9 +225,11 @@ typedef struct pdk_host_resources {
     uint32_t struct_size;
     uint32_t cpus;               /* logical CPUs of the host (libvirt: virNodeGetInfo's cpus) */
     uint64_t memory_total_bytes; /* the host's memory */
-    uint64_t memory_free_bytes;  /* free now, as the hypervisor counts it (libvirt:
-                                    virNodeGetFreeMemory: the kernel's MemFree, page cache not
-                                    counted as free); a snapshot, it changes by itself */
+    uint64_t memory_free_bytes;  /* what new guests can have now: free memory plus the page
+                                    cache and buffers the kernel reclaims on demand (libvirt:
+                                    virNodeGetMemoryStats' free + buffers + cached; the free
+                                    pages of virNodeGetFreeMemory where the driver has no stats);
+                                    at most memory_total_bytes; a snapshot, it changes by itself */
 } pdk_host_resources;
 #define PDK_HOST_RESOURCES_SIZE_1_7 PDK_FIELD_END(pdk_host_resources, memory_free_bytes)
 
@@ -399,8 +401,8 @@ typedef struct pdk_backend_vtable {
     /* ABI 1.7 */
 
     /* The host's CPUs, total and free memory, into *out (the backend writes what out->struct_size
-     * covers). One or two hypervisor round trips (libvirt: virNodeGetInfo and
-     * virNodeGetFreeMemory); hosts call it from a worker thread at a slow cadence, never per
+     * covers). Two or three hypervisor round trips (libvirt: virNodeGetInfo and
+     * virNodeGetMemoryStats); hosts call it from a worker thread at a slow cadence, never per
      * request. No flags are defined. NULL: the backend cannot tell (the host then places VMs by
      * its configured limits only). */
     pdk_status (*host_resources)(pdk_backend_connection* conn, uint32_t flags, pdk_host_resources* out,
