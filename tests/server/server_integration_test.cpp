@@ -500,6 +500,7 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         {"GET /static/asciinema-player/{file}", 404},
         {"GET /api/v1/plugins", 200},
         {"GET /api/v1/sites", 200},
+        {"GET /api/v1/sites/{site}", 200},
         {"GET /api/v1/vms", 200},
         {"POST /api/v1/vms", 400},  // no name
         {"GET /api/v1/vms/{name}", 200},
@@ -593,7 +594,8 @@ TEST_CASE("every path and method in /openapi.json is served", "[server][integrat
         std::string path = op.path;
         for (const auto& [param, value] : std::map<std::string, std::string>{
                  {"{name}", "openapi-vm"}, {"{file}", "swagger-ui.css"}, {"{pool}", "no-pool"}, {"{id}", "no-id"},
-                 {"{snap}", "no-snap"}, {"{snapshot_name}", "no-snap"}}) {
+                 {"{snap}", "no-snap"}, {"{snapshot_name}", "no-snap"},
+                 {"{site}", "local"}}) {
             const auto at = path.find(param);
             if (at != std::string::npos) path.replace(at, param.size(), value);
         }
