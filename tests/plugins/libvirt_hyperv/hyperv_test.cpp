@@ -92,7 +92,8 @@ TEST_CASE("hyperv descriptor: id, capabilities and NULL entries", "[libvirt_hype
           (const void*)v.snapshot_list, (const void*)v.snapshot_revert, (const void*)v.snapshot_delete,
           (const void*)v.snapshot_list_info, (const void*)v.snapshot_create_spec, (const void*)v.save_domain,
           (const void*)v.ssh_target, (const void*)v.subscribe_events, (const void*)v.backup_create,
-          (const void*)v.checkpoint_delete, (const void*)v.restore_volume, (const void*)v.guest_ping})
+          (const void*)v.checkpoint_delete, (const void*)v.restore_volume, (const void*)v.guest_ping,
+          (const void*)v.host_resources, (const void*)v.volume_info})
         CHECK(fn == nullptr);
 }
 

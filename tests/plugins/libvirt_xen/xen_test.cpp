@@ -172,7 +172,8 @@ TEST_CASE("xen descriptor: id, capabilities and NULL entries", "[libvirt_xen]") 
     // libxl: managed save, metadata, events, storage API, DHCP leases; no snapshots, no
     // QEMU-only parts.
     for (const void* fn : {(const void*)v.save_domain, (const void*)v.get_metadata, (const void*)v.subscribe_events,
-                           (const void*)v.create_overlay, (const void*)v.volume_path, (const void*)v.ssh_target})
+                           (const void*)v.create_overlay, (const void*)v.volume_path, (const void*)v.ssh_target,
+                           (const void*)v.host_resources, (const void*)v.volume_info})
         CHECK(fn != nullptr);
     for (const void* fn : {(const void*)v.snapshot_create, (const void*)v.snapshot_list, (const void*)v.snapshot_revert,
                            (const void*)v.snapshot_delete, (const void*)v.snapshot_list_info,
