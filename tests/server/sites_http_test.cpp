@@ -161,3 +161,41 @@ TEST_CASE("sites: GET /api/v1/sites/{name} refuses hostile names and other roles
     CHECK(as(kAdmin, "POST", "/api/v1/sites/a").status == 405);
     CHECK(as(kAdmin, "DELETE", "/api/v1/sites/a").status == 405);
 }
+
+TEST_CASE("sites: placement passes over a host whose free memory cannot hold the VM", "[server][integration][sites]") {
+    TempDir dir;
+    DaemonOptions options;
+    options.tokens = {{"ops", kAdmin, "admin"}};
+    options.sites.clear();
+    // libvirt's test driver: 3 GiB unless the node XML says otherwise; here "big" has 8 GiB.
+    for (const std::string name : {"small", "big"}) {
+        std::string node = kEmptyHost;
+        if (name == "big") node.replace(node.find("</node>"), 7, "  <memory>8388608</memory>\n</node>");
+        writeFile(dir.file("host-" + name + ".xml"), node);
+        SiteOptions site;
+        site.name = name;
+        site.uri = "test://" + dir.file("host-" + name + ".xml");
+        site.storage_pool = "default-pool";
+        site.templates = {{.name = "large", .memory_mb = 4096}};
+        options.sites.push_back(site);
+    }
+    options.extra_yaml = "placement:\n  policy: spread\n";
+    PaddockdFixture d(options);
+
+    CHECK(d.getJson("/api/v1/sites/small")["resources"]["memory_free_mb"].GetInt() == 3072);
+    CHECK(d.getJson("/api/v1/sites/big")["resources"]["memory_total_mb"].GetInt() == 8192);
+    for (int i = 0; i < 2; ++i) {
+        const auto reply = d.post("/api/v1/vms", R"({"name":"m)" + std::to_string(i) + R"(","template":"large","start":false})");
+        INFO(reply.body);
+        REQUIRE(reply.status == 201);
+        const auto doc = reply.json();
+        CHECK(jsonString(doc["vm"]["site"]) == "big");
+        CHECK_THAT(jsonString(doc["placement"]["reason"]),
+                   Contains("skipped small: free memory 3072 MiB < 4096 MiB requested"));
+    }
+    // A smaller VM fits both again: spread takes the emptier one.
+    const auto small = d.post("/api/v1/vms", R"({"name":"m-small","template":"large","memory_mb":512,"start":false})");
+    INFO(small.body);
+    REQUIRE(small.status == 201);
+    CHECK(jsonString(small.json()["vm"]["site"]) == "small");
+}
