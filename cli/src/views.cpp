@@ -92,7 +92,7 @@ Result<Table> vmTable(const rapidjson::Value& answer, bool wide) {
 Result<Table> poolTable(const rapidjson::Value& answer, bool wide) {
     return listTable(answer, "pools",
                      {{"NAME", "name"},
-                      {"SITE", "site"},
+                      {"SITES", "sites"},
                       {"MODE", "mode"},
                       {"TEMPLATE", "template"},
                       {"IDLE", "idle"},
@@ -112,6 +112,7 @@ Result<Table> leaseTable(const rapidjson::Value& answer, bool wide) {
                       {"POOL", "pool"},
                       {"VM", "vm"},
                       {"OWNER", "owner"},
+                      {"STATE", "state"},
                       {"EXPIRES_AT", "expires_at"},
                       {"TTL_S", "ttl_s"},
                       {"SITE", "site", true},

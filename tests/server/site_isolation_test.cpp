@@ -1,6 +1,6 @@
 // One hung hypervisor host stalls no other site (issue 16). paddockd runs with site "a" on
 // libvirt's test driver (data/site_a.xml) and site "b" on `qemu+tcp://127.0.0.1:<port>/system`,
-// a listener in this test (StallingHost) that
+// a listener in this test (HostRelay) that
 //  - accepts and never answers: libvirt's remote client connects, sends its first call and waits
 //    for ever (libvirt has no timeout on opening a connection), as with a host whose libvirtd is
 //    wedged or whose network path dies behind a live TCP endpoint; or
@@ -16,6 +16,7 @@
 // milliseconds) so that a slow, loaded CI machine never trips it. The figures printed (latency
 // with and without the hung site, the slowest answer while b froze) are for the README and
 // assert nothing.
+#include "host_relay.hpp"
 #include "paddockd_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -47,99 +48,6 @@ constexpr auto kStallBound = std::chrono::seconds(20);
 // this bound only separates "started" from "waits on b for ever".
 constexpr auto kStartBound = std::chrono::seconds(60);
 
-// A "host" on 127.0.0.1 that accepts TCP connections. Made with `forwardTo` (a libvirtd's unix
-// socket), it relays each connection there until freeze(); from then on, and always when made
-// without one, it reads nothing and answers nothing. Every socket stays open until destruction.
-class StallingHost {
-public:
-    explicit StallingHost(std::string forwardTo = {}) : forwardTo_(std::move(forwardTo)), frozen_(forwardTo_.empty()) {
-        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (listener_ < 0) throw std::runtime_error("socket() failed");
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 16) != 0 ||
-            ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-            ::close(listener_);
-            throw std::runtime_error("cannot listen on 127.0.0.1");
-        }
-        port_ = ntohs(addr.sin_port);
-        acceptor_ = std::thread([this] { acceptLoop(); });
-    }
-    ~StallingHost() {
-        stop_ = true;
-        acceptor_.join();  // first: it adds relays
-        for (auto& t : relays_) t.join();
-        ::close(listener_);
-        for (int fd : held_) ::close(fd);
-    }
-    StallingHost(const StallingHost&) = delete;
-    StallingHost& operator=(const StallingHost&) = delete;
-
-    std::string uri() const { return "qemu+tcp://127.0.0.1:" + std::to_string(port_) + "/system"; }
-    size_t accepted() const {
-        std::lock_guard lock(mutex_);
-        return accepted_;
-    }
-    void freeze() { frozen_ = true; }
-
-private:
-    void acceptLoop() {
-        while (!stop_) {
-            pollfd p{listener_, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) continue;
-            const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (fd < 0) continue;
-            std::lock_guard lock(mutex_);
-            ++accepted_;
-            held_.push_back(fd);
-            if (frozen_) continue;
-            const int upstream = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_un addr{};
-            addr.sun_family = AF_UNIX;
-            std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", forwardTo_.c_str());
-            if (upstream < 0) continue;
-            held_.push_back(upstream);
-            if (::connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) continue;
-            relays_.emplace_back([this, fd, upstream] { relay(fd, upstream); });
-        }
-    }
-    // Copies both ways until either side closes; once frozen, copies nothing.
-    void relay(int a, int b) {
-        char buffer[65536];
-        while (!stop_) {
-            if (frozen_) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                continue;
-            }
-            pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
-            if (::poll(p, 2, 100) <= 0) continue;
-            for (int i = 0; i < 2; ++i) {
-                if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-                const ssize_t n = ::read(p[i].fd, buffer, sizeof buffer);
-                if (n <= 0) return;
-                for (ssize_t sent = 0; sent < n;) {
-                    const ssize_t w = ::write(p[1 - i].fd, buffer + sent, static_cast<size_t>(n - sent));
-                    if (w <= 0) return;
-                    sent += w;
-                }
-            }
-        }
-    }
-
-    std::string forwardTo_;
-    std::atomic<bool> frozen_;
-    int listener_ = -1;
-    uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    mutable std::mutex mutex_;
-    size_t accepted_ = 0;
-    std::vector<int> held_;
-    std::thread acceptor_;
-    std::vector<std::thread> relays_;
-};
-
 SiteOptions siteA() {
     SiteOptions site;
     site.name = "a";
@@ -149,7 +57,7 @@ SiteOptions siteA() {
     return site;
 }
 
-SiteOptions hungSite(const StallingHost& host) {
+SiteOptions hungSite(const HostRelay& host) {
     SiteOptions site;
     site.name = "b";
     site.backend = "org.paddock.libvirt-qemu";
@@ -219,7 +127,7 @@ std::pair<double, double> latency(const PaddockdFixture& d, const std::string& p
 
 TEST_CASE("a hung site stalls neither startup, nor the other site's requests, nor shutdown",
           "[server][integration][sites]") {
-    StallingHost hung;
+    HostRelay hung;
     const auto startedAt = std::chrono::steady_clock::now();
     PaddockdFixture d(withSites({siteA(), hungSite(hung)}));
     const double startup = secondsSince(startedAt);
@@ -332,7 +240,7 @@ TEST_CASE("figures: site a's listing with and without a hung site b", "[server][
         (void)latency(d, "/api/v1/vms?site=a", 20);  // warm-up
         alone = latency(d, "/api/v1/vms?site=a", kRequests);
     }
-    StallingHost hung;
+    HostRelay hung;
     PaddockdFixture d(withSites({siteA(), hungSite(hung)}));
     REQUIRE(eventually([&] { return hung.accepted() >= 1; }, std::chrono::seconds(30)));
     (void)latency(d, "/api/v1/vms?site=a", 20);
@@ -349,7 +257,7 @@ TEST_CASE("a site whose host stops answering mid-connection stalls no other site
     // keepalive (every 5 s, 3 unanswered) declares it dead after about 20 s; until then every call
     // on b waits, and nothing on a may wait with it.
     requireLibvirt("qemu:///system");
-    StallingHost host("/var/run/libvirt/libvirt-sock");
+    HostRelay host("/var/run/libvirt/libvirt-sock");
     PaddockdFixture d(withSites({siteA(), hungSite(host)}));
     REQUIRE(eventually([&] {
         const auto doc = d.call("GET", "/api/v1/sites");
@@ -419,7 +327,7 @@ TEST_CASE("a site whose host stops answering mid-connection stalls no other site
 TEST_CASE("SIGTERM while requests and site threads wait on a host that stopped answering",
           "[server][integration][sites]") {
     requireLibvirt("qemu:///system");
-    StallingHost host("/var/run/libvirt/libvirt-sock");
+    HostRelay host("/var/run/libvirt/libvirt-sock");
     PaddockdFixture d(withSites({siteA(), hungSite(host)}));
     REQUIRE(eventually([&] {
         const auto doc = d.call("GET", "/api/v1/sites");

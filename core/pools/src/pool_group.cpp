@@ -60,6 +60,7 @@ void PoolGroup::start() {
         if (started_) return;
         started_ = true;
     }
+    startedAt_ = std::chrono::steady_clock::now();
     for (auto& m : members_) m->start();
     balancer_ = std::thread([this] { balanceLoop(); });
 }
@@ -101,6 +102,11 @@ void PoolGroup::balance() {
     std::lock_guard pass(balanceMutex_);
     std::vector<PoolMemberStatus> statuses;
     for (const auto& m : members_) statuses.push_back(m->memberStatus());
+    // A site still reading its VMs back may hold idle ones already: until it has (or for
+    // kRecoveryGrace at most), nothing is handed out, or the first site to answer gets it all.
+    const bool recovering = std::any_of(statuses.begin(), statuses.end(),
+                                        [](const PoolMemberStatus& s) { return s.connected && !s.recovered; });
+    if (recovering && std::chrono::steady_clock::now() - startedAt_ < kRecoveryGrace) return;
     // The leased VMs of a site that is down still hold their place under max_total.
     size_t everyone = 0;
     for (const auto& s : statuses) everyone += s.connected && s.recovered ? s.counts.total : s.counts.allocated;

@@ -2,7 +2,8 @@
 // PoolManager per site (its members) under one name, balanced by a thread of the group's own.
 //
 // Balancing (every second, and at once after an allocation): only members whose site is
-// connected and whose first recovery pass has finished count. Their ready VMs (idle, or being
+// connected and whose first recovery pass has finished count; while a connected site is still
+// recovering (at most kRecoveryGrace after start) nothing is handed out at all. Their ready VMs (idle, or being
 // made idle) are summed; a shortfall below min_idle is handed out one VM at a time, by
 // placement.policy: spread gives it to the member with the fewest ready VMs, pack to the first
 // member (in configuration order) with room. A surplus (a site came back with its idle VMs) is
@@ -77,6 +78,7 @@ public:
 
     // One balancing pass now (the thread runs them too); for tests and after an allocation.
     void balance();
+    static constexpr std::chrono::seconds kRecoveryGrace{30};
 
 private:
     void balanceLoop();
@@ -90,6 +92,7 @@ private:
     std::chrono::milliseconds balanceInterval_;
 
     std::mutex balanceMutex_;  // one balancing pass at a time
+    std::chrono::steady_clock::time_point startedAt_{};
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;
