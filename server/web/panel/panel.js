@@ -668,7 +668,8 @@
     head.append(el("h3", "", p.name));
     if (can.act()) head.append(button("Allocate", "allocate", () => allocate(p), { aria: "Allocate a VM from " + p.name }));
     card.append(head);
-    card.append(el("p", "meta", [p.site, "template " + p.template, p.mode].join(" · ")));
+    const where = p.site || (p.members || []).map((m) => m.site + (m.connected ? "" : " (down)")).join(", ");
+    card.append(el("p", "meta", [where, "template " + p.template, p.mode].join(" · ")));
     const stats = el("div", "stats");
     for (const [key, label] of [["idle", "Idle"], ["booting", "Booting"], ["allocated", "Allocated"], ["total", "Total"]]) {
       const stat = el("div", "stat " + key);
@@ -746,8 +747,8 @@
       actions.append(button("Extend", "extend", () => extend(l), { aria: "Extend lease " + l.id }));
       actions.append(button("Release", "release", () => release(l), { className: "small danger", aria: "Release lease " + l.id }));
     }
-    tr.append(cell("", l.id, "name"), cell("Pool", l.pool), cell("VM", l.vm), cell("Owner", l.owner),
-              cell("Time left", timeLeft(entry), "num left"), cell("Expires", l.expires_at ? dateTime(l.expires_at) : "never"),
+    tr.append(cell("", l.id, "name"), cell("Pool", l.pool), cell("VM", l.state === "unavailable" ? l.vm + " (site " + l.site + " is down)" : l.vm),
+              cell("Owner", l.owner), cell("Time left", timeLeft(entry), "num left"), cell("Expires", l.expires_at ? dateTime(l.expires_at) : "never"),
               cell("", actions, "actions-cell"));
     return tr;
   }
