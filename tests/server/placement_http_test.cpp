@@ -4,6 +4,7 @@
 // says so in `placement`; with a site it checks that site's capacity; names are unique across
 // sites. See core/site/include/paddock/core/placement.hpp for the policy itself.
 #include "paddockd_fixture.hpp"
+#include "test_hosts.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,16 +20,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr const char* kEmptyHost = R"(<?xml version="1.0"?>
-<node>
-  <pool type="dir">
-    <name>default-pool</name>
-    <target>
-      <path>/default-pool</path>
-    </target>
-  </pool>
-</node>
-)";
 
 // Sites named `names`, each on its own empty test hypervisor in `dir`; `extra` adds keys per site
 // (each line indented by four spaces).
@@ -38,11 +29,9 @@ DaemonOptions sites(const TempDir& dir, const std::vector<std::string>& names, c
     options.tokens = {{"ops", "placement-token-0123456789", "admin"}, {"look", "placement-viewer-0123456789", "viewer"}};
     options.sites.clear();
     for (const auto& name : names) {
-        const std::string node = dir.file("host-" + name + ".xml");
-        writeFile(node, kEmptyHost);
         SiteOptions site;
         site.name = name;
-        site.uri = "test://" + node;
+        site.uri = emptyTestHost(dir, name);
         site.storage_pool = "default-pool";
         site.stop_timeout_s = 5;
         if (const auto it = extra.find(name); it != extra.end()) site.extra_yaml = it->second;

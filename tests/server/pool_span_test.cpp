@@ -8,6 +8,7 @@
 // asserted).
 #include "host_relay.hpp"
 #include "paddockd_fixture.hpp"
+#include "test_hosts.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,16 +23,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr const char* kEmptyHost = R"(<?xml version="1.0"?>
-<node>
-  <pool type="dir">
-    <name>default-pool</name>
-    <target>
-      <path>/default-pool</path>
-    </target>
-  </pool>
-</node>
-)";
 
 constexpr const char* kPrefix = "span-";  // the pool's VM names on both sites
 
@@ -54,8 +45,7 @@ DaemonOptions spanOptions(const TempDir& dir, const HostRelay& relay) {
     options.sites.clear();
     SiteOptions a;
     a.name = "a";
-    writeFile(dir.file("host-a.xml"), kEmptyHost);
-    a.uri = "test://" + dir.file("host-a.xml");
+    a.uri = emptyTestHost(dir, "a");
     a.storage_pool = "default-pool";
     a.stop_timeout_s = 5;
     a.templates = {{.name = "tiny", .memory_mb = 64}};
@@ -216,8 +206,7 @@ TEST_CASE("a pool spanning sites: allocation checks hold across the whole pool",
     for (const char* name : {"a", "b"}) {
         SiteOptions site;
         site.name = name;
-        writeFile(dir.file(std::string("host-") + name + ".xml"), kEmptyHost);
-        site.uri = "test://" + dir.file(std::string("host-") + name + ".xml");
+        site.uri = emptyTestHost(dir, name);
         site.storage_pool = "default-pool";
         site.templates = {{.name = "tiny", .memory_mb = 64}};
         options.sites.push_back(site);

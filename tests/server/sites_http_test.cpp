@@ -3,6 +3,7 @@
 // base image is missing there. Two test hypervisors from node XMLs in the test's temp dir; the
 // base image is a file on this machine for site "a" and a path that does not exist for "b".
 #include "paddockd_fixture.hpp"
+#include "test_hosts.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,16 +15,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr const char* kEmptyHost = R"(<?xml version="1.0"?>
-<node>
-  <pool type="dir">
-    <name>default-pool</name>
-    <target>
-      <path>/default-pool</path>
-    </target>
-  </pool>
-</node>
-)";
 
 const std::string kAdmin = "sites-http-admin-0123456789";
 const std::string kViewer = "sites-http-viewer-0123456789";
@@ -46,11 +37,9 @@ DaemonOptions twoSites(const TempDir& dir) {
     options.tokens = {{"ops", kAdmin, "admin"}, {"look", kViewer, "viewer"}, {"kiosk", kKiosk, "operator", "carol"}};
     options.sites.clear();
     for (const std::string name : {"a", "b"}) {
-        const std::string node = dir.file("host-" + name + ".xml");
-        writeFile(node, kEmptyHost);
         SiteOptions site;
         site.name = name;
-        site.uri = "test://" + node;
+        site.uri = emptyTestHost(dir, name);
         site.storage_pool = "default-pool";
         site.stop_timeout_s = 5;
         site.templates = {{.name = "t",
@@ -169,7 +158,7 @@ TEST_CASE("sites: placement passes over a host whose free memory cannot hold the
     options.sites.clear();
     // libvirt's test driver: 3 GiB unless the node XML says otherwise; here "big" has 8 GiB.
     for (const std::string name : {"small", "big"}) {
-        std::string node = kEmptyHost;
+        std::string node = kEmptyTestHost;
         if (name == "big") node.replace(node.find("</node>"), 7, "  <memory>8388608</memory>\n</node>");
         writeFile(dir.file("host-" + name + ".xml"), node);
         SiteOptions site;
