@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <set>
@@ -153,8 +154,15 @@ TEST_CASE("a pool spanning two sites spreads, fails over to the site that is up,
     REQUIRE(eventually([&] { return span(d).idle == 2; }, std::chrono::seconds(120), std::chrono::milliseconds(200)));
 
     // b is lost: its connection drops, new ones are refused.
+    // Figures for the README (printed, not asserted): how long each step of the fail-over took.
+    using Clock = std::chrono::steady_clock;
+    const auto seconds = [](Clock::time_point from) {
+        return std::chrono::duration<double>(Clock::now() - from).count();
+    };
+    const auto lostAt = Clock::now();
     relay.cut();
     REQUIRE(eventually([&] { return !siteReachable(d, "b"); }, std::chrono::seconds(60)));
+    const double seenDown = seconds(lostAt);
     // The lease on b is kept, reported unavailable; extending it cannot reach b.
     CHECK(leaseState(d, onB) == "unavailable");
     {
@@ -171,6 +179,7 @@ TEST_CASE("a pool spanning two sites spreads, fails over to the site that is up,
             return !v.connected["b"] && v.idleAt["a"] == 2 && v.idle == 2;
         },
         std::chrono::seconds(120)));
+    const double refilled = seconds(lostAt);
     // Site a is untouched by b's loss.
     CHECK(d.get("/api/v1/vms?site=a").status == 200);
     CHECK(d.post("/api/v1/vms", R"({"name":"plain-a","site":"a","start":false})").status == 201);
@@ -180,8 +189,10 @@ TEST_CASE("a pool spanning two sites spreads, fails over to the site that is up,
     CHECK(std::string(fromA.json()["site"].GetString()) == "a");
 
     // b is back: Paddock reconnects by itself (backoff up to 30 s), the lease is there again.
+    const auto backAt = Clock::now();
     relay.restore();
     REQUIRE(eventually([&] { return siteReachable(d, "b"); }, std::chrono::seconds(90), std::chrono::milliseconds(250)));
+    const double reconnected = seconds(backAt);
     REQUIRE(eventually([&] { return leaseState(d, onB) == "active"; }, std::chrono::seconds(30)));
     // b's idle VM counts again; the surplus over min_idle is taken back, leaving 2 idle in all.
     REQUIRE(settles(
@@ -192,7 +203,11 @@ TEST_CASE("a pool spanning two sites spreads, fails over to the site that is up,
                    v.idleAt["a"] + v.idleAt["b"] == 2;
         },
         std::chrono::seconds(120)));
+    const double balanced = seconds(backAt);
     CHECK(d.post("/api/v1/leases/" + onB + "/extend", R"({"ttl_s":60})").status == 200);
+    std::printf("pool_span: site b lost -> seen down %.2f s, a refilled to min_idle %.2f s; b back -> reconnected %.2f s, "
+                "surplus taken back %.2f s (b was down %.1f s)\n",
+                seenDown, refilled, reconnected, balanced, std::chrono::duration<double>(backAt - lostAt).count());
 
     // Releasing works on both sites.
     for (const auto& [site, id] : leaseAt) CHECK(d.del("/api/v1/leases/" + id).status == 200);
