@@ -55,6 +55,7 @@ void writePool(JsonWriter& json, Runtime& runtime, const PoolStatus& s) {
         writeCounts(json, m.counts);
         json.field("recovered", m.recovered);
         json.key("last_error").stringOrNull(m.last_error);
+        json.key("template_unusable").stringOrNull(m.template_unusable);
         json.endObject();
     }
     json.endArray();

@@ -124,6 +124,10 @@ void PoolGroup::balance() {
             load.ready = s.counts.idle + s.filling;
             load.total = s.counts.total;
             load.room = cap > load.total ? cap - load.total : 0;
+            // A host whose files for the template are missing, or whose free memory holds no
+            // more such VMs, gets no fill: the others make up for it.
+            if (!s.template_unusable.empty()) load.room = 0;
+            if (s.memory_room) load.room = std::min<size_t>(load.room, *s.memory_room);
         }
         loads.push_back(load);
     }
@@ -309,6 +313,8 @@ Result<Allocation> PoolGroup::allocateFrom(const std::vector<PoolMemberStatus>& 
             why += "site unavailable";
         else if (!s.recovered)
             why += "still recovering";
+        else if (!s.template_unusable.empty())
+            why += s.template_unusable;
         else
             why += std::to_string(s.counts.idle) + " idle, " + std::to_string(s.counts.allocated) + " allocated, " +
                    std::to_string(s.counts.booting) + " booting";

@@ -42,6 +42,10 @@ struct PoolMemberStatus {
     bool recovered = false;
     std::string last_error;
     uint32_t target_idle = 0;  // the idle VMs this site is asked to keep now
+    // How many more VMs of the pool's template the host's last-known free memory holds (nullopt:
+    // not known), and why the template cannot be used there (its files are missing), if so.
+    std::optional<uint64_t> memory_room;
+    std::string template_unusable;
 };
 
 struct PoolStatus {
