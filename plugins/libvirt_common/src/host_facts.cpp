@@ -2,7 +2,14 @@
 
 #include "domain_xml.hpp"
 
+#include <paddock/cpp/backend.hpp>
+
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 
 namespace paddock::lvq {
@@ -39,6 +46,26 @@ std::string autoQemuDomainType(const std::string& capsXml, bool hostIsLocal) {
     if (!capsListDomainType(capsXml, "x86_64", "kvm")) return "qemu";
     const bool cpuOk = capsHostHasVirtualization(capsXml) || (hostIsLocal && cpuinfoHasVirtualization());
     return cpuOk ? "kvm" : "qemu";
+}
+
+void describeUnpooledFile(const std::string& file, bool hostIsLocal, pdk_volume_info& out) {
+    if (!hostIsLocal)
+        throw pdk::Error(PDK_ERR_NOT_FOUND, "no storage pool on the remote host holds " + file +
+                                                " (only storage volumes can be checked there: put the file in a "
+                                                "pool and refresh it)");
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        const int error = errno;
+        throw pdk::Error(PDK_ERR_NOT_FOUND,
+                         file + " is not on this host (" + std::strerror(error) + "), and no storage pool holds it");
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not a file, and no storage pool holds it");
+    out.in_pool = 0;
+    std::ifstream in(file, std::ios::binary);
+    char magic[4] = {};
+    const bool qcow2 = in.read(magic, sizeof magic) && std::memcmp(magic, "QFI\xfb", 4) == 0;
+    std::snprintf(out.format, sizeof out.format, "%s", qcow2 ? "qcow2" : "raw");
 }
 
 }  // namespace paddock::lvq

@@ -2,6 +2,8 @@
 // and the virsh backend. Reentrant; no state.
 #pragma once
 
+#include <paddock/pdk_backend.h>
+
 #include <string>
 
 namespace paddock::lvq {
@@ -18,5 +20,11 @@ bool uriIsLocal(const std::string& uri);
 // /dev/kvm exists, even when the CPU offers no vmx/svm (nested guests without it): only a CPU
 // flag proves kvm can really run.
 std::string autoQemuDomainType(const std::string& capsXml, bool hostIsLocal);
+
+// volume_info of a file no storage pool holds: on a local host a regular file (or block device)
+// is described from the file itself (in_pool 0, format qcow2 by its header, else raw; capacity
+// left to the caller); otherwise, or when it is missing, throws pdk::Error PDK_ERR_NOT_FOUND
+// saying why. Only libvirt's storage API can see files on a remote host.
+void describeUnpooledFile(const std::string& file, bool hostIsLocal, pdk_volume_info& out);
 
 }  // namespace paddock::lvq

@@ -1,6 +1,7 @@
 // Overlay volumes: the storage-API members of LibvirtConnection.
 #include "libvirt_connection.hpp"
 
+#include "host_facts.hpp"
 #include "image_size.hpp"
 #include "xml_reader.hpp"
 
@@ -22,12 +23,6 @@ namespace paddock::lvq {
 namespace {
 
 constexpr uint64_t kTestDriverDefaultCapacity = 1ull << 30;
-
-bool fileIsQcow2(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    char magic[4] = {};
-    return in.read(magic, sizeof magic) && std::memcmp(magic, "QFI\xfb", 4) == 0;
-}
 
 }  // namespace
 
@@ -119,22 +114,8 @@ void LibvirtConnection::volumeInfo(const char* path, uint32_t flags, pdk_volume_
         return;
     }
     virResetLastError();
-    if (!isLocal_)
-        throw pdk::Error(PDK_ERR_NOT_FOUND, "no storage pool on the remote host holds " + file +
-                                                " (only storage volumes can be checked there: put the file in a "
-                                                "pool and refresh it)");
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        const int error = errno;
-        throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not on this host (" + std::strerror(error) +
-                                                "), and no storage pool holds it");
-    }
-    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-        throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not a file, and no storage pool holds it");
-    out.in_pool = 0;
-    const bool qcow2 = fileIsQcow2(file);
-    std::snprintf(out.format, sizeof out.format, "%s", qcow2 ? "qcow2" : "raw");
-    const auto size = localImageVirtualSize(file, qcow2 ? "qcow2" : "raw");
+    describeUnpooledFile(file, isLocal_, out);
+    const auto size = localImageVirtualSize(file, out.format);
     out.capacity_bytes = size.value_or(0);
 }
 

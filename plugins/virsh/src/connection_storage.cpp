@@ -1,6 +1,7 @@
 // Overlay volumes and snapshots: the members of Connection that create or remove state.
 #include "connection.hpp"
 
+#include <host_facts.hpp>
 #include <xml_reader.hpp>
 
 #include <paddock/cpp/backend.hpp>
@@ -189,19 +190,7 @@ void Connection::volumeInfo(const char* path, uint32_t flags, pdk_volume_info& o
     if (info.exitCode != 0) {
         pdk::Error e = VirshRunner::failure(info, "volume " + file);
         if (e.status() != PDK_ERR_NOT_FOUND) throw e;
-        if (!isLocal_)
-            throw pdk::Error(PDK_ERR_NOT_FOUND, "no storage pool on the remote host holds " + file +
-                                                    " (only storage volumes can be checked there: put the file in "
-                                                    "a pool and refresh it)");
-        struct stat st {};
-        if (::stat(file.c_str(), &st) != 0) {
-            const int error = errno;
-            throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not on this host (" + std::strerror(error) +
-                                                    "), and no storage pool holds it");
-        }
-        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-            throw pdk::Error(PDK_ERR_NOT_FOUND, file + " is not a file, and no storage pool holds it");
-        out.in_pool = 0;
+        lvq::describeUnpooledFile(file, isLocal_, out);
         return;
     }
     out.in_pool = 1;
