@@ -54,6 +54,19 @@ void checkConfig(const Config& c) {
             FUZZ_CHECK(findTemplate(s, p.template_name) != nullptr);
             FUZZ_CHECK(p.min_idle <= p.max_total && p.default_ttl_s <= p.max_ttl_s);
         }
+        // The URI libvirt opens is the configured one, extended only by parameters.
+        const std::string uri = connectionUri(s);
+        FUZZ_CHECK(uri.rfind(s.uri.substr(0, s.uri.find_first_of("?#")), 0) == 0);
+        FUZZ_CHECK(uri.find_first_of(" \t\r\n") == std::string::npos);
+        FUZZ_CHECK(s.ssh_key.empty() || uri.find("keyfile=") != std::string::npos);
+        FUZZ_CHECK(!s.ssh_forward_address.empty());
+    }
+    for (const auto& p : c.pools) {
+        FUZZ_CHECK(validateName(p.name).ok() && p.name.size() <= 54 && pools.insert(p.name).second);
+        FUZZ_CHECK(p.min_idle <= p.max_total && p.default_ttl_s <= p.max_ttl_s);
+        const auto spanned = poolSites(c, p);
+        FUZZ_CHECK(!spanned.empty());
+        for (const SiteConfig* s : spanned) FUZZ_CHECK(findTemplate(*s, p.template_name) != nullptr);
     }
 }
 
