@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -34,6 +35,49 @@ namespace {
 constexpr uint16_t kPortsA = 24500;  // site a's SSH forwards: kPortsA..kPortsA+99
 constexpr uint16_t kPortsB = 24600;  // site b's: kPortsB..kPortsB+99
 constexpr auto kSiteDeadline = std::chrono::seconds(120);
+
+// Site a on qemu:///system and site b on `remote`, both with user-mode networking and templates
+// "tiny" (kernel only, 64 MiB: for VMs that are never started) and "debian" (the real guest; on b
+// its files are volumes of the remote host's base pool, as a real remote host holds them).
+DaemonOptions twoSites(RemoteHostFixture& remote) {
+    const TemplateOptions debianA{.name = "debian",
+                                  .base_image = guestEnv("PADDOCK_GUEST_IMAGE"),
+                                  .kernel = guestEnv("PADDOCK_GUEST_KERNEL"),
+                                  .initrd = guestEnv("PADDOCK_GUEST_INITRD"),
+                                  .cmdline = guestEnv("PADDOCK_GUEST_CMDLINE"),
+                                  .memory_mb = 512};
+    TemplateOptions debianB = debianA;
+    debianB.base_image = remote.provide(debianA.base_image);
+    debianB.kernel = remote.provide(debianA.kernel);
+    debianB.initrd = remote.provide(debianA.initrd);
+
+    auto options = systemOptions();
+    SiteOptions& a = options.sites.front();
+    a.name = "a";
+    a.network_mode = "user";
+    a.ssh_port_min = kPortsA;
+    a.ssh_port_max = kPortsA + 99;
+    a.stop_timeout_s = 10;
+    a.ready_timeout_s = 300;
+    a.templates = {{.name = "tiny", .kernel = debianA.kernel, .memory_mb = 64}, debianA};
+    SiteOptions b;
+    b.name = "b";
+    // Paddock's key for the host and the host's pinned key: paddockd adds them to the URI
+    // (keyfile=, known_hosts=, sshauth=privkey). The guests' forwards listen on that host's
+    // loopback, which is this machine's.
+    b.uri = remote.uri("libssh2");
+    b.extra_yaml = "    ssh_key: \"" + remote.sshKey() + "\"\n    known_hosts: \"" + remote.knownHosts() +
+                   "\"\n    guest_ssh_host: 127.0.0.1\n    ssh_forward_address: 127.0.0.1\n";
+    b.storage_pool = remote.overlayPool();
+    b.network_mode = "user";
+    b.ssh_port_min = kPortsB;
+    b.ssh_port_max = kPortsB + 99;
+    b.stop_timeout_s = 10;
+    b.ready_timeout_s = 300;
+    b.templates = {{.name = "tiny", .kernel = debianB.kernel, .memory_mb = 64}, debianB};
+    options.sites.push_back(b);
+    return options;
+}
 
 // The state of site `name` in GET /api/v1/sites ("" when not listed or not answered).
 std::string siteState(const PaddockdFixture& paddockd, const std::string& name) {
@@ -97,43 +141,7 @@ TEST_CASE(
     RemoteHostFixture remote(prefix);  // site b's, likewise
     REQUIRE(remote.virsh("uri") == "qemu:///session\n");
 
-    // The guest's files on the remote host: in its base pool, as a real remote host holds them.
-    const std::string kernelA = guestEnv("PADDOCK_GUEST_KERNEL");
-    const std::string imageB = remote.provide(guestEnv("PADDOCK_GUEST_IMAGE"));
-    const std::string kernelB = remote.provide(kernelA);
-    const std::string initrdB = remote.provide(guestEnv("PADDOCK_GUEST_INITRD"));
-
-    auto options = systemOptions();
-    SiteOptions& a = options.sites.front();
-    a.name = "a";
-    a.network_mode = "user";
-    a.ssh_port_min = kPortsA;
-    a.ssh_port_max = kPortsA + 99;
-    a.stop_timeout_s = 10;
-    a.templates = {{.name = "tiny", .kernel = kernelA, .memory_mb = 64}};
-    SiteOptions b;
-    b.name = "b";
-    // Paddock's key for the host and the host's pinned key: paddockd adds them to the URI
-    // (keyfile=, known_hosts=, sshauth=privkey). The guests' forwards listen on that host's
-    // loopback, which is this machine's.
-    b.uri = remote.uri("libssh2");
-    b.extra_yaml = "    ssh_key: \"" + remote.sshKey() + "\"\n    known_hosts: \"" + remote.knownHosts() +
-                   "\"\n    guest_ssh_host: 127.0.0.1\n    ssh_forward_address: 127.0.0.1\n";
-    b.storage_pool = remote.overlayPool();
-    b.network_mode = "user";
-    b.ssh_port_min = kPortsB;
-    b.ssh_port_max = kPortsB + 99;
-    b.stop_timeout_s = 10;
-    b.ready_timeout_s = 300;
-    b.templates = {{.name = "tiny", .kernel = kernelB, .memory_mb = 64},
-                   {.name = "debian",
-                    .base_image = imageB,
-                    .kernel = kernelB,
-                    .initrd = initrdB,
-                    .cmdline = guestEnv("PADDOCK_GUEST_CMDLINE"),
-                    .memory_mb = 512}};
-    options.sites.push_back(b);
-    PaddockdFixture paddockd(options);
+    PaddockdFixture paddockd(twoSites(remote));
 
     // Both sites connected; b is the remote QEMU.
     {
@@ -324,4 +332,93 @@ TEST_CASE("a remote site: the libssh transport too, and a host whose key is not 
     CHECK_THAT(states["unknown-libssh"].second, Catch::Contains("verify the session host key"));
     CHECK(readFile(dir.file("elsewhere")) == elsewhere);
     CHECK(paddockd.getJson("/api/v1/vms?site=libssh")["vms"].IsArray());
+}
+
+TEST_CASE("a pool of real guests spanning the local and the remote site: b lost, leases there kept, refilled on a",
+          "[e2e][sites][remote][pool]") {
+    requireLibvirt("qemu:///system");
+    const auto total = Clock::now();
+    const std::string prefix = "pdk-rs-" + std::to_string(::getpid()) + "-span";
+    DomainSweeper sweeper{prefix};
+    RemoteHostFixture remote(prefix);
+    auto options = twoSites(remote);
+    options.extra_yaml = "pools:\n  - {name: " + prefix +
+                         ", template: debian, sites: [a, b], mode: running, min_idle: 2, max_total: 4}\n";
+    PaddockdFixture paddockd(options);
+    const std::string poolPath = "/api/v1/pools/" + prefix;
+
+    // The pool's idle VMs per site, once none boots ({} while the pool is not recovered).
+    const auto idleAt = [&] {
+        std::map<std::string, unsigned> idle;
+        const auto doc = paddockd.getJson(poolPath);
+        if (!doc["recovered"].GetBool() || doc["booting"].GetUint() != 0) return idle;
+        for (const auto& m : doc["members"].GetArray())
+            if (m["connected"].GetBool()) idle[jsonString(m["site"])] = m["idle"].GetUint();
+        return idle;
+    };
+    const auto settles = [&](const std::function<bool()>& condition) {
+        const bool settled = eventually(condition, std::chrono::seconds(300), std::chrono::milliseconds(250));
+        if (!settled) UNSCOPED_INFO("pool: " << paddockd.get(poolPath).body);
+        return settled;
+    };
+    const auto leaseState = [&](const std::string& id) {
+        return jsonString(paddockd.getJson("/api/v1/leases/" + id)["state"]);
+    };
+
+    // spread: one idle guest on each site.
+    auto t0 = Clock::now();
+    REQUIRE(settles([&] {
+        auto idle = idleAt();
+        return idle["a"] == 1 && idle["b"] == 1;
+    }));
+    const double fill = secondsSince(t0);
+
+    // Two allocations at once: spread hands out the site with more idle VMs, a tie goes to the
+    // first; so the first takes a's guest and the second b's (a's refill is still booting).
+    std::map<std::string, std::string> leaseAt;  // site -> lease id
+    for (int i = 0; i < 2; ++i) {
+        const auto reply =
+            paddockd.call("POST", poolPath + "/allocate", R"({"owner":"student-)" + std::to_string(i) + R"("})");
+        INFO(reply.body);
+        REQUIRE(reply.status == 200);
+        const auto lease = reply.json();
+        leaseAt[jsonString(lease["site"])] = jsonString(lease["id"]);
+    }
+    REQUIRE(leaseAt.count("b") == 1);
+    const std::string onB = leaseAt["b"];
+
+    // b lost: its lease is kept and reported unavailable, a refills the pool to min_idle alone.
+    remote.stopSshd();
+    REQUIRE(eventually([&] { return siteState(paddockd, "b") == "unavailable"; }, kSiteDeadline,
+                       std::chrono::milliseconds(100)));
+    CHECK(leaseState(onB) == "unavailable");
+    t0 = Clock::now();
+    REQUIRE(settles([&] {
+        auto idle = idleAt();
+        return idle.count("b") == 0 && idle["a"] == 2;
+    }));
+    const double refillOnA = secondsSince(t0);
+    CHECK(remote.domains().size() >= 2);  // b's guests run on meanwhile: its lease's and its idle one
+
+    // b back: reconnected by itself, the lease active again and its guest's terminal works.
+    remote.startSshd();
+    REQUIRE(eventually([&] { return siteState(paddockd, "b") == "connected"; }, kSiteDeadline,
+                       std::chrono::milliseconds(100)));
+    REQUIRE(eventually([&] { return leaseState(onB) == "active"; }, std::chrono::seconds(60)));
+    checkTerminal(paddockd, jsonString(paddockd.getJson("/api/v1/leases/" + onB)["vm"]));
+    // The surplus over min_idle is taken back: 2 idle in all.
+    REQUIRE(settles([&] {
+        auto idle = idleAt();
+        return idle.count("b") == 1 && idle["a"] + idle["b"] == 2;
+    }));
+
+    for (const auto& [site, id] : leaseAt) {
+        INFO(site << " " << id);
+        CHECK(paddockd.call("DELETE", "/api/v1/leases/" + id).status == 200);
+    }
+    std::printf(
+        "remote_site pool: 1 idle guest on each site in %.1f s, refilled on a after b was lost in %.1f s; "
+        "test wall time %.1f s\n",
+        fill, refillOnA, secondsSince(total));
+    std::fflush(stdout);
 }

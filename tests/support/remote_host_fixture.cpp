@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -54,9 +55,18 @@ bool alive(pid_t pid) {
 RemoteHostFixture::RemoteHostFixture(std::string prefix, std::string user)
     : prefix_(std::move(prefix)),
       user_(std::move(user)),
-      sshd_(freeLoopbackPort(), "AllowUsers " + user_ + "\nPermitRootLogin no\n") {
+      sshd_(freeLoopbackPort(),
+            "AllowUsers " + user_ + "\nPermitRootLogin no\nSetEnv XDG_CONFIG_HOME=" + configHome() + "\n") {
     if (prefix_.empty()) throw std::invalid_argument("RemoteHostFixture needs a name prefix");
     ensureUser();
+    run("install -d -o " + shellQuoted(user_) + " -m 0700 " + configHome());
+    // A daemon started with another configuration directory (by hand, or before the fixture set
+    // one) would keep the long socket paths: it goes, the next client starts the right one.
+    if (const pid_t pid = daemonPid(); pid > 0) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+        const std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (environ.find(std::string("XDG_CONFIG_HOME=") + configHome() + '\0') == std::string::npos) killDaemon();
+    }
     // sshd reads AuthorizedKeysFile as the user logging in.
     sshd_.authorizeForAllUsers();
     writeFile(knownHosts(), sshd_.knownHostsLine() + "\n");
@@ -99,8 +109,8 @@ void RemoteHostFixture::ensurePool(const std::string& name, const std::string& d
 
 std::string RemoteHostFixture::asUser(const std::string& command) const {
     return commandOutput("runuser -u " + shellQuoted(user_) + " -- env -i HOME=" + shellQuoted(home_) +
-                         " USER=" + shellQuoted(user_) + " PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C /bin/sh -c " +
-                         shellQuoted(command));
+                         " USER=" + shellQuoted(user_) + " XDG_CONFIG_HOME=" + configHome() +
+                         " PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C /bin/sh -c " + shellQuoted(command));
 }
 
 std::string RemoteHostFixture::uri(const std::string& transport) const {

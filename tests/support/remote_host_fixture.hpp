@@ -9,6 +9,11 @@
 // user's home: overlayPool() (~/pool) for overlays and basePool() (~/base) for base images, which
 // provide() puts there. A remote host's base image must be a storage volume there: Paddock reads
 // its size through the storage API, having no file access to the host.
+// The daemon's configuration directory is configHome() (XDG_CONFIG_HOME, set by sshd's SetEnv and
+// for virsh()), not ~/.config: a session daemon puts each guest's agent socket under it
+// (libvirt/qemu/channel/target/domain-<id>-<name, 20 chars>/org.qemu.guest_agent.0), and with
+// /home/paddock-remote/.config that passes the 107 bytes of a UNIX socket path once domain ids
+// reach two digits: the start fails ("UNIX socket path ... too long").
 // The user, its account, pools and images are kept for the next test (idempotent setup); on
 // destruction sshd stops and every domain (with its managed save, snapshots and storage) and
 // overlay-pool volume whose name starts with `prefix` is removed. Declare it before the
@@ -50,6 +55,8 @@ public:
     // uri() with keyfile=, known_hosts= and sshauth=privkey, for virsh -c (libssh2 and libssh).
     std::string uriWithKeys(const std::string& transport = "libssh2") const;
 
+    // The session daemon's XDG_CONFIG_HOME: domain and pool definitions, agent sockets.
+    static std::string configHome() { return "/var/lib/pdkr"; }
     std::string overlayPool() const { return "paddock-remote"; }
     std::string basePool() const { return "paddock-remote-base"; }
     // Puts the file at `path` on the host as a volume of basePool() (a hard link, or a copy the
