@@ -9,8 +9,11 @@
 // VMs in its listing again. Last, b's libvirt daemon is killed: paddockd reconnects (the SSH
 // side starts a new daemon) and the guest, which ran on, is there. VMs that are not the point are
 // kernel-only and never started. Deadlines are generous and only bound waits (no timed checks).
-// A second case connects with the libssh transport too, and refuses a host whose key differs
-// from the pinned one or is not in the known_hosts file at all (never taken on trust).
+// Two more cases: the libssh transport connects too, and a host whose key differs from the pinned
+// one or is not in the known_hosts file at all is refused (never taken on trust), also with
+// qemu+ssh:// (ssh(1) and the known_hosts of paddockd's user); a pool of real guests spanning both
+// sites keeps its lease on b through b's loss (unavailable meanwhile, refilled on a) and has it
+// back with b.
 #include "paddockd_site.hpp"
 #include "remote_host_fixture.hpp"
 #include "terminal_client.hpp"
@@ -294,14 +297,17 @@ TEST_CASE("a remote site: the libssh transport too, and a host whose key is not 
         s.name = name;
         s.uri = remote.uri(transport);
         s.storage_pool = remote.overlayPool();
-        s.extra_yaml = "    ssh_key: \"" + remote.sshKey() + "\"\n    known_hosts: \"" + knownHosts + "\"\n";
+        s.extra_yaml = "    ssh_key: \"" + remote.sshKey() + "\"\n";
+        if (!knownHosts.empty()) s.extra_yaml += "    known_hosts: \"" + knownHosts + "\"\n";
         return s;
     };
     DaemonOptions options;
     options.tokens = {{"e2e", "integration-token-0123456789", "admin"}};
     options.sites = {site("libssh", "libssh", remote.knownHosts()), site("wrong", "libssh2", dir.file("wrong")),
                      site("unknown", "libssh2", dir.file("elsewhere")),
-                     site("unknown-libssh", "libssh", dir.file("elsewhere"))};
+                     site("unknown-libssh", "libssh", dir.file("elsewhere")),
+                     // ssh(1) checks the known_hosts of paddockd's user, where this host is not.
+                     site("openssh", "ssh", "")};
     PaddockdFixture paddockd(options);
 
     std::map<std::string, std::pair<std::string, std::string>> states;  // name -> state, reason
@@ -316,7 +322,8 @@ TEST_CASE("a remote site: the libssh transport too, and a host whose key is not 
             return states["libssh"].first == "connected" &&
                    states["wrong"].second.find("cannot connect") != std::string::npos &&
                    states["unknown"].second.find("cannot connect") != std::string::npos &&
-                   states["unknown-libssh"].second.find("cannot connect") != std::string::npos;
+                   states["unknown-libssh"].second.find("cannot connect") != std::string::npos &&
+                   states["openssh"].second.find("cannot connect") != std::string::npos;
         },
         std::chrono::seconds(60), std::chrono::milliseconds(200)));
     std::string seen;
@@ -330,7 +337,11 @@ TEST_CASE("a remote site: the libssh transport too, and a host whose key is not 
     CHECK_THAT(states["unknown"].second, Catch::Contains("verify the session host key"));
     CHECK(states["unknown-libssh"].first == "unavailable");
     CHECK_THAT(states["unknown-libssh"].second, Catch::Contains("verify the session host key"));
+    CHECK(states["openssh"].first == "unavailable");
+    CHECK_THAT(states["openssh"].second, Catch::Contains("Host key verification failed"));
     CHECK(readFile(dir.file("elsewhere")) == elsewhere);
+    CHECK(commandOutput("ssh-keygen -F '[127.0.0.1]:" + std::to_string(remote.sshPort()) + "' 2>/dev/null")
+              .empty());  // nor learnt by ssh(1)
     CHECK(paddockd.getJson("/api/v1/vms?site=libssh")["vms"].IsArray());
 }
 
