@@ -20,7 +20,7 @@ constexpr auto kMaxBackoff = std::chrono::seconds(30);
 }  // namespace
 
 SiteLink::SiteLink(std::string site, std::shared_ptr<BackendPlugin> plugin, std::string uri)
-    : site_(std::move(site)), plugin_(std::move(plugin)), uri_(std::move(uri)) {}
+    : site_(std::move(site)), plugin_(std::move(plugin)), uri_(std::move(uri)), shownUri_(uri_.substr(0, uri_.find('?'))) {}
 
 SiteLink::~SiteLink() { stop(); }
 
@@ -58,7 +58,7 @@ Status SiteLink::awaitFirstAttempt(std::chrono::steady_clock::time_point deadlin
     std::unique_lock lock(mutex_);
     wake_.wait_until(lock, deadline, [this] { return firstAttempt_.has_value() || stopping_; });
     if (firstAttempt_) return *firstAttempt_;
-    return makeError(ErrorCode::Unavailable, "site '" + site_ + "': " + uri_ +
+    return makeError(ErrorCode::Unavailable, "site '" + site_ + "': " + shownUri_ +
                                                  " has not answered yet; still connecting in the background");
 }
 
@@ -141,7 +141,7 @@ Result<std::shared_ptr<BackendConnection>> SiteLink::connection() {
         if (waited >= 1) why += "; the current attempt has had no answer for " + std::to_string(waited) + " s";
     }
     return makeError(ErrorCode::Unavailable,
-                     "site '" + site_ + "': no connection to " + uri_ + " (" + why + "); reconnecting in the background");
+                     "site '" + site_ + "': no connection to " + shownUri_ + " (" + why + "); reconnecting in the background");
 }
 
 bool SiteLink::connected() { return connection().ok(); }

@@ -80,6 +80,8 @@ private:
     std::string site_;
     std::shared_ptr<BackendPlugin> plugin_;
     std::string uri_;
+    // In messages: without its parameters (the key and known_hosts paths connectionUri() adds).
+    std::string shownUri_;
     std::shared_ptr<MetadataStore> metadataStore_;
     EventSink events_;
     ConnectedHook onConnected_;
