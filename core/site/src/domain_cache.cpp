@@ -1,6 +1,19 @@
 #include "paddock/core/domain_cache.hpp"
 
+#include <algorithm>
+
 namespace paddock {
+
+namespace {
+
+// Field by field: DomainInfo has no operator== and backend.hpp is included everywhere.
+bool sameDomain(const DomainInfo& a, const DomainInfo& b) {
+    return a.name == b.name && a.uuid == b.uuid && a.id == b.id && a.state == b.state &&
+           a.max_memory_kib == b.max_memory_kib && a.memory_kib == b.memory_kib && a.vcpus == b.vcpus &&
+           a.cpu_time_ns == b.cpu_time_ns && a.has_managed_save == b.has_managed_save && a.metadata == b.metadata;
+}
+
+}  // namespace
 
 void DomainCache::start(ListAll listAll, GetOne getOne, Listed listed) {
     listAll_ = std::move(listAll);
@@ -27,6 +40,12 @@ std::optional<std::vector<DomainInfo>> DomainCache::snapshot() const {
     return out;
 }
 
+std::optional<uint64_t> DomainCache::version() const {
+    std::lock_guard lock(mutex_);
+    if (!valid_) return std::nullopt;
+    return version_;
+}
+
 std::optional<DomainInfo> DomainCache::find(const std::string& name) const {
     std::lock_guard lock(mutex_);
     const auto it = domains_.find(name);
@@ -37,6 +56,7 @@ std::optional<DomainInfo> DomainCache::find(const std::string& name) const {
 void DomainCache::put(DomainInfo info) {
     std::lock_guard lock(mutex_);
     ++generation_;
+    ++version_;
     const std::string name = info.name;
     domains_[name] = std::move(info);
 }
@@ -44,6 +64,7 @@ void DomainCache::put(DomainInfo info) {
 void DomainCache::erase(const std::string& name) {
     std::lock_guard lock(mutex_);
     ++generation_;
+    ++version_;
     domains_.erase(name);
 }
 
@@ -60,6 +81,7 @@ void DomainCache::invalidate() {
         std::lock_guard lock(mutex_);
         valid_ = false;
         relist_ = true;
+        ++version_;
     }
     wake_.notify_all();
 }
@@ -85,6 +107,7 @@ void DomainCache::run() {
             lock.lock();
             nextFull = std::chrono::steady_clock::now() + interval_;
             if (!listed) {
+                if (valid_) ++version_;
                 valid_ = false;  // the site is unreachable: callers go live and get the error
                 continue;
             }
@@ -93,11 +116,20 @@ void DomainCache::run() {
                 relist_ = true;
                 continue;
             }
-            domains_.clear();
+            std::map<std::string, DomainInfo> fresh;
             for (auto& d : listed.value()) {
                 const std::string name = d.name;
-                domains_[name] = std::move(d);
+                fresh[name] = std::move(d);
             }
+            // Counters (cpu_time, memory) move on their own: most listings of running domains
+            // differ, an idle or shut-off set does not, and then whatever was derived stays good.
+            const bool same =
+                valid_ && fresh.size() == domains_.size() &&
+                std::equal(fresh.begin(), fresh.end(), domains_.begin(), [](const auto& a, const auto& b) {
+                    return a.first == b.first && sameDomain(a.second, b.second);
+                });
+            if (!same) ++version_;
+            domains_.swap(fresh);
             touched_.clear();
             valid_ = true;
             continue;
@@ -111,8 +143,10 @@ void DomainCache::run() {
             lock.lock();
             if (generation_ != before) continue;  // a synchronous update is newer
             if (one) {
+                ++version_;
                 domains_[name] = std::move(one.value());
             } else if (one.error().code == ErrorCode::NotFound) {
+                ++version_;
                 domains_.erase(name);
             } else {
                 relist_ = true;

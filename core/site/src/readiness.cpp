@@ -61,6 +61,7 @@ void ReadinessTracker::cancel(const std::string& vm, Readiness state) {
             probes_.erase(it);
         }
         if (state == Readiness::Unknown) {
+            ++generation_;
             infos_.erase(vm);
             changed_.notify_all();
             return;
@@ -74,6 +75,11 @@ ReadinessInfo ReadinessTracker::get(const std::string& vm) const {
     std::lock_guard lock(mutex_);
     const auto it = infos_.find(vm);
     return it == infos_.end() ? ReadinessInfo{} : it->second;
+}
+
+uint64_t ReadinessTracker::generation() const {
+    std::lock_guard lock(mutex_);
+    return generation_;
 }
 
 ReadinessInfo ReadinessTracker::waitSettled(const std::string& vm, std::chrono::milliseconds timeout) const {
@@ -91,6 +97,7 @@ void ReadinessTracker::set(const std::string& vm, const std::shared_ptr<Probe>& 
         std::lock_guard lock(mutex_);
         // A probe that was replaced or cancelled must not overwrite the newer truth.
         if (probe != nullptr && probe->cancelled) return;
+        ++generation_;
         auto& slot = infos_[vm];
         if (slot.state == info.state && info.state == Readiness::Booting && slot.error != info.error) {
             slot.error = info.error;  // same state, fresher error: no event

@@ -180,6 +180,18 @@ Result<std::vector<DomainInfo>> Site::domains() {
     return listed;
 }
 
+std::optional<uint64_t> Site::viewGeneration() const {
+    const auto view = cache_.version();
+    if (!view) return std::nullopt;
+    uint64_t metadata = 0;
+    {
+        std::lock_guard lock(metadataMutex_);
+        metadata = metadataGeneration_;
+    }
+    // Each part only grows, so the sum changes whenever one of them does.
+    return *view + metadata + readiness_.generation();
+}
+
 void Site::refresh(BackendConnection& conn, const std::string& name) {
     auto info = conn.getDomain(name);
     if (info) {
@@ -195,6 +207,7 @@ void Site::remember(const DomainInfo& info, const Metadata& metadata) {
     {
         std::lock_guard lock(metadataMutex_);
         metadataByUuid_[info.uuid] = metadata;
+        ++metadataGeneration_;
     }
     cache_.put(info);
 }
@@ -203,6 +216,7 @@ void Site::forget(const std::string& name, const std::string& uuid) {
     {
         std::lock_guard lock(metadataMutex_);
         metadataByUuid_.erase(uuid);
+        ++metadataGeneration_;
     }
     cache_.erase(name);
 }
@@ -216,6 +230,7 @@ Metadata Site::cachedMetadata(BackendConnection& conn, const DomainInfo& info) {
     auto fetched = conn.getMetadata(info.name);
     if (!fetched) return {};  // unreadable now; tried again on the next listing
     std::lock_guard lock(metadataMutex_);
+    ++metadataGeneration_;
     return metadataByUuid_[info.uuid] = std::move(fetched.value());
 }
 
@@ -249,6 +264,7 @@ Status Site::writeMetadata(BackendConnection& conn, const DomainInfo& domain, co
     if (auto set = conn.setMetadata(domain.name, merged, true); !set) return set;
     std::lock_guard lock(metadataMutex_);
     metadataByUuid_[domain.uuid] = std::move(merged);
+    ++metadataGeneration_;
     return {};
 }
 

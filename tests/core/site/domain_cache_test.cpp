@@ -112,3 +112,50 @@ TEST_CASE("put and erase show at once; an unreachable hypervisor invalidates the
     hv.down = false;
     CHECK(eventually([&] { return cache.snapshot().has_value(); }));
 }
+
+TEST_CASE("the view's version stays while listings repeat it and moves with every change", "[domain_cache]") {
+    FakeHypervisor hv;
+    hv.domains["a"] = domain("a");
+    DomainCache cache(20ms);
+    CHECK_FALSE(cache.version().has_value());
+    cache.start(hv.listAll(), hv.getOne(), nullptr);
+    REQUIRE(eventually([&] { return cache.version().has_value(); }));
+    const uint64_t filled = *cache.version();
+
+    // Listings that find the same domains keep it.
+    const int listings = hv.fullListings;
+    REQUIRE(eventually([&] { return hv.fullListings >= listings + 3; }));
+    CHECK(cache.version() == filled);
+
+    // A counter that moved on its own: the next listing differs.
+    {
+        std::lock_guard lock(hv.mutex);
+        hv.domains["a"].cpu_time_ns = 42;
+    }
+    REQUIRE(eventually([&] { return cache.version() != filled; }));
+    const uint64_t listed = *cache.version();
+
+    cache.put(domain("b"));
+    const uint64_t put = cache.version().value_or(listed);
+    CHECK(put != listed);
+    cache.erase("b");
+    CHECK(cache.version() != put);
+
+    // An event's re-read of one domain.
+    const uint64_t beforeTouch = *cache.version();
+    {
+        std::lock_guard lock(hv.mutex);
+        hv.domains["a"].state = DomainState::Running;
+    }
+    cache.touch("a");
+    REQUIRE(eventually([&] { return cache.version() != beforeTouch; }));
+
+    // Lost: no version (nothing derived may be kept); back: a new one.
+    const uint64_t beforeDown = *cache.version();
+    hv.down = true;
+    cache.invalidate();
+    REQUIRE(eventually([&] { return !cache.version().has_value(); }));
+    hv.down = false;
+    REQUIRE(eventually([&] { return cache.version().has_value(); }));
+    CHECK(*cache.version() != beforeDown);
+}

@@ -53,6 +53,11 @@ public:
     // The full re-listing period from now on (e.g. longer for a backend that is polled through
     // a command-line tool); takes effect after the next listing.
     void setInterval(std::chrono::milliseconds interval);
+    // A number that changes whenever what snapshot() answers may have changed (put, erase, a
+    // re-read or full listing that differs, validity lost or regained), so that a caller can keep
+    // something derived from the view until it does; nullopt while the view is not valid. Read it
+    // before snapshot(): a change after the read then shows as a different number next time.
+    std::optional<uint64_t> version() const;
 
 private:
     void run();
@@ -69,6 +74,7 @@ private:
     bool relist_ = true;
     bool stopping_ = false;
     uint64_t generation_ = 0;  // bumped by put/erase: a listing begun before them is stale
+    uint64_t version_ = 0;     // bumped by every change of what snapshot() answers (version())
     std::thread thread_;
 };
 

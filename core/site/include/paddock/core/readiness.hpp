@@ -48,6 +48,8 @@ public:
     ReadinessInfo get(const std::string& vm) const;
     // Waits until `vm` is Ready or Unreachable or the wait times out; returns the info then.
     ReadinessInfo waitSettled(const std::string& vm, std::chrono::milliseconds timeout) const;
+    // A number that changes whenever what get() answers for any VM may have changed.
+    uint64_t generation() const;
 
 private:
     struct Probe;
@@ -63,6 +65,7 @@ private:
     std::map<std::string, ReadinessInfo> infos_;
     std::map<std::string, std::shared_ptr<Probe>> probes_;
     int running_ = 0;
+    uint64_t generation_ = 0;  // bumped by every change of infos_ (generation())
 };
 
 }  // namespace paddock

@@ -157,6 +157,11 @@ public:
     void remember(const DomainInfo& info, const Metadata& metadata);
     // After Paddock removed a domain.
     void forget(const std::string& name, const std::string& uuid);
+    // A number that changes whenever what domains() answers, or the readiness of any of them,
+    // may have changed (the view, the metadata cache, the readiness tracker), so that a listing
+    // built from them can be kept until it does. nullopt while the view is not valid (domains()
+    // then lists live and nothing derived from it may be kept). Read it before domains().
+    std::optional<uint64_t> viewGeneration() const;
 
     // ---- metadata -------------------------------------------------------------------------
     // The domain as the backend has it now, if Paddock manages it (isManaged); NotFound for a
@@ -218,8 +223,9 @@ private:
     CoreMetrics& metrics_;
     PortAllocator ports_;
     VmLocks locks_;
-    std::mutex metadataMutex_;
+    mutable std::mutex metadataMutex_;
     std::unordered_map<std::string, Metadata> metadataByUuid_;
+    uint64_t metadataGeneration_ = 0;  // under metadataMutex_; bumped by each change of metadataByUuid_
     std::mutex hostMutex_;
     HostInfo host_;  // of the current connection (onConnected)
     mutable std::mutex factsMutex_;  // guards resources_, templateChecks_ and their due times
