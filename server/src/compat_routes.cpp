@@ -4,6 +4,7 @@
 // found by any name libvirt accepted that is safe to handle (names.hpp validateExistingName).
 #include "paddock/server/compat_requests.hpp"
 #include "paddock/server/json.hpp"
+#include "paddock/server/listing_cache.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/vm_views.hpp"
 
@@ -68,16 +69,20 @@ std::optional<std::pair<HotPool*, Lease>> leaseOf(Runtime& runtime, const std::s
     return std::nullopt;
 }
 
-Result<Response> list(Runtime& runtime) {
-    auto vms = runtime.vms().and_then([](VmService* service) { return service->list(); });
+// Served from `cache` while the default site's view is unchanged (listing_cache.hpp).
+Result<Response> list(Runtime& runtime, ListingCache& cache, const Request& request) {
+    auto vms = runtime.vms();
     if (!vms) return std::move(vms).error();
-    JsonWriter json;
-    json.beginObject().key("vms").beginArray();
-    for (const auto& vm : vms.value()) {
-        writeCompatVm(json, vm.domain, true);
-    }
-    json.endArray().endObject();
-    return jsonResponse(200, json.str());
+    VmService* service = vms.value();
+    return cache.serve(request, {&service->site()}, [service]() -> Result<std::string> {
+        auto listed = service->list();
+        if (!listed) return std::move(listed).error();
+        JsonWriter json;
+        json.beginObject().key("vms").beginArray();
+        for (const auto& vm : listed.value()) writeCompatVm(json, vm.domain, true);
+        json.endArray().endObject();
+        return json.str();
+    });
 }
 
 // start/stop/delete on the default site; `owner` in the query is accepted and not checked,
@@ -140,7 +145,8 @@ void addCompatRoutes(Router& router, const RouteContext& context) {
         });
     }
     router.add("POST", "/vms/create", [&rt](Request& r) { return create(rt, r); });
-    router.add("GET", "/vms/list", [&rt](Request&) { return list(rt); });
+    auto listings = std::make_shared<ListingCache>();
+    router.add("GET", "/vms/list", [&rt, listings](Request& r) { return list(rt, *listings, r); });
     router.add("POST", "/vms/start/{name}", [&rt](Request& r) {
         return act(rt, r, "started",
                    [&rt](VmService& s, const std::string& n, const std::string& a) { return startVm(rt, s, n, a); });

@@ -1,6 +1,7 @@
 #include "paddock/core/names.hpp"
 #include "paddock/server/auth.hpp"
 #include "paddock/server/json.hpp"
+#include "paddock/server/listing_cache.hpp"
 #include "paddock/server/routes.hpp"
 #include "paddock/server/vm_requests.hpp"
 #include "paddock/server/vm_views.hpp"
@@ -27,27 +28,41 @@ Result<Scope> scopeOf(const Request& request) {
     return Scope::All;
 }
 
-Result<Response> listVms(Runtime& runtime, const Request& request) {
+// The listing's JSON for `sites` as `identity` may see it.
+Result<std::string> listingBody(Runtime& runtime, const std::vector<Site*>& sites, Scope scope,
+                                const Identity& identity) {
+    JsonWriter json;
+    json.beginObject().key("vms").beginArray();
+    for (Site* site : sites) {
+        auto vms = runtime.vms(site->name()).and_then([&](VmService* service) { return service->list(scope); });
+        if (!vms) return std::move(vms).error();
+        for (const auto& vm : vms.value())
+            if (identity.mayReach(vm.owner)) writeVm(json, vm);
+    }
+    json.endArray().endObject();
+    return json.str();
+}
+
+// The unfiltered listing (every site, managed VMs, a caller who may see every owner) is served
+// from `cache`; any filter, ?all=true or an owner token builds its own answer (tagged all the same).
+Result<Response> listVms(Runtime& runtime, ListingCache& cache, const Request& request) {
     auto scope = scopeOf(request);
     if (!scope) return std::move(scope).error();
     std::vector<Site*> sites;
-    if (const auto site = request.queryValue("site")) {
+    const auto site = request.queryValue("site");
+    if (site) {
         auto one = runtime.site(*site);
         if (!one) return std::move(one).error();
         sites.push_back(one.value());
     } else {
         sites = runtime.sites();
     }
-    JsonWriter json;
-    json.beginObject().key("vms").beginArray();
-    for (Site* site : sites) {
-        auto vms = runtime.vms(site->name()).and_then([&](VmService* service) { return service->list(scope.value()); });
-        if (!vms) return std::move(vms).error();
-        for (const auto& vm : vms.value())
-            if (request.identity.mayReach(vm.owner)) writeVm(json, vm);
-    }
-    json.endArray().endObject();
-    return jsonResponse(200, json.str());
+    if (!site && scope.value() == Scope::Managed && request.identity.owner.empty())
+        return cache.serve(request, sites,
+                           [&] { return listingBody(runtime, sites, Scope::Managed, request.identity); });
+    auto body = listingBody(runtime, sites, scope.value(), request.identity);
+    if (!body) return std::move(body).error();
+    return taggedJson(request, std::move(body).value());
 }
 
 void writePlacement(JsonWriter& json, const PlacementDecision& placement) {
@@ -188,7 +203,8 @@ Result<Response> actOnVm(Runtime& runtime, const Request& request, Operation ope
 
 void addVmRoutes(Router& router, const RouteContext& context) {
     Runtime& rt = context.runtime;
-    router.add("GET", "/api/v1/vms", [&rt](Request& r) { return listVms(rt, r); });
+    auto listings = std::make_shared<ListingCache>();
+    router.add("GET", "/api/v1/vms", [&rt, listings](Request& r) { return listVms(rt, *listings, r); });
     router.add("POST", "/api/v1/vms", [&rt](Request& r) { return createVm(rt, r); });
     router.add("GET", "/api/v1/vms/{name}", [&rt](Request& r) -> Result<Response> {
         auto scope = scopeOf(r);

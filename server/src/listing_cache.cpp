@@ -1,0 +1,101 @@
+#include "paddock/server/listing_cache.hpp"
+
+#include "paddock/core/site.hpp"
+
+#include <cstdio>
+
+namespace paddock::server {
+
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+std::string entityTag(std::string_view body) {
+    uint64_t hash = 14695981039346656037ull;
+    for (const unsigned char c : body) {
+        hash ^= c;
+        hash *= 1099511628211ull;
+    }
+    char out[24];
+    std::snprintf(out, sizeof out, "\"%016llx\"", static_cast<unsigned long long>(hash));
+    return out;
+}
+
+bool noneMatchHits(std::string_view ifNoneMatch, std::string_view etag) {
+    const std::string_view value = trimmed(ifNoneMatch);
+    if (value == "*") return true;
+    size_t start = 0;
+    while (start <= value.size()) {
+        const size_t comma = value.find(',', start);
+        std::string_view tag =
+            trimmed(value.substr(start, comma == std::string_view::npos ? value.npos : comma - start));
+        if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);  // weak comparison
+        if (tag == etag) return true;
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return false;
+}
+
+Response taggedJson(const Request& request, std::string body, const std::string& etag) {
+    const auto ifNoneMatch = request.header("if-none-match");
+    if (ifNoneMatch && noneMatchHits(*ifNoneMatch, etag)) {
+        Response notModified = jsonResponse(304, "");
+        notModified.headers.emplace_back("ETag", etag);
+        return notModified;
+    }
+    Response response = jsonResponse(200, std::move(body));
+    response.headers.emplace_back("ETag", etag);
+    return response;
+}
+
+Response taggedJson(const Request& request, std::string body) {
+    const std::string etag = entityTag(body);
+    return taggedJson(request, std::move(body), etag);
+}
+
+Result<Response> ListingCache::serve(const Request& request, const std::vector<Site*>& sites, const Build& build) {
+    std::vector<std::pair<const Site*, uint64_t>> key;
+    key.reserve(sites.size());
+    bool keepable = true;
+    for (Site* site : sites) {
+        const auto generation = site->viewGeneration();
+        if (!generation) {
+            keepable = false;
+            break;
+        }
+        key.emplace_back(site, *generation);
+    }
+    if (keepable) {
+        std::shared_ptr<const Copy> copy;
+        {
+            std::lock_guard lock(mutex_);
+            copy = copy_;
+        }
+        // A site that is down answers as it did before the copy (the build returns its error).
+        bool reachable = true;
+        for (Site* site : sites) reachable = reachable && site->connection().ok();
+        if (copy && copy->key == key && reachable) return taggedJson(request, copy->body, copy->etag);
+    }
+    // Built outside the lock: concurrent misses build twice rather than wait on each other.
+    auto body = build();
+    if (!body) return std::move(body).error();
+    if (!keepable) return taggedJson(request, std::move(body).value());
+    auto copy = std::make_shared<Copy>();
+    copy->key = std::move(key);
+    copy->etag = entityTag(body.value());
+    copy->body = std::move(body).value();
+    {
+        std::lock_guard lock(mutex_);
+        copy_ = copy;
+    }
+    return taggedJson(request, copy->body, copy->etag);
+}
+
+}  // namespace paddock::server
