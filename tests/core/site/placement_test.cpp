@@ -253,7 +253,7 @@ TEST_CASE("placementCandidate takes the host facts it is given", "[placement]") 
     paddock::SiteConfig config;
     config.name = "lab";
     paddock::TemplateConfig t;
-    t.name = "t";
+    t.name = std::string("t");  // moved in: g++ 12 warns falsely (-Wrestrict) on t.name = "t" at -O2
     t.memory_mb = 1024;
     config.templates.push_back(t);
     const paddock::Result<std::vector<paddock::DomainInfo>> none = std::vector<paddock::DomainInfo>{};
