@@ -240,15 +240,10 @@ Result<Allocation> PoolGroup::allocate(const AllocateRequest& request) {
     {
         std::lock_guard lock(mutex_);
         if (config_.max_per_owner != 0 && request.enforce_owner_cap) {
-            size_t held = allocatingOwners_[request.owner];
+            const auto inFlight = allocatingOwners_.find(request.owner);
+            size_t held = inFlight == allocatingOwners_.end() ? 0 : inFlight->second;
             for (const auto& m : members_) held += m->heldBy(request.owner);
-            if (held >= config_.max_per_owner) {
-                if (allocatingOwners_[request.owner] == 0) allocatingOwners_.erase(request.owner);
-                return makeError(ErrorCode::Conflict, "owner '" + request.owner + "' already holds " +
-                                                          std::to_string(held) + " lease(s) in pool " + config_.name +
-                                                          " (max_per_owner " + std::to_string(config_.max_per_owner) +
-                                                          ")");
-            }
+            if (held >= config_.max_per_owner) return ownerCapReached(config_, request.owner, held);
         }
         ++allocatingOwners_[request.owner];
         if (!key.empty()) allocatingKeys_.insert(key);

@@ -575,6 +575,10 @@ PoolMemberStatus PoolManager::memberStatus() const {
 
 size_t PoolManager::heldBy(const std::string& owner) const {
     std::lock_guard lock(mutex_);
+    return heldByLocked(owner);
+}
+
+size_t PoolManager::heldByLocked(const std::string& owner) const {
     size_t held = 0;
     for (const auto& [vm, e] : vms_) {
         const bool holds = e.state == VmState::Allocated || e.state == VmState::Claimed ||
@@ -624,6 +628,12 @@ std::optional<Lease> PoolManager::lease(const std::string& id) const {
     return std::nullopt;
 }
 
+Error ownerCapReached(const PoolConfig& pool, const std::string& owner, size_t held) {
+    return makeError(ErrorCode::Conflict, "owner '" + owner + "' already holds " + std::to_string(held) +
+                                              " lease(s) in pool " + pool.name + " (max_per_owner " +
+                                              std::to_string(pool.max_per_owner) + ")");
+}
+
 // ---- the API -------------------------------------------------------------------------------
 
 Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
@@ -669,17 +679,8 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
                 }
             }
             if (config_.max_per_owner != 0 && request.enforce_owner_cap) {
-                size_t held = 0;
-                for (const auto& [vm, e] : vms_) {
-                    const bool holds = e.state == VmState::Allocated || e.state == VmState::Claimed ||
-                                       (e.state == VmState::Filling && !e.cold_operation.empty());
-                    if (holds && e.lease.owner == request.owner) ++held;
-                }
-                if (held >= config_.max_per_owner)
-                    return makeError(ErrorCode::Conflict, "owner '" + request.owner + "' already holds " +
-                                                              std::to_string(held) + " lease(s) in pool " +
-                                                              config_.name + " (max_per_owner " +
-                                                              std::to_string(config_.max_per_owner) + ")");
+                const size_t held = heldByLocked(request.owner);
+                if (held >= config_.max_per_owner) return ownerCapReached(config_, request.owner, held);
             }
             const auto now = std::chrono::system_clock::now();
             lease.id = randomId("lease-", 24);

@@ -46,6 +46,10 @@
 
 namespace paddock {
 
+// The refusal when `owner` already holds `held` leases, max_per_owner or more, in `pool` (a pool's
+// own, or one spanning sites counting every site's).
+Error ownerCapReached(const PoolConfig& pool, const std::string& owner, size_t held);
+
 class PoolManager final : public HotPool {
 public:
     struct Options {
@@ -129,6 +133,7 @@ private:
     void removeVm(const std::string& name, const std::string& action, const std::string& actor);
     bool idleStateOk(const DomainInfo& domain) const;
     PoolCounts countsLocked() const;
+    size_t heldByLocked(const std::string& owner) const;
     void publishCounts();
     void audit(const std::string& actor, const std::string& vm, const std::string& action, Status result);
     std::string newVmName() const;
