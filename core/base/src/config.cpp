@@ -1020,27 +1020,42 @@ void checkTemplates(const Context& ctx, const SiteConfig& site, const KeyPath& s
 // Pool VMs are named <pool>-<8 hex digits>, which must stay a valid VM name.
 constexpr size_t kMaxPoolNameLength = 54;
 
+// Every pool, a site's or a deployment-wide one: a name that leaves room for VM names' suffix and
+// is unique across the deployment (`seen`: name -> the site that has it, or kSpanningPools, which
+// no site name can be).
+constexpr const char* kSpanningPools = "";
+void checkPoolName(const Context& ctx, const PoolConfig& p, const KeyPath& item, const std::string& where,
+                   std::map<std::string, std::string>& seen) {
+    if (p.name.size() > kMaxPoolNameLength)
+        failAt(ctx, child(item, "name"),
+               "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
+    if (const auto [it, added] = seen.emplace(p.name, where); !added)
+        failAt(ctx, child(item, "name"),
+               "duplicate pool name '" + p.name + "' (also in " +
+                   (it->second == kSpanningPools ? std::string("pools") : "site '" + it->second + "'") +
+                   "); pool names are global");
+}
+
+// Every pool: its sizes and lease times agree with each other.
+void checkPoolLimits(const Context& ctx, const PoolConfig& p, const KeyPath& item) {
+    if (p.min_idle > p.max_total)
+        failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
+    if (p.default_ttl_s > p.max_ttl_s)
+        failAt(ctx, child(item, "default_ttl_s"), "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
+}
+
 void checkPools(const Context& ctx, const SiteConfig& site, const KeyPath& sitePath,
                 std::map<std::string, std::string>& seen) {
     for (size_t i = 0; i < site.pools.size(); ++i) {
         const auto& p = site.pools[i];
         const KeyPath item = child(child(sitePath, "pools"), std::to_string(i));
-        if (p.name.size() > kMaxPoolNameLength)
-            failAt(ctx, child(item, "name"),
-                   "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
-        if (const auto [it, added] = seen.emplace(p.name, site.name); !added)
-            failAt(ctx, child(item, "name"),
-                   "duplicate pool name '" + p.name + "' (also in site '" + it->second + "'); pool names are global");
+        checkPoolName(ctx, p, item, site.name, seen);
         if (findTemplate(site, p.template_name) == nullptr) {
             const std::string& t = p.template_name.empty() ? site.default_template : p.template_name;
             failAt(ctx, child(item, "template"),
                    t.empty() ? "no template to use: the site has none" : "no template named '" + t + "' in this site");
         }
-        if (p.min_idle > p.max_total)
-            failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
-        if (p.default_ttl_s > p.max_ttl_s)
-            failAt(ctx, child(item, "default_ttl_s"),
-                   "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
+        checkPoolLimits(ctx, p, item);
     }
 }
 
@@ -1124,18 +1139,8 @@ void checkSpanningPools(const Context& ctx, const Config& config, std::map<std::
                              : "site '" + site->name + "' has no template named '" + t +
                                    "' (a pool's template must exist on every site it spans)");
         }
-        if (p.name.size() > kMaxPoolNameLength)
-            failAt(ctx, child(item, "name"),
-                   "at most " + std::to_string(kMaxPoolNameLength) + " characters (VM names get a suffix)");
-        if (const auto [it, added] = seen.emplace(p.name, "pools"); !added)
-            failAt(ctx, child(item, "name"),
-                   "duplicate pool name '" + p.name + "' (also in " +
-                       (it->second == "pools" ? std::string("pools") : "site '" + it->second + "'") +
-                       "); pool names are global");
-        if (p.min_idle > p.max_total)
-            failAt(ctx, child(item, "min_idle"), "must not exceed max_total (" + std::to_string(p.max_total) + ")");
-        if (p.default_ttl_s > p.max_ttl_s)
-            failAt(ctx, child(item, "default_ttl_s"), "must not exceed max_ttl_s (" + std::to_string(p.max_ttl_s) + ")");
+        checkPoolName(ctx, p, item, kSpanningPools, seen);
+        checkPoolLimits(ctx, p, item);
     }
 }
 
