@@ -1226,16 +1226,23 @@ std::string connectionUri(const SiteConfig& site) {
     return uri + tail;
 }
 
+bool labelsMatch(const Labels& selector, const Labels& labels) {
+    return std::all_of(selector.begin(), selector.end(), [&](const auto& kv) {
+        const auto it = labels.find(kv.first);
+        return it != labels.end() && it->second == kv.second;
+    });
+}
+
+uint64_t templateMemoryMb(const SiteConfig& site, const TemplateConfig* tmpl) noexcept {
+    return tmpl != nullptr && tmpl->memory_mb != 0 ? tmpl->memory_mb : site.default_memory_mb;
+}
+
 std::vector<const SiteConfig*> poolSites(const Config& config, const PoolConfig& pool) {
     std::vector<const SiteConfig*> out;
     for (const auto& site : config.sites) {
         if (!pool.sites.empty() && std::find(pool.sites.begin(), pool.sites.end(), site.name) == pool.sites.end())
             continue;
-        const bool matches = std::all_of(pool.site_selector.begin(), pool.site_selector.end(), [&](const auto& kv) {
-            const auto it = site.labels.find(kv.first);
-            return it != site.labels.end() && it->second == kv.second;
-        });
-        if (matches) out.push_back(&site);
+        if (labelsMatch(pool.site_selector, site.labels)) out.push_back(&site);
     }
     return out;
 }

@@ -559,8 +559,7 @@ PoolMemberStatus PoolManager::memberStatus() const {
     const PlacementHostFacts facts = site_.placementFacts(config_.template_name);
     m.template_unusable = facts.template_unusable;
     if (facts.free_memory_mb) {
-        const TemplateConfig* tmpl = findTemplate(site_.config(), config_.template_name);
-        const uint64_t each = tmpl != nullptr && tmpl->memory_mb != 0 ? tmpl->memory_mb : site_.config().default_memory_mb;
+        const uint64_t each = templateMemoryMb(site_.config(), findTemplate(site_.config(), config_.template_name));
         m.memory_room = each == 0 ? *facts.free_memory_mb : *facts.free_memory_mb / each;
     }
     std::lock_guard lock(mutex_);

@@ -117,14 +117,8 @@ PlacementCandidate placementCandidate(const SiteConfig& config, const Result<std
     const TemplateConfig* tmpl = findTemplate(config, templateName);
     // A site without templates still makes diskless VMs when none is named (Site::resolveTemplate).
     c.has_template = tmpl != nullptr || (templateName.empty() && config.templates.empty());
-    if (tmpl != nullptr)
-        c.selector_matches = std::all_of(tmpl->site_selector.begin(), tmpl->site_selector.end(), [&](const auto& kv) {
-            const auto it = config.labels.find(kv.first);
-            return it != config.labels.end() && it->second == kv.second;
-        });
-    c.new_vm_memory_mb = memoryMb != 0                               ? memoryMb
-                         : tmpl != nullptr && tmpl->memory_mb != 0 ? tmpl->memory_mb
-                                                                   : config.default_memory_mb;
+    if (tmpl != nullptr) c.selector_matches = labelsMatch(tmpl->site_selector, config.labels);
+    c.new_vm_memory_mb = memoryMb != 0 ? memoryMb : templateMemoryMb(config, tmpl);
     if (!domains) {
         c.down_reason = domains.error().message;
         return c;

@@ -337,6 +337,13 @@ std::string connectionUri(const SiteConfig& site);
 // site_selector; every site when sites is empty).
 std::vector<const SiteConfig*> poolSites(const Config& config, const PoolConfig& pool);
 
+// Whether `labels` hold every pair of `selector` (an empty selector matches every site).
+bool labelsMatch(const Labels& selector, const Labels& labels);
+
+// The memory (MiB) of a new VM from `tmpl` on `site`: the template's, else the site's default
+// (also for no template).
+uint64_t templateMemoryMb(const SiteConfig& site, const TemplateConfig* tmpl) noexcept;
+
 // The template `name` names in `site`; an empty name means the site's default_template, or
 // its first template when it names none. nullptr when there is no such template (or none at all).
 const TemplateConfig* findTemplate(const SiteConfig& site, std::string_view name) noexcept;
