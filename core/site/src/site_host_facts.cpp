@@ -78,10 +78,13 @@ void Site::refreshHostFacts(BackendConnection& conn, bool force) {
     std::vector<TemplateCheck> checks;
     for (const auto& t : config_.templates) {
         TemplateCheck check{t.name, true, {}, true, std::chrono::system_clock::now()};
-        if (!canCheck && !templateFiles(t).empty()) {
+        const auto files = templateFiles(t);
+        if (!canCheck && !files.empty()) {
             check.reason = "files not checked: backend " + backend().info().id + " has no volume_info";
+            checks.push_back(std::move(check));
+            continue;
         }
-        for (const auto& [what, path] : canCheck ? templateFiles(t) : decltype(templateFiles(t)){}) {
+        for (const auto& [what, path] : files) {
             auto it = seen.find(path);
             if (it == seen.end()) it = seen.emplace(path, conn.volumeInfo(path)).first;
             const auto& info = it->second;
