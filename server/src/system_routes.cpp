@@ -124,7 +124,7 @@ void writeSite(JsonWriter& json, Runtime& runtime, Site& where, bool detailed) {
         else
             json.null();
         json.key("base_image").stringOrNull(t.base_image);
-        json.field("memory_mb", t.memory_mb != 0 ? t.memory_mb : site.default_memory_mb)
+        json.field("memory_mb", templateMemoryMb(site, &t))
             .field("vcpus", t.vcpus != 0 ? t.vcpus : site.default_vcpus)
             .endObject();
     }
