@@ -203,3 +203,73 @@ TEST_CASE("listing ETag: filtered listings and owner tokens get their own answer
     CHECK(stateOf(mineNow, "carols") == "running");
     CHECK(d.list("/api/v1/vms", allTag).status == 200);
 }
+
+TEST_CASE("listing filters: ?owner= and ?state= keep what they name, hostile values refused", "[listing-etag][filter]") {
+    ListingDaemon d;
+    REQUIRE(d.call("POST", "/api/v1/vms", R"({"name":"carol-up","owner":"carol","start":true})", kAdmin).status == 201);
+    REQUIRE(d.call("POST", "/api/v1/vms", R"({"name":"carol-off","owner":"carol","start":false})", kAdmin).status ==
+            201);
+    REQUIRE(d.call("POST", "/api/v1/vms", R"({"name":"dave-up","owner":"dave","start":true})", kAdmin).status == 201);
+    REQUIRE(d.call("POST", "/api/v1/vms", R"({"name":"nobodys","start":false})", kAdmin).status == 201);
+    const std::set<std::string> everyone{"carol-up", "carol-off", "dave-up", "nobodys"};
+    REQUIRE(namesIn(d.list("/api/v1/vms")) == everyone);
+
+    using Names = std::set<std::string>;
+    const std::vector<std::pair<std::string, Names>> kept = {
+        {"?owner=carol", {"carol-up", "carol-off"}},
+        {"?owner=dave", {"dave-up"}},
+        {"?owner=erin", {}},
+        {"?state=running", {"carol-up", "dave-up"}},
+        {"?state=shut%20off", {"carol-off", "nobodys"}},
+        {"?state=shut+off", {"carol-off", "nobodys"}},
+        {"?state=shutoff", {"carol-off", "nobodys"}},
+        {"?state=paused,running", {"carol-up", "dave-up"}},
+        {"?state=running,shutoff", everyone},
+        {"?state=crashed", {}},
+        {"?owner=carol&state=running", {"carol-up"}},
+        {"?owner=carol&state=shutoff&site=local", {"carol-off"}},
+    };
+    for (const auto& [query, names] : kept) {
+        INFO(query);
+        const auto reply = d.list("/api/v1/vms" + query);
+        REQUIRE(reply.status == 200);
+        CHECK(namesIn(reply) == names);
+        CHECK(d.list("/api/v1/vms" + query, reply.header("ETag")).status == 304);
+    }
+    // A filtered answer is not the unfiltered one, and the kept copy is not disturbed by it.
+    const std::string allTag = stableTag(d, "/api/v1/vms");
+    CHECK(d.list("/api/v1/vms?state=running").header("ETag") != allTag);
+    CHECK(d.list("/api/v1/vms", allTag).status == 304);
+
+    // Carol's owner token: her own VMs whatever she filters by; another owner's finds none.
+    CHECK(namesIn(d.list("/api/v1/vms?owner=carol", {}, kCarol)) == Names{"carol-up", "carol-off"});
+    CHECK(namesIn(d.list("/api/v1/vms?state=running", {}, kCarol)) == Names{"carol-up"});
+    const auto others = d.list("/api/v1/vms?owner=dave", {}, kCarol);
+    REQUIRE(others.status == 200);
+    CHECK(namesIn(others).empty());
+    CHECK(others.body.find("dave-up") == std::string::npos);
+
+    // Hostile values: the documented 400, never a 500 or a listing.
+    const std::vector<std::string> refused = {
+        "?state=",
+        "?state=bogus",
+        "?state=running,",
+        "?state=,running",
+        "?state=RUNNING",
+        "?state=running%00",
+        "?state=" + std::string(4000, 'r'),
+        "?owner=",
+        "?owner=" + std::string(200, 'x'),
+        "?owner=car%0Aol",
+        "?owner=%FF%FE",
+    };
+    for (const auto& query : refused) {
+        INFO(query.substr(0, 60));
+        const auto reply = d.list("/api/v1/vms" + query);
+        CHECK(reply.status == 400);
+        CHECK(reply.body.find("\"error\"") != std::string::npos);
+        CHECK(reply.body.find("carol-up") == std::string::npos);
+    }
+    // Without a token nothing is listed, filter or not.
+    CHECK(d.call("GET", "/api/v1/vms?owner=carol", std::nullopt, "").status == 401);
+}
