@@ -595,7 +595,11 @@ struct HttpServer::Impl {
         c.closeAfterWrite = !completion.keepAlive;
         c.keepAlive = completion.keepAlive;
         c.stream = std::move(completion.stream);
-        c.out += completion.bytes;
+        // Usually nothing is waiting: take the bytes rather than copy a large body again.
+        if (c.out.empty())
+            c.out = std::move(completion.bytes);
+        else
+            c.out += completion.bytes;
         c.phase = Phase::Write;
         c.deadline = Clock::now() + limits.write_timeout;
         flush(c);

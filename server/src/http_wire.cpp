@@ -220,8 +220,9 @@ std::string serializeResponse(const Response& response, bool headRequest, bool k
     const auto status = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status);
     const bool streamed = static_cast<bool>(response.stream);
     if (streamed && !chunked) keepAlive = false;  // the close ends the body
+    const std::string& body = response.sharedBody ? *response.sharedBody : response.body;
     std::string out;
-    out.reserve(256 + (headRequest || streamed ? 0 : response.body.size()));
+    out.reserve(256 + (headRequest || streamed ? 0 : body.size()));
     out += "HTTP/1.1 " + std::to_string(response.status) + " " + Poco::Net::HTTPResponse::getReasonForStatus(status) +
            "\r\n";
     if (!server.empty()) out.append("Server: ").append(server).append("\r\n");
@@ -229,14 +230,14 @@ std::string serializeResponse(const Response& response, bool headRequest, bool k
     if (!noBody) {
         out += "Content-Type: " + response.contentType + "\r\n";
         if (!streamed)
-            out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+            out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
         else if (chunked)
             out += "Transfer-Encoding: chunked\r\n";
     }
     out += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     for (const auto& [name, value] : response.headers) out.append(name).append(": ").append(value).append("\r\n");
     out += "\r\n";
-    if (!headRequest && !noBody && !streamed) out += response.body;
+    if (!headRequest && !noBody && !streamed) out += body;
     return out;
 }
 

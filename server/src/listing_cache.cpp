@@ -43,14 +43,30 @@ bool noneMatchHits(std::string_view ifNoneMatch, std::string_view etag) {
     return false;
 }
 
-Response taggedJson(const Request& request, std::string body, const std::string& etag) {
+namespace {
+
+// 304 with the tag when the request's If-None-Match matches it.
+std::optional<Response> notModified(const Request& request, const std::string& etag) {
     const auto ifNoneMatch = request.header("if-none-match");
-    if (ifNoneMatch && noneMatchHits(*ifNoneMatch, etag)) {
-        Response notModified = jsonResponse(304, "");
-        notModified.headers.emplace_back("ETag", etag);
-        return notModified;
-    }
+    if (!ifNoneMatch || !noneMatchHits(*ifNoneMatch, etag)) return std::nullopt;
+    Response response = jsonResponse(304, "");
+    response.headers.emplace_back("ETag", etag);
+    return response;
+}
+
+}  // namespace
+
+Response taggedJson(const Request& request, std::string body, const std::string& etag) {
+    if (auto unchanged = notModified(request, etag)) return std::move(*unchanged);
     Response response = jsonResponse(200, std::move(body));
+    response.headers.emplace_back("ETag", etag);
+    return response;
+}
+
+Response taggedJson(const Request& request, std::shared_ptr<const std::string> body, const std::string& etag) {
+    if (auto unchanged = notModified(request, etag)) return std::move(*unchanged);
+    Response response = jsonResponse(200, "");
+    response.sharedBody = std::move(body);
     response.headers.emplace_back("ETag", etag);
     return response;
 }
@@ -90,7 +106,7 @@ Result<Response> ListingCache::serve(const Request& request, const std::vector<S
     auto copy = std::make_shared<Copy>();
     copy->key = std::move(key);
     copy->etag = entityTag(body.value());
-    copy->body = std::move(body).value();
+    copy->body = std::make_shared<const std::string>(std::move(body).value());
     {
         std::lock_guard lock(mutex_);
         copy_ = copy;

@@ -144,6 +144,18 @@ TEST_CASE("wire: responses carry length, connection and the route's headers", "[
     CHECK_THAT(headOnly, Contains("Content-Length: 11\r\n"));
     CHECK_THAT(headOnly, Contains("Connection: close\r\n"));
     CHECK(headOnly.substr(headOnly.size() - 4) == "\r\n\r\n");
+
+    // A shared (kept) body is sent instead of `body`, and stays as it was for the next answer.
+    Response shared = jsonResponse(200, "ignored");
+    shared.sharedBody = std::make_shared<const std::string>(R"({"vms":[]})");
+    const std::string sharedText = wire::serializeResponse(shared, false, true, "");
+    CHECK_THAT(sharedText, Contains("Content-Length: 10\r\n"));
+    CHECK(sharedText.substr(sharedText.size() - 14) == "\r\n\r\n{\"vms\":[]}");
+    CHECK_THAT(sharedText, !Contains("ignored"));
+    CHECK(*shared.sharedBody == R"({"vms":[]})");
+    const std::string sharedHead = wire::serializeResponse(shared, true, true, "");
+    CHECK_THAT(sharedHead, Contains("Content-Length: 10\r\n"));
+    CHECK(sharedHead.substr(sharedHead.size() - 4) == "\r\n\r\n");
 }
 
 TEST_CASE("wire: the WebSocket handshake follows RFC 6455", "[wire][websocket]") {

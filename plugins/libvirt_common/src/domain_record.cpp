@@ -15,7 +15,9 @@ void emitDomain(const DomainRecord& r, pdk_domain_sink sink, void* user) {
     info.max_memory_kib = r.maxMemoryKib;
     info.memory_kib = r.memoryKib;
     info.vcpus = r.vcpus;
-    info.cpu_time_ns = r.cpuTimeNs;
+    // A shut-off domain has used no CPU since it went off; libvirt's test driver reports the
+    // wall clock for it, which would make every listing of stopped VMs look changed.
+    info.cpu_time_ns = r.state == PDK_DOMAIN_SHUTOFF ? 0 : r.cpuTimeNs;
     info.has_managed_save = r.managedSave ? 1 : 0;
     info.metadata = kvs.empty() ? nullptr : kvs.data();
     info.metadata_count = kvs.size();

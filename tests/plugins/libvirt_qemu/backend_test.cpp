@@ -227,9 +227,11 @@ TEST_CASE("define, list, get, start, shutdown, destroy, undefine", "[libvirt_qem
         CHECK(d.maxMemoryKib == 128 * 1024);
         CHECK(d.metadata.empty());  // only with PDK_LIST_WITH_METADATA
         CHECK_FALSE(d.managedSave);
+        CHECK(d.cpuTimeNs == 0);  // off: no CPU used (the test driver itself says the wall clock)
     }
     CHECK(seen);
     CHECK(c.get("pdk-t-life").metadata.at("owner") == "alice");
+    CHECK(c.get("pdk-t-life").cpuTimeNs == 0);
 
     OK_CALL(vt().start_domain(c.get(), "pdk-t-life", 0, &err));
     CHECK(vt().start_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
@@ -237,10 +239,12 @@ TEST_CASE("define, list, get, start, shutdown, destroy, undefine", "[libvirt_qem
     DomainView running = c.get("pdk-t-life");
     CHECK(running.state == PDK_DOMAIN_RUNNING);
     CHECK(running.id > 0);
+    CHECK(running.cpuTimeNs > 0);
     CHECK(vt().undefine_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
 
     OK_CALL(vt().shutdown_domain(c.get(), "pdk-t-life", 0, &err));
     CHECK(c.get("pdk-t-life").state == PDK_DOMAIN_SHUTOFF);  // the test driver powers off at once
+    CHECK(c.get("pdk-t-life").cpuTimeNs == 0);
     CHECK(vt().shutdown_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
     CHECK(vt().destroy_domain(c.get(), "pdk-t-life", 0, &err) == PDK_ERR_CONFLICT);
 

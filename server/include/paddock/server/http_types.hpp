@@ -90,7 +90,10 @@ inline constexpr size_t kBodyPieceBytes = 64 * 1024;
 struct Response {
     int status = 200;
     std::string contentType = "application/json";
-    std::string body;  // with `stream`: unused
+    std::string body;  // with `stream` or `sharedBody`: unused
+    // Set: the body is this immutable text, shared with whoever keeps it (a listing's kept copy),
+    // so answering it copies it once, into the bytes sent; `body` is ignored.
+    std::shared_ptr<const std::string> sharedBody;
     std::vector<std::pair<std::string, std::string>> headers;
     // Set: the body comes from here, sent chunked (close-delimited to an HTTP/1.0 client), and
     // `body` is ignored. Never on a HEAD answer's way out: the server does not call it then.

@@ -34,6 +34,8 @@ bool noneMatchHits(std::string_view ifNoneMatch, std::string_view etag);
 // If-None-Match matches it.
 Response taggedJson(const Request& request, std::string body, const std::string& etag);
 Response taggedJson(const Request& request, std::string body);
+// The same for a kept body, which the answer shares rather than copies.
+Response taggedJson(const Request& request, std::shared_ptr<const std::string> body, const std::string& etag);
 
 class ListingCache {
 public:
@@ -48,7 +50,7 @@ public:
 private:
     struct Copy {
         std::vector<std::pair<const Site*, uint64_t>> key;
-        std::string body;
+        std::shared_ptr<const std::string> body;
         std::string etag;
     };
     std::mutex mutex_;
