@@ -47,6 +47,7 @@ constexpr Entry kEntries[] = {
     PDK_ENTRY(guest_ping),
     PDK_ENTRY(host_resources),
     PDK_ENTRY(volume_info),
+    PDK_ENTRY(suspend_domain),
 };
 #undef PDK_ENTRY
 

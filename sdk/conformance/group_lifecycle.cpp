@@ -26,6 +26,7 @@ std::optional<SeenDomain> pollState(Session& s, const std::string& name, bool (*
 
 bool isOff(pdk_domain_state st) { return !isActive(st); }
 bool isRunning(pdk_domain_state st) { return st == PDK_DOMAIN_RUNNING || st == PDK_DOMAIN_BLOCKED; }
+bool isPaused(pdk_domain_state st) { return st == PDK_DOMAIN_PAUSED; }
 
 std::string stateText(const std::optional<SeenDomain>& d) {
     return d ? "state " + std::to_string(d->state) : "get_domain found no such domain";
@@ -157,6 +158,19 @@ void checkRunStop(Session& s, const std::string& name) {
             running = running || (d.name == name && isRunning(d.state));
         s.report.expect(running, "lifecycle/list-running", "list_domains does not show the domain running");
     }
+    // ABI 1.8: paused (twice: a paused domain stays so), then resumed by start_domain.
+    if (vt.suspend_domain != nullptr && seen && isRunning(seen->state)) {
+        expectStatus(s.report, "lifecycle/suspend", vt.suspend_domain(s.conn, name.c_str(), 0, err.reset()), err,
+                     {PDK_OK});
+        seen = pollState(s, name, &isPaused, 3000ms);
+        s.report.expect(seen && isPaused(seen->state), "lifecycle/get-paused", "after suspend: " + stateText(seen));
+        expectStatus(s.report, "lifecycle/suspend.again", vt.suspend_domain(s.conn, name.c_str(), 0, err.reset()),
+                     err, {PDK_OK});
+        expectStatus(s.report, "lifecycle/resume", vt.start_domain(s.conn, name.c_str(), 0, err.reset()), err,
+                     {PDK_OK});
+        seen = pollState(s, name, &isRunning, 3000ms);
+        s.report.expect(seen && isRunning(seen->state), "lifecycle/get-resumed", "after resume: " + stateText(seen));
+    }
     if (vt.shutdown_domain != nullptr) {
         const pdk_status st = vt.shutdown_domain(s.conn, name.c_str(), 0, err.reset());
         expectStatus(s.report, "lifecycle/shutdown", st, err, {PDK_OK});
@@ -168,6 +182,9 @@ void checkRunStop(Session& s, const std::string& name) {
         seen = pollState(s, name, &isOff, 3000ms);
     }
     s.report.expect(seen && isOff(seen->state), "lifecycle/get-stopped", "after shutdown/destroy: " + stateText(seen));
+    if (vt.suspend_domain != nullptr && seen && isOff(seen->state))
+        expectStatus(s.report, "lifecycle/suspend.stopped", vt.suspend_domain(s.conn, name.c_str(), 0, err.reset()),
+                     err, {PDK_ERR_CONFLICT});
 }
 
 void checkUndefine(Session& s, const std::string& name) {

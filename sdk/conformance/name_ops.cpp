@@ -118,6 +118,7 @@ std::vector<NameOp> nameOps(const pdk_backend_vtable& vt) {
     addSimple(ops, "shutdown_domain", vt.shutdown_domain);
     addSimple(ops, "destroy_domain", vt.destroy_domain);
     addSimple(ops, "save_domain", vt.save_domain);
+    addSimple(ops, "suspend_domain", vt.suspend_domain);
     addSnapshotOp(ops, "snapshot_create", vt.snapshot_create);
     addSnapshotOp(ops, "snapshot_revert", vt.snapshot_revert);
     addSnapshotOp(ops, "snapshot_delete", vt.snapshot_delete);

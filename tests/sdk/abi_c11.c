@@ -38,7 +38,7 @@ PDK_TEST_STARTS_WITH_SIZE(pdk_volume_info)
 /* The version fields sit right after struct_size, where any future major can still put them. */
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_major) == 4, "abi_major");
 _Static_assert(offsetof(pdk_plugin_descriptor, abi_minor) == 6, "abi_minor");
-_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 7u, "ABI 1.7");
+_Static_assert(PDK_ABI_VERSION_MAJOR == 1u && PDK_ABI_VERSION_MINOR == 8u, "ABI 1.8");
 
 /* Enums cross the boundary as int-sized values with fixed numbers. */
 _Static_assert(sizeof(pdk_status) == 4 && sizeof(pdk_plugin_kind) == 4, "enum size");
@@ -57,11 +57,11 @@ _Static_assert(sizeof(((pdk_host_info*)0)->hypervisor) == 64, "hypervisor");
 /* The vtable is struct_size followed by nothing but function pointers, in declaration order. */
 #define PDK_TEST_COUNT(type, field) +1
 enum { kVtableEntries = 0 PDK_TEST_ABI_VTABLE_ENTRIES(PDK_TEST_COUNT) };
-_Static_assert(kVtableEntries == 31, "vtable entries");
+_Static_assert(kVtableEntries == 32, "vtable entries");
 _Static_assert(sizeof(pdk_backend_vtable) ==
                    offsetof(pdk_backend_vtable, open) + kVtableEntries * sizeof(void (*)(void)),
                "vtable size");
-_Static_assert(offsetof(pdk_backend_vtable, volume_info) ==
+_Static_assert(offsetof(pdk_backend_vtable, suspend_domain) ==
                    offsetof(pdk_backend_vtable, open) + (kVtableEntries - 1) * sizeof(void (*)(void)),
                "vtable order");
 
@@ -109,6 +109,7 @@ PDK_GOLDEN_APPENDED_1_3(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_4(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_5(PDK_TEST_APPENDED)
 PDK_GOLDEN_APPENDED_1_7(PDK_TEST_APPENDED)
+PDK_GOLDEN_APPENDED_1_8(PDK_TEST_APPENDED)
 #undef PDK_TEST_APPENDED
 #endif
 _Static_assert(PDK_ABI_VERSION_MAJOR == PDK_GOLDEN_VERSION_MAJOR && PDK_ABI_VERSION_MINOR == PDK_GOLDEN_VERSION_MINOR,

@@ -419,18 +419,49 @@
     X(PDK_HOST_RESOURCES_SIZE_1_7, 24)                                                               \
     X(PDK_VOLUME_INFO_SIZE_1_7, 160)
 
+/* ---- ABI 1.8: pausing a domain (pools with mode: paused) ------------------------------------- */
+
+#define PDK_GOLDEN_APPENDED_1_8(X) X(pdk_backend_vtable, suspend_domain, 256, 8)
+
+#define PDK_GOLDEN_SIZES_1_8(X)                                                                      \
+    X(pdk_error, 1032)                                                                               \
+    X(pdk_kv, 16)                                                                                    \
+    X(pdk_plugin_descriptor, 88)                                                                     \
+    X(pdk_domain_info, 88)                                                                           \
+    X(pdk_domain_spec, 128)                                                                          \
+    X(pdk_volume_spec, 48)                                                                           \
+    X(pdk_ssh_target, 264)                                                                           \
+    X(pdk_host_info, 360)                                                                            \
+    X(pdk_backend_vtable, 264)                                                                       \
+    X(pdk_recording_info, 96)                                                                        \
+    X(pdk_recorder_vtable, 64)                                                                       \
+    X(pdk_host, 24)                                                                                  \
+    X(pdk_session_info, 104)                                                                         \
+    X(pdk_snapshot_info, 64)                                                                         \
+    X(pdk_snapshot_spec, 24)                                                                         \
+    X(pdk_backup_spec, 40)                                                                           \
+    X(pdk_backup_result, 24)                                                                         \
+    X(pdk_restore_spec, 32)                                                                          \
+    X(pdk_provision_request, 152)                                                                    \
+    X(pdk_provision_result, 40)                                                                      \
+    X(pdk_provisioner_vtable, 24)                                                                    \
+    X(pdk_host_resources, 24)                                                                        \
+    X(pdk_volume_info, 160)
+
+#define PDK_GOLDEN_SIZE_MACROS_1_8(X) X(PDK_BACKEND_VTABLE_SIZE_1_8, 264)
+
 /* ---- The current version: what the headers must match exactly ------------------------------ */
 
 #define PDK_GOLDEN_VERSION_MAJOR 1
-#define PDK_GOLDEN_VERSION_MINOR 7
+#define PDK_GOLDEN_VERSION_MINOR 8
 #define PDK_GOLDEN_FIELDS(X)                                                                                  \
     PDK_GOLDEN_FIELDS_1_0(X) PDK_GOLDEN_APPENDED_1_1(X) PDK_GOLDEN_NEW_1_1(X) PDK_GOLDEN_APPENDED_1_2(X) \
         PDK_GOLDEN_APPENDED_1_3(X) PDK_GOLDEN_APPENDED_1_4(X) PDK_GOLDEN_NEW_1_4(X) PDK_GOLDEN_APPENDED_1_5(X) \
-        PDK_GOLDEN_NEW_1_6(X) PDK_GOLDEN_APPENDED_1_7(X) PDK_GOLDEN_NEW_1_7(X)
-#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_7(X)
+        PDK_GOLDEN_NEW_1_6(X) PDK_GOLDEN_APPENDED_1_7(X) PDK_GOLDEN_NEW_1_7(X) PDK_GOLDEN_APPENDED_1_8(X)
+#define PDK_GOLDEN_SIZES(X) PDK_GOLDEN_SIZES_1_8(X)
 #define PDK_GOLDEN_SIZE_MACROS(X)                                                                 \
     PDK_GOLDEN_SIZE_MACROS_1_0(X) PDK_GOLDEN_SIZE_MACROS_1_1(X) PDK_GOLDEN_SIZE_MACROS_1_2(X) \
         PDK_GOLDEN_SIZE_MACROS_1_3(X) PDK_GOLDEN_SIZE_MACROS_1_4(X) PDK_GOLDEN_SIZE_MACROS_1_5(X) \
-        PDK_GOLDEN_SIZE_MACROS_1_6(X) PDK_GOLDEN_SIZE_MACROS_1_7(X)
+        PDK_GOLDEN_SIZE_MACROS_1_6(X) PDK_GOLDEN_SIZE_MACROS_1_7(X) PDK_GOLDEN_SIZE_MACROS_1_8(X)
 
 #endif /* PADDOCK_TEST_ABI_GOLDEN_H */

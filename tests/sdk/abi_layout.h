@@ -43,7 +43,8 @@
                                                             X(pdk_backend_vtable, restore_volume)          \
                                                                 X(pdk_backend_vtable, guest_ping)              \
                                                                     X(pdk_backend_vtable, host_resources)      \
-                                                                        X(pdk_backend_vtable, volume_info)
+                                                                        X(pdk_backend_vtable, volume_info)  \
+                                                                            X(pdk_backend_vtable, suspend_domain)
 
 /* In declaration order: mandatory entries first, so one struct_size check covers them. */
 #define PDK_TEST_ABI_RECORDER_ENTRIES(X)                                                                    \

@@ -718,6 +718,13 @@ struct HostFactsConn {
         std::snprintf(out.format, sizeof out.format, "%s", "qcow2");
         std::snprintf(out.pool, sizeof out.pool, "%s", "images");
     }
+    // ABI 1.8.
+    void suspendDomain(const char* name, uint32_t flags) {
+        pdk::checkFlags(flags, 0);
+        if (std::string(name) == "off") throw pdk::Error(PDK_ERR_CONFLICT, "domain 'off' is not running");
+        suspended.push_back(name);
+    }
+    std::vector<std::string> suspended;
 };
 
 }  // namespace
@@ -761,5 +768,23 @@ TEST_CASE("the ABI 1.7 host_resources and volume_info members fill their entries
     CHECK(std::string(err.message) == "path is NULL");
     CHECK(vt.volume_info(conn, "/images/base.qcow2", 0, nullptr, &err) == PDK_ERR_INVALID_ARGUMENT);
     CHECK(vt.volume_info(conn, "/images/base.qcow2", 0x2, &info, &err) == PDK_ERR_BAD_FLAGS);
+    vt.close(conn);
+}
+
+TEST_CASE("the ABI 1.8 suspend_domain member fills its entry and refuses NULL names and unknown flags",
+          "[sdk][cpp]") {
+    const pdk_backend_vtable vt = pdk::makeBackendVtable<HostFactsConn>();
+    REQUIRE(vt.suspend_domain != nullptr);
+    CHECK(pdk::makeBackendVtable<AgentConn>().suspend_domain == nullptr);
+    pdk_backend_connection* conn = nullptr;
+    pdk_error err = freshError();
+    REQUIRE(vt.open("a://", 0, &conn, &err) == PDK_OK);
+    CHECK(vt.suspend_domain(conn, "web", 0, &err) == PDK_OK);
+    CHECK(vt.suspend_domain(conn, "off", 0, &err) == PDK_ERR_CONFLICT);
+    CHECK(std::string(err.message) == "domain 'off' is not running");
+    CHECK(vt.suspend_domain(conn, nullptr, 0, &err) == PDK_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(err.message) == "name is NULL");
+    CHECK(vt.suspend_domain(conn, "web", 0x4, &err) == PDK_ERR_BAD_FLAGS);
+    CHECK(reinterpret_cast<HostFactsConn*>(conn)->suspended == std::vector<std::string>{"web"});
     vt.close(conn);
 }

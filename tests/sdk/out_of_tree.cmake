@@ -66,8 +66,8 @@ endif()
 
 run("probing the plugin" ${PROBE} ${plugin} sample:///default)
 message(STATUS "${run_output}")
-foreach(expected "id: org.paddock.example.c-sample" "kind: backend" "abi: 1.7" "define_domain" "smoke ok"
-    "log: info org.paddock.example.c-sample: sample backend ready (host speaks ABI 1.7)")
+foreach(expected "id: org.paddock.example.c-sample" "kind: backend" "abi: 1.8" "define_domain" "smoke ok"
+    "log: info org.paddock.example.c-sample: sample backend ready (host speaks ABI 1.8)")
   string(FIND "${run_output}" "${expected}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "probe output lacks '${expected}':\n${run_output}")

@@ -85,7 +85,7 @@ constexpr OperationEntry kOperations[] = {
     PDK_OP(snapshot_delete),   PDK_OP(save_domain),        PDK_OP(ssh_target),           PDK_OP(subscribe_events),
     PDK_OP(volume_path),       PDK_OP(snapshot_list_info), PDK_OP(snapshot_create_spec), PDK_OP(backup_create),
     PDK_OP(checkpoint_delete), PDK_OP(restore_volume),     PDK_OP(guest_ping),           PDK_OP(host_resources),
-    PDK_OP(volume_info),
+    PDK_OP(volume_info),       PDK_OP(suspend_domain),
 };
 #undef PDK_OP
 
@@ -414,6 +414,11 @@ Result<std::string> BackendConnection::restoreVolume(const std::string& pool, co
 
 Status BackendConnection::saveDomain(const std::string& name) {
     PDK_CALL(save_domain, name.c_str(), 0);
+    return {};
+}
+
+Status BackendConnection::suspendDomain(const std::string& name) {
+    PDK_CALL(suspend_domain, name.c_str(), 0);
     return {};
 }
 

@@ -33,6 +33,9 @@ std::vector<Need> needsOf(const SiteConfig& site) {
         if (site.pools[k].mode == PoolMode::Saved)
             needs.push_back({"pools[" + std::to_string(k) + "].mode", "save_domain",
                              "idle VMs of a saved pool wait in a managed save"});
+        if (site.pools[k].mode == PoolMode::Paused)
+            needs.push_back({"pools[" + std::to_string(k) + "].mode", "suspend_domain",
+                             "idle VMs of a paused pool wait paused; needs a backend of ABI 1.8"});
     }
     return needs;
 }

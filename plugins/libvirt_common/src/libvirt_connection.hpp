@@ -70,6 +70,8 @@ public:
     void undefineDomain(const char* name, uint32_t flags);
     // Managed save (virDomainManagedSave); the next start restores it.
     void saveDomain(const char* name, uint32_t flags);
+    // Pause (virDomainSuspend): memory kept, vCPUs stopped; startDomain resumes it (ABI 1.8).
+    void suspendDomain(const char* name, uint32_t flags);
     void getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user);
     void setMetadata(const char* name, const pdk_kv* pairs, size_t count, uint32_t flags);
     // Capacity 0 takes the base's virtual size: from its storage volume, else (local URIs

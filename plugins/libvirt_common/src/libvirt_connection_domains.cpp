@@ -226,6 +226,17 @@ void LibvirtConnection::saveDomain(const char* name, uint32_t flags) {
     if (virDomainManagedSave(dom.get(), 0) < 0) throwLastError(std::string("cannot save domain '") + name + "'");
 }
 
+void LibvirtConnection::suspendDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    DomainHandle dom = lookupDomain(name);
+    const int state = domainState(dom.get());
+    if (state == VIR_DOMAIN_PAUSED) return;  // paused already: the contract says nothing changes
+    // A guest-suspended (S3) domain is not running either: resuming it would be a wakeup.
+    if (!isActive(dom.get()) || state == VIR_DOMAIN_PMSUSPENDED)
+        throw pdk::Error(PDK_ERR_CONFLICT, std::string("domain '") + name + "' is not running");
+    if (virDomainSuspend(dom.get()) < 0) throwLastError(std::string("cannot suspend domain '") + name + "'");
+}
+
 
 void LibvirtConnection::undefineDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, PDK_UNDEFINE_REMOVE_STORAGE);

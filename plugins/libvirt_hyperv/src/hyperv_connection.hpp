@@ -35,6 +35,7 @@ public:
     using LibvirtConnection::listDomains;
     using LibvirtConnection::shutdownDomain;
     using LibvirtConnection::startDomain;
+    using LibvirtConnection::suspendDomain;
     using LibvirtConnection::undefineDomain;
 
 private:

@@ -43,6 +43,7 @@ public:
     using LibvirtConnection::shutdownDomain;
     using LibvirtConnection::sshTarget;
     using LibvirtConnection::startDomain;
+    using LibvirtConnection::suspendDomain;
     using LibvirtConnection::subscribeEvents;
     using LibvirtConnection::undefineDomain;
     using LibvirtConnection::volumeInfo;

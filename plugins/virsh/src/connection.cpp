@@ -305,6 +305,16 @@ void Connection::saveDomain(const char* name, uint32_t flags) {
     runner_.run({"managedsave", "--domain", arg}, "cannot save " + domainWord(name));
 }
 
+void Connection::suspendDomain(const char* name, uint32_t flags) {
+    pdk::checkFlags(flags, 0);
+    const std::string arg = domainArg(name);
+    const DomainState s = domainState(arg, name);
+    if (s.state == PDK_DOMAIN_PAUSED) return;
+    if (!isActiveState(s.state) || s.state == PDK_DOMAIN_PMSUSPENDED)
+        throw pdk::Error(PDK_ERR_CONFLICT, domainWord(name) + " is not running");
+    runner_.run({"suspend", "--domain", arg}, "cannot suspend " + domainWord(name));
+}
+
 void Connection::undefineDomain(const char* name, uint32_t flags) {
     pdk::checkFlags(flags, PDK_UNDEFINE_REMOVE_STORAGE);
     const std::string arg = domainArg(name);

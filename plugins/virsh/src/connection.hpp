@@ -69,6 +69,8 @@ public:
     void undefineDomain(const char* name, uint32_t flags);
     // `managedsave`.
     void saveDomain(const char* name, uint32_t flags);
+    // `suspend` (ABI 1.8); a paused domain is left as it is, one not running is a conflict.
+    void suspendDomain(const char* name, uint32_t flags);
     // `metadata --domain D --uri <Paddock's namespace>`; none stored reads as no pairs.
     void getMetadata(const char* name, uint32_t flags, pdk_kv_sink sink, void* user);
     // `metadata ... --key paddock --set <element> --config` (and --live with PDK_METADATA_LIVE

@@ -421,12 +421,23 @@ typedef struct pdk_backend_vtable {
      * and lets the create fail if it is not). */
     pdk_status (*volume_info)(pdk_backend_connection* conn, const char* path, uint32_t flags, pdk_volume_info* out,
                               pdk_error* err);
+
+    /* ABI 1.8 */
+
+    /* Pause running domain `name`: its memory stays allocated on the host, its vCPUs stop
+     * (libvirt: virDomainSuspend). `start_domain` resumes it. Returns once the domain is paused;
+     * a domain that is paused already answers PDK_OK (nothing changes). PDK_ERR_NOT_FOUND: no
+     * such domain; PDK_ERR_CONFLICT: the domain is not running (shut off, or suspended by the
+     * guest itself: PDK_DOMAIN_PMSUSPENDED). No flags are defined. NULL: the backend cannot
+     * pause (the host then refuses a pool with `mode: paused` on that site). */
+    pdk_status (*suspend_domain)(pdk_backend_connection* conn, const char* name, uint32_t flags, pdk_error* err);
 } pdk_backend_vtable;
 #define PDK_BACKEND_VTABLE_SIZE_1_0 PDK_FIELD_END(pdk_backend_vtable, subscribe_events)
 #define PDK_BACKEND_VTABLE_SIZE_1_2 PDK_FIELD_END(pdk_backend_vtable, volume_path)
 #define PDK_BACKEND_VTABLE_SIZE_1_4 PDK_FIELD_END(pdk_backend_vtable, restore_volume)
 #define PDK_BACKEND_VTABLE_SIZE_1_5 PDK_FIELD_END(pdk_backend_vtable, guest_ping)
 #define PDK_BACKEND_VTABLE_SIZE_1_7 PDK_FIELD_END(pdk_backend_vtable, volume_info)
+#define PDK_BACKEND_VTABLE_SIZE_1_8 PDK_FIELD_END(pdk_backend_vtable, suspend_domain)
 
 #ifdef __cplusplus
 }

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define PDK_ABI_VERSION_MAJOR 1u
-#define PDK_ABI_VERSION_MINOR 7u
+#define PDK_ABI_VERSION_MINOR 8u
 
 #if defined(_WIN32)
 #define PDK_EXPORT __declspec(dllexport)

@@ -84,7 +84,7 @@ TEST_CASE("hyperv descriptor: id, capabilities and NULL entries", "[libvirt_hype
     const pdk_backend_vtable& v = vt();
     for (const void* fn : {(const void*)v.list_domains, (const void*)v.get_domain, (const void*)v.define_domain,
                            (const void*)v.start_domain, (const void*)v.shutdown_domain, (const void*)v.destroy_domain,
-                           (const void*)v.undefine_domain})
+                           (const void*)v.undefine_domain, (const void*)v.suspend_domain})
         CHECK(fn != nullptr);
     for (const void* fn :
          {(const void*)v.get_metadata, (const void*)v.set_metadata, (const void*)v.create_overlay,

@@ -164,6 +164,7 @@ TEST_CASE("descriptor", "[libvirt_qemu]") {
                            (const void*)v.snapshot_revert,
                            (const void*)v.snapshot_delete,
                            (const void*)v.save_domain,
+                           (const void*)v.suspend_domain,
                            (const void*)v.ssh_target,
                            (const void*)v.subscribe_events,
                            (const void*)v.volume_path,
@@ -702,6 +703,23 @@ TEST_CASE("managed save and restore", "[libvirt_qemu]") {
     OK_CALL(vt().save_domain(c.get(), "pdk-t-save", 0, &err));
     // Undefine drops the saved image too.
     OK_CALL(vt().undefine_domain(c.get(), "pdk-t-save", 0, &err));
+}
+
+TEST_CASE("suspend (ABI 1.8) pauses a running domain; start resumes it", "[libvirt_qemu]") {
+    Conn c(kUri);
+    mustDefine(c, diskless("pdk-t-pause"));
+    Err err;
+    CHECK(vt().suspend_domain(c.get(), "pdk-t-pause", 0, &err) == PDK_ERR_CONFLICT);
+    CHECK(vt().suspend_domain(c.get(), "pdk-t-nope", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().suspend_domain(c.get(), "pdk-t-pause", 0x8, &err) == PDK_ERR_BAD_FLAGS);
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-pause", 0, &err));
+    OK_CALL(vt().suspend_domain(c.get(), "pdk-t-pause", 0, &err));
+    CHECK(c.get("pdk-t-pause").state == PDK_DOMAIN_PAUSED);
+    OK_CALL(vt().suspend_domain(c.get(), "pdk-t-pause", 0, &err));  // paused already: unchanged
+    OK_CALL(vt().start_domain(c.get(), "pdk-t-pause", 0, &err));
+    CHECK(c.get("pdk-t-pause").state == PDK_DOMAIN_RUNNING);
+    OK_CALL(vt().destroy_domain(c.get(), "pdk-t-pause", 0, &err));
+    OK_CALL(vt().undefine_domain(c.get(), "pdk-t-pause", 0, &err));
 }
 
 TEST_CASE("unknown flag bits are refused first", "[libvirt_qemu]") {

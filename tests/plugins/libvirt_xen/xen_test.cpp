@@ -173,7 +173,7 @@ TEST_CASE("xen descriptor: id, capabilities and NULL entries", "[libvirt_xen]") 
     // QEMU-only parts.
     for (const void* fn : {(const void*)v.save_domain, (const void*)v.get_metadata, (const void*)v.subscribe_events,
                            (const void*)v.create_overlay, (const void*)v.volume_path, (const void*)v.ssh_target,
-                           (const void*)v.host_resources, (const void*)v.volume_info})
+                           (const void*)v.host_resources, (const void*)v.volume_info, (const void*)v.suspend_domain})
         CHECK(fn != nullptr);
     for (const void* fn : {(const void*)v.snapshot_create, (const void*)v.snapshot_list, (const void*)v.snapshot_revert,
                            (const void*)v.snapshot_delete, (const void*)v.snapshot_list_info,

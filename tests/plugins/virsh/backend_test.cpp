@@ -98,6 +98,7 @@ TEST_CASE("test:///default through virsh: lifecycle answers", "[backend]") {
     CHECK(vt().start_domain(c.get(), "paddock-virsh-test-none", 0, &err) == PDK_ERR_NOT_FOUND);
     CHECK(vt().destroy_domain(c.get(), "paddock-virsh-test-none", 0, &err) == PDK_ERR_NOT_FOUND);
     CHECK(vt().save_domain(c.get(), "paddock-virsh-test-none", 0, &err) == PDK_ERR_NOT_FOUND);
+    CHECK(vt().suspend_domain(c.get(), "paddock-virsh-test-none", 0, &err) == PDK_ERR_NOT_FOUND);
 
     pdk_domain_spec s = diskless("paddock-virsh-test-define");
     pdk_kv md[] = {{"owner", "alice"}};

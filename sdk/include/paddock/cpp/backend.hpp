@@ -39,6 +39,7 @@
 //   void guestPing(const char* domain, uint32_t timeoutMs, uint32_t flags);                         (1.5)
 //   void hostResources(uint32_t flags, pdk_host_resources& out);                                    (1.7)
 //   void volumeInfo(const char* path, uint32_t flags, pdk_volume_info& out);                        (1.7)
+//   void suspendDomain(const char* name, uint32_t flags);                                           (1.8)
 //
 // Usage:  static const pdk_backend_vtable kVtable = pdk::makeBackendVtable<MyConn>();
 #pragma once
@@ -128,6 +129,7 @@ struct Trampolines {
     PDK_NAME_OP(destroyDomain)
     PDK_NAME_OP(undefineDomain)
     PDK_NAME_OP(saveDomain)
+    PDK_NAME_OP(suspendDomain)
 #undef PDK_NAME_OP
     static pdk_status getMetadata(pdk_backend_connection* c, const char* name, uint32_t flags, pdk_kv_sink sink,
                                   void* user, pdk_error* err) noexcept {
@@ -355,6 +357,8 @@ pdk_backend_vtable makeBackendVtable() {
         v.host_resources = &T::hostResources;
     if constexpr (requires(Conn & c, const char* s, uint32_t f, pdk_volume_info& o) { c.volumeInfo(s, f, o); })
         v.volume_info = &T::volumeInfo;
+    if constexpr (requires(Conn & c, const char* s, uint32_t f) { c.suspendDomain(s, f); })
+        v.suspend_domain = &T::suspendDomain;
     return v;
 }
 

@@ -22,7 +22,7 @@ namespace paddock {
 enum class AuthMode { Token, None };
 enum class DomainType { Auto, Kvm, Qemu, Xen, Hyperv };
 enum class NetworkMode { None, User, Network };
-enum class PoolMode { Running, Saved, Shutoff };
+enum class PoolMode { Running, Saved, Shutoff, Paused };
 enum class EmptyPoolPolicy { Refuse, Cold };
 enum class PlacementPolicy { Spread, Pack };
 
@@ -46,8 +46,10 @@ struct EnumTable<NetworkMode> {
 };
 template <>
 struct EnumTable<PoolMode> {
-    static constexpr std::array<EnumSpelling<PoolMode>, 3> values{
-        {{"running", PoolMode::Running}, {"saved", PoolMode::Saved}, {"shutoff", PoolMode::Shutoff}}};
+    static constexpr std::array<EnumSpelling<PoolMode>, 4> values{{{"running", PoolMode::Running},
+                                                                    {"saved", PoolMode::Saved},
+                                                                    {"shutoff", PoolMode::Shutoff},
+                                                                    {"paused", PoolMode::Paused}}};
 };
 template <>
 struct EnumTable<EmptyPoolPolicy> {
@@ -229,7 +231,7 @@ struct PoolConfig {
     std::string template_name;                           // YAML key `template`; empty: the site's default template
     uint32_t min_idle = 1;                               // idle VMs kept ready
     uint32_t max_total = 4;                              // idle + allocated + booting, never more
-    PoolMode mode = PoolMode::Running;                   // saved: libvirt managed save; shutoff: defined, off
+    PoolMode mode = PoolMode::Running;                   // saved: managed save; shutoff: off; paused: suspended
     uint32_t max_per_owner = 1;                          // leases one owner may hold at once; 0: no limit
     EmptyPoolPolicy on_empty = EmptyPoolPolicy::Refuse;  // cold: boot one now, answer 202 + operation
     uint32_t default_ttl_s = 3600;                       // lease length when the request names none

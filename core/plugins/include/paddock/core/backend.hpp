@@ -208,6 +208,10 @@ public:
     // A new self-contained volume from a backup file and its chain; returns its path.
     Result<std::string> restoreVolume(const std::string& pool, const std::string& name, const std::string& source);
     Status saveDomain(const std::string& name);
+    // Pause running domain `name` (ABI 1.8 suspend_domain): its memory stays on the host, its
+    // vCPUs stop; startDomain resumes it. A paused domain stays paused (ok). NotFound: no such
+    // domain; Conflict: not running; Unsupported: a backend without suspend_domain.
+    Status suspendDomain(const std::string& name);
     // Whether the guest agent in running domain `domain` answers within `timeout` (ABI 1.5
     // guest_ping; a backend rounds up to its own unit, e.g. whole seconds). NotFound: no such
     // domain; Conflict: not running; Unsupported: no agent channel, or a backend without

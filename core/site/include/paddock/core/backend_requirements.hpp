@@ -1,7 +1,8 @@
 // What a site's configuration asks of its backend plugin. Each configured feature needs some
 // vtable entries (a template's base image: create_overlay; a watch: snapshot_revert; a saved
-// pool: save_domain, ...); a backend without one of them would fail every VM of that template
-// or pool at run time, so paddockd refuses to start instead, naming the key. Pure; thread-safe.
+// pool: save_domain; a paused pool: suspend_domain, ...); a backend without one of them would
+// fail every VM of that template or pool at run time, so paddockd refuses to start instead,
+// naming the key. Pure; thread-safe.
 #pragma once
 
 #include "paddock/core/backend.hpp"
