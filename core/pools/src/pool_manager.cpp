@@ -339,6 +339,35 @@ Status PoolManager::waitReady(const std::string& name) {
     }
 }
 
+Status PoolManager::pauseVm(const std::string& name) {
+    return site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
+        if (auto managed = site_.managedDomain(c, name); !managed) return std::move(managed).error();
+        Status paused = c.suspendDomain(name);
+        // A paused guest cannot answer: its readiness says so until allocation resumes it
+        // (the suspend event would say the same, later).
+        if (paused) site_.readiness().cancel(name, Readiness::Stopped);
+        site_.refresh(c, name);
+        return paused;
+    });
+}
+
+Status PoolManager::wakeVm(const std::string& name, const std::string& actor) {
+    Status woken = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
+        if (auto managed = site_.managedDomain(c, name); !managed) return std::move(managed).error();
+        // Probing starts before the restore/resume: the started/resumed event then finds a probe
+        // under way and starts no full login beside it, and a connection opened to a paused
+        // guest is answered the moment it runs again.
+        if (site_.probesSsh()) site_.readiness().begin(name);
+        Status started = c.startDomain(name);
+        if (!started && started.error().code == ErrorCode::Conflict) started = {};  // running already
+        if (!started) site_.readiness().cancel(name, Readiness::Stopped);
+        site_.refresh(c, name);
+        return started;
+    });
+    audit(actor, name, config_.mode == PoolMode::Paused ? "resume" : "start", woken);
+    return woken;
+}
+
 Status PoolManager::bootUntilReady(const std::string& name, bool start) {
     CreateVmRequest request;
     request.name = name;
@@ -363,13 +392,21 @@ void PoolManager::fill(const std::string& name) {
         if (!stopped) made = std::move(stopped).error();
     }
     if (made) crashPoint("pool.fill.after_create");
-    // The metadata says idle before the save, so the saved image carries it too.
-    if (made) made = site_.updateMetadata(name, {{meta::kPoolState, kIdle}});
+    // The metadata says idle before the save, so the saved image carries it too. The host key
+    // the probe saw is pinned with it: a saved or paused VM is then known ready again as soon
+    // as its sshd answers (wakeVm), and later logins check that key.
+    if (made) {
+        Metadata idle = {{meta::kPoolState, kIdle}};
+        const std::string key = site_.readiness().get(name).host_key.fingerprint;
+        if (!key.empty()) idle[meta::kHostKey] = key;
+        made = site_.updateMetadata(name, idle);
+    }
     if (made) crashPoint("pool.fill.after_idle_mark");
     if (made && config_.mode == PoolMode::Saved) {
         made = vmService_.save(name, "system");
         if (made) crashPoint("pool.fill.after_save");
     }
+    if (made && config_.mode == PoolMode::Paused) made = pauseVm(name);
     audit("system", name, "pool_refill", made);
     if (made) {
         metrics_.observeRefill(config_.name, std::chrono::duration<double>(Clock::now() - started).count());
@@ -498,6 +535,7 @@ void PoolManager::removeVm(const std::string& name, const std::string& action, c
 bool PoolManager::idleStateOk(const DomainInfo& d) const {
     if (config_.mode == PoolMode::Running) return d.state == DomainState::Running || d.state == DomainState::Blocked;
     if (config_.mode == PoolMode::Saved) return d.state == DomainState::Shutoff && d.has_managed_save;
+    if (config_.mode == PoolMode::Paused) return d.state == DomainState::Paused;
     return d.state == DomainState::Shutoff;
 }
 
@@ -732,9 +770,11 @@ Result<Allocation> PoolManager::allocate(const AllocateRequest& request) {
 
         // Outside the lock: the VM is ours alone now.
         Status ready;
-        if (config_.mode != PoolMode::Running) {
+        if (config_.mode == PoolMode::Shutoff) {
             ready = vmService_.start(name, request.actor);
             if (!ready && ready.error().code == ErrorCode::Conflict) ready = {};  // already running
+        } else if (config_.mode != PoolMode::Running) {
+            ready = wakeVm(name, request.actor);
         }
         if (ready) crashPoint("pool.allocate.after_start");
         if (ready) ready = waitReady(name);

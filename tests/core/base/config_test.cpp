@@ -561,8 +561,9 @@ TEST_CASE("config: pools", "[config][pool]") {
                Contains("sites[0].pools[0].min_idle: must not exceed max_total (2)"));
     CHECK_THAT(parseError(site + "      - {name: lab, default_ttl_s: 500, max_ttl_s: 100}\n"),
                Contains("sites[0].pools[0].default_ttl_s: must not exceed max_ttl_s (100)"));
-    CHECK_THAT(parseError(site + "      - {name: lab, mode: paused}\n"),
-               Contains("'paused' is not one of: running, saved, shutoff"));
+    CHECK(parseOk(site + "      - {name: lab, template: t, mode: paused}\n").sites[0].pools[0].mode == PoolMode::Paused);
+    CHECK_THAT(parseError(site + "      - {name: lab, mode: bogus}\n"),
+               Contains("sites[0].pools[0].mode: 'bogus' is not one of: running, saved, shutoff, paused"));
     CHECK_THAT(parseError(site + "      - {name: lab, on_empty: wait}\n"), Contains("'wait' is not one of: 503, cold"));
     CHECK_THAT(parseError(site + "      - {name: " + std::string(60, 'p') + "}\n"), Contains("at most 54 characters"));
     CHECK_THAT(

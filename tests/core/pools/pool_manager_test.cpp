@@ -115,7 +115,8 @@ Lease allocateOk(PoolManager& pool, const AllocateRequest& request) {
 
 TEST_CASE("pools fill in the background in every mode", "[pool]") {
     PoolSite site;
-    const auto mode = GENERATE(std::string("running"), std::string("saved"), std::string("shutoff"));
+    const auto mode =
+        GENERATE(std::string("running"), std::string("saved"), std::string("shutoff"), std::string("paused"));
     INFO("mode " << mode);
     auto pool = site.makePool(poolConfig(mode, 3, 5));
     REQUIRE(eventually([&] { return settled(*pool, 3); }));
@@ -131,6 +132,7 @@ TEST_CASE("pools fill in the background in every mode", "[pool]") {
         if (mode == "running") CHECK(d->state == DomainState::Running);
         if (mode == "saved") CHECK((d->state == DomainState::Shutoff && d->has_managed_save));
         if (mode == "shutoff") CHECK((d->state == DomainState::Shutoff && !d->has_managed_save));
+        if (mode == "paused") CHECK(d->state == DomainState::Paused);
     }
     CHECK(site.audit.lastLine().find("pool_") != std::string::npos);
 }
@@ -181,7 +183,8 @@ TEST_CASE("a pool prepares (provisions) each VM while it runs, before it becomes
 
 TEST_CASE("an allocation makes the VM ready and writes the lease to libvirt first", "[pool]") {
     PoolSite site;
-    const auto mode = GENERATE(std::string("running"), std::string("saved"), std::string("shutoff"));
+    const auto mode =
+        GENERATE(std::string("running"), std::string("saved"), std::string("shutoff"), std::string("paused"));
     INFO("mode " << mode);
     auto cfg = poolConfig(mode, 2, 4);
     cfg.default_ttl_s = 600;
@@ -448,7 +451,11 @@ TEST_CASE("pool VMs deleted or broken behind Paddock's back are replaced", "[poo
 TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and replaces half-made ones",
           "[pool][recovery]") {
     PoolSite site;
-    auto cfg = poolConfig("saved", 2, 5);
+    // A paused pool's idle VMs are recovered paused; one resumed behind its back is replaced,
+    // as a saved pool's restored one is.
+    const auto mode = GENERATE(std::string("saved"), std::string("paused"));
+    INFO("mode " << mode);
+    auto cfg = poolConfig(mode, 2, 5);
     cfg.max_per_owner = 1;
     auto first = site.makePool(cfg);
     REQUIRE(eventually([&] { return settled(*first, 2); }));
@@ -465,7 +472,7 @@ TEST_CASE("a restarted manager recovers leases and idle VMs from libvirt and rep
     first.reset();  // "killed": threads stop, libvirt keeps everything
 
     // What a kill in the middle of a refill leaves: a pool VM still marked filling, and an
-    // idle VM of a saved pool that runs (killed between restore and lease record).
+    // idle VM of a saved (paused) pool that runs (killed between restore/resume and lease record).
     CreateVmRequest half;
     half.name = "lab-halfmade";
     half.template_name = "tiny";

@@ -1,6 +1,8 @@
 // One hot pool on one site: keeps `min_idle` VMs of a template ready (running, saved with
-// libvirt managed save, or shut off), hands them out as leases, destroys them on release or
-// expiry, and refills.
+// libvirt managed save, paused after they answered SSH, or shut off), hands them out as leases,
+// destroys them on release or expiry, and refills. A paused idle VM keeps its memory on the host
+// and uses no CPU; its readiness reads `stopped` (it cannot answer while paused) and allocation
+// resumes it (start_domain), after which the first probe finds sshd already listening.
 //
 // State: libvirt is the source of truth. Every pool VM carries the meta:: keys below in its
 // Paddock metadata; the in-memory table is rebuilt from them at start, so a restarted paddockd
@@ -129,6 +131,11 @@ private:
     void coldAllocate(const std::string& name, const std::string& operationId);
     Status bootUntilReady(const std::string& name, bool start);
     Status waitReady(const std::string& name);
+    // Pauses a made VM (paused mode; ABI 1.8 suspend_domain). Unsupported on an older backend.
+    Status pauseVm(const std::string& name);
+    // Restores (saved) or resumes (paused) an idle VM and starts its readiness probe; the probe
+    // takes sshd's banner as ready when the VM's host key was pinned before it was put away.
+    Status wakeVm(const std::string& name, const std::string& actor);
     Status recordLease(const std::string& name, Lease& lease);
     void removeVm(const std::string& name, const std::string& action, const std::string& actor);
     bool idleStateOk(const DomainInfo& domain) const;
