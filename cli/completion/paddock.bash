@@ -18,7 +18,7 @@ _paddock_verbs() {
 
 _paddock_opts() {
     case "$1 $2" in
-        "vm ls") echo "--site --all" ;;
+        "vm ls") echo "--site --owner --state --all" ;;
         "vm create") echo "--template -t --vcpus --memory --owner --site --no-start --provision --wait" ;;
         "vm stop") echo "--force" ;;
         "vm rm") echo "--yes -y" ;;

@@ -14,6 +14,8 @@ std::vector<CommandSpec> makeSpecs() {
     return {
         {"vm", "ls", "", 0, 0, "List VMs",
          {{"--site", "", "SITE", "only this site's VMs"},
+          {"--owner", "", "OWNER", "only this owner's VMs"},
+          {"--state", "", "STATES", "only VMs in these states, e.g. running,paused (shutoff for shut off)"},
           {"--all", "", "", "admins: also domains Paddock does not manage"}}},
         {"vm", "show", "NAME", 1, 1, "Show one VM", {}},
         {"vm", "create", "NAME", 1, 1, "Create a VM (started unless --no-start)",

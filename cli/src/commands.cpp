@@ -309,7 +309,9 @@ int dispatch(const Context& ctx) {
     const std::string command = a.command->group + " " + a.command->verb;
     const std::string name = a.operands.empty() ? "" : urlEncode(a.operands[0]);
     if (command == "vm ls") {
-        const auto q = query({{"site", a.get("site")}, {"all", a.has("all") ? std::optional<std::string>("true") : std::nullopt}});
+        const auto all = a.has("all") ? std::optional<std::string>("true") : std::nullopt;
+        const auto q =
+            query({{"site", a.get("site")}, {"owner", a.get("owner")}, {"state", a.get("state")}, {"all", all}});
         return show(ctx, "GET", "/api/v1/vms" + q, vmTable);
     }
     if (command == "vm show") return show(ctx, "GET", "/api/v1/vms/" + name, member("vm"));

@@ -4,7 +4,57 @@
 #include "paddock/core/names.hpp"
 #include "paddock/server/json.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace paddock::server {
+
+namespace {
+
+constexpr std::array kDomainStates = {DomainState::NoState, DomainState::Running,  DomainState::Blocked,
+                                      DomainState::Paused,  DomainState::Shutdown, DomainState::Shutoff,
+                                      DomainState::Crashed, DomainState::PmSuspended};
+
+// "shutoff" as well as the listing's "shut off", which needs escaping in a URL.
+std::optional<DomainState> parseDomainState(std::string_view word) {
+    if (word == "shutoff") return DomainState::Shutoff;
+    for (const DomainState state : kDomainStates)
+        if (domainStateName(state) == word) return state;
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool ListingFilter::keeps(std::string_view vmOwner, DomainState state) const noexcept {
+    if (owner && vmOwner != *owner) return false;
+    return states.empty() || std::find(states.begin(), states.end(), state) != states.end();
+}
+
+Result<ListingFilter> parseListingFilter(const std::optional<std::string>& owner,
+                                         const std::optional<std::string>& state) {
+    ListingFilter filter;
+    if (owner) {
+        // An owner token asking for another owner finds none (the route filters by token too),
+        // as with leases and sessions.
+        if (auto valid = validateOwner(*owner, true); !valid) return std::move(valid).error();
+        filter.owner = *owner;
+    }
+    if (state) {
+        std::string_view rest = *state;
+        for (;;) {
+            const size_t comma = rest.find(',');
+            const auto parsed = parseDomainState(rest.substr(0, comma));
+            if (!parsed)
+                return makeError(ErrorCode::InvalidArgument,
+                                 "?state= takes states separated by commas: running, blocked, paused, shutdown, "
+                                 "shut off (or shutoff), crashed, pmsuspended, nostate");
+            filter.states.push_back(*parsed);
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    return filter;
+}
 
 Result<CreateBody> parseCreateBody(std::string_view text) {
     auto document = parseJsonObject(text);

@@ -6,9 +6,6 @@
 #include "paddock/server/vm_requests.hpp"
 #include "paddock/server/vm_views.hpp"
 
-#include <algorithm>
-#include <optional>
-#include <string_view>
 #include <vector>
 
 namespace paddock::server {
@@ -33,56 +30,6 @@ Result<Scope> scopeOf(const Request& request) {
     return Scope::All;
 }
 
-// What ?owner= and ?state= keep of a listing; empty parts keep everything.
-struct ListingFilter {
-    std::optional<std::string> owner;
-    std::vector<DomainState> states;
-
-    bool empty() const { return !owner && states.empty(); }
-    bool keeps(const VmView& vm) const {
-        if (owner && vm.owner != *owner) return false;
-        return states.empty() || std::find(states.begin(), states.end(), vm.domain.state) != states.end();
-    }
-};
-
-constexpr DomainState kDomainStates[] = {DomainState::NoState,  DomainState::Running,  DomainState::Blocked,
-                                         DomainState::Paused,   DomainState::Shutdown, DomainState::Shutoff,
-                                         DomainState::Crashed,  DomainState::PmSuspended};
-
-// One state as the listing spells it ("running", "shut off", ...), or "shutoff", which needs no
-// escaping in a URL.
-std::optional<DomainState> parseDomainState(std::string_view word) {
-    if (word == "shutoff") return DomainState::Shutoff;
-    for (const DomainState state : kDomainStates)
-        if (domainStateName(state) == word) return state;
-    return std::nullopt;
-}
-
-Result<ListingFilter> filterOf(const Request& request) {
-    ListingFilter filter;
-    if (auto owner = request.queryValue("owner")) {
-        // An owner token asking for another owner finds none, as with leases and sessions.
-        if (auto valid = validateOwner(*owner, true); !valid) return std::move(valid).error();
-        filter.owner = std::move(*owner);
-    }
-    if (auto states = request.queryValue("state")) {
-        std::string_view rest = *states;
-        for (;;) {
-            const size_t comma = rest.find(',');
-            const std::string_view word = rest.substr(0, comma);
-            auto state = parseDomainState(word);
-            if (!state)
-                return makeError(ErrorCode::InvalidArgument,
-                                 "?state= takes states separated by commas: running, blocked, paused, shutdown, "
-                                 "shut off (or shutoff), crashed, pmsuspended, nostate");
-            filter.states.push_back(*state);
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
-        }
-    }
-    return filter;
-}
-
 // The listing's JSON for `sites` as `identity` may see it, with what `filter` keeps.
 Result<std::string> listingBody(Runtime& runtime, const std::vector<Site*>& sites, Scope scope,
                                 const Identity& identity, const ListingFilter& filter = {}) {
@@ -92,7 +39,7 @@ Result<std::string> listingBody(Runtime& runtime, const std::vector<Site*>& site
         auto vms = runtime.vms(site->name()).and_then([&](VmService* service) { return service->list(scope); });
         if (!vms) return std::move(vms).error();
         for (const auto& vm : vms.value())
-            if (identity.mayReach(vm.owner) && filter.keeps(vm)) writeVm(json, vm);
+            if (identity.mayReach(vm.owner) && filter.keeps(vm.owner, vm.domain.state)) writeVm(json, vm);
     }
     json.endArray().endObject();
     return json.str();
@@ -103,7 +50,7 @@ Result<std::string> listingBody(Runtime& runtime, const std::vector<Site*>& site
 Result<Response> listVms(Runtime& runtime, ListingCache& cache, const Request& request) {
     auto scope = scopeOf(request);
     if (!scope) return std::move(scope).error();
-    auto filter = filterOf(request);
+    auto filter = parseListingFilter(request.queryValue("owner"), request.queryValue("state"));
     if (!filter) return std::move(filter).error();
     std::vector<Site*> sites;
     const auto site = request.queryValue("site");

@@ -159,6 +159,12 @@ TEST_CASE("paddock against paddockd: VMs, pools, leases, sites, plugins, session
         CHECK(ls.out.find("cli-vm-1") != std::string::npos);
         CHECK(ls.out.find("alice") != std::string::npos);
         CHECK(cli({"vm", "ls", "-o", "wide"}).out.find("UUID") != std::string::npos);
+        CHECK(cli({"vm", "ls", "--owner", "alice", "--state", "shutoff"}).out.find("cli-vm-1") != std::string::npos);
+        CHECK(cli({"vm", "ls", "--owner", "bob"}).out.find("cli-vm-1") == std::string::npos);
+        CHECK(cli({"vm", "ls", "--state", "running"}).out.find("cli-vm-1") == std::string::npos);
+        auto bogus = cli({"vm", "ls", "--state", "bogus"});  // the API's 400, in its words
+        CHECK(bogus.exit == 1);
+        CHECK(bogus.err.find("?state=") != std::string::npos);
 
         auto json = cli({"vm", "ls", "-o", "json"});
         REQUIRE(json.exit == 0);

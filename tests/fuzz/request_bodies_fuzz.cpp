@@ -4,7 +4,8 @@
 // parseRestoreBody, the watch routes' parseWatchBody, parseHeartbeat (body and the same text as a
 // query value), parseRevertRequest and parseIdleReset, the provisioning routes' withPasswordFromBody
 // (the password read in place, the body zeroed after) and parseOperationQuery / parseOutputQuery
-// (the same text as each query value), and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
+// (the same text as each query value), parseListingFilter (the text as ?owner= and as ?state=),
+// and the compatibility routes' readCompatCreate and readCompatAllocate. Checked: what is accepted keeps the promises of json.hpp (an object,
 // nesting bounded, no duplicate key, valid UTF-8) and the limits of limits.hpp; an accepted
 // create body, written back with JsonWriter, parses to the same request; the compat readers
 // give a value or issues, never both nor neither; every error answer (Paddock's error object,
@@ -232,6 +233,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             FUZZ_CHECK(filter->vm.size() <= 128 && isValidUtf8(filter->vm));
         }
         checkFailure(parseOutputQuery(query));
+    }
+    // GET /api/v1/vms?owner=&state=: an accepted owner is a valid owner; an accepted state list
+    // names as many states as it has comma-separated words, each one of the listing's spellings.
+    const std::optional<std::string> text{std::string(body)};
+    const auto byOwner = parseListingFilter(text, std::nullopt);
+    checkFailure(byOwner);
+    if (byOwner) FUZZ_CHECK(byOwner->owner == text && validateOwner(*text, true).ok() && byOwner->states.empty());
+    const auto byState = parseListingFilter(std::nullopt, text);
+    checkFailure(byState);
+    if (byState) {
+        FUZZ_CHECK(!byState->owner);
+        FUZZ_CHECK(byState->states.size() == static_cast<size_t>(std::count(body.begin(), body.end(), ',')) + 1);
+        for (const DomainState state : byState->states) {
+            const auto name = domainStateName(state);
+            FUZZ_CHECK(body.find(name) != std::string_view::npos || (state == DomainState::Shutoff &&
+                                                                    body.find("shutoff") != std::string_view::npos));
+            FUZZ_CHECK(byState->keeps("anyone", state));
+        }
     }
     return 0;
 }

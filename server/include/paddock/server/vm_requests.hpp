@@ -3,12 +3,14 @@
 // service's pydantic model did (compat_requests.hpp).
 #pragma once
 
+#include "paddock/core/backend.hpp"
 #include "paddock/core/domain_plan.hpp"
 #include "paddock/core/result.hpp"
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace paddock::server {
 
@@ -21,6 +23,20 @@ struct CreateBody {
 // {name, template?, vcpus?, memory_mb?, owner?, start?, site?, provision?}; unknown fields are refused;
 // absent sizes come from the template or the site. InvalidArgument naming the offending field.
 Result<CreateBody> parseCreateBody(std::string_view body);
+
+// GET /api/v1/vms?owner=&state=: what a listing keeps. `owner` must be a valid owner (names.hpp);
+// `state` is one or more states separated by commas, spelt as the listing spells them
+// ("running", "shut off", ...; "shutoff" too). Absent parts keep everything. InvalidArgument
+// naming the parameter otherwise.
+struct ListingFilter {
+    std::optional<std::string> owner;
+    std::vector<DomainState> states;
+
+    bool empty() const noexcept { return !owner && states.empty(); }
+    bool keeps(std::string_view vmOwner, DomainState state) const noexcept;
+};
+Result<ListingFilter> parseListingFilter(const std::optional<std::string>& owner,
+                                         const std::optional<std::string>& state);
 
 // POST /api/v1/vms/{name}/snapshots: {name, description?, replace?: false}. The name and the
 // description are checked by VmService::createSnapshot.
