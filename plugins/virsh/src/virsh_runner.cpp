@@ -115,9 +115,9 @@ std::string VirshRunner::run(const std::vector<std::string>& args, const std::st
 
 bool VirshRunner::isStateChanging(const std::string& command) {
     static const std::set<std::string> kCommands = {
-        "define",          "undefine",        "start",       "shutdown",        "destroy",
-        "resume",          "dompmwakeup",     "managedsave", "managedsave-remove", "snapshot-create",
-        "snapshot-revert", "snapshot-delete", "vol-create",  "vol-delete"};
+        "define",          "undefine",        "start",       "shutdown",           "destroy",
+        "resume",          "suspend",         "dompmwakeup", "managedsave",        "managedsave-remove",
+        "snapshot-create", "snapshot-revert", "snapshot-delete", "vol-create",   "vol-delete"};
     return kCommands.count(command) != 0;
 }
 
