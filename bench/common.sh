@@ -35,7 +35,9 @@ sites:
     storage_pool: $storage_pool
 $extra
 YAML
-  "$paddockd" --config "$WORK/paddock.yaml" >"$WORK/paddockd.log" 2>&1 &
+  # Descriptors 3-9 closed: a bench run under flock(1) must not hand its lock to a paddockd
+  # that might outlive the bench.
+  "$paddockd" --config "$WORK/paddock.yaml" >"$WORK/paddockd.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   PID=$!
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
   for _ in $(seq 1 100); do
