@@ -119,17 +119,22 @@ void PoolManager::reconcile() {
         lastError_ = conn.error().message;
         return;
     }
-    const auto listedAt = Clock::now();
-    auto domains = conn.value()->listDomains(true);
-    if (!domains) {
-        std::lock_guard lock(mutex_);
-        lastError_ = domains.error().message;
-        return;
-    }
     bool first = false;
     {
         std::lock_guard lock(mutex_);
         first = !recovered_;
+    }
+    const auto listedAt = Clock::now();
+    // Recovery reads the hypervisor's own record (one metadata call per domain, once). Later
+    // passes read the site's view and metadata cache: a live listing with metadata there was one
+    // backend call per domain of the site, per pool and per pass (every event about a pool VM),
+    // so filling a pool on a site of 10,000 domains cost 10,000 calls per VM. Paddock's own
+    // changes are in the view at once, others' by its next refresh.
+    auto domains = first ? conn.value()->listDomains(true) : site_.domains();
+    if (!domains) {
+        std::lock_guard lock(mutex_);
+        lastError_ = domains.error().message;
+        return;
     }
     if (first) {
         for (const auto& d : domains.value())
