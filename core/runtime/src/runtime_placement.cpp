@@ -26,19 +26,25 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
         entries.push_back(named.value());
     }
 
-    // The sites' listings are taken without the lock: one of them may be a live call (a view
-    // not valid yet after a reconnect) to a host that hangs until keepalive gives up, and creates
-    // on the other sites must not wait for it. A create that finished meanwhile makes them stale
-    // (its name, its room): then they are taken again, a few times at most; beyond, the create
-    // itself still refuses a name taken on its own site.
+    // The sites' loads and name lookups are taken without the lock: before a site's first full
+    // listing they may be a live call to a host that hangs until keepalive gives up, and creates
+    // on the other sites must not wait for it. They come from indexes the sites keep, never a
+    // listing of every domain per create. A create that finished meanwhile makes them stale (its
+    // name, its room): then they are taken again, a few times at most; beyond, the create itself
+    // still refuses a name taken on its own site.
     std::unique_lock lock(placementMutex_, std::defer_lock);
-    std::vector<Result<std::vector<DomainInfo>>> listings;
+    std::vector<Result<SiteLoad>> loads;
+    std::vector<Result<bool>> taken;
     for (int attempt = 0;; ++attempt) {
         lock.lock();
         const uint64_t finishedBefore = finishedCreates_;
         lock.unlock();
-        listings.clear();
-        for (const auto& e : sites_) listings.push_back(e.site->domains());
+        loads.clear();
+        taken.clear();
+        for (const auto& e : sites_) {
+            loads.push_back(e.site->load());
+            taken.push_back(e.site->hasDomain(request.name));
+        }
         lock.lock();
         if (finishedCreates_ == finishedBefore || attempt == 2) break;
         lock.unlock();
@@ -48,12 +54,10 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
         if (pending.name == request.name)
             return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' is being created on site '" +
                                                            pending.site + "'");
-    const auto listingOf = [&](const SiteEntry* e) -> const Result<std::vector<DomainInfo>>& {
-        return listings[static_cast<size_t>(e - sites_.data())];
-    };
+    const auto indexOf = [&](const SiteEntry* e) { return static_cast<size_t>(e - sites_.data()); };
     std::vector<PlacementCandidate> candidates;
     for (const SiteEntry* e : entries) {
-        PlacementCandidate c = placementCandidate(e->site->config(), listingOf(e), templateName,
+        PlacementCandidate c = placementCandidate(e->site->config(), loads[indexOf(e)], templateName,
                                                   request.memory_mb.value_or(0), e->site->placementFacts(templateName));
         for (const auto& [id, pending] : pendingCreates_) {
             if (pending.site != c.site) continue;
@@ -64,12 +68,10 @@ Result<PlacedCreate> Runtime::placeCreate(const CreateVmRequest& request, const 
         }
         candidates.push_back(std::move(c));
     }
-    // Names are unique per deployment: the views of every reachable site, not only the candidates.
+    // Names are unique per deployment: every reachable site is asked, not only the candidates.
     for (const auto& e : sites_) {
-        const auto& domains = listingOf(&e);
-        if (!domains) continue;
-        const auto& list = domains.value();
-        if (std::any_of(list.begin(), list.end(), [&](const DomainInfo& d) { return d.name == request.name; }))
+        const auto& exists = taken[indexOf(&e)];
+        if (exists && exists.value())
             // One site: the words the create itself (and COMPAT.md's clients) always had.
             return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' already exists" +
                                                            (sites_.size() > 1 ? " on site '" + e.site->name() + "'" : ""));

@@ -105,7 +105,24 @@ Result<PlacementDecision> choosePlacement(const std::vector<PlacementCandidate>&
                                  (others.empty() ? "" : "; also fit: " + others) + skipped};
 }
 
+SiteLoad siteLoad(const std::vector<DomainInfo>& domains) {
+    SiteLoad load;
+    for (const auto& d : domains) {
+        if (!isManaged(d.metadata)) continue;
+        ++load.vm_count;
+        load.committed_memory_mb += std::max(d.max_memory_kib, d.memory_kib) / 1024;
+    }
+    return load;
+}
+
 PlacementCandidate placementCandidate(const SiteConfig& config, const Result<std::vector<DomainInfo>>& domains,
+                                      const std::string& templateName, uint64_t memoryMb,
+                                      const PlacementHostFacts& facts) {
+    const Result<SiteLoad> load = domains ? Result<SiteLoad>(siteLoad(domains.value())) : Result<SiteLoad>(domains.error());
+    return placementCandidate(config, load, templateName, memoryMb, facts);
+}
+
+PlacementCandidate placementCandidate(const SiteConfig& config, const Result<SiteLoad>& load,
                                       const std::string& templateName, uint64_t memoryMb,
                                       const PlacementHostFacts& facts) {
     PlacementCandidate c;
@@ -119,16 +136,13 @@ PlacementCandidate placementCandidate(const SiteConfig& config, const Result<std
     c.has_template = tmpl != nullptr || (templateName.empty() && config.templates.empty());
     if (tmpl != nullptr) c.selector_matches = labelsMatch(tmpl->site_selector, config.labels);
     c.new_vm_memory_mb = memoryMb != 0 ? memoryMb : templateMemoryMb(config, tmpl);
-    if (!domains) {
-        c.down_reason = domains.error().message;
+    if (!load) {
+        c.down_reason = load.error().message;
         return c;
     }
     c.up = true;
-    for (const auto& d : domains.value()) {
-        if (!isManaged(d.metadata)) continue;
-        ++c.vm_count;
-        c.committed_memory_mb += std::max(d.max_memory_kib, d.memory_kib) / 1024;
-    }
+    c.vm_count = load->vm_count;
+    c.committed_memory_mb = load->committed_memory_mb;
     return c;
 }
 

@@ -29,12 +29,12 @@ bool bindableOnLoopback(uint16_t port) {
 
 }  // namespace
 
-Result<uint16_t> PortAllocator::reserve(const std::set<uint16_t>& inUse) {
+Result<uint16_t> PortAllocator::reserveUnless(const std::function<bool(uint16_t)>& inUse) {
     std::lock_guard lock(mutex_);
     const uint32_t count = uint32_t(last_) - first_ + 1;
     for (uint32_t i = 0; i < count; ++i) {
         const uint16_t port = static_cast<uint16_t>(first_ + (uint32_t(next_ - first_) + i) % count);
-        if (inUse.count(port) != 0 || reserved_.count(port) != 0) continue;
+        if (reserved_.count(port) != 0 || inUse(port)) continue;
         // Something outside Paddock may hold it; qemu would then fail to start.
         if (!bindableOnLoopback(port)) continue;
         reserved_.insert(port);

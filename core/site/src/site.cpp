@@ -4,9 +4,12 @@
 #include "paddock/core/polled_events.hpp"
 #include "paddock/core/vm_metadata.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 namespace paddock {
 
@@ -61,7 +64,14 @@ Status Site::awaitConnect(std::chrono::steady_clock::time_point deadline) {
 }
 
 void Site::beginConnect() {
-    cache_.start([this]() { return link_.connection().and_then([](auto conn) { return conn->listDomains(); }); },
+    cache_.start(
+        [this]() {
+            {
+                std::lock_guard lock(metadataMutex_);
+                listedFrom_ = metadataGeneration_;
+            }
+            return link_.connection().and_then([](auto conn) { return conn->listDomains(); });
+        },
                  [this](const std::string& name) {
                      return link_.connection().and_then([&](auto conn) { return conn->getDomain(name); });
                  },
@@ -206,8 +216,8 @@ void Site::refresh(BackendConnection& conn, const std::string& name) {
 void Site::remember(const DomainInfo& info, const Metadata& metadata) {
     {
         std::lock_guard lock(metadataMutex_);
-        metadataByUuid_[info.uuid] = metadata;
-        ++metadataGeneration_;
+        storeMetadataLocked(info.uuid, metadata);
+        setLoadLocked(info, metadata);
     }
     cache_.put(info);
 }
@@ -215,23 +225,132 @@ void Site::remember(const DomainInfo& info, const Metadata& metadata) {
 void Site::forget(const std::string& name, const std::string& uuid) {
     {
         std::lock_guard lock(metadataMutex_);
-        metadataByUuid_.erase(uuid);
-        ++metadataGeneration_;
+        eraseMetadataLocked(uuid);
+        if (const auto it = loadByName_.find(name); it != loadByName_.end()) {
+            --load_.vm_count;
+            load_.committed_memory_mb -= it->second.memory_mb;
+            loadByName_.erase(it);
+        }
     }
     cache_.erase(name);
+}
+
+void Site::setLoadLocked(const DomainInfo& info, const Metadata& metadata) {
+    if (const auto it = loadByName_.find(info.name); it != loadByName_.end()) {
+        --load_.vm_count;
+        load_.committed_memory_mb -= it->second.memory_mb;
+        loadByName_.erase(it);
+    }
+    if (!isManaged(metadata)) return;
+    const uint64_t memory = std::max(info.max_memory_kib, info.memory_kib) / 1024;
+    loadByName_[info.name] = LoadShare{memory, metadataGeneration_};
+    ++load_.vm_count;
+    load_.committed_memory_mb += memory;
+}
+
+void Site::rebuildLoadLocked(const std::vector<DomainInfo>& domains, uint64_t listedFrom) {
+    std::unordered_map<std::string, LoadShare> fresh;
+    fresh.reserve(domains.size());
+    for (const auto& d : domains) {
+        const auto it = metadataByUuid_.find(d.uuid);
+        if (it == metadataByUuid_.end() || !isManaged(it->second.values)) continue;
+        fresh[d.name] = LoadShare{std::max(d.max_memory_kib, d.memory_kib) / 1024, 0};
+    }
+    // Changed by Paddock after the listing began: newer than what the listing saw.
+    for (const auto& [name, share] : loadByName_)
+        if (share.stored_at > listedFrom) fresh[name] = share;
+    loadByName_.swap(fresh);
+    load_ = {};
+    for (const auto& [name, share] : loadByName_) {
+        ++load_.vm_count;
+        load_.committed_memory_mb += share.memory_mb;
+    }
+}
+
+Result<SiteLoad> Site::load() {
+    {
+        std::lock_guard lock(metadataMutex_);
+        if (portsIndexed_) return load_;
+    }
+    auto listed = domains();
+    if (!listed) return std::move(listed).error();
+    return siteLoad(listed.value());
+}
+
+Result<bool> Site::hasDomain(const std::string& name) {
+    auto conn = link_.connection();
+    if (!conn) return std::move(conn).error();
+    if (cache_.version()) return cache_.find(name).has_value();
+    auto info = conn.value()->getDomain(name);
+    if (info) return true;
+    if (info.error().code == ErrorCode::NotFound) return false;
+    return std::move(info).error();
+}
+
+namespace {
+
+// Parsed without throwing: this runs on the refresher thread for any domain's metadata.
+std::optional<uint16_t> recordedPort(const Metadata& metadata) {
+    const std::string port = metaValue(metadata, meta::kSshPort);
+    uint16_t value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size()) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+void Site::storeMetadataLocked(const std::string& uuid, Metadata values) {
+    eraseMetadataLocked(uuid);
+    if (const auto port = recordedPort(values)) ++portsRecorded_[*port];
+    metadataByUuid_[uuid] = CachedMetadata{std::move(values), metadataGeneration_};
+}
+
+void Site::eraseMetadataLocked(const std::string& uuid) {
+    ++metadataGeneration_;
+    const auto it = metadataByUuid_.find(uuid);
+    if (it == metadataByUuid_.end()) return;
+    if (const auto port = recordedPort(it->second.values)) {
+        const auto used = portsRecorded_.find(*port);
+        if (used != portsRecorded_.end() && --used->second == 0) portsRecorded_.erase(used);
+    }
+    metadataByUuid_.erase(it);
+}
+
+void Site::indexMetadata(BackendConnection& conn, const std::vector<DomainInfo>& domains, uint64_t listedFrom) {
+    std::vector<const DomainInfo*> missing;
+    std::unordered_set<std::string> listed;
+    listed.reserve(domains.size());
+    {
+        std::lock_guard lock(metadataMutex_);
+        for (const auto& d : domains) {
+            listed.insert(d.uuid);
+            if (!metadataByUuid_.count(d.uuid)) missing.push_back(&d);
+        }
+    }
+    // Outside the lock, one backend call each: only domains new to the cache, normally none.
+    for (const DomainInfo* d : missing) (void)cachedMetadata(conn, *d);
+    std::lock_guard lock(metadataMutex_);
+    // An entry stored after the listing began may be a domain the listing could not see yet.
+    std::vector<std::string> gone;
+    for (const auto& [uuid, cached] : metadataByUuid_)
+        if (cached.stored_at <= listedFrom && !listed.count(uuid)) gone.push_back(uuid);
+    for (const auto& uuid : gone) eraseMetadataLocked(uuid);
+    rebuildLoadLocked(domains, listedFrom);
+    portsIndexed_ = true;
 }
 
 Metadata Site::cachedMetadata(BackendConnection& conn, const DomainInfo& info) {
     {
         std::lock_guard lock(metadataMutex_);
         const auto it = metadataByUuid_.find(info.uuid);
-        if (it != metadataByUuid_.end()) return it->second;
+        if (it != metadataByUuid_.end()) return it->second.values;
     }
     auto fetched = conn.getMetadata(info.name);
     if (!fetched) return {};  // unreadable now; tried again on the next listing
     std::lock_guard lock(metadataMutex_);
-    ++metadataGeneration_;
-    return metadataByUuid_[info.uuid] = std::move(fetched.value());
+    storeMetadataLocked(info.uuid, fetched.value());
+    return std::move(fetched.value());
 }
 
 Result<DomainInfo> Site::managedDomain(BackendConnection& conn, const std::string& vm) {
@@ -263,8 +382,8 @@ Status Site::writeMetadata(BackendConnection& conn, const DomainInfo& domain, co
     mergeMetadata(merged, changes);
     if (auto set = conn.setMetadata(domain.name, merged, true); !set) return set;
     std::lock_guard lock(metadataMutex_);
-    metadataByUuid_[domain.uuid] = std::move(merged);
-    ++metadataGeneration_;
+    storeMetadataLocked(domain.uuid, merged);
+    setLoadLocked(domain, merged);  // after the store: stamped with the generation it made
     return {};
 }
 
@@ -273,7 +392,7 @@ bool Site::knownForeign(const std::string& vm) {
     if (!info) return false;
     std::lock_guard lock(metadataMutex_);
     const auto it = metadataByUuid_.find(info->uuid);
-    return it != metadataByUuid_.end() && !isManaged(it->second);
+    return it != metadataByUuid_.end() && !isManaged(it->second.values);
 }
 
 bool Site::managedCached(BackendConnection& conn, const DomainInfo& info) {
@@ -304,14 +423,20 @@ Result<SshEndpoint> Site::sshEndpoint(const std::string& vm) {
 }
 
 Result<PortReservation> Site::reserveSshPort() {
-    auto listed = domains();
-    if (!listed) return std::move(listed).error();
-    std::set<uint16_t> used;
-    for (const auto& d : listed.value()) {
-        const std::string port = metaValue(d.metadata, meta::kSshPort);
-        if (!port.empty()) used.insert(static_cast<uint16_t>(std::stoul(port)));
+    bool indexed = false;
+    {
+        std::lock_guard lock(metadataMutex_);
+        indexed = portsIndexed_;
     }
-    auto port = ports_.reserve(used);
+    // Until the refresher has indexed a full listing, one listing caches every domain's metadata
+    // (and so its port). After that the index follows every change: no listing per create.
+    if (!indexed) {
+        if (auto listed = domains(); !listed) return std::move(listed).error();
+    }
+    auto port = ports_.reserveUnless([this](uint16_t candidate) {
+        std::lock_guard lock(metadataMutex_);
+        return portsRecorded_.count(candidate) != 0;
+    });
     if (!port) return std::move(port).error();
     return PortReservation(ports_, port.value());
 }
@@ -330,7 +455,10 @@ Status Site::checkVmName(const std::string& name) const { return validateExistin
 
 void Site::onListed(const std::vector<DomainInfo>& domains) {
     publishStateGauge(domains);
-    if (auto conn = link_.connection()) refreshHostFacts(*conn.value(), false);
+    if (auto conn = link_.connection()) {
+        indexMetadata(*conn.value(), domains, listedFrom_);
+        refreshHostFacts(*conn.value(), false);
+    }
     if (!link_.pushesEvents()) publishPolledChanges(domains);
 }
 

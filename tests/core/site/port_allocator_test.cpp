@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <vector>
+
 using paddock::ErrorCode;
 using paddock::PortAllocator;
 
@@ -73,4 +75,23 @@ TEST_CASE("an exhausted range is Unavailable and a release makes room", "[ports]
     auto d = ports.reserve({});
     REQUIRE(d.ok());
     CHECK(d.value() == a.value());
+}
+
+TEST_CASE("the caller is asked about candidate ports only, never the whole range", "[ports]") {
+    constexpr uint16_t kBandC = 29300;
+    PortAllocator ports(kBandC, kBandC + 99);
+    std::vector<uint16_t> asked;
+    const auto inUse = [&](uint16_t port) {
+        asked.push_back(port);
+        return port == kBandC;  // recorded by a VM
+    };
+    auto a = ports.reserveUnless(inUse);
+    REQUIRE(a.ok());
+    CHECK(a.value() == kBandC + 1);
+    CHECK(asked == std::vector<uint16_t>{kBandC, kBandC + 1});
+    asked.clear();
+    auto b = ports.reserveUnless(inUse);  // round-robin: on from the port after the last one
+    REQUIRE(b.ok());
+    CHECK(b.value() == kBandC + 2);
+    CHECK(asked == std::vector<uint16_t>{kBandC + 2});
 }

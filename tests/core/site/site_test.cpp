@@ -256,3 +256,79 @@ TEST_CASE("site: host resources and template files are known after connect, with
     CHECK(f.site->templateCheck("large")->usable);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("site: SSH ports in use come from an index the listings keep, not from a listing per create", "[site][ports]") {
+    // One port, below Linux's ephemeral range and apart from port_allocator_test's bands.
+    constexpr uint16_t kPort = 29400;
+    SiteConfig cfg = testConfig();
+    cfg.network_mode = NetworkMode::User;
+    cfg.ssh_port_min = kPort;
+    cfg.ssh_port_max = kPort;
+    SiteFixture f(cfg);
+    // Until a reservation fails (or succeeds), asking again while the refresher re-lists.
+    const auto reservable = [&](bool wanted) {
+        for (int i = 0; i < 100; ++i) {
+            if (f.site->reserveSshPort().ok() == wanted) return true;  // a reservation ends at once
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+    REQUIRE(reservable(true));
+
+    // A domain defined behind Paddock's back records the port: nothing here lists the domains,
+    // the refresher's next full listing puts its port in the index.
+    auto conn = f.site->connection().value();
+    DomainSpec spec;
+    spec.name = "port-holder";
+    spec.memory_mib = 128;
+    spec.metadata = {{meta::kCreatedAt, "2026-01-01T00:00:00Z"}, {meta::kSshPort, std::to_string(kPort)}};
+    REQUIRE(conn->defineDomain(spec).ok());
+    CHECK(reservable(false));
+    CHECK_THAT(failure(f.site->reserveSshPort()).message, Catch::Contains("no free SSH forward port"));
+
+    // Removed behind Paddock's back as well: a later listing drops it from the index again.
+    REQUIRE(conn->undefineDomain("port-holder", false).ok());
+    CHECK(reservable(true));
+}
+
+TEST_CASE("site: load and name lookups follow creates, deletes and listings without a listing each", "[site][placement]") {
+    SiteFixture f;
+    const auto waitFor = [&](auto&& done) {
+        for (int i = 0; i < 100 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return done();
+    };
+    // Once the first full listing is indexed, load() is the index (the same as counting a listing).
+    REQUIRE(waitFor([&] { return f.site->viewGeneration().has_value(); }));
+    const SiteLoad before = f.site->load().value();
+    CHECK(before.vm_count == siteLoad(f.site->domains().value()).vm_count);
+    CHECK_FALSE(f.site->hasDomain("load-a").value());
+
+    CreateVmRequest req;
+    req.name = "load-a";
+    req.template_name = "small";
+    req.memory_mb = 256;
+    REQUIRE(f.vms->create(req, "tester").ok());
+    CHECK(f.site->hasDomain("load-a").value());
+    SiteLoad after = f.site->load().value();
+    CHECK(after.vm_count == before.vm_count + 1);
+    CHECK(after.committed_memory_mb == before.committed_memory_mb + 256);
+
+    // A managed domain defined behind Paddock's back counts from the next listing on, and stops
+    // counting once a listing no longer has it.
+    auto conn = f.site->connection().value();
+    DomainSpec spec;
+    spec.name = "load-outsider";
+    spec.memory_mib = 128;
+    spec.metadata = {{meta::kCreatedAt, "2026-01-01T00:00:00Z"}};
+    REQUIRE(conn->defineDomain(spec).ok());
+    CHECK(waitFor([&] { return f.site->load()->vm_count == before.vm_count + 2; }));
+    CHECK(f.site->hasDomain("load-outsider").value());
+    REQUIRE(conn->undefineDomain("load-outsider", false).ok());
+    CHECK(waitFor([&] { return f.site->load()->vm_count == before.vm_count + 1; }));
+
+    REQUIRE(f.vms->remove("load-a", "tester").ok());
+    after = f.site->load().value();
+    CHECK(after.vm_count == before.vm_count);
+    CHECK(after.committed_memory_mb == before.committed_memory_mb);
+    CHECK_FALSE(f.site->hasDomain("load-a").value());
+}

@@ -87,4 +87,17 @@ PlacementCandidate placementCandidate(const SiteConfig& site, const Result<std::
                                       const std::string& templateName, uint64_t memoryMb,
                                       const PlacementHostFacts& facts = {});
 
+// What placement counts of a site's domains: its managed VMs and the memory they may take.
+struct SiteLoad {
+    uint32_t vm_count = 0;
+    uint64_t committed_memory_mb = 0;
+};
+// The load of a listing (each managed domain: the larger of its maximum and current memory).
+SiteLoad siteLoad(const std::vector<DomainInfo>& domains);
+// placementCandidate from a load already counted (Site::load(): no listing per create); an
+// error is the site being down, as above.
+PlacementCandidate placementCandidate(const SiteConfig& site, const Result<SiteLoad>& load,
+                                      const std::string& templateName, uint64_t memoryMb,
+                                      const PlacementHostFacts& facts = {});
+
 }  // namespace paddock

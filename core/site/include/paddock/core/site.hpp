@@ -184,7 +184,16 @@ public:
     // Where and as whom Paddock logs into `vm` (Paddock's key, the site's ssh_user).
     // Unavailable without a key or hypervisor; the backend's error when there is no target.
     Result<SshEndpoint> sshEndpoint(const std::string& vm);
-    // A host port for a new VM's SSH forward (user-mode networking), not used by any VM.
+    // The managed VMs and their memory as placement counts them (siteLoad of domains()), and
+    // whether a domain of that name exists here: what every create asks of every site, answered
+    // from indexes the view's listings and Paddock's own changes keep, not by listing all domains
+    // (only before the first full listing is indexed: from one domains() / a live lookup).
+    Result<SiteLoad> load();
+    Result<bool> hasDomain(const std::string& name);
+
+    // A host port for a new VM's SSH forward (user-mode networking), not used by any VM. Costs no
+    // listing once the view's first full listing is indexed (before that: one domains()), so a
+    // create stays as cheap on a site of 10,000 domains as on an empty one.
     Result<PortReservation> reserveSshPort();
 
     // ---- templates and locks --------------------------------------------------------------
@@ -223,9 +232,39 @@ private:
     CoreMetrics& metrics_;
     PortAllocator ports_;
     VmLocks locks_;
+    // A domain's cached metadata and the metadataGeneration_ it was stored at (pruneMetadata).
+    struct CachedMetadata {
+        Metadata values;
+        uint64_t stored_at = 0;
+    };
+    // The one way metadataByUuid_ changes (under metadataMutex_): keeps portsRecorded_ and
+    // metadataGeneration_ in step with it.
+    void storeMetadataLocked(const std::string& uuid, Metadata values);
+    void eraseMetadataLocked(const std::string& uuid);
+    // After a full listing (refresher thread): fetches the metadata of listed domains not cached
+    // yet and drops the entries of domains gone since (stored at or before `listedFrom`, the
+    // generation when the listing began), so that portsRecorded_ covers exactly the site's
+    // domains; from then on reserveSshPort() needs no listing.
+    void indexMetadata(BackendConnection& conn, const std::vector<DomainInfo>& domains, uint64_t listedFrom);
+
     mutable std::mutex metadataMutex_;
-    std::unordered_map<std::string, Metadata> metadataByUuid_;
+    std::unordered_map<std::string, CachedMetadata> metadataByUuid_;
     uint64_t metadataGeneration_ = 0;  // under metadataMutex_; bumped by each change of metadataByUuid_
+    // The SSH forward ports recorded in cached metadata, with how many domains record each: what
+    // a create must not take, found without listing every domain. Under metadataMutex_.
+    std::unordered_map<uint16_t, uint32_t> portsRecorded_;
+    bool portsIndexed_ = false;   // under metadataMutex_; a full listing has been indexed
+    // Each managed domain's share of load() by name, and when it was stored (as stored_at), so
+    // that a listing begun before a create does not drop it. Under metadataMutex_.
+    struct LoadShare {
+        uint64_t memory_mb = 0;
+        uint64_t stored_at = 0;
+    };
+    void setLoadLocked(const DomainInfo& info, const Metadata& metadata);
+    void rebuildLoadLocked(const std::vector<DomainInfo>& domains, uint64_t listedFrom);
+    std::unordered_map<std::string, LoadShare> loadByName_;
+    SiteLoad load_;
+    uint64_t listedFrom_ = 0;     // refresher thread only: metadataGeneration_ when its listing began
     std::mutex hostMutex_;
     HostInfo host_;  // of the current connection (onConnected)
     mutable std::mutex factsMutex_;  // guards resources_, templateChecks_ and their due times
