@@ -5,10 +5,17 @@
 namespace paddock {
 
 namespace {
-constexpr auto kRetryInterval = std::chrono::milliseconds(250);
-// A banner arrives within milliseconds once sshd listens; until then a QEMU port forward holds
-// the connection open silently, so each wait is kept short and retried.
+// A refused attempt costs the guest next to nothing (its kernel answers with a reset), so it is
+// retried soon: sshd is found listening within this much of starting.
+constexpr auto kRetryInterval = std::chrono::milliseconds(100);
+// Until the guest's network is up, QEMU's user-mode forward holds each connection open silently
+// and retries its own SYN to the guest only seconds later, so a fresh connection every second
+// is the quicker way to reach the guest.
 constexpr auto kBannerTimeout = std::chrono::seconds(1);
+// Once the guest's own TCP stack has refused a connection (closed before any banner), silence
+// means its sshd has accepted and is starting the session: wait for that one instead of
+// dropping it and making sshd start another.
+constexpr auto kBannerTimeoutGuestUp = std::chrono::seconds(5);
 constexpr auto kAttemptTimeout = std::chrono::seconds(10);
 }  // namespace
 
@@ -119,6 +126,7 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + timeout_;
     std::string lastError = "no attempt yet";
+    bool guestAnswered = false;
     for (;;) {
         {
             std::lock_guard lock(mutex_);
@@ -140,12 +148,13 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
                 ReadinessInfo{Readiness::Unknown, std::chrono::system_clock::now(), 0, {}, endpoint.error().message});
             break;
         }
-        Status banner = endpoint ? awaitSshBanner(endpoint->host, endpoint->port, kBannerTimeout) : Status{};
+        // One connection per attempt: the banner wait and the login share it.
+        auto key = endpoint ? probeSshOnBanner(endpoint.value(), guestAnswered ? kBannerTimeoutGuestUp : kBannerTimeout,
+                                               kAttemptTimeout)
+                            : Result<SshHostKey>(endpoint.error());
         if (!endpoint) {
             lastError = endpoint.error().message;
-        } else if (!banner) {
-            lastError = banner.error().message;
-        } else if (auto key = probeSsh(endpoint.value(), kAttemptTimeout); key) {
+        } else if (key) {
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             set(probe->vm, probe,
                 ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, key.value(), {}});
@@ -156,6 +165,7 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
                 ReadinessInfo{Readiness::Unreachable, std::chrono::system_clock::now(), 0, {}, key.error().message});
             break;
         } else {
+            guestAnswered = guestAnswered || key.error().code == ErrorCode::Unavailable;
             lastError = key.error().message;
         }
         set(probe->vm, probe, ReadinessInfo{Readiness::Booting, std::chrono::system_clock::now(), 0, {}, lastError});

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -124,6 +125,35 @@ std::string sessionError(LIBSSH2_SESSION* session) {
     return msg != nullptr ? msg : "unknown libssh2 error";
 }
 
+// Waits until `fd` has delivered "SSH-", the start of the server's identification line.
+// flags MSG_PEEK leaves the bytes queued for whoever reads next (libssh2's handshake); 0 reads
+// them. Silence until `deadline` is `silentCode`; a connection closed first, or a server that
+// does not speak SSH, is Unavailable.
+Status waitForBanner(int fd, const std::string& host, uint16_t port, Clock::time_point deadline, int flags,
+                     ErrorCode silentCode) {
+    const std::string where = host + ":" + std::to_string(port);
+    std::string seen;
+    while (seen.size() < 4) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        pollfd pfd{fd, POLLIN, 0};
+        if (left <= 0 || ::poll(&pfd, 1, static_cast<int>(left)) != 1)
+            return makeError(silentCode, "no SSH banner from " + where + " yet");
+        char buf[64];
+        const ssize_t n = ::recv(fd, buf, flags == MSG_PEEK ? 4 : sizeof buf, flags);
+        if (n <= 0) return makeError(ErrorCode::Unavailable, "connection to " + where + " closed before the SSH banner");
+        if (flags == MSG_PEEK) {
+            // Each peek sees everything queued, so it replaces; the rest of a split line
+            // follows within moments.
+            seen.assign(buf, static_cast<size_t>(n));
+            if (seen.size() < 4) ::usleep(10000);
+        } else {
+            seen.append(buf, static_cast<size_t>(n));
+        }
+    }
+    if (seen.compare(0, 4, "SSH-") != 0) return makeError(ErrorCode::Unavailable, where + " does not speak SSH");
+    return {};
+}
+
 // An authenticated session; everything is torn down in reverse order on destruction.
 class Session {
 public:
@@ -134,11 +164,20 @@ public:
         }
     }
 
-    Status open(const SshEndpoint& ep, std::chrono::milliseconds timeout) {
+    // bannerTimeout > 0: first wait that long for the server's identification line on the new
+    // connection (peeked, so libssh2 still reads it) before the handshake starts.
+    Status open(const SshEndpoint& ep, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds bannerTimeout = std::chrono::milliseconds(0)) {
         const std::string& pinned = ep.pinned_host_key;
         initLibssh2Once();
         const auto deadline = Clock::now() + timeout;
         if (auto c = connectWithDeadline(socket_, ep.host, ep.port, deadline); !c) return c;
+        if (bannerTimeout.count() > 0) {
+            if (auto b = waitForBanner(socket_.fd(), ep.host, ep.port, std::min(deadline, Clock::now() + bannerTimeout),
+                                       MSG_PEEK, ErrorCode::Timeout);
+                !b)
+                return b;
+        }
         session_ = libssh2_session_init();
         if (session_ == nullptr) return makeError(ErrorCode::Internal, "libssh2_session_init failed");
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -203,28 +242,19 @@ Status awaitSshBanner(const std::string& host, uint16_t port, std::chrono::milli
     const auto deadline = Clock::now() + timeout;
     Socket sock;
     if (auto c = connectWithDeadline(sock, host, port, deadline); !c) return c;
-    std::string seen;
-    while (seen.size() < 4) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        pollfd pfd{sock.fd(), POLLIN, 0};
-        if (left <= 0 || ::poll(&pfd, 1, static_cast<int>(left)) != 1)
-            return makeError(ErrorCode::Unavailable,
-                             "no SSH banner from " + host + ":" + std::to_string(port) + " yet");
-        char buf[64];
-        const ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
-        if (n <= 0)
-            return makeError(ErrorCode::Unavailable,
-                             "connection to " + host + ":" + std::to_string(port) + " closed before the SSH banner");
-        seen.append(buf, static_cast<size_t>(n));
-    }
-    if (seen.compare(0, 4, "SSH-") != 0)
-        return makeError(ErrorCode::Unavailable, host + ":" + std::to_string(port) + " does not speak SSH");
-    return {};
+    return waitForBanner(sock.fd(), host, port, deadline, 0, ErrorCode::Unavailable);
 }
 
 Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout) {
     Session session;
     if (auto opened = session.open(endpoint, timeout); !opened) return std::move(opened).error();
+    return session.hostKey();
+}
+
+Result<SshHostKey> probeSshOnBanner(const SshEndpoint& endpoint, std::chrono::milliseconds bannerTimeout,
+                                    std::chrono::milliseconds timeout) {
+    Session session;
+    if (auto opened = session.open(endpoint, timeout, bannerTimeout); !opened) return std::move(opened).error();
     return session.hostKey();
 }
 

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -97,8 +99,36 @@ TEST_CASE("the SSH banner check tells a listening sshd from a silent port", "[ss
     socklen_t len = sizeof addr;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     auto silent = awaitSshBanner("127.0.0.1", ntohs(addr.sin_port), 300ms);
-    ::close(fd);
     REQUIRE_FALSE(silent.ok());
     CHECK(failure(silent).code == ErrorCode::Unavailable);
     CHECK(failure(silent).message.find("no SSH banner") != std::string::npos);
+
+    // The readiness probe's form: the banner wait and the login on one connection. Silence is a
+    // Timeout (keep waiting), a connection closed before any banner Unavailable (something answered).
+    SshEndpoint ep = endpointFor(sshd);
+    auto key = probeSshOnBanner(ep, 5s, 10s);
+    REQUIRE(key.ok());
+    CHECK(key->fingerprint == sshd.hostKeyFingerprint());
+    ep.port = ntohs(addr.sin_port);
+    const Error quiet = failure(probeSshOnBanner(ep, 300ms, 10s));
+    CHECK(quiet.code == ErrorCode::Timeout);
+    CHECK_THAT(quiet.message, Catch::Contains("no SSH banner"));
+    ::close(fd);
+    // Accepted and closed at once, as QEMU's forward does when the guest resets the connection.
+    const int closing = ::socket(AF_INET, SOCK_STREAM, 0);
+    addr.sin_port = 0;
+    REQUIRE(::bind(closing, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(closing, 4) == 0);
+    len = sizeof addr;
+    ::getsockname(closing, reinterpret_cast<sockaddr*>(&addr), &len);
+    ep.port = ntohs(addr.sin_port);
+    std::thread closer([closing] {
+        const int c = ::accept(closing, nullptr, nullptr);
+        if (c >= 0) ::close(c);
+    });
+    const Error closed = failure(probeSshOnBanner(ep, 5s, 10s));
+    closer.join();
+    ::close(closing);
+    CHECK(closed.code == ErrorCode::Unavailable);
+    CHECK_THAT(closed.message, Catch::Contains("closed before the SSH banner"));
 }

@@ -51,6 +51,15 @@ Status awaitSshBanner(const std::string& host, uint16_t port, std::chrono::milli
 // Unauthorized when it rejects the key.
 Result<SshHostKey> probeSsh(const SshEndpoint& endpoint, std::chrono::milliseconds timeout);
 
+// probeSsh on one connection that first waits up to `bannerTimeout` for the "SSH-" line, then
+// hands the same connection to the handshake (a banner check followed by a second connection
+// would make the guest's sshd accept twice, which under TCG costs it most of a second each).
+// Timeout when the port stays silent (behind QEMU's forward: the guest, or its sshd, is not
+// up yet); Unavailable when the connection is closed first (the guest's TCP stack refused it)
+// or cannot be made; otherwise as probeSsh, with `timeout` bounding the whole attempt.
+Result<SshHostKey> probeSshOnBanner(const SshEndpoint& endpoint, std::chrono::milliseconds bannerTimeout,
+                                    std::chrono::milliseconds timeout);
+
 // Runs `command` and collects its stdout and exit status.
 Result<SshCommandResult> runSshCommand(const SshEndpoint& endpoint, const std::string& command,
                                        std::chrono::milliseconds timeout);
