@@ -91,20 +91,6 @@ constexpr OperationEntry kOperations[] = {
 
 }  // namespace
 
-std::string_view domainStateName(DomainState state) noexcept {
-    switch (state) {
-        case DomainState::NoState: return "nostate";
-        case DomainState::Running: return "running";
-        case DomainState::Blocked: return "blocked";
-        case DomainState::Paused: return "paused";
-        case DomainState::Shutdown: return "shutdown";
-        case DomainState::Shutoff: return "shut off";
-        case DomainState::Crashed: return "crashed";
-        case DomainState::PmSuspended: return "pmsuspended";
-    }
-    return "nostate";
-}
-
 bool domainIsActive(DomainState s) noexcept {
     return s == DomainState::Running || s == DomainState::Blocked || s == DomainState::Paused ||
            s == DomainState::Shutdown || s == DomainState::PmSuspended;

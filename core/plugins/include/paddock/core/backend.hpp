@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace paddock {
@@ -35,7 +36,20 @@ enum class DomainState : int {
 
 // "running", "blocked", "paused", "shutdown", "shut off", "crashed", "pmsuspended", "nostate"
 // (virsh's words, which the old clients compare against).
-std::string_view domainStateName(DomainState state) noexcept;
+// Inline: request parsers built without core's code (server_wire, the fuzz tree) read it too.
+constexpr std::string_view domainStateName(DomainState state) noexcept {
+    switch (state) {
+        case DomainState::NoState: return "nostate";
+        case DomainState::Running: return "running";
+        case DomainState::Blocked: return "blocked";
+        case DomainState::Paused: return "paused";
+        case DomainState::Shutdown: return "shutdown";
+        case DomainState::Shutoff: return "shut off";
+        case DomainState::Crashed: return "crashed";
+        case DomainState::PmSuspended: return "pmsuspended";
+    }
+    return "nostate";
+}
 // Running, blocked, paused, being shut down or PM-suspended: the domain has a live process.
 bool domainIsActive(DomainState state) noexcept;
 
