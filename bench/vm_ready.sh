@@ -19,25 +19,36 @@ name="pdk-bench-ready-$$"
 trap 'api DELETE "/api/v1/vms/$name" >/dev/null 2>&1; kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 
 now() { date +%s.%N; }
-wait_ready() { # prints seconds since $1 once readiness is "ready"
-  local t0="$1"
-  for _ in $(seq 1 1200); do
-    r=$(api GET "/api/v1/vms/$name" | python3 -c 'import json,sys; print(json.load(sys.stdin)["vm"]["readiness"])')
-    [ "$r" = ready ] && { awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.1f", b-a}'; return; }
-    [ "$r" = unreachable ] && { echo "unreachable" >&2; exit 1; }
-    sleep 0.2
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b-a}'; }
+# wait_ready T0: prints "seconds since T0 until readiness is ready" and the server's own
+# seconds_to_ready (from the probe's start, i.e. once the domain runs). Polls every 0.05 s with
+# curl alone, so the loop adds well under 0.1 s.
+wait_ready() {
+  local t0="$1" j
+  for _ in $(seq 1 3000); do
+    j=$(api GET "/api/v1/vms/$name")
+    case "$j" in
+    *'"readiness":"ready"'*)
+      printf '%s %s' "$(secs "$t0" "$(now)")" "$(grep -o '"seconds_to_ready":[0-9.]*' <<< "$j" | cut -d: -f2 | xargs printf '%.1f')"
+      return ;;
+    *'"readiness":"unreachable"'*) echo "unreachable" >&2; exit 1 ;;
+    esac
+    sleep 0.05
   done
   echo "timeout" >&2; exit 1
 }
 median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-create_times=() start_times=()
+create_times=() post_times=() probe_times=() start_times=()
 for i in $(seq 1 "$runs"); do
-  t0=$(now); api POST /api/v1/vms "{\"name\":\"$name\"}" >/dev/null; c=$(wait_ready "$t0")
+  t0=$(now); api POST /api/v1/vms "{\"name\":\"$name\"}" >/dev/null; p=$(secs "$t0" "$(now)")
+  read -r c pr <<< "$(wait_ready "$t0")"
   api POST "/api/v1/vms/$name/stop" >/dev/null
-  t0=$(now); api POST "/api/v1/vms/$name/start" >/dev/null; s=$(wait_ready "$t0")
+  t0=$(now); api POST "/api/v1/vms/$name/start" >/dev/null; read -r s _ <<< "$(wait_ready "$t0")"
   api DELETE "/api/v1/vms/$name" >/dev/null
-  echo "run $i: POST->ready ${c}s, start->ready ${s}s"
-  create_times+=("$c") start_times+=("$s")
+  echo "run $i: POST->ready ${c}s (POST returned after ${p}s, then the SSH probe ${pr}s), start->ready ${s}s"
+  create_times+=("$c") post_times+=("$p") probe_times+=("$pr") start_times+=("$s")
 done
-echo "median of $runs: POST->ready $(echo "${create_times[*]}" | median) s, start->ready $(echo "${start_times[*]}" | median) s"
+echo "median of $runs: POST->ready $(echo "${create_times[*]}" | median) s (goal <= 8 s): POST returns" \
+  "$(echo "${post_times[*]}" | median) s, domain start to SSH login $(echo "${probe_times[*]}" | median) s;" \
+  "start->ready $(echo "${start_times[*]}" | median) s"
