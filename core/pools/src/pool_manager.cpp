@@ -359,13 +359,19 @@ Status PoolManager::pauseVm(const std::string& name) {
 Status PoolManager::wakeVm(const std::string& name, const std::string& actor) {
     Status woken = site_.withVm<Status>(name, [&](BackendConnection& c) -> Status {
         if (auto managed = site_.managedDomain(c, name); !managed) return std::move(managed).error();
-        // Probing starts before the restore/resume: the started/resumed event then finds a probe
-        // under way and starts no full login beside it, and a connection opened to a paused
-        // guest is answered the moment it runs again.
-        if (site_.probesSsh()) site_.readiness().begin(name);
+        // A paused guest's probe starts before the resume: its connection is answered the moment
+        // the guest runs, and the resumed event finds a probe under way (no second one beside
+        // it). A saved VM's starts once the restore is done: before, no QEMU answers, and a
+        // connection made while it loads the image may wait for a SYN retry of its forward.
+        const bool probes = site_.probesSsh();
+        const bool paused = config_.mode == PoolMode::Paused;
+        if (probes && paused) site_.readiness().begin(name, ProbeKind::Resumed);
         Status started = c.startDomain(name);
         if (!started && started.error().code == ErrorCode::Conflict) started = {};  // running already
-        if (!started) site_.readiness().cancel(name, Readiness::Stopped);
+        if (!started)
+            site_.readiness().cancel(name, Readiness::Stopped);
+        else if (probes && !paused)
+            site_.readiness().begin(name, ProbeKind::Resumed);
         site_.refresh(c, name);
         return started;
     });

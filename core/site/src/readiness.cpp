@@ -32,6 +32,7 @@ std::string_view readinessName(Readiness r) noexcept {
 
 struct ReadinessTracker::Probe {
     std::string vm;
+    ProbeKind kind = ProbeKind::Full;
     bool cancelled = false;  // guarded by the tracker's mutex
 };
 
@@ -46,9 +47,10 @@ ReadinessTracker::~ReadinessTracker() {
     changed_.wait(lock, [this] { return running_ == 0; });
 }
 
-void ReadinessTracker::begin(const std::string& vm) {
+void ReadinessTracker::begin(const std::string& vm, ProbeKind kind) {
     auto probe = std::make_shared<Probe>();
     probe->vm = vm;
+    probe->kind = kind;
     {
         std::lock_guard lock(mutex_);
         if (auto it = probes_.find(vm); it != probes_.end()) it->second->cancelled = true;
@@ -147,6 +149,26 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
             set(probe->vm, probe,
                 ReadinessInfo{Readiness::Unknown, std::chrono::system_clock::now(), 0, {}, endpoint.error().message});
             break;
+        }
+        // Resumed with its key pinned: the login was proven before the pause or save, and a new
+        // one would cost the TCG guest ~0.7 s of CPU just when its user logs in.
+        if (endpoint && probe->kind == ProbeKind::Resumed && !endpoint->pinned_host_key.empty()) {
+            Status banner = awaitSshBanner(endpoint->host, endpoint->port, kBannerTimeout);
+            if (banner) {
+                const auto now = std::chrono::steady_clock::now();
+                const double secs = std::chrono::duration<double>(now - started).count();
+                SshHostKey pinned;
+                pinned.fingerprint = endpoint->pinned_host_key;
+                set(probe->vm, probe,
+                    ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, pinned, {}});
+                break;
+            }
+            lastError = banner.error().message;
+            set(probe->vm, probe,
+                ReadinessInfo{Readiness::Booting, std::chrono::system_clock::now(), 0, {}, lastError});
+            std::unique_lock lock(mutex_);
+            changed_.wait_for(lock, kRetryInterval, [&] { return probe->cancelled; });
+            continue;
         }
         // One connection per attempt: the banner wait and the login share it.
         auto key = endpoint ? probeSshOnBanner(endpoint.value(), guestAnswered ? kBannerTimeoutGuestUp : kBannerTimeout,

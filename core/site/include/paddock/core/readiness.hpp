@@ -19,6 +19,11 @@
 namespace paddock {
 
 enum class Readiness { Unknown, Stopped, Booting, Ready, Unreachable };
+// How a probe decides. Full: an SSH login with Paddock's key. Resumed: for a VM resumed from a
+// pause or restored from a memory image taken after it had answered a login (a pool's paused and
+// saved VMs): with its host key pinned since, its sshd sending the banner again is enough; a
+// VM without a pinned key gets the full login.
+enum class ProbeKind { Full, Resumed };
 std::string_view readinessName(Readiness r) noexcept;
 
 struct ReadinessInfo {
@@ -42,7 +47,7 @@ public:
     ReadinessTracker& operator=(const ReadinessTracker&) = delete;
 
     // (Re)starts probing `vm`; a probe already running for it is cancelled.
-    void begin(const std::string& vm);
+    void begin(const std::string& vm, ProbeKind kind = ProbeKind::Full);
     // Stops probing and records `state` (Stopped when the VM went off, Unknown when deleted).
     void cancel(const std::string& vm, Readiness state = Readiness::Stopped);
     ReadinessInfo get(const std::string& vm) const;
