@@ -57,6 +57,18 @@ TEST_CASE("domain xml: qcow2 disk with direct kernel boot on kvm", "[domain_xml]
     checkGolden("disk_kernel_boot.xml", buildDomainXml(s, o));
 }
 
+TEST_CASE("domain xml: TCG caps its translation cache, KVM and the test driver get no <tcg>", "[domain_xml]") {
+    const pdk_domain_spec s = lvqtest::diskless("pdk-tcg");
+    DomainXmlOptions o;
+    o.domainType = "qemu";
+    CHECK_THAT(buildDomainXml(s, o), Contains("<tcg>") && Contains("<tb-cache unit=\"MiB\">32</tb-cache>"));
+    for (const char* type : {"kvm", "test"}) {
+        o.domainType = type;
+        INFO(type);
+        CHECK_THAT(buildDomainXml(s, o), !Contains("<tcg>") && !Contains("tb-cache"));
+    }
+}
+
 TEST_CASE("domain xml: user-mode network with an SSH port forward", "[domain_xml]") {
     pdk_domain_spec s = lvqtest::diskless("pdk-usernet");
     s.disk_path = "/var/lib/paddock/vms/pdk-usernet.qcow2";
