@@ -2,6 +2,8 @@
 // of 2 in saved mode fills (boot until SSH answers, then libvirt managed save), an allocation
 // restores one and hands out a lease whose SSH target works with Paddock's key, the release
 // destroys it with its overlay, the pool refills, and the next student sees a fresh disk.
+// Beside it a paused pool of 1 (booted until SSH answers, then paused): its allocation resumes
+// the VM and the lease's SSH target works at once.
 #include "guest_ssh.hpp"
 #include "paddockd_site.hpp"
 
@@ -46,13 +48,31 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     const std::string pool = "pdk-e2e-pool-" + std::to_string(::getpid());
     DomainSweeper sweeper{pool + "-"};
     auto options = guestOptions(24000, 24499, 30);
+    const std::string paused = pool + "-p";
     options.sites.front().pools = {
-        {.name = pool, .template_name = "debian", .mode = "saved", .min_idle = 2, .max_total = 3}};
+        {.name = pool, .template_name = "debian", .mode = "saved", .min_idle = 2, .max_total = 3},
+        {.name = paused, .template_name = "debian", .mode = "paused", .min_idle = 1, .max_total = 1}};
     PaddockdFixture paddockd(options);
 
     auto t0 = Clock::now();
     waitForIdle(paddockd, pool, 2, 600);
     const double fill = secondsSince(t0);
+    waitForIdle(paddockd, paused, 1, 600);
+
+    // Paused: resumed by the allocation, SSH-ready before the answer.
+    t0 = Clock::now();
+    auto resumed = paddockd.call("POST", "/api/v1/pools/" + paused + "/allocate", R"({"owner":"student-p"})");
+    {
+        INFO(resumed.body);
+        REQUIRE(resumed.status == 200);
+    }
+    const double resumeToReady = secondsSince(t0);
+    const auto pausedLease = resumed.json();
+    auto answered = paddock::runSshCommand(guestEndpoint(paddockd, pausedLease["ssh"]), "uname -s",
+                                           std::chrono::seconds(60));
+    REQUIRE(answered.ok());
+    CHECK(answered->output.find("Linux") != std::string::npos);
+    // Held to the end: with max_total 1 nothing refills that pool while the saved one is timed.
     auto status = paddockd.call("GET", "/pool/status");
     REQUIRE(status.status == 200);
     const auto statusDoc = status.json();
@@ -99,9 +119,10 @@ TEST_CASE("a saved-mode pool of real guests: fill, allocate to SSH, release, ref
     while (!count.empty() && std::isspace(static_cast<unsigned char>(count.back()))) count.pop_back();
     CHECK(count == "0");  // wc -l counted no file (exactly: "10" has a '0' too)
     REQUIRE(paddockd.call("DELETE", "/api/v1/leases/" + std::string(second.json()["id"].GetString())).status == 200);
+    REQUIRE(paddockd.call("DELETE", "/api/v1/leases/" + std::string(pausedLease["id"].GetString())).status == 200);
 
     std::printf(
         "e2e_pool: fill 2 saved VMs %.1f s, allocate->SSH-ready %.1f s (first command %.1f s), refill %.1f s, "
-        "test wall time %.1f s\n",
-        fill, allocateToReady, firstCommand, refill, secondsSince(total));
+        "paused allocate->SSH-ready %.2f s, test wall time %.1f s\n",
+        fill, allocateToReady, firstCommand, refill, resumeToReady, secondsSince(total));
 }
