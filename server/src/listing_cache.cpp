@@ -77,7 +77,7 @@ Response taggedJson(const Request& request, std::string body) {
 }
 
 Result<Response> ListingCache::serve(const Request& request, const std::vector<Site*>& sites, const Build& build) {
-    std::vector<std::pair<const Site*, uint64_t>> key;
+    Key key;
     key.reserve(sites.size());
     bool keepable = true;
     for (Site* site : sites) {
@@ -88,21 +88,39 @@ Result<Response> ListingCache::serve(const Request& request, const std::vector<S
         }
         key.emplace_back(site, *generation);
     }
-    if (keepable) {
-        std::shared_ptr<const Copy> copy;
-        {
-            std::lock_guard lock(mutex_);
-            copy = copy_;
-        }
-        // A site that is down answers as it did before the copy (the build returns its error).
-        bool reachable = true;
-        for (Site* site : sites) reachable = reachable && site->connection().ok();
-        if (copy && copy->key == key && reachable) return taggedJson(request, copy->body, copy->etag);
+    // A site that is down answers as it did before the copy (the build returns its error).
+    for (Site* site : sites) keepable = keepable && site->connection().ok();
+    if (!keepable) {
+        auto body = build();
+        if (!body) return std::move(body).error();
+        return taggedJson(request, std::move(body).value());
     }
-    // Built outside the lock: concurrent misses build twice rather than wait on each other.
+    {
+        // One build per key: requests that miss while it runs wait for it rather than build the
+        // same body again (at 10,000 domains each build is megabytes, and every waiting request
+        // building its own starved the machine). A build for another key does not hold them up.
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            if (copy_ && copy_->key == key) return taggedJson(request, copy_->body, copy_->etag);
+            if (!building_ || buildingKey_ != key) break;
+            built_.wait(lock);
+        }
+        building_ = true;
+        buildingKey_ = key;
+    }
+    // Whatever happens to the build, the requests waiting for it are let go (they build anew).
+    struct Release {
+        ListingCache& cache;
+        ~Release() {
+            {
+                std::lock_guard lock(cache.mutex_);
+                cache.building_ = false;
+            }
+            cache.built_.notify_all();
+        }
+    } release{*this};
     auto body = build();
     if (!body) return std::move(body).error();
-    if (!keepable) return taggedJson(request, std::move(body).value());
     auto copy = std::make_shared<Copy>();
     copy->key = std::move(key);
     copy->etag = entityTag(body.value());

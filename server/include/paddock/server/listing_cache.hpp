@@ -7,6 +7,7 @@
 #include "paddock/core/result.hpp"
 #include "paddock/server/http_types.hpp"
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,16 +46,22 @@ public:
     // viewGeneration() is what it was when the copy was built, else built by `build` (and kept
     // when every site had a generation). A site whose connection is down always goes to
     // `build`, so its error is answered as without the copy. Errors of `build` are returned as they are.
+    // At most one build per key runs: other requests with that key wait for it (on their worker
+    // thread), then answer from its copy, or build themselves when it failed.
     Result<Response> serve(const Request& request, const std::vector<Site*>& sites, const Build& build);
 
 private:
+    using Key = std::vector<std::pair<const Site*, uint64_t>>;
     struct Copy {
-        std::vector<std::pair<const Site*, uint64_t>> key;
+        Key key;
         std::shared_ptr<const std::string> body;
         std::string etag;
     };
     std::mutex mutex_;
+    std::condition_variable built_;  // a build ended (kept or failed)
     std::shared_ptr<const Copy> copy_;
+    bool building_ = false;  // a request is building the body for buildingKey_
+    Key buildingKey_;
 };
 
 }  // namespace paddock::server
