@@ -106,12 +106,16 @@ void ReadinessTracker::set(const std::string& vm, const std::shared_ptr<Probe>& 
         std::lock_guard lock(mutex_);
         // A probe that was replaced or cancelled must not overwrite the newer truth.
         if (probe != nullptr && probe->cancelled) return;
-        ++generation_;
         auto& slot = infos_[vm];
-        if (slot.state == info.state && info.state == Readiness::Booting && slot.error != info.error) {
-            slot.error = info.error;  // same state, fresher error: no event
+        // Still booting (a probe attempt every 0.1 s): no event, and a new generation (a new
+        // listing) only when the error it shows changed.
+        if (slot.state == info.state && info.state == Readiness::Booting) {
+            if (slot.error == info.error) return;
+            slot.error = info.error;
+            ++generation_;
             return;
         }
+        ++generation_;
         slot = info;
     }
     changed_.notify_all();

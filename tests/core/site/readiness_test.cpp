@@ -43,16 +43,23 @@ TEST_CASE("a VM becomes ready once SSH login works, and events say so", "[readin
 
 TEST_CASE("a guest that never answers becomes unreachable with the reason", "[readiness]") {
     const uint16_t closed = test::freeLoopbackPort();
+    auto hub = EventHub::create();
+    std::atomic<int> bootingEvents{0};
+    auto sub = hub->subscribe([&](const VmEvent& e) {
+        if (e.kind == "readiness" && e.readiness == "booting") ++bootingEvents;
+    });
     ReadinessTracker tracker(
         "site",
         [&](const std::string&) -> Result<SshEndpoint> {
             return SshEndpoint{"127.0.0.1", closed, "x", "/nonexistent", "/nonexistent.pub", {}};
         },
-        EventHub::create(), 1500ms);
+        hub, 1500ms);
     tracker.begin("vm-2");
     const auto info = tracker.waitSettled("vm-2", 10s);
     CHECK(info.state == Readiness::Unreachable);
     CHECK(info.error.find("no SSH login within") != std::string::npos);
+    // Every refused attempt (one per 0.1 s) left it booting: one event for that, not one each.
+    CHECK(bootingEvents == 1);
 }
 
 TEST_CASE("cancel stops a probe at once and destruction waits for probes", "[readiness]") {
