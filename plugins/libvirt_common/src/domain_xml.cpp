@@ -119,7 +119,13 @@ std::string hostfwdAddress(const char* address) {
     // nothing that could end the netdev option (',' and ':' outside an IPv6 literal).
     unsigned char buffer[sizeof(struct in6_addr)];
     if (text.size() < INET6_ADDRSTRLEN && inet_pton(AF_INET, address, buffer) == 1) return std::string(text);
-    if (text.size() < INET6_ADDRSTRLEN && inet_pton(AF_INET6, address, buffer) == 1) return "[" + std::string(text) + "]";
+    if (text.size() < INET6_ADDRSTRLEN && inet_pton(AF_INET6, address, buffer) == 1) {
+        // Appended piecewise: "[" + std::string + "]" draws a false -Wrestrict from g++ 12.
+        std::string bracketed;
+        bracketed.reserve(text.size() + 2);
+        bracketed.append("[").append(text).append("]");
+        return bracketed;
+    }
     std::string shown(text.substr(0, 64));
     for (char& ch : shown)
         if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
