@@ -154,30 +154,20 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
                 ReadinessInfo{Readiness::Unknown, std::chrono::system_clock::now(), 0, {}, endpoint.error().message});
             break;
         }
-        // Resumed with its key pinned: the login was proven before the pause or save, and a new
-        // one would cost the TCG guest ~0.7 s of CPU just when its user logs in.
-        if (endpoint && probe->kind == ProbeKind::Resumed && !endpoint->pinned_host_key.empty()) {
-            Status banner = awaitSshBanner(endpoint->host, endpoint->port, kBannerTimeout);
-            if (banner) {
-                const auto now = std::chrono::steady_clock::now();
-                const double secs = std::chrono::duration<double>(now - started).count();
+        // One connection per attempt: the banner wait and the login share it. Resumed with its
+        // key pinned, the banner is enough: the login was proven before the pause or save, and a
+        // new one would cost the TCG guest ~0.7 s of CPU just when its user logs in.
+        const auto attempt = [&](const SshEndpoint& ep) -> Result<SshHostKey> {
+            if (probe->kind == ProbeKind::Resumed && !ep.pinned_host_key.empty()) {
+                if (auto banner = awaitSshBanner(ep.host, ep.port, kBannerTimeout); !banner)
+                    return std::move(banner).error();
                 SshHostKey pinned;
-                pinned.fingerprint = endpoint->pinned_host_key;
-                set(probe->vm, probe,
-                    ReadinessInfo{Readiness::Ready, std::chrono::system_clock::now(), secs, pinned, {}});
-                break;
+                pinned.fingerprint = ep.pinned_host_key;
+                return pinned;
             }
-            lastError = banner.error().message;
-            set(probe->vm, probe,
-                ReadinessInfo{Readiness::Booting, std::chrono::system_clock::now(), 0, {}, lastError});
-            std::unique_lock lock(mutex_);
-            changed_.wait_for(lock, kRetryInterval, [&] { return probe->cancelled; });
-            continue;
-        }
-        // One connection per attempt: the banner wait and the login share it.
-        auto key = endpoint ? probeSshOnBanner(endpoint.value(), guestAnswered ? kBannerTimeoutGuestUp : kBannerTimeout,
-                                               kAttemptTimeout)
-                            : Result<SshHostKey>(endpoint.error());
+            return probeSshOnBanner(ep, guestAnswered ? kBannerTimeoutGuestUp : kBannerTimeout, kAttemptTimeout);
+        };
+        auto key = endpoint ? attempt(endpoint.value()) : Result<SshHostKey>(endpoint.error());
         if (!endpoint) {
             lastError = endpoint.error().message;
         } else if (key) {
