@@ -175,8 +175,8 @@ void writeSite(JsonWriter& json, Runtime& runtime, Site& where, bool detailed) {
         json.key("labels").beginObject();
         for (const auto& [key, value] : site.labels) json.field(key, value);
         json.endObject();
-        // The in-memory view (a live listing only when the view is not valid yet).
-        const PlacementCandidate load = placementCandidate(site, where.domains(), "", 0);
+        // What placement counts (a listing only before the view's first one is indexed).
+        const PlacementCandidate load = placementCandidate(site, where.load(), "", 0);
         json.key("capacity").beginObject();
         json.key("max_vms");
         if (site.max_vms != 0)

@@ -105,21 +105,18 @@ Result<PlacementDecision> choosePlacement(const std::vector<PlacementCandidate>&
                                  (others.empty() ? "" : "; also fit: " + others) + skipped};
 }
 
+uint64_t committedMemoryMb(const DomainInfo& domain) {
+    return std::max(domain.max_memory_kib, domain.memory_kib) / 1024;
+}
+
 SiteLoad siteLoad(const std::vector<DomainInfo>& domains) {
     SiteLoad load;
     for (const auto& d : domains) {
         if (!isManaged(d.metadata)) continue;
         ++load.vm_count;
-        load.committed_memory_mb += std::max(d.max_memory_kib, d.memory_kib) / 1024;
+        load.committed_memory_mb += committedMemoryMb(d);
     }
     return load;
-}
-
-PlacementCandidate placementCandidate(const SiteConfig& config, const Result<std::vector<DomainInfo>>& domains,
-                                      const std::string& templateName, uint64_t memoryMb,
-                                      const PlacementHostFacts& facts) {
-    const Result<SiteLoad> load = domains ? Result<SiteLoad>(siteLoad(domains.value())) : Result<SiteLoad>(domains.error());
-    return placementCandidate(config, load, templateName, memoryMb, facts);
 }
 
 PlacementCandidate placementCandidate(const SiteConfig& config, const Result<SiteLoad>& load,

@@ -226,23 +226,23 @@ void Site::forget(const std::string& name, const std::string& uuid) {
     {
         std::lock_guard lock(metadataMutex_);
         eraseMetadataLocked(uuid);
-        if (const auto it = loadByName_.find(name); it != loadByName_.end()) {
-            --load_.vm_count;
-            load_.committed_memory_mb -= it->second.memory_mb;
-            loadByName_.erase(it);
-        }
+        dropLoadLocked(name);
     }
     cache_.erase(name);
 }
 
+void Site::dropLoadLocked(const std::string& name) {
+    const auto it = loadByName_.find(name);
+    if (it == loadByName_.end()) return;
+    --load_.vm_count;
+    load_.committed_memory_mb -= it->second.memory_mb;
+    loadByName_.erase(it);
+}
+
 void Site::setLoadLocked(const DomainInfo& info, const Metadata& metadata) {
-    if (const auto it = loadByName_.find(info.name); it != loadByName_.end()) {
-        --load_.vm_count;
-        load_.committed_memory_mb -= it->second.memory_mb;
-        loadByName_.erase(it);
-    }
+    dropLoadLocked(info.name);
     if (!isManaged(metadata)) return;
-    const uint64_t memory = std::max(info.max_memory_kib, info.memory_kib) / 1024;
+    const uint64_t memory = committedMemoryMb(info);
     loadByName_[info.name] = LoadShare{memory, metadataGeneration_};
     ++load_.vm_count;
     load_.committed_memory_mb += memory;
@@ -254,7 +254,7 @@ void Site::rebuildLoadLocked(const std::vector<DomainInfo>& domains, uint64_t li
     for (const auto& d : domains) {
         const auto it = metadataByUuid_.find(d.uuid);
         if (it == metadataByUuid_.end() || !isManaged(it->second.values)) continue;
-        fresh[d.name] = LoadShare{std::max(d.max_memory_kib, d.memory_kib) / 1024, 0};
+        fresh[d.name] = LoadShare{committedMemoryMb(d), 0};
     }
     // Changed by Paddock after the listing began: newer than what the listing saw.
     for (const auto& [name, share] : loadByName_)

@@ -256,7 +256,7 @@ TEST_CASE("placementCandidate takes the host facts it is given", "[placement]") 
     t.name = std::string("t");  // moved in: g++ 12 warns falsely (-Wrestrict) on t.name = "t" at -O2
     t.memory_mb = 1024;
     config.templates.push_back(t);
-    const paddock::Result<std::vector<paddock::DomainInfo>> none = std::vector<paddock::DomainInfo>{};
+    const paddock::Result<paddock::SiteLoad> none = paddock::SiteLoad{};
     auto plain = paddock::placementCandidate(config, none, "t", 0);
     CHECK_FALSE(plain.free_memory_mb);
     CHECK(plain.template_unusable.empty());

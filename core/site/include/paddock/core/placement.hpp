@@ -80,22 +80,18 @@ struct PlacementHostFacts {
     std::string template_unusable;           // non-empty: why the template's files are not there
 };
 
-// The facts of a site for a VM from `templateName` (empty: the site's default) with `memoryMb`
-// (0: the template's, else the site's default): from its config and `domains`, the listing of
-// its domain view the caller took (Site::domains()), and `facts`. A site whose listing failed is down.
-PlacementCandidate placementCandidate(const SiteConfig& site, const Result<std::vector<DomainInfo>>& domains,
-                                      const std::string& templateName, uint64_t memoryMb,
-                                      const PlacementHostFacts& facts = {});
-
 // What placement counts of a site's domains: its managed VMs and the memory they may take.
 struct SiteLoad {
     uint32_t vm_count = 0;
     uint64_t committed_memory_mb = 0;
 };
-// The load of a listing (each managed domain: the larger of its maximum and current memory).
+// What one domain counts for in committed_memory_mb: the larger of its maximum and current memory.
+uint64_t committedMemoryMb(const DomainInfo& domain);
+// The load of a listing (each managed domain, with committedMemoryMb).
 SiteLoad siteLoad(const std::vector<DomainInfo>& domains);
-// placementCandidate from a load already counted (Site::load(): no listing per create); an
-// error is the site being down, as above.
+// The facts of a site for a VM from `templateName` (empty: the site's default) with `memoryMb`
+// (0: the template's, else the site's default): from its config, `load` (Site::load(), kept
+// without a listing per create) and `facts`. A site whose load could not be had is down.
 PlacementCandidate placementCandidate(const SiteConfig& site, const Result<SiteLoad>& load,
                                       const std::string& templateName, uint64_t memoryMb,
                                       const PlacementHostFacts& facts = {});

@@ -261,6 +261,7 @@ private:
         uint64_t stored_at = 0;
     };
     void setLoadLocked(const DomainInfo& info, const Metadata& metadata);
+    void dropLoadLocked(const std::string& name);
     void rebuildLoadLocked(const std::vector<DomainInfo>& domains, uint64_t listedFrom);
     std::unordered_map<std::string, LoadShare> loadByName_;
     SiteLoad load_;
