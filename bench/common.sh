@@ -12,6 +12,19 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # sets PORT, TOKEN, PID, WORK and BASE (the URL to talk to). With TLS_CERT and TLS_KEY set
 # (PEM files), paddockd serves HTTPS with them and curl trusts TLS_CERT.
 start_paddockd() {
+  write_config "$@"
+  spawn_paddockd
+  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 1 100); do
+    curl -fsS "${CURL_TLS[@]}" "$BASE/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "paddockd did not start:" >&2; cat "$WORK/paddockd.log" >&2; exit 1
+}
+
+# write_config URI [extra site YAML lines] [extra server keys] [storage pool]: start_paddockd's
+# first half: sets WORK, PORT, BASE, TOKEN, CURL_TLS and writes $WORK/paddock.yaml.
+write_config() {
   local uri="$1" extra="${2:-}" server_extra="${3:-}" storage_pool="${4:-paddock}"
   WORK="$(mktemp -d /tmp/paddock-bench.XXXXXX)"
   PORT="$(free_port)"
@@ -35,16 +48,14 @@ sites:
     storage_pool: $storage_pool
 $extra
 YAML
-  # Descriptors 3-9 closed: a bench run under flock(1) must not hand its lock to a paddockd
-  # that might outlive the bench.
+}
+
+# spawn_paddockd: starts paddockd on $WORK/paddock.yaml in the background, sets PID. Descriptors
+# 3-9 closed: a bench run under flock(1) must not hand its lock to a paddockd that might outlive
+# the bench.
+spawn_paddockd() {
   "$paddockd" --config "$WORK/paddock.yaml" >"$WORK/paddockd.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   PID=$!
-  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
-  for _ in $(seq 1 100); do
-    curl -fsS "${CURL_TLS[@]}" "$BASE/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "paddockd did not start:" >&2; cat "$WORK/paddockd.log" >&2; exit 1
 }
 
 api() { # api METHOD PATH [JSON]

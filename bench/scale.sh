@@ -45,33 +45,17 @@ PY
 
 # Starts paddockd on test://FILE; sets PID, PORT, BASE, TOKEN, WORK, RESTART_S (exec -> pool back).
 launch() { # launch FILE N
-  WORK="$(mktemp -d /tmp/paddock-scale.XXXXXX)"
-  PORT="$(free_port)" BASE="http://127.0.0.1:$PORT" CURL_TLS=()
-  TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  cat > "$WORK/paddock.yaml" <<YAML
-server: {host: 127.0.0.1, port: $PORT, threads: 32}
-paths: {state_dir: $WORK/state, log_dir: $WORK/logs, plugin_dirs: [$build_dir/plugins], web_dir: $bench_root/server/web}
-auth:
-  mode: token
-  tokens: [{name: bench, token: $TOKEN, role: admin}]
-sites:
-  - name: bench
-    uri: test://$1
-    storage_pool: default-pool
-    network_mode: user
+  write_config "test://$1" "    network_mode: user
     ssh_port_min: 30000
     ssh_port_max: $(( 30000 + $2 + creates + 200 ))
     ready_timeout_s: 2
     templates:
       - {name: bare, memory_mb: 128}   # diskless: the test driver's pool holds only 100 1-GiB volumes
     pools:
-      - {name: $pool, mode: shutoff, min_idle: 0, max_total: $(( leases + 5 )), max_per_owner: 0}
-YAML
+      - {name: $pool, mode: shutoff, min_idle: 0, max_total: $(( leases + 5 )), max_per_owner: 0}" "" default-pool
   local t0 t1 t2
   t0=$(date +%s.%N)
-  # Descriptors 3-9 closed, as in common.sh: a flock(1) lock must not outlive the bench.
-  "$paddockd" --config "$WORK/paddock.yaml" >"$WORK/paddockd.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
-  PID=$!
+  spawn_paddockd
   echo "  [$2 domains] started paddockd $PID" >&2
   # PERF_DIR=dir: a perf profile of paddockd per size (from its start on), perf-N.data there.
   [ -n "${PERF_DIR:-}" ] && { perf record ${PERF_OPTS:--g -F 499} -p "$PID" -o "$PERF_DIR/perf-$2.data" >/dev/null 2>&1 & PERF_PID=$!; }
