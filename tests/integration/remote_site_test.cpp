@@ -384,8 +384,8 @@ TEST_CASE("a pool of real guests spanning the local and the remote site: b lost,
     }));
     const double fill = secondsSince(t0);
 
-    // Two allocations at once: spread hands out the site with more idle VMs, a tie goes to the
-    // first; so the first takes a's guest and the second b's (a's refill is still booting).
+    // Two allocations at once: spread hands out the site with more idle VMs, on a tie the one with
+    // fewer handed out, then the first; so the first takes a's guest and the second b's.
     std::map<std::string, std::string> leaseAt;  // site -> lease id
     for (int i = 0; i < 2; ++i) {
         const auto reply =

@@ -136,8 +136,9 @@ TEST_CASE("a pool spanning two sites spreads, fails over to the site that is up,
         CHECK(d.getJson("/api/v1/pools")["pools"].Size() == 1);
     }
 
-    // Two allocations: the first takes a's idle VM, the second b's (a's refill is still booting
-    // or just idle; spread prefers the site with more idle VMs, a tie goes to the first).
+    // Two allocations: the first takes a's idle VM (a tie, nothing handed out: the first site),
+    // the second b's whether or not a's refill is idle yet (spread prefers the site with more idle
+    // VMs, and on a tie the one with fewer VMs handed out).
     std::map<std::string, std::string> leaseAt;  // site -> lease id
     for (const char* owner : {"ada", "bob"}) {
         const auto reply = d.post("/api/v1/pools/span/allocate", std::string(R"({"owner":")") + owner + "\"}");

@@ -45,6 +45,21 @@ std::vector<uint32_t> balanceTargets(const std::vector<MemberLoad>& members, uin
     return targets;
 }
 
+std::vector<size_t> allocationOrder(const std::vector<PoolMemberStatus>& members, PlacementPolicy policy) {
+    std::vector<size_t> order;
+    for (size_t i = 0; i < members.size(); ++i)
+        if (members[i].connected && members[i].recovered && members[i].counts.idle > 0) order.push_back(i);
+    // On a tie in idle VMs, the member with fewer allocated: leases spread too, and the choice does
+    // not hang on whether another member's refill finished a moment earlier.
+    if (policy == PlacementPolicy::Spread)
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            const auto& x = members[a].counts;
+            const auto& y = members[b].counts;
+            return x.idle != y.idle ? x.idle > y.idle : x.allocated < y.allocated;
+        });
+    return order;
+}
+
 PoolGroup::PoolGroup(PoolConfig config, PlacementPolicy policy, std::vector<std::unique_ptr<PoolManager>> members,
                      std::chrono::milliseconds balanceInterval)
     : config_(std::move(config)), policy_(policy), members_(std::move(members)), balanceInterval_(balanceInterval) {
@@ -273,13 +288,7 @@ Result<Allocation> PoolGroup::allocateFrom(const std::vector<PoolMemberStatus>& 
     AllocateRequest each = request;
     each.enforce_owner_cap = false;  // held across the whole pool, above
     each.allow_cold = false;
-    // Members with an idle VM, in the order the policy prefers them.
-    std::vector<size_t> order;
-    for (size_t i = 0; i < statuses.size(); ++i)
-        if (statuses[i].connected && statuses[i].recovered && statuses[i].counts.idle > 0) order.push_back(i);
-    if (policy_ == PlacementPolicy::Spread)
-        std::stable_sort(order.begin(), order.end(),
-                         [&](size_t a, size_t b) { return statuses[a].counts.idle > statuses[b].counts.idle; });
+    const std::vector<size_t> order = allocationOrder(statuses, policy_);
     std::optional<Error> last;
     for (const size_t i : order) {
         auto done = members_[i]->allocate(each);

@@ -1,20 +1,34 @@
 // The balancing rule of a pool spanning sites (pool_group.hpp): how a shortfall is handed out and
-// a surplus taken back under each policy, and what a site that does not count gets.
+// a surplus taken back under each policy, and what a site that does not count gets; and the
+// allocation rule: which member's idle VM a lease takes.
 #include "paddock/core/pool_group.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <vector>
 
+using paddock::allocationOrder;
 using paddock::balanceTargets;
 using paddock::MemberLoad;
 using paddock::PlacementPolicy;
+using paddock::PoolMemberStatus;
+using Order = std::vector<size_t>;
 using Targets = std::vector<uint32_t>;
 
 namespace {
 
 MemberLoad up(size_t ready, size_t idle, size_t total, size_t room) { return MemberLoad{true, ready, idle, total, room}; }
 MemberLoad down() { return MemberLoad{}; }
+
+PoolMemberStatus member(size_t idle, size_t allocated, bool connected = true, bool recovered = true) {
+    PoolMemberStatus s;
+    s.connected = connected;
+    s.recovered = recovered;
+    s.counts.idle = idle;
+    s.counts.allocated = allocated;
+    s.counts.total = idle + allocated;
+    return s;
+}
 
 }  // namespace
 
@@ -58,4 +72,21 @@ TEST_CASE("pool balance: a surplus (a site came back) is taken back from the ful
     CHECK(balanceTargets({up(1, 1, 2, 5), up(2, 2, 2, 5)}, 3, PlacementPolicy::Pack) == Targets{1, 2});
     // min_idle 0: every idle VM is surplus.
     CHECK(balanceTargets({up(2, 2, 2, 5), up(1, 1, 1, 5)}, 0, PlacementPolicy::Spread) == Targets{0, 0});
+}
+
+TEST_CASE("pool allocation: spread takes the most idle, then the fewest allocated; pack the first", "[pool][group]") {
+    // Nothing handed out yet, a tie: configuration order.
+    CHECK(allocationOrder({member(1, 0), member(1, 0)}, PlacementPolicy::Spread) == Order{0, 1});
+    // a handed out one and refilled: the tie goes to b, which has handed out none (whether or not
+    // a's refill had finished, the second lease lands on b).
+    CHECK(allocationOrder({member(1, 1), member(1, 0)}, PlacementPolicy::Spread) == Order{1, 0});
+    CHECK(allocationOrder({member(0, 1), member(1, 0)}, PlacementPolicy::Spread) == Order{1});
+    // More idle wins over fewer allocated.
+    CHECK(allocationOrder({member(3, 5), member(1, 0)}, PlacementPolicy::Spread) == Order{0, 1});
+    // Pack: configuration order, whatever the counts.
+    CHECK(allocationOrder({member(1, 1), member(3, 0)}, PlacementPolicy::Pack) == Order{0, 1});
+    // Down, still recovering, or with no idle VM: never tried.
+    CHECK(allocationOrder({member(2, 0, false), member(2, 0, true, false), member(0, 0), member(1, 9)},
+                          PlacementPolicy::Spread) == Order{3});
+    CHECK(allocationOrder({}, PlacementPolicy::Pack).empty());
 }

@@ -17,7 +17,7 @@
 // with the site. Nothing on that site is destroyed while it is down.
 //
 // Allocation takes an idle VM from a connected member (spread: the one with the most idle VMs,
-// pack: the first with one); with none idle and on_empty: cold, a cold allocation on the member
+// on a tie the one with fewer VMs allocated; pack: the first with one); with none idle and on_empty: cold, a cold allocation on the member
 // with the fewest VMs (spread) or the first with room (pack). max_per_owner and Idempotency-Keys
 // hold across the whole pool.
 //
@@ -50,6 +50,11 @@ struct MemberLoad {
     size_t room = 0;       // how many more VMs the member may have (its cap less total)
 };
 std::vector<uint32_t> balanceTargets(const std::vector<MemberLoad>& members, uint32_t minIdle, PlacementPolicy policy);
+
+// The allocation rule alone (pure, for tests): the members (indexes into `members`) to try for an
+// idle VM, best first — connected, recovered and with an idle VM; spread: most idle first, then
+// fewest allocated, then configuration order; pack: configuration order.
+std::vector<size_t> allocationOrder(const std::vector<PoolMemberStatus>& members, PlacementPolicy policy);
 
 class PoolGroup final : public HotPool {
 public:
