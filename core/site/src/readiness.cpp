@@ -1,5 +1,6 @@
 #include "paddock/core/readiness.hpp"
 
+#include <algorithm>
 #include <thread>
 
 namespace paddock {
@@ -17,7 +18,14 @@ constexpr auto kBannerTimeout = std::chrono::seconds(1);
 // dropping it and making sshd start another.
 constexpr auto kBannerTimeoutGuestUp = std::chrono::seconds(5);
 constexpr auto kAttemptTimeout = std::chrono::seconds(10);
+constexpr unsigned kMaxAllowanceDoublings = 3;
 }  // namespace
+
+ProbeAllowance probeAllowance(unsigned attemptsTimedOut) noexcept {
+    const int factor = 1 << std::min(attemptsTimedOut, kMaxAllowanceDoublings);
+    return ProbeAllowance{std::chrono::milliseconds(kBannerTimeoutGuestUp) * factor,
+                          std::chrono::milliseconds(kAttemptTimeout) * factor};
+}
 
 std::string_view readinessName(Readiness r) noexcept {
     switch (r) {
@@ -133,6 +141,7 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
     const auto deadline = started + timeout_;
     std::string lastError = "no attempt yet";
     bool guestAnswered = false;
+    unsigned attemptsTimedOut = 0;  // since the guest answered
     for (;;) {
         {
             std::lock_guard lock(mutex_);
@@ -165,7 +174,9 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
                 pinned.fingerprint = ep.pinned_host_key;
                 return pinned;
             }
-            return probeSshOnBanner(ep, guestAnswered ? kBannerTimeoutGuestUp : kBannerTimeout, kAttemptTimeout);
+            if (!guestAnswered) return probeSshOnBanner(ep, kBannerTimeout, kAttemptTimeout);
+            const ProbeAllowance allowance = probeAllowance(attemptsTimedOut);
+            return probeSshOnBanner(ep, allowance.banner, allowance.attempt);
         };
         auto key = endpoint ? attempt(endpoint.value()) : Result<SshHostKey>(endpoint.error());
         if (!endpoint) {
@@ -181,6 +192,7 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
                 ReadinessInfo{Readiness::Unreachable, std::chrono::system_clock::now(), 0, {}, key.error().message});
             break;
         } else {
+            if (guestAnswered && key.error().code == ErrorCode::Timeout) ++attemptsTimedOut;
             guestAnswered = guestAnswered || key.error().code == ErrorCode::Unavailable;
             lastError = key.error().message;
         }

@@ -183,9 +183,12 @@ public:
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
         libssh2_session_set_timeout(session_, left > 0 ? left : 1);
         libssh2_session_set_blocking(session_, 1);
-        if (libssh2_session_handshake(session_, socket_.fd()) != 0)
-            return makeError(ErrorCode::Unavailable, "SSH handshake with " + ep.host + ":" + std::to_string(ep.port) +
-                                                         " failed: " + sessionError(session_));
+        // A run-out deadline is Timeout (the server is there, just slow: the readiness probe gives
+        // a starved guest more time on its next attempt); anything else Unavailable.
+        if (const int rc = libssh2_session_handshake(session_, socket_.fd()); rc != 0)
+            return makeError(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorCode::Timeout : ErrorCode::Unavailable,
+                             "SSH handshake with " + ep.host + ":" + std::to_string(ep.port) +
+                                 " failed: " + sessionError(session_));
         size_t keyLen = 0;
         int keyType = 0;
         const char* key = libssh2_session_hostkey(session_, &keyLen, &keyType);
@@ -201,11 +204,12 @@ public:
                                                       " does not match the pinned key: expected " + pinned + ", got " +
                                                       (hostKey_.fingerprint.empty() ? "none" : hostKey_.fingerprint) +
                                                       " (refused; if the VM was rebuilt, clear its pinned host_key)");
-        if (libssh2_userauth_publickey_fromfile(session_, ep.user.c_str(), ep.public_key_path.c_str(),
-                                                ep.private_key_path.c_str(), nullptr) != 0)
-            return makeError(ErrorCode::Unauthorized, "SSH key authentication as '" + ep.user + "' at " + ep.host +
-                                                          ":" + std::to_string(ep.port) +
-                                                          " failed: " + sessionError(session_));
+        if (const int rc = libssh2_userauth_publickey_fromfile(session_, ep.user.c_str(), ep.public_key_path.c_str(),
+                                                               ep.private_key_path.c_str(), nullptr);
+            rc != 0)
+            return makeError(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorCode::Timeout : ErrorCode::Unauthorized,
+                             "SSH key authentication as '" + ep.user + "' at " + ep.host + ":" +
+                                 std::to_string(ep.port) + " failed: " + sessionError(session_));
         return {};
     }
 

@@ -96,3 +96,23 @@ TEST_CASE("cancel stops a probe at once and destruction waits for probes", "[rea
     std::this_thread::sleep_for(600ms);  // a probe left running retries every 250 ms
     CHECK(calls == callsAfterDestruction);
 }
+
+TEST_CASE("a starved guest gets more time on each attempt that ran out, up to a cap", "[readiness]") {
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    const auto first = paddock::probeAllowance(0);
+    CHECK(first.banner == seconds(5));
+    CHECK(first.attempt == seconds(10));
+    CHECK(paddock::probeAllowance(1).attempt == seconds(20));
+    CHECK(paddock::probeAllowance(2).banner == seconds(20));
+    const auto capped = paddock::probeAllowance(3);
+    CHECK(capped.banner == seconds(40));
+    CHECK(capped.attempt == seconds(80));
+    // However many ran out: never more than the cap, and no overflow.
+    for (unsigned n : {4u, 31u, 32u, 1000u, ~0u}) {
+        CHECK(paddock::probeAllowance(n).banner == capped.banner);
+        CHECK(paddock::probeAllowance(n).attempt == capped.attempt);
+    }
+    // The banner wait never outlasts the attempt it is part of.
+    for (unsigned n = 0; n < 6; ++n) CHECK(paddock::probeAllowance(n).banner < paddock::probeAllowance(n).attempt);
+}

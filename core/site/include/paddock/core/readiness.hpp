@@ -34,6 +34,16 @@ struct ReadinessInfo {
     std::string error;            // the last probe error while Booting/Unreachable
 };
 
+// How long a probe attempt may wait for sshd's banner and for the whole login once the guest's
+// own TCP stack has answered: 5 s and 10 s, doubled after each attempt that ran out (a guest
+// starved of CPU, e.g. many booting on few cores, would otherwise lose every half-done login
+// and start the next from nothing), up to 40 s and 80 s.
+struct ProbeAllowance {
+    std::chrono::milliseconds banner;
+    std::chrono::milliseconds attempt;
+};
+ProbeAllowance probeAllowance(unsigned attemptsTimedOut) noexcept;
+
 class ReadinessTracker {
 public:
     // Resolves where and how to log into a VM (may fail while the VM is still being set up).
