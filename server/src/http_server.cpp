@@ -41,6 +41,10 @@ constexpr uint64_t kDrainCap = 1024 * 1024;      // a refused body up to this si
 constexpr auto kDeadlineScan = std::chrono::milliseconds(100);
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr int kMaxEvents = 256;
+// A shared body (Response::sharedBody, a kept listing) at least this large is sent from where it
+// is kept, after the head (Transport::writePair); a smaller one is copied after the head, which
+// costs less than a second piece to send (and, over TLS, a record of its own for the head).
+constexpr size_t kSharedBodyMinBytes = 4 * 1024;
 
 std::string peerAddress(const sockaddr_storage& addr) {
     char text[INET6_ADDRSTRLEN] = {0};
@@ -88,7 +92,11 @@ struct HttpServer::Impl {
         bool idle = true;  // in Head with nothing of the next request yet
         std::string in;    // received, not yet consumed
         std::string out;   // to send
-        size_t outSent = 0;
+        // Sent after `out`: a response's shared body, not copied (Response::sharedBody). Set only
+        // in Write, with nothing queued behind it, and dropped when all is sent or the
+        // connection closes.
+        std::shared_ptr<const std::string> outBody;
+        size_t outSent = 0;  // of `out` then `outBody`
         Clock::time_point deadline;
         size_t requests = 0;    // answered so far
         uint32_t interest = 0;  // the epoll events asked for now
@@ -108,7 +116,8 @@ struct HttpServer::Impl {
         std::string bytes;
         bool keepAlive;
         UpgradeHandOver upgrade;
-        BodySource stream = {};  // set: more pieces follow once `bytes` are out
+        BodySource stream = {};                        // set: more pieces follow once `bytes` are out
+        std::shared_ptr<const std::string> body = {};  // set: sent after `bytes` (Connection::outBody)
     };
 
     // A request for a handler, or (no exchange) the next piece of a streamed body.
@@ -192,6 +201,24 @@ struct HttpServer::Impl {
         c.interest = events;
     }
 
+    // Whether output is queued and not yet sent.
+    static bool unsent(const Connection& c) { return c.outSent < c.out.size() + (c.outBody ? c.outBody->size() : 0); }
+
+    // A response's bytes appended to `bytes`; a large shared body is not copied but handed back
+    // in `body`, to follow `bytes` on the wire (kSharedBodyMinBytes).
+    void serialize(const Response& response, bool headRequest, bool keepAlive, bool chunked, std::string& bytes,
+                   std::shared_ptr<const std::string>& body) const {
+        const std::string_view sent = wire::responseBody(response, headRequest);
+        if (response.sharedBody && sent.size() >= kSharedBodyMinBytes) {
+            bytes += wire::serializeHead(response, keepAlive, limits.server_header, chunked);
+            body = response.sharedBody;
+        } else if (bytes.empty()) {
+            bytes = wire::serializeResponse(response, headRequest, keepAlive, limits.server_header, chunked);
+        } else {
+            bytes += wire::serializeResponse(response, headRequest, keepAlive, limits.server_header, chunked);
+        }
+    }
+
     static bool reading(Phase phase) {
         return phase == Phase::Handshake || phase == Phase::Head || phase == Phase::Body || phase == Phase::Discard ||
                phase == Phase::Linger;
@@ -206,7 +233,7 @@ struct HttpServer::Impl {
         uint32_t events = 0;
         if ((reading(c.phase) && (lingering || !t.wantsWrite())) || (!lingering && t.writeWantsRead()))
             events |= EPOLLIN;
-        if ((c.outSent < c.out.size() && !t.writeWantsRead()) || (!lingering && t.wantsWrite())) events |= EPOLLOUT;
+        if ((unsent(c) && !t.writeWantsRead()) || (!lingering && t.wantsWrite())) events |= EPOLLOUT;
         watch(c, events);
     }
 
@@ -353,7 +380,7 @@ struct HttpServer::Impl {
 
     void answer(Connection& c, Response response, bool close) {
         c.closeAfterWrite = close || !c.keepAlive;
-        c.out += wire::serializeResponse(response, c.headRequest, !c.closeAfterWrite, limits.server_header);
+        serialize(response, c.headRequest, !c.closeAfterWrite, true, c.out, c.outBody);  // outBody was unset
         c.phase = Phase::Write;
         c.deadline = Clock::now() + limits.write_timeout;
         flush(c);
@@ -516,10 +543,15 @@ struct HttpServer::Impl {
 
     // ---- writing ----------------------------------------------------------------------------
     // Output only grows at its end until it is all sent, so a TLS write that has to be
-    // repeated always starts with the same bytes (transport.hpp).
+    // repeated always starts with the same bytes (transport.hpp); nothing is added behind a
+    // shared body (outBody), which is sent only in Write.
     void flush(Connection& c) {
-        while (c.outSent < c.out.size()) {
-            const IoResult r = c.transport->write(std::string_view(c.out).substr(c.outSent));
+        while (unsent(c)) {
+            const size_t fromOut = std::min(c.outSent, c.out.size());
+            const std::string_view rest = std::string_view(c.out).substr(fromOut);
+            const std::string_view body =
+                c.outBody ? std::string_view(*c.outBody).substr(c.outSent - fromOut) : std::string_view();
+            const IoResult r = c.transport->writePair(rest, body);
             if (r.status == IoStatus::Done) {
                 c.outSent += r.bytes;
                 continue;
@@ -532,6 +564,7 @@ struct HttpServer::Impl {
             return;
         }
         c.out.clear();
+        c.outBody.reset();
         c.outSent = 0;
         if (c.phase == Phase::Write && c.stream) {
             pullPiece(c);
@@ -595,11 +628,13 @@ struct HttpServer::Impl {
         c.closeAfterWrite = !completion.keepAlive;
         c.keepAlive = completion.keepAlive;
         c.stream = std::move(completion.stream);
-        // Usually nothing is waiting: take the bytes rather than copy a large body again.
+        // Usually nothing is waiting: take the bytes rather than copy a large body again. Only
+        // a 100 Continue may be (Processing follows the last answer's end): outBody is unset.
         if (c.out.empty())
             c.out = std::move(completion.bytes);
         else
             c.out += completion.bytes;
+        c.outBody = std::move(completion.body);
         c.phase = Phase::Write;
         c.deadline = Clock::now() + limits.write_timeout;
         flush(c);
@@ -698,7 +733,7 @@ struct HttpServer::Impl {
         }
         const Transport& t = *c.transport;
         // Each operation is retried on the readiness it waits for (see rearm()).
-        if (c.outSent < c.out.size() && (t.writeWantsRead() ? readable : writable)) {
+        if (unsent(c) && (t.writeWantsRead() ? readable : writable)) {
             flush(c);
             if (!connections.count(id)) return;
         }
@@ -773,8 +808,7 @@ struct HttpServer::Impl {
         }
         if (!completion.upgrade) {
             const bool chunked = x.head.version != "HTTP/1.0";
-            completion.bytes = wire::serializeResponse(x.response, task.headRequest, completion.keepAlive,
-                                                       limits.server_header, chunked);
+            serialize(x.response, task.headRequest, completion.keepAlive, chunked, completion.bytes, completion.body);
             if (x.response.stream && !task.headRequest && wire::statusHasBody(x.response.status)) {
                 if (!chunked) completion.keepAlive = false;  // the close ends the body
                 appendPiece(wire::framedBody(std::move(x.response.stream), chunked), completion);

@@ -215,29 +215,58 @@ Result<bool> ChunkedDecoder::feed(std::string_view& input, std::string& body) {
     }
 }
 
-std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server,
-                              bool chunked) {
-    const auto status = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status);
+namespace {
+
+// The one place a response head is written (serializeHead and serializeResponse append to it).
+void appendHead(std::string& out, const Response& response, bool keepAlive, std::string_view server, bool chunked) {
     const bool streamed = static_cast<bool>(response.stream);
     if (streamed && !chunked) keepAlive = false;  // the close ends the body
-    const std::string& body = response.sharedBody ? *response.sharedBody : response.body;
-    std::string out;
-    out.reserve(256 + (headRequest || streamed ? 0 : body.size()));
-    out += "HTTP/1.1 " + std::to_string(response.status) + " " + Poco::Net::HTTPResponse::getReasonForStatus(status) +
-           "\r\n";
+    // Only a status within Poco's enumeration may be cast to it (found by fuzzing: 532 was
+    // undefined behaviour); any other gets Poco's own word for an unknown one.
+    const std::string& reason = response.status >= Poco::Net::HTTPResponse::HTTP_CONTINUE &&
+                                        response.status <= Poco::Net::HTTPResponse::HTTP_NETWORK_AUTHENTICATION_REQUIRED
+                                    ? Poco::Net::HTTPResponse::getReasonForStatus(
+                                          static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status))
+                                    : Poco::Net::HTTPResponse::HTTP_REASON_UNKNOWN;
+    out += "HTTP/1.1 " + std::to_string(response.status) + " " + reason + "\r\n";
     if (!server.empty()) out.append("Server: ").append(server).append("\r\n");
-    const bool noBody = !statusHasBody(response.status);
-    if (!noBody) {
+    if (statusHasBody(response.status)) {
         out += "Content-Type: " + response.contentType + "\r\n";
-        if (!streamed)
-            out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-        else if (chunked)
+        if (!streamed) {
+            const size_t length = response.sharedBody ? response.sharedBody->size() : response.body.size();
+            out += "Content-Length: " + std::to_string(length) + "\r\n";
+        } else if (chunked) {
             out += "Transfer-Encoding: chunked\r\n";
+        }
     }
     out += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     for (const auto& [name, value] : response.headers) out.append(name).append(": ").append(value).append("\r\n");
     out += "\r\n";
-    if (!headRequest && !noBody && !streamed) out += body;
+}
+
+constexpr size_t kHeadReserve = 256;
+
+}  // namespace
+
+std::string serializeHead(const Response& response, bool keepAlive, std::string_view server, bool chunked) {
+    std::string out;
+    out.reserve(kHeadReserve);
+    appendHead(out, response, keepAlive, server, chunked);
+    return out;
+}
+
+std::string_view responseBody(const Response& response, bool headRequest) noexcept {
+    if (headRequest || response.stream || !statusHasBody(response.status)) return {};
+    return response.sharedBody ? std::string_view(*response.sharedBody) : std::string_view(response.body);
+}
+
+std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server,
+                              bool chunked) {
+    const std::string_view body = responseBody(response, headRequest);
+    std::string out;
+    out.reserve(kHeadReserve + body.size());
+    appendHead(out, response, keepAlive, server, chunked);
+    out.append(body);
     return out;
 }
 

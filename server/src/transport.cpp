@@ -1,6 +1,7 @@
 #include "paddock/server/transport.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +39,22 @@ public:
         }
     }
 
+    IoResult writePair(std::string_view first, std::string_view second) override {
+        iovec pieces[2];
+        size_t count = 0;
+        for (const std::string_view piece : {first, second})
+            if (!piece.empty()) pieces[count++] = iovec{const_cast<char*>(piece.data()), piece.size()};
+        if (count == 0) return {IoStatus::Done, 0};
+        msghdr message{};
+        message.msg_iov = pieces;
+        message.msg_iovlen = count;
+        for (;;) {
+            const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+            if (n >= 0) return {IoStatus::Done, static_cast<size_t>(n)};
+            if (errno != EINTR) return errnoResult(IoStatus::WantWrite);
+        }
+    }
+
     void shutdownWrite() override { ::shutdown(fd_, SHUT_WR); }
 };
 
@@ -45,6 +62,10 @@ public:
 
 Transport::~Transport() {
     if (fd_ >= 0) ::close(fd_);
+}
+
+IoResult Transport::writePair(std::string_view first, std::string_view second) {
+    return write(first.empty() ? second : first);
 }
 
 int Transport::release() noexcept { return std::exchange(fd_, -1); }

@@ -1,10 +1,13 @@
 // server http_wire: what the connection server does with the bytes a client sends. headEnd finds
 // the head, parseHead parses it (and websocketAccept answers an upgrade), and the bytes after it
 // go through ChunkedDecoder::feed as they would arrive: whole, in pieces and byte by byte, which
-// must all decode the same body, end at the same byte and fail the same way.
+// must all decode the same body, end at the same byte and fail the same way. A response made of
+// the input splits into a head and a body that together are what serializeResponse writes.
 #include "fuzz_support.hpp"
 
 #include "paddock/server/http_wire.hpp"
+
+#include <memory>
 
 namespace {
 
@@ -90,5 +93,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view body = end ? input.substr(*end) : input;
     checkChunked(body, 1024 * 1024);  // server.max_body_bytes by default
     checkChunked(body, 16);           // small enough that inputs reach it
+
+    // The head sent before a body kept elsewhere (a shared listing) and that body are the bytes
+    // of the whole response, for any status, GET or HEAD.
+    Response response =
+        jsonResponse(100 + (input.empty() ? 100 : static_cast<uint8_t>(input[0]) * 2), std::string(body));
+    if (size % 2 == 1) response.sharedBody = std::make_shared<const std::string>(input);
+    const std::string responseHead = wire::serializeHead(response, size % 3 == 0, "paddockd");
+    FUZZ_CHECK(responseHead.ends_with("\r\n\r\n"));
+    for (const bool headRequest : {false, true}) {
+        const std::string_view sent = wire::responseBody(response, headRequest);
+        FUZZ_CHECK(responseHead + std::string(sent) ==
+                   wire::serializeResponse(response, headRequest, size % 3 == 0, "paddockd"));
+        FUZZ_CHECK(sent.empty() || (!headRequest && wire::statusHasBody(response.status)));
+    }
     return 0;
 }

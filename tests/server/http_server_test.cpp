@@ -68,6 +68,14 @@ public:
             };
         } else if (x.head.target == "/big") {
             x.response = jsonResponse(200, std::string(8 * 1024 * 1024, 'x'));
+        } else if (x.head.target.rfind("/shared", 0) == 0) {
+            // /shared: sharedBig, kept like a listing; /shared-padded: with a head larger than
+            // socket buffers hold (tcp_wmem's 4 MiB at most); /shared-small: sharedSmall (below
+            // the size sent uncopied).
+            x.response = jsonResponse(200, "");
+            x.response.sharedBody = x.head.target == "/shared-small" ? sharedSmall : sharedBig;
+            x.response.headers.emplace_back("ETag", "\"kept\"");
+            if (x.head.target == "/shared-padded") x.response.headers.emplace_back("X-Pad", std::string(kPad, 'p'));
         } else if (x.head.target.rfind("/stream", 0) == 0) {
             // /stream: kStreamPieces pieces of 'x'; /stream-long: kLongStreamPieces (far more than
             // socket buffers hold); /stream-fail: fails after two pieces.
@@ -97,6 +105,20 @@ public:
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, 20s, [&] { return blocked >= n; });
     }
+
+    // Bytes that show any shift, repeat or loss: no period a misplaced offset could hide in.
+    static std::shared_ptr<const std::string> patterned(size_t size) {
+        std::string text(size, '\0');
+        uint32_t state = 12345;
+        for (char& c : text) {
+            state = state * 1103515245u + 12345u;
+            c = static_cast<char>('a' + (state >> 16) % 26);
+        }
+        return std::make_shared<const std::string>(std::move(text));
+    }
+    static constexpr size_t kPad = 5 * 1024 * 1024;
+    const std::shared_ptr<const std::string> sharedBig = patterned(5 * 1024 * 1024 + 7);
+    const std::shared_ptr<const std::string> sharedSmall = patterned(1000);
 
     static constexpr int kStreamPieces = 48;        // 3 MiB
     static constexpr int kLongStreamPieces = 1024;  // 64 MiB
@@ -467,6 +489,86 @@ TEST_CASE("http server: a large answer arrives whole", "[http_server]") {
     CHECK(body.find_first_not_of('x') == std::string::npos);
     c.send(get("/next"));  // and the connection is still in step
     CHECK_THAT(c.response(), Contains("GET /next"));
+}
+
+// One complete response split into its head (through the empty line) and its body.
+std::pair<std::string, std::string> headAndBody(const std::string& reply) {
+    const size_t end = reply.find("\r\n\r\n");
+    if (end == std::string::npos) return {reply, ""};
+    return {reply.substr(0, end + 4), reply.substr(end + 4)};
+}
+
+// Waits until only the handler holds its kept bodies again (no connection or request keeps one).
+bool sharedReleased(const EchoHandler& handler) {
+    for (int i = 0; i < 500; ++i) {
+        if (handler.sharedBig.use_count() == 1 && handler.sharedSmall.use_count() == 1) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+TEST_CASE("http server: shared bodies reach a slow reader exactly, with requests pipelined behind them",
+          "[http_server][shared]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls, ServerFixture::forFastReaders());
+    const EchoHandler& h = f.handler;
+    RawClient c(f.port, f.ca);
+    // A small receive window, read in pieces of what it holds: the server's writes stop part-way
+    // (in bodies, in the 5 MiB head of /shared-padded, and one sendmsg crosses from that head
+    // into its body) and go on where they stopped. Not smaller: below loopback's 64 KiB segment
+    // the window opens only by zero-window probes, backing off to seconds each.
+    const int small = 64 * 1024;
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    c.send(get("/shared") + get("/shared-padded") + "HEAD /shared HTTP/1.1\r\nHost: t\r\n\r\n" + get("/shared-small") +
+           get("/shared") + get("/after"));
+    std::this_thread::sleep_for(300ms);  // the server fills the socket and waits for room
+
+    const std::string length = "Content-Length: " + std::to_string(h.sharedBig->size()) + "\r\n";
+    for (const bool padded : {false, true}) {
+        CAPTURE(padded);
+        const auto [head, body] = headAndBody(c.response(60s));
+        REQUIRE_THAT(head, StartsWith("HTTP/1.1 200"));
+        CHECK_THAT(head, Contains(length));
+        CHECK_THAT(head, Contains("ETag: \"kept\"\r\n"));
+        CHECK(head.size() > (padded ? EchoHandler::kPad : 0));
+        CHECK(body.size() == h.sharedBig->size());
+        CHECK(body == *h.sharedBig);  // not CHECK_THAT: 8 MiB in a failure message helps nobody
+    }
+    // HEAD: the length of the body, and none of it.
+    const std::string headOnly = c.response(10s, true);
+    CHECK_THAT(headOnly, StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(headOnly, Contains(length));
+    CHECK(headOnly.ends_with("\r\n\r\n"));
+    // Below the size sent uncopied: the same bytes on the wire.
+    const auto [smallHead, smallBody] = headAndBody(c.response(10s));
+    CHECK_THAT(smallHead, Contains("Content-Length: 1000\r\n"));
+    CHECK(smallBody == *h.sharedSmall);
+    CHECK(headAndBody(c.response(60s)).second == *h.sharedBig);
+    CHECK_THAT(c.response(), Contains("GET /after"));
+    // Sent: no connection holds the kept bodies any more.
+    CHECK(sharedReleased(h));
+}
+
+TEST_CASE("http server: a client that leaves in the middle of a shared body is closed and holds nothing",
+          "[http_server][shared][hostile]") {
+    const bool tls = GENERATE(false, true);
+    CAPTURE(tls);
+    ServerFixture f(tls, ServerFixture::forFastReaders());  // no write deadline ends it: the close does
+    {
+        RawClient c(f.port, f.ca);
+        const int small = 4096;
+        ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        c.send(get("/shared") + get("/shared"));
+        CHECK_THAT(c.read(10s, "\r\n\r\n"), StartsWith("HTTP/1.1 200"));
+        std::this_thread::sleep_for(200ms);
+    }  // gone with most of the first body unsent and the second request unanswered
+    for (int i = 0; i < 500 && f.server->connections() > 0; ++i) std::this_thread::sleep_for(20ms);
+    CHECK(f.server->connections() == 0u);
+    CHECK(sharedReleased(f.handler));
+    RawClient other(f.port, f.ca);
+    other.send(get("/shared-small"));
+    CHECK(headAndBody(other.response()).second == *f.handler.sharedSmall);
 }
 
 // A chunked body decoded; nullopt when it is malformed or unfinished.

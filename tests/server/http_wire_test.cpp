@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 
 using namespace paddock;
@@ -156,6 +157,52 @@ TEST_CASE("wire: responses carry length, connection and the route's headers", "[
     const std::string sharedHead = wire::serializeResponse(shared, true, true, "");
     CHECK_THAT(sharedHead, Contains("Content-Length: 10\r\n"));
     CHECK(sharedHead.substr(sharedHead.size() - 4) == "\r\n\r\n");
+}
+
+TEST_CASE("wire: a response splits into its head and the body that follows it", "[wire]") {
+    const auto body = std::make_shared<const std::string>(std::string(5000, 'v'));
+    Response shared = jsonResponse(200, "ignored");
+    shared.sharedBody = body;
+    shared.headers.emplace_back("ETag", "\"t\"");
+    const std::string head = wire::serializeHead(shared, true, "paddockd");
+    CHECK(head.substr(head.size() - 4) == "\r\n\r\n");
+    CHECK_THAT(head, Contains("Content-Length: 5000\r\n"));
+    CHECK_THAT(head, Contains("ETag: \"t\"\r\n"));
+    // The body is a view of the kept text itself, not a copy.
+    CHECK(wire::responseBody(shared, false).data() == body->data());
+    CHECK(wire::responseBody(shared, false).size() == 5000u);
+    // Head and body are exactly what serializeResponse writes, for a GET and for a HEAD.
+    for (const bool headRequest : {false, true}) {
+        CAPTURE(headRequest);
+        CHECK(wire::serializeHead(shared, true, "paddockd") + std::string(wire::responseBody(shared, headRequest)) ==
+              wire::serializeResponse(shared, headRequest, true, "paddockd"));
+    }
+    CHECK(wire::responseBody(shared, true).empty());  // HEAD: the length says 5000, nothing follows
+
+    Response plain = jsonResponse(200, R"({"a":1})");
+    CHECK(wire::responseBody(plain, false) == R"({"a":1})");
+    CHECK(wire::serializeHead(plain, false, "") + R"({"a":1})" == wire::serializeResponse(plain, false, false, ""));
+
+    // Statuses without a body: no Content-Type or Content-Length, nothing after the head, even
+    // when the response carries one (a 304 made from a kept listing).
+    for (const int status : {101, 204, 304}) {
+        CAPTURE(status);
+        Response none = jsonResponse(status, "dropped");
+        none.sharedBody = body;
+        const std::string noneHead = wire::serializeHead(none, true, "");
+        CHECK_THAT(noneHead, !Contains("Content-Length"));
+        CHECK_THAT(noneHead, !Contains("Content-Type"));
+        CHECK(wire::responseBody(none, false).empty());
+        CHECK(wire::serializeResponse(none, false, true, "") == noneHead);
+    }
+
+    // A streamed response: its head only (the pieces follow through framedBody).
+    Response streamed;
+    streamed.stream = [](std::string&) -> Result<bool> { return false; };
+    streamed.sharedBody = body;  // ignored, as `body` is
+    CHECK(wire::responseBody(streamed, false).empty());
+    CHECK_THAT(wire::serializeHead(streamed, true, ""), Contains("Transfer-Encoding: chunked\r\n"));
+    CHECK(wire::serializeResponse(streamed, false, true, "") == wire::serializeHead(streamed, true, ""));
 }
 
 TEST_CASE("wire: the WebSocket handshake follows RFC 6455", "[wire][websocket]") {

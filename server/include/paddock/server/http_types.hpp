@@ -91,8 +91,9 @@ struct Response {
     int status = 200;
     std::string contentType = "application/json";
     std::string body;  // with `stream` or `sharedBody`: unused
-    // Set: the body is this immutable text, shared with whoever keeps it (a listing's kept copy),
-    // so answering it copies it once, into the bytes sent; `body` is ignored.
+    // Set: the body is this immutable text, shared with whoever keeps it (a listing's kept copy);
+    // `body` is ignored. The server sends it from here after the head, not copied (from 4 KiB;
+    // a smaller one is copied after the head), holding a reference until it is sent.
     std::shared_ptr<const std::string> sharedBody;
     std::vector<std::pair<std::string, std::string>> headers;
     // Set: the body comes from here, sent chunked (close-delimited to an HTTP/1.0 client), and

@@ -62,11 +62,19 @@ private:
     uint64_t total_ = 0;
 };
 
-// The bytes of a response: status line, Content-Type (when a body may follow), Content-Length,
-// Connection, the response's own headers, and the body unless `headRequest`. A streamed response
-// (Response::stream) gets only its head here, framed `Transfer-Encoding: chunked`, or with
-// `chunked` false (an HTTP/1.0 client) by the close: no length and Connection: close, whatever
-// `keepAlive` says; its pieces follow through framedBody().
+// The head of a response, through its empty line: status line, Content-Type (when a body may
+// follow), Content-Length (of the whole body, also for a HEAD request), Connection, and the
+// response's own headers. A streamed response (Response::stream) is framed
+// `Transfer-Encoding: chunked`, or with `chunked` false (an HTTP/1.0 client) by the close: no
+// length and Connection: close, whatever `keepAlive` says; its pieces follow through framedBody().
+std::string serializeHead(const Response& response, bool keepAlive, std::string_view server, bool chunked = true);
+
+// The body bytes that follow serializeHead()'s on the wire: Response::sharedBody when set, else
+// Response::body. Empty for a HEAD request, a status without a body (statusHasBody) and a
+// streamed response. A view into `response` (or its shared body): valid while that lives.
+std::string_view responseBody(const Response& response, bool headRequest) noexcept;
+
+// serializeHead() and responseBody() as one string (the body copied after the head).
 std::string serializeResponse(const Response& response, bool headRequest, bool keepAlive, std::string_view server,
                               bool chunked = true);
 

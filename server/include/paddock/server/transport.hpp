@@ -50,6 +50,12 @@ public:
     virtual IoResult read(char* buffer, size_t size) = 0;
     // Some of `bytes` (a partial write is Done with fewer bytes).
     virtual IoResult write(std::string_view bytes) = 0;
+    // Some of `first` followed by `second`, as one stream: Done with the count from the front of
+    // `first` (it may end inside either). For a head and a body that lives elsewhere (a shared
+    // listing), without joining them. Plain TCP gathers both into one sendmsg; by default (TLS:
+    // SSL_write has no gather) it is write(first) while `first` has bytes, else write(second).
+    // The repeat rule above holds for the pair: the next call starts with the same bytes.
+    virtual IoResult writePair(std::string_view first, std::string_view second);
     // Ends our direction: a TLS close_notify (best effort), then a TCP half-close. The peer's
     // data may still be read, or dropped with discardInput().
     virtual void shutdownWrite() = 0;
