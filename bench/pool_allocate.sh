@@ -9,6 +9,7 @@
 #     drained by C concurrent clients; p50/p99/max latency and throughput of the 200s.
 # Needs root + libvirtd for part 1 (skipped with --api-only). BENCH_BUILD_DIR picks the build tree.
 # Usage: bench/pool_allocate.sh [--api-only] [pool_size=500] [clients=32]
+#   env: BENCH_MODES (default "running paused saved shutoff"), BENCH_SAMPLES (default 3)
 source "$(dirname "$0")/common.sh"
 api_only=0
 if [ "${1:-}" = "--api-only" ]; then api_only=1; shift; fi
@@ -33,26 +34,28 @@ if [ "$api_only" = 0 ]; then
       virsh -q -c qemu:///system undefine "$d" --managed-save --remove-all-storage >/dev/null 2>&1 || true
     done
   }
+  modes="${BENCH_MODES:-running paused saved shutoff}" samples_n="${BENCH_SAMPLES:-3}"
+  pools_yaml=""
+  for mode in $modes; do
+    pools_yaml+="
+      - {name: $prefix-$mode, template: debian, mode: $mode, min_idle: 1, max_total: 2, max_per_owner: 0}"
+  done
   start_paddockd qemu:///system "    network_mode: user
     ssh_port_min: 24500
     ssh_port_max: 24999
     templates:
       - {name: debian, base_image: $PADDOCK_GUEST_IMAGE, kernel: $PADDOCK_GUEST_KERNEL, initrd: $PADDOCK_GUEST_INITRD, cmdline: \"$PADDOCK_GUEST_CMDLINE\", memory_mb: 512}
-    pools:
-      - {name: $prefix-running, template: debian, mode: running, min_idle: 1, max_total: 2, max_per_owner: 0}
-      - {name: $prefix-paused, template: debian, mode: paused, min_idle: 1, max_total: 2, max_per_owner: 0}
-      - {name: $prefix-saved, template: debian, mode: saved, min_idle: 1, max_total: 2, max_per_owner: 0}
-      - {name: $prefix-shutoff, template: debian, mode: shutoff, min_idle: 1, max_total: 2, max_per_owner: 0}"
+    pools:$pools_yaml"
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; sweep; rm -rf "$WORK"' EXIT
   key="$WORK/state/ssh/id_ed25519"
-  echo "allocate -> SSH-ready on qemu:///system (TCG), median of 3:"
+  echo "allocate -> SSH-ready on qemu:///system (TCG), median of $samples_n:"
   declare -A goal=([running]="-" [paused]="<= 0.30 s" [saved]="<= 2.00 s" [shutoff]="-")
-  for mode in running paused saved shutoff; do
+  for mode in $modes; do
     pool="$prefix-$mode"
     samples=()
-    for _ in 1 2 3; do
+    for _ in $(seq 1 "$samples_n"); do
       # Every pool settled first: a refill booting beside the sample would slow it (2 cores, TCG).
-      for m in running paused saved shutoff; do wait_idle "$prefix-$m" 1 600; done
+      for m in $modes; do wait_idle "$prefix-$m" 1 600; done
       t0=$(date +%s.%N)
       lease="$(api POST "/api/v1/pools/$pool/allocate" '{"owner":"bench"}')"
       t1=$(date +%s.%N)

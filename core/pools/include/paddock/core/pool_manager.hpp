@@ -133,6 +133,9 @@ private:
     Status waitReady(const std::string& name);
     // Pauses a made VM (paused mode; ABI 1.8 suspend_domain). Unsupported on an older backend.
     Status pauseVm(const std::string& name);
+    // Before a ready VM is paused or saved: waits (kSettleLimit at most) until its guest is
+    // quiet, so that it does not finish its boot on the CPU its user's first login needs.
+    void waitGuestSettled(const std::string& name);
     // Restores (saved) or resumes (paused) an idle VM and starts its readiness probe; the probe
     // takes sshd's banner as ready when the VM's host key was pinned before it was put away.
     Status wakeVm(const std::string& name, const std::string& actor);
