@@ -341,10 +341,41 @@ extract_vmlinux() { # bzImage output
   done
   return 1
 }
+# The vmlinux carries its .bss, .brk and .init.scratch as ~21 MB of zeros inside the last
+# loadable segment. QEMU maps the file and keeps it mapped for resets, so every VM's RSS counted
+# those pages too. Each PT_LOAD's file size is cut to end at its last non-zero byte; the memory
+# size stays, and the loader zero-fills the rest, as it does for any .bss.
+trim_zero_tails() { # vmlinux
+  python3 - "$1" <<'PY'
+import struct, sys
+path = sys.argv[1]
+with open(path, 'r+b') as f:
+    data = f.read()
+    if data[:4] != b'\x7fELF' or data[4] != 2 or data[5] != 1:
+        sys.exit('not a little-endian ELF64 file: ' + path)
+    phoff, = struct.unpack_from('<Q', data, 0x20)
+    phentsize, phnum = struct.unpack_from('<HH', data, 0x36)
+    saved = 0
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        p_type, = struct.unpack_from('<I', data, at)
+        p_offset, = struct.unpack_from('<Q', data, at + 8)
+        p_filesz, p_memsz = struct.unpack_from('<QQ', data, at + 32)
+        if p_type != 1 or p_filesz == 0:  # PT_LOAD only
+            continue
+        kept = len(data[p_offset:p_offset + p_filesz].rstrip(b'\0'))
+        if kept < p_filesz:
+            f.seek(at + 32)
+            f.write(struct.pack('<Q', kept))
+            saved += p_filesz - kept
+    print('%.1f MiB of zeros left to the loader' % (saved / 2**20), file=sys.stderr)
+PY
+}
 kernel_file=vmlinuz
 if extract_vmlinux "$stage/vmlinuz" "$scratch/vmlinux" &&
   { ! command -v readelf >/dev/null || readelf -n "$scratch/vmlinux" | grep 'Unknown note type: (0x00000012)' >/dev/null; } &&
   grep -qx 'CONFIG_PVH=y' "$root/boot/config-$kver"; then
+  trim_zero_tails "$scratch/vmlinux"
   mv "$scratch/vmlinux" "$stage/vmlinux"
   kernel_file=vmlinux
 else

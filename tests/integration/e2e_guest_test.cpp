@@ -3,7 +3,8 @@
 // a command over SSH with Paddock's own key, powers off by ACPI, restarts, and is deleted with
 // its overlay while the base image stays byte-for-byte the same. Between, Paddock provisions it
 // with ansible/playbooks/configure_vm.yml (twice: the second run changes nothing) and UFW is
-// checked with real packets, before and after a reboot.
+// checked with real packets, before and after a reboot. Memory the guest frees goes back to
+// the host (free page reporting through the balloon).
 #include "guest_firewall.hpp"
 #include "paddockd_site.hpp"
 #include "secret_scan.hpp"
@@ -15,10 +16,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace paddock::test;
@@ -27,6 +30,17 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::string sha256(const std::string& path) { return commandOutput("sha256sum '" + path + "'").substr(0, 64); }
+
+// The resident memory of a running domain's qemu process in MiB (0 when it cannot be read).
+long qemuRssMib(const std::string& domain) {
+    std::ifstream pidFile("/var/run/libvirt/qemu/" + domain + ".pid");
+    long pid = 0;
+    if (!(pidFile >> pid) || pid <= 0) return 0;
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+    return 0;
+}
 
 }  // namespace
 
@@ -69,6 +83,32 @@ TEST_CASE("a real guest boots from the API, answers SSH, powers off by ACPI and 
     CHECK(uname->output.find("Linux") != std::string::npos);
     // Host keys are made on the guest's first boot, never baked into the image.
     CHECK(uname->host_key.fingerprint == std::string(ready["host_key"]["fingerprint"].GetString()));
+
+    // Free page reporting: 200 MiB the guest touches and frees again (`tail` holds one 200 MiB
+    // "line") show in qemu's RSS while held, and leave it within seconds of being freed.
+    {
+        const long rssBefore = qemuRssMib(name);
+        REQUIRE(rssBefore > 0);
+        std::atomic<long> peak{rssBefore};
+        std::atomic<bool> sampling{true};
+        std::thread sampler([&] {
+            while (sampling) {
+                peak = std::max(peak.load(), qemuRssMib(name));
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+        auto held = paddock::runSshCommand(endpoint, "head -c 200M /dev/zero | tail -n 1 | wc -c",
+                                           std::chrono::seconds(60));
+        sampling = false;
+        sampler.join();
+        REQUIRE(held.ok());
+        CHECK(held->output.find("209715200") != std::string::npos);
+        INFO("qemu RSS before " << rssBefore << " MiB, peak " << peak.load() << " MiB, now " << qemuRssMib(name));
+        CHECK(peak.load() >= rssBefore + 150);
+        CHECK(eventually([&] { return qemuRssMib(name) < peak.load() - 120; }, std::chrono::seconds(30)));
+        std::printf("free page reporting: qemu RSS %ld MiB, %ld MiB while the guest held 200 MiB, %ld MiB after\n",
+                    rssBefore, peak.load(), qemuRssMib(name));
+    }
 
     // Paddock provisions the real guest with the repository's playbook through real
     // ansible-playbook (POST /api/v1/vms/{name}/provision), offline, with one extra port let in
