@@ -58,6 +58,15 @@ spawn_paddockd() {
   PID=$!
 }
 
+sweep() { # destroys and undefines (with storage and managed save) every domain named "$prefix"*
+  local d
+  [ -n "${prefix:-}" ] || return 0  # never every domain on the host
+  for d in $(virsh -q -c qemu:///system list --all --name | grep "^$prefix" || true); do
+    virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
+    virsh -q -c qemu:///system undefine "$d" --managed-save --remove-all-storage >/dev/null 2>&1 || true
+  done
+}
+
 api() { # api METHOD PATH [JSON]
   curl -fsS "${CURL_TLS[@]}" -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     ${3:+--data "$3"} "$BASE$2"

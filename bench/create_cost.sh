@@ -26,12 +26,6 @@ start_paddockd qemu:///system "    network_mode: user
     templates:
       - {name: small, base_image: $PADDOCK_GUEST_IMAGE, kernel: $PADDOCK_GUEST_KERNEL, initrd: $PADDOCK_GUEST_INITRD, cmdline: \"$PADDOCK_GUEST_CMDLINE\", memory_mb: 256}
       - {name: big10g, base_image: $big, base_format: raw, memory_mb: 128}"
-sweep() {
-  for d in $(virsh -q -c qemu:///system list --all --name | grep "^$prefix" || true); do
-    virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
-    virsh -q -c qemu:///system undefine "$d" --managed-save --remove-all-storage >/dev/null 2>&1 || true
-  done
-}
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; sweep; rm -rf "$WORK"' EXIT
 
 printf 'base image sizes: small %s (virtual %s), big %s (virtual 10 GiB, sparse)\n' \

@@ -15,12 +15,6 @@ count="${1:-10}" settle="${2:-30}" window="${3:-60}"
 memory_mb="${BENCH_MEMORY_MB:-512}"
 eval "$(bash "$bench_root/scripts/build-guest-image.sh" --output-env)"
 prefix="pdk-bench-idle-$$"
-sweep() {
-  for d in $(virsh -q -c qemu:///system list --all --name | grep "^$prefix" || true); do
-    virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
-    virsh -q -c qemu:///system undefine "$d" --managed-save --remove-all-storage >/dev/null 2>&1 || true
-  done
-}
 mem_available_kib() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 avail_before=$(mem_available_kib)
 start_paddockd qemu:///system "    network_mode: user

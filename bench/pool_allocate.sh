@@ -28,12 +28,6 @@ wait_idle() { # wait_idle POOL COUNT TIMEOUT_S
 if [ "$api_only" = 0 ]; then
   eval "$(bash "$bench_root/scripts/build-guest-image.sh" --output-env)"
   prefix="pdk-bench-pool-$$"
-  sweep() {
-    for d in $(virsh -q -c qemu:///system list --all --name | grep "^$prefix" || true); do
-      virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
-      virsh -q -c qemu:///system undefine "$d" --managed-save --remove-all-storage >/dev/null 2>&1 || true
-    done
-  }
   modes="${BENCH_MODES:-running paused saved shutoff}" samples_n="${BENCH_SAMPLES:-3}"
   pools_yaml=""
   for mode in $modes; do
