@@ -18,7 +18,7 @@ constexpr auto kBannerTimeout = std::chrono::seconds(1);
 // dropping it and making sshd start another.
 constexpr auto kBannerTimeoutGuestUp = std::chrono::seconds(5);
 constexpr auto kAttemptTimeout = std::chrono::seconds(10);
-constexpr unsigned kMaxAllowanceDoublings = 3;
+constexpr unsigned kMaxAllowanceDoublings = 2;
 }  // namespace
 
 ProbeAllowance probeAllowance(unsigned attemptsTimedOut) noexcept {
@@ -175,8 +175,11 @@ void ReadinessTracker::run(std::shared_ptr<Probe> probe) {
                 return pinned;
             }
             if (!guestAnswered) return probeSshOnBanner(ep, kBannerTimeout, kAttemptTimeout);
+            // Never past the probe's own deadline: "unreachable" comes when the timeout says.
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             const ProbeAllowance allowance = probeAllowance(attemptsTimedOut);
-            return probeSshOnBanner(ep, allowance.banner, allowance.attempt);
+            const auto attemptLimit = std::clamp(left, std::chrono::milliseconds(1000), allowance.attempt);
+            return probeSshOnBanner(ep, std::min(allowance.banner, attemptLimit), attemptLimit);
         };
         auto key = endpoint ? attempt(endpoint.value()) : Result<SshHostKey>(endpoint.error());
         if (!endpoint) {

@@ -37,7 +37,9 @@ struct ReadinessInfo {
 // How long a probe attempt may wait for sshd's banner and for the whole login once the guest's
 // own TCP stack has answered: 5 s and 10 s, doubled after each attempt that ran out (a guest
 // starved of CPU, e.g. many booting on few cores, would otherwise lose every half-done login
-// and start the next from nothing), up to 40 s and 80 s.
+// and start the next from nothing), up to 20 s and 40 s; never past the probe's own timeout.
+// (A probe thread finishes its attempt before it ends, so the cap also bounds how long the
+// tracker's destructor may wait for a starved guest.)
 struct ProbeAllowance {
     std::chrono::milliseconds banner;
     std::chrono::milliseconds attempt;
