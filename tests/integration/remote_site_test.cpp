@@ -397,6 +397,11 @@ TEST_CASE("a pool of real guests spanning the local and the remote site: b lost,
     }
     REQUIRE(leaseAt.count("b") == 1);
     const std::string onB = leaseAt["b"];
+    // Both refilled (a pool's refills start once its allocations are done).
+    REQUIRE(settles([&] {
+        auto idle = idleAt();
+        return idle["a"] == 1 && idle["b"] == 1;
+    }));
 
     // b lost: its lease is kept and reported unavailable, a refills the pool to min_idle alone.
     remote.stopSshd();
