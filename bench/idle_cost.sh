@@ -9,11 +9,13 @@
 # Prints figures; gates nothing. Run it under the measure lock:
 #   flock /tmp/paddock-measure.lock bench/idle_cost.sh
 # Usage: bench/idle_cost.sh [vms=10] [settle_s=30] [sample_s=60]   (about 3.5 minutes with the defaults)
-# BENCH_MEMORY_MB sets the template's memory_mb (default 512, config's default_memory_mb).
+# BENCH_MEMORY_MB sets the template's memory_mb (default 512, config's default_memory_mb);
+# BENCH_CMDLINE_EXTRA is appended to the guest kernel command line (to try a kernel setting).
 source "$(dirname "$0")/common.sh"
 count="${1:-10}" settle="${2:-30}" window="${3:-60}"
 memory_mb="${BENCH_MEMORY_MB:-512}"
 eval "$(bash "$bench_root/scripts/build-guest-image.sh" --output-env)"
+PADDOCK_GUEST_CMDLINE="$PADDOCK_GUEST_CMDLINE${BENCH_CMDLINE_EXTRA:+ $BENCH_CMDLINE_EXTRA}"
 prefix="pdk-bench-idle-$$"
 mem_available_kib() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 avail_before=$(mem_available_kib)
