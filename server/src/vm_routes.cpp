@@ -99,6 +99,24 @@ Result<Response> createVm(Runtime& runtime, const Request& request) {
     if (body->provision.value_or(false) && (tmpl == nullptr || !tmpl->provision))
         return makeError(ErrorCode::Conflict, "template '" + (tmpl ? tmpl->name : templateName) +
                                                   "' has no provision: section; nothing to provision with");
+    // Prefer: respond-async: answered once the VM is defined; its overlay and start follow on
+    // the create queue, told by the operation (a create that provisions answers when started).
+    if (body->request.start && !provision && request.prefers("respond-async")) {
+        auto submitted = runtime.creates().submit(*vms, body->request, request.identity.name);
+        if (!submitted) return std::move(submitted).error();
+        JsonWriter json;
+        json.beginObject().key("vm");
+        writeVm(json, submitted->vm);
+        writePlacement(json, placed->decision);
+        json.key("operation");
+        writeOperation(json, submitted->operation);
+        json.key("provision_error").null();
+        json.endObject();
+        Response response = jsonResponse(202, json.str());
+        response.headers.emplace_back("Location", "/api/v1/operations/" + submitted->operation.id);
+        response.headers.emplace_back("Preference-Applied", "respond-async");
+        return response;
+    }
     auto vm = vms->create(body->request, request.identity.name);
     if (!vm) return std::move(vm).error();
     const std::string location = "/api/v1/vms/" + vm.value().domain.name;

@@ -1,4 +1,5 @@
-// server http_wire: what the connection server does with the bytes a client sends. headEnd finds
+// server http_wire: what the connection server does with the bytes a client sends (and the input
+// as a Prefer header, preferHeaderNames). headEnd finds
 // the head, parseHead parses it (and websocketAccept answers an upgrade), and the bytes after it
 // go through ChunkedDecoder::feed as they would arrive: whole, in pieces and byte by byte, which
 // must all decode the same body, end at the same byte and fail the same way. A response made of
@@ -87,6 +88,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             FUZZ_CHECK(accept->size() == 28);  // base64 of a SHA-1
             FUZZ_CHECK(wire::websocketHandshakeResponse(accept.value(), "paddock").ends_with("\r\n\r\n"));
         }
+    }
+
+    // The whole input as a Prefer header value: a match names the token somewhere, in any case.
+    if (preferHeaderNames(input, "respond-async")) {
+        std::string lower(input);
+        for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        FUZZ_CHECK(lower.find("respond-async") != std::string::npos);
     }
 
     // What follows a head is the body; without a head the whole input stands for one.

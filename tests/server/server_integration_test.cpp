@@ -427,6 +427,87 @@ TEST_CASE("native VM lifecycle", "[server][integration]") {
     CHECK(server.del("/api/v1/vms/life-2").status == 200);  // deleting a running VM forces it off
 }
 
+TEST_CASE("Prefer: respond-async answers a create once defined; its operation tells the start",
+          "[server][integration][async_create]") {
+    PaddockdFixture server(serverOptions());
+    const auto preferring = [&](const std::string& prefer, const std::string& body) {
+        return server.call("POST", "/api/v1/vms", body, std::nullopt, {{"Prefer", prefer}});
+    };
+    const auto finished = [&](const std::string& location) {
+        for (int i = 0; i < 2000; ++i) {  // test:/// starts in milliseconds; the bound only stops a hang
+            auto op = server.get(location);
+            REQUIRE(op.status == 200);
+            if (jsonString(op.json()["state"]) != "queued" && jsonString(op.json()["state"]) != "running")
+                return op;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        FAIL("operation " << location << " did not end");
+        return HttpReply{};
+    };
+
+    const auto accepted = preferring("respond-async", R"({"name":"async-1","owner":"alice"})");
+    REQUIRE(accepted.status == 202);
+    CHECK(accepted.header("Preference-Applied") == "respond-async");
+    const std::string location = accepted.header("Location");
+    REQUIRE(location.rfind("/api/v1/operations/", 0) == 0);
+    {
+        auto doc = accepted.json();
+        CHECK(jsonString(doc["vm"]["name"]) == "async-1");
+        CHECK(jsonString(doc["vm"]["state"]) == "shut off");
+        CHECK(jsonString(doc["vm"]["readiness"]) == "booting");
+        CHECK(jsonString(doc["vm"]["owner"]) == "alice");
+        CHECK(jsonString(doc["placement"]["site"]) == "local");
+        CHECK(jsonString(doc["operation"]["kind"]) == "vm_create");
+        CHECK(jsonString(doc["operation"]["vm"]) == "async-1");
+        CHECK("/api/v1/operations/" + jsonString(doc["operation"]["id"]) == location);
+    }
+    const auto done = finished(location);
+    {
+        INFO(done.body);
+        auto doc = done.json();
+        CHECK(jsonString(doc["state"]) == "succeeded");
+        CHECK(jsonString(doc["vm"]) == "async-1");
+        CHECK(jsonString(doc["created_vm"]["name"]) == "async-1");
+        CHECK(jsonString(doc["created_vm"]["state"]) == "running");
+    }
+    CHECK(jsonString(server.get("/api/v1/vms/async-1").json()["vm"]["state"]) == "running");
+    CHECK(server.get("/api/v1/operations?kind=vm_create&vm=async-1").status == 200);
+
+    // Tokens are case-insensitive; values, parameters and other preferences do not matter.
+    const auto mixed = preferring("handling=lenient, RESPOND-ASYNC; foo=bar, wait=10", R"({"name":"async-2"})");
+    REQUIRE(mixed.status == 202);
+    CHECK(jsonString(finished(mixed.header("Location")).json()["state"]) == "succeeded");
+
+    // Hostile or near-miss values are no preference: the create answers when done, as always.
+    for (const std::string& junk : std::vector<std::string>{"respond-asyncx", "respond", ",,;;==,", "\"respond-async\"",
+                                                            std::string(3000, ','), std::string(3000, 'a') + ",respond-syn"}) {
+        const std::string name = "sync-" + std::to_string(junk.size());
+        const auto plain = preferring(junk, R"({"name":")" + name + R"("})");
+        REQUIRE(plain.status == 201);
+        CHECK(plain.header("Preference-Applied").empty());
+        CHECK(jsonString(plain.json()["vm"]["state"]) == "running");
+        CHECK(server.del("/api/v1/vms/" + name).status == 200);
+    }
+    // Nothing to start: nothing to defer.
+    const auto stopped = preferring("respond-async", R"({"name":"async-off","start":false})");
+    REQUIRE(stopped.status == 201);
+    CHECK(stopped.header("Preference-Applied").empty());
+    // Refused input is refused at once, with no operation recorded for it.
+    const size_t before = server.get("/api/v1/operations?kind=vm_create").json()["operations"].Size();
+    CHECK(preferring("respond-async", R"({"name":"async-1"})").status == 409);
+    CHECK(preferring("respond-async", R"({"name":"bad name"})").status == 400);
+    CHECK(preferring("respond-async", R"({"name":"async-3","vcpus":"two"})").status == 400);
+    CHECK(preferring("respond-async", std::string(200, '[')).status == 400);
+    CHECK(preferring("respond-async", R"({"name":"async-3","template":"nope"})").status >= 400);
+    CHECK(server.get("/api/v1/operations?kind=vm_create").json()["operations"].Size() == before);
+    CHECK(server.get("/api/v1/vms/async-3").status == 404);
+    CHECK(server.call("POST", "/api/v1/vms", R"({"name":"async-4"})", std::string("not-a-token"),
+                      {{"Prefer", "respond-async"}})
+              .status == 401);
+    CHECK(server.get("/api/v1/vms/async-4").status == 404);
+    for (const char* vm : {"async-1", "async-2", "async-off"}) CHECK(server.del(std::string("/api/v1/vms/") + vm).status == 200);
+}
+
 TEST_CASE("/metrics passes promtool and has the http and vm families", "[server][integration][metrics]") {
     PaddockdFixture server(serverOptions());
     REQUIRE(server.post("/api/v1/vms", R"({"name":"metered","start":false})").status == 201);

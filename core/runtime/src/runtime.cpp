@@ -47,6 +47,7 @@ Runtime::~Runtime() {
     // Pools stop before the sites they use; sites stop their threads before the audit log
     // and metrics they write to go away.
     watch_.reset();
+    creates_.reset();
     backups_.reset();
     // A pool's fill may be inside a run: cancelled first, so the pool's stop does not wait it out.
     if (provisioning_) provisioning_->stop();
@@ -104,6 +105,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const Config& config) {
                     roots.push_back(t.backups.directory);
         rt->backupStore_ = std::make_unique<BackupStore>(std::move(roots));
         rt->backups_ = std::make_unique<BackupService>(*rt->backupStore_, rt->operations_, *rt->audit_, rt->metrics_);
+        rt->creates_ = std::make_unique<CreateQueue>(rt->operations_);
     }
     for (const auto& dir : config.paths.plugin_dirs) {
         if (auto loaded = rt->plugins_.loadDirectory(dir); !loaded) {

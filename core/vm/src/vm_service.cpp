@@ -55,7 +55,7 @@ VmView VmService::toView(DomainInfo info) {
     v.provisioning_operation = metaValue(info.metadata, meta::kProvisioningOperation);
     v.managed = isManaged(info.metadata);
     v.readiness = site_.readiness().get(info.name);
-    if (!domainIsActive(info.state)) v.readiness.state = Readiness::Stopped;
+    if (!domainIsActive(info.state)) v.readiness.state = startDeferred(info.name) ? Readiness::Booting : Readiness::Stopped;
     if (const std::string port = metaValue(info.metadata, meta::kSshPort); !port.empty()) {
         const std::string& remote = site_.config().guest_ssh_host;
         v.ssh_host = remote.empty() ? "127.0.0.1" : remote;
@@ -99,15 +99,106 @@ Result<VmView> VmService::get(const std::string& name, Scope scope) {
 
 Result<VmView> VmService::create(const CreateVmRequest& request, const std::string& actor) {
     const auto started = std::chrono::steady_clock::now();
-    auto result = site_.withVm<Result<VmView>>(
-        request.name, [&](BackendConnection& conn) { return createLocked(request, actor, conn); });
+    auto result = site_.withVm<Result<VmView>>(request.name, [&](BackendConnection& conn) -> Result<VmView> {
+        auto draft = defineLocked(request, actor, conn);
+        if (!draft) return std::move(draft).error();
+        return completeLocked(draft.value(), actor, conn);
+    });
     metrics_.observeOperation("create", secondsSince(started));
     if (result) metrics_.countCreated(site_.name(), result->owner);
     return audited(actor, request.name, "create", std::move(result));
 }
 
-Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std::string& actor,
-                                       BackendConnection& conn) {
+Result<VmView> VmService::beginCreate(const CreateVmRequest& request, const std::string& actor) {
+    if (!request.start)
+        return makeError(ErrorCode::Internal, "beginCreate of '" + request.name + "' without a start to defer");
+    const auto started = std::chrono::steady_clock::now();
+    auto result = site_.withVm<Result<VmView>>(request.name, [&](BackendConnection& conn) -> Result<VmView> {
+        auto draft = defineLocked(request, actor, conn);
+        if (!draft) return std::move(draft).error();
+        CreateDraft& made = draft.value();
+        auto info = conn.getDomain(request.name);
+        if (!info) return undoCreate(conn, made, std::move(info).error());
+        made.uuid = info->uuid;
+        // Deferred before it is listed, so that no listing shows it "stopped" meanwhile.
+        {
+            std::lock_guard lock(deferredMutex_);
+            deferred_.erase(request.name);
+            deferred_.emplace(request.name, std::move(made));
+        }
+        // Listed from now on, intent record and all (it is not made yet); its port is in the
+        // metadata the site indexes, so the reservation can go (the draft is still here: its
+        // finishCreate comes after this returns).
+        site_.remember(info.value(), info->metadata);
+        {
+            std::lock_guard lock(deferredMutex_);
+            if (auto it = deferred_.find(request.name); it != deferred_.end()) it->second.port.reset();
+        }
+        return toView(std::move(info.value()));
+    });
+    metrics_.observeOperation("create_begin", secondsSince(started));
+    if (!result) return audited(actor, request.name, "create", std::move(result));
+    return result;
+}
+
+Result<VmView> VmService::finishCreate(const std::string& name, const std::string& actor) {
+    const auto started = std::chrono::steady_clock::now();
+    // Left in deferred_ until done, so that listings meanwhile still say "booting"; only this
+    // call and abandonCreate (for another create) erase entries, so the node stays put.
+    CreateDraft* draft = nullptr;
+    {
+        std::lock_guard lock(deferredMutex_);
+        if (auto it = deferred_.find(name); it != deferred_.end()) draft = &it->second;
+    }
+    if (draft == nullptr) return makeError(ErrorCode::NotFound, "no create of '" + name + "' is waiting for its start");
+    auto result = site_.withVm<Result<VmView>>(name, [&](BackendConnection& conn) -> Result<VmView> {
+        // Re-read under the lock: a delete may have removed it meanwhile, or a start started it.
+        auto info = conn.getDomain(name);
+        if (!info && info.error().code == ErrorCode::NotFound)
+            return makeError(ErrorCode::Conflict, "VM '" + name + "' was deleted before it was started");
+        if (!info) return undoCreate(conn, *draft, std::move(info).error());
+        if (metaValue(info->metadata, meta::kIntent) != kCreating || info->uuid != draft->uuid)
+            return makeError(ErrorCode::Conflict, "VM '" + name + "' was deleted (and its name reused) before it was started");
+        draft->running = domainIsActive(info->state);
+        return completeLocked(*draft, actor, conn);
+    });
+    {
+        std::lock_guard lock(deferredMutex_);
+        deferred_.erase(name);
+    }
+    metrics_.observeOperation("create_finish", secondsSince(started));
+    if (result) metrics_.countCreated(site_.name(), result->owner);
+    return audited(actor, name, "create", std::move(result));
+}
+
+Status VmService::abandonCreate(const std::string& name, const std::string& actor) {
+    std::optional<CreateDraft> draft = takeDeferred(name);
+    if (!draft) return makeError(ErrorCode::NotFound, "no create of '" + name + "' is waiting for its start");
+    auto result = site_.withVm<Status>(name, [&](BackendConnection& conn) -> Status {
+        auto info = conn.getDomain(name);
+        if (!info) return info.error().code == ErrorCode::NotFound ? Status{} : Status(std::move(info).error());
+        if (metaValue(info->metadata, meta::kIntent) != kCreating) return {};
+        return removeLocked(conn, info.value());
+    });
+    return audited(actor, name, "create_abandon", std::move(result));
+}
+
+bool VmService::startDeferred(const std::string& name) const {
+    std::lock_guard lock(deferredMutex_);
+    return deferred_.count(name) != 0;
+}
+
+std::optional<VmService::CreateDraft> VmService::takeDeferred(const std::string& name) {
+    std::lock_guard lock(deferredMutex_);
+    auto it = deferred_.find(name);
+    if (it == deferred_.end()) return std::nullopt;
+    CreateDraft draft = std::move(it->second);
+    deferred_.erase(it);
+    return draft;
+}
+
+Result<VmService::CreateDraft> VmService::defineLocked(const CreateVmRequest& request, const std::string& actor,
+                                                       BackendConnection& conn) {
     auto tmpl = site_.resolveTemplate(request.template_name.value_or(""));
     if (!tmpl) return std::move(tmpl).error();
     if (auto existing = conn.getDomain(request.name); existing) {
@@ -115,23 +206,26 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
     } else if (existing.error().code != ErrorCode::NotFound) {
         return std::move(existing).error();
     }
+    if (startDeferred(request.name))
+        return makeError(ErrorCode::AlreadyExists, "VM '" + request.name + "' already exists");
 
+    CreateDraft draft;
+    draft.request = request;
     // The reservation only bridges the gap until the port is in the domain's metadata.
-    std::optional<PortReservation> port;
     if (site_.config().network_mode == NetworkMode::User) {
         auto reserved = site_.reserveSshPort();
         if (!reserved) return std::move(reserved).error();
-        port.emplace(std::move(reserved.value()));
+        draft.port.emplace(std::move(reserved.value()));
     }
     SiteFacts facts = SiteFacts::of(site_.config(), site_.identity().public_key);
     facts.guest_url = guestUrl_;
     auto planned = planDomain(request, tmpl.value(), facts,
-                              port ? std::optional<uint16_t>(port->port()) : std::nullopt, actor,
+                              draft.port ? std::optional<uint16_t>(draft.port->port()) : std::nullopt, actor,
                               std::chrono::system_clock::now());
     if (!planned) return std::move(planned).error();
-    DomainPlan& plan = planned.value();
-    DomainSpec& spec = plan.spec;
-    markIntent(spec.metadata, kCreating);
+    draft.plan = std::move(planned.value());
+    DomainPlan& plan = draft.plan;
+    markIntent(plan.spec.metadata, kCreating);
 
     // The domain is defined first, naming its overlay before the overlay exists: a crash at any
     // later step leaves a record of everything made. A backend that cannot name the path in
@@ -151,69 +245,79 @@ Result<VmView> VmService::createLocked(const CreateVmRequest& request, const std
             return overlayError(std::move(path).error(), request.name, plan.overlay->backing_path);
         }
     }
-    std::string overlay;  // the volume this create made, once it exists
-    bool defined = false;
-    // A failure undoes what was made, the domain (holding the intent record) last: should a
-    // step of the undo fail, the record stays and recoverInterrupted() finishes the job.
-    const auto undo = [&](Error e) -> Error {
-        if (defined) {
-            if (auto info = conn.getDomain(spec.name); info && domainIsActive(info->state))
-                (void)conn.destroyDomain(spec.name);
-        }
-        if (!overlay.empty()) {
-            if (auto del = conn.deleteVolume(overlay); !del && del.error().code != ErrorCode::NotFound) return e;
-        }
-        if (defined) (void)conn.undefineDomain(spec.name, false);
-        return e;
-    };
-    const auto makeOverlay = [&]() -> Status {
-        auto disk = request.restore_source.empty()
-                        ? conn.createOverlay(*plan.overlay)
-                        : conn.restoreVolume(plan.overlay->pool, plan.overlay->name, request.restore_source);
-        if (!disk && !request.restore_source.empty()) {
-            Error e = std::move(disk).error();
-            e.message = "cannot restore the disk of '" + request.name + "' from " + request.restore_source + ": " +
-                        e.message;
-            return e;
-        }
-        if (!disk) return overlayError(std::move(disk).error(), request.name, plan.overlay->backing_path);
-        overlay = disk.value();
-        crashPoint("vm.create.after_overlay");
-        if (overlayFirst) {
-            plan.attachDisk(overlay);
-        } else if (overlay != spec.disk_path) {
-            return makeError(ErrorCode::Internal, "backend " + conn.plugin().info().id + " promised the overlay of '" +
-                                                      request.name + "' at " + spec.disk_path + " but made it at " +
-                                                      overlay);
-        }
-        return {};
-    };
-
     if (overlayFirst) {
-        if (auto made = makeOverlay(); !made) return undo(std::move(made).error());
+        if (auto made = makeOverlay(conn, draft, true); !made) return undoCreate(conn, draft, std::move(made).error());
     }
-    if (auto done = conn.defineDomain(spec); !done) return undo(std::move(done).error());
-    defined = true;
+    if (auto done = conn.defineDomain(plan.spec); !done) return undoCreate(conn, draft, std::move(done).error());
+    draft.defined = true;
     crashPoint("vm.create.after_define");
-    if (plan.overlay && !overlayFirst) {
-        if (auto made = makeOverlay(); !made) return undo(std::move(made).error());
+    return draft;
+}
+
+Status VmService::makeOverlay(BackendConnection& conn, CreateDraft& draft, bool attach) {
+    const CreateVmRequest& request = draft.request;
+    DomainPlan& plan = draft.plan;
+    auto disk = request.restore_source.empty()
+                    ? conn.createOverlay(*plan.overlay)
+                    : conn.restoreVolume(plan.overlay->pool, plan.overlay->name, request.restore_source);
+    if (!disk && !request.restore_source.empty()) {
+        Error e = std::move(disk).error();
+        e.message =
+            "cannot restore the disk of '" + request.name + "' from " + request.restore_source + ": " + e.message;
+        return e;
     }
-    if (request.start) {
+    if (!disk) return overlayError(std::move(disk).error(), request.name, plan.overlay->backing_path);
+    draft.overlay = disk.value();
+    crashPoint("vm.create.after_overlay");
+    if (attach) {
+        plan.attachDisk(draft.overlay);
+    } else if (draft.overlay != plan.spec.disk_path) {
+        return makeError(ErrorCode::Internal, "backend " + conn.plugin().info().id + " promised the overlay of '" +
+                                                  request.name + "' at " + plan.spec.disk_path + " but made it at " +
+                                                  draft.overlay);
+    }
+    return {};
+}
+
+Error VmService::undoCreate(BackendConnection& conn, const CreateDraft& draft, Error e) {
+    // The domain (holding the intent record) goes last: should a step of the undo fail, the
+    // record stays and recoverInterrupted() finishes the job.
+    const std::string& name = draft.plan.spec.name;
+    if (draft.defined) {
+        if (auto info = conn.getDomain(name); info && domainIsActive(info->state)) (void)conn.destroyDomain(name);
+    }
+    if (!draft.overlay.empty()) {
+        if (auto del = conn.deleteVolume(draft.overlay); !del && del.error().code != ErrorCode::NotFound) return e;
+    }
+    if (draft.defined) {
+        (void)conn.undefineDomain(name, false);
+        if (!draft.uuid.empty()) site_.forget(name, draft.uuid);
+    }
+    return e;
+}
+
+Result<VmView> VmService::completeLocked(CreateDraft& draft, const std::string& actor, BackendConnection& conn) {
+    const CreateVmRequest& request = draft.request;
+    DomainSpec& spec = draft.plan.spec;
+    if (draft.plan.overlay && draft.overlay.empty()) {
+        if (auto made = makeOverlay(conn, draft, false); !made) return undoCreate(conn, draft, std::move(made).error());
+    }
+    if (request.start && !draft.running) {
         if (auto run = conn.startDomain(spec.name); !run) {
             Error e = std::move(run).error();
             e.message = "VM '" + spec.name + "' was defined but could not start, so it was removed again: " + e.message;
-            return undo(std::move(e));
+            return undoCreate(conn, draft, std::move(e));
         }
         crashPoint("vm.create.after_start");
         notifyPower(spec.name, PowerChange::Running, actor);
         if (site_.probesSsh()) site_.readiness().begin(spec.name);
     }
     auto info = conn.getDomain(spec.name);
-    if (!info) return undo(std::move(info).error());
+    if (!info) return undoCreate(conn, draft, std::move(info).error());
     // Made: the intent record goes, as the last step.
     const Metadata finished = withoutIntent(spec.metadata);
     if (auto cleared = conn.setMetadata(spec.name, finished, domainIsActive(info->state)); !cleared)
-        return undo(std::move(cleared).error());
+        return undoCreate(conn, draft, std::move(cleared).error());
     crashPoint("vm.create.after_metadata");
     info->metadata = finished;
     site_.remember(info.value(), finished);
@@ -386,13 +490,13 @@ Result<size_t> VmService::recoverInterrupted(std::chrono::seconds foreignGrace) 
     size_t removed = 0;
     std::optional<Error> firstError;
     for (const auto& listed : domains.value()) {
-        if (!interrupted(listed.metadata, foreignGrace)) continue;
+        if (!interrupted(listed.metadata, foreignGrace) || startDeferred(listed.name)) continue;
         bool acted = false;
         Status done = site_.withVm<Status>(listed.name, [&](BackendConnection& c) -> Status {
             // Re-read under the lock: what was in progress when listed may have finished since.
             auto info = c.getDomain(listed.name);
             if (!info) return info.error().code == ErrorCode::NotFound ? Status{} : Status(std::move(info).error());
-            if (!interrupted(info->metadata, foreignGrace)) return {};
+            if (!interrupted(info->metadata, foreignGrace) || startDeferred(listed.name)) return {};
             acted = true;
             return removeLocked(c, info.value());
         });

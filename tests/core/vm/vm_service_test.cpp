@@ -361,6 +361,95 @@ TEST_CASE("create names the overlay in the definition before making it, and leav
     CHECK(site.connection->deleteVolume("/default-pool/squatted.qcow2").ok());  // still there: not ours to remove
 }
 
+TEST_CASE("a deferred start: beginCreate defines, finishCreate makes the overlay and starts", "[vm_service][deferred]") {
+    SiteConfig cfg;
+    TemplateConfig t;
+    t.name = "base";
+    t.base_image = "/var/lib/paddock/test/base.qcow2";
+    cfg.templates.push_back(t);
+    TestSite site(cfg);
+    VmService me(*site.site, site.audit, site.metrics, "pdk-me");
+    auto& conn = *site.connection;
+    const std::string disk = "/default-pool/later.qcow2";
+
+    auto begun = me.beginCreate(request("later", true), "tester");
+    REQUIRE(begun.ok());
+    CHECK(begun->domain.state == DomainState::Shutoff);
+    CHECK(begun->readiness.state == Readiness::Booting);
+    CHECK(begun->disk == disk);
+    CHECK(me.startDeferred("later"));
+    // Defined with its intent record, the overlay not made yet; listed as booting.
+    CHECK(conn.getMetadata("later").value().at(meta::kIntent) == "creating");
+    CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
+    auto listed = me.list();
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front().readiness.state == Readiness::Booting);
+    // Recovery leaves a deferred create alone although its record is this instance's.
+    CHECK(me.recoverInterrupted(std::chrono::seconds(600)).value() == 0);
+    CHECK(exists(conn, "later"));
+    // The same name again is taken.
+    CHECK(failure(me.beginCreate(request("later", true), "tester")).code == ErrorCode::AlreadyExists);
+
+    auto made = me.finishCreate("later", "tester");
+    REQUIRE(made.ok());
+    CHECK(made->domain.state == DomainState::Running);
+    CHECK_FALSE(me.startDeferred("later"));
+    CHECK(conn.getMetadata("later").value().count(meta::kIntent) == 0);
+    CHECK(site.audit.lastLine().find("\"action\":\"create\"") != std::string::npos);
+    CHECK(failure(me.finishCreate("later", "tester")).code == ErrorCode::NotFound);  // once only
+    REQUIRE(me.remove("later", "tester").ok());
+    CHECK(failure(conn.deleteVolume(disk)).code == ErrorCode::NotFound);
+
+    // Started by hand meanwhile: finishCreate makes the overlay and clears the record only.
+    REQUIRE(me.beginCreate(request("early", true), "tester").ok());
+    REQUIRE(conn.startDomain("early").ok());
+    auto early = me.finishCreate("early", "tester");
+    REQUIRE(early.ok());
+    CHECK(early->domain.state == DomainState::Running);
+    CHECK(conn.getMetadata("early").value().count(meta::kIntent) == 0);
+    REQUIRE(me.remove("early", "tester").ok());
+
+    // Deleted meanwhile: Conflict, nothing made, nothing left.
+    REQUIRE(me.beginCreate(request("gone", true), "tester").ok());
+    REQUIRE(me.remove("gone", "tester").ok());
+    CHECK(failure(me.finishCreate("gone", "tester")).code == ErrorCode::Conflict);
+    CHECK_FALSE(exists(conn, "gone"));
+    CHECK(failure(conn.deleteVolume("/default-pool/gone.qcow2")).code == ErrorCode::NotFound);
+
+    // Deleted and defined again under the same name by someone else (this service refuses the
+    // name while its create waits): not ours to finish.
+    REQUIRE(me.beginCreate(request("reused", true), "tester").ok());
+    REQUIRE(me.remove("reused", "tester").ok());
+    CHECK(failure(me.create(request("reused"), "tester")).code == ErrorCode::AlreadyExists);
+    REQUIRE(site.service->create(request("reused"), "tester").ok());
+    CHECK(failure(me.finishCreate("reused", "tester")).code == ErrorCode::Conflict);
+    CHECK(exists(conn, "reused"));
+    REQUIRE(me.remove("reused", "tester").ok());
+
+    // A step after the answer fails: everything made is undone, what is not ours stays.
+    REQUIRE(me.beginCreate(request("blocked", true), "tester").ok());
+    OverlaySpec squatter{"default-pool", "blocked.qcow2", t.base_image, "qcow2", 1 << 20};
+    REQUIRE(conn.createOverlay(squatter).ok());
+    auto blocked = me.finishCreate("blocked", "tester");
+    REQUIRE_FALSE(blocked.ok());
+    CHECK(failure(blocked).code == ErrorCode::AlreadyExists);
+    CHECK(failure(blocked).message.find("blocked") != std::string::npos);
+    CHECK_FALSE(exists(conn, "blocked"));
+    CHECK(me.list()->empty());
+    CHECK(conn.deleteVolume("/default-pool/blocked.qcow2").ok());
+
+    // Abandoned (the queue stops before it ran): removed.
+    REQUIRE(me.beginCreate(request("dropped", true), "tester").ok());
+    CHECK(me.abandonCreate("dropped", "system").ok());
+    CHECK_FALSE(exists(conn, "dropped"));
+    CHECK_FALSE(me.startDeferred("dropped"));
+
+    // Nothing to defer without a start.
+    CHECK_FALSE(me.beginCreate(request("idle", false), "tester").ok());
+    CHECK_FALSE(exists(conn, "idle"));
+}
+
 TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and deletes, another's only when old",
           "[vm_service][crash]") {
     SiteConfig cfg;

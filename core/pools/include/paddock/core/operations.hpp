@@ -3,7 +3,8 @@
 // allows it, cancelled (DELETE). Kinds: "pool_allocate" (a cold allocation booting a VM for a
 // lease; its result is the lease), "vm_backup" and "vm_restore" (backup_service.hpp; their
 // result is a JSON object under a key of their own: "backup", "restored_vm"), "provision"
-// (provision_service.hpp; result "result": the recipe's counts; cancellable; with output).
+// (provision_service.hpp; result "result": the recipe's counts; cancellable; with output),
+// "vm_create" (create_queue.hpp: a create answered before its start; result "created_vm").
 // The shape is the general one: id, kind, state (queued, running, succeeded, failed,
 // cancelled), created/started/finished times, and a result or an error. Operations of no pool
 // (pool "") left pending by an earlier process fail as interrupted at the next start.

@@ -5,6 +5,7 @@
 
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/backup_service.hpp"
+#include "paddock/core/create_queue.hpp"
 #include "paddock/core/config.hpp"
 #include "paddock/core/events.hpp"
 #include "paddock/core/lease.hpp"
@@ -106,6 +107,8 @@ public:
     std::vector<HotPool*> pools();
     Result<HotPool*> poolOfLease(const std::string& leaseId);
     OperationRegistry& operations() noexcept { return operations_; }
+    // Creates whose start runs after the answer (Prefer: respond-async; create_queue.hpp).
+    CreateQueue& creates() noexcept { return *creates_; }
     // Provisioning (provision_service.hpp) with config.provisioning's plugin; always present
     // (with no plugin every request answers why). Its become password lives in secret().
     ProvisionService& provisioning() noexcept { return *provisioning_; }
@@ -156,6 +159,7 @@ private:
     std::vector<std::unique_ptr<HotPool>> pools_;  // stopped before the sites they use
     std::unique_ptr<BackupStore> backupStore_;
     std::unique_ptr<BackupService> backups_;  // stopped before the sites whose VMs it backs up
+    std::unique_ptr<CreateQueue> creates_;    // stopped before the sites whose VMs it starts
     std::unique_ptr<WatchService> watch_;     // stopped first: it drives every site's VMs
     std::mutex placementMutex_;  // one placement decision at a time, over pendingCreates_
     std::map<uint64_t, PendingCreate> pendingCreates_;

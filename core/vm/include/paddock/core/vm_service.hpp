@@ -23,6 +23,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -100,6 +102,23 @@ public:
     // or out-of-range sizes. On any failure nothing is left behind (no domain, no overlay).
     Result<VmView> create(const CreateVmRequest& request, const std::string& actor);
 
+    // A create whose start is issued, not awaited (POST /api/v1/vms with Prefer: respond-async,
+    // answered before QEMU is up). beginCreate() does what create() does up to the definition
+    // (the intent record "creating" included; the overlay too when the backend cannot name its
+    // path in advance) and returns the defined VM, readiness "booting". finishCreate(), later and
+    // on any thread, makes the overlay, starts the VM and clears the record, or, when a step
+    // fails, undoes all of it as create() does (audited as "create" either way). Meanwhile the
+    // VM is listed with readiness "booting", recoverInterrupted() leaves it alone (a crash leaves
+    // the record for the next process to roll back), a delete may remove it (finishCreate then
+    // answers Conflict and leaves nothing) and a start may start it (finishCreate then only
+    // clears the record). `request.start` must be true. Every successful beginCreate() needs one
+    // finishCreate() or abandonCreate() (removes the VM); NotFound for a name with none pending.
+    Result<VmView> beginCreate(const CreateVmRequest& request, const std::string& actor);
+    Result<VmView> finishCreate(const std::string& name, const std::string& actor);
+    Status abandonCreate(const std::string& name, const std::string& actor);
+    // Whether `name` was begun by beginCreate() and is waiting for its finishCreate().
+    bool startDeferred(const std::string& name) const;
+
     // Conflict when already running; resumes a paused VM.
     Status start(const std::string& name, const std::string& actor);
     // ACPI shutdown, forced after `timeout` (default: the site's stop_timeout_s). A stopped VM
@@ -154,7 +173,26 @@ public:
     void setStopTimeout(std::chrono::milliseconds timeout) { stopTimeout_ = timeout; }
 
 private:
-    Result<VmView> createLocked(const CreateVmRequest& request, const std::string& actor, BackendConnection& conn);
+    // What a create has made so far, between its steps.
+    struct CreateDraft {
+        CreateVmRequest request;
+        DomainPlan plan;
+        std::optional<PortReservation> port;  // until the port is in metadata the site indexes
+        std::string overlay;                  // the volume made, once it exists
+        std::string uuid;                     // once the site remembers the domain
+        bool defined = false;
+        bool running = false;  // started behind the create's back (a start while deferred)
+    };
+    // The steps of create() under the VM's lock: checks, plan, port, definition (and the overlay
+    // when it must come first), then the overlay, the start, clearing the record. A failing
+    // step undoes what was made (undoCreate) and returns its error.
+    Result<CreateDraft> defineLocked(const CreateVmRequest& request, const std::string& actor, BackendConnection& conn);
+    Result<VmView> completeLocked(CreateDraft& draft, const std::string& actor, BackendConnection& conn);
+    // Makes the draft's overlay (or restores its disk); `attach`: the definition does not name
+    // it yet (backends without volume_path).
+    Status makeOverlay(BackendConnection& conn, CreateDraft& draft, bool attach);
+    Error undoCreate(BackendConnection& conn, const CreateDraft& draft, Error e);
+    std::optional<CreateDraft> takeDeferred(const std::string& name);
     // The steps of remove() after the lock is taken, recovery's too.
     Status removeLocked(BackendConnection& conn, const DomainInfo& info);
     void markIntent(Metadata& metadata, const char* intent) const;
@@ -197,6 +235,8 @@ private:
     std::chrono::milliseconds stopTimeout_;
     PowerObserver powerObserver_;
     std::string guestUrl_;
+    mutable std::mutex deferredMutex_;
+    std::map<std::string, CreateDraft> deferred_;  // begun, waiting for finishCreate()
 };
 
 }  // namespace paddock
