@@ -56,49 +56,25 @@ std::string backupJson(const BackupRecord& r) {
 }
 
 BackupService::BackupService(BackupStore& store, OperationRegistry& operations, AuditLog& audit, CoreMetrics& metrics)
-    : store_(store), operations_(operations), audit_(audit), metrics_(metrics), worker_([this] { workerLoop(); }) {}
+    : store_(store), operations_(operations), audit_(audit), metrics_(metrics) {}
 
 BackupService::~BackupService() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    worker_.join();
-    for (const auto& job : queue_)
+    for (const auto& job : jobs_.stop())
         operations_.fail(job.operation, makeError(ErrorCode::Unavailable, "paddockd stopped before the job ran"));
-}
-
-void BackupService::workerLoop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        Job job = std::move(queue_.front());
-        queue_.pop_front();
-        lock.unlock();
-        job.run();
-        lock.lock();
-    }
 }
 
 Result<Operation> BackupService::enqueue(const std::string& kind, const std::string& owner, const std::string& vm,
                                          std::function<void(const std::string& operation)> work) {
     auto op = operations_.begin(kind, "", owner, vm);
     if (!op) return op;
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_) {
-            operations_.fail(op->id, makeError(ErrorCode::Unavailable, "paddockd is stopping"));
-            return makeError(ErrorCode::Unavailable, "paddockd is stopping");
-        }
-        const std::string id = op->id;
-        queue_.push_back({id, [this, id, work = std::move(work)] {
-                              operations_.start(id);
-                              work(id);
-                          }});
+    const std::string id = op->id;
+    if (!jobs_.push({id, [this, id, work = std::move(work)] {
+                         operations_.start(id);
+                         work(id);
+                     }})) {
+        operations_.fail(id, makeError(ErrorCode::Unavailable, "paddockd is stopping"));
+        return makeError(ErrorCode::Unavailable, "paddockd is stopping");
     }
-    wake_.notify_one();
     return op;
 }
 

@@ -5,21 +5,14 @@
 namespace paddock {
 
 CreateQueue::CreateQueue(OperationRegistry& operations, size_t workers, size_t capacity)
-    : operations_(operations), capacity_(capacity) {
-    workers_.reserve(workers);
-    for (size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { workerLoop(); });
-}
+    : operations_(operations), capacity_(capacity), jobs_(workers, [this](Job& job) {
+          run(job);
+          std::lock_guard lock(mutex_);
+          --admitted_;
+      }) {}
 
 CreateQueue::~CreateQueue() {
-    std::deque<Job> left;
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-        left.swap(queue_);
-    }
-    wake_.notify_all();
-    for (auto& worker : workers_) worker.join();
-    for (const Job& job : left) {
+    for (const Job& job : jobs_.stop()) {
         (void)job.vms->abandonCreate(job.vm, "system");
         operations_.fail(job.operation,
                          makeError(ErrorCode::Unavailable, "paddockd stopped before VM '" + job.vm +
@@ -35,7 +28,6 @@ size_t CreateQueue::pending() const {
 Result<SubmittedCreate> CreateQueue::submit(VmService& vms, const CreateVmRequest& request, const std::string& actor) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_) return makeError(ErrorCode::Unavailable, "paddockd is stopping");
         // Checked before anything is made, so that a full queue refuses cheaply.
         if (admitted_ >= capacity_)
             return makeError(ErrorCode::Unavailable, std::to_string(admitted_) +
@@ -62,32 +54,11 @@ Result<SubmittedCreate> CreateQueue::submit(VmService& vms, const CreateVmReques
         release();
         return std::move(op).error();
     }
-    {
-        std::lock_guard lock(mutex_);
-        if (!stopping_) {
-            queue_.push_back({&vms, request.name, actor, op->id});
-            wake_.notify_one();
-            return SubmittedCreate{std::move(vm.value()), std::move(op.value())};
-        }
-    }
+    if (jobs_.push({&vms, request.name, actor, op->id})) return SubmittedCreate{std::move(vm.value()), std::move(op.value())};
     (void)vms.abandonCreate(request.name, actor);
     operations_.fail(op->id, makeError(ErrorCode::Unavailable, "paddockd is stopping"));
     release();
     return makeError(ErrorCode::Unavailable, "paddockd is stopping");
-}
-
-void CreateQueue::workerLoop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        Job job = std::move(queue_.front());
-        queue_.pop_front();
-        lock.unlock();
-        run(job);
-        lock.lock();
-        --admitted_;
-    }
 }
 
 void CreateQueue::run(const Job& job) {

@@ -52,6 +52,20 @@ CreateVmRequest request(const std::string& name, bool start = false) {
 
 bool exists(BackendConnection& c, const std::string& name) { return c.getDomain(name).ok(); }
 
+// A template on the test driver's base image, and a site config with it.
+TemplateConfig baseTemplate() {
+    TemplateConfig t;
+    t.name = "base";
+    t.base_image = "/var/lib/paddock/test/base.qcow2";
+    return t;
+}
+
+SiteConfig withTemplate(const TemplateConfig& t) {
+    SiteConfig cfg;
+    cfg.templates.push_back(t);
+    return cfg;
+}
+
 }  // namespace
 
 TEST_CASE("create, start, stop, restart and delete a diskless VM", "[vm_service]") {
@@ -338,12 +352,8 @@ TEST_CASE("a domain defined behind Paddock's back appears in the full listing", 
 
 TEST_CASE("create names the overlay in the definition before making it, and leaves no intent record",
           "[vm_service][crash]") {
-    SiteConfig cfg;
-    TemplateConfig t;
-    t.name = "base";
-    t.base_image = "/var/lib/paddock/test/base.qcow2";
-    cfg.templates.push_back(t);
-    TestSite site(cfg);
+    const TemplateConfig t = baseTemplate();
+    TestSite site(withTemplate(t));
     auto created = site.service->create(request("planned", true), "tester");
     REQUIRE(created.ok());
     CHECK(created->disk == "/default-pool/planned.qcow2");  // where volume_path said it would be
@@ -362,12 +372,8 @@ TEST_CASE("create names the overlay in the definition before making it, and leav
 }
 
 TEST_CASE("a deferred start: beginCreate defines, finishCreate makes the overlay and starts", "[vm_service][deferred]") {
-    SiteConfig cfg;
-    TemplateConfig t;
-    t.name = "base";
-    t.base_image = "/var/lib/paddock/test/base.qcow2";
-    cfg.templates.push_back(t);
-    TestSite site(cfg);
+    const TemplateConfig t = baseTemplate();
+    TestSite site(withTemplate(t));
     VmService me(*site.site, site.audit, site.metrics, "pdk-me");
     auto& conn = *site.connection;
     const std::string disk = "/default-pool/later.qcow2";
@@ -452,12 +458,8 @@ TEST_CASE("a deferred start: beginCreate defines, finishCreate makes the overlay
 
 TEST_CASE("recoverInterrupted finishes this instance's interrupted creates and deletes, another's only when old",
           "[vm_service][crash]") {
-    SiteConfig cfg;
-    TemplateConfig t;
-    t.name = "base";
-    t.base_image = "/var/lib/paddock/test/base.qcow2";
-    cfg.templates.push_back(t);
-    TestSite site(cfg);
+    const TemplateConfig t = baseTemplate();
+    TestSite site(withTemplate(t));
     VmService me(*site.site, site.audit, site.metrics, "pdk-me");
     auto& conn = *site.connection;
     // What a SIGKILL at various steps leaves: a VM that still carries its intent record.

@@ -20,17 +20,14 @@
 
 #include "paddock/core/audit_log.hpp"
 #include "paddock/core/backup_store.hpp"
+#include "paddock/core/job_queue.hpp"
 #include "paddock/core/metrics.hpp"
 #include "paddock/core/operations.hpp"
 #include "paddock/core/vm_service.hpp"
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace paddock {
@@ -94,18 +91,13 @@ private:
                         const std::string& uuid, uint32_t keep, const std::string& actor);
     Result<Operation> enqueue(const std::string& kind, const std::string& owner, const std::string& vm,
                               std::function<void(const std::string& operation)> work);
-    void workerLoop();
 
     BackupStore& store_;
     OperationRegistry& operations_;
     AuditLog& audit_;
     CoreMetrics& metrics_;
 
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<Job> queue_;
-    bool stopping_ = false;
-    std::thread worker_;  // last: started once the rest exists
+    JobQueue<Job> jobs_{1, [](Job& job) { job.run(); }};  // last: its worker starts once the rest exists
 };
 
 }  // namespace paddock

@@ -14,14 +14,11 @@
 // Thread-safe. The VmServices and the OperationRegistry must outlive the queue.
 #pragma once
 
+#include "paddock/core/job_queue.hpp"
 #include "paddock/core/operations.hpp"
 #include "paddock/core/vm_service.hpp"
 
-#include <condition_variable>
-#include <deque>
 #include <mutex>
-#include <thread>
-#include <vector>
 
 namespace paddock {
 
@@ -55,17 +52,13 @@ private:
         std::string actor;
         std::string operation;
     };
-    void workerLoop();
     void run(const Job& job);
 
     OperationRegistry& operations_;
     const size_t capacity_;
     mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<Job> queue_;
     size_t admitted_ = 0;  // queued + running + being submitted
-    bool stopping_ = false;
-    std::vector<std::thread> workers_;
+    JobQueue<Job> jobs_;   // last: its workers start once the rest exists
 };
 
 }  // namespace paddock
