@@ -10,7 +10,7 @@ prefix="pdk-bench-$$"
 
 start_paddockd qemu:///system
 cleanup_domains() { for i in $(seq 1 "$domains"); do api DELETE "/api/v1/vms/$prefix-$i" >/dev/null 2>&1 || true; done; }
-trap 'cleanup_domains; kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'cleanup_domains; kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "defining $domains diskless domains on qemu:///system ..."
 t0=$(date +%s.%N)

@@ -14,7 +14,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_paddockd() {
   write_config "$@"
   spawn_paddockd
-  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
   for _ in $(seq 1 100); do
     curl -fsS "${CURL_TLS[@]}" "$BASE/healthz" >/dev/null 2>&1 && return 0
     sleep 0.1

@@ -16,7 +16,7 @@ server_extra="max_connections: 20000, max_connections_per_client: 10000, head_ti
 pool=$([ "$uri" = "test:///default" ] && echo default-pool || echo paddock)
 start_paddockd "$uri" "" "$server_extra" "$pool"
 cleanup_domains() { for i in $(seq 1 "$domains"); do api DELETE "/api/v1/vms/$prefix-$i" >/dev/null 2>&1 || true; done; }
-trap 'cleanup_domains; kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'cleanup_domains; kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for i in $(seq 1 "$domains"); do api POST /api/v1/vms "{\"name\":\"$prefix-$i\",\"start\":false}" >/dev/null; done
 echo "paddockd on $uri with $domains domains, $(awk '/^Threads/ {print $2}' /proc/$PID/status) threads"
 

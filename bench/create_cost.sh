@@ -27,7 +27,7 @@ start_paddockd qemu:///system "    network_mode: user
     templates:
       - {name: small, base_image: $PADDOCK_GUEST_IMAGE, kernel: $PADDOCK_GUEST_KERNEL, initrd: $PADDOCK_GUEST_INITRD, cmdline: \"$PADDOCK_GUEST_CMDLINE\", memory_mb: 256}
       - {name: big10g, base_image: $big, base_format: raw, memory_mb: 128}"
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; sweep; rm -rf "$WORK"' EXIT
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; sweep; rm -rf "$WORK"' EXIT
 
 printf 'base image sizes: small %s (virtual %s), big %s (virtual 10 GiB, sparse)\n' \
   "$(du -h "$PADDOCK_GUEST_IMAGE" | cut -f1)" \

@@ -26,7 +26,7 @@ start_paddockd qemu:///system "    network_mode: user
       - {name: debian, base_image: $PADDOCK_GUEST_IMAGE, kernel: $PADDOCK_GUEST_KERNEL, initrd: $PADDOCK_GUEST_INITRD, cmdline: \"$PADDOCK_GUEST_CMDLINE\", memory_mb: $memory_mb}"
 cleanup() {
   for i in $(seq 1 "$count"); do api DELETE "/api/v1/vms/$prefix-$i" >/dev/null 2>&1 || true; done
-  kill $PID 2>/dev/null; wait $PID 2>/dev/null; sweep; rm -rf "$WORK"
+  kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; sweep; rm -rf "$WORK"
 }
 trap cleanup EXIT
 

@@ -40,7 +40,7 @@ if [ "$api_only" = 0 ]; then
     templates:
       - {name: debian, base_image: $PADDOCK_GUEST_IMAGE, kernel: $PADDOCK_GUEST_KERNEL, initrd: $PADDOCK_GUEST_INITRD, cmdline: \"$PADDOCK_GUEST_CMDLINE\", memory_mb: 512}
     pools:$pools_yaml"
-  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; sweep; rm -rf "$WORK"' EXIT
+  trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; sweep; rm -rf "$WORK"' EXIT
   key="$WORK/state/ssh/id_ed25519"
   echo "allocate -> SSH-ready on qemu:///system (TCG), median of $samples_n:"
   declare -A goal=([running]="-" [paused]="<= 0.30 s" [saved]="<= 2.00 s" [shutoff]="-")

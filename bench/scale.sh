@@ -151,7 +151,7 @@ run_wrk() { # -> "req/s p99"
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.2f", v*1000; else print v }'; }
 
 host_dir="$(mktemp -d /tmp/paddock-scale-hosts.XXXXXX)"
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK" "$host_dir"' EXIT
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK" "$host_dir"' EXIT
 PID=0 WORK=""
 rows=()
 printf '%8s %10s %10s %9s %11s %10s %9s %10s %10s\n' domains "list req/s" "list p99" create/s "create p99" "event ms" "RSS MiB" "healthz s" "restart s"

@@ -16,7 +16,7 @@ start_paddockd qemu:///system "    network_mode: user
         initrd: $PADDOCK_GUEST_INITRD
         cmdline: \"$PADDOCK_GUEST_CMDLINE\""
 name="pdk-bench-ready-$$"
-trap 'api DELETE "/api/v1/vms/$name" >/dev/null 2>&1; kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'api DELETE "/api/v1/vms/$name" >/dev/null 2>&1 || true; kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b-a}'; }
