@@ -1,5 +1,7 @@
 #include "paddock/server/http_types.hpp"
 
+#include "paddock/server/http_wire.hpp"
+
 namespace paddock::server {
 
 std::optional<std::string> Request::queryValue(const std::string& name) const {
@@ -8,29 +10,9 @@ std::optional<std::string> Request::queryValue(const std::string& name) const {
     return it->second;
 }
 
-bool preferHeaderNames(std::string_view header, std::string_view token) noexcept {
-    const auto isSpace = [](char c) { return c == ' ' || c == '\t'; };
-    while (!header.empty()) {
-        const size_t comma = header.find(',');
-        std::string_view item = header.substr(0, comma);
-        header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-        item = item.substr(0, item.find_first_of(";="));
-        while (!item.empty() && isSpace(item.front())) item.remove_prefix(1);
-        while (!item.empty() && isSpace(item.back())) item.remove_suffix(1);
-        if (item.size() != token.size()) continue;
-        bool same = true;
-        for (size_t i = 0; i < item.size() && same; ++i) {
-            const char c = item[i] >= 'A' && item[i] <= 'Z' ? static_cast<char>(item[i] - 'A' + 'a') : item[i];
-            same = c == token[i];
-        }
-        if (same) return true;
-    }
-    return false;
-}
-
 bool Request::prefers(std::string_view preference) const {
     const auto it = headers.find("prefer");
-    return it != headers.end() && preferHeaderNames(it->second, preference);
+    return it != headers.end() && wire::preferHeaderNames(it->second, preference);
 }
 
 Result<bool> Request::queryFlag(const std::string& name) const {

@@ -36,11 +36,13 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
-// True when the comma-separated header value lists `token` (without case).
-bool listsToken(std::string_view value, std::string_view token) {
+// True when the comma-separated header value lists `token` (without case). With `cutAt`, each
+// element ends before the first of those characters (a preference's "=value" and ";parameters").
+bool listsToken(std::string_view value, std::string_view token, std::string_view cutAt = {}) noexcept {
     while (!value.empty()) {
         const size_t comma = value.find(',');
-        if (iequals(trim(value.substr(0, comma)), token)) return true;
+        const std::string_view element = value.substr(0, comma);
+        if (iequals(trim(element.substr(0, element.find_first_of(cutAt))), token)) return true;
         if (comma == std::string_view::npos) break;
         value.remove_prefix(comma + 1);
     }
@@ -300,6 +302,10 @@ BodySource framedBody(BodySource source, bool chunked) {
 }
 
 std::string_view continueResponse() noexcept { return "HTTP/1.1 100 Continue\r\n\r\n"; }
+
+bool preferHeaderNames(std::string_view header, std::string_view token) noexcept {
+    return listsToken(header, token, ";=");
+}
 
 Result<std::string> websocketAccept(const RequestHead& head) {
     if (head.method != "GET") return bad("a WebSocket opening handshake must be a GET");

@@ -1,5 +1,5 @@
 // server http_wire: what the connection server does with the bytes a client sends (and the input
-// as a Prefer header, preferHeaderNames). headEnd finds
+// as a Prefer header, wire::preferHeaderNames). headEnd finds
 // the head, parseHead parses it (and websocketAccept answers an upgrade), and the bytes after it
 // go through ChunkedDecoder::feed as they would arrive: whole, in pieces and byte by byte, which
 // must all decode the same body, end at the same byte and fail the same way. A response made of
@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
 
     // The whole input as a Prefer header value: a match names the token somewhere, in any case.
-    if (preferHeaderNames(input, "respond-async")) {
+    if (wire::preferHeaderNames(input, "respond-async")) {
         std::string lower(input);
         for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
         FUZZ_CHECK(lower.find("respond-async") != std::string::npos);

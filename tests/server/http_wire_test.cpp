@@ -231,3 +231,16 @@ TEST_CASE("wire: the WebSocket handshake follows RFC 6455", "[wire][websocket]")
     CHECK_THAT(refusal("GET /ws", "POST /ws"), Contains("GET"));
     CHECK_THAT(refusal("HTTP/1.1", "HTTP/1.0"), Contains("HTTP/1.1"));
 }
+
+TEST_CASE("wire: a Prefer header names a preference among others, without case or values", "[wire][hostile]") {
+    CHECK(wire::preferHeaderNames("respond-async", "respond-async"));
+    CHECK(wire::preferHeaderNames("handling=lenient, RESPOND-ASYNC; foo=bar, wait=10", "respond-async"));
+    CHECK(wire::preferHeaderNames(" \trespond-async\t;x", "respond-async"));
+    CHECK(wire::preferHeaderNames("respond-async=1", "respond-async"));
+    CHECK_FALSE(wire::preferHeaderNames("", "respond-async"));
+    CHECK_FALSE(wire::preferHeaderNames("respond-asyncx, respond", "respond-async"));
+    CHECK_FALSE(wire::preferHeaderNames("\"respond-async\"", "respond-async"));
+    CHECK_FALSE(wire::preferHeaderNames("wait=respond-async", "respond-async"));
+    CHECK_FALSE(wire::preferHeaderNames(",,;;==,", "respond-async"));
+    CHECK_FALSE(wire::preferHeaderNames(std::string(100000, ','), "respond-async"));
+}

@@ -68,8 +68,8 @@ struct Request {
         if (it == headers.end()) return std::nullopt;
         return it->second;
     }
-    // Whether the client's Prefer header (RFC 7240) names `preference` (lower case, e.g.
-    // "respond-async"); see preferHeaderNames.
+    // Whether the client's Prefer header (RFC 7240) names `preference` (e.g. "respond-async");
+    // see wire::preferHeaderNames.
     bool prefers(std::string_view preference) const;
     // The query parameter, or nullopt when absent.
     std::optional<std::string> queryValue(const std::string& name) const;
@@ -79,11 +79,6 @@ struct Request {
     // The path parameter; throws std::out_of_range when the route has none of that name (a bug).
     const std::string& param(const std::string& name) const { return params.at(name); }
 };
-
-// Whether a Prefer header value (RFC 7240: preferences separated by commas, each a token with an
-// optional "=value" and ";parameters") names the preference `token` (lower case); tokens compare
-// case-insensitively, values and parameters are ignored, anything malformed simply does not match.
-bool preferHeaderNames(std::string_view header, std::string_view token) noexcept;
 
 // A response body made piece by piece while it is sent, for bodies that need not fit in memory
 // (recording downloads). The server calls it on a worker thread, one call at a time, first right

@@ -90,6 +90,11 @@ BodySource framedBody(BodySource source, bool chunked);
 // "HTTP/1.1 100 Continue\r\n\r\n".
 std::string_view continueResponse() noexcept;
 
+// Whether a Prefer header value (RFC 7240: preferences separated by commas, each a token with an
+// optional "=value" and ";parameters") names the preference `token`; tokens compare
+// case-insensitively, values and parameters are ignored, anything malformed simply does not match.
+bool preferHeaderNames(std::string_view header, std::string_view token) noexcept;
+
 // Checks an upgrade request as RFC 6455 requires (GET, HTTP/1.1, Upgrade: websocket,
 // Connection: upgrade, Sec-WebSocket-Version: 13, a 16-byte base64 Sec-WebSocket-Key) and
 // returns the Sec-WebSocket-Accept value for it. InvalidArgument naming what is missing.
