@@ -126,14 +126,8 @@ Result<VmView> VmService::beginCreate(const CreateVmRequest& request, const std:
             deferred_.erase(request.name);
             deferred_.emplace(request.name, std::move(made));
         }
-        // Listed from now on, intent record and all (it is not made yet); its port is in the
-        // metadata the site indexes, so the reservation can go (the draft is still here: its
-        // finishCreate comes after this returns).
+        // Listed from now on, intent record and all (it is not made yet).
         site_.remember(info.value(), info->metadata);
-        {
-            std::lock_guard lock(deferredMutex_);
-            if (auto it = deferred_.find(request.name); it != deferred_.end()) it->second.port.reset();
-        }
         return toView(std::move(info.value()));
     });
     metrics_.observeOperation("create_begin", secondsSince(started));

@@ -177,7 +177,7 @@ private:
     struct CreateDraft {
         CreateVmRequest request;
         DomainPlan plan;
-        std::optional<PortReservation> port;  // until the port is in metadata the site indexes
+        std::optional<PortReservation> port;  // held until the draft goes (by then the port is in indexed metadata)
         std::string overlay;                  // the volume made, once it exists
         std::string uuid;                     // once the site remembers the domain
         bool defined = false;
