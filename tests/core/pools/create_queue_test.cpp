@@ -2,43 +2,24 @@
 // libvirt's in-process test driver.
 #include "paddock/core/create_queue.hpp"
 
-#include "paddock/core/plugin_host.hpp"
 #include "paddock/core/vm_metadata.hpp"
 #include "result_checks.hpp"
 #include "test_support.hpp"
+#include "vm/test_site.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <thread>
 
 using namespace paddock;
+using namespace paddock::test;
 
 namespace {
 
-struct QueueSite {
-    QueueSite() {
-        REQUIRE(host.loadFile(test::pluginDir() + "/paddock_libvirt_qemu.so").ok());
-        SiteConfig cfg;
-        cfg.name = "test";
-        cfg.uri = "test:///default";
-        cfg.storage_pool = "default-pool";
-        TemplateConfig t;
-        t.name = "base";
-        t.base_image = "/var/lib/paddock/test/base.qcow2";
-        cfg.templates.push_back(t);
-        site = std::make_unique<Site>(cfg, host.backend("org.paddock.libvirt-qemu").value(), events, SshIdentity{},
-                                      metrics);
-        REQUIRE(site->connect().ok());
-        vms = std::make_unique<VmService>(*site, audit, metrics, "pdk-queue");
-        connection = site->connection().value();
-    }
-    PluginHost host;
-    AuditLog audit{""};
-    CoreMetrics metrics;
-    std::shared_ptr<EventHub> events = EventHub::create();
-    std::unique_ptr<Site> site;
-    std::unique_ptr<VmService> vms;
-    std::shared_ptr<BackendConnection> connection;
+// The test site with a template on the base image, and a VmService of its own instance.
+struct QueueSite : TestSite {
+    QueueSite() : TestSite(withTemplate(baseTemplate())) {}
+    VmService vms{*site, audit, metrics, "pdk-queue"};  // destroyed before the site it uses
     OperationRegistry operations;
 };
 
@@ -68,7 +49,7 @@ Operation waitEnded(OperationRegistry& ops, const std::string& id) {
 TEST_CASE("a queued create answers defined, then its operation tells the start", "[create_queue]") {
     QueueSite s;
     CreateQueue queue(s.operations);
-    auto submitted = queue.submit(*s.vms, startRequest("async-1"), "tester");
+    auto submitted = queue.submit(s.vms, startRequest("async-1"), "tester");
     REQUIRE(submitted.ok());
     CHECK(submitted->vm.domain.name == "async-1");
     CHECK(submitted->operation.kind == kOperationVmCreate);
@@ -85,9 +66,9 @@ TEST_CASE("a queued create answers defined, then its operation tells the start",
     CHECK(queue.pending() == 0);
 
     // A bad request fails before anything is queued or recorded.
-    auto taken = queue.submit(*s.vms, startRequest("async-1"), "tester");
+    auto taken = queue.submit(s.vms, startRequest("async-1"), "tester");
     CHECK(failure(taken).code == ErrorCode::AlreadyExists);
-    auto bad = queue.submit(*s.vms, startRequest("bad name!"), "tester");
+    auto bad = queue.submit(s.vms, startRequest("bad name!"), "tester");
     CHECK(failure(bad).code == ErrorCode::InvalidArgument);
     CHECK(s.operations.list({}).size() == 1);
 }
@@ -95,7 +76,7 @@ TEST_CASE("a queued create answers defined, then its operation tells the start",
 TEST_CASE("a failing start fails the operation and leaves nothing", "[create_queue]") {
     QueueSite s;
     CreateQueue queue(s.operations);
-    auto submitted = queue.submit(*s.vms, startRequest("async-fail"), "tester");
+    auto submitted = queue.submit(s.vms, startRequest("async-fail"), "tester");
     REQUIRE(submitted.ok());
     // Whether the worker has run yet or not, a volume in the way makes the overlay fail (or the
     // create succeeded first and the squatter creation fails instead).
@@ -118,19 +99,19 @@ TEST_CASE("a full queue refuses before making anything; a stopping one removes w
     {
         // No workers: what is submitted waits until the queue stops.
         CreateQueue queue(s.operations, 0, 2);
-        auto first = queue.submit(*s.vms, startRequest("wait-1"), "tester");
-        auto second = queue.submit(*s.vms, startRequest("wait-2"), "tester");
+        auto first = queue.submit(s.vms, startRequest("wait-1"), "tester");
+        auto second = queue.submit(s.vms, startRequest("wait-2"), "tester");
         REQUIRE(first.ok());
         REQUIRE(second.ok());
         CHECK(queue.pending() == 2);
-        auto third = queue.submit(*s.vms, startRequest("wait-3"), "tester");
+        auto third = queue.submit(s.vms, startRequest("wait-3"), "tester");
         CHECK(failure(third).code == ErrorCode::Unavailable);
         CHECK_FALSE(s.connection->getDomain("wait-3").ok());
         CHECK(s.connection->getDomain("wait-1").ok());
-        CHECK(s.vms->list()->size() == 2);
+        CHECK(s.vms.list()->size() == 2);
     }
     for (const char* vm : {"wait-1", "wait-2"}) CHECK_FALSE(s.connection->getDomain(vm).ok());
-    CHECK(s.vms->list()->empty());
+    CHECK(s.vms.list()->empty());
     auto ops = s.operations.list({});
     REQUIRE(ops.size() == 2);
     for (const Operation& op : ops) {

@@ -6,6 +6,7 @@
 #include "paddock/core/vm_metadata.hpp"
 #include "result_checks.hpp"
 #include "test_support.hpp"
+#include "vm/test_site.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,32 +17,9 @@
 #include <thread>
 
 using namespace paddock;
+using namespace paddock::test;
 
 namespace {
-
-// One site on a fresh test:///default connection (the driver's state is per connection).
-struct TestSite {
-    explicit TestSite(SiteConfig cfg = {}) {
-        auto loaded = host.loadFile(test::pluginDir() + "/paddock_libvirt_qemu.so");
-        REQUIRE(loaded.ok());
-        auto plugin = host.backend("org.paddock.libvirt-qemu");
-        REQUIRE(plugin.ok());
-        cfg.name = "test";
-        cfg.uri = "test:///default";
-        if (cfg.storage_pool == SiteConfig{}.storage_pool) cfg.storage_pool = "default-pool";
-        site = std::make_unique<Site>(cfg, plugin.value(), events, SshIdentity{}, metrics);
-        REQUIRE(site->connect().ok());
-        service = std::make_unique<VmService>(*site, audit, metrics);
-        connection = site->connection().value();
-    }
-    PluginHost host;
-    AuditLog audit{""};
-    CoreMetrics metrics;
-    std::shared_ptr<EventHub> events = EventHub::create();
-    std::unique_ptr<Site> site;
-    std::unique_ptr<VmService> service;  // declared after the site it uses: destroyed first
-    std::shared_ptr<BackendConnection> connection;
-};
 
 CreateVmRequest request(const std::string& name, bool start = false) {
     CreateVmRequest r;
@@ -51,20 +29,6 @@ CreateVmRequest request(const std::string& name, bool start = false) {
 }
 
 bool exists(BackendConnection& c, const std::string& name) { return c.getDomain(name).ok(); }
-
-// A template on the test driver's base image, and a site config with it.
-TemplateConfig baseTemplate() {
-    TemplateConfig t;
-    t.name = "base";
-    t.base_image = "/var/lib/paddock/test/base.qcow2";
-    return t;
-}
-
-SiteConfig withTemplate(const TemplateConfig& t) {
-    SiteConfig cfg;
-    cfg.templates.push_back(t);
-    return cfg;
-}
 
 }  // namespace
 
