@@ -17,7 +17,7 @@ packages=(
   openssh-server openssh-client ansible asciinema debootstrap prometheus wrk
   # sudo: the ansible plugin's become test escalates through it with a password.
   sudo
-  chromium curl openssl procps iproute2 python3 e2fsprogs util-linux xz-utils binutils
+  chromium curl openssl procps iproute2 python3 e2fsprogs util-linux xz-utils lz4 binutils
   # The fuzz tree (scripts/build-fuzz.sh): clang and libFuzzer. The sanitizer and libFuzzer
   # runtimes are in libclang-rt-14-dev, which clang only recommends (not installed here).
   clang libfuzzer-14-dev libclang-rt-14-dev
